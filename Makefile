@@ -1,0 +1,125 @@
+# heed - every entry point. Build output goes only under $(BUILD).
+#
+#   make                 libheed, the tools, heed-trace, heed-flame (PROFILE=default: -O2)
+#   make test            every test suite (BPF tests need root)
+#   make demo            heed-load traced by heed-trace; histograms and build/demo/flame.svg
+#   make bench           every benchmark suite (BENCH=btree_ops for one)
+#   make release|native|pgo|debug   the same tree under build/<profile>/
+#   make lint            cppcheck + clang-tidy
+#   make HEED_PROBES=0   USDT probes compiled out
+#   make SANITIZE=address,undefined test
+#   V=1                  full commands
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+PROFILE ?= default
+ifeq ($(PROFILE),default)
+BUILD ?= build
+else
+BUILD ?= build/$(PROFILE)
+endif
+HEED_PROBES ?= 1
+SANITIZE ?=
+
+CC := gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+MULTIARCH := $(shell $(CC) -dumpmachine)
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+
+OPT_debug := -O0
+OPT_default := -O2
+OPT_release := -O3 -flto=auto
+OPT_native := -O2 -march=native -mtune=native
+OPT_pgo-gen := -O2 -fprofile-generate -fprofile-update=atomic -fprofile-dir=$(abspath $(BUILD))/pgo-data
+OPT_pgo := -O2 -fprofile-use -fprofile-partial-training -Wno-missing-profile -fprofile-dir=$(abspath build/pgo-gen)/pgo-data
+ifeq ($(origin OPT_$(PROFILE)),undefined)
+$(error unknown PROFILE '$(PROFILE)': debug default release native pgo-gen pgo)
+endif
+OPT := $(OPT_$(PROFILE))
+
+SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all)
+
+CPPFLAGS := -D_GNU_SOURCE -Icore -I$(BUILD)/include -DHEED_PROBES=$(HEED_PROBES)
+CFLAGS := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -fno-omit-frame-pointer \
+	-mno-omit-leaf-frame-pointer -MMD -MP $(SAN_FLAGS)
+LDFLAGS := $(OPT) $(SAN_FLAGS)
+LDLIBS := -lpthread
+
+# Filled by the module fragments.
+BINS :=
+LIBS :=
+TESTS :=
+BENCHES :=
+LINT_SRCS :=
+LINT_DEPS :=
+CLEAN_EXTRA :=
+
+all:
+
+include core/module.mk
+-include bpf/module.mk
+-include profiler/module.mk
+-include flame/module.mk
+-include bench/module.mk
+-include tests/module.mk
+-include tests/fuzz/module.mk
+-include tests/faults/module.mk
+
+all: $(LIBS) $(BINS)
+
+# One rule for every user-space object; fragments add flags per directory
+# with target-specific variables on $(BUILD)/obj/<dir>/%.o.
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+DEPS := $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(DEPS)
+
+# test and demo first install what a fresh machine lacks (quiet when all is there).
+deps:
+	$(Q)sh ci/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory check
+
+check: all $(TESTS)
+	$(Q)sh tests/run.sh $(BUILD) $(TESTS)
+
+bench: all $(BENCHES)
+	$(Q)sh bench/run.sh $(BUILD) $(if $(BENCH),$(BUILD)/bench/$(BENCH),$(BENCHES))
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)sh ci/demo.sh $(BUILD)
+
+release native debug pgo-gen:
+	$(Q)$(MAKE) --no-print-directory PROFILE=$@ all
+
+pgo:
+	$(Q)sh ci/pgo.sh
+
+lint: $(PROBES_H) $(LINT_DEPS)
+	$(Q)sh ci/lint.sh $(BUILD) $(LINT_SRCS)
+
+format:
+	$(Q)clang-format -i $(LINT_SRCS) $(wildcard */*.h)
+
+install: all
+	$(Q)sh ci/install.sh $(BUILD) $(or $(PREFIX),/usr/local)
+
+clean:
+	rm -rf build
+
+.PHONY: all deps check test bench demo release native debug pgo-gen pgo lint format install clean

@@ -1,0 +1,250 @@
+/*
+ * heed.h - the public contract of libheed, an embedded key-value store.
+ *
+ * One memory-mapped file holds a copy-on-write B+tree per database. Readers
+ * see a consistent snapshot and never block; one writer at a time; a commit
+ * is atomic and, unless HEED_NOSYNC is set, durable when heed_txn_commit()
+ * returns 0.
+ *
+ * Return codes: 0 is success, a positive value is an errno (EINVAL, ENOMEM,
+ * EIO, ENOSPC, EACCES, ...), heed's own conditions are the negative HEED_*
+ * codes below. No function of this library prints, aborts or exits on bad
+ * input; every one returns a code (or, for the void ones, does nothing
+ * harmful with a NULL argument).
+ *
+ * Keys are compared bytewise (memcmp over the shorter length, then the
+ * shorter key sorts first). A key is 1 to heed_env_get_maxkeysize() bytes; a
+ * value is 0 bytes up to what the map can hold (values larger than a page
+ * spill into overflow pages; at least 1 GiB is supported).
+ *
+ * Threads: an environment is shared by all threads of a process. A
+ * transaction and its cursors are used by one thread at a time. Any number
+ * of read transactions (up to heed_env_set_maxreaders) run in parallel with
+ * the one write transaction; a thread may hold several read transactions.
+ *
+ * Memory returned by heed_get() and heed_cursor_get() points into the map:
+ * it is valid until the transaction ends or, in a write transaction, until
+ * the next write to the same database. The caller never frees it.
+ */
+#ifndef HEED_H
+#define HEED_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HEED_API __attribute__((visibility("default")))
+
+#define HEED_VERSION_MAJOR 0
+#define HEED_VERSION_MINOR 1
+#define HEED_VERSION_PATCH 0
+
+typedef struct heed_env heed_env;
+typedef struct heed_txn heed_txn;
+typedef struct heed_cursor heed_cursor;
+typedef unsigned int heed_dbi;
+
+/* A byte string: size bytes at data. */
+typedef struct heed_val {
+	size_t size;
+	void *data;
+} heed_val;
+
+/* Return codes (negative; positive values are errno). */
+#define HEED_SUCCESS	      0
+#define HEED_KEYEXIST	      (-30799) /* put with NOOVERWRITE: key exists */
+#define HEED_NOTFOUND	      (-30798) /* no such key, or cursor at an end */
+#define HEED_CORRUPTED	      (-30796) /* a page or meta fails its checks */
+#define HEED_PANIC	      (-30795) /* env refuses writes after a failure */
+#define HEED_VERSION_MISMATCH (-30794) /* heed file of another format */
+#define HEED_INVALID	      (-30793) /* the file is not a heed file */
+#define HEED_MAP_FULL	      (-30792) /* the map size is reached */
+#define HEED_DBS_FULL	      (-30791) /* heed_env_set_maxdbs reached */
+#define HEED_READERS_FULL     (-30790) /* every reader slot is taken */
+#define HEED_BAD_TXN	      (-30782) /* txn finished, failed or wrong kind */
+#define HEED_BAD_VALSIZE      (-30781) /* key empty or too long */
+#define HEED_BAD_DBI	      (-30780) /* dbi not open in this env/txn */
+#define HEED_BUSY	      (-30778) /* another process holds the writer */
+
+/* Environment flags (heed_env_open). */
+#define HEED_NOSUBDIR	0x4000	/* path is the data file, lock is path-lock */
+#define HEED_NOSYNC	0x10000 /* commits do not fsync: fast, not durable */
+#define HEED_RDONLY	0x20000 /* open read-only (also a txn flag) */
+#define HEED_NOMETASYNC 0x40000 /* data is synced, the meta page is not */
+
+/* Database flags (heed_dbi_open). */
+#define HEED_CREATE 0x40000 /* create the named database if missing */
+
+/* Put flags (heed_put, heed_cursor_put). */
+#define HEED_NOOVERWRITE 0x10	 /* fail with HEED_KEYEXIST if key exists */
+#define HEED_CURRENT	 0x40	 /* cursor put: replace the current item */
+#define HEED_APPEND	 0x20000 /* key sorts after every key; fast bulk load */
+
+/* Cursor operations (heed_cursor_get). */
+typedef enum heed_cursor_op {
+	HEED_FIRST,	  /* first item */
+	HEED_GET_CURRENT, /* item at the cursor */
+	HEED_LAST,	  /* last item */
+	HEED_NEXT,	  /* next item; from an unpositioned cursor: first */
+	HEED_PREV,	  /* previous item; from unpositioned: last */
+	HEED_SET,	  /* position at key, data returned, key unchanged */
+	HEED_SET_KEY,	  /* position at key, key and data returned */
+	HEED_SET_RANGE,	  /* position at first key >= key; both returned */
+} heed_cursor_op;
+
+/* Statistics of one database or of the main database. */
+typedef struct heed_stat {
+	unsigned int psize;    /* page size in bytes */
+	unsigned int depth;    /* tree depth; 0 for an empty tree */
+	size_t branch_pages;   /* internal pages */
+	size_t leaf_pages;     /* leaf pages */
+	size_t overflow_pages; /* pages of values larger than a node */
+	size_t entries;	       /* key/value pairs */
+} heed_stat;
+
+/* Environment information. */
+typedef struct heed_envinfo {
+	size_t mapsize;		 /* bytes reserved for the map */
+	size_t last_pgno;	 /* highest page number in use */
+	size_t last_txnid;	 /* id of the last committed write txn */
+	unsigned int maxreaders; /* reader slots */
+	unsigned int numreaders; /* slots in use */
+} heed_envinfo;
+
+/* The version string; the three numbers when the pointers are not NULL. */
+HEED_API const char *heed_version(int *major, int *minor, int *patch);
+
+/* A one-line description of any return code of this library or errno. The
+ * string is static; never NULL. */
+HEED_API const char *heed_strerror(int err);
+
+/* Allocate an environment handle. Configure it, then heed_env_open(). */
+HEED_API int heed_env_create(heed_env **env);
+
+/* Bytes of address space to map (default 1 GiB, rounded up to a page). The
+ * file grows as pages are used, not to this size. Legal before open, and on
+ * an open env when no transaction of this process is active: the map is
+ * then remapped, never below the file's used size (EINVAL). */
+HEED_API int heed_env_set_mapsize(heed_env *env, size_t bytes);
+
+/* Named databases allowed (default 0: only the main database). Before
+ * open. */
+HEED_API int heed_env_set_maxdbs(heed_env *env, unsigned int n);
+
+/* Concurrent read transactions allowed (default 126). Before open. */
+HEED_API int heed_env_set_maxreaders(heed_env *env, unsigned int n);
+
+/* Page size for a new file: a power of two, 4096 to 65536 (default 4096);
+ * EINVAL otherwise. Before open. An existing file keeps its own size. */
+HEED_API int heed_env_set_pagesize(heed_env *env, unsigned int bytes);
+
+/* Open or create the environment at path: a directory holding data.heed and
+ * lock.heed, or with HEED_NOSUBDIR the data file itself (lock: path-lock).
+ * Errors: errno from the file system; HEED_INVALID for a file that is not a
+ * heed file, HEED_VERSION_MISMATCH for another format version,
+ * HEED_CORRUPTED when neither meta page is valid. After a failed open the
+ * handle may only be closed. */
+HEED_API int heed_env_open(heed_env *env, const char *path, unsigned int flags, mode_t mode);
+
+/* Close the environment and free the handle; NULL is allowed. Every
+ * transaction and cursor of it must have ended. */
+HEED_API void heed_env_close(heed_env *env);
+
+/* Flush the data file to disk. With force 0 only if the env is not NOSYNC. */
+HEED_API int heed_env_sync(heed_env *env, int force);
+
+/* Statistics of the main database as of the last commit. */
+HEED_API int heed_env_stat(heed_env *env, heed_stat *st);
+
+/* Information about the environment as of the last commit. */
+HEED_API int heed_env_info(heed_env *env, heed_envinfo *info);
+
+/* The largest key accepted, in bytes (at least 511); -1 for a NULL env. */
+HEED_API int heed_env_get_maxkeysize(heed_env *env);
+
+/* Begin a transaction: a read snapshot with HEED_RDONLY, else the write
+ * transaction (one per environment; a second writer thread waits, a second
+ * writer process waits or gets HEED_BUSY). parent must be NULL (nested
+ * transactions are not supported: EINVAL). Errors: HEED_READERS_FULL,
+ * HEED_PANIC, EACCES (write txn on a read-only env), ENOMEM. */
+HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags, heed_txn **txn);
+
+/* Commit and free the transaction, whatever the result. For a write txn the
+ * data is durable when this returns 0 (unless NOSYNC); on an error nothing
+ * of the txn is visible and the previous state stays intact. Cursors of the
+ * txn are closed. */
+HEED_API int heed_txn_commit(heed_txn *txn);
+
+/* Abandon and free the transaction; NULL is allowed. Cursors are closed. */
+HEED_API void heed_txn_abort(heed_txn *txn);
+
+/* Release a read transaction's snapshot but keep the handle for
+ * heed_txn_renew(). Ignored for a write txn. */
+HEED_API void heed_txn_reset(heed_txn *txn);
+
+/* Take a fresh snapshot with a read txn that was reset. HEED_BAD_TXN if it
+ * was not reset or is a write txn. */
+HEED_API int heed_txn_renew(heed_txn *txn);
+
+/* The id of the snapshot a read txn sees, or of the txn a write txn will
+ * commit; 0 for NULL or a reset txn. */
+HEED_API size_t heed_txn_id(heed_txn *txn);
+
+/* Open a database: NULL names the main database; a name needs
+ * heed_env_set_maxdbs. HEED_CREATE creates it (write txn only). Errors:
+ * HEED_NOTFOUND, HEED_DBS_FULL, EACCES. A handle opened in a txn that
+ * commits stays valid for the env's life; one opened in a txn that aborts
+ * is closed. */
+HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi);
+
+/* Statistics of one database as this txn sees it. */
+HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st);
+
+/* Empty the database (del 0) or delete it and close its handle (del 1; not
+ * for the main database: EINVAL). Write txn only. */
+HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del);
+
+/* Look up key; on success data points into the map. HEED_NOTFOUND if
+ * absent; HEED_BAD_VALSIZE for an empty or oversized key. */
+HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data);
+
+/* Store key -> data, replacing an old value unless HEED_NOOVERWRITE
+ * (HEED_KEYEXIST, data set to the existing value). HEED_APPEND requires key
+ * to sort after every key of the database (else HEED_KEYEXIST). Errors:
+ * HEED_MAP_FULL (the txn fails: abort it, grow the map, retry),
+ * HEED_BAD_VALSIZE, EACCES (read txn), HEED_BAD_TXN (failed txn). */
+HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
+		      unsigned int flags);
+
+/* Delete key. data is ignored (no duplicates) and may be NULL.
+ * HEED_NOTFOUND if absent. */
+HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data);
+
+/* Open a cursor on a database; it ends with its txn or heed_cursor_close. */
+HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur);
+
+/* Close a cursor; NULL is allowed. */
+HEED_API void heed_cursor_close(heed_cursor *cur);
+
+/* Move the cursor per op and return the item there. HEED_NOTFOUND when
+ * there is no such item (the cursor then stays unpositioned for FIRST, LAST,
+ * SET*; at the end for NEXT/PREV). */
+HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, heed_cursor_op op);
+
+/* Store through a cursor and leave it on the stored item. HEED_CURRENT
+ * replaces the value at the cursor (key must be equal: EINVAL otherwise). */
+HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *data,
+			     unsigned int flags);
+
+/* Delete the item at the cursor; the cursor moves to the next item. flags
+ * must be 0. */
+HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
