@@ -6,7 +6,7 @@ set -eu
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcriterion-dev systemtap-sdt-dev liblmdb-dev lmdb-utils libsqlite3-dev
 libleveldb-dev librocksdb-dev bpftrace libxml2-utils chromium valgrind
-cppcheck clang-tidy clang-format linux-perf nodejs npm python3 pkg-config
+cppcheck clang-tidy clang-format linux-perf python3 pkg-config
 libclang-rt-14-dev hyperfine"
 
 missing=
@@ -14,6 +14,8 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
+# The machine may carry its own Node.js (with npm inside); Debian's only when it has none.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "install-deps: missing packages:$missing; run as root (sudo make test)" >&2
