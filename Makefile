@@ -69,8 +69,10 @@ all:
 include core/module.mk
 -include bpf/module.mk
 -include profiler/module.mk
+-include profiler/profile.mk
 -include flame/module.mk
 -include bench/module.mk
+-include bench/dash.mk
 -include tests/module.mk
 -include tests/fuzz/module.mk
 -include tests/faults/module.mk
