@@ -1,0 +1,67 @@
+/*
+ * profile_stacks.h - a CPU profile as folded stacks, and its hot functions.
+ *
+ * Input is the folded format heed-trace --folded and flamegraph.pl use: one
+ * "root;caller;...;leaf COUNT" per line. Frame annotations (_[k] kernel,
+ * _[i] inlined, _[j] JIT, _[w] waker) are kept in names and ignored by
+ * heed_frame_match().
+ *
+ * heed_prof_rank() ranks every function by self samples (the function is the
+ * leaf) and total samples (the function is anywhere on the stack, counted
+ * once per stack even when recursive), so self <= total <= samples holds.
+ *
+ * Errors are 0 or a negative errno; -EINVAL comes with a sentence in err
+ * naming the file and line.
+ */
+#ifndef HEED_PROFILE_STACKS_H
+#define HEED_PROFILE_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct heed_prof_stack {
+	char *frames; /* "a;b;c", owned */
+	uint64_t count;
+};
+
+struct heed_prof_func {
+	char *name; /* owned */
+	uint64_t self;
+	uint64_t total;
+};
+
+struct heed_prof {
+	uint64_t samples; /* sum of every stack's count */
+	struct heed_prof_stack *stacks;
+	size_t nstacks;
+	size_t cap;
+	struct heed_prof_func *funcs; /* after heed_prof_rank: by self, then total */
+	size_t nfuncs;
+	/* The build profile the measured binaries came from: debug, default,
+	 * release, native, pgo ("" when unknown). Read by the build rule. */
+	char build[16];
+};
+
+/* Adds "frames COUNT"; blank lines are ignored. -EINVAL when the count is
+ * missing or not a positive integer. */
+int heed_prof_add_line(struct heed_prof *p, const char *line);
+
+/* Adds one stack with its count (frames joined by ';'). */
+int heed_prof_add(struct heed_prof *p, const char *frames, uint64_t count);
+
+/* Reads a folded file; err names the file and the bad line. */
+int heed_prof_read_folded(struct heed_prof *p, const char *path, char *err, size_t errlen);
+
+/* Fills p->funcs (replacing an earlier ranking). */
+int heed_prof_rank(struct heed_prof *p);
+
+/* Releases everything p owns and zeroes it; p itself is the caller's. */
+void heed_prof_free(struct heed_prof *p);
+
+/* Whether a frame (annotation stripped) matches an fnmatch(3) pattern. */
+int heed_frame_match(const char *frame, size_t len, const char *pattern);
+
+/* Whether a frame carries the kernel annotation _[k]. */
+int heed_frame_is_kernel(const char *frame, size_t len);
+
+#endif
