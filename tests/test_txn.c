@@ -1,0 +1,608 @@
+/*
+ * test_txn.c - transactions through core/heed.h: snapshot isolation under
+ * concurrent reader threads, reset/renew, reader slots, writes in a read
+ * txn, a failed txn, and the one-writer rule between threads.
+ *
+ * Handles of a committed or aborted txn are freed, so no test touches them;
+ * "used after its end" is tested with a reset read txn, whose handle lives.
+ * Worker threads never call cr_assert: they count violations in shared
+ * state, and the test thread asserts on the counts.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "common.h"
+
+static char dir[256];
+static heed_env *env;
+
+static void setup(void)
+{
+	tmpdir_make(dir, sizeof(dir), "txn");
+}
+
+static void teardown(void)
+{
+	heed_env_close(env);
+	env = NULL;
+	tmpdir_remove(dir);
+}
+
+TestSuite(txn, .init = setup, .fini = teardown, .timeout = 300);
+
+static heed_txn *begin(unsigned int flags)
+{
+	heed_txn *txn = NULL;
+
+	HEED_OK(heed_txn_begin(env, NULL, flags, &txn));
+	return txn;
+}
+
+static heed_dbi main_dbi(heed_txn *txn)
+{
+	heed_dbi dbi = 0;
+
+	HEED_OK(heed_dbi_open(txn, NULL, 0, &dbi));
+	return dbi;
+}
+
+static void put_u64(heed_txn *txn, heed_dbi dbi, const char *k, uint64_t v)
+{
+	heed_val key = hs(k), val = hv(&v, sizeof(v));
+
+	HEED_OK(heed_put(txn, dbi, &key, &val, 0));
+}
+
+static uint64_t get_u64(heed_txn *txn, heed_dbi dbi, const char *k)
+{
+	heed_val key = hs(k), val = {0};
+	uint64_t v;
+
+	HEED_OK(heed_get(txn, dbi, &key, &val));
+	cr_assert_eq(val.size, sizeof(v), "%s: value of %zu bytes", k, val.size);
+	memcpy(&v, val.data, sizeof(v));
+	return v;
+}
+
+/*
+ * Isolation. The db holds ACCOUNTS keys whose values sum to TOTAL, plus a
+ * "gen" key; every key's value carries the generation in its high 32 bits.
+ * Each writer commit moves money between random accounts, rewrites every
+ * account with the new generation, and sometimes deletes and re-adds one
+ * (so pages split, merge and get freed while readers hold old ones). A
+ * reader scans its snapshot twice and must see one generation, the right
+ * sum, every account, and the same data both times.
+ */
+#define ACCOUNTS 300
+#define TOTAL	 ((uint64_t)ACCOUNTS * 1000)
+#define READERS	 6
+#define COMMITS	 400
+
+struct iso {
+	heed_dbi dbi;
+	atomic_int done;
+	atomic_long scans;
+	atomic_long violations;
+	atomic_long errors;
+	char first_problem[256];
+	pthread_mutex_t lock;
+};
+
+static void iso_problem(struct iso *st, const char *fmt, unsigned long long a, unsigned long long b)
+{
+	pthread_mutex_lock(&st->lock);
+	if (!st->first_problem[0])
+		snprintf(st->first_problem, sizeof(st->first_problem), fmt, a, b);
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void account_key(char *buf, size_t len, int i)
+{
+	snprintf(buf, len, "acct-%05d", i);
+}
+
+/* One scan of a snapshot: returns 0 and the sum and generation, or -1. */
+static int iso_scan(struct iso *st, heed_txn *txn, uint64_t *sum, uint64_t *gen)
+{
+	heed_cursor *cur = NULL;
+	heed_val key, val;
+	uint64_t v, g = UINT64_MAX, s = 0;
+	int n = 0, rc;
+
+	if (heed_cursor_open(txn, st->dbi, &cur) != 0)
+		return -1;
+	while ((rc = heed_cursor_get(cur, &key, &val, HEED_NEXT)) == 0) {
+		if (val.size != sizeof(v)) {
+			heed_cursor_close(cur);
+			return -1;
+		}
+		memcpy(&v, val.data, sizeof(v));
+		if (key.size == 3 && memcmp(key.data, "gen", 3) == 0) {
+			if (g != UINT64_MAX && g != v) {
+				iso_problem(st, "gen key %llu vs accounts at %llu", v, g);
+				atomic_fetch_add(&st->violations, 1);
+			}
+			g = v;
+			continue;
+		}
+		if (g == UINT64_MAX)
+			g = v >> 32;
+		if (v >> 32 != g) {
+			iso_problem(st, "mixed generations %llu and %llu in one snapshot",
+				    (unsigned long long)(v >> 32), g);
+			atomic_fetch_add(&st->violations, 1);
+		}
+		s += v & 0xffffffffu;
+		n++;
+	}
+	heed_cursor_close(cur);
+	if (rc != HEED_NOTFOUND)
+		return -1;
+	if (n != ACCOUNTS) {
+		iso_problem(st, "snapshot has %llu accounts, expected %llu", (uint64_t)n,
+			    (uint64_t)ACCOUNTS);
+		atomic_fetch_add(&st->violations, 1);
+	}
+	*sum = s;
+	*gen = g;
+	return 0;
+}
+
+static void *iso_reader(void *arg)
+{
+	struct iso *st = arg;
+	heed_txn *txn = NULL;
+	uint64_t sum1, sum2, gen1, gen2;
+	int renewals = 0;
+
+	if (heed_txn_begin(env, NULL, HEED_RDONLY, &txn) != 0) {
+		atomic_fetch_add(&st->errors, 1);
+		return NULL;
+	}
+	while (!atomic_load(&st->done)) {
+		if (iso_scan(st, txn, &sum1, &gen1) || iso_scan(st, txn, &sum2, &gen2)) {
+			atomic_fetch_add(&st->errors, 1);
+			break;
+		}
+		if (sum1 != TOTAL || sum2 != TOTAL) {
+			iso_problem(st, "snapshot sums to %llu, expected %llu", sum1, TOTAL);
+			atomic_fetch_add(&st->violations, 1);
+		}
+		if (gen1 != gen2) {
+			iso_problem(st, "one snapshot changed generation from %llu to %llu", gen1,
+				    gen2);
+			atomic_fetch_add(&st->violations, 1);
+		}
+		atomic_fetch_add(&st->scans, 1);
+		/* Alternate between a fresh txn and reset/renew. */
+		if (renewals++ % 2) {
+			heed_txn_reset(txn);
+			if (heed_txn_renew(txn) != 0) {
+				atomic_fetch_add(&st->errors, 1);
+				break;
+			}
+		} else {
+			heed_txn_abort(txn);
+			txn = NULL;
+			if (heed_txn_begin(env, NULL, HEED_RDONLY, &txn) != 0) {
+				atomic_fetch_add(&st->errors, 1);
+				break;
+			}
+		}
+	}
+	heed_txn_abort(txn);
+	return NULL;
+}
+
+static void iso_write_all(heed_txn *txn, heed_dbi dbi, const uint64_t *bal, uint64_t gen)
+{
+	char k[32];
+	int i;
+
+	for (i = 0; i < ACCOUNTS; i++) {
+		account_key(k, sizeof(k), i);
+		put_u64(txn, dbi, k, gen << 32 | bal[i]);
+	}
+	put_u64(txn, dbi, "gen", gen);
+}
+
+Test(txn, snapshot_isolation_concurrent_readers)
+{
+	static struct iso st;
+	pthread_t th[READERS];
+	uint64_t bal[ACCOUNTS], gen = 1, amount, seed;
+	struct rng rng;
+	heed_txn *txn;
+	char k[32];
+	int i, c, from, to;
+
+	seed = test_seed("txn::snapshot_isolation_concurrent_readers");
+	rng.s = seed;
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	pthread_mutex_init(&st.lock, NULL);
+	for (i = 0; i < ACCOUNTS; i++)
+		bal[i] = 1000;
+	txn = begin(0);
+	st.dbi = main_dbi(txn);
+	iso_write_all(txn, st.dbi, bal, gen);
+	HEED_OK(heed_txn_commit(txn));
+
+	for (i = 0; i < READERS; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, iso_reader, &st), 0);
+	for (c = 0; c < COMMITS; c++) {
+		uint64_t next[ACCOUNTS];
+
+		memcpy(next, bal, sizeof(bal));
+		for (i = 0; i < 20; i++) {
+			from = (int)rng_below(&rng, ACCOUNTS);
+			to = (int)rng_below(&rng, ACCOUNTS);
+			amount = rng_below(&rng, next[from] + 1);
+			next[from] -= amount;
+			next[to] += amount;
+		}
+		txn = begin(0);
+		/* Delete and re-add an account inside the txn: readers must never
+		 * see it missing. */
+		account_key(k, sizeof(k), (int)rng_below(&rng, ACCOUNTS));
+		heed_val key = hs(k);
+		HEED_OK(heed_del(txn, st.dbi, &key, NULL));
+		iso_write_all(txn, st.dbi, next, gen + 1);
+		/* Every tenth txn is aborted: readers must not see it either. */
+		if (c % 10 == 9) {
+			heed_txn_abort(txn);
+			continue;
+		}
+		HEED_OK(heed_txn_commit(txn));
+		memcpy(bal, next, sizeof(bal));
+		gen++;
+	}
+	atomic_store(&st.done, 1);
+	for (i = 0; i < READERS; i++)
+		pthread_join(th[i], NULL);
+
+	cr_assert_eq(atomic_load(&st.errors), 0, "reader threads hit API errors");
+	cr_assert_eq(atomic_load(&st.violations), 0, "isolation violated: %s", st.first_problem);
+	cr_assert_gt(atomic_load(&st.scans), 0, "readers never completed a scan");
+	fprintf(stderr, "isolation: %d commits, %ld reader scans, final generation %llu\n", COMMITS,
+		atomic_load(&st.scans), (unsigned long long)gen);
+
+	txn = begin(HEED_RDONLY);
+	cr_assert_eq(get_u64(txn, st.dbi, "gen"), gen);
+	for (i = 0; i < ACCOUNTS; i++) {
+		account_key(k, sizeof(k), i);
+		cr_assert_eq(get_u64(txn, st.dbi, k), gen << 32 | bal[i], "account %d", i);
+	}
+	heed_txn_abort(txn);
+	HEED_CHECK_CLEAN(dir);
+}
+
+Test(txn, snapshot_is_stable_and_own_writes_visible)
+{
+	heed_txn *r, *w;
+	heed_dbi dbi;
+	heed_val key = hs("k"), val;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	w = begin(0);
+	dbi = main_dbi(w);
+	put_u64(w, dbi, "k", 1);
+	HEED_OK(heed_txn_commit(w));
+
+	r = begin(HEED_RDONLY);
+	w = begin(0);
+	put_u64(w, dbi, "k", 2);
+	put_u64(w, dbi, "new", 3);
+	/* The writer sees its own writes, the reader does not. */
+	cr_assert_eq(get_u64(w, dbi, "k"), 2);
+	cr_assert_eq(get_u64(r, dbi, "k"), 1);
+	key = hs("new");
+	HEED_RC(heed_get(r, dbi, &key, &val), HEED_NOTFOUND);
+	HEED_OK(heed_txn_commit(w));
+	/* Nor after the commit: the snapshot is fixed at begin. */
+	cr_assert_eq(get_u64(r, dbi, "k"), 1);
+	HEED_RC(heed_get(r, dbi, &key, &val), HEED_NOTFOUND);
+	heed_txn_abort(r);
+	r = begin(HEED_RDONLY);
+	cr_assert_eq(get_u64(r, dbi, "k"), 2);
+	cr_assert_eq(get_u64(r, dbi, "new"), 3);
+	heed_txn_abort(r);
+}
+
+Test(txn, reset_and_renew)
+{
+	heed_txn *r, *w;
+	heed_dbi dbi;
+	heed_val key = hs("k"), val;
+	heed_cursor *cur;
+	size_t id1;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	w = begin(0);
+	dbi = main_dbi(w);
+	put_u64(w, dbi, "k", 1);
+	HEED_OK(heed_txn_commit(w));
+
+	r = begin(HEED_RDONLY);
+	id1 = heed_txn_id(r);
+	cr_assert_gt(id1, 0);
+	cr_assert_eq(get_u64(r, dbi, "k"), 1);
+	/* Renew needs a reset first. */
+	HEED_RC(heed_txn_renew(r), HEED_BAD_TXN);
+	heed_txn_reset(r);
+	cr_assert_eq(heed_txn_id(r), 0, "a reset txn has no snapshot");
+	/* A reset txn refuses every operation until renewed. */
+	HEED_RC(heed_get(r, dbi, &key, &val), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_open(r, dbi, &cur), HEED_BAD_TXN);
+
+	w = begin(0);
+	put_u64(w, dbi, "k", 2);
+	HEED_OK(heed_txn_commit(w));
+
+	HEED_OK(heed_txn_renew(r));
+	cr_assert_eq(heed_txn_id(r), id1 + 1);
+	cr_assert_eq(get_u64(r, dbi, "k"), 2, "a renewed txn sees the latest commit");
+	/* Reset twice is harmless; renew then works once. */
+	heed_txn_reset(r);
+	heed_txn_reset(r);
+	HEED_OK(heed_txn_renew(r));
+	HEED_RC(heed_txn_renew(r), HEED_BAD_TXN);
+	heed_txn_abort(r);
+
+	/* A reset txn may be aborted (freed) without renewing. */
+	r = begin(HEED_RDONLY);
+	heed_txn_reset(r);
+	heed_txn_abort(r);
+
+	/* reset is ignored for a write txn, renew refused. */
+	w = begin(0);
+	heed_txn_reset(w);
+	HEED_RC(heed_txn_renew(w), HEED_BAD_TXN);
+	put_u64(w, dbi, "k", 3);
+	HEED_OK(heed_txn_commit(w));
+	r = begin(HEED_RDONLY);
+	cr_assert_eq(get_u64(r, dbi, "k"), 3);
+	heed_txn_abort(r);
+}
+
+Test(txn, read_txn_cannot_write)
+{
+	heed_txn *r, *w;
+	heed_dbi dbi, named;
+	heed_val key = hs("k"), val = hs("v");
+	heed_cursor *cur;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 2));
+	w = begin(0);
+	dbi = main_dbi(w);
+	HEED_OK(heed_put(w, dbi, &key, &val, 0));
+	HEED_OK(heed_txn_commit(w));
+
+	r = begin(HEED_RDONLY);
+	val = hs("other");
+	HEED_RC(heed_put(r, dbi, &key, &val, 0), EACCES);
+	HEED_RC(heed_del(r, dbi, &key, NULL), EACCES);
+	HEED_RC(heed_drop(r, dbi, 0), EACCES);
+	HEED_RC(heed_dbi_open(r, "named", HEED_CREATE, &named), EACCES);
+	HEED_OK(heed_cursor_open(r, dbi, &cur));
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_FIRST));
+	val = hs("other");
+	HEED_RC(heed_cursor_put(cur, &key, &val, HEED_CURRENT), EACCES);
+	HEED_RC(heed_cursor_del(cur, 0), EACCES);
+	heed_cursor_close(cur);
+	/* The refused writes left the read txn usable and the data intact. */
+	key = hs("k");
+	HEED_OK(heed_get(r, dbi, &key, &val));
+	cr_assert(val.size == 1 && memcmp(val.data, "v", 1) == 0);
+	HEED_OK(heed_txn_commit(r));
+
+	/* A read-only env refuses write txns. */
+	heed_env_close(env);
+	HEED_OK(env_open_dir(&env, dir, HEED_RDONLY, 0, 0, 0));
+	HEED_RC(heed_txn_begin(env, NULL, 0, &w), EACCES);
+	r = begin(HEED_RDONLY);
+	/* Handles belong to one env: open the main db again. */
+	dbi = main_dbi(r);
+	key = hs("k");
+	HEED_OK(heed_get(r, dbi, &key, &val));
+	heed_txn_abort(r);
+}
+
+Test(txn, reader_slots)
+{
+	heed_txn *txns[16], *extra = NULL;
+	heed_envinfo info;
+	int i;
+
+	HEED_OK(heed_env_create(&env));
+	HEED_OK(heed_env_set_maxreaders(env, 16));
+	HEED_OK(heed_env_open(env, dir, HEED_NOSYNC, 0644));
+	HEED_OK(heed_env_info(env, &info));
+	cr_assert_eq(info.maxreaders, 16);
+
+	/* One thread may hold every slot. */
+	for (i = 0; i < 16; i++)
+		txns[i] = begin(HEED_RDONLY);
+	HEED_OK(heed_env_info(env, &info));
+	cr_assert_eq(info.numreaders, 16);
+	HEED_RC(heed_txn_begin(env, NULL, HEED_RDONLY, &extra), HEED_READERS_FULL);
+	/* The writer needs no reader slot. */
+	extra = begin(0);
+	heed_txn_abort(extra);
+	heed_txn_abort(txns[3]);
+	txns[3] = begin(HEED_RDONLY);
+	/* A reset and renewed txn keeps working with every slot taken. */
+	heed_txn_reset(txns[5]);
+	HEED_OK(heed_txn_renew(txns[5]));
+	for (i = 0; i < 16; i++)
+		heed_txn_abort(txns[i]);
+	HEED_OK(heed_env_info(env, &info));
+	cr_assert_eq(info.numreaders, 0);
+}
+
+struct many {
+	heed_dbi dbi;
+	atomic_long bad;
+	atomic_int go;
+};
+
+static void *many_reader(void *arg)
+{
+	struct many *m = arg;
+	heed_txn *txn;
+	heed_val key = hs("k"), val;
+	int i;
+
+	while (!atomic_load(&m->go))
+		sched_yield();
+	for (i = 0; i < 200; i++) {
+		if (heed_txn_begin(env, NULL, HEED_RDONLY, &txn) != 0) {
+			atomic_fetch_add(&m->bad, 1);
+			return NULL;
+		}
+		if (heed_get(txn, m->dbi, &key, &val) != 0 || val.size != 8)
+			atomic_fetch_add(&m->bad, 1);
+		heed_txn_abort(txn);
+	}
+	return NULL;
+}
+
+Test(txn, many_reader_threads)
+{
+	static struct many m;
+	pthread_t th[100];
+	heed_txn *w;
+	int i;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	w = begin(0);
+	m.dbi = main_dbi(w);
+	put_u64(w, m.dbi, "k", 42);
+	HEED_OK(heed_txn_commit(w));
+	/* 100 threads within the default 126 slots, beginning at once. */
+	for (i = 0; i < 100; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, many_reader, &m), 0);
+	atomic_store(&m.go, 1);
+	for (i = 0; i < 50; i++) {
+		w = begin(0);
+		put_u64(w, m.dbi, "k", (uint64_t)i);
+		HEED_OK(heed_txn_commit(w));
+	}
+	for (i = 0; i < 100; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(atomic_load(&m.bad), 0, "%ld reader failures", atomic_load(&m.bad));
+}
+
+Test(txn, failed_txn_is_bad)
+{
+	heed_txn *w, *r;
+	heed_dbi dbi;
+	heed_val key, val;
+	heed_cursor *cur = NULL;
+	char kb[32], vb[1000];
+	int i, rc = 0;
+
+	/* A small map so a put fails with MAP_FULL and fails the txn. */
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 1 << 20, 0));
+	w = begin(0);
+	dbi = main_dbi(w);
+	put_u64(w, dbi, "before", 1);
+	HEED_OK(heed_txn_commit(w));
+
+	memset(vb, 'v', sizeof(vb));
+	w = begin(0);
+	HEED_OK(heed_cursor_open(w, dbi, &cur));
+	for (i = 0; i < 10000; i++) {
+		snprintf(kb, sizeof(kb), "key-%06d", i);
+		key = hs(kb);
+		val = hv(vb, sizeof(vb));
+		rc = heed_put(w, dbi, &key, &val, 0);
+		if (rc)
+			break;
+	}
+	HEED_RC(rc, HEED_MAP_FULL);
+	/* Every later operation of the failed txn says so. */
+	key = hs("before");
+	HEED_RC(heed_get(w, dbi, &key, &val), HEED_BAD_TXN);
+	val = hs("x");
+	HEED_RC(heed_put(w, dbi, &key, &val, 0), HEED_BAD_TXN);
+	HEED_RC(heed_del(w, dbi, &key, NULL), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_get(cur, &key, &val, HEED_FIRST), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_put(cur, &key, &val, 0), HEED_BAD_TXN);
+	HEED_RC(heed_drop(w, dbi, 0), HEED_BAD_TXN);
+	/* Commit frees it and reports the failure; nothing becomes visible. */
+	rc = heed_txn_commit(w);
+	cr_assert_neq(rc, 0, "commit of a failed txn must fail");
+	r = begin(HEED_RDONLY);
+	cr_assert_eq(get_u64(r, dbi, "before"), 1);
+	key = hs("key-000000");
+	HEED_RC(heed_get(r, dbi, &key, &val), HEED_NOTFOUND);
+	heed_txn_abort(r);
+	/* The env takes new writers. */
+	w = begin(0);
+	put_u64(w, dbi, "after", 2);
+	HEED_OK(heed_txn_commit(w));
+	HEED_CHECK_CLEAN(dir);
+}
+
+struct writer2 {
+	atomic_int began;
+	atomic_int committed;
+	heed_dbi dbi;
+	int rc;
+};
+
+static void *second_writer(void *arg)
+{
+	struct writer2 *w2 = arg;
+	heed_txn *txn = NULL;
+	heed_val key = hs("k"), val;
+	uint64_t v;
+
+	w2->rc = heed_txn_begin(env, NULL, 0, &txn);
+	if (w2->rc)
+		return NULL;
+	atomic_store(&w2->began, 1);
+	/* Runs after the first writer committed: sees its value. */
+	w2->rc = heed_get(txn, w2->dbi, &key, &val);
+	if (w2->rc == 0 && val.size == 8) {
+		memcpy(&v, val.data, 8);
+		v++;
+		val = hv(&v, 8);
+		w2->rc = heed_put(txn, w2->dbi, &key, &val, 0);
+	}
+	if (w2->rc == 0)
+		w2->rc = heed_txn_commit(txn);
+	else
+		heed_txn_abort(txn);
+	atomic_store(&w2->committed, 1);
+	return NULL;
+}
+
+Test(txn, second_writer_thread_waits)
+{
+	static struct writer2 w2;
+	heed_txn *w, *r;
+	pthread_t th;
+	struct timespec ts = {0, 50 * 1000 * 1000};
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	w = begin(0);
+	w2.dbi = main_dbi(w);
+	put_u64(w, w2.dbi, "k", 10);
+	HEED_OK(heed_txn_commit(w));
+
+	w = begin(0);
+	cr_assert_eq(pthread_create(&th, NULL, second_writer, &w2), 0);
+	/* However long we wait, the second writer cannot begin while we hold
+	 * the write txn (a wait too short only weakens the check). */
+	nanosleep(&ts, NULL);
+	cr_assert_eq(atomic_load(&w2.began), 0, "two write txns ran at once");
+	put_u64(w, w2.dbi, "k", 20);
+	HEED_OK(heed_txn_commit(w));
+	pthread_join(th, NULL);
+	HEED_OK(w2.rc);
+	cr_assert_eq(atomic_load(&w2.committed), 1);
+	r = begin(HEED_RDONLY);
+	cr_assert_eq(get_u64(r, w2.dbi, "k"), 21, "the second writer must see the first's commit");
+	heed_txn_abort(r);
+}
