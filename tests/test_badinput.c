@@ -1,0 +1,609 @@
+/*
+ * test_badinput: every public function of heed.h given bad input returns a
+ * documented code and does not crash.
+ *
+ * Bad input here means: NULL pointers; a transaction in the wrong state (a
+ * reset read txn, a txn that failed with HEED_MAP_FULL, a read txn asked to
+ * write); a dbi that was never opened, was opened in an aborted txn, was
+ * dropped, or belongs to another environment; an empty or oversized key;
+ * configuration calls out of order; a read-only environment asked for a
+ * write txn; files that are not heed files. Freed handles are never used:
+ * that is undefined behaviour for any C library, not bad input.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "heed.h"
+
+static char tmpdir[64];
+static heed_env *env;
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rm_tree(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh directory under /tmp; the path goes in buf. */
+static void make_tmpdir(char *buf, size_t len)
+{
+	snprintf(buf, len, "/tmp/heed-badinput-XXXXXX");
+	cr_assert_not_null(mkdtemp(buf), "mkdtemp: %s", strerror(errno));
+}
+
+/* An environment with room for four named databases, opened in dir. */
+static heed_env *open_env(const char *dir, unsigned int flags)
+{
+	heed_env *e = NULL;
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_set_maxdbs(e, 4), 0);
+	int rc = heed_env_open(e, dir, flags, 0644);
+	cr_assert_eq(rc, 0, "open %s: %s", dir, heed_strerror(rc));
+	return e;
+}
+
+static void setup(void)
+{
+	make_tmpdir(tmpdir, sizeof(tmpdir));
+	env = open_env(tmpdir, 0);
+}
+
+static void teardown(void)
+{
+	heed_env_close(env);
+	env = NULL;
+	rm_tree(tmpdir);
+}
+
+static heed_val val(const char *s)
+{
+	heed_val v = {strlen(s), (void *)s};
+	return v;
+}
+
+static heed_txn *begin(heed_env *e, unsigned int flags)
+{
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(e, NULL, flags, &txn);
+	cr_assert_eq(rc, 0, "txn_begin: %s", heed_strerror(rc));
+	return txn;
+}
+
+static void put_commit(heed_env *e, const char *k, const char *v)
+{
+	heed_txn *txn = begin(e, 0);
+	heed_val key = val(k), data = val(v);
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+}
+
+TestSuite(badinput, .init = setup, .fini = teardown);
+
+Test(badinput, null_env_and_config)
+{
+	cr_assert_eq(heed_env_create(NULL), EINVAL);
+	cr_assert_eq(heed_env_set_mapsize(NULL, 1 << 20), EINVAL);
+	cr_assert_eq(heed_env_set_maxdbs(NULL, 2), EINVAL);
+	cr_assert_eq(heed_env_set_maxreaders(NULL, 2), EINVAL);
+	cr_assert_eq(heed_env_set_pagesize(NULL, 4096), EINVAL);
+	cr_assert_eq(heed_env_open(NULL, tmpdir, 0, 0644), EINVAL);
+	cr_assert_eq(heed_env_sync(NULL, 1), EINVAL);
+	heed_stat st;
+	heed_envinfo info;
+	cr_assert_eq(heed_env_stat(NULL, &st), EINVAL);
+	cr_assert_eq(heed_env_stat(env, NULL), EINVAL);
+	cr_assert_eq(heed_env_info(NULL, &info), EINVAL);
+	cr_assert_eq(heed_env_info(env, NULL), EINVAL);
+	cr_assert_eq(heed_env_get_maxkeysize(NULL), -1);
+	heed_env_close(NULL);
+
+	heed_env *e = NULL;
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_open(e, NULL, 0, 0644), EINVAL);
+	heed_env_close(e);
+}
+
+Test(badinput, null_txn_and_dbi)
+{
+	heed_txn *txn = NULL;
+	heed_dbi dbi = 0;
+	heed_stat st;
+	cr_assert_eq(heed_txn_begin(NULL, NULL, 0, &txn), EINVAL);
+	cr_assert_eq(heed_txn_begin(env, NULL, 0, NULL), EINVAL);
+	cr_assert_eq(heed_txn_commit(NULL), EINVAL);
+	heed_txn_abort(NULL);
+	heed_txn_reset(NULL);
+	cr_assert_eq(heed_txn_renew(NULL), EINVAL);
+	cr_assert_eq(heed_txn_id(NULL), 0);
+	cr_assert_eq(heed_dbi_open(NULL, NULL, 0, &dbi), EINVAL);
+	cr_assert_eq(heed_dbi_stat(NULL, 0, &st), EINVAL);
+	cr_assert_eq(heed_drop(NULL, 0, 0), EINVAL);
+
+	txn = begin(env, 0);
+	cr_assert_eq(heed_dbi_open(txn, NULL, 0, NULL), EINVAL);
+	cr_assert_eq(heed_dbi_stat(txn, 0, NULL), EINVAL);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, null_data_ops)
+{
+	heed_val key = val("k"), data = val("v");
+	cr_assert_eq(heed_get(NULL, 0, &key, &data), EINVAL);
+	cr_assert_eq(heed_put(NULL, 0, &key, &data, 0), EINVAL);
+	cr_assert_eq(heed_del(NULL, 0, &key, NULL), EINVAL);
+
+	heed_txn *txn = begin(env, 0);
+	cr_assert_eq(heed_get(txn, 0, NULL, &data), EINVAL);
+	cr_assert_eq(heed_get(txn, 0, &key, NULL), EINVAL);
+	cr_assert_eq(heed_put(txn, 0, NULL, &data, 0), EINVAL);
+	cr_assert_eq(heed_put(txn, 0, &key, NULL, 0), EINVAL);
+	cr_assert_eq(heed_del(txn, 0, NULL, NULL), EINVAL);
+	heed_val nokey = {3, NULL};
+	cr_assert_eq(heed_put(txn, 0, &nokey, &data, 0), EINVAL);
+	cr_assert_eq(heed_get(txn, 0, &nokey, &data), EINVAL);
+	heed_val nodata = {3, NULL};
+	cr_assert_eq(heed_put(txn, 0, &key, &nodata, 0), EINVAL);
+	/* The txn is still good after all that. */
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+}
+
+Test(badinput, null_cursor)
+{
+	heed_val key = val("k"), data = val("v");
+	heed_cursor *cur = NULL;
+	cr_assert_eq(heed_cursor_open(NULL, 0, &cur), EINVAL);
+	heed_cursor_close(NULL);
+	cr_assert_eq(heed_cursor_get(NULL, &key, &data, HEED_FIRST), EINVAL);
+	cr_assert_eq(heed_cursor_put(NULL, &key, &data, 0), EINVAL);
+	cr_assert_eq(heed_cursor_del(NULL, 0), EINVAL);
+
+	put_commit(env, "k", "v");
+	heed_txn *txn = begin(env, 0);
+	cr_assert_eq(heed_cursor_open(txn, 0, NULL), EINVAL);
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	cr_assert_eq(heed_cursor_get(cur, NULL, &data, HEED_SET), EINVAL);
+	cr_assert_eq(heed_cursor_get(cur, NULL, &data, HEED_SET_RANGE), EINVAL);
+	cr_assert_eq(heed_cursor_get(cur, &key, &data, (heed_cursor_op)999), EINVAL);
+	cr_assert_eq(heed_cursor_put(cur, NULL, &data, 0), EINVAL);
+	cr_assert_eq(heed_cursor_put(cur, &key, NULL, 0), EINVAL);
+	cr_assert_eq(heed_cursor_del(cur, 0x1), EINVAL);
+	heed_cursor_close(cur);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, strerror_names_every_code)
+{
+	static const int codes[] = {HEED_KEYEXIST, HEED_NOTFOUND,	  HEED_CORRUPTED,
+				    HEED_PANIC,	   HEED_VERSION_MISMATCH, HEED_INVALID,
+				    HEED_MAP_FULL, HEED_DBS_FULL,	  HEED_READERS_FULL,
+				    HEED_BAD_TXN,  HEED_BAD_VALSIZE,	  HEED_BAD_DBI,
+				    HEED_BUSY};
+	const size_t n = sizeof(codes) / sizeof(codes[0]);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = heed_strerror(codes[i]);
+		cr_assert_not_null(s);
+		cr_assert_gt(strlen(s), 0);
+		for (size_t j = 0; j < i; j++)
+			cr_assert_str_neq(s, heed_strerror(codes[j]),
+					  "codes %d and %d share a text", codes[i], codes[j]);
+	}
+	cr_assert_not_null(heed_strerror(0));
+	cr_assert_not_null(heed_strerror(-1));
+	cr_assert_not_null(heed_strerror(-99999));
+	cr_assert_not_null(heed_strerror(99999));
+	cr_assert_str_eq(heed_strerror(EIO), strerror(EIO));
+	cr_assert_not_null(heed_version(NULL, NULL, NULL));
+}
+
+Test(badinput, config_out_of_order)
+{
+	/* Before open: page sizes that are not a power of two in range. */
+	heed_env *e = NULL;
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_set_pagesize(e, 2048), EINVAL);
+	cr_assert_eq(heed_env_set_pagesize(e, 131072), EINVAL);
+	cr_assert_eq(heed_env_set_pagesize(e, 5000), EINVAL);
+	cr_assert_eq(heed_env_set_pagesize(e, 0), EINVAL);
+	cr_assert_eq(heed_env_set_pagesize(e, 8192), 0);
+	heed_env_close(e);
+
+	/* After open: only the map size may change. */
+	cr_assert_eq(heed_env_set_maxdbs(env, 8), EINVAL);
+	cr_assert_eq(heed_env_set_maxreaders(env, 8), EINVAL);
+	cr_assert_eq(heed_env_set_pagesize(env, 8192), EINVAL);
+	cr_assert_eq(heed_env_open(env, tmpdir, 0, 0644), EINVAL, "second open of one handle");
+
+	/* Not while this process has a txn open. */
+	heed_txn *txn = begin(env, HEED_RDONLY);
+	cr_assert_neq(heed_env_set_mapsize(env, 64 << 20), 0);
+	heed_txn_abort(txn);
+	cr_assert_eq(heed_env_set_mapsize(env, 64 << 20), 0);
+
+	/* Never below what the file uses. */
+	txn = begin(env, 0);
+	static char big[64 << 10];
+	for (int i = 0; i < 64; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "key%03d", i);
+		heed_val key = val(k), data = {sizeof(big), big};
+		cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
+	}
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	cr_assert_eq(heed_env_set_mapsize(env, 8192), EINVAL);
+	put_commit(env, "after", "remap");
+}
+
+Test(badinput, open_bad_paths_and_files)
+{
+	char path[128];
+	heed_env *e = NULL;
+
+	snprintf(path, sizeof(path), "%s/missing/dir", tmpdir);
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_open(e, path, 0, 0644), ENOENT);
+	heed_env_close(e);
+
+	/* A text file where data.heed should be. */
+	char dir[64];
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/data.heed", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 1000; i++)
+		fputs("this is not a heed file at all\n", f);
+	fclose(f);
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_open(e, dir, 0, 0644), HEED_INVALID);
+	heed_env_close(e);
+
+	/* Too short to hold a meta page. */
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("heed?", f);
+	fclose(f);
+	cr_assert_eq(heed_env_create(&e), 0);
+	int rc = heed_env_open(e, dir, 0, 0644);
+	cr_assert(rc == HEED_INVALID || rc == HEED_CORRUPTED, "short file: %s", heed_strerror(rc));
+	heed_env_close(e);
+
+	/* A directory where the data file should be (NOSUBDIR). */
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_neq(heed_env_open(e, dir, HEED_NOSUBDIR, 0644), 0);
+	heed_env_close(e);
+	rm_tree(dir);
+}
+
+Test(badinput, read_txn_asked_to_write)
+{
+	put_commit(env, "k", "v");
+	heed_txn *txn = begin(env, HEED_RDONLY);
+	heed_val key = val("k"), data = val("w");
+	heed_dbi dbi;
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), EACCES);
+	cr_assert_eq(heed_del(txn, 0, &key, NULL), EACCES);
+	cr_assert_eq(heed_drop(txn, 0, 0), EACCES);
+	cr_assert_eq(heed_dbi_open(txn, "new", HEED_CREATE, &dbi), EACCES);
+	heed_cursor *cur;
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	cr_assert_eq(heed_cursor_get(cur, &key, &data, HEED_FIRST), 0);
+	cr_assert_eq(heed_cursor_put(cur, &key, &data, HEED_CURRENT), EACCES);
+	cr_assert_eq(heed_cursor_del(cur, 0), EACCES);
+	heed_cursor_close(cur);
+	/* The snapshot still reads the original value. */
+	key = val("k");
+	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
+	cr_assert_eq(data.size, 1);
+	cr_assert_eq(memcmp(data.data, "v", 1), 0);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, readonly_env_refuses_write_txn)
+{
+	put_commit(env, "k", "v");
+	heed_env *ro = NULL;
+	cr_assert_eq(heed_env_create(&ro), 0);
+	cr_assert_eq(heed_env_open(ro, tmpdir, HEED_RDONLY, 0644), 0);
+	heed_txn *txn = NULL;
+	cr_assert_eq(heed_txn_begin(ro, NULL, 0, &txn), EACCES);
+	txn = begin(ro, HEED_RDONLY);
+	heed_val key = val("k"), data;
+	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
+	cr_assert_eq(data.size, 1);
+	heed_txn_abort(txn);
+	heed_env_close(ro);
+
+	char dir[64];
+	make_tmpdir(dir, sizeof(dir));
+	cr_assert_eq(heed_env_create(&ro), 0);
+	cr_assert_neq(heed_env_open(ro, dir, HEED_RDONLY, 0644), 0,
+		      "a read-only open must not create an environment");
+	heed_env_close(ro);
+	rm_tree(dir);
+}
+
+Test(badinput, nested_txn_refused)
+{
+	heed_txn *parent = begin(env, 0);
+	heed_txn *child = NULL;
+	cr_assert_eq(heed_txn_begin(env, parent, 0, &child), EINVAL);
+	heed_txn_abort(parent);
+}
+
+Test(badinput, key_sizes)
+{
+	int max = heed_env_get_maxkeysize(env);
+	cr_assert_geq(max, 511);
+	char *buf = malloc((size_t)max + 2);
+	cr_assert_not_null(buf);
+	memset(buf, 'x', (size_t)max + 2);
+
+	heed_txn *txn = begin(env, 0);
+	heed_val data = val("v");
+	heed_val empty = {0, buf};
+	cr_assert_eq(heed_put(txn, 0, &empty, &data, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(heed_get(txn, 0, &empty, &data), HEED_BAD_VALSIZE);
+	cr_assert_eq(heed_del(txn, 0, &empty, NULL), HEED_BAD_VALSIZE);
+	heed_val toolong = {(size_t)max + 1, buf};
+	cr_assert_eq(heed_put(txn, 0, &toolong, &data, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(heed_get(txn, 0, &toolong, &data), HEED_BAD_VALSIZE);
+	cr_assert_eq(heed_del(txn, 0, &toolong, NULL), HEED_BAD_VALSIZE);
+	heed_val huge = {(size_t)1 << 40, buf};
+	cr_assert_eq(heed_put(txn, 0, &huge, &data, 0), HEED_BAD_VALSIZE);
+
+	heed_cursor *cur;
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	cr_assert_eq(heed_cursor_put(cur, &toolong, &data, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(heed_cursor_put(cur, &empty, &data, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(heed_cursor_get(cur, &empty, &data, HEED_SET), HEED_BAD_VALSIZE);
+	heed_cursor_close(cur);
+
+	/* The txn did not fail: the largest key is stored and read back. */
+	heed_val maxkey = {(size_t)max, buf};
+	cr_assert_eq(heed_put(txn, 0, &maxkey, &data, 0), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	txn = begin(env, HEED_RDONLY);
+	heed_val out;
+	cr_assert_eq(heed_get(txn, 0, &maxkey, &out), 0);
+	cr_assert_eq(out.size, 1);
+	heed_txn_abort(txn);
+	free(buf);
+}
+
+Test(badinput, dbi_not_open)
+{
+	put_commit(env, "k", "v");
+	heed_txn *txn = begin(env, 0);
+	heed_val key = val("k"), data = val("v");
+	heed_stat st;
+	heed_cursor *cur = NULL;
+	const heed_dbi bad[] = {77, 4, 0xffffffffu};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		heed_dbi d = bad[i];
+		cr_assert_eq(heed_get(txn, d, &key, &data), HEED_BAD_DBI, "dbi %u", d);
+		cr_assert_eq(heed_put(txn, d, &key, &data, 0), HEED_BAD_DBI, "dbi %u", d);
+		cr_assert_eq(heed_del(txn, d, &key, NULL), HEED_BAD_DBI, "dbi %u", d);
+		cr_assert_eq(heed_dbi_stat(txn, d, &st), HEED_BAD_DBI, "dbi %u", d);
+		cr_assert_eq(heed_drop(txn, d, 0), HEED_BAD_DBI, "dbi %u", d);
+		cr_assert_eq(heed_cursor_open(txn, d, &cur), HEED_BAD_DBI, "dbi %u", d);
+	}
+	/* The main database is not deleted, only emptied. */
+	cr_assert_eq(heed_drop(txn, 0, 1), EINVAL);
+	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, dbi_closed_by_abort_and_drop)
+{
+	heed_txn *txn = begin(env, 0);
+	heed_dbi a, b;
+	cr_assert_eq(heed_dbi_open(txn, "aborted", HEED_CREATE, &a), 0);
+	heed_txn_abort(txn);
+
+	txn = begin(env, 0);
+	heed_val key = val("k"), data = val("v");
+	cr_assert_eq(heed_put(txn, a, &key, &data, 0), HEED_BAD_DBI,
+		     "a dbi opened in an aborted txn is closed");
+	cr_assert_eq(heed_dbi_open(txn, "dropped", HEED_CREATE, &b), 0);
+	cr_assert_eq(heed_put(txn, b, &key, &data, 0), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+
+	txn = begin(env, 0);
+	cr_assert_eq(heed_drop(txn, b, 1), 0);
+	cr_assert_eq(heed_put(txn, b, &key, &data, 0), HEED_BAD_DBI);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+
+	txn = begin(env, HEED_RDONLY);
+	cr_assert_eq(heed_get(txn, b, &key, &data), HEED_BAD_DBI);
+	cr_assert_eq(heed_dbi_open(txn, "dropped", 0, &b), HEED_NOTFOUND);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, dbi_of_another_env)
+{
+	/* env has three named databases; other has none, so their handles
+	 * are not open there. */
+	heed_txn *txn = begin(env, 0);
+	heed_dbi d[3];
+	const char *names[] = {"a", "b", "c"};
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(heed_dbi_open(txn, names[i], HEED_CREATE, &d[i]), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+
+	char dir[64];
+	make_tmpdir(dir, sizeof(dir));
+	heed_env *other = open_env(dir, 0);
+	txn = begin(other, 0);
+	heed_val key = val("k"), data = val("v");
+	for (int i = 0; i < 3; i++) {
+		if (d[i] == 0)
+			continue;
+		cr_assert_eq(heed_put(txn, d[i], &key, &data, 0), HEED_BAD_DBI);
+		cr_assert_eq(heed_get(txn, d[i], &key, &data), HEED_BAD_DBI);
+	}
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	heed_env_close(other);
+	rm_tree(dir);
+}
+
+Test(badinput, named_db_limits)
+{
+	char dir[64];
+	make_tmpdir(dir, sizeof(dir));
+	heed_env *e = NULL;
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_open(e, dir, 0, 0644), 0);
+	heed_txn *txn = begin(e, 0);
+	heed_dbi d;
+	cr_assert_eq(heed_dbi_open(txn, "named", HEED_CREATE, &d), HEED_DBS_FULL,
+		     "a named database needs set_maxdbs");
+	heed_txn_abort(txn);
+	heed_env_close(e);
+	rm_tree(dir);
+
+	txn = begin(env, 0);
+	char name[8];
+	int rc = 0;
+	for (int i = 0; i < 8 && rc == 0; i++) {
+		snprintf(name, sizeof(name), "db%d", i);
+		rc = heed_dbi_open(txn, name, HEED_CREATE, &d);
+	}
+	cr_assert_eq(rc, HEED_DBS_FULL);
+	cr_assert_eq(heed_dbi_open(txn, "absent", 0, &d), HEED_NOTFOUND);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, reset_read_txn)
+{
+	put_commit(env, "k", "v");
+	heed_txn *txn = begin(env, HEED_RDONLY);
+	cr_assert_eq(heed_txn_renew(txn), HEED_BAD_TXN, "renew of a txn that was not reset");
+	heed_txn_reset(txn);
+	cr_assert_eq(heed_txn_id(txn), 0);
+	heed_val key = val("k"), data;
+	heed_stat st;
+	heed_cursor *cur = NULL;
+	heed_dbi dbi;
+	cr_assert_eq(heed_get(txn, 0, &key, &data), HEED_BAD_TXN);
+	cr_assert_eq(heed_dbi_stat(txn, 0, &st), HEED_BAD_TXN);
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), HEED_BAD_TXN);
+	cr_assert_eq(heed_dbi_open(txn, NULL, 0, &dbi), HEED_BAD_TXN);
+	heed_txn_reset(txn);
+	cr_assert_eq(heed_txn_renew(txn), 0);
+	cr_assert_neq(heed_txn_id(txn), 0);
+	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
+	heed_txn_abort(txn);
+}
+
+Test(badinput, reset_and_renew_write_txn)
+{
+	heed_txn *txn = begin(env, 0);
+	heed_txn_reset(txn);
+	cr_assert_eq(heed_txn_renew(txn), HEED_BAD_TXN);
+	heed_val key = val("k"), data = val("v");
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0, "reset is ignored for a write txn");
+	cr_assert_eq(heed_txn_commit(txn), 0);
+}
+
+Test(badinput, txn_failed_with_map_full)
+{
+	char dir[64];
+	make_tmpdir(dir, sizeof(dir));
+	heed_env *e = NULL;
+	cr_assert_eq(heed_env_create(&e), 0);
+	cr_assert_eq(heed_env_set_mapsize(e, 256 << 10), 0);
+	cr_assert_eq(heed_env_open(e, dir, 0, 0644), 0);
+	put_commit(e, "kept", "yes");
+
+	heed_txn *txn = begin(e, 0);
+	static char value[1000];
+	int rc = 0;
+	int n;
+	for (n = 0; n < 100000 && rc == 0; n++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%06d", n);
+		heed_val key = val(k), data = {sizeof(value), value};
+		rc = heed_put(txn, 0, &key, &data, 0);
+	}
+	cr_assert_eq(rc, HEED_MAP_FULL, "after %d puts: %s", n, heed_strerror(rc));
+	heed_val key = val("kept"), data = val("x");
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), HEED_BAD_TXN);
+	cr_assert_eq(heed_get(txn, 0, &key, &data), HEED_BAD_TXN);
+	cr_assert_eq(heed_del(txn, 0, &key, NULL), HEED_BAD_TXN);
+	heed_cursor *cur = NULL;
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), HEED_BAD_TXN);
+	cr_assert_neq(heed_txn_commit(txn), 0, "a failed txn does not commit");
+
+	/* Nothing of it is visible; the env is usable and grows. */
+	txn = begin(e, HEED_RDONLY);
+	heed_val k0 = val("k000000");
+	cr_assert_eq(heed_get(txn, 0, &k0, &data), HEED_NOTFOUND);
+	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
+	heed_txn_abort(txn);
+	cr_assert_eq(heed_env_set_mapsize(e, 64 << 20), 0);
+	txn = begin(e, 0);
+	for (int i = 0; i < n; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%06d", i);
+		heed_val kk = val(k), dd = {sizeof(value), value};
+		cr_assert_eq(heed_put(txn, 0, &kk, &dd, 0), 0);
+	}
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	heed_env_close(e);
+	rm_tree(dir);
+}
+
+Test(badinput, cursor_misuse)
+{
+	put_commit(env, "a", "1");
+	put_commit(env, "b", "2");
+	heed_txn *txn = begin(env, 0);
+	heed_cursor *cur;
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	heed_val key = val("zz"), data;
+	int rc = heed_cursor_get(cur, &key, &data, HEED_GET_CURRENT);
+	cr_assert(rc == EINVAL || rc == HEED_NOTFOUND, "GET_CURRENT unpositioned: %s",
+		  heed_strerror(rc));
+	rc = heed_cursor_del(cur, 0);
+	cr_assert(rc == EINVAL || rc == HEED_NOTFOUND, "del unpositioned: %s", heed_strerror(rc));
+	cr_assert_eq(heed_cursor_get(cur, &key, &data, HEED_SET), HEED_NOTFOUND);
+	cr_assert_eq(heed_cursor_get(cur, &key, &data, HEED_FIRST), 0);
+	heed_val other = val("b"), nv = val("9");
+	cr_assert_eq(heed_cursor_put(cur, &other, &nv, HEED_CURRENT), EINVAL,
+		     "CURRENT with another key");
+	heed_val low = val("0");
+	cr_assert_eq(heed_cursor_put(cur, &low, &nv, HEED_APPEND), HEED_KEYEXIST);
+	heed_val a = val("a");
+	cr_assert_eq(heed_cursor_put(cur, &a, &nv, HEED_NOOVERWRITE), HEED_KEYEXIST);
+	heed_cursor_close(cur);
+
+	heed_val old = val("x");
+	cr_assert_eq(heed_put(txn, 0, &a, &old, HEED_NOOVERWRITE), HEED_KEYEXIST);
+	cr_assert_eq(old.size, 1);
+	cr_assert_eq(memcmp(old.data, "1", 1), 0, "NOOVERWRITE returns the existing value");
+	cr_assert_eq(heed_put(txn, 0, &low, &nv, HEED_APPEND), HEED_KEYEXIST);
+	heed_val gone = val("nope");
+	cr_assert_eq(heed_del(txn, 0, &gone, NULL), HEED_NOTFOUND);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+
+	txn = begin(env, HEED_RDONLY);
+	cr_assert_eq(heed_get(txn, 0, &a, &data), 0);
+	cr_assert_eq(memcmp(data.data, "1", 1), 0);
+	cr_assert_eq(heed_get(txn, 0, &low, &data), HEED_NOTFOUND);
+	heed_txn_abort(txn);
+}

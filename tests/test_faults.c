@@ -1,0 +1,548 @@
+/*
+ * test_faults: libheed under injected I/O failures (tests/faults/fault.h).
+ *
+ * For every call index of a write transaction in turn, the injector fails
+ * that one write/pwrite/fsync/fdatasync/msync/ftruncate/fallocate/mmap with
+ * EIO or ENOSPC (optionally after writing half of the buffer: a torn page).
+ * Each time, the contract of heed.h is checked:
+ *   1. a commit that returns 0 is in the data, one that returns an error is
+ *      not (a model of the committed state follows every commit);
+ *   2. afterwards the environment either stays usable (the next write txn
+ *      commits, reads see the model) or refuses write txns with HEED_PANIC;
+ *   3. after closing and reopening without faults the data is exactly the
+ *      model, and heed-check passes.
+ * Also disk full while the file grows: ENOSPC on every call that would grow
+ * the file, and a real 2 MiB tmpfs (needs root to mount it).
+ *
+ * Randomized: the seed is printed; HEED_SEED=<n> replays it.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "heed.h"
+
+#define NKEYS	     96
+#define OPS_PER_STEP 12
+#define MAX_INDEX    2000
+
+/* The committed state: one optional value per key "key%03d". */
+struct model {
+	unsigned char *val[NKEYS];
+	size_t len[NKEYS];
+	int present[NKEYS];
+};
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	rng_state = x;
+	return x;
+}
+
+static void seed_rng(void)
+{
+	const char *s = getenv("HEED_SEED");
+	uint64_t seed =
+		s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
+	if (seed == 0)
+		seed = 1;
+	rng_state = seed;
+	fprintf(stderr, "test_faults: seed %" PRIu64 " (replay with HEED_SEED=%" PRIu64 ")\n", seed,
+		seed);
+}
+
+static void model_free(struct model *m)
+{
+	for (int i = 0; i < NKEYS; i++)
+		free(m->val[i]);
+	memset(m, 0, sizeof(*m));
+}
+
+static void model_copy(struct model *dst, const struct model *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (int i = 0; i < NKEYS; i++) {
+		if (!src->present[i])
+			continue;
+		dst->present[i] = 1;
+		dst->len[i] = src->len[i];
+		dst->val[i] = malloc(src->len[i] + 1);
+		cr_assert_not_null(dst->val[i]);
+		memcpy(dst->val[i], src->val[i], src->len[i]);
+	}
+}
+
+static char tmpdir[64];
+static char checker[PATH_MAX];
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* heed-check lives in BUILD/bin, this binary in BUILD/tests. */
+static void find_checker(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	snprintf(checker, sizeof(checker), "%s/../bin/heed-check", dirname(self));
+	cr_assert_eq(access(checker, X_OK), 0, "%s: %s (build it with make)", checker,
+		     strerror(errno));
+}
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/heed-faults-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	find_checker();
+	seed_rng();
+}
+
+static void teardown(void)
+{
+	fault_disarm();
+	/* Only tmpfs_full mounts here; for the others this fails harmlessly. */
+	umount2(tmpdir, MNT_DETACH);
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void run_checker(const char *dir)
+{
+	char cmd[PATH_MAX * 2 + 16];
+	snprintf(cmd, sizeof(cmd), "%s %s >&2", checker, dir);
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "heed-check %s failed (status %d)", dir,
+		  st);
+}
+
+static heed_env *env_open_at(const char *dir, size_t mapsize, int *rcp)
+{
+	heed_env *env = NULL;
+	cr_assert_eq(heed_env_create(&env), 0);
+	if (mapsize)
+		cr_assert_eq(heed_env_set_mapsize(env, mapsize), 0);
+	int rc = heed_env_open(env, dir, 0, 0644);
+	if (rcp) {
+		*rcp = rc;
+	} else {
+		cr_assert_eq(rc, 0, "open %s: %s", dir, heed_strerror(rc));
+	}
+	if (rc != 0) {
+		heed_env_close(env);
+		return NULL;
+	}
+	return env;
+}
+
+static void key_of(int i, char *buf, heed_val *k)
+{
+	snprintf(buf, 8, "key%03d", i);
+	k->size = 6;
+	k->data = buf;
+}
+
+/* The database equals m: a cursor walk sees exactly its keys in order with
+ * their values, and a get finds each. */
+static void verify(heed_env *env, const struct model *m, const char *when)
+{
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+	cr_assert_eq(rc, 0, "%s: read txn: %s", when, heed_strerror(rc));
+	heed_cursor *cur = NULL;
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	heed_val k, v;
+	int i = 0;
+	for (rc = heed_cursor_get(cur, &k, &v, HEED_FIRST); rc == 0;
+	     rc = heed_cursor_get(cur, &k, &v, HEED_NEXT)) {
+		while (i < NKEYS && !m->present[i])
+			i++;
+		cr_assert_lt(i, NKEYS, "%s: extra key %.*s", when, (int)k.size, (char *)k.data);
+		char kb[8];
+		heed_val want;
+		key_of(i, kb, &want);
+		cr_assert(k.size == want.size && memcmp(k.data, want.data, k.size) == 0,
+			  "%s: key %.*s where %s was expected", when, (int)k.size, (char *)k.data,
+			  kb);
+		cr_assert(v.size == m->len[i] && memcmp(v.data, m->val[i], v.size) == 0,
+			  "%s: value of %s differs (%zu bytes, expected %zu)", when, kb, v.size,
+			  m->len[i]);
+		i++;
+	}
+	cr_assert_eq(rc, HEED_NOTFOUND, "%s: cursor walk: %s", when, heed_strerror(rc));
+	while (i < NKEYS && !m->present[i])
+		i++;
+	cr_assert_eq(i, NKEYS, "%s: key%03d is missing", when, i);
+	heed_cursor_close(cur);
+	for (i = 0; i < NKEYS; i++) {
+		char kb[8];
+		key_of(i, kb, &k);
+		rc = heed_get(txn, 0, &k, &v);
+		cr_assert_eq(rc, m->present[i] ? 0 : HEED_NOTFOUND, "%s: get %s: %s", when, kb,
+			     heed_strerror(rc));
+	}
+	heed_txn_abort(txn);
+}
+
+/* Sizes that exercise small leaves, full leaves and overflow chains. */
+static size_t pick_len(void)
+{
+	static const size_t lens[] = {0, 1, 17, 100, 700, 3000, 5000, 9000, 20000};
+	return lens[rnd() % (sizeof(lens) / sizeof(lens[0]))];
+}
+
+/* One write txn of OPS_PER_STEP random puts and deletes, applied to m as
+ * well. Returns the first error (of an op, or of the commit). */
+static int step(heed_env *env, struct model *m)
+{
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, 0, &txn);
+	if (rc != 0)
+		return rc;
+	for (int op = 0; op < OPS_PER_STEP; op++) {
+		int i = (int)(rnd() % NKEYS);
+		char kb[8];
+		heed_val k;
+		key_of(i, kb, &k);
+		if (rnd() % 4 == 0) {
+			rc = heed_del(txn, 0, &k, NULL);
+			if (rc == HEED_NOTFOUND && !m->present[i])
+				rc = 0;
+			if (rc != 0)
+				goto fail;
+			free(m->val[i]);
+			m->val[i] = NULL;
+			m->present[i] = 0;
+			m->len[i] = 0;
+			continue;
+		}
+		size_t len = pick_len();
+		unsigned char *buf = malloc(len + 1);
+		cr_assert_not_null(buf);
+		uint64_t x = rnd();
+		for (size_t b = 0; b < len; b++)
+			buf[b] = (unsigned char)(x >> ((b % 8) * 8)) ^ (unsigned char)b;
+		heed_val v = {len, buf};
+		rc = heed_put(txn, 0, &k, &v, 0);
+		if (rc != 0) {
+			free(buf);
+			goto fail;
+		}
+		free(m->val[i]);
+		m->val[i] = buf;
+		m->len[i] = len;
+		m->present[i] = 1;
+	}
+	return heed_txn_commit(txn);
+fail:
+	heed_txn_abort(txn);
+	return rc;
+}
+
+/* Commits a few steps without faults so that faults hit a real tree. */
+static heed_env *prepare(struct model *m)
+{
+	heed_env *env = env_open_at(tmpdir, 0, NULL);
+	memset(m, 0, sizeof(*m));
+	for (int s = 0; s < 6; s++) {
+		struct model next;
+		model_copy(&next, m);
+		int rc = step(env, &next);
+		cr_assert_eq(rc, 0, "setup commit: %s", heed_strerror(rc));
+		model_free(m);
+		*m = next;
+	}
+	verify(env, m, "after setup");
+	return env;
+}
+
+/* After a step that met a fault (result rc): the model follows the result,
+ * the env is usable or panicked, and a clean reopen shows the model. */
+static heed_env *check_after_fault(heed_env *env, struct model *m, struct model *next, int rc,
+				   const char *what)
+{
+	if (rc == 0) {
+		model_free(m);
+		*m = *next;
+	} else {
+		model_free(next);
+	}
+	heed_txn *txn = NULL;
+	int brc = heed_txn_begin(env, NULL, 0, &txn);
+	cr_assert(brc == 0 || brc == HEED_PANIC,
+		  "%s: after a failed commit a write txn gets %s, not success or HEED_PANIC", what,
+		  heed_strerror(brc));
+	if (brc == 0) {
+		heed_txn_abort(txn);
+		verify(env, m, what);
+		struct model again;
+		model_copy(&again, m);
+		int src = step(env, &again);
+		cr_assert_eq(src, 0, "%s: the env stayed usable but the next commit failed: %s",
+			     what, heed_strerror(src));
+		model_free(m);
+		*m = again;
+	}
+	heed_env_close(env);
+	env = env_open_at(tmpdir, 0, NULL);
+	verify(env, m, what);
+	heed_env_close(env);
+	run_checker(tmpdir);
+	return env_open_at(tmpdir, 0, NULL);
+}
+
+/* Fails call index n of one step, for n = 0, 1, ... until a step makes
+ * fewer calls than n. */
+static void every_call_index(unsigned int flags, int err)
+{
+	struct model m;
+	heed_env *env = prepare(&m);
+	long n;
+	long failures = 0;
+	for (n = 0; n < MAX_INDEX; n++) {
+		struct model next;
+		model_copy(&next, &m);
+		fault_arm(FAULT_ALL | flags, n, err);
+		int rc = step(env, &next);
+		long calls = fault_disarm();
+		long injected = fault_injected();
+		if (injected == 0) {
+			cr_assert_eq(rc, 0, "commit without a fault failed: %s", heed_strerror(rc));
+			model_free(&m);
+			m = next;
+			cr_log_info("index loop ended at %ld: a step made %ld calls", n, calls);
+			break;
+		}
+		char what[96];
+		snprintf(what, sizeof(what), "%s at call %ld (%s)", strerror(err), n,
+			 fault_first_name());
+		if (rc != 0) {
+			failures++;
+			cr_assert(rc == err || rc == HEED_PANIC,
+				  "%s: the commit returned %s, not the injected error", what,
+				  heed_strerror(rc));
+		}
+		env = check_after_fault(env, &m, &next, rc, what);
+	}
+	cr_assert_lt(n, MAX_INDEX, "a step made more than %d calls", MAX_INDEX);
+	cr_assert_geq(n, 2, "a commit made only %ld wrapped calls: the injector is not reached", n);
+	cr_assert_gt(failures, 0, "no injected fault made a commit fail");
+	heed_env_close(env);
+	run_checker(tmpdir);
+	model_free(&m);
+}
+
+TestSuite(faults, .init = setup, .fini = teardown);
+
+Test(faults, commit_eio)
+{
+	every_call_index(0, EIO);
+}
+
+Test(faults, commit_enospc)
+{
+	every_call_index(0, ENOSPC);
+}
+
+Test(faults, commit_torn_eio)
+{
+	every_call_index(FAULT_TORN, EIO);
+}
+
+Test(faults, commit_torn_enospc)
+{
+	every_call_index(FAULT_TORN, ENOSPC);
+}
+
+/* Faults while opening an existing environment: open fails with an error
+ * or succeeds, and the data is intact either way. */
+Test(faults, open)
+{
+	struct model m;
+	heed_env *env = prepare(&m);
+	heed_env_close(env);
+	long n;
+	for (n = 0; n < MAX_INDEX; n++) {
+		int rc;
+		fault_arm(FAULT_ALL, n, EIO);
+		env = env_open_at(tmpdir, 0, &rc);
+		fault_disarm();
+		long injected = fault_injected();
+		char what[64];
+		snprintf(what, sizeof(what), "open with EIO at call %ld (%s)", n,
+			 fault_first_name());
+		if (env) {
+			verify(env, &m, what);
+			heed_env_close(env);
+		}
+		if (injected == 0) {
+			cr_assert_eq(rc, 0, "open without a fault failed: %s", heed_strerror(rc));
+			break;
+		}
+		env = env_open_at(tmpdir, 0, NULL);
+		verify(env, &m, what);
+		heed_env_close(env);
+	}
+	cr_assert_gt(n, 0, "open made no wrapped call: the injector is not reached");
+	run_checker(tmpdir);
+	model_free(&m);
+}
+
+/* Faults while growing the map of an open environment. */
+Test(faults, remap)
+{
+	struct model m;
+	heed_env *env = prepare(&m);
+	size_t size = 64 << 20;
+	for (long n = 0; n < 16; n++) {
+		fault_arm(FAULT_ALL, n, ENOMEM);
+		int rc = heed_env_set_mapsize(env, size);
+		fault_disarm();
+		long injected = fault_injected();
+		char what[64];
+		snprintf(what, sizeof(what), "set_mapsize with ENOMEM at call %ld", n);
+		struct model next;
+		model_copy(&next, &m);
+		int src = step(env, &next);
+		if (src == HEED_PANIC) {
+			model_free(&next);
+			heed_env_close(env);
+			env = env_open_at(tmpdir, 0, NULL);
+		} else {
+			cr_assert_eq(src, 0, "%s (%s): next commit: %s", what, heed_strerror(rc),
+				     heed_strerror(src));
+			model_free(&m);
+			m = next;
+		}
+		verify(env, &m, what);
+		if (injected == 0)
+			break;
+		size += 16 << 20;
+	}
+	heed_env_close(env);
+	run_checker(tmpdir);
+	model_free(&m);
+}
+
+/* A disk that is full for any call that would grow the file, from the
+ * first one on: the store must fail commits with ENOSPC (or HEED_PANIC)
+ * until the space comes back, losing nothing committed. */
+Test(faults, growth_enospc)
+{
+	struct model m;
+	heed_env *env = prepare(&m);
+	int rc = 0;
+	int steps;
+	fault_arm(FAULT_ALL | FAULT_STICKY | FAULT_GROWTH_ONLY, 0, ENOSPC);
+	for (steps = 0; steps < 500 && rc == 0; steps++) {
+		struct model next;
+		model_copy(&next, &m);
+		rc = step(env, &next);
+		if (rc == 0) {
+			model_free(&m);
+			m = next;
+		} else {
+			model_free(&next);
+		}
+	}
+	fault_disarm();
+	cr_assert_neq(rc, 0, "%d commits grew the data without a file growth call", steps);
+	cr_assert(rc == ENOSPC || rc == HEED_PANIC || rc == HEED_MAP_FULL,
+		  "disk full: commit returned %s", heed_strerror(rc));
+	cr_log_info("disk full after %d steps: %s", steps, heed_strerror(rc));
+	struct model none;
+	memset(&none, 0, sizeof(none));
+	env = check_after_fault(env, &m, &none, 1, "after disk full during growth");
+	heed_env_close(env);
+	model_free(&m);
+}
+
+/* A real small file system: a 2 MiB tmpfs in a private mount namespace, so
+ * that it goes away with this process however the test ends. */
+Test(faults, tmpfs_full)
+{
+	cr_assert_eq(geteuid(), 0, "tmpfs_full mounts a 2 MiB tmpfs and needs root: run as root");
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare(CLONE_NEWNS): %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
+		     "make mounts private: %s", strerror(errno));
+	cr_assert_eq(mount("tmpfs", tmpdir, "tmpfs", 0, "size=2m"), 0, "mount tmpfs on %s: %s",
+		     tmpdir, strerror(errno));
+	struct model m;
+	memset(&m, 0, sizeof(m));
+	heed_env *env = env_open_at(tmpdir, 0, NULL);
+	int rc = 0;
+	int steps;
+	for (steps = 0; steps < 2000 && rc == 0; steps++) {
+		struct model next;
+		model_copy(&next, &m);
+		/* Only puts grow the data: keep adding until the disk is full. */
+		heed_txn *txn = NULL;
+		rc = heed_txn_begin(env, NULL, 0, &txn);
+		if (rc != 0) {
+			model_free(&next);
+			break;
+		}
+		int i = steps % NKEYS;
+		char kb[8];
+		heed_val k;
+		key_of(i, kb, &k);
+		size_t len = 20000 + (size_t)steps * 100;
+		unsigned char *buf = malloc(len);
+		cr_assert_not_null(buf);
+		memset(buf, steps & 0xff, len);
+		heed_val v = {len, buf};
+		rc = heed_put(txn, 0, &k, &v, 0);
+		if (rc == 0) {
+			rc = heed_txn_commit(txn);
+		} else {
+			heed_txn_abort(txn);
+		}
+		if (rc == 0) {
+			free(next.val[i]);
+			next.val[i] = buf;
+			next.len[i] = len;
+			next.present[i] = 1;
+			model_free(&m);
+			m = next;
+		} else {
+			free(buf);
+			model_free(&next);
+		}
+	}
+	cr_assert_neq(rc, 0, "%d commits never filled a 2 MiB file system", steps);
+	cr_assert(rc == ENOSPC || rc == HEED_PANIC || rc == HEED_MAP_FULL,
+		  "full tmpfs: commit returned %s", heed_strerror(rc));
+	cr_log_info("tmpfs full after %d steps: %s", steps, heed_strerror(rc));
+	verify(env, &m, "full tmpfs, same env");
+	heed_env_close(env);
+	env = env_open_at(tmpdir, 0, NULL);
+	verify(env, &m, "full tmpfs, reopened");
+	heed_env_close(env);
+	run_checker(tmpdir);
+	model_free(&m);
+	cr_assert_eq(umount2(tmpdir, MNT_DETACH), 0, "umount %s: %s", tmpdir, strerror(errno));
+}

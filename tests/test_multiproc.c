@@ -1,0 +1,527 @@
+/*
+ * test_multiproc: one environment shared by several processes through its
+ * lock file.
+ *
+ *   - consistent_snapshots: one writer process and READERS reader processes
+ *     (fork; each opens its own env) run for HEED_MULTIPROC_SECS seconds
+ *     (default 3). Every commit writes its generation into all SET_KEYS keys
+ *     and a checksum key; every reader snapshot must see one generation in
+ *     all of them, a matching checksum, and generations never going back.
+ *   - killed_reader: a reader process that holds a snapshot is SIGKILLed;
+ *     afterwards the writer's overwrite churn reuses pages again (last_pgno
+ *     stops growing) and the reader slot is reclaimed.
+ *   - killed_writer: a process SIGKILLed inside a write txn leaves no lock
+ *     behind: the next writer gets in, and sees none of the dead txn's data.
+ *   - writer_processes: two processes increment one counter, each in its own
+ *     write txns; no increment is lost.
+ * heed-check runs on the environment at the end of each.
+ *
+ * Children report through their exit status and stderr only; they never call
+ * Criterion assertions. Randomized: HEED_SEED replays value sizes.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heed.h"
+
+#define READERS	 3
+#define SET_KEYS 32
+
+static char tmpdir[64];
+static char checker[PATH_MAX];
+static uint64_t seed;
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/heed-multiproc-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
+	self[n] = '\0';
+	snprintf(checker, sizeof(checker), "%s/../bin/heed-check", dirname(self));
+	cr_assert_eq(access(checker, X_OK), 0, "%s: %s (build it with make)", checker,
+		     strerror(errno));
+	const char *s = getenv("HEED_SEED");
+	seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
+	fprintf(stderr, "test_multiproc: seed %" PRIu64 " (replay with HEED_SEED=%" PRIu64 ")\n",
+		seed, seed);
+}
+
+static void teardown(void)
+{
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void run_checker(void)
+{
+	char cmd[PATH_MAX + 80];
+	snprintf(cmd, sizeof(cmd), "%s %s >&2", checker, tmpdir);
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "heed-check %s failed (status %d)", tmpdir,
+		  st);
+}
+
+/* Opens the shared env; in a child a failure ends the child. */
+static heed_env *open_shared(int in_child)
+{
+	heed_env *env = NULL;
+	int rc = heed_env_create(&env);
+	if (rc == 0)
+		rc = heed_env_set_mapsize(env, 256 << 20);
+	if (rc == 0)
+		rc = heed_env_open(env, tmpdir, 0, 0644);
+	if (rc != 0) {
+		fprintf(stderr, "pid %d: open %s: %s\n", (int)getpid(), tmpdir, heed_strerror(rc));
+		heed_env_close(env);
+		if (in_child)
+			_exit(2);
+		cr_assert_fail("open %s: %s", tmpdir, heed_strerror(rc));
+	}
+	return env;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* A set value: the generation, then filler whose length varies with the
+ * generation so pages split, merge and overflow. */
+static size_t set_value(uint64_t gen, int i, unsigned char *buf)
+{
+	size_t len = 8 + (size_t)(mix(seed ^ (gen * SET_KEYS + (uint64_t)i)) % 1500);
+	memcpy(buf, &gen, 8);
+	for (size_t b = 8; b < len; b++)
+		buf[b] = (unsigned char)(gen + (uint64_t)i + b);
+	return len;
+}
+
+static uint64_t checksum(const unsigned char *buf, size_t len, uint64_t acc)
+{
+	for (size_t b = 0; b < len; b++)
+		acc = (acc ^ buf[b]) * 0x100000001b3ULL;
+	return acc;
+}
+
+static int write_generation(heed_env *env, uint64_t gen)
+{
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, 0, &txn);
+	if (rc != 0)
+		return rc;
+	unsigned char buf[1600];
+	uint64_t sum = 0xcbf29ce484222325ULL;
+	for (int i = 0; i < SET_KEYS && rc == 0; i++) {
+		char kb[16];
+		snprintf(kb, sizeof(kb), "set%02d", i);
+		heed_val k = {strlen(kb), kb};
+		heed_val v = {set_value(gen, i, buf), buf};
+		sum = checksum(buf, v.size, sum);
+		rc = heed_put(txn, 0, &k, &v, 0);
+	}
+	heed_val ck = {3, "sum"}, cv = {sizeof(sum), &sum};
+	if (rc == 0)
+		rc = heed_put(txn, 0, &ck, &cv, 0);
+	if (rc != 0) {
+		heed_txn_abort(txn);
+		return rc;
+	}
+	return heed_txn_commit(txn);
+}
+
+/* Checks one snapshot; returns its generation, or 0 with a message on
+ * stderr if it is inconsistent. */
+static uint64_t check_snapshot(heed_txn *txn)
+{
+	uint64_t gen = 0, sum = 0xcbf29ce484222325ULL;
+	for (int i = 0; i < SET_KEYS; i++) {
+		char kb[16];
+		snprintf(kb, sizeof(kb), "set%02d", i);
+		heed_val k = {strlen(kb), kb}, v;
+		int rc = heed_get(txn, 0, &k, &v);
+		if (rc != 0 || v.size < 8) {
+			fprintf(stderr, "reader %d: get %s: %s\n", (int)getpid(), kb,
+				rc ? heed_strerror(rc) : "value too short");
+			return 0;
+		}
+		uint64_t g;
+		memcpy(&g, v.data, 8);
+		if (i == 0)
+			gen = g;
+		if (g != gen) {
+			fprintf(stderr,
+				"reader %d: snapshot %zu mixes generations %" PRIu64 " and %" PRIu64
+				" (%s)\n",
+				(int)getpid(), heed_txn_id(txn), gen, g, kb);
+			return 0;
+		}
+		sum = checksum(v.data, v.size, sum);
+	}
+	heed_val ck = {3, "sum"}, cv;
+	int rc = heed_get(txn, 0, &ck, &cv);
+	uint64_t stored = 0;
+	if (rc == 0 && cv.size == sizeof(stored))
+		memcpy(&stored, cv.data, sizeof(stored));
+	if (rc != 0 || stored != sum) {
+		fprintf(stderr, "reader %d: generation %" PRIu64 ": checksum %s\n", (int)getpid(),
+			gen, rc ? heed_strerror(rc) : "differs");
+		return 0;
+	}
+	return gen;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double duration_s(void)
+{
+	const char *s = getenv("HEED_MULTIPROC_SECS");
+	double d = s ? strtod(s, NULL) : 3.0;
+	return d > 0 ? d : 3.0;
+}
+
+/* Reader child: snapshots until the deadline. Writes the number of
+ * snapshots and of distinct generations it saw to fd; exits 0 if all were
+ * consistent. */
+static void reader_child(double until, int fd)
+{
+	heed_env *env = open_shared(1);
+	uint64_t last = 0, snaps = 0, gens = 0;
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+	while (rc == 0 && now_s() < until) {
+		uint64_t g = check_snapshot(txn);
+		if (g == 0 || g < last) {
+			if (g != 0)
+				fprintf(stderr,
+					"reader %d: generation went back from %" PRIu64
+					" to %" PRIu64 "\n",
+					(int)getpid(), last, g);
+			_exit(1);
+		}
+		/* A snapshot reads the same twice, however the writer moves. */
+		if (check_snapshot(txn) != g)
+			_exit(1);
+		gens += g != last;
+		last = g;
+		snaps++;
+		heed_txn_reset(txn);
+		rc = heed_txn_renew(txn);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "reader %d: begin/renew: %s\n", (int)getpid(), heed_strerror(rc));
+		_exit(1);
+	}
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	uint64_t out[2] = {snaps, gens};
+	_exit(write(fd, out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : 3);
+}
+
+static void writer_child(double until, int fd)
+{
+	heed_env *env = open_shared(1);
+	uint64_t gen = 1;
+	while (now_s() < until) {
+		int rc = write_generation(env, ++gen);
+		if (rc != 0) {
+			fprintf(stderr, "writer: generation %" PRIu64 ": %s\n", gen,
+				heed_strerror(rc));
+			_exit(1);
+		}
+	}
+	heed_env_close(env);
+	_exit(write(fd, &gen, sizeof(gen)) == (ssize_t)sizeof(gen) ? 0 : 3);
+}
+
+static void expect_exit0(pid_t pid, const char *who)
+{
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid, "waitpid %s: %s", who, strerror(errno));
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s (pid %d) failed: status %#x", who,
+		  (int)pid, st);
+}
+
+TestSuite(multiproc, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(multiproc, consistent_snapshots)
+{
+	heed_env *env = open_shared(0);
+	cr_assert_eq(write_generation(env, 1), 0);
+	heed_env_close(env);
+
+	double until = now_s() + duration_s();
+	int pipes[READERS + 1][2];
+	pid_t pids[READERS + 1];
+	for (int p = 0; p <= READERS; p++) {
+		cr_assert_eq(pipe(pipes[p]), 0);
+		pids[p] = fork();
+		cr_assert_geq(pids[p], 0, "fork: %s", strerror(errno));
+		if (pids[p] == 0) {
+			close(pipes[p][0]);
+			if (p == READERS)
+				writer_child(until, pipes[p][1]);
+			reader_child(until, pipes[p][1]);
+		}
+		close(pipes[p][1]);
+	}
+	uint64_t commits = 0;
+	for (int p = 0; p <= READERS; p++) {
+		expect_exit0(pids[p], p == READERS ? "writer" : "reader");
+		uint64_t out[2] = {0, 0};
+		size_t want = p == READERS ? sizeof(uint64_t) : sizeof(out);
+		cr_assert_eq(read(pipes[p][0], out, want), (ssize_t)want);
+		close(pipes[p][0]);
+		if (p == READERS) {
+			commits = out[0];
+			continue;
+		}
+		cr_log_info("reader %d: %" PRIu64 " snapshots, %" PRIu64 " generations", p, out[0],
+			    out[1]);
+		cr_assert_gt(out[0], 0, "reader %d verified no snapshot", p);
+	}
+	cr_log_info("writer: %" PRIu64 " generations", commits);
+	cr_assert_gt(commits, 2, "the writer committed only %" PRIu64 " generations", commits);
+
+	env = open_shared(0);
+	heed_txn *txn;
+	cr_assert_eq(heed_txn_begin(env, NULL, HEED_RDONLY, &txn), 0);
+	cr_assert_eq(check_snapshot(txn), commits, "the last generation is the last committed");
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	run_checker();
+}
+
+/* Overwrites the same keys: with no reader pinning old pages, the file
+ * reaches a steady size. */
+static void churn(heed_env *env, int commits)
+{
+	for (int c = 0; c < commits; c++) {
+		heed_txn *txn;
+		cr_assert_eq(heed_txn_begin(env, NULL, 0, &txn), 0);
+		for (int i = 0; i < 16; i++) {
+			char kb[16];
+			unsigned char vb[2000];
+			snprintf(kb, sizeof(kb), "churn%02d", i);
+			memset(vb, c + i, sizeof(vb));
+			heed_val k = {strlen(kb), kb}, v = {sizeof(vb), vb};
+			cr_assert_eq(heed_put(txn, 0, &k, &v, 0), 0);
+		}
+		int rc = heed_txn_commit(txn);
+		cr_assert_eq(rc, 0, "churn commit %d: %s", c, heed_strerror(rc));
+	}
+}
+
+static size_t last_pgno(heed_env *env)
+{
+	heed_envinfo info;
+	cr_assert_eq(heed_env_info(env, &info), 0);
+	return info.last_pgno;
+}
+
+static unsigned int numreaders(heed_env *env)
+{
+	heed_envinfo info;
+	cr_assert_eq(heed_env_info(env, &info), 0);
+	return info.numreaders;
+}
+
+Test(multiproc, killed_reader)
+{
+	heed_env *env = open_shared(0);
+	churn(env, 20);
+	unsigned int readers_before = numreaders(env);
+
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(ready[0]);
+		heed_env *cenv = open_shared(1);
+		heed_txn *txn;
+		if (heed_txn_begin(cenv, NULL, HEED_RDONLY, &txn) != 0)
+			_exit(1);
+		size_t id = heed_txn_id(txn);
+		if (write(ready[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	size_t pinned = 0;
+	cr_assert_eq(read(ready[0], &pinned, sizeof(pinned)), (ssize_t)sizeof(pinned),
+		     "the reader child did not start");
+	close(ready[0]);
+	cr_assert_gt(numreaders(env), readers_before, "a reader in another process is not counted");
+
+	/* While the reader lives, nothing freed after its snapshot is reused. */
+	size_t p0 = last_pgno(env);
+	churn(env, 100);
+	size_t p1 = last_pgno(env);
+	cr_assert_gt(p1, p0 + 100, "a live reader (snapshot %zu) did not pin pages: %zu -> %zu",
+		     pinned, p0, p1);
+
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+
+	/* The dead reader's slot is cleared and its pages come back. */
+	churn(env, 50);
+	size_t p2 = last_pgno(env);
+	churn(env, 200);
+	size_t p3 = last_pgno(env);
+	cr_log_info("last_pgno: %zu, reader alive %zu, after kill %zu, then %zu", p0, p1, p2, p3);
+	cr_assert_leq(p3 - p2, (p1 - p0) / 10,
+		      "pages still pinned after the reader died: last_pgno %zu -> %zu in 200 "
+		      "commits (it grew %zu in 100 while the reader lived)",
+		      p2, p3, p1 - p0);
+	cr_assert_leq(numreaders(env), readers_before, "the dead reader's slot is still in use");
+	heed_env_close(env);
+	run_checker();
+}
+
+Test(multiproc, killed_writer)
+{
+	heed_env *env = open_shared(0);
+	cr_assert_eq(write_generation(env, 7), 0);
+	heed_env_close(env);
+
+	int ready[2];
+	cr_assert_eq(pipe(ready), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(ready[0]);
+		heed_env *cenv = open_shared(1);
+		heed_txn *txn;
+		if (heed_txn_begin(cenv, NULL, 0, &txn) != 0)
+			_exit(1);
+		heed_val k = {5, "ghost"}, v = {5, "boo!!"};
+		if (heed_put(txn, 0, &k, &v, 0) != 0)
+			_exit(1);
+		char c = 'w';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	char c;
+	cr_assert_eq(read(ready[0], &c, 1), 1, "the writer child did not start");
+	close(ready[0]);
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+
+	env = open_shared(0);
+	heed_txn *txn;
+	int rc;
+	/* HEED_BUSY may be seen while the kernel releases the dead lock. */
+	for (int tries = 0; (rc = heed_txn_begin(env, NULL, 0, &txn)) == HEED_BUSY && tries < 500;
+	     tries++)
+		usleep(10000);
+	cr_assert_eq(rc, 0, "write txn after the writer died: %s", heed_strerror(rc));
+	heed_val k = {5, "ghost"}, v;
+	cr_assert_eq(heed_get(txn, 0, &k, &v), HEED_NOTFOUND, "the dead txn's put is visible");
+	cr_assert_eq(check_snapshot(txn), 7);
+	heed_txn_abort(txn);
+	cr_assert_eq(write_generation(env, 8), 0);
+	heed_env_close(env);
+	run_checker();
+}
+
+#define INCREMENTS 300
+
+static int increment(heed_env *env)
+{
+	heed_txn *txn;
+	int rc;
+	while ((rc = heed_txn_begin(env, NULL, 0, &txn)) == HEED_BUSY)
+		usleep(1000);
+	if (rc != 0)
+		return rc;
+	heed_val k = {7, "counter"}, v;
+	uint64_t n = 0;
+	rc = heed_get(txn, 0, &k, &v);
+	if (rc == 0 && v.size == sizeof(n))
+		memcpy(&n, v.data, sizeof(n));
+	else if (rc != HEED_NOTFOUND)
+		goto fail;
+	n++;
+	v.size = sizeof(n);
+	v.data = &n;
+	rc = heed_put(txn, 0, &k, &v, 0);
+	if (rc != 0)
+		goto fail;
+	return heed_txn_commit(txn);
+fail:
+	heed_txn_abort(txn);
+	return rc ? rc : HEED_CORRUPTED;
+}
+
+Test(multiproc, writer_processes)
+{
+	pid_t pids[2];
+	for (int p = 0; p < 2; p++) {
+		pids[p] = fork();
+		cr_assert_geq(pids[p], 0, "fork: %s", strerror(errno));
+		if (pids[p] == 0) {
+			heed_env *env = open_shared(1);
+			for (int i = 0; i < INCREMENTS; i++) {
+				int rc = increment(env);
+				if (rc != 0) {
+					fprintf(stderr, "writer %d: increment %d: %s\n", p, i,
+						heed_strerror(rc));
+					_exit(1);
+				}
+			}
+			heed_env_close(env);
+			_exit(0);
+		}
+	}
+	expect_exit0(pids[0], "writer 0");
+	expect_exit0(pids[1], "writer 1");
+	heed_env *env = open_shared(0);
+	heed_txn *txn;
+	cr_assert_eq(heed_txn_begin(env, NULL, HEED_RDONLY, &txn), 0);
+	heed_val k = {7, "counter"}, v;
+	cr_assert_eq(heed_get(txn, 0, &k, &v), 0);
+	uint64_t n = 0;
+	cr_assert_eq(v.size, sizeof(n));
+	memcpy(&n, v.data, sizeof(n));
+	cr_assert_eq(n, 2 * INCREMENTS, "lost updates: counter %" PRIu64 ", expected %d", n,
+		     2 * INCREMENTS);
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	run_checker();
+}
