@@ -1,0 +1,796 @@
+/*
+ * test_model.c - model-based randomized test of libheed through core/heed.h.
+ *
+ * A write txn runs 100..1000 random operations (put plain, NOOVERWRITE and
+ * APPEND; del; get; cursor walks from FIRST/LAST/SET/SET_KEY/SET_RANGE
+ * forward or backward; cursor put plain and CURRENT; cursor del), each
+ * checked against an in-memory model: one sorted array of entries per
+ * database. The txn then commits (85%) or aborts; after every commit every
+ * database is compared whole with its model by a cursor scan in both
+ * directions plus its entry count. Every ~25 commits the env is closed and
+ * reopened (configured with another page size, which the file overrides)
+ * and compared again. Named databases are created, emptied (drop 0, may be
+ * aborted) and deleted (drop 1) now and then.
+ *
+ * Keys are 1..maxkeysize bytes, values 0..3 pages (overflow pages); the db
+ * is kept near TARGET keys so every commit can be compared in full. The
+ * main database also holds one record per named database (its name as the
+ * key; the value is libheed's own), which the model tracks by key only.
+ *
+ * Two tests, 4 KiB and 16 KiB pages, run OPS operations each (HEED_MODEL_OPS
+ * overrides); the seed prints and HEED_SEED replays it.
+ */
+#include "common.h"
+
+#define NDB	3 /* the main db and two named ones */
+#define TARGET	800
+#define OPS	500000
+#define MAXDBS	4
+#define NOTHING ((size_t)-1)
+
+static const char *const db_names[NDB] = {NULL, "~model-db-1", "~model-db-2"};
+
+struct ent {
+	size_t klen, vlen;
+	int dbrec; /* main db only: a named db's record, value not modelled */
+	unsigned char *k, *v;
+};
+
+struct mdb {
+	struct ent **a;
+	size_t n, cap;
+	int exists;
+	heed_dbi dbi;
+	int handle; /* 0 none, 1 opened in the running txn, 2 valid */
+};
+
+enum undo_kind { U_SET, U_DROP, U_CREATE };
+
+struct undo {
+	enum undo_kind kind;
+	int db;
+	struct ent *old, *new; /* U_SET: new NULL for a delete, old NULL for an insert */
+	struct ent **arr;      /* U_DROP: the dropped array */
+	size_t n, cap;
+};
+
+struct model {
+	struct rng rng;
+	unsigned int psize;
+	int maxks;
+	char dir[256];
+	heed_env *env;
+	struct mdb db[NDB];
+	struct undo *log;
+	size_t nlog, caplog;
+	unsigned char *kbuf, *vbuf; /* scratch for generated keys and values */
+	unsigned long ops, commits, aborts, reopens, compares;
+};
+
+static struct model M;
+
+static int keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* Index of the first entry >= key; *found set when equal. */
+static size_t lower_bound(struct mdb *d, const void *k, size_t klen, int *found)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (keycmp(d->a[mid]->k, d->a[mid]->klen, k, klen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < d->n && keycmp(d->a[lo]->k, d->a[lo]->klen, k, klen) == 0;
+	return lo;
+}
+
+static struct ent *ent_new(const void *k, size_t klen, const void *v, size_t vlen, int dbrec)
+{
+	struct ent *e = malloc(sizeof(*e) + klen + vlen);
+
+	cr_assert_not_null(e, "out of memory for the model");
+	e->klen = klen;
+	e->vlen = vlen;
+	e->dbrec = dbrec;
+	e->k = (unsigned char *)(e + 1);
+	e->v = e->k + klen;
+	memcpy(e->k, k, klen);
+	if (vlen)
+		memcpy(e->v, v, vlen);
+	return e;
+}
+
+static void log_push(struct undo u)
+{
+	if (M.nlog == M.caplog) {
+		M.caplog = M.caplog ? 2 * M.caplog : 1024;
+		M.log = realloc(M.log, M.caplog * sizeof(*M.log));
+		cr_assert_not_null(M.log);
+	}
+	M.log[M.nlog++] = u;
+}
+
+static void arr_insert(struct mdb *d, size_t pos, struct ent *e)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 256;
+		d->a = realloc(d->a, d->cap * sizeof(*d->a));
+		cr_assert_not_null(d->a);
+	}
+	memmove(d->a + pos + 1, d->a + pos, (d->n - pos) * sizeof(*d->a));
+	d->a[pos] = e;
+	d->n++;
+}
+
+static void arr_remove(struct mdb *d, size_t pos)
+{
+	memmove(d->a + pos, d->a + pos + 1, (d->n - pos - 1) * sizeof(*d->a));
+	d->n--;
+}
+
+static void model_set(int db, const void *k, size_t klen, const void *v, size_t vlen, int dbrec)
+{
+	struct mdb *d = &M.db[db];
+	struct ent *e = ent_new(k, klen, v, vlen, dbrec);
+	int found;
+	size_t pos = lower_bound(d, k, klen, &found);
+	struct undo u = {.kind = U_SET, .db = db, .new = e};
+
+	if (found) {
+		u.old = d->a[pos];
+		d->a[pos] = e;
+	} else {
+		arr_insert(d, pos, e);
+	}
+	log_push(u);
+}
+
+static void model_del(int db, size_t pos)
+{
+	struct mdb *d = &M.db[db];
+	struct undo u = {.kind = U_SET, .db = db, .old = d->a[pos]};
+
+	arr_remove(d, pos);
+	log_push(u);
+}
+
+static void model_drop(int db, int del)
+{
+	struct mdb *d = &M.db[db];
+	struct undo u = {.kind = U_DROP, .db = db, .arr = d->a, .n = d->n, .cap = d->cap};
+
+	log_push(u);
+	d->a = NULL;
+	d->n = d->cap = 0;
+	if (del) {
+		d->exists = 0;
+		d->handle = 0;
+	}
+}
+
+static void free_arr(struct ent **a, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(a[i]);
+	free(a);
+}
+
+static void model_commit(void)
+{
+	size_t i;
+	int db;
+
+	for (i = 0; i < M.nlog; i++) {
+		if (M.log[i].kind == U_SET)
+			free(M.log[i].old);
+		else if (M.log[i].kind == U_DROP)
+			free_arr(M.log[i].arr, M.log[i].n);
+	}
+	M.nlog = 0;
+	for (db = 0; db < NDB; db++)
+		if (M.db[db].handle == 1)
+			M.db[db].handle = 2;
+}
+
+static void model_abort(void)
+{
+	int db, found;
+	size_t pos;
+
+	while (M.nlog) {
+		struct undo *u = &M.log[--M.nlog];
+		struct mdb *d = &M.db[u->db];
+
+		if (u->kind == U_SET && u->new) {
+			pos = lower_bound(d, u->new->k, u->new->klen, &found);
+			cr_assert(found && d->a[pos] == u->new, "model undo lost an entry");
+			if (u->old)
+				d->a[pos] = u->old;
+			else
+				arr_remove(d, pos);
+			free(u->new);
+		} else if (u->kind == U_SET) {
+			pos = lower_bound(d, u->old->k, u->old->klen, &found);
+			cr_assert(!found, "model undo of a delete finds the key present");
+			arr_insert(d, pos, u->old);
+		} else if (u->kind == U_DROP) {
+			cr_assert_eq(d->n, 0, "model undo of a drop finds new entries");
+			free(d->a);
+			d->a = u->arr;
+			d->n = u->n;
+			d->cap = u->cap;
+			d->exists = 1;
+		} else {
+			d->exists = 0;
+		}
+	}
+	/* Handles opened in an aborted txn are closed. */
+	for (db = 0; db < NDB; db++)
+		if (M.db[db].handle == 1)
+			M.db[db].handle = 0;
+}
+
+static size_t gen_key(void)
+{
+	uint64_t p = rng_below(&M.rng, 100);
+	size_t len;
+
+	if (p < 60)
+		len = rng_range(&M.rng, 1, 8);
+	else if (p < 90)
+		len = rng_range(&M.rng, 9, 64);
+	else
+		len = rng_range(&M.rng, 65, (uint64_t)M.maxks);
+	rng_fill(&M.rng, M.kbuf, len);
+	/* Short keys from a small alphabet collide often: more replaces. */
+	if (len <= 2) {
+		size_t i;
+
+		for (i = 0; i < len; i++)
+			M.kbuf[i] = (unsigned char)('a' + M.kbuf[i] % 8);
+	}
+	/* Never a named db's name: the main db reserves those keys. */
+	if (M.kbuf[0] == '~')
+		M.kbuf[0] = '}';
+	return len;
+}
+
+static size_t gen_val(void)
+{
+	uint64_t p = rng_below(&M.rng, 100);
+	size_t len;
+
+	if (p < 70)
+		len = rng_below(&M.rng, 33);
+	else if (p < 90)
+		len = rng_below(&M.rng, M.psize + 1);
+	else
+		len = rng_range(&M.rng, M.psize, 3 * (uint64_t)M.psize);
+	rng_fill(&M.rng, M.vbuf, len);
+	return len;
+}
+
+static void assert_same_val(const struct ent *e, const heed_val *v, const char *what)
+{
+	if (e->dbrec)
+		return;
+	cr_assert_eq(v->size, e->vlen, "%s: value of %zu bytes, model has %zu (op %lu)", what,
+		     v->size, e->vlen, M.ops);
+	cr_assert(e->vlen == 0 || memcmp(v->data, e->v, e->vlen) == 0,
+		  "%s: value bytes differ from the model (op %lu)", what, M.ops);
+}
+
+static void assert_same_item(const struct ent *e, const heed_val *k, const heed_val *v,
+			     const char *what)
+{
+	cr_assert(keycmp(k->data, k->size, e->k, e->klen) == 0,
+		  "%s: key of %zu bytes differs from the model's (%zu bytes) (op %lu)", what,
+		  k->size, e->klen, M.ops);
+	assert_same_val(e, v, what);
+}
+
+/* A database to operate on: an existing one with a handle. */
+static int pick_db(void)
+{
+	int db = (int)rng_below(&M.rng, NDB);
+
+	if (!M.db[db].exists || !M.db[db].handle)
+		db = 0;
+	return db;
+}
+
+/* An existing key (not a db record) or NOTHING. */
+static size_t pick_existing(struct mdb *d)
+{
+	size_t pos;
+
+	if (!d->n)
+		return NOTHING;
+	pos = rng_below(&M.rng, d->n);
+	return d->a[pos]->dbrec ? NOTHING : pos;
+}
+
+static void op_put(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	size_t klen, vlen, pos;
+	heed_val key, val;
+	int found;
+	uint64_t p = rng_below(&M.rng, 100);
+	unsigned int flags = p < 70 ? 0 : p < 85 ? HEED_NOOVERWRITE : HEED_APPEND;
+	struct ent *hit;
+
+	pos = rng_below(&M.rng, 2) ? pick_existing(d) : NOTHING;
+	if (pos != NOTHING) {
+		klen = d->a[pos]->klen;
+		memcpy(M.kbuf, d->a[pos]->k, klen);
+	} else {
+		klen = gen_key();
+	}
+	if (flags == HEED_APPEND && d->n && rng_below(&M.rng, 4)) {
+		/* A key after the last: the last key grown by one byte, or with
+		 * its last byte below 0xff raised when it is already maximal. */
+		struct ent *last = d->a[d->n - 1];
+
+		klen = last->klen;
+		memcpy(M.kbuf, last->k, klen);
+		if (klen < (size_t)M.maxks) {
+			M.kbuf[klen++] = (unsigned char)rng_next(&M.rng);
+		} else {
+			while (klen && M.kbuf[klen - 1] == 0xff)
+				klen--;
+			if (!klen)
+				return;
+			M.kbuf[klen - 1]++;
+		}
+	}
+	vlen = gen_val();
+	key = hv(M.kbuf, klen);
+	val = hv(M.vbuf, vlen);
+	pos = lower_bound(d, M.kbuf, klen, &found);
+	hit = found ? d->a[pos] : NULL;
+	if (hit && hit->dbrec)
+		return;
+	if (flags == HEED_NOOVERWRITE && hit) {
+		HEED_RC(heed_put(txn, d->dbi, &key, &val, flags), HEED_KEYEXIST);
+		assert_same_val(hit, &val, "NOOVERWRITE returned value");
+		return;
+	}
+	if (flags == HEED_APPEND && d->n &&
+	    keycmp(M.kbuf, klen, d->a[d->n - 1]->k, d->a[d->n - 1]->klen) <= 0) {
+		HEED_RC(heed_put(txn, d->dbi, &key, &val, flags), HEED_KEYEXIST);
+		return;
+	}
+	HEED_OK(heed_put(txn, d->dbi, &key, &val, flags));
+	model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
+}
+
+static void op_del(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	size_t pos = rng_below(&M.rng, 10) < 8 ? pick_existing(d) : NOTHING, klen;
+	heed_val key;
+	int found;
+
+	if (pos != NOTHING) {
+		key = hv(d->a[pos]->k, d->a[pos]->klen);
+		HEED_OK(heed_del(txn, d->dbi, &key, NULL));
+		model_del(db, pos);
+		return;
+	}
+	klen = gen_key();
+	pos = lower_bound(d, M.kbuf, klen, &found);
+	if (found)
+		return;
+	key = hv(M.kbuf, klen);
+	HEED_RC(heed_del(txn, d->dbi, &key, NULL), HEED_NOTFOUND);
+}
+
+static void op_get(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	size_t pos = rng_below(&M.rng, 10) < 7 && d->n ? rng_below(&M.rng, d->n) : NOTHING;
+	size_t klen;
+	heed_val key, val;
+	int found;
+
+	if (pos != NOTHING) {
+		key = hv(d->a[pos]->k, d->a[pos]->klen);
+		HEED_OK(heed_get(txn, d->dbi, &key, &val));
+		assert_same_val(d->a[pos], &val, "get");
+		return;
+	}
+	klen = gen_key();
+	pos = lower_bound(d, M.kbuf, klen, &found);
+	key = hv(M.kbuf, klen);
+	if (found) {
+		HEED_OK(heed_get(txn, d->dbi, &key, &val));
+		assert_same_val(d->a[pos], &val, "get");
+	} else {
+		HEED_RC(heed_get(txn, d->dbi, &key, &val), HEED_NOTFOUND);
+	}
+}
+
+/* Position cur by a random op; returns the model index or NOTHING (after
+ * checking that heed said NOTFOUND). */
+static size_t cursor_position(heed_cursor *cur, struct mdb *d)
+{
+	static const heed_cursor_op ops[] = {HEED_FIRST, HEED_LAST, HEED_SET, HEED_SET_KEY,
+					     HEED_SET_RANGE};
+	heed_cursor_op op = ops[rng_below(&M.rng, 5)];
+	heed_val key, val;
+	size_t pos, klen;
+	int found, rc;
+
+	if (op == HEED_FIRST || op == HEED_LAST) {
+		rc = heed_cursor_get(cur, &key, &val, op);
+		if (!d->n) {
+			HEED_RC(rc, HEED_NOTFOUND);
+			return NOTHING;
+		}
+		HEED_OK(rc);
+		pos = op == HEED_FIRST ? 0 : d->n - 1;
+		assert_same_item(d->a[pos], &key, &val, op == HEED_FIRST ? "FIRST" : "LAST");
+		return pos;
+	}
+	if (d->n && rng_below(&M.rng, 2)) {
+		pos = rng_below(&M.rng, d->n);
+		klen = d->a[pos]->klen;
+		memcpy(M.kbuf, d->a[pos]->k, klen);
+		/* For SET_RANGE, aim just below an existing key now and then. */
+		if (op == HEED_SET_RANGE && klen > 1 && rng_below(&M.rng, 2))
+			klen--;
+	} else {
+		klen = gen_key();
+	}
+	pos = lower_bound(d, M.kbuf, klen, &found);
+	key = hv(M.kbuf, klen);
+	rc = heed_cursor_get(cur, &key, &val, op);
+	if (op == HEED_SET_RANGE ? pos == d->n : !found) {
+		HEED_RC(rc, HEED_NOTFOUND);
+		return NOTHING;
+	}
+	HEED_OK(rc);
+	if (op == HEED_SET) {
+		cr_assert(key.data == M.kbuf && key.size == klen, "SET changed the key");
+		assert_same_val(d->a[pos], &val, "SET");
+	} else {
+		assert_same_item(d->a[pos], &key, &val,
+				 op == HEED_SET_KEY ? "SET_KEY" : "SET_RANGE");
+	}
+	return pos;
+}
+
+static void op_cursor_walk(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	heed_cursor *cur;
+	heed_val key, val;
+	size_t pos;
+	int steps = (int)rng_range(&M.rng, 1, 30), back = (int)rng_below(&M.rng, 2), rc;
+
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	pos = cursor_position(cur, d);
+	while (pos != NOTHING && steps--) {
+		rc = heed_cursor_get(cur, &key, &val, back ? HEED_PREV : HEED_NEXT);
+		if (back ? pos == 0 : pos + 1 == d->n) {
+			HEED_RC(rc, HEED_NOTFOUND);
+			break;
+		}
+		HEED_OK(rc);
+		pos = back ? pos - 1 : pos + 1;
+		assert_same_item(d->a[pos], &key, &val, back ? "PREV" : "NEXT");
+	}
+	heed_cursor_close(cur);
+}
+
+static void op_cursor_put(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	heed_cursor *cur;
+	heed_val key, val, ck, cv;
+	size_t pos, klen, vlen;
+	int found;
+
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	if (rng_below(&M.rng, 2)) {
+		pos = cursor_position(cur, d);
+		if (pos != NOTHING && !d->a[pos]->dbrec) {
+			klen = d->a[pos]->klen;
+			memcpy(M.kbuf, d->a[pos]->k, klen);
+			vlen = gen_val();
+			key = hv(M.kbuf, klen);
+			val = hv(M.vbuf, vlen);
+			HEED_OK(heed_cursor_put(cur, &key, &val, HEED_CURRENT));
+			model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
+			HEED_OK(heed_cursor_get(cur, &ck, &cv, HEED_GET_CURRENT));
+			assert_same_item(d->a[pos], &ck, &cv, "GET_CURRENT after put CURRENT");
+		}
+	} else {
+		klen = gen_key();
+		pos = lower_bound(d, M.kbuf, klen, &found);
+		if (!(found && d->a[pos]->dbrec)) {
+			vlen = gen_val();
+			key = hv(M.kbuf, klen);
+			val = hv(M.vbuf, vlen);
+			HEED_OK(heed_cursor_put(cur, &key, &val, 0));
+			model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
+			HEED_OK(heed_cursor_get(cur, &ck, &cv, HEED_GET_CURRENT));
+			assert_same_item(d->a[pos], &ck, &cv, "GET_CURRENT after cursor put");
+		}
+	}
+	heed_cursor_close(cur);
+}
+
+static void op_cursor_del(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	heed_cursor *cur;
+	heed_val key, val;
+	size_t pos;
+	int rc;
+
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	pos = cursor_position(cur, d);
+	if (pos != NOTHING && !d->a[pos]->dbrec) {
+		HEED_OK(heed_cursor_del(cur, 0));
+		model_del(db, pos);
+		/* The cursor moved to the next item. */
+		rc = heed_cursor_get(cur, &key, &val, HEED_GET_CURRENT);
+		if (pos < d->n) {
+			HEED_OK(rc);
+			assert_same_item(d->a[pos], &key, &val, "GET_CURRENT after cursor del");
+		} else {
+			cr_assert(rc == HEED_NOTFOUND || rc == EINVAL,
+				  "GET_CURRENT after deleting the last item returned %d (%s)", rc,
+				  heed_strerror(rc));
+		}
+	}
+	heed_cursor_close(cur);
+}
+
+static void compare_db(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	heed_cursor *cur;
+	heed_val key, val;
+	heed_stat st;
+	size_t i;
+	int rc;
+
+	HEED_OK(heed_dbi_stat(txn, d->dbi, &st));
+	cr_assert_eq(st.entries, d->n, "db %d has %zu entries, the model %zu (op %lu)", db,
+		     st.entries, d->n, M.ops);
+	cr_assert_eq(st.psize, M.psize);
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	for (i = 0; (rc = heed_cursor_get(cur, &key, &val, i ? HEED_NEXT : HEED_FIRST)) == 0; i++) {
+		cr_assert_lt(i, d->n, "forward scan of db %d finds more than %zu items", db, d->n);
+		assert_same_item(d->a[i], &key, &val, "forward scan");
+	}
+	HEED_RC(rc, HEED_NOTFOUND);
+	cr_assert_eq(i, d->n, "forward scan of db %d found %zu items, the model %zu", db, i, d->n);
+	for (i = d->n;
+	     (rc = heed_cursor_get(cur, &key, &val, i == d->n ? HEED_LAST : HEED_PREV)) == 0; i--) {
+		cr_assert_gt(i, 0, "backward scan of db %d finds more than %zu items", db, d->n);
+		assert_same_item(d->a[i - 1], &key, &val, "backward scan");
+	}
+	HEED_RC(rc, HEED_NOTFOUND);
+	cr_assert_eq(i, 0, "backward scan of db %d stopped %zu items short", db, i);
+	heed_cursor_close(cur);
+}
+
+static void compare_all(void)
+{
+	heed_txn *txn;
+	heed_dbi dbi;
+	int db;
+
+	HEED_OK(heed_txn_begin(M.env, NULL, HEED_RDONLY, &txn));
+	for (db = 0; db < NDB; db++) {
+		if (M.db[db].exists)
+			compare_db(txn, db);
+		else
+			HEED_RC(heed_dbi_open(txn, db_names[db], 0, &dbi), HEED_NOTFOUND);
+	}
+	heed_txn_abort(txn);
+	M.compares++;
+}
+
+/* Open the handles a write txn needs: main always, named ones without a
+ * valid handle (those are closed again if the txn aborts). */
+static void open_handles(heed_txn *txn)
+{
+	int db;
+
+	HEED_OK(heed_dbi_open(txn, NULL, 0, &M.db[0].dbi));
+	M.db[0].handle = 2;
+	for (db = 1; db < NDB; db++) {
+		if (M.db[db].exists && !M.db[db].handle) {
+			HEED_OK(heed_dbi_open(txn, db_names[db], 0, &M.db[db].dbi));
+			M.db[db].handle = 1;
+		}
+	}
+}
+
+/* A txn of its own that creates or deletes a named db, or drops one's
+ * contents; create and delete always commit. */
+static void named_db_txn(void)
+{
+	int db = (int)rng_range(&M.rng, 1, NDB - 1);
+	struct mdb *d = &M.db[db];
+	heed_txn *txn;
+	int abort_it = 0;
+
+	HEED_OK(heed_txn_begin(M.env, NULL, 0, &txn));
+	open_handles(txn);
+	if (!d->exists) {
+		HEED_OK(heed_dbi_open(txn, db_names[db], HEED_CREATE, &d->dbi));
+		d->exists = 1;
+		d->handle = 1;
+		log_push((struct undo){.kind = U_CREATE, .db = db});
+		model_set(0, db_names[db], strlen(db_names[db]), NULL, 0, 1);
+	} else if (rng_below(&M.rng, 2)) {
+		HEED_OK(heed_drop(txn, d->dbi, 1));
+		model_drop(db, 1);
+		int found;
+		size_t pos = lower_bound(&M.db[0], db_names[db], strlen(db_names[db]), &found);
+
+		cr_assert(found, "model lost the record of db %d", db);
+		model_del(0, pos);
+	} else {
+		HEED_OK(heed_drop(txn, d->dbi, 0));
+		model_drop(db, 0);
+		abort_it = rng_below(&M.rng, 3) == 0;
+	}
+	if (abort_it) {
+		heed_txn_abort(txn);
+		model_abort();
+		M.aborts++;
+	} else {
+		HEED_OK(heed_txn_commit(txn));
+		model_commit();
+		M.commits++;
+		compare_all();
+	}
+}
+
+static void reopen(void)
+{
+	static const unsigned int other[] = {4096, 8192, 16384, 65536};
+	heed_stat st;
+	heed_txn *txn;
+	int db;
+
+	heed_env_close(M.env);
+	M.env = NULL;
+	/* The file keeps its page size whatever the new handle asks for. */
+	HEED_OK(env_open_dir(&M.env, M.dir, HEED_NOSYNC, other[rng_below(&M.rng, 4)], 0, MAXDBS));
+	HEED_OK(heed_env_stat(M.env, &st));
+	cr_assert_eq(st.psize, M.psize, "reopened env has page size %u, the file %u", st.psize,
+		     M.psize);
+	for (db = 0; db < NDB; db++)
+		M.db[db].handle = 0;
+	HEED_OK(heed_txn_begin(M.env, NULL, 0, &txn));
+	open_handles(txn);
+	HEED_OK(heed_txn_commit(txn));
+	model_commit();
+	M.reopens++;
+	compare_all();
+}
+
+static void run_model(unsigned int psize, const char *name)
+{
+	unsigned long total = OPS;
+	const char *env_ops = getenv("HEED_MODEL_OPS");
+	heed_txn *txn;
+	int db;
+
+	if (env_ops && *env_ops)
+		total = strtoul(env_ops, NULL, 0);
+	M.rng.s = test_seed(name);
+	M.psize = psize;
+	tmpdir_make(M.dir, sizeof(M.dir), "model");
+	HEED_OK(env_open_dir(&M.env, M.dir, HEED_NOSYNC, psize, 0, MAXDBS));
+	M.maxks = heed_env_get_maxkeysize(M.env);
+	cr_assert_geq(M.maxks, 511);
+	M.kbuf = malloc((size_t)M.maxks + 1);
+	M.vbuf = malloc(3 * (size_t)psize + 1);
+	cr_assert(M.kbuf && M.vbuf);
+	M.db[0].exists = 1;
+
+	while (M.ops < total) {
+		unsigned long n = rng_range(&M.rng, 100, 1000), i;
+
+		if (rng_below(&M.rng, 100) < 3) {
+			named_db_txn();
+			continue;
+		}
+		if (M.commits && rng_below(&M.rng, 25) == 0)
+			reopen();
+		HEED_OK(heed_txn_begin(M.env, NULL, 0, &txn));
+		open_handles(txn);
+		if (rng_below(&M.rng, 200) == 0 && !M.db[1].exists && !M.db[2].exists) {
+			HEED_OK(heed_drop(txn, M.db[0].dbi, 0));
+			model_drop(0, 0);
+		}
+		for (i = 0; i < n; i++, M.ops++) {
+			uint64_t p = rng_below(&M.rng, 100);
+
+			db = pick_db();
+			/* Keep each db near TARGET keys: deletes win when above. */
+			if (M.db[db].n > TARGET && p < 35)
+				p = 35 + p % 12;
+			if (p < 35)
+				op_put(txn, db);
+			else if (p < 47)
+				op_del(txn, db);
+			else if (p < 65)
+				op_get(txn, db);
+			else if (p < 80)
+				op_cursor_walk(txn, db);
+			else if (p < 90)
+				op_cursor_put(txn, db);
+			else
+				op_cursor_del(txn, db);
+		}
+		if (rng_below(&M.rng, 100) < 15) {
+			heed_txn_abort(txn);
+			model_abort();
+			M.aborts++;
+		} else {
+			HEED_OK(heed_txn_commit(txn));
+			model_commit();
+			M.commits++;
+			compare_all();
+		}
+	}
+	reopen();
+	fprintf(stderr,
+		"%s: %lu ops, %lu commits, %lu aborts, %lu reopens, %lu full compares, final "
+		"sizes %zu/%zu/%zu\n",
+		name, M.ops, M.commits, M.aborts, M.reopens, M.compares, M.db[0].n, M.db[1].n,
+		M.db[2].n);
+	heed_env_close(M.env);
+	M.env = NULL;
+	HEED_CHECK_CLEAN(M.dir);
+}
+
+static void teardown(void)
+{
+	int db;
+
+	heed_env_close(M.env);
+	tmpdir_remove(M.dir);
+	for (db = 0; db < NDB; db++)
+		free_arr(M.db[db].a, M.db[db].n);
+	free(M.log);
+	free(M.kbuf);
+	free(M.vbuf);
+	memset(&M, 0, sizeof(M));
+}
+
+TestSuite(model, .fini = teardown, .timeout = 900);
+
+Test(model, pages_4k)
+{
+	run_model(4096, "model::pages_4k");
+}
+
+Test(model, pages_16k)
+{
+	run_model(16384, "model::pages_16k");
+}
