@@ -167,7 +167,7 @@ static inline int env_open_dir(heed_env **out, const char *path, unsigned int fl
  * "build" (tests run from the repository root). */
 static inline const char *heed_check_path(void)
 {
-	static char path[4096];
+	static char path[512];
 	const char *build = getenv("HEED_BUILD");
 
 	snprintf(path, sizeof(path), "%s/bin/heed-check", build && *build ? build : "build");
