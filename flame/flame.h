@@ -12,10 +12,12 @@
  * "_[k]" (kernel), "_[i]" (inlined), "_[j]" (JIT) or "_[w]" (waker), which pick its
  * colour as flamegraph.pl does. Identical stacks merge (counts add).
  *
- * Layout, as flamegraph.pl draws it: one root frame "all" at depth 0 spans every
- * sample; a frame's children sit on the next level, ordered by name (bytewise,
- * a name before its longer extensions), each starting where the previous one ends,
- * so x positions are cumulative samples. In a differential graph widths are the
+ * Layout, as flamegraph.pl draws it (it sorts the lines, then merges neighbours): one
+ * root frame "all" at depth 0 spans every sample; a frame's own samples (those in no
+ * child) come first, then its children on the next level, in bytewise name order with
+ * each name compared as if followed by ';' (so "a" sorts after "a!" and before "ab",
+ * as in sorted folded lines); each starts where the previous one ends, so x positions
+ * are cumulative samples. In a differential graph widths are the
  * second count (AFTER) and colours show the delta (red grew, blue shrank).
  *
  * Errors: functions return 0 or a negative errno. The library never prints;

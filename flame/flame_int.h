@@ -1,0 +1,134 @@
+/* flame_int.h - libflame internals shared by tree.c, layout.c, svg.c and text.c.
+ *
+ * The merged stacks form a trie held in flat arrays, ids instead of pointers so a
+ * node costs 32 bytes and 4 million of them fit in 128 MiB:
+ *
+ *   names[]   every distinct frame name once (interned): bytes in an arena, length,
+ *             hash, and after sorting its rank among all names (bytewise order)
+ *   nodes[]   node 0 is the root "all"; a node is (parent, name, self counts); ids grow
+ *             as nodes are created, so a parent's id is always below its children's,
+ *             which lets totals be summed bottom-up in one backward pass
+ *   kids      one open-addressing table maps (parent id, name id) to the child id, so
+ *             a lookup is one hash probe, not a per-node table
+ *
+ * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once; after
+ * flame_finish(), child/next link siblings in name-rank order and total >= self.
+ */
+#ifndef HEED_FLAME_INT_H
+#define HEED_FLAME_INT_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "flame.h"
+
+#define FLAME_NONE UINT32_MAX
+
+struct flame_name {
+	const char *s; /* NUL-terminated, in the arena */
+	uint32_t len;
+	uint32_t rank; /* position in bytewise order, set by flame_finish() */
+	uint64_t hash;
+};
+
+struct flame_node {
+	uint32_t parent;
+	uint32_t name;
+	uint32_t child; /* first child in name order, set by flame_finish() */
+	uint32_t next;	/* next sibling in name order, set by flame_finish() */
+	double self_a;	/* samples ending here (BEFORE in a differential graph) */
+	double self_b;	/* AFTER samples ending here (differential only) */
+};
+
+struct flame_arena_blk;
+
+/* How lines are read: undecided until the first valid line, or fixed. */
+enum flame_mode { FLAME_MODE_ANY, FLAME_MODE_ONE, FLAME_MODE_DIFF };
+
+struct heed_flame {
+	struct heed_flame_opts o;
+	char *title, *subtitle, *countname, *nametype; /* owned copies */
+
+	struct flame_name *names;
+	uint32_t nnames, capnames;
+	uint32_t *name_tab; /* open addressing, name id + 1, 0 empty */
+	uint32_t name_mask;
+
+	struct flame_node *nodes;
+	uint32_t nnodes, capnodes;
+	uint32_t *kid_tab; /* open addressing, node id + 1, 0 empty */
+	uint32_t kid_mask;
+
+	struct flame_arena_blk *arena;
+
+	enum flame_mode mode;
+	int diff_col;	     /* parse_diff: 1 adds to BEFORE, 2 to AFTER, 0 off */
+	unsigned long lines; /* valid lines */
+	unsigned long bad;   /* malformed lines */
+
+	/* Lines from the same parent often repeat their prefix (sorted input): the
+	 * previous stack's bytes and the node of each of its frames skip lookups. */
+	char *prev;
+	size_t prev_len, prev_cap;
+	uint32_t *prev_end; /* offset of the ';' ending frame i, or prev_len */
+	uint32_t *prev_node;
+	uint32_t prev_n, prev_capn;
+
+	/* Filled by flame_finish(); valid until the next add. */
+	int finished;
+	double *total_a, *total_b; /* per node, inclusive */
+	unsigned int maxdepth;
+	double maxdelta; /* largest |self delta| of a stack, for colour intensity */
+};
+
+/* Reports a message through the error callback (no-op without one). */
+void flame_err(heed_flame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Sorts names, links children in name order, sums totals. 0 or -ENOMEM. */
+int flame_finish(heed_flame *f);
+
+/* Visits frames as heed_flame_foreach; with prune, elided frames and their subtrees
+ * are skipped. */
+int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame *fr, void *ctx),
+	       void *ctx);
+
+/* Graph total used for percentages and widths: max(sum of samples, opts.total). */
+double flame_graph_total(const heed_flame *f);
+
+/* Width in samples of a node: AFTER for a differential graph. */
+static inline double flame_width(const heed_flame *f, uint32_t id)
+{
+	return f->mode == FLAME_MODE_DIFF ? f->total_b[id] : f->total_a[id];
+}
+
+/* Minimum drawn width, in samples, from opts.minwidth in px. */
+double flame_min_samples(const heed_flame *f);
+
+/* Image geometry shared by the SVG writer and the layout. */
+#define FLAME_XPAD 10.0
+
+/* A growable output buffer flushed to a FILE; err latches the first write error. */
+struct flame_out {
+	FILE *fp;
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+void out_flush(struct flame_out *o);
+void out_mem(struct flame_out *o, const char *s, size_t n);
+void out_str(struct flame_out *o, const char *s);
+void out_fmt(struct flame_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* v with at most 2 decimals, trailing zeros dropped: fast, for coordinates. */
+void out_num(struct flame_out *o, double v);
+/* A sample count: integers with thousands separators, fractions with up to 3
+ * decimals. */
+void out_count(struct flame_out *o, double v);
+/* XML-escapes s (text or attribute): markup characters become entities, control
+ * characters and bytes that are not valid UTF-8 become the text "\xNN". At most
+ * maxchars displayed characters; when longer, maxchars - 2 of them then "..". */
+void out_xml(struct flame_out *o, const char *s, size_t len, size_t maxchars);
+/* Characters out_xml would display for s. */
+size_t xml_display_len(const char *s, size_t len);
+
+#endif /* HEED_FLAME_INT_H */

@@ -1,0 +1,281 @@
+/* heed-flame: folded stacks (files or stdin) to an interactive SVG flame graph.
+ * Exit status: 0 written, 1 no valid input or an I/O error, 2 bad usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flame.h"
+
+static void print_err(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "heed-flame: %s\n", msg);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: heed-flame [options] [FILE...] > graph.svg\n"
+		"       heed-flame --diff BEFORE AFTER [options] > diff.svg\n"
+		"Reads folded stacks (\"frame;frame;...;frame COUNT\", or \"... BEFORE AFTER\" for "
+		"a\n"
+		"differential graph) from FILEs or stdin and writes an interactive SVG.\n"
+		"  --title TEXT        title (default \"Flame Graph\", \"Icicle Graph\" inverted)\n"
+		"  --subtitle TEXT     second title line\n"
+		"  --width PX          image width (default 1200)\n"
+		"  --height PX         frame height (default 16)\n"
+		"  --fontsize PX       font size (default 12)\n"
+		"  --minwidth PX       elide frames narrower than this (default 0.1)\n"
+		"  --colors PALETTE    hot (default) mem io java wakeup red green blue aqua\n"
+		"                      yellow purple orange\n"
+		"  --hash              colours keyed on the name's first characters\n"
+		"  --inverted          icicle graph (root at the top)\n"
+		"  --reverse           reverse each stack before merging\n"
+		"  --countname NAME    what a count is (default \"samples\")\n"
+		"  --nametype TEXT     label of the details line (default \"Function:\")\n"
+		"  --total N           widths relative to N samples when larger than the sum\n"
+		"  --factor F          multiply every count by F\n"
+		"  --diff BEFORE AFTER differential graph of two profiles (widths from AFTER)\n"
+		"  --negate            differential: widths from BEFORE, hues swapped\n"
+		"  --write-merged FILE also write the merged stacks as folded lines\n"
+		"  -o, --output FILE   write the SVG to FILE instead of stdout\n"
+		"  -v, --verbose       report frame counts (drawn, elided) on stderr\n"
+		"  -h, --help          this text\n");
+}
+
+enum {
+	OPT_TITLE = 256,
+	OPT_SUBTITLE,
+	OPT_WIDTH,
+	OPT_HEIGHT,
+	OPT_FONTSIZE,
+	OPT_MINWIDTH,
+	OPT_COLORS,
+	OPT_HASH,
+	OPT_INVERTED,
+	OPT_REVERSE,
+	OPT_COUNTNAME,
+	OPT_NAMETYPE,
+	OPT_TOTAL,
+	OPT_FACTOR,
+	OPT_DIFF,
+	OPT_NEGATE,
+	OPT_MERGED,
+};
+
+static int parse_num(const char *opt, const char *s, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || *v < 0) {
+		fprintf(stderr, "heed-flame: --%s: '%s' is not a non-negative number\n", opt, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_merged(heed_flame *f, const char *path)
+{
+	FILE *out = fopen(path, "w");
+	int err;
+
+	if (!out) {
+		fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	err = heed_flame_write_folded(f, out);
+	if (fclose(out) != 0 && !err)
+		err = -EIO;
+	if (err) {
+		fprintf(stderr, "heed-flame: %s: cannot write the merged stacks: %s\n", path,
+			strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"title", required_argument, NULL, OPT_TITLE},
+		{"subtitle", required_argument, NULL, OPT_SUBTITLE},
+		{"width", required_argument, NULL, OPT_WIDTH},
+		{"height", required_argument, NULL, OPT_HEIGHT},
+		{"fontsize", required_argument, NULL, OPT_FONTSIZE},
+		{"minwidth", required_argument, NULL, OPT_MINWIDTH},
+		{"colors", required_argument, NULL, OPT_COLORS},
+		{"color", required_argument, NULL, OPT_COLORS},
+		{"hash", no_argument, NULL, OPT_HASH},
+		{"inverted", no_argument, NULL, OPT_INVERTED},
+		{"reverse", no_argument, NULL, OPT_REVERSE},
+		{"countname", required_argument, NULL, OPT_COUNTNAME},
+		{"nametype", required_argument, NULL, OPT_NAMETYPE},
+		{"total", required_argument, NULL, OPT_TOTAL},
+		{"factor", required_argument, NULL, OPT_FACTOR},
+		{"diff", no_argument, NULL, OPT_DIFF},
+		{"negate", no_argument, NULL, OPT_NEGATE},
+		{"write-merged", required_argument, NULL, OPT_MERGED},
+		{"output", required_argument, NULL, 'o'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct heed_flame_opts o;
+	struct heed_flame_stats st;
+	heed_flame *f = NULL;
+	const char *merged = NULL, *output = NULL;
+	FILE *out = stdout;
+	int diff = 0, verbose = 0, c, li = 0, err, ret = 1;
+	double v;
+
+	heed_flame_opts_init(&o);
+	o.on_error = print_err;
+	while ((c = getopt_long(argc, argv, "o:vh", longopts, &li)) != -1) {
+		switch (c) {
+		case OPT_TITLE:
+			o.title = optarg;
+			break;
+		case OPT_SUBTITLE:
+			o.subtitle = optarg;
+			break;
+		case OPT_WIDTH:
+		case OPT_HEIGHT:
+		case OPT_FONTSIZE:
+		case OPT_MINWIDTH:
+		case OPT_TOTAL:
+		case OPT_FACTOR:
+			if (parse_num(longopts[li].name, optarg, &v))
+				return 2;
+			if ((c == OPT_WIDTH || c == OPT_HEIGHT || c == OPT_FONTSIZE ||
+			     c == OPT_FACTOR) &&
+			    v == 0) {
+				fprintf(stderr, "heed-flame: a width, height, font size or factor "
+						"must be above 0\n");
+				return 2;
+			}
+			if (c == OPT_WIDTH)
+				o.width = v;
+			else if (c == OPT_HEIGHT)
+				o.frame_height = v;
+			else if (c == OPT_FONTSIZE)
+				o.font_size = v;
+			else if (c == OPT_MINWIDTH)
+				o.minwidth = v;
+			else if (c == OPT_TOTAL)
+				o.total = v;
+			else
+				o.factor = v;
+			break;
+		case OPT_COLORS:
+			if (heed_flame_palette_parse(optarg, &o.palette)) {
+				fprintf(stderr, "heed-flame: --colors: unknown palette '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_HASH:
+			o.hash = 1;
+			break;
+		case OPT_INVERTED:
+			o.inverted = 1;
+			break;
+		case OPT_REVERSE:
+			o.reverse = 1;
+			break;
+		case OPT_COUNTNAME:
+			o.countname = optarg;
+			break;
+		case OPT_NAMETYPE:
+			o.nametype = optarg;
+			break;
+		case OPT_DIFF:
+			diff = 1;
+			break;
+		case OPT_NEGATE:
+			o.negate = 1;
+			break;
+		case OPT_MERGED:
+			merged = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (diff && argc - optind != 2) {
+		fprintf(stderr, "heed-flame: --diff needs two files, BEFORE and AFTER\n");
+		return 2;
+	}
+	err = heed_flame_new(&o, &f);
+	if (err) {
+		fprintf(stderr, "heed-flame: cannot set up the graph: %s\n", strerror(-err));
+		return err == -EINVAL ? 2 : 1;
+	}
+	if (diff) {
+		/* Widths come from the second profile: --negate swaps the files so BEFORE
+		 * gives the widths, and the swapped hues keep red meaning "grew". */
+		const char *before = argv[optind], *after = argv[optind + 1];
+
+		err = o.negate ? heed_flame_parse_diff(f, after, before)
+			       : heed_flame_parse_diff(f, before, after);
+		if (err)
+			goto cleanup;
+	} else if (optind == argc) {
+		if (heed_flame_parse_stream(f, stdin, NULL) < 0)
+			goto cleanup;
+	} else {
+		for (int i = optind; i < argc; i++) {
+			if (heed_flame_parse_file(f, argv[i]) < 0)
+				goto cleanup;
+		}
+	}
+	heed_flame_stats(f, &st);
+	if (st.lines == 0) {
+		fprintf(stderr, "heed-flame: no valid folded line in the input (%lu malformed)\n",
+			st.bad);
+		goto cleanup;
+	}
+	if (merged && write_merged(f, merged))
+		goto cleanup;
+	if (output) {
+		out = fopen(output, "w");
+		if (!out) {
+			fprintf(stderr, "heed-flame: %s: %s\n", output, strerror(errno));
+			out = stdout;
+			goto cleanup;
+		}
+	}
+	err = heed_flame_write_svg(f, out);
+	if (output && fclose(out) != 0 && !err)
+		err = -EIO;
+	out = stdout;
+	if (err) {
+		fprintf(stderr, "heed-flame: %s: cannot write the SVG: %s\n",
+			output ? output : "<stdout>", strerror(-err));
+		goto cleanup;
+	}
+	if (verbose)
+		fprintf(stderr,
+			"heed-flame: %lu lines (%lu malformed), %.15g %s, %zu frames: %zu drawn, "
+			"%zu elided (narrower than %g px), depth %u\n",
+			st.lines, st.bad, st.total, o.countname ? o.countname : "samples",
+			st.frames, st.drawn, st.elided, o.minwidth < 0 ? 0.1 : o.minwidth,
+			st.depth);
+	ret = 0;
+cleanup:
+	heed_flame_free(f);
+	return ret;
+}

@@ -1,0 +1,39 @@
+# flame/: libflame (folded stacks -> interactive SVG), the heed-flame tool, and the
+# synthetic folded-file generator heed-gen-folded (bench/gen_folded.c) its benchmark uses.
+FLAME_LIB_SRCS := flame/tree.c flame/text.c flame/svg.c
+FLAME_LIB_OBJS := $(FLAME_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+FLAME_OBJS := $(FLAME_LIB_OBJS) $(BUILD)/obj/flame/main.o $(BUILD)/obj/bench/gen_folded.o
+FLAME_JS_H := $(BUILD)/include/flame_js.h
+
+$(FLAME_OBJS): CFLAGS += -Iflame
+$(BUILD)/obj/flame/svg.o: $(FLAME_JS_H)
+
+# The script goes into every SVG inside a CDATA section, which "]]>" would end.
+$(FLAME_JS_H): flame/flame.js
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)if grep -q ']]>' $<; then echo "$<: contains ]]>, which ends the CDATA section" >&2; exit 1; fi
+	$(Q){ printf '/* generated from flame/flame.js */\nstatic const char flame_js[] =\n'; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; printf ';\n'; } > $@
+
+$(BUILD)/lib/libflame.a: $(FLAME_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/heed-flame: $(BUILD)/obj/flame/main.o $(BUILD)/lib/libflame.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
+
+$(BUILD)/bin/heed-gen-folded: $(BUILD)/obj/bench/gen_folded.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+LIBS += $(BUILD)/lib/libflame.a
+BINS += $(BUILD)/bin/heed-flame $(BUILD)/bin/heed-gen-folded
+TEST_LIBS_test_flame := $(BUILD)/lib/libflame.a
+TEST_LDLIBS_test_flame := -lm
+LINT_SRCS += $(FLAME_LIB_SRCS) flame/main.c bench/gen_folded.c
+LINT_DEPS += $(FLAME_JS_H)

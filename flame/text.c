@@ -1,0 +1,246 @@
+/* text.c - buffered output, number formatting and XML escaping for the SVG writer.
+ *
+ * A large graph writes a few hundred thousand numbers and names: printf-style
+ * formatting of doubles would dominate the render time, so coordinates are printed
+ * from integers here.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flame_int.h"
+
+void out_flush(struct flame_out *o)
+{
+	if (o->len && !o->err && fwrite(o->buf, 1, o->len, o->fp) != o->len)
+		o->err = -EIO;
+	o->len = 0;
+}
+
+void out_mem(struct flame_out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		out_flush(o);
+		if (n > o->cap) {
+			if (!o->err && fwrite(s, 1, n, o->fp) != n)
+				o->err = -EIO;
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+void out_str(struct flame_out *o, const char *s)
+{
+	out_mem(o, s, strlen(s));
+}
+
+void out_fmt(struct flame_out *o, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(tmp)) {
+		out_mem(o, tmp, (size_t)n);
+		return;
+	}
+	out_flush(o);
+	va_start(ap, fmt);
+	if (!o->err && vfprintf(o->fp, fmt, ap) < 0)
+		o->err = -EIO;
+	va_end(ap);
+}
+
+/* Writes u in decimal, with a ',' between groups of three digits when sep. */
+static void out_uint(struct flame_out *o, uint64_t u, int sep)
+{
+	char tmp[32];
+	char *p = tmp + sizeof(tmp);
+	int digits = 0;
+
+	do {
+		if (sep && digits && digits % 3 == 0)
+			*--p = ',';
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+		digits++;
+	} while (u);
+	out_mem(o, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+void out_num(struct flame_out *o, double v)
+{
+	int64_t c;
+	char frac[3];
+
+	if (!isfinite(v) || fabs(v) > 1e15) {
+		out_fmt(o, "%.2f", isfinite(v) ? v : 0.0);
+		return;
+	}
+	c = llround(v * 100);
+	if (c < 0) {
+		out_mem(o, "-", 1);
+		c = -c;
+	}
+	out_uint(o, (uint64_t)c / 100, 0);
+	c %= 100;
+	if (c == 0)
+		return;
+	frac[0] = '.';
+	frac[1] = (char)('0' + c / 10);
+	frac[2] = (char)('0' + c % 10);
+	out_mem(o, frac, c % 10 ? 3 : 2);
+}
+
+void out_count(struct flame_out *o, double v)
+{
+	double ip;
+	int64_t milli;
+	char frac[4];
+	int n;
+
+	if (!isfinite(v) || fabs(v) > 1e15) {
+		out_fmt(o, "%g", v);
+		return;
+	}
+	if (v < 0) {
+		out_mem(o, "-", 1);
+		v = -v;
+	}
+	milli = llround(modf(v, &ip) * 1000);
+	if (milli == 1000) {
+		ip += 1;
+		milli = 0;
+	}
+	out_uint(o, (uint64_t)ip, 1);
+	if (milli == 0)
+		return;
+	frac[0] = '.';
+	frac[1] = (char)('0' + milli / 100);
+	frac[2] = (char)('0' + milli / 10 % 10);
+	frac[3] = (char)('0' + milli % 10);
+	n = 4;
+	while (frac[n - 1] == '0')
+		n--;
+	out_mem(o, frac, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes) that XML 1.0 allows,
+ * or 0 when the byte must be shown as "\xNN" (invalid, overlong, surrogate, beyond
+ * U+10FFFF, U+FFFE/U+FFFF, or a control character other than tab). */
+static size_t utf8_ok(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	size_t len;
+
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 || s[0] == '\t' ? 1 : 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	if ((cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0;
+	return len;
+}
+
+size_t xml_display_len(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t chars = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t l = utf8_ok(u + i, len - i);
+
+		chars += l ? 1 : 4;
+		i += l ? l : 1;
+	}
+	return chars;
+}
+
+void out_xml(struct flame_out *o, const char *s, size_t len, size_t maxchars)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t limit = SIZE_MAX, chars = 0, i = 0;
+	static const char hex[] = "0123456789abcdef";
+
+	if (maxchars != SIZE_MAX && xml_display_len(s, len) > maxchars)
+		limit = maxchars >= 2 ? maxchars - 2 : 0;
+	while (i < len && chars < limit) {
+		size_t l = utf8_ok(u + i, len - i);
+		/* Runs of plain bytes are copied at once. */
+		size_t run = 0;
+
+		while (i + run < len && chars + run < limit && u[i + run] >= 0x20 &&
+		       u[i + run] < 0x80 && u[i + run] != '&' && u[i + run] != '<' &&
+		       u[i + run] != '>' && u[i + run] != '"' && u[i + run] != '\'')
+			run++;
+		if (run) {
+			out_mem(o, s + i, run);
+			i += run;
+			chars += run;
+			continue;
+		}
+		if (l == 0) {
+			char esc[4] = {'\\', 'x', hex[u[i] >> 4], hex[u[i] & 15]};
+
+			if (chars + 4 > limit)
+				break;
+			out_mem(o, esc, 4);
+			chars += 4;
+			i++;
+			continue;
+		}
+		switch (u[i]) {
+		case '&':
+			out_mem(o, "&amp;", 5);
+			break;
+		case '<':
+			out_mem(o, "&lt;", 4);
+			break;
+		case '>':
+			out_mem(o, "&gt;", 4);
+			break;
+		case '"':
+			out_mem(o, "&quot;", 6);
+			break;
+		case '\'':
+			out_mem(o, "&apos;", 6);
+			break;
+		default:
+			out_mem(o, s + i, l);
+		}
+		i += l;
+		chars++;
+	}
+	if (limit != SIZE_MAX)
+		out_mem(o, "..", 2);
+}

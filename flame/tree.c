@@ -1,0 +1,890 @@
+/* tree.c - the merged-stack trie: options, interning, adding stacks, finishing.
+ *
+ * Cost: one name-table probe and one child-table probe per frame not shared with the
+ * previous line, no sort of the lines; finishing sorts only the distinct names and
+ * links children with a counting sort over their ranks, O(nodes + names log names).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flame_int.h"
+
+#define ARENA_BLOCK (1u << 20)
+#define MAX_NODES   (UINT32_MAX - 2)
+
+struct flame_arena_blk {
+	struct flame_arena_blk *next;
+	size_t used, cap;
+	char data[];
+};
+
+void flame_err(heed_flame *f, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!f->o.on_error)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	f->o.on_error(f->o.error_ctx, msg);
+}
+
+void heed_flame_opts_init(struct heed_flame_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->minwidth = -1;
+}
+
+int heed_flame_palette_parse(const char *name, enum heed_flame_palette *p)
+{
+	static const char *const names[] = {"hot",   "mem",  "io",   "java",   "wakeup", "red",
+					    "green", "blue", "aqua", "yellow", "purple", "orange"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(name, names[i]) == 0) {
+			*p = (enum heed_flame_palette)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 0x243f6a8885a308d3ull ^ (n * 0x9e3779b97f4a7c15ull);
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+		s += 8;
+		n -= 8;
+	}
+	if (n) {
+		w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 32;
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	return h;
+}
+
+static uint64_t hash_pair(uint32_t parent, uint32_t name)
+{
+	uint64_t h = ((uint64_t)parent << 32 | name) * 0x9e3779b97f4a7c15ull;
+
+	return h ^ (h >> 31);
+}
+
+static char *arena_copy(heed_flame *f, const char *s, size_t n)
+{
+	struct flame_arena_blk *b = f->arena;
+	char *p;
+
+	if (!b || b->cap - b->used < n + 1) {
+		size_t cap = n + 1 > ARENA_BLOCK ? n + 1 : ARENA_BLOCK;
+
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return NULL;
+		b->next = f->arena;
+		b->used = 0;
+		b->cap = cap;
+		f->arena = b;
+	}
+	p = b->data + b->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	b->used += n + 1;
+	return p;
+}
+
+static char *dup_opt(const char *s, int *err)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+static int bad_num(double v)
+{
+	return !isfinite(v) || v < 0;
+}
+
+static int grow(void **p, uint32_t *cap, size_t elem, uint32_t need)
+{
+	uint32_t n = *cap ? *cap : 256;
+	void *q;
+
+	while (n < need) {
+		if (n > MAX_NODES / 2)
+			return -ENOMEM;
+		n *= 2;
+	}
+	q = realloc(*p, (size_t)n * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+static int add_node(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id)
+{
+	struct flame_node *n;
+
+	if (f->nnodes >= MAX_NODES)
+		return -ENOMEM;
+	if (f->nnodes == f->capnodes &&
+	    grow((void **)&f->nodes, &f->capnodes, sizeof(*f->nodes), f->nnodes + 1))
+		return -ENOMEM;
+	n = &f->nodes[f->nnodes];
+	n->parent = parent;
+	n->name = name;
+	n->child = FLAME_NONE;
+	n->next = FLAME_NONE;
+	n->self_a = 0;
+	n->self_b = 0;
+	*id = f->nnodes++;
+	return 0;
+}
+
+int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
+{
+	struct heed_flame_opts def;
+	heed_flame *f;
+	uint32_t root, all;
+	int err = 0;
+
+	*out = NULL;
+	if (!o) {
+		heed_flame_opts_init(&def);
+		o = &def;
+	}
+	if (bad_num(o->width) || bad_num(o->frame_height) || bad_num(o->font_size) ||
+	    bad_num(o->factor) || bad_num(o->total) || !isfinite(o->minwidth) ||
+	    (unsigned int)o->palette > HEED_FLAME_ORANGE)
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->o = *o;
+	if (f->o.width == 0)
+		f->o.width = 1200;
+	if (f->o.frame_height == 0)
+		f->o.frame_height = 16;
+	if (f->o.font_size == 0)
+		f->o.font_size = 12;
+	if (f->o.minwidth < 0)
+		f->o.minwidth = 0.1;
+	if (f->o.factor == 0)
+		f->o.factor = 1;
+	if (f->o.width <= 2 * FLAME_XPAD) {
+		free(f);
+		return -EINVAL;
+	}
+	f->title = dup_opt(o->title, &err);
+	f->subtitle = dup_opt(o->subtitle, &err);
+	f->countname = dup_opt(o->countname ? o->countname : "samples", &err);
+	f->nametype = dup_opt(o->nametype ? o->nametype : "Function:", &err);
+	if (!f->title)
+		f->title = dup_opt(f->o.inverted ? "Icicle Graph" : "Flame Graph", &err);
+	f->o.title = f->title;
+	f->o.subtitle = f->subtitle;
+	f->o.countname = f->countname;
+	f->o.nametype = f->nametype;
+	if (err)
+		goto fail;
+	/* Name 0 is "all", the root's; a stack frame may also be called "all". */
+	f->names = malloc(16 * sizeof(*f->names));
+	f->name_tab = calloc(64, sizeof(*f->name_tab));
+	f->kid_tab = calloc(1024, sizeof(*f->kid_tab));
+	if (!f->names || !f->name_tab || !f->kid_tab)
+		goto fail;
+	f->capnames = 16;
+	f->name_mask = 63;
+	f->kid_mask = 1023;
+	f->names[0].s = arena_copy(f, "all", 3);
+	if (!f->names[0].s)
+		goto fail;
+	f->names[0].len = 3;
+	f->names[0].hash = hash_bytes("all", 3);
+	f->names[0].rank = 0;
+	all = 0;
+	f->name_tab[f->names[0].hash & f->name_mask] = all + 1;
+	f->nnames = 1;
+	if (add_node(f, FLAME_NONE, all, &root))
+		goto fail;
+	*out = f;
+	return 0;
+fail:
+	heed_flame_free(f);
+	return -ENOMEM;
+}
+
+void heed_flame_free(heed_flame *f)
+{
+	struct flame_arena_blk *b, *n;
+
+	if (!f)
+		return;
+	for (b = f->arena; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	free(f->title);
+	free(f->subtitle);
+	free(f->countname);
+	free(f->nametype);
+	free(f->names);
+	free(f->name_tab);
+	free(f->nodes);
+	free(f->kid_tab);
+	free(f->prev);
+	free(f->prev_end);
+	free(f->prev_node);
+	free(f->total_a);
+	free(f->total_b);
+	free(f);
+}
+
+static int rehash_names(heed_flame *f)
+{
+	uint32_t size = (f->name_mask + 1) * 2;
+	uint32_t *tab = calloc(size, sizeof(*tab));
+
+	if (!tab)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < f->nnames; i++) {
+		uint32_t j = f->names[i].hash & (size - 1);
+
+		while (tab[j])
+			j = (j + 1) & (size - 1);
+		tab[j] = i + 1;
+	}
+	free(f->name_tab);
+	f->name_tab = tab;
+	f->name_mask = size - 1;
+	return 0;
+}
+
+static int intern(heed_flame *f, const char *s, size_t len, uint32_t *id)
+{
+	uint64_t h = hash_bytes(s, len);
+	uint32_t j = h & f->name_mask, v;
+	struct flame_name *nm;
+
+	while ((v = f->name_tab[j])) {
+		nm = &f->names[v - 1];
+		if (nm->hash == h && nm->len == len && memcmp(nm->s, s, len) == 0) {
+			*id = v - 1;
+			return 0;
+		}
+		j = (j + 1) & f->name_mask;
+	}
+	if (len > UINT32_MAX || f->nnames >= MAX_NODES)
+		return -ENOMEM;
+	if (f->nnames == f->capnames &&
+	    grow((void **)&f->names, &f->capnames, sizeof(*f->names), f->nnames + 1))
+		return -ENOMEM;
+	nm = &f->names[f->nnames];
+	nm->s = arena_copy(f, s, len);
+	if (!nm->s)
+		return -ENOMEM;
+	nm->len = (uint32_t)len;
+	nm->hash = h;
+	nm->rank = 0;
+	f->name_tab[j] = f->nnames + 1;
+	*id = f->nnames++;
+	/* Load at most 1/2 keeps probes short. */
+	if ((uint64_t)f->nnames * 2 > f->name_mask)
+		return rehash_names(f);
+	return 0;
+}
+
+static int rehash_kids(heed_flame *f)
+{
+	uint32_t size = (f->kid_mask + 1) * 2;
+	uint32_t *tab = calloc(size, sizeof(*tab));
+
+	if (!tab)
+		return -ENOMEM;
+	for (uint32_t i = 1; i < f->nnodes; i++) {
+		uint32_t j = hash_pair(f->nodes[i].parent, f->nodes[i].name) & (size - 1);
+
+		while (tab[j])
+			j = (j + 1) & (size - 1);
+		tab[j] = i + 1;
+	}
+	free(f->kid_tab);
+	f->kid_tab = tab;
+	f->kid_mask = size - 1;
+	return 0;
+}
+
+static int get_child(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id)
+{
+	uint32_t j = hash_pair(parent, name) & f->kid_mask, v;
+	int err;
+
+	while ((v = f->kid_tab[j])) {
+		const struct flame_node *n = &f->nodes[v - 1];
+
+		if (n->parent == parent && n->name == name) {
+			*id = v - 1;
+			return 0;
+		}
+		j = (j + 1) & f->kid_mask;
+	}
+	err = add_node(f, parent, name, id);
+	if (err)
+		return err;
+	f->kid_tab[j] = *id + 1;
+	if ((uint64_t)f->nnodes * 2 > f->kid_mask)
+		return rehash_kids(f);
+	return 0;
+}
+
+static int frame_step(heed_flame *f, uint32_t *cur, const char *s, size_t len)
+{
+	uint32_t name;
+	int err = intern(f, s, len, &name);
+
+	if (err)
+		return err;
+	return get_child(f, *cur, name, cur);
+}
+
+static void add_counts(heed_flame *f, uint32_t leaf, double a, double b)
+{
+	f->nodes[leaf].self_a += a * f->o.factor;
+	f->nodes[leaf].self_b += b * f->o.factor;
+	f->lines++;
+	f->finished = 0;
+}
+
+/* Decides the graph's kind on its first stack; later ones must match. */
+static int check_mode(heed_flame *f, int diff)
+{
+	enum flame_mode want = diff ? FLAME_MODE_DIFF : FLAME_MODE_ONE;
+
+	if (f->mode == FLAME_MODE_ANY)
+		f->mode = want;
+	return f->mode == want ? 0 : -EINVAL;
+}
+
+int heed_flame_add_stack(heed_flame *f, const char *const *frames, const size_t *len, size_t n,
+			 double before, double after)
+{
+	int diff = !(after < 0);
+	uint32_t cur = 0;
+	int err;
+
+	if (bad_num(before) || (diff && !isfinite(after)) || (n && !frames))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = len && len[i] != (size_t)-1 ? len[i] : strlen(frames[i]);
+
+		if (memchr(frames[i], ';', l) || memchr(frames[i], '\n', l))
+			return -EINVAL;
+	}
+	if (check_mode(f, diff))
+		return -EINVAL;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = f->o.reverse ? n - 1 - k : k;
+		size_t l = len && len[i] != (size_t)-1 ? len[i] : strlen(frames[i]);
+
+		err = frame_step(f, &cur, frames[i], l);
+		if (err)
+			return err;
+	}
+	/* The previous-line cache holds node ids of folded lines only. */
+	f->prev_n = 0;
+	f->prev_len = 0;
+	add_counts(f, cur, before, diff ? after : 0);
+	return 0;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Parses the count ending at s[*end) as flamegraph.pl does: digits with an optional
+ * fraction, preceded by whitespace. Moves *end before the count and its spaces. */
+static int take_count(const char *s, size_t *end, double *v)
+{
+	size_t e = *end, b = e, dot = 0;
+	char tmp[64];
+
+	while (b > 0 && ((s[b - 1] >= '0' && s[b - 1] <= '9') || s[b - 1] == '.')) {
+		if (s[b - 1] == '.')
+			dot++;
+		b--;
+	}
+	if (b == e || s[b] == '.' || dot > 1 || b == 0 || !is_space(s[b - 1]))
+		return -1;
+	if (e - b >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, s + b, e - b);
+	tmp[e - b] = '\0';
+	*v = strtod(tmp, NULL);
+	if (!isfinite(*v))
+		return -1;
+	while (b > 0 && is_space(s[b - 1]))
+		b--;
+	*end = b;
+	return 0;
+}
+
+static int remember(heed_flame *f, const char *s, size_t len, uint32_t n)
+{
+	if (len + 1 > f->prev_cap) {
+		size_t cap = (len + 1) * 2;
+		char *p = realloc(f->prev, cap);
+
+		if (!p)
+			return -ENOMEM;
+		f->prev = p;
+		f->prev_cap = cap;
+	}
+	if (n > f->prev_capn) {
+		uint32_t cap = n * 2;
+		uint32_t *e = realloc(f->prev_end, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		f->prev_end = e;
+		e = realloc(f->prev_node, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		f->prev_node = e;
+		f->prev_capn = cap;
+	}
+	memcpy(f->prev, s, len);
+	f->prev_len = len;
+	return 0;
+}
+
+/* Walks the frames of stack s[0, len) root first, reusing the nodes of the previous
+ * line's common prefix. */
+static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
+{
+	size_t common = 0, pos = 0;
+	uint32_t cur = 0, i = 0, nframes = 1;
+	int err;
+
+	if (len > UINT32_MAX - 1)
+		return -ENOMEM;
+	for (size_t k = 0; k < len; k++)
+		nframes += s[k] == ';';
+	while (common < len && common < f->prev_len && s[common] == f->prev[common])
+		common++;
+	/* Frame i is shared when its terminating ';' lies inside the common prefix. */
+	while (i < f->prev_n && f->prev_end[i] < common && f->prev_end[i] < f->prev_len) {
+		cur = f->prev_node[i];
+		pos = f->prev_end[i] + 1;
+		i++;
+	}
+	err = remember(f, s, len, nframes);
+	if (err) {
+		f->prev_n = 0;
+		f->prev_len = 0;
+		return err;
+	}
+	for (; pos <= len; i++) {
+		const char *semi = memchr(s + pos, ';', len - pos);
+		size_t end = semi ? (size_t)(semi - s) : len;
+
+		err = frame_step(f, &cur, s + pos, end - pos);
+		if (err) {
+			f->prev_n = 0;
+			f->prev_len = 0;
+			return err;
+		}
+		f->prev_end[i] = (uint32_t)end;
+		f->prev_node[i] = cur;
+		pos = end + 1;
+	}
+	f->prev_n = i;
+	*leaf = cur;
+	return 0;
+}
+
+static int add_reversed(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
+{
+	size_t end = len;
+	uint32_t cur = 0;
+	int err;
+
+	for (;;) {
+		size_t b = end;
+
+		while (b > 0 && s[b - 1] != ';')
+			b--;
+		err = frame_step(f, &cur, s + b, end - b);
+		if (err)
+			return err;
+		if (b == 0)
+			break;
+		end = b - 1;
+	}
+	*leaf = cur;
+	return 0;
+}
+
+static void bad_line(heed_flame *f, const char *file, unsigned long lineno, const char *why,
+		     const char *line, size_t len)
+{
+	int show = len > 60 ? 60 : (int)len;
+
+	f->bad++;
+	if (file)
+		flame_err(f, "%s:%lu: %s; line skipped: \"%.*s%s\"", file, lineno, why, show, line,
+			  len > 60 ? "..." : "");
+	else
+		flame_err(f, "line %lu: %s; line skipped: \"%.*s%s\"", lineno, why, show, line,
+			  len > 60 ? "..." : "");
+}
+
+int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char *file,
+			unsigned long lineno)
+{
+	size_t end = len, mid;
+	double c1, c2 = 0;
+	int diff = 0;
+	uint32_t leaf = 0;
+	int err;
+
+	while (end > 0 && (line[end - 1] == '\n' || is_space(line[end - 1])))
+		end--;
+	if (end == 0)
+		return 0;
+	if (memchr(line, '\n', end)) {
+		bad_line(f, file, lineno, "a newline inside the stack", line, end);
+		return -EINVAL;
+	}
+	if (take_count(line, &end, &c1)) {
+		bad_line(f, file, lineno, "no sample count at the end", line, end);
+		return -EINVAL;
+	}
+	/* A second count makes a differential line (BEFORE AFTER), unless the graph is
+	 * already an ordinary one, whose frames may end in " 123". */
+	mid = end;
+	if (f->mode != FLAME_MODE_ONE && f->diff_col == 0 && take_count(line, &mid, &c2) == 0) {
+		double t = c1;
+
+		c1 = c2;
+		c2 = t;
+		end = mid;
+		diff = 1;
+	}
+	if (end == 0) {
+		bad_line(f, file, lineno, "no stack before the count", line, len);
+		return -EINVAL;
+	}
+	if (f->diff_col == 0 && check_mode(f, diff)) {
+		bad_line(f, file, lineno,
+			 diff ? "two counts in a graph of one-count lines"
+			      : "one count in a differential graph (two counts per line)",
+			 line, end);
+		return -EINVAL;
+	}
+	if (f->diff_col)
+		f->mode = FLAME_MODE_DIFF;
+	err = f->o.reverse ? add_reversed(f, line, end, &leaf) : add_path(f, line, end, &leaf);
+	if (err)
+		return err;
+	if (f->diff_col == 1)
+		add_counts(f, leaf, c1, 0);
+	else if (f->diff_col == 2)
+		add_counts(f, leaf, 0, c1);
+	else
+		add_counts(f, leaf, c1, diff ? c2 : 0);
+	return 0;
+}
+
+long heed_flame_parse_stream(heed_flame *f, FILE *in, const char *name)
+{
+	unsigned long before = f->lines, lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long ret;
+
+	if (!name)
+		name = "<stdin>";
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		int err = heed_flame_add_line(f, line, (size_t)n, name, ++lineno);
+
+		if (err == -ENOMEM) {
+			flame_err(f, "%s:%lu: out of memory", name, lineno);
+			free(line);
+			return -ENOMEM;
+		}
+	}
+	free(line);
+	if (ferror(in)) {
+		flame_err(f, "%s: read error after line %lu", name, lineno);
+		return -EIO;
+	}
+	ret = (long)(f->lines - before);
+	return ret;
+}
+
+long heed_flame_parse_file(heed_flame *f, const char *path)
+{
+	FILE *in;
+	long ret;
+	int err;
+
+	if (strcmp(path, "-") == 0)
+		return heed_flame_parse_stream(f, stdin, NULL);
+	in = fopen(path, "r");
+	if (!in) {
+		err = -errno;
+		flame_err(f, "%s: %s", path, strerror(errno));
+		return err;
+	}
+	ret = heed_flame_parse_stream(f, in, path);
+	fclose(in);
+	return ret;
+}
+
+int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
+{
+	long a, b;
+
+	if (f->mode == FLAME_MODE_ONE) {
+		flame_err(f, "%s: cannot add a differential profile to an ordinary graph", before);
+		return -EINVAL;
+	}
+	f->diff_col = 1;
+	a = heed_flame_parse_file(f, before);
+	f->diff_col = 2;
+	b = a < 0 ? 0 : heed_flame_parse_file(f, after);
+	f->diff_col = 0;
+	if (a < 0)
+		return (int)a;
+	if (b < 0)
+		return (int)b;
+	if (a + b == 0) {
+		flame_err(f, "%s and %s: no valid folded line in either file", before, after);
+		return -ENODATA;
+	}
+	f->mode = FLAME_MODE_DIFF;
+	return 0;
+}
+
+/* Bytewise, each name as if followed by ';' (the order of sorted folded lines). */
+static int name_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct flame_name *names = ctx;
+	const struct flame_name *a = &names[*(const uint32_t *)pa];
+	const struct flame_name *b = &names[*(const uint32_t *)pb];
+	uint32_t n = a->len < b->len ? a->len : b->len;
+	int c = memcmp(a->s, b->s, n);
+	unsigned char ca, cb;
+
+	if (c)
+		return c;
+	ca = a->len > n ? (unsigned char)a->s[n] : ';';
+	cb = b->len > n ? (unsigned char)b->s[n] : ';';
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	return a->len < b->len ? -1 : a->len > b->len;
+}
+
+int flame_finish(heed_flame *f)
+{
+	uint32_t *order = NULL, *count = NULL, *depth = NULL;
+	uint32_t n = f->nnodes;
+	int err = -ENOMEM;
+
+	if (f->finished)
+		return 0;
+	order = malloc((size_t)(f->nnames > n ? f->nnames : n) * sizeof(*order));
+	count = calloc((size_t)f->nnames + 1, sizeof(*count));
+	depth = malloc((size_t)n * sizeof(*depth));
+	free(f->total_a);
+	free(f->total_b);
+	f->total_a = malloc((size_t)n * sizeof(double));
+	f->total_b = f->mode == FLAME_MODE_DIFF ? malloc((size_t)n * sizeof(double)) : NULL;
+	if (!order || !count || !depth || !f->total_a ||
+	    (f->mode == FLAME_MODE_DIFF && !f->total_b))
+		goto cleanup;
+
+	for (uint32_t i = 0; i < f->nnames; i++)
+		order[i] = i;
+	qsort_r(order, f->nnames, sizeof(*order), name_cmp, f->names);
+	for (uint32_t i = 0; i < f->nnames; i++)
+		f->names[order[i]].rank = i;
+
+	/* Counting sort of the nodes by name rank; prepending in reverse order leaves
+	 * each child list in ascending order. */
+	for (uint32_t i = 1; i < n; i++)
+		count[f->names[f->nodes[i].name].rank + 1]++;
+	for (uint32_t r = 0; r < f->nnames; r++)
+		count[r + 1] += count[r];
+	for (uint32_t i = 1; i < n; i++)
+		order[count[f->names[f->nodes[i].name].rank]++] = i;
+	for (uint32_t i = 0; i < n; i++)
+		f->nodes[i].child = FLAME_NONE;
+	for (uint32_t k = n - 1; k >= 1; k--) {
+		uint32_t id = order[k - 1];
+		struct flame_node *p = &f->nodes[f->nodes[id].parent];
+
+		f->nodes[id].next = p->child;
+		p->child = id;
+	}
+	f->nodes[0].next = FLAME_NONE;
+
+	f->maxdelta = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		f->total_a[i] = f->nodes[i].self_a;
+		if (f->total_b) {
+			double d = fabs(f->nodes[i].self_b - f->nodes[i].self_a);
+
+			f->total_b[i] = f->nodes[i].self_b;
+			if (d > f->maxdelta)
+				f->maxdelta = d;
+		}
+	}
+	for (uint32_t i = n - 1; i >= 1; i--) {
+		uint32_t p = f->nodes[i].parent;
+
+		f->total_a[p] += f->total_a[i];
+		if (f->total_b)
+			f->total_b[p] += f->total_b[i];
+	}
+	f->maxdepth = 0;
+	depth[0] = 0;
+	for (uint32_t i = 1; i < n; i++) {
+		depth[i] = depth[f->nodes[i].parent] + 1;
+		if (depth[i] > f->maxdepth)
+			f->maxdepth = depth[i];
+	}
+	f->finished = 1;
+	err = 0;
+cleanup:
+	free(order);
+	free(count);
+	free(depth);
+	return err;
+}
+
+double flame_graph_total(const heed_flame *f)
+{
+	double t = flame_width(f, 0);
+
+	return f->o.total > t ? f->o.total : t;
+}
+
+double flame_min_samples(const heed_flame *f)
+{
+	return f->o.minwidth * flame_graph_total(f) / (f->o.width - 2 * FLAME_XPAD);
+}
+
+int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame *fr, void *ctx),
+	       void *ctx)
+{
+	struct heed_flame_frame fr;
+	double *xs = NULL, minw, x = 0;
+	uint32_t id = 0;
+	unsigned int d = 0;
+	int ret = 0;
+
+	if (f->lines == 0)
+		return -ENODATA;
+	ret = flame_finish(f);
+	if (ret)
+		return ret;
+	xs = malloc(((size_t)f->maxdepth + 1) * sizeof(*xs));
+	if (!xs)
+		return -ENOMEM;
+	minw = flame_min_samples(f);
+	for (;;) {
+		const struct flame_node *n = &f->nodes[id];
+		const struct flame_name *nm = &f->names[n->name];
+		double w = flame_width(f, id);
+
+		fr.name = nm->s;
+		fr.name_len = nm->len;
+		fr.depth = d;
+		fr.x = x;
+		fr.width = w;
+		fr.self = f->mode == FLAME_MODE_DIFF ? n->self_b : n->self_a;
+		fr.before = f->mode == FLAME_MODE_DIFF ? f->total_a[id] : w;
+		fr.delta = f->mode == FLAME_MODE_DIFF ? w - f->total_a[id] : 0;
+		fr.elided = w <= 0 || w < minw;
+		if (!prune || !fr.elided) {
+			ret = fn(&fr, ctx);
+			if (ret)
+				break;
+		}
+		/* Children are never wider than their parent: an elided frame's
+		 * subtree is elided too. */
+		if (n->child != FLAME_NONE && !(prune && fr.elided)) {
+			/* A frame's own samples sit left of its children. */
+			xs[d++] = x;
+			x += fr.self;
+			id = n->child;
+			continue;
+		}
+		while (id != 0 && f->nodes[id].next == FLAME_NONE) {
+			id = f->nodes[id].parent;
+			x = xs[--d];
+		}
+		if (id == 0)
+			break;
+		x += flame_width(f, id);
+		id = f->nodes[id].next;
+	}
+	free(xs);
+	return ret;
+}
+
+int heed_flame_foreach(heed_flame *f, int (*fn)(const struct heed_flame_frame *fr, void *ctx),
+		       void *ctx)
+{
+	return flame_walk(f, 0, fn, ctx);
+}
+
+static int count_drawn(const struct heed_flame_frame *fr, void *ctx)
+{
+	size_t *drawn = ctx;
+
+	*drawn += !fr->elided;
+	return 0;
+}
+
+void heed_flame_stats(heed_flame *f, struct heed_flame_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->lines = f->lines;
+	st->bad = f->bad;
+	st->differential = f->mode == FLAME_MODE_DIFF;
+	if (f->lines == 0 || flame_finish(f))
+		return;
+	st->total = flame_width(f, 0);
+	st->frames = f->nnodes;
+	st->depth = f->maxdepth;
+	if (flame_walk(f, 1, count_drawn, &st->drawn))
+		st->drawn = 0;
+	st->elided = st->frames - st->drawn;
+}
