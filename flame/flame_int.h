@@ -1,18 +1,24 @@
 /* flame_int.h - libflame internals shared by tree.c, layout.c, svg.c and text.c.
  *
- * The merged stacks form a trie held in flat arrays, ids instead of pointers so a
- * node costs 32 bytes and 4 million of them fit in 128 MiB:
+ * The merged stacks form a trie held in flat arrays, ids instead of pointers, so a
+ * node costs 20 bytes plus 8 per count column:
  *
  *   names[]   every distinct frame name once (interned): bytes in an arena, length,
- *             hash, and after sorting its rank among all names (bytewise order)
- *   nodes[]   node 0 is the root "all"; a node is (parent, name, self counts); ids grow
+ *             hash, and after sorting its rank (the order of sorted folded lines)
+ *   nodes[]   node 0 is the root "all"; a node is (parent, name, child list); ids grow
  *             as nodes are created, so a parent's id is always below its children's,
  *             which lets totals be summed bottom-up in one backward pass
- *   kids      one open-addressing table maps (parent id, name id) to the child id, so
- *             a lookup is one hash probe, not a per-node table
+ *   self_a[], self_b[]  samples ending at each node (self_b: differential AFTER only)
  *
- * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once; after
- * flame_finish(), child/next link siblings in name-rank order and total >= self.
+ * Finding a child: a parent with at most FLAME_SCAN children scans its list; above
+ * that its children also go into one shared open-addressing table keyed by (parent,
+ * name). Most nodes of a large profile are deep and have one child, so a new stack
+ * mostly appends nodes sequentially instead of probing a huge table at random, which
+ * cost a cache miss per frame.
+ *
+ * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once;
+ * nkids counts the list; after flame_finish() each list is in name-rank order and
+ * total >= self.
  */
 #ifndef HEED_FLAME_INT_H
 #define HEED_FLAME_INT_H
@@ -34,10 +40,19 @@ struct flame_name {
 struct flame_node {
 	uint32_t parent;
 	uint32_t name;
-	uint32_t child; /* first child in name order, set by flame_finish() */
-	uint32_t next;	/* next sibling in name order, set by flame_finish() */
-	double self_a;	/* samples ending here (BEFORE in a differential graph) */
-	double self_b;	/* AFTER samples ending here (differential only) */
+	uint32_t child; /* first child (in name order after flame_finish()) */
+	uint32_t next;	/* next sibling */
+	uint32_t nkids;
+};
+
+/* A list of 2 costs at most 2 reads of scattered nodes; wider parents use the table. */
+#define FLAME_SCAN 2
+
+/* A slot of the children table: the key is stored so probing reads no node. */
+struct flame_kid {
+	uint32_t parent;
+	uint32_t name;
+	uint32_t id; /* node id + 1; 0 marks an empty slot */
 };
 
 struct flame_arena_blk;
@@ -55,9 +70,11 @@ struct heed_flame {
 	uint32_t name_mask;
 
 	struct flame_node *nodes;
+	double *self_a; /* samples ending here (BEFORE in a differential graph) */
+	double *self_b; /* AFTER samples ending here (differential graphs only) */
 	uint32_t nnodes, capnodes;
-	uint32_t *kid_tab; /* open addressing, node id + 1, 0 empty */
-	uint32_t kid_mask;
+	struct flame_kid *kid_tab; /* children of wide parents */
+	uint32_t kid_mask, nkid_tab;
 
 	struct flame_arena_blk *arena;
 

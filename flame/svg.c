@@ -450,11 +450,11 @@ static int emit_folded(heed_flame *f, struct flame_out *o, size_t *lens)
 		err = path_push(&path, &cap, &len, &f->names[n->name]);
 		if (err)
 			break;
-		if (n->self_a != 0 || n->self_b != 0) {
+		if (f->self_a[id] != 0 || (f->self_b && f->self_b[id] != 0)) {
 			out_mem(o, path, len);
-			out_fmt(o, " %.15g", n->self_a);
-			if (f->mode == FLAME_MODE_DIFF)
-				out_fmt(o, " %.15g", n->self_b);
+			out_fmt(o, " %.15g", f->self_a[id]);
+			if (f->self_b)
+				out_fmt(o, " %.15g", f->self_b[id]);
 			out_mem(o, "\n", 1);
 		}
 		if (n->child != FLAME_NONE) {

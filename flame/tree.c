@@ -81,9 +81,14 @@ static uint64_t hash_bytes(const char *s, size_t n)
 
 static uint64_t hash_pair(uint32_t parent, uint32_t name)
 {
-	uint64_t h = ((uint64_t)parent << 32 | name) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (uint64_t)parent << 32 | name;
 
-	return h ^ (h >> 31);
+	/* murmur3's finalizer: the low bits used as the index depend on every bit. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 33);
 }
 
 static char *arena_copy(heed_flame *f, const char *s, size_t n)
@@ -150,18 +155,44 @@ static int add_node(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id)
 
 	if (f->nnodes >= MAX_NODES)
 		return -ENOMEM;
-	if (f->nnodes == f->capnodes &&
-	    grow((void **)&f->nodes, &f->capnodes, sizeof(*f->nodes), f->nnodes + 1))
-		return -ENOMEM;
+	if (f->nnodes == f->capnodes) {
+		uint32_t cap = f->capnodes, ncap = cap;
+		double *a, *b = NULL;
+
+		if (grow((void **)&f->nodes, &ncap, sizeof(*f->nodes), f->nnodes + 1))
+			return -ENOMEM;
+		a = realloc(f->self_a, (size_t)ncap * sizeof(*a));
+		if (a)
+			f->self_a = a;
+		if (a && f->self_b) {
+			b = realloc(f->self_b, (size_t)ncap * sizeof(*b));
+			if (b)
+				f->self_b = b;
+		}
+		if (!a || (f->self_b && !b))
+			return -ENOMEM;
+		f->capnodes = ncap;
+	}
 	n = &f->nodes[f->nnodes];
 	n->parent = parent;
 	n->name = name;
 	n->child = FLAME_NONE;
 	n->next = FLAME_NONE;
-	n->self_a = 0;
-	n->self_b = 0;
+	n->nkids = 0;
+	f->self_a[f->nnodes] = 0;
+	if (f->self_b)
+		f->self_b[f->nnodes] = 0;
 	*id = f->nnodes++;
 	return 0;
+}
+
+/* A graph turning differential gets its AFTER column. */
+static int enable_diff(heed_flame *f)
+{
+	if (f->self_b)
+		return 0;
+	f->self_b = calloc(f->capnodes ? f->capnodes : 1, sizeof(*f->self_b));
+	return f->self_b ? 0 : -ENOMEM;
 }
 
 int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
@@ -213,12 +244,10 @@ int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
 	/* Name 0 is "all", the root's; a stack frame may also be called "all". */
 	f->names = malloc(16 * sizeof(*f->names));
 	f->name_tab = calloc(64, sizeof(*f->name_tab));
-	f->kid_tab = calloc(1024, sizeof(*f->kid_tab));
-	if (!f->names || !f->name_tab || !f->kid_tab)
+	if (!f->names || !f->name_tab)
 		goto fail;
 	f->capnames = 16;
 	f->name_mask = 63;
-	f->kid_mask = 1023;
 	f->names[0].s = arena_copy(f, "all", 3);
 	if (!f->names[0].s)
 		goto fail;
@@ -254,6 +283,8 @@ void heed_flame_free(heed_flame *f)
 	free(f->names);
 	free(f->name_tab);
 	free(f->nodes);
+	free(f->self_a);
+	free(f->self_b);
 	free(f->kid_tab);
 	free(f->prev);
 	free(f->prev_end);
@@ -317,46 +348,83 @@ static int intern(heed_flame *f, const char *s, size_t len, uint32_t *id)
 	return 0;
 }
 
-static int rehash_kids(heed_flame *f)
+static void kid_put(struct flame_kid *tab, uint32_t mask, struct flame_kid k)
 {
-	uint32_t size = (f->kid_mask + 1) * 2;
-	uint32_t *tab = calloc(size, sizeof(*tab));
+	uint32_t j = hash_pair(k.parent, k.name) & mask;
 
-	if (!tab)
-		return -ENOMEM;
-	for (uint32_t i = 1; i < f->nnodes; i++) {
-		uint32_t j = hash_pair(f->nodes[i].parent, f->nodes[i].name) & (size - 1);
+	while (tab[j].id)
+		j = (j + 1) & mask;
+	tab[j] = k;
+}
 
-		while (tab[j])
-			j = (j + 1) & (size - 1);
-		tab[j] = i + 1;
+/* Adds child id of a wide parent to the table, growing it at load 1/2. */
+static int kid_insert(heed_flame *f, uint32_t id)
+{
+	struct flame_kid k = {f->nodes[id].parent, f->nodes[id].name, id + 1};
+
+	if ((uint64_t)(f->nkid_tab + 1) * 2 > (uint64_t)f->kid_mask + 1 || !f->kid_tab) {
+		uint32_t size = f->kid_tab ? (f->kid_mask + 1) * 2 : 1024;
+		struct flame_kid *tab;
+
+		if (f->kid_tab && size <= f->kid_mask)
+			return -ENOMEM;
+		tab = calloc(size, sizeof(*tab));
+		if (!tab)
+			return -ENOMEM;
+		for (uint32_t j = 0; f->kid_tab && j <= f->kid_mask; j++) {
+			if (f->kid_tab[j].id)
+				kid_put(tab, size - 1, f->kid_tab[j]);
+		}
+		free(f->kid_tab);
+		f->kid_tab = tab;
+		f->kid_mask = size - 1;
 	}
-	free(f->kid_tab);
-	f->kid_tab = tab;
-	f->kid_mask = size - 1;
+	kid_put(f->kid_tab, f->kid_mask, k);
+	f->nkid_tab++;
 	return 0;
 }
 
 static int get_child(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id)
 {
-	uint32_t j = hash_pair(parent, name) & f->kid_mask, v;
+	struct flame_node *p = &f->nodes[parent];
+	uint32_t k;
 	int err;
 
-	while ((v = f->kid_tab[j])) {
-		const struct flame_node *n = &f->nodes[v - 1];
-
-		if (n->parent == parent && n->name == name) {
-			*id = v - 1;
-			return 0;
+	if (p->nkids <= FLAME_SCAN) {
+		for (k = p->child; k != FLAME_NONE; k = f->nodes[k].next) {
+			if (f->nodes[k].name == name) {
+				*id = k;
+				return 0;
+			}
 		}
-		j = (j + 1) & f->kid_mask;
+	} else {
+		uint32_t j = hash_pair(parent, name) & f->kid_mask;
+
+		/* The key is in the slot: no node is read while probing. */
+		for (; f->kid_tab[j].id; j = (j + 1) & f->kid_mask) {
+			if (f->kid_tab[j].parent == parent && f->kid_tab[j].name == name) {
+				*id = f->kid_tab[j].id - 1;
+				return 0;
+			}
+		}
 	}
 	err = add_node(f, parent, name, id);
 	if (err)
 		return err;
-	f->kid_tab[j] = *id + 1;
-	if ((uint64_t)f->nnodes * 2 > f->kid_mask)
-		return rehash_kids(f);
+	p = &f->nodes[parent];
+	f->nodes[*id].next = p->child;
+	p->child = *id;
+	p->nkids++;
+	f->finished = 0;
+	if (p->nkids == FLAME_SCAN + 1) {
+		for (k = p->child; k != FLAME_NONE; k = f->nodes[k].next) {
+			err = kid_insert(f, k);
+			if (err)
+				return err;
+		}
+	} else if (p->nkids > FLAME_SCAN) {
+		return kid_insert(f, *id);
+	}
 	return 0;
 }
 
@@ -372,8 +440,9 @@ static int frame_step(heed_flame *f, uint32_t *cur, const char *s, size_t len)
 
 static void add_counts(heed_flame *f, uint32_t leaf, double a, double b)
 {
-	f->nodes[leaf].self_a += a * f->o.factor;
-	f->nodes[leaf].self_b += b * f->o.factor;
+	f->self_a[leaf] += a * f->o.factor;
+	if (f->self_b)
+		f->self_b[leaf] += b * f->o.factor;
 	f->lines++;
 	f->finished = 0;
 }
@@ -385,7 +454,9 @@ static int check_mode(heed_flame *f, int diff)
 
 	if (f->mode == FLAME_MODE_ANY)
 		f->mode = want;
-	return f->mode == want ? 0 : -EINVAL;
+	if (f->mode != want)
+		return -EINVAL;
+	return diff ? enable_diff(f) : 0;
 }
 
 int heed_flame_add_stack(heed_flame *f, const char *const *frames, const size_t *len, size_t n,
@@ -403,8 +474,9 @@ int heed_flame_add_stack(heed_flame *f, const char *const *frames, const size_t 
 		if (memchr(frames[i], ';', l) || memchr(frames[i], '\n', l))
 			return -EINVAL;
 	}
-	if (check_mode(f, diff))
-		return -EINVAL;
+	err = check_mode(f, diff);
+	if (err)
+		return err;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = f->o.reverse ? n - 1 - k : k;
 		size_t l = len && len[i] != (size_t)-1 ? len[i] : strlen(frames[i]);
@@ -491,8 +563,8 @@ static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 
 	if (len > UINT32_MAX - 1)
 		return -ENOMEM;
-	for (size_t k = 0; k < len; k++)
-		nframes += s[k] == ';';
+	for (const char *q = s; (q = memchr(q, ';', len - (size_t)(q - s))); q++)
+		nframes++;
 	while (common < len && common < f->prev_len && s[common] == f->prev[common])
 		common++;
 	/* Frame i is shared when its terminating ';' lies inside the common prefix. */
@@ -598,15 +670,16 @@ int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char 
 		bad_line(f, file, lineno, "no stack before the count", line, len);
 		return -EINVAL;
 	}
-	if (f->diff_col == 0 && check_mode(f, diff)) {
+	err = f->diff_col ? 0 : check_mode(f, diff);
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
 		bad_line(f, file, lineno,
 			 diff ? "two counts in a graph of one-count lines"
 			      : "one count in a differential graph (two counts per line)",
 			 line, end);
 		return -EINVAL;
 	}
-	if (f->diff_col)
-		f->mode = FLAME_MODE_DIFF;
 	err = f->o.reverse ? add_reversed(f, line, end, &leaf) : add_path(f, line, end, &leaf);
 	if (err)
 		return err;
@@ -674,6 +747,9 @@ int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
 		flame_err(f, "%s: cannot add a differential profile to an ordinary graph", before);
 		return -EINVAL;
 	}
+	if (enable_diff(f))
+		return -ENOMEM;
+	f->mode = FLAME_MODE_DIFF;
 	f->diff_col = 1;
 	a = heed_flame_parse_file(f, before);
 	f->diff_col = 2;
@@ -710,23 +786,62 @@ static int name_cmp(const void *pa, const void *pb, void *ctx)
 	return a->len < b->len ? -1 : a->len > b->len;
 }
 
+static int key_cmp(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Re-links node id's children in name-rank order. keys holds nkids entries. */
+static void sort_kids(heed_flame *f, uint32_t id, uint64_t *keys)
+{
+	struct flame_node *p = &f->nodes[id];
+	uint32_t n = 0, k;
+
+	for (k = p->child; k != FLAME_NONE; k = f->nodes[k].next)
+		keys[n++] = (uint64_t)f->names[f->nodes[k].name].rank << 32 | k;
+	if (n <= 16) {
+		for (uint32_t i = 1; i < n; i++) {
+			uint64_t v = keys[i];
+			uint32_t j = i;
+
+			for (; j > 0 && keys[j - 1] > v; j--)
+				keys[j] = keys[j - 1];
+			keys[j] = v;
+		}
+	} else {
+		qsort(keys, n, sizeof(*keys), key_cmp);
+	}
+	p->child = FLAME_NONE;
+	while (n--) {
+		k = (uint32_t)keys[n];
+		f->nodes[k].next = p->child;
+		p->child = k;
+	}
+}
+
 int flame_finish(heed_flame *f)
 {
-	uint32_t *order = NULL, *count = NULL, *depth = NULL;
+	uint32_t *order = NULL, *depth = NULL, maxkids = 0;
+	uint64_t *keys = NULL;
 	uint32_t n = f->nnodes;
 	int err = -ENOMEM;
 
 	if (f->finished)
 		return 0;
-	order = malloc((size_t)(f->nnames > n ? f->nnames : n) * sizeof(*order));
-	count = calloc((size_t)f->nnames + 1, sizeof(*count));
+	for (uint32_t i = 0; i < n; i++) {
+		if (f->nodes[i].nkids > maxkids)
+			maxkids = f->nodes[i].nkids;
+	}
+	order = malloc((size_t)f->nnames * sizeof(*order));
+	keys = malloc(((size_t)maxkids + 1) * sizeof(*keys));
 	depth = malloc((size_t)n * sizeof(*depth));
 	free(f->total_a);
 	free(f->total_b);
 	f->total_a = malloc((size_t)n * sizeof(double));
-	f->total_b = f->mode == FLAME_MODE_DIFF ? malloc((size_t)n * sizeof(double)) : NULL;
-	if (!order || !count || !depth || !f->total_a ||
-	    (f->mode == FLAME_MODE_DIFF && !f->total_b))
+	f->total_b = f->self_b ? malloc((size_t)n * sizeof(double)) : NULL;
+	if (!order || !keys || !depth || !f->total_a || (f->self_b && !f->total_b))
 		goto cleanup;
 
 	for (uint32_t i = 0; i < f->nnames; i++)
@@ -734,33 +849,18 @@ int flame_finish(heed_flame *f)
 	qsort_r(order, f->nnames, sizeof(*order), name_cmp, f->names);
 	for (uint32_t i = 0; i < f->nnames; i++)
 		f->names[order[i]].rank = i;
-
-	/* Counting sort of the nodes by name rank; prepending in reverse order leaves
-	 * each child list in ascending order. */
-	for (uint32_t i = 1; i < n; i++)
-		count[f->names[f->nodes[i].name].rank + 1]++;
-	for (uint32_t r = 0; r < f->nnames; r++)
-		count[r + 1] += count[r];
-	for (uint32_t i = 1; i < n; i++)
-		order[count[f->names[f->nodes[i].name].rank]++] = i;
-	for (uint32_t i = 0; i < n; i++)
-		f->nodes[i].child = FLAME_NONE;
-	for (uint32_t k = n - 1; k >= 1; k--) {
-		uint32_t id = order[k - 1];
-		struct flame_node *p = &f->nodes[f->nodes[id].parent];
-
-		f->nodes[id].next = p->child;
-		p->child = id;
+	for (uint32_t i = 0; i < n; i++) {
+		if (f->nodes[i].nkids > 1)
+			sort_kids(f, i, keys);
 	}
-	f->nodes[0].next = FLAME_NONE;
 
 	f->maxdelta = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		f->total_a[i] = f->nodes[i].self_a;
-		if (f->total_b) {
-			double d = fabs(f->nodes[i].self_b - f->nodes[i].self_a);
+	memcpy(f->total_a, f->self_a, (size_t)n * sizeof(double));
+	if (f->total_b) {
+		memcpy(f->total_b, f->self_b, (size_t)n * sizeof(double));
+		for (uint32_t i = 0; i < n; i++) {
+			double d = fabs(f->self_b[i] - f->self_a[i]);
 
-			f->total_b[i] = f->nodes[i].self_b;
 			if (d > f->maxdelta)
 				f->maxdelta = d;
 		}
@@ -783,7 +883,7 @@ int flame_finish(heed_flame *f)
 	err = 0;
 cleanup:
 	free(order);
-	free(count);
+	free(keys);
 	free(depth);
 	return err;
 }
@@ -828,7 +928,7 @@ int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame
 		fr.depth = d;
 		fr.x = x;
 		fr.width = w;
-		fr.self = f->mode == FLAME_MODE_DIFF ? n->self_b : n->self_a;
+		fr.self = f->mode == FLAME_MODE_DIFF ? f->self_b[id] : f->self_a[id];
 		fr.before = f->mode == FLAME_MODE_DIFF ? f->total_a[id] : w;
 		fr.delta = f->mode == FLAME_MODE_DIFF ? w - f->total_a[id] : 0;
 		fr.elided = w <= 0 || w < minw;
