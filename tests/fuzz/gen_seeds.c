@@ -1,0 +1,165 @@
+/*
+ * gen_seeds: writes the seed corpora of the fuzz targets.
+ *   gen_seeds DIR   -> DIR/fuzz_open/<name>.heed, small valid data files
+ *                      (empty, a few keys, an overflow value, named
+ *                      databases, a two-level tree, 8 KiB pages), and
+ *                      DIR/fuzz_ops/<name>.ops, operation programs.
+ * Run by hand when the on-disk format changes; the output is committed in
+ * tests/fuzz/corpus/. Exits 1 with a message on any failure.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "heed.h"
+
+static int put_keys(heed_env *env, heed_dbi dbi, int n, size_t vlen, const char *prefix)
+{
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, 0, &txn);
+	char *v = calloc(1, vlen + 1);
+	if (!v)
+		rc = ENOMEM;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "%s%05d", prefix, i);
+		memset(v, 'a' + i % 26, vlen);
+		heed_val key = {strlen(k), k}, val = {vlen, v};
+		rc = heed_put(txn, dbi, &key, &val, 0);
+	}
+	free(v);
+	if (rc != 0) {
+		heed_txn_abort(txn);
+		return rc;
+	}
+	return heed_txn_commit(txn);
+}
+
+static int named(heed_env *env)
+{
+	heed_txn *txn = NULL;
+	heed_dbi a, b;
+	int rc = heed_txn_begin(env, NULL, 0, &txn);
+	if (rc != 0)
+		return rc;
+	rc = heed_dbi_open(txn, "alpha", HEED_CREATE, &a);
+	if (rc == 0)
+		rc = heed_dbi_open(txn, "beta", HEED_CREATE, &b);
+	if (rc != 0) {
+		heed_txn_abort(txn);
+		return rc;
+	}
+	rc = heed_txn_commit(txn);
+	if (rc == 0)
+		rc = put_keys(env, a, 10, 20, "a");
+	if (rc == 0)
+		rc = put_keys(env, b, 5, 3000, "b");
+	return rc;
+}
+
+/* Builds one env file; kind selects the content. */
+static int make_env(const char *out, int kind)
+{
+	heed_env *env = NULL;
+	int rc = heed_env_create(&env);
+	if (rc == 0 && kind == 5)
+		rc = heed_env_set_pagesize(env, 8192);
+	if (rc == 0)
+		rc = heed_env_set_maxdbs(env, 4);
+	if (rc == 0)
+		rc = heed_env_open(env, out, HEED_NOSUBDIR, 0644);
+	if (rc == 0) {
+		switch (kind) {
+		case 0:
+			break;
+		case 1:
+			rc = put_keys(env, 0, 20, 12, "k");
+			break;
+		case 2:
+			rc = put_keys(env, 0, 3, 9000, "big");
+			break;
+		case 3:
+			rc = named(env);
+			break;
+		case 4:
+			rc = put_keys(env, 0, 400, 16, "tree");
+			if (rc == 0)
+				rc = put_keys(env, 0, 100, 16, "tree");
+			break;
+		default:
+			rc = put_keys(env, 0, 50, 100, "p");
+			break;
+		}
+	}
+	heed_env_close(env);
+	return rc;
+}
+
+static int write_file(const char *path, const unsigned char *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return errno;
+	size_t n = fwrite(buf, 1, len, f);
+	int rc = fclose(f);
+	return n == len && rc == 0 ? 0 : EIO;
+}
+
+/* Programs for fuzz_ops: opcode, key, value class, seed (see fuzz_ops.c). */
+static const unsigned char prog_basic[] = {0, 1,  1, 1, 0, 2,  2, 2, 7, 1,  8,
+					   0, 10, 0, 5, 1, 10, 1, 8, 0, 13, 2};
+static const unsigned char prog_big[] = {0, 9, 4,  9, 0,  10, 9,  10, 3, 9, 1,	1,
+					 8, 0, 11, 5, 12, 9,  24, 7,  8, 0, 10, 1};
+static const unsigned char prog_append[] = {4,	1, 1, 1, 4, 2,	1, 1,  4, 1,  1, 1, 4,
+					    63, 2, 2, 8, 0, 15, 1, 10, 0, 28, 2, 9, 0};
+static const unsigned char prog_churn[] = {0,  40, 3,  3,  0,  41, 3,  4,  0, 42, 3,  5, 8,
+					   0,  5,  41, 14, 0,  0,  43, 2,  2, 13, 43, 9, 0,
+					   15, 0,  10, 1,  11, 40, 12, 42, 6, 8,  0};
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_seeds DIR\n");
+		return 1;
+	}
+	static const char *names[] = {"empty", "small", "overflow", "named", "tree", "page8k"};
+	char path[4096], lock[4200];
+	snprintf(path, sizeof(path), "%s/fuzz_open", argv[1]);
+	mkdir(argv[1], 0755);
+	mkdir(path, 0755);
+	for (int kind = 0; kind < 6; kind++) {
+		snprintf(path, sizeof(path), "%s/fuzz_open/%s.heed", argv[1], names[kind]);
+		snprintf(lock, sizeof(lock), "%s-lock", path);
+		unlink(path);
+		int rc = make_env(path, kind);
+		unlink(lock);
+		if (rc != 0) {
+			fprintf(stderr, "gen_seeds: %s: %s\n", path, heed_strerror(rc));
+			return 1;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/fuzz_ops", argv[1]);
+	mkdir(path, 0755);
+	static const struct {
+		const char *name;
+		const unsigned char *prog;
+		size_t len;
+	} progs[] = {
+		{"basic", prog_basic, sizeof(prog_basic)},
+		{"big", prog_big, sizeof(prog_big)},
+		{"append", prog_append, sizeof(prog_append)},
+		{"churn", prog_churn, sizeof(prog_churn)},
+	};
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/fuzz_ops/%s.ops", argv[1], progs[i].name);
+		int rc = write_file(path, progs[i].prog, progs[i].len);
+		if (rc != 0) {
+			fprintf(stderr, "gen_seeds: %s: %s\n", path, strerror(rc));
+			return 1;
+		}
+	}
+	return 0;
+}
