@@ -114,45 +114,38 @@ static uint64_t hash_name(const char *s, size_t len)
 	return h;
 }
 
-struct table {
-	size_t *slots; /* index into funcs + 1; 0 = empty */
-	size_t mask;
-	/* the stack in which a function was last counted, so a recursive
+/* One slot of the open-addressed name table. */
+struct slot {
+	size_t func; /* index into funcs + 1; 0 = empty */
+	/* the stack in which the function was last counted, so a recursive
 	 * function adds its total once per stack */
-	size_t *last_stack;
+	size_t last;
 };
 
-static int grow_funcs(struct heed_prof *p, size_t *cap, size_t **last_stack)
-{
-	size_t ncap = *cap ? *cap * 2 : 256;
-	struct heed_prof_func *f = realloc(p->funcs, ncap * sizeof(*f));
-	size_t *ls;
-
-	if (!f)
-		return -ENOMEM;
-	p->funcs = f;
-	ls = realloc(*last_stack, ncap * sizeof(*ls));
-	if (!ls)
-		return -ENOMEM;
-	*last_stack = ls;
-	*cap = ncap;
-	return 0;
-}
+struct table {
+	struct slot *slots;
+	size_t mask;
+};
 
 static int rehash(struct heed_prof *p, struct table *t)
 {
 	size_t nmask = t->mask ? t->mask * 2 + 1 : 1023;
-	size_t *slots = calloc(nmask + 1, sizeof(*slots));
+	struct slot *slots = calloc(nmask + 1, sizeof(*slots));
 
 	if (!slots)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->nfuncs; i++) {
-		const char *n = p->funcs[i].name;
-		size_t h = (size_t)hash_name(n, strlen(n)) & nmask;
+	for (size_t i = 0; t->slots && i <= t->mask; i++) {
+		const struct slot *o = &t->slots[i];
+		const char *n;
+		size_t h;
 
-		while (slots[h])
+		if (!o->func)
+			continue;
+		n = p->funcs[o->func - 1].name;
+		h = (size_t)hash_name(n, strlen(n)) & nmask;
+		while (slots[h].func)
 			h = (h + 1) & nmask;
-		slots[h] = i + 1;
+		slots[h] = *o;
 	}
 	free(t->slots);
 	t->slots = slots;
@@ -175,7 +168,9 @@ static int cmp_func(const void *a, const void *b)
 static int count_frame(struct heed_prof *p, struct table *t, size_t *cap, const char *name,
 		       size_t len, size_t si, uint64_t count, int is_leaf)
 {
-	size_t h, idx;
+	struct heed_prof_func *f;
+	struct slot *s;
+	size_t h;
 	int err;
 
 	if ((p->nfuncs + 1) * 2 > t->mask + 1) {
@@ -184,35 +179,40 @@ static int count_frame(struct heed_prof *p, struct table *t, size_t *cap, const 
 			return err;
 	}
 	h = (size_t)hash_name(name, len) & t->mask;
-	while (t->slots[h]) {
-		const char *n = p->funcs[t->slots[h] - 1].name;
+	while (t->slots[h].func) {
+		const char *n = p->funcs[t->slots[h].func - 1].name;
 
 		if (strncmp(n, name, len) == 0 && n[len] == '\0')
 			break;
 		h = (h + 1) & t->mask;
 	}
-	if (!t->slots[h]) {
+	s = &t->slots[h];
+	if (!s->func) {
 		if (p->nfuncs == *cap) {
-			err = grow_funcs(p, cap, &t->last_stack);
-			if (err)
-				return err;
+			size_t ncap = *cap ? *cap * 2 : 256;
+
+			f = realloc(p->funcs, ncap * sizeof(*f));
+			if (!f)
+				return -ENOMEM;
+			p->funcs = f;
+			*cap = ncap;
 		}
-		idx = p->nfuncs;
-		p->funcs[idx].name = strndup(name, len);
-		if (!p->funcs[idx].name)
+		f = &p->funcs[p->nfuncs];
+		f->name = strndup(name, len);
+		if (!f->name)
 			return -ENOMEM;
-		p->funcs[idx].self = 0;
-		p->funcs[idx].total = 0;
-		t->last_stack[idx] = (size_t)-1;
+		f->self = 0;
+		f->total = 0;
 		p->nfuncs++;
-		t->slots[h] = idx + 1;
+		s->func = p->nfuncs;
+		s->last = (size_t)-1;
 	}
-	idx = t->slots[h] - 1;
+	f = &p->funcs[s->func - 1];
 	if (is_leaf)
-		p->funcs[idx].self += count;
-	if (t->last_stack[idx] != si) {
-		p->funcs[idx].total += count;
-		t->last_stack[idx] = si;
+		f->self += count;
+	if (s->last != si) {
+		f->total += count;
+		s->last = si;
 	}
 	return 0;
 }
@@ -250,7 +250,6 @@ int heed_prof_rank(struct heed_prof *p)
 		qsort(p->funcs, p->nfuncs, sizeof(*p->funcs), cmp_func);
 cleanup:
 	free(t.slots);
-	free(t.last_stack);
 	return err;
 }
 

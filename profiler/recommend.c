@@ -201,7 +201,8 @@ static void top_matches(const struct rule *r, const struct heed_prof *p, char *e
 			}
 			tv = r->metric == M_SELF ? top[k]->self : top[k]->total;
 			if (v > tv) {
-				memmove(&top[k + 1], &top[k], (size_t)(2 - k) * sizeof(top[0]));
+				for (int m = 2; m > k; m--)
+					top[m] = top[m - 1];
 				top[k] = f;
 				break;
 			}
