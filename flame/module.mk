@@ -5,7 +5,7 @@ FLAME_LIB_OBJS := $(FLAME_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 FLAME_OBJS := $(FLAME_LIB_OBJS) $(BUILD)/obj/flame/main.o $(BUILD)/obj/bench/gen_folded.o
 FLAME_JS_H := $(BUILD)/include/flame_js.h
 
-$(FLAME_OBJS): CFLAGS += -Iflame
+$(FLAME_OBJS) $(BUILD)/obj/tests/test_flame.o: CFLAGS += -Iflame
 $(BUILD)/obj/flame/svg.o: $(FLAME_JS_H)
 
 # The script goes into every SVG inside a CDATA section, which "]]>" would end.

@@ -239,6 +239,8 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 		if (fr->delta >= 0)
 			out_mem(o, "+", 1);
 		out_count(o, fr->delta);
+		out_mem(o, " ", 1);
+		out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
 		out_str(o, ", ");
 		out_pct(o, fr->delta, c->total, 1);
 	}

@@ -509,7 +509,7 @@ static int take_count(const char *s, size_t *end, double *v)
 			dot++;
 		b--;
 	}
-	if (b == e || s[b] == '.' || dot > 1 || b == 0 || !is_space(s[b - 1]))
+	if (b == e || s[b] == '.' || dot > 1 || (b > 0 && !is_space(s[b - 1])))
 		return -1;
 	if (e - b >= sizeof(tmp))
 		return -1;

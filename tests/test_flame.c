@@ -1,0 +1,766 @@
+/* Criterion suite for libflame: layout (frames, x, widths in samples) against what the
+ * input implies, merging, ordering, pruning, malformed input, differential graphs,
+ * fractional counts, reverse/inverted, XML escaping, and the SVG's rect attributes.
+ * The randomized test prints its seed and replays one from HEED_SEED. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flame.h"
+
+#define MAXF 4096
+
+struct fr {
+	char name[64];
+	unsigned int depth;
+	double x, w, before, delta;
+	int elided;
+};
+
+struct frames {
+	struct fr f[MAXF];
+	size_t n;
+};
+
+static int collect(const struct heed_flame_frame *fr, void *ctx)
+{
+	struct frames *fs = ctx;
+	struct fr *d;
+
+	cr_assert(fs->n < MAXF, "more frames than the test expects");
+	d = &fs->f[fs->n++];
+	cr_assert(fr->name_len < sizeof(d->name));
+	memcpy(d->name, fr->name, fr->name_len);
+	d->name[fr->name_len] = '\0';
+	cr_assert_eq(strlen(fr->name), fr->name_len);
+	d->depth = fr->depth;
+	d->x = fr->x;
+	d->w = fr->width;
+	d->before = fr->before;
+	d->delta = fr->delta;
+	d->elided = fr->elided;
+	return 0;
+}
+
+struct msgs {
+	char buf[8192];
+	int count;
+};
+
+static void on_err(void *ctx, const char *msg)
+{
+	struct msgs *m = ctx;
+	size_t l = strlen(m->buf);
+
+	snprintf(m->buf + l, sizeof(m->buf) - l, "%s\n", msg);
+	m->count++;
+}
+
+static heed_flame *mk(struct heed_flame_opts *o, struct msgs *m)
+{
+	struct heed_flame_opts def;
+	heed_flame *f = NULL;
+
+	if (!o) {
+		heed_flame_opts_init(&def);
+		o = &def;
+	}
+	if (m) {
+		memset(m, 0, sizeof(*m));
+		o->on_error = on_err;
+		o->error_ctx = m;
+	}
+	cr_assert_eq(heed_flame_new(o, &f), 0);
+	return f;
+}
+
+static void add_text(heed_flame *f, const char *text)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+
+	cr_assert(in);
+	cr_assert_geq(heed_flame_parse_stream(f, in, "input"), 0);
+	fclose(in);
+}
+
+static void layout(heed_flame *f, struct frames *fs)
+{
+	fs->n = 0;
+	cr_assert_eq(heed_flame_foreach(f, collect, fs), 0);
+}
+
+static void expect(const struct frames *fs, size_t i, const char *name, unsigned int depth,
+		   double x, double w)
+{
+	cr_assert_lt(i, fs->n, "frame %zu missing", i);
+	cr_expect_str_eq(fs->f[i].name, name, "frame %zu", i);
+	cr_expect_eq(fs->f[i].depth, depth, "frame %zu (%s) depth", i, name);
+	cr_expect_float_eq(fs->f[i].x, x, 1e-9, "frame %zu (%s) x %g != %g", i, name, fs->f[i].x,
+			   x);
+	cr_expect_float_eq(fs->f[i].w, w, 1e-9, "frame %zu (%s) width %g != %g", i, name,
+			   fs->f[i].w, w);
+}
+
+Test(flame, golden_layout)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	heed_flame *f = mk(NULL, NULL);
+
+	/* Unsorted on purpose: the layout must not depend on line order. */
+	add_text(f, "main;work;crc 7\n"
+		    "main;idle 5\n"
+		    "main 3\n"
+		    "main;work 2\n"
+		    "main;work;alloc 4\n"
+		    "other 1\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 7);
+	expect(fs, 0, "all", 0, 0, 22);
+	/* Own samples of "main" (3) come first, then idle, then work. */
+	expect(fs, 1, "main", 1, 0, 21);
+	expect(fs, 2, "idle", 2, 3, 5);
+	expect(fs, 3, "work", 2, 8, 13);
+	expect(fs, 4, "alloc", 3, 10, 4);
+	expect(fs, 5, "crc", 3, 14, 7);
+	expect(fs, 6, "other", 1, 21, 1);
+	heed_flame_free(f);
+	free(fs);
+}
+
+Test(flame, merges_identical_stacks)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct heed_flame_stats st;
+	heed_flame *f = mk(NULL, NULL);
+
+	add_text(f, "a;b 1\na;b 2\na;b 3\n\n  \r\na;c 4\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 4);
+	expect(fs, 1, "a", 1, 0, 10);
+	expect(fs, 2, "b", 2, 0, 6);
+	expect(fs, 3, "c", 2, 6, 4);
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.lines, 4);
+	cr_expect_eq(st.bad, 0);
+	cr_expect_eq(st.frames, 4);
+	cr_expect_eq(st.depth, 2);
+	cr_expect_float_eq(st.total, 10, 1e-12);
+	heed_flame_free(f);
+	free(fs);
+}
+
+Test(flame, sibling_order_is_sorted_folded_order)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	heed_flame *f = mk(NULL, NULL);
+
+	/* As in sorted folded lines, where a name is followed by ';' and ' ' < '!' < ';'
+	 * < 'b': "a b" < "a!" < "a" < "ab" < "b". */
+	add_text(f, "r;ab;x 1\nr;a;x 2\nr;b;x 3\nr;a!;x 4\nr;a b;x 5\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 12);
+	expect(fs, 2, "a b", 2, 0, 5);
+	expect(fs, 4, "a!", 2, 5, 4);
+	expect(fs, 6, "a", 2, 9, 2);
+	expect(fs, 8, "ab", 2, 11, 1);
+	expect(fs, 10, "b", 2, 12, 3);
+	heed_flame_free(f);
+	free(fs);
+}
+
+Test(flame, fractional_counts_and_factor)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct heed_flame_opts o;
+	heed_flame *f = mk(NULL, NULL);
+
+	add_text(f, "a;b 0.5\na;b 0.25\na 1.125\nc 2.\n");
+	layout(f, fs);
+	expect(fs, 0, "all", 0, 0, 3.875);
+	expect(fs, 1, "a", 1, 0, 1.875);
+	expect(fs, 2, "b", 2, 1.125, 0.75);
+	expect(fs, 3, "c", 1, 1.875, 2);
+	heed_flame_free(f);
+
+	heed_flame_opts_init(&o);
+	o.factor = 4;
+	f = mk(&o, NULL);
+	add_text(f, "a;b 0.5\na 1.25\n");
+	layout(f, fs);
+	expect(fs, 1, "a", 1, 0, 7);
+	expect(fs, 2, "b", 2, 5, 2);
+	heed_flame_free(f);
+	free(fs);
+}
+
+Test(flame, malformed_lines_reported_with_line_numbers)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct heed_flame_stats st;
+	struct msgs *m = calloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+
+	add_text(f, "a;b 1\n"
+		    "no count here\n"
+		    "a;c 1.2.3\n"
+		    "42\n"
+		    "a;d -5\n"
+		    "a;e 3\n");
+	cr_expect_eq(m->count, 4, "messages: %s", m->buf);
+	cr_expect(strstr(m->buf, "input:2: no sample count"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "input:3: no sample count"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "input:4: no stack before the count"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "input:5: no sample count"), "%s", m->buf);
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.lines, 2);
+	cr_expect_eq(st.bad, 4);
+	layout(f, fs);
+	expect(fs, 0, "all", 0, 0, 4);
+	heed_flame_free(f);
+	free(fs);
+	free(m);
+}
+
+Test(flame, no_valid_line_is_an_error)
+{
+	struct msgs *m = calloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	add_text(f, "garbage\nmore garbage\n");
+	cr_expect_eq(heed_flame_write_svg(f, out), -ENODATA);
+	cr_expect(strstr(m->buf, "no valid folded line"), "%s", m->buf);
+	cr_expect_eq(heed_flame_foreach(f, collect, NULL), -ENODATA);
+	fclose(out);
+	free(buf);
+	heed_flame_free(f);
+	free(m);
+}
+
+Test(flame, reverse_and_add_stack)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct heed_flame_opts o;
+	const char *st1[] = {"a", "b", "c"};
+	const char *bad[] = {"a;b"};
+	const char *st2[] = {"a", "bXX"};
+	size_t len2[] = {(size_t)-1, 1};
+	heed_flame *f;
+
+	heed_flame_opts_init(&o);
+	o.reverse = 1;
+	f = mk(&o, NULL);
+	add_text(f, "a;b;c 2\nx;b;c 1\n");
+	cr_expect_eq(heed_flame_add_stack(f, st1, NULL, 3, 4, -1), 0);
+	cr_expect_eq(heed_flame_add_stack(f, bad, NULL, 1, 1, -1), -EINVAL);
+	cr_expect_eq(heed_flame_add_stack(f, st1, NULL, 3, -1, -1), -EINVAL);
+	cr_expect_eq(heed_flame_add_stack(f, st1, NULL, 3, 1, 2), -EINVAL,
+		     "a differential stack in an ordinary graph");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 5);
+	expect(fs, 1, "c", 1, 0, 7);
+	expect(fs, 2, "b", 2, 0, 7);
+	expect(fs, 3, "a", 3, 0, 6);
+	expect(fs, 4, "x", 3, 6, 1);
+	heed_flame_free(f);
+
+	f = mk(NULL, NULL);
+	cr_expect_eq(heed_flame_add_stack(f, st2, len2, 2, 3, -1), 0);
+	cr_expect_eq(heed_flame_add_stack(f, NULL, NULL, 0, 1, -1), 0);
+	layout(f, fs);
+	cr_assert_eq(fs->n, 3);
+	expect(fs, 0, "all", 0, 0, 4);
+	expect(fs, 1, "a", 1, 1, 3);
+	expect(fs, 2, "b", 2, 1, 3);
+	heed_flame_free(f);
+	free(fs);
+}
+
+Test(flame, minwidth_pruning_is_counted)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct heed_flame_stats st;
+	struct heed_flame_opts o;
+	heed_flame *f;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	heed_flame_opts_init(&o);
+	o.width = 1020;	 /* 1000 px of frames */
+	o.minwidth = 10; /* so 1% of 1000 samples = 10 samples */
+	f = mk(&o, NULL);
+	add_text(f, "big;x 990\nsmall;y;z 9\ntiny 1\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 7);
+	for (size_t i = 0; i < fs->n; i++) {
+		int want = strcmp(fs->f[i].name, "small") == 0 || strcmp(fs->f[i].name, "y") == 0 ||
+			   strcmp(fs->f[i].name, "z") == 0 || strcmp(fs->f[i].name, "tiny") == 0;
+
+		cr_expect_eq(fs->f[i].elided, want, "%s elided=%d", fs->f[i].name, fs->f[i].elided);
+	}
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.frames, 7);
+	cr_expect_eq(st.drawn, 3);
+	cr_expect_eq(st.elided, 4);
+	out = open_memstream(&buf, &len);
+	cr_assert_eq(heed_flame_write_svg(f, out), 0);
+	fclose(out);
+	cr_expect(strstr(buf, "3 frames drawn, 4 elided"), "SVG comment missing");
+	cr_expect(strstr(buf, "<title>x (990"), "x drawn");
+	cr_expect_null(strstr(buf, "<title>small"), "small must be elided");
+	cr_expect_null(strstr(buf, "<title>tiny"), "tiny must be elided");
+	free(buf);
+	heed_flame_free(f);
+	free(fs);
+}
+
+struct rect {
+	char title[128];
+	double x, y, w;
+	int r, g, b;
+};
+
+/* Pulls every frame <g> of an SVG: title text, rect x/y/width and fill. */
+static size_t parse_rects(const char *svg, struct rect *r, size_t max)
+{
+	const char *p = strstr(svg, "<g id=\"frames\"");
+	size_t n = 0;
+
+	cr_assert(p, "no frames group");
+	while ((p = strstr(p, "<g><title>")) && n < max) {
+		const char *t = p + strlen("<g><title>"), *e = strstr(t, "</title>");
+		const char *rect;
+
+		cr_assert(e);
+		cr_assert_lt((size_t)(e - t), sizeof(r[n].title));
+		memcpy(r[n].title, t, (size_t)(e - t));
+		r[n].title[e - t] = '\0';
+		rect = strstr(e, "<rect ");
+		cr_assert(rect);
+		cr_assert_eq(sscanf(rect, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\"", &r[n].x,
+				    &r[n].y, &r[n].w),
+			     3, "rect attributes: %.80s", rect);
+		cr_assert(strstr(rect, "fill=\"rgb("));
+		cr_assert_eq(sscanf(strstr(rect, "fill=\"rgb(") + 10, "%d,%d,%d", &r[n].r, &r[n].g,
+				    &r[n].b),
+			     3);
+		n++;
+		p = e;
+	}
+	return n;
+}
+
+static char *render(heed_flame *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	cr_assert(out);
+	cr_assert_eq(heed_flame_write_svg(f, out), 0);
+	fclose(out);
+	return buf;
+}
+
+Test(flame, svg_rects_match_layout)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct rect *r = calloc(64, sizeof(*r));
+	struct heed_flame_opts o;
+	heed_flame *f;
+	char *svg;
+	size_t n;
+
+	heed_flame_opts_init(&o);
+	o.width = 1210; /* 1190 px for 17 samples: 70 px each */
+	o.frame_height = 20;
+	o.title = "T <&>";
+	o.countname = "bytes";
+	f = mk(&o, NULL);
+	add_text(f, "main;work;crc 7\nmain;idle 5\nmain 3\nmain;work 2\n");
+	layout(f, fs);
+	svg = render(f);
+	cr_expect(strstr(svg, ">T &lt;&amp;&gt;</text>"), "escaped title");
+	n = parse_rects(svg, r, 64);
+	cr_assert_eq(n, fs->n);
+	for (size_t i = 0; i < n; i++) {
+		char want[128];
+
+		snprintf(want, sizeof(want), "%s (", fs->f[i].name);
+		cr_expect_eq(strncmp(r[i].title, want, strlen(want)), 0, "%s vs %s", r[i].title,
+			     want);
+		cr_expect_float_eq(r[i].x, 10 + fs->f[i].x * 70, 0.006, "%s x", fs->f[i].name);
+		cr_expect_float_eq(r[i].w, fs->f[i].w * 70, 0.006, "%s w", fs->f[i].name);
+		if (i > 0)
+			cr_expect_float_eq(r[i].y, r[0].y - 20.0 * fs->f[i].depth, 1e-9);
+	}
+	cr_expect_str_eq(r[0].title, "all (17 bytes, 100.00%)");
+	cr_expect_str_eq(r[2].title, "idle (5 bytes, 29.41%)");
+	free(svg);
+	heed_flame_free(f);
+
+	o.inverted = 1;
+	o.title = NULL;
+	f = mk(&o, NULL);
+	add_text(f, "a;b 1\n");
+	svg = render(f);
+	n = parse_rects(svg, r, 64);
+	cr_assert_eq(n, 3);
+	/* Icicle: root on top, right below the 3-font-size title band. */
+	cr_expect_float_eq(r[0].y, 36, 1e-9);
+	cr_expect_float_eq(r[1].y, 56, 1e-9);
+	cr_expect_float_eq(r[2].y, 76, 1e-9);
+	cr_expect(strstr(svg, "Icicle Graph"));
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+	free(fs);
+}
+
+Test(flame, differential_two_count_lines)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct rect *r = calloc(64, sizeof(*r));
+	struct msgs *m = calloc(1, sizeof(*m));
+	struct heed_flame_stats st;
+	struct heed_flame_opts o;
+	heed_flame *f;
+	char *svg;
+
+	f = mk(NULL, m);
+	add_text(f, "main;grow 10 30\nmain;shrink 20 5\nmain;same 7 7\nmain;gone 4 0\n"
+		    "main;one 3\n");
+	cr_expect_eq(m->count, 1, "one-count line in a differential graph: %s", m->buf);
+	cr_expect(strstr(m->buf, "input:5: one count in a differential graph"), "%s", m->buf);
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.differential, 1);
+	layout(f, fs);
+	cr_assert_eq(fs->n, 6);
+	expect(fs, 1, "main", 1, 0, 42);
+	expect(fs, 2, "gone", 2, 0, 0);
+	expect(fs, 3, "grow", 2, 0, 30);
+	expect(fs, 4, "same", 2, 30, 7);
+	expect(fs, 5, "shrink", 2, 37, 5);
+	cr_expect_float_eq(fs->f[1].before, 41, 1e-12);
+	cr_expect_float_eq(fs->f[1].delta, 1, 1e-12);
+	cr_expect_float_eq(fs->f[3].delta, 20, 1e-12);
+	cr_expect_float_eq(fs->f[4].delta, 0, 1e-12);
+	cr_expect_float_eq(fs->f[5].delta, -15, 1e-12);
+	cr_expect(fs->f[2].elided, "zero-width frames are not drawn");
+
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 64), 5);
+	/* grow: +20 is the largest stack delta: full red. */
+	cr_expect(r[2].r == 255 && r[2].g == 0 && r[2].b == 0, "grow %d,%d,%d", r[2].r, r[2].g,
+		  r[2].b);
+	/* same: white. */
+	cr_expect(r[3].r == 255 && r[3].g == 255 && r[3].b == 255);
+	/* shrink: -15 of 20: blue, r = g = 210 * 5 / 20. */
+	cr_expect(r[4].b == 255 && r[4].r == 52 && r[4].g == 52, "shrink %d,%d,%d", r[4].r, r[4].g,
+		  r[4].b);
+	cr_expect(strstr(svg, "<title>shrink (5 samples, 11.90%; -15 samples, -35.71%)</title>"),
+		  "diff title");
+	free(svg);
+	heed_flame_free(f);
+
+	/* --negate swaps the hues. */
+	heed_flame_opts_init(&o);
+	o.negate = 1;
+	f = mk(&o, NULL);
+	add_text(f, "main;grow 10 30\nmain;shrink 20 5\n");
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 64), 4);
+	cr_expect(r[2].b == 255 && r[2].r == 0, "negated grow is blue");
+	cr_expect(r[3].r == 255 && r[3].b < 255, "negated shrink is red");
+	free(svg);
+	heed_flame_free(f);
+	free(fs);
+	free(r);
+	free(m);
+}
+
+static char tmpdir[64];
+
+static char *write_tmp(const char *name, const char *text)
+{
+	static char path[128];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fp = fopen(path, "w");
+	cr_assert(fp);
+	fputs(text, fp);
+	fclose(fp);
+	return path;
+}
+
+static void mk_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/test_flame.XXXXXX");
+	cr_assert(mkdtemp(tmpdir));
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+Test(flame, diff_of_two_files_and_merged_output, .init = mk_tmpdir, .fini = rm_tmpdir)
+{
+	struct frames *fs = calloc(1, sizeof(*fs));
+	char before[128], after[128], *buf = NULL;
+	size_t len = 0;
+	heed_flame *f, *g;
+	FILE *out;
+
+	snprintf(before, sizeof(before), "%s", write_tmp("before", "m;a 10\nm;b 5\nm;b 1\n"));
+	snprintf(after, sizeof(after), "%s", write_tmp("after", "m;a 4\nm;c 8\n"));
+	f = mk(NULL, NULL);
+	cr_assert_eq(heed_flame_parse_diff(f, before, after), 0);
+	layout(f, fs);
+	cr_assert_eq(fs->n, 5);
+	expect(fs, 1, "m", 1, 0, 12);
+	expect(fs, 2, "a", 2, 0, 4);
+	expect(fs, 3, "b", 2, 4, 0);
+	expect(fs, 4, "c", 2, 4, 8);
+	cr_expect_float_eq(fs->f[3].before, 6, 1e-12);
+	cr_expect_float_eq(fs->f[2].delta, -6, 1e-12);
+	out = open_memstream(&buf, &len);
+	cr_assert_eq(heed_flame_write_folded(f, out), 0);
+	fclose(out);
+	cr_expect_str_eq(buf, "m;a 10 4\nm;b 6 0\nm;c 0 8\n");
+	/* The merged file reads back as the same differential graph. */
+	g = mk(NULL, NULL);
+	add_text(g, buf);
+	layout(g, fs);
+	expect(fs, 4, "c", 2, 4, 8);
+	cr_expect_float_eq(fs->f[3].before, 6, 1e-12);
+	free(buf);
+	heed_flame_free(g);
+	heed_flame_free(f);
+	free(fs);
+}
+
+Test(flame, parse_file_errors, .init = mk_tmpdir, .fini = rm_tmpdir)
+{
+	struct msgs *m = calloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	cr_expect_eq(heed_flame_parse_file(f, path), -ENOENT);
+	cr_expect(strstr(m->buf, "missing: No such file or directory"), "%s", m->buf);
+	cr_expect_eq(heed_flame_parse_file(f, write_tmp("ok", "a 1\nb\n")), 1);
+	cr_expect(strstr(m->buf, "/ok:2: no sample count"), "%s", m->buf);
+	heed_flame_free(f);
+	free(m);
+}
+
+Test(flame, xml_escaping_of_hostile_names)
+{
+	heed_flame *f = mk(NULL, NULL);
+	char *svg;
+	const char line[] = "a<b>&c\"d'e;\x01\x7f ctl;bad\xff\xc3(utf8;ok\xc3\xa9;"
+			    "sur\xed\xa0\x80;nonchar\xef\xbf\xbe;]]> 3\n";
+
+	add_text(f, line);
+	svg = render(f);
+	cr_expect(strstr(svg, "<title>a&lt;b&gt;&amp;c&quot;d&apos;e (3 samples"), "markup");
+	cr_expect(strstr(svg, "<title>\\x01\x7f ctl ("), "control byte");
+	cr_expect(strstr(svg, "<title>bad\\xff\\xc3(utf8 ("), "invalid UTF-8");
+	cr_expect(strstr(svg, "<title>ok\xc3\xa9 ("), "valid UTF-8 kept");
+	cr_expect(strstr(svg, "<title>sur\\xed\\xa0\\x80 ("), "surrogate");
+	cr_expect(strstr(svg, "<title>nonchar\\xef\\xbf\\xbe ("), "U+FFFE");
+	cr_expect(strstr(svg, "<title>]]&gt; ("), "]]> outside CDATA");
+	free(svg);
+	heed_flame_free(f);
+}
+
+Test(flame, options_validated)
+{
+	struct heed_flame_opts o;
+	enum heed_flame_palette p;
+	heed_flame *f = NULL;
+
+	heed_flame_opts_init(&o);
+	o.width = -1;
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	cr_expect_null(f);
+	heed_flame_opts_init(&o);
+	o.frame_height = NAN;
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	heed_flame_opts_init(&o);
+	o.palette = (enum heed_flame_palette)99;
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	cr_expect_eq(heed_flame_palette_parse("wakeup", &p), 0);
+	cr_expect_eq(p, HEED_FLAME_WAKEUP);
+	cr_expect_eq(heed_flame_palette_parse("orange", &p), 0);
+	cr_expect_eq(p, HEED_FLAME_ORANGE);
+	cr_expect_eq(heed_flame_palette_parse("pink", &p), -EINVAL);
+	heed_flame_free(NULL);
+}
+
+Test(flame, annotation_colours)
+{
+	struct rect *r = calloc(16, sizeof(*r));
+	heed_flame *f = mk(NULL, NULL);
+	char *svg;
+
+	add_text(f, "u;sys_read_[k] 1\nu;inl_[i] 1\nu;jit_[j] 1\nu;plain 1\n");
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 16), 6);
+	/* Order: inl_[i], jit_[j], plain, sys_read_[k]. */
+	cr_expect(r[2].r >= 50 && r[2].r < 110 && r[2].g >= 165 && r[2].g == r[2].b, "inline aqua");
+	cr_expect(r[3].g >= 200 && r[3].r < 110 && r[3].r == r[3].b, "jit green");
+	cr_expect(r[4].r >= 205 && r[4].g <= 230 && r[4].b <= 55, "plain hot");
+	cr_expect(r[5].r >= 190 && r[5].g >= 90 && r[5].g < 155 && r[5].b == 0, "kernel orange");
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+}
+
+/* Reference layout, independent of the trie: sort the distinct stacks as sequences
+ * of frames (each name compared as if followed by ';', a prefix first); the stacks
+ * under one frame are then contiguous, so its x is the sum of all earlier stacks and
+ * its width the sum of its own. */
+struct rstack {
+	int nf;
+	int f[8];
+	double count;
+};
+
+static const char *rnames[] = {"a", "a!", "a b", "ab", "b", "\xc3\xa9", "x y", "a;"};
+#define NRN 7 /* "a;" is not a valid frame: never generated */
+
+static int ref_name_cmp(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+	int c = memcmp(a, b, n);
+	unsigned char ca, cb;
+
+	if (c)
+		return c;
+	ca = la > n ? (unsigned char)a[n] : ';';
+	cb = lb > n ? (unsigned char)b[n] : ';';
+	if (ca != cb)
+		return ca < cb ? -1 : 1;
+	return (la > lb) - (la < lb);
+}
+
+static int rstack_cmp(const void *pa, const void *pb)
+{
+	const struct rstack *a = pa, *b = pb;
+
+	for (int i = 0; i < a->nf && i < b->nf; i++) {
+		int c = ref_name_cmp(rnames[a->f[i]], rnames[b->f[i]]);
+
+		if (c)
+			return c;
+	}
+	return (a->nf > b->nf) - (a->nf < b->nf);
+}
+
+Test(flame, randomized_layout_matches_reference)
+{
+	const char *env = getenv("HEED_SEED");
+	unsigned int seed = env ? (unsigned int)strtoul(env, NULL, 0) : (unsigned int)time(NULL);
+	struct frames *fs = calloc(1, sizeof(*fs));
+	struct rstack *st = calloc(400, sizeof(*st));
+	char *text = calloc(1, 400 * 80);
+	size_t tl = 0;
+	heed_flame *f;
+	int n = 0;
+
+	printf("test_flame randomized: HEED_SEED=%u\n", seed);
+	fflush(stdout);
+	srand(seed);
+	for (int round = 0; round < 20; round++) {
+		n = 0;
+		tl = 0;
+		text[0] = '\0';
+		f = mk(NULL, NULL);
+		for (int i = 0; i < 300; i++) {
+			struct rstack s = {.nf = 1 + rand() % 6, .count = 1 + rand() % 50};
+
+			for (int k = 0; k < s.nf; k++)
+				s.f[k] = rand() % NRN;
+			if (rand() % 4 == 0)
+				s.count += 0.5;
+			for (int k = 0; k < s.nf; k++)
+				tl += (size_t)sprintf(text + tl, "%s%s", k ? ";" : "",
+						      rnames[s.f[k]]);
+			tl += (size_t)sprintf(text + tl, " %g\n", s.count);
+			/* Merge duplicates in the reference too. */
+			int j;
+
+			for (j = 0; j < n; j++) {
+				if (rstack_cmp(&st[j], &s) == 0) {
+					st[j].count += s.count;
+					break;
+				}
+			}
+			if (j == n)
+				st[n++] = s;
+		}
+		add_text(f, text);
+		qsort(st, (size_t)n, sizeof(*st), rstack_cmp);
+		layout(f, fs);
+		cr_assert_gt(fs->n, 100, "too few frames to test anything: %zu", fs->n);
+		/* Every frame of the layout: find its stacks in the reference. */
+		for (size_t i = 0; i < fs->n; i++) {
+			struct fr *fr = &fs->f[i];
+			int path[8], d = (int)fr->depth;
+			double x = -1, w = 0;
+
+			/* Rebuild this frame's path from the preceding frames. */
+			for (size_t k = i + 1; k-- > 0 && d > 0;) {
+				if ((int)fs->f[k].depth == d) {
+					int id = -1;
+
+					for (int q = 0; q < NRN; q++)
+						if (strcmp(rnames[q], fs->f[k].name) == 0)
+							id = q;
+					cr_assert_geq(id, 0, "unknown frame %s", fs->f[k].name);
+					path[--d] = id;
+				}
+			}
+			d = (int)fr->depth;
+			for (int s = 0, before = 1; s < n; s++) {
+				int match = st[s].nf >= d;
+
+				for (int k = 0; match && k < d; k++)
+					match = st[s].f[k] == path[k];
+				if (match) {
+					if (x < 0)
+						x = 0;
+					w += st[s].count;
+					before = 0;
+				} else if (before) {
+					x = x < 0 ? st[s].count : x + st[s].count;
+				}
+			}
+			if (d == 0)
+				x = 0;
+			cr_assert_float_eq(fr->w, w, 1e-9, "seed %u round %d frame %zu (%s) width",
+					   seed, round, i, fr->name);
+			cr_assert_float_eq(fr->x, x < 0 ? 0 : x, 1e-9,
+					   "seed %u round %d frame %zu (%s) x", seed, round, i,
+					   fr->name);
+		}
+		heed_flame_free(f);
+	}
+	free(text);
+	free(st);
+	free(fs);
+}
