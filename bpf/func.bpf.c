@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/* func.bpf.c - per-function latency from a uprobe and a uretprobe on each function. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "func.h"
+#include "hist.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct frames {
+	__u32 depth;
+	__u32 pad;
+	__u64 ts[HEED_FUNC_DEPTH];
+};
+
+/* max_entries is set by user space: one slot per traced function. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heed_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct frames);
+} threads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HEED_FUNC_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Hides d's range from clang so that it keeps the mask the verifier needs to see. */
+static __always_inline __u32 slot_index(__u32 d)
+{
+	asm volatile("" : "+r"(d));
+	return d & (HEED_FUNC_DEPTH - 1);
+}
+
+static __always_inline void lose(__u32 what)
+{
+	__u64 *v = bpf_map_lookup_elem(&lost, &what);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
+}
+
+SEC("uprobe")
+int heed_func_entry(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct frames *f = bpf_map_lookup_elem(&threads, &tid), zero = {};
+	__u32 d;
+
+	if (!f) {
+		bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST);
+		f = bpf_map_lookup_elem(&threads, &tid);
+		if (!f) {
+			lose(HEED_FUNC_LOST_THREADS_FULL);
+			return 0;
+		}
+	}
+	/* Only this thread touches its entry: no atomics needed. */
+	d = f->depth;
+	if (d < HEED_FUNC_DEPTH)
+		f->ts[slot_index(d)] = bpf_ktime_get_ns();
+	f->depth = d + 1;
+	return 0;
+}
+
+SEC("uretprobe")
+int heed_func_exit(struct pt_regs *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), slot = bpf_get_attach_cookie(ctx), d;
+	struct frames *f = bpf_map_lookup_elem(&threads, &tid);
+	struct heed_hist *h;
+
+	if (!f || f->depth == 0) {
+		lose(HEED_FUNC_LOST_NO_ENTRY);
+		return 0;
+	}
+	d = f->depth - 1;
+	f->depth = d;
+	if (d >= HEED_FUNC_DEPTH) {
+		lose(HEED_FUNC_LOST_DEEP);
+		return 0;
+	}
+	h = bpf_map_lookup_elem(&hists, &slot);
+	if (h)
+		hist_add(h, now - f->ts[slot_index(d)], 0);
+	return 0;
+}

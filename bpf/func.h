@@ -1,0 +1,20 @@
+/* func.h - what func.bpf.c shares with profiler/func.c (an ABI: no includes). One
+ * uprobe and one uretprobe per traced function; the BPF cookie is the function's slot
+ * in the histogram array. Each thread keeps a stack of entry times indexed by its
+ * call depth over all traced functions, so recursion and nesting time each call once.
+ */
+#ifndef HEED_BPF_FUNC_H
+#define HEED_BPF_FUNC_H
+
+/* Entry times kept per thread; deeper calls are counted lost. A power of two: the
+ * BPF side masks indexes with it so the verifier sees them bounded. */
+#define HEED_FUNC_DEPTH 32
+
+enum {
+	HEED_FUNC_LOST_DEEP,	     /* a return deeper than HEED_FUNC_DEPTH: not timed */
+	HEED_FUNC_LOST_NO_ENTRY,     /* a return without its entry */
+	HEED_FUNC_LOST_THREADS_FULL, /* no room for one more thread's stack */
+	HEED_FUNC_LOST_MAX,
+};
+
+#endif

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/* usdt.bpf.c - latency histograms from USDT probes: heed's batch probe (--ops), and
+ * counts or start/done timing for any probe (--ops fallback, --usdt). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "probe_abi.h"
+#include "usdt.h"
+#include "hist.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* max_entries is set by user space: HEED_USDT_OPS plus one per --usdt probe. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HEED_USDT_OPS);
+	__type(key, __u32);
+	__type(value, struct heed_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HEED_USDT_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct start_key {
+	__u32 tid;
+	__u32 slot;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct start_key);
+	__type(value, __u64);
+} starts SEC(".maps");
+
+static __always_inline void lose(__u32 what, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&lost, &what);
+
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline int failed(long rc)
+{
+	return rc != 0 && rc != HEED_USDT_NOTFOUND && rc != HEED_USDT_KEYEXIST;
+}
+
+SEC("usdt")
+int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
+{
+	struct heed_oprec rec;
+	struct heed_hist *h;
+	__u32 i, op;
+
+	if (n > HEED_USDT_BATCH) {
+		lose(HEED_USDT_LOST_BATCH_N, n);
+		return 0;
+	}
+	/* One record at a time onto the stack: a per-CPU scratch buffer could be
+	 * overwritten by another target thread preempting us on this CPU. */
+	for (i = 0; i < HEED_USDT_BATCH; i++) {
+		if (i >= n)
+			break;
+		if (bpf_probe_read_user(&rec, sizeof(rec), recs + i * sizeof(rec))) {
+			lose(HEED_USDT_LOST_BATCH_FAULT, n - i);
+			break;
+		}
+		op = rec.op;
+		if (op >= HEED_USDT_OPS) {
+			lose(HEED_USDT_LOST_BAD_OP, 1);
+			continue;
+		}
+		h = bpf_map_lookup_elem(&hists, &op);
+		if (h)
+			hist_add(h, rec.ns, failed(rec.rc));
+	}
+	return 0;
+}
+
+SEC("usdt")
+int heed_usdt_hit(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_usdt_cookie(ctx), now = bpf_ktime_get_ns(), *ts;
+	__u32 slot = cookie & 0xffff, kind = (cookie >> 16) & 0xff, rcarg = (cookie >> 24) & 0xff;
+	struct start_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .slot = slot};
+	struct heed_hist *h;
+	long rc = 0;
+
+	if (kind == HEED_USDT_KIND_START) {
+		if (bpf_map_update_elem(&starts, &key, &now, BPF_NOEXIST)) {
+			ts = bpf_map_lookup_elem(&starts, &key);
+			if (!ts) {
+				lose(HEED_USDT_LOST_STARTS_FULL, 1);
+				return 0;
+			}
+			*ts = now;
+			lose(HEED_USDT_LOST_RESTART, 1);
+		}
+		return 0;
+	}
+	h = bpf_map_lookup_elem(&hists, &slot);
+	if (!h)
+		return 0;
+	if (kind == HEED_USDT_KIND_COUNT) {
+		__sync_fetch_and_add(&h->count, 1);
+		return 0;
+	}
+	ts = bpf_map_lookup_elem(&starts, &key);
+	if (!ts) {
+		lose(HEED_USDT_LOST_NO_START, 1);
+		return 0;
+	}
+	now -= *ts;
+	bpf_map_delete_elem(&starts, &key);
+	if (rcarg)
+		bpf_usdt_arg(ctx, rcarg - 1, &rc);
+	hist_add(h, now, failed((int)rc));
+	return 0;
+}

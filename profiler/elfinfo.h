@@ -1,0 +1,33 @@
+/* elfinfo.h - what heed-trace needs from ELF files on disk: function symbols matching
+ * a glob (with the file offsets uprobes attach at) and the USDT probes a file carries
+ * (its .note.stapsdt notes). Files are untrusted: malformed ones give -EINVAL.
+ */
+#ifndef HEED_PROFILER_ELFINFO_H
+#define HEED_PROFILER_ELFINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct heed_elf_func {
+	char *name;
+	uint64_t off; /* file offset of the first instruction */
+};
+
+/* Defined functions of `path` (symtab, else dynsym) whose names match the fnmatch(3)
+ * glob, one per address (aliases collapse to the first name). Returns 0 (also with
+ * *n == 0), -errno of open, -EINVAL (not a readable ELF file) or -ENOMEM. Free with
+ * heed_elf_funcs_free. */
+int heed_elf_funcs(const char *path, const char *glob, struct heed_elf_func **out, size_t *n);
+void heed_elf_funcs_free(struct heed_elf_func *v, size_t n);
+
+struct heed_elf_usdt {
+	char *provider, *name;
+	char *args; /* the argument spec, e.g. "-4@%eax 8@%rbx" */
+};
+
+/* The USDT probes of `path`, one per (provider, name) even when the probe has several
+ * sites. Same returns as heed_elf_funcs. Free with heed_elf_usdt_free. */
+int heed_elf_usdt(const char *path, struct heed_elf_usdt **out, size_t *n);
+void heed_elf_usdt_free(struct heed_elf_usdt *v, size_t n);
+
+#endif

@@ -1,0 +1,252 @@
+/* func.c - --func: the user side of bpf/func.bpf.c (see trace.h). */
+#include "trace.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elfinfo.h"
+#include "func.h"
+#include "func.skel.h"
+#include "links.h"
+
+/* Two perf events (uprobe and uretprobe) per function: keep the fd count sane. */
+#define MAX_FUNCS 1000
+
+struct heed_func {
+	struct func_bpf *skel;
+	struct heed_links links;
+	struct heed_named_hist *h;
+	size_t nh;
+};
+
+struct target_fn {
+	const char *path; /* points into the maps */
+	uint64_t off;
+	size_t slot;
+};
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* "libc" names libc.so.6 and libc-2.36.so, not libcrypto.so. */
+static int lib_matches(const char *lib, const char *path)
+{
+	const char *b = base_name(path);
+	size_t l = strlen(lib);
+
+	return !strncmp(b, lib, l) && (b[l] == 0 || b[l] == '.' || b[l] == '-');
+}
+
+static int add_slot(heed_func *f, const char *name, size_t *slot)
+{
+	struct heed_named_hist *nh;
+	size_t i;
+
+	for (i = 0; i < f->nh; i++)
+		if (!strcmp(f->h[i].name, name)) {
+			*slot = i;
+			return 0;
+		}
+	nh = realloc(f->h, (f->nh + 1) * sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	f->h = nh;
+	memset(&f->h[f->nh], 0, sizeof(f->h[f->nh]));
+	f->h[f->nh].name = strdup(name);
+	if (!f->h[f->nh].name)
+		return -ENOMEM;
+	*slot = f->nh++;
+	return 0;
+}
+
+/* Resolves every glob into (file, offset, slot) triples. */
+static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *const *globs,
+		size_t nglobs, struct target_fn **out, size_t *nout, char *err, size_t errlen)
+{
+	struct target_fn *v = NULL;
+	size_t cnt = 0, g, i, k, j;
+	char exe[4096], link[64];
+	ssize_t el;
+	int rc = 0;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	el = readlink(link, exe, sizeof(exe) - 1);
+	exe[el > 0 ? el : 0] = 0;
+	for (g = 0; g < nglobs; g++) {
+		const char *glob = globs[g], *colon = strchr(glob, ':');
+		char lib[256] = "";
+		size_t before = cnt;
+
+		if (colon) {
+			if ((size_t)(colon - glob) >= sizeof(lib) || !colon[1]) {
+				snprintf(err, errlen, "--func %s: expected GLOB or LIB:GLOB", glob);
+				rc = -EINVAL;
+				goto cleanup;
+			}
+			memcpy(lib, glob, colon - glob);
+			lib[colon - glob] = 0;
+			glob = colon + 1;
+		}
+		for (i = 0; i < maps->n; i++) {
+			const char *path = maps->v[i].path;
+			struct heed_elf_func *fns = NULL;
+			size_t nf = 0;
+			int seen = 0;
+
+			if (!maps->v[i].exec || path[0] != '/' ||
+			    (lib[0] && !lib_matches(lib, path)))
+				continue;
+			for (k = 0; k < i && !seen; k++)
+				seen = maps->v[k].exec && !strcmp(maps->v[k].path, path);
+			if (seen || heed_elf_funcs(path, glob, &fns, &nf))
+				continue;
+			for (j = 0; j < nf; j++) {
+				char name[512];
+				struct target_fn *nv;
+				size_t slot;
+
+				if (!strcmp(path, exe))
+					snprintf(name, sizeof(name), "%s", fns[j].name);
+				else
+					snprintf(name, sizeof(name), "%s:%s", base_name(path),
+						 fns[j].name);
+				rc = add_slot(f, name, &slot);
+				if (!rc && cnt >= MAX_FUNCS) {
+					snprintf(
+						err, errlen,
+						"--func %s: matches more than %d functions; narrow "
+						"the glob",
+						globs[g], MAX_FUNCS);
+					rc = -E2BIG;
+				}
+				nv = rc ? NULL : realloc(v, (cnt + 1) * sizeof(*v));
+				if (!nv) {
+					rc = rc ? rc : -ENOMEM;
+					heed_elf_funcs_free(fns, nf);
+					goto cleanup;
+				}
+				v = nv;
+				v[cnt++] = (struct target_fn){path, fns[j].off, slot};
+			}
+			heed_elf_funcs_free(fns, nf);
+		}
+		if (cnt == before) {
+			snprintf(err, errlen,
+				 "--func %s: no function matches in pid %d's executable or "
+				 "libraries",
+				 globs[g], (int)pid);
+			rc = -ENOENT;
+			goto cleanup;
+		}
+	}
+	*out = v;
+	*nout = cnt;
+	return 0;
+cleanup:
+	free(v);
+	return rc;
+}
+
+int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
+		   heed_func **out, char *err, size_t errlen)
+{
+	struct target_fn *fns = NULL;
+	size_t nfns = 0, i;
+	heed_func *f;
+	int rc;
+
+	*out = NULL;
+	err[0] = 0;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	rc = plan(f, pid, maps, globs, nglobs, &fns, &nfns, err, errlen);
+	if (rc)
+		goto cleanup;
+	f->skel = func_bpf__open();
+	if (!f->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the func BPF object: %s", strerror(-rc));
+		goto cleanup;
+	}
+	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->nh);
+	rc = func_bpf__load(f->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "the kernel rejected the func BPF programs: %s (run with -v for the "
+			 "verifier log)",
+			 strerror(-rc));
+		goto cleanup;
+	}
+	for (i = 0; i < nfns; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, eo);
+		LIBBPF_OPTS(bpf_uprobe_opts, ro, .retprobe = true, .bpf_cookie = fns[i].slot);
+		struct bpf_link *l;
+		int r;
+
+		for (r = 0; r < 2; r++) {
+			l = bpf_program__attach_uprobe_opts(
+				r ? f->skel->progs.heed_func_exit : f->skel->progs.heed_func_entry,
+				pid, fns[i].path, fns[i].off, r ? &ro : &eo);
+			if (!l) {
+				rc = -errno;
+				snprintf(err, errlen, "cannot attach a %s to %s in %s: %s",
+					 r ? "uretprobe" : "uprobe", f->h[fns[i].slot].name,
+					 fns[i].path, strerror(-rc));
+				goto cleanup;
+			}
+			rc = heed_links_add(&f->links, l);
+			if (rc)
+				goto cleanup;
+		}
+	}
+	*out = f;
+	f = NULL;
+cleanup:
+	free(fns);
+	heed_func_close(f);
+	return rc;
+}
+
+int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost)
+{
+	int hfd = bpf_map__fd(f->skel->maps.hists), lfd = bpf_map__fd(f->skel->maps.lost), err;
+	size_t i;
+
+	for (i = 0; i < f->nh; i++) {
+		err = heed_hist_read(hfd, (__u32)i, &f->h[i].h);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < HEED_FUNC_LOST_MAX; i++) {
+		err = heed_percpu_sum(lfd, (__u32)i, &lost[i]);
+		if (err)
+			return err;
+	}
+	*h = f->h;
+	*n = f->nh;
+	return 0;
+}
+
+void heed_func_close(heed_func *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	heed_links_destroy(&f->links);
+	func_bpf__destroy(f->skel);
+	for (i = 0; i < f->nh; i++)
+		free(f->h[i].name);
+	free(f->h);
+	free(f);
+}

@@ -1,0 +1,755 @@
+/* heed-trace - eBPF tracing of a running process: per-operation latency histograms
+ * from heed's USDT probes, any USDT probe, per-function latency, on- and off-CPU
+ * stacks symbolized with libdw. See profiler/README.md and DESIGN.md. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "func.h"
+#include "jsonw.h"
+#include "stack.h"
+#include "stacks.h"
+#include "symbolize.h"
+#include "target.h"
+#include "trace.h"
+#include "usdt.h"
+
+#define MAX_SPECS 64
+#define TOP_SHOWN 15
+#define TOP_JSON  50
+
+struct opts {
+	pid_t pid;
+	int ops, profile, offcpu, verbose;
+	unsigned int hz;
+	double duration, interval;
+	char *usdt[MAX_SPECS], *func[MAX_SPECS];
+	size_t nusdt, nfunc;
+	const char *folded, *flame, *json;
+	char **cmd;
+};
+
+struct state {
+	struct opts o;
+	char comm[64];
+	int spawned;
+	struct heed_maps maps; /* snapshot taken at attach */
+	heed_usdt *usdt;
+	enum heed_ops_source src;
+	heed_func *func;
+	heed_prof *prof, *off;
+	double elapsed;
+	uint64_t usdt_lost[HEED_USDT_LOST_MAX], func_lost[HEED_FUNC_LOST_MAX];
+	struct heed_stacks on_stacks, off_stacks;
+	struct heed_prof_stats on_st, off_st;
+	struct heed_func_count *on_top, *off_top;
+	size_t n_on_top, n_off_top;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("heed-trace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int verbose_libbpf;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!verbose_libbpf && level != LIBBPF_WARN)
+		return 0;
+	if (!verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
+	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
+	      "modes (default --ops --profile):\n"
+	      "  --ops               latency histogram per heed operation (USDT probes)\n"
+	      "  --usdt PROV:NAME    count (time start/done pairs of) USDT probes; NAME a glob\n"
+	      "  --func GLOB         latency per matching function, LIB:GLOB for a library\n"
+	      "  --profile [-F HZ]   on-CPU stack samples (default 99 Hz)\n"
+	      "  --offcpu            off-CPU time by stack\n"
+	      "output:\n"
+	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
+	      "  -i SEC              print the histograms every SEC seconds\n"
+	      "  --folded FILE       folded on-CPU stacks (off-CPU ones in FILE.offcpu)\n"
+	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
+	      "  --json FILE         everything, as documented in profiler/README.md\n"
+	      "  -v                  libbpf and verifier messages\n",
+	      f);
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_OPS = 256,
+	OPT_USDT,
+	OPT_FUNC,
+	OPT_PROFILE,
+	OPT_OFFCPU,
+	OPT_FOLDED,
+	OPT_FLAME,
+	OPT_JSON
+};
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longs[] = {
+		{"ops", no_argument, NULL, OPT_OPS},
+		{"usdt", required_argument, NULL, OPT_USDT},
+		{"func", required_argument, NULL, OPT_FUNC},
+		{"profile", no_argument, NULL, OPT_PROFILE},
+		{"offcpu", no_argument, NULL, OPT_OFFCPU},
+		{"folded", required_argument, NULL, OPT_FOLDED},
+		{"flame", required_argument, NULL, OPT_FLAME},
+		{"json", required_argument, NULL, OPT_JSON},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c, modes = 0;
+	double v;
+
+	o->hz = 99;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+p:F:d:i:vh", longs, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
+				die_msg("-p %s: not a process id", optarg);
+				return -EINVAL;
+			}
+			o->pid = (pid_t)v;
+			break;
+		case 'F':
+			if (parse_num(optarg, 1, 10000, &v)) {
+				die_msg("-F %s: expected a frequency from 1 to 10000 Hz", optarg);
+				return -EINVAL;
+			}
+			o->hz = (unsigned int)v;
+			break;
+		case 'd':
+		case 'i':
+			if (parse_num(optarg, 0.001, 1e7, &v)) {
+				die_msg("-%c %s: expected a positive number of seconds", c, optarg);
+				return -EINVAL;
+			}
+			*(c == 'd' ? &o->duration : &o->interval) = v;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case OPT_OPS:
+			o->ops = 1;
+			modes++;
+			break;
+		case OPT_PROFILE:
+			o->profile = 1;
+			modes++;
+			break;
+		case OPT_OFFCPU:
+			o->offcpu = 1;
+			modes++;
+			break;
+		case OPT_USDT:
+		case OPT_FUNC:
+			if ((c == OPT_USDT ? o->nusdt : o->nfunc) == MAX_SPECS) {
+				die_msg("at most %d --usdt and %d --func", MAX_SPECS, MAX_SPECS);
+				return -EINVAL;
+			}
+			if (c == OPT_USDT)
+				o->usdt[o->nusdt++] = optarg;
+			else
+				o->func[o->nfunc++] = optarg;
+			modes++;
+			break;
+		case OPT_FOLDED:
+			o->folded = optarg;
+			break;
+		case OPT_FLAME:
+			o->flame = optarg;
+			break;
+		case OPT_JSON:
+			o->json = optarg;
+			break;
+		case ':':
+			die_msg("option '%s' needs an argument; see heed-trace --help",
+				argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt && optopt < 256)
+				die_msg("unknown option '-%c'; see heed-trace --help", optopt);
+			else
+				die_msg("unknown option '%s'; see heed-trace --help",
+					argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--")) {
+			die_msg("unexpected argument '%s'; a command goes after '--'",
+				argv[optind]);
+			return -EINVAL;
+		}
+		o->cmd = argv + optind;
+	}
+	if (!o->pid == !o->cmd) {
+		die_msg(o->pid ? "give -p PID or -- CMD, not both"
+			       : "nothing to trace: give -p PID or -- CMD ARGS");
+		return -EINVAL;
+	}
+	if (!modes)
+		o->ops = o->profile = 1;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *const usdt_lost_names[HEED_USDT_LOST_MAX] = {
+	"ops_batch_too_big",	   "ops_batch_unreadable",  "ops_bad_op",
+	"usdt_done_without_start", "usdt_start_never_done", "usdt_starts_full",
+};
+static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = {
+	"func_too_deep",
+	"func_return_without_entry",
+	"func_threads_full",
+};
+
+static const char *src_name(enum heed_ops_source s)
+{
+	switch (s) {
+	case HEED_OPS_BATCH:
+		return "heed:ops__batch";
+	case HEED_OPS_START_DONE:
+		return "heed:*__start/*__done";
+	default:
+		return "none";
+	}
+}
+
+/* Prints every histogram the USDT and func features hold; 0 or a read error. */
+static int print_hists(struct state *s, FILE *f)
+{
+	const struct heed_named_hist *h;
+	size_t n, i;
+	int err;
+
+	if (s->usdt) {
+		err = heed_usdt_read(s->usdt, &h, &n, s->usdt_lost);
+		if (err)
+			return err;
+		if (s->src != HEED_OPS_NONE) {
+			fprintf(f, "== heed ops of pid %d (%s), from %s ==\n", (int)s->o.pid,
+				s->comm, src_name(s->src));
+			for (i = 0; i < HEED_USDT_OPS; i++)
+				heed_hist_print(f, h[i].name, &h[i].h);
+		}
+		if (n > HEED_USDT_OPS)
+			fprintf(f, "== USDT probes ==\n");
+		for (i = HEED_USDT_OPS; i < n; i++)
+			heed_hist_print(f, h[i].name, &h[i].h);
+	}
+	if (s->func) {
+		err = heed_func_read(s->func, &h, &n, s->func_lost);
+		if (err)
+			return err;
+		fprintf(f, "== functions ==\n");
+		for (i = 0; i < n; i++)
+			heed_hist_print(f, h[i].name, &h[i].h);
+	}
+	return 0;
+}
+
+static void print_lost(struct state *s, FILE *f)
+{
+	uint64_t total = 0;
+	size_t i;
+
+	for (i = 0; i < HEED_USDT_LOST_MAX; i++)
+		total += s->usdt_lost[i];
+	for (i = 0; i < HEED_FUNC_LOST_MAX; i++)
+		total += s->func_lost[i];
+	if (!s->usdt && !s->func)
+		return;
+	fprintf(f, "lost events: %" PRIu64, total);
+	for (i = 0; i < HEED_USDT_LOST_MAX; i++)
+		if (s->usdt_lost[i])
+			fprintf(f, ", %s %" PRIu64, usdt_lost_names[i], s->usdt_lost[i]);
+	for (i = 0; i < HEED_FUNC_LOST_MAX; i++)
+		if (s->func_lost[i])
+			fprintf(f, ", %s %" PRIu64, func_lost_names[i], s->func_lost[i]);
+	fputs("\n\n", f);
+}
+
+static uint64_t dropped(const struct heed_prof_stats *st)
+{
+	return st->counts_full + st->starts_full;
+}
+
+static void print_stack_summary(FILE *f, const char *what, const char *unit,
+				const struct heed_prof_stats *st, const struct heed_stacks *sk,
+				const struct heed_func_count *top, size_t ntop)
+{
+	size_t i;
+
+	fprintf(f,
+		"== %s: %" PRIu64 " %s in %zu stacks; user stacks lost %" PRIu64
+		" (collisions %" PRIu64 "), kernel stacks lost %" PRIu64 " (collisions %" PRIu64
+		"), dropped %" PRIu64 " ==\n",
+		what, sk->total, unit, sk->n, st->u_collisions + st->u_failed, st->u_collisions,
+		st->k_collisions + st->k_failed, st->k_collisions, dropped(st));
+	if (!sk->total)
+		return;
+	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
+	for (i = 0; i < ntop && i < TOP_SHOWN; i++)
+		fprintf(f, "%7.2f%% %7.2f%%  %s\n", 100.0 * top[i].self / sk->total,
+			100.0 * top[i].total / sk->total, top[i].name);
+	fputc('\n', f);
+}
+
+static void json_hists(struct heed_jw *w, const struct heed_named_hist *h, size_t from, size_t to)
+{
+	size_t i;
+
+	heed_jw_obj(w);
+	for (i = from; i < to; i++) {
+		heed_jw_key(w, h[i].name);
+		heed_hist_json(w, &h[i].h);
+	}
+	heed_jw_end(w);
+}
+
+static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_prof_stats *st,
+			const struct heed_stacks *sk, const struct heed_func_count *top,
+			size_t ntop)
+{
+	size_t i;
+
+	heed_jw_obj(w);
+	heed_jw_key(w, unit);
+	heed_jw_u64(w, sk->total);
+	heed_jw_key(w, "stacks");
+	heed_jw_u64(w, sk->n);
+	heed_jw_key(w, "dropped");
+	heed_jw_u64(w, dropped(st));
+	heed_jw_key(w, "user_stack_collisions");
+	heed_jw_u64(w, st->u_collisions);
+	heed_jw_key(w, "user_stack_errors");
+	heed_jw_u64(w, st->u_failed);
+	heed_jw_key(w, "kernel_stack_collisions");
+	heed_jw_u64(w, st->k_collisions);
+	heed_jw_key(w, "kernel_stack_errors");
+	heed_jw_u64(w, st->k_failed);
+	heed_jw_key(w, "prog_misses");
+	heed_jw_u64(w, st->prog_misses);
+	heed_jw_key(w, "top");
+	heed_jw_arr(w);
+	for (i = 0; i < ntop && i < TOP_JSON; i++) {
+		heed_jw_obj(w);
+		heed_jw_key(w, "name");
+		heed_jw_str(w, top[i].name);
+		heed_jw_key(w, "self");
+		heed_jw_u64(w, top[i].self);
+		heed_jw_key(w, "total");
+		heed_jw_u64(w, top[i].total);
+		heed_jw_end(w);
+	}
+	heed_jw_end(w);
+	heed_jw_end(w);
+}
+
+static int write_json(struct state *s)
+{
+	const struct heed_named_hist *h;
+	struct heed_jw w;
+	size_t n, i;
+	FILE *f;
+	int err = 0;
+
+	f = fopen(s->o.json, "we");
+	if (!f) {
+		err = -errno;
+		die_msg("%s: cannot write: %s", s->o.json, strerror(errno));
+		return err;
+	}
+	heed_jw_init(&w, f);
+	heed_jw_obj(&w);
+	heed_jw_key(&w, "version");
+	heed_jw_u64(&w, 1);
+	heed_jw_key(&w, "target");
+	heed_jw_obj(&w);
+	heed_jw_key(&w, "pid");
+	heed_jw_i64(&w, s->o.pid);
+	heed_jw_key(&w, "comm");
+	heed_jw_str(&w, s->comm);
+	heed_jw_end(&w);
+	heed_jw_key(&w, "duration_s");
+	heed_jw_dbl(&w, s->elapsed);
+	heed_jw_key(&w, "ops_source");
+	heed_jw_str(&w, s->o.ops ? src_name(s->src) : "none");
+	if (s->usdt && !heed_usdt_read(s->usdt, &h, &n, s->usdt_lost)) {
+		if (s->src != HEED_OPS_NONE) {
+			heed_jw_key(&w, "ops");
+			json_hists(&w, h, 0, HEED_USDT_OPS);
+		}
+		heed_jw_key(&w, "usdt");
+		json_hists(&w, h, HEED_USDT_OPS, n);
+	}
+	if (s->func && !heed_func_read(s->func, &h, &n, s->func_lost)) {
+		heed_jw_key(&w, "funcs");
+		json_hists(&w, h, 0, n);
+	}
+	if (s->prof) {
+		heed_jw_key(&w, "profile");
+		json_stacks(&w, "samples", &s->on_st, &s->on_stacks, s->on_top, s->n_on_top);
+	}
+	if (s->off) {
+		heed_jw_key(&w, "offcpu");
+		json_stacks(&w, "total_ns", &s->off_st, &s->off_stacks, s->off_top, s->n_off_top);
+	}
+	heed_jw_key(&w, "lost");
+	heed_jw_obj(&w);
+	for (i = 0; s->usdt && i < HEED_USDT_LOST_MAX; i++) {
+		heed_jw_key(&w, usdt_lost_names[i]);
+		heed_jw_u64(&w, s->usdt_lost[i]);
+	}
+	for (i = 0; s->func && i < HEED_FUNC_LOST_MAX; i++) {
+		heed_jw_key(&w, func_lost_names[i]);
+		heed_jw_u64(&w, s->func_lost[i]);
+	}
+	heed_jw_end(&w);
+	heed_jw_end(&w);
+	err = heed_jw_close(&w);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err)
+		die_msg("%s: cannot write: %s", s->o.json, strerror(-err));
+	return err;
+}
+
+static int write_folded(const char *path, const struct heed_stacks *sk)
+{
+	FILE *f = fopen(path, "we");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		die_msg("%s: cannot write: %s", path, strerror(errno));
+		return err;
+	}
+	err = heed_stacks_write_folded(sk, f);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err)
+		die_msg("%s: cannot write: %s", path, strerror(-err));
+	return err;
+}
+
+/* Reads and symbolizes the stacks of both stack features. */
+static int collect_stacks(struct state *s)
+{
+	struct heed_maps fresh;
+	const struct heed_maps *m = &s->maps;
+	heed_sym *sym = NULL;
+	int cfd, sfd, err = 0;
+
+	if (!s->prof && !s->off)
+		return 0;
+	/* A live process may have loaded libraries since attach; a gone one is
+	 * symbolized from the snapshot. */
+	if (!heed_maps_read(s->o.pid, &fresh))
+		m = &fresh;
+	else
+		memset(&fresh, 0, sizeof(fresh));
+	err = heed_sym_new(m, &sym);
+	heed_maps_free(&fresh);
+	if (err) {
+		die_msg("cannot set up symbolization: %s", strerror(-err));
+		return err;
+	}
+	if (s->prof) {
+		err = heed_prof_stats(s->prof, &s->on_st);
+		if (!err)
+			err = heed_prof_fds(s->prof, &cfd, &sfd);
+		if (!err)
+			err = heed_stacks_collect(cfd, sfd, sym, s->comm, &s->on_stacks);
+		if (!err)
+			err = heed_stacks_top(&s->on_stacks, &s->on_top, &s->n_on_top);
+	}
+	if (!err && s->off) {
+		err = heed_prof_stats(s->off, &s->off_st);
+		if (!err)
+			err = heed_prof_fds(s->off, &cfd, &sfd);
+		if (!err)
+			err = heed_stacks_collect(cfd, sfd, sym, s->comm, &s->off_stacks);
+		if (!err)
+			err = heed_stacks_top(&s->off_stacks, &s->off_top, &s->n_off_top);
+	}
+	if (err)
+		die_msg("cannot read the stacks: %s", strerror(-err));
+	heed_sym_free(sym);
+	return err;
+}
+
+static int report(struct state *s)
+{
+	char msg[512];
+	int err, rc = 0;
+
+	err = print_hists(s, stdout);
+	if (err) {
+		die_msg("cannot read the histograms: %s", strerror(-err));
+		rc = err;
+	}
+	print_lost(s, stdout);
+	if (collect_stacks(s))
+		rc = -EIO;
+	if (s->prof)
+		print_stack_summary(stdout, "profile", "samples", &s->on_st, &s->on_stacks,
+				    s->on_top, s->n_on_top);
+	if (s->off)
+		print_stack_summary(stdout, "off-CPU", "ns", &s->off_st, &s->off_stacks, s->off_top,
+				    s->n_off_top);
+	fflush(stdout);
+	if (s->o.folded) {
+		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
+
+		if (write_folded(s->o.folded, sk))
+			rc = -EIO;
+		if (s->prof && s->off) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s.offcpu", s->o.folded);
+			if (write_folded(path, &s->off_stacks))
+				rc = -EIO;
+		}
+	}
+	if (s->o.flame) {
+		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
+		char title[128];
+
+		snprintf(title, sizeof(title), "%s: pid %d (%s)", s->prof ? "CPU" : "Off-CPU",
+			 (int)s->o.pid, s->comm);
+		if (!sk->n) {
+			die_msg("%s: no stacks were sampled, no flame graph written", s->o.flame);
+			rc = -ENODATA;
+		} else if (heed_stacks_write_flame(sk, s->o.flame, title,
+						   s->prof ? "samples" : "ns", msg, sizeof(msg))) {
+			die_msg("%s", msg);
+			rc = -EIO;
+		}
+	}
+	if (s->o.json && write_json(s))
+		rc = -EIO;
+	return rc;
+}
+
+static int attach_all(struct state *s)
+{
+	char msg[1024];
+	int err;
+
+	if (s->o.ops || s->o.nusdt) {
+		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, &s->usdt,
+				     &s->src, msg, sizeof(msg));
+		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt)) {
+			die_msg("%s", msg[0] ? msg : strerror(-err));
+			return err;
+		}
+		if (s->o.ops && s->src == HEED_OPS_NONE)
+			die_msg("%s", msg);
+	}
+	if (s->o.nfunc) {
+		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, &s->func, msg,
+				     sizeof(msg));
+		if (err) {
+			die_msg("%s", msg[0] ? msg : strerror(-err));
+			return err;
+		}
+	}
+	if (s->o.profile) {
+		err = heed_prof_open(s->o.pid, 0, s->o.hz, &s->prof, msg, sizeof(msg));
+		if (err) {
+			die_msg("%s", msg[0] ? msg : strerror(-err));
+			return err;
+		}
+	}
+	if (s->o.offcpu) {
+		err = heed_prof_open(s->o.pid, 1, 0, &s->off, msg, sizeof(msg));
+		if (err) {
+			die_msg("%s", msg[0] ? msg : strerror(-err));
+			return err;
+		}
+	}
+	if (!s->usdt && !s->func && !s->prof && !s->off) {
+		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Waits for the end: -d elapsed, a signal, or the target's exit; prints every -i. */
+static void run(struct state *s, int pidfd)
+{
+	double start = now_s(), next = s->o.interval, t;
+	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+
+	for (;;) {
+		double until = s->o.duration ? s->o.duration : 1e9;
+		int ms;
+
+		if (s->o.interval && next < until)
+			until = next;
+		t = now_s() - start;
+		ms = until - t > 1000 ? 1000000 : (int)((until - t) * 1000) + 1;
+		if (stop_signal)
+			break;
+		if (poll(&pfd, pidfd >= 0 ? 1 : 0, ms < 0 ? 0 : ms) > 0)
+			break;
+		if (stop_signal)
+			break;
+		t = now_s() - start;
+		if (s->o.duration && t >= s->o.duration)
+			break;
+		if (s->o.interval && t >= next) {
+			time_t wall = time(NULL);
+			char ts[32];
+
+			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&wall));
+			printf("-- %s, %.1f s (cumulative) --\n", ts, t);
+			if (print_hists(s, stdout))
+				break;
+			fflush(stdout);
+			next += s->o.interval;
+		}
+	}
+	s->elapsed = now_s() - start;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = {0};
+	struct state s = {0};
+	int err, pidfd = -1, rc = 1, status;
+	char modes[256] = "";
+
+	if (parse_args(argc, argv, &s.o))
+		return 2;
+	if (heed_target_privileged()) {
+		die_msg("needs root or CAP_BPF and CAP_PERFMON to load BPF programs and open perf "
+			"events (try sudo)");
+		return 1;
+	}
+	/* Symbols come from local files only; never wait on a debuginfod server. */
+	unsetenv("DEBUGINFOD_URLS");
+	verbose_libbpf = s.o.verbose;
+	libbpf_set_print(libbpf_log);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (s.o.cmd) {
+		err = heed_target_spawn(s.o.cmd, &s.o.pid);
+		if (err) {
+			die_msg("%s: cannot run: %s", s.o.cmd[0], strerror(-err));
+			return 1;
+		}
+		s.spawned = 1;
+	} else if (heed_target_alive(s.o.pid)) {
+		die_msg("pid %d: no such process", (int)s.o.pid);
+		return 1;
+	}
+	heed_target_comm(s.o.pid, s.comm, sizeof(s.comm));
+	err = heed_maps_read(s.o.pid, &s.maps);
+	if (err) {
+		die_msg(err == -ESRCH ? "pid %d: no such process" : "pid %d: cannot read its maps",
+			(int)s.o.pid);
+		goto cleanup;
+	}
+	if (attach_all(&s))
+		goto cleanup;
+	/* Links are fd-based: whatever happens next, our exit detaches them. */
+	pidfd = (int)syscall(SYS_pidfd_open, s.o.pid, 0);
+	snprintf(modes, sizeof(modes), "%s%s%s%s%s", s.usdt && s.src ? " ops" : "",
+		 s.o.nusdt ? " usdt" : "", s.func ? " func" : "", s.prof ? " profile" : "",
+		 s.off ? " offcpu" : "");
+	fprintf(stderr, "heed-trace: tracing pid %d (%s):%s%s\n", (int)s.o.pid, s.comm, modes,
+		s.o.duration ? "" : "; Ctrl-C to stop");
+	if (s.spawned) {
+		err = heed_target_resume(s.o.pid);
+		if (err) {
+			die_msg("pid %d: cannot start it: %s", (int)s.o.pid, strerror(-err));
+			goto cleanup;
+		}
+	}
+	run(&s, pidfd);
+	rc = report(&s) ? 1 : 0;
+cleanup:
+	heed_usdt_close(s.usdt);
+	heed_func_close(s.func);
+	heed_prof_close(s.prof);
+	heed_prof_close(s.off);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (s.spawned) {
+		/* Reap the command if it is done; one still running (-d) goes on alone. */
+		if (waitpid(s.o.pid, &status, WNOHANG) > 0 && WIFSIGNALED(status) && !stop_signal)
+			fprintf(stderr, "heed-trace: %s died of signal %d\n", s.comm,
+				WTERMSIG(status));
+	}
+	heed_stacks_free(&s.on_stacks);
+	heed_stacks_free(&s.off_stacks);
+	heed_stacks_top_free(s.on_top, s.n_on_top);
+	heed_stacks_top_free(s.off_top, s.n_off_top);
+	heed_maps_free(&s.maps);
+	return rc;
+}

@@ -1,0 +1,197 @@
+/* lathist.c - see lathist.h. */
+#include "lathist.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct heed_hist) == 8 * (3 + HEED_HIST_BUCKETS), "heed_hist ABI");
+
+int heed_hist_read(int map_fd, __u32 key, struct heed_hist *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0, c;
+	struct heed_hist *v;
+	unsigned int b;
+
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(map_fd, &key, v)) {
+		err = -errno;
+		goto cleanup;
+	}
+	for (c = 0; c < ncpu; c++) {
+		out->count += v[c].count;
+		out->errors += v[c].errors;
+		out->sum_ns += v[c].sum_ns;
+		for (b = 0; b < HEED_HIST_BUCKETS; b++)
+			out->slots[b] += v[c].slots[b];
+	}
+cleanup:
+	free(v);
+	return err;
+}
+
+int heed_percpu_sum(int map_fd, __u32 key, uint64_t *sum)
+{
+	int ncpu = libbpf_num_possible_cpus(), c, err = 0;
+	__u64 *v;
+
+	if (ncpu < 0)
+		return ncpu;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*sum = 0;
+	if (bpf_map_lookup_elem(map_fd, &key, v))
+		err = -errno;
+	for (c = 0; !err && c < ncpu; c++)
+		*sum += v[c];
+	free(v);
+	return err;
+}
+
+unsigned int heed_hist_bucket(uint64_t v)
+{
+	unsigned int e;
+
+	if (v < HEED_HIST_SUB)
+		return v;
+	e = 63 - __builtin_clzll(v);
+	return (e - 2) * HEED_HIST_SUB + ((v >> (e - HEED_HIST_SUB_BITS)) & (HEED_HIST_SUB - 1));
+}
+
+void heed_hist_bounds(unsigned int b, uint64_t *lo, uint64_t *hi)
+{
+	unsigned int e = b / HEED_HIST_SUB + 2, s = b % HEED_HIST_SUB;
+
+	if (b < HEED_HIST_SUB) {
+		*lo = b;
+		*hi = b + 1;
+		return;
+	}
+	*lo = (1ULL << e) + ((uint64_t)s << (e - HEED_HIST_SUB_BITS));
+	/* The last bucket's end does not fit in 64 bits: saturate. */
+	*hi = *lo + (1ULL << (e - HEED_HIST_SUB_BITS));
+	if (*hi < *lo)
+		*hi = UINT64_MAX;
+}
+
+uint64_t heed_hist_pct(const struct heed_hist *h, double p)
+{
+	uint64_t total = 0, want, seen = 0, lo, hi;
+	unsigned int b;
+
+	for (b = 0; b < HEED_HIST_BUCKETS; b++)
+		total += h->slots[b];
+	if (!total)
+		return 0;
+	want = (uint64_t)(p / 100.0 * (double)total + 0.999999);
+	if (want < 1)
+		want = 1;
+	for (b = 0; b < HEED_HIST_BUCKETS; b++) {
+		seen += h->slots[b];
+		if (seen >= want)
+			break;
+	}
+	if (b == HEED_HIST_BUCKETS)
+		b--;
+	heed_hist_bounds(b, &lo, &hi);
+	return hi - 1;
+}
+
+/* Power-of-two row of a bucket: row r spans [2^r, 2^(r+1)), row 0 also holds 0. */
+static unsigned int row_of(unsigned int b)
+{
+	if (b < 2)
+		return 0;
+	if (b < HEED_HIST_SUB)
+		return 31 - __builtin_clz(b);
+	return b / HEED_HIST_SUB + 2;
+}
+
+#define ROWS 64
+
+void heed_hist_print(FILE *f, const char *title, const struct heed_hist *h)
+{
+	uint64_t rows[ROWS] = {0}, max = 0;
+	unsigned int b, r, first = ROWS, last = 0, stars, i;
+
+	for (b = 0; b < HEED_HIST_BUCKETS; b++) {
+		if (!h->slots[b])
+			continue;
+		r = row_of(b);
+		rows[r] += h->slots[b];
+		if (r < first)
+			first = r;
+		if (r > last)
+			last = r;
+	}
+	fprintf(f, "%s: count %llu, errors %llu", title, (unsigned long long)h->count,
+		(unsigned long long)h->errors);
+	if (!h->count || first == ROWS) {
+		fprintf(f, "\n\n");
+		return;
+	}
+	fprintf(f, ", mean %llu ns, p50 %llu ns, p90 %llu ns, p99 %llu ns\n",
+		(unsigned long long)(h->sum_ns / h->count),
+		(unsigned long long)heed_hist_pct(h, 50), (unsigned long long)heed_hist_pct(h, 90),
+		(unsigned long long)heed_hist_pct(h, 99));
+	for (r = first; r <= last; r++)
+		if (rows[r] > max)
+			max = rows[r];
+	fprintf(f, "%24s : %-9s distribution\n", "nsecs", "count");
+	for (r = first; r <= last; r++) {
+		uint64_t lo = r ? 1ULL << r : 0, hi = (r < 63 ? (1ULL << (r + 1)) : 0) - 1;
+
+		stars = max ? (unsigned int)(rows[r] * 40 / max) : 0;
+		fprintf(f, "%10llu -> %-10llu : %-9llu |", (unsigned long long)lo,
+			(unsigned long long)hi, (unsigned long long)rows[r]);
+		for (i = 0; i < 40; i++)
+			fputc(i < stars ? '*' : ' ', f);
+		fprintf(f, "|\n");
+	}
+	fputc('\n', f);
+}
+
+void heed_hist_json(struct heed_jw *w, const struct heed_hist *h)
+{
+	uint64_t lo, hi;
+	unsigned int b;
+
+	heed_jw_obj(w);
+	heed_jw_key(w, "count");
+	heed_jw_u64(w, h->count);
+	heed_jw_key(w, "errors");
+	heed_jw_u64(w, h->errors);
+	heed_jw_key(w, "mean_ns");
+	heed_jw_u64(w, h->count ? h->sum_ns / h->count : 0);
+	heed_jw_key(w, "p50_ns");
+	heed_jw_u64(w, heed_hist_pct(h, 50));
+	heed_jw_key(w, "p90_ns");
+	heed_jw_u64(w, heed_hist_pct(h, 90));
+	heed_jw_key(w, "p99_ns");
+	heed_jw_u64(w, heed_hist_pct(h, 99));
+	heed_jw_key(w, "hist");
+	heed_jw_arr(w);
+	for (b = 0; b < HEED_HIST_BUCKETS; b++) {
+		if (!h->slots[b])
+			continue;
+		heed_hist_bounds(b, &lo, &hi);
+		heed_jw_obj(w);
+		heed_jw_key(w, "lo_ns");
+		heed_jw_u64(w, lo);
+		heed_jw_key(w, "hi_ns");
+		heed_jw_u64(w, hi);
+		heed_jw_key(w, "count");
+		heed_jw_u64(w, h->slots[b]);
+		heed_jw_end(w);
+	}
+	heed_jw_end(w);
+	heed_jw_end(w);
+}

@@ -1,0 +1,40 @@
+/* lathist.h - user side of the in-kernel latency histograms (layout in bpf/hist.h):
+ * summing the per-CPU copies, bucket bounds, percentiles, bcc-style text and JSON.
+ */
+#ifndef HEED_PROFILER_LATHIST_H
+#define HEED_PROFILER_LATHIST_H
+
+#include <linux/types.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hist.h"
+#include "jsonw.h"
+
+/* Reads slot `key` of a BPF_MAP_TYPE_PERCPU_ARRAY of struct heed_hist and sums every
+ * CPU's copy into *out. Returns 0 or a negative errno of the lookup. */
+int heed_hist_read(int map_fd, __u32 key, struct heed_hist *out);
+
+/* Sums the per-CPU __u64 values of `key` in a per-CPU array map into *sum.
+ * Returns 0 or a negative errno of the lookup. */
+int heed_percpu_sum(int map_fd, __u32 key, uint64_t *sum);
+
+/* The bucket of value v, as the BPF side computes it. */
+unsigned int heed_hist_bucket(uint64_t v);
+
+/* Bounds [lo, hi) of bucket b (b < HEED_HIST_BUCKETS). */
+void heed_hist_bounds(unsigned int b, uint64_t *lo, uint64_t *hi);
+
+/* The p-th percentile (0 < p <= 100) as the highest value of the bucket holding it,
+ * so it is exact within that bucket's width; 0 for an empty histogram. */
+uint64_t heed_hist_pct(const struct heed_hist *h, double p);
+
+/* Prints h as the bcc tools do: one row per power of two, count and a bar, then
+ * count, errors, mean and p50/p90/p99. */
+void heed_hist_print(FILE *f, const char *title, const struct heed_hist *h);
+
+/* Writes {"count":..,"errors":..,"mean_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,
+ * "hist":[{"lo_ns":..,"hi_ns":..,"count":..},...]} with every non-empty bucket. */
+void heed_hist_json(struct heed_jw *w, const struct heed_hist *h);
+
+#endif

@@ -1,0 +1,53 @@
+# profiler/: heed-trace and the modules it is built from, in libheedtrace.a so that
+# heed-profile can link them too; plus the target programs of the trace tests.
+TRACE_LIB_SRCS := profiler/jsonw.c profiler/lathist.c profiler/procmaps.c \
+	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
+	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c
+TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
+TRACE_LIB := $(BUILD)/lib/libheedtrace.a
+# What a program linking libheedtrace.a needs after it.
+TRACE_LDLIBS := -lbpf -lelf -lz -ldw
+FLAME_LIB ?= $(BUILD)/lib/libflame.a
+
+$(TRACE_OBJS): CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
+# The skeletons are generated headers: build them before any object that may
+# include one (-MMD tracks the real dependencies from then on).
+$(TRACE_OBJS): | $(BPF_SKELS) $(PROBES_H)
+
+$(TRACE_LIB): $(TRACE_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/heed-trace: $(BUILD)/obj/profiler/heed-trace.o $(TRACE_LIB) $(FLAME_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS) -lm
+
+# Target programs for tests/t_trace*.sh: -O2 with frame pointers like everything,
+# each with its own USDT provider where it needs one.
+TRACE_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c))
+TRACE_PROG_PROBES := $(BUILD)/include/trace_probes.h
+
+$(TRACE_PROG_PROBES): tests/progs/probes.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -h -s $< -o $@
+
+$(BUILD)/obj/tests/progs/probes.o: tests/progs/probes.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -G -s $< -o $@
+
+$(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES)
+
+$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+LIBS += $(TRACE_LIB)
+BINS += $(BUILD)/bin/heed-trace
+LINT_SRCS += $(TRACE_LIB_SRCS) profiler/heed-trace.c $(wildcard tests/progs/*.c)
+LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES)

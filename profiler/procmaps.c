@@ -1,0 +1,148 @@
+/* procmaps.c - see procmaps.h. */
+#include "procmaps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int heed_maps_parse(const char *text, size_t len, struct heed_maps *m)
+{
+	const char *p, *end, *nl;
+	size_t cap = 0;
+	int err = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->text = malloc(len + 1);
+	if (!m->text)
+		return -ENOMEM;
+	memcpy(m->text, text, len);
+	m->text[len] = 0;
+	m->len = len;
+	for (p = m->text, end = m->text + len; p < end; p = nl + 1) {
+		unsigned long long start, stop, off;
+		char perms[8], line[4096];
+		struct heed_map *x;
+		int used = 0;
+		size_t ll;
+
+		nl = memchr(p, '\n', end - p);
+		if (!nl)
+			nl = end;
+		ll = nl - p;
+		if (ll == 0)
+			continue;
+		if (ll >= sizeof(line)) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		memcpy(line, p, ll);
+		line[ll] = 0;
+		/* start-end perms offset dev inode [path] */
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &stop, perms, &off,
+			   &used) < 4 ||
+		    used == 0) {
+			err = -EINVAL;
+			goto cleanup;
+		}
+		if (m->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct heed_map *nv = realloc(m->v, ncap * sizeof(*nv));
+
+			if (!nv) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			m->v = nv;
+			cap = ncap;
+		}
+		x = &m->v[m->n];
+		x->start = start;
+		x->end = stop;
+		x->off = off;
+		x->exec = perms[2] == 'x';
+		x->path = strdup(line + used);
+		if (!x->path) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		m->n++;
+		if (nl == end)
+			break;
+	}
+	return 0;
+cleanup:
+	heed_maps_free(m);
+	return err;
+}
+
+int heed_maps_read(pid_t pid, struct heed_maps *m)
+{
+	char path[64], *buf = NULL, *nb;
+	size_t len = 0, cap = 0;
+	ssize_t r;
+	int fd, err = 0;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	for (;;) {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 262144;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			/* A process that exited between open and read reads as ESRCH. */
+			err = errno == ESRCH ? -ESRCH : -errno;
+			goto cleanup;
+		}
+		if (r == 0)
+			break;
+		len += r;
+	}
+	/* An exited process (zombie) has an empty maps file. */
+	err = len ? heed_maps_parse(buf, len, m) : -ESRCH;
+cleanup:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+const struct heed_map *heed_maps_find(const struct heed_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < m->v[mid].start)
+			hi = mid;
+		else if (addr >= m->v[mid].end)
+			lo = mid + 1;
+		else
+			return &m->v[mid];
+	}
+	return NULL;
+}
+
+void heed_maps_free(struct heed_maps *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->v[i].path);
+	free(m->v);
+	free(m->text);
+	memset(m, 0, sizeof(*m));
+}

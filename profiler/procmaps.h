@@ -1,0 +1,37 @@
+/* procmaps.h - a snapshot of /proc/PID/maps: the text as read (for libdw, which can
+ * report modules from it after the process is gone) and its parsed mappings.
+ */
+#ifndef HEED_PROFILER_PROCMAPS_H
+#define HEED_PROFILER_PROCMAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct heed_map {
+	uint64_t start, end, off; /* [start, end) maps file offset off */
+	int exec;		  /* mapped executable */
+	char *path;		  /* "/usr/lib/..", "[vdso]", or "" for anonymous memory */
+};
+
+struct heed_maps {
+	char *text; /* the maps file as read, NUL-terminated */
+	size_t len;
+	struct heed_map *v; /* sorted by start, as the kernel lists them */
+	size_t n;
+};
+
+/* Reads /proc/pid/maps into *m. Returns 0, -ESRCH (no such process), -ENOMEM, or
+ * -EINVAL when a line cannot be parsed. Free with heed_maps_free. */
+int heed_maps_read(pid_t pid, struct heed_maps *m);
+
+/* Parses maps text (copied) into *m. Returns 0, -ENOMEM or -EINVAL. */
+int heed_maps_parse(const char *text, size_t len, struct heed_maps *m);
+
+/* The mapping holding addr, or NULL. */
+const struct heed_map *heed_maps_find(const struct heed_maps *m, uint64_t addr);
+
+/* Releases what *m holds; a zeroed or freed *m is allowed. */
+void heed_maps_free(struct heed_maps *m);
+
+#endif

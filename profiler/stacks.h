@@ -1,0 +1,56 @@
+/* stacks.h - stack counts read from the kernel (profile.bpf.c, offcpu.bpf.c), turned
+ * into symbolized folded stacks, top functions, folded files and flame graphs.
+ *
+ * A folded stack is "comm;root;...;leaf": user frames then kernel frames. A stack id
+ * the kernel could not record shows as a "[lost user stack]" or "[lost kernel
+ * stack]" frame so its samples still count.
+ */
+#ifndef HEED_PROFILER_STACKS_H
+#define HEED_PROFILER_STACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "jsonw.h"
+#include "symbolize.h"
+
+struct heed_stack {
+	char *folded;
+	uint64_t count;
+};
+
+struct heed_stacks {
+	struct heed_stack *v;
+	size_t n, cap;
+	uint64_t total;
+};
+
+struct heed_func_count {
+	char *name;
+	uint64_t self;	/* stacks where it is the leaf */
+	uint64_t total; /* stacks where it appears, once per stack */
+};
+
+/* Reads every (key -> count) of counts_fd (struct heed_stack_key keys) with stack
+ * ids resolved in stacks_fd, and appends the symbolized stacks to *out. Returns 0,
+ * -ENOMEM, or -errno of a map read. */
+int heed_stacks_collect(int counts_fd, int stacks_fd, heed_sym *sym, const char *comm,
+			struct heed_stacks *out);
+
+/* Writes "stack count" lines. Returns 0 or -EIO. */
+int heed_stacks_write_folded(const struct heed_stacks *st, FILE *f);
+
+/* Renders the stacks as an SVG flame graph through libflame. countname labels the
+ * counts ("samples", "ns"). Returns 0 or a negative errno (message in err). */
+int heed_stacks_write_flame(const struct heed_stacks *st, const char *path, const char *title,
+			    const char *countname, char *err, size_t errlen);
+
+/* Functions by self count, ties by total (the comm root frame is not a function).
+ * *out holds *n entries; free with heed_stacks_top_free. Returns 0 or -ENOMEM. */
+int heed_stacks_top(const struct heed_stacks *st, struct heed_func_count **out, size_t *n);
+void heed_stacks_top_free(struct heed_func_count *v, size_t n);
+
+void heed_stacks_free(struct heed_stacks *st);
+
+#endif

@@ -1,0 +1,371 @@
+/* symbolize.c - see symbolize.h. */
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+	uint64_t key; /* address, with bit 0 of `ret` folded into kind */
+	int used;
+	int ret;
+	size_t n;
+	char **frames;
+};
+
+struct ksym {
+	uint64_t addr;
+	char *name;
+};
+
+struct heed_sym {
+	struct heed_maps maps;
+	Dwfl *dwfl;
+	char *debug_path;
+	Dwfl_Callbacks cb;
+	struct entry *tab; /* open addressing, cap a power of two */
+	size_t cap, used;
+	struct ksym *ks; /* sorted by address */
+	size_t nks;
+	int ks_loaded;
+	struct entry *ktab; /* kernel names cached like user frames (n == 1) */
+	size_t kcap, kused;
+};
+
+int heed_sym_new(const struct heed_maps *maps, heed_sym **out)
+{
+	heed_sym *s = calloc(1, sizeof(*s));
+	FILE *f = NULL;
+	int err = 0;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	err = heed_maps_parse(maps->text, maps->len, &s->maps);
+	if (err)
+		goto cleanup;
+	s->debug_path = NULL; /* libdw's default: .debug, /usr/lib/debug */
+	s->cb.find_elf = dwfl_linux_proc_find_elf;
+	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.debuginfo_path = &s->debug_path;
+	s->dwfl = dwfl_begin(&s->cb);
+	if (!s->dwfl) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	f = fmemopen(s->maps.text, s->maps.len ? s->maps.len : 1, "r");
+	if (!f) {
+		err = -errno;
+		goto cleanup;
+	}
+	dwfl_report_begin(s->dwfl);
+	/* A file that cannot be opened any more only loses its names; its frames
+	 * still print as [module+0xoff]. */
+	if (dwfl_linux_proc_maps_report(s->dwfl, f) < 0) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	dwfl_report_end(s->dwfl, NULL, NULL);
+	s->cap = 4096;
+	s->tab = calloc(s->cap, sizeof(*s->tab));
+	s->kcap = 4096;
+	s->ktab = calloc(s->kcap, sizeof(*s->ktab));
+	if (!s->tab || !s->ktab) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	*out = s;
+	s = NULL;
+cleanup:
+	if (f)
+		fclose(f);
+	heed_sym_free(s);
+	return err;
+}
+
+static void free_tab(struct entry *t, size_t cap)
+{
+	size_t i, j;
+
+	for (i = 0; t && i < cap; i++) {
+		for (j = 0; j < t[i].n; j++)
+			free(t[i].frames[j]);
+		free(t[i].frames);
+	}
+	free(t);
+}
+
+void heed_sym_free(heed_sym *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free_tab(s->tab, s->cap);
+	free_tab(s->ktab, s->kcap);
+	for (i = 0; i < s->nks; i++)
+		free(s->ks[i].name);
+	free(s->ks);
+	heed_maps_free(&s->maps);
+	free(s);
+}
+
+static size_t hash(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+/* The slot of (key, ret) in t: either the entry or the empty slot to fill. */
+static struct entry *probe(struct entry *t, size_t cap, uint64_t key, int ret)
+{
+	size_t i = hash(key * 2 + ret) & (cap - 1);
+
+	while (t[i].used && (t[i].key != key || t[i].ret != ret))
+		i = (i + 1) & (cap - 1);
+	return &t[i];
+}
+
+/* Doubles a table when it is half full, so probes stay short. */
+static int grow(struct entry **t, size_t *cap, size_t used)
+{
+	struct entry *nt, *old = *t;
+	size_t i, ncap = *cap * 2;
+
+	if (used * 2 < *cap)
+		return 0;
+	nt = calloc(ncap, sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	for (i = 0; i < *cap; i++)
+		if (old[i].used)
+			*probe(nt, ncap, old[i].key, old[i].ret) = old[i];
+	free(old);
+	*t = nt;
+	*cap = ncap;
+	return 0;
+}
+
+struct frames {
+	char **v;
+	size_t n, cap;
+};
+
+static int push(struct frames *fr, char *name)
+{
+	if (!name)
+		return -ENOMEM;
+	if (fr->n == fr->cap) {
+		size_t ncap = fr->cap ? fr->cap * 2 : 4;
+		char **nv = realloc(fr->v, ncap * sizeof(*nv));
+
+		if (!nv) {
+			free(name);
+			return -ENOMEM;
+		}
+		fr->v = nv;
+		fr->cap = ncap;
+	}
+	fr->v[fr->n++] = name;
+	return 0;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+static char *fmt(const char *f, ...)
+{
+	char *out = NULL;
+	va_list ap;
+
+	va_start(ap, f);
+	if (vasprintf(&out, f, ap) < 0)
+		out = NULL;
+	va_end(ap);
+	return out;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* Names of the subroutines inlined at pc, outermost first, appended to fr. */
+static int add_inlined(Dwfl_Module *mod, Dwarf_Addr pc, struct frames *fr)
+{
+	Dwarf_Die *scopes = NULL, *cu;
+	Dwarf_Addr bias;
+	int n, i, err = 0;
+
+	cu = dwfl_module_addrdie(mod, pc, &bias);
+	if (!cu)
+		return 0;
+	n = dwarf_getscopes(cu, pc - bias, &scopes);
+	for (i = n - 1; i >= 0; i--) {
+		Dwarf_Attribute attr;
+		const char *name;
+
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		name = dwarf_formstring(dwarf_attr_integrate(&scopes[i], DW_AT_name, &attr));
+		err = push(fr, fmt("%s_[i]", name ? name : "[inlined]"));
+		if (err)
+			break;
+	}
+	free(scopes);
+	return err;
+}
+
+static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
+{
+	Dwarf_Addr pc = is_return && addr ? addr - 1 : addr;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, pc);
+	const struct heed_map *m;
+	const char *name = NULL;
+	GElf_Sym sym;
+	GElf_Off off;
+
+	if (mod)
+		name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	if (name) {
+		int err = push(fr, strdup(name));
+
+		return err ? err : add_inlined(mod, pc, fr);
+	}
+	m = heed_maps_find(&s->maps, addr);
+	if (m && m->path[0])
+		return push(fr, fmt("[%s+0x%" PRIx64 "]", base_name(m->path),
+				    addr - m->start + m->off));
+	return push(fr, fmt("[unknown+0x%" PRIx64 "]", addr));
+}
+
+int heed_sym_user(heed_sym *s, uint64_t addr, int is_return, const char *const **frames, size_t *n)
+{
+	struct frames fr = {0};
+	struct entry *e;
+	size_t i;
+	int err;
+
+	is_return = !!is_return;
+	e = probe(s->tab, s->cap, addr, is_return);
+	if (!e->used) {
+		err = resolve(s, addr, is_return, &fr);
+		if (!err)
+			err = grow(&s->tab, &s->cap, s->used + 1);
+		if (err) {
+			for (i = 0; i < fr.n; i++)
+				free(fr.v[i]);
+			free(fr.v);
+			return err;
+		}
+		e = probe(s->tab, s->cap, addr, is_return);
+		e->used = 1;
+		e->key = addr;
+		e->ret = is_return;
+		e->frames = fr.v;
+		e->n = fr.n;
+		s->used++;
+	}
+	*frames = (const char *const *)e->frames;
+	*n = e->n;
+	return 0;
+}
+
+static int ksym_cmp(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Text symbols of /proc/kallsyms; without it (or without root, all addresses 0)
+ * kernel frames print as [kernel+0xADDR]. */
+static void load_kallsyms(heed_sym *s)
+{
+	char line[512], name[256], type;
+	unsigned long long addr;
+	size_t cap = 0;
+	FILE *f;
+
+	s->ks_loaded = 1;
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		struct ksym *nv;
+
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+			continue;
+		if (!addr)
+			continue;
+		if (s->nks == cap) {
+			cap = cap ? cap * 2 : 65536;
+			nv = realloc(s->ks, cap * sizeof(*nv));
+			if (!nv)
+				break;
+			s->ks = nv;
+		}
+		s->ks[s->nks].addr = addr;
+		s->ks[s->nks].name = strdup(name);
+		if (!s->ks[s->nks].name)
+			break;
+		s->nks++;
+	}
+	fclose(f);
+	qsort(s->ks, s->nks, sizeof(*s->ks), ksym_cmp);
+}
+
+const char *heed_sym_kernel(heed_sym *s, uint64_t addr)
+{
+	size_t lo = 0, hi;
+	struct entry *e;
+	char *name;
+
+	e = probe(s->ktab, s->kcap, addr, 0);
+	if (e->used)
+		return e->frames[0];
+	if (!s->ks_loaded)
+		load_kallsyms(s);
+	hi = s->nks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ks[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0)
+		name = fmt("%s_[k]", s->ks[lo - 1].name);
+	else
+		name = fmt("[kernel+0x%" PRIx64 "]_[k]", addr);
+	if (!name || grow(&s->ktab, &s->kcap, s->kused + 1)) {
+		free(name);
+		return NULL;
+	}
+	e = probe(s->ktab, s->kcap, addr, 0);
+	e->frames = malloc(sizeof(char *));
+	if (!e->frames) {
+		free(name);
+		return NULL;
+	}
+	e->frames[0] = name;
+	e->n = 1;
+	e->used = 1;
+	e->key = addr;
+	s->kused++;
+	return name;
+}

@@ -1,0 +1,37 @@
+/* symbolize.h - addresses to frame names with libdw (user) and /proc/kallsyms (kernel).
+ *
+ * User addresses resolve through the modules of a maps snapshot (procmaps.h), so a
+ * process that has exited is still symbolized as long as its files exist. Names follow
+ * flamegraph.pl's annotations: inlined frames end in "_[i]", kernel frames in "_[k]".
+ * An address without a symbol becomes "[module+0xOFF]" (OFF the file offset) or
+ * "[unknown+0xADDR]" outside every mapping: frames are never dropped. Results are
+ * cached per address. debuginfod is never contacted; separate debug files are found
+ * by build-id and debuglink under /usr/lib/debug.
+ */
+#ifndef HEED_PROFILER_SYMBOLIZE_H
+#define HEED_PROFILER_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "procmaps.h"
+
+typedef struct heed_sym heed_sym;
+
+/* A symbolizer over the mappings in *maps (copied). Returns 0 or -ENOMEM, -EINVAL
+ * (libdw could not read the maps text). Free with heed_sym_free. */
+int heed_sym_new(const struct heed_maps *maps, heed_sym **out);
+
+void heed_sym_free(heed_sym *s);
+
+/* Frames of one user address, root first: the function, then any frames inlined into
+ * it at addr, innermost last. is_return: addr is a return address (looked up at
+ * addr - 1, inside the call). *frames stays valid until heed_sym_free. Returns 0 or
+ * -ENOMEM. */
+int heed_sym_user(heed_sym *s, uint64_t addr, int is_return, const char *const **frames, size_t *n);
+
+/* Name of a kernel address ("name_[k]"), valid until heed_sym_free; NULL on -ENOMEM.
+ * kallsyms is read on first use. */
+const char *heed_sym_kernel(heed_sym *s, uint64_t addr);
+
+#endif

@@ -1,0 +1,77 @@
+/* trace.h - heed-trace's tracing features, each the user side of one BPF program:
+ *
+ *   ops/usdt (usdt.bpf.c)  --ops and --usdt: latency histograms from USDT probes
+ *   func     (func.bpf.c)  --func: uprobe + uretprobe latency per function
+ *   stacks   (profile.bpf.c, offcpu.bpf.c)  --profile and --offcpu
+ *
+ * Every feature follows the BPF life cycle open -> size maps -> load -> attach, in
+ * its *_open function, reads its maps in *_read (any number of times) and detaches
+ * and frees everything in *_close (NULL allowed). Functions return 0 or a negative
+ * errno and leave a sentence naming the object and the cause in err.
+ */
+#ifndef HEED_PROFILER_TRACE_H
+#define HEED_PROFILER_TRACE_H
+
+#include <linux/types.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lathist.h"
+#include "procmaps.h"
+
+/* One named histogram with its lost counters: what the features report. */
+struct heed_named_hist {
+	char *name;
+	struct heed_hist h;
+};
+
+enum heed_ops_source {
+	HEED_OPS_NONE,	     /* --ops not asked, or the target has no heed probes */
+	HEED_OPS_BATCH,	     /* heed:ops__batch, records folded in kernel */
+	HEED_OPS_START_DONE, /* heed:*__start / *__done pairs, one uprobe hit each */
+};
+
+typedef struct heed_usdt heed_usdt;
+
+/* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME" spec
+ * (NAME a glob; a "X__start"/"X__done" pair becomes one timed slot "PROV:X") in the
+ * executable and libraries of maps. With ops but no heed probes in the target, *src
+ * is HEED_OPS_NONE and err says so while the call still succeeds if --usdt attached
+ * something or nusdt == 0: -ENOENT is returned only when nothing at all matched. */
+int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
+		   size_t nspecs, heed_usdt **out, enum heed_ops_source *src, char *err,
+		   size_t errlen);
+/* The op histograms (HEED_USDT_OPS, named get put del cursor commit sync) then one
+ * per --usdt slot; *lost gets the HEED_USDT_LOST_MAX counters. The array is owned by
+ * u and refreshed by each call. */
+int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
+void heed_usdt_close(heed_usdt *u);
+
+typedef struct heed_func heed_func;
+
+/* Attaches a uprobe and a uretprobe to each function matching any glob; "LIB:GLOB"
+ * limits a glob to mapped files whose name starts with LIB ("libc:malloc"), a bare
+ * glob searches the executable and every library. -ENOENT: a glob matched nothing. */
+int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
+		   heed_func **out, char *err, size_t errlen);
+int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
+void heed_func_close(heed_func *f);
+
+typedef struct heed_prof heed_prof;
+
+struct heed_prof_stats {
+	uint64_t samples; /* profile: samples; offcpu: switches back onto a CPU */
+	uint64_t u_collisions, u_failed, k_collisions, k_failed, counts_full, starts_full;
+	uint64_t prog_misses; /* runs the kernel skipped (another BPF program was active) */
+};
+
+/* offcpu 0: samples on-CPU stacks at hz on every CPU; 1: off-CPU time by stack. */
+int heed_prof_open(pid_t pid, int offcpu, unsigned int hz, heed_prof **out, char *err,
+		   size_t errlen);
+/* The maps a stacks reader needs, and the counters. */
+int heed_prof_fds(heed_prof *p, int *counts_fd, int *stacks_fd);
+int heed_prof_stats(heed_prof *p, struct heed_prof_stats *st);
+void heed_prof_close(heed_prof *p);
+
+#endif

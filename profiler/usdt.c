@@ -1,0 +1,426 @@
+/* usdt.c - --ops and --usdt: the user side of bpf/usdt.bpf.c (see trace.h). */
+#include "trace.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elfinfo.h"
+#include "links.h"
+#include "probe_abi.h"
+#include "usdt.h"
+#include "usdt.skel.h"
+
+_Static_assert(HEED_USDT_OPS == HEED_OP__COUNT, "op count of core/probe_abi.h");
+_Static_assert(HEED_USDT_BATCH == HEED_OPREC_BATCH, "batch size of core/probe_abi.h");
+_Static_assert(HEED_OP_GET == 0 && HEED_OP_PUT == 1 && HEED_OP_DEL == 2 && HEED_OP_CURSOR == 3 &&
+		       HEED_OP_COMMIT == 4 && HEED_OP_SYNC == 5,
+	       "op numbers of core/probe_abi.h");
+
+/* Report names, and the heed probe pair each op falls back to. */
+static const char *const op_names[HEED_USDT_OPS] = {"get",    "put",	"del",
+						    "cursor", "commit", "sync"};
+static const char *const op_probes[HEED_USDT_OPS] = {"get",    "put",	      "del",
+						     "cursor", "txn__commit", "sync"};
+
+struct bin {
+	const char *path; /* points into the maps */
+	struct heed_elf_usdt *notes;
+	size_t n;
+};
+
+struct heed_usdt {
+	struct usdt_bpf *skel;
+	struct heed_links links;
+	struct heed_named_hist *h;
+	size_t nh;
+};
+
+/* The distinct executable files mapped by the target. */
+static int list_bins(const struct heed_maps *maps, struct bin **out, size_t *n)
+{
+	struct bin *v = calloc(maps->n + 1, sizeof(*v));
+	size_t i, k, cnt = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < maps->n; i++) {
+		int dup = 0;
+
+		if (!maps->v[i].exec || maps->v[i].path[0] != '/')
+			continue;
+		for (k = 0; k < cnt && !dup; k++)
+			dup = !strcmp(v[k].path, maps->v[i].path);
+		if (!dup)
+			v[cnt++].path = maps->v[i].path;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static void free_bins(struct bin *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		heed_elf_usdt_free(v[i].notes, v[i].n);
+	free(v);
+}
+
+static const struct heed_elf_usdt *find_note(const struct bin *b, const char *prov,
+					     const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (!strcmp(b->notes[i].provider, prov) && !strcmp(b->notes[i].name, name))
+			return &b->notes[i];
+	return NULL;
+}
+
+/* 1 + index of the argument holding a result code: the last signed 32-bit one
+ * ("-4@..."), as heed's *__done probes carry it; 0 when there is none. */
+static unsigned int rc_arg(const char *args)
+{
+	unsigned int i = 0, found = 0;
+	const char *p = args;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		if (!strncmp(p, "-4@", 3))
+			found = i + 1;
+		i++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return found;
+}
+
+static int slot_of(heed_usdt *u, const char *name, size_t *slot)
+{
+	struct heed_named_hist *nh;
+	size_t i;
+
+	for (i = 0; i < u->nh; i++)
+		if (!strcmp(u->h[i].name, name)) {
+			*slot = i;
+			return 0;
+		}
+	if (u->nh >= 0xffff)
+		return -E2BIG;
+	nh = realloc(u->h, (u->nh + 1) * sizeof(*nh));
+	if (!nh)
+		return -ENOMEM;
+	u->h = nh;
+	memset(&u->h[u->nh], 0, sizeof(u->h[u->nh]));
+	u->h[u->nh].name = strdup(name);
+	if (!u->h[u->nh].name)
+		return -ENOMEM;
+	*slot = u->nh++;
+	return 0;
+}
+
+/* One probe of one binary to attach, and its cookie. */
+struct plan {
+	const char *path, *prov, *name;
+	__u64 cookie;
+};
+
+struct plans {
+	struct plan *v;
+	size_t n, cap;
+};
+
+static int plan_add(struct plans *p, const char *path, const char *prov, const char *name,
+		    __u64 cookie)
+{
+	if (p->n == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 32;
+		struct plan *nv = realloc(p->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		p->v = nv;
+		p->cap = ncap;
+	}
+	p->v[p->n++] = (struct plan){path, prov, name, cookie};
+	return 0;
+}
+
+static __u64 cookie(size_t slot, unsigned int kind, unsigned int rcarg)
+{
+	return (__u64)slot | (__u64)kind << 16 | (__u64)rcarg << 24;
+}
+
+/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot. */
+static int plan_pair(struct plans *p, const struct bin *b, const char *prov, const char *base,
+		     size_t slot)
+{
+	char s[256], d[256];
+	const struct heed_elf_usdt *start, *done;
+	int err;
+
+	snprintf(s, sizeof(s), "%s__start", base);
+	snprintf(d, sizeof(d), "%s__done", base);
+	start = find_note(b, prov, s);
+	done = find_note(b, prov, d);
+	if (!start || !done)
+		return -ENOENT;
+	err = plan_add(p, b->path, start->provider, start->name,
+		       cookie(slot, HEED_USDT_KIND_START, 0));
+	if (!err)
+		err = plan_add(p, b->path, done->provider, done->name,
+			       cookie(slot, HEED_USDT_KIND_DONE, rc_arg(done->args)));
+	return err;
+}
+
+static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_source *src)
+{
+	size_t i, op;
+	int err;
+
+	for (i = 0; i < nb; i++) {
+		const struct heed_elf_usdt *batch = find_note(&bins[i], "heed", "ops__batch");
+
+		if (batch) {
+			*src = HEED_OPS_BATCH;
+			err = plan_add(p, bins[i].path, batch->provider, batch->name, 0);
+			if (err)
+				return err;
+		}
+	}
+	if (*src == HEED_OPS_BATCH)
+		return 0;
+	for (i = 0; i < nb; i++) {
+		for (op = 0; op < HEED_USDT_OPS; op++) {
+			err = plan_pair(p, &bins[i], "heed", op_probes[op], op);
+			if (err == -ENOENT)
+				continue;
+			if (err)
+				return err;
+			*src = HEED_OPS_START_DONE;
+		}
+	}
+	return 0;
+}
+
+/* Splits "PROV:NAME" and plans every matching probe. Returns the number planned. */
+static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spec, struct plans *p)
+{
+	const char *colon = strchr(spec, ':');
+	char prov[128], base[256], slotname[400];
+	size_t i, k, slot, before = p->n;
+	int err;
+
+	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(prov))
+		return -EINVAL;
+	memcpy(prov, spec, colon - spec);
+	prov[colon - spec] = 0;
+	for (i = 0; i < nb; i++) {
+		for (k = 0; k < bins[i].n; k++) {
+			const struct heed_elf_usdt *e = &bins[i].notes[k];
+			size_t l = strlen(e->name);
+			int paired = 0;
+
+			if (fnmatch(prov, e->provider, 0) || fnmatch(colon + 1, e->name, 0))
+				continue;
+			/* A pair is planned once, from its start. */
+			if (l > 7 && !strcmp(e->name + l - 7, "__start") && l - 7 < sizeof(base)) {
+				memcpy(base, e->name, l - 7);
+				base[l - 7] = 0;
+				snprintf(slotname, sizeof(slotname), "%s:%s", e->provider, base);
+				err = slot_of(u, slotname, &slot);
+				if (err)
+					return err;
+				err = plan_pair(p, &bins[i], e->provider, base, slot);
+				if (err && err != -ENOENT)
+					return err;
+				paired = !err;
+			} else if (l > 6 && !strcmp(e->name + l - 6, "__done") &&
+				   l - 6 < sizeof(base)) {
+				char s[300];
+
+				memcpy(base, e->name, l - 6);
+				base[l - 6] = 0;
+				snprintf(s, sizeof(s), "%s__start", base);
+				paired = find_note(&bins[i], e->provider, s) != NULL;
+				if (paired && fnmatch(colon + 1, s, 0)) {
+					/* Only the done matched: still time the pair. */
+					snprintf(slotname, sizeof(slotname), "%s:%s", e->provider,
+						 base);
+					err = slot_of(u, slotname, &slot);
+					if (!err)
+						err = plan_pair(p, &bins[i], e->provider, base,
+								slot);
+					if (err)
+						return err;
+				}
+			}
+			if (paired)
+				continue;
+			snprintf(slotname, sizeof(slotname), "%s:%s", e->provider, e->name);
+			err = slot_of(u, slotname, &slot);
+			if (!err)
+				err = plan_add(p, bins[i].path, e->provider, e->name,
+					       cookie(slot, HEED_USDT_KIND_COUNT, 0));
+			if (err)
+				return err;
+		}
+	}
+	return (long)(p->n - before);
+}
+
+int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
+		   size_t nspecs, heed_usdt **out, enum heed_ops_source *src, char *err,
+		   size_t errlen)
+{
+	struct plans plans = {0};
+	struct bin *bins = NULL;
+	size_t nb = 0, i, op;
+	heed_usdt *u;
+	long got;
+	int rc;
+
+	*out = NULL;
+	*src = HEED_OPS_NONE;
+	err[0] = 0;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	for (op = 0; op < HEED_USDT_OPS; op++) {
+		size_t slot;
+
+		rc = slot_of(u, op_names[op], &slot);
+		if (rc)
+			goto cleanup;
+	}
+	rc = list_bins(maps, &bins, &nb);
+	if (rc)
+		goto cleanup;
+	for (i = 0; i < nb; i++) {
+		/* A file we cannot read has no probes we could attach to anyway. */
+		if (heed_elf_usdt(bins[i].path, &bins[i].notes, &bins[i].n))
+			bins[i].n = 0;
+	}
+	if (ops) {
+		rc = plan_ops(bins, nb, &plans, src);
+		if (rc)
+			goto cleanup;
+		if (*src == HEED_OPS_NONE)
+			snprintf(err, errlen,
+				 "--ops: pid %d has no heed probes (no USDT provider heed in its "
+				 "executable or libraries); other modes go on",
+				 (int)pid);
+	}
+	for (i = 0; i < nspecs; i++) {
+		got = plan_spec(u, bins, nb, specs[i], &plans);
+		if (got == -EINVAL) {
+			snprintf(err, errlen, "--usdt %s: expected PROVIDER:NAME", specs[i]);
+			rc = -EINVAL;
+			goto cleanup;
+		}
+		if (got < 0) {
+			rc = (int)got;
+			goto cleanup;
+		}
+		if (got == 0) {
+			snprintf(err, errlen,
+				 "--usdt %s: no such probe in pid %d's executable or "
+				 "libraries",
+				 specs[i], (int)pid);
+			rc = -ENOENT;
+			goto cleanup;
+		}
+	}
+	if (!plans.n) {
+		rc = -ENOENT;
+		goto cleanup;
+	}
+	u->skel = usdt_bpf__open();
+	if (!u->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the usdt BPF object: %s", strerror(-rc));
+		goto cleanup;
+	}
+	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->nh);
+	rc = usdt_bpf__load(u->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "the kernel rejected the usdt BPF programs: %s (run with -v for the "
+			 "verifier log)",
+			 strerror(-rc));
+		goto cleanup;
+	}
+	for (i = 0; i < plans.n; i++) {
+		const struct plan *pl = &plans.v[i];
+		struct bpf_program *prog =
+			strcmp(pl->name, "ops__batch") || strcmp(pl->prov, "heed")
+				? u->skel->progs.heed_usdt_hit
+				: u->skel->progs.heed_ops_batch;
+		LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = pl->cookie);
+		struct bpf_link *l;
+
+		/* heed:ops__batch asked through --usdt is only counted. */
+		if (prog == u->skel->progs.heed_ops_batch && (pl->cookie >> 16))
+			prog = u->skel->progs.heed_usdt_hit;
+		l = bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
+		if (!l) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s: %s", pl->prov,
+				 pl->name, pl->path, strerror(-rc));
+			goto cleanup;
+		}
+		rc = heed_links_add(&u->links, l);
+		if (rc)
+			goto cleanup;
+	}
+	*out = u;
+	u = NULL;
+cleanup:
+	free(plans.v);
+	free_bins(bins, nb);
+	heed_usdt_close(u);
+	return rc;
+}
+
+int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, uint64_t *lost)
+{
+	int hfd = bpf_map__fd(u->skel->maps.hists), lfd = bpf_map__fd(u->skel->maps.lost), err;
+	size_t i;
+
+	for (i = 0; i < u->nh; i++) {
+		err = heed_hist_read(hfd, (__u32)i, &u->h[i].h);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < HEED_USDT_LOST_MAX; i++) {
+		err = heed_percpu_sum(lfd, (__u32)i, &lost[i]);
+		if (err)
+			return err;
+	}
+	*h = u->h;
+	*n = u->nh;
+	return 0;
+}
+
+void heed_usdt_close(heed_usdt *u)
+{
+	size_t i;
+
+	if (!u)
+		return;
+	heed_links_destroy(&u->links);
+	usdt_bpf__destroy(u->skel);
+	for (i = 0; i < u->nh; i++)
+		free(u->h[i].name);
+	free(u->h);
+	free(u);
+}

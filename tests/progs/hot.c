@@ -1,0 +1,134 @@
+/* hot.c - a target program for heed-trace's tests, with known behaviour:
+ *
+ *   hot cpu SEC    hot_a (about 70% of CPU, its work inlined from spin_inl) and
+ *                  hot_b (about 30%) until SEC seconds have passed
+ *   hot sys SEC    sys_heavy: reads /dev/zero, so most time is in the kernel
+ *   hot rec N      N times recurse(5): each level sleeps 2 ms then recurses
+ *   hot usdt N     N timed tprog:work pairs (every 4th fails, rc -1) and N ticks
+ *   hot idle SEC   sleeps
+ *
+ * It prints what it did as "key value" lines on stdout when done.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace_probes.h"
+
+static volatile unsigned long sink;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Always inlined: its samples belong to hot_a's frame plus an inline frame. */
+static inline __attribute__((always_inline)) void spin_inl(unsigned long n)
+{
+	unsigned long i, x = sink;
+
+	for (i = 0; i < n; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	sink = x;
+}
+
+__attribute__((noinline)) void hot_a(void)
+{
+	spin_inl(700000);
+}
+
+__attribute__((noinline)) void hot_b(void)
+{
+	unsigned long i, x = sink;
+
+	for (i = 0; i < 300000; i++)
+		x = x * 6364136223846793005UL + 1442695040888963407UL;
+	sink = x;
+}
+
+__attribute__((noinline)) void sys_heavy(int fd)
+{
+	static char buf[1 << 16];
+
+	if (read(fd, buf, sizeof(buf)) < 0)
+		sink++;
+}
+
+__attribute__((noinline)) void recurse(int n)
+{
+	struct timespec ts = {0, 2000000};
+
+	nanosleep(&ts, NULL);
+	if (n > 1)
+		recurse(n - 1);
+	sink++;
+}
+
+__attribute__((noinline)) int work(int id)
+{
+	int rc = id % 4 == 3 ? -1 : 0;
+
+	if (TPROG_WORK_START_ENABLED())
+		TPROG_WORK_START(id);
+	sink += id;
+	if (TPROG_WORK_DONE_ENABLED())
+		TPROG_WORK_DONE(id, rc);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	double end, arg;
+	long i, rounds = 0, failed = 0;
+	int fd;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: hot cpu|sys|rec|usdt|idle N\n");
+		return 2;
+	}
+	arg = atof(argv[2]);
+	end = now_s() + arg;
+	if (!strcmp(argv[1], "cpu")) {
+		while (now_s() < end) {
+			hot_a();
+			hot_b();
+			rounds++;
+		}
+	} else if (!strcmp(argv[1], "sys")) {
+		fd = open("/dev/zero", O_RDONLY);
+		if (fd < 0) {
+			perror("hot: /dev/zero");
+			return 1;
+		}
+		while (now_s() < end) {
+			sys_heavy(fd);
+			rounds++;
+		}
+		close(fd);
+	} else if (!strcmp(argv[1], "rec")) {
+		for (i = 0; i < (long)arg; i++)
+			recurse(5);
+		rounds = (long)arg;
+	} else if (!strcmp(argv[1], "usdt")) {
+		for (i = 0; i < (long)arg; i++) {
+			failed += work((int)i) != 0;
+			if (TPROG_TICK_ENABLED())
+				TPROG_TICK((unsigned long long)i);
+		}
+		rounds = (long)arg;
+	} else if (!strcmp(argv[1], "idle")) {
+		while (now_s() < end)
+			usleep(10000);
+	} else {
+		fprintf(stderr, "hot: unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	printf("rounds %ld\nfailed %ld\n", rounds, failed);
+	return 0;
+}
