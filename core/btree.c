@@ -1,0 +1,942 @@
+/*
+ * btree.c - the copy-on-write B+tree: descent, insert with split, delete
+ * with merge/redistribution, overflow values, drop.
+ *
+ * Copy-on-write: a write first "touches" the path from the root to the leaf:
+ * each page not yet dirty in this txn is copied into a new page (new pgno),
+ * the old one is freed (freelist.c keeps it until no snapshot can see it)
+ * and the parent's child pointer (or the db root) is redirected.
+ *
+ * Balance rules:
+ *   - a split puts the new node on the side that keeps both halves closest
+ *     in size; inserting after the last node of a page (appends, sequential
+ *     loads) moves only the new node to the new page, so pages fill fully;
+ *   - after a delete, a page under a quarter full (or a branch with one
+ *     child) merges with a neighbour when both fit in one page, else takes
+ *     one node from it; a root branch with one child is replaced by that
+ *     child and an empty root leaf is freed, so an emptied tree has depth 0.
+ *
+ * Nothing here keeps a cursor's path valid across a change: every change
+ * bumps txn->mod and cursors re-seek from their saved key (cursor.c).
+ */
+#include "internal.h"
+#include "probes.h"
+#include "search.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define P_TYPE (P_BRANCH | P_LEAF | P_OVERFLOW | P_META | P_FREELIST)
+
+int bt_check_page(void *p, unsigned int psize, unsigned int want)
+{
+	struct page_hdr *h = page_hdr(p);
+
+	if ((h->flags & P_TYPE) != want || (h->flags & ~(P_TYPE | P_DIRTY)))
+		return HEED_CORRUPTED;
+	if (h->lower != PAGE_HDR + SLOT_SIZE * (uint32_t)h->nkeys || h->lower > h->upper ||
+	    h->upper > psize)
+		return HEED_CORRUPTED;
+	if (want == P_BRANCH && h->nkeys < 1)
+		return HEED_CORRUPTED;
+	return 0;
+}
+
+/* Every node of an untrusted page within bounds (before a split, merge or
+ * drop reads them all). */
+static int check_nodes(void *p, unsigned int psize)
+{
+	unsigned int i, n = page_hdr(p)->nkeys;
+
+	for (i = 0; i < n; i++)
+		if (node_check(p, i, psize) || node_ksize(page_node(p, i)) > MAX_KEYSIZE)
+			return HEED_CORRUPTED;
+	return 0;
+}
+
+void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi)
+{
+	c->txn = txn;
+	c->dbi = dbi;
+	c->next = NULL;
+	c->pos = CUR_UNSET;
+	c->after_del = 0;
+	c->mod = txn->mod;
+	c->snum = 0;
+	c->klen = 0;
+}
+
+static int load(heed_cursor *c, unsigned int lvl, uint64_t pgno)
+{
+	heed_txn *txn = c->txn;
+	unsigned int depth = txn->dbs[c->dbi].depth;
+	void *p;
+	int rc;
+
+	if (lvl >= depth || depth > MAX_DEPTH)
+		return HEED_CORRUPTED;
+	rc = page_get(txn, pgno, &p);
+	if (rc)
+		return rc;
+	rc = bt_check_page(p, txn->env->psize, lvl + 1 == depth ? P_LEAF : P_BRANCH);
+	if (rc)
+		return rc;
+	c->pg[lvl] = p;
+	return 0;
+}
+
+static int child_of(heed_cursor *c, unsigned int lvl, uint64_t *child)
+{
+	void *p = c->pg[lvl];
+
+	if (c->ki[lvl] >= page_hdr(p)->nkeys || node_check(p, c->ki[lvl], c->txn->env->psize))
+		return HEED_CORRUPTED;
+	if (node_dsize(page_node(p, c->ki[lvl])) != 8)
+		return HEED_CORRUPTED;
+	*child = node_child(page_node(p, c->ki[lvl]));
+	return 0;
+}
+
+int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
+{
+	heed_txn *txn = c->txn;
+	struct dbrec *db = &txn->dbs[c->dbi];
+	unsigned int psize = txn->env->psize, lvl;
+	uint64_t pgno = db->root;
+	struct search_res r = {0, 0};
+	int rc;
+
+	c->snum = 0;
+	c->pos = CUR_UNSET;
+	c->after_del = 0;
+	c->mod = txn->mod;
+	*exact = 0;
+	if (!pgno)
+		return HEED_NOTFOUND;
+	for (lvl = 0; lvl < db->depth; lvl++) {
+		void *p;
+
+		rc = load(c, lvl, pgno);
+		if (rc)
+			return rc;
+		p = c->pg[lvl];
+		if (lvl + 1 < db->depth) {
+			if (heed_node_search(p, psize, 1, key, klen, &r))
+				return HEED_CORRUPTED;
+			c->ki[lvl] = r.exact ? r.idx : r.idx - 1;
+			rc = child_of(c, lvl, &pgno);
+			if (rc)
+				return rc;
+		} else {
+			if (heed_node_search(p, psize, 0, key, klen, &r))
+				return HEED_CORRUPTED;
+			c->ki[lvl] = r.idx;
+		}
+	}
+	c->snum = db->depth;
+	c->pos = CUR_ON;
+	*exact = r.exact;
+	return 0;
+}
+
+int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned char **node)
+{
+	struct dbrec *db = &txn->dbs[dbi];
+	unsigned int psize = txn->env->psize, lvl, depth = db->depth;
+	uint64_t pgno = db->root;
+	struct search_res r;
+	void *p;
+	int rc;
+
+	if (!pgno)
+		return HEED_NOTFOUND;
+	if (depth > MAX_DEPTH)
+		return HEED_CORRUPTED;
+	for (lvl = 0;; lvl++) {
+		rc = page_get(txn, pgno, &p);
+		if (rc)
+			return rc;
+		if (lvl + 1 < depth) {
+			unsigned int i;
+
+			if (bt_check_page(p, psize, P_BRANCH) ||
+			    heed_node_search(p, psize, 1, key, klen, &r))
+				return HEED_CORRUPTED;
+			i = r.exact ? r.idx : r.idx - 1;
+			if (node_check(p, i, psize) || node_dsize(page_node(p, i)) != 8)
+				return HEED_CORRUPTED;
+			pgno = node_child(page_node(p, i));
+			continue;
+		}
+		if (bt_check_page(p, psize, P_LEAF) || heed_node_search(p, psize, 0, key, klen, &r))
+			return HEED_CORRUPTED;
+		if (!r.exact)
+			return HEED_NOTFOUND;
+		*node = page_node(p, r.idx);
+		return 0;
+	}
+}
+
+/* Descend from level lvl+1 to the leaf along the first (dir 0) or last
+ * (dir 1) child of each page. */
+static int descend_edge(heed_cursor *c, unsigned int lvl, int last)
+{
+	unsigned int depth = c->txn->dbs[c->dbi].depth;
+	uint64_t pgno;
+	int rc;
+
+	for (; lvl + 1 < depth; lvl++) {
+		rc = child_of(c, lvl, &pgno);
+		if (rc)
+			return rc;
+		rc = load(c, lvl + 1, pgno);
+		if (rc)
+			return rc;
+		if (last && page_hdr(c->pg[lvl + 1])->nkeys == 0)
+			return HEED_CORRUPTED;
+		c->ki[lvl + 1] = last ? page_hdr(c->pg[lvl + 1])->nkeys - 1u : 0;
+	}
+	c->snum = depth;
+	c->pos = CUR_ON;
+	return 0;
+}
+
+static int bt_edge(heed_cursor *c, int last)
+{
+	struct dbrec *db = &c->txn->dbs[c->dbi];
+	int rc;
+
+	c->snum = 0;
+	c->pos = CUR_UNSET;
+	c->after_del = 0;
+	c->mod = c->txn->mod;
+	if (!db->root)
+		return HEED_NOTFOUND;
+	rc = load(c, 0, db->root);
+	if (rc)
+		return rc;
+	if (page_hdr(c->pg[0])->nkeys == 0)
+		return HEED_NOTFOUND;
+	c->ki[0] = last ? page_hdr(c->pg[0])->nkeys - 1u : 0;
+	rc = descend_edge(c, 0, last);
+	if (rc)
+		return rc;
+	if (page_hdr(c->pg[c->snum - 1])->nkeys == 0)
+		return HEED_CORRUPTED;
+	return 0;
+}
+
+int bt_first(heed_cursor *c)
+{
+	return bt_edge(c, 0);
+}
+
+int bt_last(heed_cursor *c)
+{
+	return bt_edge(c, 1);
+}
+
+int bt_next(heed_cursor *c)
+{
+	unsigned int top = c->snum - 1;
+	int lvl;
+
+	if (!c->snum)
+		return HEED_NOTFOUND;
+	if (c->ki[top] + 1 < page_hdr(c->pg[top])->nkeys) {
+		c->ki[top]++;
+		return 0;
+	}
+	for (lvl = (int)top - 1; lvl >= 0; lvl--)
+		if (c->ki[lvl] + 1 < page_hdr(c->pg[lvl])->nkeys)
+			break;
+	if (lvl < 0)
+		return HEED_NOTFOUND;
+	c->ki[lvl]++;
+	return descend_edge(c, (unsigned int)lvl, 0)
+		       ?: (page_hdr(c->pg[top])->nkeys ? 0 : HEED_CORRUPTED);
+}
+
+int bt_prev(heed_cursor *c)
+{
+	unsigned int top = c->snum - 1;
+	int lvl;
+
+	if (!c->snum)
+		return HEED_NOTFOUND;
+	if (c->ki[top] > 0) {
+		c->ki[top]--;
+		return 0;
+	}
+	for (lvl = (int)top - 1; lvl >= 0; lvl--)
+		if (c->ki[lvl] > 0)
+			break;
+	if (lvl < 0)
+		return HEED_NOTFOUND;
+	c->ki[lvl]--;
+	return descend_edge(c, (unsigned int)lvl, 1);
+}
+
+/* Validate an overflow run and return its first page and page count. */
+static int overflow_get(heed_txn *txn, unsigned char *node, void **first, uint64_t *pgno,
+			uint32_t *npages, uint64_t *size)
+{
+	unsigned int psize = txn->env->psize;
+	unsigned char *d = node_data(node);
+	void *p;
+	int rc;
+
+	if (node_dsize(node) != 16)
+		return HEED_CORRUPTED;
+	*pgno = rd64(d);
+	*size = rd64(d + 8);
+	rc = page_get(txn, *pgno, &p);
+	if (rc)
+		return rc;
+	if ((page_hdr(p)->flags & ~P_DIRTY) != P_OVERFLOW)
+		return HEED_CORRUPTED;
+	*npages = page_hdr(p)->lower;
+	if (*npages == 0 || *pgno + *npages > txn->next_pgno ||
+	    *size > (uint64_t)*npages * psize - PAGE_HDR)
+		return HEED_CORRUPTED;
+	*first = p;
+	return 0;
+}
+
+int bt_node_value(heed_txn *txn, unsigned char *node, heed_val *data)
+{
+	if (node_flags(node) & N_BIG) {
+		uint64_t pg, size;
+		uint32_t np;
+		void *p;
+		int rc = overflow_get(txn, node, &p, &pg, &np, &size);
+
+		if (rc)
+			return rc;
+		data->data = (char *)p + PAGE_HDR;
+		data->size = (size_t)size;
+		return 0;
+	}
+	data->data = node_data(node);
+	data->size = node_dsize(node);
+	return 0;
+}
+
+/* ---- modification ---- */
+
+static void page_init(void *p, unsigned int flags, unsigned int psize)
+{
+	struct page_hdr *h = page_hdr(p);
+
+	h->flags = (uint16_t)(flags | P_DIRTY);
+	h->nkeys = 0;
+	h->lower = PAGE_HDR;
+	h->upper = psize;
+	h->pad = 0;
+}
+
+static unsigned int desc_size(const struct ndesc *d)
+{
+	return NODE_HDR + d->ksize + d->dsize;
+}
+
+static void page_insert(void *p, unsigned int idx, const struct ndesc *d)
+{
+	struct page_hdr *h = page_hdr(p);
+	uint64_t *slots = page_slots(p);
+	unsigned int sz = desc_size(d);
+	unsigned char *n;
+	uint16_t v;
+
+	h->upper -= sz;
+	n = (unsigned char *)p + h->upper;
+	v = (uint16_t)d->ksize;
+	memcpy(n, &v, 2);
+	v = (uint16_t)d->flags;
+	memcpy(n + 2, &v, 2);
+	memcpy(n + 4, &d->dsize, 4);
+	if (d->ksize)
+		memcpy(n + NODE_HDR, d->key, d->ksize);
+	if (d->dsize)
+		memcpy(n + NODE_HDR + d->ksize, d->data, d->dsize);
+	memmove(slots + idx + 1, slots + idx, (h->nkeys - idx) * SLOT_SIZE);
+	slots[idx] = make_slot(key_prefix(d->key, d->ksize), h->upper);
+	h->nkeys++;
+	h->lower += SLOT_SIZE;
+}
+
+static void page_remove(void *p, unsigned int idx)
+{
+	struct page_hdr *h = page_hdr(p);
+	uint64_t *slots = page_slots(p);
+	unsigned int off = slot_off(slots[idx]), sz = node_size((unsigned char *)p + off), i;
+
+	memmove((char *)p + h->upper + sz, (char *)p + h->upper, off - h->upper);
+	for (i = 0; i < h->nkeys; i++)
+		if (slot_off(slots[i]) < off)
+			slots[i] += sz;
+	memmove(slots + idx, slots + idx + 1, (h->nkeys - idx - 1) * SLOT_SIZE);
+	h->nkeys--;
+	h->lower -= SLOT_SIZE;
+	h->upper += sz;
+}
+
+static void node_desc(void *p, unsigned int i, struct ndesc *d)
+{
+	unsigned char *n = page_node(p, i);
+
+	d->key = node_key(n);
+	d->ksize = node_ksize(n);
+	d->flags = node_flags(n);
+	d->data = node_data(n);
+	d->dsize = node_dsize(n);
+}
+
+static void branch_desc(struct ndesc *d, const void *key, unsigned int ksize, uint64_t child)
+{
+	d->key = key;
+	d->ksize = ksize;
+	d->flags = 0;
+	wr64(d->inl, child);
+	d->data = d->inl;
+	d->dsize = 8;
+}
+
+static void db_dirty(heed_txn *txn, heed_dbi dbi)
+{
+	txn->dbst[dbi] |= DB_DIRTY;
+}
+
+/* Copy page *pp (child idx of parent, or the root when parent is NULL)
+ * into this txn if it is not dirty yet. */
+static int touch_page(heed_txn *txn, heed_dbi dbi, void *parent, unsigned int idx, void **pp)
+{
+	void *p = *pp, *np;
+	uint64_t pg;
+	int rc;
+
+	if (page_hdr(p)->flags & P_DIRTY)
+		return 0;
+	rc = page_alloc(txn, 1, &pg, &np);
+	if (rc)
+		return rc;
+	memcpy(np, p, txn->env->psize);
+	page_hdr(np)->pgno = pg;
+	page_hdr(np)->flags |= P_DIRTY;
+	rc = page_free(txn, page_hdr(p)->pgno, 1);
+	if (rc)
+		return rc;
+	if (parent)
+		wr64(node_data(page_node(parent, idx)), pg);
+	else
+		txn->dbs[dbi].root = pg;
+	db_dirty(txn, dbi);
+	*pp = np;
+	return 0;
+}
+
+static int touch_path(heed_cursor *c)
+{
+	unsigned int lvl;
+	int rc;
+
+	for (lvl = 0; lvl < c->snum; lvl++) {
+		rc = touch_page(c->txn, c->dbi, lvl ? c->pg[lvl - 1] : NULL,
+				lvl ? c->ki[lvl - 1] : 0, &c->pg[lvl]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int insert_at(heed_cursor *c, unsigned int lvl, unsigned int idx, const struct ndesc *nd);
+
+/* Split page lvl of the cursor path while inserting nd at idx. */
+static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, const struct ndesc *nd)
+{
+	heed_txn *txn = c->txn;
+	heed_env *env = txn->env;
+	struct dbrec *db = &txn->dbs[c->dbi];
+	unsigned int psize = env->psize, usable = psize - PAGE_HDR, i, m, s = 0, best = ~0u;
+	void *p = c->pg[lvl], *rp, *rootp = NULL;
+	int leaf = (page_hdr(p)->flags & P_LEAF) != 0, rc;
+	unsigned int n = page_hdr(p)->nkeys, total = 0, left;
+	unsigned char sepk[MAX_KEYSIZE];
+	unsigned int seplen;
+	uint64_t rpg, rootpg = 0, lpg = page_hdr(p)->pgno;
+	struct ndesc *d = env->descs;
+
+	if (check_nodes(p, psize))
+		return HEED_CORRUPTED;
+	for (i = 0; i < n; i++)
+		node_desc(p, i, &d[i < idx ? i : i + 1]);
+	d[idx] = *nd;
+	m = n + 1;
+	for (i = 0; i < m; i++)
+		total += desc_size(&d[i]) + SLOT_SIZE;
+	if (idx == n && total - desc_size(&d[n]) - SLOT_SIZE <= usable) {
+		s = n;
+	} else {
+		for (i = 1, left = 0; i < m; i++) {
+			unsigned int right, worst;
+
+			left += desc_size(&d[i - 1]) + SLOT_SIZE;
+			right = total - left - (leaf ? 0 : d[i].ksize);
+			if (left > usable || right > usable)
+				continue;
+			worst = left > right ? left : right;
+			if (worst < best) {
+				best = worst;
+				s = i;
+			}
+		}
+	}
+	if (!s || d[s].ksize > MAX_KEYSIZE)
+		return HEED_CORRUPTED;
+	seplen = d[s].ksize;
+	memcpy(sepk, d[s].key, seplen);
+	rc = page_alloc(txn, 1, &rpg, &rp);
+	if (rc)
+		return rc;
+	if (lvl == 0) {
+		rc = page_alloc(txn, 1, &rootpg, &rootp);
+		if (rc) {
+			page_free(txn, rpg, 1);
+			return rc;
+		}
+	}
+	page_init(rp, leaf ? P_LEAF : P_BRANCH, psize);
+	for (i = s; i < m; i++) {
+		struct ndesc x = d[i];
+
+		if (!leaf && i == s)
+			x.ksize = 0;
+		page_insert(rp, i - s, &x);
+	}
+	memcpy(env->scratch, p, PAGE_HDR);
+	page_init(env->scratch, leaf ? P_LEAF : P_BRANCH, psize);
+	for (i = 0; i < s; i++)
+		page_insert(env->scratch, i, &d[i]);
+	memcpy(p, env->scratch, psize);
+	if (leaf)
+		db->leaf_pages++;
+	else
+		db->branch_pages++;
+	PROBE(PAGE_SPLIT, lpg, rpg, lvl);
+	if (lvl == 0) {
+		struct ndesc b;
+
+		page_init(rootp, P_BRANCH, psize);
+		branch_desc(&b, NULL, 0, lpg);
+		page_insert(rootp, 0, &b);
+		branch_desc(&b, sepk, seplen, rpg);
+		page_insert(rootp, 1, &b);
+		db->root = rootpg;
+		db->depth++;
+		db->branch_pages++;
+		return 0;
+	}
+	{
+		struct ndesc b;
+
+		branch_desc(&b, sepk, seplen, rpg);
+		return insert_at(c, lvl - 1, c->ki[lvl - 1] + 1, &b);
+	}
+}
+
+static int insert_at(heed_cursor *c, unsigned int lvl, unsigned int idx, const struct ndesc *nd)
+{
+	void *p = c->pg[lvl];
+
+	if (desc_size(nd) + SLOT_SIZE <= page_room(p)) {
+		page_insert(p, idx, nd);
+		return 0;
+	}
+	return split_insert(c, lvl, idx, nd);
+}
+
+static int free_overflow(heed_txn *txn, struct dbrec *db, unsigned char *node)
+{
+	uint64_t pg, size;
+	uint32_t np;
+	void *p;
+	int rc = overflow_get(txn, node, &p, &pg, &np, &size);
+
+	if (rc)
+		return rc;
+	if (db)
+		db->overflow_pages -= np;
+	return page_free(txn, pg, np);
+}
+
+/* The largest node (with its slot) stored inline in a leaf: two always fit
+ * in a page, so a split can always place the new node. */
+static unsigned int node_max(unsigned int psize)
+{
+	return (psize - PAGE_HDR) / 2;
+}
+
+int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags,
+	   unsigned int nflags)
+{
+	heed_txn *txn = c->txn;
+	heed_env *env = txn->env;
+	struct dbrec *db = &txn->dbs[c->dbi];
+	unsigned int psize = env->psize, top;
+	struct ndesc nd;
+	unsigned char *old = NULL;
+	void *leaf;
+	int rc, exact = 0;
+
+	if (flags & HEED_APPEND) {
+		rc = bt_last(c);
+		if (rc && rc != HEED_NOTFOUND)
+			return rc;
+		if (!rc) {
+			unsigned char *ln = page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]);
+
+			if (node_check(c->pg[c->snum - 1], c->ki[c->snum - 1], psize))
+				return HEED_CORRUPTED;
+			if (heed_keycmp(node_key(ln), node_ksize(ln), key->data, key->size) >= 0)
+				return HEED_KEYEXIST;
+			c->ki[c->snum - 1]++;
+		}
+	} else {
+		rc = bt_seek(c, key->data, key->size, &exact);
+		if (rc && rc != HEED_NOTFOUND)
+			return rc;
+	}
+	if (exact) {
+		old = page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]);
+		if ((node_flags(old) & N_DBREC) != (nflags & N_DBREC))
+			return EINVAL;
+		if (flags & HEED_NOOVERWRITE) {
+			rc = bt_node_value(txn, old, data);
+			return rc ? rc : HEED_KEYEXIST;
+		}
+	}
+	nd.key = key->data;
+	nd.ksize = (unsigned int)key->size;
+	nd.flags = nflags;
+	nd.data = data->data;
+	nd.dsize = (uint32_t)data->size;
+	if (NODE_HDR + key->size + data->size + SLOT_SIZE > node_max(psize)) {
+		uint32_t np = (uint32_t)((PAGE_HDR + data->size + psize - 1) / psize);
+		uint64_t pg;
+		void *op;
+
+		if ((PAGE_HDR + (uint64_t)data->size + psize - 1) / psize > UINT32_MAX)
+			return HEED_MAP_FULL;
+		rc = page_alloc(txn, np, &pg, &op);
+		if (rc)
+			return rc;
+		page_hdr(op)->flags = P_OVERFLOW | P_DIRTY;
+		page_hdr(op)->lower = np;
+		if (data->size)
+			memcpy((char *)op + PAGE_HDR, data->data, data->size);
+		db->overflow_pages += np;
+		wr64(nd.inl, pg);
+		wr64(nd.inl + 8, data->size);
+		nd.data = nd.inl;
+		nd.dsize = 16;
+		nd.flags |= N_BIG;
+	}
+	db_dirty(txn, c->dbi);
+	txn->mod++;
+	if (!db->root) {
+		rc = page_alloc(txn, 1, &db->root, &leaf);
+		if (rc)
+			return rc;
+		page_init(leaf, P_LEAF, psize);
+		db->depth = 1;
+		db->leaf_pages = 1;
+		c->pg[0] = leaf;
+		c->ki[0] = 0;
+		c->snum = 1;
+	} else {
+		rc = touch_path(c);
+		if (rc)
+			return rc;
+	}
+	top = c->snum - 1;
+	leaf = c->pg[top];
+	if (exact) {
+		old = page_node(leaf, c->ki[top]);
+		if (node_flags(old) & N_BIG) {
+			rc = free_overflow(txn, db, old);
+			if (rc)
+				return rc;
+		}
+		if (!(nd.flags & N_BIG) && !(node_flags(old) & N_BIG) &&
+		    node_dsize(old) == nd.dsize) {
+			memcpy(node_data(old), nd.data, nd.dsize);
+			return 0;
+		}
+		page_remove(leaf, c->ki[top]);
+		db->entries--;
+	}
+	rc = insert_at(c, top, c->ki[top], &nd);
+	if (!rc)
+		db->entries++;
+	return rc;
+}
+
+/* Replace the key of node idx of branch page lvl (its child stays). */
+static int replace_key(heed_cursor *c, unsigned int lvl, unsigned int idx, const void *key,
+		       unsigned int klen)
+{
+	void *p = c->pg[lvl];
+	unsigned char *n = page_node(p, idx);
+	uint64_t child = node_child(n);
+	struct ndesc b;
+
+	if (node_ksize(n) == klen) {
+		memcpy(node_key(n), key, klen);
+		page_slots(p)[idx] = make_slot(key_prefix(key, klen), slot_off(page_slots(p)[idx]));
+		return 0;
+	}
+	page_remove(p, idx);
+	branch_desc(&b, key, klen, child);
+	return insert_at(c, lvl, idx, &b);
+}
+
+static void count_page(struct dbrec *db, int leaf, int delta)
+{
+	if (leaf)
+		db->leaf_pages += (uint64_t)(int64_t)delta;
+	else
+		db->branch_pages += (uint64_t)(int64_t)delta;
+}
+
+/* Move one node from sibling sib into p (sib is right of p when right). */
+static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int right,
+		  unsigned int sep_idx)
+{
+	void *parent = c->pg[lvl - 1];
+	int leaf = (page_hdr(p)->flags & P_LEAF) != 0;
+	unsigned char kbuf[MAX_KEYSIZE];
+	unsigned int klen;
+	struct ndesc d;
+
+	if (page_hdr(sib)->nkeys < 2)
+		return 0;
+	if (right) {
+		unsigned char *sep = page_node(parent, sep_idx);
+
+		node_desc(sib, 0, &d);
+		if (!leaf) {
+			d.key = node_key(sep);
+			d.ksize = node_ksize(sep);
+		}
+		if (desc_size(&d) + SLOT_SIZE > page_room(p))
+			return 0;
+		page_insert(p, page_hdr(p)->nkeys, &d);
+		page_remove(sib, 0);
+		node_desc(sib, 0, &d);
+		klen = d.ksize;
+		memcpy(kbuf, d.key, klen);
+		if (!leaf) {
+			uint64_t child = node_child(page_node(sib, 0));
+
+			page_remove(sib, 0);
+			branch_desc(&d, NULL, 0, child);
+			page_insert(sib, 0, &d);
+		}
+		return replace_key(c, lvl - 1, sep_idx, kbuf, klen);
+	}
+	node_desc(sib, page_hdr(sib)->nkeys - 1u, &d);
+	klen = d.ksize;
+	memcpy(kbuf, d.key, klen);
+	if (leaf) {
+		if (desc_size(&d) + SLOT_SIZE > page_room(p))
+			return 0;
+		page_insert(p, 0, &d);
+	} else {
+		unsigned char *sep = page_node(parent, sep_idx);
+		uint64_t c0 = node_child(page_node(p, 0)),
+			 cl = node_child(page_node(sib, page_hdr(sib)->nkeys - 1u));
+		struct ndesc b;
+
+		if (NODE_HDR * 2 + 16 + node_ksize(sep) + 2 * SLOT_SIZE > page_room(p))
+			return 0;
+		page_remove(p, 0);
+		branch_desc(&b, node_key(sep), node_ksize(sep), c0);
+		page_insert(p, 0, &b);
+		branch_desc(&b, NULL, 0, cl);
+		page_insert(p, 0, &b);
+	}
+	page_remove(sib, page_hdr(sib)->nkeys - 1u);
+	return replace_key(c, lvl - 1, sep_idx, kbuf, klen);
+}
+
+static int rebalance(heed_cursor *c, unsigned int lvl)
+{
+	heed_txn *txn = c->txn;
+	struct dbrec *db = &txn->dbs[c->dbi];
+	unsigned int psize = txn->env->psize;
+	int rc;
+
+	for (;;) {
+		void *p = c->pg[lvl], *parent, *sib, *left, *right;
+		int leaf = (page_hdr(p)->flags & P_LEAF) != 0;
+		unsigned int n = page_hdr(p)->nkeys, pi, si, ri, i, extra;
+		uint64_t rpg, lpg;
+
+		if (lvl == 0) {
+			if (leaf && n == 0) {
+				rc = page_free(txn, page_hdr(p)->pgno, 1);
+				db->root = 0;
+				db->depth = 0;
+				db->leaf_pages = 0;
+				return rc;
+			}
+			if (!leaf && n == 1) {
+				uint64_t child = node_child(page_node(p, 0));
+
+				rc = page_free(txn, page_hdr(p)->pgno, 1);
+				if (rc)
+					return rc;
+				db->root = child;
+				db->depth--;
+				db->branch_pages--;
+			}
+			return 0;
+		}
+		if (page_used(p, psize) >= psize / 4 && n >= (leaf ? 1u : 2u))
+			return 0;
+		parent = c->pg[lvl - 1];
+		pi = c->ki[lvl - 1];
+		if (page_hdr(parent)->nkeys < 2)
+			return 0;
+		si = pi > 0 ? pi - 1 : pi + 1;
+		if (node_check(parent, si, psize))
+			return HEED_CORRUPTED;
+		rc = page_get(txn, node_child(page_node(parent, si)), &sib);
+		if (rc)
+			return rc;
+		rc = bt_check_page(sib, psize, leaf ? P_LEAF : P_BRANCH);
+		if (!rc)
+			rc = check_nodes(sib, psize);
+		if (rc)
+			return rc;
+		rc = touch_page(txn, c->dbi, parent, si, &sib);
+		if (rc)
+			return rc;
+		left = pi > 0 ? sib : p;
+		right = pi > 0 ? p : sib;
+		ri = pi > 0 ? pi : pi + 1;
+		extra = leaf ? 0 : node_ksize(page_node(parent, ri));
+		if (page_used(left, psize) + page_used(right, psize) + extra > psize - PAGE_HDR)
+			return borrow(c, lvl, p, sib, pi == 0, ri);
+		for (i = 0; i < page_hdr(right)->nkeys; i++) {
+			struct ndesc d;
+
+			node_desc(right, i, &d);
+			if (!leaf && i == 0) {
+				d.key = node_key(page_node(parent, ri));
+				d.ksize = node_ksize(page_node(parent, ri));
+			}
+			page_insert(left, page_hdr(left)->nkeys, &d);
+		}
+		rpg = page_hdr(right)->pgno;
+		lpg = page_hdr(left)->pgno;
+		PROBE(PAGE_MERGE, rpg, lpg, lvl);
+		rc = page_free(txn, rpg, 1);
+		if (rc)
+			return rc;
+		count_page(db, leaf, -1);
+		page_remove(parent, ri);
+		c->ki[lvl - 1] = ri - 1;
+		lvl--;
+	}
+}
+
+int bt_del(heed_cursor *c)
+{
+	heed_txn *txn = c->txn;
+	struct dbrec *db = &txn->dbs[c->dbi];
+	unsigned int top = c->snum - 1;
+	unsigned char *n;
+	int rc;
+
+	db_dirty(txn, c->dbi);
+	txn->mod++;
+	rc = touch_path(c);
+	if (rc)
+		return rc;
+	n = page_node(c->pg[top], c->ki[top]);
+	if (node_flags(n) & N_BIG) {
+		rc = free_overflow(txn, db, n);
+		if (rc)
+			return rc;
+	}
+	page_remove(c->pg[top], c->ki[top]);
+	db->entries--;
+	return rebalance(c, top);
+}
+
+static int drop_rec(heed_txn *txn, const unsigned char *rec);
+
+static int drop_page(heed_txn *txn, uint64_t pgno, unsigned int lvl, unsigned int depth)
+{
+	unsigned int psize = txn->env->psize, i, n;
+	void *p;
+	int rc;
+
+	if (lvl >= depth)
+		return HEED_CORRUPTED;
+	rc = page_get(txn, pgno, &p);
+	if (rc)
+		return rc;
+	rc = bt_check_page(p, psize, lvl + 1 == depth ? P_LEAF : P_BRANCH);
+	if (!rc)
+		rc = check_nodes(p, psize);
+	if (rc)
+		return rc;
+	n = page_hdr(p)->nkeys;
+	for (i = 0; i < n; i++) {
+		unsigned char *node;
+
+		if (node_check(p, i, psize))
+			return HEED_CORRUPTED;
+		node = page_node(p, i);
+		if (lvl + 1 < depth)
+			rc = drop_page(txn, node_child(node), lvl + 1, depth);
+		else if (node_flags(node) & N_BIG)
+			rc = free_overflow(txn, NULL, node);
+		else if ((node_flags(node) & N_DBREC) && node_dsize(node) == sizeof(struct dbrec))
+			rc = drop_rec(txn, node_data(node));
+		if (rc)
+			return rc;
+	}
+	return page_free(txn, pgno, 1);
+}
+
+/* Free the tree of a named db's record (met while dropping the main db). */
+static int drop_rec(heed_txn *txn, const unsigned char *rec)
+{
+	struct dbrec r;
+
+	memcpy(&r, rec, sizeof(r));
+	if (!r.root)
+		return 0;
+	if (r.depth > MAX_DEPTH)
+		return HEED_CORRUPTED;
+	return drop_page(txn, r.root, 0, r.depth);
+}
+
+/* Free every page of db dbi (for the main db: of the named dbs too). */
+int bt_drop(heed_txn *txn, heed_dbi dbi)
+{
+	struct dbrec *db = &txn->dbs[dbi];
+	int rc = 0;
+
+	if (db->root)
+		rc = drop_page(txn, db->root, 0, db->depth);
+	if (rc)
+		return rc;
+	memset(db, 0, sizeof(*db));
+	db_dirty(txn, dbi);
+	txn->mod++;
+	return 0;
+}

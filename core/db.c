@@ -1,0 +1,298 @@
+/*
+ * db.c - databases (dbi handles, stat, drop) and the point operations
+ * heed_get, heed_put, heed_del.
+ *
+ * The main db (dbi 0) is a B+tree like any other; a named db is a node of
+ * the main db whose key is its name and whose value (flag N_DBREC) is its
+ * 48-byte record. A txn reads a named db's record the first time it uses
+ * the dbi and writes it back at commit when it changed.
+ */
+#include "internal.h"
+#include "probes.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static int key_ok(const heed_val *key)
+{
+	if (!key || !key->data)
+		return EINVAL;
+	if (key->size == 0 || key->size > MAX_KEYSIZE)
+		return HEED_BAD_VALSIZE;
+	return 0;
+}
+
+static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
+{
+	unsigned char *node;
+	int rc;
+
+	rc = txn_check(txn, 0);
+	if (!rc)
+		rc = key_ok(key);
+	if (!rc && !data)
+		rc = EINVAL;
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (rc)
+		return rc;
+	rc = bt_get(txn, dbi, key->data, key->size, &node);
+	if (!rc)
+		rc = bt_node_value(txn, node, data);
+	return txn_fail(txn, rc);
+}
+
+HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
+{
+	uint64_t t0 = op_begin();
+	unsigned long long ks = key ? key->size : 0, ds;
+	int rc;
+
+	PROBE(GET_START, dbi, ks);
+	rc = get(txn, dbi, key, data);
+	ds = rc ? 0 : data->size;
+	PROBE(GET_DONE, dbi, rc, ds);
+	op_end(HEED_OP_GET, rc, t0);
+	return probe_rc(rc);
+}
+
+static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data, unsigned int flags)
+{
+	heed_cursor c;
+	int rc;
+
+	rc = txn_check(txn, 1);
+	if (!rc)
+		rc = key_ok(key);
+	if (!rc && (!data || (data->size && !data->data) ||
+		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND))))
+		rc = EINVAL;
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (rc)
+		return rc;
+	cursor_init(&c, txn, dbi);
+	rc = bt_put(&c, key, data, flags, 0);
+	return rc == EINVAL ? rc : txn_fail(txn, rc);
+}
+
+HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
+		      unsigned int flags)
+{
+	uint64_t t0 = op_begin();
+	unsigned long long ks = key ? key->size : 0, ds = data ? data->size : 0;
+	int rc;
+
+	PROBE(PUT_START, dbi, ks, ds, flags);
+	rc = put(txn, dbi, key, data, flags);
+	PROBE(PUT_DONE, dbi, rc);
+	op_end(HEED_OP_PUT, rc, t0);
+	return probe_rc(rc);
+}
+
+static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key)
+{
+	heed_cursor c;
+	int rc, exact;
+
+	rc = txn_check(txn, 1);
+	if (!rc)
+		rc = key_ok(key);
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (rc)
+		return rc;
+	cursor_init(&c, txn, dbi);
+	rc = bt_seek(&c, key->data, key->size, &exact);
+	if (!rc && !exact)
+		rc = HEED_NOTFOUND;
+	if (rc)
+		return txn_fail(txn, rc);
+	if (node_flags(page_node(c.pg[c.snum - 1], c.ki[c.snum - 1])) & N_DBREC)
+		return EINVAL;
+	return txn_fail(txn, bt_del(&c));
+}
+
+HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data)
+{
+	uint64_t t0 = op_begin();
+	unsigned long long ks = key ? key->size : 0;
+	int rc;
+
+	(void)data;
+	PROBE(DEL_START, dbi, ks);
+	rc = del(txn, dbi, key);
+	PROBE(DEL_DONE, dbi, rc);
+	op_end(HEED_OP_DEL, rc, t0);
+	return probe_rc(rc);
+}
+
+/* A free dbi slot of the env, or 0 when maxdbs are open. Under dbimutex. */
+static unsigned int dbi_slot(heed_env *env)
+{
+	unsigned int i;
+
+	for (i = 1; i < env->numdbs; i++)
+		if (!(atomic_load(&env->dbflags[i]) & DBI_VALID))
+			return i;
+	if (env->numdbs < env->maxdbs + 1)
+		return env->numdbs++;
+	return 0;
+}
+
+static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi)
+{
+	heed_env *env = txn->env;
+	size_t len;
+	unsigned int i;
+	unsigned char *node = NULL;
+	int rc, found;
+
+	len = strlen(name);
+	if (len == 0 || len > MAX_KEYSIZE)
+		return HEED_BAD_VALSIZE;
+	if (flags & ~(unsigned int)HEED_CREATE)
+		return EINVAL;
+	pthread_mutex_lock(&env->dbimutex);
+	for (i = 1; i < env->numdbs; i++) {
+		if ((atomic_load(&env->dbflags[i]) & DBI_VALID) && !strcmp(env->dbnames[i], name))
+			break;
+	}
+	found = i < env->numdbs;
+	pthread_mutex_unlock(&env->dbimutex);
+	if (found && !(txn->dbst[i] & DB_DROPPED)) {
+		rc = txn_db(txn, i);
+		if (rc != HEED_BAD_DBI) {
+			if (!rc)
+				*dbi = i;
+			return rc;
+		}
+	}
+	rc = bt_get(txn, 0, name, len, &node);
+	if (rc && rc != HEED_NOTFOUND)
+		return rc;
+	if (!rc && !(node_flags(node) & N_DBREC))
+		return EINVAL; /* the main db holds user data under that name */
+	if (rc == HEED_NOTFOUND) {
+		if (!(flags & HEED_CREATE))
+			return HEED_NOTFOUND;
+		if (txn->flags & HEED_RDONLY)
+			return EACCES;
+	}
+	if (!found) {
+		char *copy = strdup(name);
+
+		if (!copy)
+			return ENOMEM;
+		pthread_mutex_lock(&env->dbimutex);
+		i = dbi_slot(env);
+		if (i) {
+			env->dbnames[i] = copy;
+			atomic_store(&env->dbflags[i], DBI_VALID);
+		}
+		pthread_mutex_unlock(&env->dbimutex);
+		if (!i) {
+			free(copy);
+			return HEED_DBS_FULL;
+		}
+		txn->dbst[i] = DB_CREATED;
+	}
+	if (rc == HEED_NOTFOUND) {
+		memset(&txn->dbs[i], 0, sizeof(txn->dbs[i]));
+		txn->dbst[i] = (unsigned char)((txn->dbst[i] & DB_CREATED) | DB_LOADED | DB_DIRTY);
+	} else {
+		txn->dbst[i] &= (unsigned char)~DB_DROPPED;
+		rc = txn_db(txn, i);
+		if (rc)
+			return rc;
+	}
+	*dbi = i;
+	return 0;
+}
+
+HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi)
+{
+	int rc;
+
+	if (!dbi)
+		return EINVAL;
+	rc = txn_check(txn, 0);
+	if (rc)
+		return rc;
+	if (!name) {
+		*dbi = 0;
+		return 0;
+	}
+	if (!txn->env->maxdbs)
+		return HEED_DBS_FULL;
+	rc = dbi_open(txn, name, flags, dbi);
+	return probe_rc(rc == EINVAL || rc == HEED_NOTFOUND || rc == HEED_DBS_FULL ||
+					rc == EACCES || rc == HEED_BAD_VALSIZE
+				? rc
+				: txn_fail(txn, rc));
+}
+
+HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
+{
+	struct dbrec *db;
+	int rc;
+
+	if (!st)
+		return EINVAL;
+	rc = txn_check(txn, 0);
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (rc)
+		return probe_rc(rc);
+	db = &txn->dbs[dbi];
+	st->psize = txn->env->psize;
+	st->depth = db->depth;
+	st->branch_pages = (size_t)db->branch_pages;
+	st->leaf_pages = (size_t)db->leaf_pages;
+	st->overflow_pages = (size_t)db->overflow_pages;
+	st->entries = (size_t)db->entries;
+	return 0;
+}
+
+HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)
+{
+	heed_env *env;
+	unsigned int i;
+	int rc;
+
+	rc = txn_check(txn, 1);
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (!rc && del_db && dbi == 0)
+		rc = EINVAL;
+	if (rc)
+		return probe_rc(rc);
+	env = txn->env;
+	rc = bt_drop(txn, dbi);
+	if (rc)
+		return probe_rc(txn_fail(txn, rc));
+	if (dbi == 0) {
+		/* The named dbs' records went with the main tree. */
+		for (i = 1; i < env->numdbs; i++)
+			if (atomic_load(&env->dbflags[i]) & DBI_VALID)
+				txn->dbst[i] |= DB_DROPPED;
+		return 0;
+	}
+	if (del_db) {
+		heed_cursor c;
+		int exact;
+		const char *name = env->dbnames[dbi];
+
+		cursor_init(&c, txn, 0);
+		rc = bt_seek(&c, name, strlen(name), &exact);
+		if (!rc && exact)
+			rc = bt_del(&c);
+		else if (rc == HEED_NOTFOUND || !rc)
+			rc = 0; /* created by this txn, never stored */
+		if (rc)
+			return probe_rc(txn_fail(txn, rc));
+		txn->dbst[dbi] |= DB_DROPPED;
+		txn->dbst[dbi] &= (unsigned char)~DB_DIRTY;
+	}
+	return 0;
+}

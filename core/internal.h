@@ -1,0 +1,241 @@
+/*
+ * internal.h - the structures shared by libheed's modules (not installed).
+ *
+ * Who owns what:
+ *   heed_env   the data file (fd, read-only shared map), the lock file (map
+ *              of struct lock_hdr + reader slots), the dbi table, the
+ *              writer mutex and the parsed freelist of the last commit.
+ *   heed_txn   a snapshot (read) or the write state: dirty pages, freelist
+ *              vectors, db records, its cursors.
+ *   heed_cursor a path of (page, index) from the root to a leaf.
+ */
+#ifndef HEED_INTERNAL_H
+#define HEED_INTERNAL_H
+
+#include "heed.h"
+#include "page.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define P_DIRTY 0x8000 /* in memory only: a page copied into this write txn */
+
+/* The lock file: a 64-byte header then maxreaders 64-byte slots. */
+#define LOCK_MAGIC   0x4b434c48u /* "HLCK" */
+#define LOCK_VERSION 1u
+#define SLOT_IDLE    UINT64_MAX
+
+struct lock_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t nslots;
+	uint32_t pad;
+	uint64_t reserved[6];
+};
+
+struct reader_slot {
+	_Atomic uint64_t txnid; /* snapshot pinned, SLOT_IDLE when none */
+	_Atomic uint32_t pid;	/* owner process, 0 when free */
+	uint32_t pad;
+	uint64_t tid;
+	uint64_t pad2[5];
+};
+_Static_assert(sizeof(struct reader_slot) == 64, "reader slot is one cache line");
+_Static_assert(sizeof(struct lock_hdr) == 64, "lock header is 64 bytes");
+
+/* A growable vector of page numbers (or of txnid/pgno pairs). */
+struct pgvec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Dirty pages of a write txn: open addressing on pgno (0 = empty). */
+struct dirty_tab {
+	uint64_t *keys;
+	void **pages;
+	size_t cap, n;
+};
+
+/* A node to write: the key, its flags and data bytes. */
+struct ndesc {
+	const unsigned char *key;
+	unsigned int ksize;
+	unsigned int flags;
+	const unsigned char *data;
+	uint32_t dsize;
+	unsigned char inl[16]; /* child pgno or overflow reference */
+};
+
+#define DBI_VALID 0x01 /* the env slot names a database */
+
+/* Per-txn state of each dbi. */
+#define DB_LOADED  0x01 /* dbs[i] read from the main db (or created) */
+#define DB_DIRTY   0x02 /* record changed: written back at commit */
+#define DB_CREATED 0x04 /* opened (and maybe created) by this txn */
+#define DB_DROPPED 0x08 /* deleted by this txn */
+
+#define TXN_ACTIVE 0
+#define TXN_RESET  1
+#define TXN_FAILED 2
+
+struct heed_env {
+	int fd, lockfd;
+	unsigned int flags;
+	unsigned int psize;
+	size_t mapsize;
+	size_t filesize;
+	unsigned char *map;
+	struct lock_hdr *lock;
+	size_t locksize;
+	struct reader_slot *slots;
+	unsigned int maxreaders, maxdbs;
+	int opened, panic;
+	pthread_mutex_t wmutex;	  /* one write txn per env between threads */
+	pthread_mutex_t dbimutex; /* the dbi table */
+	pthread_key_t tkey;	  /* this thread's cached reader slot */
+	int tkey_ok;
+	_Atomic int active; /* txns of this process: set_mapsize needs 0 */
+	heed_txn *wtxn;
+	unsigned int numdbs; /* dbi slots used, 1 + named */
+	char **dbnames;
+	_Atomic unsigned char *dbflags;
+	/* freelist of the last commit of this process (valid while fl_txnid is
+	 * the newest txnid): records as txnid/pgno pairs and the chain pages. */
+	int fl_valid;
+	uint64_t fl_txnid;
+	struct pgvec fl_recs, fl_chain;
+	void *scratch;	     /* one page: splits build a page here */
+	struct ndesc *descs; /* nodes of a page being split */
+	char *datapath, *lockpath;
+};
+
+struct heed_txn {
+	heed_env *env;
+	unsigned int flags;
+	int state;
+	uint64_t txnid;	    /* snapshot (read) or id to commit (write) */
+	uint64_t next_pgno; /* pages below are allocated */
+	struct reader_slot *slot;
+	int slot_cached; /* slot is the thread's own: keep it at txn end */
+	uint64_t mod;	 /* bumped by every change: cursors re-seek */
+	uint64_t free_head, free_count;
+	struct dbrec *dbs;
+	unsigned char *dbst;
+	heed_cursor *cursors;
+	/* write txn only */
+	uint64_t oldest;
+	struct dirty_tab dirty;
+	struct pgvec avail;   /* reusable now, sorted when avail_sorted */
+	struct pgvec pending; /* txnid/pgno pairs not yet reusable */
+	struct pgvec freed;   /* pages of the snapshot this txn freed */
+	struct pgvec chain;   /* the snapshot's freelist pages */
+	int avail_sorted;
+};
+
+struct heed_cursor {
+	heed_txn *txn;
+	heed_dbi dbi;
+	heed_cursor *next;
+	int pos;       /* CUR_UNSET, CUR_ON, CUR_EOF */
+	int after_del; /* cursor_del left it on the next item: NEXT stays */
+	uint64_t mod;  /* txn->mod when the path was taken */
+	unsigned int snum;
+	void *pg[MAX_DEPTH];
+	unsigned int ki[MAX_DEPTH];
+	unsigned int klen;
+	unsigned char kbuf[MAX_KEYSIZE];
+};
+
+#define CUR_UNSET 0
+#define CUR_ON	  1
+#define CUR_EOF	  2
+
+/* vec.c-like helpers (freelist.c) */
+int pgvec_push(struct pgvec *v, uint64_t x);
+void pgvec_free(struct pgvec *v);
+
+/* meta.c */
+int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno);
+int meta_pick(heed_env *env, struct meta *out);
+void meta_seal(struct meta *m);
+
+/* lock.c */
+int lock_open(heed_env *env);
+void lock_close(heed_env *env);
+int lock_writer(heed_env *env);
+void lock_writer_release(heed_env *env);
+int reader_acquire(heed_env *env, struct reader_slot **slot, int *cached);
+void reader_release(heed_env *env, struct reader_slot *slot, int cached);
+uint64_t readers_oldest(heed_env *env, uint64_t cap);
+unsigned int readers_count(heed_env *env);
+
+/* freelist.c */
+int freelist_load(heed_txn *txn);
+int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
+int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
+int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs);
+int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec *recs,
+		  struct pgvec *chain);
+
+/* txn.c */
+void *dirty_find(struct dirty_tab *t, uint64_t pgno);
+int dirty_add(struct dirty_tab *t, uint64_t pgno, void *page);
+void *dirty_remove(struct dirty_tab *t, uint64_t pgno);
+int txn_fail(heed_txn *txn, int rc);
+int txn_check(heed_txn *txn, int write);
+int txn_db(heed_txn *txn, heed_dbi dbi);
+int env_refresh_size(heed_env *env, uint64_t next_pgno);
+
+/* Get page pgno as txn sees it, validating its header. */
+static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
+{
+	heed_env *env = txn->env;
+	void *p;
+
+	if (pgno < NUM_METAS || pgno >= txn->next_pgno)
+		return HEED_CORRUPTED;
+	if (txn->dirty.n) {
+		p = dirty_find(&txn->dirty, pgno);
+		if (p) {
+			*out = p;
+			return 0;
+		}
+	}
+	p = env->map + pgno * env->psize;
+	if (page_hdr(p)->pgno != pgno || (page_hdr(p)->flags & P_DIRTY))
+		return HEED_CORRUPTED;
+	*out = p;
+	return 0;
+}
+
+/* btree.c */
+int bt_check_page(void *p, unsigned int psize, unsigned int want);
+int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact);
+int bt_first(heed_cursor *c);
+int bt_last(heed_cursor *c);
+int bt_next(heed_cursor *c);
+int bt_prev(heed_cursor *c);
+int bt_node_value(heed_txn *txn, unsigned char *node, heed_val *data);
+int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned char **node);
+int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags,
+	   unsigned int nflags);
+int bt_del(heed_cursor *c);
+int bt_drop(heed_txn *txn, heed_dbi dbi);
+void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
+
+/* env.c */
+int env_check(heed_env *env);
+
+/* check.c: the structural walker heed-check runs (hidden, linked from
+ * libheed.a). Calls report for the first violation with a sentence naming
+ * the page; returns 0 when clean, 1 on a violation, else an error code. */
+typedef void (*heed_check_report)(void *arg, const char *msg);
+int heed_env_check(heed_env *env, heed_check_report report, void *arg, size_t *pages_walked);
+
+/* Freelist totals of the last commit (heed-stat). */
+int heed_env_freelist(heed_env *env, size_t *free_pages, size_t *chain_pages,
+		      size_t *reusable_pages);
+
+#endif

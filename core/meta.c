@@ -1,0 +1,76 @@
+/*
+ * meta.c - the two meta pages: checksum, validation, choice of the newest.
+ *
+ * A commit writes only the meta page txnid % 2, so the other one always
+ * holds the previous commit intact: a torn meta write (power loss, crash)
+ * fails its checksum and the reader falls back to the previous commit,
+ * whose pages the failed commit never overwrote (pages are reused only
+ * when freed by a commit no older than the previous one: freelist.c).
+ */
+#include "internal.h"
+
+#include <errno.h>
+
+uint64_t heed_hash64(const void *data, size_t n)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
+
+	while (n >= 8) {
+		h ^= rd64(p) * 0xc4ceb9fe1a85ec53ULL;
+		h = (h << 31 | h >> 33) * 0x9e3779b97f4a7c15ULL;
+		p += 8;
+		n -= 8;
+	}
+	while (n--) {
+		h ^= *p++;
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 29;
+	return h;
+}
+
+void meta_seal(struct meta *m)
+{
+	m->checksum = heed_hash64(m, __builtin_offsetof(struct meta, checksum));
+}
+
+/* 0 when m is a valid meta of a psize file at pgno; HEED_INVALID,
+ * HEED_VERSION_MISMATCH or HEED_CORRUPTED otherwise. */
+int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno)
+{
+	if (m->magic != HEED_MAGIC)
+		return HEED_INVALID;
+	if (m->version != HEED_FORMAT_VERSION)
+		return HEED_VERSION_MISMATCH;
+	if (m->checksum != heed_hash64(m, __builtin_offsetof(struct meta, checksum)))
+		return HEED_CORRUPTED;
+	if (m->hdr.pgno != pgno || m->hdr.flags != P_META || m->psize != psize)
+		return HEED_CORRUPTED;
+	if (m->next_pgno < NUM_METAS || m->main.root >= m->next_pgno || m->main.depth > MAX_DEPTH ||
+	    (m->main.root == 0) != (m->main.depth == 0) || m->free_head >= m->next_pgno ||
+	    (m->free_head && m->free_head < NUM_METAS))
+		return HEED_CORRUPTED;
+	return 0;
+}
+
+/* The newest valid meta in the map (a copy: the writer may rewrite the
+ * other page while we read). */
+int meta_pick(heed_env *env, struct meta *out)
+{
+	struct meta m[NUM_METAS];
+	int ok[NUM_METAS], i, best = -1;
+
+	for (i = 0; i < (int)NUM_METAS; i++) {
+		memcpy(&m[i], env->map + (size_t)i * env->psize, sizeof(m[i]));
+		ok[i] = meta_check(&m[i], env->psize, (uint64_t)i) == 0;
+		if (ok[i] && (best < 0 || m[i].txnid > m[best].txnid))
+			best = i;
+	}
+	if (best < 0)
+		return HEED_CORRUPTED;
+	*out = m[best];
+	return 0;
+}

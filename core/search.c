@@ -1,0 +1,135 @@
+/*
+ * search.c - node search: scalar binary search and an AVX2 prefix scan.
+ *
+ * A slot holds the big-endian 6-byte prefix of its key above the node offset,
+ * so comparing slots as integers orders them by prefix without touching the
+ * nodes: one cache line of slots covers 8 keys. The full key is read only
+ * when prefixes tie (keys sharing their first 6 bytes).
+ *
+ * The AVX2 path counts, 4 slots per instruction and without branches on the
+ * data, how many slots have a prefix below the key's and how many have one
+ * at or below it; only the tie range between the two counts needs full key
+ * compares. On pages of keys with distinct prefixes that is 0 or 1 node read.
+ */
+#include "search.h"
+#include "page.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+
+/* Binary search among [lo, hi) by full key: every slot there has a prefix
+ * equal to the key's, or the caller did not narrow the range. */
+static int full_search(void *p, unsigned int psize, unsigned int lo, unsigned int hi, uint64_t kp,
+		       const void *key, size_t klen, struct search_res *res)
+{
+	uint64_t *slots = page_slots(p);
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		uint64_t sp = slots[mid] >> 16;
+		unsigned char *n;
+		int c;
+
+		if (sp < kp) {
+			lo = mid + 1;
+			continue;
+		}
+		if (sp > kp) {
+			hi = mid;
+			continue;
+		}
+		if (node_check(p, mid, psize))
+			return -1;
+		n = page_node(p, mid);
+		c = heed_keycmp(node_key(n), node_ksize(n), key, klen);
+		if (c < 0) {
+			lo = mid + 1;
+		} else if (c > 0) {
+			hi = mid;
+		} else {
+			res->idx = mid;
+			res->exact = 1;
+			return 0;
+		}
+	}
+	res->idx = lo;
+	res->exact = 0;
+	return 0;
+}
+
+int heed_node_search_scalar(void *p, unsigned int psize, unsigned int start, const void *key,
+			    size_t klen, struct search_res *res)
+{
+	return full_search(p, psize, start, page_hdr(p)->nkeys, key_prefix(key, klen), key, klen,
+			   res);
+}
+
+__attribute__((target("avx2"))) static int avx2_search(void *p, unsigned int psize,
+						       unsigned int start, const void *key,
+						       size_t klen, struct search_res *res)
+{
+	const uint64_t sign = 1ULL << 63;
+	uint64_t kp = key_prefix(key, klen);
+	const uint64_t *slots = page_slots(p);
+	unsigned int n = page_hdr(p)->nkeys, i = start, lt = 0, le = 0;
+	__m256i vsign = _mm256_set1_epi64x((long long)sign);
+	__m256i vlo = _mm256_set1_epi64x((long long)((kp << 16) ^ sign));
+	__m256i vhi = _mm256_set1_epi64x((long long)(((kp << 16) | 0xffff) ^ sign));
+
+	for (; i + 4 <= n; i += 4) {
+		__m256i s =
+			_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(slots + i)), vsign);
+		int mlt = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(vlo, s)));
+		int mgt = _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(s, vhi)));
+
+		lt += (unsigned int)__builtin_popcount((unsigned int)mlt);
+		le += 4 - (unsigned int)__builtin_popcount((unsigned int)mgt);
+		if (mgt)
+			goto counted;
+	}
+	for (; i < n; i++) {
+		uint64_t sp = slots[i] >> 16;
+
+		if (sp > kp)
+			break;
+		le++;
+		if (sp < kp)
+			lt++;
+	}
+counted:
+	if (lt == le) {
+		res->idx = start + lt;
+		res->exact = 0;
+		return 0;
+	}
+	return full_search(p, psize, start + lt, start + le, kp, key, klen, res);
+}
+
+int heed_node_search_avx2(void *p, unsigned int psize, unsigned int start, const void *key,
+			  size_t klen, struct search_res *res)
+{
+	if (!__builtin_cpu_supports("avx2"))
+		return -1;
+	return avx2_search(p, psize, start, key, klen, res);
+}
+
+static int use_avx2 = -1;
+
+int heed_search_uses_avx2(void)
+{
+	if (use_avx2 < 0) {
+		const char *f = getenv("HEED_FORCE_SCALAR");
+
+		__builtin_cpu_init();
+		use_avx2 = (!f || *f == '0' || !*f) && __builtin_cpu_supports("avx2");
+	}
+	return use_avx2;
+}
+
+int heed_node_search(void *p, unsigned int psize, unsigned int start, const void *key, size_t klen,
+		     struct search_res *res)
+{
+	if (heed_search_uses_avx2())
+		return avx2_search(p, psize, start, key, klen, res);
+	return heed_node_search_scalar(p, psize, start, key, klen, res);
+}

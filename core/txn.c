@@ -1,0 +1,702 @@
+/*
+ * txn.c - transaction life cycle, dirty pages and the commit.
+ *
+ * Life cycle of a txn:
+ *   read:  begin (claim a reader slot, publish the snapshot) -> [reset ->
+ *          renew]* -> commit or abort (slot back to idle).
+ *   write: begin (writer mutex, then the lock file's writer lock) -> ops ->
+ *          commit or abort (both release the locks). A failed op (map full,
+ *          no memory, corrupt page met) marks the txn failed: every later op
+ *          returns HEED_BAD_TXN and commit aborts.
+ *
+ * Writes go through pwrite of malloc'd dirty pages rather than a writable
+ * map: a stray pointer or a crash in the middle of a txn can never scribble
+ * on committed pages, the map stays read-only (PROT_READ), and the pages a
+ * txn touches cost nothing until commit, which writes them sorted and
+ * coalesced.
+ *
+ * Commit ordering (what makes a commit atomic and durable):
+ *   1. Dirty named-db records go into the main db; the freelist (pages freed
+ *      by this txn, the old chain, what is still pending or reusable) is
+ *      written into new chain pages. Only pages no snapshot references are
+ *      written: new pages or pages freed by commits no reader can see.
+ *   2. The file grows (in chunks, never past the map) and every dirty page
+ *      is written, then fdatasync (skipped with NOSYNC).
+ *   3. The meta page txnid % 2 is written with the new root, next_pgno,
+ *      freelist head and checksum, then fdatasync (skipped with NOSYNC or
+ *      NOMETASYNC). Until it is written, the previous meta is the newest
+ *      valid one and describes an intact tree.
+ *   4. A failure in 2 returns the errno and leaves the file as it was (the
+ *      written pages are unreferenced). A failure in 3 leaves the meta page
+ *      unknown: the env refuses further writes with HEED_PANIC.
+ *   5. Only after 3 does the env adopt the txn's freelist and dbi changes.
+ */
+#include "internal.h"
+#include "probes.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static size_t dhash(uint64_t pgno, size_t cap)
+{
+	return (size_t)((pgno * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+}
+
+void *dirty_find(struct dirty_tab *t, uint64_t pgno)
+{
+	size_t i;
+
+	if (!t->cap)
+		return NULL;
+	for (i = dhash(pgno, t->cap);; i = (i + 1) & (t->cap - 1)) {
+		if (t->keys[i] == pgno)
+			return t->pages[i];
+		if (!t->keys[i])
+			return NULL;
+	}
+}
+
+static int dirty_grow(struct dirty_tab *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 256, i, j;
+	uint64_t *keys = calloc(cap, sizeof(*keys));
+	void **pages = calloc(cap, sizeof(*pages));
+
+	if (!keys || !pages) {
+		free(keys);
+		free(pages);
+		return ENOMEM;
+	}
+	for (i = 0; i < t->cap; i++) {
+		if (!t->keys[i])
+			continue;
+		for (j = dhash(t->keys[i], cap); keys[j]; j = (j + 1) & (cap - 1))
+			;
+		keys[j] = t->keys[i];
+		pages[j] = t->pages[i];
+	}
+	free(t->keys);
+	free(t->pages);
+	t->keys = keys;
+	t->pages = pages;
+	t->cap = cap;
+	return 0;
+}
+
+int dirty_add(struct dirty_tab *t, uint64_t pgno, void *page)
+{
+	size_t i;
+
+	if ((t->n + 1) * 2 > t->cap) {
+		int rc = dirty_grow(t);
+
+		if (rc)
+			return rc;
+	}
+	for (i = dhash(pgno, t->cap); t->keys[i]; i = (i + 1) & (t->cap - 1))
+		;
+	t->keys[i] = pgno;
+	t->pages[i] = page;
+	t->n++;
+	return 0;
+}
+
+void *dirty_remove(struct dirty_tab *t, uint64_t pgno)
+{
+	size_t i, j, k;
+	void *p;
+
+	if (!t->cap)
+		return NULL;
+	for (i = dhash(pgno, t->cap); t->keys[i] != pgno; i = (i + 1) & (t->cap - 1))
+		if (!t->keys[i])
+			return NULL;
+	p = t->pages[i];
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	for (j = i;;) {
+		t->keys[i] = 0;
+		for (;;) {
+			j = (j + 1) & (t->cap - 1);
+			if (!t->keys[j])
+				goto done;
+			k = dhash(t->keys[j], t->cap);
+			if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
+				continue;
+			break;
+		}
+		t->keys[i] = t->keys[j];
+		t->pages[i] = t->pages[j];
+		i = j;
+	}
+done:
+	t->n--;
+	return p;
+}
+
+static void dirty_free(struct dirty_tab *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->cap; i++)
+		if (t->keys[i])
+			free(t->pages[i]);
+	free(t->keys);
+	free(t->pages);
+	memset(t, 0, sizeof(*t));
+}
+
+int env_refresh_size(heed_env *env, uint64_t next_pgno)
+{
+	uint64_t need = next_pgno * (uint64_t)env->psize;
+	struct stat st;
+
+	if (need > env->mapsize)
+		return HEED_MAP_FULL;
+	if (need <= env->filesize)
+		return 0;
+	if (fstat(env->fd, &st) < 0)
+		return errno;
+	env->filesize = (size_t)st.st_size;
+	return need <= env->filesize ? 0 : HEED_CORRUPTED;
+}
+
+int txn_fail(heed_txn *txn, int rc)
+{
+	if (rc && rc != HEED_NOTFOUND && rc != HEED_KEYEXIST && !(txn->flags & HEED_RDONLY))
+		txn->state = TXN_FAILED;
+	return rc;
+}
+
+int txn_check(heed_txn *txn, int write)
+{
+	if (!txn)
+		return EINVAL;
+	if (txn->state != TXN_ACTIVE)
+		return HEED_BAD_TXN;
+	if (write && (txn->flags & HEED_RDONLY))
+		return EACCES;
+	return 0;
+}
+
+int txn_db(heed_txn *txn, heed_dbi dbi)
+{
+	heed_env *env = txn->env;
+	unsigned char *node;
+	int rc;
+
+	if (dbi >= env->numdbs || !(atomic_load(&env->dbflags[dbi]) & DBI_VALID))
+		return HEED_BAD_DBI;
+	if (txn->dbst[dbi] & DB_DROPPED)
+		return HEED_BAD_DBI;
+	if (txn->dbst[dbi] & DB_LOADED)
+		return 0;
+	rc = bt_get(txn, 0, env->dbnames[dbi], strlen(env->dbnames[dbi]), &node);
+	if (rc == HEED_NOTFOUND)
+		return HEED_BAD_DBI;
+	if (rc)
+		return rc;
+	if (!(node_flags(node) & N_DBREC) || node_dsize(node) != sizeof(struct dbrec))
+		return HEED_BAD_DBI;
+	memcpy(&txn->dbs[dbi], node_data(node), sizeof(struct dbrec));
+	if (txn->dbs[dbi].root >= txn->next_pgno || txn->dbs[dbi].depth > MAX_DEPTH ||
+	    (txn->dbs[dbi].root == 0) != (txn->dbs[dbi].depth == 0))
+		return HEED_CORRUPTED;
+	txn->dbst[dbi] |= DB_LOADED;
+	return 0;
+}
+
+static void take_snapshot_fields(heed_txn *txn, const struct meta *m)
+{
+	txn->next_pgno = m->next_pgno;
+	txn->free_head = m->free_head;
+	txn->free_count = m->free_count;
+	txn->dbs[0] = m->main;
+	memset(txn->dbst, 0, txn->env->maxdbs + 1);
+	txn->dbst[0] = DB_LOADED;
+}
+
+static int read_snapshot(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	struct meta m, again;
+	int rc, tries = 0;
+
+	for (;;) {
+		rc = meta_pick(env, &m);
+		if (rc)
+			return rc;
+		/* Invariant 3 of lock.c: publish, then check it is still newest. */
+		atomic_store(&txn->slot->txnid, m.txnid);
+		rc = meta_pick(env, &again);
+		if (rc)
+			return rc;
+		if (again.txnid == m.txnid)
+			break;
+		if (++tries > 1000000)
+			return HEED_BUSY;
+	}
+	rc = env_refresh_size(env, m.next_pgno);
+	if (rc)
+		return rc;
+	txn->txnid = m.txnid;
+	take_snapshot_fields(txn, &m);
+	return 0;
+}
+
+static void release_reader(heed_txn *txn)
+{
+	if (txn->slot) {
+		reader_release(txn->env, txn->slot, txn->slot_cached);
+		txn->slot = NULL;
+	}
+}
+
+static int write_begin(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	struct meta m;
+	int rc;
+
+	pthread_mutex_lock(&env->wmutex);
+	rc = lock_writer(env);
+	if (rc) {
+		pthread_mutex_unlock(&env->wmutex);
+		return rc;
+	}
+	if (env->panic) {
+		rc = HEED_PANIC;
+		goto fail;
+	}
+	rc = meta_pick(env, &m);
+	if (rc)
+		goto fail;
+	rc = env_refresh_size(env, m.next_pgno);
+	if (rc)
+		goto fail;
+	txn->txnid = m.txnid + 1;
+	take_snapshot_fields(txn, &m);
+	txn->oldest = readers_oldest(env, m.txnid);
+	rc = freelist_load(txn);
+	if (rc)
+		goto fail;
+	env->wtxn = txn;
+	return 0;
+fail:
+	lock_writer_release(env);
+	pthread_mutex_unlock(&env->wmutex);
+	return rc;
+}
+
+static void write_release(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+
+	dirty_free(&txn->dirty);
+	pgvec_free(&txn->avail);
+	pgvec_free(&txn->pending);
+	pgvec_free(&txn->freed);
+	pgvec_free(&txn->chain);
+	env->wtxn = NULL;
+	lock_writer_release(env);
+	pthread_mutex_unlock(&env->wmutex);
+}
+
+HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags, heed_txn **ret)
+{
+	heed_txn *txn;
+	int rc, rdonly = (flags & HEED_RDONLY) != 0;
+
+	if (!env || !ret || !env->opened || parent)
+		return EINVAL;
+	*ret = NULL;
+	if (!rdonly && (env->flags & HEED_RDONLY))
+		return EACCES;
+	txn = calloc(1, sizeof(*txn) + (env->maxdbs + 1) * (sizeof(struct dbrec) + 1));
+	if (!txn)
+		return ENOMEM;
+	txn->env = env;
+	txn->flags = rdonly ? HEED_RDONLY : 0;
+	txn->dbs = (struct dbrec *)(txn + 1);
+	txn->dbst = (unsigned char *)(txn->dbs + env->maxdbs + 1);
+	if (rdonly) {
+		rc = reader_acquire(env, &txn->slot, &txn->slot_cached);
+		if (!rc) {
+			rc = read_snapshot(txn);
+			if (rc)
+				release_reader(txn);
+		}
+	} else {
+		rc = write_begin(txn);
+	}
+	if (rc) {
+		free(txn);
+		return probe_rc(rc);
+	}
+	atomic_fetch_add(&env->active, 1);
+	{
+		uint64_t id = txn->txnid;
+
+		PROBE(TXN_BEGIN, id, rdonly);
+	}
+	*ret = txn;
+	return 0;
+}
+
+static void close_cursors(heed_txn *txn)
+{
+	while (txn->cursors) {
+		heed_cursor *c = txn->cursors;
+
+		txn->cursors = c->next;
+		free(c);
+	}
+}
+
+/* Forget the dbis this txn opened: their records never reached the file. */
+static void drop_created_dbis(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	unsigned int i;
+
+	pthread_mutex_lock(&env->dbimutex);
+	for (i = 1; i < env->numdbs; i++) {
+		if (txn->dbst[i] & DB_CREATED) {
+			atomic_store(&env->dbflags[i], 0);
+			free(env->dbnames[i]);
+			env->dbnames[i] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&env->dbimutex);
+}
+
+static void txn_free(heed_txn *txn)
+{
+	close_cursors(txn);
+	atomic_fetch_sub(&txn->env->active, 1);
+	free(txn);
+	op_flush();
+}
+
+HEED_API void heed_txn_abort(heed_txn *txn)
+{
+	uint64_t id;
+
+	if (!txn)
+		return;
+	id = txn->txnid;
+	PROBE(TXN_ABORT, id);
+	if (txn->flags & HEED_RDONLY) {
+		release_reader(txn);
+	} else {
+		drop_created_dbis(txn);
+		write_release(txn);
+	}
+	txn_free(txn);
+}
+
+HEED_API void heed_txn_reset(heed_txn *txn)
+{
+	heed_cursor *c;
+
+	if (!txn || !(txn->flags & HEED_RDONLY) || txn->state == TXN_RESET)
+		return;
+	release_reader(txn);
+	for (c = txn->cursors; c; c = c->next)
+		c->pos = CUR_UNSET;
+	txn->state = TXN_RESET;
+	op_flush();
+}
+
+HEED_API int heed_txn_renew(heed_txn *txn)
+{
+	int rc;
+
+	if (!txn)
+		return EINVAL;
+	if (!(txn->flags & HEED_RDONLY) || txn->state != TXN_RESET)
+		return HEED_BAD_TXN;
+	rc = reader_acquire(txn->env, &txn->slot, &txn->slot_cached);
+	if (rc)
+		return probe_rc(rc);
+	rc = read_snapshot(txn);
+	if (rc) {
+		release_reader(txn);
+		return probe_rc(rc);
+	}
+	txn->state = TXN_ACTIVE;
+	return 0;
+}
+
+HEED_API size_t heed_txn_id(heed_txn *txn)
+{
+	if (!txn || txn->state == TXN_RESET)
+		return 0;
+	return (size_t)txn->txnid;
+}
+
+static int sync_data(heed_env *env)
+{
+	uint64_t t0 = op_begin();
+	int fd = env->fd, rc = 0;
+
+	PROBE(SYNC_START, fd);
+	if (fdatasync(fd) < 0)
+		rc = errno;
+	PROBE(SYNC_DONE, fd, rc);
+	op_end(HEED_OP_SYNC, rc, t0);
+	return rc;
+}
+
+HEED_API int heed_env_sync(heed_env *env, int force)
+{
+	int rc = 0;
+
+	if (!env || !env->opened)
+		return EINVAL;
+	if (env->flags & HEED_RDONLY)
+		return 0;
+	if (force || !(env->flags & HEED_NOSYNC))
+		rc = sync_data(env);
+	op_flush();
+	return probe_rc(rc);
+}
+
+struct wpage {
+	uint64_t pgno;
+	void *page;
+	size_t len;
+};
+
+static int cmp_wpage(const void *a, const void *b)
+{
+	uint64_t x = ((const struct wpage *)a)->pgno, y = ((const struct wpage *)b)->pgno;
+
+	return x < y ? -1 : x > y;
+}
+
+static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(fd, iov, n, off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (w == 0)
+			return EIO;
+		off += w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* Grow the file to hold next_pgno pages: in chunks of an eighth of the
+ * file (at least 1 MiB), so a growing db does not pay a size change (and a
+ * journal commit in the file system) on every commit; never past the map. */
+static int grow_file(heed_env *env, uint64_t next_pgno)
+{
+	uint64_t need = next_pgno * (uint64_t)env->psize, to;
+
+	if (need <= env->filesize)
+		return 0;
+	to = need + (env->filesize / 8 > (1u << 20) ? env->filesize / 8 : (1u << 20));
+	to = (to + env->psize - 1) / env->psize * env->psize;
+	if (to > env->mapsize)
+		to = env->mapsize;
+	if (ftruncate(env->fd, (off_t)to) < 0)
+		return errno;
+	env->filesize = (size_t)to;
+	return 0;
+}
+
+static int write_dirty(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	struct dirty_tab *t = &txn->dirty;
+	struct wpage *w;
+	struct iovec iov[256];
+	size_t i, n = 0, j;
+	int rc;
+
+	if (!t->n)
+		return 0;
+	w = malloc(t->n * sizeof(*w));
+	if (!w)
+		return ENOMEM;
+	for (i = 0; i < t->cap; i++) {
+		void *p = t->pages[i];
+		struct page_hdr *h;
+
+		if (!t->keys[i])
+			continue;
+		h = page_hdr(p);
+		h->flags &= (uint16_t)~P_DIRTY;
+		w[n].pgno = t->keys[i];
+		w[n].page = p;
+		w[n].len = (size_t)((h->flags & P_OVERFLOW) ? h->lower : 1) * env->psize;
+		n++;
+	}
+	qsort(w, n, sizeof(*w), cmp_wpage);
+	rc = grow_file(env, txn->next_pgno);
+	for (i = 0; i < n && !rc;) {
+		int k = 0;
+		uint64_t end = w[i].pgno;
+
+		for (j = i; j < n && k < 256 && w[j].pgno == end; j++, k++) {
+			iov[k].iov_base = w[j].page;
+			iov[k].iov_len = w[j].len;
+			end += w[j].len / env->psize;
+		}
+		rc = pwrite_all(env->fd, iov, k, (off_t)(w[i].pgno * env->psize));
+		i = j;
+	}
+	free(w);
+	return rc;
+}
+
+/* Make the env adopt the committed txn: freelist cache, dbi table. */
+static void adopt(heed_txn *txn, struct pgvec *chain, struct pgvec *recs)
+{
+	heed_env *env = txn->env;
+	unsigned int i;
+
+	pgvec_free(&env->fl_recs);
+	pgvec_free(&env->fl_chain);
+	env->fl_recs = *recs;
+	env->fl_chain = *chain;
+	env->fl_txnid = txn->txnid;
+	env->fl_valid = 1;
+	memset(recs, 0, sizeof(*recs));
+	memset(chain, 0, sizeof(*chain));
+	pthread_mutex_lock(&env->dbimutex);
+	for (i = 1; i < env->numdbs; i++) {
+		if (txn->dbst[i] & DB_DROPPED) {
+			atomic_store(&env->dbflags[i], 0);
+			free(env->dbnames[i]);
+			env->dbnames[i] = NULL;
+		}
+	}
+	pthread_mutex_unlock(&env->dbimutex);
+}
+
+static int store_dbrecs(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	unsigned int i;
+	int rc;
+
+	for (i = 1; i < env->numdbs; i++) {
+		heed_cursor c;
+		heed_val k, d;
+
+		if ((txn->dbst[i] & (DB_DIRTY | DB_DROPPED)) != DB_DIRTY)
+			continue;
+		k.data = env->dbnames[i];
+		k.size = strlen(env->dbnames[i]);
+		d.data = &txn->dbs[i];
+		d.size = sizeof(struct dbrec);
+		cursor_init(&c, txn, 0);
+		rc = bt_put(&c, &k, &d, 0, N_DBREC);
+		if (rc)
+			return rc;
+		txn->dbst[i] &= (unsigned char)~DB_DIRTY;
+	}
+	return 0;
+}
+
+static int write_commit(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	struct pgvec chain = {0}, recs = {0};
+	struct meta m;
+	uint64_t id = txn->txnid, ndirty;
+	int rc;
+
+	rc = store_dbrecs(txn);
+	if (!rc)
+		rc = freelist_save(txn, &chain, &recs);
+	if (rc)
+		goto out;
+	ndirty = txn->dirty.n;
+	PROBE(TXN_COMMIT_START, id, ndirty);
+	rc = write_dirty(txn);
+	if (!rc && !(env->flags & HEED_NOSYNC))
+		rc = sync_data(env);
+	if (rc)
+		goto out;
+	memset(&m, 0, sizeof(m));
+	m.hdr.pgno = txn->txnid % NUM_METAS;
+	m.hdr.flags = P_META;
+	m.magic = HEED_MAGIC;
+	m.version = HEED_FORMAT_VERSION;
+	m.psize = env->psize;
+	m.mapsize = env->mapsize;
+	m.txnid = txn->txnid;
+	m.next_pgno = txn->next_pgno;
+	m.free_head = txn->free_head;
+	m.free_count = txn->free_count;
+	m.main = txn->dbs[0];
+	meta_seal(&m);
+	if (pwrite(env->fd, &m, sizeof(m), (off_t)(m.hdr.pgno * env->psize)) !=
+	    (ssize_t)sizeof(m)) {
+		rc = errno ? errno : EIO;
+		env->panic = 1;
+		goto out;
+	}
+	if (!(env->flags & (HEED_NOSYNC | HEED_NOMETASYNC))) {
+		rc = sync_data(env);
+		if (rc) {
+			env->panic = 1;
+			goto out;
+		}
+	}
+	adopt(txn, &chain, &recs);
+out:
+	PROBE(TXN_COMMIT_DONE, id, rc);
+	pgvec_free(&chain);
+	pgvec_free(&recs);
+	return rc;
+}
+
+HEED_API int heed_txn_commit(heed_txn *txn)
+{
+	uint64_t t0;
+	int rc;
+
+	if (!txn)
+		return EINVAL;
+	if (txn->flags & HEED_RDONLY) {
+		release_reader(txn);
+		txn_free(txn);
+		return 0;
+	}
+	if (txn->state != TXN_ACTIVE) {
+		heed_txn_abort(txn);
+		return HEED_BAD_TXN;
+	}
+	t0 = op_begin();
+	rc = write_commit(txn);
+	if (rc) {
+		drop_created_dbis(txn);
+		/* The env's cached freelist may hold what this txn consumed. */
+		txn->env->fl_valid = 0;
+	}
+	write_release(txn);
+	op_end(HEED_OP_COMMIT, rc, t0);
+	txn_free(txn);
+	return probe_rc(rc);
+}
