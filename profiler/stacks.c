@@ -69,7 +69,7 @@ static int add_user(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u64
 
 static int add_kernel(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u64 *ips)
 {
-	int depth, i, err;
+	int depth, i, skip, err;
 
 	/* -EFAULT: the sample was taken in user mode, there is no kernel part. */
 	if (id == -EFAULT)
@@ -78,7 +78,18 @@ static int add_kernel(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u
 		return put(b, "[lost kernel stack]");
 	for (depth = 0; depth < HEED_STACK_DEPTH && ips[depth]; depth++)
 		;
-	for (i = depth - 1; i >= 0; i--) {
+	/* The innermost frames of a tracepoint stack are our own program and the
+	 * kernel's trampoline to it: not the target's time. */
+	for (skip = 0; skip < depth; skip++) {
+		const char *name = heed_sym_kernel(sym, ips[skip]);
+
+		if (!name)
+			return -ENOMEM;
+		if (strncmp(name, "bpf_prog_", 9) && strncmp(name, "bpf_trace_run", 13) &&
+		    strncmp(name, "__bpf_trace_", 12))
+			break;
+	}
+	for (i = depth - 1; i >= skip; i--) {
 		const char *name = heed_sym_kernel(sym, ips[i]);
 
 		if (!name)

@@ -239,7 +239,8 @@ static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
 	if (mod)
 		name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
 	if (name) {
-		int err = push(fr, strdup(name));
+		/* "clock_nanosleep@GLIBC_2.2.5": the version is noise in a profile. */
+		int err = push(fr, strndup(name, strcspn(name, "@")));
 
 		return err ? err : add_inlined(mod, pc, fr);
 	}
