@@ -245,6 +245,9 @@ static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
 		return err ? err : add_inlined(mod, pc, fr);
 	}
 	m = heed_maps_find(&s->maps, addr);
+	if (m && m->path[0] == '[') /* [vdso], [stack]: already bracketed */
+		return push(fr, fmt("[%.*s+0x%" PRIx64 "]", (int)strcspn(m->path + 1, "]"),
+				    m->path + 1, addr - m->start));
 	if (m && m->path[0])
 		return push(fr, fmt("[%s+0x%" PRIx64 "]", base_name(m->path),
 				    addr - m->start + m->off));
