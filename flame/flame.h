@@ -76,7 +76,7 @@ struct heed_flame_opts {
 			 gets a fixed colour, only less related to similar names */
 	int inverted; /* icicle: root at the top, stacks grow down */
 	int reverse;  /* reverse each stack (leaf first) before merging */
-	int negate;   /* differential: swap the meaning of red and blue */
+	int negate;   /* differential: swap red and blue, and the sign of deltas shown */
 	heed_flame_error_fn on_error; /* NULL: messages are dropped */
 	void *error_ctx;
 };

@@ -235,14 +235,17 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 	out_str(o, ", ");
 	out_pct(o, fr->width, c->total, 0);
 	if (f->mode == FLAME_MODE_DIFF) {
+		/* With negate the hues are swapped, and so is the sign shown. */
+		double delta = f->o.negate ? -fr->delta : fr->delta;
+
 		out_str(o, "; ");
-		if (fr->delta >= 0)
+		if (delta >= 0)
 			out_mem(o, "+", 1);
-		out_count(o, fr->delta);
+		out_count(o, delta);
 		out_mem(o, " ", 1);
 		out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
 		out_str(o, ", ");
-		out_pct(o, fr->delta, c->total, 1);
+		out_pct(o, delta, c->total, 1);
 	}
 	out_str(o, ")</title><rect x=\"");
 	out_num(o, x);

@@ -1,0 +1,93 @@
+#!/bin/bash
+# heed-flame's command line: inputs (files, several files, stdin, "-"), --diff and
+# --write-merged, --verbose counts, and a non-zero exit with a message on every failure.
+# Usage: bash tests/t_flame_cli.sh BUILD
+set -u
+build=${1:-build}
+flame=$build/bin/heed-flame
+if [ ! -x "$flame" ]; then
+	echo "t_flame_cli: FAIL: $flame is not built (run make)"
+	exit 1
+fi
+tmp=$(mktemp -d /tmp/t_flame_cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() {
+	echo "t_flame_cli: FAIL: $*"
+	fail=1
+}
+# expect RC STDERR-SUBSTRING ARGS...: runs heed-flame, checks its status and message.
+expect() {
+	local rc=$1 msg=$2 got
+	shift 2
+	"$flame" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	got=$?
+	[ "$got" -eq "$rc" ] || bad "heed-flame $* exited $got, expected $rc ($(cat "$tmp/err"))"
+	if [ -n "$msg" ] && ! grep -qF -- "$msg" "$tmp/err"; then
+		bad "heed-flame $*: stderr lacks '$msg': $(cat "$tmp/err")"
+	fi
+}
+
+printf 'main;a 3\nmain;b 2\n' >"$tmp/one.folded"
+printf 'main;a 1\nmain;c 4\n' >"$tmp/two.folded"
+printf 'junk\nmore junk\n' >"$tmp/junk.folded"
+
+expect 0 "" "$tmp/one.folded"
+grep -q '<title>main (5 samples, 100.00%)</title>' "$tmp/out" || bad "one file: main not 5 samples"
+expect 0 "" "$tmp/one.folded" "$tmp/two.folded"
+grep -q '<title>main (10 samples' "$tmp/out" || bad "two files are not merged"
+grep -q '<title>a (4 samples' "$tmp/out" || bad "two files: a is not 3+1"
+"$flame" <"$tmp/one.folded" >"$tmp/stdin.svg" || bad "stdin input failed"
+grep -q '<title>main (5 samples' "$tmp/stdin.svg" || bad "stdin input not read"
+"$flame" - "$tmp/two.folded" <"$tmp/one.folded" >"$tmp/dash.svg" || bad "'-' input failed"
+grep -q '<title>main (10 samples' "$tmp/dash.svg" || bad "'-' is not stdin"
+
+expect 1 "no valid folded line" "$tmp/junk.folded"
+expect 1 "junk.folded:2: no sample count" "$tmp/junk.folded"
+expect 1 "missing.folded: No such file or directory" "$tmp/missing.folded"
+expect 1 "no valid folded line" /dev/null
+expect 2 "unknown palette 'pink'" --colors pink "$tmp/one.folded"
+expect 2 "--width: 'wide' is not a non-negative number" --width wide "$tmp/one.folded"
+expect 2 "must be above 0" --height 0 "$tmp/one.folded"
+expect 2 "--diff needs two files" --diff "$tmp/one.folded"
+expect 2 "" --no-such-option "$tmp/one.folded"
+expect 1 "No such file or directory" -o "$tmp/no/dir/x.svg" "$tmp/one.folded"
+expect 1 "cannot write the SVG" -o /dev/full "$tmp/one.folded"
+expect 1 "No such file or directory" --write-merged "$tmp/no/dir/m" "$tmp/one.folded"
+expect 1 "no valid folded line in either file" --diff "$tmp/junk.folded" /dev/null
+
+# --diff: widths from AFTER, merged two-count file; --negate: widths from BEFORE.
+expect 0 "" --diff --write-merged "$tmp/merged" "$tmp/one.folded" "$tmp/two.folded"
+printf 'main;a 3 1\nmain;b 2 0\nmain;c 0 4\n' | cmp -s - "$tmp/merged" ||
+	bad "merged file differs: $(cat "$tmp/merged")"
+grep -q '<title>main (5 samples, 100.00%; +0 samples, +0.00%)</title>' "$tmp/out" ||
+	bad "diff: main title"
+grep -q '<title>c (4 samples, 80.00%; +4 samples, +80.00%)</title>' "$tmp/out" ||
+	bad "diff: c grew by 4"
+expect 0 "" --diff --negate "$tmp/one.folded" "$tmp/two.folded"
+grep -q '<title>b (2 samples, 40.00%; -2 samples, -40.00%)</title>' "$tmp/out" ||
+	bad "negate: b should be 2 wide (BEFORE) and show its loss"
+# b lost 2 of the largest change 4: half-intensity blue.
+grep -q '<title>b (2 samples[^<]*</title><rect [^>]*fill="rgb(105,105,255)"' "$tmp/out" ||
+	bad "negate: shrunk b is not blue"
+# The merged file is an input too.
+expect 0 "" "$tmp/merged"
+grep -q '<title>c (4 samples, 80.00%; +4 samples' "$tmp/out" || bad "merged file re-read"
+
+# --verbose counts; the SVG comment carries the same numbers.
+# 100 px for 10 samples: 30 px is 3 samples, so only b (2) is elided.
+expect 0 "4 drawn, 1 elided" --verbose --width 120 --minwidth 30 "$tmp/one.folded" "$tmp/two.folded"
+grep -q '4 frames drawn, 1 elided' "$tmp/out" || bad "SVG comment counts"
+[ "$(grep -c '^<g><title>' "$tmp/out")" -eq 4 ] || bad "minwidth: expected 4 rects"
+grep -q '<title>b ' "$tmp/out" && bad "minwidth: b is drawn"
+
+expect 0 "" --title "My <graph>" --subtitle sub --countname bytes --nametype "Fn:" \
+	--colors mem --hash --inverted --height 20 --width 800 --fontsize 10 --total 20 \
+	--factor 2 "$tmp/one.folded"
+grep -q '>My &lt;graph&gt;</text>' "$tmp/out" || bad "--title"
+grep -q 'data-nametype="Fn:"' "$tmp/out" || bad "--nametype"
+grep -q '<title>main (10 bytes, 50.00%)</title>' "$tmp/out" || bad "--factor/--total/--countname"
+grep -q 'width="800"' "$tmp/out" || bad "--width"
+"$flame" --help | grep -q '^usage: heed-flame' || bad "--help"
+[ "$fail" -eq 0 ] && echo "t_flame_cli: PASS"
+exit "$fail"
