@@ -1,0 +1,153 @@
+// Drives a heed-flame SVG in headless Debian chromium through playwright-core:
+// hover details, click-to-zoom and reset, regex search (button and Ctrl-F) with the
+// matched percent, no console errors, and screenshots.
+// Usage: node tests/browser/flame.mjs PLAYWRIGHT_DIR SMALL.svg BIG.svg OUTDIR
+// SMALL.svg must be drawn from the stacks of tests/t_flame_browser.sh.
+import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+const [pwDir, smallSvg, bigSvg, outDir] = process.argv.slice(2);
+const require = createRequire(path.join(pwDir, "noop.js"));
+const { chromium } = require("playwright-core");
+
+let failures = 0;
+function check(ok, what) {
+	console.log(`${ok ? "ok" : "FAIL"}: ${what}`);
+	if (!ok)
+		failures++;
+}
+function near(a, b, tol = 0.02) {
+	return Math.abs(a - b) <= tol;
+}
+
+const profile = mkdtempSync(path.join(tmpdir(), "flame-chromium-"));
+let ctx;
+try {
+	ctx = await chromium.launchPersistentContext(profile, {
+		executablePath: "/usr/bin/chromium",
+		headless: true,
+		args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		       "--no-first-run", "--disable-background-networking",
+		       "--disable-component-update", "--disable-sync"],
+		viewport: { width: 1200, height: 400 },
+	});
+	const page = await ctx.newPage();
+	const errors = [];
+	const requests = [];
+	page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+	page.on("pageerror", (e) => errors.push(String(e)));
+	page.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
+	let answer = null;
+	page.on("dialog", (d) => d.accept(answer));
+
+	await page.goto("file://" + path.resolve(smallSvg));
+	await page.waitForFunction(() => window.hf && hf.items.length > 0);
+
+	// Geometry of a frame by name: x/width attributes and whether it is shown.
+	const frame = (name) => page.evaluate((n) => {
+		for (const it of hf.items) {
+			if (it.name !== n)
+				continue;
+			const r = it.rect.getBoundingClientRect();
+			return {
+				x: +it.rect.getAttribute("x"), w: +it.rect.getAttribute("width"),
+				shown: getComputedStyle(it.g).display !== "none",
+				parent: it.g.classList.contains("parent"),
+				label: it.text ? it.text.textContent : "",
+				cx: r.x + r.width / 2, cy: r.y + r.height / 2,
+			};
+		}
+		return null;
+	}, name);
+	const text = (id) => page.evaluate((i) => document.getElementById(i).textContent, id);
+
+	// 100 samples over 1180 px: 11.8 px a sample.
+	let render = await frame("render");
+	check(render && near(render.x, 10 + 65 * 11.8) && near(render.w, 35 * 11.8),
+	      `render drawn at x=${render && render.x} w=${render && render.w}`);
+
+	// Hover shows name, samples and percent in the details line.
+	const parse = await frame("parse");
+	await page.mouse.move(parse.cx, parse.cy);
+	const det = await text("details");
+	check(det === "Function: parse (40 samples, 40.00%)", `hover details: "${det}"`);
+
+	// Click zooms: render spans the full width, its children scale, others hide.
+	await page.mouse.click(render.cx, render.cy);
+	render = await frame("render");
+	const draw = await frame("draw"), idle = await frame("idle"), main = await frame("main");
+	check(near(render.x, 10) && near(render.w, 1180), `zoomed render x=${render.x} w=${render.w}`);
+	check(draw.shown && near(draw.x, 10 + 15 * 1180 / 35, 0.05) && near(draw.w, 20 * 1180 / 35, 0.05),
+	      `zoomed draw x=${draw.x} w=${draw.w}`);
+	check(!idle.shown && !(await frame("tree")).shown, "frames outside the zoom are hidden");
+	check(main.shown && main.parent && near(main.w, 1180), "ancestor main spans the width, dimmed");
+	check(render.label === "render", `zoomed label "${render.label}"`);
+	check(!(await page.evaluate(() => document.getElementById("unzoom").classList.contains("hide"))),
+	      "Reset Zoom shown");
+	await page.screenshot({ path: path.join(outDir, "flame-zoomed.png") });
+	const unzoom = await page.evaluate(() => {
+		const r = document.getElementById("unzoom").getBoundingClientRect();
+		return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+	});
+	await page.mouse.click(unzoom.x, unzoom.y);
+	render = await frame("render");
+	check(near(render.x, 10 + 65 * 11.8) && near(render.w, 35 * 11.8) && (await frame("idle")).shown,
+	      "Reset Zoom restores the layout");
+
+	// Search by button: "lex" matches 30 + 20 of 100 samples.
+	answer = "lex";
+	await page.click("#search");
+	let matched = await text("matched");
+	check(matched === "Matched: 50.0%", `search lex: "${matched}"`);
+	const lexFill = await page.evaluate(() =>
+		hf.items.filter((i) => i.name === "lex").map((i) => i.rect.getAttribute("fill")));
+	check(lexFill.length === 2 && lexFill.every((f) => f === "rgb(230,0,230)"), "matches highlighted");
+	check((await text("search")) === "Reset Search", "search button becomes Reset Search");
+	await page.screenshot({ path: path.join(outDir, "flame-search.png") });
+	await page.click("#search");
+	check((await text("matched")).trim() === "", "Reset Search clears the match");
+
+	// Ctrl-F: "parse|lex": lex under parse is counted once: 40 + 20.
+	answer = "parse|lex";
+	await page.keyboard.press("Control+f");
+	matched = await text("matched");
+	check(matched === "Matched: 60.0%", `Ctrl-F parse|lex: "${matched}"`);
+	answer = "^(main|render)$";
+	await page.keyboard.press("Control+f");
+	matched = await text("matched");
+	check(matched === "Matched: 100.0%", `nested matches counted once: "${matched}"`);
+	answer = "([";
+	await page.keyboard.press("Control+f");
+	matched = await text("matched");
+	check(matched.startsWith("Bad regex"), `invalid regex reported: "${matched}"`);
+
+	// A realistic graph: loads, hovers, zooms without errors; the screenshot to look at.
+	await page.goto("file://" + path.resolve(bigSvg));
+	await page.waitForFunction(() => window.hf && hf.items.length > 0);
+	const n = await page.evaluate(() => hf.items.length);
+	check(n > 100, `big graph has ${n} frames`);
+	await page.screenshot({ path: path.join(outDir, "flame.png") });
+	const pick = await page.evaluate(() => {
+		const it = hf.items.filter((i) => i.depth === 3).sort((a, b) => b.w - a.w)[0];
+		const r = it.rect.getBoundingClientRect();
+		return { name: it.name, x: r.x + r.width / 2, y: r.y + r.height / 2 };
+	});
+	await page.mouse.click(pick.x, pick.y);
+	const zw = await page.evaluate((nm) => +hf.items.find((i) => i.name === nm && !i.g.classList.contains("hide")).rect.getAttribute("width"), pick.name);
+	check(near(zw, 1180), `big graph: clicked ${pick.name} spans ${zw} px`);
+	await page.screenshot({ path: path.join(outDir, "flame-big-zoomed.png") });
+
+	check(errors.length === 0, `no console errors${errors.length ? ": " + errors.join("; ") : ""}`);
+	check(requests.length === 0, `no network requests${requests.length ? ": " + requests.join(" ") : ""}`);
+} catch (e) {
+	console.log(`FAIL: ${e.stack || e}`);
+	failures++;
+} finally {
+	if (ctx)
+		await ctx.close();
+	rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures ? `flame.mjs: ${failures} failed` : "flame.mjs: PASS");
+process.exit(failures ? 1 : 0);
