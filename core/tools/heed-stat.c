@@ -1,0 +1,126 @@
+/*
+ * heed-stat PATH [-a] - print the statistics of a heed environment, like
+ * mdb_stat: environment info, reader slots, freelist, the main db and,
+ * with -a, every named db.
+ */
+#include "heed.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STAT_MAXDBS 4096
+
+static void print_stat(const char *title, const heed_stat *st)
+{
+	printf("Status of %s\n", title);
+	printf("  Tree depth: %u\n", st->depth);
+	printf("  Branch pages: %zu\n", st->branch_pages);
+	printf("  Leaf pages: %zu\n", st->leaf_pages);
+	printf("  Overflow pages: %zu\n", st->overflow_pages);
+	printf("  Entries: %zu\n", st->entries);
+}
+
+/* Print every named db: the main db's keys that open as a db. */
+static int print_named(heed_env *env, const char *path)
+{
+	heed_txn *txn;
+	heed_cursor *cur;
+	heed_val k, v;
+	int rc;
+
+	rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+	if (rc)
+		return rc;
+	rc = heed_cursor_open(txn, 0, &cur);
+	while (!rc && !(rc = heed_cursor_get(cur, &k, &v, HEED_NEXT))) {
+		char name[512], title[600];
+		heed_dbi dbi;
+		heed_stat st;
+
+		if (k.size >= sizeof(name) || memchr(k.data, 0, k.size))
+			continue;
+		memcpy(name, k.data, k.size);
+		name[k.size] = 0;
+		if (heed_dbi_open(txn, name, 0, &dbi))
+			continue;
+		rc = heed_dbi_stat(txn, dbi, &st);
+		if (rc)
+			break;
+		snprintf(title, sizeof(title), "%s", name);
+		print_stat(title, &st);
+	}
+	if (rc && rc != HEED_NOTFOUND)
+		fprintf(stderr, "heed-stat: %s: reading the named dbs: %s\n", path,
+			heed_strerror(rc));
+	heed_txn_abort(txn);
+	return rc == HEED_NOTFOUND ? 0 : rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	heed_env *env = NULL;
+	heed_envinfo info;
+	heed_stat st;
+	struct stat sb;
+	size_t nfree = 0, nchain = 0, nreuse = 0;
+	unsigned int flags = HEED_RDONLY;
+	int all = 0, i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-a"))
+			all = 1;
+		else if (argv[i][0] != '-' && !path)
+			path = argv[i];
+		else
+			path = NULL, i = argc + 1;
+	}
+	if (!path || i > argc) {
+		fprintf(stderr, "usage: heed-stat PATH [-a]\n"
+				"  PATH: an environment directory, or a data file (NOSUBDIR)\n"
+				"  -a    also every named database\n");
+		return 2;
+	}
+	if (stat(path, &sb) < 0) {
+		fprintf(stderr, "heed-stat: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (S_ISREG(sb.st_mode))
+		flags |= HEED_NOSUBDIR;
+	rc = heed_env_create(&env);
+	if (!rc && all)
+		rc = heed_env_set_maxdbs(env, STAT_MAXDBS);
+	if (!rc)
+		rc = heed_env_open(env, path, flags, 0644);
+	if (!rc)
+		rc = heed_env_info(env, &info);
+	if (!rc)
+		rc = heed_env_stat(env, &st);
+	if (!rc)
+		rc = heed_env_freelist(env, &nfree, &nchain, &nreuse);
+	if (rc) {
+		fprintf(stderr, "heed-stat: %s: %s\n", path, heed_strerror(rc));
+		heed_env_close(env);
+		return 1;
+	}
+	printf("Environment Info\n");
+	printf("  Map size: %zu\n", info.mapsize);
+	printf("  Page size: %u\n", st.psize);
+	printf("  Last page number: %zu\n", info.last_pgno);
+	printf("  Last transaction ID: %zu\n", info.last_txnid);
+	printf("  Max readers: %u\n", info.maxreaders);
+	printf("  Number of readers used: %u\n", info.numreaders);
+	printf("Freelist Status\n");
+	printf("  Free pages: %zu\n", nfree);
+	printf("  Reusable now: %zu\n", nreuse);
+	printf("  Freelist pages: %zu\n", nchain);
+	print_stat("Main DB", &st);
+	if (all)
+		rc = print_named(env, path);
+	heed_env_close(env);
+	return rc ? 1 : 0;
+}
