@@ -1,0 +1,244 @@
+/*
+ * test_search.c - the node search of libheed (core/search.c): the scalar and
+ * the AVX2 path give identical results, equal to a plain linear scan, on
+ * random keys with shared prefixes, duplicate prefixes, short keys padded
+ * with zero bytes, branch pages (slot 0 skipped), empty pages; a corrupt
+ * node offset is reported by both. HEED_SEED replays a run.
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "page.h"
+#include "search.h"
+
+#define PSIZE 16384u
+
+static uint64_t seed_state;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (seed_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void seed(void)
+{
+	const char *s = getenv("HEED_SEED");
+	uint64_t v = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
+
+	printf("test_search: HEED_SEED=%llu\n", (unsigned long long)v);
+	seed_state = v;
+}
+
+struct key {
+	unsigned char b[64];
+	unsigned int n;
+};
+
+static int kcmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	return heed_keycmp(x->b, x->n, y->b, y->n);
+}
+
+/* A random key over a small alphabet so that prefixes are often shared. */
+static void rand_key(struct key *k, unsigned int maxlen, unsigned int alpha)
+{
+	unsigned int i;
+
+	k->n = 1 + (unsigned int)(rnd() % maxlen);
+	for (i = 0; i < k->n; i++)
+		k->b[i] = (unsigned char)(rnd() % alpha);
+}
+
+/* Sort, drop duplicates; returns the count left. */
+static unsigned int uniq(struct key *k, unsigned int n)
+{
+	unsigned int i, m = 0;
+
+	qsort(k, n, sizeof(*k), kcmp);
+	for (i = 0; i < n; i++)
+		if (!m || kcmp(&k[m - 1], &k[i]))
+			k[m++] = k[i];
+	return m;
+}
+
+/* Build a page (leaf, or branch with an empty slot-0 key) of the keys. */
+static void build(void *p, const struct key *k, unsigned int n, int branch)
+{
+	struct page_hdr *h = page_hdr(p);
+	unsigned int i, upper = PSIZE;
+
+	memset(p, 0, PSIZE);
+	h->flags = branch ? P_BRANCH : P_LEAF;
+	for (i = 0; i < n; i++) {
+		unsigned int kl = (branch && i == 0) ? 0 : k[i].n;
+		unsigned int sz = NODE_HDR + kl + 4;
+		unsigned char *node;
+		uint16_t v16;
+		uint32_t v32 = 4;
+
+		upper -= sz;
+		node = (unsigned char *)p + upper;
+		v16 = (uint16_t)kl;
+		memcpy(node, &v16, 2);
+		memset(node + 2, 0, 2);
+		memcpy(node + 4, &v32, 4);
+		memcpy(node + NODE_HDR, k[i].b, kl);
+		page_slots(p)[i] = make_slot(key_prefix(k[i].b, kl), upper);
+	}
+	h->nkeys = (uint16_t)n;
+	h->lower = PAGE_HDR + SLOT_SIZE * n;
+	h->upper = upper;
+	cr_assert_leq(h->lower, h->upper, "test keys overflow the page");
+}
+
+/* Reference: first index >= start whose key >= q. */
+static void linear(const struct key *k, unsigned int n, unsigned int start, const struct key *q,
+		   struct search_res *r)
+{
+	unsigned int i;
+
+	for (i = start; i < n; i++) {
+		int c = heed_keycmp(k[i].b, k[i].n, q->b, q->n);
+
+		if (c >= 0) {
+			r->idx = i;
+			r->exact = c == 0;
+			return;
+		}
+	}
+	r->idx = n;
+	r->exact = 0;
+}
+
+static void probe_all(void *p, const struct key *k, unsigned int n, int branch, const struct key *q)
+{
+	struct search_res ref, s, v;
+	unsigned int start = branch ? 1 : 0;
+
+	linear(k, n, start, q, &ref);
+	cr_assert_eq(heed_node_search_scalar(p, PSIZE, start, q->b, q->n, &s), 0);
+	cr_assert_eq(heed_node_search_avx2(p, PSIZE, start, q->b, q->n, &v), 0,
+		     "this CPU lacks AVX2: the AVX2 search path cannot be tested here");
+	cr_assert(s.idx == ref.idx && s.exact == ref.exact,
+		  "scalar: idx %u exact %d, expected %u %d (n %u)", s.idx, s.exact, ref.idx,
+		  ref.exact, n);
+	cr_assert(v.idx == ref.idx && v.exact == ref.exact,
+		  "avx2: idx %u exact %d, expected %u %d (n %u)", v.idx, v.exact, ref.idx,
+		  ref.exact, n);
+}
+
+static void run_random(unsigned int maxlen, unsigned int alpha, int branch, unsigned int rounds)
+{
+	static struct key keys[400];
+	static unsigned char page[PSIZE] __attribute__((aligned(64)));
+	unsigned int r, i, n;
+
+	seed();
+	for (r = 0; r < rounds; r++) {
+		n = (unsigned int)(rnd() % 300);
+		for (i = 0; i < n; i++)
+			rand_key(&keys[i], maxlen, alpha);
+		n = uniq(keys, n);
+		build(page, keys, n, branch);
+		for (i = 0; i < n; i++)
+			probe_all(page, keys, n, branch, &keys[i]);
+		for (i = 0; i < 200; i++) {
+			struct key q;
+
+			rand_key(&q, maxlen + 2, alpha + 1);
+			probe_all(page, keys, n, branch, &q);
+		}
+	}
+}
+
+Test(search, random_keys_distinct_prefixes)
+{
+	run_random(24, 256, 0, 200);
+}
+
+Test(search, shared_prefixes_small_alphabet)
+{
+	run_random(12, 3, 0, 200);
+}
+
+Test(search, long_shared_prefixes)
+{
+	/* Two-letter alphabet and long keys: most slots tie on the prefix. */
+	run_random(40, 2, 0, 100);
+}
+
+Test(search, branch_pages_skip_slot0)
+{
+	run_random(16, 4, 1, 200);
+}
+
+Test(search, zero_padding_and_short_keys)
+{
+	static unsigned char page[PSIZE] __attribute__((aligned(64)));
+	struct key k[8] = {
+		{{'a'}, 1},
+		{{'a', 0}, 2},
+		{{'a', 0, 0}, 3},
+		{{'a', 0, 0, 0, 0, 0, 0}, 7},
+		{{'a', 1}, 2},
+		{{'a', 'b', 'c', 'd', 'e', 'f'}, 6},
+		{{'a', 'b', 'c', 'd', 'e', 'f', 'g'}, 7},
+		{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 8},
+	};
+	unsigned int n = uniq(k, 8), i;
+	struct key q;
+
+	build(page, k, n, 0);
+	for (i = 0; i < n; i++)
+		probe_all(page, k, n, 0, &k[i]);
+	q.n = 5;
+	memset(q.b, 0, sizeof(q.b));
+	q.b[0] = 'a';
+	probe_all(page, k, n, 0, &q);
+	q.n = 9;
+	memset(q.b, 0xff, 9);
+	probe_all(page, k, n, 0, &q);
+}
+
+Test(search, empty_page)
+{
+	static unsigned char page[PSIZE] __attribute__((aligned(64)));
+	struct key q = {{'x'}, 1};
+	struct search_res s = {9, 9}, v = {9, 9};
+
+	build(page, NULL, 0, 0);
+	cr_assert_eq(heed_node_search_scalar(page, PSIZE, 0, q.b, q.n, &s), 0);
+	cr_assert_eq(heed_node_search_avx2(page, PSIZE, 0, q.b, q.n, &v), 0,
+		     "this CPU lacks AVX2: the AVX2 search path cannot be tested here");
+	cr_assert(s.idx == 0 && !s.exact && v.idx == 0 && !v.exact);
+}
+
+Test(search, corrupt_node_offset_is_an_error)
+{
+	static unsigned char page[PSIZE] __attribute__((aligned(64)));
+	struct key k[4] = {{"aaaaaaa1", 8}, {"aaaaaaa2", 8}, {"aaaaaaa3", 8}, {"aaaaaaa4", 8}};
+	struct search_res r;
+
+	build(page, k, 4, 0);
+	/* Slot 1 points below the node area (into the slot array). */
+	page_slots(page)[1] = make_slot(key_prefix(k[1].b, 8), 8);
+	page_slots(page)[2] = make_slot(key_prefix(k[2].b, 8), 8);
+	cr_assert_eq(heed_node_search_scalar(page, PSIZE, 0, k[1].b, 8, &r), -1);
+	cr_assert_eq(heed_node_search_avx2(page, PSIZE, 0, k[1].b, 8, &r), -1);
+}
+
+Test(search, dispatcher_honours_force_scalar)
+{
+	cr_assert_eq(setenv("HEED_FORCE_SCALAR", "1", 1), 0);
+	cr_assert_eq(heed_search_uses_avx2(), 0, "HEED_FORCE_SCALAR=1 must force the scalar path");
+}
