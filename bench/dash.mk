@@ -27,3 +27,6 @@ $(BUILD)/bin/heed-dash: $(DASH_OBJS) $(DASH_DEP_OBJS)
 BINS += $(BUILD)/bin/heed-dash
 LINT_SRCS += $(DASH_SRCS)
 LINT_DEPS += $(DASH_ASSETS)
+
+# tests/t_heed_profile.sh profiles the bench suites: build them for make check.
+check: $(BENCHES)

@@ -266,6 +266,40 @@ void heed_prof_free(struct heed_prof *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static int stack_matches(const char *s, const char *const *patterns)
+{
+	while (*s) {
+		const char *e = strchr(s, ';');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+
+		for (size_t i = 0; patterns[i]; i++)
+			if (heed_frame_match(s, len, patterns[i]))
+				return 1;
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
+
+uint64_t heed_prof_drop(struct heed_prof *p, const char *const *patterns)
+{
+	uint64_t dropped = 0;
+	size_t kept = 0;
+
+	for (size_t i = 0; i < p->nstacks; i++) {
+		if (stack_matches(p->stacks[i].frames, patterns)) {
+			dropped += p->stacks[i].count;
+			free(p->stacks[i].frames);
+			continue;
+		}
+		p->stacks[kept++] = p->stacks[i];
+	}
+	p->nstacks = kept;
+	p->samples -= dropped;
+	return dropped;
+}
+
 /* Length of the frame name without a trailing "_[x]" annotation. */
 static size_t bare_len(const char *frame, size_t len)
 {

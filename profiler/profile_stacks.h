@@ -52,6 +52,12 @@ int heed_prof_add(struct heed_prof *p, const char *frames, uint64_t count);
 /* Reads a folded file; err names the file and the bad line. */
 int heed_prof_read_folded(struct heed_prof *p, const char *path, char *err, size_t errlen);
 
+/* Drops every stack with a frame matching one of the NULL-terminated
+ * fnmatch patterns (annotations ignored) and returns the samples dropped;
+ * heed-profile uses it to leave the tracer's own probe handling out.
+ * Call before heed_prof_rank(). */
+uint64_t heed_prof_drop(struct heed_prof *p, const char *const *patterns);
+
 /* Fills p->funcs (replacing an earlier ranking). */
 int heed_prof_rank(struct heed_prof *p);
 

@@ -38,7 +38,7 @@ static const struct rule rules[] = {
 	 M_TOTAL,
 	 0.15,
 	 {"memcmp", "__memcmp*", "bcmp", "*cmp_key*", "*key_cmp*", "*keycmp*", "*cmp_keys*",
-	  "*node_search*", "*search_node*", "*page_search*", "*node_find*", "*bsearch*"}},
+	  "*_search", "*search_*", "*node_find*", "*bsearch*"}},
 	{"page-alloc",
 	 "Page allocation and the freelist are hot",
 	 "Tune the freelist: keep freed page numbers sorted in memory and take contiguous runs, "
@@ -86,13 +86,23 @@ static const struct rule rules[] = {
 	 {"*page_fault*", "handle_mm_fault", "__handle_mm_fault", "handle_pte_fault",
 	  "do_anonymous_page", "do_fault", "do_read_fault", "do_shared_fault", "filemap_fault",
 	  "do_wp_page", "wp_page_copy", "filemap_map_pages"}},
+	{"cow-touch",
+	 "Copy-on-write of touched pages is hot",
+	 "Every write transaction copies each page it touches once: put more updates in each "
+	 "transaction so hot branch pages are copied once per batch, and insert in key order "
+	 "(HEED_APPEND) so consecutive puts touch the same leaf.",
+	 M_TOTAL,
+	 0.10,
+	 {"touch_page", "touch_path", "*page_touch*", "*page_copy*", "*copy_page*", "dirty_add",
+	  "dirty_find", "dirty_grow"}},
 	{"page-split",
 	 "B+tree page splits are hot",
 	 "Inserts split pages often: insert sorted keys with HEED_APPEND (fills pages instead of "
 	 "halving them), or use 16 KiB pages (heed_env_set_pagesize) for write-heavy workloads.",
 	 M_TOTAL,
 	 0.10,
-	 {"*page_split*", "*node_split*", "*split_page*", "*btree_split*", "*split_node*"}},
+	 {"*page_split*", "*node_split*", "*split_page*", "*btree_split*", "*split_node*",
+	  "split_insert"}},
 	{"lock",
 	 "Threads wait on locks",
 	 "Reduce contention on the writer lock and the reader table: batch writes into fewer "

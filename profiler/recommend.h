@@ -12,6 +12,7 @@
  *   malloc        malloc / free                     -> arena allocation
  *   memcpy        memcpy / memmove as leaf          -> overflow pages, page size
  *   page-fault    kernel page-fault path            -> larger map, MAP_POPULATE
+ *   cow-touch     copy-on-write of touched pages    -> bigger txns, APPEND
  *   page-split    B+tree page splits                -> APPEND, larger pages
  *   lock          mutex / futex                     -> fewer writers, batching
  *   build         user code built without LTO/PGO   -> make release / pgo

@@ -23,13 +23,14 @@ struct rule_case {
 
 /* Every evidence stack here is deliberately evidence for exactly one rule. */
 static const struct rule_case cases[] = {
-	{"key-compare", "main;heed_get;node_search;memcmp", 0.15},
+	{"key-compare", "main;heed_get;bt_seek;heed_node_search_avx2;avx2_search", 0.15},
 	{"page-alloc", "main;heed_put;page_alloc;freelist_take", 0.10},
 	{"sync", "main;heed_txn_commit;fdatasync;__x64_sys_fdatasync_[k];ext4_sync_file_[k]", 0.05},
 	{"malloc", "main;heed_txn_begin;malloc;_int_malloc", 0.05},
 	{"memcpy", "main;heed_put;__memmove_avx_unaligned_erms", 0.10},
 	{"page-fault", "main;heed_get;asm_exc_page_fault_[k];handle_mm_fault_[k]", 0.05},
-	{"page-split", "main;heed_put;page_split;node_move", 0.10},
+	{"cow-touch", "main;heed_put;bt_put;touch_path;touch_page", 0.10},
+	{"page-split", "main;heed_put;bt_put;split_insert;node_move", 0.10},
 	{"lock", "main;reader_thread;pthread_mutex_lock;__lll_lock_wait", 0.05},
 };
 
@@ -205,6 +206,22 @@ Test(stacks, self_and_total_with_recursion)
 	cr_assert_str_eq(p.funcs[3].name, "main");
 	cr_assert_eq(p.funcs[3].total, 18);
 	cr_assert_eq(p.funcs[3].self, 0);
+	heed_prof_free(&p);
+}
+
+Test(stacks, drop_removes_matching_stacks)
+{
+	static const char *const tracer[] = {"*uprobe*", "bpf_prog_*", NULL};
+	struct heed_prof p = {0};
+
+	cr_assert_eq(
+		heed_prof_add(&p, "main;heed_get;asm_exc_int3_[k];uprobe_notify_resume_[k]", 7), 0);
+	cr_assert_eq(heed_prof_add(&p, "main;heed_get;memcmp", 5), 0);
+	cr_assert_eq(heed_prof_add(&p, "main;x;bpf_prog_6deef7357e7b4530_usdt_[k]", 2), 0);
+	cr_assert_eq(heed_prof_drop(&p, tracer), 9);
+	cr_assert_eq(p.samples, 5);
+	cr_assert_eq(p.nstacks, 1);
+	cr_assert_str_eq(p.stacks[0].frames, "main;heed_get;memcmp");
 	heed_prof_free(&p);
 }
 

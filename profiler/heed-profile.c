@@ -1,0 +1,716 @@
+/*
+ * heed-profile - profile the benchmark suites and say what to optimize.
+ *
+ * For each suite (BUILD/bench/<name>) it runs
+ *     heed-trace --ops --profile -F HZ --json DIR/<name>.trace.json
+ *                --folded DIR/<name>.folded --flame DIR/<name>.svg
+ *                -- BUILD/bench/<name> [--quick] --json DIR/<name>.bench.json
+ * then ranks the hot functions of all suites together (self and total),
+ * runs the rule table of recommend.c over them, and writes
+ *     DIR/report.md             what was measured, hot functions, advice with evidence
+ *     DIR/recommendations.json  the same for heed-dash --recommendations
+ *     DIR/optimize.sh           rebuilds with the chosen compiler profile and
+ *                               measures the gain, interleaved A/B, with
+ *                               heed-bench-compare
+ * BUILD is the build tree heed-profile itself lives in (BUILD/bin/heed-profile).
+ * Needs root: heed-trace loads BPF programs.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "profile_stacks.h"
+#include "recommend.h"
+
+#define MAX_SUITES 16
+#define MAX_RECS   16
+#define TOP_FUNCS  20
+
+struct suite {
+	const char *name;
+	double seconds;
+	uint64_t overhead; /* samples in heed-trace's own probe handling, left out */
+	struct heed_prof prof;
+};
+
+/* Frames of the tracer itself: with --ops every USDT site hit traps
+ * (int3 -> uprobe -> BPF program). Samples landing there are the cost of
+ * measuring, not of the code measured, and would otherwise rank first. */
+static const char *const tracer_frames[] = {
+	"*uprobe*", "handle_swbp", "*exc_int3*", "do_int3*", "bpf_prog_*", "*bpf_probe_read*", NULL,
+};
+
+struct opts {
+	const char *benches[MAX_SUITES];
+	size_t nbenches;
+	const char *out;
+	int quick;
+	unsigned hz;
+};
+
+/* snprintf for paths: -ENAMETOOLONG instead of a silently cut path. */
+__attribute__((format(printf, 3, 4))) static int fmt_path(char *buf, size_t len, const char *fmt,
+							  ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: sudo heed-profile [--bench NAME]... [--out DIR] [--quick] [-F HZ]\n"
+	      "  --bench NAME   profile this suite of BUILD/bench (repeatable; default: all)\n"
+	      "  --out DIR      where the report, flame graphs and optimize.sh go\n"
+	      "                 (default: BUILD/profile)\n"
+	      "  --quick        run the suites with --quick (small sizes, fewer samples)\n"
+	      "  -F HZ          stack sampling frequency (default 499)\n",
+	      f);
+}
+
+/* BUILD: the directory above the one holding this executable. */
+static int find_build(char *build, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	for (int i = 0; i < 2; i++) {
+		slash = strrchr(exe, '/');
+		if (!slash)
+			return -ENOENT;
+		*slash = '\0';
+	}
+	snprintf(build, len, "%s", exe[0] ? exe : "/");
+	return 0;
+}
+
+/* The build profile of BUILD: build/<profile>, or "default" for build itself. */
+static void build_profile(const char *build, char *out, size_t len)
+{
+	const char *base = strrchr(build, '/');
+	static const char *const known[] = {"debug", "release", "native", "pgo", "pgo-gen"};
+
+	base = base ? base + 1 : build;
+	snprintf(out, len, "default");
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(base, known[i]) == 0)
+			snprintf(out, len, "%s", known[i]);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every executable regular file in BUILD/bench, sorted. */
+static int list_suites(const char *build, struct opts *o, char **owned, size_t *nowned)
+{
+	char dir[PATH_MAX + 8], path[2 * PATH_MAX];
+	struct dirent *e;
+	struct stat st;
+	DIR *dh;
+
+	snprintf(dir, sizeof(dir), "%s/bench", build);
+	dh = opendir(dir);
+	if (!dh)
+		return -errno;
+	while ((e = readdir(dh)) && o->nbenches < MAX_SUITES) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, X_OK))
+			continue;
+		owned[*nowned] = strdup(e->d_name);
+		if (!owned[*nowned])
+			break;
+		o->benches[o->nbenches++] = owned[(*nowned)++];
+	}
+	closedir(dh);
+	qsort(o->benches, o->nbenches, sizeof(o->benches[0]), cmp_str);
+	return 0;
+}
+
+/* Runs argv with stdout and stderr to log; returns its exit status, or a
+ * negative errno when it could not run. */
+static int run(char *const argv[], const char *log)
+{
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int status;
+	pid_t pid;
+
+	if (fd < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		dprintf(fd, "heed-profile: %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static void tail_log(const char *log)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "tail -n 15 '%s' >&2", log);
+	if (system(cmd) != 0)
+		fprintf(stderr, "heed-profile: could not show %s\n", log);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int profile_suite(const char *build, const struct opts *o, struct suite *s)
+{
+	char trace[PATH_MAX], bin[PATH_MAX], hz[16], tjson[PATH_MAX], folded[PATH_MAX];
+	char svg[PATH_MAX], bjson[PATH_MAX], log[PATH_MAX], err[PATH_MAX + 128];
+	char *argv[24];
+	int n = 0, rc;
+	double t0;
+
+	snprintf(hz, sizeof(hz), "%u", o->hz);
+	if (fmt_path(trace, sizeof(trace), "%s/bin/heed-trace", build) ||
+	    fmt_path(bin, sizeof(bin), "%s/bench/%s", build, s->name) ||
+	    fmt_path(tjson, sizeof(tjson), "%s/%s.trace.json", o->out, s->name) ||
+	    fmt_path(folded, sizeof(folded), "%s/%s.folded", o->out, s->name) ||
+	    fmt_path(svg, sizeof(svg), "%s/%s.svg", o->out, s->name) ||
+	    fmt_path(bjson, sizeof(bjson), "%s/%s.bench.json", o->out, s->name) ||
+	    fmt_path(log, sizeof(log), "%s/%s.log", o->out, s->name)) {
+		fprintf(stderr, "heed-profile: suite %s: %s: path too long\n", s->name, o->out);
+		return -ENAMETOOLONG;
+	}
+	if (access(bin, X_OK)) {
+		fprintf(stderr, "heed-profile: suite %s: %s: %s (run make bench first)\n", s->name,
+			bin, strerror(errno));
+		return -ENOENT;
+	}
+	argv[n++] = trace;
+	argv[n++] = "--ops";
+	argv[n++] = "--profile";
+	argv[n++] = "-F";
+	argv[n++] = hz;
+	argv[n++] = "--json";
+	argv[n++] = tjson;
+	argv[n++] = "--folded";
+	argv[n++] = folded;
+	argv[n++] = "--flame";
+	argv[n++] = svg;
+	argv[n++] = "--";
+	argv[n++] = bin;
+	if (o->quick)
+		argv[n++] = "--quick";
+	argv[n++] = "--json";
+	argv[n++] = bjson;
+	argv[n] = NULL;
+	printf("heed-profile: %s: profiling (log %s)\n", s->name, log);
+	fflush(stdout);
+	t0 = now_s();
+	rc = run(argv, log);
+	s->seconds = now_s() - t0;
+	if (rc) {
+		fprintf(stderr, "heed-profile: suite %s: heed-trace %s (exit %d); the end of %s:\n",
+			s->name, rc < 0 ? strerror(-rc) : "failed", rc, log);
+		tail_log(log);
+		return rc < 0 ? rc : -EIO;
+	}
+	rc = heed_prof_read_folded(&s->prof, folded, err, sizeof(err));
+	if (!rc)
+		s->overhead = heed_prof_drop(&s->prof, tracer_frames);
+	if (!rc && s->prof.samples == 0) {
+		snprintf(err, sizeof(err), "%s: no stack samples", folded);
+		rc = -ENODATA;
+	}
+	if (!rc)
+		rc = heed_prof_rank(&s->prof);
+	if (rc) {
+		fprintf(stderr, "heed-profile: suite %s: %s\n", s->name,
+			err[0] ? err : strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* Markdown table cells must not contain '|'; symbol names can (operator|). */
+static void md_name(FILE *f, const char *s)
+{
+	fputc('`', f);
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else
+			fputc(*s == '`' ? '\'' : *s, f);
+	}
+	fputc('`', f);
+}
+
+static void top_table(FILE *f, const struct heed_prof *p, size_t max)
+{
+	fputs("| # | function | self | total |\n|---:|---|---:|---:|\n", f);
+	for (size_t i = 0; i < p->nfuncs && i < max; i++) {
+		fprintf(f, "| %zu | ", i + 1);
+		md_name(f, p->funcs[i].name);
+		fprintf(f, " | %.1f%% | %.1f%% |\n", pct(p->funcs[i].self, p->samples),
+			pct(p->funcs[i].total, p->samples));
+	}
+}
+
+/* The compiler profile optimize.sh applies: PGO when most time is in user
+ * code that a training run can lay out (the suites are that training run),
+ * else -O3 + LTO. */
+static const char *choose_profile(const struct heed_rec *recs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(recs[i].rule, "build") == 0)
+			return recs[i].share >= 0.5 ? "pgo" : "release";
+	return "release";
+}
+
+static int write_report(const char *path, const struct opts *o, const char *build,
+			const char *bprof, struct suite *s, size_t ns, const struct heed_prof *all,
+			const struct heed_rec *recs, size_t nrecs, double secs, const char *chosen)
+{
+	FILE *f = fopen(path, "w");
+	char when[64];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	uint64_t overhead = 0;
+
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < ns; i++)
+		overhead += s[i].overhead;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+	fprintf(f,
+		"# heed-profile report\n\nGenerated %s from the build in `%s` "
+		"(build profile **%s**).\n\n## What was measured\n\n",
+		when, build, bprof);
+	fprintf(f,
+		"Each suite ran under `heed-trace --ops --profile -F %u` (on-CPU stack samples, "
+		"user and kernel frames, every %.1f ms of CPU time)%s. In total **%llu samples** "
+		"over **%.1f s** of wall time; another %llu samples (%.1f%%) fell in heed-trace's "
+		"own probe handling (uprobe and BPF frames of the --ops histograms) and are left "
+		"out of every share below.\n\n"
+		"| suite | wall time | samples | probe overhead | flame graph | trace (ops, JSON) "
+		"| "
+		"bench results |\n"
+		"|---|---:|---:|---:|---|---|---|\n",
+		o->hz, 1000.0 / o->hz, o->quick ? " with `--quick`" : "",
+		(unsigned long long)all->samples, secs, (unsigned long long)overhead,
+		pct(overhead, overhead + all->samples));
+	for (size_t i = 0; i < ns; i++)
+		fprintf(f,
+			"| %s | %.1f s | %llu | %llu | [%s.svg](%s.svg) | "
+			"[%s.trace.json](%s.trace.json) | [%s.bench.json](%s.bench.json) |\n",
+			s[i].name, s[i].seconds, (unsigned long long)s[i].prof.samples,
+			(unsigned long long)s[i].overhead, s[i].name, s[i].name, s[i].name,
+			s[i].name, s[i].name, s[i].name);
+	fputs("\nThe flame graphs show every sample, probe handling included. ", f);
+	fputs("Shares are of all samples: *self* counts samples where the function was "
+	      "running, *total* those where it was anywhere on the stack.\n\n"
+	      "## Hot functions, all suites\n\n",
+	      f);
+	top_table(f, all, TOP_FUNCS);
+	for (size_t i = 0; i < ns; i++) {
+		fprintf(f, "\n### %s\n\n", s[i].name);
+		top_table(f, &s[i].prof, 8);
+	}
+	fputs("\n## Recommendations\n\n", f);
+	if (nrecs == 0)
+		fputs("No rule of the table fired: no known cost centre reached its threshold.\n",
+		      f);
+	for (size_t i = 0; i < nrecs; i++)
+		fprintf(f,
+			"%zu. **%s** (`%s`, %.1f%% of samples; fires at %.0f%%)  \n"
+			"   %s  \n   *Evidence:* %s.\n\n",
+			i + 1, recs[i].title, recs[i].rule, 100 * recs[i].share,
+			100 * recs[i].threshold, recs[i].advice, recs[i].evidence);
+	fprintf(f,
+		"\n## Next step\n\n`sudo %s/optimize.sh` rebuilds the suites with `make %s` and "
+		"measures it against this build with interleaved A/B rounds "
+		"(`heed-bench-compare`), then prints the gain per suite. Give another profile "
+		"as its argument to try it: `optimize.sh native`.\n",
+		o->out, chosen);
+	if (fclose(f) != 0)
+		return -errno;
+	return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int write_recs_json(const char *path, const char *bprof, const struct heed_prof *all,
+			   const struct heed_rec *recs, size_t nrecs, double secs)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs("{\"version\":1,\"build\":", f);
+	json_str(f, bprof);
+	fprintf(f, ",\"samples\":%llu,\"duration_s\":%.3f,\"recommendations\":[",
+		(unsigned long long)all->samples, secs);
+	for (size_t i = 0; i < nrecs; i++) {
+		fputs(i ? ",\n{\"rule\":" : "\n{\"rule\":", f);
+		json_str(f, recs[i].rule);
+		fputs(",\"title\":", f);
+		json_str(f, recs[i].title);
+		fputs(",\"advice\":", f);
+		json_str(f, recs[i].advice);
+		fprintf(f, ",\"share\":%.4f,\"threshold\":%.4f,\"evidence\":", recs[i].share,
+			recs[i].threshold);
+		json_str(f, recs[i].evidence);
+		fputc('}', f);
+	}
+	fputs("],\n\"top\":[", f);
+	for (size_t i = 0; i < all->nfuncs && i < TOP_FUNCS; i++) {
+		fputs(i ? ",\n{\"name\":" : "\n{\"name\":", f);
+		json_str(f, all->funcs[i].name);
+		fprintf(f, ",\"self\":%llu,\"total\":%llu}", (unsigned long long)all->funcs[i].self,
+			(unsigned long long)all->funcs[i].total);
+	}
+	fputs("]}\n", f);
+	if (fclose(f) != 0)
+		return -errno;
+	return 0;
+}
+
+/* optimize.sh: everything it needs is spelled out in it, so it can be read,
+ * edited and rerun on its own. */
+static int write_optimize(const char *path, const struct opts *o, const char *build,
+			  const char *bprof, const struct suite *s, size_t ns, const char *chosen,
+			  const struct heed_rec *recs, size_t nrecs)
+{
+	FILE *f = fopen(path, "w");
+	char top[PATH_MAX];
+	const char *why = "no compiler-profile rule fired; -O3 + LTO is the safe default";
+
+	if (!f)
+		return -errno;
+	snprintf(top, sizeof(top), "%s", build);
+	/* the repository root: BUILD is ROOT/build or ROOT/build/<profile> */
+	for (int up = strcmp(bprof, "default") == 0 ? 1 : 2; up > 0; up--) {
+		char *slash = strrchr(top, '/');
+
+		if (slash)
+			*slash = '\0';
+	}
+	for (size_t i = 0; i < nrecs; i++)
+		if (strcmp(recs[i].rule, "build") == 0)
+			why = recs[i].evidence;
+	fprintf(f,
+		"#!/usr/bin/env bash\n"
+		"# Written by heed-profile. Applies the build profile it chose, rebuilds the\n"
+		"# benchmark suites with it, and measures the gain against the profiled build\n"
+		"# with interleaved A/B rounds (heed-bench-compare), suite by suite.\n"
+		"#   chosen: make %s, because %s\n"
+		"# Usage: optimize.sh [release|native|pgo|debug] [ROUNDS]\n"
+		"set -euo pipefail\n"
+		"cd '%s'\n"
+		"profile=${1:-%s}\n"
+		"rounds=${2:-6}\n"
+		"base_build='%s'\n"
+		"base_label='%s'\n"
+		"out='%s'\n"
+		"suites=(",
+		chosen, why, top, chosen, build, bprof, o->out);
+	for (size_t i = 0; i < ns; i++)
+		fprintf(f, "%s%s", i ? " " : "", s[i].name);
+	fprintf(f,
+		")\n"
+		"suite_args=(%s)\n"
+		"case $profile in\n"
+		"release | native | debug) make \"$profile\" ;;\n"
+		"pgo) make pgo ;;\n"
+		"*) echo \"optimize.sh: unknown profile '$profile' (release, native, pgo, debug)\" "
+		">&2; "
+		"exit 2 ;;\n"
+		"esac\n"
+		"cand_build=build/$profile\n"
+		"for s in \"${suites[@]}\"; do\n"
+		"\tmake --no-print-directory PROFILE=\"$profile\" \"$cand_build/bench/$s\"\n"
+		"done\n"
+		"summary=()\n"
+		"for s in \"${suites[@]}\"; do\n"
+		"\techo \"== $s: $base_label ($base_build) against $profile ($cand_build), "
+		"$rounds interleaved rounds\"\n"
+		"\trc=0\n"
+		"\t\"$base_build/bin/heed-bench-compare\" --rounds \"$rounds\" "
+		"--label-base \"$base_label\" \\\n"
+		"\t\t--label-cand \"$profile\" --out-json \"$out/gain-$s.json\" "
+		"--out-md \"$out/gain-$s.md\" \\\n"
+		"\t\t\"$base_build/bench/$s\" \"$cand_build/bench/$s\" -- \"${suite_args[@]}\" || "
+		"rc=$?\n"
+		"\t# 1 means the candidate regressed somewhere: still a measurement\n"
+		"\tif [ \"$rc\" -gt 1 ]; then\n"
+		"\t\techo \"optimize.sh: heed-bench-compare failed on $s\" >&2\n"
+		"\t\texit 1\n"
+		"\tfi\n"
+		"\t# geometric mean of candidate/base cost over the suite's benchmarks\n"
+		"\tline=$(awk '{ while (match($0, /\"ratio\":[-+0-9.eE]+/)) {\n"
+		"\t\t\tr = substr($0, RSTART + 8, RLENGTH - 8) + 0; $0 = substr($0, RSTART + "
+		"RLENGTH)\n"
+		"\t\t\tif (r > 0) { s += log(r); n++ } } }\n"
+		"\t\tEND { if (!n) exit 1; g = exp(s / n)\n"
+		"\t\t\tprintf \"%%+.1f%%%% throughput (cost x%%.3f, geometric mean of %%d "
+		"benchmarks)\", (1 / g - 1) * 100, g, n }' \"$out/gain-$s.json\") || {\n"
+		"\t\techo \"optimize.sh: $out/gain-$s.json holds no ratios\" >&2\n"
+		"\t\texit 1\n"
+		"\t}\n"
+		"\tsummary+=(\"$s: $profile against $base_label: $line\")\n"
+		"done\n"
+		"echo\n"
+		"echo \"measured gain (details in $out/gain-*.md):\"\n"
+		"printf '  %%s\\n' \"${summary[@]}\"\n",
+		o->quick ? "--quick" : "");
+	if (fclose(f) != 0)
+		return -errno;
+	if (chmod(path, 0755) != 0)
+		return -errno;
+	return 0;
+}
+
+static int mkdirs(const char *path)
+{
+	char buf[PATH_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"bench", required_argument, NULL, 'b'},
+		{"out", required_argument, NULL, 'o'},
+		{"quick", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	o->hz = 499;
+	while ((c = getopt_long(argc, argv, "F:h", lo, NULL)) != -1) {
+		char *end;
+		unsigned long v;
+
+		switch (c) {
+		case 'b':
+			if (o->nbenches == MAX_SUITES || !optarg[0] || strchr(optarg, '/')) {
+				fprintf(stderr,
+					"heed-profile: --bench %s: a suite name of BUILD/bench "
+					"(at most %d)\n",
+					optarg, MAX_SUITES);
+				return 2;
+			}
+			o->benches[o->nbenches++] = optarg;
+			break;
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'q':
+			o->quick = 1;
+			break;
+		case 'F':
+			v = strtoul(optarg, &end, 10);
+			if (*end || v < 1 || v > 10000) {
+				fprintf(stderr, "heed-profile: -F %s: a frequency 1..10000 Hz\n",
+					optarg);
+				return 2;
+			}
+			o->hz = (unsigned)v;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "heed-profile: unexpected argument %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	struct suite s[MAX_SUITES];
+	struct heed_prof all = {0};
+	struct heed_rec recs[MAX_RECS];
+	char build[PATH_MAX], out[PATH_MAX], bprof[16], path[PATH_MAX + 32];
+	char *owned[MAX_SUITES];
+	size_t nowned = 0, nrecs = 0, ns = 0;
+	const char *chosen;
+	double secs = 0;
+	int rc;
+
+	memset(s, 0, sizeof(s));
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : rc;
+	if (geteuid() != 0) {
+		fputs("heed-profile: needs root: heed-trace loads BPF programs (CAP_BPF and "
+		      "CAP_PERFMON); run it with sudo\n",
+		      stderr);
+		return 1;
+	}
+	rc = find_build(build, sizeof(build));
+	if (rc) {
+		fprintf(stderr, "heed-profile: cannot find its build directory: %s\n",
+			strerror(-rc));
+		return 1;
+	}
+	build_profile(build, bprof, sizeof(bprof));
+	if (!o.out) {
+		if (fmt_path(out, sizeof(out), "%s/profile", build)) {
+			fprintf(stderr, "heed-profile: %s: path too long\n", build);
+			return 1;
+		}
+		o.out = out;
+	}
+	rc = mkdirs(o.out);
+	if (rc) {
+		fprintf(stderr, "heed-profile: --out %s: %s\n", o.out, strerror(-rc));
+		return 1;
+	}
+	if (o.nbenches == 0) {
+		rc = list_suites(build, &o, owned, &nowned);
+		if (rc || o.nbenches == 0) {
+			fprintf(stderr,
+				"heed-profile: no benchmark suites in %s/bench: run make "
+				"bench first\n",
+				build);
+			rc = 1;
+			goto cleanup;
+		}
+	}
+	for (ns = 0; ns < o.nbenches; ns++) {
+		s[ns].name = o.benches[ns];
+		snprintf(s[ns].prof.build, sizeof(s[ns].prof.build), "%s", bprof);
+		rc = profile_suite(build, &o, &s[ns]);
+		if (rc) {
+			ns++;
+			rc = 1;
+			goto cleanup;
+		}
+		secs += s[ns].seconds;
+		for (size_t i = 0; i < s[ns].prof.nstacks && !rc; i++)
+			rc = heed_prof_add(&all, s[ns].prof.stacks[i].frames,
+					   s[ns].prof.stacks[i].count);
+		if (rc) {
+			ns++;
+			fprintf(stderr, "heed-profile: %s\n", strerror(-rc));
+			rc = 1;
+			goto cleanup;
+		}
+	}
+	snprintf(all.build, sizeof(all.build), "%s", bprof);
+	rc = heed_prof_rank(&all);
+	if (!rc)
+		rc = heed_recommend(&all, recs, MAX_RECS, &nrecs);
+	if (rc) {
+		fprintf(stderr, "heed-profile: ranking the profile: %s\n", strerror(-rc));
+		rc = 1;
+		goto cleanup;
+	}
+	chosen = choose_profile(recs, nrecs);
+	snprintf(path, sizeof(path), "%s/report.md", o.out);
+	rc = write_report(path, &o, build, bprof, s, ns, &all, recs, nrecs, secs, chosen);
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/recommendations.json", o.out);
+		rc = write_recs_json(path, bprof, &all, recs, nrecs, secs);
+	}
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/optimize.sh", o.out);
+		rc = write_optimize(path, &o, build, bprof, s, ns, chosen, recs, nrecs);
+	}
+	if (rc) {
+		fprintf(stderr, "heed-profile: %s: %s\n", path, strerror(-rc));
+		rc = 1;
+		goto cleanup;
+	}
+	printf("heed-profile: %llu samples over %.1f s in %zu suites; top: %s (%.1f%% self)\n",
+	       (unsigned long long)all.samples, secs, ns, all.nfuncs ? all.funcs[0].name : "-",
+	       all.nfuncs ? pct(all.funcs[0].self, all.samples) : 0.0);
+	for (size_t i = 0; i < nrecs; i++)
+		printf("  %-12s %5.1f%%  %s\n", recs[i].rule, 100 * recs[i].share, recs[i].title);
+	printf("heed-profile: wrote %s/report.md, recommendations.json, optimize.sh (make %s)\n",
+	       o.out, chosen);
+cleanup:
+	for (size_t i = 0; i < ns; i++)
+		heed_prof_free(&s[i].prof);
+	heed_prof_free(&all);
+	for (size_t i = 0; i < nowned; i++)
+		free(owned[i]);
+	return rc;
+}
