@@ -51,3 +51,6 @@ LIBS += $(TRACE_LIB)
 BINS += $(BUILD)/bin/heed-trace
 LINT_SRCS += $(TRACE_LIB_SRCS) profiler/heed-trace.c $(wildcard tests/progs/*.c)
 LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES)
+
+# The trace tests (tests/t_trace*.sh) run these programs.
+check: $(TRACE_PROGS)

@@ -132,6 +132,7 @@ static int slot_of(heed_usdt *u, const char *name, size_t *slot)
 struct plan {
 	const char *path, *prov, *name;
 	__u64 cookie;
+	int batch; /* heed:ops__batch for --ops: the batch program, not a count */
 };
 
 struct plans {
@@ -151,7 +152,7 @@ static int plan_add(struct plans *p, const char *path, const char *prov, const c
 		p->v = nv;
 		p->cap = ncap;
 	}
-	p->v[p->n++] = (struct plan){path, prov, name, cookie};
+	p->v[p->n++] = (struct plan){path, prov, name, cookie, 0};
 	return 0;
 }
 
@@ -195,6 +196,7 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 			err = plan_add(p, bins[i].path, batch->provider, batch->name, 0);
 			if (err)
 				return err;
+			p->v[p->n - 1].batch = 1;
 		}
 	}
 	if (*src == HEED_OPS_BATCH)
@@ -362,15 +364,10 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 	for (i = 0; i < plans.n; i++) {
 		const struct plan *pl = &plans.v[i];
 		struct bpf_program *prog =
-			strcmp(pl->name, "ops__batch") || strcmp(pl->prov, "heed")
-				? u->skel->progs.heed_usdt_hit
-				: u->skel->progs.heed_ops_batch;
+			pl->batch ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_usdt_hit;
 		LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = pl->cookie);
 		struct bpf_link *l;
 
-		/* heed:ops__batch asked through --usdt is only counted. */
-		if (prog == u->skel->progs.heed_ops_batch && (pl->cookie >> 16))
-			prog = u->skel->progs.heed_usdt_hit;
 		l = bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
 		if (!l) {
 			rc = -errno;

@@ -1,8 +1,8 @@
 /* hot.c - a target program for heed-trace's tests, with known behaviour:
  *
  *   hot cpu SEC    hot_a (about 70% of CPU, its work inlined from spin_inl) and
- *                  hot_b (about 30%) until SEC seconds have passed
- *   hot sys SEC    sys_heavy: reads /dev/zero, so most time is in the kernel
+ *                  hot_b (about 30%) for SEC seconds of CPU time
+ *   hot sys SEC    sys_heavy: reads /dev/zero (most time in the kernel), SEC s of CPU
  *   hot rec N      N times recurse(5): each level sleeps 2 ms then recurses
  *   hot usdt N     N timed tprog:work pairs (every 4th fails, rc -1) and N ticks
  *   hot idle SEC   sleeps
@@ -20,12 +20,19 @@
 
 static volatile unsigned long sink;
 
-static double now_s(void)
+static double clock_s(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* CPU time of the process: on a busy machine the cpu and sys modes still do SEC
+ * seconds of work, so a profile gets its samples. */
+static double cpu_s(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* Always inlined: its samples belong to hot_a's frame plus an inline frame. */
@@ -93,9 +100,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	arg = atof(argv[2]);
-	end = now_s() + arg;
+	end = cpu_s() + arg;
 	if (!strcmp(argv[1], "cpu")) {
-		while (now_s() < end) {
+		while (cpu_s() < end) {
 			hot_a();
 			hot_b();
 			rounds++;
@@ -106,7 +113,7 @@ int main(int argc, char **argv)
 			perror("hot: /dev/zero");
 			return 1;
 		}
-		while (now_s() < end) {
+		while (cpu_s() < end) {
 			sys_heavy(fd);
 			rounds++;
 		}
@@ -123,7 +130,8 @@ int main(int argc, char **argv)
 		}
 		rounds = (long)arg;
 	} else if (!strcmp(argv[1], "idle")) {
-		while (now_s() < end)
+		end = clock_s(CLOCK_MONOTONIC) + arg;
+		while (clock_s(CLOCK_MONOTONIC) < end)
 			usleep(10000);
 	} else {
 		fprintf(stderr, "hot: unknown mode %s\n", argv[1]);

@@ -1,0 +1,72 @@
+# heed-trace's bad cases and exits: no such pid, unknown option, not root, a target
+# without heed probes, a target that exits mid-trace (output still written and
+# symbolized from the maps snapshot), SIGINT and SIGKILL. After each, nothing of ours
+# stays attached. Usage: bash tests/t_trace_errors.sh BUILD
+. "$(dirname "$0")/trace_lib.sh"
+
+expect_fail() { # expect_fail WHAT SENTENCE-PATTERN CMD...
+	what=$1 pat=$2
+	shift 2
+	if "$@" >"$T/out" 2>"$T/err"; then
+		fail "$what: exited 0"
+	fi
+	grep -q -- "$pat" "$T/err" || fail "$what: no sentence matching '$pat': $(cat "$T/err")"
+	echo "ok: $what: $(head -n 1 "$T/err")"
+}
+
+true &
+gone=$!
+wait $gone
+expect_fail "no such pid" "pid $gone: no such process" "$TRACE" -p $gone -d 1
+expect_fail "unknown option" "unknown option '--bogus'" "$TRACE" --bogus -p $$
+expect_fail "bad -F" "expected a frequency" "$TRACE" -F zero -p $$
+expect_fail "no target" "nothing to trace" "$TRACE" --profile
+
+command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed for the not-root case"
+chmod 755 "$T"
+cp "$TRACE" "$T/heed-trace"
+expect_fail "not root" "needs root or CAP_BPF and CAP_PERFMON" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$T/heed-trace" -p $$ -d 1
+assert_detached "the error cases"
+
+# No heed probes: --ops alone fails saying so; the default modes still profile.
+expect_fail "--ops without heed probes" "has no heed probes" "$TRACE" --ops -- "$HOT" cpu 0.2
+"$TRACE" --json "$T/np.json" -- "$HOT" cpu 1 >"$T/out" 2>"$T/err" ||
+	fail "default modes on a target without heed probes failed: $(cat "$T/err")"
+grep -q "has no heed probes" "$T/err" || fail "--ops did not say the target has no heed probes"
+[ "$(json "$T/np.json" 'd["profile"]["samples"] > 0 and d["ops_source"] == "none"')" = True ] ||
+	fail "--profile did not go on without heed probes"
+assert_detached "a target without heed probes"
+echo "ok: no heed probes: --ops says so, --profile works"
+
+# The target exits mid-trace: output is still written, symbols from the snapshot.
+"$HOT" cpu 1 >/dev/null &
+pid=$!
+"$TRACE" -p $pid -d 60 --profile --json "$T/exit.json" --folded "$T/exit.folded" \
+	>"$T/out" 2>"$T/err" || fail "tracing a pid that exits failed: $(cat "$T/err")"
+wait $pid
+grep -q 'hot_a' "$T/exit.folded" || fail "a process that exited was not symbolized"
+dur=$(json "$T/exit.json" 'int(d["duration_s"])')
+[ "$dur" -lt 60 ] || fail "heed-trace did not stop when its target exited"
+assert_detached "the target exiting"
+echo "ok: the target exited after ${dur}s; stacks symbolized from the snapshot"
+
+# SIGINT ends the trace normally; SIGKILL leaves nothing attached either.
+"$HOT" idle 30 >/dev/null &
+pid=$!
+"$TRACE" -p $pid --profile --offcpu --json "$T/int.json" >"$T/out" 2>"$T/err" &
+tr=$!
+sleep 1
+kill -INT $tr
+wait $tr || fail "heed-trace exited $? after SIGINT: $(cat "$T/err")"
+[ "$(json "$T/int.json" 'd["target"]["pid"]')" = $pid ] || fail "no JSON written after SIGINT"
+assert_detached "SIGINT"
+"$TRACE" -p $pid --profile --offcpu --func 'nanosleep' --usdt 'tprog:*' >/dev/null 2>&1 &
+tr=$!
+sleep 1
+kill -KILL $tr
+wait $tr 2>/dev/null
+assert_detached "SIGKILL"
+kill $pid
+wait $pid 2>/dev/null
+echo "ok: SIGINT writes the output, SIGKILL leaves nothing attached"

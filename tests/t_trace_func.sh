@@ -1,0 +1,56 @@
+# heed-trace --func and --usdt on tests/progs/hot: a recursive function (depth 5,
+# 2 ms sleep per level) is counted once per call with inclusive latencies; a
+# library function (libc:nanosleep) is found through LIB:GLOB; a glob matching
+# nothing says so; USDT start/done pairs are timed with their failures counted and a
+# plain probe is counted. Usage: bash tests/t_trace_func.sh BUILD
+. "$(dirname "$0")/trace_lib.sh"
+
+n=20
+"$TRACE" --func recurse --func 'libc:nanosleep' --json "$T/f.json" -- "$HOT" rec $n \
+	>"$T/out" 2>"$T/err" || { cat "$T/err"; fail "--func -- hot rec failed"; }
+assert_detached "--func -- hot rec"
+python3 - "$T/f.json" $n <<'PY' || fail "--func latencies are wrong (above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = int(sys.argv[2])
+r = d["funcs"]["recurse"]
+s = d["funcs"]["libc.so.6:nanosleep"]
+print("recurse", {k: r[k] for k in ("count", "mean_ns", "p50_ns", "p99_ns")})
+print("nanosleep", {k: s[k] for k in ("count", "mean_ns")})
+bad = 0
+if r["count"] != 5 * n or s["count"] != 5 * n:
+    print(f"expected {5 * n} calls of each")
+    bad = 1
+# Level k (1 innermost) sleeps k times 2 ms: inclusive latencies 2..10 ms, mean 6 ms.
+# Sleeps only ever run late, so the lower bounds are firm; the upper ones are loose.
+if not 6e6 <= r["mean_ns"] < 30e6:
+    print("recurse mean latency should be about 6 ms")
+    bad = 1
+lo = [b for b in r["hist"] if b["count"]][0]
+hi = [b for b in r["hist"] if b["count"]][-1]
+if lo["hi_ns"] <= 2e6 or hi["hi_ns"] <= 10e6:
+    print("shortest call must take >= 2 ms and the longest >= 10 ms", lo, hi)
+    bad = 1
+if not 2e6 <= s["mean_ns"] < 20e6:
+    print("nanosleep of 2 ms should average about 2 ms")
+    bad = 1
+if sum(d["lost"].values()):
+    print("lost", d["lost"])
+    bad = 1
+sys.exit(bad)
+PY
+echo "ok: recursion counted once per call"
+
+if "$TRACE" --func 'no_such_function_*' -- "$HOT" rec 1 >"$T/out" 2>"$T/err"; then
+	fail "--func with a glob matching nothing succeeded"
+fi
+grep -q "no function matches" "$T/err" || fail "no sentence for an empty --func glob: $(cat "$T/err")"
+assert_detached "--func matching nothing"
+echo "ok: $(cat "$T/err")"
+
+"$TRACE" --usdt 'tprog:*' --json "$T/u.json" -- "$HOT" usdt 1000 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--usdt tprog:* failed"; }
+assert_detached "--usdt tprog:*"
+got=$(json "$T/u.json" '"%d %d %d" % (d["usdt"]["tprog:work"]["count"], d["usdt"]["tprog:work"]["errors"], d["usdt"]["tprog:tick"]["count"])')
+[ "$got" = "1000 250 1000" ] || fail "--usdt counts: work/errors/tick = $got, expected 1000 250 1000"
+echo "ok: --usdt pairs timed, failures and plain probes counted"

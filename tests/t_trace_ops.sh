@@ -1,0 +1,48 @@
+# heed-trace --ops against heed-load: per-op counts equal heed-load's own, nothing lost;
+# every heed probe attaches through libbpf (--usdt 'heed:*'), so a USDT argument spec
+# libbpf 1.1 cannot parse fails here. Usage: bash tests/t_trace_ops.sh BUILD
+. "$(dirname "$0")/trace_lib.sh"
+
+n=${HEED_TRACE_OPS:-200000}
+"$TRACE" --ops --json "$T/ops.json" -- "$LOAD" -w readrandom -n "$n" --json "$T/db" \
+	>"$T/out" 2>"$T/err" || { cat "$T/err"; fail "heed-trace --ops -- heed-load exited $?"; }
+assert_detached "--ops -- heed-load"
+grep '^{' "$T/out" >"$T/load.json" || fail "heed-load printed no JSON line"
+[ "$(json "$T/ops.json" 'd["ops_source"]')" = "heed:ops__batch" ] ||
+	fail "--ops did not use the batch probe: $(json "$T/ops.json" 'd["ops_source"]')"
+python3 - "$T/ops.json" "$T/load.json" <<'PY' || fail "op counts differ (above)"
+import json, sys
+t = json.load(open(sys.argv[1]))
+l = json.load(open(sys.argv[2]))
+bad = 0
+# heed-load counts heed_env_sync calls as "sync"; the batch probe also records each
+# fdatasync of a commit (core/probe_abi.h), so sync is compared only when heed-load
+# reports commits without syncs of its own (see the report to the lead).
+for op in ("get", "put", "del", "cursor", "commit"):
+    got, want = t["ops"][op]["count"], l["ops"][op]
+    print(f"{op}: traced {got}, heed-load {want}")
+    bad |= got != want
+    if l["errors"][op] != t["ops"][op]["errors"]:
+        print(f"{op}: traced errors {t['ops'][op]['errors']}, heed-load {l['errors'][op]}")
+        bad = 1
+lost = sum(t["lost"].values())
+print("lost", lost)
+bad |= lost != 0
+g = t["ops"]["get"]
+bad |= not (0 < g["p50_ns"] <= g["p90_ns"] <= g["p99_ns"])
+bad |= sum(b["count"] for b in g["hist"]) != g["count"]
+sys.exit(bad)
+PY
+echo "ok: --ops counts equal heed-load's (n=$n)"
+
+# Every heed probe, attached by libbpf; get's start/done pair times every get.
+"$TRACE" --usdt 'heed:*' --json "$T/all.json" -- "$LOAD" -w readrandom -n 20000 --json \
+	"$T/db2" >"$T/out2" 2>"$T/err2" || { cat "$T/err2"; fail "--usdt 'heed:*' failed"; }
+assert_detached "--usdt heed:*"
+grep '^{' "$T/out2" >"$T/load2.json" || fail "heed-load printed no JSON line"
+got=$(json "$T/all.json" 'd["usdt"]["heed:get"]["count"]')
+want=$(json "$T/load2.json" 'd["ops"]["get"]')
+[ "$got" = "$want" ] || fail "heed:get pairs counted $got, heed-load did $want gets"
+probes=$(json "$T/all.json" 'len(d["usdt"])')
+[ "$probes" -ge 12 ] || fail "only $probes heed probes attached; expected all of core/probes.d"
+echo "ok: all $probes heed probes attach; get__start/done pairs: $got"

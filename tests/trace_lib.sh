@@ -1,0 +1,68 @@
+# trace_lib.sh - shared by tests/t_trace*.sh (sourced, not a test itself).
+# Sets B (build dir), TRACE, HOT, LOAD, T (a temp dir removed on exit) and helpers.
+B=${1:-build}
+TRACE=$B/bin/heed-trace
+HOT=$B/tests/progs/hot
+LOAD=$B/bin/heed-load
+OUR_PROGS='heed_profile|heed_offcpu|heed_ops_batch|heed_usdt_hit|heed_func_entry|heed_func_exit'
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	fail "$0 traces real processes with BPF and needs root (run: sudo make test)"
+fi
+for x in "$TRACE" "$HOT" "$LOAD"; do
+	[ -x "$x" ] || fail "$x is missing: build with make check"
+done
+command -v python3 >/dev/null || fail "python3 is needed to read heed-trace's JSON"
+command -v bpftool >/dev/null || fail "bpftool is needed to check nothing stays attached"
+
+T=$(mktemp -d /tmp/heed-trace-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# Programs named like ours that no live process holds, as "id name" lines. Other
+# tracers may run heed-trace at the same time: theirs are held through an fd of
+# their process (a program or link fd, whose fdinfo names the prog_id).
+orphans() {
+	bpftool -j prog list 2>/dev/null | python3 -c '
+import glob, json, re, sys
+ours = re.compile(r"^(" + sys.argv[1] + r")$")
+progs = [p for p in json.load(sys.stdin) if ours.match(p.get("name", ""))]
+held = set()
+if progs:
+    for f in glob.glob("/proc/[0-9]*/fdinfo/*"):
+        try:
+            m = re.search(r"^prog_id:\s+(\d+)", open(f).read(), re.M)
+        except OSError:
+            continue
+        if m:
+            held.add(int(m.group(1)))
+for p in progs:
+    if p["id"] not in held:
+        print(p["id"], p["name"])
+' "$OUR_PROGS"
+}
+
+# Fails if a program of ours stays loaded with nobody holding it (a link keeps its
+# program loaded). The kernel frees programs after their last fd closes,
+# asynchronously: allow 5 s.
+assert_detached() {
+	i=0
+	while [ -n "$(orphans)" ]; do
+		i=$((i + 1))
+		if [ $i -gt 50 ]; then
+			orphans
+			fail "heed-trace left BPF programs loaded after: $1"
+		fi
+		sleep 0.1
+	done
+	echo "ok: nothing left attached after $1"
+}
+
+# json FILE EXPR: prints a Python expression over the document d.
+json() {
+	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
