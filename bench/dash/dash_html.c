@@ -18,8 +18,11 @@
 #include "dash_assets.h"
 #include "json.h"
 
-static void esc(FILE *f, const char *s)
+/* Escapes s; with code, `spans` become <code> (advice is written in Markdown). */
+static void esc_text(FILE *f, const char *s, int code)
 {
+	int open = 0;
+
 	for (; s && *s; s++) {
 		switch (*s) {
 		case '&':
@@ -37,10 +40,25 @@ static void esc(FILE *f, const char *s)
 		case '\'':
 			fputs("&#39;", f);
 			break;
+		case '`':
+			if (code) {
+				fputs(open ? "</code>" : "<code>", f);
+				open = !open;
+				break;
+			}
+			fputc(*s, f);
+			break;
 		default:
 			fputc(*s, f);
 		}
 	}
+	if (open)
+		fputs("</code>", f);
+}
+
+static void esc(FILE *f, const char *s)
+{
+	esc_text(f, s, 0);
 }
 
 /* A cost in its unit, scaled to three significant digits: "12.3 µs". */
@@ -435,7 +453,7 @@ static void flames(const struct dash *d, FILE *f)
 
 		fputs("<a class=\"flame\" href=\"", f);
 		esc(f, d->flames[i]);
-		fputs("\"><img loading=\"lazy\" alt=\"\" src=\"", f);
+		fputs("\"><img alt=\"\" src=\"", f);
 		esc(f, d->flames[i]);
 		fputs("\"><span>", f);
 		esc(f, base ? base + 1 : d->flames[i]);
@@ -474,13 +492,15 @@ static void recs(const struct dash *d, FILE *f)
 		fputs(" <code>", f);
 		esc(f, heed_json_str(r, "rule"));
 		fputs("</code></h3><p class=\"advice\">", f);
-		esc(f, heed_json_str(r, "advice"));
+		esc_text(f, heed_json_str(r, "advice"), 1);
 		fputs("</p><p class=\"evidence\">Evidence: ", f);
 		esc(f, heed_json_str(r, "evidence"));
 		fputs("</p></div></article>\n", f);
 	}
 	if (top && top->type == HEED_JSON_ARRAY && top->child) {
 		double samples = heed_json_num(d->recs, "samples", 0);
+		/* bars are scaled to the hottest function, so the ranking reads at a glance */
+		double most = heed_json_num(top->child, "self", 0);
 
 		fputs("<h3>Hottest functions</h3><table class=\"top\"><thead><tr><th>function</th>"
 		      "<th>self</th><th>total</th></tr></thead><tbody>\n",
@@ -495,7 +515,7 @@ static void recs(const struct dash *d, FILE *f)
 				"</td><td><span class=\"pbar\" "
 				"style=\"width:%.0fpx\"></span>%.1f%%</td>"
 				"<td>%.1f%%</td></tr>\n",
-				samples > 0 ? 80 * self / samples : 0,
+				most > 0 ? 120 * self / most : 0,
 				samples > 0 ? 100 * self / samples : 0,
 				samples > 0 ? 100 * total / samples : 0);
 		}
