@@ -335,18 +335,26 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 			c->unit);
 		for (size_t i = 0; i < c->ncases; i++) {
 			const struct cmp_case *cc = &c->cases[i];
+			char ci[64], p[32];
 
 			if (!cc->verdict) {
 				fprintf(f, "| %s | | | | | | missing on one side |\n", cc->name);
 				continue;
 			}
-			fprintf(f,
-				"| %s | %.4g | %.4g | %+.2f%% | [%+.1f%%, %+.1f%%] | %.3g | %s%s "
-				"|\n",
-				cc->name, heed_stats_median(cc->base, cc->nbase),
-				heed_stats_median(cc->cand, cc->ncand), (cc->ratio - 1) * 100,
-				(cc->lo - 1) * 100, (cc->hi - 1) * 100, cc->p_slower,
-				strcmp(cc->verdict, "regressed") == 0 ? "**" : "", cc->verdict);
+			if (o->icount)
+				snprintf(ci, sizeof(ci), "exact");
+			else
+				snprintf(ci, sizeof(ci), "[%+.1f%%, %+.1f%%]", (cc->lo - 1) * 100,
+					 (cc->hi - 1) * 100);
+			if (isnan(cc->p_slower))
+				snprintf(p, sizeof(p), "-");
+			else
+				snprintf(p, sizeof(p), "%.3g", cc->p_slower);
+			fprintf(f, "| %s | %.4g | %.4g | %+.2f%% | %s | %s | %s%s%s |\n", cc->name,
+				heed_stats_median(cc->base, cc->nbase),
+				heed_stats_median(cc->cand, cc->ncand), (cc->ratio - 1) * 100, ci,
+				p, strcmp(cc->verdict, "regressed") == 0 ? "**" : "", cc->verdict,
+				strcmp(cc->verdict, "regressed") == 0 ? "**" : "");
 		}
 		fputc('\n', f);
 		if (fclose(f))

@@ -333,8 +333,10 @@ static void cell(double v, double heed, int mib, char *buf, size_t len)
 		off = snprintf(buf, len, "%.1f MiB", v / 1048576);
 	else if (v >= 1e6)
 		off = snprintf(buf, len, "%.2fM", v / 1e6);
-	else
+	else if (v >= 1e4)
 		off = snprintf(buf, len, "%.1fK", v / 1e3);
+	else
+		off = snprintf(buf, len, "%.0f", v);
 	if (heed > 0 && off > 0 && (size_t)off < len)
 		snprintf(buf + off, len - (size_t)off, " (%.2fx)", v / heed);
 }
