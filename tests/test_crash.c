@@ -213,7 +213,7 @@ Test(crash, sigkill_during_commits)
 	static const unsigned int modes[] = {0, HEED_NOMETASYNC, HEED_NOSYNC};
 	static const char *const mode_names[] = {"durable", "nometasync", "nosync"};
 	const char *env_rounds = getenv("HEED_CRASH_ROUNDS");
-	int rounds = env_rounds && *env_rounds ? atoi(env_rounds) : ROUNDS;
+	int rounds = env_rounds && *env_rounds ? (int)strtol(env_rounds, NULL, 10) : ROUNDS;
 	struct rng rng = {test_seed("crash::sigkill_during_commits")};
 	uint64_t acked = 0, last, ack;
 	unsigned long total_acks = 0;
@@ -227,7 +227,6 @@ Test(crash, sigkill_during_commits)
 		uint64_t wait_acks = rng_below(&rng, 8) == 0 ? 0 : rng_range(&rng, 1, 150);
 		struct timespec delay = {0, (long)rng_below(&rng, 3000) * 1000};
 		uint64_t got = 0;
-		ssize_t r;
 
 		cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
 		pid = fork();
@@ -238,7 +237,7 @@ Test(crash, sigkill_during_commits)
 			_exit(1);
 		}
 		close(fds[1]);
-		while (got < wait_acks && (r = read(fds[0], &ack, sizeof(ack))) == sizeof(ack)) {
+		while (got < wait_acks && read(fds[0], &ack, sizeof(ack)) == sizeof(ack)) {
 			acked = ack;
 			got++;
 		}

@@ -18,7 +18,9 @@
  * key; the value is libheed's own), which the model tracks by key only.
  *
  * Two tests, 4 KiB and 16 KiB pages, run OPS operations each (HEED_MODEL_OPS
- * overrides); the seed prints and HEED_SEED replays it.
+ * overrides); the seed prints and HEED_SEED replays it. HEED_MODEL_TRACE=1
+ * prints every operation (number, db, kind, key and value sizes) to stderr,
+ * for turning a failing seed into a minimal reproduction.
  */
 #include "common.h"
 
@@ -68,6 +70,14 @@ struct model {
 };
 
 static struct model M;
+static int tracing;
+
+static void trace(const char *what, int db, size_t klen, size_t vlen)
+{
+	if (tracing)
+		fprintf(stderr, "op %lu db %d %s klen %zu vlen %zu (db size %zu)\n", M.ops, db,
+			what, klen, vlen, M.db[db].n);
+}
 
 static int keycmp(const void *a, size_t alen, const void *b, size_t blen)
 {
@@ -126,17 +136,17 @@ static void arr_insert(struct mdb *d, size_t pos, struct ent *e)
 {
 	if (d->n == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 256;
-		d->a = realloc(d->a, d->cap * sizeof(*d->a));
+		d->a = realloc(d->a, d->cap * sizeof(struct ent *));
 		cr_assert_not_null(d->a);
 	}
-	memmove(d->a + pos + 1, d->a + pos, (d->n - pos) * sizeof(*d->a));
+	memmove(d->a + pos + 1, d->a + pos, (d->n - pos) * sizeof(struct ent *));
 	d->a[pos] = e;
 	d->n++;
 }
 
 static void arr_remove(struct mdb *d, size_t pos)
 {
-	memmove(d->a + pos, d->a + pos + 1, (d->n - pos - 1) * sizeof(*d->a));
+	memmove(d->a + pos, d->a + pos + 1, (d->n - pos - 1) * sizeof(struct ent *));
 	d->n--;
 }
 
@@ -365,6 +375,10 @@ static void op_put(heed_txn *txn, int db)
 	hit = found ? d->a[pos] : NULL;
 	if (hit && hit->dbrec)
 		return;
+	trace(flags == HEED_NOOVERWRITE ? "put NOOVERWRITE"
+	      : flags == HEED_APPEND	? "put APPEND"
+					: "put",
+	      db, klen, vlen);
 	if (flags == HEED_NOOVERWRITE && hit) {
 		HEED_RC(heed_put(txn, d->dbi, &key, &val, flags), HEED_KEYEXIST);
 		assert_same_val(hit, &val, "NOOVERWRITE returned value");
@@ -388,15 +402,17 @@ static void op_del(heed_txn *txn, int db)
 
 	if (pos != NOTHING) {
 		key = hv(d->a[pos]->k, d->a[pos]->klen);
+		trace("del", db, key.size, d->a[pos]->vlen);
 		HEED_OK(heed_del(txn, d->dbi, &key, NULL));
 		model_del(db, pos);
 		return;
 	}
 	klen = gen_key();
-	pos = lower_bound(d, M.kbuf, klen, &found);
+	lower_bound(d, M.kbuf, klen, &found);
 	if (found)
 		return;
 	key = hv(M.kbuf, klen);
+	trace("del missing", db, klen, 0);
 	HEED_RC(heed_del(txn, d->dbi, &key, NULL), HEED_NOTFOUND);
 }
 
@@ -437,6 +453,7 @@ static size_t cursor_position(heed_cursor *cur, struct mdb *d)
 	int found, rc;
 
 	if (op == HEED_FIRST || op == HEED_LAST) {
+		trace(op == HEED_FIRST ? "cursor FIRST" : "cursor LAST", (int)(d - M.db), 0, 0);
 		rc = heed_cursor_get(cur, &key, &val, op);
 		if (!d->n) {
 			HEED_RC(rc, HEED_NOTFOUND);
@@ -459,6 +476,10 @@ static size_t cursor_position(heed_cursor *cur, struct mdb *d)
 	}
 	pos = lower_bound(d, M.kbuf, klen, &found);
 	key = hv(M.kbuf, klen);
+	trace(op == HEED_SET	   ? "cursor SET"
+	      : op == HEED_SET_KEY ? "cursor SET_KEY"
+				   : "cursor SET_RANGE",
+	      (int)(d - M.db), klen, 0);
 	rc = heed_cursor_get(cur, &key, &val, op);
 	if (op == HEED_SET_RANGE ? pos == d->n : !found) {
 		HEED_RC(rc, HEED_NOTFOUND);
@@ -485,6 +506,7 @@ static void op_cursor_walk(heed_txn *txn, int db)
 
 	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
 	pos = cursor_position(cur, d);
+	trace(back ? "walk PREV" : "walk NEXT", db, (size_t)steps, 0);
 	while (pos != NOTHING && steps--) {
 		rc = heed_cursor_get(cur, &key, &val, back ? HEED_PREV : HEED_NEXT);
 		if (back ? pos == 0 : pos + 1 == d->n) {
@@ -515,6 +537,7 @@ static void op_cursor_put(heed_txn *txn, int db)
 			vlen = gen_val();
 			key = hv(M.kbuf, klen);
 			val = hv(M.vbuf, vlen);
+			trace("cursor put CURRENT", db, klen, vlen);
 			HEED_OK(heed_cursor_put(cur, &key, &val, HEED_CURRENT));
 			model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
 			HEED_OK(heed_cursor_get(cur, &ck, &cv, HEED_GET_CURRENT));
@@ -527,6 +550,7 @@ static void op_cursor_put(heed_txn *txn, int db)
 			vlen = gen_val();
 			key = hv(M.kbuf, klen);
 			val = hv(M.vbuf, vlen);
+			trace("cursor put", db, klen, vlen);
 			HEED_OK(heed_cursor_put(cur, &key, &val, 0));
 			model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
 			HEED_OK(heed_cursor_get(cur, &ck, &cv, HEED_GET_CURRENT));
@@ -547,6 +571,7 @@ static void op_cursor_del(heed_txn *txn, int db)
 	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
 	pos = cursor_position(cur, d);
 	if (pos != NOTHING && !d->a[pos]->dbrec) {
+		trace("cursor del", db, d->a[pos]->klen, d->a[pos]->vlen);
 		HEED_OK(heed_cursor_del(cur, 0));
 		model_del(db, pos);
 		/* The cursor moved to the next item. */
@@ -638,12 +663,14 @@ static void named_db_txn(void)
 	HEED_OK(heed_txn_begin(M.env, NULL, 0, &txn));
 	open_handles(txn);
 	if (!d->exists) {
+		trace("create db", db, 0, 0);
 		HEED_OK(heed_dbi_open(txn, db_names[db], HEED_CREATE, &d->dbi));
 		d->exists = 1;
 		d->handle = 1;
 		log_push((struct undo){.kind = U_CREATE, .db = db});
 		model_set(0, db_names[db], strlen(db_names[db]), NULL, 0, 1);
 	} else if (rng_below(&M.rng, 2)) {
+		trace("drop db (delete)", db, 0, 0);
 		HEED_OK(heed_drop(txn, d->dbi, 1));
 		model_drop(db, 1);
 		int found;
@@ -652,15 +679,18 @@ static void named_db_txn(void)
 		cr_assert(found, "model lost the record of db %d", db);
 		model_del(0, pos);
 	} else {
+		trace("drop db (empty)", db, 0, 0);
 		HEED_OK(heed_drop(txn, d->dbi, 0));
 		model_drop(db, 0);
 		abort_it = rng_below(&M.rng, 3) == 0;
 	}
 	if (abort_it) {
+		trace("abort", db, 0, 0);
 		heed_txn_abort(txn);
 		model_abort();
 		M.aborts++;
 	} else {
+		trace("commit", db, 0, 0);
 		HEED_OK(heed_txn_commit(txn));
 		model_commit();
 		M.commits++;
@@ -675,6 +705,7 @@ static void reopen(void)
 	heed_txn *txn;
 	int db;
 
+	trace("reopen", 0, 0, 0);
 	heed_env_close(M.env);
 	M.env = NULL;
 	/* The file keeps its page size whatever the new handle asks for. */
@@ -701,6 +732,8 @@ static void run_model(unsigned int psize, const char *name)
 
 	if (env_ops && *env_ops)
 		total = strtoul(env_ops, NULL, 0);
+	env_ops = getenv("HEED_MODEL_TRACE");
+	tracing = env_ops && *env_ops == '1';
 	M.rng.s = test_seed(name);
 	M.psize = psize;
 	tmpdir_make(M.dir, sizeof(M.dir), "model");
@@ -724,6 +757,7 @@ static void run_model(unsigned int psize, const char *name)
 		HEED_OK(heed_txn_begin(M.env, NULL, 0, &txn));
 		open_handles(txn);
 		if (rng_below(&M.rng, 200) == 0 && !M.db[1].exists && !M.db[2].exists) {
+			trace("drop main (empty)", 0, 0, 0);
 			HEED_OK(heed_drop(txn, M.db[0].dbi, 0));
 			model_drop(0, 0);
 		}
@@ -748,10 +782,12 @@ static void run_model(unsigned int psize, const char *name)
 				op_cursor_del(txn, db);
 		}
 		if (rng_below(&M.rng, 100) < 15) {
+			trace("abort", 0, 0, 0);
 			heed_txn_abort(txn);
 			model_abort();
 			M.aborts++;
 		} else {
+			trace("commit", 0, 0, 0);
 			HEED_OK(heed_txn_commit(txn));
 			model_commit();
 			M.commits++;
