@@ -115,6 +115,15 @@ expect_fail "an unknown baseline" "baseline ffff: no commit" --history "$hist" -
 expect_fail "a missing recommendations file" "nope.json" --history "$hist" --recommendations "$tmp/nope.json"
 if "$dash" --history "$hist" 2>/dev/null; then fail "heed-dash ran without -o"; fi
 
+# A baseline saved by the harness (--save-baseline main) sits beside the history.
+mkdir -p "$tmp/baselines/main"
+results "$tmp/baselines/main/btree_ops.json" btree_ops 2026-11-19T10:00:00Z \
+	insert_seq/4k/1000:1300 get_hit/4k/1000:205 range_scan/4k/1000:35 delete/4k/1000:900
+"$dash" --history "$hist" --baseline main -o "$out"
+grep -q '<code id="baseline">main</code>' "$out" || fail "the saved baseline 'main' is not the baseline"
+grep -q 'id="n-faster">2 faster' "$out" || fail "against the saved baseline insert_seq and get_hit are not faster"
+rm "$out"
+
 "$dash" --history "$hist" --baseline c3d4 --flame-dir "$prof" \
 	--recommendations "$prof/recommendations.json" -o "$out"
 [ -s "$out" ] || fail "no page written"

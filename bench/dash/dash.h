@@ -10,7 +10,8 @@
  * mtime), oldest first.
  *
  * The comparison is newest commit against the baseline (--baseline NAME, a
- * commit id or its prefix; default the commit before the newest). For each
+ * commit id or its prefix, or a baseline saved by the harness's
+ * --save-baseline NAME; default the commit before the newest). For each
  * benchmark present in both, ratio = newest / baseline of the per-iteration
  * cost (time or instructions; lower is better) with a 95% interval: from the
  * raw samples by bootstrap when both sides have them, else the conservative
@@ -57,6 +58,7 @@ struct dash_bench {
 struct dash_commit {
 	char *id;
 	double time; /* seconds since the epoch */
+	int saved;   /* a baseline saved by the harness, not a commit */
 };
 
 struct dash {
@@ -81,6 +83,11 @@ struct dash {
 
 /* Loads every DIR/<commit>-<suite>.json. */
 int dash_load_history(struct dash *d, const char *dir, char *err, size_t errlen);
+
+/* Makes NAME comparable: nothing when it is (a prefix of) a commit of the
+ * history, else loads the harness's saved baseline DIR/NAME/<suite>.json
+ * (--save-baseline NAME) as a pseudo-commit named NAME. */
+int dash_load_baseline(struct dash *d, const char *dir, const char *name, char *err, size_t errlen);
 
 /* Picks newest and baseline (NAME may be NULL) and compares every benchmark. */
 int dash_compare(struct dash *d, const char *baseline, char *err, size_t errlen);

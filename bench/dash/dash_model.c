@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "stats.h"
@@ -40,7 +41,7 @@ static void free_result(struct dash_result *r)
 	free(r);
 }
 
-static int find_commit(struct dash *d, const char *id, double time, size_t *out)
+static int find_commit(struct dash *d, const char *id, double time, int saved, size_t *out)
 {
 	struct dash_commit *c;
 
@@ -60,6 +61,7 @@ static int find_commit(struct dash *d, const char *id, double time, size_t *out)
 	if (!c[d->ncommits].id)
 		return -ENOMEM;
 	c[d->ncommits].time = time;
+	c[d->ncommits].saved = saved;
 	*out = d->ncommits++;
 	return 0;
 }
@@ -159,10 +161,13 @@ static int parse_result(const struct heed_json *j, struct dash_result **out)
 }
 
 /* Loads DIR/<commit>-<suite>.json; other names are not results and are skipped. */
-static int load_file(struct dash *d, const char *dir, const char *fname, char *err, size_t errlen)
+/* A saved baseline (DIR/<suite>.json) passes its name as commit; history
+ * files (DIR/<commit>-<suite>.json) pass NULL. */
+static int load_file(struct dash *d, const char *dir, const char *fname, const char *as_commit,
+		     char *err, size_t errlen)
 {
 	char path[PATH_MAX], commit[128], fsuite[128];
-	const char *sep = strchr(fname, '-');
+	const char *sep = as_commit ? fname - 1 : strchr(fname, '-');
 	size_t flen = strlen(fname);
 	struct heed_json *doc = NULL;
 	const struct heed_json *res;
@@ -172,10 +177,14 @@ static int load_file(struct dash *d, const char *dir, const char *fname, char *e
 	double when;
 	int rc;
 
-	if (flen < 7 || strcmp(fname + flen - 5, ".json") != 0 || !sep || sep == fname ||
-	    sep + 1 >= fname + flen - 5 || (size_t)(sep - fname) >= sizeof(commit))
+	if (flen < 6 || strcmp(fname + flen - 5, ".json") != 0 || !sep ||
+	    (!as_commit && sep == fname) || sep + 1 >= fname + flen - 5 ||
+	    (!as_commit && (size_t)(sep - fname) >= sizeof(commit)))
 		return 0;
-	snprintf(commit, sizeof(commit), "%.*s", (int)(sep - fname), fname);
+	if (as_commit)
+		snprintf(commit, sizeof(commit), "%s", as_commit);
+	else
+		snprintf(commit, sizeof(commit), "%.*s", (int)(sep - fname), fname);
 	snprintf(fsuite, sizeof(fsuite), "%.*s", (int)(fname + flen - 5 - sep - 1), sep + 1);
 	snprintf(path, sizeof(path), "%s/%s", dir, fname);
 	/* heed_json_load's errors name the path */
@@ -207,7 +216,7 @@ static int load_file(struct dash *d, const char *dir, const char *fname, char *e
 		when = stat(path, &st) == 0 ? (double)st.st_mtim.tv_sec : 0;
 	if (d->threshold <= 0)
 		d->threshold = heed_json_num(heed_json_get(doc, "config"), "noise", 0);
-	rc = find_commit(d, commit, when, &ci);
+	rc = find_commit(d, commit, when, as_commit != NULL, &ci);
 	if (rc)
 		goto cleanup;
 	for (const struct heed_json *r = res->child; r; r = r->next) {
@@ -246,20 +255,24 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int dash_load_history(struct dash *d, const char *dir, char *err, size_t errlen)
+/* Loads every results file of dir (sorted, so a bad file is reported the
+ * same way on every run): history files, or a saved baseline's when
+ * as_commit is its name. */
+static int load_dir(struct dash *d, const char *dir, const char *as_commit, char *err,
+		    size_t errlen)
 {
 	DIR *dh = opendir(dir);
 	struct dirent *e;
 	char **names = NULL;
-	size_t n = 0;
+	size_t n = 0, nfiles = d->nfiles;
 	int rc = 0;
 
 	if (!dh) {
 		rc = -errno;
-		snprintf(err, errlen, "history %s: %s", dir, strerror(-rc));
+		snprintf(err, errlen, "%s %s: %s", as_commit ? "baseline" : "history", dir,
+			 strerror(-rc));
 		return rc;
 	}
-	/* sorted, so a bad file is reported the same way on every run */
 	while ((e = readdir(dh))) {
 		char **nn;
 
@@ -281,19 +294,48 @@ int dash_load_history(struct dash *d, const char *dir, char *err, size_t errlen)
 	if (n)
 		qsort(names, n, sizeof(*names), cmp_name);
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = load_file(d, dir, names[i], err, errlen);
-	if (!rc && d->nfiles == 0) {
-		snprintf(err, errlen, "history %s: no results files (<commit>-<suite>.json)", dir);
+		rc = load_file(d, dir, names[i], as_commit, err, errlen);
+	if (!rc && d->nfiles == nfiles) {
+		snprintf(err, errlen, "%s %s: no results files (%s)",
+			 as_commit ? "baseline" : "history", dir,
+			 as_commit ? "<suite>.json" : "<commit>-<suite>.json");
 		rc = -ENOENT;
 	}
 cleanup:
 	if (rc == -ENOMEM)
-		snprintf(err, errlen, "history %s: out of memory", dir);
+		snprintf(err, errlen, "%s: out of memory", dir);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	closedir(dh);
 	return rc;
+}
+
+int dash_load_history(struct dash *d, const char *dir, char *err, size_t errlen)
+{
+	return load_dir(d, dir, NULL, err, errlen);
+}
+
+int dash_load_baseline(struct dash *d, const char *dir, const char *name, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < d->ncommits; i++)
+		if (strncmp(d->commits[i].id, name, strlen(name)) == 0)
+			return 0;
+	if (strchr(name, '/') || snprintf(path, sizeof(path), "%s/%s", dir, name) >= PATH_MAX) {
+		snprintf(err, errlen,
+			 "baseline %s: not a commit of the history nor a baseline name", name);
+		return -EINVAL;
+	}
+	if (access(path, F_OK) != 0) {
+		snprintf(err, errlen,
+			 "baseline %s: no commit of that name in the history and no saved "
+			 "baseline %s",
+			 name, path);
+		return -ENOENT;
+	}
+	return load_dir(d, path, name, err, errlen);
 }
 
 static int cmp_commit(const void *a, const void *b)
@@ -400,7 +442,10 @@ int dash_compare(struct dash *d, const char *baseline, char *err, size_t errlen)
 	free(d->pending);
 	d->pending = NULL;
 	d->npending = 0;
-	d->newest = (long)d->ncommits - 1;
+	/* the newest commit of the history; a saved baseline is never it */
+	for (size_t i = 0; i < d->ncommits; i++)
+		if (!d->commits[i].saved)
+			d->newest = (long)i;
 	if (baseline) {
 		size_t blen = strlen(baseline);
 
@@ -422,8 +467,13 @@ int dash_compare(struct dash *d, const char *baseline, char *err, size_t errlen)
 			rc = -EINVAL;
 			goto cleanup;
 		}
-	} else if (d->ncommits >= 2) {
+	} else if (d->newest >= 1) {
 		d->baseline = d->newest - 1;
+	}
+	if (d->newest < 0) {
+		snprintf(err, errlen, "no commit in the history besides the baseline");
+		rc = -EINVAL;
+		goto cleanup;
 	}
 	qsort(d->benches, d->nbenches, sizeof(*d->benches), cmp_bench);
 	for (size_t i = 0; i < d->nbenches; i++)

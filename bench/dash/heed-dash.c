@@ -18,12 +18,16 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: heed-dash [--history DIR] [--baseline COMMIT] [--threshold PCT]\n"
-	      "                 [--flame-dir DIR] [--trace FILE]... [--recommendations FILE]\n"
+	fputs("usage: heed-dash [--history DIR] [--baseline NAME] [--baseline-dir DIR]\n"
+	      "                 [--threshold PCT] [--flame-dir DIR] [--trace FILE]...\n"
+	      "                 [--recommendations FILE]\n"
 	      "                 -o OUT.html\n"
 	      "  --history DIR          results history: DIR/<commit>-<suite>.json (heed-bench)\n"
-	      "  --baseline COMMIT      compare the newest commit with this one (id or prefix;\n"
-	      "                         default: the commit before the newest)\n"
+	      "  --baseline NAME        compare the newest commit with this one: a commit id\n"
+	      "                         (or prefix) of the history, else a baseline saved with\n"
+	      "                         the suites' --save-baseline NAME (default: the commit\n"
+	      "                         before the newest)\n"
+	      "  --baseline-dir DIR     saved baselines (default: HISTORY/../baselines)\n"
 	      "  --threshold PCT        changes smaller than this are noise (default: the\n"
 	      "                         harness's --noise recorded in the results, else 5)\n"
 	      "  --flame-dir DIR        link DIR/*.svg and read DIR/*.trace.json (heed-profile "
@@ -34,11 +38,20 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* The harness keeps saved baselines beside the history:
+ * build/perf-results/{history,baselines}. */
+static const char *default_bdir(const char *history, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/../baselines", history);
+	return buf;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"history", required_argument, NULL, 'H'},
 		{"baseline", required_argument, NULL, 'b'},
+		{"baseline-dir", required_argument, NULL, 'B'},
 		{"threshold", required_argument, NULL, 't'},
 		{"flame-dir", required_argument, NULL, 'f'},
 		{"trace", required_argument, NULL, 'T'},
@@ -47,11 +60,11 @@ int main(int argc, char **argv)
 		{0},
 	};
 	const char *history = NULL, *baseline = NULL, *flame_dir = NULL, *recs = NULL;
-	const char *out = NULL;
+	const char *out = NULL, *baseline_dir = NULL;
 	char **trace = calloc((size_t)argc, sizeof(*trace));
 	size_t ntrace = 0;
 	struct dash d = {0};
-	char err[1024] = "", tmp[4096];
+	char err[1024] = "", tmp[4096], bdir[4096];
 	FILE *f = NULL;
 	int c, rc = 0;
 
@@ -68,6 +81,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			baseline = optarg;
+			break;
+		case 'B':
+			baseline_dir = optarg;
 			break;
 		case 't':
 			d.threshold = strtod(optarg, &end) / 100;
@@ -117,6 +133,10 @@ int main(int argc, char **argv)
 	}
 	if (history)
 		rc = dash_load_history(&d, history, err, sizeof(err));
+	if (!rc && history && baseline)
+		rc = dash_load_baseline(
+			&d, baseline_dir ? baseline_dir : default_bdir(history, bdir, sizeof(bdir)),
+			baseline, err, sizeof(err));
 	if (!rc)
 		rc = dash_compare(&d, baseline, err, sizeof(err));
 	for (size_t i = 0; i < ntrace && !rc; i++)
