@@ -13,7 +13,8 @@
  * Operations: put (plain, NOOVERWRITE, APPEND), del, get, commit, abort,
  * cursor walks both ways, SET_RANGE, cursor put/del, drop, reopen, and a
  * read snapshot taken while the write txn is open, which must see the
- * committed state only.
+ * committed state only. After every commit heed-check's walker (check.c)
+ * must find the file clean.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,7 +24,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_tmp.h"
 #include "heed.h"
+#include "internal.h"
 
 #define NKEYS	 256
 #define MAX_OPS	 2000
@@ -39,9 +42,9 @@ struct state {
 	struct entry e[NKEYS];
 };
 
-static char dir[64];
-static char path[96];
-static char lockpath[112];
+static char dir[256];
+static char path[300];
+static char lockpath[320];
 static int maxkey;
 static unsigned char keybuf[NKEYS][1024];
 static size_t keylen[NKEYS];
@@ -161,8 +164,7 @@ static void cleanup(void)
 static void fresh_env(void)
 {
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/heed-fuzz-ops-XXXXXX");
-		if (!mkdtemp(dir))
+		if (!fuzz_mkdtemp(dir, sizeof(dir), "fuzz-ops"))
 			fail("mkdtemp: errno %d", errno);
 		snprintf(path, sizeof(path), "%s/data.heed", dir);
 		snprintf(lockpath, sizeof(lockpath), "%s-lock", path);
@@ -179,6 +181,21 @@ static void fresh_env(void)
 	}
 	memset(&committed, 0, sizeof(committed));
 	memset(&pending, 0, sizeof(pending));
+}
+
+static void report(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "fuzz_ops: heed-check: %s\n", msg);
+}
+
+/* After every commit the file passes heed-check's structural walk. */
+static void check_structure(void)
+{
+	size_t pages = 0;
+	int rc = heed_env_check(env, report, NULL, &pages);
+	if (rc != 0)
+		fail("heed-check walker after a commit: %d (%zu pages walked)", rc, pages);
 }
 
 static void need_wtxn(void)
@@ -199,6 +216,7 @@ static void end_wtxn(int commit)
 		if (rc != 0)
 			fail("commit: %d", rc);
 		committed = pending;
+		check_structure();
 	} else {
 		heed_txn_abort(wtxn);
 		pending = committed;
