@@ -63,20 +63,21 @@ struct store {
 	const struct kv_engine *eng;
 	struct kv *kv;
 	struct kv_reader *rd;
-	char dir[512];
-	uint64_t n;
 	const uint32_t *perm; /* a random order of 0..n-1 */
-	uint64_t pos;	      /* progress of a fixed-work load */
+	uint64_t n;
+	uint64_t pos; /* progress of a fixed-work load */
 	uint64_t rng;
-	int seq, reread;
-	enum workload wl;
-	char val[VAL_LEN];
-	/* mixed: reader threads */
-	atomic_int stop;
-	atomic_ullong reads;
+	/* mixed: reader threads, their reads and the time they were counted over */
 	uint64_t reader_seed;
-	int reader_err;
+	atomic_ullong reads;
 	double read_ns, read_count;
+	char dir[512];
+	char val[VAL_LEN];
+	int idx; /* in engines[], heed first */
+	int seq; /* puts in key order: the engines' append path */
+	enum workload wl;
+	atomic_int stop;
+	int reader_err;
 };
 
 /* Results for the closing table: ops/s and file sizes per engine. */
@@ -268,8 +269,9 @@ static void close_store(struct store *s)
 
 /* Run workload wl on store s; record ops/s for the table. */
 static int run_case(struct store *s, enum workload wl, uint64_t fixed, unsigned samples,
-		    struct table *t, int ei)
+		    struct table *t)
 {
+	int ei = s->idx;
 	char name[64];
 	struct heed_bench_def d = {
 		.name = name,
@@ -398,6 +400,7 @@ static int suite(heed_bench *b)
 	for (int e = 0; e < NENGINES; e++) {
 		st[e].b = b;
 		st[e].eng = engines[e];
+		st[e].idx = e;
 		st[e].n = n;
 		st[e].perm = perm;
 		st[e].rng = heed_bench_seed(b) + (uint64_t)e;
@@ -411,7 +414,7 @@ static int suite(heed_bench *b)
 				continue;
 			rc = open_store(&st[e], heed_bench_tmpdir(b), 0);
 			if (!rc)
-				rc = run_case(&st[e], W_FILLSEQ, fill, FILL_SAMPLES, t, e);
+				rc = run_case(&st[e], W_FILLSEQ, fill, FILL_SAMPLES, t);
 			if (!rc && st[e].pos)
 				heed_bench_extra(b, "file_bytes", (double)kv_dir_bytes(st[e].dir));
 			close_store(&st[e]);
@@ -424,7 +427,7 @@ static int suite(heed_bench *b)
 				continue;
 			rc = open_store(&st[e], heed_bench_tmpdir(b), 0);
 			if (!rc)
-				rc = run_case(&st[e], W_FILLRANDOM, fill, FILL_SAMPLES, t, e);
+				rc = run_case(&st[e], W_FILLRANDOM, fill, FILL_SAMPLES, t);
 			if (!rc && st[e].pos == 0) {
 				/* fillrandom is filtered out: load untimed. */
 				st[e].wl = W_FILLRANDOM;
@@ -443,16 +446,16 @@ static int suite(heed_bench *b)
 				rc = kv_fail(&st[e], "reader");
 		}
 		for (int e = 0; e < NENGINES && !rc; e++)
-			rc = run_case(&st[e], W_READRANDOM, 0, 0, t, e);
+			rc = run_case(&st[e], W_READRANDOM, 0, 0, t);
 		for (int e = 0; e < NENGINES && !rc; e++)
-			rc = run_case(&st[e], W_READSEQ, 0, 0, t, e);
+			rc = run_case(&st[e], W_READSEQ, 0, 0, t);
 		for (int e = 0; e < NENGINES; e++) {
 			if (st[e].rd)
 				st[e].eng->reader_close(st[e].rd);
 			st[e].rd = NULL;
 		}
 		for (int e = 0; e < NENGINES && !rc; e++)
-			rc = run_case(&st[e], W_OVERWRITE, fill, FILL_SAMPLES, t, e);
+			rc = run_case(&st[e], W_OVERWRITE, fill, FILL_SAMPLES, t);
 		for (int e = 0; e < NENGINES && !rc; e++) {
 			pthread_t th[READERS];
 			int started = 0;
@@ -470,7 +473,7 @@ static int suite(heed_bench *b)
 				rc = heed_bench_fail(b, "mixed/%s: cannot start reader threads",
 						     engines[e]->name);
 			if (!rc)
-				rc = run_case(&st[e], W_MIXED, n / 100, 30, t, e);
+				rc = run_case(&st[e], W_MIXED, n / 100, 30, t);
 			atomic_store(&st[e].stop, 1);
 			for (int i = 0; i < started; i++)
 				pthread_join(th[i], NULL);
@@ -482,7 +485,7 @@ static int suite(heed_bench *b)
 						 st[e].read_count * 1e9 / st[e].read_ns);
 		}
 		for (int e = 0; e < NENGINES && !rc; e++)
-			rc = run_case(&st[e], W_DELETE, fill, FILL_SAMPLES, t, e);
+			rc = run_case(&st[e], W_DELETE, fill, FILL_SAMPLES, t);
 		for (int e = 0; e < NENGINES; e++)
 			close_store(&st[e]);
 	}
@@ -494,7 +497,7 @@ static int suite(heed_bench *b)
 			rc = open_store(&st[e], heed_bench_diskdir(b), 1);
 			if (!rc)
 				rc = run_case(&st[e], W_DURABLE, heed_bench_quick(b) ? 3 : 10, 30,
-					      t, e);
+					      t);
 			close_store(&st[e]);
 		}
 	if (!rc)

@@ -115,7 +115,7 @@ static int parse_string(struct parser *p, char **out)
 	}
 	while (p->pos < end) {
 		unsigned char c = (unsigned char)p->s[p->pos++];
-		unsigned cp, lo;
+		unsigned cp = 0, lo = 0;
 
 		if (c < 0x20) {
 			err = fail(p, "control character in string");

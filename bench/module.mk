@@ -47,3 +47,4 @@ LIBS += $(BENCH_LIB)
 BINS += $(BENCH_COMPARE)
 BENCHES += $(BENCH_BINS)
 LINT_SRCS += $(BENCH_SRCS)
+$(BUILD)/obj/tests/test_harness.o: CPPFLAGS += -Ibench

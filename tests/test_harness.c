@@ -1,0 +1,373 @@
+/*
+ * test_harness - the bench harness: its statistics (bench/stats.h), its
+ * JSON reader (bench/json.h) and heed_bench_main() end to end (sampling,
+ * filters, fixed work, JSON results, baselines, bad options).
+ */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+
+#include "harness.h"
+#include "json.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+Test(stats, median_quantiles_mean_stddev)
+{
+	double odd[] = {5, 1, 3};
+	double even[] = {4, 1, 3, 2};
+	double sorted[] = {1, 2, 3, 4, 5};
+	double x[] = {2, 4, 4, 4, 5, 5, 7, 9};
+
+	cr_expect_float_eq(heed_stats_median(odd, 3), 3.0, 1e-12);
+	cr_expect_float_eq(heed_stats_median(even, 4), 2.5, 1e-12);
+	cr_expect_float_eq(heed_stats_quantile_sorted(sorted, 5, 0.25), 2.0, 1e-12);
+	cr_expect_float_eq(heed_stats_quantile_sorted(sorted, 5, 0.1), 1.4, 1e-12);
+	cr_expect_float_eq(heed_stats_mean(x, 8), 5.0, 1e-12);
+	/* Sample standard deviation: sqrt(32 / 7). */
+	cr_expect_float_eq(heed_stats_stddev(x, 8), sqrt(32.0 / 7), 1e-12);
+	/* Deviations from 4.5: five of 0.5, two of 2.5, one of 4.5. */
+	cr_expect_float_eq(heed_stats_mad(x, 8), 0.5, 1e-12);
+	cr_expect(isnan(heed_stats_median(x, 0)));
+	/* Inputs are not reordered. */
+	cr_expect(odd[0] == 5 && odd[1] == 1 && odd[2] == 3);
+}
+
+Test(stats, tukey_classes)
+{
+	/* Quartiles 10 and 12 (IQR 2): mild beyond 3 of them, severe beyond 6. */
+	double x[] = {10, 10, 10, 11, 11, 11, 12, 12, 12, 16, 30, 7, -5};
+	struct heed_stats_outliers o;
+
+	cr_assert_eq(heed_stats_tukey(x, sizeof(x) / sizeof(x[0]), &o), 0);
+	cr_expect_eq(o.high_mild, 1, "16 is a mild high outlier");
+	cr_expect_eq(o.high_severe, 1, "30 is a severe high outlier");
+	cr_expect_eq(o.low_mild, 0, "7 is inside the fence (%zu)", o.low_mild);
+	cr_expect_eq(o.low_severe, 1, "-5 is a severe low outlier");
+}
+
+Test(stats, bootstrap_interval_is_reproducible_and_brackets)
+{
+	double x[200], lo, hi, lo2, hi2, med;
+	uint64_t rng = 7;
+
+	for (int i = 0; i < 200; i++)
+		x[i] = 100 + (double)(heed_stats_rand(&rng) % 1000) / 100;
+	med = heed_stats_median(x, 200);
+	cr_assert_eq(heed_stats_bootstrap_ci(x, 200, HEED_STATS_MEDIAN, 2000, 0.95, 1, &lo, &hi),
+		     0);
+	cr_expect(lo <= med && med <= hi, "median %g outside [%g, %g]", med, lo, hi);
+	cr_expect(hi - lo < 3, "interval [%g, %g] too wide for 200 samples", lo, hi);
+	cr_assert_eq(heed_stats_bootstrap_ci(x, 200, HEED_STATS_MEDIAN, 2000, 0.95, 1, &lo2, &hi2),
+		     0);
+	cr_expect(lo == lo2 && hi == hi2, "same seed, same interval");
+	cr_assert_eq(heed_stats_bootstrap_ci(x, 200, HEED_STATS_MEAN, 2000, 0.95, 3, &lo, &hi), 0);
+	cr_expect(lo <= heed_stats_mean(x, 200) && heed_stats_mean(x, 200) <= hi);
+	cr_expect_eq(heed_stats_bootstrap_ci(x, 0, HEED_STATS_MEAN, 10, 0.95, 1, &lo, &hi),
+		     -EINVAL);
+	cr_expect_eq(heed_stats_bootstrap_ci(x, 5, HEED_STATS_MEAN, 10, 1.5, 1, &lo, &hi), -EINVAL);
+}
+
+Test(stats, bootstrap_ratio_of_medians)
+{
+	double a[50], b[50], lo, hi;
+	uint64_t rng = 11;
+
+	for (int i = 0; i < 50; i++) {
+		a[i] = 1000 + (double)(heed_stats_rand(&rng) % 50);
+		b[i] = 2 * a[i];
+	}
+	cr_assert_eq(heed_stats_bootstrap_ratio_ci(a, 50, b, 50, 2000, 0.95, 5, &lo, &hi), 0);
+	cr_expect(lo > 1.9 && hi < 2.1 && lo <= 2 && 2 <= hi, "ratio interval [%g, %g]", lo, hi);
+}
+
+Test(stats, wilcoxon_exact_values)
+{
+	double up[] = {0.1, 0.2, 0.3, 0.4, 0.5};
+	double down[] = {-0.1, -0.2, -0.3, -0.4, -0.5};
+	double mixed[] = {1, -2, 3, 4, 5};
+	double ties[] = {1, 1, 1, 1, 1, 1};
+	double zeros[] = {0, 0, 0};
+	double with_zero[] = {0, 0.1, 0.2, 0.3, 0.4, 0.5};
+
+	cr_expect_float_eq(heed_stats_wilcoxon_greater(up, 5), 1.0 / 32, 1e-12);
+	cr_expect_float_eq(heed_stats_wilcoxon_greater(down, 5), 1.0, 1e-12);
+	/* W+ = 13 of 15; subsets of 1..5 with sum >= 13: 3 of 32. */
+	cr_expect_float_eq(heed_stats_wilcoxon_greater(mixed, 5), 3.0 / 32, 1e-12);
+	cr_expect_float_eq(heed_stats_wilcoxon_greater(ties, 6), 1.0 / 64, 1e-12);
+	cr_expect_float_eq(heed_stats_wilcoxon_greater(zeros, 3), 1.0, 1e-12);
+	cr_expect_float_eq(heed_stats_wilcoxon_greater(with_zero, 6), 1.0 / 32, 1e-12);
+}
+
+Test(stats, wilcoxon_normal_approximation)
+{
+	double d[200];
+
+	for (int i = 0; i < 200; i++)
+		d[i] = i + 1;
+	cr_expect_lt(heed_stats_wilcoxon_greater(d, 200), 1e-10);
+	/* Symmetric around zero: p near one half. */
+	for (int i = 0; i < 200; i++)
+		d[i] = (i % 2 ? 1 : -1) * (floor(i / 2.0) + 1);
+	cr_expect(fabs(heed_stats_wilcoxon_greater(d, 200) - 0.5) < 0.05);
+}
+
+Test(json, parses_nested_documents)
+{
+	const char *doc = "{\"a\": [1, 2.5, -3e2], \"s\": \"x\\\"\\u00e9\\n\", \"t\": true,"
+			  " \"n\": null, \"o\": {\"k\": \"v\"}}";
+	struct heed_json *j;
+	const struct heed_json *a;
+	char err[128];
+
+	cr_assert_eq(heed_json_parse(doc, strlen(doc), &j, err, sizeof(err)), 0, "%s", err);
+	a = heed_json_get(j, "a");
+	cr_assert(a && a->type == HEED_JSON_ARRAY);
+	cr_expect_float_eq(a->child->num, 1, 1e-12);
+	cr_expect_float_eq(a->child->next->num, 2.5, 1e-12);
+	cr_expect_float_eq(a->child->next->next->num, -300, 1e-12);
+	cr_expect_str_eq(heed_json_str(j, "s"), "x\"\xc3\xa9\n");
+	cr_expect_eq(heed_json_get(j, "t")->type, HEED_JSON_BOOL);
+	cr_expect_eq(heed_json_get(j, "n")->type, HEED_JSON_NULL);
+	cr_expect_str_eq(heed_json_str(heed_json_get(j, "o"), "k"), "v");
+	cr_expect_null(heed_json_get(j, "missing"));
+	cr_expect_float_eq(heed_json_num(j, "missing", 42), 42, 1e-12);
+	heed_json_free(j);
+}
+
+Test(json, rejects_bad_input_with_a_sentence)
+{
+	static const char *const bad[] = {
+		"{\"a\": 1,}", "[1 2]", "{\"a\" 1}", "\"abc", "{} x", "tru", "[\"\\u0000\"]", "",
+	};
+	char deep[200];
+	struct heed_json *j;
+	char err[128];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		cr_expect_eq(heed_json_parse(bad[i], strlen(bad[i]), &j, err, sizeof(err)), -EINVAL,
+			     "accepted '%s'", bad[i]);
+		cr_expect_null(j);
+		cr_expect(strstr(err, "invalid JSON at byte") != NULL, "message '%s'", err);
+	}
+	memset(deep, '[', 100);
+	memset(deep + 100, ']', 100);
+	cr_expect_eq(heed_json_parse(deep, 200, &j, err, sizeof(err)), -EINVAL);
+	cr_expect(strstr(err, "nested too deep") != NULL, "message '%s'", err);
+	cr_expect_eq(heed_json_load("/nonexistent/x.json", &j, err, sizeof(err)), -ENOENT);
+	cr_expect(strstr(err, "/nonexistent/x.json") != NULL);
+}
+
+Test(json, writer_round_trips)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct heed_json *j;
+	char err[128];
+
+	cr_assert_not_null(f);
+	fputs("{\"s\":", f);
+	heed_json_write_str(f, "a\"b\\c\n\t\x01");
+	fputs(",\"n\":", f);
+	heed_json_write_num(f, 0.1);
+	fputs(",\"i\":", f);
+	heed_json_write_num(f, 123456789012.0);
+	fputs(",\"nan\":", f);
+	heed_json_write_num(f, NAN);
+	fputs("}", f);
+	fclose(f);
+	cr_assert_eq(heed_json_parse(buf, len, &j, err, sizeof(err)), 0, "%s: %s", err, buf);
+	cr_expect_str_eq(heed_json_str(j, "s"), "a\"b\\c\n\t\x01");
+	cr_expect(heed_json_num(j, "n", 0) == 0.1);
+	cr_expect(heed_json_num(j, "i", 0) == 123456789012.0);
+	cr_expect_eq(heed_json_get(j, "nan")->type, HEED_JSON_NULL);
+	heed_json_free(j);
+	free(buf);
+}
+
+/* A suite with two cases: an automatic one and a fixed-work one. */
+static unsigned fixed_calls, auto_calls;
+static uint64_t fixed_total;
+static volatile uint64_t sink;
+
+static int spin(void *arg, uint64_t iters)
+{
+	(void)arg;
+	auto_calls++;
+	for (uint64_t i = 0; i < iters * 50; i++)
+		sink += i;
+	return 0;
+}
+
+static int fixed(void *arg, uint64_t iters)
+{
+	(void)arg;
+	fixed_calls++;
+	fixed_total += iters;
+	for (uint64_t i = 0; i < iters * 50; i++)
+		sink += i;
+	return 0;
+}
+
+static int failing(void *arg, uint64_t iters)
+{
+	(void)arg;
+	(void)iters;
+	return -EIO;
+}
+
+static int fail_case;
+
+static int tiny_suite(heed_bench *b)
+{
+	struct heed_bench_def a = {.name = "spin/auto", .routine = spin, .elems = 1, .bytes = 8};
+	struct heed_bench_def f = {.name = "spin/fixed", .routine = fixed, .fixed_iters = 7};
+	struct heed_bench_def x = {.name = "broken", .routine = failing};
+	int rc = heed_bench_run(b, &a);
+
+	if (!rc)
+		rc = heed_bench_run(b, &f);
+	if (!rc)
+		heed_bench_extra(b, "answer", 42);
+	if (!rc && fail_case)
+		rc = heed_bench_run(b, &x);
+	return rc;
+}
+
+static char tmpdir[64];
+
+static void make_tmp(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/heed-test-harness-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	fixed_calls = auto_calls = 0;
+	fixed_total = 0;
+	fail_case = 0;
+}
+
+static void remove_tmp(void)
+{
+	heed_bench_rmtree(tmpdir);
+}
+
+static int run_main(const char *extra1, const char *extra2, const char *json)
+{
+	char *argv[16];
+	int argc = 0;
+
+	argv[argc++] = "tiny";
+	argv[argc++] = "--warm-up";
+	argv[argc++] = "0.01";
+	argv[argc++] = "--measure";
+	argv[argc++] = "0.03";
+	argv[argc++] = "--baseline-dir";
+	argv[argc++] = tmpdir;
+	if (json) {
+		argv[argc++] = "--json";
+		argv[argc++] = (char *)json;
+	}
+	if (extra1)
+		argv[argc++] = (char *)extra1;
+	if (extra2)
+		argv[argc++] = (char *)extra2;
+	argv[argc] = NULL;
+	return heed_bench_main("tiny", argc, argv, tiny_suite);
+}
+
+Test(harness, json_results_follow_the_schema, .init = make_tmp, .fini = remove_tmp)
+{
+	char path[128], err[256];
+	struct heed_json *doc;
+	const struct heed_json *res, *r, *samples, *iters;
+	unsigned n = 0;
+
+	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
+	cr_assert_eq(run_main(NULL, NULL, path), 0);
+	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(heed_json_str(doc, "schema"), "heed-bench");
+	cr_expect_float_eq(heed_json_num(doc, "version", 0), 1, 0);
+	cr_expect_str_eq(heed_json_str(doc, "suite"), "tiny");
+	cr_expect_str_eq(heed_json_str(doc, "unit"), "ns");
+	res = heed_json_get(doc, "results");
+	cr_assert(res && res->child && res->child->next, "two results");
+	r = res->child;
+	cr_expect_str_eq(heed_json_str(r, "name"), "spin/auto");
+	samples = heed_json_get(r, "samples");
+	for (const struct heed_json *s = samples->child; s; s = s->next) {
+		cr_expect_gt(s->num, 0);
+		n++;
+	}
+	cr_expect_eq(n, 30, "30 samples by default");
+	cr_expect_gt(heed_json_num(heed_json_get(r, "throughput"), "ops_per_s", 0), 0);
+	cr_expect_gt(auto_calls, 30, "warm-up calls come on top of the samples");
+	{
+		const struct heed_json *ci = heed_json_get(r, "median_ci");
+		double med = heed_json_num(r, "median", 0);
+
+		cr_expect(ci->child->num <= med && med <= ci->child->next->num);
+	}
+	r = res->child->next;
+	cr_expect_str_eq(heed_json_str(r, "name"), "spin/fixed");
+	cr_expect_float_eq(heed_json_num(heed_json_get(r, "extra"), "answer", 0), 42, 0);
+	iters = heed_json_get(r, "iters");
+	for (const struct heed_json *s = iters->child; s; s = s->next)
+		cr_expect_float_eq(s->num, 7, 0);
+	cr_expect_eq(fixed_calls, 30, "fixed work: no warm-up, one call a sample");
+	cr_expect_eq(fixed_total, 30 * 7);
+	heed_json_free(doc);
+}
+
+Test(harness, filter_selects_cases, .init = make_tmp, .fini = remove_tmp)
+{
+	char path[128], err[256];
+	struct heed_json *doc;
+	const struct heed_json *res;
+
+	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
+	cr_assert_eq(run_main("--filter", "fixed$", path), 0);
+	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
+	res = heed_json_get(doc, "results");
+	cr_assert_not_null(res->child);
+	cr_expect_str_eq(heed_json_str(res->child, "name"), "spin/fixed");
+	cr_expect_null(res->child->next);
+	cr_expect_eq(auto_calls, 0);
+	heed_json_free(doc);
+}
+
+Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp)
+{
+	char path[128], err[256];
+	struct heed_json *doc;
+	const struct heed_json *base;
+
+	cr_assert_eq(run_main("--save-baseline", "first", NULL), 0);
+	snprintf(path, sizeof(path), "%s/first/tiny.json", tmpdir);
+	cr_assert_eq(access(path, R_OK), 0, "baseline file %s", path);
+	snprintf(path, sizeof(path), "%s/second.json", tmpdir);
+	cr_assert_eq(run_main("--baseline", "first", path), 0);
+	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
+	base = heed_json_get(heed_json_get(doc, "results")->child, "baseline");
+	cr_assert_not_null(base, "the result carries its comparison");
+	cr_expect_str_eq(heed_json_str(base, "name"), "first");
+	cr_expect_gt(heed_json_num(base, "ratio", 0), 0);
+	cr_expect_not_null(heed_json_str(base, "verdict"));
+	heed_json_free(doc);
+}
+
+Test(harness, bad_usage_and_failures_exit_non_zero, .init = make_tmp, .fini = remove_tmp)
+{
+	cr_redirect_stderr();
+	cr_expect_eq(run_main("--samples", "5", NULL), 2, "fewer than 30 samples");
+	cr_expect_eq(run_main("--filter", "(", NULL), 2, "a bad regex");
+	cr_expect_eq(run_main("--bogus", NULL, NULL), 2);
+	cr_expect_eq(run_main("--baseline", "nonexistent", NULL), 1, "a missing baseline");
+	fail_case = 1;
+	cr_expect_eq(run_main(NULL, NULL, NULL), 1, "a failing case fails the run");
+}
