@@ -221,6 +221,7 @@ static void env_teardown(heed_env *env)
 	free((void *)env->dbflags);
 	env->dbnames = NULL;
 	env->dbflags = NULL;
+	pgbuf_drain(env);
 	free(env->scratch);
 	free(env->descs);
 	env->scratch = NULL;

@@ -181,11 +181,12 @@ int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page)
 		pg = txn->next_pgno;
 		txn->next_pgno += npages;
 	}
-	if (posix_memalign(&p, 64, (size_t)npages * env->psize))
+	p = pgbuf_get(env, npages);
+	if (!p)
 		goto nomem;
 	rc = dirty_add(&txn->dirty, pg, p);
 	if (rc) {
-		free(p);
+		pgbuf_put(env, p, npages);
 		goto nomem;
 	}
 	memset(p, 0, PAGE_HDR);
@@ -216,7 +217,7 @@ int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages)
 	PROBE(PAGE_FREE, pgno, npages);
 	if (p) {
 		/* Allocated by this txn: no snapshot sees it, reuse at once. */
-		free(p);
+		pgbuf_put(txn->env, p, npages);
 		for (i = 0; i < npages && !rc; i++)
 			rc = pgvec_push(&txn->avail, pgno + i);
 		txn->avail_sorted = 0;

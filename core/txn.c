@@ -137,13 +137,61 @@ done:
 	return p;
 }
 
-static void dirty_free(struct dirty_tab *t)
+/* Page buffers: a write txn copies every page it touches, so single-page
+ * buffers are recycled through a pool (at most POOL_BYTES) instead of
+ * going back to malloc, which costs ~8% of a random-insert workload
+ * (chunk coalescing, fresh zeroed pages from the kernel). Only the writer
+ * (under the writer mutex) uses the pool. */
+#define POOL_BYTES (64u << 20)
+
+void *pgbuf_get(heed_env *env, unsigned int npages)
+{
+	void *p = NULL;
+
+	if (npages == 1 && env->pool) {
+		p = env->pool;
+		memcpy(&env->pool, p, sizeof(void *));
+		env->pool_n--;
+		return p;
+	}
+	if (posix_memalign(&p, 64, (size_t)npages * env->psize))
+		return NULL;
+	return p;
+}
+
+void pgbuf_put(heed_env *env, void *p, unsigned int npages)
+{
+	if (npages == 1 && env->pool_n < POOL_BYTES / env->psize) {
+		memcpy(p, &env->pool, sizeof(void *));
+		env->pool = p;
+		env->pool_n++;
+		return;
+	}
+	free(p);
+}
+
+void pgbuf_drain(heed_env *env)
+{
+	while (env->pool) {
+		void *p = env->pool;
+
+		memcpy(&env->pool, p, sizeof(void *));
+		free(p);
+	}
+	env->pool_n = 0;
+}
+
+static void dirty_free(heed_env *env, struct dirty_tab *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->cap; i++)
-		if (t->keys[i])
-			free(t->pages[i]);
+	for (i = 0; i < t->cap; i++) {
+		if (t->keys[i]) {
+			struct page_hdr *h = page_hdr(t->pages[i]);
+
+			pgbuf_put(env, t->pages[i], (h->flags & P_OVERFLOW) ? h->lower : 1);
+		}
+	}
 	free(t->keys);
 	free(t->pages);
 	memset(t, 0, sizeof(*t));
@@ -295,7 +343,7 @@ static void write_release(heed_txn *txn)
 {
 	heed_env *env = txn->env;
 
-	dirty_free(&txn->dirty);
+	dirty_free(env, &txn->dirty);
 	pgvec_free(&txn->avail);
 	pgvec_free(&txn->pending);
 	pgvec_free(&txn->freed);
