@@ -25,6 +25,9 @@ struct rule {
 	const char *title;
 	const char *advice;
 	enum metric metric;
+	/* heed's own cost centres: kernel frames (_[k]) with similar names, like
+	 * the kernel's alloc_pages, are not evidence */
+	int user_only;
 	double threshold;
 	const char *patterns[MAX_PATTERNS];
 };
@@ -36,6 +39,7 @@ static const struct rule rules[] = {
 	 "(or SIMD-compare 16-byte prefixes) before falling back to memcmp, and keep keys short "
 	 "or share prefixes so more of them fit in a cache line.",
 	 M_TOTAL,
+	 1,
 	 0.15,
 	 {"memcmp", "__memcmp*", "bcmp", "*cmp_key*", "*key_cmp*", "*keycmp*", "*cmp_keys*",
 	  "*_search", "*search_*", "*node_find*", "*bsearch*"}},
@@ -45,6 +49,7 @@ static const struct rule rules[] = {
 	 "reuse pages freed by the same transaction without a freelist round trip, and end "
 	 "long-lived readers sooner so freed pages become reusable.",
 	 M_TOTAL,
+	 1,
 	 0.10,
 	 {"*page_alloc*", "*alloc_page*", "*freelist*", "*page_free*", "*free_page*",
 	  "*pgno_alloc*", "*spill*"}},
@@ -55,6 +60,7 @@ static const struct rule rules[] = {
 	 "where losing the last commits on power loss is acceptable, and call heed_env_sync "
 	 "periodically.",
 	 M_TOTAL,
+	 0,
 	 0.05,
 	 {"fsync", "fdatasync", "msync", "sync_file_range", "*sys_fsync", "*sys_fdatasync",
 	  "*sys_msync", "do_fsync", "vfs_fsync*", "*file_fsync*", "*env_sync*"}},
@@ -63,6 +69,7 @@ static const struct rule rules[] = {
 	 "Allocate per-transaction and per-cursor state from an arena that is reset, not freed, "
 	 "at commit or abort, and reuse cursors and read transactions (heed_txn_reset/renew).",
 	 M_TOTAL,
+	 0,
 	 0.05,
 	 {"malloc", "free", "calloc", "realloc", "cfree", "__libc_malloc", "__libc_free",
 	  "__libc_calloc", "__libc_realloc", "_int_malloc", "_int_free", "_int_realloc",
@@ -73,6 +80,7 @@ static const struct rule rules[] = {
 	 "and hand out pointers into the map instead of copies, use 16 KiB pages for big values, "
 	 "and avoid shifting nodes on insert by appending (HEED_APPEND) when keys arrive sorted.",
 	 M_SELF,
+	 0,
 	 0.10,
 	 {"memcpy", "memmove", "__memcpy*", "__memmove*", "__mempcpy*", "mempcpy", "copy_user_*",
 	  "rep_movs_alternative"}},
@@ -82,6 +90,7 @@ static const struct rule rules[] = {
 	 "remapped; pre-fault hot ranges with MAP_POPULATE or madvise(MADV_WILLNEED), and keep "
 	 "the data file on a file system with a warm page cache.",
 	 M_TOTAL,
+	 0,
 	 0.05,
 	 {"*page_fault*", "handle_mm_fault", "__handle_mm_fault", "handle_pte_fault",
 	  "do_anonymous_page", "do_fault", "do_read_fault", "do_shared_fault", "filemap_fault",
@@ -92,6 +101,7 @@ static const struct rule rules[] = {
 	 "transaction so hot branch pages are copied once per batch, and insert in key order "
 	 "(HEED_APPEND) so consecutive puts touch the same leaf.",
 	 M_TOTAL,
+	 1,
 	 0.10,
 	 {"touch_page", "touch_path", "*page_touch*", "*page_copy*", "*copy_page*", "dirty_add",
 	  "dirty_find", "dirty_grow"}},
@@ -100,6 +110,7 @@ static const struct rule rules[] = {
 	 "Inserts split pages often: insert sorted keys with HEED_APPEND (fills pages instead of "
 	 "halving them), or use 16 KiB pages (heed_env_set_pagesize) for write-heavy workloads.",
 	 M_TOTAL,
+	 1,
 	 0.10,
 	 {"*page_split*", "*node_split*", "*split_page*", "*btree_split*", "*split_node*",
 	  "split_insert"}},
@@ -109,6 +120,7 @@ static const struct rule rules[] = {
 	 "transactions, give each reader thread its own long-lived read transaction "
 	 "(reset/renew), and raise maxreaders if slots are scanned often.",
 	 M_TOTAL,
+	 0,
 	 0.05,
 	 {"pthread_mutex_lock", "pthread_mutex_unlock", "__pthread_mutex_lock*", "__lll_lock_wait*",
 	  "pthread_rwlock_*", "futex_wait*", "futex_wake*", "*sys_futex", "do_futex",
@@ -120,6 +132,7 @@ static const struct rule rules[] = {
 	 "out hot paths, `make native` uses the host's instruction set. Run optimize.sh to "
 	 "measure which wins here.",
 	 M_BUILD,
+	 0,
 	 0.20,
 	 {NULL}},
 };
@@ -138,6 +151,8 @@ const char *heed_recommend_rule_id(size_t i)
 
 static int frame_matches(const struct rule *r, const char *frame, size_t len)
 {
+	if (r->user_only && heed_frame_is_kernel(frame, len))
+		return 0;
 	for (size_t i = 0; i < MAX_PATTERNS && r->patterns[i]; i++)
 		if (heed_frame_match(frame, len, r->patterns[i]))
 			return 1;

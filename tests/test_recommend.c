@@ -126,6 +126,19 @@ Test(recommend, memcpy_counts_only_as_leaf)
 	heed_prof_free(&p);
 }
 
+Test(recommend, heed_rules_ignore_kernel_namesakes)
+{
+	struct heed_prof p;
+	struct heed_rec recs[4];
+	size_t n;
+
+	make_profile(&p, "main;heed_put;pwrite;vfs_write_[k];alloc_pages_mpol_[k];page_alloc_[k]",
+		     500);
+	cr_assert_eq(heed_recommend(&p, recs, 4, &n), 0);
+	cr_assert_eq(n, 0, "%s fired on kernel frames", n ? recs[0].rule : "");
+	heed_prof_free(&p);
+}
+
 Test(recommend, build_rule_needs_weak_profile_and_user_time)
 {
 	static const struct {
