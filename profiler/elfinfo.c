@@ -203,7 +203,8 @@ int heed_elf_usdt(const char *path, struct heed_elf_usdt **out, size_t *n)
 		int dup = 0;
 
 		if (nh.n_type != 3 || nh.n_namesz != 8 ||
-		    memcmp((const char *)data->d_buf + noff, "stapsdt", 8) || len < 3 * asz + 3)
+		    memcmp((const char *)data->d_buf + noff, "stapsdt", 8) != 0 ||
+		    len < 3 * asz + 3)
 			continue;
 		prov = d + 3 * asz;
 		l1 = strnlen(prov, len - 3 * asz);

@@ -188,8 +188,9 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 		goto cleanup;
 	}
 	for (i = 0; i < nfns; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, eo);
-		LIBBPF_OPTS(bpf_uprobe_opts, ro, .retprobe = true, .bpf_cookie = fns[i].slot);
+		struct bpf_uprobe_opts eo = {.sz = sizeof(eo)};
+		struct bpf_uprobe_opts ro = {
+			.sz = sizeof(ro), .retprobe = true, .bpf_cookie = fns[i].slot};
 		struct bpf_link *l;
 		int r;
 

@@ -8,7 +8,8 @@ int heed_links_add(struct heed_links *s, struct bpf_link *l)
 {
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 16;
-		struct bpf_link **nv = realloc(s->v, ncap * sizeof(*nv));
+		/* An array of pointers to links (opaque to us). */
+		struct bpf_link **nv = realloc(s->v, ncap * sizeof(void *));
 
 		if (!nv) {
 			bpf_link__destroy(l);

@@ -9,6 +9,42 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One hexadecimal field ending in `sep`; advances *p past the separator. */
+static int hex_field(char **p, char sep, uint64_t *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(*p, &end, 16);
+	if (end == *p || *end != sep || errno)
+		return -EINVAL;
+	*p = end + 1;
+	return 0;
+}
+
+/* "start-end perms offset dev inode [path]" */
+static int parse_line(char *line, struct heed_map *x, char **path)
+{
+	char *p = line;
+
+	if (hex_field(&p, '-', &x->start) || hex_field(&p, ' ', &x->end))
+		return -EINVAL;
+	if (strlen(p) < 5 || p[4] != ' ')
+		return -EINVAL;
+	x->exec = p[2] == 'x';
+	p += 5;
+	if (hex_field(&p, ' ', &x->off))
+		return -EINVAL;
+	p = strchr(p, ' '); /* after dev */
+	if (!p)
+		return -EINVAL;
+	p += strspn(p, " ");
+	p += strspn(p, "0123456789"); /* inode */
+	p += strspn(p, " ");
+	*path = p;
+	return 0;
+}
+
 int heed_maps_parse(const char *text, size_t len, struct heed_maps *m)
 {
 	const char *p, *end, *nl;
@@ -23,10 +59,8 @@ int heed_maps_parse(const char *text, size_t len, struct heed_maps *m)
 	m->text[len] = 0;
 	m->len = len;
 	for (p = m->text, end = m->text + len; p < end; p = nl + 1) {
-		unsigned long long start, stop, off;
-		char perms[8], line[4096];
+		char line[4096], *path;
 		struct heed_map *x;
-		int used = 0;
 		size_t ll;
 
 		nl = memchr(p, '\n', end - p);
@@ -41,13 +75,6 @@ int heed_maps_parse(const char *text, size_t len, struct heed_maps *m)
 		}
 		memcpy(line, p, ll);
 		line[ll] = 0;
-		/* start-end perms offset dev inode [path] */
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &stop, perms, &off,
-			   &used) < 4 ||
-		    used == 0) {
-			err = -EINVAL;
-			goto cleanup;
-		}
 		if (m->n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			struct heed_map *nv = realloc(m->v, ncap * sizeof(*nv));
@@ -60,11 +87,10 @@ int heed_maps_parse(const char *text, size_t len, struct heed_maps *m)
 			cap = ncap;
 		}
 		x = &m->v[m->n];
-		x->start = start;
-		x->end = stop;
-		x->off = off;
-		x->exec = perms[2] == 'x';
-		x->path = strdup(line + used);
+		err = parse_line(line, x, &path);
+		if (err)
+			goto cleanup;
+		x->path = strdup(path);
 		if (!x->path) {
 			err = -ENOMEM;
 			goto cleanup;

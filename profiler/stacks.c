@@ -85,8 +85,8 @@ static int add_kernel(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u
 
 		if (!name)
 			return -ENOMEM;
-		if (strncmp(name, "bpf_prog_", 9) && strncmp(name, "bpf_trace_run", 13) &&
-		    strncmp(name, "__bpf_trace_", 12))
+		if (strncmp(name, "bpf_prog_", 9) != 0 && strncmp(name, "bpf_trace_run", 13) != 0 &&
+		    strncmp(name, "__bpf_trace_", 12) != 0)
 			break;
 	}
 	for (i = depth - 1; i >= skip; i--) {
@@ -302,6 +302,8 @@ static struct heed_func_count *acc_get(struct acc *a, const char *name, size_t l
 
 		if (!nv)
 			return NULL;
+		/* Zeroed so that every entry is defined, also to the analyzer. */
+		memset(nv + a->cap, 0, (ncap - a->cap) * sizeof(*nv));
 		a->v = nv;
 		a->cap = ncap;
 	}
@@ -369,12 +371,13 @@ int heed_stacks_top(const struct heed_stacks *st, struct heed_func_count **out, 
 			}
 			p = q;
 		}
-		for (k = 0; k < nseen; k++)
+		for (k = 0; a.v && k < nseen; k++)
 			a.v[seen[k]].total += st->v[i].count;
-		if (leaf != SIZE_MAX)
+		if (a.v && leaf != SIZE_MAX)
 			a.v[leaf].self += st->v[i].count;
 	}
-	qsort(a.v, a.n, sizeof(*a.v), by_self);
+	if (a.v && a.n)
+		qsort(a.v, a.n, sizeof(*a.v), by_self);
 	*out = a.v;
 	*n = a.n;
 	a.v = NULL;

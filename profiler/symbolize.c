@@ -297,8 +297,7 @@ static int ksym_cmp(const void *a, const void *b)
  * kernel frames print as [kernel+0xADDR]. */
 static void load_kallsyms(heed_sym *s)
 {
-	char line[512], name[256], type;
-	unsigned long long addr;
+	char line[512];
 	size_t cap = 0;
 	FILE *f;
 
@@ -308,12 +307,20 @@ static void load_kallsyms(heed_sym *s)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		struct ksym *nv;
+		char *end, type, *name;
+		uint64_t addr;
 
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+		/* "ffffffff81000000 T _stext\t[module]" */
+		errno = 0;
+		addr = strtoull(line, &end, 16);
+		if (end == line || errno || end[0] != ' ' || !end[1] || end[2] != ' ')
 			continue;
+		type = end[1];
+		name = end + 3;
+		name[strcspn(name, " \t\n")] = 0;
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
-		if (!addr)
+		if (!addr || !*name)
 			continue;
 		if (s->nks == cap) {
 			cap = cap ? cap * 2 : 65536;

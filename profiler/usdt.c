@@ -365,7 +365,7 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 		const struct plan *pl = &plans.v[i];
 		struct bpf_program *prog =
 			pl->batch ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_usdt_hit;
-		LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = pl->cookie);
+		struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
 		struct bpf_link *l;
 
 		l = bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);

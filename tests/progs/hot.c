@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hot cpu|sys|rec|usdt|idle N\n");
 		return 2;
 	}
-	arg = atof(argv[2]);
+	arg = strtod(argv[2], NULL);
 	end = cpu_s() + arg;
 	if (!strcmp(argv[1], "cpu")) {
 		while (cpu_s() < end) {
