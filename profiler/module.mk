@@ -54,3 +54,9 @@ LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES)
 
 # The trace tests (tests/t_trace*.sh) run these programs.
 check: $(TRACE_PROGS)
+
+# tests/test_trace.c: the modules above, without root.
+TEST_LIBS_test_trace := $(TRACE_LIB) $(FLAME_LIB)
+TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
+$(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
+$(BUILD)/tests/test_trace: | $(TRACE_PROGS)

@@ -1,0 +1,285 @@
+/* test_trace.c - unit tests of heed-trace's modules that need no root: histogram
+ * buckets and percentiles, the JSON writer, /proc maps parsing, ELF symbols and USDT
+ * notes, libdw symbolization of this process, and top-function counting.
+ * Randomized tests print their seed; HEED_SEED replays one. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elfinfo.h"
+#include "jsonw.h"
+#include "lathist.h"
+#include "procmaps.h"
+#include "stacks.h"
+#include "symbolize.h"
+
+static uint64_t seed_rng(void)
+{
+	const char *s = getenv("HEED_SEED");
+	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
+
+	fprintf(stderr, "test_trace: HEED_SEED=%" PRIu64 "\n", seed);
+	return seed;
+}
+
+static uint64_t next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void check_bucket(uint64_t v)
+{
+	unsigned int b = heed_hist_bucket(v);
+	uint64_t lo, hi;
+
+	cr_assert_lt(b, HEED_HIST_BUCKETS, "value %" PRIu64 " -> bucket %u", v, b);
+	heed_hist_bounds(b, &lo, &hi);
+	cr_assert(lo <= v && (v < hi || hi == UINT64_MAX),
+		  "value %" PRIu64 " outside bucket %u [%" PRIu64 ", %" PRIu64 ")", v, b, lo, hi);
+	/* HDR-style: a bucket is at most 1/8 of its lower bound wide (exact below 8). */
+	if (v < 8)
+		cr_assert_eq(hi - lo, 1);
+	else
+		cr_assert_leq(hi - lo, lo / 8, "bucket %u too wide", b);
+}
+
+Test(hist, buckets_hold_their_values)
+{
+	uint64_t s = seed_rng(), v;
+	int i;
+
+	for (v = 0; v < 4096; v++)
+		check_bucket(v);
+	check_bucket(UINT64_MAX);
+	check_bucket(1ULL << 63);
+	for (i = 0; i < 200000; i++) {
+		v = next(&s) >> (next(&s) % 64);
+		check_bucket(v);
+	}
+}
+
+Test(hist, buckets_are_ordered_and_contiguous)
+{
+	uint64_t lo, hi, plo, phi;
+	unsigned int b;
+
+	heed_hist_bounds(0, &plo, &phi);
+	cr_assert_eq(plo, 0);
+	for (b = 1; b <= heed_hist_bucket(UINT64_MAX); b++) {
+		heed_hist_bounds(b, &lo, &hi);
+		cr_assert_eq(lo, phi, "bucket %u starts at %" PRIu64 ", previous ended %" PRIu64, b,
+			     lo, phi);
+		phi = hi;
+	}
+}
+
+Test(hist, percentiles_within_a_bucket)
+{
+	static struct heed_hist h;
+	uint64_t v, p50, p90, p99;
+
+	memset(&h, 0, sizeof(h));
+	for (v = 1; v <= 10000; v++) {
+		h.slots[heed_hist_bucket(v * 100)]++;
+		h.count++;
+	}
+	p50 = heed_hist_pct(&h, 50);
+	p90 = heed_hist_pct(&h, 90);
+	p99 = heed_hist_pct(&h, 99);
+	cr_assert(p50 >= 500000 && p50 < 500000 + 500000 / 8 + 100, "p50 %" PRIu64, p50);
+	cr_assert(p90 >= 900000 && p90 < 900000 + 900000 / 8 + 100, "p90 %" PRIu64, p90);
+	cr_assert(p99 >= 990000 && p99 < 990000 + 990000 / 8 + 100, "p99 %" PRIu64, p99);
+	memset(&h, 0, sizeof(h));
+	cr_assert_eq(heed_hist_pct(&h, 50), 0);
+}
+
+Test(jsonw, nesting_commas_and_escapes)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct heed_jw w;
+
+	cr_assert_not_null(f);
+	heed_jw_init(&w, f);
+	heed_jw_obj(&w);
+	heed_jw_key(&w, "a");
+	heed_jw_u64(&w, 1);
+	heed_jw_key(&w, "s");
+	heed_jw_str(&w, "q\"b\\\n");
+	heed_jw_key(&w, "l");
+	heed_jw_arr(&w);
+	heed_jw_i64(&w, -2);
+	heed_jw_obj(&w);
+	heed_jw_end(&w);
+	heed_jw_dbl(&w, 1.0 / 0.0);
+	heed_jw_end(&w);
+	heed_jw_end(&w);
+	cr_assert_eq(heed_jw_close(&w), 0);
+	fclose(f);
+	cr_assert_str_eq(buf, "{\"a\":1,\"s\":\"q\\\"b\\\\\\u000a\",\"l\":[-2,{},null]}\n");
+	free(buf);
+}
+
+Test(jsonw, unbalanced_is_an_error)
+{
+	FILE *f = fopen("/dev/null", "w");
+	struct heed_jw w;
+
+	cr_assert_not_null(f);
+	heed_jw_init(&w, f);
+	heed_jw_obj(&w);
+	cr_assert_eq(heed_jw_close(&w), -EINVAL);
+	fclose(f);
+}
+
+static const char maps_text[] =
+	"55d0c0a00000-55d0c0a02000 r--p 00000000 fd:01 1234   /usr/bin/prog\n"
+	"55d0c0a02000-55d0c0a08000 r-xp 00002000 fd:01 1234   /usr/bin/prog with space\n"
+	"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 \n"
+	"7ffd1c5f3000-7ffd1c5f5000 r-xp 00000000 00:00 0      [vdso]\n";
+
+Test(procmaps, parses_and_finds)
+{
+	struct heed_maps m;
+	const struct heed_map *x;
+
+	cr_assert_eq(heed_maps_parse(maps_text, sizeof(maps_text) - 1, &m), 0);
+	cr_assert_eq(m.n, 4);
+	cr_assert_eq(m.v[1].start, 0x55d0c0a02000ULL);
+	cr_assert_eq(m.v[1].off, 0x2000);
+	cr_assert(m.v[1].exec && !m.v[0].exec);
+	cr_assert_str_eq(m.v[1].path, "/usr/bin/prog with space");
+	cr_assert_str_eq(m.v[2].path, "");
+	cr_assert_str_eq(m.v[3].path, "[vdso]");
+	x = heed_maps_find(&m, 0x55d0c0a02010ULL);
+	cr_assert(x == &m.v[1]);
+	cr_assert_null(heed_maps_find(&m, 0x1000));
+	cr_assert_null(heed_maps_find(&m, 0x7f0000021000ULL));
+	heed_maps_free(&m);
+}
+
+Test(procmaps, bad_lines_are_errors)
+{
+	struct heed_maps m;
+	static const char *bad[] = {"zz-10 r-xp 0 0:0 0\n", "10-20\n", "10-20 r-xp\n",
+				    "10-20 r-xp 00x 0:0 0\n"};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(heed_maps_parse(bad[i], strlen(bad[i]), &m), -EINVAL, "%s", bad[i]);
+	cr_assert_eq(heed_maps_read(-1, &m), -ESRCH);
+}
+
+__attribute__((noinline)) int trace_marker_fn(int x)
+{
+	return x * 3 + 1;
+}
+
+Test(elfinfo, function_offsets_point_at_the_code)
+{
+	struct heed_elf_func *fns;
+	unsigned char disk[16];
+	size_t n;
+	int fd;
+
+	cr_assert_eq(heed_elf_funcs("/proc/self/exe", "trace_marker_*", &fns, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(fns[0].name, "trace_marker_fn");
+	fd = open("/proc/self/exe", O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, disk, sizeof(disk), (off_t)fns[0].off), (ssize_t)sizeof(disk));
+	close(fd);
+	cr_assert_eq(memcmp(disk, (const void *)trace_marker_fn, sizeof(disk)), 0,
+		     "the file offset of trace_marker_fn does not hold its code");
+	heed_elf_funcs_free(fns, n);
+	cr_assert_eq(heed_elf_funcs("/proc/self/exe", "no_such_fn_*", &fns, &n), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(heed_elf_funcs("/nonexistent", "*", &fns, &n), -ENOENT);
+	cr_assert_eq(heed_elf_funcs("/proc/self/maps", "*", &fns, &n), -EINVAL);
+}
+
+Test(elfinfo, usdt_notes)
+{
+	const char *b = getenv("HEED_BUILD") ? getenv("HEED_BUILD") : "build";
+	struct heed_elf_usdt *v;
+	char path[4096];
+	size_t n, i;
+	int start = 0, done = 0, tick = 0;
+
+	snprintf(path, sizeof(path), "%s/tests/progs/hot", b);
+	cr_assert_eq(heed_elf_usdt(path, &v, &n), 0, "%s unreadable (make check builds it)", path);
+	for (i = 0; i < n; i++) {
+		cr_assert_str_eq(v[i].provider, "tprog");
+		start += !strcmp(v[i].name, "work__start");
+		tick += !strcmp(v[i].name, "tick");
+		if (!strcmp(v[i].name, "work__done")) {
+			done = 1;
+			cr_assert_not_null(strstr(v[i].args, "-4@"), "args %s", v[i].args);
+		}
+	}
+	cr_assert(start && done && tick, "tprog probes missing from %s", path);
+	heed_elf_usdt_free(v, n);
+	cr_assert_eq(heed_elf_usdt("/proc/self/exe", &v, &n), 0);
+	cr_assert_eq(n, 0);
+}
+
+Test(symbolize, own_functions_and_unknown_addresses)
+{
+	const char *const *fr;
+	struct heed_maps m;
+	heed_sym *s;
+	const char *k;
+	size_t n;
+
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)trace_marker_fn + 1, 0, &fr, &n), 0);
+	cr_assert_geq(n, 1);
+	cr_assert_str_eq(fr[0], "trace_marker_fn");
+	/* As a return address it is looked up one byte earlier: still inside. */
+	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)trace_marker_fn + 2, 1, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "trace_marker_fn");
+	cr_assert_eq(heed_sym_user(s, 0x10, 0, &fr, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(fr[0], "[unknown+0x10]");
+	k = heed_sym_kernel(s, 0xffffffff81000000ULL);
+	cr_assert_not_null(k);
+	cr_assert(strlen(k) > 4 && !strcmp(k + strlen(k) - 4, "_[k]"), "kernel frame %s", k);
+	heed_sym_free(s);
+	heed_maps_free(&m);
+}
+
+Test(stacks, top_counts_self_and_total_once_per_stack)
+{
+	struct heed_stack v[] = {
+		{"comm;a;b", 3},
+		{"comm;a;c", 2},
+		{"comm;a;b;b", 1},
+	};
+	struct heed_stacks st = {v, 3, 3, 6};
+	struct heed_func_count *top;
+	size_t n;
+
+	cr_assert_eq(heed_stacks_top(&st, &top, &n), 0);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(top[0].name, "b");
+	cr_assert_eq(top[0].self, 4);
+	cr_assert_eq(top[0].total, 4);
+	cr_assert_str_eq(top[1].name, "c");
+	cr_assert_eq(top[1].self, 2);
+	cr_assert_str_eq(top[2].name, "a");
+	cr_assert_eq(top[2].self, 0);
+	cr_assert_eq(top[2].total, 6);
+	heed_stacks_top_free(top, n);
+}
