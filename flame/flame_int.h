@@ -112,10 +112,11 @@ int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame
 /* Graph total used for percentages and widths: max(sum of samples, opts.total). */
 double flame_graph_total(const heed_flame *f);
 
-/* Width in samples of a node: AFTER for a differential graph. */
+/* Width in samples of a node: AFTER for a differential graph (the only kind with
+ * a second column). Valid after flame_finish(). */
 static inline double flame_width(const heed_flame *f, uint32_t id)
 {
-	return f->mode == FLAME_MODE_DIFF ? f->total_b[id] : f->total_a[id];
+	return f->total_b ? f->total_b[id] : f->total_a[id];
 }
 
 /* Minimum drawn width, in samples, from opts.minwidth in px. */

@@ -254,14 +254,12 @@ int main(int argc, char **argv)
 		out = fopen(output, "w");
 		if (!out) {
 			fprintf(stderr, "heed-flame: %s: %s\n", output, strerror(errno));
-			out = stdout;
 			goto cleanup;
 		}
 	}
 	err = heed_flame_write_svg(f, out);
 	if (output && fclose(out) != 0 && !err)
 		err = -EIO;
-	out = stdout;
 	if (err) {
 		fprintf(stderr, "heed-flame: %s: cannot write the SVG: %s\n",
 			output ? output : "<stdout>", strerror(-err));

@@ -499,7 +499,7 @@ int heed_flame_write_folded(heed_flame *f, FILE *fp)
 	if (!o.buf)
 		return -ENOMEM;
 	o.cap = OUT_BUF;
-	lens = malloc(((size_t)f->maxdepth + 1) * sizeof(*lens));
+	lens = calloc((size_t)f->maxdepth + 1, sizeof(*lens));
 	err = lens ? emit_folded(f, &o, lens) : -ENOMEM;
 	out_flush(&o);
 	if (!err && !o.err && fflush(fp) != 0)

@@ -27,6 +27,14 @@ struct frames {
 	size_t n;
 };
 
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	cr_assert(p, "out of memory");
+	return p;
+}
+
 static int collect(const struct heed_flame_frame *fr, void *ctx)
 {
 	struct frames *fs = ctx;
@@ -108,7 +116,7 @@ static void expect(const struct frames *fs, size_t i, const char *name, unsigned
 
 Test(flame, golden_layout)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	heed_flame *f = mk(NULL, NULL);
 
 	/* Unsorted on purpose: the layout must not depend on line order. */
@@ -134,7 +142,7 @@ Test(flame, golden_layout)
 
 Test(flame, merges_identical_stacks)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	struct heed_flame_stats st;
 	heed_flame *f = mk(NULL, NULL);
 
@@ -156,7 +164,7 @@ Test(flame, merges_identical_stacks)
 
 Test(flame, sibling_order_is_sorted_folded_order)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	heed_flame *f = mk(NULL, NULL);
 
 	/* As in sorted folded lines, where a name is followed by ';' and ' ' < '!' < ';'
@@ -175,7 +183,7 @@ Test(flame, sibling_order_is_sorted_folded_order)
 
 Test(flame, fractional_counts_and_factor)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	struct heed_flame_opts o;
 	heed_flame *f = mk(NULL, NULL);
 
@@ -200,9 +208,9 @@ Test(flame, fractional_counts_and_factor)
 
 Test(flame, malformed_lines_reported_with_line_numbers)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	struct heed_flame_stats st;
-	struct msgs *m = calloc(1, sizeof(*m));
+	struct msgs *m = xcalloc(1, sizeof(*m));
 	heed_flame *f = mk(NULL, m);
 
 	add_text(f, "a;b 1\n"
@@ -228,7 +236,7 @@ Test(flame, malformed_lines_reported_with_line_numbers)
 
 Test(flame, no_valid_line_is_an_error)
 {
-	struct msgs *m = calloc(1, sizeof(*m));
+	struct msgs *m = xcalloc(1, sizeof(*m));
 	heed_flame *f = mk(NULL, m);
 	char *buf = NULL;
 	size_t len = 0;
@@ -246,7 +254,7 @@ Test(flame, no_valid_line_is_an_error)
 
 Test(flame, reverse_and_add_stack)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	struct heed_flame_opts o;
 	const char *st1[] = {"a", "b", "c"};
 	const char *bad[] = {"a;b"};
@@ -285,7 +293,7 @@ Test(flame, reverse_and_add_stack)
 
 Test(flame, minwidth_pruning_is_counted)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	struct heed_flame_stats st;
 	struct heed_flame_opts o;
 	heed_flame *f;
@@ -328,6 +336,19 @@ struct rect {
 	int r, g, b;
 };
 
+/* The number in attribute `key` (e.g. ` x="`) of the element at el. */
+static double attr_num(const char *el, const char *key)
+{
+	const char *p = strstr(el, key), *close = strchr(el, '>');
+	char *end;
+	double v;
+
+	cr_assert(p && close && p < close, "no %s in %.80s", key, el);
+	v = strtod(p + strlen(key), &end);
+	cr_assert_eq(*end, '"', "bad number for %s in %.80s", key, el);
+	return v;
+}
+
 /* Pulls every frame <g> of an SVG: title text, rect x/y/width and fill. */
 static size_t parse_rects(const char *svg, struct rect *r, size_t max)
 {
@@ -337,7 +358,8 @@ static size_t parse_rects(const char *svg, struct rect *r, size_t max)
 	cr_assert(p, "no frames group");
 	while ((p = strstr(p, "<g><title>")) && n < max) {
 		const char *t = p + strlen("<g><title>"), *e = strstr(t, "</title>");
-		const char *rect;
+		const char *rect, *rgb;
+		char *end;
 
 		cr_assert(e);
 		cr_assert_lt((size_t)(e - t), sizeof(r[n].title));
@@ -345,13 +367,18 @@ static size_t parse_rects(const char *svg, struct rect *r, size_t max)
 		r[n].title[e - t] = '\0';
 		rect = strstr(e, "<rect ");
 		cr_assert(rect);
-		cr_assert_eq(sscanf(rect, "<rect x=\"%lf\" y=\"%lf\" width=\"%lf\"", &r[n].x,
-				    &r[n].y, &r[n].w),
-			     3, "rect attributes: %.80s", rect);
-		cr_assert(strstr(rect, "fill=\"rgb("));
-		cr_assert_eq(sscanf(strstr(rect, "fill=\"rgb(") + 10, "%d,%d,%d", &r[n].r, &r[n].g,
-				    &r[n].b),
-			     3);
+		r[n].x = attr_num(rect, " x=\"");
+		r[n].y = attr_num(rect, " y=\"");
+		r[n].w = attr_num(rect, " width=\"");
+		rgb = strstr(rect, "fill=\"rgb(");
+		cr_assert(rgb, "no fill: %.80s", rect);
+		rgb += strlen("fill=\"rgb(");
+		r[n].r = (int)strtol(rgb, &end, 10);
+		cr_assert_eq(*end, ',');
+		r[n].g = (int)strtol(end + 1, &end, 10);
+		cr_assert_eq(*end, ',');
+		r[n].b = (int)strtol(end + 1, &end, 10);
+		cr_assert_eq(*end, ')');
 		n++;
 		p = e;
 	}
@@ -372,8 +399,8 @@ static char *render(heed_flame *f)
 
 Test(flame, svg_rects_match_layout)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
-	struct rect *r = calloc(64, sizeof(*r));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct rect *r = xcalloc(64, sizeof(*r));
 	struct heed_flame_opts o;
 	heed_flame *f;
 	char *svg;
@@ -427,9 +454,9 @@ Test(flame, svg_rects_match_layout)
 
 Test(flame, differential_two_count_lines)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
-	struct rect *r = calloc(64, sizeof(*r));
-	struct msgs *m = calloc(1, sizeof(*m));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct rect *r = xcalloc(64, sizeof(*r));
+	struct msgs *m = xcalloc(1, sizeof(*m));
 	struct heed_flame_stats st;
 	struct heed_flame_opts o;
 	heed_flame *f;
@@ -518,7 +545,7 @@ static void rm_tmpdir(void)
 
 Test(flame, diff_of_two_files_and_merged_output, .init = mk_tmpdir, .fini = rm_tmpdir)
 {
-	struct frames *fs = calloc(1, sizeof(*fs));
+	struct frames *fs = xcalloc(1, sizeof(*fs));
 	char before[128], after[128], *buf = NULL;
 	size_t len = 0;
 	heed_flame *f, *g;
@@ -554,7 +581,7 @@ Test(flame, diff_of_two_files_and_merged_output, .init = mk_tmpdir, .fini = rm_t
 
 Test(flame, parse_file_errors, .init = mk_tmpdir, .fini = rm_tmpdir)
 {
-	struct msgs *m = calloc(1, sizeof(*m));
+	struct msgs *m = xcalloc(1, sizeof(*m));
 	heed_flame *f = mk(NULL, m);
 	char path[160];
 
@@ -613,7 +640,7 @@ Test(flame, options_validated)
 
 Test(flame, annotation_colours)
 {
-	struct rect *r = calloc(16, sizeof(*r));
+	struct rect *r = xcalloc(16, sizeof(*r));
 	heed_flame *f = mk(NULL, NULL);
 	char *svg;
 
@@ -675,9 +702,9 @@ Test(flame, randomized_layout_matches_reference)
 {
 	const char *env = getenv("HEED_SEED");
 	unsigned int seed = env ? (unsigned int)strtoul(env, NULL, 0) : (unsigned int)time(NULL);
-	struct frames *fs = calloc(1, sizeof(*fs));
-	struct rstack *st = calloc(400, sizeof(*st));
-	char *text = calloc(1, 400 * 80);
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct rstack *st = xcalloc(400, sizeof(*st));
+	char *text = xcalloc(1, 400 * 80);
 	size_t tl = 0;
 	heed_flame *f;
 	int n = 0;
