@@ -314,9 +314,13 @@ static void trend_chart(const struct dash *d, const struct dash_bench *b, FILE *
 			fprintf(f, ": %s\"><title>", v1);
 			esc(f, d->commits[c].id);
 			fprintf(f, ": %s</title></circle>\n", v1);
-			/* label every commit when few, else the ends and the baseline */
-			if (d->ncommits <= 6 || c == 0 || (long)c == d->newest ||
-			    (long)c == d->baseline) {
+			/* label every commit when few, else the first, the newest and
+			 * the baseline, each only where it does not overlap another
+			 * (a label is about 50 px wide) */
+			if (d->ncommits <= 6 || (long)c == d->newest ||
+			    ((c == 0 || (long)c == d->baseline) &&
+			     fabs(x - (x0 + dx * (double)d->newest)) >= 50 &&
+			     (c == 0 || x - x0 >= 50))) {
 				fprintf(f,
 					"<text class=\"tick\" x=\"%.1f\" y=\"%.0f\" "
 					"text-anchor=\"middle\">",
