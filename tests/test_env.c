@@ -573,8 +573,19 @@ static void check_survives(const char *path, const char *what)
 	cr_assert(st == 0 || st == 1, "%s: heed-check exited %d: %s", what, st, log);
 }
 
-/* A file with a 3-level tree (long keys), some overflow values and a
- * freelist. Returns the number of keys written. */
+/* Key i of build_tree: "key-%08d", padded with 'p' to 400 bytes for four
+ * keys in five (long keys make a deep tree from few pages). */
+static heed_val tree_key(char *kb, int i)
+{
+	memset(kb, 'p', 400);
+	key_n(kb, 400, i);
+	kb[12] = 'p';
+	return hv(kb, i % 5 ? 400 : 12);
+}
+
+/* A file with a 3-level tree, some overflow values and a freelist, from as
+ * few keys as that takes (each damaged variant rewrites the whole file).
+ * Returns the number of keys written. */
 static int build_tree(const char *path, heed_stat *st_out)
 {
 	heed_env *e;
@@ -583,29 +594,26 @@ static int build_tree(const char *path, heed_stat *st_out)
 	heed_val key, val;
 	unsigned char vb[9000];
 	char kb[400];
-	int i, n = 4000;
+	int i, n = 0;
 
 	HEED_OK(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_NOSYNC, 4096, 0, 0));
+	do {
+		txn = begin(e, 0);
+		dbi = main_dbi(txn);
+		for (i = n; i < n + 100; i++) {
+			key = tree_key(kb, i);
+			fill_pattern(vb, sizeof(vb), (uint64_t)i);
+			val = hv(vb, i % 50 == 0 ? sizeof(vb) : 40);
+			HEED_OK(heed_put(txn, dbi, &key, &val, 0));
+		}
+		n = i;
+		HEED_OK(heed_txn_commit(txn));
+		HEED_OK(heed_env_stat(e, st_out));
+	} while (st_out->depth < 3 && n < 20000);
+	/* A last commit frees pages: the file gets a freelist. */
 	txn = begin(e, 0);
-	dbi = main_dbi(txn);
-	for (i = 0; i < n; i++) {
-		/* "key-%08d" then padding: long keys make a deep tree. */
-		memset(kb, 'p', sizeof(kb));
-		key_n(kb, sizeof(kb), i);
-		kb[12] = 'p';
-		key = hv(kb, i % 5 ? sizeof(kb) : 12);
-		fill_pattern(vb, sizeof(vb), (uint64_t)i);
-		val = hv(vb, i % 50 == 0 ? sizeof(vb) : 40);
-		HEED_OK(heed_put(txn, dbi, &key, &val, 0));
-	}
-	HEED_OK(heed_txn_commit(txn));
-	/* A second commit frees pages: the file gets a freelist. */
-	txn = begin(e, 0);
-	for (i = 0; i < n; i += 3) {
-		memset(kb, 'p', sizeof(kb));
-		key_n(kb, sizeof(kb), i);
-		kb[12] = 'p';
-		key = hv(kb, i % 5 ? sizeof(kb) : 12);
+	for (i = 0; i < n; i += 7) {
+		key = tree_key(kb, i);
 		HEED_OK(heed_del(txn, dbi, &key, NULL));
 	}
 	HEED_OK(heed_txn_commit(txn));
@@ -628,12 +636,16 @@ static void read_file(const char *path, unsigned char **buf, size_t *len)
 	close(fd);
 }
 
+/* Make path hold exactly buf. No O_TRUNC: ext4 flushes a file truncated to
+ * zero and rewritten on close, which would make the many rewrites of the
+ * damaged-page test wait on the disk. */
 static void write_file(const char *path, const void *buf, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT, 0644);
 
 	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	cr_assert_eq(pwrite(fd, buf, len, 0), (ssize_t)len, "write %s: %s", path, strerror(errno));
+	cr_assert_eq(ftruncate(fd, (off_t)len), 0, "truncate %s: %s", path, strerror(errno));
 	close(fd);
 }
 
