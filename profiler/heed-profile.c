@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profile_optimize.h"
 #include "profile_stacks.h"
 #include "recommend.h"
 
@@ -369,10 +370,10 @@ static int write_report(const char *path, const struct opts *o, const char *buil
 			i + 1, recs[i].title, recs[i].rule, 100 * recs[i].share,
 			100 * recs[i].threshold, recs[i].advice, recs[i].evidence);
 	fprintf(f,
-		"\n## Next step\n\n`sudo %s/optimize.sh` rebuilds the suites with `make %s` and "
-		"measures it against this build with interleaved A/B rounds "
-		"(`heed-bench-compare`), then prints the gain per suite. Give another profile "
-		"as its argument to try it: `optimize.sh native`.\n",
+		"\n## Next step\n\n`%s/optimize.sh` builds the suites with `make %s`, then the "
+		"other compiler profiles, measures each against this build with interleaved A/B "
+		"rounds (`heed-bench-compare`) and prints each gain and the best. Name profiles to "
+		"try only those: `optimize.sh native`.\n",
 		o->out, chosen);
 	if (fclose(f) != 0)
 		return -errno;
@@ -429,8 +430,22 @@ static int write_recs_json(const char *path, const char *bprof, const struct hee
 	return 0;
 }
 
-/* optimize.sh: everything it needs is spelled out in it, so it can be read,
- * edited and rerun on its own. */
+/* Single-quoted for the shell: ' becomes '\''. */
+static void sh_quote(FILE *f, const char *s)
+{
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/* optimize.sh: a header with what this run found, then the fixed body
+ * (profiler/profile_optimize.sh, embedded at build time), so the script can
+ * be read, edited and rerun on its own. */
 static int write_optimize(const char *path, const struct opts *o, const char *build,
 			  const char *bprof, const struct suite *s, size_t ns, const char *chosen,
 			  const struct heed_rec *recs, size_t nrecs)
@@ -454,73 +469,23 @@ static int write_optimize(const char *path, const struct opts *o, const char *bu
 			why = recs[i].evidence;
 	fprintf(f,
 		"#!/usr/bin/env bash\n"
-		"# Written by heed-profile. Applies the build profile it chose, rebuilds the\n"
-		"# benchmark suites with it, and measures the gain against the profiled build\n"
-		"# with interleaved A/B rounds (heed-bench-compare), suite by suite.\n"
-		"#   chosen: make %s, because %s\n"
-		"# Usage: optimize.sh [release|native|pgo|debug] [ROUNDS]\n"
-		"set -euo pipefail\n"
-		"cd '%s'\n"
-		"profile=${1:-%s}\n"
-		"rounds=${2:-6}\n"
-		"base_build='%s'\n"
-		"base_label='%s'\n"
-		"out='%s'\n"
-		"suites=(",
-		chosen, why, top, chosen, build, bprof, o->out);
+		"# Written by heed-profile: applies each compiler profile to the benchmark\n"
+		"# suites, measures it against the profiled build (interleaved A/B rounds) and\n"
+		"# says which gains most.\n"
+		"#   tried first: make %s, because %s\n"
+		"# Usage: optimize.sh [PROFILE...]   (release native pgo debug; default: all)\n",
+		chosen, why);
+	fputs("top=", f);
+	sh_quote(f, top);
+	fputs("\nbase_build=", f);
+	sh_quote(f, build);
+	fprintf(f, "\nbase_label=%s\nchosen=%s\nout=", bprof, chosen);
+	sh_quote(f, o->out);
+	fputs("\nsuites=(", f);
 	for (size_t i = 0; i < ns; i++)
 		fprintf(f, "%s%s", i ? " " : "", s[i].name);
-	fprintf(f,
-		")\n"
-		"suite_args=(%s)\n"
-		"case $profile in\n"
-		"release | native | debug) make \"$profile\" ;;\n"
-		"pgo) HEED_PGO_ROUNDS=0 make pgo ;; # measured below, like the others\n"
-		"*) echo \"optimize.sh: unknown profile '$profile' (release, native, pgo, debug)\" "
-		">&2; "
-		"exit 2 ;;\n"
-		"esac\n"
-		"cand_build=build/$profile\n"
-		"for s in \"${suites[@]}\"; do\n"
-		"\tmake --no-print-directory PROFILE=\"$profile\" \"$cand_build/bench/$s\"\n"
-		"done\n"
-		"summary=()\n"
-		"for s in \"${suites[@]}\"; do\n"
-		"\techo \"== $s: $base_label ($base_build) against $profile ($cand_build), "
-		"$rounds interleaved rounds\"\n"
-		"\trc=0\n"
-		"\t\"$base_build/bin/heed-bench-compare\" --rounds \"$rounds\" "
-		"--label-base \"$base_label\" \\\n"
-		"\t\t--label-cand \"$profile\" --out-json \"$out/gain-$s.json\" "
-		"--out-md \"$out/gain-$s.md\" \\\n"
-		"\t\t\"$base_build/bench/$s\" \"$cand_build/bench/$s\" -- \"${suite_args[@]}\" || "
-		"rc=$?\n"
-		"\t# 1 means the candidate regressed somewhere: still a measurement\n"
-		"\tif [ \"$rc\" -gt 1 ]; then\n"
-		"\t\techo \"optimize.sh: heed-bench-compare failed on $s\" >&2\n"
-		"\t\texit 1\n"
-		"\tfi\n"
-		"\t# geometric mean of candidate/base cost over the suite's benchmarks (one\n"
-		"\t# result per line), and how many heed-bench-compare found significant\n"
-		"\tline=$(awk '/\"verdict\":\"improved\"/ { up++ } /\"verdict\":\"regressed\"/ { "
-		"down++ }\n"
-		"\t\tmatch($0, /\"ratio\":[-+0-9.eE]+/) {\n"
-		"\t\t\tr = substr($0, RSTART + 8, RLENGTH - 8) + 0\n"
-		"\t\t\tif (r > 0) { s += log(r); n++ } }\n"
-		"\t\tEND { if (!n) exit 1; g = exp(s / n)\n"
-		"\t\t\tprintf \"%%+.1f%%%% throughput (cost x%%.3f, geometric mean of %%d "
-		"benchmarks; %%d improved, %%d regressed past the threshold)\", (1 / g - 1) * 100, "
-		"g, "
-		"n, up, down }' \"$out/gain-$s.json\") || {\n"
-		"\t\techo \"optimize.sh: $out/gain-$s.json holds no ratios\" >&2\n"
-		"\t\texit 1\n"
-		"\t}\n"
-		"\tsummary+=(\"$s: $profile against $base_label: $line\")\n"
-		"done\n"
-		"echo\n"
-		"echo \"measured gain (details in $out/gain-*.md):\"\n"
-		"printf '  %%s\\n' \"${summary[@]}\"\n",
-		o->quick ? "--quick" : "");
+	fprintf(f, ")\nsuite_args=(%s)\n", o->quick ? "--quick" : "");
+	fputs(profile_optimize_sh, f);
 	if (fclose(f) != 0)
 		return -errno;
 	if (chmod(path, 0755) != 0)

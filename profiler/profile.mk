@@ -15,7 +15,18 @@ $(BUILD)/bin/heed-profile: $(BUILD)/obj/profiler/heed-profile.o $(PROFILE_LIB)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# The body of the optimize.sh heed-profile writes is a plain shell file,
+# embedded as a C string.
+PROFILE_OPTIMIZE_H := $(BUILD)/include/profile_optimize.h
 $(BUILD)/obj/profiler/heed-profile.o: CFLAGS += -Iprofiler
+$(BUILD)/obj/profiler/heed-profile.o: | $(PROFILE_OPTIMIZE_H)
+$(PROFILE_OPTIMIZE_H): profiler/profile_optimize.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q){ printf '/* generated from profiler/profile_optimize.sh */\n'; \
+	  printf 'static const char profile_optimize_sh[] = {\n'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  printf '0};\n'; } > $@
 
 TEST_LIBS_test_recommend := $(PROFILE_LIB)
 $(BUILD)/obj/tests/test_recommend.o: CFLAGS += -Iprofiler
@@ -23,3 +34,4 @@ $(BUILD)/obj/tests/test_recommend.o: CFLAGS += -Iprofiler
 LIBS += $(PROFILE_LIB)
 BINS += $(BUILD)/bin/heed-profile
 LINT_SRCS += $(PROFILE_LIB_SRCS) profiler/heed-profile.c
+LINT_DEPS += $(PROFILE_OPTIMIZE_H)

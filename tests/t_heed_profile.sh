@@ -72,8 +72,9 @@ o=$p/optimize.sh
 bash -n "$o" || fail "optimize.sh is not valid bash"
 grep -q '^suites=(btree_ops)$' "$o" || fail "optimize.sh does not name the profiled suite"
 grep -q 'heed-bench-compare' "$o" || fail "optimize.sh does not measure with heed-bench-compare"
-grep -Eq '^profile=\$\{1:-(release|native|pgo)\}$' "$o" || fail "optimize.sh chose no build profile"
-grep -q 'make "$profile"\|make pgo' "$o" || fail "optimize.sh does not rebuild"
+grep -Eq '^chosen=(release|native|pgo)$' "$o" || fail "optimize.sh chose no build profile"
+grep -q "^top='$(pwd)'$" "$o" || fail "optimize.sh does not work from the repository root"
+grep -q 'make --no-print-directory PROFILE="$1"' "$o" || fail "optimize.sh does not rebuild the suites"
 
 xmllint --noout "$p/btree_ops.svg" || fail "btree_ops.svg is not well-formed"
 "$build/bin/heed-dash" --flame-dir "$p" --recommendations "$p/recommendations.json" \
