@@ -790,6 +790,12 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 				db->leaf_pages = 0;
 				return rc;
 			}
+			if (!leaf && n == 0) {
+				/* Its only child was removed: the tree is empty. */
+				rc = page_free(txn, page_hdr(p)->pgno, 1);
+				memset(db, 0, sizeof(*db));
+				return rc;
+			}
 			if (!leaf && n == 1) {
 				uint64_t child = node_child(page_node(p, 0));
 
@@ -806,8 +812,21 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 			return 0;
 		parent = c->pg[lvl - 1];
 		pi = c->ki[lvl - 1];
-		if (page_hdr(parent)->nkeys < 2)
-			return 0;
+		if (page_hdr(parent)->nkeys < 2) {
+			/* An only child (left by an append split) has no sibling
+			 * to merge with; once empty it goes, and its parent is
+			 * rebalanced in turn. */
+			if (n > 0)
+				return 0;
+			lpg = page_hdr(p)->pgno;
+			rc = page_free(txn, lpg, 1);
+			if (rc)
+				return rc;
+			count_page(db, leaf, -1);
+			page_remove(parent, pi);
+			lvl--;
+			continue;
+		}
 		si = pi > 0 ? pi - 1 : pi + 1;
 		if (node_check(parent, si, psize))
 			return HEED_CORRUPTED;
@@ -825,14 +844,16 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 		left = pi > 0 ? sib : p;
 		right = pi > 0 ? p : sib;
 		ri = pi > 0 ? pi : pi + 1;
-		extra = leaf ? 0 : node_ksize(page_node(parent, ri));
+		/* An empty branch page needs no separator: merged into its
+		 * right neighbour, that one's first node keeps its empty key. */
+		extra = (leaf || n == 0) ? 0 : node_ksize(page_node(parent, ri));
 		if (page_used(left, psize) + page_used(right, psize) + extra > psize - PAGE_HDR)
 			return borrow(c, lvl, p, sib, pi == 0, ri);
 		for (i = 0; i < page_hdr(right)->nkeys; i++) {
 			struct ndesc d;
 
 			node_desc(right, i, &d);
-			if (!leaf && i == 0) {
+			if (!leaf && i == 0 && page_hdr(left)->nkeys) {
 				d.key = node_key(page_node(parent, ri));
 				d.ksize = node_ksize(page_node(parent, ri));
 			}

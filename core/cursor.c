@@ -219,7 +219,11 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 	case HEED_GET_CURRENT:
 		if (c->pos != CUR_ON)
 			return EINVAL;
-		return current(c, key, data);
+		/* The item after a deleted one, once returned, is current. */
+		rc = current(c, key, data);
+		if (!rc)
+			c->after_del = 0;
+		return rc;
 	case HEED_SET:
 	case HEED_SET_KEY:
 	case HEED_SET_RANGE:
