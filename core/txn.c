@@ -670,7 +670,8 @@ static int write_commit(heed_txn *txn)
 {
 	heed_env *env = txn->env;
 	struct pgvec chain = {0}, recs = {0};
-	struct meta m;
+	struct meta m, old;
+	off_t off;
 	uint64_t id = txn->txnid, ndirty;
 	int rc;
 
@@ -699,20 +700,29 @@ static int write_commit(heed_txn *txn)
 	m.free_count = txn->free_count;
 	m.main = txn->dbs[0];
 	meta_seal(&m);
-	if (pwrite(env->fd, &m, sizeof(m), (off_t)(m.hdr.pgno * env->psize)) !=
-	    (ssize_t)sizeof(m)) {
+	off = (off_t)(m.hdr.pgno * env->psize);
+	memcpy(&old, env->map + off, sizeof(old));
+	assert(txn->next_pgno * env->psize <= env->filesize); /* ordering 2 before 3 */
+	errno = 0;
+	if (pwrite(env->fd, &m, sizeof(m), off) != (ssize_t)sizeof(m)) {
 		rc = errno ? errno : EIO;
-		env->panic = 1;
-		goto out;
+		goto undo;
 	}
 	if (!(env->flags & (HEED_NOSYNC | HEED_NOMETASYNC))) {
 		rc = sync_data(env);
-		if (rc) {
-			env->panic = 1;
-			goto out;
-		}
+		if (rc)
+			goto undo;
 	}
 	adopt(txn, &chain, &recs);
+	goto out;
+undo:
+	/* The new meta may be in the page cache, whole or torn: put back the
+	 * one it replaced so the previous commit stays the newest valid meta
+	 * for every reader and for the next open. What reached the disk is
+	 * unknown, so the env takes no more writes. */
+	if (pwrite(env->fd, &old, sizeof(old), off) != (ssize_t)sizeof(old))
+		rc = rc ? rc : EIO;
+	env->panic = 1;
 out:
 	PROBE(TXN_COMMIT_DONE, id, rc);
 	pgvec_free(&chain);
