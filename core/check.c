@@ -19,7 +19,6 @@
 #include "search.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -32,6 +31,7 @@ struct walker {
 	size_t pages;
 	struct dbrec count;
 	const char *dbname;
+	char msg[512];
 };
 
 enum { U_META = 1, U_TREE, U_OVERFLOW, U_CHAIN, U_FREE };
@@ -52,26 +52,23 @@ static const char *use_name(int u)
 	}
 }
 
-__attribute__((format(printf, 2, 3))) static int fail(struct walker *w, const char *fmt, ...)
+static int report_fail(struct walker *w)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	w->report(w->arg, msg);
+	w->report(w->arg, w->msg);
 	return 1;
 }
+
+/* Report the first violation; evaluates to 1. */
+#define FAIL(w, ...) (snprintf((w)->msg, sizeof((w)->msg), __VA_ARGS__), report_fail(w))
 
 static int mark(struct walker *w, uint64_t pg, int use)
 {
 	if (pg >= w->txn->next_pgno)
-		return fail(w, "page %llu: beyond the last page %llu (as %s)",
+		return FAIL(w, "page %llu: beyond the last page %llu (as %s)",
 			    (unsigned long long)pg, (unsigned long long)w->txn->next_pgno - 1,
 			    use_name(use));
 	if (w->seen[pg])
-		return fail(w, "page %llu: used twice: as %s and as %s", (unsigned long long)pg,
+		return FAIL(w, "page %llu: used twice: as %s and as %s", (unsigned long long)pg,
 			    use_name(w->seen[pg]), use_name(use));
 	w->seen[pg] = (unsigned char)use;
 	w->pages++;
@@ -88,26 +85,26 @@ static int check_overflow(struct walker *w, uint64_t pgno, unsigned char *node)
 	void *p;
 
 	if (node_dsize(node) != 16)
-		return fail(w, "page %llu: overflow reference of %u bytes, not 16",
+		return FAIL(w, "page %llu: overflow reference of %u bytes, not 16",
 			    (unsigned long long)pgno, node_dsize(node));
 	op = rd64(d);
 	size = rd64(d + 8);
 	if (op < NUM_METAS || op >= w->txn->next_pgno)
-		return fail(w, "page %llu: overflow page %llu out of range",
+		return FAIL(w, "page %llu: overflow page %llu out of range",
 			    (unsigned long long)pgno, (unsigned long long)op);
 	if (page_get(w->txn, op, &p))
-		return fail(w, "page %llu: overflow page header names another page",
+		return FAIL(w, "page %llu: overflow page header names another page",
 			    (unsigned long long)op);
 	if ((page_hdr(p)->flags & ~P_DIRTY) != P_OVERFLOW)
-		return fail(w, "page %llu: flags 0x%x, expected an overflow page",
+		return FAIL(w, "page %llu: flags 0x%x, expected an overflow page",
 			    (unsigned long long)op, page_hdr(p)->flags);
 	np = page_hdr(p)->lower;
 	if (np == 0 || op + np > w->txn->next_pgno)
-		return fail(w, "page %llu: overflow run of %u pages beyond the last page",
+		return FAIL(w, "page %llu: overflow run of %u pages beyond the last page",
 			    (unsigned long long)op, np);
 	if (size > (uint64_t)np * w->psize - PAGE_HDR ||
 	    (uint64_t)np != (PAGE_HDR + size + w->psize - 1) / w->psize)
-		return fail(w, "page %llu: overflow run of %u pages for a value of %llu bytes",
+		return FAIL(w, "page %llu: overflow run of %u pages for a value of %llu bytes",
 			    (unsigned long long)op, np, (unsigned long long)size);
 	for (i = 0; i < np; i++)
 		if (mark(w, op + i, U_OVERFLOW))
@@ -129,15 +126,15 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 	if (mark(w, pgno, U_TREE))
 		return 1;
 	if (page_get(w->txn, pgno, &p))
-		return fail(w, "page %llu: header names page %llu", (unsigned long long)pgno,
+		return FAIL(w, "page %llu: header names page %llu", (unsigned long long)pgno,
 			    (unsigned long long)page_hdr(w->txn->env->map + pgno * psize)->pgno);
 	if (bt_check_page(p, psize, leaf ? P_LEAF : P_BRANCH))
-		return fail(w, "page %llu: bad header for a %s at level %u (flags 0x%x, %u keys)",
+		return FAIL(w, "page %llu: bad header for a %s at level %u (flags 0x%x, %u keys)",
 			    (unsigned long long)pgno, leaf ? "leaf" : "branch", lvl,
 			    page_hdr(p)->flags, page_hdr(p)->nkeys);
 	n = page_hdr(p)->nkeys;
 	if (n == 0)
-		return fail(w, "page %llu: empty %s page", (unsigned long long)pgno,
+		return FAIL(w, "page %llu: empty %s page", (unsigned long long)pgno,
 			    leaf ? "leaf" : "branch");
 	if (leaf)
 		w->count.leaf_pages++;
@@ -148,25 +145,25 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 		unsigned int kl;
 
 		if (node_check(p, i, psize))
-			return fail(w, "page %llu: node %u out of the page's bounds",
+			return FAIL(w, "page %llu: node %u out of the page's bounds",
 				    (unsigned long long)pgno, i);
 		node = page_node(p, i);
 		key = node_key(node);
 		kl = node_ksize(node);
 		if (kl > MAX_KEYSIZE || (kl == 0 && (leaf || i > 0)) || (!leaf && i == 0 && kl))
-			return fail(w, "page %llu: node %u has a key of %u bytes",
+			return FAIL(w, "page %llu: node %u has a key of %u bytes",
 				    (unsigned long long)pgno, i, kl);
 		if (page_slots(p)[i] >> 16 != key_prefix(key, kl))
-			return fail(w, "page %llu: slot %u prefix does not match its key",
+			return FAIL(w, "page %llu: slot %u prefix does not match its key",
 				    (unsigned long long)pgno, i);
 		if (kl && prev && heed_keycmp(prev, prevlen, key, kl) >= 0)
-			return fail(w, "page %llu: key %u out of order", (unsigned long long)pgno,
+			return FAIL(w, "page %llu: key %u out of order", (unsigned long long)pgno,
 				    i);
 		if (kl && lo && heed_keycmp(key, kl, lo, lolen) < 0)
-			return fail(w, "page %llu: key %u below its parent's separator",
+			return FAIL(w, "page %llu: key %u below its parent's separator",
 				    (unsigned long long)pgno, i);
 		if (kl && hi && heed_keycmp(key, kl, hi, hilen) >= 0)
-			return fail(w, "page %llu: key %u not below the next separator",
+			return FAIL(w, "page %llu: key %u not below the next separator",
 				    (unsigned long long)pgno, i);
 		if (kl) {
 			prev = key;
@@ -177,11 +174,11 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 			unsigned int clolen = i ? kl : lolen, chilen = hilen;
 
 			if (node_dsize(node) != 8)
-				return fail(w, "page %llu: branch node %u of %u data bytes",
+				return FAIL(w, "page %llu: branch node %u of %u data bytes",
 					    (unsigned long long)pgno, i, node_dsize(node));
 			if (i + 1 < n) {
 				if (node_check(p, i + 1, psize))
-					return fail(w, "page %llu: node %u out of bounds",
+					return FAIL(w, "page %llu: node %u out of bounds",
 						    (unsigned long long)pgno, i + 1);
 				chi = node_key(page_node(p, i + 1));
 				chilen = node_ksize(page_node(p, i + 1));
@@ -193,7 +190,7 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 		}
 		w->count.entries++;
 		if (node_flags(node) & ~(unsigned int)(N_BIG | N_DBREC))
-			return fail(w, "page %llu: node %u has flags 0x%x",
+			return FAIL(w, "page %llu: node %u has flags 0x%x",
 				    (unsigned long long)pgno, i, node_flags(node));
 		if ((node_flags(node) & N_BIG) && check_overflow(w, pgno, node))
 			return 1;
@@ -204,7 +201,7 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 			const char *sname = w->dbname;
 
 			if (node_dsize(node) != sizeof(rec) || (node_flags(node) & N_BIG))
-				return fail(w, "page %llu: db record %u of %u bytes",
+				return FAIL(w, "page %llu: db record %u of %u bytes",
 					    (unsigned long long)pgno, i, node_dsize(node));
 			memcpy(&rec, node_data(node), sizeof(rec));
 			memcpy(name, key, kl);
@@ -223,17 +220,17 @@ static int walk_db(struct walker *w, const char *name, const struct dbrec *rec)
 	w->dbname = name;
 	memset(&w->count, 0, sizeof(w->count));
 	if ((rec->root == 0) != (rec->depth == 0) || rec->depth > MAX_DEPTH)
-		return fail(w, "db %s: root %llu with depth %u", name,
+		return FAIL(w, "db %s: root %llu with depth %u", name,
 			    (unsigned long long)rec->root, rec->depth);
 	if (rec->root && walk_page(w, rec->root, 0, rec->depth, NULL, 0, NULL, 0))
 		return 1;
 	w->dbname = name;
 	if (w->count.entries != rec->entries)
-		return fail(w, "db %s: %llu entries found, its record says %llu", name,
+		return FAIL(w, "db %s: %llu entries found, its record says %llu", name,
 			    (unsigned long long)w->count.entries, (unsigned long long)rec->entries);
 	if (w->count.leaf_pages != rec->leaf_pages || w->count.branch_pages != rec->branch_pages ||
 	    w->count.overflow_pages != rec->overflow_pages)
-		return fail(w,
+		return FAIL(w,
 			    "db %s: %llu/%llu/%llu branch/leaf/overflow pages found, its record "
 			    "says %llu/%llu/%llu",
 			    name, (unsigned long long)w->count.branch_pages,
@@ -253,7 +250,7 @@ static int walk_freelist(struct walker *w)
 
 	rc = freelist_read(w->txn->env, w->txn->free_head, w->txn->next_pgno, &recs, &chain);
 	if (rc) {
-		rc = fail(w, "freelist: the chain from page %llu is malformed (%s)",
+		rc = FAIL(w, "freelist: the chain from page %llu is malformed (%s)",
 			  (unsigned long long)w->txn->free_head, heed_strerror(rc));
 		goto out;
 	}
@@ -262,7 +259,7 @@ static int walk_freelist(struct walker *w)
 	for (i = 1; i < recs.n && !rc; i += 2)
 		rc = mark(w, recs.v[i], U_FREE);
 	if (!rc && recs.n / 2 != w->txn->free_count)
-		rc = fail(w, "freelist: %zu pages recorded, the meta says %llu", recs.n / 2,
+		rc = FAIL(w, "freelist: %zu pages recorded, the meta says %llu", recs.n / 2,
 			  (unsigned long long)w->txn->free_count);
 out:
 	pgvec_free(&recs);
@@ -298,7 +295,7 @@ int heed_env_check(heed_env *env, heed_check_report report, void *arg, size_t *p
 		rc = walk_freelist(&w);
 	for (pg = NUM_METAS; !rc && pg < txn->next_pgno; pg++)
 		if (!w.seen[pg])
-			rc = fail(&w, "page %llu: leaked: in no tree and not in the freelist",
+			rc = FAIL(&w, "page %llu: leaked: in no tree and not in the freelist",
 				  (unsigned long long)pg);
 	if (pages_walked)
 		*pages_walked = w.pages;

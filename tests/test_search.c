@@ -84,14 +84,14 @@ static void build(void *p, const struct key *k, unsigned int n, int branch)
 		unsigned int sz = NODE_HDR + kl + 4;
 		unsigned char *node;
 		uint16_t v16;
-		uint32_t v32 = 4;
 
 		upper -= sz;
 		node = (unsigned char *)p + upper;
 		v16 = (uint16_t)kl;
 		memcpy(node, &v16, 2);
 		memset(node + 2, 0, 2);
-		memcpy(node + 4, &v32, 4);
+		node[4] = 4; /* dsize 4, little-endian */
+		node[5] = node[6] = node[7] = 0;
 		memcpy(node + NODE_HDR, k[i].b, kl);
 		page_slots(p)[i] = make_slot(key_prefix(k[i].b, kl), upper);
 	}
