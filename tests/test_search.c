@@ -149,6 +149,8 @@ static void run_random(unsigned int maxlen, unsigned int alpha, int branch, unsi
 		for (i = 0; i < n; i++)
 			rand_key(&keys[i], maxlen, alpha);
 		n = uniq(keys, n);
+		if (branch && n == 0)
+			continue; /* a branch page always has its slot 0 */
 		build(page, keys, n, branch);
 		for (i = 0; i < n; i++)
 			probe_all(page, keys, n, branch, &keys[i]);
