@@ -91,6 +91,7 @@ struct heed_env {
 	size_t locksize;
 	struct reader_slot *slots;
 	unsigned int maxreaders, maxdbs;
+	uint32_t pid; /* of the process that opened the env */
 	int opened, panic;
 	pthread_mutex_t wmutex;	  /* one write txn per env between threads */
 	pthread_mutex_t dbimutex; /* the dbi table */

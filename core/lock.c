@@ -55,7 +55,7 @@ static int ofd_lock(int fd, short type, off_t start, int wait)
 
 static uint64_t env_token(heed_env *env)
 {
-	return (uint64_t)(uintptr_t)env ^ ((uint64_t)getpid() << 40);
+	return (uint64_t)(uintptr_t)env ^ ((uint64_t)env->pid << 40);
 }
 
 static void slot_free(struct reader_slot *s)
@@ -80,7 +80,7 @@ static unsigned int clear_stale(heed_env *env)
 		struct reader_slot *s = &env->slots[i];
 		uint32_t pid = atomic_load(&s->pid);
 
-		if (pid && pid != (uint32_t)getpid() && pid_dead(pid)) {
+		if (pid && pid != env->pid && pid_dead(pid)) {
 			uint32_t expect = pid;
 
 			atomic_store(&s->txnid, SLOT_IDLE);
@@ -106,6 +106,9 @@ int lock_open(heed_env *env)
 	int rc, fd;
 	void *m;
 
+	/* Cached: getpid() is a syscall and a read txn begin makes none. An
+	 * env is not usable across fork() (as with LMDB). */
+	env->pid = (uint32_t)getpid();
 	fd = open(env->lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;
@@ -190,7 +193,7 @@ void lock_close(heed_env *env)
 		for (i = 0; i < env->maxreaders; i++) {
 			struct reader_slot *s = &env->slots[i];
 
-			if (atomic_load(&s->pid) == (uint32_t)getpid() && s->pad2[0] == tok)
+			if (atomic_load(&s->pid) == env->pid && s->pad2[0] == tok)
 				slot_free(s);
 		}
 		munmap(env->lock, env->locksize);
@@ -213,7 +216,7 @@ void lock_writer_release(heed_env *env)
 
 static struct reader_slot *claim(heed_env *env)
 {
-	uint32_t me = (uint32_t)getpid();
+	uint32_t me = env->pid;
 	unsigned int i;
 
 	for (i = 0; i < env->maxreaders; i++) {
@@ -237,12 +240,12 @@ int reader_acquire(heed_env *env, struct reader_slot **slot, int *cached)
 	struct reader_slot *s = pthread_getspecific(env->tkey);
 
 	if (s && atomic_load_explicit(&s->txnid, memory_order_relaxed) == SLOT_IDLE &&
-	    atomic_load_explicit(&s->pid, memory_order_relaxed) == (uint32_t)getpid()) {
+	    atomic_load_explicit(&s->pid, memory_order_relaxed) == env->pid) {
 		*slot = s;
 		*cached = 1;
 		return 0;
 	}
-	if (s && atomic_load_explicit(&s->pid, memory_order_relaxed) != (uint32_t)getpid()) {
+	if (s && atomic_load_explicit(&s->pid, memory_order_relaxed) != env->pid) {
 		/* Freed by a stale-slot sweep of a fork or a reinitialized
 		 * file: claim a new one for this thread. */
 		pthread_setspecific(env->tkey, NULL);
@@ -261,8 +264,8 @@ int reader_acquire(heed_env *env, struct reader_slot **slot, int *cached)
 
 void reader_release(heed_env *env, struct reader_slot *slot, int cached)
 {
-	(void)env;
-	assert(atomic_load(&slot->pid) == (uint32_t)getpid()); /* invariant 2 */
+	(void)env;				     /* only the debug check reads it */
+	assert(atomic_load(&slot->pid) == env->pid); /* invariant 2 */
 	if (cached)
 		atomic_store_explicit(&slot->txnid, SLOT_IDLE, memory_order_release);
 	else
@@ -272,7 +275,7 @@ void reader_release(heed_env *env, struct reader_slot *slot, int cached)
 uint64_t readers_oldest(heed_env *env, uint64_t cap)
 {
 	uint64_t oldest = cap;
-	uint32_t me = (uint32_t)getpid(), opid = 0;
+	uint32_t me = env->pid, opid = 0;
 	unsigned int i;
 	int again = 1;
 
