@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fault.h"
+#include "faults/fault.h"
 #include "heed.h"
 
 #define NKEYS	     96

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,7 +31,6 @@ int __real_posix_fallocate(int fd, off_t off, off_t len);
 int __real_posix_fallocate64(int fd, off64_t off, off64_t len);
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 void *__real_mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off);
-void *__real_mremap(void *old, size_t old_len, size_t new_len, int flags, ...);
 
 static struct {
 	unsigned int mask;
@@ -278,22 +276,4 @@ void *__wrap_mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t
 		return MAP_FAILED;
 	}
 	return __real_mmap64(addr, len, prot, flags, fd, off);
-}
-
-void *__wrap_mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
-{
-	void *fixed = NULL;
-	if (flags & MREMAP_FIXED) {
-		va_list ap;
-		va_start(ap, flags);
-		fixed = va_arg(ap, void *);
-		va_end(ap);
-	}
-	if (should_fail(FAULT_MAP, "mremap", 0)) {
-		errno = st.err;
-		return MAP_FAILED;
-	}
-	if (flags & MREMAP_FIXED)
-		return __real_mremap(old, old_len, new_len, flags, fixed);
-	return __real_mremap(old, old_len, new_len, flags);
 }

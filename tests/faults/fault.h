@@ -12,7 +12,7 @@
  *   FAULT_SYNC   fsync, fdatasync, msync, sync_file_range
  *   FAULT_GROW   ftruncate, ftruncate64, fallocate, fallocate64,
  *                posix_fallocate, posix_fallocate64
- *   FAULT_MAP    mmap, mmap64, mremap
+ *   FAULT_MAP    mmap, mmap64
  *
  * Disarmed (the default), every wrapper calls the real function and counts
  * nothing. Armed, every call of a class in the mask is counted from 0 and

@@ -3,12 +3,23 @@
 # the release library never sees it.
 FAULT_FNS := write writev pwrite pwrite64 pwritev fsync fdatasync msync sync_file_range \
 	ftruncate ftruncate64 fallocate fallocate64 posix_fallocate posix_fallocate64 \
-	mmap mmap64 mremap
+	mmap mmap64
 FAULT_WRAP := $(foreach f,$(FAULT_FNS),-Wl,--wrap=$(f))
 FAULT_OBJ := $(BUILD)/obj/tests/faults/fault.o
 
-$(BUILD)/obj/tests/test_faults.o: CPPFLAGS += -Itests/faults
 TEST_LIBS_test_faults := $(FAULT_OBJ)
 TEST_LDLIBS_test_faults := $(FAULT_WRAP)
 
 LINT_SRCS += tests/faults/fault.c
+
+# tests/sanitize/threads: the multi-threaded stress program that
+# tests/t_sanitize.sh runs under ThreadSanitizer (a plain program: Criterion
+# cannot start under TSan). Also an ordinary test of every build.
+THREADS_BIN := $(BUILD)/tests/threads
+$(BUILD)/obj/tests/sanitize/threads.o: | $(PROBES_H)
+$(THREADS_BIN): $(BUILD)/obj/tests/sanitize/threads.o $(BUILD)/lib/libheed.a
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+TESTS += $(THREADS_BIN)
+LINT_SRCS += tests/sanitize/threads.c

@@ -17,7 +17,6 @@
  * must find the file clean.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,16 +56,13 @@ static heed_txn *wtxn;
 static struct state committed, pending;
 
 /* A mismatch with the model: libFuzzer saves the input that led here. */
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "fuzz_ops: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	abort();
-}
+#define fail(...)                                                                                  \
+	do {                                                                                       \
+		fprintf(stderr, "fuzz_ops: ");                                                     \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fputc('\n', stderr);                                                               \
+		abort();                                                                           \
+	} while (0)
 
 static int keycmp(const void *pa, const void *pb)
 {

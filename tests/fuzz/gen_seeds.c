@@ -96,8 +96,8 @@ static int make_env(const char *out, int kind)
 	}
 	/* The file grows in chunks; seeds keep only the pages in use so they
 	 * stay small (libheed must accept that, as after any crash). */
-	heed_envinfo info;
-	heed_stat st;
+	heed_envinfo info = {0};
+	heed_stat st = {0};
 	if (rc == 0)
 		rc = heed_env_info(env, &info);
 	if (rc == 0)

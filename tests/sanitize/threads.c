@@ -1,0 +1,346 @@
+/*
+ * threads: one environment shared by the threads of one process, the
+ * program tests/t_sanitize.sh runs under ThreadSanitizer. It is a plain
+ * program, not a Criterion suite, because Criterion cannot start under
+ * TSan (Criterion issue #274: "Could not initialize inheritable arena").
+ *
+ *   - a writer thread commits COMMITS generations: every commit writes its
+ *     generation into SET_KEYS keys (values of varying size, some spilling
+ *     into overflow pages) and a checksum key;
+ *   - a second writer thread increments a counter in its own write txns, so
+ *     two threads contend for the writer lock;
+ *   - READERS reader threads take snapshots (begin, or reset + renew) until
+ *     the writers are done; all keys of a snapshot must carry one
+ *     generation and match the checksum, and generations never go back;
+ *   - a thread polls heed_env_info and heed_env_stat meanwhile.
+ * At the end the counter and the last generation must be exact.
+ *
+ * Usage: threads [ignored...]; HEED_THREADS_COMMITS (default 300) sets the
+ * length, HEED_SEED replays the value sizes. Exit 0 when every check held.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "heed.h"
+
+#define READERS	   4
+#define SET_KEYS   24
+#define INCREMENTS 200
+
+static heed_env *env;
+static uint64_t seed;
+static long commits = 300;
+static atomic_int writers_left = 2;
+static atomic_int failed;
+
+static void failf(const char *what, int rc)
+{
+	fprintf(stderr, "threads: %s: %s\n", what, heed_strerror(rc));
+	atomic_store(&failed, 1);
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static size_t set_value(uint64_t gen, int i, unsigned char *buf, size_t cap)
+{
+	uint64_t r = mix(seed ^ (gen * SET_KEYS + (uint64_t)i));
+	size_t len = 8 + (size_t)(r % 64 == 0 ? 6000 : r % 700);
+	if (len > cap)
+		len = cap;
+	memcpy(buf, &gen, 8);
+	for (size_t b = 8; b < len; b++)
+		buf[b] = (unsigned char)(gen + (uint64_t)i + b);
+	return len;
+}
+
+static uint64_t checksum(const unsigned char *buf, size_t len, uint64_t acc)
+{
+	for (size_t b = 0; b < len; b++)
+		acc = (acc ^ buf[b]) * 0x100000001b3ULL;
+	return acc;
+}
+
+static void key_name(int i, char *kb, heed_val *k)
+{
+	snprintf(kb, 16, "set%02d", i);
+	k->size = strlen(kb);
+	k->data = kb;
+}
+
+static void *writer(void *arg)
+{
+	(void)arg;
+	static unsigned char buf[6100];
+	for (uint64_t gen = 1; gen <= (uint64_t)commits && !atomic_load(&failed); gen++) {
+		heed_txn *txn = NULL;
+		int rc = heed_txn_begin(env, NULL, 0, &txn);
+		if (rc != 0) {
+			failf("writer begin", rc);
+			break;
+		}
+		uint64_t sum = 0xcbf29ce484222325ULL;
+		for (int i = 0; i < SET_KEYS && rc == 0; i++) {
+			char kb[16];
+			heed_val k, v;
+			key_name(i, kb, &k);
+			v.size = set_value(gen, i, buf, sizeof(buf));
+			v.data = buf;
+			sum = checksum(buf, v.size, sum);
+			rc = heed_put(txn, 0, &k, &v, 0);
+		}
+		heed_val ck = {3, "sum"}, cv = {sizeof(sum), &sum};
+		if (rc == 0)
+			rc = heed_put(txn, 0, &ck, &cv, 0);
+		if (rc != 0) {
+			heed_txn_abort(txn);
+			failf("writer put", rc);
+			break;
+		}
+		rc = heed_txn_commit(txn);
+		if (rc != 0) {
+			failf("writer commit", rc);
+			break;
+		}
+	}
+	atomic_fetch_sub(&writers_left, 1);
+	return NULL;
+}
+
+static void *incrementer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < INCREMENTS && !atomic_load(&failed); i++) {
+		heed_txn *txn = NULL;
+		int rc = heed_txn_begin(env, NULL, 0, &txn);
+		if (rc != 0) {
+			failf("incrementer begin", rc);
+			break;
+		}
+		heed_val k = {7, "counter"}, v;
+		uint64_t n = 0;
+		rc = heed_get(txn, 0, &k, &v);
+		if (rc == 0 && v.size == sizeof(n))
+			memcpy(&n, v.data, sizeof(n));
+		else if (rc != HEED_NOTFOUND)
+			failf("incrementer get", rc ? rc : HEED_CORRUPTED);
+		n++;
+		v.size = sizeof(n);
+		v.data = &n;
+		rc = heed_put(txn, 0, &k, &v, 0);
+		if (rc == 0) {
+			rc = heed_txn_commit(txn);
+		} else {
+			heed_txn_abort(txn);
+		}
+		if (rc != 0) {
+			failf("incrementer commit", rc);
+			break;
+		}
+	}
+	atomic_fetch_sub(&writers_left, 1);
+	return NULL;
+}
+
+/* The generation of a consistent snapshot, 0 before the first commit,
+ * UINT64_MAX (and a message) for an inconsistent one. */
+static uint64_t check_snapshot(heed_txn *txn)
+{
+	uint64_t gen = 0, sum = 0xcbf29ce484222325ULL;
+	int found = 0;
+	for (int i = 0; i < SET_KEYS; i++) {
+		char kb[16];
+		heed_val k, v;
+		key_name(i, kb, &k);
+		int rc = heed_get(txn, 0, &k, &v);
+		if (rc == HEED_NOTFOUND && found == 0)
+			continue;
+		if (rc != 0 || v.size < 8) {
+			failf("reader get", rc ? rc : HEED_CORRUPTED);
+			return UINT64_MAX;
+		}
+		uint64_t g;
+		memcpy(&g, v.data, 8);
+		if (found++ == 0)
+			gen = g;
+		if (g != gen) {
+			fprintf(stderr,
+				"threads: snapshot %zu mixes generations %" PRIu64 " and %" PRIu64
+				"\n",
+				heed_txn_id(txn), gen, g);
+			atomic_store(&failed, 1);
+			return UINT64_MAX;
+		}
+		sum = checksum(v.data, v.size, sum);
+	}
+	if (found == 0)
+		return 0;
+	heed_val ck = {3, "sum"}, cv;
+	uint64_t stored = 0;
+	int rc = heed_get(txn, 0, &ck, &cv);
+	if (rc == 0 && cv.size == sizeof(stored))
+		memcpy(&stored, cv.data, sizeof(stored));
+	if (found != SET_KEYS || rc != 0 || stored != sum) {
+		fprintf(stderr, "threads: generation %" PRIu64 ": %d keys, checksum %s\n", gen,
+			found,
+			rc		? heed_strerror(rc)
+			: stored == sum ? "ok"
+					: "differs");
+		atomic_store(&failed, 1);
+		return UINT64_MAX;
+	}
+	return gen;
+}
+
+static void *reader(void *arg)
+{
+	long id = (long)(intptr_t)arg;
+	uint64_t last = 0;
+	long snaps = 0;
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+	while (rc == 0 && atomic_load(&writers_left) > 0 && !atomic_load(&failed)) {
+		uint64_t g = check_snapshot(txn);
+		if (g == UINT64_MAX)
+			break;
+		if (g < last) {
+			fprintf(stderr,
+				"threads: reader %ld: generation %" PRIu64 " after %" PRIu64 "\n",
+				id, g, last);
+			atomic_store(&failed, 1);
+			break;
+		}
+		last = g;
+		snaps++;
+		/* Half the readers reuse their handle, half take a new one. */
+		if (id % 2) {
+			heed_txn_reset(txn);
+			rc = heed_txn_renew(txn);
+		} else {
+			heed_txn_abort(txn);
+			rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+		}
+	}
+	if (rc != 0)
+		failf("reader begin/renew", rc);
+	else
+		heed_txn_abort(txn);
+	fprintf(stderr, "threads: reader %ld: %ld snapshots, last generation %" PRIu64 "\n", id,
+		snaps, last);
+	return NULL;
+}
+
+static void *poller(void *arg)
+{
+	(void)arg;
+	size_t last = 0;
+	while (atomic_load(&writers_left) > 0 && !atomic_load(&failed)) {
+		heed_envinfo info;
+		heed_stat st;
+		int rc = heed_env_info(env, &info);
+		if (rc == 0)
+			rc = heed_env_stat(env, &st);
+		if (rc != 0) {
+			failf("env_info/env_stat", rc);
+			break;
+		}
+		if (info.last_txnid < last) {
+			fprintf(stderr, "threads: last_txnid went back\n");
+			atomic_store(&failed, 1);
+		}
+		last = info.last_txnid;
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+int main(void)
+{
+	const char *s = getenv("HEED_SEED");
+	seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
+	const char *c = getenv("HEED_THREADS_COMMITS");
+	if (c && *c)
+		commits = strtol(c, NULL, 0);
+	fprintf(stderr,
+		"threads: seed %" PRIu64 " (replay with HEED_SEED=%" PRIu64 "), %ld commits\n",
+		seed, seed, commits);
+
+	char dir[] = "/tmp/heed-threads-XXXXXX";
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "threads: mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	int rc = heed_env_create(&env);
+	if (rc == 0)
+		rc = heed_env_open(env, dir, HEED_NOSYNC, 0644);
+	if (rc != 0) {
+		fprintf(stderr, "threads: open %s: %s\n", dir, heed_strerror(rc));
+		heed_env_close(env);
+		nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+		return 1;
+	}
+
+	pthread_t th[READERS + 3];
+	int n = 0, err = 0;
+	err |= pthread_create(&th[n++], NULL, writer, NULL);
+	err |= pthread_create(&th[n++], NULL, incrementer, NULL);
+	err |= pthread_create(&th[n++], NULL, poller, NULL);
+	for (long r = 0; r < READERS; r++)
+		err |= pthread_create(&th[n++], NULL, reader, (void *)(intptr_t)r);
+	if (err) {
+		fprintf(stderr, "threads: pthread_create failed\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+
+	if (!atomic_load(&failed)) {
+		heed_txn *txn = NULL;
+		rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+		if (rc != 0) {
+			failf("final read txn", rc);
+		} else {
+			heed_val k = {7, "counter"}, v;
+			uint64_t cnt = 0;
+			if (heed_get(txn, 0, &k, &v) == 0 && v.size == sizeof(cnt))
+				memcpy(&cnt, v.data, sizeof(cnt));
+			uint64_t g = check_snapshot(txn);
+			if (cnt != INCREMENTS || g != (uint64_t)commits) {
+				fprintf(stderr,
+					"threads: counter %" PRIu64
+					" (expected %d), generation %" PRIu64 " (expected %ld)\n",
+					cnt, INCREMENTS, g, commits);
+				atomic_store(&failed, 1);
+			}
+			heed_txn_abort(txn);
+		}
+	}
+	heed_env_close(env);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	if (atomic_load(&failed))
+		return 1;
+	fprintf(stderr, "threads: ok\n");
+	return 0;
+}
