@@ -231,7 +231,13 @@ HEED_API void heed_cursor_close(heed_cursor *cur);
 
 /* Move the cursor per op and return the item there. HEED_NOTFOUND when
  * there is no such item (the cursor then stays unpositioned for FIRST, LAST,
- * SET*; at the end for NEXT/PREV). */
+ * SET*; at the end for NEXT/PREV: on the last (first) item, which
+ * GET_CURRENT returns). GET_CURRENT on an unpositioned cursor: EINVAL.
+ * Puts and deletes through other cursors or heed_put/heed_del in the same
+ * txn never invalidate a cursor: it re-finds its key; if that key was
+ * deleted it stands on the next item, which NEXT or GET_CURRENT returns
+ * (PREV returns the item before the deleted one). key may be NULL for ops
+ * other than SET*; data may be NULL. */
 HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, heed_cursor_op op);
 
 /* Store through a cursor and leave it on the stored item. HEED_CURRENT
@@ -239,8 +245,9 @@ HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, he
 HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *data,
 			     unsigned int flags);
 
-/* Delete the item at the cursor; the cursor moves to the next item. flags
- * must be 0. */
+/* Delete the item at the cursor; the cursor moves to the next item (see
+ * heed_cursor_get). flags must be 0 (EINVAL); EINVAL on an unpositioned
+ * cursor, HEED_NOTFOUND when its item is already deleted. */
 HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags);
 
 #ifdef __cplusplus
