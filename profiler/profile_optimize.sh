@@ -35,21 +35,22 @@ build_profile() {
 	done
 }
 
-# gain FILE...: "PCT|sentence": the throughput gain over every result of
-# heed-bench-compare's --out-json files (one result per line), and how many
-# were significant.
+# gain FILE...: "PCT|IMPROVED|sentence": the throughput gain over every
+# result of heed-bench-compare's --out-json files (one result per line), and
+# how many benchmarks improved significantly.
 gain() {
 	awk '/"verdict":"improved"/ { up++ } /"verdict":"regressed"/ { down++ }
 		match($0, /"ratio":[-+0-9.eE]+/) {
 			r = substr($0, RSTART + 8, RLENGTH - 8) + 0
 			if (r > 0) { s += log(r); n++ } }
 		END { if (!n) exit 1; g = exp(s / n)
-			printf "%.2f|%+.1f%% throughput (cost x%.3f, geometric mean of %d benchmarks; %d improved, %d regressed past the threshold)\n", (1 / g - 1) * 100, (1 / g - 1) * 100, g, n, up + 0, down + 0 }' "$@"
+			printf "%.2f|%d|%+.1f%% throughput (cost x%.3f, geometric mean of %d benchmarks; %d improved, %d regressed past the threshold)\n", (1 / g - 1) * 100, up + 0, (1 / g - 1) * 100, g, n, up + 0, down + 0 }' "$@"
 }
 
 summary=()
 best=
 best_gain=
+best_up=
 for profile in "${profiles[@]}"; do
 	echo "== $profile: building"
 	rc=0
@@ -81,10 +82,13 @@ for profile in "${profiles[@]}"; do
 		exit 1
 	}
 	pct=${line%%|*}
-	summary+=("$profile against $base_label: ${line#*|}")
+	up=${line#*|}
+	up=${up%%|*}
+	summary+=("$profile against $base_label: ${line#*|*|}")
 	if [ -z "$best" ] || awk -v a="$pct" -v b="$best_gain" 'BEGIN { exit !(a + 0 > b + 0) }'; then
 		best=$profile
 		best_gain=$pct
+		best_up=$up
 	fi
 done
 echo
@@ -94,4 +98,9 @@ if [ -z "$best" ]; then
 	echo "optimize.sh: no profile could be measured" >&2
 	exit 1
 fi
-echo "best: $best (${best_gain}% throughput); its build is in build/$best (make $best)"
+printf 'best: %s (%+.1f%% throughput); its build is in build/%s (make %s)\n' "$best" \
+	"$best_gain" "$best" "$best"
+if [ "$best_up" -eq 0 ]; then
+	echo "note: no benchmark of $best improved significantly; at $rounds rounds the gain" \
+		"may be noise (raise HEED_OPT_ROUNDS)"
+fi
