@@ -113,6 +113,7 @@ expect_fail "an empty history" "$tmp/bad: no results files" --history "$tmp/bad"
 expect_fail "a missing history" "$tmp/nope: No such file" --history "$tmp/nope"
 expect_fail "an unknown baseline" "baseline ffff: no commit" --history "$hist" --baseline ffff
 expect_fail "a missing recommendations file" "nope.json" --history "$hist" --recommendations "$tmp/nope.json"
+expect_fail "a zero noise threshold" "--threshold 0: expected a percentage" --history "$hist" --threshold 0
 if "$dash" --history "$hist" 2>/dev/null; then fail "heed-dash ran without -o"; fi
 
 # A baseline saved by the harness (--save-baseline main) sits beside the history.

@@ -87,9 +87,10 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			d.threshold = strtod(optarg, &end) / 100;
-			if (*end || end == optarg || d.threshold < 0 || d.threshold >= 1) {
+			if (*end || end == optarg || !(d.threshold > 0) || d.threshold >= 1) {
 				fprintf(stderr,
-					"heed-dash: --threshold %s: expected a percentage 0..100\n",
+					"heed-dash: --threshold %s: expected a percentage above 0 "
+					"and below 100\n",
 					optarg);
 				rc = 2;
 				goto cleanup;
