@@ -98,7 +98,7 @@ expect_fail() {
 	if "$dash" "$@" -o "$out" 2>"$tmp/err"; then
 		fail "heed-dash accepted $what"
 	fi
-	grep -qF "$names" "$tmp/err" || fail "$what: the error does not name $names: $(cat "$tmp/err")"
+	grep -qF -- "$names" "$tmp/err" || fail "$what: the error does not name $names: $(cat "$tmp/err")"
 	[ ! -e "$out" ] || fail "$what: a page was written anyway"
 	[ ! -e "$out.tmp" ] || fail "$what: a partial page was left behind"
 	echo "ok: $what -> $(cat "$tmp/err")"
