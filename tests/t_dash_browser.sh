@@ -82,10 +82,10 @@ printf 'main;heed_get;node_search;memcmp 60\nmain;heed_put;page_alloc 30\nmain;b
 	>"$prof/btree_ops.folded"
 "$flame" --title "btree_ops" "$prof/btree_ops.folded" >"$prof/btree_ops.svg"
 cat >"$prof/recommendations.json" <<'EOF'
-{"version":1,"build":"default","samples":250,"duration_s":2.5,
+{"version":1,"build":"default","samples":100,"duration_s":2.5,
  "recommendations":[{"rule":"key-compare","title":"Key comparison and node search dominate",
   "advice":"Compare a fixed-width key prefix before memcmp.","share":0.6,"threshold":0.15,
-  "evidence":"60.0% of 250 samples have a matching function on the stack; top: memcmp (24.0% self, 24.0% total)"}],
+  "evidence":"60.0% of 100 samples have a matching function on the stack; top: memcmp (60.0% self, 60.0% total)"}],
  "top":[{"name":"memcmp","self":60,"total":60},{"name":"page_alloc","self":30,"total":30}]}
 EOF
 
