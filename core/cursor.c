@@ -87,16 +87,25 @@ static int fix_end(heed_cursor *c)
 	return rc;
 }
 
-static void save_key(heed_cursor *c)
+/* Remember the key under the cursor (write txns re-seek from it). The node
+ * comes from the file: HEED_CORRUPTED when it is out of bounds. */
+static int save_key(heed_cursor *c)
 {
 	unsigned char *n;
+	void *p;
+	unsigned int i;
 
 	c->mod = c->txn->mod;
 	if ((c->txn->flags & HEED_RDONLY) || beyond_end(c))
-		return;
-	n = page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]);
+		return 0;
+	p = c->pg[c->snum - 1];
+	i = c->ki[c->snum - 1];
+	if (node_check(p, i, c->txn->env->psize) || node_ksize(page_node(p, i)) > MAX_KEYSIZE)
+		return HEED_CORRUPTED;
+	n = page_node(p, i);
 	c->klen = node_ksize(n);
 	memcpy(c->kbuf, node_key(n), c->klen);
+	return 0;
 }
 
 /* Re-take the path if the txn changed since the cursor moved. */
@@ -118,7 +127,7 @@ static int restore(heed_cursor *c)
 		return rc;
 	if (!exact) {
 		c->after_del = 1;
-		save_key(c);
+		return save_key(c);
 	}
 	return 0;
 }
@@ -164,7 +173,7 @@ static inline int next_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	if (node_check(p, i, psize))
 		return 1;
 	n = page_node(p, i);
-	if (node_flags(n) & N_BIG)
+	if ((node_flags(n) & N_BIG) || node_ksize(n) > MAX_KEYSIZE)
 		return 1;
 	c->ki[top] = i;
 	if (data) {
@@ -175,9 +184,7 @@ static inline int next_fast(heed_cursor *c, heed_val *key, heed_val *data)
 		key->data = node_key(n);
 		key->size = node_ksize(n);
 	}
-	if (!(c->txn->flags & HEED_RDONLY))
-		save_key(c);
-	return 0;
+	return save_key(c); /* cannot fail: the node was checked */
 }
 
 static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
@@ -241,7 +248,7 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 		}
 		rc = current(c, op == HEED_SET ? NULL : key, data);
 		if (!rc)
-			save_key(c);
+			rc = save_key(c);
 		return rc;
 	default:
 		return EINVAL;
@@ -258,7 +265,7 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 	c->after_del = 0;
 	rc = current(c, key, data);
 	if (!rc)
-		save_key(c);
+		rc = save_key(c);
 	return rc;
 }
 
@@ -282,7 +289,7 @@ HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, he
 
 static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
 {
-	int rc, exact;
+	int rc, rc2, exact;
 
 	rc = txn_check(c->txn, 1);
 	if (rc)
@@ -313,17 +320,14 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 		c->snum = 0;
 		return rc == EINVAL ? rc : txn_fail(c->txn, rc);
 	}
-	{
-		int rc2 = bt_seek(c, key->data, key->size, &exact);
-
-		if (rc2 || !exact) {
-			c->pos = CUR_UNSET;
-			c->snum = 0;
-			return rc2 ? txn_fail(c->txn, rc2) : rc;
-		}
+	rc2 = bt_seek(c, key->data, key->size, &exact);
+	if (rc2 || !exact) {
+		c->pos = CUR_UNSET;
+		c->snum = 0;
+		return rc2 ? txn_fail(c->txn, rc2) : rc;
 	}
-	save_key(c);
-	return rc;
+	rc2 = save_key(c);
+	return rc2 ? txn_fail(c->txn, rc2) : rc;
 }
 
 HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *data,
@@ -376,10 +380,8 @@ static int cursor_del(heed_cursor *c, unsigned int flags)
 	if (rc)
 		return txn_fail(c->txn, rc);
 	c->after_del = 1;
-	save_key(c);
-	if (beyond_end(c))
-		c->mod = c->txn->mod;
-	return 0;
+	rc = save_key(c);
+	return rc ? txn_fail(c->txn, rc) : 0;
 }
 
 HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags)

@@ -4,8 +4,8 @@
  * Walks every page of the newest snapshot (check.c): tree order, page and
  * node bounds, overflow runs, db record counts, the freelist, and that
  * every page is used exactly once. Exit 0 when clean, 1 with the first
- * violation (a corrupt page or meta), 2 on a usage or I/O error or a
- * file that is not a heed environment.
+ * violation (a damaged file: bad meta, magic, size or page), 2 on a usage
+ * or I/O error.
  */
 #include "heed.h"
 #include "internal.h"
@@ -53,7 +53,11 @@ int main(int argc, char **argv)
 		rc = heed_env_open(env, path, flags, 0644);
 	if (rc) {
 		fprintf(stderr, "heed-check: %s: cannot open: %s\n", path, heed_strerror(rc));
-		ret = rc == HEED_CORRUPTED ? 1 : 2;
+		/* A damaged file (bad magic, size, version, meta) is a
+		 * violation; a missing or unreadable one is an I/O error. */
+		ret = (rc == HEED_CORRUPTED || rc == HEED_INVALID || rc == HEED_VERSION_MISMATCH)
+			      ? 1
+			      : 2;
 		goto out;
 	}
 	rc = heed_env_check(env, report, (void *)path, &pages);
