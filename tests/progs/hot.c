@@ -6,6 +6,9 @@
  *   hot rec N      N times recurse(5): each level sleeps 2 ms then recurses
  *   hot usdt N     N timed tprog:work pairs (every 4th fails, rc -1) and N ticks
  *   hot idle SEC   sleeps
+ *   hot calls N    N calls each of entry_nop (starts with a NOP, as libheed's
+ *                  functions do) and entry_plain (an ordinary first instruction); prints the
+ *                  ns per call of each, to compare uprobe costs under --func
  *
  * It prints what it did as "key value" lines on stdout when done.
  */
@@ -77,6 +80,28 @@ __attribute__((noinline)) void recurse(int n)
 	sink++;
 }
 
+/* A uprobe on a NOP is emulated; on other first instructions the kernel may have to
+ * single-step: --func 'entry_*' shows the difference. */
+__attribute__((noinline, patchable_function_entry(1))) void entry_nop(void)
+{
+	sink++;
+}
+
+__attribute__((noinline)) void entry_plain(void)
+{
+	sink++;
+}
+
+static void time_calls(const char *name, void (*fn)(void), long n)
+{
+	double t0 = clock_s(CLOCK_MONOTONIC);
+	long i;
+
+	for (i = 0; i < n; i++)
+		fn();
+	printf("%s_ns %.1f\n", name, (clock_s(CLOCK_MONOTONIC) - t0) * 1e9 / (double)n);
+}
+
 __attribute__((noinline)) int work(int id)
 {
 	int rc = id % 4 == 3 ? -1 : 0;
@@ -96,7 +121,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: hot cpu|sys|rec|usdt|idle N\n");
+		fprintf(stderr, "usage: hot cpu|sys|rec|usdt|calls|idle N\n");
 		return 2;
 	}
 	arg = strtod(argv[2], NULL);
@@ -128,6 +153,10 @@ int main(int argc, char **argv)
 			if (TPROG_TICK_ENABLED())
 				TPROG_TICK((unsigned long long)i);
 		}
+		rounds = (long)arg;
+	} else if (!strcmp(argv[1], "calls")) {
+		time_calls("entry_nop", entry_nop, (long)arg);
+		time_calls("entry_plain", entry_plain, (long)arg);
 		rounds = (long)arg;
 	} else if (!strcmp(argv[1], "idle")) {
 		end = clock_s(CLOCK_MONOTONIC) + arg;
