@@ -791,3 +791,30 @@ Test(flame, randomized_layout_matches_reference)
 	free(st);
 	free(fs);
 }
+
+Test(flame, stream_reader_chunks_and_long_lines)
+{
+	size_t n = 40000, cap = n * 48 + (3u << 20) + 64, len = 0;
+	char *text = xcalloc(1, cap);
+	struct heed_flame_stats st;
+	heed_flame *f = mk(NULL, NULL);
+
+	/* Over 1 MiB, so lines straddle the reader's chunks; one 3 MiB line; CRLF; and a
+	 * last line without its newline. */
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "main;frame_%05zu;leaf %zu\r\n", i % 1000,
+				       i % 7 + 1);
+	len += (size_t)sprintf(text + len, "main;");
+	memset(text + len, 'x', 3u << 20);
+	len += 3u << 20;
+	sprintf(text + len, " 5\nmain;last 9");
+	add_text(f, text);
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.lines, n + 2);
+	cr_expect_eq(st.bad, 0);
+	/* sum over i of (i % 7 + 1) for i < 40000, plus 5 and 9 */
+	cr_expect_float_eq(st.total, 159995 + 14, 1e-9, "total %g", st.total);
+	cr_expect_eq(st.frames, 2 + 2000 + 2);
+	free(text);
+	heed_flame_free(f);
+}
