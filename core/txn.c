@@ -558,7 +558,14 @@ static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)
 static int grow_file(heed_env *env, uint64_t next_pgno)
 {
 	uint64_t need = next_pgno * (uint64_t)env->psize, to;
+	struct stat st;
 
+	if (need <= env->filesize)
+		return 0;
+	/* Another process may have grown it further: never shrink a file. */
+	if (fstat(env->fd, &st) < 0)
+		return errno;
+	env->filesize = (size_t)st.st_size;
 	if (need <= env->filesize)
 		return 0;
 	to = need + (env->filesize / 8 > (1u << 20) ? env->filesize / 8 : (1u << 20));
