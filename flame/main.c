@@ -27,7 +27,7 @@ static void usage(FILE *out)
 		"  --width PX          image width (default 1200)\n"
 		"  --height PX         frame height (default 16)\n"
 		"  --fontsize PX       font size (default 12)\n"
-		"  --minwidth PX       elide frames narrower than this (default 0.1)\n"
+		"  --minwidth PX|N%%    elide frames narrower than this (default 0.1 px)\n"
 		"  --colors PALETTE    hot (default) mem io java wakeup red green blue aqua\n"
 		"                      yellow purple orange\n"
 		"  --hash              colours keyed on the name's first characters\n"
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 	const char *merged = NULL, *output = NULL;
 	FILE *out = stdout;
 	int diff = 0, verbose = 0, c, li = 0, err, ret = 1;
-	double v;
+	double v, minpct = -1;
 
 	heed_flame_opts_init(&o);
 	o.on_error = print_err;
@@ -142,10 +142,21 @@ int main(int argc, char **argv)
 		case OPT_SUBTITLE:
 			o.subtitle = optarg;
 			break;
+		case OPT_MINWIDTH:
+			/* "N%" is a share of the graph's width, as flamegraph.pl takes it. */
+			if (optarg[0] && optarg[strlen(optarg) - 1] == '%') {
+				char num[64];
+
+				snprintf(num, sizeof(num), "%.*s", (int)strlen(optarg) - 1, optarg);
+				if (parse_num(longopts[li].name, num, &minpct) || minpct > 100)
+					return 2;
+				break;
+			}
+			minpct = -1;
+			/* fall through */
 		case OPT_WIDTH:
 		case OPT_HEIGHT:
 		case OPT_FONTSIZE:
-		case OPT_MINWIDTH:
 		case OPT_TOTAL:
 		case OPT_FACTOR:
 			if (parse_num(longopts[li].name, optarg, &v))
@@ -219,6 +230,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heed-flame: --diff needs two files, BEFORE and AFTER\n");
 		return 2;
 	}
+	if (minpct >= 0)
+		o.minwidth = minpct / 100 * ((o.width > 0 ? o.width : 1200) - 20);
 	err = heed_flame_new(&o, &f);
 	if (err) {
 		fprintf(stderr, "heed-flame: cannot set up the graph: %s\n", strerror(-err));

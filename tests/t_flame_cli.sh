@@ -80,6 +80,9 @@ expect 0 "4 drawn, 1 elided" --verbose --width 120 --minwidth 30 "$tmp/one.folde
 grep -q '4 frames drawn, 1 elided' "$tmp/out" || bad "SVG comment counts"
 [ "$(grep -c '^<g><title>' "$tmp/out")" -eq 4 ] || bad "minwidth: expected 4 rects"
 grep -q '<title>b ' "$tmp/out" && bad "minwidth: b is drawn"
+# The same in percent of the width: 30% of 100 px.
+expect 0 "4 drawn, 1 elided" --verbose --width 120 --minwidth 30% "$tmp/one.folded" "$tmp/two.folded"
+expect 2 "--minwidth: 'x' is not" --minwidth x% "$tmp/one.folded"
 
 expect 0 "" --title "My <graph>" --subtitle sub --countname bytes --nametype "Fn:" \
 	--colors mem --hash --inverted --height 20 --width 800 --fontsize 10 --total 20 \
