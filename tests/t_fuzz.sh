@@ -38,7 +38,8 @@ for t in fuzz_open fuzz_ops; do
 	if [ "$rc" -ne 0 ] || [ -n "$arts" ]; then
 		failed=1
 		mkdir -p "$keep"
-		grep -E -A30 'ERROR|SUMMARY|fuzz_ops:|fuzz_open:|deadly signal|timeout' "$log" | head -n 60
+		grep -a -E '^==.*ERROR|^    #[0-9]+ |SUMMARY|fuzz_ops:|fuzz_open:|deadly signal|ALARM|leak' \
+			"$log" | head -n 40
 		for a in $arts; do
 			cp "$a" "$keep/"
 			echo "t_fuzz: $t failed (exit $rc); input kept: $keep/$(basename "$a")"

@@ -39,6 +39,7 @@
 #define NKEYS	     96
 #define OPS_PER_STEP 12
 #define MAX_INDEX    2000
+#define ROUNDS	     4
 
 /* The committed state: one optional value per key "key%03d". */
 struct model {
@@ -94,6 +95,7 @@ static void model_copy(struct model *dst, const struct model *src)
 
 static char tmpdir[64];
 static char checker[PATH_MAX];
+static long panics; /* faults after which the env refused writes */
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -298,6 +300,7 @@ static heed_env *check_after_fault(heed_env *env, struct model *m, struct model 
 	cr_assert(brc == 0 || brc == HEED_PANIC,
 		  "%s: after a failed commit a write txn gets %s, not success or HEED_PANIC", what,
 		  heed_strerror(brc));
+	panics += brc == HEED_PANIC;
 	if (brc == 0) {
 		heed_txn_abort(txn);
 		verify(env, m, what);
@@ -317,33 +320,27 @@ static heed_env *check_after_fault(heed_env *env, struct model *m, struct model 
 	return env_open_at(tmpdir, NULL);
 }
 
-/* Fails call index n of one step, for n = 0, 1, ... until a step makes
- * fewer calls than n. */
-static void every_call_index(unsigned int flags, int err)
+/* Fails call index n of one step, for n = 0, 1, ... until steps make fewer
+ * calls than n; returns how many indexes there were. Commits that failed
+ * are added to *failures. */
+static long one_round(heed_env **envp, struct model *m, unsigned int flags, int err, long *failures)
 {
-	struct model m;
-	heed_env *env = prepare(&m);
 	long n;
-	long failures = 0;
 	int clean = 0;
 	for (n = 0; n < MAX_INDEX; n++) {
 		struct model next;
-		model_copy(&next, &m);
+		model_copy(&next, m);
 		fault_arm(FAULT_ALL | flags, n, err);
-		int rc = step(env, &next);
-		long calls = fault_disarm();
-		long injected = fault_injected();
-		if (injected == 0) {
+		int rc = step(*envp, &next);
+		fault_disarm();
+		if (fault_injected() == 0) {
 			cr_assert_eq(rc, 0, "commit without a fault failed: %s", heed_strerror(rc));
-			model_free(&m);
-			m = next;
+			model_free(m);
+			*m = next;
 			/* Steps differ in size: index n is past the end only if
 			 * several steps in a row make fewer calls. */
-			if (++clean == 3) {
-				cr_log_info("index loop ended at %ld: a step made %ld calls", n,
-					    calls);
+			if (++clean == 3)
 				break;
-			}
 			n--;
 			continue;
 		}
@@ -352,15 +349,29 @@ static void every_call_index(unsigned int flags, int err)
 		snprintf(what, sizeof(what), "%s at call %ld (%s)", strerror(err), n,
 			 fault_first_name());
 		if (rc != 0) {
-			failures++;
+			(*failures)++;
 			cr_assert(rc == err || rc == HEED_PANIC,
 				  "%s: the commit returned %s, not the injected error", what,
 				  heed_strerror(rc));
 		}
-		env = check_after_fault(env, &m, &next, rc, what);
+		*envp = check_after_fault(*envp, m, &next, rc, what);
 	}
 	cr_assert_lt(n, MAX_INDEX, "a step made more than %d calls", MAX_INDEX);
 	cr_assert_geq(n, 2, "a commit made only %ld wrapped calls: the injector is not reached", n);
+	return n;
+}
+
+/* ROUNDS rounds of one_round, each over commits of other sizes. */
+static void every_call_index(unsigned int flags, int err)
+{
+	struct model m;
+	heed_env *env = prepare(&m);
+	long failures = 0, indexes = 0;
+	for (int round = 0; round < ROUNDS; round++)
+		indexes += one_round(&env, &m, flags, err, &failures);
+	cr_log_info("%d rounds, %ld call indexes failed in turn: %ld commits returned the error, "
+		    "%ld left HEED_PANIC",
+		    ROUNDS, indexes, failures, panics);
 	cr_assert_gt(failures, 0, "no injected fault made a commit fail");
 	heed_env_close(env);
 	run_checker(tmpdir);
