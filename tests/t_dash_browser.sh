@@ -68,6 +68,14 @@ results "$hist/c3d4e5f-page_alloc.json" page_alloc 2026-11-22T10:00:00Z \
 	alloc_free/1000:5000 overflow_chain/64k:12000
 results "$hist/d4e5f60-page_alloc.json" page_alloc 2026-11-23T10:00:00Z \
 	alloc_free/1000:5050 overflow_chain/64k:11950
+# Instruction counts (--icount): exact, no samples; +10% is past the 5% noise.
+for c in c3d4e5f:1000:2026-11-22 d4e5f60:1100:2026-11-23; do
+	IFS=: read -r id n day <<<"$c"
+	printf '%s\n' "{\"schema\":\"heed-bench\",\"version\":1,\"suite\":\"btree_icount\"," \
+		"\"mode\":\"icount\",\"unit\":\"instructions\",\"timestamp\":\"${day}T11:00:00Z\"," \
+		"\"config\":{\"noise\":0.05},\"results\":[{\"name\":\"get_hit/4k/1000\"," \
+		"\"median\":$n,\"median_ci\":[$n,$n],\"samples\":[$n]}]}" >"$hist/$id-btree_icount.json"
+done
 echo "not a results file" >"$hist/README.txt"
 
 cat >"$prof/btree_ops.trace.json" <<'EOF'
@@ -123,6 +131,7 @@ results "$tmp/baselines/main/btree_ops.json" btree_ops 2026-11-19T10:00:00Z \
 "$dash" --history "$hist" --baseline main -o "$out"
 grep -q '<code id="baseline">main</code>' "$out" || fail "the saved baseline 'main' is not the baseline"
 grep -q 'id="n-faster">2 faster' "$out" || fail "against the saved baseline insert_seq and get_hit are not faster"
+grep -q 'id="n-slower">0 slower' "$out" || fail "against the saved baseline nothing is slower (icount has no baseline)"
 rm "$out"
 
 "$dash" --history "$hist" --baseline c3d4 --flame-dir "$prof" \

@@ -45,11 +45,13 @@ try {
 
 	check(await tab.textContent('#newest') === 'd4e5f60', 'newest commit is d4e5f60');
 	check(await tab.textContent('#baseline') === 'c3d4e5f', 'baseline is c3d4e5f');
-	check((await tab.textContent('#n-slower')).startsWith('1 '), 'one benchmark slower');
+	check((await tab.textContent('#n-slower')).startsWith('2 '), 'two benchmarks slower');
 	check((await tab.textContent('#n-faster')).startsWith('1 '), 'one benchmark faster');
 	check((await tab.textContent('#n-same')).startsWith('4 '), 'four benchmarks unchanged');
 
-	const row = async (name) => tab.locator('#compare-table tr', { hasText: name }).first();
+	const row = async (name, suite = 'btree_ops') => tab.locator('#compare-table tr')
+		.filter({ has: tab.locator('td:first-child', { hasText: new RegExp('^' + suite + '$') }) })
+		.filter({ hasText: name }).first();
 	const slow = await row('insert_seq/4k/1000');
 	check(await slow.getAttribute('class') === 'slower', 'insert_seq is marked slower');
 	check((await slow.textContent()).includes('+30.0%'), 'insert_seq change +30.0%');
@@ -59,11 +61,15 @@ try {
 	check((await fast.textContent()).includes('-25.0%'), 'get_hit change -25.0%');
 	const same = await row('range_scan/4k/1000');
 	check(await same.getAttribute('class') === 'same', 'range_scan within noise: no change');
-	const nobase = await row('overflow_chain/64k');
+	const nobase = await row('overflow_chain/64k', 'page_alloc');
 	check((await nobase.textContent()).includes('12.0'), 'page_alloc results shown');
+	const icount = await row('get_hit/4k/1000', 'btree_icount');
+	check(await icount.getAttribute('class') === 'slower', 'icount +10% is slower (exact ratio)');
+	check((await icount.textContent()).includes('1.10 k instr') &&
+		(await icount.textContent()).includes('[+10.0%, +10.0%]'), 'icount shown in instructions');
 
-	check(await tab.locator('figure.trend').count() === 6, 'six trend charts');
-	check(await tab.locator('figure.trend svg circle').count() === 20, 'one point per result (20)');
+	check(await tab.locator('figure.trend').count() === 7, 'seven trend charts');
+	check(await tab.locator('figure.trend svg circle').count() === 22, 'one point per result (22)');
 
 	const ops = await tab.textContent('#ops');
 	check(ops.includes('txn_commit') && ops.includes('1.50 ms') && ops.includes('180 ns'),
@@ -81,7 +87,7 @@ try {
 	await tab.click('#compare-table th:nth-child(5)');
 	check((await tab.textContent('#compare-table tbody tr:first-child')).includes('insert_seq'),
 		'sorting by change puts the regression first');
-	await tab.fill('#filter', 'get_hit');
+	await tab.fill('#filter', 'insert_seq');
 	check(await tab.locator('#compare-table tbody tr:visible').count() === 1, 'filter keeps one row');
 	check(await tab.locator('figure.trend:visible').count() === 1, 'filter keeps one chart');
 	await tab.fill('#filter', '');
