@@ -30,6 +30,12 @@ printf '%s\n' 'main;parse;lex 30' 'main;parse;tree 10' 'main;render;draw;lex 20'
 	fail "heed-gen-folded failed"
 "$build/bin/heed-flame" --title "heed-flame: 3000 synthetic stacks" --subtitle "seed 7, depth 14" \
 	"$tmp/big.folded" >"$art/flame-big.svg" || fail "heed-flame failed on the generated input"
-timeout 180 node "$top/tests/browser/flame.mjs" "$pw" "$art/flame-small.svg" "$art/flame-big.svg" "$art" ||
+# A differential graph: the same call graph, walked with a different skew.
+"$build/bin/heed-gen-folded" --stacks 3000 --depth 14 --seed 7 --skew 0.45 -o "$tmp/after.folded" ||
+	fail "heed-gen-folded failed"
+"$build/bin/heed-flame" --title "heed-flame: differential" --diff "$tmp/big.folded" "$tmp/after.folded" \
+	>"$art/flame-diff.svg" || fail "heed-flame --diff failed"
+timeout 180 node "$top/tests/browser/flame.mjs" "$pw" "$art/flame-small.svg" "$art/flame-big.svg" "$art" \
+	"$art/flame-diff.svg" ||
 	fail "browser checks failed (see above)"
 echo "t_flame_browser: PASS (screenshots in $art)"

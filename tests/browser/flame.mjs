@@ -1,14 +1,14 @@
 // Drives a heed-flame SVG in headless Debian chromium through playwright-core:
 // hover details, click-to-zoom and reset, regex search (button and Ctrl-F) with the
 // matched percent, no console errors, and screenshots.
-// Usage: node tests/browser/flame.mjs PLAYWRIGHT_DIR SMALL.svg BIG.svg OUTDIR
+// Usage: node tests/browser/flame.mjs PLAYWRIGHT_DIR SMALL.svg BIG.svg OUTDIR DIFF.svg
 // SMALL.svg must be drawn from the stacks of tests/t_flame_browser.sh.
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-const [pwDir, smallSvg, bigSvg, outDir] = process.argv.slice(2);
+const [pwDir, smallSvg, bigSvg, outDir, diffSvg] = process.argv.slice(2);
 const require = createRequire(path.join(pwDir, "noop.js"));
 const { chromium } = require("playwright-core");
 
@@ -138,6 +138,31 @@ try {
 	const zw = await page.evaluate((nm) => +hf.items.find((i) => i.name === nm && !i.g.classList.contains("hide")).rect.getAttribute("width"), pick.name);
 	check(near(zw, 1180), `big graph: clicked ${pick.name} spans ${zw} px`);
 	await page.screenshot({ path: path.join(outDir, "flame-big-zoomed.png") });
+
+	// A differential graph: red and blue frames, hover shows the delta.
+	await page.goto("file://" + path.resolve(diffSvg));
+	await page.waitForFunction(() => window.hf && hf.items.length > 0);
+	const hues = await page.evaluate(() => {
+		let red = 0, blue = 0;
+		for (const it of hf.items) {
+			const m = /rgb\((\d+),(\d+),(\d+)\)/.exec(it.fill);
+			if (m && +m[1] === 255 && +m[3] < 255)
+				red++;
+			if (m && +m[3] === 255 && +m[1] < 255)
+				blue++;
+		}
+		return { red, blue };
+	});
+	check(hues.red > 0 && hues.blue > 0, `diff graph has ${hues.red} red and ${hues.blue} blue frames`);
+	const d1 = await page.evaluate(() => {
+		const r = hf.items[1].rect.getBoundingClientRect();
+		return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+	});
+	await page.mouse.move(d1.x, d1.y);
+	const ddet = await text("details");
+	check(/^Function: .* \([\d,]+ samples, [\d.]+%; [+-][\d,]+ samples, [+-][\d.]+%\)$/.test(ddet),
+	      `diff hover details: "${ddet}"`);
+	await page.screenshot({ path: path.join(outDir, "flame-diff.png") });
 
 	check(errors.length === 0, `no console errors${errors.length ? ": " + errors.join("; ") : ""}`);
 	check(requests.length === 0, `no network requests${requests.length ? ": " + requests.join(" ") : ""}`);
