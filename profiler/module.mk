@@ -40,7 +40,26 @@ $(BUILD)/obj/tests/progs/probes.o: tests/progs/probes.d
 	$(Q)mkdir -p $(@D)
 	$(Q)dtrace --no-pyparsing -G -s $< -o $@
 
-$(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES)
+# pairs.c carries a heed provider without ops__batch (heedpairs.d).
+TRACE_PAIRS_PROBES := $(BUILD)/include/heedpairs_probes.h
+
+$(TRACE_PAIRS_PROBES): tests/progs/heedpairs.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -h -s $< -o $@
+
+$(BUILD)/obj/tests/progs/heedpairs.o: tests/progs/heedpairs.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -G -s $< -o $@
+
+$(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES) \
+	$(TRACE_PAIRS_PROBES)
+
+$(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/progs/heedpairs.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o
 	$(call msg,LD,$@)
@@ -50,7 +69,7 @@ $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/pr
 LIBS += $(TRACE_LIB)
 BINS += $(BUILD)/bin/heed-trace
 LINT_SRCS += $(TRACE_LIB_SRCS) profiler/heed-trace.c $(wildcard tests/progs/*.c)
-LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES)
+LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES)
 
 # The trace tests (tests/t_trace*.sh) run these programs.
 check: $(TRACE_PROGS)

@@ -24,6 +24,9 @@ _Static_assert(HEED_OP_GET == 0 && HEED_OP_PUT == 1 && HEED_OP_DEL == 2 && HEED_
 /* Report names, and the heed probe pair each op falls back to. */
 static const char *const op_names[HEED_USDT_OPS] = {"get",    "put",	"del",
 						    "cursor", "commit", "sync"};
+/* 1 + index of the result code in each *__done probe, as core/probes.d declares
+ * them; the notes' argument sizes say only how the call site passed them. */
+static const unsigned int op_rc_args[HEED_USDT_OPS] = {2, 2, 2, 3, 2, 2};
 static const char *const op_probes[HEED_USDT_OPS] = {"get",    "put",	      "del",
 						     "cursor", "txn__commit", "sync"};
 
@@ -83,8 +86,9 @@ static const struct heed_elf_usdt *find_note(const struct bin *b, const char *pr
 	return NULL;
 }
 
-/* 1 + index of the argument holding a result code: the last signed 32-bit one
- * ("-4@..."), as heed's *__done probes carry it; 0 when there is none. */
+/* For probes of other providers: 1 + index of the argument most likely holding a
+ * result code, the last signed 32-bit one ("-4@..."); 0 when there is none. A guess:
+ * a constant argument is described by the type of its call-site expression. */
 static unsigned int rc_arg(const char *args)
 {
 	unsigned int i = 0, found = 0;
@@ -161,9 +165,10 @@ static __u64 cookie(size_t slot, unsigned int kind, unsigned int rcarg)
 	return (__u64)slot | (__u64)kind << 16 | (__u64)rcarg << 24;
 }
 
-/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot. */
+/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot;
+ * rcarg 0 guesses the result argument from the note. */
 static int plan_pair(struct plans *p, const struct bin *b, const char *prov, const char *base,
-		     size_t slot)
+		     size_t slot, unsigned int rcarg)
 {
 	char s[256], d[256];
 	const struct heed_elf_usdt *start, *done;
@@ -178,8 +183,9 @@ static int plan_pair(struct plans *p, const struct bin *b, const char *prov, con
 	err = plan_add(p, b->path, start->provider, start->name,
 		       cookie(slot, HEED_USDT_KIND_START, 0));
 	if (!err)
-		err = plan_add(p, b->path, done->provider, done->name,
-			       cookie(slot, HEED_USDT_KIND_DONE, rc_arg(done->args)));
+		err = plan_add(
+			p, b->path, done->provider, done->name,
+			cookie(slot, HEED_USDT_KIND_DONE, rcarg ? rcarg : rc_arg(done->args)));
 	return err;
 }
 
@@ -203,7 +209,7 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 		return 0;
 	for (i = 0; i < nb; i++) {
 		for (op = 0; op < HEED_USDT_OPS; op++) {
-			err = plan_pair(p, &bins[i], "heed", op_probes[op], op);
+			err = plan_pair(p, &bins[i], "heed", op_probes[op], op, op_rc_args[op]);
 			if (err == -ENOENT)
 				continue;
 			if (err)
@@ -242,7 +248,7 @@ static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spe
 				err = slot_of(u, slotname, &slot);
 				if (err)
 					return err;
-				err = plan_pair(p, &bins[i], e->provider, base, slot);
+				err = plan_pair(p, &bins[i], e->provider, base, slot, 0);
 				if (err && err != -ENOENT)
 					return err;
 				paired = !err;
@@ -261,7 +267,7 @@ static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spe
 					err = slot_of(u, slotname, &slot);
 					if (!err)
 						err = plan_pair(p, &bins[i], e->provider, base,
-								slot);
+								slot, 0);
 					if (err)
 						return err;
 				}

@@ -1,6 +1,7 @@
 # heed-trace --ops against heed-load: per-op counts equal heed-load's own, nothing lost;
 # every heed probe attaches through libbpf (--usdt 'heed:*'), so a USDT argument spec
-# libbpf 1.1 cannot parse fails here. Usage: bash tests/t_trace_ops.sh BUILD
+# libbpf 1.1 cannot parse fails here; a target without ops__batch is traced from its
+# start/done pairs (tests/progs/pairs). Usage: bash tests/t_trace_ops.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 n=${HEED_TRACE_OPS:-200000}
@@ -46,3 +47,16 @@ want=$(json "$T/load2.json" 'd["ops"]["get"]')
 probes=$(json "$T/all.json" 'len(d["usdt"])')
 [ "$probes" -ge 12 ] || fail "only $probes heed probes attached; expected all of core/probes.d"
 echo "ok: all $probes heed probes attach; get__start/done pairs: $got"
+
+# The fallback: heed:get/put start/done pairs, results from the done probes.
+PAIRS=$B/tests/progs/pairs
+[ -x "$PAIRS" ] || fail "$PAIRS is missing: build with make check"
+"$TRACE" --ops --json "$T/pairs.json" -- "$PAIRS" 3000 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--ops -- pairs failed"; }
+assert_detached "--ops -- pairs"
+[ "$(json "$T/pairs.json" 'd["ops_source"]')" = "heed:*__start/*__done" ] ||
+	fail "--ops did not fall back to start/done pairs"
+got=$(json "$T/pairs.json" '"%d %d %d %d %d" % (d["ops"]["get"]["count"], d["ops"]["get"]["errors"], d["ops"]["put"]["count"], d["ops"]["put"]["errors"], sum(d["lost"].values()))')
+want=$(awk '{v[$1] = $2} END {print v["get"], v["get_errors"], v["put"], v["put_errors"], 0}' "$T/out")
+[ "$got" = "$want" ] || fail "start/done fallback: get/errors/put/errors/lost = $got, expected $want"
+echo "ok: --ops falls back to start/done pairs: $got"
