@@ -169,9 +169,10 @@ int main(int argc, char **argv)
 		rc = 1;
 		goto cleanup;
 	}
-	printf("heed-dash: wrote %s (%zu benchmarks over %zu commits, %zu traces, %zu flame "
-	       "graphs%s)\n",
-	       out, d.nbenches, d.ncommits, d.ntraces, d.nflames,
+	printf("heed-dash: wrote %s (%zu benchmarks over %zu commit%s, %zu trace%s, %zu flame "
+	       "graph%s%s)\n",
+	       out, d.nbenches, d.ncommits, d.ncommits == 1 ? "" : "s", d.ntraces,
+	       d.ntraces == 1 ? "" : "s", d.nflames, d.nflames == 1 ? "" : "s",
 	       d.recs ? ", recommendations" : "");
 cleanup:
 	dash_free(&d);
