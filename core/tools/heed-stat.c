@@ -1,7 +1,7 @@
 /*
- * heed-stat PATH [-a] - print the statistics of a heed environment, like
- * mdb_stat: environment info, reader slots, freelist, the main db and,
- * with -a, every named db.
+ * heed-stat PATH [-a] [-r] - print the statistics of a heed environment,
+ * like mdb_stat: environment info, freelist, the main db; -a every named
+ * db; -r the reader table (slots in use: pid, thread id, snapshot txnid).
  */
 #include "heed.h"
 #include "internal.h"
@@ -60,6 +60,30 @@ static int print_named(heed_env *env, const char *path)
 	return rc == HEED_NOTFOUND ? 0 : rc;
 }
 
+static void print_readers(heed_env *env)
+{
+	unsigned int i, n = 0;
+
+	printf("Reader Table\n");
+	printf("  %10s %10s %20s\n", "pid", "tid", "txnid");
+	for (i = 0; i < env->maxreaders; i++) {
+		struct reader_slot *s = &env->slots[i];
+		uint32_t pid = atomic_load(&s->pid);
+		uint64_t txnid = atomic_load(&s->txnid);
+
+		if (!pid)
+			continue;
+		n++;
+		if (txnid == SLOT_IDLE)
+			printf("  %10u %10llu %20s\n", pid, (unsigned long long)s->tid, "-");
+		else
+			printf("  %10u %10llu %20llu\n", pid, (unsigned long long)s->tid,
+			       (unsigned long long)txnid);
+	}
+	if (!n)
+		printf("  (no reader slot in use)\n");
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -69,20 +93,23 @@ int main(int argc, char **argv)
 	struct stat sb;
 	size_t nfree = 0, nchain = 0, nreuse = 0;
 	unsigned int flags = HEED_RDONLY;
-	int all = 0, i, rc;
+	int all = 0, readers = 0, i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-a"))
 			all = 1;
+		else if (!strcmp(argv[i], "-r"))
+			readers = 1;
 		else if (argv[i][0] != '-' && !path)
 			path = argv[i];
 		else
 			path = NULL, i = argc + 1;
 	}
 	if (!path || i > argc) {
-		fprintf(stderr, "usage: heed-stat PATH [-a]\n"
+		fprintf(stderr, "usage: heed-stat PATH [-a] [-r]\n"
 				"  PATH: an environment directory, or a data file (NOSUBDIR)\n"
-				"  -a    also every named database\n");
+				"  -a    also every named database\n"
+				"  -r    the reader table (slots in use)\n");
 		return 2;
 	}
 	if (stat(path, &sb) < 0) {
@@ -118,6 +145,8 @@ int main(int argc, char **argv)
 	printf("  Free pages: %zu\n", nfree);
 	printf("  Reusable now: %zu\n", nreuse);
 	printf("  Freelist pages: %zu\n", nchain);
+	if (readers)
+		print_readers(env);
 	print_stat("Main DB", &st);
 	if (all)
 		rc = print_named(env, path);
