@@ -4,7 +4,8 @@
  *
  * - a seeded PRNG (splitmix64): every randomized test calls test_seed(),
  *   which prints the seed and takes HEED_SEED from the environment to replay;
- * - a temporary directory under /tmp, made with mkdtemp and removed whole;
+ * - a temporary directory under /tmp, made with mkdtemp and removed whole
+ *   (kept when HEED_KEEP_TMP=1, to inspect a failure);
  * - HEED_OK / HEED_RC assertions that name the failing call and its code;
  * - env_open_dir(), and run_heed_check() which runs $HEED_BUILD/bin/heed-check.
  *
@@ -127,11 +128,19 @@ static inline int tmpdir_unlink_one(const char *path, const struct stat *st, int
 	return remove(path);
 }
 
-/* Remove a temp dir and everything under it; an empty path is ignored. */
+/* Remove a temp dir and everything under it; an empty path is ignored.
+ * HEED_KEEP_TMP=1 keeps it (and says where) to inspect a failure. */
 static inline void tmpdir_remove(const char *path)
 {
-	if (path && *path)
-		nftw(path, tmpdir_unlink_one, 16, FTW_DEPTH | FTW_PHYS);
+	const char *keep = getenv("HEED_KEEP_TMP");
+
+	if (!path || !*path)
+		return;
+	if (keep && *keep == '1') {
+		fprintf(stderr, "kept %s (HEED_KEEP_TMP=1)\n", path);
+		return;
+	}
+	nftw(path, tmpdir_unlink_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Create and open an env at path; psize 0 keeps the default page size,

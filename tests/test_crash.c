@@ -145,9 +145,14 @@ static uint64_t verify(uint64_t acked, int round)
 	uint64_t last = 0, n, first;
 	size_t expect_entries = 0;
 	unsigned int j;
-	char kb[32];
+	char kb[32], path[300];
 	int rc;
 
+	/* Killed in its first open before the data file existed: nothing to
+	 * check yet (heed.h: a directory env keeps its data in data.heed). */
+	snprintf(path, sizeof(path), "%s/data.heed", dir);
+	if (acked == 0 && access(path, F_OK) != 0 && errno == ENOENT)
+		return 0;
 	HEED_CHECK_CLEAN(dir);
 	HEED_OK(env_open_dir(&env, dir, 0, 0, 0, 0));
 	HEED_OK(heed_txn_begin(env, NULL, HEED_RDONLY, &txn));
