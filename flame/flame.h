@@ -8,7 +8,8 @@
  *     root;child;...;leaf COUNT1 COUNT2    a differential profile (before, after)
  *
  * Frames are any bytes but ';' and newline (spaces included). Counts are decimal,
- * fractional allowed ("12", "0.5"). A frame may end in one of the annotations
+ * fractional allowed ("12", "0.5"); empty frames at the end of a stack are dropped
+ * (as Perl's split drops them for flamegraph.pl). A frame may end in one of the annotations
  * "_[k]" (kernel), "_[i]" (inlined), "_[j]" (JIT) or "_[w]" (waker), which pick its
  * colour as flamegraph.pl does. Identical stacks merge (counts add).
  *
@@ -124,8 +125,9 @@ long heed_flame_parse_file(heed_flame *f, const char *path);
 
 /* Reads two profiles and adds each stack as a differential line: counts from BEFORE
  * and AFTER (0 where a stack is absent on one side), as difffolded.pl merges them.
- * Returns 0, the negative errno of parse_file, or -ENODATA if both files hold no
- * valid line (reported). */
+ * Returns 0, the negative errno of parse_file, -ENODATA if both files hold no valid
+ * line, -EINVAL if the graph already holds one-count stacks (each reported) or
+ * -ENOMEM. */
 int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after);
 
 /* Writes the merged stacks as folded lines, children in layout order: "stack COUNT"

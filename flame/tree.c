@@ -660,7 +660,7 @@ static void bad_line(heed_flame *f, const char *file, unsigned long lineno, cons
 int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char *file,
 			unsigned long lineno)
 {
-	size_t end = len, mid;
+	size_t end = len, mid, full;
 	double c1, c2 = 0;
 	int diff = 0;
 	uint32_t leaf = 0;
@@ -670,12 +670,13 @@ int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char 
 		end--;
 	if (end == 0)
 		return 0;
+	full = end;
 	if (memchr(line, '\n', end)) {
 		bad_line(f, file, lineno, "a newline inside the stack", line, end);
 		return -EINVAL;
 	}
 	if (take_count(line, &end, &c1)) {
-		bad_line(f, file, lineno, "no sample count at the end", line, end);
+		bad_line(f, file, lineno, "no sample count at the end", line, full);
 		return -EINVAL;
 	}
 	/* A second count makes a differential line (BEFORE AFTER), unless the graph is
@@ -689,18 +690,20 @@ int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char 
 		end = mid;
 		diff = 1;
 	}
+	/* Trailing empty frames are dropped, as Perl's split drops them for flamegraph.pl. */
+	while (end > 0 && line[end - 1] == ';')
+		end--;
 	if (end == 0) {
-		bad_line(f, file, lineno, "no stack before the count", line, len);
+		bad_line(f, file, lineno, "no stack before the count", line, full);
 		return -EINVAL;
 	}
+	/* Only a one-count line in a differential graph can disagree with the mode. */
 	err = f->diff_col ? 0 : check_mode(f, diff);
 	if (err == -ENOMEM)
 		return err;
 	if (err) {
-		bad_line(f, file, lineno,
-			 diff ? "two counts in a graph of one-count lines"
-			      : "one count in a differential graph (two counts per line)",
-			 line, end);
+		bad_line(f, file, lineno, "one count in a differential graph (two counts per line)",
+			 line, full);
 		return -EINVAL;
 	}
 	err = f->o.reverse ? add_reversed(f, line, end, &leaf) : add_path(f, line, end, &leaf);

@@ -146,7 +146,7 @@ Test(flame, merges_identical_stacks)
 	struct heed_flame_stats st;
 	heed_flame *f = mk(NULL, NULL);
 
-	add_text(f, "a;b 1\na;b 2\na;b 3\n\n  \r\na;c 4\n");
+	add_text(f, "a;b 1\na;b 2\na;b;; 3\n\n  \r\na;c 4\n");
 	layout(f, fs);
 	cr_assert_eq(fs->n, 4);
 	expect(fs, 1, "a", 1, 0, 10);
