@@ -99,7 +99,8 @@ struct heed_env {
 	int tkey_ok;
 	_Atomic int active; /* txns of this process: set_mapsize needs 0 */
 	heed_txn *wtxn;
-	unsigned int numdbs; /* dbi slots used, 1 + named */
+	_Atomic(heed_txn *) spare; /* a freed read txn kept for the next begin */
+	unsigned int numdbs;	   /* dbi slots used, 1 + named */
 	char **dbnames;
 	_Atomic unsigned char *dbflags;
 	/* freelist of the last commit of this process (valid while fl_txnid is
