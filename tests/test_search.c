@@ -6,12 +6,14 @@
  * node offset is reported by both. HEED_SEED replays a run.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "heed.h"
 #include "page.h"
 #include "search.h"
 
@@ -243,4 +245,67 @@ Test(search, dispatcher_honours_force_scalar)
 {
 	cr_assert_eq(setenv("HEED_FORCE_SCALAR", "1", 1), 0);
 	cr_assert_eq(heed_search_uses_avx2(), 0, "HEED_FORCE_SCALAR=1 must force the scalar path");
+}
+
+/* The whole engine on keys with long shared prefixes, through whichever
+ * search path the dispatcher picks: every key found, scan in order. */
+static void engine_roundtrip(unsigned int psize)
+{
+	char dir[] = "/tmp/heed-search-XXXXXX", cmd[300];
+	heed_env *env;
+	heed_txn *txn;
+	heed_cursor *cur;
+	heed_val k, v, prev = {0, NULL};
+	char key[64];
+	unsigned int i, n = 20000, seen = 0;
+
+	seed();
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	cr_assert_eq(heed_env_create(&env), 0);
+	cr_assert_eq(heed_env_set_pagesize(env, psize), 0);
+	cr_assert_eq(heed_env_open(env, dir, HEED_NOSYNC, 0644), 0);
+	cr_assert_eq(heed_txn_begin(env, NULL, 0, &txn), 0);
+	for (i = 0; i < n; i++) {
+		unsigned int r = (unsigned int)(rnd() % n);
+
+		snprintf(key, sizeof(key), "shared/prefix/%c/%08u", 'a' + r % 3, r);
+		k.data = key;
+		k.size = strlen(key);
+		v = k;
+		cr_assert_eq(heed_put(txn, 0, &k, &v, 0), 0);
+	}
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	cr_assert_eq(heed_txn_begin(env, NULL, HEED_RDONLY, &txn), 0);
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	while (heed_cursor_get(cur, &k, &v, HEED_NEXT) == 0) {
+		heed_val g;
+
+		cr_assert(!prev.data || heed_keycmp(prev.data, prev.size, k.data, k.size) < 0,
+			  "scan out of order at item %u", seen);
+		cr_assert_eq(heed_get(txn, 0, &k, &g), 0, "item %u of the scan not found by get",
+			     seen);
+		cr_assert(g.size == k.size && !memcmp(g.data, k.data, k.size));
+		prev = k;
+		seen++;
+	}
+	cr_assert_gt(seen, n / 2, "only %u distinct keys stored", seen);
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(search, engine_with_avx2)
+{
+	cr_assert_eq(heed_search_uses_avx2(), 1,
+		     "this CPU lacks AVX2 (or HEED_FORCE_SCALAR is set): the AVX2 path cannot be "
+		     "tested here");
+	engine_roundtrip(4096);
+}
+
+Test(search, engine_forced_scalar)
+{
+	cr_assert_eq(setenv("HEED_FORCE_SCALAR", "1", 1), 0);
+	cr_assert_eq(heed_search_uses_avx2(), 0);
+	engine_roundtrip(65536);
 }
