@@ -21,6 +21,8 @@ expect_fail "no such pid" "pid $gone: no such process" "$TRACE" -p $gone -d 1
 expect_fail "unknown option" "unknown option '--bogus'" "$TRACE" --bogus -p $$
 expect_fail "bad -F" "expected a frequency" "$TRACE" -F zero -p $$
 expect_fail "no target" "nothing to trace" "$TRACE" --profile
+expect_fail "no such command" "no-such-command-here: cannot run: No such file" \
+	"$TRACE" --profile -- no-such-command-here
 
 command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed for the not-root case"
 chmod 755 "$T"
