@@ -34,25 +34,25 @@ struct rgb {
 	int r, g, b;
 };
 
-/* Fraction in [0,1) from the first characters of name (after a "module`" prefix),
- * weighting early ones most, so names sharing a prefix get close hues across graphs. */
+/* Fraction in [0,1) from the first three characters of name (after a "module`"
+ * prefix; the last three when reversed) read as base-13 digits: the first character
+ * picks one of 13 bands, the next ones a place inside it, so names sharing a prefix
+ * share a hue across graphs while different prefixes spread over the palette. */
 static double name_weight(const char *s, size_t len, int reversed)
 {
 	const char *tick = reversed ? NULL : memchr(s, '`', len);
-	double v = 0, w = 1, max = 0;
+	double v = 0;
 
 	if (tick) {
 		len -= (size_t)(tick + 1 - s);
 		s = tick + 1;
 	}
-	for (size_t i = 0; i < len && i < 8; i++) {
-		unsigned char c = (unsigned char)(reversed ? s[len - 1 - i] : s[i]);
+	for (size_t k = len < 3 ? len : 3; k-- > 0;) {
+		unsigned char c = (unsigned char)(reversed ? s[len - 1 - k] : s[k]);
 
-		v += (double)(c % 13) / 13.0 * w;
-		max += w;
-		w *= 0.65;
+		v = (v + c % 13) / 13.0;
 	}
-	return max > 0 ? v / max : 0;
+	return v;
 }
 
 static uint64_t mix64(const char *s, size_t len)

@@ -821,3 +821,58 @@ Test(flame, stream_reader_chunks_and_long_lines)
 	free(text);
 	heed_flame_free(f);
 }
+
+/* The fill of the first frame whose title starts with name. */
+static void fill_of(const char *svg, const char *name, int rgb[3])
+{
+	char key[64];
+	const char *p, *q;
+
+	snprintf(key, sizeof(key), "<g><title>%s (", name);
+	p = strstr(svg, key);
+	cr_assert(p, "no frame %s", name);
+	q = strstr(p, "fill=\"rgb(");
+	cr_assert(q);
+	q += strlen("fill=\"rgb(");
+	for (int i = 0; i < 3; i++) {
+		char *end;
+
+		rgb[i] = (int)strtol(q, &end, 10);
+		q = end + 1;
+	}
+}
+
+Test(flame, colours_are_stable_per_name)
+{
+	struct heed_flame_opts o;
+	int a[3], b[3], c[3], d[3];
+	heed_flame *f, *g;
+	char *s1, *s2;
+
+	for (int hash = 0; hash <= 1; hash++) {
+		heed_flame_opts_init(&o);
+		o.hash = hash;
+		f = mk(&o, NULL);
+		g = mk(&o, NULL);
+		add_text(f, "main;heed_btree_search 5\nmain;heed_btree_split 1\n");
+		add_text(g, "other;x;heed_btree_search 1\nzzz 9\n");
+		s1 = render(f);
+		s2 = render(g);
+		fill_of(s1, "heed_btree_search", a);
+		fill_of(s2, "heed_btree_search", b);
+		cr_expect(a[0] == b[0] && a[1] == b[1] && a[2] == b[2],
+			  "hash=%d: same name, same colour in two graphs", hash);
+		if (hash) {
+			/* Hot palette: green from the first characters, so names sharing
+			 * them share it; another prefix gets another. */
+			fill_of(s1, "heed_btree_split", c);
+			fill_of(s2, "zzz", d);
+			cr_expect_eq(a[1], c[1], "search/split green %d/%d", a[1], c[1]);
+			cr_expect_neq(a[1], d[1], "search/zzz green %d/%d", a[1], d[1]);
+		}
+		free(s1);
+		free(s2);
+		heed_flame_free(f);
+		heed_flame_free(g);
+	}
+}
