@@ -4,12 +4,15 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 struct entry {
 	uint64_t key; /* address, with bit 0 of `ret` folded into kind */
@@ -227,6 +230,45 @@ static int add_inlined(Dwfl_Module *mod, Dwarf_Addr pc, struct frames *fr)
 	return err;
 }
 
+/* The target's vdso is the kernel's, the same image as ours when it has the same
+ * size (a 32-bit process maps another one): its function at offset off, from our
+ * own copy's dynamic symbols, or NULL. */
+static const char *vdso_name(const struct heed_map *m, uint64_t off)
+{
+	const char *base = (const char *)getauxval(AT_SYSINFO_EHDR), *found = NULL;
+	uint64_t size = m->end - m->start;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf *elf;
+
+	if (!base)
+		return NULL;
+	elf_version(EV_CURRENT);
+	elf = elf_memory((char *)base, size);
+	if (!elf)
+		return NULL;
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		size_t i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize ||
+		    sh.sh_offset + sh.sh_size > size)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (i = 0; data && i < sh.sh_size / sh.sh_entsize && !found; i++) {
+			GElf_Sym sym;
+
+			if (gelf_getsym(data, (int)i, &sym) &&
+			    GELF_ST_TYPE(sym.st_info) == STT_FUNC && off >= sym.st_value &&
+			    off < sym.st_value + sym.st_size)
+				found = elf_strptr(elf, sh.sh_link, sym.st_name);
+		}
+	}
+	/* found points into our own vdso, which lives as long as we do. */
+	elf_end(elf);
+	return found;
+}
+
 static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
 {
 	Dwarf_Addr pc = is_return && addr ? addr - 1 : addr;
@@ -245,6 +287,11 @@ static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
 		return err ? err : add_inlined(mod, pc, fr);
 	}
 	m = heed_maps_find(&s->maps, addr);
+	if (m && !strcmp(m->path, "[vdso]")) {
+		name = vdso_name(m, addr - m->start);
+		if (name)
+			return push(fr, strdup(name));
+	}
 	if (m && m->path[0] == '[') /* [vdso], [stack]: already bracketed */
 		return push(fr, fmt("[%.*s+0x%" PRIx64 "]", (int)strcspn(m->path + 1, "]"),
 				    m->path + 1, addr - m->start));

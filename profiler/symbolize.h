@@ -3,6 +3,7 @@
  * User addresses resolve through the modules of a maps snapshot (procmaps.h), so a
  * process that has exited is still symbolized as long as its files exist. Names follow
  * flamegraph.pl's annotations: inlined frames end in "_[i]", kernel frames in "_[k]".
+ * vDSO addresses are named from heed-trace's own vDSO, the same kernel image.
  * An address without a symbol becomes "[module+0xOFF]" (OFF the file offset) or
  * "[unknown+0xADDR]" outside every mapping: frames are never dropped. Results are
  * cached per address. debuginfod is never contacted; separate debug files are found
