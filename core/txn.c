@@ -460,12 +460,12 @@ HEED_API void heed_txn_abort(heed_txn *txn)
 		return;
 	id = txn->txnid;
 	PROBE(TXN_ABORT, id);
-	if (txn->flags & HEED_RDONLY) {
+	/* Handles this txn opened die with it (heed.h, heed_dbi_open). */
+	drop_created_dbis(txn);
+	if (txn->flags & HEED_RDONLY)
 		release_reader(txn);
-	} else {
-		drop_created_dbis(txn);
+	else
 		write_release(txn);
-	}
 	txn_free(txn);
 }
 
