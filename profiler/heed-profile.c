@@ -5,13 +5,14 @@
  *     heed-trace --ops --profile -F HZ --json DIR/<name>.trace.json
  *                --folded DIR/<name>.folded --flame DIR/<name>.svg
  *                -- BUILD/bench/<name> [--quick] --json DIR/<name>.bench.json
+ * (db_comparison with --filter '/heed$': only heed's cases)
  * then ranks the hot functions of all suites together (self and total),
  * runs the rule table of recommend.c over them, and writes
  *     DIR/report.md             what was measured, hot functions, advice with evidence
  *     DIR/recommendations.json  the same for heed-dash --recommendations
- *     DIR/optimize.sh           rebuilds with the chosen compiler profile and
- *                               measures the gain, interleaved A/B, with
- *                               heed-bench-compare
+ *     DIR/optimize.sh           builds with each compiler profile (the chosen
+ *                               one first), measures each gain interleaved A/B
+ *                               with heed-bench-compare, names the best
  * BUILD is the build tree heed-profile itself lives in (BUILD/bin/heed-profile).
  * Needs root: heed-trace loads BPF programs.
  */
@@ -61,8 +62,8 @@ struct opts {
 static void usage(FILE *f)
 {
 	fputs("usage: sudo heed-profile [--bench NAME]... [--out DIR] [--quick] [-F HZ]\n"
-	      "  --bench NAME   profile this suite of BUILD/bench (repeatable; default: all\n"
-	      "                 but db_comparison, whose time is mostly other engines')\n"
+	      "  --bench NAME   profile this suite of BUILD/bench (repeatable; default: all;\n"
+	      "                 db_comparison runs only its heed cases)\n"
 	      "  --out DIR      where the report, flame graphs and optimize.sh go\n"
 	      "                 (default: BUILD/profile)\n"
 	      "  --quick        run the suites with --quick (small sizes, fewer samples)\n"
@@ -108,16 +109,15 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Suites that spend most of their time in other engines (LMDB, SQLite,
- * LevelDB, RocksDB): their hot code is not heed's, so they would dilute the
- * shares the rules read and the build rule's user-space share. They run
- * only when named with --bench. */
-static int other_engines(const char *name)
+/* db_comparison runs heed beside LMDB, SQLite, LevelDB and RocksDB: only its
+ * heed cases are heed's profile (the others' hot code would dilute every
+ * share the rules read), so it runs with this filter. */
+static const char *suite_filter(const char *name)
 {
-	return strcmp(name, "db_comparison") == 0;
+	return strcmp(name, "db_comparison") == 0 ? "/heed$" : NULL;
 }
 
-/* Every executable regular file in BUILD/bench but other_engines(), sorted. */
+/* Every executable regular file in BUILD/bench, sorted. */
 static int list_suites(const char *build, struct opts *o, char **owned, size_t *nowned)
 {
 	char dir[PATH_MAX + 8], path[2 * PATH_MAX];
@@ -130,7 +130,7 @@ static int list_suites(const char *build, struct opts *o, char **owned, size_t *
 	if (!dh)
 		return -errno;
 	while ((e = readdir(dh)) && o->nbenches < MAX_SUITES) {
-		if (e->d_name[0] == '.' || other_engines(e->d_name))
+		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (stat(path, &st) || !S_ISREG(st.st_mode) || access(path, X_OK))
@@ -237,6 +237,10 @@ static int profile_suite(const char *build, const struct opts *o, struct suite *
 	argv[n++] = bin;
 	if (o->quick)
 		argv[n++] = "--quick";
+	if (suite_filter(s->name)) {
+		argv[n++] = "--filter";
+		argv[n++] = (char *)suite_filter(s->name);
+	}
 	argv[n++] = "--json";
 	argv[n++] = bjson;
 	argv[n] = NULL;

@@ -66,10 +66,13 @@ for profile in "${profiles[@]}"; do
 	for s in "${suites[@]}"; do
 		echo "== $profile: $s against $base_label, $rounds interleaved rounds"
 		rc=0
+		args=("${suite_args[@]}")
+		# only heed's cases of db_comparison, as heed-profile ran it
+		[ "$s" != db_comparison ] || args+=(--filter '/heed$')
 		"$base_build/bin/heed-bench-compare" --rounds "$rounds" --label-base "$base_label" \
 			--label-cand "$profile" --out-json "$out/gain-$profile-$s.json" \
 			--out-md "$out/gain-$profile-$s.md" \
-			"$base_build/bench/$s" "build/$profile/bench/$s" -- "${suite_args[@]}" || rc=$?
+			"$base_build/bench/$s" "build/$profile/bench/$s" -- "${args[@]}" || rc=$?
 		# 1 means a benchmark regressed: still a measurement
 		if [ "$rc" -gt 1 ]; then
 			echo "optimize.sh: heed-bench-compare failed on $s ($profile)" >&2
