@@ -14,6 +14,7 @@ enum {
 	HEED_FUNC_LOST_DEEP,	     /* a return deeper than HEED_FUNC_DEPTH: not timed */
 	HEED_FUNC_LOST_NO_ENTRY,     /* a return without its entry */
 	HEED_FUNC_LOST_THREADS_FULL, /* no room for one more thread's stack */
+	HEED_FUNC_LOST_SKIPPED,	     /* runs the kernel skipped, from bpf_prog_info */
 	HEED_FUNC_LOST_MAX,
 };
 

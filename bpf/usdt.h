@@ -29,6 +29,9 @@ enum {
 	HEED_USDT_LOST_NO_START,    /* a done without its start */
 	HEED_USDT_LOST_RESTART,	    /* a start replaced an earlier one never done */
 	HEED_USDT_LOST_STARTS_FULL, /* no room to remember a start */
+	HEED_USDT_LOST_SKIPPED,	    /* runs the kernel skipped (another BPF program was
+				       running on that CPU); user space reads it from
+				       bpf_prog_info.recursion_misses */
 	HEED_USDT_LOST_MAX,
 };
 

@@ -233,6 +233,9 @@ int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, ui
 		if (err)
 			return err;
 	}
+	lost[HEED_FUNC_LOST_SKIPPED] =
+		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_entry)) +
+		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_exit));
 	*h = f->h;
 	*n = f->nh;
 	return 0;

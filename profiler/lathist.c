@@ -56,6 +56,17 @@ int heed_percpu_sum(int map_fd, __u32 key, uint64_t *sum)
 	return err;
 }
 
+uint64_t heed_prog_misses(int prog_fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return 0;
+	return info.recursion_misses;
+}
+
 unsigned int heed_hist_bucket(uint64_t v)
 {
 	unsigned int e;

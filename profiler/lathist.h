@@ -19,6 +19,10 @@ int heed_hist_read(int map_fd, __u32 key, struct heed_hist *out);
  * Returns 0 or a negative errno of the lookup. */
 int heed_percpu_sum(int map_fd, __u32 key, uint64_t *sum);
 
+/* Runs of a loaded program that the kernel skipped because another BPF program
+ * was running on that CPU (bpf_prog_info.recursion_misses); 0 if unknown. */
+uint64_t heed_prog_misses(int prog_fd);
+
 /* The bucket of value v, as the BPF side computes it. */
 unsigned int heed_hist_bucket(uint64_t v);
 

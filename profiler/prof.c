@@ -165,8 +165,6 @@ int heed_prof_stats(heed_prof *p, struct heed_prof_stats *st)
 		&st->samples,  &st->u_collisions, &st->u_failed,    &st->k_collisions,
 		&st->k_failed, &st->counts_full,  &st->starts_full,
 	};
-	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
 	int fd = bpf_map__fd(p->stats), err;
 	__u32 i;
 
@@ -176,9 +174,7 @@ int heed_prof_stats(heed_prof *p, struct heed_prof_stats *st)
 		if (err)
 			return err;
 	}
-	memset(&info, 0, sizeof(info));
-	if (!bpf_obj_get_info_by_fd(bpf_program__fd(p->prog), &info, &len))
-		st->prog_misses = info.recursion_misses;
+	st->prog_misses = heed_prog_misses(bpf_program__fd(p->prog));
 	return 0;
 }
 

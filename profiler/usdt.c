@@ -409,6 +409,9 @@ int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, ui
 		if (err)
 			return err;
 	}
+	lost[HEED_USDT_LOST_SKIPPED] =
+		heed_prog_misses(bpf_program__fd(u->skel->progs.heed_ops_batch)) +
+		heed_prog_misses(bpf_program__fd(u->skel->progs.heed_usdt_hit));
 	*h = u->h;
 	*n = u->nh;
 	return 0;
