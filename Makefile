@@ -43,16 +43,17 @@ OPT_native := -O2 -march=native -mtune=native
 OPT_pgo-gen := -O2 -fprofile-generate -fprofile-update=atomic -fprofile-dir=$(abspath $(BUILD))/pgo-data
 # Profile diagnostics (stale or missing counts) are not errors: -Werror is enforced by
 # the default build, and a stale profile only costs optimisation.
-OPT_pgo := -O2 -fprofile-use -fprofile-partial-training -Wno-missing-profile -Wno-coverage-mismatch -Wno-error -fprofile-dir=$(abspath build/pgo-gen)/pgo-data
+OPT_pgo := -O2 -fprofile-use -fprofile-partial-training -Wno-missing-profile -Wno-coverage-mismatch -fprofile-dir=$(abspath build/pgo-gen)/pgo-data
 ifeq ($(origin OPT_$(PROFILE)),undefined)
 $(error unknown PROFILE '$(PROFILE)': debug default release native pgo-gen pgo)
 endif
 OPT := $(OPT_$(PROFILE))
+WERROR := $(if $(filter pgo,$(PROFILE)),,-Werror)
 
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all)
 
 CPPFLAGS := -D_GNU_SOURCE -Icore -I$(BUILD)/include -DHEED_PROBES=$(HEED_PROBES)
-CFLAGS := -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -fno-omit-frame-pointer \
+CFLAGS := -std=gnu11 -g $(OPT) -Wall -Wextra $(WERROR) -fno-omit-frame-pointer \
 	-mno-omit-leaf-frame-pointer -MMD -MP $(SAN_FLAGS)
 LDFLAGS := $(OPT) $(SAN_FLAGS)
 LDLIBS := -lpthread
