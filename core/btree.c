@@ -215,8 +215,13 @@ static int bt_edge(heed_cursor *c, int last)
 	rc = load(c, 0, db->root);
 	if (rc)
 		return rc;
-	if (page_hdr(c->pg[0])->nkeys == 0)
+	if (page_hdr(c->pg[0])->nkeys == 0) {
+		/* An empty root leaf (only a damaged file has one): leave the
+		 * path on it so an append can still insert there. */
+		c->ki[0] = 0;
+		c->snum = 1;
 		return HEED_NOTFOUND;
+	}
 	c->ki[0] = last ? page_hdr(c->pg[0])->nkeys - 1u : 0;
 	rc = descend_edge(c, 0, last);
 	if (rc)
@@ -328,6 +333,8 @@ static void page_init(void *p, unsigned int flags, unsigned int psize)
 {
 	struct page_hdr *h = page_hdr(p);
 
+	/* Zeroed: the unused middle of the page is written to the file too. */
+	memset((char *)p + PAGE_HDR, 0, psize - PAGE_HDR);
 	h->flags = (uint16_t)(flags | P_DIRTY);
 	h->nkeys = 0;
 	h->lower = PAGE_HDR;
@@ -634,6 +641,8 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 		page_hdr(op)->lower = np;
 		if (data->size)
 			memcpy((char *)op + PAGE_HDR, data->data, data->size);
+		memset((char *)op + PAGE_HDR + data->size, 0,
+		       (size_t)np * psize - PAGE_HDR - data->size);
 		db->overflow_pages += np;
 		wr64(nd.inl, pg);
 		wr64(nd.inl + 8, data->size);

@@ -169,7 +169,9 @@ HEED_API int heed_env_get_maxkeysize(heed_env *env);
  * transaction (one per environment; a second writer thread waits, a second
  * writer process waits or gets HEED_BUSY). parent must be NULL (nested
  * transactions are not supported: EINVAL). Errors: HEED_READERS_FULL,
- * HEED_PANIC, EACCES (write txn on a read-only env), ENOMEM. */
+ * HEED_PANIC, EACCES (write txn on a read-only env), ENOMEM, HEED_MAP_FULL
+ * (another process grew the data past this env's map: heed_env_set_mapsize),
+ * HEED_CORRUPTED (the newest meta names pages past the end of the file). */
 HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags, heed_txn **txn);
 
 /* Commit and free the transaction, whatever the result. For a write txn the

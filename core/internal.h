@@ -85,7 +85,7 @@ struct heed_env {
 	unsigned int flags;
 	unsigned int psize;
 	size_t mapsize;
-	size_t filesize;
+	_Atomic size_t filesize; /* readers check it, the writer grows it */
 	unsigned char *map;
 	struct lock_hdr *lock;
 	size_t locksize;
