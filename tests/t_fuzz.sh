@@ -21,7 +21,13 @@ if ! make --no-print-directory BUILD="$build" fuzz; then
 fi
 
 tmp=$(mktemp -d /tmp/heed-tfuzz-XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+# The targets' env files (see tests/fuzz/fuzz_tmp.h) go on tmpfs when there is
+# one, here so that a crashing input's files are removed too.
+shm=/dev/shm
+[ -w "$shm" ] || shm=/tmp
+HEED_FUZZ_TMP=$(mktemp -d "$shm/heed-tfuzz-env-XXXXXX") || exit 1
+export HEED_FUZZ_TMP
+trap 'rm -rf "$tmp" "$HEED_FUZZ_TMP"' EXIT
 keep=$build/fuzz-artifacts
 failed=0
 for t in fuzz_open fuzz_ops; do
