@@ -1,15 +1,29 @@
 #!/bin/sh
-# make lint: cppcheck and clang-tidy over the C sources given; fails on any finding.
-# Usage: ci/lint.sh BUILD SRC...
+# make lint: cppcheck and clang-tidy over the C sources given; fails on any finding
+# in our sources. Usage: ci/lint.sh BUILD SRC...
+#
+# clang-tidy runs once per file: clang-tidy 14 reports a false
+# clang-analyzer-valist.Uninitialized when one run analyses several files.
+# Findings inside generated code under BUILD (bpftool's skeletons) are not ours
+# to fix and are listed, not counted.
 set -eu
 build=$1
 shift
 inc="-Icore -I$build/include -I$build/bpf -Ibpf -Iprofiler -Iflame -Ibench"
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	--inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -D_GNU_SOURCE -DHEED_PROBES=1 \
-	--std=c11 $inc "$@"
+	--inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -D_GNU_SOURCE \
+	-DHEED_PROBES=1 --std=c11 $inc "$@"
 out=$build/clang-tidy.log
-rc=0
-clang-tidy --quiet "$@" -- -std=gnu11 -D_GNU_SOURCE -DHEED_PROBES=1 $inc >"$out" 2>&1 || rc=$?
-grep -v 'warnings generated' "$out" || true
-exit "$rc"
+: >"$out"
+printf '%s\n' "$@" | xargs -P "$(nproc)" -I{} sh -c \
+	'clang-tidy --quiet "$1" -- -std=gnu11 -D_GNU_SOURCE -DHEED_PROBES=1 '"$inc"' >"$2.$$" 2>&1; cat "$2.$$" >>"$2"; rm -f "$2.$$"' \
+	sh {} "$out"
+findings=$(grep -E '^[^ ].*:[0-9]+:[0-9]+: (warning|error):' "$out" | grep -v "^$build/\|/$build/" || true)
+generated=$(grep -E '^[^ ].*:[0-9]+:[0-9]+: (warning|error):' "$out" | grep "^$build/\|/$build/" || true)
+[ -z "$generated" ] || printf 'lint: in generated code (not counted):\n%s\n' "$generated"
+if [ -n "$findings" ]; then
+	printf '%s\n' "$findings"
+	echo "lint: clang-tidy findings above (full log: $out)" >&2
+	exit 1
+fi
+echo "lint: clean"
