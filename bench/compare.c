@@ -7,8 +7,9 @@
  * paired per-round ratios candidate/base of the medians:
  *   - a one-sided Wilcoxon signed-rank test on log ratios says whether the
  *     candidate is slower (or faster) at all, at level --alpha;
- *   - the median ratio must also pass the noise threshold (--threshold).
- * Both must hold for "regressed". With --icount the suites count
+ *   - the median ratio must also pass the noise threshold (--threshold), and
+ *     the bootstrap interval of the median ratio must clear half of it.
+ * All must hold for "regressed". With --icount the suites count
  * instructions under callgrind; the counts do not move, so one round is
  * enough and the ratio alone decides.
  *
@@ -248,11 +249,16 @@ static void judge(const struct opts *o, struct cmp_case *cc)
 	} else if (n < 2) {
 		cc->verdict = "too few rounds";
 	} else if (cc->p_slower < o->alpha) {
-		cc->verdict =
-			cc->ratio > 1 + o->threshold ? "regressed" : "slower, within threshold";
+		/* Many cases are tested at once, so one of them passes the test by
+		 * chance now and then; also asking the interval to clear half the
+		 * threshold keeps such a fluke from failing a run. */
+		cc->verdict = cc->ratio > 1 + o->threshold && cc->lo > 1 + o->threshold / 2
+				      ? "regressed"
+				      : "slower, within threshold";
 	} else if (cc->p_faster < o->alpha) {
-		cc->verdict =
-			cc->ratio < 1 - o->threshold ? "improved" : "faster, within threshold";
+		cc->verdict = cc->ratio < 1 - o->threshold && cc->hi < 1 - o->threshold / 2
+				      ? "improved"
+				      : "faster, within threshold";
 	} else {
 		cc->verdict = "unchanged";
 	}
