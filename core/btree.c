@@ -42,15 +42,28 @@ int bt_check_page(void *p, unsigned int psize, unsigned int want)
 	return 0;
 }
 
-/* Every node of an untrusted page within bounds (before a split, merge or
- * drop reads them all). */
+/* Every node of an untrusted page within bounds, branch nodes holding a
+ * child pgno, and the nodes' bytes adding up to no more than the node area
+ * [upper, psize): a split, merge or redistribution copies them all and sizes
+ * the destination by the header (overlapping nodes would overrun it). */
 static int check_nodes(void *p, unsigned int psize)
 {
 	unsigned int i, n = page_hdr(p)->nkeys;
+	int branch = (page_hdr(p)->flags & P_BRANCH) != 0;
+	uint64_t bytes = 0;
 
-	for (i = 0; i < n; i++)
-		if (node_check(p, i, psize) || node_ksize(page_node(p, i)) > MAX_KEYSIZE)
+	for (i = 0; i < n; i++) {
+		unsigned char *node;
+
+		if (node_check(p, i, psize))
 			return HEED_CORRUPTED;
+		node = page_node(p, i);
+		if (node_ksize(node) > MAX_KEYSIZE || (branch && node_dsize(node) != 8))
+			return HEED_CORRUPTED;
+		bytes += node_size(node);
+	}
+	if (bytes > psize - page_hdr(p)->upper)
+		return HEED_CORRUPTED;
 	return 0;
 }
 
@@ -806,8 +819,11 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 				return rc;
 			}
 			if (!leaf && n == 1) {
-				uint64_t child = node_child(page_node(p, 0));
+				uint64_t child;
 
+				if (check_nodes(p, psize))
+					return HEED_CORRUPTED;
+				child = node_child(page_node(p, 0));
 				rc = page_free(txn, page_hdr(p)->pgno, 1);
 				if (rc)
 					return rc;
@@ -821,6 +837,11 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 			return 0;
 		parent = c->pg[lvl - 1];
 		pi = c->ki[lvl - 1];
+		/* Both pages were read from the file with only the nodes the
+		 * search probed checked; a merge or borrow moves all of them. */
+		if (check_nodes(p, psize) || check_nodes(parent, psize) ||
+		    pi >= page_hdr(parent)->nkeys)
+			return HEED_CORRUPTED;
 		if (page_hdr(parent)->nkeys < 2) {
 			/* An only child (left by an append split) has no sibling
 			 * to merge with; once empty it goes, and its parent is
@@ -847,6 +868,12 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 			rc = check_nodes(sib, psize);
 		if (rc)
 			return rc;
+		/* A damaged child pointer can name a page already on the path
+		 * (or a page this txn allocated for it): merging a page into
+		 * itself would copy it without end. */
+		for (i = 0; i < c->snum; i++)
+			if (c->pg[i] == sib)
+				return HEED_CORRUPTED;
 		rc = touch_page(txn, c->dbi, parent, si, &sib);
 		if (rc)
 			return rc;
@@ -894,6 +921,9 @@ int bt_del(heed_cursor *c)
 	rc = touch_path(c);
 	if (rc)
 		return rc;
+	if (c->ki[top] >= page_hdr(c->pg[top])->nkeys ||
+	    node_check(c->pg[top], c->ki[top], txn->env->psize))
+		return HEED_CORRUPTED;
 	n = page_node(c->pg[top], c->ki[top]);
 	if (node_flags(n) & N_BIG) {
 		rc = free_overflow(txn, db, n);
