@@ -27,7 +27,10 @@ run() {
 	/usr/bin/time -f "%U %S" -o "$d/time" "$bin" -w readrandom -n "$N" --wait-trace 1 \
 		--pid-file "$d/pid" --json "$d/e" >"$d/out" &
 	tp=$!
-	while [ ! -s "$d/pid" ]; do sleep 0.05; done
+	while [ ! -s "$d/pid" ]; do
+		kill -0 "$tp" 2>/dev/null || { echo "overhead.sh: $bin did not start: $(cat "$d/time" "$d/out" 2>/dev/null)" >&2; exit 1; }
+		sleep 0.05
+	done
 	pid=$(cat "$d/pid")
 	case $1 in
 	ops) "$B/bin/heed-trace" -p "$pid" --ops >/dev/null 2>&1 ;;
@@ -46,6 +49,14 @@ print("%.1f" % ((u + s) * 1e9 / (d["measured_ops"] + d.get("fill", {}).get("ops"
 	rm -rf "$d"
 }
 VARIANTS=${VARIANTS:-"noprobes untraced ops usdtpairs bpftrace profile func"}
+case " $VARIANTS " in
+*" noprobes "*)
+	[ -x "$B/noprobes/bin/heed-load" ] || {
+		echo "overhead.sh: $B/noprobes/bin/heed-load is missing: make HEED_PROBES=0 BUILD=$B/noprobes $B/noprobes/bin/heed-load" >&2
+		exit 1
+	}
+	;;
+esac
 for i in $(seq "$R"); do
 	for v in $VARIANTS; do run "$v" >>"$W/$v"; done
 done
