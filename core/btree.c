@@ -39,6 +39,8 @@ int bt_check_page(void *p, unsigned int psize, unsigned int want)
 		return HEED_CORRUPTED;
 	if (want == P_BRANCH && h->nkeys < 1)
 		return HEED_CORRUPTED;
+	if (h->cpl > MAX_KEYSIZE)
+		return HEED_CORRUPTED;
 	return 0;
 }
 
@@ -352,7 +354,7 @@ static void page_init(void *p, unsigned int flags, unsigned int psize)
 	h->nkeys = 0;
 	h->lower = PAGE_HDR;
 	h->upper = psize;
-	h->pad = 0;
+	h->cpl = 0;
 }
 
 static unsigned int desc_size(const struct ndesc *d)
@@ -360,7 +362,86 @@ static unsigned int desc_size(const struct ndesc *d)
 	return NODE_HDR + d->ksize + d->dsize;
 }
 
-static void page_insert(void *p, unsigned int idx, const struct ndesc *d)
+/* The first keyed node of page p (slot 0 of a leaf, slot 1 of a branch, or
+ * slot 0 of a branch in the middle of a borrow), NULL when it has none in
+ * bounds. */
+static unsigned char *first_keyed(void *p, unsigned int psize)
+{
+	unsigned int i, n = page_hdr(p)->nkeys;
+
+	for (i = 0; i < n && i < 2; i++)
+		if (!node_check(p, i, psize) && node_ksize(page_node(p, i)))
+			return page_node(p, i);
+	return NULL;
+}
+
+/* Set page p's common prefix length and rewrite every slot's prefix. Nodes
+ * out of bounds (a damaged page) keep their slot: the page fails its checks
+ * where they are read. */
+static void set_prefix(void *p, unsigned int psize, unsigned int cpl)
+{
+	uint64_t *slots = page_slots(p);
+	unsigned int i, n = page_hdr(p)->nkeys;
+
+	page_hdr(p)->cpl = cpl;
+	for (i = 0; i < n; i++) {
+		unsigned char *node;
+
+		if (node_check(p, i, psize))
+			continue;
+		node = page_node(p, i);
+		slots[i] = make_slot(slot_prefix(node_key(node), node_ksize(node), cpl),
+				     slot_off(slots[i]));
+	}
+}
+
+static unsigned int common_len(const unsigned char *a, unsigned int an, const unsigned char *b,
+			       unsigned int bn, unsigned int max)
+{
+	unsigned int i, m = an < bn ? an : bn;
+
+	if (m > max)
+		m = max;
+	for (i = 0; i < m && a[i] == b[i]; i++)
+		;
+	return i;
+}
+
+/* Make page p's common prefix the longest one its keys and key (not empty,
+ * about to be stored in it) share. A page with a prefix only lowers it, when
+ * key does not share it (rare: keys come to a page in its key range). A page
+ * without one (new, or of keys sharing nothing) gets one when its keys do
+ * share bytes: what key, the first and the last key share (keys in between
+ * share it too), one pass over the slots once per page. */
+static void fit_prefix(void *p, unsigned int psize, const unsigned char *key, unsigned int klen)
+{
+	unsigned int cpl = page_hdr(p)->cpl, n = page_hdr(p)->nkeys, l;
+	unsigned char *ref = first_keyed(p, psize), *last;
+
+	if (!ref) {
+		if (cpl)
+			set_prefix(p, psize, 0);
+		return;
+	}
+	if (cpl) {
+		if (klen >= cpl && node_ksize(ref) >= cpl && memcmp(key, node_key(ref), cpl) == 0)
+			return;
+		set_prefix(p, psize, common_len(key, klen, node_key(ref), node_ksize(ref), cpl));
+		return;
+	}
+	l = common_len(key, klen, node_key(ref), node_ksize(ref), MAX_KEYSIZE);
+	if (l && !node_check(p, n - 1, psize)) {
+		last = page_node(p, n - 1);
+		if (last != ref)
+			l = common_len(node_key(ref), node_ksize(ref), node_key(last),
+				       node_ksize(last), l);
+		if (l)
+			set_prefix(p, psize, l);
+	}
+}
+
+/* Store node d at slot idx of page p, whose common prefix d's key shares. */
+static void node_put(void *p, unsigned int idx, const struct ndesc *d)
 {
 	struct page_hdr *h = page_hdr(p);
 	uint64_t *slots = page_slots(p);
@@ -380,12 +461,28 @@ static void page_insert(void *p, unsigned int idx, const struct ndesc *d)
 	if (d->dsize)
 		memcpy(n + NODE_HDR + d->ksize, d->data, d->dsize);
 	memmove(slots + idx + 1, slots + idx, (h->nkeys - idx) * SLOT_SIZE);
-	slots[idx] = make_slot(key_prefix(d->key, d->ksize), h->upper);
+	slots[idx] = make_slot(slot_prefix(d->key, d->ksize, h->cpl), h->upper);
 	h->nkeys++;
 	h->lower += SLOT_SIZE;
 }
 
-static void page_remove(void *p, unsigned int idx)
+static void page_insert(void *p, unsigned int psize, unsigned int idx, const struct ndesc *d)
+{
+	if (d->ksize)
+		fit_prefix(p, psize, d->key, d->ksize);
+	node_put(p, idx, d);
+}
+
+/* The common prefix of the sorted keys d[first..last], 0 for one key (the
+ * page gets one when its second key comes). */
+static unsigned int descs_prefix(const struct ndesc *d, unsigned int first, unsigned int last)
+{
+	if (first >= last)
+		return 0;
+	return common_len(d[first].key, d[first].ksize, d[last].key, d[last].ksize, MAX_KEYSIZE);
+}
+
+static void page_remove(void *p, unsigned int psize, unsigned int idx)
 {
 	struct page_hdr *h = page_hdr(p);
 	uint64_t *slots = page_slots(p);
@@ -399,6 +496,9 @@ static void page_remove(void *p, unsigned int idx)
 	h->nkeys--;
 	h->lower -= SLOT_SIZE;
 	h->upper += sz;
+	/* No key left (a branch's slot 0 has none): no prefix to share. */
+	if (h->cpl && !first_keyed(p, psize))
+		h->cpl = 0;
 }
 
 static void node_desc(void *p, unsigned int i, struct ndesc *d)
@@ -525,18 +625,21 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 			return rc;
 		}
 	}
+	/* Both halves get their keys' common prefix before their nodes. */
 	page_init(rp, leaf ? P_LEAF : P_BRANCH, psize);
+	page_hdr(rp)->cpl = descs_prefix(d, leaf ? s : s + 1, m - 1);
 	for (i = s; i < m; i++) {
 		struct ndesc x = d[i];
 
 		if (!leaf && i == s)
 			x.ksize = 0;
-		page_insert(rp, i - s, &x);
+		node_put(rp, i - s, &x);
 	}
 	memcpy(env->scratch, p, PAGE_HDR);
 	page_init(env->scratch, leaf ? P_LEAF : P_BRANCH, psize);
+	page_hdr(env->scratch)->cpl = descs_prefix(d, leaf ? 0 : 1, s - 1);
 	for (i = 0; i < s; i++)
-		page_insert(env->scratch, i, &d[i]);
+		node_put(env->scratch, i, &d[i]);
 	memcpy(p, env->scratch, psize);
 	if (leaf)
 		db->leaf_pages++;
@@ -548,9 +651,9 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 
 		page_init(rootp, P_BRANCH, psize);
 		branch_desc(&b, NULL, 0, lpg);
-		page_insert(rootp, 0, &b);
+		page_insert(rootp, psize, 0, &b);
 		branch_desc(&b, sepk, seplen, rpg);
-		page_insert(rootp, 1, &b);
+		page_insert(rootp, psize, 1, &b);
 		db->root = rootpg;
 		db->depth++;
 		db->branch_pages++;
@@ -569,7 +672,7 @@ static int insert_at(heed_cursor *c, unsigned int lvl, unsigned int idx, const s
 	void *p = c->pg[lvl];
 
 	if (desc_size(nd) + SLOT_SIZE <= page_room(p)) {
-		page_insert(p, idx, nd);
+		page_insert(p, c->txn->env->psize, idx, nd);
 		return 0;
 	}
 	return split_insert(c, lvl, idx, nd);
@@ -694,7 +797,7 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 			memcpy(node_data(old), nd.data, nd.dsize);
 			return 0;
 		}
-		page_remove(leaf, c->ki[top]);
+		page_remove(leaf, psize, c->ki[top]);
 		db->entries--;
 	}
 	rc = insert_at(c, top, c->ki[top], &nd);
@@ -713,11 +816,13 @@ static int replace_key(heed_cursor *c, unsigned int lvl, unsigned int idx, const
 	struct ndesc b;
 
 	if (node_ksize(n) == klen) {
+		fit_prefix(p, c->txn->env->psize, key, klen);
 		memcpy(node_key(n), key, klen);
-		page_slots(p)[idx] = make_slot(key_prefix(key, klen), slot_off(page_slots(p)[idx]));
+		page_slots(p)[idx] = make_slot(slot_prefix(key, klen, page_hdr(p)->cpl),
+					       slot_off(page_slots(p)[idx]));
 		return 0;
 	}
-	page_remove(p, idx);
+	page_remove(p, c->txn->env->psize, idx);
 	branch_desc(&b, key, klen, child);
 	return insert_at(c, lvl, idx, &b);
 }
@@ -736,6 +841,7 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 {
 	void *parent = c->pg[lvl - 1];
 	int leaf = (page_hdr(p)->flags & P_LEAF) != 0;
+	unsigned int psize = c->txn->env->psize;
 	unsigned char kbuf[MAX_KEYSIZE];
 	unsigned int klen;
 	struct ndesc d;
@@ -752,17 +858,17 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 		}
 		if (desc_size(&d) + SLOT_SIZE > page_room(p))
 			return 0;
-		page_insert(p, page_hdr(p)->nkeys, &d);
-		page_remove(sib, 0);
+		page_insert(p, psize, page_hdr(p)->nkeys, &d);
+		page_remove(sib, psize, 0);
 		node_desc(sib, 0, &d);
 		klen = d.ksize;
 		memcpy(kbuf, d.key, klen);
 		if (!leaf) {
 			uint64_t child = node_child(page_node(sib, 0));
 
-			page_remove(sib, 0);
+			page_remove(sib, psize, 0);
 			branch_desc(&d, NULL, 0, child);
-			page_insert(sib, 0, &d);
+			page_insert(sib, psize, 0, &d);
 		}
 		return replace_key(c, lvl - 1, sep_idx, kbuf, klen);
 	}
@@ -772,7 +878,7 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 	if (leaf) {
 		if (desc_size(&d) + SLOT_SIZE > page_room(p))
 			return 0;
-		page_insert(p, 0, &d);
+		page_insert(p, psize, 0, &d);
 	} else {
 		unsigned char *sep = page_node(parent, sep_idx);
 		uint64_t c0 = node_child(page_node(p, 0)),
@@ -781,13 +887,13 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 
 		if (NODE_HDR * 2 + 16 + node_ksize(sep) + 2 * SLOT_SIZE > page_room(p))
 			return 0;
-		page_remove(p, 0);
+		page_remove(p, psize, 0);
 		branch_desc(&b, node_key(sep), node_ksize(sep), c0);
-		page_insert(p, 0, &b);
+		page_insert(p, psize, 0, &b);
 		branch_desc(&b, NULL, 0, cl);
-		page_insert(p, 0, &b);
+		page_insert(p, psize, 0, &b);
 	}
-	page_remove(sib, page_hdr(sib)->nkeys - 1u);
+	page_remove(sib, psize, page_hdr(sib)->nkeys - 1u);
 	return replace_key(c, lvl - 1, sep_idx, kbuf, klen);
 }
 
@@ -853,7 +959,7 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 			if (rc)
 				return rc;
 			count_page(db, leaf, -1);
-			page_remove(parent, pi);
+			page_remove(parent, psize, pi);
 			lvl--;
 			continue;
 		}
@@ -893,7 +999,7 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 				d.key = node_key(page_node(parent, ri));
 				d.ksize = node_ksize(page_node(parent, ri));
 			}
-			page_insert(left, page_hdr(left)->nkeys, &d);
+			page_insert(left, psize, page_hdr(left)->nkeys, &d);
 		}
 		rpg = page_hdr(right)->pgno;
 		lpg = page_hdr(left)->pgno;
@@ -902,7 +1008,7 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 		if (rc)
 			return rc;
 		count_page(db, leaf, -1);
-		page_remove(parent, ri);
+		page_remove(parent, psize, ri);
 		c->ki[lvl - 1] = ri - 1;
 		lvl--;
 	}
@@ -930,7 +1036,7 @@ int bt_del(heed_cursor *c)
 		if (rc)
 			return rc;
 	}
-	page_remove(c->pg[top], c->ki[top]);
+	page_remove(c->pg[top], txn->env->psize, c->ki[top]);
 	db->entries--;
 	return rebalance(c, top);
 }

@@ -4,8 +4,9 @@
  * On one read snapshot it verifies:
  *   - both meta pages: the newest valid one is used; next_pgno fits the file;
  *   - every tree (main, and each named db found as an N_DBREC node of the
- *     main db): page types by level, header bounds, node bounds, slot
- *     prefixes equal to their keys, keys strictly increasing within a page
+ *     main db): page types by level, header bounds, node bounds, the
+ *     page's common prefix shared by every key, slot prefixes equal to
+ *     their keys' bytes after it, keys strictly increasing within a page
  *     and within the bounds the parent's separators give, a branch's slot 0
  *     key empty, no empty non-root page, overflow runs sized for their value;
  *   - the counts of each db record (entries, branch, leaf, overflow pages);
@@ -118,7 +119,7 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 		     const unsigned char *lo, unsigned int lolen, const unsigned char *hi,
 		     unsigned int hilen)
 {
-	unsigned int psize = w->psize, i, n, leaf = lvl + 1 == depth;
+	unsigned int psize = w->psize, i, n, leaf = lvl + 1 == depth, cpl, ref;
 	unsigned char *prev = NULL;
 	unsigned int prevlen = 0;
 	void *p;
@@ -136,6 +137,11 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 	if (n == 0)
 		return FAIL(w, "page %llu: empty %s page", (unsigned long long)pgno,
 			    leaf ? "leaf" : "branch");
+	cpl = page_hdr(p)->cpl;
+	ref = leaf ? 0 : 1;
+	if (cpl && ref >= n)
+		return FAIL(w, "page %llu: common prefix of %u bytes on a page without keys",
+			    (unsigned long long)pgno, cpl);
 	if (leaf)
 		w->count.leaf_pages++;
 	else
@@ -153,7 +159,17 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 		if (kl > MAX_KEYSIZE || (kl == 0 && (leaf || i > 0)) || (!leaf && i == 0 && kl))
 			return FAIL(w, "page %llu: node %u has a key of %u bytes",
 				    (unsigned long long)pgno, i, kl);
-		if (page_slots(p)[i] >> 16 != key_prefix(key, kl))
+		if (kl && kl < cpl)
+			return FAIL(w,
+				    "page %llu: key %u of %u bytes is shorter than the page's "
+				    "common prefix of %u bytes",
+				    (unsigned long long)pgno, i, kl, cpl);
+		if (kl && i > ref && memcmp(key, node_key(page_node(p, ref)), cpl) != 0)
+			return FAIL(w,
+				    "page %llu: key %u does not share the page's common prefix "
+				    "of %u bytes",
+				    (unsigned long long)pgno, i, cpl);
+		if (page_slots(p)[i] >> 16 != slot_prefix(key, kl, cpl))
 			return FAIL(w, "page %llu: slot %u prefix does not match its key",
 				    (unsigned long long)pgno, i);
 		if (kl && prev && heed_keycmp(prev, prevlen, key, kl) >= 0)

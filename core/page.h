@@ -16,14 +16,22 @@
  *                        overflow: number of pages in the run, this one included
  *                        freelist: number of 8-byte words stored in the page
  *   16      4    upper   branch/leaf: offset of the lowest node byte (psize when empty)
- *   20      4    (zero)
+ *   20      4    cpl     branch/leaf: common prefix length, the number of leading
+ *                        bytes every key of the page shares (the empty key of a
+ *                        branch's slot 0 excepted); 0 when the page has no key.
+ *                        Other pages: zero.
  *
  * Branch and leaf pages: after the header, nkeys 8-byte slots in key order;
  * nodes are packed downwards from the end of the page.
  *
- *   slot (u64):  bits 63..16  the first 6 bytes of the node's key, big-endian,
- *                             zero-padded (a search compares these first; only
- *                             equal prefixes need the full key)
+ *   slot (u64):  bits 63..16  the 6 bytes of the node's key that follow the
+ *                             page's common prefix (key bytes cpl..cpl+5),
+ *                             big-endian, zero-padded; 0 for an empty key.
+ *                             A search compares the searched key with the
+ *                             common prefix once (against the first keyed
+ *                             node), then compares these integers; only equal
+ *                             ones need the full key. Keys sharing a long
+ *                             prefix (zero-padded numbers) stay told apart.
  *                bits 15..0   byte offset of the node in the page
  *
  *   node:   offset size   field
@@ -85,7 +93,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is little-endian");
 
 #define HEED_MAGIC	    0x44454548u
-#define HEED_FORMAT_VERSION 1u
+#define HEED_FORMAT_VERSION 2u
 #define PAGE_HDR	    24u
 #define SLOT_SIZE	    8u
 #define NODE_HDR	    8u
@@ -110,7 +118,7 @@ struct page_hdr {
 	uint16_t nkeys;
 	uint32_t lower;
 	uint32_t upper;
-	uint32_t pad;
+	uint32_t cpl;
 };
 _Static_assert(sizeof(struct page_hdr) == PAGE_HDR, "page header is 24 bytes");
 
@@ -192,6 +200,14 @@ static inline uint64_t key_prefix(const unsigned char *k, size_t n)
 	for (i = 0; i < 6; i++)
 		v = (v << 8) | (i < n ? k[i] : 0);
 	return v;
+}
+
+/* The slot prefix of a key of ksize bytes on a page whose keys share cpl
+ * bytes: 0 for a key of no more bytes (the empty key, whose pointer may be
+ * NULL, or ksize < cpl: a damaged page, which fails its checks). */
+static inline uint64_t slot_prefix(const unsigned char *k, size_t ksize, unsigned int cpl)
+{
+	return ksize > cpl ? key_prefix(k + cpl, ksize - cpl) : 0;
 }
 
 static inline uint64_t make_slot(uint64_t prefix, unsigned int off)

@@ -1,10 +1,11 @@
 /*
  * search.c - node search: scalar binary search and an AVX2 prefix scan.
  *
- * A slot holds the big-endian 6-byte prefix of its key above the node offset,
- * so comparing slots as integers orders them by prefix without touching the
- * nodes: one cache line of slots covers 8 keys. The full key is read only
- * when prefixes tie (keys sharing their first 6 bytes).
+ * A slot holds 6 big-endian key bytes above the node offset: those after the
+ * page's common prefix (page.h), so comparing slots as integers orders them
+ * without touching the nodes: one cache line of slots covers 8 keys. The
+ * searched key is compared with the common prefix once; a full key is read
+ * only when slot prefixes tie (keys sharing 6 more bytes).
  *
  * The AVX2 path counts, 4 slots per instruction and without branches on the
  * data, how many slots have a prefix below the key's and how many have one
@@ -57,11 +58,46 @@ static int full_search(void *p, unsigned int psize, unsigned int lo, unsigned in
 	return 0;
 }
 
+/* Compare key with the bytes every key of the page shares (read from its
+ * first keyed node: slot 0 of a leaf, slot 1 of a branch). Returns -1 on a
+ * damaged page, 1 when that decides the search (key below or above every key
+ * of the page: res set), else 0 with *kp the key's slot prefix. */
+static int common_prefix(void *p, unsigned int psize, unsigned int start, const void *key,
+			 size_t klen, uint64_t *kp, struct search_res *res)
+{
+	unsigned int cpl = page_hdr(p)->cpl, ref = (page_hdr(p)->flags & P_BRANCH) ? 1 : 0;
+	unsigned char *n;
+	int c;
+
+	if (!cpl) {
+		*kp = key_prefix(key, klen);
+		return 0;
+	}
+	if (ref >= page_hdr(p)->nkeys || node_check(p, ref, psize))
+		return -1;
+	n = page_node(p, ref);
+	if (node_ksize(n) < cpl)
+		return -1;
+	c = memcmp(key, node_key(n), klen < cpl ? klen : cpl);
+	if (c == 0 && klen >= cpl) {
+		*kp = key_prefix((const unsigned char *)key + cpl, klen - cpl);
+		return 0;
+	}
+	/* A key that is a proper prefix of the common prefix sorts first. */
+	res->idx = c > 0 ? page_hdr(p)->nkeys : start;
+	res->exact = 0;
+	return 1;
+}
+
 int heed_node_search_scalar(void *p, unsigned int psize, unsigned int start, const void *key,
 			    size_t klen, struct search_res *res)
 {
-	return full_search(p, psize, start, page_hdr(p)->nkeys, key_prefix(key, klen), key, klen,
-			   res);
+	uint64_t kp;
+	int rc = common_prefix(p, psize, start, key, klen, &kp, res);
+
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	return full_search(p, psize, start, page_hdr(p)->nkeys, kp, key, klen, res);
 }
 
 __attribute__((target("avx2"))) static int avx2_search(void *p, unsigned int psize,
@@ -69,13 +105,17 @@ __attribute__((target("avx2"))) static int avx2_search(void *p, unsigned int psi
 						       size_t klen, struct search_res *res)
 {
 	const uint64_t sign = 1ULL << 63;
-	uint64_t kp = key_prefix(key, klen);
+	uint64_t kp;
 	const uint64_t *slots = page_slots(p);
 	unsigned int n = page_hdr(p)->nkeys, i = start, lt = 0, le = 0;
-	__m256i vsign = _mm256_set1_epi64x((long long)sign);
-	__m256i vlo = _mm256_set1_epi64x((long long)((kp << 16) ^ sign));
-	__m256i vhi = _mm256_set1_epi64x((long long)(((kp << 16) | 0xffff) ^ sign));
+	__m256i vsign, vlo, vhi;
+	int rc = common_prefix(p, psize, start, key, klen, &kp, res);
 
+	if (rc)
+		return rc < 0 ? -1 : 0;
+	vsign = _mm256_set1_epi64x((long long)sign);
+	vlo = _mm256_set1_epi64x((long long)((kp << 16) ^ sign));
+	vhi = _mm256_set1_epi64x((long long)(((kp << 16) | 0xffff) ^ sign));
 	for (; i + 4 <= n; i += 4) {
 		__m256i s =
 			_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(slots + i)), vsign);

@@ -2,7 +2,9 @@
  * test_search.c - the node search of libheed (core/search.c): the scalar and
  * the AVX2 path give identical results, equal to a plain linear scan, on
  * random keys with shared prefixes, duplicate prefixes, short keys padded
- * with zero bytes, branch pages (slot 0 skipped), empty pages; a corrupt
+ * with zero bytes, branch pages (slot 0 skipped), empty pages, pages whose
+ * keys share a long common prefix (page.h: slots hold the bytes after it,
+ * queries diverging inside it or shorter than it); a corrupt
  * node offset is reported by both. HEED_SEED replays a run.
  */
 #include <criterion/criterion.h>
@@ -73,14 +75,20 @@ static unsigned int uniq(struct key *k, unsigned int n)
 	return m;
 }
 
-/* Build a page (leaf, or branch with an empty slot-0 key) of the keys. */
+/* Build a page (leaf, or branch with an empty slot-0 key) of the keys, with
+ * the common prefix length heed gives a split page: what its first and last
+ * keys share. */
 static void build(void *p, const struct key *k, unsigned int n, int branch)
 {
 	struct page_hdr *h = page_hdr(p);
-	unsigned int i, upper = PSIZE;
+	unsigned int i, upper = PSIZE, first = branch ? 1 : 0, cpl = 0;
 
 	memset(p, 0, PSIZE);
 	h->flags = branch ? P_BRANCH : P_LEAF;
+	if (n > first)
+		while (cpl < k[first].n && cpl < k[n - 1].n && k[first].b[cpl] == k[n - 1].b[cpl])
+			cpl++;
+	h->cpl = cpl;
 	for (i = 0; i < n; i++) {
 		unsigned int kl = (branch && i == 0) ? 0 : k[i].n;
 		unsigned int sz = NODE_HDR + kl + 4;
@@ -95,7 +103,7 @@ static void build(void *p, const struct key *k, unsigned int n, int branch)
 		node[4] = 4; /* dsize 4, little-endian */
 		node[5] = node[6] = node[7] = 0;
 		memcpy(node + NODE_HDR, k[i].b, kl);
-		page_slots(p)[i] = make_slot(key_prefix(k[i].b, kl), upper);
+		page_slots(p)[i] = make_slot(slot_prefix(k[i].b, kl, cpl), upper);
 	}
 	h->nkeys = (uint16_t)n;
 	h->lower = PAGE_HDR + SLOT_SIZE * n;
@@ -186,6 +194,49 @@ Test(search, branch_pages_skip_slot0)
 	run_random(16, 4, 1, 200);
 }
 
+/* db_bench-style keys: zero-padded decimal numbers sharing their first ten
+ * or more bytes, the case the page's common prefix exists for. Queries
+ * inside the page's range, beyond it, diverging inside the common prefix,
+ * shorter than it, and empty. */
+Test(search, numeric_keys_long_common_prefix)
+{
+	static struct key keys[300];
+	static unsigned char page[PSIZE] __attribute__((aligned(64)));
+	unsigned int r, i, n, branch;
+
+	seed();
+	for (r = 0; r < 200; r++) {
+		unsigned long long base = rnd() % 1000000, span = 1 + rnd() % 5000;
+		struct key q;
+
+		branch = r & 1;
+		n = 1 + (unsigned int)(rnd() % 250);
+		for (i = 0; i < n; i++) {
+			snprintf((char *)keys[i].b, sizeof(keys[i].b), "%016llu",
+				 base + rnd() % span);
+			keys[i].n = 16;
+		}
+		n = uniq(keys, n);
+		if (branch && n < 2)
+			continue;
+		build(page, keys, n, (int)branch);
+		for (i = 0; i < n; i++)
+			probe_all(page, keys, n, (int)branch, &keys[i]);
+		for (i = 0; i < 300; i++) {
+			memset(q.b, 0, sizeof(q.b));
+			snprintf((char *)q.b, sizeof(q.b), "%016llu", base + rnd() % (span + 10));
+			q.n = 16;
+			if (i % 5 == 1)
+				q.b[rnd() % 16] = (unsigned char)rnd(); /* may leave the prefix */
+			if (i % 5 == 2)
+				q.n = (unsigned int)(rnd() % 17); /* shorter, down to empty */
+			if (i % 5 == 3)
+				q.n = 17 + (unsigned int)(rnd() % 8); /* longer: zero-padded tail */
+			probe_all(page, keys, n, (int)branch, &q);
+		}
+	}
+}
+
 Test(search, zero_padding_and_short_keys)
 {
 	static unsigned char page[PSIZE] __attribute__((aligned(64)));
@@ -235,8 +286,8 @@ Test(search, corrupt_node_offset_is_an_error)
 
 	build(page, k, 4, 0);
 	/* Slot 1 points below the node area (into the slot array). */
-	page_slots(page)[1] = make_slot(key_prefix(k[1].b, 8), 8);
-	page_slots(page)[2] = make_slot(key_prefix(k[2].b, 8), 8);
+	page_slots(page)[1] = make_slot(slot_prefix(k[1].b, 8, page_hdr(page)->cpl), 8);
+	page_slots(page)[2] = make_slot(slot_prefix(k[2].b, 8, page_hdr(page)->cpl), 8);
 	cr_assert_eq(heed_node_search_scalar(page, PSIZE, 0, k[1].b, 8, &r), -1);
 	cr_assert_eq(heed_node_search_avx2(page, PSIZE, 0, k[1].b, 8, &r), -1);
 }
