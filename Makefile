@@ -80,7 +80,7 @@ include core/module.mk
 -include tests/fuzz/module.mk
 -include tests/faults/module.mk
 
-all: $(LIBS) $(BINS)
+all: $(LIBS) $(BINS) $(BENCHES)
 
 # One rule for every user-space object; fragments add flags per directory
 # with target-specific variables on $(BUILD)/obj/<dir>/%.o.
