@@ -14,6 +14,7 @@
  * tmpfs (--tmpdir) with HEED_NOSYNC: the tree is measured, not the disk.
  */
 #include "harness.h"
+#include "stats.h"
 #include "heed.h"
 
 #include <errno.h>
@@ -40,23 +41,6 @@ struct tree {
 	uint64_t rng;
 	char val[VAL_LEN];
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void make_key(char *k, uint64_t i)
-{
-	for (int d = KEY_LEN - 1; d >= 0; d--) {
-		k[d] = (char)('0' + i % 10);
-		i /= 10;
-	}
-}
 
 static int fail(struct tree *t, const char *call, int rc)
 {
@@ -130,7 +114,7 @@ static int load(struct tree *t, int seq, int del)
 			if (rc)
 				return fail(t, "heed_txn_begin", rc);
 		}
-		make_key(key, 2 * (seq ? i : t->perm[i]));
+		heed_bench_key(key, KEY_LEN, 2 * (seq ? i : t->perm[i]));
 		memcpy(t->val, &i, sizeof(i));
 		rc = del ? heed_del(txn, t->dbi, &k, NULL)
 			 : heed_put(txn, t->dbi, &k, &v, seq ? HEED_APPEND : 0);
@@ -229,7 +213,8 @@ static int get_some(struct tree *t, uint64_t iters, int miss)
 	for (uint64_t i = 0; i < iters; i++) {
 		int rc;
 
-		make_key(key, 2 * (rnd(&t->rng) % t->n) + (miss ? 1 : 0));
+		heed_bench_key(key, KEY_LEN,
+			       2 * (heed_stats_rand(&t->rng) % t->n) + (miss ? 1 : 0));
 		rc = heed_get(t->rtxn, t->dbi, &k, &v);
 		if (miss ? rc != HEED_NOTFOUND : (rc || v.size != VAL_LEN))
 			return fail(t, miss ? "heed_get of an absent key" : "heed_get",
@@ -257,7 +242,7 @@ static int range_scan(void *arg, uint64_t iters)
 		heed_val k = {KEY_LEN, key}, v;
 		int rc;
 
-		make_key(key, 2 * (rnd(&t->rng) % t->n));
+		heed_bench_key(key, KEY_LEN, 2 * (heed_stats_rand(&t->rng) % t->n));
 		rc = heed_cursor_get(t->cur, &k, &v, HEED_SET_RANGE);
 		for (int j = 1; j < SCAN_LEN && !rc; j++) {
 			rc = heed_cursor_get(t->cur, &k, &v, HEED_NEXT);
@@ -292,7 +277,7 @@ static int run_sizes(heed_bench *b, struct tree *t)
 		for (uint64_t i = 0; i < t->n; i++)
 			t->perm[i] = (uint32_t)i;
 		for (uint64_t i = t->n - 1; i > 0; i--) {
-			uint64_t j = rnd(&t->rng) % (i + 1);
+			uint64_t j = heed_stats_rand(&t->rng) % (i + 1);
 			uint32_t tmp = t->perm[i];
 
 			t->perm[i] = t->perm[j];
@@ -358,7 +343,7 @@ static int suite(heed_bench *b)
 
 	t.rng = heed_bench_seed(b);
 	for (int i = 0; i < VAL_LEN; i++)
-		t.val[i] = (char)rnd(&t.rng);
+		t.val[i] = (char)heed_stats_rand(&t.rng);
 	for (unsigned psize = 4096; psize <= 16384 && !rc; psize *= 4) {
 		t.psize = psize;
 		rc = run_sizes(b, &t);

@@ -20,6 +20,7 @@
  * whole load split in samples) since each consumes the state it builds.
  */
 #include "harness.h"
+#include "stats.h"
 #include "kv.h"
 
 #include <errno.h>
@@ -86,23 +87,6 @@ struct table {
 	double fill_bytes[NENGINES];
 };
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void make_key(char *k, uint64_t i)
-{
-	for (int d = KEY_LEN - 1; d >= 0; d--) {
-		k[d] = (char)('0' + i % 10);
-		i /= 10;
-	}
-}
-
 static int kv_fail(struct store *s, const char *what)
 {
 	return heed_bench_fail(s->b, "%s/%s: %s: %s", wl_names[s->wl], s->eng->name, what,
@@ -129,11 +113,11 @@ static int write_routine(void *arg, uint64_t iters)
 		if (s->wl == W_FILLSEQ || s->wl == W_DURABLE)
 			k = s->pos;
 		else if (s->wl == W_OVERWRITE || s->wl == W_MIXED)
-			k = rnd(&s->rng) % s->n;
+			k = heed_stats_rand(&s->rng) % s->n;
 		else
 			k = s->perm[s->pos % s->n];
 		s->pos++;
-		make_key(key, k);
+		heed_bench_key(key, KEY_LEN, k);
 		if (s->wl == W_DELETE) {
 			rc = s->eng->del(s->kv, key, KEY_LEN);
 		} else {
@@ -161,9 +145,9 @@ static int readrandom_routine(void *arg, uint64_t iters)
 	if (rc)
 		return kv_fail(s, "refresh");
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t k = rnd(&s->rng) % s->n;
+		uint64_t k = heed_stats_rand(&s->rng) % s->n;
 
-		make_key(key, k);
+		heed_bench_key(key, KEY_LEN, k);
 		rc = s->eng->get(s->rd, key, KEY_LEN, &vlen);
 		if (rc < 0)
 			return kv_fail(s, "get");
@@ -209,7 +193,7 @@ static void *reader_main(void *arg)
 	rc = s->eng->reader_open(s->kv, &rd);
 	while (!rc && !atomic_load(&s->stop)) {
 		for (int i = 0; i < BATCH && !rc; i++) {
-			make_key(key, rnd(&rng) % s->n);
+			heed_bench_key(key, KEY_LEN, heed_stats_rand(&rng) % s->n);
 			rc = s->eng->get(rd, key, KEY_LEN, &vlen);
 		}
 		if (!rc)
@@ -391,7 +375,7 @@ static int suite(heed_bench *b)
 	for (uint64_t i = 0; i < n; i++)
 		perm[i] = (uint32_t)i;
 	for (uint64_t i = n - 1; i > 0; i--) {
-		uint64_t j = rnd(&rng) % (i + 1);
+		uint64_t j = heed_stats_rand(&rng) % (i + 1);
 		uint32_t tmp = perm[i];
 
 		perm[i] = perm[j];
@@ -405,7 +389,7 @@ static int suite(heed_bench *b)
 		st[e].perm = perm;
 		st[e].rng = heed_bench_seed(b) + (uint64_t)e;
 		for (int i = 0; i < VAL_LEN; i++)
-			st[e].val[i] = (char)rnd(&rng);
+			st[e].val[i] = (char)heed_stats_rand(&rng);
 	}
 
 	if (engines_enabled(b, W_FILLSEQ, W_FILLSEQ, en))
@@ -465,7 +449,7 @@ static int suite(heed_bench *b)
 			if (!heed_bench_enabled(b, name))
 				continue;
 			atomic_store(&st[e].stop, 0);
-			st[e].reader_seed = rnd(&rng);
+			st[e].reader_seed = heed_stats_rand(&rng);
 			for (; started < READERS; started++)
 				if (pthread_create(&th[started], NULL, reader_main, &st[e]))
 					break;

@@ -968,3 +968,11 @@ cleanup:
 	bench_free(&b);
 	return status;
 }
+
+void heed_bench_key(char *k, unsigned int len, uint64_t i)
+{
+	while (len-- > 0) {
+		k[len] = (char)('0' + i % 10);
+		i /= 10;
+	}
+}

@@ -97,6 +97,10 @@ int heed_bench_last_median(const heed_bench *b, double *median);
  * 0, -ENOENT (no case ran yet), -ENOSPC (too many extras). */
 int heed_bench_extra(heed_bench *b, const char *key, double value);
 
+/* Write i as len decimal digits, zero-padded, into k (no terminator): the
+ * suites' keys, so that key order is numeric order, as in db_bench. */
+void heed_bench_key(char *k, unsigned int len, uint64_t i);
+
 /* Record why the suite failed (printf format); returns -EIO for chaining:
  * return heed_bench_fail(b, "fill: %s", heed_strerror(rc)); */
 int heed_bench_fail(heed_bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,7 @@
  * 10). Keys are 16 bytes; 4 KiB pages; tmpfs with HEED_NOSYNC.
  */
 #include "harness.h"
+#include "stats.h"
 #include "heed.h"
 
 #include <errno.h>
@@ -43,23 +44,6 @@ struct alloc {
 	char *val; /* MAX_VAL random bytes */
 	int (*step)(struct alloc *a);
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void make_key(char *k, uint64_t i)
-{
-	for (int d = KEY_LEN - 1; d >= 0; d--) {
-		k[d] = (char)('0' + i % 10);
-		i /= 10;
-	}
-}
 
 static int fail(struct alloc *a, const char *call, int rc)
 {
@@ -95,11 +79,11 @@ static int put_keys(struct alloc *a, int fresh, int del_first)
 	if (rc)
 		return fail(a, "heed_txn_begin", rc);
 	for (int i = 0; i < PER_TXN && !rc; i++) {
-		uint64_t id = fresh ? a->next++ : rnd(&a->rng) % a->n;
+		uint64_t id = fresh ? a->next++ : heed_stats_rand(&a->rng) % a->n;
 		heed_val k = {KEY_LEN, key};
 		heed_val v = {VAL_LEN, a->val + (id % 1024)};
 
-		make_key(key, id);
+		heed_bench_key(key, KEY_LEN, id);
 		if (del_first)
 			rc = heed_del(txn, a->dbi, &k, NULL);
 		if (!rc)
@@ -256,7 +240,7 @@ static int suite(heed_bench *b)
 	if (!a.val)
 		return heed_bench_fail(b, "out of memory");
 	for (size_t i = 0; i < MAX_VAL + 1024; i++)
-		a.val[i] = (char)rnd(&a.rng);
+		a.val[i] = (char)heed_stats_rand(&a.rng);
 	rc = run_case(&a, "grow", 0, 0, 0, step_grow, PER_TXN, PER_TXN * VAL_LEN);
 	if (!rc)
 		rc = run_case(&a, "churn", keys, 0, 0, step_churn, PER_TXN, PER_TXN * VAL_LEN);
