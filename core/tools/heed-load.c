@@ -251,6 +251,19 @@ static int commit(struct load *L, struct counts *c, heed_txn *txn)
 	return rc;
 }
 
+/* Count one write of the current txn and commit it once it holds --batch
+ * writes (*txn is then NULL). 0, or -1 when the commit failed (reported). */
+static int batch_step(struct load *L, struct counts *c, heed_txn **txn, unsigned long long *in_txn)
+{
+	heed_txn *full = *txn;
+
+	if (++*in_txn < L->o.batch)
+		return 0;
+	*txn = NULL;
+	*in_txn = 0;
+	return commit(L, c, full) ? -1 : 0;
+}
+
 /* Number of entries in the main db (no counted call: heed_dbi_stat is not
  * one of the probe's categories). */
 static int db_entries(struct load *L, size_t *n)
@@ -309,12 +322,8 @@ static long long append_keys(struct worker *w, unsigned long long first, unsigne
 		i++;
 		done++;
 		got -= measured;
-		if (++in_txn == L->o.batch) {
-			if (commit(L, &w->c, txn))
-				return -1;
-			txn = NULL;
-			in_txn = 0;
-		}
+		if (batch_step(L, &w->c, &txn, &in_txn))
+			return -1;
 	}
 	if (txn && commit(L, &w->c, txn))
 		return -1;
@@ -397,12 +406,8 @@ static void random_puts(struct worker *w)
 				return;
 			}
 			w->done++;
-			if (++in_txn == L->o.batch) {
-				if (commit(L, &w->c, txn))
-					return;
-				txn = NULL;
-				in_txn = 0;
-			}
+			if (batch_step(L, &w->c, &txn, &in_txn))
+				return;
 		}
 	}
 	if (txn)
@@ -551,12 +556,8 @@ static int prefill(struct worker *w)
 			     heed_strerror(rc));
 			return -1;
 		}
-		if (++in_txn == L->o.batch) {
-			if (commit(L, &w->c, txn))
-				return -1;
-			txn = NULL;
-			in_txn = 0;
-		}
+		if (batch_step(L, &w->c, &txn, &in_txn))
+			return -1;
 	}
 	if (txn && commit(L, &w->c, txn))
 		return -1;
