@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "heed.h"
 
 #define READERS	 3
@@ -102,14 +103,6 @@ static heed_env *open_shared(int in_child)
 	return env;
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
 /* A set value: the generation, then filler whose length varies with the
  * generation so pages split, merge and overflow. */
 static size_t set_value(uint64_t gen, int i, unsigned char *buf)
@@ -119,13 +112,6 @@ static size_t set_value(uint64_t gen, int i, unsigned char *buf)
 	for (size_t b = 8; b < len; b++)
 		buf[b] = (unsigned char)(gen + (uint64_t)i + b);
 	return len;
-}
-
-static uint64_t checksum(const unsigned char *buf, size_t len, uint64_t acc)
-{
-	for (size_t b = 0; b < len; b++)
-		acc = (acc ^ buf[b]) * 0x100000001b3ULL;
-	return acc;
 }
 
 static int write_generation(heed_env *env, uint64_t gen)

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../hash.h"
 #include "heed.h"
 
 #define READERS	   4
@@ -48,14 +49,6 @@ static void failf(const char *what, int rc)
 	atomic_store(&failed, 1);
 }
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static size_t set_value(uint64_t gen, int i, unsigned char *buf, size_t cap)
 {
 	uint64_t r = mix(seed ^ (gen * SET_KEYS + (uint64_t)i));
@@ -66,13 +59,6 @@ static size_t set_value(uint64_t gen, int i, unsigned char *buf, size_t cap)
 	for (size_t b = 8; b < len; b++)
 		buf[b] = (unsigned char)(gen + (uint64_t)i + b);
 	return len;
-}
-
-static uint64_t checksum(const unsigned char *buf, size_t len, uint64_t acc)
-{
-	for (size_t b = 0; b < len; b++)
-		acc = (acc ^ buf[b]) * 0x100000001b3ULL;
-	return acc;
 }
 
 static void key_name(int i, char *kb, heed_val *k)
