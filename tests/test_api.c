@@ -1,8 +1,8 @@
 /*
  * test_api.c - libheed's API surface through core/heed.h only: every cursor
  * op in both directions with its edge cases, put flags, cursor put/del,
- * drop, named databases and maxdbs, stat/info counts, heed_strerror and NULL
- * arguments.
+ * drop, named databases and maxdbs, stat/info counts and heed_strerror.
+ * NULL arguments are test_badinput's.
  */
 #include "common.h"
 
@@ -147,69 +147,6 @@ Test(api, version_and_strerror)
 	}
 	cr_assert_not_null(heed_strerror(-12345));
 	cr_assert_not_null(heed_strerror(123456));
-}
-
-Test(api, null_arguments)
-{
-	heed_txn *txn;
-	heed_cursor *cur;
-	heed_val key = hs("k"), val = hs("v");
-	heed_dbi dbi;
-	heed_stat st;
-	heed_envinfo info;
-
-	HEED_RC(heed_env_create(NULL), EINVAL);
-	HEED_RC(heed_env_set_mapsize(NULL, 1 << 20), EINVAL);
-	HEED_RC(heed_env_set_maxdbs(NULL, 1), EINVAL);
-	HEED_RC(heed_env_set_maxreaders(NULL, 1), EINVAL);
-	HEED_RC(heed_env_set_pagesize(NULL, 4096), EINVAL);
-	HEED_RC(heed_env_open(NULL, dir, 0, 0644), EINVAL);
-	HEED_RC(heed_env_sync(NULL, 1), EINVAL);
-	HEED_RC(heed_env_stat(NULL, &st), EINVAL);
-	HEED_RC(heed_env_stat(env, NULL), EINVAL);
-	HEED_RC(heed_env_info(NULL, &info), EINVAL);
-	HEED_RC(heed_env_info(env, NULL), EINVAL);
-	cr_assert_eq(heed_env_get_maxkeysize(NULL), -1);
-	heed_env_close(NULL);
-
-	HEED_RC(heed_txn_begin(NULL, NULL, 0, &txn), EINVAL);
-	HEED_RC(heed_txn_begin(env, NULL, 0, NULL), EINVAL);
-	HEED_RC(heed_txn_commit(NULL), EINVAL);
-	heed_txn_abort(NULL);
-	heed_txn_reset(NULL);
-	HEED_RC(heed_txn_renew(NULL), EINVAL);
-	cr_assert_eq(heed_txn_id(NULL), 0);
-
-	HEED_RC(heed_dbi_open(NULL, NULL, 0, &dbi), EINVAL);
-	HEED_RC(heed_dbi_stat(NULL, 0, &st), EINVAL);
-	HEED_RC(heed_drop(NULL, 0, 0), EINVAL);
-	HEED_RC(heed_get(NULL, 0, &key, &val), EINVAL);
-	HEED_RC(heed_put(NULL, 0, &key, &val, 0), EINVAL);
-	HEED_RC(heed_del(NULL, 0, &key, NULL), EINVAL);
-	HEED_RC(heed_cursor_open(NULL, 0, &cur), EINVAL);
-	heed_cursor_close(NULL);
-	HEED_RC(heed_cursor_get(NULL, &key, &val, HEED_FIRST), EINVAL);
-	HEED_RC(heed_cursor_put(NULL, &key, &val, 0), EINVAL);
-	HEED_RC(heed_cursor_del(NULL, 0), EINVAL);
-
-	txn = wtxn();
-	HEED_RC(heed_dbi_open(txn, NULL, 0, NULL), EINVAL);
-	dbi = main_dbi(txn);
-	HEED_RC(heed_dbi_stat(txn, dbi, NULL), EINVAL);
-	HEED_RC(heed_get(txn, dbi, NULL, &val), EINVAL);
-	HEED_RC(heed_get(txn, dbi, &key, NULL), EINVAL);
-	HEED_RC(heed_put(txn, dbi, NULL, &val, 0), EINVAL);
-	HEED_RC(heed_put(txn, dbi, &key, NULL, 0), EINVAL);
-	HEED_RC(heed_del(txn, dbi, NULL, NULL), EINVAL);
-	HEED_RC(heed_cursor_open(txn, dbi, NULL), EINVAL);
-	HEED_OK(heed_cursor_open(txn, dbi, &cur));
-	HEED_RC(heed_cursor_get(cur, NULL, &val, HEED_SET), EINVAL);
-	HEED_RC(heed_cursor_put(cur, NULL, &val, 0), EINVAL);
-	HEED_RC(heed_cursor_put(cur, &key, NULL, 0), EINVAL);
-	heed_cursor_close(cur);
-	/* Nothing above changed the database. */
-	cr_assert_eq(dbi_entries(txn, dbi), 0);
-	HEED_OK(heed_txn_commit(txn));
 }
 
 Test(api, bad_configuration)

@@ -157,6 +157,10 @@ Test(badinput, null_data_ops)
 	cr_assert_eq(heed_get(txn, 0, &nokey, &data), EINVAL);
 	heed_val nodata = {3, NULL};
 	cr_assert_eq(heed_put(txn, 0, &key, &nodata, 0), EINVAL);
+	/* A refused call must not have stored anything half-way. */
+	heed_stat st;
+	cr_assert_eq(heed_dbi_stat(txn, 0, &st), 0);
+	cr_assert_eq(st.entries, 0);
 	/* The txn is still good after all that. */
 	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
 	cr_assert_eq(heed_txn_commit(txn), 0);
@@ -183,7 +187,12 @@ Test(badinput, null_cursor)
 	cr_assert_eq(heed_cursor_put(cur, &key, NULL, 0), EINVAL);
 	cr_assert_eq(heed_cursor_del(cur, 0x1), EINVAL);
 	heed_cursor_close(cur);
-	heed_txn_abort(txn);
+	/* Refused cursor calls leave the database as it was and the txn
+	 * committable. */
+	heed_stat st;
+	cr_assert_eq(heed_dbi_stat(txn, 0, &st), 0);
+	cr_assert_eq(st.entries, 1);
+	cr_assert_eq(heed_txn_commit(txn), 0);
 }
 
 Test(badinput, strerror_names_every_code)
