@@ -571,45 +571,60 @@ static int touch_path(heed_cursor *c)
 
 static int insert_at(heed_cursor *c, unsigned int lvl, unsigned int idx, const struct ndesc *nd);
 
-/* Split page lvl of the cursor path while inserting nd at idx. */
+/* Where to split the nodes d[0..m-1] of a page (the new one among them)
+ * so that both halves fit and the larger is smallest. 0 when none fits. */
+static unsigned int split_point(const struct ndesc *d, unsigned int m, unsigned int usable,
+				int leaf)
+{
+	unsigned int i, s = 0, best = ~0u, total = 0, left = 0;
+
+	for (i = 0; i < m; i++)
+		total += desc_size(&d[i]) + SLOT_SIZE;
+	for (i = 1; i < m; i++) {
+		unsigned int right, worst;
+
+		left += desc_size(&d[i - 1]) + SLOT_SIZE;
+		right = total - left - (leaf ? 0 : d[i].ksize);
+		if (left > usable || right > usable)
+			continue;
+		worst = left > right ? left : right;
+		if (worst < best) {
+			best = worst;
+			s = i;
+		}
+	}
+	return s;
+}
+
+/* Split page lvl of the cursor path while inserting nd at idx. An insert
+ * after the last node (appends, sequential loads) leaves the page as it is
+ * and starts the right page with the new node alone: pages fill fully and
+ * no node is copied. */
 static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, const struct ndesc *nd)
 {
 	heed_txn *txn = c->txn;
 	heed_env *env = txn->env;
 	struct dbrec *db = &txn->dbs[c->dbi];
-	unsigned int psize = env->psize, usable = psize - PAGE_HDR, i, m, s = 0, best = ~0u;
+	unsigned int psize = env->psize, i, m, s;
 	void *p = c->pg[lvl], *rp, *rootp = NULL;
 	int leaf = (page_hdr(p)->flags & P_LEAF) != 0, rc;
-	unsigned int n = page_hdr(p)->nkeys, total = 0, left;
+	unsigned int n = page_hdr(p)->nkeys;
 	unsigned char sepk[MAX_KEYSIZE];
 	unsigned int seplen;
 	uint64_t rpg, rootpg = 0, lpg = page_hdr(p)->pgno;
 	struct ndesc *d = env->descs;
 
-	if (check_nodes(p, psize))
-		return HEED_CORRUPTED;
-	for (i = 0; i < n; i++)
-		node_desc(p, i, &d[i < idx ? i : i + 1]);
-	d[idx] = *nd;
 	m = n + 1;
-	for (i = 0; i < m; i++)
-		total += desc_size(&d[i]) + SLOT_SIZE;
-	if (idx == n && total - desc_size(&d[n]) - SLOT_SIZE <= usable) {
+	if (idx == n) {
+		d[n] = *nd;
 		s = n;
 	} else {
-		for (i = 1, left = 0; i < m; i++) {
-			unsigned int right, worst;
-
-			left += desc_size(&d[i - 1]) + SLOT_SIZE;
-			right = total - left - (leaf ? 0 : d[i].ksize);
-			if (left > usable || right > usable)
-				continue;
-			worst = left > right ? left : right;
-			if (worst < best) {
-				best = worst;
-				s = i;
-			}
-		}
+		if (check_nodes(p, psize))
+			return HEED_CORRUPTED;
+		for (i = 0; i < n; i++)
+			node_desc(p, i, &d[i < idx ? i : i + 1]);
+		d[idx] = *nd;
+		s = split_point(d, m, psize - PAGE_HDR, leaf);
 	}
 	if (!s || d[s].ksize > MAX_KEYSIZE)
 		return HEED_CORRUPTED;
@@ -635,12 +650,14 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 			x.ksize = 0;
 		node_put(rp, i - s, &x);
 	}
-	memcpy(env->scratch, p, PAGE_HDR);
-	page_init(env->scratch, leaf ? P_LEAF : P_BRANCH, psize);
-	page_hdr(env->scratch)->cpl = descs_prefix(d, leaf ? 0 : 1, s - 1);
-	for (i = 0; i < s; i++)
-		node_put(env->scratch, i, &d[i]);
-	memcpy(p, env->scratch, psize);
+	if (idx != n) {
+		memcpy(env->scratch, p, PAGE_HDR);
+		page_init(env->scratch, leaf ? P_LEAF : P_BRANCH, psize);
+		page_hdr(env->scratch)->cpl = descs_prefix(d, leaf ? 0 : 1, s - 1);
+		for (i = 0; i < s; i++)
+			node_put(env->scratch, i, &d[i]);
+		memcpy(p, env->scratch, psize);
+	}
 	if (leaf)
 		db->leaf_pages++;
 	else
@@ -692,6 +709,41 @@ static int free_overflow(heed_txn *txn, struct dbrec *db, unsigned char *node)
 	return page_free(txn, pg, np);
 }
 
+/* Continue an APPEND from the path the previous one left in the txn, when
+ * nothing changed since: 1 when c now stands on the last item. */
+static int append_resume(heed_cursor *c)
+{
+	heed_txn *txn = c->txn;
+
+	if (!txn->app_snum || txn->app_dbi != c->dbi || txn->app_mod != txn->mod)
+		return 0;
+	c->snum = txn->app_snum;
+	memcpy(c->pg, txn->app_pg, c->snum * sizeof(c->pg[0]));
+	memcpy(c->ki, txn->app_ki, c->snum * sizeof(c->ki[0]));
+	c->pos = CUR_ON;
+	c->after_del = 0;
+	c->mod = txn->mod;
+	return 1;
+}
+
+/* Keep c's path, whose leaf just got the last item, for the next APPEND. A
+ * split moved that item to a new page the path does not name: no hint. */
+static void append_save(heed_cursor *c)
+{
+	heed_txn *txn = c->txn;
+	unsigned int top = c->snum - 1;
+
+	if (c->ki[top] >= page_hdr(c->pg[top])->nkeys) {
+		txn->app_snum = 0;
+		return;
+	}
+	txn->app_dbi = c->dbi;
+	txn->app_mod = txn->mod;
+	txn->app_snum = c->snum;
+	memcpy(txn->app_pg, c->pg, c->snum * sizeof(c->pg[0]));
+	memcpy(txn->app_ki, c->ki, c->snum * sizeof(c->ki[0]));
+}
+
 /* The largest node (with its slot) stored inline in a leaf: two always fit
  * in a page, so a split can always place the new node. */
 static unsigned int node_max(unsigned int psize)
@@ -712,7 +764,7 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	int rc, exact = 0;
 
 	if (flags & HEED_APPEND) {
-		rc = bt_last(c);
+		rc = append_resume(c) ? 0 : bt_last(c);
 		if (rc && rc != HEED_NOTFOUND)
 			return rc;
 		if (!rc) {
@@ -801,9 +853,12 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 		db->entries--;
 	}
 	rc = insert_at(c, top, c->ki[top], &nd);
-	if (!rc)
-		db->entries++;
-	return rc;
+	if (rc)
+		return rc;
+	db->entries++;
+	if (flags & HEED_APPEND)
+		append_save(c);
+	return 0;
 }
 
 /* Replace the key of node idx of branch page lvl (its child stays). */

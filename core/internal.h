@@ -136,6 +136,14 @@ struct heed_txn {
 	struct pgvec freed;   /* pages of the snapshot this txn freed */
 	struct pgvec chain;   /* the snapshot's freelist pages */
 	int avail_sorted;
+	/* The path to the last leaf of dbi app_dbi after an APPEND put, valid
+	 * while app_mod == mod: the next APPEND resumes from it instead of
+	 * descending from the root. Every page on it is dirty. */
+	heed_dbi app_dbi;
+	uint64_t app_mod;
+	unsigned int app_snum;
+	void *app_pg[MAX_DEPTH];
+	unsigned int app_ki[MAX_DEPTH];
 };
 
 struct heed_cursor {

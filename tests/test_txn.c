@@ -606,3 +606,179 @@ Test(txn, second_writer_thread_waits)
 	cr_assert_eq(get_u64(r, w2.dbi, "k"), 21, "the second writer must see the first's commit");
 	heed_txn_abort(r);
 }
+
+/*
+ * Runs of APPEND puts within a txn resume from the path the previous one
+ * left (core/btree.c). Every other change in between must end that: puts
+ * into another db, deletes of the last or any key, plain puts past the
+ * end, overwrites that move the last node, cursor APPENDs, refused APPENDs.
+ * Keys are 100 bytes ("%0100llu": numeric order) so 20,000 of them make a
+ * tree 3 levels deep that splits at every level. A model of both dbs is
+ * compared with a full scan before each commit, and heed-check runs after.
+ */
+#define APP_KEYS 400000
+#define APP_KLEN 100
+
+struct app_db {
+	heed_dbi dbi;
+	unsigned char ver[APP_KEYS]; /* 0: absent, else the value's version */
+	uint64_t last;		     /* largest present number, or 0 */
+	uint64_t n;
+};
+
+static void app_key(char *buf, uint64_t k)
+{
+	snprintf(buf, APP_KLEN + 1, "%0100llu", (unsigned long long)k);
+}
+
+/* The value of number k at version ver: its length and bytes follow both. */
+static size_t app_val(unsigned char *buf, uint64_t k, unsigned int ver)
+{
+	size_t len = 1 + (k * 7 + ver * 13) % 60, i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (unsigned char)(k + ver + i);
+	return len;
+}
+
+static void app_last(struct app_db *d)
+{
+	while (d->last && !d->ver[d->last])
+		d->last--;
+}
+
+static void app_put(heed_txn *txn, struct app_db *d, heed_cursor *cur, uint64_t k,
+		    unsigned int flags)
+{
+	char kb[APP_KLEN + 1];
+	unsigned char vb[64];
+	unsigned int ver = d->ver[k] % 250 + 1;
+	heed_val key, val;
+
+	app_key(kb, k);
+	key = hv(kb, APP_KLEN);
+	val = hv(vb, app_val(vb, k, ver));
+	if ((flags & HEED_APPEND) && k <= d->last) {
+		HEED_RC(cur ? heed_cursor_put(cur, &key, &val, flags)
+			    : heed_put(txn, d->dbi, &key, &val, flags),
+			HEED_KEYEXIST);
+		return;
+	}
+	HEED_OK(cur ? heed_cursor_put(cur, &key, &val, flags)
+		    : heed_put(txn, d->dbi, &key, &val, flags));
+	d->n += !d->ver[k];
+	d->ver[k] = (unsigned char)ver;
+	if (k > d->last)
+		d->last = k;
+}
+
+static void app_del(heed_txn *txn, struct app_db *d, uint64_t k)
+{
+	char kb[APP_KLEN + 1];
+	heed_val key;
+
+	app_key(kb, k);
+	key = hv(kb, APP_KLEN);
+	HEED_OK(heed_del(txn, d->dbi, &key, NULL));
+	d->ver[k] = 0;
+	d->n--;
+	app_last(d);
+}
+
+/* A present number below the last, by probing from a random one. */
+static uint64_t app_some(struct rng *r, struct app_db *d)
+{
+	uint64_t k = rng_range(r, 1, d->last);
+
+	while (!d->ver[k])
+		k++;
+	return k;
+}
+
+static void app_compare(heed_txn *txn, struct app_db *d, const char *what)
+{
+	heed_cursor *cur;
+	heed_val key, val;
+	char kb[APP_KLEN + 1];
+	unsigned char vb[64];
+	uint64_t k = 0, seen = 0;
+	int rc;
+
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	for (rc = heed_cursor_get(cur, &key, &val, HEED_FIRST); !rc;
+	     rc = heed_cursor_get(cur, &key, &val, HEED_NEXT)) {
+		for (k++; k < APP_KEYS && !d->ver[k]; k++)
+			;
+		cr_assert_lt(k, APP_KEYS, "%s: more items than the model's %" PRIu64, what, d->n);
+		app_key(kb, k);
+		cr_assert(key.size == APP_KLEN && !memcmp(key.data, kb, APP_KLEN),
+			  "%s: item %" PRIu64 " is not key %" PRIu64, what, seen, k);
+		cr_assert(val.size == app_val(vb, k, d->ver[k]) && !memcmp(val.data, vb, val.size),
+			  "%s: key %" PRIu64 " has a wrong value", what, k);
+		seen++;
+	}
+	HEED_RC(rc, HEED_NOTFOUND);
+	cr_assert_eq(seen, d->n, "%s: %" PRIu64 " items, the model has %" PRIu64, what, seen, d->n);
+	heed_cursor_close(cur);
+}
+
+Test(txn, append_resumes_only_an_unchanged_path)
+{
+	struct rng r = {test_seed("txn::append_resumes")};
+	static struct app_db dbs[2];
+	char log[4096];
+	heed_stat st;
+	unsigned int depth = 0;
+	int txns, i, cur_db = 0;
+
+	memset(dbs, 0, sizeof(dbs));
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, (size_t)1 << 30, 4));
+	for (txns = 0; txns < 3; txns++) {
+		heed_txn *txn = begin(0);
+		heed_cursor *cur[2];
+
+		HEED_OK(heed_dbi_open(txn, "a", HEED_CREATE, &dbs[0].dbi));
+		HEED_OK(heed_dbi_open(txn, "b", HEED_CREATE, &dbs[1].dbi));
+		HEED_OK(heed_cursor_open(txn, dbs[0].dbi, &cur[0]));
+		HEED_OK(heed_cursor_open(txn, dbs[1].dbi, &cur[1]));
+		for (i = 0; i < 20000; i++) {
+			uint64_t p = rng_below(&r, 100);
+			struct app_db *d;
+
+			if (!rng_below(&r, 20))
+				cur_db ^= 1;
+			d = &dbs[cur_db];
+			if (d->last + 4 >= APP_KEYS)
+				break;
+			if (p < 70 || !d->n)
+				app_put(txn, d, NULL, d->last + rng_range(&r, 1, 3), HEED_APPEND);
+			else if (p < 75)
+				app_put(txn, d, NULL, rng_below(&r, 2) ? d->last : app_some(&r, d),
+					HEED_APPEND);
+			else if (p < 80)
+				app_del(txn, d, d->last);
+			else if (p < 84)
+				app_del(txn, d, app_some(&r, d));
+			else if (p < 88)
+				app_put(txn, d, NULL, d->last + rng_range(&r, 1, 3), 0);
+			else if (p < 92)
+				app_put(txn, d, NULL, d->last, 0);
+			else if (p < 96)
+				app_put(txn, d, cur[cur_db], d->last + rng_range(&r, 0, 2),
+					HEED_APPEND);
+			else
+				app_put(txn, &dbs[cur_db ^ 1], NULL, dbs[cur_db ^ 1].last + 1,
+					HEED_APPEND);
+		}
+		app_compare(txn, &dbs[0], "db a");
+		app_compare(txn, &dbs[1], "db b");
+		HEED_OK(heed_dbi_stat(txn, dbs[0].dbi, &st));
+		if (st.depth > depth)
+			depth = st.depth;
+		heed_cursor_close(cur[0]);
+		heed_cursor_close(cur[1]);
+		HEED_OK(heed_txn_commit(txn));
+		cr_assert_eq(run_heed_check(dir, log, sizeof(log)), 0, "heed-check: %s", log);
+	}
+	cr_assert_geq(depth, 3, "db a reached depth %u only", depth);
+}
