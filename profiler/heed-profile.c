@@ -447,6 +447,28 @@ static void sh_quote(FILE *f, const char *s)
 	fputc('\'', f);
 }
 
+/* The repository root, where optimize.sh runs make: the nearest directory
+ * above BUILD holding heed's sources. The profile does not give the depth
+ * (make BUILD=build/x is the default profile two levels down). For a BUILD
+ * outside any tree (make BUILD=/elsewhere): the directory we run in. */
+static void find_top(const char *build, char *top, size_t len)
+{
+	char dir[PATH_MAX], marker[PATH_MAX + 32];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", build);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		snprintf(marker, sizeof(marker), "%s/profiler/profile_optimize.sh", dir);
+		if (access(marker, F_OK) == 0) {
+			snprintf(top, len, "%s", dir[0] ? dir : "/");
+			return;
+		}
+	}
+	if (!getcwd(top, len))
+		snprintf(top, len, ".");
+}
+
 /* optimize.sh: a header with what this run found, then the fixed body
  * (profiler/profile_optimize.sh, embedded at build time), so the script can
  * be read, edited and rerun on its own. */
@@ -460,14 +482,7 @@ static int write_optimize(const char *path, const struct opts *o, const char *bu
 
 	if (!f)
 		return -errno;
-	snprintf(top, sizeof(top), "%s", build);
-	/* the repository root: BUILD is ROOT/build or ROOT/build/<profile> */
-	for (int up = strcmp(bprof, "default") == 0 ? 1 : 2; up > 0; up--) {
-		char *slash = strrchr(top, '/');
-
-		if (slash)
-			*slash = '\0';
-	}
+	find_top(build, top, sizeof(top));
 	for (size_t i = 0; i < nrecs; i++)
 		if (strcmp(recs[i].rule, "build") == 0)
 			why = recs[i].evidence;
