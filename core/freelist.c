@@ -43,11 +43,99 @@ void pgvec_free(struct pgvec *v)
 	v->n = v->cap = 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+static void sift_down(uint64_t *v, size_t i, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = v[i];
 
-	return x < y ? -1 : x > y;
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && v[c + 1] > v[c])
+			c++;
+		if (v[c] <= x)
+			break;
+		v[i] = v[c];
+	}
+	v[i] = x;
+}
+
+static void heap_sort(uint64_t *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	while (n > 1) {
+		uint64_t t = v[--n];
+
+		v[n] = v[0];
+		v[0] = t;
+		sift_down(v, 0, n);
+	}
+}
+
+static void swap64(uint64_t *a, uint64_t *b)
+{
+	uint64_t t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Introsort: quicksort on the median of three, insertion sort below 16
+ * items, heap sort once depth partitions did not finish (a freelist read
+ * from a crafted file cannot make it quadratic). qsort's comparator calls
+ * made the sorts a quarter of the instructions of a random overwrite. */
+void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth)
+{
+	while (n > 16) {
+		uint64_t pivot;
+		size_t i = 0, j = n - 1;
+
+		if (!depth--) {
+			heap_sort(v, n);
+			return;
+		}
+		if (v[n / 2] < v[0])
+			swap64(&v[n / 2], &v[0]);
+		if (v[n - 1] < v[0])
+			swap64(&v[n - 1], &v[0]);
+		if (v[n - 1] < v[n / 2])
+			swap64(&v[n - 1], &v[n / 2]);
+		pivot = v[n / 2];
+		/* Hoare partition; the sorted ends stop both scans. */
+		for (;;) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap64(&v[i++], &v[j--]);
+		}
+		/* [0, j] <= pivot <= [j+1, n): recurse into the smaller side. */
+		if (j + 1 < n - j - 1) {
+			pgno_sort_limit(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			pgno_sort_limit(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t k = i;
+
+		for (; k && v[k - 1] > x; k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
+
+void pgno_sort(uint64_t *v, size_t n)
+{
+	unsigned int depth = 0;
+
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	pgno_sort_limit(v, n, depth);
 }
 
 /* Read the chain at head into txnid/pgno pairs and the list of chain pages.
@@ -135,7 +223,7 @@ int freelist_load(heed_txn *txn)
 			return rc;
 	}
 	if (txn->avail.n > 1)
-		qsort(txn->avail.v, txn->avail.n, sizeof(uint64_t), cmp_u64);
+		pgno_sort(txn->avail.v, txn->avail.n);
 	txn->avail_sorted = 1;
 	return 0;
 }
@@ -149,7 +237,7 @@ static uint64_t take_run(heed_txn *txn, unsigned int n)
 	if (a->n < n)
 		return 0;
 	if (!txn->avail_sorted) {
-		qsort(a->v, a->n, sizeof(uint64_t), cmp_u64);
+		pgno_sort(a->v, a->n);
 		txn->avail_sorted = 1;
 	}
 	for (i = a->n - n + 1; i-- > 0;) {
@@ -299,7 +387,7 @@ int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs)
 	if (rc)
 		return rc;
 	if (!txn->avail_sorted && txn->avail.n > 1)
-		qsort(txn->avail.v, txn->avail.n, sizeof(uint64_t), cmp_u64);
+		pgno_sort(txn->avail.v, txn->avail.n);
 	txn->avail_sorted = 1;
 	for (i = 0; i + 1 < txn->pending.n; i += 2) {
 		uint64_t t = txn->pending.v[i];
@@ -322,7 +410,7 @@ int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs)
 		total += cnt;
 	}
 	if (txn->freed.n) {
-		qsort(txn->freed.v, txn->freed.n, sizeof(uint64_t), cmp_u64);
+		pgno_sort(txn->freed.v, txn->freed.n);
 		put_word(&w, txn->txnid);
 		put_word(&w, txn->freed.n);
 		for (i = 0; i < txn->freed.n; i++) {

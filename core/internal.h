@@ -167,6 +167,9 @@ struct heed_cursor {
 /* vec.c-like helpers (freelist.c) */
 int pgvec_push(struct pgvec *v, uint64_t x);
 void pgvec_free(struct pgvec *v);
+void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
+/* pgno_sort after at most depth partition rounds (tests reach every path). */
+void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
 
 /* meta.c */
 int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno);

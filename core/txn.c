@@ -536,19 +536,6 @@ HEED_API int heed_env_sync(heed_env *env, int force)
 	return probe_rc(rc);
 }
 
-struct wpage {
-	uint64_t pgno;
-	void *page;
-	size_t len;
-};
-
-static int cmp_wpage(const void *a, const void *b)
-{
-	uint64_t x = ((const struct wpage *)a)->pgno, y = ((const struct wpage *)b)->pgno;
-
-	return x < y ? -1 : x > y;
-}
-
 static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)
 {
 	while (n > 0) {
@@ -601,48 +588,45 @@ static int grow_file(heed_env *env, uint64_t next_pgno)
 	return 0;
 }
 
+/* Write every dirty page, in pgno order so runs of consecutive pages go
+ * out in one pwritev. */
 static int write_dirty(heed_txn *txn)
 {
 	heed_env *env = txn->env;
 	struct dirty_tab *t = &txn->dirty;
-	struct wpage *w;
 	struct iovec iov[256];
+	uint64_t *pg;
 	size_t i, n = 0, j;
 	int rc;
 
 	if (!t->n)
 		return 0;
-	w = malloc(t->n * sizeof(*w));
-	if (!w)
+	pg = malloc(t->n * sizeof(*pg));
+	if (!pg)
 		return ENOMEM;
-	for (i = 0; i < t->cap; i++) {
-		void *p = t->pages[i];
-		struct page_hdr *h;
-
-		if (!t->keys[i])
-			continue;
-		h = page_hdr(p);
-		h->flags &= (uint16_t)~P_DIRTY;
-		w[n].pgno = t->keys[i];
-		w[n].page = p;
-		w[n].len = (size_t)((h->flags & P_OVERFLOW) ? h->lower : 1) * env->psize;
-		n++;
-	}
-	qsort(w, n, sizeof(*w), cmp_wpage);
+	for (i = 0; i < t->cap; i++)
+		if (t->keys[i])
+			pg[n++] = t->keys[i];
+	pgno_sort(pg, n);
 	rc = grow_file(env, txn->next_pgno);
 	for (i = 0; i < n && !rc;) {
 		int k = 0;
-		uint64_t end = w[i].pgno;
+		uint64_t end = pg[i];
 
-		for (j = i; j < n && k < 256 && w[j].pgno == end; j++, k++) {
-			iov[k].iov_base = w[j].page;
-			iov[k].iov_len = w[j].len;
-			end += w[j].len / env->psize;
+		for (j = i; j < n && k < 256 && pg[j] == end; j++, k++) {
+			void *p = dirty_find(t, pg[j]);
+			struct page_hdr *h = page_hdr(p);
+			unsigned int np = (h->flags & P_OVERFLOW) ? h->lower : 1;
+
+			h->flags &= (uint16_t)~P_DIRTY;
+			iov[k].iov_base = p;
+			iov[k].iov_len = (size_t)np * env->psize;
+			end += np;
 		}
-		rc = pwrite_all(env->fd, iov, k, (off_t)(w[i].pgno * env->psize));
+		rc = pwrite_all(env->fd, iov, k, (off_t)(pg[i] * env->psize));
 		i = j;
 	}
-	free(w);
+	free(pg);
 	return rc;
 }
 

@@ -284,3 +284,74 @@ Test(freelist, walker_names_a_leaked_page)
 	cr_assert_eq(run_heed_check(dir, log, sizeof(log)), 1, "heed-check exit status: %s", log);
 	cr_assert(strstr(log, "leaked"), "heed-check said: %s", log);
 }
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Fill v with one of the shapes page numbers come in, or that break a
+ * quicksort: random, few distinct, sorted, reversed, sorted runs (a merged
+ * freelist), organ pipe, all equal. */
+static void sort_input(struct rng *r, uint64_t *v, size_t n, unsigned int shape)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (shape) {
+		case 0:
+			v[i] = rng_next(r);
+			break;
+		case 1:
+			v[i] = rng_below(r, 5);
+			break;
+		case 2:
+			v[i] = 2 + i;
+			break;
+		case 3:
+			v[i] = n - i;
+			break;
+		case 4:
+			v[i] = (i % 97) * 1000 + i / 97;
+			break;
+		case 5:
+			v[i] = i < n / 2 ? i : n - i;
+			break;
+		default:
+			v[i] = 7;
+			break;
+		}
+	}
+}
+
+/* pgno_sort against qsort on every shape and on sizes around its insertion
+ * sort cutoff, with the depth limit at 0 (heap sort only), small (mixed)
+ * and the one pgno_sort uses. */
+Test(freelist, pgno_sort_matches_qsort)
+{
+	static const size_t sizes[] = {0, 1, 2, 15, 16, 17, 33, 100, 1000, 65537};
+	struct rng r = {test_seed("freelist::pgno_sort")};
+	uint64_t *v = malloc(65537 * sizeof(*v)), *want = malloc(65537 * sizeof(*want));
+
+	cr_assert(v && want);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		for (unsigned int shape = 0; shape < 7; shape++) {
+			for (unsigned int limit = 0; limit < 3; limit++) {
+				size_t n = sizes[s];
+
+				sort_input(&r, want, n, shape);
+				memcpy(v, want, n * sizeof(*v));
+				qsort(want, n, sizeof(*want), cmp_u64);
+				if (limit == 2)
+					pgno_sort(v, n);
+				else
+					pgno_sort_limit(v, n, limit * 3);
+				cr_assert(!memcmp(v, want, n * sizeof(*v)),
+					  "%zu items of shape %u, depth limit %u: not sorted", n,
+					  shape, limit * 3);
+			}
+		}
+	}
+	free(v);
+	free(want);
+}
