@@ -540,7 +540,11 @@ static int touch_page(heed_txn *txn, heed_dbi dbi, void *parent, unsigned int id
 	rc = page_alloc(txn, 1, &pg, &np);
 	if (rc)
 		return rc;
-	memcpy(np, p, txn->env->psize);
+	/* The free gap between slots and nodes is not copied: np holds bytes
+	 * of an earlier page there (pgbuf_get), never uninitialised memory. */
+	memcpy(np, p, page_hdr(p)->lower);
+	memcpy((char *)np + page_hdr(p)->upper, (char *)p + page_hdr(p)->upper,
+	       txn->env->psize - page_hdr(p)->upper);
 	page_hdr(np)->pgno = pg;
 	page_hdr(np)->flags |= P_DIRTY;
 	rc = page_free(txn, page_hdr(p)->pgno, 1);

@@ -156,6 +156,10 @@ void *pgbuf_get(heed_env *env, unsigned int npages)
 	}
 	if (posix_memalign(&p, 64, (size_t)npages * env->psize))
 		return NULL;
+	/* Copy-on-write skips a page's free gap: a new buffer's must already
+	 * hold defined bytes, since the whole page is written to the file. */
+	if (npages == 1)
+		memset(p, 0, env->psize);
 	return p;
 }
 
