@@ -17,7 +17,9 @@
  *     child and an empty root leaf is freed, so an emptied tree has depth 0.
  *
  * Nothing here keeps a cursor's path valid across a change: every change
- * bumps txn->mod and cursors re-seek from their saved key (cursor.c).
+ * bumps txn->mod and cursors re-seek from their saved key (cursor.c). The
+ * one path kept is the last APPEND's, in the txn: the next APPEND to that
+ * db starts from it only while mod still has the value that put left.
  */
 #include "internal.h"
 #include "probes.h"
