@@ -175,6 +175,11 @@ static inline int next_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	n = page_node(p, i);
 	if ((node_flags(n) & N_BIG) || node_ksize(n) > MAX_KEYSIZE)
 		return 1;
+	/* Nodes lie in insertion order, not key order: the hardware does not
+	 * see a scan's next node coming. Two ahead hides most of the miss
+	 * (readseq +20%, bench/README.md). */
+	if (i + 2 < page_hdr(p)->nkeys)
+		__builtin_prefetch((char *)p + slot_off(page_slots(p)[i + 2]));
 	c->ki[top] = i;
 	if (data) {
 		data->data = node_data(n);
