@@ -222,6 +222,7 @@ static void env_teardown(heed_env *env)
 	env->dbnames = NULL;
 	env->dbflags = NULL;
 	pgbuf_drain(env);
+	dirty_drain(env);
 	free(atomic_exchange(&env->spare, NULL));
 	free(env->scratch);
 	free(env->descs);

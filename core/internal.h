@@ -110,8 +110,9 @@ struct heed_env {
 	struct pgvec fl_recs, fl_chain;
 	void *pool; /* spare single-page buffers, linked through their first word */
 	size_t pool_n;
-	void *scratch;	     /* one page: splits build a page here */
-	struct ndesc *descs; /* nodes of a page being split */
+	struct dirty_tab dirty_spare; /* the last write txn's table, emptied */
+	void *scratch;		      /* one page: splits build a page here */
+	struct ndesc *descs;	      /* nodes of a page being split */
 	char *datapath, *lockpath;
 };
 
@@ -198,6 +199,7 @@ int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec
 void *pgbuf_get(heed_env *env, unsigned int npages);
 void pgbuf_put(heed_env *env, void *p, unsigned int npages);
 void pgbuf_drain(heed_env *env);
+void dirty_drain(heed_env *env);
 void *dirty_find(struct dirty_tab *t, uint64_t pgno);
 int dirty_add(struct dirty_tab *t, uint64_t pgno, void *page);
 void *dirty_remove(struct dirty_tab *t, uint64_t pgno);
