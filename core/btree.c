@@ -350,8 +350,9 @@ static void page_init(void *p, unsigned int flags, unsigned int psize)
 {
 	struct page_hdr *h = page_hdr(p);
 
-	/* Zeroed: the unused middle of the page is written to the file too. */
-	memset((char *)p + PAGE_HDR, 0, psize - PAGE_HDR);
+	/* The free middle is left as it is: every one-page buffer holds defined
+	 * bytes (pgbuf_get zeroes new ones, the scratch page is calloc'd), and
+	 * no reader looks between the slots and the nodes. */
 	h->flags = (uint16_t)(flags | P_DIRTY);
 	h->nkeys = 0;
 	h->lower = PAGE_HDR;

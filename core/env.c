@@ -292,7 +292,7 @@ static int env_open(heed_env *env, const char *path, mode_t mode)
 		rc = HEED_CORRUPTED; /* truncated: the last commit's pages are gone */
 		goto out;
 	}
-	env->scratch = malloc(env->psize);
+	env->scratch = calloc(1, env->psize);
 	env->descs = calloc(env->psize / SLOT_SIZE + 2, sizeof(struct ndesc));
 	env->dbnames = calloc(env->maxdbs + 1, sizeof(char *));
 	env->dbflags = calloc(env->maxdbs + 1, 1);
