@@ -275,22 +275,36 @@ static int env_open(heed_env *env, const char *path, mode_t mode)
 	rc = read_header(env, (size_t)st.st_size);
 	if (rc)
 		goto out;
-	env->filesize = (size_t)st.st_size;
-	if (env->mapsize < env->filesize)
-		env->mapsize = env->filesize;
-	env->mapsize = round_up(env->mapsize, env->psize);
-	map = mmap(NULL, env->mapsize, PROT_READ, MAP_SHARED, env->fd, 0);
-	if (map == MAP_FAILED) {
-		rc = errno;
-		goto out;
-	}
-	env->map = map;
-	rc = meta_pick(env, &m);
-	if (rc)
-		goto out;
-	if (m.next_pgno * (uint64_t)env->psize > env->filesize) {
-		rc = HEED_CORRUPTED; /* truncated: the last commit's pages are gone */
-		goto out;
+	for (;;) {
+		env->filesize = (size_t)st.st_size;
+		if (env->mapsize < env->filesize)
+			env->mapsize = env->filesize;
+		env->mapsize = round_up(env->mapsize, env->psize);
+		map = mmap(NULL, env->mapsize, PROT_READ, MAP_SHARED, env->fd, 0);
+		if (map == MAP_FAILED) {
+			rc = errno;
+			goto out;
+		}
+		env->map = map;
+		rc = meta_pick(env, &m);
+		if (rc)
+			goto out;
+		if (m.next_pgno * (uint64_t)env->psize <= env->filesize)
+			break;
+		/* A commit grows the file before it writes its meta: a meta
+		 * naming pages past the size seen means another process
+		 * committed since the fstat, unless the file did not grow
+		 * (then the last commit's pages are gone: truncated). */
+		if (fstat(env->fd, &st) < 0) {
+			rc = errno;
+			goto out;
+		}
+		if ((size_t)st.st_size <= env->filesize) {
+			rc = HEED_CORRUPTED;
+			goto out;
+		}
+		munmap(env->map, env->mapsize);
+		env->map = NULL;
 	}
 	env->scratch = calloc(1, env->psize);
 	env->descs = calloc(env->psize / SLOT_SIZE + 2, sizeof(struct ndesc));

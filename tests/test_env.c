@@ -975,3 +975,104 @@ Test(env, writer_processes)
 	cr_assert_eq(st.entries, n + 1);
 	heed_txn_abort(txn);
 }
+
+/* An env opened while another process commits: the file grows between the
+ * opener's fstat and its reading of the newest meta, which then names pages
+ * past the size it saw. That is growth, not truncation: every open must
+ * succeed (writer_processes met HEED_CORRUPTED here once in CI). */
+Test(env, open_while_another_process_grows_the_file)
+{
+	char vb[3000];
+	pid_t pid;
+	int i, st, opened = 0;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	heed_env_close(env);
+	env = NULL;
+	memset(vb, 'g', sizeof(vb));
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		heed_env *e;
+		heed_txn *txn;
+		char kb[32];
+
+		if (env_open_dir(&e, dir, HEED_NOSYNC, 0, 0, 0))
+			_exit(10);
+		for (i = 0; i < 4000; i++) {
+			heed_val key, val = hv(vb, sizeof(vb));
+
+			snprintf(kb, sizeof(kb), "grow-%06d", i);
+			key = hs(kb);
+			if (heed_txn_begin(e, NULL, 0, &txn) || heed_put(txn, 0, &key, &val, 0) ||
+			    heed_txn_commit(txn))
+				_exit(11);
+		}
+		heed_env_close(e);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		heed_env *e;
+		int rc = env_open_dir(&e, dir, HEED_RDONLY, 0, 0, 0);
+
+		if (rc) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			cr_assert_fail("open number %d while the file grows: %s", opened,
+				       heed_strerror(rc));
+		}
+		heed_env_close(e);
+		opened++;
+	}
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed (exit %d)",
+		  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	cr_assert_gt(opened, 0);
+}
+
+/* Several processes open one new env at the same moment: whoever comes
+ * second may find the data file while its creator is writing the metas.
+ * Every opener must get the env, none HEED_INVALID. 40 rounds of 4
+ * processes, released together. */
+Test(env, concurrent_create)
+{
+	char sub[300];
+	int round;
+
+	for (round = 0; round < 40; round++) {
+		pid_t pids[4];
+		int go[2], i;
+
+		snprintf(sub, sizeof(sub), "%s/r%d", dir, round);
+		cr_assert_eq(mkdir(sub, 0755), 0, "mkdir %s: %s", sub, strerror(errno));
+		cr_assert_eq(pipe(go), 0);
+		for (i = 0; i < 4; i++) {
+			pids[i] = fork();
+			cr_assert_geq(pids[i], 0, "fork: %s", strerror(errno));
+			if (pids[i] == 0) {
+				heed_env *e;
+				char c;
+				int rc;
+
+				close(go[1]);
+				if (read(go[0], &c, 1) < 0)
+					_exit(100);
+				rc = env_open_dir(&e, sub, HEED_NOSYNC, 0, 0, 0);
+				if (!rc)
+					heed_env_close(e);
+				_exit(rc == 0 ? 0 : rc == HEED_INVALID ? 1 : 2);
+			}
+		}
+		close(go[0]);
+		close(go[1]); /* EOF releases every child at once */
+		for (i = 0; i < 4; i++) {
+			int st;
+
+			cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
+			cr_assert(
+				WIFEXITED(st) && WEXITSTATUS(st) == 0,
+				"round %d: opener %d failed (exit %d: 1 is HEED_INVALID, 2 another "
+				"error)",
+				round, i, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		}
+	}
+}
