@@ -564,7 +564,10 @@ HEED_API int heed_env_sync(heed_env *env, int force)
 static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)
 {
 	while (n > 0) {
-		ssize_t w = pwritev(fd, iov, n, off);
+		/* One page (most runs of a random write): pwrite spares the
+		 * kernel importing an iovec. */
+		ssize_t w = n == 1 ? pwrite(fd, iov->iov_base, iov->iov_len, off)
+				   : pwritev(fd, iov, n, off);
 
 		if (w < 0) {
 			if (errno == EINTR)
