@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -360,6 +361,9 @@ Test(multiproc, killed_reader)
 		size_t id = heed_txn_id(txn);
 		if (write(ready[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
 			_exit(1);
+		/* Killed below; if an assertion ends the test first, the
+		 * worker's exit takes this child with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (;;)
 			pause();
 	}
@@ -418,6 +422,9 @@ Test(multiproc, killed_writer)
 		char c = 'w';
 		if (write(ready[1], &c, 1) != 1)
 			_exit(1);
+		/* Killed below; if an assertion ends the test first, the
+		 * worker's exit takes this child with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (;;)
 			pause();
 	}
