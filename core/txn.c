@@ -447,15 +447,17 @@ static void close_cursors(heed_txn *txn)
 	}
 }
 
-/* Forget the dbis this txn opened: their records never reached the file. */
-static void drop_created_dbis(heed_txn *txn)
+/* Free the env's dbi slots whose txn state has a bit of which: the dbis an
+ * aborted txn created (their records never reached the file) or those a
+ * committed txn dropped. */
+static void forget_dbis(heed_txn *txn, unsigned char which)
 {
 	heed_env *env = txn->env;
 	unsigned int i;
 
 	pthread_mutex_lock(&env->dbimutex);
 	for (i = 1; i < env->numdbs; i++) {
-		if (txn->dbst[i] & DB_CREATED) {
+		if (txn->dbst[i] & which) {
 			atomic_store(&env->dbflags[i], 0);
 			free(env->dbnames[i]);
 			env->dbnames[i] = NULL;
@@ -486,7 +488,7 @@ HEED_API void heed_txn_abort(heed_txn *txn)
 	id = txn->txnid;
 	PROBE(TXN_ABORT, id);
 	/* Handles this txn opened die with it (heed.h, heed_dbi_open). */
-	drop_created_dbis(txn);
+	forget_dbis(txn, DB_CREATED);
 	if (txn->flags & HEED_RDONLY)
 		release_reader(txn);
 	else
@@ -662,7 +664,6 @@ static int write_dirty(heed_txn *txn)
 static void adopt(heed_txn *txn, struct pgvec *chain, struct pgvec *recs)
 {
 	heed_env *env = txn->env;
-	unsigned int i;
 
 	pgvec_free(&env->fl_recs);
 	pgvec_free(&env->fl_chain);
@@ -672,15 +673,7 @@ static void adopt(heed_txn *txn, struct pgvec *chain, struct pgvec *recs)
 	env->fl_valid = 1;
 	memset(recs, 0, sizeof(*recs));
 	memset(chain, 0, sizeof(*chain));
-	pthread_mutex_lock(&env->dbimutex);
-	for (i = 1; i < env->numdbs; i++) {
-		if (txn->dbst[i] & DB_DROPPED) {
-			atomic_store(&env->dbflags[i], 0);
-			free(env->dbnames[i]);
-			env->dbnames[i] = NULL;
-		}
-	}
-	pthread_mutex_unlock(&env->dbimutex);
+	forget_dbis(txn, DB_DROPPED);
 }
 
 static int store_dbrecs(heed_txn *txn)
@@ -791,7 +784,7 @@ HEED_API int heed_txn_commit(heed_txn *txn)
 	t0 = op_begin();
 	rc = write_commit(txn);
 	if (rc) {
-		drop_created_dbis(txn);
+		forget_dbis(txn, DB_CREATED);
 		/* The env's cached freelist may hold what this txn consumed. */
 		txn->env->fl_valid = 0;
 	}
