@@ -234,7 +234,6 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 
 HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
 {
-	struct dbrec *db;
 	int rc;
 
 	if (!st)
@@ -244,14 +243,18 @@ HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
 		rc = txn_db(txn, dbi);
 	if (rc)
 		return probe_rc(rc);
-	db = &txn->dbs[dbi];
-	st->psize = txn->env->psize;
+	dbrec_stat(&txn->dbs[dbi], txn->env->psize, st);
+	return 0;
+}
+
+void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st)
+{
+	st->psize = psize;
 	st->depth = db->depth;
 	st->branch_pages = (size_t)db->branch_pages;
 	st->leaf_pages = (size_t)db->leaf_pages;
 	st->overflow_pages = (size_t)db->overflow_pages;
 	st->entries = (size_t)db->entries;
-	return 0;
 }
 
 HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)

@@ -361,12 +361,7 @@ HEED_API int heed_env_stat(heed_env *env, heed_stat *st)
 	rc = meta_pick(env, &m);
 	if (rc)
 		return rc;
-	st->psize = env->psize;
-	st->depth = m.main.depth;
-	st->branch_pages = (size_t)m.main.branch_pages;
-	st->leaf_pages = (size_t)m.main.leaf_pages;
-	st->overflow_pages = (size_t)m.main.overflow_pages;
-	st->entries = (size_t)m.main.entries;
+	dbrec_stat(&m.main, env->psize, st);
 	return 0;
 }
 

@@ -245,6 +245,9 @@ int bt_del(heed_cursor *c);
 int bt_drop(heed_txn *txn, heed_dbi dbi);
 void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
 
+/* db.c: heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
+void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
+
 /* env.c */
 int env_check(heed_env *env);
 
