@@ -7,7 +7,7 @@
  * - a temporary directory under /tmp, made with mkdtemp and removed whole
  *   (kept when HEED_KEEP_TMP=1, to inspect a failure);
  * - HEED_OK / HEED_RC assertions that name the failing call and its code;
- * - env_open_dir(), and run_heed_check() which runs $HEED_BUILD/bin/heed-check.
+ * - env_open_dir(), and run_heed_check() which runs heed-check (heed_check_path).
  *
  * Criterion runs each test in its own process, so a test may keep its state
  * in file-scope variables. Code that runs in a forked child must not use
@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,14 +173,23 @@ static inline int env_open_dir(heed_env **out, const char *path, unsigned int fl
 	return 0;
 }
 
-/* The heed-check binary: $HEED_BUILD/bin/heed-check, HEED_BUILD default
- * "build" (tests run from the repository root). */
+/* The heed-check binary: $HEED_BUILD/bin/heed-check, else the one of the
+ * build this suite belongs to (suites live in BUILD/tests, heed-check in
+ * BUILD/bin), so that `make BUILD=x test` never checks with another build's. */
 static inline const char *heed_check_path(void)
 {
 	static char path[512];
 	const char *build = getenv("HEED_BUILD");
+	char self[480];
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "%s/bin/heed-check", build && *build ? build : "build");
+	if (build && *build) {
+		snprintf(path, sizeof(path), "%s/bin/heed-check", build);
+		return path;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	snprintf(path, sizeof(path), "%s/../bin/heed-check", dirname(self));
 	return path;
 }
 
