@@ -145,7 +145,8 @@ Test(freelist, long_reader_keeps_its_snapshot_then_pages_are_reused)
 Test(freelist, dead_reader_process_does_not_pin_pages)
 {
 	struct rng r = {test_seed("freelist::dead_reader")};
-	int fds[2], status;
+	int fds[2], status, killed;
+	ssize_t got;
 	char c;
 	pid_t pid;
 	size_t warm, end;
@@ -166,11 +167,16 @@ Test(freelist, dead_reader_process_does_not_pin_pages)
 		pause();
 		_exit(0);
 	}
-	cr_assert_eq(read(fds[0], &c, 1), 1, "the reader child failed to start");
-	cr_assert_eq(kill(pid, SIGKILL), 0);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	close(fds[0]);
+	/* With our write end closed, a child that dies before its write ends
+	 * the read; the kill comes before any assertion, so a failure cannot
+	 * leave the paused child behind. */
 	close(fds[1]);
+	got = read(fds[0], &c, 1);
+	close(fds[0]);
+	killed = kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert_eq(got, 1, "the reader child failed to start");
+	cr_assert_eq(killed, 0);
 	churn(&r, 200, 40, 1);
 	warm = last_pgno();
 	churn(&r, 600, 40, 201);
