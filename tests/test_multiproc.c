@@ -7,6 +7,8 @@
  *     (default 3). Every commit writes its generation into all SET_KEYS keys
  *     and a checksum key; every reader snapshot must see one generation in
  *     all of them, a matching checksum, and generations never going back.
+ *     The writer starts once every reader holds a snapshot, so each reader
+ *     must see it move, however late the machine schedules anyone.
  *   - killed_reader: a reader process that holds a snapshot is SIGKILLed;
  *     afterwards the writer's overwrite churn reuses pages again (last_pgno
  *     stops growing) and the reader slot is reclaimed.
@@ -17,72 +19,39 @@
  * heed-check runs on the environment at the end of each.
  *
  * Children report through their exit status and stderr only; they never call
- * Criterion assertions. Randomized: HEED_SEED replays value sizes.
+ * Criterion assertions, and die with the test process. Randomized: HEED_SEED
+ * replays value sizes.
  */
-#include <criterion/criterion.h>
-
-#include <errno.h>
-#include <ftw.h>
-#include <inttypes.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "common.h"
 #include "hash.h"
-#include "heed.h"
 
 #define READERS	 3
 #define SET_KEYS 32
 
-static char tmpdir[64];
-static char checker[PATH_MAX];
+static char tmpdir[256];
 static uint64_t seed;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/heed-multiproc-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
-	self[n] = '\0';
-	snprintf(checker, sizeof(checker), "%s/../bin/heed-check", dirname(self));
-	cr_assert_eq(access(checker, X_OK), 0, "%s: %s (build it with make)", checker,
-		     strerror(errno));
-	const char *s = getenv("HEED_SEED");
-	seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
-	fprintf(stderr, "test_multiproc: seed %" PRIu64 " (replay with HEED_SEED=%" PRIu64 ")\n",
-		seed, seed);
+	tmpdir_make(tmpdir, sizeof(tmpdir), "multiproc");
+	seed = test_seed("test_multiproc");
 }
 
 static void teardown(void)
 {
-	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(tmpdir);
 }
 
-static void run_checker(void)
+/* First thing in a forked child: it dies with the test process, however
+ * the test ends (an assertion, a timeout), rather than live on as an orphan. */
+static void die_with_parent(pid_t parent)
 {
-	char cmd[PATH_MAX + 80];
-	snprintf(cmd, sizeof(cmd), "%s %s >&2", checker, tmpdir);
-	int st = system(cmd);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "heed-check %s failed (status %d)", tmpdir,
-		  st);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
 }
 
 /* Opens the shared env; in a child a failure ends the child. */
@@ -196,16 +165,22 @@ static double duration_s(void)
 	return d > 0 ? d : 3.0;
 }
 
-/* Reader child: snapshots until the deadline. Writes the number of
- * snapshots and of distinct generations it saw to fd; exits 0 if all were
- * consistent. */
-static void reader_child(double until, int fd)
+/* Reader child: snapshots until the deadline, and past it until it has seen
+ * a commit of the writer (which starts only once every reader has written
+ * to start_fd after its first snapshot), but not forever if the writer
+ * failed. Writes the number of snapshots and of distinct generations it saw
+ * to fd; exits 0 if all were consistent. */
+static void reader_child(double until, int start_fd, int fd)
 {
 	heed_env *env = open_shared(1);
 	uint64_t last = 0, snaps = 0, gens = 0;
 	heed_txn *txn = NULL;
 	int rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
-	while (rc == 0 && now_s() < until) {
+	while (rc == 0 && (now_s() < until || gens < 2)) {
+		if (now_s() > until + 60) {
+			fprintf(stderr, "reader %d: no commit of the writer seen\n", (int)getpid());
+			_exit(1);
+		}
 		uint64_t g = check_snapshot(txn);
 		if (g == 0 || g < last) {
 			if (g != 0)
@@ -218,6 +193,8 @@ static void reader_child(double until, int fd)
 		/* A snapshot reads the same twice, however the writer moves. */
 		if (check_snapshot(txn) != g)
 			_exit(1);
+		if (snaps == 0 && write(start_fd, "r", 1) != 1)
+			_exit(3);
 		gens += g != last;
 		last = g;
 		snaps++;
@@ -234,18 +211,27 @@ static void reader_child(double until, int fd)
 	_exit(write(fd, out, sizeof(out)) == (ssize_t)sizeof(out) ? 0 : 3);
 }
 
-static void writer_child(double until, int fd)
+/* Writer child: commits generations 2, 3, ... until the deadline, at least
+ * two of them, from when every reader holds a snapshot of generation 1. */
+static void writer_child(double until, int start_fd, int fd)
 {
 	heed_env *env = open_shared(1);
 	uint64_t gen = 1;
-	while (now_s() < until) {
+	char c;
+	for (int r = 0; r < READERS; r++) {
+		if (read(start_fd, &c, 1) != 1) {
+			fprintf(stderr, "writer: a reader did not start\n");
+			_exit(1);
+		}
+	}
+	do {
 		int rc = write_generation(env, ++gen);
 		if (rc != 0) {
 			fprintf(stderr, "writer: generation %" PRIu64 ": %s\n", gen,
 				heed_strerror(rc));
 			_exit(1);
 		}
-	}
+	} while (now_s() < until || gen < 3);
 	heed_env_close(env);
 	_exit(write(fd, &gen, sizeof(gen)) == (ssize_t)sizeof(gen) ? 0 : 3);
 }
@@ -267,20 +253,27 @@ Test(multiproc, consistent_snapshots)
 	heed_env_close(env);
 
 	double until = now_s() + duration_s();
-	int pipes[READERS + 1][2];
-	pid_t pids[READERS + 1];
+	int pipes[READERS + 1][2], start[2];
+	pid_t pids[READERS + 1], parent = getpid();
+	cr_assert_eq(pipe(start), 0);
 	for (int p = 0; p <= READERS; p++) {
 		cr_assert_eq(pipe(pipes[p]), 0);
 		pids[p] = fork();
 		cr_assert_geq(pids[p], 0, "fork: %s", strerror(errno));
 		if (pids[p] == 0) {
+			die_with_parent(parent);
 			close(pipes[p][0]);
-			if (p == READERS)
-				writer_child(until, pipes[p][1]);
-			reader_child(until, pipes[p][1]);
+			if (p == READERS) {
+				close(start[1]);
+				writer_child(until, start[0], pipes[p][1]);
+			}
+			close(start[0]);
+			reader_child(until, start[1], pipes[p][1]);
 		}
 		close(pipes[p][1]);
 	}
+	close(start[0]);
+	close(start[1]);
 	uint64_t commits = 0;
 	for (int p = 0; p <= READERS; p++) {
 		expect_exit0(pids[p], p == READERS ? "writer" : "reader");
@@ -295,6 +288,8 @@ Test(multiproc, consistent_snapshots)
 		cr_log_info("reader %d: %" PRIu64 " snapshots, %" PRIu64 " generations", p, out[0],
 			    out[1]);
 		cr_assert_gt(out[0], 0, "reader %d verified no snapshot", p);
+		cr_assert_geq(out[1], 2,
+			      "reader %d saw one generation: it never overlapped the writer", p);
 	}
 	cr_log_info("writer: %" PRIu64 " generations", commits);
 	cr_assert_gt(commits, 2, "the writer committed only %" PRIu64 " generations", commits);
@@ -305,7 +300,7 @@ Test(multiproc, consistent_snapshots)
 	cr_assert_eq(check_snapshot(txn), commits, "the last generation is the last committed");
 	heed_txn_abort(txn);
 	heed_env_close(env);
-	run_checker();
+	HEED_CHECK_CLEAN(tmpdir);
 }
 
 /* Overwrites the same keys: with no reader pinning old pages, the file
@@ -349,10 +344,12 @@ Test(multiproc, killed_reader)
 	unsigned int readers_before = numreaders(env);
 
 	int ready[2];
+	pid_t parent = getpid();
 	cr_assert_eq(pipe(ready), 0);
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		die_with_parent(parent);
 		close(ready[0]);
 		heed_env *cenv = open_shared(1);
 		heed_txn *txn;
@@ -361,9 +358,6 @@ Test(multiproc, killed_reader)
 		size_t id = heed_txn_id(txn);
 		if (write(ready[1], &id, sizeof(id)) != (ssize_t)sizeof(id))
 			_exit(1);
-		/* Killed below; if an assertion ends the test first, the
-		 * worker's exit takes this child with it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (;;)
 			pause();
 	}
@@ -397,7 +391,7 @@ Test(multiproc, killed_reader)
 		      p2, p3, p1 - p0);
 	cr_assert_leq(numreaders(env), readers_before, "the dead reader's slot is still in use");
 	heed_env_close(env);
-	run_checker();
+	HEED_CHECK_CLEAN(tmpdir);
 }
 
 Test(multiproc, killed_writer)
@@ -407,10 +401,12 @@ Test(multiproc, killed_writer)
 	heed_env_close(env);
 
 	int ready[2];
+	pid_t parent = getpid();
 	cr_assert_eq(pipe(ready), 0);
 	pid_t pid = fork();
 	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
+		die_with_parent(parent);
 		close(ready[0]);
 		heed_env *cenv = open_shared(1);
 		heed_txn *txn;
@@ -422,9 +418,6 @@ Test(multiproc, killed_writer)
 		char c = 'w';
 		if (write(ready[1], &c, 1) != 1)
 			_exit(1);
-		/* Killed below; if an assertion ends the test first, the
-		 * worker's exit takes this child with it. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (;;)
 			pause();
 	}
@@ -450,7 +443,7 @@ Test(multiproc, killed_writer)
 	heed_txn_abort(txn);
 	cr_assert_eq(write_generation(env, 8), 0);
 	heed_env_close(env);
-	run_checker();
+	HEED_CHECK_CLEAN(tmpdir);
 }
 
 #define INCREMENTS 300
@@ -484,11 +477,12 @@ fail:
 
 Test(multiproc, writer_processes)
 {
-	pid_t pids[2];
+	pid_t pids[2], parent = getpid();
 	for (int p = 0; p < 2; p++) {
 		pids[p] = fork();
 		cr_assert_geq(pids[p], 0, "fork: %s", strerror(errno));
 		if (pids[p] == 0) {
+			die_with_parent(parent);
 			heed_env *env = open_shared(1);
 			for (int i = 0; i < INCREMENTS; i++) {
 				int rc = increment(env);
@@ -516,5 +510,5 @@ Test(multiproc, writer_processes)
 		     2 * INCREMENTS);
 	heed_txn_abort(txn);
 	heed_env_close(env);
-	run_checker();
+	HEED_CHECK_CLEAN(tmpdir);
 }
