@@ -111,12 +111,23 @@ int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 SEC("usdt")
 int heed_usdt_hit(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_usdt_cookie(ctx), now = bpf_ktime_get_ns(), *ts;
+	__u64 cookie = bpf_usdt_cookie(ctx), now, *ts;
 	__u32 slot = cookie & 0xffff, kind = (cookie >> 16) & 0xff, rcarg = (cookie >> 24) & 0xff;
-	struct start_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .slot = slot};
+	struct start_key key;
 	struct heed_hist *h;
 	long rc = 0;
 
+	/* A counted probe needs neither the clock nor the thread id: two helper
+	 * calls fewer on each of its hits. */
+	if (kind == HEED_USDT_KIND_COUNT) {
+		h = bpf_map_lookup_elem(&hists, &slot);
+		if (h)
+			__sync_fetch_and_add(&h->count, 1);
+		return 0;
+	}
+	now = bpf_ktime_get_ns();
+	key.tid = (__u32)bpf_get_current_pid_tgid();
+	key.slot = slot;
 	if (kind == HEED_USDT_KIND_START) {
 		if (bpf_map_update_elem(&starts, &key, &now, BPF_NOEXIST)) {
 			ts = bpf_map_lookup_elem(&starts, &key);
@@ -132,10 +143,6 @@ int heed_usdt_hit(struct pt_regs *ctx)
 	h = bpf_map_lookup_elem(&hists, &slot);
 	if (!h)
 		return 0;
-	if (kind == HEED_USDT_KIND_COUNT) {
-		__sync_fetch_and_add(&h->count, 1);
-		return 0;
-	}
 	ts = bpf_map_lookup_elem(&starts, &key);
 	if (!ts) {
 		lose(HEED_USDT_LOST_NO_START, 1);
