@@ -10,40 +10,12 @@
  * write txn; files that are not heed files. Freed handles are never used:
  * that is undefined behaviour for any C library, not bad input.
  */
-#include <criterion/criterion.h>
-
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "heed.h"
+#include "common.h"
 
 static char tmpdir[64];
 static heed_env *env;
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* A fresh directory under /tmp; the path goes in buf. */
-static void make_tmpdir(char *buf, size_t len)
-{
-	snprintf(buf, len, "/tmp/heed-badinput-XXXXXX");
-	cr_assert_not_null(mkdtemp(buf), "mkdtemp: %s", strerror(errno));
-}
 
 /* An environment with room for four named databases, opened in dir. */
 static heed_env *open_env(const char *dir, unsigned int flags)
@@ -58,7 +30,7 @@ static heed_env *open_env(const char *dir, unsigned int flags)
 
 static void setup(void)
 {
-	make_tmpdir(tmpdir, sizeof(tmpdir));
+	tmpdir_make(tmpdir, sizeof(tmpdir), "badinput");
 	env = open_env(tmpdir, 0);
 }
 
@@ -66,13 +38,7 @@ static void teardown(void)
 {
 	heed_env_close(env);
 	env = NULL;
-	rm_tree(tmpdir);
-}
-
-static heed_val val(const char *s)
-{
-	heed_val v = {strlen(s), (void *)s};
-	return v;
+	tmpdir_remove(tmpdir);
 }
 
 static heed_txn *begin(heed_env *e, unsigned int flags)
@@ -86,7 +52,7 @@ static heed_txn *begin(heed_env *e, unsigned int flags)
 static void put_commit(heed_env *e, const char *k, const char *v)
 {
 	heed_txn *txn = begin(e, 0);
-	heed_val key = val(k), data = val(v);
+	heed_val key = hs(k), data = hs(v);
 	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
 	cr_assert_eq(heed_txn_commit(txn), 0);
 }
@@ -141,7 +107,7 @@ Test(badinput, null_txn_and_dbi)
 
 Test(badinput, null_data_ops)
 {
-	heed_val key = val("k"), data = val("v");
+	heed_val key = hs("k"), data = hs("v");
 	cr_assert_eq(heed_get(NULL, 0, &key, &data), EINVAL);
 	cr_assert_eq(heed_put(NULL, 0, &key, &data, 0), EINVAL);
 	cr_assert_eq(heed_del(NULL, 0, &key, NULL), EINVAL);
@@ -168,7 +134,7 @@ Test(badinput, null_data_ops)
 
 Test(badinput, null_cursor)
 {
-	heed_val key = val("k"), data = val("v");
+	heed_val key = hs("k"), data = hs("v");
 	heed_cursor *cur = NULL;
 	cr_assert_eq(heed_cursor_open(NULL, 0, &cur), EINVAL);
 	heed_cursor_close(NULL);
@@ -249,7 +215,7 @@ Test(badinput, config_out_of_order)
 	for (int i = 0; i < 64; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "key%03d", i);
-		heed_val key = val(k), data = {sizeof(big), big};
+		heed_val key = hs(k), data = {sizeof(big), big};
 		cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
 	}
 	cr_assert_eq(heed_txn_commit(txn), 0);
@@ -269,7 +235,7 @@ Test(badinput, open_bad_paths_and_files)
 
 	/* A text file where data.heed should be. */
 	char dir[64];
-	make_tmpdir(dir, sizeof(dir));
+	tmpdir_make(dir, sizeof(dir), "badinput");
 	snprintf(path, sizeof(path), "%s/data.heed", dir);
 	FILE *f = fopen(path, "w");
 	cr_assert_not_null(f);
@@ -294,14 +260,14 @@ Test(badinput, open_bad_paths_and_files)
 	cr_assert_eq(heed_env_create(&e), 0);
 	cr_assert_neq(heed_env_open(e, dir, HEED_NOSUBDIR, 0644), 0);
 	heed_env_close(e);
-	rm_tree(dir);
+	tmpdir_remove(dir);
 }
 
 Test(badinput, read_txn_asked_to_write)
 {
 	put_commit(env, "k", "v");
 	heed_txn *txn = begin(env, HEED_RDONLY);
-	heed_val key = val("k"), data = val("w");
+	heed_val key = hs("k"), data = hs("w");
 	heed_dbi dbi;
 	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), EACCES);
 	cr_assert_eq(heed_del(txn, 0, &key, NULL), EACCES);
@@ -314,7 +280,7 @@ Test(badinput, read_txn_asked_to_write)
 	cr_assert_eq(heed_cursor_del(cur, 0), EACCES);
 	heed_cursor_close(cur);
 	/* The snapshot still reads the original value. */
-	key = val("k");
+	key = hs("k");
 	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
 	cr_assert_eq(data.size, 1);
 	cr_assert_eq(memcmp(data.data, "v", 1), 0);
@@ -330,19 +296,19 @@ Test(badinput, readonly_env_refuses_write_txn)
 	heed_txn *txn = NULL;
 	cr_assert_eq(heed_txn_begin(ro, NULL, 0, &txn), EACCES);
 	txn = begin(ro, HEED_RDONLY);
-	heed_val key = val("k"), data;
+	heed_val key = hs("k"), data;
 	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
 	cr_assert_eq(data.size, 1);
 	heed_txn_abort(txn);
 	heed_env_close(ro);
 
 	char dir[64];
-	make_tmpdir(dir, sizeof(dir));
+	tmpdir_make(dir, sizeof(dir), "badinput");
 	cr_assert_eq(heed_env_create(&ro), 0);
 	cr_assert_neq(heed_env_open(ro, dir, HEED_RDONLY, 0644), 0,
 		      "a read-only open must not create an environment");
 	heed_env_close(ro);
-	rm_tree(dir);
+	tmpdir_remove(dir);
 }
 
 Test(badinput, nested_txn_refused)
@@ -362,7 +328,7 @@ Test(badinput, key_sizes)
 	memset(buf, 'x', (size_t)max + 2);
 
 	heed_txn *txn = begin(env, 0);
-	heed_val data = val("v");
+	heed_val data = hs("v");
 	heed_val empty = {0, buf};
 	cr_assert_eq(heed_put(txn, 0, &empty, &data, 0), HEED_BAD_VALSIZE);
 	cr_assert_eq(heed_get(txn, 0, &empty, &data), HEED_BAD_VALSIZE);
@@ -397,7 +363,7 @@ Test(badinput, dbi_not_open)
 {
 	put_commit(env, "k", "v");
 	heed_txn *txn = begin(env, 0);
-	heed_val key = val("k"), data = val("v");
+	heed_val key = hs("k"), data = hs("v");
 	heed_stat st;
 	heed_cursor *cur = NULL;
 	const heed_dbi bad[] = {77, 4, 0xffffffffu};
@@ -424,7 +390,7 @@ Test(badinput, dbi_closed_by_abort_and_drop)
 	heed_txn_abort(txn);
 
 	txn = begin(env, 0);
-	heed_val key = val("k"), data = val("v");
+	heed_val key = hs("k"), data = hs("v");
 	cr_assert_eq(heed_put(txn, a, &key, &data, 0), HEED_BAD_DBI,
 		     "a dbi opened in an aborted txn is closed");
 	cr_assert_eq(heed_dbi_open(txn, "dropped", HEED_CREATE, &b), 0);
@@ -454,10 +420,10 @@ Test(badinput, dbi_of_another_env)
 	cr_assert_eq(heed_txn_commit(txn), 0);
 
 	char dir[64];
-	make_tmpdir(dir, sizeof(dir));
+	tmpdir_make(dir, sizeof(dir), "badinput");
 	heed_env *other = open_env(dir, 0);
 	txn = begin(other, 0);
-	heed_val key = val("k"), data = val("v");
+	heed_val key = hs("k"), data = hs("v");
 	for (int i = 0; i < 3; i++) {
 		if (d[i] == 0)
 			continue;
@@ -467,13 +433,13 @@ Test(badinput, dbi_of_another_env)
 	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
 	cr_assert_eq(heed_txn_commit(txn), 0);
 	heed_env_close(other);
-	rm_tree(dir);
+	tmpdir_remove(dir);
 }
 
 Test(badinput, named_db_limits)
 {
 	char dir[64];
-	make_tmpdir(dir, sizeof(dir));
+	tmpdir_make(dir, sizeof(dir), "badinput");
 	heed_env *e = NULL;
 	cr_assert_eq(heed_env_create(&e), 0);
 	cr_assert_eq(heed_env_open(e, dir, 0, 0644), 0);
@@ -483,7 +449,7 @@ Test(badinput, named_db_limits)
 		     "a named database needs set_maxdbs");
 	heed_txn_abort(txn);
 	heed_env_close(e);
-	rm_tree(dir);
+	tmpdir_remove(dir);
 
 	txn = begin(env, 0);
 	char name[8];
@@ -504,7 +470,7 @@ Test(badinput, reset_read_txn)
 	cr_assert_eq(heed_txn_renew(txn), HEED_BAD_TXN, "renew of a txn that was not reset");
 	heed_txn_reset(txn);
 	cr_assert_eq(heed_txn_id(txn), 0);
-	heed_val key = val("k"), data;
+	heed_val key = hs("k"), data;
 	heed_stat st;
 	heed_cursor *cur = NULL;
 	heed_dbi dbi;
@@ -524,7 +490,7 @@ Test(badinput, reset_and_renew_write_txn)
 	heed_txn *txn = begin(env, 0);
 	heed_txn_reset(txn);
 	cr_assert_eq(heed_txn_renew(txn), HEED_BAD_TXN);
-	heed_val key = val("k"), data = val("v");
+	heed_val key = hs("k"), data = hs("v");
 	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0, "reset is ignored for a write txn");
 	cr_assert_eq(heed_txn_commit(txn), 0);
 }
@@ -532,7 +498,7 @@ Test(badinput, reset_and_renew_write_txn)
 Test(badinput, txn_failed_with_map_full)
 {
 	char dir[64];
-	make_tmpdir(dir, sizeof(dir));
+	tmpdir_make(dir, sizeof(dir), "badinput");
 	heed_env *e = NULL;
 	cr_assert_eq(heed_env_create(&e), 0);
 	cr_assert_eq(heed_env_set_mapsize(e, 256 << 10), 0);
@@ -546,11 +512,11 @@ Test(badinput, txn_failed_with_map_full)
 	for (n = 0; n < 100000 && rc == 0; n++) {
 		char k[16];
 		snprintf(k, sizeof(k), "k%06d", n);
-		heed_val key = val(k), data = {sizeof(value), value};
+		heed_val key = hs(k), data = {sizeof(value), value};
 		rc = heed_put(txn, 0, &key, &data, 0);
 	}
 	cr_assert_eq(rc, HEED_MAP_FULL, "after %d puts: %s", n, heed_strerror(rc));
-	heed_val key = val("kept"), data = val("x");
+	heed_val key = hs("kept"), data = hs("x");
 	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), HEED_BAD_TXN);
 	cr_assert_eq(heed_get(txn, 0, &key, &data), HEED_BAD_TXN);
 	cr_assert_eq(heed_del(txn, 0, &key, NULL), HEED_BAD_TXN);
@@ -560,7 +526,7 @@ Test(badinput, txn_failed_with_map_full)
 
 	/* Nothing of it is visible; the env is usable and grows. */
 	txn = begin(e, HEED_RDONLY);
-	heed_val k0 = val("k000000");
+	heed_val k0 = hs("k000000");
 	cr_assert_eq(heed_get(txn, 0, &k0, &data), HEED_NOTFOUND);
 	cr_assert_eq(heed_get(txn, 0, &key, &data), 0);
 	heed_txn_abort(txn);
@@ -569,12 +535,12 @@ Test(badinput, txn_failed_with_map_full)
 	for (int i = 0; i < n; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "k%06d", i);
-		heed_val kk = val(k), dd = {sizeof(value), value};
+		heed_val kk = hs(k), dd = {sizeof(value), value};
 		cr_assert_eq(heed_put(txn, 0, &kk, &dd, 0), 0);
 	}
 	cr_assert_eq(heed_txn_commit(txn), 0);
 	heed_env_close(e);
-	rm_tree(dir);
+	tmpdir_remove(dir);
 }
 
 Test(badinput, cursor_misuse)
@@ -584,7 +550,7 @@ Test(badinput, cursor_misuse)
 	heed_txn *txn = begin(env, 0);
 	heed_cursor *cur;
 	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
-	heed_val key = val("zz"), data;
+	heed_val key = hs("zz"), data;
 	int rc = heed_cursor_get(cur, &key, &data, HEED_GET_CURRENT);
 	cr_assert(rc == EINVAL || rc == HEED_NOTFOUND, "GET_CURRENT unpositioned: %s",
 		  heed_strerror(rc));
@@ -592,21 +558,21 @@ Test(badinput, cursor_misuse)
 	cr_assert(rc == EINVAL || rc == HEED_NOTFOUND, "del unpositioned: %s", heed_strerror(rc));
 	cr_assert_eq(heed_cursor_get(cur, &key, &data, HEED_SET), HEED_NOTFOUND);
 	cr_assert_eq(heed_cursor_get(cur, &key, &data, HEED_FIRST), 0);
-	heed_val other = val("b"), nv = val("9");
+	heed_val other = hs("b"), nv = hs("9");
 	cr_assert_eq(heed_cursor_put(cur, &other, &nv, HEED_CURRENT), EINVAL,
 		     "CURRENT with another key");
-	heed_val low = val("0");
+	heed_val low = hs("0");
 	cr_assert_eq(heed_cursor_put(cur, &low, &nv, HEED_APPEND), HEED_KEYEXIST);
-	heed_val a = val("a");
+	heed_val a = hs("a");
 	cr_assert_eq(heed_cursor_put(cur, &a, &nv, HEED_NOOVERWRITE), HEED_KEYEXIST);
 	heed_cursor_close(cur);
 
-	heed_val old = val("x");
+	heed_val old = hs("x");
 	cr_assert_eq(heed_put(txn, 0, &a, &old, HEED_NOOVERWRITE), HEED_KEYEXIST);
 	cr_assert_eq(old.size, 1);
 	cr_assert_eq(memcmp(old.data, "1", 1), 0, "NOOVERWRITE returns the existing value");
 	cr_assert_eq(heed_put(txn, 0, &low, &nv, HEED_APPEND), HEED_KEYEXIST);
-	heed_val gone = val("nope");
+	heed_val gone = hs("nope");
 	cr_assert_eq(heed_del(txn, 0, &gone, NULL), HEED_NOTFOUND);
 	cr_assert_eq(heed_txn_commit(txn), 0);
 
