@@ -80,6 +80,9 @@ struct heed_bench {
 	struct heed_json *base_doc;
 	unsigned cg_dumps;
 	char failmsg[512];
+	/* --list: the names printed so far */
+	char **listed;
+	size_t nlisted;
 };
 
 static double now_ns(void)
@@ -125,12 +128,32 @@ const char *heed_bench_diskdir(const heed_bench *b)
 	return b->diskdir;
 }
 
+/* Suites ask about a case before preparing it and heed_bench_run() asks
+ * again: print each name the first time only. Out of memory, a name may
+ * print twice; the listing is all that is at stake. */
+static void list_once(heed_bench *b, const char *name)
+{
+	char **l;
+
+	for (size_t i = 0; i < b->nlisted; i++)
+		if (strcmp(b->listed[i], name) == 0)
+			return;
+	printf("%s\n", name);
+	l = realloc(b->listed, (b->nlisted + 1) * sizeof(*l));
+	if (!l)
+		return;
+	b->listed = l;
+	l[b->nlisted] = strdup(name);
+	if (l[b->nlisted])
+		b->nlisted++;
+}
+
 bool heed_bench_enabled(heed_bench *b, const char *name)
 {
 	if (b->have_re && regexec(&b->re, name, 0, NULL, 0) != 0)
 		return false;
 	if (b->list) {
-		printf("%s\n", name);
+		list_once(b, name);
 		return false;
 	}
 	return true;
@@ -874,6 +897,9 @@ static void bench_free(heed_bench *b)
 		free(b->res[i].iters);
 	}
 	free(b->res);
+	for (size_t i = 0; i < b->nlisted; i++)
+		free(b->listed[i]);
+	free(b->listed);
 	heed_json_free(b->base_doc);
 	if (b->have_re)
 		regfree(&b->re);

@@ -72,7 +72,8 @@ int heed_bench_main(const char *suite, int argc, char **argv, heed_bench_suite_f
 int heed_bench_run(heed_bench *b, const struct heed_bench_def *def);
 
 /* True when a case of this name would run: it passes --filter, and we are
- * not only listing names. Suites ask before expensive preparation. */
+ * not only listing names. Suites ask before expensive preparation. With
+ * --list, a name that passes --filter is printed, once however often asked. */
 bool heed_bench_enabled(heed_bench *b, const char *name);
 
 /* --quick: suites use small sizes. */

@@ -361,6 +361,28 @@ Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp
 	heed_json_free(doc);
 }
 
+/* A suite that asks about its case before running it, as suites do before
+ * expensive preparation. */
+static int asking_suite(heed_bench *b)
+{
+	struct heed_bench_def a = {.name = "spin/auto", .routine = spin};
+
+	if (!heed_bench_enabled(b, "spin/auto"))
+		return tiny_suite(b);
+	return heed_bench_run(b, &a);
+}
+
+Test(harness, list_prints_each_name_once, .init = make_tmp, .fini = remove_tmp)
+{
+	char *argv[] = {"tiny", "--list", NULL};
+
+	cr_redirect_stdout();
+	cr_assert_eq(heed_bench_main("tiny", 2, argv, asking_suite), 0);
+	fflush(stdout);
+	cr_assert_stdout_eq_str("spin/auto\nspin/fixed\n");
+	cr_expect_eq(auto_calls + fixed_calls, 0, "listing runs nothing");
+}
+
 Test(harness, bad_usage_and_failures_exit_non_zero, .init = make_tmp, .fini = remove_tmp)
 {
 	cr_redirect_stderr();
