@@ -20,8 +20,7 @@
 struct heed_func {
 	struct func_bpf *skel;
 	struct heed_links links;
-	struct heed_named_hist *h;
-	size_t nh;
+	struct heed_hists h;
 };
 
 struct target_fn {
@@ -44,28 +43,6 @@ static int lib_matches(const char *lib, const char *path)
 	size_t l = strlen(lib);
 
 	return !strncmp(b, lib, l) && (b[l] == 0 || b[l] == '.' || b[l] == '-');
-}
-
-static int add_slot(heed_func *f, const char *name, size_t *slot)
-{
-	struct heed_named_hist *nh;
-	size_t i;
-
-	for (i = 0; i < f->nh; i++)
-		if (!strcmp(f->h[i].name, name)) {
-			*slot = i;
-			return 0;
-		}
-	nh = realloc(f->h, (f->nh + 1) * sizeof(*nh));
-	if (!nh)
-		return -ENOMEM;
-	f->h = nh;
-	memset(&f->h[f->nh], 0, sizeof(f->h[f->nh]));
-	f->h[f->nh].name = strdup(name);
-	if (!f->h[f->nh].name)
-		return -ENOMEM;
-	*slot = f->nh++;
-	return 0;
 }
 
 /* Resolves every glob into (file, offset, slot) triples. */
@@ -119,7 +96,7 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 				else
 					snprintf(name, sizeof(name), "%s:%s", base_name(path),
 						 fns[j].name);
-				rc = add_slot(f, name, &slot);
+				rc = heed_hists_slot(&f->h, name, &slot);
 				if (!rc && cnt >= MAX_FUNCS) {
 					snprintf(
 						err, errlen,
@@ -178,7 +155,7 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 		snprintf(err, errlen, "cannot open the func BPF object: %s", strerror(-rc));
 		goto cleanup;
 	}
-	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->nh);
+	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->h.n);
 	rc = func_bpf__load(f->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -201,7 +178,7 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 			if (!l) {
 				rc = -errno;
 				snprintf(err, errlen, "cannot attach a %s to %s in %s: %s",
-					 r ? "uretprobe" : "uprobe", f->h[fns[i].slot].name,
+					 r ? "uretprobe" : "uprobe", f->h.v[fns[i].slot].name,
 					 fns[i].path, strerror(-rc));
 				goto cleanup;
 			}
@@ -223,11 +200,9 @@ int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, ui
 	int hfd = bpf_map__fd(f->skel->maps.hists), lfd = bpf_map__fd(f->skel->maps.lost), err;
 	size_t i;
 
-	for (i = 0; i < f->nh; i++) {
-		err = heed_hist_read(hfd, (__u32)i, &f->h[i].h);
-		if (err)
-			return err;
-	}
+	err = heed_hists_read(&f->h, hfd);
+	if (err)
+		return err;
 	for (i = 0; i < HEED_FUNC_LOST_MAX; i++) {
 		err = heed_percpu_sum(lfd, (__u32)i, &lost[i]);
 		if (err)
@@ -236,21 +211,17 @@ int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, ui
 	lost[HEED_FUNC_LOST_SKIPPED] =
 		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_entry)) +
 		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_exit));
-	*h = f->h;
-	*n = f->nh;
+	*h = f->h.v;
+	*n = f->h.n;
 	return 0;
 }
 
 void heed_func_close(heed_func *f)
 {
-	size_t i;
-
 	if (!f)
 		return;
 	heed_links_destroy(&f->links);
 	func_bpf__destroy(f->skel);
-	for (i = 0; i < f->nh; i++)
-		free(f->h[i].name);
-	free(f->h);
+	heed_hists_free(&f->h);
 	free(f);
 }

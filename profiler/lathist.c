@@ -56,6 +56,54 @@ int heed_percpu_sum(int map_fd, __u32 key, uint64_t *sum)
 	return err;
 }
 
+int heed_hists_slot(struct heed_hists *t, const char *name, size_t *slot)
+{
+	struct heed_named_hist *nv;
+	char *copy;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->v[i].name, name)) {
+			*slot = i;
+			return 0;
+		}
+	copy = strdup(name);
+	nv = copy ? realloc(t->v, (t->n + 1) * sizeof(*nv)) : NULL;
+	if (!nv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	t->v = nv;
+	memset(&t->v[t->n], 0, sizeof(t->v[t->n]));
+	t->v[t->n].name = copy;
+	*slot = t->n++;
+	return 0;
+}
+
+int heed_hists_read(struct heed_hists *t, int map_fd)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < t->n; i++) {
+		err = heed_hist_read(map_fd, (__u32)i, &t->v[i].h);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void heed_hists_free(struct heed_hists *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->v[i].name);
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
 uint64_t heed_prog_misses(int prog_fd)
 {
 	struct bpf_prog_info info;

@@ -5,6 +5,7 @@
 #define HEED_PROFILER_LATHIST_H
 
 #include <linux/types.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -22,6 +23,29 @@ int heed_percpu_sum(int map_fd, __u32 key, uint64_t *sum);
 /* Runs of a loaded program that the kernel skipped because another BPF program
  * was running on that CPU (bpf_prog_info.recursion_misses); 0 if unknown. */
 uint64_t heed_prog_misses(int prog_fd);
+
+/* One named histogram: what the features report. */
+struct heed_named_hist {
+	char *name;
+	struct heed_hist h;
+};
+
+/* The histograms of one BPF map, slot i named v[i].name. */
+struct heed_hists {
+	struct heed_named_hist *v;
+	size_t n;
+};
+
+/* The slot of the histogram called name, appended (zeroed) when new, into *slot.
+ * Returns 0 or -ENOMEM. */
+int heed_hists_slot(struct heed_hists *t, const char *name, size_t *slot);
+
+/* Refreshes every v[i].h from slot i of map_fd (as heed_hist_read). Returns 0 or the
+ * first lookup's negative errno. */
+int heed_hists_read(struct heed_hists *t, int map_fd);
+
+/* Frees the names and the array; t is left empty. */
+void heed_hists_free(struct heed_hists *t);
 
 /* The bucket of value v, as the BPF side computes it. */
 unsigned int heed_hist_bucket(uint64_t v);

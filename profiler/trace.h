@@ -20,12 +20,6 @@
 #include "lathist.h"
 #include "procmaps.h"
 
-/* One named histogram with its lost counters: what the features report. */
-struct heed_named_hist {
-	char *name;
-	struct heed_hist h;
-};
-
 enum heed_ops_source {
 	HEED_OPS_NONE,	     /* --ops not asked, or the target has no heed probes */
 	HEED_OPS_BATCH,	     /* heed:ops__batch, records folded in kernel */

@@ -39,8 +39,7 @@ struct bin {
 struct heed_usdt {
 	struct usdt_bpf *skel;
 	struct heed_links links;
-	struct heed_named_hist *h;
-	size_t nh;
+	struct heed_hists h;
 };
 
 /* The distinct executable files mapped by the target. */
@@ -108,28 +107,12 @@ static unsigned int rc_arg(const char *args)
 	return found;
 }
 
+/* The cookie has 16 bits for the slot. */
 static int slot_of(heed_usdt *u, const char *name, size_t *slot)
 {
-	struct heed_named_hist *nh;
-	size_t i;
+	int err = heed_hists_slot(&u->h, name, slot);
 
-	for (i = 0; i < u->nh; i++)
-		if (!strcmp(u->h[i].name, name)) {
-			*slot = i;
-			return 0;
-		}
-	if (u->nh >= 0xffff)
-		return -E2BIG;
-	nh = realloc(u->h, (u->nh + 1) * sizeof(*nh));
-	if (!nh)
-		return -ENOMEM;
-	u->h = nh;
-	memset(&u->h[u->nh], 0, sizeof(u->h[u->nh]));
-	u->h[u->nh].name = strdup(name);
-	if (!u->h[u->nh].name)
-		return -ENOMEM;
-	*slot = u->nh++;
-	return 0;
+	return !err && *slot > 0xffff ? -E2BIG : err;
 }
 
 /* One probe of one binary to attach, and its cookie. */
@@ -358,7 +341,7 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 		snprintf(err, errlen, "cannot open the usdt BPF object: %s", strerror(-rc));
 		goto cleanup;
 	}
-	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->nh);
+	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->h.n);
 	rc = usdt_bpf__load(u->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -399,11 +382,9 @@ int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, ui
 	int hfd = bpf_map__fd(u->skel->maps.hists), lfd = bpf_map__fd(u->skel->maps.lost), err;
 	size_t i;
 
-	for (i = 0; i < u->nh; i++) {
-		err = heed_hist_read(hfd, (__u32)i, &u->h[i].h);
-		if (err)
-			return err;
-	}
+	err = heed_hists_read(&u->h, hfd);
+	if (err)
+		return err;
 	for (i = 0; i < HEED_USDT_LOST_MAX; i++) {
 		err = heed_percpu_sum(lfd, (__u32)i, &lost[i]);
 		if (err)
@@ -412,21 +393,17 @@ int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, ui
 	lost[HEED_USDT_LOST_SKIPPED] =
 		heed_prog_misses(bpf_program__fd(u->skel->progs.heed_ops_batch)) +
 		heed_prog_misses(bpf_program__fd(u->skel->progs.heed_usdt_hit));
-	*h = u->h;
-	*n = u->nh;
+	*h = u->h.v;
+	*n = u->h.n;
 	return 0;
 }
 
 void heed_usdt_close(heed_usdt *u)
 {
-	size_t i;
-
 	if (!u)
 		return;
 	heed_links_destroy(&u->links);
 	usdt_bpf__destroy(u->skel);
-	for (i = 0; i < u->nh; i++)
-		free(u->h[i].name);
-	free(u->h);
+	heed_hists_free(&u->h);
 	free(u);
 }

@@ -103,6 +103,22 @@ Test(hist, percentiles_within_a_bucket)
 	cr_assert_eq(heed_hist_pct(&h, 50), 0);
 }
 
+Test(hist, named_slots_are_found_or_appended_zeroed)
+{
+	struct heed_hists t = {0};
+	size_t a, b, again;
+
+	cr_assert_eq(heed_hists_slot(&t, "get", &a), 0);
+	cr_assert_eq(heed_hists_slot(&t, "put", &b), 0);
+	cr_assert_eq(heed_hists_slot(&t, "get", &again), 0);
+	cr_assert(a == 0 && b == 1 && again == 0, "slots %zu %zu %zu", a, b, again);
+	cr_assert_eq(t.n, 2);
+	cr_assert_str_eq(t.v[1].name, "put");
+	cr_assert(t.v[1].h.count == 0 && t.v[1].h.slots[0] == 0);
+	heed_hists_free(&t);
+	cr_assert(t.v == NULL && t.n == 0);
+}
+
 Test(jsonw, nesting_commas_and_escapes)
 {
 	char *buf = NULL;
