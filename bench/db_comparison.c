@@ -365,6 +365,7 @@ static int suite(heed_bench *b)
 	struct table *t = calloc(1, sizeof(*t));
 	uint32_t *perm = malloc(n * sizeof(*perm));
 	int en[NENGINES];
+	double median;
 	int rc = 0;
 
 	memset(st, 0, sizeof(st));
@@ -485,7 +486,8 @@ static int suite(heed_bench *b)
 					      t);
 			close_store(&st[e]);
 		}
-	if (!rc)
+	/* No table when no case ran: --list, or a --filter that matched nothing. */
+	if (!rc && heed_bench_last_median(b, &median) == 0)
 		print_table(t, n);
 cleanup:
 	for (int e = 0; e < NENGINES; e++)
