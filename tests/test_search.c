@@ -7,39 +7,13 @@
  * queries diverging inside it or shorter than it); a corrupt
  * node offset is reported by both. HEED_SEED replays a run.
  */
-#include <criterion/criterion.h>
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include "heed.h"
+#include "common.h"
 #include "page.h"
 #include "search.h"
 
 #define PSIZE 16384u
 
-static uint64_t seed_state;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (seed_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void seed(void)
-{
-	const char *s = getenv("HEED_SEED");
-	uint64_t v = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
-
-	printf("test_search: HEED_SEED=%llu\n", (unsigned long long)v);
-	seed_state = v;
-}
+static struct rng rng;
 
 struct key {
 	unsigned char b[64];
@@ -58,9 +32,9 @@ static void rand_key(struct key *k, unsigned int maxlen, unsigned int alpha)
 {
 	unsigned int i;
 
-	k->n = 1 + (unsigned int)(rnd() % maxlen);
+	k->n = 1 + (unsigned int)(rng_next(&rng) % maxlen);
 	for (i = 0; i < k->n; i++)
-		k->b[i] = (unsigned char)(rnd() % alpha);
+		k->b[i] = (unsigned char)(rng_next(&rng) % alpha);
 }
 
 /* Sort, drop duplicates; returns the count left. */
@@ -153,9 +127,9 @@ static void run_random(unsigned int maxlen, unsigned int alpha, int branch, unsi
 	static unsigned char page[PSIZE] __attribute__((aligned(64)));
 	unsigned int r, i, n;
 
-	seed();
+	rng.s = test_seed("test_search");
 	for (r = 0; r < rounds; r++) {
-		n = (unsigned int)(rnd() % 300);
+		n = (unsigned int)(rng_next(&rng) % 300);
 		for (i = 0; i < n; i++)
 			rand_key(&keys[i], maxlen, alpha);
 		n = uniq(keys, n);
@@ -204,16 +178,17 @@ Test(search, numeric_keys_long_common_prefix)
 	static unsigned char page[PSIZE] __attribute__((aligned(64)));
 	unsigned int r, i, n, branch;
 
-	seed();
+	rng.s = test_seed("test_search");
 	for (r = 0; r < 200; r++) {
-		unsigned long long base = rnd() % 1000000, span = 1 + rnd() % 5000;
+		unsigned long long base = rng_next(&rng) % 1000000,
+				   span = 1 + rng_next(&rng) % 5000;
 		struct key q;
 
 		branch = r & 1;
-		n = 1 + (unsigned int)(rnd() % 250);
+		n = 1 + (unsigned int)(rng_next(&rng) % 250);
 		for (i = 0; i < n; i++) {
 			snprintf((char *)keys[i].b, sizeof(keys[i].b), "%016llu",
-				 base + rnd() % span);
+				 base + rng_next(&rng) % span);
 			keys[i].n = 16;
 		}
 		n = uniq(keys, n);
@@ -224,14 +199,18 @@ Test(search, numeric_keys_long_common_prefix)
 			probe_all(page, keys, n, (int)branch, &keys[i]);
 		for (i = 0; i < 300; i++) {
 			memset(q.b, 0, sizeof(q.b));
-			snprintf((char *)q.b, sizeof(q.b), "%016llu", base + rnd() % (span + 10));
+			snprintf((char *)q.b, sizeof(q.b), "%016llu",
+				 base + rng_next(&rng) % (span + 10));
 			q.n = 16;
 			if (i % 5 == 1)
-				q.b[rnd() % 16] = (unsigned char)rnd(); /* may leave the prefix */
+				q.b[rng_next(&rng) % 16] =
+					(unsigned char)rng_next(&rng); /* may leave the prefix */
 			if (i % 5 == 2)
-				q.n = (unsigned int)(rnd() % 17); /* shorter, down to empty */
+				q.n = (unsigned int)(rng_next(&rng) %
+						     17); /* shorter, down to empty */
 			if (i % 5 == 3)
-				q.n = 17 + (unsigned int)(rnd() % 8); /* longer: zero-padded tail */
+				q.n = 17 + (unsigned int)(rng_next(&rng) %
+							  8); /* longer: zero-padded tail */
 			probe_all(page, keys, n, (int)branch, &q);
 		}
 	}
@@ -302,23 +281,26 @@ Test(search, dispatcher_honours_force_scalar)
  * search path the dispatcher picks: every key found, scan in order. */
 static void engine_roundtrip(unsigned int psize)
 {
-	char dir[] = "/tmp/heed-search-XXXXXX", cmd[300];
+	static unsigned char stored[20000];
+	char dir[256];
 	heed_env *env;
 	heed_txn *txn;
 	heed_cursor *cur;
 	heed_val k, v, prev = {0, NULL};
 	char key[64];
-	unsigned int i, n = 20000, seen = 0;
+	unsigned int i, n = sizeof(stored), seen = 0, distinct = 0;
 
-	seed();
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	rng.s = test_seed("test_search");
+	tmpdir_make(dir, sizeof(dir), "search");
 	cr_assert_eq(heed_env_create(&env), 0);
 	cr_assert_eq(heed_env_set_pagesize(env, psize), 0);
 	cr_assert_eq(heed_env_open(env, dir, HEED_NOSYNC, 0644), 0);
 	cr_assert_eq(heed_txn_begin(env, NULL, 0, &txn), 0);
 	for (i = 0; i < n; i++) {
-		unsigned int r = (unsigned int)(rnd() % n);
+		unsigned int r = (unsigned int)(rng_next(&rng) % n);
 
+		distinct += !stored[r];
+		stored[r] = 1;
 		snprintf(key, sizeof(key), "shared/prefix/%c/%08u", 'a' + r % 3, r);
 		k.data = key;
 		k.size = strlen(key);
@@ -340,10 +322,19 @@ static void engine_roundtrip(unsigned int psize)
 		seen++;
 	}
 	cr_assert_gt(seen, n / 2, "only %u distinct keys stored", seen);
+	cr_assert_eq(seen, distinct, "the scan found %u keys, %u were put", seen, distinct);
+	for (i = 0; i < n; i++) {
+		if (!stored[i])
+			continue;
+		snprintf(key, sizeof(key), "shared/prefix/%c/%08u", 'a' + i % 3, i);
+		k = hs(key);
+		cr_assert_eq(heed_get(txn, 0, &k, &v), 0, "%s was put but is not found", key);
+		cr_assert(v.size == k.size && !memcmp(v.data, k.data, k.size), "%s: wrong value",
+			  key);
+	}
 	heed_txn_abort(txn);
 	heed_env_close(env);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
+	tmpdir_remove(dir);
 }
 
 Test(search, engine_with_avx2)
