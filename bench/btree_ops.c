@@ -274,15 +274,7 @@ static int run_sizes(heed_bench *b, struct tree *t)
 		t->perm = malloc(t->n * sizeof(*t->perm));
 		if (!t->perm)
 			return heed_bench_fail(b, "out of memory");
-		for (uint64_t i = 0; i < t->n; i++)
-			t->perm[i] = (uint32_t)i;
-		for (uint64_t i = t->n - 1; i > 0; i--) {
-			uint64_t j = heed_stats_rand(&t->rng) % (i + 1);
-			uint32_t tmp = t->perm[i];
-
-			t->perm[i] = t->perm[j];
-			t->perm[j] = tmp;
-		}
+		heed_stats_permutation(t->perm, t->n, &t->rng);
 		for (int o = 0; o < 6; o++) {
 			snprintf(names[o], sizeof(names[o]), "%s/%uk/%llu", ops[o], t->psize / 1024,
 				 (unsigned long long)t->n);

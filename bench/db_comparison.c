@@ -373,15 +373,7 @@ static int suite(heed_bench *b)
 		rc = heed_bench_fail(b, "out of memory");
 		goto cleanup;
 	}
-	for (uint64_t i = 0; i < n; i++)
-		perm[i] = (uint32_t)i;
-	for (uint64_t i = n - 1; i > 0; i--) {
-		uint64_t j = heed_stats_rand(&rng) % (i + 1);
-		uint32_t tmp = perm[i];
-
-		perm[i] = perm[j];
-		perm[j] = tmp;
-	}
+	heed_stats_permutation(perm, n, &rng);
 	for (int e = 0; e < NENGINES; e++) {
 		st[e].b = b;
 		st[e].eng = engines[e];

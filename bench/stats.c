@@ -18,6 +18,19 @@ uint64_t heed_stats_rand(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
+void heed_stats_permutation(uint32_t *perm, size_t n, uint64_t *state)
+{
+	for (size_t i = 0; i < n; i++)
+		perm[i] = (uint32_t)i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = heed_stats_rand(state) % i;
+		uint32_t tmp = perm[i - 1];
+
+		perm[i - 1] = perm[j];
+		perm[j] = tmp;
+	}
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a;

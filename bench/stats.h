@@ -1,7 +1,8 @@
 /*
  * stats.h - the statistics behind the bench harness and heed-bench-compare.
  *
- * Pure functions over arrays of doubles: no I/O, no global state. Inputs are
+ * Pure functions over arrays of doubles (and a random permutation for the
+ * suites' key orders): no I/O, no global state. Inputs are
  * never modified (functions that need order sort a private copy). Functions
  * that allocate return -ENOMEM on failure; the others cannot fail. An empty
  * input (n == 0) gives NAN for a statistic and -EINVAL for an interval.
@@ -32,6 +33,10 @@ enum heed_stats_estimator {
 
 /* The next number of a splitmix64 generator; *state advances. */
 uint64_t heed_stats_rand(uint64_t *state);
+
+/* Fill perm with a random order of 0..n-1 (Fisher-Yates on heed_stats_rand;
+ * *state advances): the suites' random key orders. */
+void heed_stats_permutation(uint32_t *perm, size_t n, uint64_t *state);
 
 double heed_stats_mean(const double *x, size_t n);
 

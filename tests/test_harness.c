@@ -117,6 +117,30 @@ Test(stats, wilcoxon_normal_approximation)
 	cr_expect(fabs(heed_stats_wilcoxon_greater(d, 200) - 0.5) < 0.05);
 }
 
+Test(stats, permutation_is_a_reproducible_shuffle)
+{
+	uint32_t p[1000], q[1000], one = 7;
+	unsigned char seen[1000] = {0};
+	uint64_t s1 = 9, s2 = 9;
+	size_t moved = 0;
+
+	heed_stats_permutation(p, 1000, &s1);
+	heed_stats_permutation(q, 1000, &s2);
+	for (size_t i = 0; i < 1000; i++) {
+		cr_assert_lt(p[i], 1000);
+		cr_expect_eq(seen[p[i]]++, 0, "%u twice", p[i]);
+		moved += p[i] != i;
+	}
+	cr_expect_gt(moved, 900, "a shuffle, not the identity (%zu moved)", moved);
+	cr_expect_eq(memcmp(p, q, sizeof(p)), 0, "same seed, same order");
+	cr_expect_eq(s1, s2);
+	s1 = 9;
+	heed_stats_permutation(NULL, 0, &s1);
+	heed_stats_permutation(&one, 1, &s1);
+	cr_expect_eq(one, 0);
+	cr_expect_eq(s1, 9, "nothing to shuffle, no draws");
+}
+
 Test(json, parses_nested_documents)
 {
 	const char *doc = "{\"a\": [1, 2.5, -3e2], \"s\": \"x\\\"\\u00e9\\n\", \"t\": true,"
