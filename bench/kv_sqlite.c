@@ -48,6 +48,18 @@ static int connect(const char *path, sqlite3 **db)
 	return rc;
 }
 
+static void sq_close(struct kv *kv)
+{
+	if (!kv)
+		return;
+	sqlite3_finalize(kv->put);
+	sqlite3_finalize(kv->del);
+	sqlite3_finalize(kv->begin);
+	sqlite3_finalize(kv->commit);
+	sqlite3_close(kv->db);
+	free(kv);
+}
+
 static int sq_open(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
 {
 	struct kv *kv = calloc(1, sizeof(*kv));
@@ -79,28 +91,11 @@ static int sq_open(const char *dir, int durable, struct kv **out, char *err, siz
 	if (rc) {
 		snprintf(err, errlen, "sqlite: open %s: %s", kv->path,
 			 kv->db ? sqlite3_errmsg(kv->db) : sqlite3_errstr(rc));
-		sqlite3_finalize(kv->put);
-		sqlite3_finalize(kv->del);
-		sqlite3_finalize(kv->begin);
-		sqlite3_finalize(kv->commit);
-		sqlite3_close(kv->db);
-		free(kv);
+		sq_close(kv);
 		return -EIO;
 	}
 	*out = kv;
 	return 0;
-}
-
-static void sq_close(struct kv *kv)
-{
-	if (!kv)
-		return;
-	sqlite3_finalize(kv->put);
-	sqlite3_finalize(kv->del);
-	sqlite3_finalize(kv->begin);
-	sqlite3_finalize(kv->commit);
-	sqlite3_close(kv->db);
-	free(kv);
 }
 
 static int sq_begin(struct kv *kv)
