@@ -51,6 +51,10 @@ struct state {
 	heed_func *func;
 	heed_prof *prof, *off;
 	double elapsed;
+	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
+	 * and func. Text and JSON print the same read. */
+	const struct heed_named_hist *uh, *fh;
+	size_t nuh, nfh;
 	uint64_t usdt_lost[HEED_USDT_LOST_MAX], func_lost[HEED_FUNC_LOST_MAX];
 	struct heed_stacks on_stacks, off_stacks;
 	struct heed_prof_stats on_st, off_st;
@@ -277,37 +281,45 @@ static const char *src_name(enum heed_ops_source s)
 	}
 }
 
-/* Prints every histogram the USDT and func features hold; 0 or a read error. */
-static int print_hists(struct state *s, FILE *f)
+/* Reads the histograms and lost counters of the USDT and func features into s.
+ * Returns 0 or the read error (then s->uh and s->fh are NULL). */
+static int read_hists(struct state *s)
 {
-	const struct heed_named_hist *h;
-	size_t n, i;
-	int err;
+	int err = 0;
 
-	if (s->usdt) {
-		err = heed_usdt_read(s->usdt, &h, &n, s->usdt_lost);
-		if (err)
-			return err;
+	s->uh = s->fh = NULL;
+	s->nuh = s->nfh = 0;
+	if (s->usdt)
+		err = heed_usdt_read(s->usdt, &s->uh, &s->nuh, s->usdt_lost);
+	if (!err && s->func)
+		err = heed_func_read(s->func, &s->fh, &s->nfh, s->func_lost);
+	if (err)
+		s->uh = s->fh = NULL;
+	return err;
+}
+
+/* Prints the histograms of the last read_hists. */
+static void print_hists(const struct state *s, FILE *f)
+{
+	size_t i;
+
+	if (s->uh) {
 		if (s->src != HEED_OPS_NONE) {
 			fprintf(f, "== heed ops of pid %d (%s), from %s ==\n", (int)s->o.pid,
 				s->comm, src_name(s->src));
 			for (i = 0; i < HEED_USDT_OPS; i++)
-				heed_hist_print(f, h[i].name, &h[i].h);
+				heed_hist_print(f, s->uh[i].name, &s->uh[i].h);
 		}
-		if (n > HEED_USDT_OPS)
+		if (s->nuh > HEED_USDT_OPS)
 			fprintf(f, "== USDT probes ==\n");
-		for (i = HEED_USDT_OPS; i < n; i++)
-			heed_hist_print(f, h[i].name, &h[i].h);
+		for (i = HEED_USDT_OPS; i < s->nuh; i++)
+			heed_hist_print(f, s->uh[i].name, &s->uh[i].h);
 	}
-	if (s->func) {
-		err = heed_func_read(s->func, &h, &n, s->func_lost);
-		if (err)
-			return err;
+	if (s->fh) {
 		fprintf(f, "== functions ==\n");
-		for (i = 0; i < n; i++)
-			heed_hist_print(f, h[i].name, &h[i].h);
+		for (i = 0; i < s->nfh; i++)
+			heed_hist_print(f, s->fh[i].name, &s->fh[i].h);
 	}
-	return 0;
 }
 
 static void print_lost(struct state *s, FILE *f)
@@ -410,9 +422,8 @@ static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_p
 
 static int write_json(struct state *s)
 {
-	const struct heed_named_hist *h;
 	struct heed_jw w;
-	size_t n, i;
+	size_t i;
 	FILE *f;
 	int err = 0;
 
@@ -437,17 +448,17 @@ static int write_json(struct state *s)
 	heed_jw_dbl(&w, s->elapsed);
 	heed_jw_key(&w, "ops_source");
 	heed_jw_str(&w, s->o.ops ? src_name(s->src) : "none");
-	if (s->usdt && !heed_usdt_read(s->usdt, &h, &n, s->usdt_lost)) {
+	if (s->uh) {
 		if (s->src != HEED_OPS_NONE) {
 			heed_jw_key(&w, "ops");
-			json_hists(&w, h, 0, HEED_USDT_OPS);
+			json_hists(&w, s->uh, 0, HEED_USDT_OPS);
 		}
 		heed_jw_key(&w, "usdt");
-		json_hists(&w, h, HEED_USDT_OPS, n);
+		json_hists(&w, s->uh, HEED_USDT_OPS, s->nuh);
 	}
-	if (s->func && !heed_func_read(s->func, &h, &n, s->func_lost)) {
+	if (s->fh) {
 		heed_jw_key(&w, "funcs");
-		json_hists(&w, h, 0, n);
+		json_hists(&w, s->fh, 0, s->nfh);
 	}
 	if (s->prof) {
 		heed_jw_key(&w, "profile");
@@ -546,11 +557,12 @@ static int report(struct state *s)
 	char msg[512];
 	int err, rc = 0;
 
-	err = print_hists(s, stdout);
+	err = read_hists(s);
 	if (err) {
 		die_msg("cannot read the histograms: %s", strerror(-err));
 		rc = err;
 	}
+	print_hists(s, stdout);
 	print_lost(s, stdout);
 	if (collect_stacks(s))
 		rc = -EIO;
@@ -667,8 +679,9 @@ static void run(struct state *s, int pidfd)
 
 			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&wall));
 			printf("-- %s, %.1f s (cumulative) --\n", ts, t);
-			if (print_hists(s, stdout))
+			if (read_hists(s))
 				break;
+			print_hists(s, stdout);
 			fflush(stdout);
 			next += s->o.interval;
 		}
