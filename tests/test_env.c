@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/statvfs.h>
 
 #include "common.h"
@@ -844,7 +845,8 @@ Test(env, foreign_files)
  * Several writer processes on one env. Each child opens the env itself and
  * makes ROUNDS increments of the counter "n", each writing key inc-<n> in
  * the same txn; a write txn that gets HEED_BUSY is retried. A reader child
- * checks every snapshot: entries == n + 1. At the end n == WRITERS * ROUNDS
+ * checks every snapshot: entries == n + 1; the writers start once it has
+ * checked its first, so it runs alongside them. At the end n == WRITERS * ROUNDS
  * and heed-check is clean: the writer lock worked across processes.
  */
 #define MP_WRITERS 3
@@ -858,16 +860,13 @@ static int mp_writer(void)
 	heed_val key, val;
 	uint64_t n;
 	char kb[32];
-	int i, rc, busy = 0;
+	int i, rc;
 
 	if (env_open_dir(&e, dir, 0, 0, 0, 0))
 		return 10;
 	for (i = 0; i < MP_ROUNDS; i++) {
-		while ((rc = heed_txn_begin(e, NULL, 0, &txn)) == HEED_BUSY) {
-			/* Another process writes: wait our turn. */
-			usleep(200);
-			busy++;
-		}
+		while ((rc = heed_txn_begin(e, NULL, 0, &txn)) == HEED_BUSY)
+			usleep(200); /* another process writes: wait our turn */
 		if (rc)
 			return 11;
 		if (heed_dbi_open(txn, NULL, 0, &dbi))
@@ -895,7 +894,9 @@ static int mp_writer(void)
 	return 0;
 }
 
-static int mp_reader(const char *stopfile)
+/* Checks snapshots until stopfile exists; writes a byte to ready_fd once
+ * the first one is checked. */
+static int mp_reader(const char *stopfile, int ready_fd)
 {
 	heed_env *e;
 	heed_txn *txn;
@@ -907,7 +908,7 @@ static int mp_reader(const char *stopfile)
 
 	if (env_open_dir(&e, dir, 0, 0, 0, 0))
 		return 20;
-	while (access(stopfile, F_OK) != 0) {
+	do {
 		if (heed_txn_begin(e, NULL, HEED_RDONLY, &txn) || heed_dbi_open(txn, NULL, 0, &dbi))
 			return 21;
 		rc = heed_get(txn, dbi, &key, &val);
@@ -921,7 +922,13 @@ static int mp_reader(const char *stopfile)
 		if (st.entries != (n ? n + 1 : 0))
 			return 24; /* a snapshot mixed two commits */
 		heed_txn_abort(txn);
-	}
+		if (ready_fd >= 0) {
+			if (write(ready_fd, "r", 1) != 1)
+				return 25;
+			close(ready_fd);
+			ready_fd = -1;
+		}
+	} while (access(stopfile, F_OK) != 0);
 	heed_env_close(e);
 	return 0;
 }
@@ -936,18 +943,32 @@ Test(env, writer_processes)
 	heed_val key = hs("n"), val;
 	heed_stat st;
 	uint64_t n;
-	int i, status;
+	int i, status, ready[2];
+	char c;
 
 	snprintf(stopfile, sizeof(stopfile), "%s/stop", dir);
 	/* Create the env first so every child opens an existing one. */
 	HEED_OK(env_open_dir(&env, dir, 0, 0, 0, 0));
 	heed_env_close(env);
 	env = NULL;
-	for (i = 0; i <= MP_WRITERS; i++) {
+	cr_assert_eq(pipe(ready), 0);
+	pids[MP_WRITERS] = fork();
+	cr_assert_geq(pids[MP_WRITERS], 0, "fork: %s", strerror(errno));
+	if (pids[MP_WRITERS] == 0) {
+		/* Dies with the test if an assertion ends it before the stop file. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(ready[0]);
+		_exit(mp_reader(stopfile, ready[1]));
+	}
+	close(ready[1]);
+	cr_assert_eq(read(ready[0], &c, 1), 1,
+		     "the reader process failed before its first snapshot");
+	close(ready[0]);
+	for (i = 0; i < MP_WRITERS; i++) {
 		pids[i] = fork();
 		cr_assert_geq(pids[i], 0, "fork: %s", strerror(errno));
 		if (pids[i] == 0)
-			_exit(i < MP_WRITERS ? mp_writer() : mp_reader(stopfile));
+			_exit(mp_writer());
 	}
 	for (i = 0; i < MP_WRITERS; i++)
 		cr_assert_eq(waitpid(pids[i], &wstatus[i], 0), pids[i]);
