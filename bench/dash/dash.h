@@ -15,9 +15,11 @@
  * benchmark present in both, ratio = newest / baseline of the per-iteration
  * cost (time or instructions; lower is better) with a 95% interval: from the
  * raw samples by bootstrap when both sides have them, else the conservative
- * [lo_new / hi_base, hi_new / lo_base] from the two stored intervals. The
- * verdict is "slower" when the whole interval lies above 1 + threshold,
- * "faster" when it lies below 1 - threshold, else "no change".
+ * [lo_new / hi_base, hi_new / lo_base] from the two stored intervals;
+ * instruction counts do not vary, so their ratio is exact. The verdict is
+ * "slower" when the interval lies above 1 and the ratio above 1 + threshold,
+ * "faster" when the interval lies below 1 and the ratio below 1 - threshold,
+ * else "no change".
  *
  * Every function returns 0 or a negative errno; -EINVAL comes with a sentence
  * naming the file and the cause in err. Nothing prints.

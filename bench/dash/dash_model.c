@@ -347,11 +347,6 @@ static int cmp_commit(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-static double median_of(const struct dash_result *r)
-{
-	return r->value;
-}
-
 static void judge(struct dash *d, struct dash_bench *b)
 {
 	const struct dash_result *cur = b->at[d->newest];
@@ -359,9 +354,9 @@ static void judge(struct dash *d, struct dash_bench *b)
 	int sig;
 
 	b->verdict = DASH_NONE;
-	if (!cur || !base || median_of(base) <= 0)
+	if (!cur || !base || base->value <= 0)
 		return;
-	b->ratio = median_of(cur) / median_of(base);
+	b->ratio = cur->value / base->value;
 	if (strcmp(b->unit, "instr") == 0) {
 		/* instruction counts are deterministic: the ratio is exact */
 		b->ratio_lo = b->ratio_hi = b->ratio;
