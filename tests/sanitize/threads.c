@@ -11,7 +11,9 @@
  *     two threads contend for the writer lock;
  *   - READERS reader threads take snapshots (begin, or reset + renew) until
  *     the writers are done; all keys of a snapshot must carry one
- *     generation and match the checksum, and generations never go back;
+ *     generation and match the checksum, and generations never go back.
+ *     The writers start once every reader has checked its first snapshot,
+ *     so no reader can miss them all;
  *   - a thread polls heed_env_info and heed_env_stat meanwhile.
  * At the end the counter and the last generation must be exact.
  *
@@ -42,6 +44,7 @@ static uint64_t seed;
 static long commits = 300;
 static atomic_int writers_left = 2;
 static atomic_int failed;
+static pthread_barrier_t start; /* the readers' first snapshots, then the writers */
 
 static void failf(const char *what, int rc)
 {
@@ -72,6 +75,7 @@ static void *writer(void *arg)
 {
 	(void)arg;
 	static unsigned char buf[6100];
+	pthread_barrier_wait(&start);
 	for (uint64_t gen = 1; gen <= (uint64_t)commits && !atomic_load(&failed); gen++) {
 		heed_txn *txn = NULL;
 		int rc = heed_txn_begin(env, NULL, 0, &txn);
@@ -110,6 +114,7 @@ static void *writer(void *arg)
 static void *incrementer(void *arg)
 {
 	(void)arg;
+	pthread_barrier_wait(&start);
 	for (int i = 0; i < INCREMENTS && !atomic_load(&failed); i++) {
 		heed_txn *txn = NULL;
 		int rc = heed_txn_begin(env, NULL, 0, &txn);
@@ -120,10 +125,13 @@ static void *incrementer(void *arg)
 		heed_val k = {7, "counter"}, v;
 		uint64_t n = 0;
 		rc = heed_get(txn, 0, &k, &v);
-		if (rc == 0 && v.size == sizeof(n))
+		if (rc == 0 && v.size == sizeof(n)) {
 			memcpy(&n, v.data, sizeof(n));
-		else if (rc != HEED_NOTFOUND)
+		} else if (rc != HEED_NOTFOUND) {
+			heed_txn_abort(txn);
 			failf("incrementer get", rc ? rc : HEED_CORRUPTED);
+			break;
+		}
 		n++;
 		v.size = sizeof(n);
 		v.data = &n;
@@ -199,7 +207,7 @@ static void *reader(void *arg)
 	long snaps = 0;
 	heed_txn *txn = NULL;
 	int rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
-	while (rc == 0 && atomic_load(&writers_left) > 0 && !atomic_load(&failed)) {
+	while (rc == 0 && !atomic_load(&failed)) {
 		uint64_t g = check_snapshot(txn);
 		if (g == UINT64_MAX)
 			break;
@@ -211,7 +219,10 @@ static void *reader(void *arg)
 			break;
 		}
 		last = g;
-		snaps++;
+		if (snaps++ == 0)
+			pthread_barrier_wait(&start);
+		else if (atomic_load(&writers_left) == 0)
+			break;
 		/* Half the readers reuse their handle, half take a new one. */
 		if (id % 2) {
 			heed_txn_reset(txn);
@@ -221,6 +232,8 @@ static void *reader(void *arg)
 			rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
 		}
 	}
+	if (snaps == 0)
+		pthread_barrier_wait(&start); /* failed first: let the others go */
 	if (rc != 0)
 		failf("reader begin/renew", rc);
 	else
@@ -289,14 +302,16 @@ int main(void)
 	}
 
 	pthread_t th[READERS + 3];
-	int n = 0, err = 0;
-	err |= pthread_create(&th[n++], NULL, writer, NULL);
-	err |= pthread_create(&th[n++], NULL, incrementer, NULL);
-	err |= pthread_create(&th[n++], NULL, poller, NULL);
-	for (long r = 0; r < READERS; r++)
-		err |= pthread_create(&th[n++], NULL, reader, (void *)(intptr_t)r);
+	int n = 0, err = pthread_barrier_init(&start, NULL, READERS + 2);
+	if (err == 0) {
+		err |= pthread_create(&th[n++], NULL, writer, NULL);
+		err |= pthread_create(&th[n++], NULL, incrementer, NULL);
+		err |= pthread_create(&th[n++], NULL, poller, NULL);
+		for (long r = 0; r < READERS; r++)
+			err |= pthread_create(&th[n++], NULL, reader, (void *)(intptr_t)r);
+	}
 	if (err) {
-		fprintf(stderr, "threads: pthread_create failed\n");
+		fprintf(stderr, "threads: pthread_barrier_init/pthread_create failed\n");
 		return 1;
 	}
 	for (int i = 0; i < n; i++)
