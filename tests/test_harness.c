@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 Test(stats, median_quantiles_mean_stddev)
@@ -368,7 +369,7 @@ Test(harness, filter_selects_cases, .init = make_tmp, .fini = remove_tmp)
 Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp)
 {
 	char path[128], err[256];
-	struct heed_json *doc;
+	struct heed_json *doc, *saved;
 	const struct heed_json *base;
 
 	cr_assert_eq(run_main("--save-baseline", "first", NULL), 0);
@@ -382,6 +383,79 @@ Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp
 	cr_expect_str_eq(heed_json_str(base, "name"), "first");
 	cr_expect_gt(heed_json_num(base, "ratio", 0), 0);
 	cr_expect_not_null(heed_json_str(base, "verdict"));
+	heed_json_free(doc);
+	/* Each case is compared with its own entry of the saved file. */
+	snprintf(path, sizeof(path), "%s/first/tiny.json", tmpdir);
+	cr_assert_eq(heed_json_load(path, &saved, err, sizeof(err)), 0, "%s", err);
+	snprintf(path, sizeof(path), "%s/second.json", tmpdir);
+	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
+	for (const struct heed_json *r = heed_json_get(doc, "results")->child,
+				    *o = heed_json_get(saved, "results")->child;
+	     r && o; r = r->next, o = o->next) {
+		base = heed_json_get(r, "baseline");
+		cr_expect_str_eq(heed_json_str(r, "name"), heed_json_str(o, "name"));
+		cr_assert_not_null(base, "%s: no comparison", heed_json_str(r, "name"));
+		cr_expect_eq(heed_json_num(base, "median", 0), heed_json_num(o, "median", -1),
+			     "%s: compared with another case", heed_json_str(r, "name"));
+		cr_expect_float_eq(heed_json_num(base, "ratio", 0),
+				   heed_json_num(r, "median", 0) / heed_json_num(o, "median", 1),
+				   1e-9);
+	}
+	heed_json_free(saved);
+	heed_json_free(doc);
+}
+
+/* Write baseline NAME for the tiny suite: 30 samples of one value per case. */
+static void write_baseline(const char *name, double auto_ns, double fixed_ns)
+{
+	char path[192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s/tiny.json", tmpdir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("{\"schema\":\"heed-bench\",\"version\":1,\"suite\":\"tiny\",\"mode\":\"time\","
+	      "\"results\":[",
+	      f);
+	for (int c = 0; c < 2; c++) {
+		fprintf(f, "%s{\"name\":\"%s\",\"samples\":[", c ? "," : "",
+			c ? "spin/fixed" : "spin/auto");
+		for (int i = 0; i < 30; i++)
+			fprintf(f, "%s%.17g", i ? "," : "", c ? fixed_ns : auto_ns);
+		fputs("]}", f);
+	}
+	fputs("]}\n", f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(harness, baseline_verdicts, .init = make_tmp, .fini = remove_tmp)
+{
+	char path[128], err[256];
+	struct heed_json *doc;
+	const struct heed_json *r, *base;
+
+	/* Far from anything a run measures, so the verdicts do not depend on
+	 * the machine: a case a million times slower, one a million faster. */
+	write_baseline("far", 1e-3, 1e12);
+	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
+	cr_assert_eq(run_main("--baseline", "far", path), 0, "a regression is reported, not fatal");
+	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
+	r = heed_json_get(doc, "results")->child;
+	base = heed_json_get(r, "baseline");
+	cr_assert_not_null(base);
+	cr_expect_str_eq(heed_json_str(r, "name"), "spin/auto");
+	cr_expect_float_eq(heed_json_num(base, "median", 0), 1e-3, 1e-15);
+	cr_expect_str_eq(heed_json_str(base, "verdict"), "regressed");
+	cr_expect_gt(heed_json_get(base, "ratio_ci")->child->num, 1);
+	r = r->next;
+	base = heed_json_get(r, "baseline");
+	cr_assert_not_null(base);
+	cr_expect_str_eq(heed_json_str(r, "name"), "spin/fixed");
+	cr_expect_float_eq(heed_json_num(base, "median", 0), 1e12, 1);
+	cr_expect_str_eq(heed_json_str(base, "verdict"), "improved");
+	cr_expect_lt(heed_json_get(base, "ratio_ci")->child->next->num, 1);
 	heed_json_free(doc);
 }
 
