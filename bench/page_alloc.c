@@ -61,11 +61,15 @@ static void env_close(struct alloc *a)
 	a->dir[0] = '\0';
 }
 
-static uint64_t pages_used(struct alloc *a)
+static int pages_used(struct alloc *a, uint64_t *pages)
 {
 	heed_envinfo info;
+	int rc = heed_env_info(a->env, &info);
 
-	return heed_env_info(a->env, &info) == 0 ? info.last_pgno : 0;
+	if (rc)
+		return fail(a, "heed_env_info", rc);
+	*pages = info.last_pgno;
+	return 0;
 }
 
 /* One write txn over PER_TXN keys: new ones (fresh) or random present ones,
@@ -200,7 +204,7 @@ static int run_case(struct alloc *a, const char *name, uint64_t keys, int pin, s
 		/* Fixed work, so that pages_grown compares across runs. */
 		.fixed_iters = heed_bench_quick(a->b) ? 10 : 50,
 	};
-	uint64_t before, after;
+	uint64_t before = 0, after = 0;
 	int rc;
 
 	if (!heed_bench_enabled(a->b, name))
@@ -214,13 +218,14 @@ static int run_case(struct alloc *a, const char *name, uint64_t keys, int pin, s
 		if (rc)
 			rc = fail(a, "pinning read txn", rc);
 	}
+	if (!rc)
+		rc = pages_used(a, &before);
+	if (!rc)
+		rc = heed_bench_run(a->b, &d);
+	if (!rc)
+		rc = pages_used(a, &after);
 	if (rc)
 		goto cleanup;
-	before = pages_used(a);
-	rc = heed_bench_run(a->b, &d);
-	if (rc)
-		goto cleanup;
-	after = pages_used(a);
 	heed_bench_extra(a->b, "pages_before", (double)before);
 	heed_bench_extra(a->b, "pages_grown", (double)(after - before));
 cleanup:
