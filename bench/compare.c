@@ -275,10 +275,26 @@ static void write_arr(FILE *f, const double *x, unsigned n)
 	fputc(']', f);
 }
 
+/* 0, or -1 with errno set. An earlier write that failed is seen by ferror,
+ * not always by fclose. */
+static int close_report(FILE *f)
+{
+	int failed = ferror(f);
+
+	if (fclose(f) != 0)
+		return -1;
+	if (failed) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 static int write_reports(const struct opts *o, const struct cmp *c, unsigned rounds,
 			 int regressions)
 {
 	FILE *f;
+	int rc;
 
 	if (o->out_json) {
 		f = fopen(o->out_json, "w");
@@ -321,7 +337,7 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 			fputs(i + 1 < c->ncases ? "},\n" : "}\n", f);
 		}
 		fputs("]}\n", f);
-		if (fclose(f))
+		if (close_report(f))
 			goto fail_json;
 	}
 	if (o->out_md) {
@@ -363,16 +379,18 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 				strcmp(cc->verdict, "regressed") == 0 ? "**" : "");
 		}
 		fputc('\n', f);
-		if (fclose(f))
+		if (close_report(f))
 			goto fail_md;
 	}
 	return 0;
 fail_json:
-	fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_json, strerror(errno));
-	return -errno;
+	rc = -errno;
+	fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_json, strerror(-rc));
+	return rc;
 fail_md:
-	fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_md, strerror(errno));
-	return -errno;
+	rc = -errno;
+	fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_md, strerror(-rc));
+	return rc;
 }
 
 static int parse(struct opts *o, int argc, char **argv)

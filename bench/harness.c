@@ -615,6 +615,7 @@ static int write_json(const heed_bench *b, const char *path)
 	time_t t = time(NULL);
 	struct tm tm;
 	char stamp[32];
+	int rc;
 
 	if (!f)
 		return -errno;
@@ -649,9 +650,11 @@ static int write_json(const heed_bench *b, const char *path)
 		fputs(i + 1 < b->nres ? ",\n" : "\n", f);
 	}
 	fputs("]}\n", f);
-	if (fclose(f) != 0)
-		return -errno;
-	return 0;
+	/* An earlier write that failed is seen by ferror, not always by fclose. */
+	rc = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0 && !rc)
+		rc = -errno;
+	return rc;
 }
 
 static int mkdirs(const char *path)

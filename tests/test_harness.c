@@ -488,6 +488,7 @@ Test(harness, bad_usage_and_failures_exit_non_zero, .init = make_tmp, .fini = re
 	cr_expect_eq(run_main("--filter", "(", NULL), 2, "a bad regex");
 	cr_expect_eq(run_main("--bogus", NULL, NULL), 2);
 	cr_expect_eq(run_main("--baseline", "nonexistent", NULL), 1, "a missing baseline");
+	cr_expect_eq(run_main(NULL, NULL, "/dev/full"), 1, "results that cannot be written");
 	fail_case = 1;
 	cr_expect_eq(run_main(NULL, NULL, NULL), 1, "a failing case fails the run");
 }
