@@ -4,9 +4,9 @@
  *
  *   - consistent_snapshots: one writer process and READERS reader processes
  *     (fork; each opens its own env) run for HEED_MULTIPROC_SECS seconds
- *     (default 3). Every commit writes its generation into all SET_KEYS keys
- *     and a checksum key; every reader snapshot must see one generation in
- *     all of them, a matching checksum, and generations never going back.
+ *     (default 3). Every commit writes a generation of the set of genset.h;
+ *     every reader snapshot must see one generation in all its keys, a
+ *     matching checksum, and generations never going back.
  *     The writer starts once every reader holds a snapshot, so each reader
  *     must see it move, however late the machine schedules anyone.
  *   - killed_reader: a reader process that holds a snapshot is SIGKILLed;
@@ -26,10 +26,9 @@
 #include <sys/prctl.h>
 
 #include "common.h"
-#include "hash.h"
+#include "genset.h"
 
-#define READERS	 3
-#define SET_KEYS 32
+#define READERS 3
 
 static char tmpdir[256];
 static uint64_t seed;
@@ -73,82 +72,16 @@ static heed_env *open_shared(int in_child)
 	return env;
 }
 
-/* A set value: the generation, then filler whose length varies with the
- * generation so pages split, merge and overflow. */
-static size_t set_value(uint64_t gen, int i, unsigned char *buf)
-{
-	size_t len = 8 + (size_t)(mix(seed ^ (gen * SET_KEYS + (uint64_t)i)) % 1500);
-	memcpy(buf, &gen, 8);
-	for (size_t b = 8; b < len; b++)
-		buf[b] = (unsigned char)(gen + (uint64_t)i + b);
-	return len;
-}
-
-static int write_generation(heed_env *env, uint64_t gen)
-{
-	heed_txn *txn = NULL;
-	int rc = heed_txn_begin(env, NULL, 0, &txn);
-	if (rc != 0)
-		return rc;
-	unsigned char buf[1600];
-	uint64_t sum = 0xcbf29ce484222325ULL;
-	for (int i = 0; i < SET_KEYS && rc == 0; i++) {
-		char kb[16];
-		snprintf(kb, sizeof(kb), "set%02d", i);
-		heed_val k = {strlen(kb), kb};
-		heed_val v = {set_value(gen, i, buf), buf};
-		sum = checksum(buf, v.size, sum);
-		rc = heed_put(txn, 0, &k, &v, 0);
-	}
-	heed_val ck = {3, "sum"}, cv = {sizeof(sum), &sum};
-	if (rc == 0)
-		rc = heed_put(txn, 0, &ck, &cv, 0);
-	if (rc != 0) {
-		heed_txn_abort(txn);
-		return rc;
-	}
-	return heed_txn_commit(txn);
-}
-
 /* Checks one snapshot; returns its generation, or 0 with a message on
- * stderr if it is inconsistent. */
+ * stderr if it is inconsistent or holds no generation. */
 static uint64_t check_snapshot(heed_txn *txn)
 {
-	uint64_t gen = 0, sum = 0xcbf29ce484222325ULL;
-	for (int i = 0; i < SET_KEYS; i++) {
-		char kb[16];
-		snprintf(kb, sizeof(kb), "set%02d", i);
-		heed_val k = {strlen(kb), kb}, v;
-		int rc = heed_get(txn, 0, &k, &v);
-		if (rc != 0 || v.size < 8) {
-			fprintf(stderr, "reader %d: get %s: %s\n", (int)getpid(), kb,
-				rc ? heed_strerror(rc) : "value too short");
-			return 0;
-		}
-		uint64_t g;
-		memcpy(&g, v.data, 8);
-		if (i == 0)
-			gen = g;
-		if (g != gen) {
-			fprintf(stderr,
-				"reader %d: snapshot %zu mixes generations %" PRIu64 " and %" PRIu64
-				" (%s)\n",
-				(int)getpid(), heed_txn_id(txn), gen, g, kb);
-			return 0;
-		}
-		sum = checksum(v.data, v.size, sum);
-	}
-	heed_val ck = {3, "sum"}, cv;
-	int rc = heed_get(txn, 0, &ck, &cv);
-	uint64_t stored = 0;
-	if (rc == 0 && cv.size == sizeof(stored))
-		memcpy(&stored, cv.data, sizeof(stored));
-	if (rc != 0 || stored != sum) {
-		fprintf(stderr, "reader %d: generation %" PRIu64 ": checksum %s\n", (int)getpid(),
-			gen, rc ? heed_strerror(rc) : "differs");
-		return 0;
-	}
-	return gen;
+	char why[160];
+	uint64_t g = genset_check(txn, why, sizeof(why));
+	if (g != 0 && g != UINT64_MAX)
+		return g;
+	fprintf(stderr, "pid %d: %s\n", (int)getpid(), g ? why : "no generation in the snapshot");
+	return 0;
 }
 
 static double now_s(void)
@@ -225,7 +158,7 @@ static void writer_child(double until, int start_fd, int fd)
 		}
 	}
 	do {
-		int rc = write_generation(env, ++gen);
+		int rc = genset_write(env, seed, ++gen);
 		if (rc != 0) {
 			fprintf(stderr, "writer: generation %" PRIu64 ": %s\n", gen,
 				heed_strerror(rc));
@@ -249,7 +182,7 @@ TestSuite(multiproc, .init = setup, .fini = teardown, .timeout = 120);
 Test(multiproc, consistent_snapshots)
 {
 	heed_env *env = open_shared(0);
-	cr_assert_eq(write_generation(env, 1), 0);
+	cr_assert_eq(genset_write(env, seed, 1), 0);
 	heed_env_close(env);
 
 	double until = now_s() + duration_s();
@@ -397,7 +330,7 @@ Test(multiproc, killed_reader)
 Test(multiproc, killed_writer)
 {
 	heed_env *env = open_shared(0);
-	cr_assert_eq(write_generation(env, 7), 0);
+	cr_assert_eq(genset_write(env, seed, 7), 0);
 	heed_env_close(env);
 
 	int ready[2];
@@ -441,7 +374,7 @@ Test(multiproc, killed_writer)
 	cr_assert_eq(heed_get(txn, 0, &k, &v), HEED_NOTFOUND, "the dead txn's put is visible");
 	cr_assert_eq(check_snapshot(txn), 7);
 	heed_txn_abort(txn);
-	cr_assert_eq(write_generation(env, 8), 0);
+	cr_assert_eq(genset_write(env, seed, 8), 0);
 	heed_env_close(env);
 	HEED_CHECK_CLEAN(tmpdir);
 }

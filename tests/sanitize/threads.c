@@ -4,9 +4,7 @@
  * program, not a Criterion suite, because Criterion cannot start under
  * TSan (Criterion issue #274: "Could not initialize inheritable arena").
  *
- *   - a writer thread commits COMMITS generations: every commit writes its
- *     generation into SET_KEYS keys (values of varying size, some spilling
- *     into overflow pages) and a checksum key;
+ *   - a writer thread commits COMMITS generations of the set of genset.h;
  *   - a second writer thread increments a counter in its own write txns, so
  *     two threads contend for the writer lock;
  *   - READERS reader threads take snapshots (begin, or reset + renew) until
@@ -32,11 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../hash.h"
-#include "heed.h"
+#include "../genset.h"
 
 #define READERS	   4
-#define SET_KEYS   24
 #define INCREMENTS 200
 
 static heed_env *env;
@@ -52,58 +48,14 @@ static void failf(const char *what, int rc)
 	atomic_store(&failed, 1);
 }
 
-static size_t set_value(uint64_t gen, int i, unsigned char *buf, size_t cap)
-{
-	uint64_t r = mix(seed ^ (gen * SET_KEYS + (uint64_t)i));
-	size_t len = 8 + (size_t)(r % 64 == 0 ? 6000 : r % 700);
-	if (len > cap)
-		len = cap;
-	memcpy(buf, &gen, 8);
-	for (size_t b = 8; b < len; b++)
-		buf[b] = (unsigned char)(gen + (uint64_t)i + b);
-	return len;
-}
-
-static void key_name(int i, char *kb, heed_val *k)
-{
-	snprintf(kb, 16, "set%02d", i);
-	k->size = strlen(kb);
-	k->data = kb;
-}
-
 static void *writer(void *arg)
 {
 	(void)arg;
-	static unsigned char buf[6100];
 	pthread_barrier_wait(&start);
 	for (uint64_t gen = 1; gen <= (uint64_t)commits && !atomic_load(&failed); gen++) {
-		heed_txn *txn = NULL;
-		int rc = heed_txn_begin(env, NULL, 0, &txn);
+		int rc = genset_write(env, seed, gen);
 		if (rc != 0) {
-			failf("writer begin", rc);
-			break;
-		}
-		uint64_t sum = 0xcbf29ce484222325ULL;
-		for (int i = 0; i < SET_KEYS && rc == 0; i++) {
-			char kb[16];
-			heed_val k, v;
-			key_name(i, kb, &k);
-			v.size = set_value(gen, i, buf, sizeof(buf));
-			v.data = buf;
-			sum = checksum(buf, v.size, sum);
-			rc = heed_put(txn, 0, &k, &v, 0);
-		}
-		heed_val ck = {3, "sum"}, cv = {sizeof(sum), &sum};
-		if (rc == 0)
-			rc = heed_put(txn, 0, &ck, &cv, 0);
-		if (rc != 0) {
-			heed_txn_abort(txn);
-			failf("writer put", rc);
-			break;
-		}
-		rc = heed_txn_commit(txn);
-		if (rc != 0) {
-			failf("writer commit", rc);
+			failf("writer", rc);
 			break;
 		}
 	}
@@ -154,50 +106,13 @@ static void *incrementer(void *arg)
  * UINT64_MAX (and a message) for an inconsistent one. */
 static uint64_t check_snapshot(heed_txn *txn)
 {
-	uint64_t gen = 0, sum = 0xcbf29ce484222325ULL;
-	int found = 0;
-	for (int i = 0; i < SET_KEYS; i++) {
-		char kb[16];
-		heed_val k, v;
-		key_name(i, kb, &k);
-		int rc = heed_get(txn, 0, &k, &v);
-		if (rc == HEED_NOTFOUND && found == 0)
-			continue;
-		if (rc != 0 || v.size < 8) {
-			failf("reader get", rc ? rc : HEED_CORRUPTED);
-			return UINT64_MAX;
-		}
-		uint64_t g;
-		memcpy(&g, v.data, 8);
-		if (found++ == 0)
-			gen = g;
-		if (g != gen) {
-			fprintf(stderr,
-				"threads: snapshot %zu mixes generations %" PRIu64 " and %" PRIu64
-				"\n",
-				heed_txn_id(txn), gen, g);
-			atomic_store(&failed, 1);
-			return UINT64_MAX;
-		}
-		sum = checksum(v.data, v.size, sum);
-	}
-	if (found == 0)
-		return 0;
-	heed_val ck = {3, "sum"}, cv;
-	uint64_t stored = 0;
-	int rc = heed_get(txn, 0, &ck, &cv);
-	if (rc == 0 && cv.size == sizeof(stored))
-		memcpy(&stored, cv.data, sizeof(stored));
-	if (found != SET_KEYS || rc != 0 || stored != sum) {
-		fprintf(stderr, "threads: generation %" PRIu64 ": %d keys, checksum %s\n", gen,
-			found,
-			rc		? heed_strerror(rc)
-			: stored == sum ? "ok"
-					: "differs");
+	char why[160];
+	uint64_t g = genset_check(txn, why, sizeof(why));
+	if (g == UINT64_MAX) {
+		fprintf(stderr, "threads: %s\n", why);
 		atomic_store(&failed, 1);
-		return UINT64_MAX;
 	}
-	return gen;
+	return g;
 }
 
 static void *reader(void *arg)
