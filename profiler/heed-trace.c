@@ -49,7 +49,7 @@ struct state {
 	heed_usdt *usdt;
 	enum heed_ops_source src;
 	heed_func *func;
-	heed_prof *prof, *off;
+	heed_sampler *prof, *off;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
 	 * and func. Text and JSON print the same read. */
@@ -57,9 +57,8 @@ struct state {
 	size_t nuh, nfh;
 	uint64_t usdt_lost[HEED_USDT_LOST_MAX], func_lost[HEED_FUNC_LOST_MAX];
 	struct heed_stacks on_stacks, off_stacks;
-	struct heed_prof_stats on_st, off_st;
-	struct heed_func_count *on_top, *off_top;
-	size_t n_on_top, n_off_top;
+	struct heed_sampler_stats on_st, off_st;
+	struct heed_prof on_top, off_top; /* their functions ranked */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -343,14 +342,14 @@ static void print_lost(struct state *s, FILE *f)
 	fputs("\n\n", f);
 }
 
-static uint64_t dropped(const struct heed_prof_stats *st)
+static uint64_t dropped(const struct heed_sampler_stats *st)
 {
 	return st->counts_full + st->starts_full;
 }
 
 static void print_stack_summary(FILE *f, const char *what, const char *unit,
-				const struct heed_prof_stats *st, const struct heed_stacks *sk,
-				const struct heed_func_count *top, size_t ntop)
+				const struct heed_sampler_stats *st, const struct heed_stacks *sk,
+				const struct heed_prof *top)
 {
 	size_t i;
 
@@ -363,9 +362,9 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 	if (!sk->total)
 		return;
 	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
-	for (i = 0; i < ntop && i < TOP_SHOWN; i++)
-		fprintf(f, "%7.2f%% %7.2f%%  %s\n", 100.0 * top[i].self / sk->total,
-			100.0 * top[i].total / sk->total, top[i].name);
+	for (i = 0; i < top->nfuncs && i < TOP_SHOWN; i++)
+		fprintf(f, "%7.2f%% %7.2f%%  %s\n", 100.0 * top->funcs[i].self / sk->total,
+			100.0 * top->funcs[i].total / sk->total, top->funcs[i].name);
 	fputc('\n', f);
 }
 
@@ -381,9 +380,8 @@ static void json_hists(struct heed_jw *w, const struct heed_named_hist *h, size_
 	heed_jw_end(w);
 }
 
-static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_prof_stats *st,
-			const struct heed_stacks *sk, const struct heed_func_count *top,
-			size_t ntop)
+static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_sampler_stats *st,
+			const struct heed_stacks *sk, const struct heed_prof *top)
 {
 	size_t i;
 
@@ -406,14 +404,14 @@ static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_p
 	heed_jw_u64(w, st->prog_misses);
 	heed_jw_key(w, "top");
 	heed_jw_arr(w);
-	for (i = 0; i < ntop && i < TOP_JSON; i++) {
+	for (i = 0; i < top->nfuncs && i < TOP_JSON; i++) {
 		heed_jw_obj(w);
 		heed_jw_key(w, "name");
-		heed_jw_str(w, top[i].name);
+		heed_jw_str(w, top->funcs[i].name);
 		heed_jw_key(w, "self");
-		heed_jw_u64(w, top[i].self);
+		heed_jw_u64(w, top->funcs[i].self);
 		heed_jw_key(w, "total");
-		heed_jw_u64(w, top[i].total);
+		heed_jw_u64(w, top->funcs[i].total);
 		heed_jw_end(w);
 	}
 	heed_jw_end(w);
@@ -462,11 +460,11 @@ static int write_json(struct state *s)
 	}
 	if (s->prof) {
 		heed_jw_key(&w, "profile");
-		json_stacks(&w, "samples", &s->on_st, &s->on_stacks, s->on_top, s->n_on_top);
+		json_stacks(&w, "samples", &s->on_st, &s->on_stacks, &s->on_top);
 	}
 	if (s->off) {
 		heed_jw_key(&w, "offcpu");
-		json_stacks(&w, "total_ns", &s->off_st, &s->off_stacks, s->off_top, s->n_off_top);
+		json_stacks(&w, "total_ns", &s->off_st, &s->off_stacks, &s->off_top);
 	}
 	heed_jw_key(&w, "lost");
 	heed_jw_obj(&w);
@@ -529,22 +527,22 @@ static int collect_stacks(struct state *s)
 		return err;
 	}
 	if (s->prof) {
-		err = heed_prof_stats(s->prof, &s->on_st);
+		err = heed_sampler_stats(s->prof, &s->on_st);
 		if (!err)
-			err = heed_prof_fds(s->prof, &cfd, &sfd);
+			err = heed_sampler_fds(s->prof, &cfd, &sfd);
 		if (!err)
 			err = heed_stacks_collect(cfd, sfd, sym, s->comm, &s->on_stacks);
 		if (!err)
-			err = heed_stacks_top(&s->on_stacks, &s->on_top, &s->n_on_top);
+			err = heed_stacks_top(&s->on_stacks, &s->on_top);
 	}
 	if (!err && s->off) {
-		err = heed_prof_stats(s->off, &s->off_st);
+		err = heed_sampler_stats(s->off, &s->off_st);
 		if (!err)
-			err = heed_prof_fds(s->off, &cfd, &sfd);
+			err = heed_sampler_fds(s->off, &cfd, &sfd);
 		if (!err)
 			err = heed_stacks_collect(cfd, sfd, sym, s->comm, &s->off_stacks);
 		if (!err)
-			err = heed_stacks_top(&s->off_stacks, &s->off_top, &s->n_off_top);
+			err = heed_stacks_top(&s->off_stacks, &s->off_top);
 	}
 	if (err)
 		die_msg("cannot read the stacks: %s", strerror(-err));
@@ -568,10 +566,10 @@ static int report(struct state *s)
 		rc = -EIO;
 	if (s->prof)
 		print_stack_summary(stdout, "profile", "samples", &s->on_st, &s->on_stacks,
-				    s->on_top, s->n_on_top);
+				    &s->on_top);
 	if (s->off)
-		print_stack_summary(stdout, "off-CPU", "ns", &s->off_st, &s->off_stacks, s->off_top,
-				    s->n_off_top);
+		print_stack_summary(stdout, "off-CPU", "ns", &s->off_st, &s->off_stacks,
+				    &s->off_top);
 	fflush(stdout);
 	if (s->o.folded) {
 		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
@@ -630,14 +628,14 @@ static int attach_all(struct state *s)
 		}
 	}
 	if (s->o.profile) {
-		err = heed_prof_open(s->o.pid, 0, s->o.hz, &s->prof, msg, sizeof(msg));
+		err = heed_sampler_open(s->o.pid, 0, s->o.hz, &s->prof, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
 		}
 	}
 	if (s->o.offcpu) {
-		err = heed_prof_open(s->o.pid, 1, 0, &s->off, msg, sizeof(msg));
+		err = heed_sampler_open(s->o.pid, 1, 0, &s->off, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -750,8 +748,8 @@ int main(int argc, char **argv)
 cleanup:
 	heed_usdt_close(s.usdt);
 	heed_func_close(s.func);
-	heed_prof_close(s.prof);
-	heed_prof_close(s.off);
+	heed_sampler_close(s.prof);
+	heed_sampler_close(s.off);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (s.spawned) {
@@ -762,8 +760,8 @@ cleanup:
 	}
 	heed_stacks_free(&s.on_stacks);
 	heed_stacks_free(&s.off_stacks);
-	heed_stacks_top_free(s.on_top, s.n_on_top);
-	heed_stacks_top_free(s.off_top, s.n_off_top);
+	heed_prof_free(&s.on_top);
+	heed_prof_free(&s.off_top);
 	heed_maps_free(&s.maps);
 	return rc;
 }

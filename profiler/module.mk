@@ -9,6 +9,8 @@ TRACE_LIB := $(BUILD)/lib/libheedtrace.a
 # What a program linking libheedtrace.a needs after it.
 TRACE_LDLIBS := -lbpf -lelf -lz -ldw
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
+# stacks.c ranks functions with profile_stacks.c (profile.mk).
+PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a
 
 $(TRACE_OBJS): CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
 # The skeletons are generated headers: build them before any object that may
@@ -20,7 +22,8 @@ $(TRACE_LIB): $(TRACE_LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/heed-trace: $(BUILD)/obj/profiler/heed-trace.o $(TRACE_LIB) $(FLAME_LIB)
+$(BUILD)/bin/heed-trace: $(BUILD)/obj/profiler/heed-trace.o $(TRACE_LIB) $(PROFILE_LIB) \
+	$(FLAME_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS) -lm
@@ -75,7 +78,7 @@ LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES)
 check: $(TRACE_PROGS)
 
 # tests/test_trace.c: the modules above, without root.
-TEST_LIBS_test_trace := $(TRACE_LIB) $(FLAME_LIB)
+TEST_LIBS_test_trace := $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
 $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
 $(BUILD)/tests/test_trace: | $(TRACE_PROGS)

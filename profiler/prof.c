@@ -17,7 +17,7 @@
 #include "profile.skel.h"
 #include "stack.h"
 
-struct heed_prof {
+struct heed_sampler {
 	struct profile_bpf *prof;
 	struct offcpu_bpf *off;
 	struct heed_links links;
@@ -31,7 +31,7 @@ struct heed_prof {
 #define STACK_ENTRIES 16384
 #define COUNT_ENTRIES 65536
 
-static int open_profile(heed_prof *p, pid_t pid, unsigned int hz, char *err, size_t errlen)
+static int open_profile(heed_sampler *p, pid_t pid, unsigned int hz, char *err, size_t errlen)
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, rc, attached = 0;
 
@@ -97,7 +97,7 @@ static int open_profile(heed_prof *p, pid_t pid, unsigned int hz, char *err, siz
 	return 0;
 }
 
-static int open_offcpu(heed_prof *p, pid_t pid, char *err, size_t errlen)
+static int open_offcpu(heed_sampler *p, pid_t pid, char *err, size_t errlen)
 {
 	struct bpf_link *l;
 	int rc;
@@ -133,10 +133,10 @@ static int open_offcpu(heed_prof *p, pid_t pid, char *err, size_t errlen)
 	return heed_links_add(&p->links, l);
 }
 
-int heed_prof_open(pid_t pid, int offcpu, unsigned int hz, heed_prof **out, char *err,
-		   size_t errlen)
+int heed_sampler_open(pid_t pid, int offcpu, unsigned int hz, heed_sampler **out, char *err,
+		      size_t errlen)
 {
-	heed_prof *p = calloc(1, sizeof(*p));
+	heed_sampler *p = calloc(1, sizeof(*p));
 	int rc;
 
 	*out = NULL;
@@ -145,21 +145,21 @@ int heed_prof_open(pid_t pid, int offcpu, unsigned int hz, heed_prof **out, char
 		return -ENOMEM;
 	rc = offcpu ? open_offcpu(p, pid, err, errlen) : open_profile(p, pid, hz, err, errlen);
 	if (rc) {
-		heed_prof_close(p);
+		heed_sampler_close(p);
 		return rc;
 	}
 	*out = p;
 	return 0;
 }
 
-int heed_prof_fds(heed_prof *p, int *counts_fd, int *stacks_fd)
+int heed_sampler_fds(heed_sampler *p, int *counts_fd, int *stacks_fd)
 {
 	*counts_fd = bpf_map__fd(p->counts);
 	*stacks_fd = bpf_map__fd(p->stacks);
 	return *counts_fd < 0 || *stacks_fd < 0 ? -EBADF : 0;
 }
 
-int heed_prof_stats(heed_prof *p, struct heed_prof_stats *st)
+int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 {
 	uint64_t *dst[HEED_STACK_STAT_MAX] = {
 		&st->samples,  &st->u_collisions, &st->u_failed,    &st->k_collisions,
@@ -178,7 +178,7 @@ int heed_prof_stats(heed_prof *p, struct heed_prof_stats *st)
 	return 0;
 }
 
-void heed_prof_close(heed_prof *p)
+void heed_sampler_close(heed_sampler *p)
 {
 	if (!p)
 		return;

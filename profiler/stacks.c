@@ -244,158 +244,21 @@ cleanup:
 	return rc;
 }
 
-struct acc {
-	struct heed_func_count *v;
-	size_t n, cap;
-	size_t *tab; /* open addressing: index + 1 into v, 0 empty */
-	size_t tcap;
-};
-
-static size_t hash_str(const char *s, size_t len)
+int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out)
 {
-	size_t h = 1469598103934665603ULL;
 	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h;
-}
-
-static int acc_grow(struct acc *a)
-{
-	size_t ncap = a->tcap ? a->tcap * 2 : 1024, i, *nt;
-
-	nt = calloc(ncap, sizeof(*nt));
-	if (!nt)
-		return -ENOMEM;
-	for (i = 0; i < a->n; i++) {
-		size_t h = hash_str(a->v[i].name, strlen(a->v[i].name)) & (ncap - 1);
-
-		while (nt[h])
-			h = (h + 1) & (ncap - 1);
-		nt[h] = i + 1;
-	}
-	free(a->tab);
-	a->tab = nt;
-	a->tcap = ncap;
-	return 0;
-}
-
-/* The entry of name[0..len), created at zero. */
-static struct heed_func_count *acc_get(struct acc *a, const char *name, size_t len)
-{
-	size_t h;
-
-	if ((a->n + 1) * 2 > a->tcap && acc_grow(a))
-		return NULL;
-	h = hash_str(name, len) & (a->tcap - 1);
-	while (a->tab[h]) {
-		struct heed_func_count *e = &a->v[a->tab[h] - 1];
-
-		if (strlen(e->name) == len && !memcmp(e->name, name, len))
-			return e;
-		h = (h + 1) & (a->tcap - 1);
-	}
-	if (a->n == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 256;
-		struct heed_func_count *nv = realloc(a->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		/* Zeroed so that every entry is defined, also to the analyzer. */
-		memset(nv + a->cap, 0, (ncap - a->cap) * sizeof(*nv));
-		a->v = nv;
-		a->cap = ncap;
-	}
-	a->v[a->n].name = strndup(name, len);
-	if (!a->v[a->n].name)
-		return NULL;
-	a->v[a->n].self = 0;
-	a->v[a->n].total = 0;
-	a->tab[h] = ++a->n;
-	return &a->v[a->n - 1];
-}
-
-static int by_self(const void *x, const void *y)
-{
-	const struct heed_func_count *a = x, *b = y;
-
-	if (a->self != b->self)
-		return a->self < b->self ? 1 : -1;
-	if (a->total != b->total)
-		return a->total < b->total ? 1 : -1;
-	return strcmp(a->name, b->name);
-}
-
-int heed_stacks_top(const struct heed_stacks *st, struct heed_func_count **out, size_t *n)
-{
-	size_t i, k, nseen, cap = 0, *seen = NULL, idx, leaf;
-	struct heed_func_count *e;
-	struct acc a = {0};
-	int err = 0;
+	int err;
 
 	for (i = 0; i < st->n; i++) {
-		const char *p = strchr(st->v[i].folded, ';'), *q;
+		const char *frames = strchr(st->v[i].folded, ';');
 
-		nseen = 0;
-		leaf = SIZE_MAX;
-		/* The first frame is the comm: not a function. Entries move when a.v
-		 * grows, so a stack's frames are remembered by index. */
-		while (p) {
-			int dup = 0;
-
-			p++;
-			q = strchr(p, ';');
-			e = acc_get(&a, p, q ? (size_t)(q - p) : strlen(p));
-			if (!e) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			idx = (size_t)(e - a.v);
-			leaf = idx;
-			for (k = 0; k < nseen && !dup; k++)
-				dup = seen[k] == idx;
-			if (!dup) {
-				if (nseen == cap) {
-					size_t ncap = cap ? cap * 2 : 64, *ns;
-
-					ns = realloc(seen, ncap * sizeof(*ns));
-					if (!ns) {
-						err = -ENOMEM;
-						goto cleanup;
-					}
-					seen = ns;
-					cap = ncap;
-				}
-				seen[nseen++] = idx;
-			}
-			p = q;
-		}
-		for (k = 0; a.v && k < nseen; k++)
-			a.v[seen[k]].total += st->v[i].count;
-		if (a.v && leaf != SIZE_MAX)
-			a.v[leaf].self += st->v[i].count;
+		if (!frames)
+			continue;
+		err = heed_prof_add(out, frames + 1, st->v[i].count);
+		if (err)
+			return err;
 	}
-	if (a.v && a.n)
-		qsort(a.v, a.n, sizeof(*a.v), by_self);
-	*out = a.v;
-	*n = a.n;
-	a.v = NULL;
-	a.n = 0;
-cleanup:
-	free(seen);
-	free(a.tab);
-	heed_stacks_top_free(a.v, a.n);
-	return err;
-}
-
-void heed_stacks_top_free(struct heed_func_count *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		free(v[i].name);
-	free(v);
+	return heed_prof_rank(out);
 }
 
 void heed_stacks_free(struct heed_stacks *st)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "jsonw.h"
+#include "profile_stacks.h"
 #include "symbolize.h"
 
 struct heed_stack {
@@ -24,12 +25,6 @@ struct heed_stacks {
 	struct heed_stack *v;
 	size_t n, cap;
 	uint64_t total;
-};
-
-struct heed_func_count {
-	char *name;
-	uint64_t self;	/* stacks where it is the leaf */
-	uint64_t total; /* stacks where it appears, once per stack */
 };
 
 /* Reads every (key -> count) of counts_fd (struct heed_stack_key keys) with stack
@@ -46,10 +41,10 @@ int heed_stacks_write_folded(const struct heed_stacks *st, FILE *f);
 int heed_stacks_write_flame(const struct heed_stacks *st, const char *path, const char *title,
 			    const char *countname, char *err, size_t errlen);
 
-/* Functions by self count, ties by total (the comm root frame is not a function).
- * *out holds *n entries; free with heed_stacks_top_free. Returns 0 or -ENOMEM. */
-int heed_stacks_top(const struct heed_stacks *st, struct heed_func_count **out, size_t *n);
-void heed_stacks_top_free(struct heed_func_count *v, size_t n);
+/* Ranks the functions of st as heed_prof_rank does (out->funcs by self count, ties
+ * by total), the comm root frame left out: it is not a function. *out starts zeroed;
+ * free it with heed_prof_free, also on error. Returns 0 or -ENOMEM. */
+int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out);
 
 void heed_stacks_free(struct heed_stacks *st);
 

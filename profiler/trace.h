@@ -52,20 +52,20 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
 void heed_func_close(heed_func *f);
 
-typedef struct heed_prof heed_prof;
+typedef struct heed_sampler heed_sampler;
 
-struct heed_prof_stats {
+struct heed_sampler_stats {
 	uint64_t samples; /* profile: samples; offcpu: switches back onto a CPU */
 	uint64_t u_collisions, u_failed, k_collisions, k_failed, counts_full, starts_full;
 	uint64_t prog_misses; /* runs the kernel skipped (another BPF program was active) */
 };
 
 /* offcpu 0: samples on-CPU stacks at hz on every CPU; 1: off-CPU time by stack. */
-int heed_prof_open(pid_t pid, int offcpu, unsigned int hz, heed_prof **out, char *err,
-		   size_t errlen);
+int heed_sampler_open(pid_t pid, int offcpu, unsigned int hz, heed_sampler **out, char *err,
+		      size_t errlen);
 /* The maps a stacks reader needs, and the counters. */
-int heed_prof_fds(heed_prof *p, int *counts_fd, int *stacks_fd);
-int heed_prof_stats(heed_prof *p, struct heed_prof_stats *st);
-void heed_prof_close(heed_prof *p);
+int heed_sampler_fds(heed_sampler *p, int *counts_fd, int *stacks_fd);
+int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
+void heed_sampler_close(heed_sampler *p);
 
 #endif

@@ -284,10 +284,13 @@ Test(stacks, top_counts_self_and_total_once_per_stack)
 		{"comm;a;b;b", 1},
 	};
 	struct heed_stacks st = {v, 3, 3, 6};
-	struct heed_func_count *top;
+	struct heed_prof p = {0};
+	const struct heed_prof_func *top;
 	size_t n;
 
-	cr_assert_eq(heed_stacks_top(&st, &top, &n), 0);
+	cr_assert_eq(heed_stacks_top(&st, &p), 0);
+	top = p.funcs;
+	n = p.nfuncs;
 	cr_assert_eq(n, 3);
 	cr_assert_str_eq(top[0].name, "b");
 	cr_assert_eq(top[0].self, 4);
@@ -297,5 +300,5 @@ Test(stacks, top_counts_self_and_total_once_per_stack)
 	cr_assert_str_eq(top[2].name, "a");
 	cr_assert_eq(top[2].self, 0);
 	cr_assert_eq(top[2].total, 6);
-	heed_stacks_top_free(top, n);
+	heed_prof_free(&p);
 }
