@@ -204,7 +204,9 @@ static int run_suite(const struct opts *o, const char *bin, const char *json, co
 	return 0;
 }
 
-static void judge(const struct opts *o, struct cmp_case *cc)
+/* 0, or -ENOMEM: a verdict without its interval or test could hide a
+ * regression, so there is none. */
+static int judge(const struct opts *o, struct cmp_case *cc)
 {
 	unsigned n = cc->nbase < cc->ncand ? cc->nbase : cc->ncand;
 	double ratios[MAX_ROUNDS], logs[MAX_ROUNDS], neg[MAX_ROUNDS];
@@ -221,7 +223,7 @@ static void judge(const struct opts *o, struct cmp_case *cc)
 		if (heed_stats_bootstrap_ratio_ci(cc->samples[0], cc->nsamples[0], cc->samples[1],
 						  cc->nsamples[1], 10000, 0.95, 1, &cc->lo,
 						  &cc->hi))
-			cc->lo = cc->hi = NAN;
+			return -ENOMEM;
 		cc->p_slower = cc->p_faster = NAN;
 		cc->verdict =
 			cc->lo > 1   ? (cc->ratio > 1 + o->threshold ? "regressed"
@@ -229,7 +231,7 @@ static void judge(const struct opts *o, struct cmp_case *cc)
 			: cc->hi < 1 ? (cc->ratio < 1 - o->threshold ? "improved"
 								     : "faster, within threshold")
 				     : "unchanged";
-		return;
+		return 0;
 	}
 	if (o->icount || n < 2) {
 		cc->lo = cc->hi = cc->ratio;
@@ -237,9 +239,11 @@ static void judge(const struct opts *o, struct cmp_case *cc)
 	} else {
 		if (heed_stats_bootstrap_ci(ratios, n, HEED_STATS_MEDIAN, 10000, 0.95, 1, &cc->lo,
 					    &cc->hi))
-			cc->lo = cc->hi = NAN;
+			return -ENOMEM;
 		cc->p_slower = heed_stats_wilcoxon_greater(logs, n);
 		cc->p_faster = heed_stats_wilcoxon_greater(neg, n);
+		if (isnan(cc->p_slower) || isnan(cc->p_faster))
+			return -ENOMEM;
 	}
 	if (o->icount) {
 		/* Counts are exact: only the threshold decides. */
@@ -262,6 +266,7 @@ static void judge(const struct opts *o, struct cmp_case *cc)
 	} else {
 		cc->verdict = "unchanged";
 	}
+	return 0;
 }
 
 static void write_arr(FILE *f, const double *x, unsigned n)
@@ -349,8 +354,8 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 			"%d regression%s\n\n",
 			c->suite, o->label_cand, o->label_base,
 			o->icount ? "instruction counts" : "wall time", rounds,
-			rounds == 1 ? "" : "s", o->icount ? "" : " interleaved", o->threshold * 100,
-			o->alpha, regressions, regressions == 1 ? "" : "s");
+			rounds == 1 ? "" : "s", o->icount || o->files ? "" : " interleaved",
+			o->threshold * 100, o->alpha, regressions, regressions == 1 ? "" : "s");
 		fprintf(f,
 			"| benchmark | base (%s/iter) | candidate | change | 95%% CI | p(slower) "
 			"| verdict |\n|---|---:|---:|---:|---|---:|---|\n",
@@ -538,7 +543,10 @@ int main(int argc, char **argv)
 
 		if (cc->nbase == 0 || cc->ncand == 0)
 			continue;
-		judge(&o, cc);
+		if (judge(&o, cc)) {
+			fprintf(stderr, "heed-bench-compare: %s: out of memory\n", cc->name);
+			goto cleanup;
+		}
 		if (strcmp(cc->verdict, "regressed") == 0)
 			regressions++;
 		printf("%-44s %+7.2f%%  [%+.1f%% %+.1f%%]  %s\n", cc->name, (cc->ratio - 1) * 100,
