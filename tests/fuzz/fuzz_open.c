@@ -24,16 +24,7 @@
 #define MAX_STEPS 4096
 #define MAX_NAMES 8
 
-static char dir[256];
-static char path[300];
-static char lockpath[320];
-
-static void cleanup(void)
-{
-	unlink(path);
-	unlink(lockpath);
-	rmdir(dir);
-}
+static const char *path;
 
 static void die(const char *what, int err)
 {
@@ -43,14 +34,9 @@ static void die(const char *what, int err)
 
 static void write_input(const uint8_t *data, size_t size)
 {
-	if (!dir[0]) {
-		if (!fuzz_mkdtemp(dir, sizeof(dir), "fuzz-open"))
-			die("mkdtemp", errno);
-		snprintf(path, sizeof(path), "%s/data.heed", dir);
-		snprintf(lockpath, sizeof(lockpath), "%s-lock", path);
-		atexit(cleanup);
-	}
-	unlink(lockpath);
+	path = fuzz_env_path("fuzz-open");
+	if (!path)
+		die("mkdtemp", errno);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0)
 		die(path, errno);

@@ -41,9 +41,7 @@ struct state {
 	struct entry e[NKEYS];
 };
 
-static char dir[256];
-static char path[300];
-static char lockpath[320];
+static const char *path;
 static int maxkey;
 static unsigned char keybuf[NKEYS][1024];
 static size_t keylen[NKEYS];
@@ -148,26 +146,12 @@ static void open_env(void)
 		fail("env_open: %d", rc);
 }
 
-static void cleanup(void)
-{
-	if (dir[0]) {
-		unlink(path);
-		unlink(lockpath);
-		rmdir(dir);
-	}
-}
-
 static void fresh_env(void)
 {
-	if (!dir[0]) {
-		if (!fuzz_mkdtemp(dir, sizeof(dir), "fuzz-ops"))
-			fail("mkdtemp: errno %d", errno);
-		snprintf(path, sizeof(path), "%s/data.heed", dir);
-		snprintf(lockpath, sizeof(lockpath), "%s-lock", path);
-		atexit(cleanup);
-	}
+	path = fuzz_env_path("fuzz-ops");
+	if (!path)
+		fail("mkdtemp: errno %d", errno);
 	unlink(path);
-	unlink(lockpath);
 	open_env();
 	if (!maxkey) {
 		maxkey = heed_env_get_maxkeysize(env);
