@@ -235,6 +235,10 @@ static int open_store(struct store *s, const char *base, int durable)
 		heed_bench_rmtree(s->dir);
 		return heed_bench_fail(s->b, "%s", err);
 	}
+	/* run_case() sets these for a case that runs; a load outside a case
+	 * (fillrandom filtered out) must not inherit the previous store's. */
+	s->pos = 0;
+	s->seq = 0;
 	return 0;
 }
 
