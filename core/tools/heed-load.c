@@ -251,17 +251,41 @@ static int commit(struct load *L, struct counts *c, heed_txn *txn)
 	return rc;
 }
 
-/* Count one write of the current txn and commit it once it holds --batch
- * writes (*txn is then NULL). 0, or -1 when the commit failed (reported). */
-static int batch_step(struct load *L, struct counts *c, heed_txn **txn, unsigned long long *in_txn)
+/*
+ * Write key i in the current write txn, begun when *txn is NULL: a put with
+ * flags, after a delete of the key when del (mixed's writer). The txn
+ * commits once it holds --batch writes (*txn is then NULL). 0, or -1 after
+ * fail().
+ */
+static int write_key(struct worker *w, heed_txn **txn, unsigned long long *in_txn,
+		     unsigned long long i, unsigned int flags, int del)
 {
-	heed_txn *full = *txn;
+	struct load *L = w->L;
+	heed_val key = {L->o.ksize, w->kbuf}, val = {L->o.vsize, L->val};
+	const char *op = flags & HEED_APPEND ? "append" : "put";
+	heed_txn *full;
+	int rc;
 
+	if (!*txn && begin(L, 0, txn))
+		return -1;
+	fmt_key(w->kbuf, L->o.ksize, i);
+	if (del && (rc = c_del(&w->c, *txn, L->dbi, &key)) != 0)
+		op = "del";
+	else
+		rc = c_put(&w->c, *txn, L->dbi, &key, &val, flags);
+	if (rc) {
+		heed_txn_abort(*txn);
+		*txn = NULL;
+		fail(L, "heed-load: %s: %s of key %llu failed: %s", L->o.dir, op, i,
+		     heed_strerror(rc));
+		return -1;
+	}
 	if (++*in_txn < L->o.batch)
 		return 0;
+	full = *txn;
 	*txn = NULL;
 	*in_txn = 0;
-	return commit(L, c, full) ? -1 : 0;
+	return commit(L, &w->c, full) ? -1 : 0;
 }
 
 /* Number of entries in the main db (no counted call: heed_dbi_stat is not
@@ -283,51 +307,6 @@ static int db_entries(struct load *L, size_t *n)
 	}
 	*n = st.entries;
 	return 0;
-}
-
-/*
- * Append keys first..first+n-1 (n 0: until the budget or time ends, when
- * measured). Returns the ops done, or -1 after fail().
- */
-static long long append_keys(struct worker *w, unsigned long long first, unsigned long long n,
-			     int measured)
-{
-	struct load *L = w->L;
-	heed_txn *txn = NULL;
-	heed_val key = {L->o.ksize, w->kbuf}, val;
-	unsigned long long i = first, done = 0, in_txn = 0;
-	unsigned int got = 0;
-	int rc;
-
-	for (;;) {
-		if (measured && !got) {
-			got = claim(L);
-			if (!got)
-				break;
-		}
-		if (!measured && done == n)
-			break;
-		if (!txn && begin(L, 0, &txn))
-			return -1;
-		fmt_key(w->kbuf, L->o.ksize, i);
-		val.size = L->o.vsize;
-		val.data = L->val;
-		rc = c_put(&w->c, txn, L->dbi, &key, &val, HEED_APPEND);
-		if (rc) {
-			heed_txn_abort(txn);
-			fail(L, "heed-load: %s: append of key %llu failed: %s", L->o.dir, i,
-			     heed_strerror(rc));
-			return -1;
-		}
-		i++;
-		done++;
-		got -= measured;
-		if (batch_step(L, &w->c, &txn, &in_txn))
-			return -1;
-	}
-	if (txn && commit(L, &w->c, txn))
-		return -1;
-	return (long long)done;
 }
 
 /* The key after the db's last one, which must be one of ours. */
@@ -366,48 +345,48 @@ static int next_append_key(struct worker *w, unsigned long long *next)
 	return rc ? -1 : 0;
 }
 
+/* Appends after the db's last key (fill). */
+static void append_keys(struct worker *w)
+{
+	struct load *L = w->L;
+	heed_txn *txn = NULL;
+	unsigned long long in_txn = 0;
+	unsigned int got;
+
+	while ((got = claim(L))) {
+		for (; got; got--) {
+			if (write_key(w, &txn, &in_txn, L->first + w->done, HEED_APPEND, 0))
+				return;
+			w->done++;
+		}
+	}
+	if (txn)
+		commit(L, &w->c, txn);
+}
+
 /* Random puts (overwrite: every key exists already). */
 static void random_puts(struct worker *w)
 {
 	struct load *L = w->L;
 	heed_txn *txn = NULL;
-	heed_val key = {L->o.ksize, w->kbuf}, val;
 	unsigned long long in_txn = 0, i;
 	unsigned int got;
-	int rc;
+	int del;
 
 	while ((got = claim(L))) {
 		for (; got; got--) {
-			if (!txn && begin(L, 0, &txn))
-				return;
 			i = xorshift(&w->rng) % L->o.keys;
-			fmt_key(w->kbuf, L->o.ksize, i);
-			val.size = L->o.vsize;
-			val.data = L->val;
 			/* mixed: one write in ten is a delete and a put back in the
 			 * same txn (two ops of the budget), so readers always find
 			 * every key. */
-			if (w->writer && got >= 2 && xorshift(&w->rng) % 10 == 0) {
-				rc = c_del(&w->c, txn, L->dbi, &key);
-				if (rc) {
-					heed_txn_abort(txn);
-					fail(L, "heed-load: %s: del of key %llu failed: %s",
-					     L->o.dir, i, heed_strerror(rc));
-					return;
-				}
+			del = w->writer && got >= 2 && xorshift(&w->rng) % 10 == 0;
+			if (write_key(w, &txn, &in_txn, i, 0, del))
+				return;
+			w->done++;
+			if (del) {
 				w->done++;
 				got--;
 			}
-			rc = c_put(&w->c, txn, L->dbi, &key, &val, 0);
-			if (rc) {
-				heed_txn_abort(txn);
-				fail(L, "heed-load: %s: put of key %llu failed: %s", L->o.dir, i,
-				     heed_strerror(rc));
-				return;
-			}
-			w->done++;
-			if (batch_step(L, &w->c, &txn, &in_txn))
-				return;
 		}
 	}
 	if (txn)
@@ -515,13 +494,9 @@ static void *worker_main(void *arg)
 		else
 			random_gets(w);
 		break;
-	case W_FILL: {
-		long long n = append_keys(w, L->first, 0, 1);
-
-		if (n > 0)
-			w->done = (unsigned long long)n;
+	case W_FILL:
+		append_keys(w);
 		break;
-	}
 	}
 	return NULL;
 }
@@ -532,36 +507,20 @@ static int prefill(struct worker *w)
 {
 	struct load *L = w->L;
 	heed_txn *txn = NULL;
-	heed_val key = {L->o.ksize, w->kbuf}, val;
 	unsigned long long i, in_txn = 0;
+	unsigned int flags;
 	size_t n;
-	int rc;
 
 	if (db_entries(L, &n))
 		return -1;
 	if (n >= L->o.keys)
 		return 0;
-	if (n == 0)
-		return append_keys(w, 0, L->o.keys, 0) < 0 ? -1 : 0;
+	flags = n ? 0 : HEED_APPEND;
 	for (i = 0; i < L->o.keys; i++) {
-		if (!txn && begin(L, 0, &txn))
-			return -1;
-		fmt_key(w->kbuf, L->o.ksize, i);
-		val.size = L->o.vsize;
-		val.data = L->val;
-		rc = c_put(&w->c, txn, L->dbi, &key, &val, 0);
-		if (rc) {
-			heed_txn_abort(txn);
-			fail(L, "heed-load: %s: fill put of key %llu failed: %s", L->o.dir, i,
-			     heed_strerror(rc));
-			return -1;
-		}
-		if (batch_step(L, &w->c, &txn, &in_txn))
+		if (write_key(w, &txn, &in_txn, i, flags, 0))
 			return -1;
 	}
-	if (txn && commit(L, &w->c, txn))
-		return -1;
-	return 0;
+	return txn && commit(L, &w->c, txn) ? -1 : 0;
 }
 
 static void add_counts(struct counts *to, const struct counts *from)
