@@ -71,7 +71,8 @@ static uint64_t get_u64(heed_txn *txn, heed_dbi dbi, const char *k)
  * account with the new generation, and sometimes deletes and re-adds one
  * (so pages split, merge and get freed while readers hold old ones). A
  * reader scans its snapshot twice and must see one generation, the right
- * sum, every account, and the same data both times.
+ * sum, every account, and the same data both times. The writer starts once
+ * every reader has scanned a first snapshot, so every reader runs alongside it.
  */
 #define ACCOUNTS 300
 #define TOTAL	 ((uint64_t)ACCOUNTS * 1000)
@@ -86,6 +87,7 @@ struct iso {
 	atomic_long errors;
 	char first_problem[256];
 	pthread_mutex_t lock;
+	pthread_barrier_t start; /* the readers' first scans, then the writer */
 };
 
 static void iso_problem(struct iso *st, const char *fmt, unsigned long long a, unsigned long long b)
@@ -153,13 +155,11 @@ static void *iso_reader(void *arg)
 	struct iso *st = arg;
 	heed_txn *txn = NULL;
 	uint64_t sum1, sum2, gen1, gen2;
-	int renewals = 0;
+	int renewals = 0, started = 0, rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
 
-	if (heed_txn_begin(env, NULL, HEED_RDONLY, &txn) != 0) {
+	if (rc != 0)
 		atomic_fetch_add(&st->errors, 1);
-		return NULL;
-	}
-	while (!atomic_load(&st->done)) {
+	while (rc == 0) {
 		if (iso_scan(st, txn, &sum1, &gen1) || iso_scan(st, txn, &sum2, &gen2)) {
 			atomic_fetch_add(&st->errors, 1);
 			break;
@@ -174,6 +174,10 @@ static void *iso_reader(void *arg)
 			atomic_fetch_add(&st->violations, 1);
 		}
 		atomic_fetch_add(&st->scans, 1);
+		if (!started++)
+			pthread_barrier_wait(&st->start);
+		else if (atomic_load(&st->done))
+			break;
 		/* Alternate between a fresh txn and reset/renew. */
 		if (renewals++ % 2) {
 			heed_txn_reset(txn);
@@ -190,6 +194,8 @@ static void *iso_reader(void *arg)
 			}
 		}
 	}
+	if (!started)
+		pthread_barrier_wait(&st->start); /* failed first: let the writer go */
 	heed_txn_abort(txn);
 	return NULL;
 }
@@ -220,6 +226,7 @@ Test(txn, snapshot_isolation_concurrent_readers)
 	rng.s = seed;
 	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
 	pthread_mutex_init(&st.lock, NULL);
+	cr_assert_eq(pthread_barrier_init(&st.start, NULL, READERS + 1), 0);
 	for (i = 0; i < ACCOUNTS; i++)
 		bal[i] = 1000;
 	txn = begin(0);
@@ -229,6 +236,7 @@ Test(txn, snapshot_isolation_concurrent_readers)
 
 	for (i = 0; i < READERS; i++)
 		cr_assert_eq(pthread_create(&th[i], NULL, iso_reader, &st), 0);
+	pthread_barrier_wait(&st.start);
 	for (c = 0; c < COMMITS; c++) {
 		uint64_t next[ACCOUNTS];
 
