@@ -439,6 +439,7 @@ static void seq_reads(struct worker *w)
 	struct load *L = w->L;
 	heed_txn *txn = NULL;
 	heed_cursor *cur = NULL;
+	heed_cursor_op op = HEED_NEXT;
 	heed_val key, val;
 	unsigned int got;
 	int rc;
@@ -453,21 +454,19 @@ static void seq_reads(struct worker *w)
 	}
 	while ((got = claim(L))) {
 		for (; got; got--) {
-			rc = c_cursor_get(&w->c, cur, &key, &val, HEED_NEXT);
+			rc = c_cursor_get(&w->c, cur, &key, &val, op);
 			w->done++;
-			if (rc == HEED_NOTFOUND) {
-				/* Past the end: the next NEXT starts over. */
-				heed_cursor_close(cur);
-				rc = heed_cursor_open(txn, L->dbi, &cur);
-			}
-			if (rc) {
+			/* Past the end the cursor stays on the last item: FIRST
+			 * starts over without a new cursor (an allocation). */
+			op = rc == HEED_NOTFOUND ? HEED_FIRST : HEED_NEXT;
+			if (rc && rc != HEED_NOTFOUND) {
 				fail(L, "heed-load: %s: sequential read failed: %s", L->o.dir,
 				     heed_strerror(rc));
-				heed_txn_abort(txn);
-				return;
+				goto out;
 			}
 		}
 	}
+out:
 	heed_cursor_close(cur);
 	heed_txn_abort(txn);
 }
