@@ -141,8 +141,8 @@ j=$(run mixed-d -w mixed -d 0.5 -k 1000 --nosync "$tmp/mx") && {
 "$bin" -w readrandom -n 100 -k 100 --wait-trace 1 --pid-file "$tmp/pid" --json \
 	"$tmp/pf" >"$tmp/pf.out" 2>&1 &
 bgpid=$!
-for _ in $(seq 1 100); do
-	[ -s "$tmp/pid" ] && break
+# Polled while heed-load lives, not for a fixed time a loaded machine can outlast.
+while kill -0 "$bgpid" 2>/dev/null && [ ! -s "$tmp/pid" ]; do
 	sleep 0.05
 done
 if [ "$(cat "$tmp/pid" 2>/dev/null)" != "$bgpid" ]; then
