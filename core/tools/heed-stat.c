@@ -37,7 +37,7 @@ static int print_named(heed_env *env, const char *path)
 		return rc;
 	rc = heed_cursor_open(txn, 0, &cur);
 	while (!rc && !(rc = heed_cursor_get(cur, &k, &v, HEED_NEXT))) {
-		char name[512], title[600];
+		char name[512];
 		heed_dbi dbi;
 		heed_stat st;
 
@@ -45,13 +45,16 @@ static int print_named(heed_env *env, const char *path)
 			continue;
 		memcpy(name, k.data, k.size);
 		name[k.size] = 0;
-		if (heed_dbi_open(txn, name, 0, &dbi))
+		/* EINVAL: the key holds user data, not a db. */
+		rc = heed_dbi_open(txn, name, 0, &dbi);
+		if (rc == EINVAL) {
+			rc = 0;
 			continue;
-		rc = heed_dbi_stat(txn, dbi, &st);
-		if (rc)
-			break;
-		snprintf(title, sizeof(title), "%s", name);
-		print_stat(title, &st);
+		}
+		if (!rc)
+			rc = heed_dbi_stat(txn, dbi, &st);
+		if (!rc)
+			print_stat(name, &st);
 	}
 	if (rc && rc != HEED_NOTFOUND)
 		fprintf(stderr, "heed-stat: %s: reading the named dbs: %s\n", path,
