@@ -87,6 +87,15 @@ static void print_readers(heed_env *env)
 		printf("  (no reader slot in use)\n");
 }
 
+static int usage(void)
+{
+	fprintf(stderr, "usage: heed-stat PATH [-a] [-r]\n"
+			"  PATH: an environment directory, or a data file (NOSUBDIR)\n"
+			"  -a    also every named database\n"
+			"  -r    the reader table (slots in use)\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -106,15 +115,10 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-' && !path)
 			path = argv[i];
 		else
-			path = NULL, i = argc + 1;
+			return usage();
 	}
-	if (!path || i > argc) {
-		fprintf(stderr, "usage: heed-stat PATH [-a] [-r]\n"
-				"  PATH: an environment directory, or a data file (NOSUBDIR)\n"
-				"  -a    also every named database\n"
-				"  -r    the reader table (slots in use)\n");
-		return 2;
-	}
+	if (!path)
+		return usage();
 	if (stat(path, &sb) < 0) {
 		fprintf(stderr, "heed-stat: %s: %s\n", path, strerror(errno));
 		return 2;
