@@ -32,6 +32,7 @@ int main(int argc, char **argv)
 {
 	const char *path;
 	heed_env *env = NULL;
+	heed_envinfo info;
 	struct stat st;
 	size_t pages = 0;
 	unsigned int flags = HEED_RDONLY;
@@ -61,12 +62,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = heed_env_check(env, report, (void *)path, &pages);
+	if (rc == 0)
+		rc = heed_env_info(env, &info);
 	if (rc == 0) {
-		heed_envinfo info;
-
-		if (heed_env_info(env, &info) == 0)
-			printf("%s: clean: %zu pages checked, last txn %zu\n", path, pages,
-			       info.last_txnid);
+		printf("%s: clean: %zu pages checked, last txn %zu\n", path, pages,
+		       info.last_txnid);
 		ret = 0;
 	} else if (rc == 1) {
 		ret = 1;
