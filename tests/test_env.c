@@ -611,6 +611,7 @@ static int build_tree(const char *path, heed_stat *st_out)
 		HEED_OK(heed_txn_commit(txn));
 		HEED_OK(heed_env_stat(e, st_out));
 	} while (st_out->depth < 3 && n < 20000);
+	cr_assert_geq(st_out->depth, 3, "%d keys made a tree of %u levels", n, st_out->depth);
 	/* A last commit frees pages: the file gets a freelist. */
 	txn = begin(e, 0);
 	for (i = 0; i < n; i += 7) {
