@@ -14,13 +14,13 @@ CORE_OBJS += $(BUILD)/obj/core/probes_sem.o
 $(PROBES_H): core/probes.d
 	$(call msg,DTRACE,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)dtrace -h -s $< -o $@
+	$(Q)dtrace --no-pyparsing -h -s $< -o $@
 
 # The semaphores the *_ENABLED() guards read; a tracer sets them on attach.
 $(BUILD)/obj/core/probes_sem.o: core/probes.d
 	$(call msg,DTRACE,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)CFLAGS="-fPIC" dtrace -G -s $< -o $@
+	$(Q)CFLAGS="-fPIC" dtrace --no-pyparsing -G -s $< -o $@
 else
 $(PROBES_H):
 	$(Q)mkdir -p $(@D)
