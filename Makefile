@@ -119,7 +119,7 @@ lint: $(PROBES_H) $(LINT_DEPS)
 	$(Q)sh ci/lint.sh $(BUILD) $(LINT_SRCS)
 
 format:
-	$(Q)clang-format -i $(LINT_SRCS) $(wildcard */*.h)
+	$(Q)clang-format -i $(LINT_SRCS) $(BPF_SRCS) $(filter-out build/%,$(wildcard */*.h */*/*.h))
 
 install: all
 	$(Q)sh ci/install.sh $(BUILD) $(or $(PREFIX),/usr/local)
