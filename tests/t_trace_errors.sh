@@ -14,6 +14,20 @@ expect_fail() { # expect_fail WHAT SENTENCE-PATTERN CMD...
 	echo "ok: $what: $(head -n 1 "$T/err")"
 }
 
+# tracing PID ERRFILE: waits (30 s at most) until heed-trace PID says it attached,
+# so a signal tests a trace that is running, not one still starting (before its
+# handler is set, a background job ignores SIGINT). Empty ERRFILE before starting
+# heed-trace: an earlier run's sentence would match at once.
+tracing() {
+	i=0
+	until grep -q "heed-trace: tracing pid" "$2"; do
+		kill -0 "$1" 2>/dev/null || fail "heed-trace ended before attaching: $(cat "$2")"
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "heed-trace did not attach within 30 s: $(cat "$2")"
+		sleep 0.1
+	done
+}
+
 true &
 gone=$!
 wait $gone
@@ -56,16 +70,18 @@ echo "ok: the target exited after ${dur}s; stacks symbolized from the snapshot"
 # SIGINT ends the trace normally; SIGKILL leaves nothing attached either.
 "$HOT" idle 30 >/dev/null &
 pid=$!
+: >"$T/err"
 "$TRACE" -p $pid --profile --offcpu --json "$T/int.json" >"$T/out" 2>"$T/err" &
 tr=$!
-sleep 1
+tracing $tr "$T/err"
 kill -INT $tr
 wait $tr || fail "heed-trace exited $? after SIGINT: $(cat "$T/err")"
 [ "$(json "$T/int.json" 'd["target"]["pid"]')" = $pid ] || fail "no JSON written after SIGINT"
 assert_detached "SIGINT"
-"$TRACE" -p $pid --profile --offcpu --func 'nanosleep' --usdt 'tprog:*' >/dev/null 2>&1 &
+: >"$T/err"
+"$TRACE" -p $pid --profile --offcpu --func 'nanosleep' --usdt 'tprog:*' >/dev/null 2>"$T/err" &
 tr=$!
-sleep 1
+tracing $tr "$T/err"
 kill -KILL $tr
 wait $tr 2>/dev/null
 assert_detached "SIGKILL"
