@@ -66,8 +66,15 @@ nrec=$(grep -c '^[0-9]*\. \*\*' "$r" || true)
 nev=$(grep -c '\*Evidence:\* [0-9.]*% of [0-9]* samples\|\*Evidence:\* the measured binaries' "$r" || true)
 [ "$nrec" -ge 1 ] || fail "report.md has no recommendation"
 [ "$nrec" -eq "$nev" ] || fail "report.md: $nrec recommendations but $nev with evidence"
-if [ "$(basename "$build")" = build ]; then
-	grep -q '(`build`' "$r" || fail "a default (-O2) build did not get the compiler-profile recommendation"
+# build/<profile> is that profile; any other build directory (build, build/x) the default
+case $(basename "$build") in
+debug | release | native | pgo | pgo-gen) want=$(basename "$build") ;;
+*) want=default ;;
+esac
+grep -q "\"build\":\"$want\"" "$p/recommendations.json" ||
+	fail "recommendations.json does not name build profile $want: $(head -c 200 "$p/recommendations.json")"
+if [ "$want" = default ] || [ "$want" = debug ]; then
+	grep -q '(`build`' "$r" || fail "a $want build did not get the compiler-profile recommendation"
 fi
 
 o=$p/optimize.sh
