@@ -341,17 +341,19 @@ static int ksym_cmp(const void *a, const void *b)
 }
 
 /* Text symbols of /proc/kallsyms; without it (or without root, all addresses 0)
- * kernel frames print as [kernel+0xADDR]. */
-static void load_kallsyms(heed_sym *s)
+ * kernel frames print as [kernel+0xADDR]. Returns 0 or -ENOMEM: a table cut short
+ * would name addresses past its end after its last symbol. */
+static int load_kallsyms(heed_sym *s)
 {
 	char line[512];
 	size_t cap = 0;
+	int err = 0;
 	FILE *f;
 
 	s->ks_loaded = 1;
 	f = fopen("/proc/kallsyms", "re");
 	if (!f)
-		return;
+		return 0;
 	while (fgets(line, sizeof(line), f)) {
 		struct ksym *nv;
 		char *end, type, *name;
@@ -372,18 +374,31 @@ static void load_kallsyms(heed_sym *s)
 		if (s->nks == cap) {
 			cap = cap ? cap * 2 : 65536;
 			nv = realloc(s->ks, cap * sizeof(*nv));
-			if (!nv)
+			if (!nv) {
+				err = -ENOMEM;
 				break;
+			}
 			s->ks = nv;
 		}
 		s->ks[s->nks].addr = addr;
 		s->ks[s->nks].name = strdup(name);
-		if (!s->ks[s->nks].name)
+		if (!s->ks[s->nks].name) {
+			err = -ENOMEM;
 			break;
+		}
 		s->nks++;
 	}
 	fclose(f);
+	if (err) {
+		while (s->nks)
+			free(s->ks[--s->nks].name);
+		free(s->ks);
+		s->ks = NULL;
+		s->ks_loaded = 0;
+		return err;
+	}
 	qsort(s->ks, s->nks, sizeof(*s->ks), ksym_cmp);
+	return 0;
 }
 
 const char *heed_sym_kernel(heed_sym *s, uint64_t addr)
@@ -395,8 +410,8 @@ const char *heed_sym_kernel(heed_sym *s, uint64_t addr)
 	e = probe(s->ktab, s->kcap, addr, 0);
 	if (e->used)
 		return e->frames[0];
-	if (!s->ks_loaded)
-		load_kallsyms(s);
+	if (!s->ks_loaded && load_kallsyms(s))
+		return NULL;
 	hi = s->nks;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
