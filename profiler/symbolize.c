@@ -15,9 +15,9 @@
 #include <sys/auxv.h>
 
 struct entry {
-	uint64_t key; /* address, with bit 0 of `ret` folded into kind */
+	uint64_t key; /* the address; an entry is found by (key, ret) */
 	int used;
-	int ret;
+	int ret; /* 1: looked up as a return address (at key - 1) */
 	size_t n;
 	char **frames;
 };
