@@ -134,9 +134,9 @@ int heed_stacks_collect(int counts_fd, int stacks_fd, heed_sym *sym, const char 
 	struct heed_stack_key key, next, *prev = NULL;
 	__u64 ips[HEED_STACK_DEPTH], count;
 	struct buf b = {0};
-	int err = 0;
+	int err = 0, more;
 
-	while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
+	while ((more = bpf_map_get_next_key(counts_fd, prev, &next)) == 0) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(counts_fd, &key, &count))
@@ -167,6 +167,11 @@ int heed_stacks_collect(int counts_fd, int stacks_fd, heed_sym *sym, const char 
 		}
 		out->v[out->n++].count = count;
 		out->total += count;
+	}
+	/* -ENOENT: past the last key; any other error would silently cut the profile. */
+	if (more != -ENOENT) {
+		err = more;
+		goto cleanup;
 	}
 	merge(out);
 cleanup:
