@@ -55,10 +55,14 @@ SEC("uprobe")
 int heed_func_entry(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct frames *f = bpf_map_lookup_elem(&threads, &tid), zero = {};
+	struct frames *f = bpf_map_lookup_elem(&threads, &tid);
 	__u32 d;
 
 	if (!f) {
+		/* Zeroed here, not at the top: 33 stores that a thread's every call but its
+		 * first would pay. */
+		struct frames zero = {};
+
 		bpf_map_update_elem(&threads, &tid, &zero, BPF_NOEXIST);
 		f = bpf_map_lookup_elem(&threads, &tid);
 		if (!f) {
