@@ -547,7 +547,8 @@ static int take_count(const char *s, size_t *end, double *v)
 	return 0;
 }
 
-static int remember(heed_flame *f, const char *s, size_t len, uint32_t n)
+/* Keeps the bytes of the line just walked for the next one's prefix comparison. */
+static int remember(heed_flame *f, const char *s, size_t len)
 {
 	if (len + 1 > f->prev_cap) {
 		size_t cap = (len + 1) * 2;
@@ -558,21 +559,20 @@ static int remember(heed_flame *f, const char *s, size_t len, uint32_t n)
 		f->prev = p;
 		f->prev_cap = cap;
 	}
-	if (n > f->prev_capn) {
-		uint32_t cap = n * 2;
-		uint32_t *e = realloc(f->prev_end, cap * sizeof(*e));
-
-		if (!e)
-			return -ENOMEM;
-		f->prev_end = e;
-		e = realloc(f->prev_node, cap * sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		f->prev_node = e;
-		f->prev_capn = cap;
-	}
 	memcpy(f->prev, s, len);
 	f->prev_len = len;
+	return 0;
+}
+
+/* Makes room for frame i in prev_end[] and prev_node[]. */
+static int prev_room(heed_flame *f, uint32_t i)
+{
+	uint32_t cap_end = f->prev_capn, cap_node = f->prev_capn;
+
+	if (grow((void **)&f->prev_end, &cap_end, sizeof(*f->prev_end), i + 1) ||
+	    grow((void **)&f->prev_node, &cap_node, sizeof(*f->prev_node), i + 1))
+		return -ENOMEM;
+	f->prev_capn = cap_end;
 	return 0;
 }
 
@@ -581,13 +581,11 @@ static int remember(heed_flame *f, const char *s, size_t len, uint32_t n)
 static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 {
 	size_t common = 0, pos = 0;
-	uint32_t cur = 0, i = 0, nframes = 1;
+	uint32_t cur = 0, i = 0;
 	int err;
 
 	if (len > UINT32_MAX - 1)
 		return -ENOMEM;
-	for (const char *q = s; (q = memchr(q, ';', len - (size_t)(q - s))); q++)
-		nframes++;
 	while (common < len && common < f->prev_len && s[common] == f->prev[common])
 		common++;
 	/* Frame i is shared when its terminating ';' lies inside the common prefix. */
@@ -596,25 +594,26 @@ static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 		pos = f->prev_end[i] + 1;
 		i++;
 	}
-	err = remember(f, s, len, nframes);
-	if (err) {
-		f->prev_n = 0;
-		f->prev_len = 0;
-		return err;
-	}
-	for (; pos <= len; i++) {
+	/* The arrays grow as frames come: counting the ';' first would read the line
+	 * once more. */
+	err = remember(f, s, len);
+	for (; !err && pos <= len; i++) {
 		const char *semi = memchr(s + pos, ';', len - pos);
 		size_t end = semi ? (size_t)(semi - s) : len;
 
 		err = frame_step(f, &cur, s + pos, end - pos);
-		if (err) {
-			f->prev_n = 0;
-			f->prev_len = 0;
-			return err;
-		}
+		if (!err && i >= f->prev_capn)
+			err = prev_room(f, i);
+		if (err)
+			break;
 		f->prev_end[i] = (uint32_t)end;
 		f->prev_node[i] = cur;
 		pos = end + 1;
+	}
+	if (err) {
+		f->prev_n = 0;
+		f->prev_len = 0;
+		return err;
 	}
 	f->prev_n = i;
 	*leaf = cur;
@@ -657,24 +656,28 @@ static void bad_line(heed_flame *f, const char *file, unsigned long lineno, cons
 			  len > 60 ? "..." : "");
 }
 
-int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char *file,
-			unsigned long lineno)
+/* The trailing blanks of line[0, len) end at the returned length. */
+static size_t trim_end(const char *line, size_t len)
 {
-	size_t end = len, mid, full;
+	while (len > 0 && (line[len - 1] == '\n' || is_space(line[len - 1])))
+		len--;
+	return len;
+}
+
+/* heed_flame_add_line for a line with no '\n' but maybe a trailing one: parse_stream
+ * cuts lines at them, so it needs no second search for one. */
+static int add_folded(heed_flame *f, const char *line, size_t len, const char *file,
+		      unsigned long lineno)
+{
+	size_t end = trim_end(line, len), mid, full;
 	double c1, c2 = 0;
 	int diff = 0;
 	uint32_t leaf = 0;
 	int err;
 
-	while (end > 0 && (line[end - 1] == '\n' || is_space(line[end - 1])))
-		end--;
 	if (end == 0)
 		return 0;
 	full = end;
-	if (memchr(line, '\n', end)) {
-		bad_line(f, file, lineno, "a newline inside the stack", line, end);
-		return -EINVAL;
-	}
 	if (take_count(line, &end, &c1)) {
 		bad_line(f, file, lineno, "no sample count at the end", line, full);
 		return -EINVAL;
@@ -718,6 +721,18 @@ int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char 
 	return 0;
 }
 
+int heed_flame_add_line(heed_flame *f, const char *line, size_t len, const char *file,
+			unsigned long lineno)
+{
+	size_t end = trim_end(line, len);
+
+	if (memchr(line, '\n', end)) {
+		bad_line(f, file, lineno, "a newline inside the stack", line, end);
+		return -EINVAL;
+	}
+	return add_folded(f, line, end, file, lineno);
+}
+
 #define READ_CHUNK (1u << 20)
 
 /* Lines are cut from 1 MiB reads in place: no per-line copy or call into stdio, and
@@ -754,7 +769,7 @@ long heed_flame_parse_stream(heed_flame *f, FILE *in, const char *name)
 		while ((nl = memchr(buf + start, '\n', have - start)) || (eof && start < have)) {
 			size_t end = nl ? (size_t)(nl - buf) + 1 : have;
 
-			err = heed_flame_add_line(f, buf + start, end - start, name, ++lineno);
+			err = add_folded(f, buf + start, end - start, name, ++lineno);
 			if (err == -ENOMEM)
 				break;
 			err = 0;

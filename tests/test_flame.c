@@ -234,6 +234,30 @@ Test(flame, malformed_lines_reported_with_line_numbers)
 	free(m);
 }
 
+Test(flame, add_line_rejects_a_newline_inside)
+{
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct heed_flame_stats st;
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+
+	cr_expect_eq(heed_flame_add_line(f, "a;b 2\n", 6, "x", 1), 0);
+	cr_expect_eq(heed_flame_add_line(f, " \n", 2, "x", 2), 0, "a blank line adds nothing");
+	cr_expect_eq(heed_flame_add_line(f, "a\nb 1\n", 6, "x", 3), -EINVAL);
+	cr_expect_eq(heed_flame_add_line(f, "a;c\n1", 5, NULL, 4), -EINVAL);
+	cr_expect(strstr(m->buf, "x:3: a newline inside the stack"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "line 4: a newline inside the stack"), "%s", m->buf);
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.lines, 1);
+	cr_expect_eq(st.bad, 2);
+	layout(f, fs);
+	cr_assert_eq(fs->n, 3, "nothing of a rejected line is added");
+	expect(fs, 2, "b", 2, 0, 2);
+	heed_flame_free(f);
+	free(fs);
+	free(m);
+}
+
 Test(flame, no_valid_line_is_an_error)
 {
 	struct msgs *m = xcalloc(1, sizeof(*m));
