@@ -765,8 +765,11 @@ long heed_flame_parse_stream(heed_flame *f, FILE *in, const char *name)
 		}
 		got = fread(buf + have, 1, cap - have, in);
 		have += got;
-		eof = got == 0;
-		while ((nl = memchr(buf + start, '\n', have - start)) || (eof && start < have)) {
+		eof = got == 0 || ferror(in);
+		/* After a failed read the bytes may end mid-line: only a clean end of file
+		 * completes the last line, so a cut one is neither added nor reported. */
+		while ((nl = memchr(buf + start, '\n', have - start)) ||
+		       (eof && !ferror(in) && start < have)) {
 			size_t end = nl ? (size_t)(nl - buf) + 1 : have;
 
 			err = add_folded(f, buf + start, end - start, name, ++lineno);

@@ -258,6 +258,46 @@ Test(flame, add_line_rejects_a_newline_inside)
 	free(m);
 }
 
+/* A stream that yields its text, then fails like a disk error. */
+static ssize_t failing_read(void *cookie, char *buf, size_t size)
+{
+	const char **text = cookie;
+	size_t n = strlen(*text);
+
+	if (n == 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (n > size)
+		n = size;
+	memcpy(buf, *text, n);
+	*text += n;
+	return (ssize_t)n;
+}
+
+Test(flame, read_error_adds_no_cut_line)
+{
+	/* The read fails inside "c;d 123": "c;d 12" must not be added, "a;b 1" kept. */
+	const char *text = "a;b 1\nc;d 12";
+	cookie_io_functions_t io = {.read = failing_read};
+	struct heed_flame_stats st;
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+	FILE *in = fopencookie(&text, "r", io);
+
+	cr_assert(in);
+	cr_expect_eq(heed_flame_parse_stream(f, in, "disk"), -EIO);
+	fclose(in);
+	cr_expect(strstr(m->buf, "disk: read error after line 1"), "%s", m->buf);
+	cr_expect_eq(m->count, 1, "only the read error is reported: %s", m->buf);
+	heed_flame_stats(f, &st);
+	cr_expect_eq(st.lines, 1, "the whole line before the error is kept");
+	cr_expect_eq(st.bad, 0);
+	cr_expect_float_eq(st.total, 1, 1e-12, "total %g", st.total);
+	heed_flame_free(f);
+	free(m);
+}
+
 Test(flame, no_valid_line_is_an_error)
 {
 	struct msgs *m = xcalloc(1, sizeof(*m));
