@@ -1,4 +1,4 @@
-/* flame_int.h - libflame internals shared by tree.c, layout.c, svg.c and text.c.
+/* flame_int.h - libflame internals shared by tree.c, svg.c and text.c.
  *
  * The merged stacks form a trie held in flat arrays, ids instead of pointers, so a
  * node costs 20 bytes plus 8 per count column:

@@ -838,7 +838,6 @@ int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
 		flame_err(f, "%s and %s: no valid folded line in either file", before, after);
 		return -ENODATA;
 	}
-	f->mode = FLAME_MODE_DIFF;
 	return 0;
 }
 
