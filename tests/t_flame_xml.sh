@@ -53,9 +53,12 @@ check() {
 }
 
 check plain "$tmp/hostile.folded"
-if [ -s "$tmp/plain.err" ] || [ "$(grep -c '' "$tmp/hostile.folded")" -ne 262 ]; then
+# The SVG comment counts the lines read: a line dropped without a message shows there.
+if [ -s "$tmp/plain.err" ] || [ "$(grep -c '' "$tmp/hostile.folded")" -ne 262 ] ||
+	! grep -q ' 262 lines, 0 malformed -->' "$tmp/plain.svg"; then
 	echo "t_flame_xml: FAIL: the hostile input should be 262 valid lines:"
 	head -n 5 "$tmp/plain.err"
+	grep -m1 'lines, .* malformed -->' "$tmp/plain.svg"
 	fail=1
 fi
 check inverted --inverted --reverse --colors java --hash "$tmp/hostile.folded"
