@@ -642,18 +642,35 @@ static int add_reversed(heed_flame *f, const char *s, size_t len, uint32_t *leaf
 	return 0;
 }
 
+#define SHOW_BYTES 60
+
+/* Reports a skipped line with its first SHOW_BYTES bytes; control bytes show as "\xNN",
+ * so a NUL cannot end the quoted line early nor an escape sequence reach a terminal. */
 static void bad_line(heed_flame *f, const char *file, unsigned long lineno, const char *why,
 		     const char *line, size_t len)
 {
-	int show = len > 60 ? 60 : (int)len;
+	static const char hex[] = "0123456789abcdef";
+	char show[SHOW_BYTES * 4 + 1], *p = show;
+	const char *more = len > SHOW_BYTES ? "..." : "";
 
 	f->bad++;
+	for (size_t i = 0; i < len && i < SHOW_BYTES; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c >= 0x20 && c != 0x7f) {
+			*p++ = (char)c;
+			continue;
+		}
+		*p++ = '\\';
+		*p++ = 'x';
+		*p++ = hex[c >> 4];
+		*p++ = hex[c & 15];
+	}
+	*p = '\0';
 	if (file)
-		flame_err(f, "%s:%lu: %s; line skipped: \"%.*s%s\"", file, lineno, why, show, line,
-			  len > 60 ? "..." : "");
+		flame_err(f, "%s:%lu: %s; line skipped: \"%s%s\"", file, lineno, why, show, more);
 	else
-		flame_err(f, "line %lu: %s; line skipped: \"%.*s%s\"", lineno, why, show, line,
-			  len > 60 ? "..." : "");
+		flame_err(f, "line %lu: %s; line skipped: \"%s%s\"", lineno, why, show, more);
 }
 
 /* The trailing blanks of line[0, len) end at the returned length. */

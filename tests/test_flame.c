@@ -258,6 +258,20 @@ Test(flame, add_line_rejects_a_newline_inside)
 	free(m);
 }
 
+Test(flame, skipped_line_shows_control_bytes)
+{
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+
+	/* A NUL would end the quoted line, which then looked valid. */
+	cr_expect_eq(heed_flame_add_line(f, "a;b 1\0x\x1b[2J\n", 12, "bin", 1), -EINVAL);
+	cr_expect(strstr(m->buf, "bin:1: no sample count at the end; line skipped: "
+				 "\"a;b 1\\x00x\\x1b[2J\""),
+		  "%s", m->buf);
+	heed_flame_free(f);
+	free(m);
+}
+
 /* A stream that yields its text, then fails like a disk error. */
 static ssize_t failing_read(void *cookie, char *buf, size_t size)
 {
