@@ -759,7 +759,7 @@ long heed_flame_parse_stream(heed_flame *f, FILE *in, const char *name)
 	unsigned long before = f->lines, lineno = 0;
 	size_t cap = READ_CHUNK, have = 0, got;
 	char *buf = malloc(cap);
-	int err = 0, eof = 0;
+	int err = 0, eof = 0, read_errno = 0;
 
 	if (!name)
 		name = "<stdin>";
@@ -782,11 +782,14 @@ long heed_flame_parse_stream(heed_flame *f, FILE *in, const char *name)
 		}
 		got = fread(buf + have, 1, cap - have, in);
 		have += got;
-		eof = got == 0 || ferror(in);
+		/* Taken now: the lines still to add may change errno. */
+		if (ferror(in))
+			read_errno = errno ? errno : EIO;
+		eof = got == 0 || read_errno;
 		/* After a failed read the bytes may end mid-line: only a clean end of file
 		 * completes the last line, so a cut one is neither added nor reported. */
 		while ((nl = memchr(buf + start, '\n', have - start)) ||
-		       (eof && !ferror(in) && start < have)) {
+		       (eof && !read_errno && start < have)) {
 			size_t end = nl ? (size_t)(nl - buf) + 1 : have;
 
 			err = add_folded(f, buf + start, end - start, name, ++lineno);
@@ -805,8 +808,9 @@ long heed_flame_parse_stream(heed_flame *f, FILE *in, const char *name)
 		flame_err(f, "%s:%lu: out of memory", name, lineno);
 		return -ENOMEM;
 	}
-	if (ferror(in)) {
-		flame_err(f, "%s: read error after line %lu", name, lineno);
+	if (read_errno) {
+		flame_err(f, "%s: read error after line %lu: %s", name, lineno,
+			  strerror(read_errno));
 		return -EIO;
 	}
 	return (long)(f->lines - before);

@@ -45,6 +45,7 @@ grep -q '<title>main (10 samples' "$tmp/dash.svg" || bad "'-' is not stdin"
 expect 1 "no valid folded line" "$tmp/junk.folded"
 expect 1 "junk.folded:2: no sample count" "$tmp/junk.folded"
 expect 1 "missing.folded: No such file or directory" "$tmp/missing.folded"
+expect 1 "read error after line 0: Is a directory" "$tmp"
 expect 1 "no valid folded line" /dev/null
 expect 2 "unknown palette 'pink'" --colors pink "$tmp/one.folded"
 expect 2 "--width: 'wide' is not a non-negative number" --width wide "$tmp/one.folded"

@@ -302,7 +302,8 @@ Test(flame, read_error_adds_no_cut_line)
 	cr_assert(in);
 	cr_expect_eq(heed_flame_parse_stream(f, in, "disk"), -EIO);
 	fclose(in);
-	cr_expect(strstr(m->buf, "disk: read error after line 1"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "disk: read error after line 1: Input/output error"), "%s",
+		  m->buf);
 	cr_expect_eq(m->count, 1, "only the read error is reported: %s", m->buf);
 	heed_flame_stats(f, &st);
 	cr_expect_eq(st.lines, 1, "the whole line before the error is kept");
