@@ -5,7 +5,8 @@
 # clang-tidy runs once per file: clang-tidy 14 reports a false
 # clang-analyzer-valist.Uninitialized when one run analyses several files.
 # Findings inside generated code under BUILD (bpftool's skeletons) are not ours
-# to fix and are listed, not counted.
+# to fix and are listed, not counted. A clang-tidy that fails without a finding
+# (missing, crashed) adds one, so it cannot pass as clean.
 set -eu
 build=$1
 shift
@@ -16,7 +17,12 @@ cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 out=$build/clang-tidy.log
 : >"$out"
 printf '%s\n' "$@" | xargs -P "$(nproc)" -I{} sh -c \
-	'clang-tidy --quiet "$1" -- -std=gnu11 -D_GNU_SOURCE -DHEED_PROBES=1 '"$inc"' >"$2.$$" 2>&1; cat "$2.$$" >>"$2"; rm -f "$2.$$"' \
+	'clang-tidy --quiet "$1" -- -std=gnu11 -D_GNU_SOURCE -DHEED_PROBES=1 '"$inc"' >"$2.$$" 2>&1
+	rc=$?
+	if [ "$rc" -ne 0 ] && ! grep -qE ":[0-9]+:[0-9]+: (warning|error):" "$2.$$"; then
+		echo "$1:1:1: error: clang-tidy exited $rc without a finding" >>"$2.$$"
+	fi
+	cat "$2.$$" >>"$2"; rm -f "$2.$$"' \
 	sh {} "$out"
 findings=$(grep -E '^[^ ].*:[0-9]+:[0-9]+: (warning|error):' "$out" | grep -v "^$build/\|/$build/" || true)
 generated=$(grep -E '^[^ ].*:[0-9]+:[0-9]+: (warning|error):' "$out" | grep "^$build/\|/$build/" || true)
