@@ -710,6 +710,16 @@ static int parse_double(const char *s, double *out)
 	return (errno || end == s || *end || !(*out >= 0)) ? -EINVAL : 0;
 }
 
+/* A seed: a whole number in any base strtoull reads (42, 0x2a). */
+static int parse_seed(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 0);
+	return (errno || end == s || *end || *s == '-') ? -EINVAL : 0;
+}
+
 static int parse_args(heed_bench *b, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -737,7 +747,11 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 
 	b->samples = MIN_SAMPLES;
 	env = getenv("HEED_SEED");
-	b->seed = env ? strtoull(env, NULL, 0) : 42;
+	b->seed = 42;
+	if (env && parse_seed(env, &b->seed)) {
+		fprintf(stderr, "%s: HEED_SEED=%s: not a whole number\n", b->suite, env);
+		return -EINVAL;
+	}
 	b->baseline_dir = "build/perf-results/baselines";
 	b->tmpdir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	b->diskdir = "/var/tmp";
@@ -789,7 +803,11 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 			b->icount = true;
 			break;
 		case 's':
-			b->seed = strtoull(optarg, NULL, 0);
+			if (parse_seed(optarg, &b->seed)) {
+				fprintf(stderr, "%s: --seed %s: not a whole number\n", b->suite,
+					optarg);
+				return -EINVAL;
+			}
 			break;
 		case 't':
 			b->tmpdir = optarg;

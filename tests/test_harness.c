@@ -487,6 +487,9 @@ Test(harness, bad_usage_and_failures_exit_non_zero, .init = make_tmp, .fini = re
 	cr_expect_eq(run_main("--samples", "5", NULL), 2, "fewer than 30 samples");
 	cr_expect_eq(run_main("--filter", "(", NULL), 2, "a bad regex");
 	cr_expect_eq(run_main("--bogus", NULL, NULL), 2);
+	cr_expect_eq(run_main("--seed", "12x", NULL), 2, "a seed with trailing junk");
+	cr_expect_eq(run_main("--seed", "-1", NULL), 2, "a negative seed");
+	cr_expect_eq(run_main("--seed", "0x2a", NULL), 0, "a hexadecimal seed");
 	cr_expect_eq(run_main("--baseline", "nonexistent", NULL), 1, "a missing baseline");
 	cr_expect_eq(run_main(NULL, NULL, "/dev/full"), 1, "results that cannot be written");
 	fail_case = 1;
