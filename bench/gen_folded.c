@@ -147,14 +147,17 @@ int main(int argc, char **argv)
 						: &fanout))
 				return 1;
 			break;
-		case 'p':
-			skew = strtod(optarg, NULL);
-			if (!(skew > 0 && skew < 1)) {
+		case 'p': {
+			char *end;
+
+			skew = strtod(optarg, &end);
+			if (end == optarg || *end || !(skew > 0 && skew < 1)) {
 				fprintf(stderr, "heed-gen-folded: --skew: '%s' is not in (0,1)\n",
 					optarg);
 				return 1;
 			}
 			break;
+		}
 		case 'o':
 			output = optarg;
 			break;
