@@ -16,6 +16,7 @@
 #include "page.h"
 
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /* Binary search among [lo, hi) by full key: every slot there has a prefix
@@ -153,17 +154,22 @@ int heed_node_search_avx2(void *p, unsigned int psize, unsigned int start, const
 	return avx2_search(p, psize, start, key, klen, res);
 }
 
-static int use_avx2 = -1;
+/* Decided by the first search of any thread; several may decide at once
+ * (all the same way), so the flag is atomic: relaxed, a plain load on x86. */
+static _Atomic int use_avx2 = -1;
 
 int heed_search_uses_avx2(void)
 {
-	if (use_avx2 < 0) {
+	int v = atomic_load_explicit(&use_avx2, memory_order_relaxed);
+
+	if (v < 0) {
 		const char *f = getenv("HEED_FORCE_SCALAR");
 
 		__builtin_cpu_init();
-		use_avx2 = (!f || *f == '0' || !*f) && __builtin_cpu_supports("avx2");
+		v = (!f || *f == '0' || !*f) && __builtin_cpu_supports("avx2");
+		atomic_store_explicit(&use_avx2, v, memory_order_relaxed);
 	}
-	return use_avx2;
+	return v;
 }
 
 int heed_node_search(void *p, unsigned int psize, unsigned int start, const void *key, size_t klen,
