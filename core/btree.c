@@ -711,8 +711,7 @@ static int free_overflow(heed_txn *txn, struct dbrec *db, unsigned char *node)
 
 	if (rc)
 		return rc;
-	if (db)
-		db->overflow_pages -= np;
+	db->overflow_pages -= np;
 	return page_free(txn, pg, np);
 }
 
@@ -790,12 +789,12 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	}
 	if (exact) {
 		old = page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]);
-		if ((node_flags(old) & N_DBREC) != (nflags & N_DBREC))
-			return EINVAL;
 		if (flags & HEED_NOOVERWRITE) {
 			rc = bt_node_value(txn, old, data);
 			return rc ? rc : HEED_KEYEXIST;
 		}
+		if ((node_flags(old) & N_DBREC) != (nflags & N_DBREC))
+			return HEED_INCOMPATIBLE;
 	}
 	nd.key = key->data;
 	nd.ksize = (unsigned int)key->size;
@@ -1103,9 +1102,31 @@ int bt_del(heed_cursor *c)
 	return rebalance(c, top);
 }
 
-static int drop_rec(heed_txn *txn, const unsigned char *rec);
+/* The pages a drop frees, gathered before any is freed: runs as
+ * (pgno, npages) pairs, and every page of them for the check that none is
+ * named twice. */
+struct drop_set {
+	struct pgvec runs, pages;
+};
 
-static int drop_page(heed_txn *txn, uint64_t pgno, unsigned int lvl, unsigned int depth)
+static int drop_add(struct drop_set *s, uint64_t pgno, uint32_t npages)
+{
+	uint32_t i;
+	int rc = pgvec_push(&s->runs, pgno);
+
+	if (!rc)
+		rc = pgvec_push(&s->runs, npages);
+	for (i = 0; i < npages && !rc; i++)
+		rc = pgvec_push(&s->pages, pgno + i);
+	return rc;
+}
+
+/* Gather the tree below pgno. Named dbs' records (N_DBREC nodes) belong to
+ * the main db only (main set): their trees are gathered at one level of
+ * nesting, so a damaged record naming a page of the main tree cannot send
+ * this into endless recursion (the depth is at most 2 * MAX_DEPTH). */
+static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigned int lvl,
+		       unsigned int depth, int main)
 {
 	unsigned int psize = txn->env->psize, i, n;
 	void *p;
@@ -1122,45 +1143,57 @@ static int drop_page(heed_txn *txn, uint64_t pgno, unsigned int lvl, unsigned in
 	if (rc)
 		return rc;
 	n = page_hdr(p)->nkeys;
-	for (i = 0; i < n; i++) {
-		unsigned char *node;
+	for (i = 0; i < n && !rc; i++) {
+		unsigned char *node = page_node(p, i);
 
-		if (node_check(p, i, psize))
-			return HEED_CORRUPTED;
-		node = page_node(p, i);
-		if (lvl + 1 < depth)
-			rc = drop_page(txn, node_child(node), lvl + 1, depth);
-		else if (node_flags(node) & N_BIG)
-			rc = free_overflow(txn, NULL, node);
-		else if ((node_flags(node) & N_DBREC) && node_dsize(node) == sizeof(struct dbrec))
-			rc = drop_rec(txn, node_data(node));
-		if (rc)
-			return rc;
+		if (lvl + 1 < depth) {
+			rc = drop_gather(txn, s, node_child(node), lvl + 1, depth, main);
+		} else if (node_flags(node) & N_BIG) {
+			uint64_t pg, size;
+			uint32_t np;
+			void *op;
+
+			rc = overflow_get(txn, node, &op, &pg, &np, &size);
+			if (!rc)
+				rc = drop_add(s, pg, np);
+		} else if (node_flags(node) & N_DBREC) {
+			struct dbrec r;
+
+			if (!main || node_dsize(node) != sizeof(r))
+				return HEED_CORRUPTED;
+			memcpy(&r, node_data(node), sizeof(r));
+			if ((r.root == 0) != (r.depth == 0) || r.depth > MAX_DEPTH)
+				return HEED_CORRUPTED;
+			if (r.root)
+				rc = drop_gather(txn, s, r.root, 0, r.depth, 0);
+		}
 	}
-	return page_free(txn, pgno, 1);
+	return rc ? rc : drop_add(s, pgno, 1);
 }
 
-/* Free the tree of a named db's record (met while dropping the main db). */
-static int drop_rec(heed_txn *txn, const unsigned char *rec)
-{
-	struct dbrec r;
-
-	memcpy(&r, rec, sizeof(r));
-	if (!r.root)
-		return 0;
-	if (r.depth > MAX_DEPTH)
-		return HEED_CORRUPTED;
-	return drop_page(txn, r.root, 0, r.depth);
-}
-
-/* Free every page of db dbi (for the main db: of the named dbs too). */
+/* Free every page of db dbi (for the main db: of the named dbs too, as
+ * their records in it name them). A page reached twice (a damaged file)
+ * makes it HEED_CORRUPTED before anything is freed: freeing it twice would
+ * put it on the freelist twice. */
 int bt_drop(heed_txn *txn, heed_dbi dbi)
 {
 	struct dbrec *db = &txn->dbs[dbi];
+	struct drop_set s = {{0}, {0}};
+	size_t i;
 	int rc = 0;
 
 	if (db->root)
-		rc = drop_page(txn, db->root, 0, db->depth);
+		rc = drop_gather(txn, &s, db->root, 0, db->depth, dbi == 0);
+	if (!rc) {
+		pgno_sort(s.pages.v, s.pages.n);
+		for (i = 1; i < s.pages.n && !rc; i++)
+			if (s.pages.v[i] == s.pages.v[i - 1])
+				rc = HEED_CORRUPTED;
+	}
+	for (i = 0; i + 1 < s.runs.n && !rc; i += 2)
+		rc = page_free(txn, s.runs.v[i], (unsigned int)s.runs.v[i + 1]);
+	pgvec_free(&s.runs);
+	pgvec_free(&s.pages);
 	if (rc)
 		return rc;
 	memset(db, 0, sizeof(*db));

@@ -2,7 +2,10 @@
  * check.c - the structural walker behind heed-check (hidden symbol).
  *
  * On one read snapshot it verifies:
- *   - both meta pages: the newest valid one is used; next_pgno fits the file;
+ *   - both meta pages: a meta whose checksum holds (written whole) must have
+ *     every field in bounds and name no page past the end of the file (one
+ *     that fails its checksum is a torn write, which open steps over); the
+ *     newest valid one is walked;
  *   - every tree (main, and each named db found as an N_DBREC node of the
  *     main db): page types by level, header bounds, node bounds, the
  *     page's common prefix shared by every key, slot prefixes equal to
@@ -32,6 +35,7 @@ struct walker {
 	size_t pages;
 	struct dbrec count;
 	const char *dbname;
+	int named; /* walking a named db: no db records in it */
 	char msg[512];
 };
 
@@ -210,6 +214,9 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 				    (unsigned long long)pgno, i, node_flags(node));
 		if ((node_flags(node) & N_BIG) && check_overflow(w, pgno, node))
 			return 1;
+		if ((node_flags(node) & N_DBREC) && w->named)
+			return FAIL(w, "page %llu: node %u of db %s is a db record (main db only)",
+				    (unsigned long long)pgno, i, w->dbname);
 		if (node_flags(node) & N_DBREC) {
 			struct dbrec rec;
 			char name[MAX_KEYSIZE + 1];
@@ -222,8 +229,10 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 			memcpy(&rec, node_data(node), sizeof(rec));
 			memcpy(name, key, kl);
 			name[kl] = 0;
+			w->named = 1;
 			if (walk_db(w, name, &rec))
 				return 1;
+			w->named = 0;
 			w->count = saved;
 			w->dbname = sname;
 		}
@@ -283,6 +292,39 @@ out:
 	return rc;
 }
 
+/* Each meta page that was written whole (magic, version and checksum
+ * hold) has its fields in bounds and its pages in the file: open would
+ * step over such a meta silently, as if it were torn. */
+static int check_metas(struct walker *w)
+{
+	heed_env *env = w->txn->env;
+	unsigned int i;
+
+	for (i = 0; i < NUM_METAS; i++) {
+		struct meta m;
+
+		memcpy(&m, env->map + (size_t)i * w->psize, sizeof(m));
+		if (m.magic != HEED_MAGIC || m.version != HEED_FORMAT_VERSION ||
+		    m.checksum != heed_hash64(&m, __builtin_offsetof(struct meta, checksum)))
+			continue;
+		if (meta_check(&m, w->psize, i))
+			return FAIL(
+				w,
+				"meta page %u: a field out of bounds under a valid checksum "
+				"(txn %llu, next_pgno %llu, root %llu, depth %u, free_head %llu, "
+				"free_count %llu)",
+				i, (unsigned long long)m.txnid, (unsigned long long)m.next_pgno,
+				(unsigned long long)m.main.root, m.main.depth,
+				(unsigned long long)m.free_head, (unsigned long long)m.free_count);
+		if (m.next_pgno * w->psize > env->filesize)
+			return FAIL(w,
+				    "meta page %u: txn %llu names %llu pages, the file holds %llu",
+				    i, (unsigned long long)m.txnid, (unsigned long long)m.next_pgno,
+				    (unsigned long long)(env->filesize / w->psize));
+	}
+	return 0;
+}
+
 int heed_env_check(heed_env *env, heed_check_report report, void *arg, size_t *pages_walked)
 {
 	struct walker w = {0};
@@ -304,7 +346,7 @@ int heed_env_check(heed_env *env, heed_check_report report, void *arg, size_t *p
 		rc = ENOMEM;
 		goto out;
 	}
-	rc = mark(&w, 0, U_META) || mark(&w, 1, U_META);
+	rc = check_metas(&w) || mark(&w, 0, U_META) || mark(&w, 1, U_META);
 	if (!rc)
 		rc = walk_db(&w, "main", &txn->dbs[0]);
 	if (!rc)

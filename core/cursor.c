@@ -302,7 +302,7 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	if (!key || !data || !key->data || (data->size && !data->data) ||
 	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND)))
 		return EINVAL;
-	if (key->size == 0 || key->size > MAX_KEYSIZE)
+	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX)
 		return HEED_BAD_VALSIZE;
 	if (flags & HEED_CURRENT) {
 		heed_val k;
@@ -323,7 +323,7 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	if (rc && rc != HEED_KEYEXIST) {
 		c->pos = CUR_UNSET;
 		c->snum = 0;
-		return rc == EINVAL ? rc : txn_fail(c->txn, rc);
+		return rc == HEED_INCOMPATIBLE ? rc : txn_fail(c->txn, rc);
 	}
 	rc2 = bt_seek(c, key->data, key->size, &exact);
 	if (rc2 || !exact) {
@@ -371,7 +371,7 @@ static int cursor_del(heed_cursor *c, unsigned int flags)
 	if (node_check(c->pg[c->snum - 1], c->ki[c->snum - 1], c->txn->env->psize))
 		return txn_fail(c->txn, HEED_CORRUPTED);
 	if (node_flags(page_node(c->pg[c->snum - 1], c->ki[c->snum - 1])) & N_DBREC)
-		return EINVAL;
+		return HEED_INCOMPATIBLE;
 	rc = bt_del(c);
 	if (rc)
 		return txn_fail(c->txn, rc);

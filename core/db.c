@@ -5,7 +5,15 @@
  * The main db (dbi 0) is a B+tree like any other; a named db is a node of
  * the main db whose key is its name and whose value (flag N_DBREC) is its
  * 48-byte record. A txn reads a named db's record the first time it uses
- * the dbi and writes it back at commit when it changed.
+ * the dbi. Creating a db stores its (empty) record at once, so the main db
+ * holds the name from then on (a put of that key is refused); later changes
+ * of the record are written back at commit, or before the main db is
+ * dropped (that drop frees the trees the records name).
+ *
+ * A dbi slot closed by a commit (drop with del 1) or an abort may be given
+ * to another db while an older txn still holds state for it: env->dbseq
+ * counts the names a slot had, and a txn whose state is of another count
+ * does not use it (txn_db).
  */
 #include "internal.h"
 #include "probes.h"
@@ -67,13 +75,15 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 	if (!rc && (!data || (data->size && !data->data) ||
 		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND))))
 		rc = EINVAL;
+	if (!rc && data->size > UINT32_MAX)
+		rc = HEED_BAD_VALSIZE;
 	if (!rc)
 		rc = txn_db(txn, dbi);
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
 	rc = bt_put(&c, key, data, flags, 0);
-	return rc == EINVAL ? rc : txn_fail(txn, rc);
+	return rc == HEED_INCOMPATIBLE ? rc : txn_fail(txn, rc);
 }
 
 HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
@@ -109,7 +119,7 @@ static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key)
 	if (rc)
 		return txn_fail(txn, rc);
 	if (node_flags(page_node(c.pg[c.snum - 1], c.ki[c.snum - 1])) & N_DBREC)
-		return EINVAL;
+		return HEED_INCOMPATIBLE;
 	return txn_fail(txn, bt_del(&c));
 }
 
@@ -140,13 +150,47 @@ static unsigned int dbi_slot(heed_env *env)
 	return 0;
 }
 
+/* Store db i's record (txn->dbs[i]) in the main db under its name. */
+static int dbrec_put(heed_txn *txn, heed_dbi i)
+{
+	heed_env *env = txn->env;
+	heed_cursor c;
+	heed_val k, d;
+
+	k.data = env->dbnames[i];
+	k.size = strlen(env->dbnames[i]);
+	d.data = &txn->dbs[i];
+	d.size = sizeof(struct dbrec);
+	cursor_init(&c, txn, 0);
+	return bt_put(&c, &k, &d, 0, N_DBREC);
+}
+
+int dbrecs_store(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	unsigned int i;
+	int rc;
+
+	for (i = 1; i < env->numdbs; i++) {
+		if ((txn->dbst[i] & (DB_DIRTY | DB_DROPPED)) != DB_DIRTY)
+			continue;
+		if (txn->dbseq[i] != atomic_load(&env->dbseq[i]))
+			return HEED_BAD_DBI;
+		rc = dbrec_put(txn, i);
+		if (rc)
+			return rc;
+		txn->dbst[i] &= (unsigned char)~DB_DIRTY;
+	}
+	return 0;
+}
+
 static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi)
 {
 	heed_env *env = txn->env;
 	size_t len;
 	unsigned int i;
 	unsigned char *node = NULL;
-	int rc, found;
+	int rc, found, stale;
 
 	len = strlen(name);
 	if (len == 0 || len > MAX_KEYSIZE)
@@ -159,7 +203,16 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 			break;
 	}
 	found = i < env->numdbs;
+	stale = found && txn->dbst[i] && txn->dbseq[i] != atomic_load(&env->dbseq[i]);
 	pthread_mutex_unlock(&env->dbimutex);
+	if (stale) {
+		/* This txn's state of slot i is of a db closed since: a read
+		 * txn forgets it and looks the name up in its own snapshot; a
+		 * write txn may have changed that db and cannot. */
+		if (!(txn->flags & HEED_RDONLY))
+			return HEED_BAD_DBI;
+		txn->dbst[i] = 0;
+	}
 	if (found && !(txn->dbst[i] & DB_DROPPED)) {
 		rc = txn_db(txn, i);
 		if (rc != HEED_BAD_DBI) {
@@ -172,7 +225,7 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	if (rc && rc != HEED_NOTFOUND)
 		return rc;
 	if (!rc && !(node_flags(node) & N_DBREC))
-		return EINVAL; /* the main db holds user data under that name */
+		return HEED_INCOMPATIBLE; /* the main db holds user data under that name */
 	if (rc == HEED_NOTFOUND) {
 		if (!(flags & HEED_CREATE))
 			return HEED_NOTFOUND;
@@ -188,6 +241,7 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 		i = dbi_slot(env);
 		if (i) {
 			env->dbnames[i] = copy;
+			txn->dbseq[i] = atomic_fetch_add(&env->dbseq[i], 1) + 1;
 			atomic_store(&env->dbflags[i], DBI_VALID);
 		}
 		pthread_mutex_unlock(&env->dbimutex);
@@ -200,6 +254,9 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	if (rc == HEED_NOTFOUND) {
 		memset(&txn->dbs[i], 0, sizeof(txn->dbs[i]));
 		txn->dbst[i] = (unsigned char)((txn->dbst[i] & DB_CREATED) | DB_LOADED | DB_DIRTY);
+		rc = dbrec_put(txn, i);
+		if (rc)
+			return rc;
 	} else {
 		txn->dbst[i] &= (unsigned char)~DB_DROPPED;
 		rc = txn_db(txn, i);
@@ -227,7 +284,8 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 		return HEED_DBS_FULL;
 	rc = dbi_open(txn, name, flags, dbi);
 	return probe_rc(rc == EINVAL || rc == HEED_NOTFOUND || rc == HEED_DBS_FULL ||
-					rc == EACCES || rc == HEED_BAD_VALSIZE
+					rc == EACCES || rc == HEED_BAD_VALSIZE ||
+					rc == HEED_INCOMPATIBLE || rc == HEED_BAD_DBI
 				? rc
 				: txn_fail(txn, rc));
 }
@@ -271,14 +329,23 @@ HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)
 	if (rc)
 		return probe_rc(rc);
 	env = txn->env;
-	rc = bt_drop(txn, dbi);
+	/* The main db's records must name the trees as this txn has them. */
+	rc = dbi == 0 ? dbrecs_store(txn) : 0;
+	if (!rc)
+		rc = bt_drop(txn, dbi);
 	if (rc)
 		return probe_rc(txn_fail(txn, rc));
 	if (dbi == 0) {
 		/* The named dbs' records went with the main tree. */
-		for (i = 1; i < env->numdbs; i++)
-			if (atomic_load(&env->dbflags[i]) & DBI_VALID)
-				txn->dbst[i] |= DB_DROPPED;
+		pthread_mutex_lock(&env->dbimutex);
+		for (i = 1; i < env->numdbs; i++) {
+			if (!(atomic_load(&env->dbflags[i]) & DBI_VALID))
+				continue;
+			if (!txn->dbst[i])
+				txn->dbseq[i] = atomic_load(&env->dbseq[i]);
+			txn->dbst[i] |= DB_DROPPED;
+		}
+		pthread_mutex_unlock(&env->dbimutex);
 		return 0;
 	}
 	if (del_db) {
@@ -286,12 +353,13 @@ HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)
 		int exact;
 		const char *name = env->dbnames[dbi];
 
+		/* The record is in the main db since the db was created. */
 		cursor_init(&c, txn, 0);
 		rc = bt_seek(&c, name, strlen(name), &exact);
-		if (!rc && exact)
+		if (rc == HEED_NOTFOUND || (!rc && !exact))
+			rc = HEED_CORRUPTED;
+		if (!rc)
 			rc = bt_del(&c);
-		else if (rc == HEED_NOTFOUND || !rc)
-			rc = 0; /* created by this txn, never stored */
 		if (rc)
 			return probe_rc(txn_fail(txn, rc));
 		txn->dbst[dbi] |= DB_DROPPED;

@@ -51,7 +51,7 @@ HEED_API int heed_env_set_mapsize(heed_env *env, size_t bytes)
 	void *nm;
 	int rc;
 
-	if (!env || bytes > ((size_t)1 << 46))
+	if (!env || bytes > MAX_MAPSIZE)
 		return EINVAL;
 	if (!env->opened) {
 		env->mapsize = bytes ? round_up(bytes, MAX_PSIZE) : DEFAULT_MAPSIZE;
@@ -219,8 +219,10 @@ static void env_teardown(heed_env *env)
 			free(env->dbnames[i]);
 	free(env->dbnames);
 	free((void *)env->dbflags);
+	free((void *)env->dbseq);
 	env->dbnames = NULL;
 	env->dbflags = NULL;
+	env->dbseq = NULL;
 	pgbuf_drain(env);
 	dirty_drain(env);
 	free(atomic_exchange(&env->spare, NULL));
@@ -310,7 +312,8 @@ static int env_open(heed_env *env, const char *path, mode_t mode)
 	env->descs = calloc(env->psize / SLOT_SIZE + 2, sizeof(struct ndesc));
 	env->dbnames = calloc(env->maxdbs + 1, sizeof(char *));
 	env->dbflags = calloc(env->maxdbs + 1, 1);
-	if (!env->scratch || !env->descs || !env->dbnames || !env->dbflags) {
+	env->dbseq = calloc(env->maxdbs + 1, sizeof(*env->dbseq));
+	if (!env->scratch || !env->descs || !env->dbnames || !env->dbflags || !env->dbseq) {
 		rc = ENOMEM;
 		goto out;
 	}

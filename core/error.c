@@ -46,11 +46,14 @@ HEED_API const char *heed_strerror(int err)
 	case HEED_BAD_TXN:
 		return "HEED_BAD_TXN: transaction must abort, has a child, or is invalid";
 	case HEED_BAD_VALSIZE:
-		return "HEED_BAD_VALSIZE: key is empty or too long";
+		return "HEED_BAD_VALSIZE: key is empty or too long, or value over 4 GiB - 1";
 	case HEED_BAD_DBI:
 		return "HEED_BAD_DBI: the specified DBI handle was closed/changed unexpectedly";
 	case HEED_BUSY:
 		return "HEED_BUSY: another process holds the writer lock";
+	case HEED_INCOMPATIBLE:
+		return "HEED_INCOMPATIBLE: the key is a named database's record (or the name a "
+		       "plain key)";
 	default:
 		break;
 	}

@@ -103,6 +103,9 @@ struct heed_env {
 	unsigned int numdbs;	   /* dbi slots used, 1 + named */
 	char **dbnames;
 	_Atomic unsigned char *dbflags;
+	/* Bumped each time a dbi slot is given a name: a txn holding state of
+	 * slot i from before (txn->dbseq[i] differs) holds another db's. */
+	_Atomic unsigned int *dbseq;
 	/* freelist of the last commit of this process (valid while fl_txnid is
 	 * the newest txnid): records as txnid/pgno pairs and the chain pages. */
 	int fl_valid;
@@ -127,6 +130,7 @@ struct heed_txn {
 	uint64_t mod;	 /* bumped by every change: cursors re-seek */
 	uint64_t free_head, free_count;
 	struct dbrec *dbs;
+	unsigned int *dbseq; /* env->dbseq[i] when dbst[i] was set */
 	unsigned char *dbst;
 	heed_cursor *cursors;
 	/* write txn only */
@@ -247,6 +251,10 @@ void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
 
 /* db.c: heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
 void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
+/* db.c: write every changed named-db record into the main db (commit, and
+ * before the main db is dropped). HEED_BAD_DBI when a changed db's slot was
+ * closed and reused under the txn. */
+int dbrecs_store(heed_txn *txn);
 
 /* env.c */
 int env_check(heed_env *env);

@@ -38,7 +38,11 @@ void meta_seal(struct meta *m)
 }
 
 /* 0 when m is a valid meta of a psize file at pgno; HEED_INVALID,
- * HEED_VERSION_MISMATCH or HEED_CORRUPTED otherwise. */
+ * HEED_VERSION_MISMATCH or HEED_CORRUPTED otherwise. A checksum proves only
+ * that the bytes were written whole: every page number is bounded too, by
+ * next_pgno, which is bounded by the largest map, so that next_pgno * psize
+ * cannot wrap around 2^64 (a wrapped size passes every check against the
+ * file and the map; the caller compares the real one with the file). */
 int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno)
 {
 	if (m->magic != HEED_MAGIC)
@@ -49,7 +53,9 @@ int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno)
 		return HEED_CORRUPTED;
 	if (m->hdr.pgno != pgno || m->hdr.flags != P_META || m->psize != psize)
 		return HEED_CORRUPTED;
-	if (m->next_pgno < NUM_METAS || m->main.root >= m->next_pgno || m->main.depth > MAX_DEPTH ||
+	if (m->next_pgno < NUM_METAS || m->next_pgno > MAX_MAPSIZE / psize ||
+	    m->free_count > m->next_pgno || m->main.root >= m->next_pgno ||
+	    (m->main.root && m->main.root < NUM_METAS) || m->main.depth > MAX_DEPTH ||
 	    (m->main.root == 0) != (m->main.depth == 0) || m->free_head >= m->next_pgno ||
 	    (m->free_head && m->free_head < NUM_METAS))
 		return HEED_CORRUPTED;

@@ -102,6 +102,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is
 #define MAX_KEYSIZE	    511u
 #define MAX_DEPTH	    32u
 #define NUM_METAS	    2u
+#define MAX_MAPSIZE	    (1ULL << 46) /* bytes: a meta's next_pgno * psize is at most this */
 
 #define P_BRANCH   0x01
 #define P_LEAF	   0x02

@@ -260,10 +260,17 @@ int txn_db(heed_txn *txn, heed_dbi dbi)
 
 	if (dbi >= env->numdbs || !(atomic_load(&env->dbflags[dbi]) & DBI_VALID))
 		return HEED_BAD_DBI;
-	if (txn->dbst[dbi] & DB_DROPPED)
-		return HEED_BAD_DBI;
-	if (txn->dbst[dbi] & DB_LOADED)
-		return 0;
+	if (txn->dbst[dbi]) {
+		/* The slot was closed and given to another db since. */
+		if (txn->dbseq[dbi] != atomic_load_explicit(&env->dbseq[dbi], memory_order_relaxed))
+			return HEED_BAD_DBI;
+		if (txn->dbst[dbi] & DB_DROPPED)
+			return HEED_BAD_DBI;
+		if (txn->dbst[dbi] & DB_LOADED)
+			return 0;
+	} else {
+		txn->dbseq[dbi] = atomic_load(&env->dbseq[dbi]);
+	}
 	rc = bt_get(txn, 0, env->dbnames[dbi], strlen(env->dbnames[dbi]), &node);
 	if (rc == HEED_NOTFOUND)
 		return HEED_BAD_DBI;
@@ -406,13 +413,15 @@ HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags,
 	if (txn)
 		memset(txn, 0, sizeof(*txn)); /* dbs/dbst are reset per snapshot */
 	else
-		txn = calloc(1, sizeof(*txn) + (env->maxdbs + 1) * (sizeof(struct dbrec) + 1));
+		txn = calloc(1, sizeof(*txn) + (env->maxdbs + 1) * (sizeof(struct dbrec) +
+								    sizeof(unsigned int) + 1));
 	if (!txn)
 		return ENOMEM;
 	txn->env = env;
 	txn->flags = rdonly ? HEED_RDONLY : 0;
 	txn->dbs = (struct dbrec *)(txn + 1);
-	txn->dbst = (unsigned char *)(txn->dbs + env->maxdbs + 1);
+	txn->dbseq = (unsigned int *)(txn->dbs + env->maxdbs + 1);
+	txn->dbst = (unsigned char *)(txn->dbseq + env->maxdbs + 1);
 	if (rdonly) {
 		rc = reader_acquire(env, &txn->slot, &txn->slot_cached);
 		if (!rc) {
@@ -449,7 +458,8 @@ static void close_cursors(heed_txn *txn)
 
 /* Free the env's dbi slots whose txn state has a bit of which: the dbis an
  * aborted txn created (their records never reached the file) or those a
- * committed txn dropped. */
+ * committed txn dropped; not a slot closed and reused since the txn took
+ * its state (another db's now). */
 static void forget_dbis(heed_txn *txn, unsigned char which)
 {
 	heed_env *env = txn->env;
@@ -457,7 +467,7 @@ static void forget_dbis(heed_txn *txn, unsigned char which)
 
 	pthread_mutex_lock(&env->dbimutex);
 	for (i = 1; i < env->numdbs; i++) {
-		if (txn->dbst[i] & which) {
+		if ((txn->dbst[i] & which) && txn->dbseq[i] == atomic_load(&env->dbseq[i])) {
 			atomic_store(&env->dbflags[i], 0);
 			free(env->dbnames[i]);
 			env->dbnames[i] = NULL;
@@ -676,31 +686,6 @@ static void adopt(heed_txn *txn, struct pgvec *chain, struct pgvec *recs)
 	forget_dbis(txn, DB_DROPPED);
 }
 
-static int store_dbrecs(heed_txn *txn)
-{
-	heed_env *env = txn->env;
-	unsigned int i;
-	int rc;
-
-	for (i = 1; i < env->numdbs; i++) {
-		heed_cursor c;
-		heed_val k, d;
-
-		if ((txn->dbst[i] & (DB_DIRTY | DB_DROPPED)) != DB_DIRTY)
-			continue;
-		k.data = env->dbnames[i];
-		k.size = strlen(env->dbnames[i]);
-		d.data = &txn->dbs[i];
-		d.size = sizeof(struct dbrec);
-		cursor_init(&c, txn, 0);
-		rc = bt_put(&c, &k, &d, 0, N_DBREC);
-		if (rc)
-			return rc;
-		txn->dbst[i] &= (unsigned char)~DB_DIRTY;
-	}
-	return 0;
-}
-
 static int write_commit(heed_txn *txn)
 {
 	heed_env *env = txn->env;
@@ -710,7 +695,7 @@ static int write_commit(heed_txn *txn)
 	uint64_t id = txn->txnid, ndirty;
 	int rc;
 
-	rc = store_dbrecs(txn);
+	rc = dbrecs_store(txn);
 	if (!rc)
 		rc = freelist_save(txn, &chain, &recs);
 	if (rc)

@@ -782,3 +782,152 @@ Test(api, stat_and_info)
 	HEED_OK(heed_env_sync(env, 1));
 	HEED_OK(heed_env_sync(env, 0));
 }
+
+/* n keys "<prefix>NNNNN" with 100-byte values into dbi: several pages. */
+static void put_many(heed_txn *txn, heed_dbi dbi, const char *prefix, int n)
+{
+	char k[32], v[100];
+	heed_val key, val;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(k, sizeof(k), "%s%05d", prefix, i);
+		memset(v, 'a' + i % 26, sizeof(v));
+		key = hs(k);
+		val = hv(v, sizeof(v));
+		HEED_OK(heed_put(txn, dbi, &key, &val, 0));
+	}
+}
+
+/* Issue 10, item 2: dropping the main db frees the named dbs' trees as the
+ * txn has them: a db changed in the txn (its pages were copied: the old
+ * ones are freed already) and a db created and filled in it (no record on
+ * disk yet). Before, the first had pages freed twice and the second
+ * leaked. */
+Test(api, drop_main_frees_named_dbs_as_the_txn_has_them)
+{
+	heed_txn *txn;
+	heed_dbi m, a, b;
+
+	txn = wtxn();
+	m = main_dbi(txn);
+	HEED_OK(heed_dbi_open(txn, "a", HEED_CREATE, &a));
+	put_many(txn, a, "a", 300);
+	put_many(txn, m, "m", 50);
+	HEED_OK(heed_txn_commit(txn));
+	HEED_CHECK_CLEAN(dir);
+
+	txn = wtxn();
+	put_many(txn, a, "b", 300);
+	HEED_OK(heed_dbi_open(txn, "b", HEED_CREATE, &b));
+	put_many(txn, b, "c", 300);
+	HEED_OK(heed_drop(txn, m, 0));
+	cr_assert_eq(dbi_entries(txn, m), 0);
+	HEED_RC(heed_dbi_stat(txn, a, &(heed_stat){0}), HEED_BAD_DBI);
+	HEED_OK(heed_txn_commit(txn));
+	HEED_CHECK_CLEAN(dir);
+
+	/* The next writer reuses the freed pages without harm. */
+	txn = wtxn();
+	put_many(txn, m, "n", 400);
+	HEED_RC(heed_dbi_open(txn, "a", 0, &a), HEED_NOTFOUND);
+	HEED_OK(heed_dbi_open(txn, "a", HEED_CREATE, &a));
+	put_many(txn, a, "d", 100);
+	HEED_OK(heed_txn_commit(txn));
+	HEED_CHECK_CLEAN(dir);
+	txn = rtxn();
+	cr_assert_eq(dbi_entries(txn, m), 401, "400 keys and the record of a");
+	cr_assert_eq(dbi_entries(txn, a), 100);
+	heed_txn_abort(txn);
+}
+
+/* Issue 10, item 9: a db's record is in the main db from its creation on,
+ * so a put of its name as a main-db key is refused (HEED_INCOMPATIBLE, as
+ * LMDB) and the rest of the txn commits. Before, the put returned 0 and the
+ * commit failed with EINVAL, losing the whole txn. */
+Test(api, db_name_is_not_a_main_key)
+{
+	heed_txn *txn;
+	heed_dbi m, s, x;
+	heed_cursor *cur;
+	heed_val key, val;
+
+	txn = wtxn();
+	m = main_dbi(txn);
+	put_str(txn, m, "k1", "one");
+	HEED_OK(heed_dbi_open(txn, "sub", HEED_CREATE, &s));
+	key = hs("sub");
+	val = hs("user data");
+	HEED_RC(heed_put(txn, m, &key, &val, 0), HEED_INCOMPATIBLE);
+	HEED_RC(heed_put(txn, m, &key, &val, HEED_NOOVERWRITE), HEED_KEYEXIST);
+	HEED_RC(heed_del(txn, m, &key, NULL), HEED_INCOMPATIBLE);
+	put_str(txn, m, "k2", "two");
+	put_str(txn, s, "x", "in sub");
+	/* A scan of the main db meets the record. */
+	HEED_OK(heed_cursor_open(txn, m, &cur));
+	assert_item(cur, HEED_FIRST, "k1", "one");
+	assert_item(cur, HEED_NEXT, "k2", "two");
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_NEXT));
+	assert_val(&key, "sub", "the db record's key");
+	cr_assert_eq(val.size, 48, "a db record is 48 bytes, got %zu", val.size);
+	HEED_RC(heed_cursor_put(cur, &key, &val, HEED_CURRENT), HEED_INCOMPATIBLE);
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_SET_KEY));
+	HEED_RC(heed_cursor_del(cur, 0), HEED_INCOMPATIBLE);
+	heed_cursor_close(cur);
+	/* A plain key cannot be opened as a db, with or without CREATE. */
+	HEED_RC(heed_dbi_open(txn, "k1", 0, &x), HEED_INCOMPATIBLE);
+	HEED_RC(heed_dbi_open(txn, "k1", HEED_CREATE, &x), HEED_INCOMPATIBLE);
+	HEED_OK(heed_txn_commit(txn));
+	HEED_CHECK_CLEAN(dir);
+
+	txn = rtxn();
+	assert_get(txn, m, "k1", "one");
+	assert_get(txn, m, "k2", "two");
+	assert_get(txn, s, "x", "in sub");
+	cr_assert_eq(dbi_entries(txn, m), 3);
+	heed_txn_abort(txn);
+}
+
+/* Issue 10, item 8: a read txn R holds state for "sub"; a writer deletes
+ * "sub" and "other" gets its dbi number. R must not read sub's values as
+ * "other", and aborting R must not close "other" for the environment. */
+Test(api, dbi_reused_under_an_older_read_txn)
+{
+	heed_txn *txn, *r;
+	heed_dbi s, s2, o, o2;
+	heed_val key = hs("k"), val;
+
+	txn = wtxn();
+	HEED_OK(heed_dbi_open(txn, "sub", HEED_CREATE, &s));
+	put_str(txn, s, "k", "sub's value");
+	HEED_OK(heed_txn_commit(txn));
+	/* A fresh handle: R is the first to open "sub" in it. */
+	heed_env_close(env);
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 4));
+
+	r = rtxn();
+	HEED_OK(heed_dbi_open(r, "sub", 0, &s));
+	assert_get(r, s, "k", "sub's value");
+
+	txn = wtxn();
+	HEED_OK(heed_dbi_open(txn, "sub", 0, &s2));
+	cr_assert_eq(s2, s);
+	HEED_OK(heed_drop(txn, s2, 1));
+	HEED_OK(heed_txn_commit(txn));
+	txn = wtxn();
+	HEED_OK(heed_dbi_open(txn, "other", HEED_CREATE, &o));
+	put_str(txn, o, "k", "other's value");
+	HEED_OK(heed_txn_commit(txn));
+	cr_assert_eq(o, s, "the test needs \"other\" to reuse sub's dbi (%u, %u)", o, s);
+
+	/* R's snapshot has no "other"; its dbi does not read sub's values. */
+	HEED_RC(heed_dbi_open(r, "other", 0, &o2), HEED_NOTFOUND);
+	HEED_RC(heed_get(r, o, &key, &val), HEED_BAD_DBI);
+	heed_txn_abort(r);
+
+	txn = rtxn();
+	assert_get(txn, o, "k", "other's value");
+	HEED_OK(heed_dbi_open(txn, "other", 0, &o2));
+	cr_assert_eq(o2, o);
+	heed_txn_abort(txn);
+}

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 
 #include "common.h"
+#include "internal.h"
 
 static char tmpdir[64];
 static heed_env *env;
@@ -58,6 +59,14 @@ static void put_commit(heed_env *e, const char *k, const char *v)
 }
 
 TestSuite(badinput, .init = setup, .fini = teardown);
+
+/* Remove the lock file beside a NOSUBDIR data file. */
+static void drop_lock_file(const char *path)
+{
+	char lock[200];
+	snprintf(lock, sizeof(lock), "%s-lock", path);
+	unlink(lock);
+}
 
 Test(badinput, null_env_and_config)
 {
@@ -581,4 +590,219 @@ Test(badinput, cursor_misuse)
 	cr_assert_eq(memcmp(data.data, "1", 1), 0);
 	cr_assert_eq(heed_get(txn, 0, &low, &data), HEED_NOTFOUND);
 	heed_txn_abort(txn);
+}
+
+/* Issue 10, item 7: a value over 0xffffffff bytes is HEED_BAD_VALSIZE (as
+ * LMDB's MDB_BAD_VALSIZE), from heed_put and heed_cursor_put, and the txn
+ * goes on. Before, sizes near SIZE_MAX wrapped and the put crashed. The
+ * data pointer names a small buffer: nothing may read that many bytes. */
+Test(badinput, value_sizes_over_4gib)
+{
+	static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 8, (size_t)UINT32_MAX + 1,
+				       (size_t)1 << 40};
+	char small[16] = "v";
+	heed_txn *txn = begin(env, 0);
+	heed_val key = hs("k");
+	heed_cursor *cur;
+
+	cr_assert_eq(heed_cursor_open(txn, 0, &cur), 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		heed_val data = {sizes[i], small};
+		int rc = heed_put(txn, 0, &key, &data, 0);
+		cr_assert_eq(rc, HEED_BAD_VALSIZE, "put of %zu bytes: %d (%s)", sizes[i], rc,
+			     heed_strerror(rc));
+		rc = heed_cursor_put(cur, &key, &data, 0);
+		cr_assert_eq(rc, HEED_BAD_VALSIZE, "cursor put of %zu bytes: %d (%s)", sizes[i], rc,
+			     heed_strerror(rc));
+		rc = heed_put(txn, 0, &key, &data, HEED_APPEND);
+		cr_assert_eq(rc, HEED_BAD_VALSIZE, "append of %zu bytes: %d (%s)", sizes[i], rc,
+			     heed_strerror(rc));
+	}
+	heed_cursor_close(cur);
+	heed_val data = hs("fine");
+	cr_assert_eq(heed_put(txn, 0, &key, &data, 0), 0);
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	txn = begin(env, HEED_RDONLY);
+	heed_val out;
+	cr_assert_eq(heed_get(txn, 0, &key, &out), 0);
+	cr_assert_eq(out.size, 4);
+	heed_txn_abort(txn);
+}
+
+/* A NOSUBDIR file with keys k000..k049 in the main db and, when named, a
+ * db "sub" of 20 keys; two commits at least, so both metas are valid. */
+static void make_file(const char *path, int named)
+{
+	heed_env *e = NULL;
+	heed_txn *txn;
+	char k[16];
+
+	cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_NOSYNC, 0, 0, 4), 0);
+	txn = begin(e, 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(k, sizeof(k), "k%03d", i);
+		heed_val key = hs(k), val = hs("a value");
+		cr_assert_eq(heed_put(txn, 0, &key, &val, 0), 0);
+	}
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	txn = begin(e, 0);
+	if (named) {
+		heed_dbi sub;
+		cr_assert_eq(heed_dbi_open(txn, "sub", HEED_CREATE, &sub), 0);
+		for (int i = 0; i < 20; i++) {
+			snprintf(k, sizeof(k), "s%03d", i);
+			heed_val key = hs(k), val = hs("in sub");
+			cr_assert_eq(heed_put(txn, sub, &key, &val, 0), 0);
+		}
+	} else {
+		heed_val key = hs("k000"), val = hs("changed");
+		cr_assert_eq(heed_put(txn, 0, &key, &val, 0), 0);
+	}
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	heed_env_close(e);
+	drop_lock_file(path);
+}
+
+static void rewrite_meta(const char *path, unsigned int which, const struct meta *m)
+{
+	int fd = open(path, O_WRONLY);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(pwrite(fd, m, sizeof(*m), (off_t)which * 4096), (ssize_t)sizeof(*m));
+	close(fd);
+}
+
+static unsigned int read_metas(const char *path, struct meta m[2])
+{
+	int fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
+	cr_assert_eq(pread(fd, &m[0], sizeof(m[0]), 0), (ssize_t)sizeof(m[0]));
+	cr_assert_eq(pread(fd, &m[1], sizeof(m[1]), 4096), (ssize_t)sizeof(m[1]));
+	close(fd);
+	return m[1].txnid > m[0].txnid;
+}
+
+static void expect_damaged(const char *path, const char *what)
+{
+	char log[4096];
+	int st = run_heed_check(path, log, sizeof(log));
+	cr_assert_eq(st, 1, "heed-check on %s exited %d, expected 1 (damaged): %s", what, st, log);
+	fprintf(stderr, "%s: %s", what, log);
+}
+
+/* Issue 10, item 5: a meta page with a valid checksum but a next_pgno near
+ * 2^52 (next_pgno * 4096 wraps around 2^64 to a size the file has) and a
+ * root or freelist head past the file. Before, open took it and heed_get
+ * read far outside the map. Now such a meta counts as damaged: open falls
+ * back to the other meta as for a torn one (both bad: HEED_CORRUPTED), and
+ * heed-check reports the file. */
+Test(badinput, meta_fields_out_of_bounds)
+{
+	char path[128];
+	struct meta m[2], bad;
+	const uint64_t wrap = (uint64_t)1 << 52;
+
+	snprintf(path, sizeof(path), "%s/data", tmpdir);
+	for (int variant = 0; variant < 4; variant++) {
+		make_file(path, 0);
+		unsigned int newest = read_metas(path, m);
+		bad = m[newest];
+		bad.next_pgno += wrap;
+		if (variant == 1)
+			bad.main.root = wrap + 7;
+		if (variant == 2)
+			bad.free_head = wrap + 3;
+		if (variant == 3) {
+			bad.next_pgno = m[newest].next_pgno;
+			bad.free_count = UINT64_MAX;
+		}
+		meta_seal(&bad);
+		rewrite_meta(path, newest, &bad);
+
+		heed_env *e = NULL;
+		int rc = env_open_dir(&e, path, HEED_NOSUBDIR, 0, 0, 4);
+		cr_assert_eq(rc, 0, "variant %d: open: %s", variant, heed_strerror(rc));
+		heed_txn *txn = begin(e, HEED_RDONLY);
+		cr_assert_eq(heed_txn_id(txn), m[!newest].txnid, "variant %d: snapshot %zu",
+			     variant, heed_txn_id(txn));
+		heed_val key = hs("k000"), val;
+		cr_assert_eq(heed_get(txn, 0, &key, &val), 0);
+		cr_assert(val.size == 7 && !memcmp(val.data, "a value", 7),
+			  "variant %d: the older snapshot's value", variant);
+		heed_txn_abort(txn);
+		heed_env_close(e);
+		char what[64];
+		snprintf(what, sizeof(what), "meta variant %d", variant);
+		expect_damaged(path, what);
+
+		/* Both metas so: nothing valid to open. */
+		bad = m[!newest];
+		bad.next_pgno += wrap;
+		meta_seal(&bad);
+		rewrite_meta(path, !newest, &bad);
+		drop_lock_file(path);
+		rc = env_open_dir(&e, path, HEED_NOSUBDIR, 0, 0, 4);
+		cr_assert_eq(rc, HEED_CORRUPTED, "variant %d, both metas: open returned %d (%s)",
+			     variant, rc, heed_strerror(rc));
+		expect_damaged(path, "both metas wrapping");
+		unlink(path);
+		drop_lock_file(path);
+	}
+}
+
+/* Issue 10, item 6: a damaged record in the main db that names the main
+ * root as the root of db "sub". Before, heed_drop(main) recursed without
+ * end (stack overflow); now it returns HEED_CORRUPTED (and the txn fails),
+ * reads of "sub" stay bounded, and heed-check reports the file. */
+Test(badinput, db_record_naming_the_main_root)
+{
+	char path[128];
+	struct meta m[2];
+
+	snprintf(path, sizeof(path), "%s/data", tmpdir);
+	make_file(path, 1);
+	unsigned int newest = read_metas(path, m);
+	cr_assert_eq(m[newest].main.depth, 1, "the test needs a one-page main db");
+	uint64_t root = m[newest].main.root;
+
+	/* Point sub's record at the main root (the leaf page has no checksum). */
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	unsigned char page[4096];
+	cr_assert_eq(pread(fd, page, sizeof(page), (off_t)(root * 4096)), (ssize_t)sizeof(page));
+	int found = 0;
+	for (unsigned int i = 0; i < page_hdr(page)->nkeys; i++) {
+		unsigned char *n = page_node(page, i);
+		if (node_ksize(n) == 3 && !memcmp(node_key(n), "sub", 3)) {
+			cr_assert(node_flags(n) & N_DBREC);
+			struct dbrec r;
+			memcpy(&r, node_data(n), sizeof(r));
+			r.root = root;
+			r.depth = 1;
+			memcpy(node_data(n), &r, sizeof(r));
+			found = 1;
+		}
+	}
+	cr_assert(found, "no record of sub in the main root");
+	cr_assert_eq(pwrite(fd, page, sizeof(page), (off_t)(root * 4096)), (ssize_t)sizeof(page));
+	close(fd);
+
+	heed_env *e = NULL;
+	cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_NOSYNC, 0, 0, 4), 0);
+	heed_txn *txn = begin(e, 0);
+	heed_dbi sub;
+	heed_cursor *cur;
+	heed_val k, v;
+	int n = 0, rc;
+	cr_assert_eq(heed_dbi_open(txn, "sub", 0, &sub), 0);
+	cr_assert_eq(heed_cursor_open(txn, sub, &cur), 0);
+	for (rc = heed_cursor_get(cur, &k, &v, HEED_FIRST); rc == 0 && n < 1000;
+	     rc = heed_cursor_get(cur, &k, &v, HEED_NEXT))
+		n++;
+	cr_assert_eq(rc, HEED_NOTFOUND, "a walk of sub ended with %d after %d items", rc, n);
+	heed_cursor_close(cur);
+	rc = heed_drop(txn, 0, 0);
+	cr_assert_eq(rc, HEED_CORRUPTED, "drop(main) returned %d (%s)", rc, heed_strerror(rc));
+	cr_assert_eq(heed_txn_commit(txn), HEED_BAD_TXN);
+	heed_env_close(e);
+	expect_damaged(path, "record naming the main root");
 }
