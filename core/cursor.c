@@ -11,7 +11,9 @@
  * never re-seek.
  *
  * NEXT past the last item (PREV before the first) returns HEED_NOTFOUND and
- * leaves the cursor on the last (first) item.
+ * leaves the cursor on the last (first) item, or where it stood. SET_RANGE
+ * past the last key leaves it at the end (after_del set, its saved key the
+ * one searched): PREV returns the last item.
  */
 #include "internal.h"
 #include "probes.h"
@@ -108,10 +110,12 @@ static int save_key(heed_cursor *c)
 	return 0;
 }
 
-/* Re-take the path if the txn changed since the cursor moved. */
+/* Re-take the path if the txn changed since the cursor moved. A cursor
+ * left on the item after a deleted one stays so (its saved key is that
+ * item's): a write elsewhere must not change what NEXT returns. */
 static int restore(heed_cursor *c)
 {
-	int rc, exact;
+	int rc, exact, del = c->after_del;
 
 	if (c->pos != CUR_ON || c->mod == c->txn->mod)
 		return 0;
@@ -129,6 +133,7 @@ static int restore(heed_cursor *c)
 		c->after_del = 1;
 		return save_key(c);
 	}
+	c->after_del = del;
 	return 0;
 }
 
@@ -244,7 +249,17 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 		rc = bt_seek(c, key->data, key->size, &exact);
 		if (!rc && op == HEED_SET_RANGE)
 			rc = fix_end(c);
-		if (!rc && (op == HEED_SET_RANGE ? beyond_end(c) : !exact))
+		if (!rc && op == HEED_SET_RANGE && beyond_end(c)) {
+			/* Past the last key the cursor stays at the end, before
+			 * where the key would go (LMDB's too): PREV returns the
+			 * last item, NEXT and GET_CURRENT HEED_NOTFOUND. */
+			c->after_del = 1;
+			c->klen = (unsigned int)key->size;
+			memcpy(c->kbuf, key->data, key->size);
+			c->mod = c->txn->mod;
+			return HEED_NOTFOUND;
+		}
+		if (!rc && op != HEED_SET_RANGE && !exact)
 			rc = HEED_NOTFOUND;
 		if (rc) {
 			c->pos = CUR_UNSET;
@@ -258,8 +273,13 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 	default:
 		return EINVAL;
 	}
-	if (rc == HEED_NOTFOUND && (op == HEED_NEXT || op == HEED_PREV) && c->pos == CUR_ON)
-		return rc; /* stays on the last/first item */
+	if (rc == HEED_NOTFOUND && (op == HEED_NEXT || op == HEED_PREV) && c->pos == CUR_ON) {
+		/* It stays where it is, which is now its current item: NEXT
+		 * after a failed PREV on the item after a deleted one moves
+		 * on from that item, as in LMDB. */
+		c->after_del = 0;
+		return rc;
+	}
 	if (rc) {
 		if (op == HEED_FIRST || op == HEED_LAST || c->pos != CUR_ON) {
 			c->pos = CUR_UNSET;

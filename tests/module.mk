@@ -14,3 +14,6 @@ $(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(TEST_LIBS_$$*) $(BUILD
 
 TESTS += $(TEST_BINS)
 LINT_SRCS += $(TEST_SRCS)
+
+# test_lmdb_diff runs the same calls on heed and on Debian's LMDB.
+TEST_LDLIBS_test_lmdb_diff := -llmdb
