@@ -3,7 +3,8 @@
  * and opened as an environment, which is then walked: env stat and info,
  * cursors over the main database both ways, a get and a SET_RANGE of every
  * key seen, every main-database key tried as a named database and walked,
- * heed-check's walker, and a small write txn (put, del, commit). Whatever the bytes, libheed
+ * heed-check's walker, a small write txn (put, del, commit) and a drop of
+ * the main database with its named ones (aborted). Whatever the bytes, libheed
  * must return errors, never crash, hang, leak or touch memory out of
  * bounds: libFuzzer with ASan and UBSan finds out.
  *
@@ -135,6 +136,17 @@ static void small_write(heed_env *env)
 	}
 }
 
+/* Free every tree, the named dbs' too, then abort: the walk follows every
+ * page and record of the file. */
+static void drop_all(heed_env *env)
+{
+	heed_txn *txn = NULL;
+	if (heed_txn_begin(env, NULL, 0, &txn) != 0)
+		return;
+	heed_drop(txn, 0, 0);
+	heed_txn_abort(txn);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	write_input(data, size);
@@ -170,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		heed_txn_abort(txn);
 	}
+	drop_all(env);
 	small_write(env);
 	heed_env_close(env);
 	return 0;

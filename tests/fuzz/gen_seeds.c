@@ -2,7 +2,10 @@
  * gen_seeds: writes the seed corpora of the fuzz targets.
  *   gen_seeds DIR   -> DIR/fuzz_open/<name>.heed, small valid data files
  *                      (empty, a few keys, an overflow value, named
- *                      databases, a two-level tree, 8 KiB pages), and
+ *                      databases, a two-level tree, 8 KiB pages), damaged
+ *                      files that once crashed libheed (a meta whose
+ *                      next_pgno * psize wraps around 2^64, a db record
+ *                      naming the main root: issue 10), and
  *                      DIR/fuzz_ops/<name>.ops, operation programs.
  * Run by hand when the on-disk format changes; the output is committed in
  * tests/fuzz/corpus/. Exits 1 with a message on any failure.
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "heed.h"
+#include "internal.h"
 
 static int put_keys(heed_env *env, heed_dbi dbi, int n, size_t vlen, const char *prefix)
 {
@@ -137,6 +141,70 @@ static int write_file(const char *path, const unsigned char *buf, size_t len)
 	return n == len && rc == 0 ? 0 : EIO;
 }
 
+static int read_file(const char *path, unsigned char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return errno;
+	int rc = fseek(f, 0, SEEK_END) == 0 ? 0 : errno;
+	long n = rc == 0 ? ftell(f) : -1;
+	*buf = n > 0 ? malloc((size_t)n) : NULL;
+	if (!*buf || fseek(f, 0, SEEK_SET) != 0 || fread(*buf, 1, (size_t)n, f) != (size_t)n)
+		rc = rc ? rc : EIO;
+	fclose(f);
+	*len = (size_t)n;
+	return rc;
+}
+
+/* Damage a copy of a valid seed: kind 0 wraps the newest meta's next_pgno
+ * (+2^52 pages: next_pgno * 4096 wraps to the real size) with a root past
+ * the file; kind 1 wraps both metas; kind 2 points the record of the first
+ * named db at the main root (a one-leaf main db). */
+static int damage(const char *from, const char *to, int kind)
+{
+	const uint64_t wrap = (uint64_t)1 << 52;
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int rc = read_file(from, &buf, &len);
+	if (rc != 0 || len < 3 * 4096) {
+		free(buf);
+		return rc ? rc : EINVAL;
+	}
+	struct meta *m0 = (struct meta *)buf, *m1 = (struct meta *)(buf + 4096);
+	struct meta *newest = m1->txnid > m0->txnid ? m1 : m0;
+	if (kind == 0 || kind == 1) {
+		newest->next_pgno += wrap;
+		newest->main.root += wrap;
+		meta_seal(newest);
+		if (kind == 1) {
+			struct meta *older = newest == m0 ? m1 : m0;
+			older->next_pgno += wrap;
+			meta_seal(older);
+		}
+	} else {
+		uint64_t root = newest->main.root;
+		rc = EINVAL;
+		if (newest->main.depth == 1 && (root + 1) * 4096 <= len) {
+			unsigned char *p = buf + root * 4096;
+			for (unsigned int i = 0; i < page_hdr(p)->nkeys && rc; i++) {
+				unsigned char *n = page_node(p, i);
+				if (!(node_flags(n) & N_DBREC))
+					continue;
+				struct dbrec r;
+				memcpy(&r, node_data(n), sizeof(r));
+				r.root = root;
+				r.depth = 1;
+				memcpy(node_data(n), &r, sizeof(r));
+				rc = 0;
+			}
+		}
+	}
+	if (rc == 0)
+		rc = write_file(to, buf, len);
+	free(buf);
+	return rc;
+}
+
 /* Programs for fuzz_ops: opcode, key, value class, seed (see fuzz_ops.c). */
 static const unsigned char prog_basic[] = {0, 1,  1, 1, 0, 2,  2, 2, 7, 1,  8,
 					   0, 10, 0, 5, 1, 10, 1, 8, 0, 13, 2};
@@ -169,6 +237,23 @@ int main(int argc, char **argv)
 		unlink(lock);
 		if (rc != 0) {
 			fprintf(stderr, "gen_seeds: %s: %s\n", path, heed_strerror(rc));
+			return 1;
+		}
+	}
+	static const struct {
+		const char *name, *from;
+	} damaged[] = {
+		{"meta-next-pgno-wraps", "small"},
+		{"meta-both-wrap", "small"},
+		{"dbrec-names-main-root", "named"},
+	};
+	for (int kind = 0; kind < 3; kind++) {
+		char from[4096];
+		snprintf(from, sizeof(from), "%s/fuzz_open/%s.heed", argv[1], damaged[kind].from);
+		snprintf(path, sizeof(path), "%s/fuzz_open/%s.heed", argv[1], damaged[kind].name);
+		int rc = damage(from, path, kind);
+		if (rc != 0) {
+			fprintf(stderr, "gen_seeds: %s: %s\n", path, strerror(rc));
 			return 1;
 		}
 	}
