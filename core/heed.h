@@ -14,8 +14,12 @@
  *
  * Keys are compared bytewise (memcmp over the shorter length, then the
  * shorter key sorts first). A key is 1 to heed_env_get_maxkeysize() bytes; a
- * value is 0 bytes up to what the map can hold (values larger than a page
- * spill into overflow pages; at least 1 GiB is supported).
+ * value is 0 to 0xffffffff bytes (LMDB's limit), within what the map can
+ * hold (values larger than a page spill into overflow pages).
+ *
+ * heed follows LMDB 0.9's calls and codes (HEED_NOTFOUND == MDB_NOTFOUND,
+ * ...); where the same calls give another result, core/README.md ("heed and
+ * LMDB") lists each case, and tests/test_lmdb_diff.c runs both libraries.
  *
  * Threads: an environment is shared by all threads of a process. A
  * transaction and its cursors are used by one thread at a time. Any number
@@ -146,7 +150,9 @@ HEED_API int heed_env_set_pagesize(heed_env *env, unsigned int bytes);
  * lock.heed, or with HEED_NOSUBDIR the data file itself (lock: path-lock).
  * Errors: errno from the file system; HEED_INVALID for a file that is not a
  * heed file, HEED_VERSION_MISMATCH for another format version,
- * HEED_CORRUPTED when neither meta page is valid. After a failed open the
+ * HEED_CORRUPTED when neither meta page is valid. A meta page fails (and the
+ * other one is used, as after a torn write) when its checksum fails or any
+ * field is out of bounds for the page size (heed-check reports the latter). After a failed open the
  * handle may only be closed. */
 HEED_API int heed_env_open(heed_env *env, const char *path, unsigned int flags, mode_t mode);
 
@@ -197,17 +203,27 @@ HEED_API int heed_txn_renew(heed_txn *txn);
 HEED_API size_t heed_txn_id(heed_txn *txn);
 
 /* Open a database: NULL names the main database; a name needs
- * heed_env_set_maxdbs. HEED_CREATE creates it (write txn only). Errors:
- * HEED_NOTFOUND, HEED_DBS_FULL, EACCES. A handle opened in a txn that
- * commits stays valid for the env's life; one opened in a txn that aborts
- * is closed. */
+ * heed_env_set_maxdbs. HEED_CREATE creates it (write txn only) and stores
+ * its record in the main db at once: a scan of the main db meets the name
+ * (its value, 48 bytes, is heed's), and a put or del of that key in the
+ * main db is refused. Errors: HEED_NOTFOUND, HEED_DBS_FULL, EACCES,
+ * HEED_INCOMPATIBLE (the name is a plain key of the main db), HEED_BAD_DBI
+ * (a write txn holds state for a db whose handle number was since given to
+ * this name). A handle opened in a txn that commits stays valid for the
+ * env's life; one opened in a txn that aborts is closed. A handle number
+ * freed (drop with del 1, abort) may be given to another db: an older read
+ * txn then gets HEED_BAD_DBI through it, and its heed_dbi_open of the new
+ * name looks in its own snapshot. */
 HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi);
 
 /* Statistics of one database as this txn sees it. */
 HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st);
 
 /* Empty the database (del 0) or delete it and close its handle (del 1; not
- * for the main database: EINVAL). Write txn only. */
+ * for the main database: EINVAL). Write txn only. Emptying the main database
+ * deletes every named database too (their pages are freed, their handles
+ * close when the txn commits). HEED_CORRUPTED, the txn failed, when the
+ * pages to free are damaged (one named twice, a record out of place). */
 HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del);
 
 /* Look up key; on success data points into the map. HEED_NOTFOUND if
@@ -218,24 +234,34 @@ HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
  * (HEED_KEYEXIST, data set to the existing value). HEED_APPEND requires key
  * to sort after every key of the database (else HEED_KEYEXIST). Errors:
  * HEED_MAP_FULL (the txn fails: abort it, grow the map, retry),
- * HEED_BAD_VALSIZE, EACCES (read txn), HEED_BAD_TXN (failed txn). */
+ * HEED_BAD_VALSIZE (key size, or data over 0xffffffff bytes), EACCES (read
+ * txn), HEED_BAD_TXN (failed txn), HEED_INCOMPATIBLE (main db: key is a
+ * named database's name). HEED_KEYEXIST, HEED_BAD_VALSIZE and
+ * HEED_INCOMPATIBLE leave the txn usable. */
 HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		      unsigned int flags);
 
 /* Delete key. data is ignored (no duplicates) and may be NULL.
- * HEED_NOTFOUND if absent. */
+ * HEED_NOTFOUND if absent; HEED_INCOMPATIBLE (the txn goes on; LMDB fails
+ * it) for a named database's name in the main db: heed_drop deletes it. */
 HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data);
 
-/* Open a cursor on a database; it ends with its txn or heed_cursor_close. */
+/* Open a cursor on a database; it ends with its txn or heed_cursor_close.
+ * The end of any txn (commit, abort) frees its cursors, a read txn's too
+ * (LMDB leaves those to the user): heed_cursor_close after that is a use of
+ * freed memory. */
 HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur);
 
 /* Close a cursor; NULL is allowed. */
 HEED_API void heed_cursor_close(heed_cursor *cur);
 
 /* Move the cursor per op and return the item there. HEED_NOTFOUND when
- * there is no such item (the cursor then stays unpositioned for FIRST, LAST,
- * SET*; at the end for NEXT/PREV: on the last (first) item, which
- * GET_CURRENT returns). GET_CURRENT on an unpositioned cursor: EINVAL.
+ * there is no such item: after FIRST, LAST, SET and SET_KEY the cursor is
+ * then unpositioned (NEXT gives the first item, PREV the last); SET_RANGE
+ * past the last key leaves it at the end (NEXT and GET_CURRENT:
+ * HEED_NOTFOUND, PREV: the last item); a failed NEXT or PREV leaves it
+ * where it stood, on an item GET_CURRENT returns and the next move starts
+ * from. GET_CURRENT on an unpositioned cursor: EINVAL.
  * Puts and deletes through other cursors or heed_put/heed_del in the same
  * txn never invalidate a cursor: it re-finds its key; if that key was
  * deleted it stands on the next item, which NEXT or GET_CURRENT returns
@@ -244,13 +270,16 @@ HEED_API void heed_cursor_close(heed_cursor *cur);
 HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, heed_cursor_op op);
 
 /* Store through a cursor and leave it on the stored item. HEED_CURRENT
- * replaces the value at the cursor (key must be equal: EINVAL otherwise). */
+ * replaces the value at the cursor (key must be equal: EINVAL otherwise).
+ * Errors as heed_put. */
 HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *data,
 			     unsigned int flags);
 
 /* Delete the item at the cursor; the cursor moves to the next item (see
  * heed_cursor_get). flags must be 0 (EINVAL); EINVAL on an unpositioned
- * cursor, HEED_NOTFOUND when its item is already deleted. */
+ * cursor; HEED_NOTFOUND when its item is already deleted, through it or
+ * another cursor (LMDB deletes the next item instead); HEED_INCOMPATIBLE on
+ * a named database's record in the main db. */
 HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags);
 
 #ifdef __cplusplus
