@@ -1122,11 +1122,11 @@ static int drop_add(struct drop_set *s, uint64_t pgno, uint32_t npages)
 }
 
 /* Gather the tree below pgno. Named dbs' records (N_DBREC nodes) belong to
- * the main db only (main set): their trees are gathered at one level of
+ * the main db only (in_main set): their trees are gathered at one level of
  * nesting, so a damaged record naming a page of the main tree cannot send
  * this into endless recursion (the depth is at most 2 * MAX_DEPTH). */
 static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigned int lvl,
-		       unsigned int depth, int main)
+		       unsigned int depth, int in_main)
 {
 	unsigned int psize = txn->env->psize, i, n;
 	void *p;
@@ -1147,7 +1147,7 @@ static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigne
 		unsigned char *node = page_node(p, i);
 
 		if (lvl + 1 < depth) {
-			rc = drop_gather(txn, s, node_child(node), lvl + 1, depth, main);
+			rc = drop_gather(txn, s, node_child(node), lvl + 1, depth, in_main);
 		} else if (node_flags(node) & N_BIG) {
 			uint64_t pg, size;
 			uint32_t np;
@@ -1159,7 +1159,7 @@ static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigne
 		} else if (node_flags(node) & N_DBREC) {
 			struct dbrec r;
 
-			if (!main || node_dsize(node) != sizeof(r))
+			if (!in_main || node_dsize(node) != sizeof(r))
 				return HEED_CORRUPTED;
 			memcpy(&r, node_data(node), sizeof(r));
 			if ((r.root == 0) != (r.depth == 0) || r.depth > MAX_DEPTH)
