@@ -1,11 +1,11 @@
 /*
  * heed-check PATH - verify the structure of a heed environment.
  *
- * Walks every page of the newest snapshot (check.c): tree order, page and
- * node bounds, overflow runs, db record counts, the freelist, and that
- * every page is used exactly once. Exit 0 when clean, 1 with the first
- * violation (a damaged file: bad meta, magic, size or page), 2 on a usage
- * or I/O error.
+ * Checks both meta pages (one whose checksum holds must have every field in
+ * bounds and its pages in the file), then walks every page of the newest
+ * snapshot (check.c): tree order, page and node bounds, overflow runs, db
+ * record counts, the freelist, and that every page is used exactly once. Exit 0 when clean, 1 with
+ * the first violation (a damaged file: bad meta, magic, size or page), 2 on a usage or I/O error.
  */
 #include "heed.h"
 #include "internal.h"
