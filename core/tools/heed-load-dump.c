@@ -455,14 +455,18 @@ static int load_all(heed_env *env, const struct input *in, unsigned int putflags
 	return heed_txn_commit(txn);
 }
 
-/* A map that the load will fit in most likely: pages of a B+tree are at
- * least half full, nodes take 8 bytes of header and 8 of slot. A load that
- * still fills it is retried with twice the map (main's loop). */
+/* A map the load fits in: the map is address space, not file size, so it
+ * can be generous. A node takes 16 bytes besides its key and value (header
+ * and slot), pages are at least half full, and a value that spills takes
+ * less than twice its size in overflow pages: 4 times the input's bytes
+ * and overheads, plus the file as it is, plus room for branches. */
 static size_t map_estimate(const struct input *in, size_t filesize)
 {
 	size_t want = filesize + 4 * (in->used + 16 * in->nrecs) + (64u << 20);
 
-	return want > in->mapsize ? want : in->mapsize;
+	if (want < in->mapsize)
+		want = in->mapsize;
+	return want < MAP_LIMIT ? want : MAP_LIMIT;
 }
 
 /* Bytes of the data file the load adds to (0 for a new one). */
@@ -512,7 +516,7 @@ int main(int argc, char **argv)
 	struct input in = {.in = stdin, .src = "stdin"};
 	const char *subname = NULL, *infile = NULL, *path;
 	unsigned int flags = 0, putflags = 0;
-	size_t skipped = 0, bad_line = 0, bad_sec = 0, mapsize;
+	size_t skipped = 0, bad_line = 0, bad_sec = 0;
 	heed_env *env = NULL;
 	struct stat st;
 	int opt, rc, ret = 1;
@@ -570,25 +574,12 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
-	mapsize = map_estimate(&in, data_size(path, flags));
-	for (;;) {
-		heed_envinfo info;
-
-		rc = open_env(&env, path, flags, &in, mapsize);
-		if (rc) {
-			fprintf(stderr, "heed-load-dump: %s: cannot open: %s\n", path,
-				heed_strerror(rc));
-			goto out;
-		}
-		rc = load_all(env, &in, putflags, &skipped, &bad_line, &bad_sec);
-		if (rc != HEED_MAP_FULL || heed_env_info(env, &info) ||
-		    info.mapsize >= MAP_LIMIT / 2)
-			break;
-		/* The map was too small for the estimate: retry with twice it. */
-		mapsize = 2 * info.mapsize;
-		heed_env_close(env);
-		env = NULL;
+	rc = open_env(&env, path, flags, &in, map_estimate(&in, data_size(path, flags)));
+	if (rc) {
+		fprintf(stderr, "heed-load-dump: %s: cannot open: %s\n", path, heed_strerror(rc));
+		goto out;
 	}
+	rc = load_all(env, &in, putflags, &skipped, &bad_line, &bad_sec);
 	if (rc) {
 		const struct section *s = &in.secs[bad_sec];
 
