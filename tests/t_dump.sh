@@ -237,6 +237,11 @@ printf 'plain\\20key\nits value\nk\\5c\n\n' | "$bin/heed-load-dump" -T -s texts 
 printf 'odd\n' | "$bin/heed-load-dump" -T "$tmp/h9" 2>"$tmp/err" && fail "-T with a key alone loaded"
 grep -q 'line 1: unexpected end of input: a key without its value' "$tmp/err" || fail "-T odd: $(cat "$tmp/err")"
 
+# A name with a newline cannot go into a database= line: refused, not cut.
+printf 'k\nv\n' | "$bin/heed-load-dump" -T -s "$(printf 'two\nlines')" "$tmp/h10" || fail "-T -s with a newline"
+"$bin/heed-dump" -a "$tmp/h10" >/dev/null 2>"$tmp/err" && fail "heed-dump -a of a name with a newline succeeded"
+grep -q 'a database name holds a newline' "$tmp/err" || fail "newline name: $(cat "$tmp/err")"
+
 # 5. heed-copy: a copy, a compacted copy, to stdout; heed-check and the dump.
 "$bin/heed-copy" "$tmp/h6" "$tmp/c1" || fail "heed-copy"
 "$bin/heed-copy" -c "$tmp/h6" "$tmp/c2" || fail "heed-copy -c"

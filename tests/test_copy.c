@@ -13,6 +13,7 @@
  *   - compact_free_file: a file whose pages are over 90% free compacts to
  *     exactly its tree pages plus two metas (at most a tenth of the plain
  *     copy), passes heed-check, holds the same data, and takes new commits.
+ *   - compact_empty: a dropped db compacts to its two metas and takes commits.
  *   - refused: an existing data file (EEXIST, left intact), a missing
  *     directory, bad arguments; a failed write (ENOSPC on /dev/full, EFBIG
  *     under RLIMIT_FSIZE) leaves no file behind; NOSUBDIR envs copy to a file.
@@ -588,6 +589,35 @@ static void fill_small(heed_env *env, size_t n)
 		HEED_OK(heed_put(txn, 0, &k, &v, 0));
 	}
 	HEED_OK(heed_txn_commit(txn));
+}
+
+/* A db emptied by drop: the compacted copy is the two metas alone. */
+Test(copy, compact_empty)
+{
+	char src[300], dst[300];
+	heed_envinfo info;
+	heed_env *env, *ce;
+	heed_txn *txn;
+
+	snprintf(src, sizeof(src), "%s/src", tmpdir);
+	snprintf(dst, sizeof(dst), "%s/dst", tmpdir);
+	cr_assert_eq(mkdir(src, 0755), 0);
+	cr_assert_eq(mkdir(dst, 0755), 0);
+	HEED_OK(env_open_dir(&env, src, HEED_NOSYNC, 0, 0, 0));
+	fill_small(env, 3000);
+	HEED_OK(heed_txn_begin(env, NULL, 0, &txn));
+	HEED_OK(heed_drop(txn, 0, 0));
+	HEED_OK(heed_txn_commit(txn));
+	HEED_OK(heed_env_copy2(env, dst, HEED_CP_COMPACT));
+	HEED_CHECK_CLEAN(dst);
+	HEED_OK(env_open_dir(&ce, dst, 0, 0, 0, 0));
+	HEED_OK(heed_env_info(ce, &info));
+	cr_assert_eq(info.last_pgno, NUM_METAS - 1, "an empty compacted copy of %zu pages",
+		     info.last_pgno + 1);
+	fill_small(ce, 100);
+	heed_env_close(ce);
+	HEED_CHECK_CLEAN(dst);
+	heed_env_close(env);
 }
 
 static uint64_t file_sum(const char *path)

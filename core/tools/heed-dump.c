@@ -182,6 +182,8 @@ static int dump_db(struct dumper *d, const char *name, const struct names *skip)
 	size_t j = 0;
 	int rc = 0;
 
+	if (name && strchr(name, '\n'))
+		return EILSEQ; /* a database= line cannot hold it */
 	if (name)
 		rc = heed_dbi_open(d->txn, name, 0, &dbi);
 	if (rc)
@@ -288,6 +290,13 @@ int main(int argc, char **argv)
 			rc = dump_db(&d, NULL, &names);
 		for (i = 0; all && !rc && i < names.n; i++)
 			rc = dump_db(&d, names.v[i], NULL);
+	}
+	if (rc == EILSEQ) {
+		fprintf(stderr,
+			"heed-dump: %s: a database name holds a newline, which the dump format "
+			"cannot carry\n",
+			d.path);
+		goto out;
 	}
 	if (rc) {
 		fprintf(stderr, "heed-dump: %s: %s\n", d.path, heed_strerror(rc));
