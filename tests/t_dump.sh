@@ -213,6 +213,7 @@ bad version "VERSION=4\nHEADER=END\nDATA=END\n" 1 'unsupported VERSION 4'
 bad format "VERSION=3\nformat=hex\nHEADER=END\nDATA=END\n" 2 "unsupported format 'hex'"
 bad type "VERSION=3\ntype=hash\nHEADER=END\nDATA=END\n" 2 "unsupported type 'hash'"
 bad mapsize "VERSION=3\nmapsize=12x\nHEADER=END\nDATA=END\n" 2 "not a decimal number: '12x'"
+bad ctl-byte "VERSION=3\ntype=b\001ree\nHEADER=END\nDATA=END\n" 2 "unsupported type 'b\\\\x01ree'"
 bad no-header-end "VERSION=3\nformat=print\n" 2 'no HEADER=END'
 bad not-kv "VERSION=3\nthis is text\nHEADER=END\n" 2 'expected KEY=VALUE'
 bad empty "" 0 'empty input'
@@ -225,6 +226,43 @@ printf "$H 6b39\n 00\n 6b31\n 00\nDATA=END\n" | "$bin/heed-load-dump" -a "$tmp/h
 grep -q 'line 7: key not above the previous one (-a)' "$tmp/err" || fail "-a unsorted: $(cat "$tmp/err")"
 "$bin/heed-dump" -a "$tmp/h6" >"$tmp/after.txt"
 same "$tmp/before.txt" "$tmp/after.txt" "a refused load changed the database"
+
+# Mutated dumps (bytes flipped, dropped, doubled; lines cut): each run ends
+# with 0 (a dump that is still valid) or 1 and a line number, never a crash.
+"$py" - "$seed" "$tmp" <<'EOF2'
+import random, sys
+seed, tmp = int(sys.argv[1]), sys.argv[2]
+r = random.Random(seed + 1)
+lines = open(tmp + '/nobs.txt', 'rb').read().split(b'\n')
+short = [l for l in lines if len(l) < 200]
+src = b'\n'.join(short[:short.index(b'HEADER=END') + 41] + [b'DATA=END', b''])
+for i in range(60):
+    b = bytearray(src)
+    for _ in range(r.choice([1, 1, 2, 5])):
+        if not b:
+            break
+        op, at = r.randrange(4), r.randrange(len(b))
+        if op == 0:
+            b[at] = r.randrange(256)
+        elif op == 1:
+            del b[at]
+        elif op == 2:
+            b[at:at] = b[at:at + r.randrange(1, 40)]
+        else:
+            b = b[:at]
+    open('%s/mut%02d.txt' % (tmp, i), 'wb').write(bytes(b))
+EOF2
+for m in "$tmp"/mut*.txt; do
+	rm -rf "$tmp/hm"
+	"$bin/heed-load-dump" -f "$m" "$tmp/hm" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq 1 ]; then
+		grep -q "line [0-9]*: " "$tmp/err" || fail "$m: exit 1 without a line number: $(cat "$tmp/err")"
+	elif [ "$rc" -ne 0 ]; then
+		fail "$m: heed-load-dump exited $rc: $(cat "$tmp/err")"
+	fi
+done
+[ "$(ls "$tmp"/mut*.txt | wc -l)" -eq 60 ] || fail "the mutated dumps were not generated"
 
 # -N keeps existing values; -s names the db of a header without one; -T.
 printf "$H 6b31\n 6e6577\n 6b32\n 6e6577\nDATA=END\n" | "$bin/heed-load-dump" "$tmp/h9" || fail "load h9"

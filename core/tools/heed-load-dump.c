@@ -95,6 +95,29 @@ __attribute__((format(printf, 2, 3))) static int bad(struct input *in, const cha
 	return -1;
 }
 
+/* s for a message: control and non-ASCII bytes as \xNN (input bytes must
+ * not reach a terminal raw), cut at 60 bytes. */
+static const char *shown(const char *s, char out[256])
+{
+	size_t i, o = 0;
+
+	for (i = 0; s[i] && o < 250; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 60) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, 256 - o, "\\x%02x", c);
+	}
+	out[o] = 0;
+	return out;
+}
+
 /* Read the next line: 1, or 0 at the end of the input, -1 on an error
  * (a read error, or a last line without its newline: a cut input). */
 static int next_line(struct input *in)
@@ -231,12 +254,12 @@ static int add_section(struct input *in, const char *name)
 /* A decimal number of a header line: 0, or -1 (reported). */
 static int number(struct input *in, const char *val, unsigned long long *out)
 {
-	char *end;
+	char *end, buf[256];
 
 	errno = 0;
 	*out = strtoull(val, &end, 10);
 	if (!isdigit((unsigned char)*val) || *end || errno)
-		return bad(in, "not a decimal number: '%s'", val);
+		return bad(in, "not a decimal number: '%s'", shown(val, buf));
 	return 0;
 }
 
@@ -248,26 +271,29 @@ static int header_line(struct input *in, const char *key, const char *val, int *
 						  "integerkey", "integerdup", "reversekey",
 						  "reversedup"};
 	unsigned long long n;
+	char buf[256];
 	size_t i;
 
 	if (!strcmp(key, "VERSION")) {
 		if (number(in, val, &n))
 			return -1;
 		if (n < 1 || n > 3)
-			return bad(in, "unsupported VERSION %s (1 to 3 are)", val);
+			return bad(in, "unsupported VERSION %s (1 to 3 are)", shown(val, buf));
 	} else if (!strcmp(key, "format")) {
 		if (!strcmp(val, "print"))
 			*print = 1;
 		else if (!strcmp(val, "bytevalue"))
 			*print = 0;
 		else
-			return bad(in, "unsupported format '%s' (bytevalue or print are)", val);
+			return bad(in, "unsupported format '%s' (bytevalue or print are)",
+				   shown(val, buf));
 	} else if (!strcmp(key, "type")) {
 		if (strcmp(val, "btree") != 0)
-			return bad(in, "unsupported type '%s' (btree is)", val);
+			return bad(in, "unsupported type '%s' (btree is)", shown(val, buf));
 	} else if (!strcmp(key, "database")) {
 		if (!*val || strlen(val) > MAX_KEY)
-			return bad(in, "database name '%s' is empty or longer than 511 bytes", val);
+			return bad(in, "database name '%s' is empty or longer than 511 bytes",
+				   shown(val, buf));
 		free(*dbname);
 		*dbname = strdup(val);
 		if (!*dbname)
@@ -297,7 +323,7 @@ static int header_line(struct input *in, const char *key, const char *val, int *
 					   "order; heed has neither yet, so it cannot be loaded",
 					   key);
 		fprintf(stderr, "heed-load-dump: %s: line %zu: unrecognized keyword ignored: %s\n",
-			in->src, in->line, key);
+			in->src, in->line, shown(key, buf));
 	}
 	return 0;
 }
