@@ -9,7 +9,8 @@
  *     txns (so commits happen, for sure, while the copy's read txn runs);
  *     the copy then passes heed-check, reports the txnid it was taken at,
  *     and holds exactly what the writer recorded for it. Plain and compact,
- *     and a copy to a path with the writer running freely.
+ *     and a copy to a path with the writer running freely; the same with
+ *     the writer in another process.
  *   - compact_free_file: a file whose pages are over 90% free compacts to
  *     exactly its tree pages plus two metas (at most a tenth of the plain
  *     copy), passes heed-check, holds the same data, and takes new commits.
@@ -25,6 +26,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include "common.h"
@@ -279,11 +282,76 @@ static uint64_t verify_copy(const char *dir, const struct model *rec)
 	return id;
 }
 
+/* Whoever commits: the writer thread, or a writer process (proc). */
+struct committer {
+	struct writer *w; /* thread */
+	int credit_fd, ack_fd;
+	uint64_t last; /* process: the txnid of its last ack */
+	int err;
+};
+
+static uint64_t committer_last(struct committer *c)
+{
+	return c->w ? writer_last(c->w) : c->last;
+}
+
+/* Let n more txns commit and wait for them. */
+static void committer_more(struct committer *c, int n)
+{
+	int i;
+
+	if (c->w) {
+		commit_more(c->w, n);
+		return;
+	}
+	for (i = 0; i < n && !c->err; i++) {
+		uint64_t id = 0;
+
+		if (write(c->credit_fd, "c", 1) != 1 || read(c->ack_fd, &id, 8) != 8 || !id)
+			c->err = EIO;
+		c->last = id;
+	}
+}
+
+/* The writer process: one commit per byte read from credit_fd, its txnid
+ * (0 on an error) written back on ack_fd; it ends at EOF. Reports through
+ * its acks and exit status only (no Criterion in a child). */
+static void proc_writer(const char *dir, int credit_fd, int ack_fd, struct model *rec)
+{
+	static const char *names[NDBS] = {NULL, "side"};
+	struct writer w;
+	heed_txn *txn = NULL;
+	uint64_t id;
+	char c;
+	int d, rc;
+
+	memset(&w, 0, sizeof(w));
+	w.rng.s = seed;
+	w.rec = rec;
+	rc = env_open_dir(&w.env, dir, HEED_NOSYNC, 0, 0, 4);
+	if (!rc)
+		rc = heed_txn_begin(w.env, NULL, 0, &txn);
+	for (d = 0; d < NDBS && !rc; d++)
+		rc = heed_dbi_open(txn, names[d], HEED_CREATE, &w.dbi[d]);
+	if (!rc)
+		rc = heed_txn_commit(txn);
+	while (!rc && read(credit_fd, &c, 1) == 1) {
+		rc = write_one(&w);
+		id = rc ? 0 : w.last;
+		if (write(ack_fd, &id, 8) != 8)
+			_exit(3);
+	}
+	if (rc)
+		fprintf(stderr, "writer process: %s\n", heed_strerror(rc));
+	heed_env_close(w.env);
+	_exit(rc ? 2 : 0);
+}
+
 /* Reads the copy from a pipe into a file; after the first bytes it lets
  * the writer commit DURING txns before it reads on, so the copy (blocked
  * in write) is in flight across those commits. */
 struct drain {
-	struct writer *w;
+	struct committer *c;
 	int rfd, ofd, err;
 	uint64_t held_at;      /* the writer's last txnid when the copy was held */
 	atomic_int returned;   /* heed_env_copyfd2 has returned */
@@ -304,8 +372,8 @@ static void *drain_main(void *arg)
 		}
 		if (first) {
 			first = 0;
-			dr->held_at = writer_last(dr->w);
-			commit_more(dr->w, DURING);
+			dr->held_at = committer_last(dr->c);
+			committer_more(dr->c, DURING);
 			dr->returned_too_soon = atomic_load(&dr->returned);
 		}
 	}
@@ -314,48 +382,60 @@ static void *drain_main(void *arg)
 	return NULL;
 }
 
-static void copy_through_pipe(unsigned int flags)
+/* Stream a copy of env through a pipe into dst while c commits. */
+static void copy_held(heed_env *env, struct committer *c, const char *dst, unsigned int flags,
+		      const struct model *rec)
 {
-	char src[300], dst[300], file[320];
-	struct writer w;
-	struct drain dr = {0};
-	pthread_t wt, dt;
+	struct drain dr = {.c = c};
+	char file[320];
 	struct stat fst;
+	pthread_t dt;
 	int fds[2];
 	uint64_t id;
 
-	snprintf(src, sizeof(src), "%s/src", tmpdir);
-	snprintf(dst, sizeof(dst), "%s/dst", tmpdir);
 	snprintf(file, sizeof(file), "%s/data.heed", dst);
-	cr_assert_eq(mkdir(src, 0755), 0);
 	cr_assert_eq(mkdir(dst, 0755), 0);
-	writer_start(&w, &wt, src);
-	commit_more(&w, PRE);
 	cr_assert_eq(pipe(fds), 0);
-	dr.w = &w;
 	dr.rfd = fds[0];
 	dr.ofd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
 	cr_assert(dr.ofd >= 0, "%s: %s", file, strerror(errno));
 	cr_assert_eq(pthread_create(&dt, NULL, drain_main, &dr), 0);
-	HEED_OK(heed_env_copyfd2(w.env, fds[1], flags));
+	HEED_OK(heed_env_copyfd2(env, fds[1], flags));
 	atomic_store(&dr.returned, 1);
 	close(fds[1]);
 	pthread_join(dt, NULL);
 	close(fds[0]);
 	close(dr.ofd);
 	cr_assert_eq(dr.err, 0, "drain: %s", strerror(dr.err));
-	writer_stop(&w, wt);
+	cr_assert_eq(c->err, 0, "the writer failed");
 	/* The copy was taken before the held-up commits and ended after them. */
-	cr_assert_eq(w.last, dr.held_at + DURING, "writer at %" PRIu64 ", held at %" PRIu64, w.last,
-		     dr.held_at);
+	cr_assert_eq(committer_last(c), dr.held_at + DURING,
+		     "writer at %" PRIu64 ", held at %" PRIu64, committer_last(c), dr.held_at);
 	/* More than a pipe holds: the copy was still writing after them. */
 	cr_assert_eq(stat(file, &fst), 0);
 	cr_assert(fst.st_size > 4 * 65536, "copy of %lld bytes", (long long)fst.st_size);
 	cr_assert(!dr.returned_too_soon, "the copy ended before the held-up commits");
 	HEED_CHECK_CLEAN(dst);
-	id = verify_copy(dst, w.rec);
+	id = verify_copy(dst, rec);
 	cr_assert_eq(id, dr.held_at, "copy of txn %" PRIu64 ", the writer was at %" PRIu64, id,
 		     dr.held_at);
+}
+
+static void copy_through_pipe(unsigned int flags)
+{
+	char src[300], dst[300];
+	struct committer c = {0};
+	struct writer w;
+	pthread_t wt;
+
+	snprintf(src, sizeof(src), "%s/src", tmpdir);
+	snprintf(dst, sizeof(dst), "%s/dst", tmpdir);
+	cr_assert_eq(mkdir(src, 0755), 0);
+	writer_start(&w, &wt, src);
+	commit_more(&w, PRE);
+	c.w = &w;
+	copy_held(w.env, &c, dst, flags, w.rec);
+	writer_stop(&w, wt);
 	heed_env_close(w.env);
 	free(w.rec);
 }
@@ -368,6 +448,54 @@ Test(copy, during_commits_plain)
 Test(copy, during_commits_compact)
 {
 	copy_through_pipe(HEED_CP_COMPACT);
+}
+
+/* The writer is another process, with its own env; this process copies
+ * (plain, then compacted) while it commits. */
+Test(copy, during_commits_of_another_process)
+{
+	size_t recsize = MAXTXN * sizeof(struct model);
+	struct committer c = {0};
+	int credit[2], ack[2], status, i;
+	char src[300], dst[300];
+	struct model *rec;
+	heed_env *env;
+	pid_t pid, parent = getpid();
+
+	snprintf(src, sizeof(src), "%s/src", tmpdir);
+	cr_assert_eq(mkdir(src, 0755), 0);
+	rec = mmap(NULL, recsize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert(rec != MAP_FAILED);
+	cr_assert_eq(pipe(credit), 0);
+	cr_assert_eq(pipe(ack), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		close(credit[1]);
+		close(ack[0]);
+		proc_writer(src, credit[0], ack[1], rec);
+	}
+	close(credit[0]);
+	close(ack[1]);
+	c.credit_fd = credit[1];
+	c.ack_fd = ack[0];
+	committer_more(&c, PRE);
+	cr_assert_eq(c.err, 0, "the writer process failed");
+	HEED_OK(env_open_dir(&env, src, HEED_RDONLY, 0, 0, 4));
+	for (i = 0; i < 2; i++) {
+		snprintf(dst, sizeof(dst), "%s/dst%d", tmpdir, i);
+		copy_held(env, &c, dst, i ? HEED_CP_COMPACT : 0, rec);
+	}
+	close(c.credit_fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer process status %d",
+		  status);
+	close(c.ack_fd);
+	heed_env_close(env);
+	munmap(rec, recsize);
 }
 
 /* Copies to paths while the writer commits freely. */
