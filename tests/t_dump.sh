@@ -213,6 +213,8 @@ bad version "VERSION=4\nHEADER=END\nDATA=END\n" 1 'unsupported VERSION 4'
 bad format "VERSION=3\nformat=hex\nHEADER=END\nDATA=END\n" 2 "unsupported format 'hex'"
 bad type "VERSION=3\ntype=hash\nHEADER=END\nDATA=END\n" 2 "unsupported type 'hash'"
 bad mapsize "VERSION=3\nmapsize=12x\nHEADER=END\nDATA=END\n" 2 "not a decimal number: '12x'"
+bad nul-header "VERSION=3\nformat=print\000x\nHEADER=END\nDATA=END\n" 2 'a NUL byte'
+bad nul-data "${H/bytevalue/print}$ok a\000b\n b\nDATA=END\n" 9 'a NUL byte'
 bad ctl-byte "VERSION=3\ntype=b\001ree\nHEADER=END\nDATA=END\n" 2 "unsupported type 'b\\\\x01ree'"
 bad no-header-end "VERSION=3\nformat=print\n" 2 'no HEADER=END'
 bad not-kv "VERSION=3\nthis is text\nHEADER=END\n" 2 'expected KEY=VALUE'

@@ -139,6 +139,10 @@ static int next_line(struct input *in)
 		return bad(in, "unexpected end of input: the last line has no newline");
 	in->len = (size_t)n - 1;
 	in->buf[in->len] = 0;
+	/* A dump escapes every byte it cannot print: a raw NUL means damage
+	 * (and would cut the header's strings short). */
+	if (memchr(in->buf, 0, in->len))
+		return bad(in, "a NUL byte (a dump writes it as 00 or \\00)");
 	return 1;
 }
 
