@@ -446,24 +446,35 @@ static size_t named_sections(const struct input *in)
 	return n;
 }
 
-/* Put every record in one txn: 0, or a heed code with *bad_line set to the
- * input line of the record that failed (0 for a txn-wide failure). */
+/* Where a load failed, for its message. */
+struct failure {
+	size_t line;	   /* of the record whose put failed, or 0 */
+	const char *db;	   /* the database that would not open, or NULL */
+	int begin, commit; /* the txn would not begin or commit */
+};
+
+/* Put every record in one txn: 0, or a heed code with *f saying where. */
 static int load_all(heed_env *env, const struct input *in, unsigned int putflags, size_t *skipped,
-		    size_t *bad_line, size_t *bad_sec)
+		    struct failure *f)
 {
 	heed_txn *txn = NULL;
 	size_t i, j;
 	int rc;
 
 	*skipped = 0;
-	*bad_line = 0;
+	memset(f, 0, sizeof(*f));
 	rc = heed_txn_begin(env, NULL, 0, &txn);
+	if (rc) {
+		f->begin = 1;
+		return rc;
+	}
 	for (i = 0; !rc && i < in->nsecs; i++) {
 		const struct section *s = &in->secs[i];
 		heed_dbi dbi;
 
-		*bad_sec = i;
 		rc = heed_dbi_open(txn, s->name, s->name ? HEED_CREATE : 0, &dbi);
+		if (rc)
+			f->db = s->name;
 		for (j = 0; !rc && j < s->n; j++) {
 			const struct rec *r = &in->recs[s->first + j];
 			heed_val k = {r->klen, in->arena + r->koff};
@@ -475,14 +486,16 @@ static int load_all(heed_env *env, const struct input *in, unsigned int putflags
 				rc = 0;
 			}
 			if (rc)
-				*bad_line = r->line;
+				f->line = r->line;
 		}
 	}
 	if (rc) {
 		heed_txn_abort(txn);
 		return rc;
 	}
-	return heed_txn_commit(txn);
+	rc = heed_txn_commit(txn);
+	f->commit = rc != 0;
+	return rc;
 }
 
 /* A map the load fits in: the map is address space, not file size, so it
@@ -546,7 +559,8 @@ int main(int argc, char **argv)
 	struct input in = {.in = stdin, .src = "stdin"};
 	const char *subname = NULL, *infile = NULL, *path;
 	unsigned int flags = 0, putflags = 0;
-	size_t skipped = 0, bad_line = 0, bad_sec = 0;
+	size_t skipped = 0;
+	struct failure f;
 	heed_env *env = NULL;
 	struct stat st;
 	int opt, rc, ret = 1;
@@ -609,25 +623,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heed-load-dump: %s: cannot open: %s\n", path, heed_strerror(rc));
 		goto out;
 	}
-	rc = load_all(env, &in, putflags, &skipped, &bad_line, &bad_sec);
-	if (rc) {
-		const struct section *s = &in.secs[bad_sec];
-
-		if (bad_line)
-			fprintf(stderr, "heed-load-dump: %s: line %zu: %s%s: nothing loaded\n",
-				in.src, bad_line,
-				rc == HEED_KEYEXIST && (putflags & HEED_APPEND)
-					? "key not above the previous one (-a): "
-					: "",
-				heed_strerror(rc));
-		else
-			fprintf(stderr, "heed-load-dump: %s: database %s: %s: nothing loaded\n",
-				path, s->name ? s->name : "(main)",
-				rc == EINVAL && s->name
-					? "the main database holds a plain key of that name"
-					: heed_strerror(rc));
-		goto out;
+	rc = load_all(env, &in, putflags, &skipped, &f);
+	if (rc && f.line) {
+		fprintf(stderr, "heed-load-dump: %s: line %zu: %s%s: nothing loaded\n", in.src,
+			f.line,
+			rc == HEED_KEYEXIST && (putflags & HEED_APPEND)
+				? "key not above the previous one (-a): "
+				: "",
+			heed_strerror(rc));
+	} else if (rc && f.db) {
+		fprintf(stderr, "heed-load-dump: %s: database %s: %s: nothing loaded\n", path, f.db,
+			rc == EINVAL ? "the main database holds a plain key of that name"
+				     : heed_strerror(rc));
+	} else if (rc) {
+		fprintf(stderr, "heed-load-dump: %s: %s: %s: nothing loaded\n", path,
+			f.begin	   ? "write txn"
+			: f.commit ? "commit"
+				   : "main database",
+			heed_strerror(rc));
 	}
+	if (rc)
+		goto out;
 	if (skipped)
 		fprintf(stderr, "heed-load-dump: %zu keys existed already and were kept (-N)\n",
 			skipped);
