@@ -228,7 +228,7 @@ printf "$H 6b39\n 00\n 6b31\n 00\nDATA=END\n" | "$bin/heed-load-dump" -a "$tmp/h
 grep -q 'line 7: key not above the previous one (-a)' "$tmp/err" || fail "-a unsorted: $(cat "$tmp/err")"
 # A named section whose name is a plain key of the main db, loaded in the
 # same txn as that key.
-printf "${H} 666f6f\n 78\nDATA=END\n${H/HEADER=END/database=foo\nHEADER=END} 61\n 62\nDATA=END\n" |
+printf "${H} 666f6f\n 78\nDATA=END\n${H/HEADER=END/database=foo\\nHEADER=END} 61\n 62\nDATA=END\n" |
 	"$bin/heed-load-dump" "$tmp/h6" 2>"$tmp/err" && fail "a db named as a plain key was loaded"
 grep -q 'database foo: the main database holds a plain key of that name: nothing loaded' "$tmp/err" ||
 	fail "db named as a plain key: $(cat "$tmp/err")"
