@@ -262,8 +262,9 @@ HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags);
  *
  * Errors of all four: EINVAL (env not open, bad flags, fd < 0 or path
  * NULL), HEED_READERS_FULL, ENOMEM, the errno of a failed write (ENOSPC,
- * EBADF, EPIPE when SIGPIPE is ignored, ...), HEED_CORRUPTED (a compacting copy met a damaged page
- * or a page in no tree and not free: a leak; heed-check names it). */
+ * EBADF, EPIPE when SIGPIPE is ignored, ...), HEED_CORRUPTED (a compacting
+ * copy met a damaged page, or a page in no tree and not free: a leak, which
+ * heed-check names). */
 #define HEED_CP_COMPACT 0x01 /* copy flag: omit free pages, renumber in order */
 
 /* Copy to path: the directory that will hold the copy's data.heed (it must
