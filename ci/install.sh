@@ -13,7 +13,7 @@ install -m 0644 core/heed.h "$dest$prefix/include/heed.h"
 install -m 0644 "$build/lib/libheed.a" "$dest$prefix/lib/libheed.a"
 install -m 0755 "$build/lib/libheed.so" "$dest$prefix/lib/libheed.so.0"
 ln -sf libheed.so.0 "$dest$prefix/lib/libheed.so"
-for t in heed-stat heed-check heed-load heed-trace heed-flame heed-profile heed-dash; do
+for t in heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-trace heed-flame heed-profile heed-dash; do
 	if [ -x "$build/bin/$t" ]; then
 		install -m 0755 "$build/bin/$t" "$dest$prefix/bin/$t"
 	fi

@@ -282,6 +282,48 @@ HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *da
  * a named database's record in the main db. */
 HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags);
 
+/* Hot backup (copy.c). Each copy runs inside its own read transaction: the
+ * writer and other readers keep working, and the copy holds the newest
+ * commit as of the call (heed_env_info of the copy reports its txnid in
+ * last_txnid). Like any long read txn it keeps the pages it sees from being
+ * reused, so the source file may grow while a copy runs. The copy is a
+ * complete environment: open it with heed_env_open (the lock file is made
+ * then); heed-check passes on it when it passed on the source.
+ *
+ * Errors of all four: EINVAL (env not open, bad flags, fd < 0 or path
+ * NULL), HEED_READERS_FULL, ENOMEM, the errno of a failed write (ENOSPC,
+ * EBADF, EPIPE when SIGPIPE is ignored, ...), HEED_CORRUPTED (a compacting
+ * copy met a damaged page, or a page in no tree and not free: a leak, which
+ * heed-check names). */
+#define HEED_CP_COMPACT 0x01 /* copy flag: omit free pages, renumber in order */
+
+/* Copy to path: the directory that will hold the copy's data.heed (it must
+ * exist), or with an env opened HEED_NOSUBDIR the copy's data file itself.
+ * The file is created with the source file's mode and must not exist yet:
+ * EEXIST (no existing file is ever overwritten), ENOENT for a missing
+ * directory. It is synced (fdatasync) before this returns 0; on any error
+ * the file is removed. */
+HEED_API int heed_env_copy(heed_env *env, const char *path);
+
+/* heed_env_copy with flags: 0, or HEED_CP_COMPACT for a compacted copy.
+ * A plain copy is the snapshot page for page: both meta pages rewritten to
+ * describe it (checksummed), then every page below its next page number,
+ * free pages included (their bytes may be torn: the writer may reuse them
+ * during the copy, and nothing reads them). A compacted copy walks every
+ * tree (main, named dbs, overflow runs) and writes only their pages,
+ * numbered from 2 in the order written (children before parents), with an
+ * empty freelist: its size is what the data needs, whatever the source's
+ * free space. It reads and checks every page, so it costs more CPU. */
+HEED_API int heed_env_copy2(heed_env *env, const char *path, unsigned int flags);
+
+/* Write the copy to fd, from its current offset, with write(2): a file
+ * opened for writing, a pipe or a socket (the pages go out in order, never
+ * with a seek). fd stays open and is not synced: the caller owns it. */
+HEED_API int heed_env_copyfd(heed_env *env, int fd);
+
+/* heed_env_copyfd with flags (0 or HEED_CP_COMPACT, as heed_env_copy2). */
+HEED_API int heed_env_copyfd2(heed_env *env, int fd, unsigned int flags);
+
 #ifdef __cplusplus
 }
 #endif

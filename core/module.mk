@@ -1,4 +1,4 @@
-# core/: libheed (static and shared) and its tools heed-stat, heed-check, heed-load.
+# core/: libheed (static and shared) and its tools (core/tools/heed-*.c, one binary each).
 CORE_SRCS := $(wildcard core/*.c)
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_TOOLS := $(patsubst core/tools/%.c,$(BUILD)/bin/%,$(wildcard core/tools/heed-*.c))
