@@ -132,11 +132,13 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INSTALL_TOOLS := heed-stat heed-check heed-load heed-trace heed-flame heed-dash
 
-install: $(BUILD)/lib/libheed.a $(HEED_SO) $(INSTALL_TOOLS:%=$(BUILD)/bin/%) man
+install-files: $(BUILD)/lib/libheed.a $(HEED_SO) $(INSTALL_TOOLS:%=$(BUILD)/bin/%) man
+
+install: install-files
 	$(Q)HEED_VERSION=$(HEED_VERSION) HEED_SOVERSION=$(HEED_SOVERSION) LIBDIR=$(LIBDIR) \
 		sh ci/install.sh $(BUILD) $(PREFIX) $(INSTALL_TOOLS)
 
 clean:
 	rm -rf build
 
-.PHONY: all deps check test bench demo release native debug pgo-gen pgo lint format install man clean
+.PHONY: all deps check test bench demo release native debug pgo-gen pgo lint format install install-files man clean
