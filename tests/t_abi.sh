@@ -15,7 +15,8 @@ fail() {
 command -v nm >/dev/null && command -v readelf >/dev/null || fail "nm and readelf are not installed (binutils)"
 symbols=debian/libheed0.symbols
 [ -f $symbols ] || fail "$symbols is missing"
-version=$(sed -n 's/^#define HEED_VERSION_\(MAJOR\|MINOR\|PATCH\)[[:space:]]*//p' core/heed.h | paste -sd.)
+. tests/pkg_lib.sh
+version=$(heed_src_version)
 echo "$version" | grep -qxE '[0-9]+\.[0-9]+\.[0-9]+' || fail "core/heed.h: no version (got '$version')"
 lib=$build/lib/libheed.so.$version
 [ -f "$lib" ] && [ ! -L "$lib" ] || fail "$lib is missing or not a file (make)"

@@ -46,7 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-version=$(sed -n 's/^#define HEED_VERSION_\(MAJOR\|MINOR\|PATCH\)[[:space:]]*//p' core/heed.h | paste -sd.)
+. tests/pkg_lib.sh
+version=$(heed_src_version)
 deb_version=$(dpkg-parsechangelog -S Version)
 [ "$deb_version" = "$version" ] ||
 	fail "debian/changelog's version is $deb_version, core/heed.h's $version: add a changelog entry (dch -v $version)"
@@ -105,15 +106,7 @@ echo "$out" | grep -q '^put: count 2000,' || fail "heed-trace --ops of the packa
 echo "ok: heed-trace --ops counts the 2000 puts of the packaged heed-load"
 
 # The README's example, built with the installed libheed-dev alone.
-sed -n '/^## The library in brief/,/^```$/p' README.md | sed '1,/^```c$/d; /^```$/d' |
-	sed "s|/var/lib/app/db|$tmp/readme-db|" >"$tmp/body.c"
-[ -s "$tmp/body.c" ] || fail "README.md: no C example under '## The library in brief'"
-{
-	head -n 1 "$tmp/body.c"
-	echo 'int main(void) {'
-	tail -n +2 "$tmp/body.c"
-	echo 'return rc; }'
-} >"$tmp/example.c"
+readme_example "$tmp/example.c" "$tmp/readme-db" || fail "README.md: no C example under '## The library in brief'"
 mkdir "$tmp/readme-db"
 [ "$(pkg-config --modversion heed)" = "$version" ] || fail "pkg-config --modversion heed: '$(pkg-config --modversion heed 2>&1)'"
 gcc -Wall -Wextra -Werror -o "$tmp/example" "$tmp/example.c" $(pkg-config --cflags --libs heed) 2>"$tmp/cc.log" ||
