@@ -8,9 +8,9 @@
 # bash-completion. The packages are purged when the test ends, whatever
 # happened, so the suites after it see the machine as before (they run the
 # build tree's binaries). A machine that already has one of them installed is
-# refused: the test would remove it.
+# refused: the test would remove it. BUILD is not used: the packages build in
+# their own copy of the tree.
 set -u
-build=${1:-build}
 pkgs="heed libheed0 libheed-dev"
 lock="-o DPkg::Lock::Timeout=300"
 fail() {
