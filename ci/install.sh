@@ -70,4 +70,9 @@ for t in "$@"; do
 	# link per tool.
 	ln -sf heed "$dest$compdir/$t"
 done
+# A direct install (no staging root) by root: the loader's cache learns of
+# libheed.so.0 now, as a package's trigger would do.
+if [ -z "$dest" ] && [ "$(id -u)" -eq 0 ] && command -v ldconfig >/dev/null; then
+	ldconfig
+fi
 echo "install: libheed $version, heed.h, heed.pc, $* with their man pages and completion in $dest$prefix"

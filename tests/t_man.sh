@@ -35,7 +35,7 @@ echo "ok: $(echo $pages | wc -w) pages render without warnings"
 # The options a man page documents: the bold option words that start a line
 # (the term lines of its option lists).
 man_options() {
-	sed -n 's/^\*\(-.*\)/\1/p' "$1" | tr -d '*_' | tr ' ,|' '\n\n\n' |
+	sed -n 's/^\*\(-.*\)/\1/p' "$1" | tr -d '*_' | tr ' ,|=' '\n\n\n\n' |
 		grep -E '^--?[A-Za-z][A-Za-z0-9-]*$' | sort -u
 }
 for t in $tools; do
