@@ -82,7 +82,6 @@ include core/module.mk
 -include tests/module.mk
 -include tests/fuzz/module.mk
 -include tests/faults/module.mk
--include man/module.mk
 
 all: $(LIBS) $(BINS) $(BENCHES)
 
@@ -124,6 +123,8 @@ lint: $(PROBES_H) $(LINT_DEPS)
 
 format:
 	$(Q)clang-format -i $(LINT_SRCS) $(BPF_SRCS) $(filter-out build/%,$(wildcard */*.h */*/*.h))
+
+include man/module.mk
 
 # What a user of heed gets: the tools that work outside this tree (heed-profile
 # profiles this tree's bench suites and stays in build/bin), libheed and its
