@@ -6,6 +6,9 @@
 #   make bench           every benchmark suite (BENCH=btree_ops for one)
 #   make release|native|pgo|debug   the same tree under build/<profile>/
 #   make lint            cppcheck + clang-tidy
+#   make install         libheed, heed.pc, the tools, man pages, completion
+#                        [PREFIX=/usr/local] [LIBDIR=PREFIX/lib] [DESTDIR=staging root]
+#   make man             the man pages (build/man), from man/*.scd
 #   make HEED_PROBES=0   USDT probes compiled out
 #   make SANITIZE=address,undefined test
 #   V=1                  full commands
@@ -121,10 +124,22 @@ lint: $(PROBES_H) $(LINT_DEPS)
 format:
 	$(Q)clang-format -i $(LINT_SRCS) $(BPF_SRCS) $(filter-out build/%,$(wildcard */*.h */*/*.h))
 
-install: all
-	$(Q)sh ci/install.sh $(BUILD) $(or $(PREFIX),/usr/local)
+include man/module.mk
+
+# What a user of heed gets: the tools that work outside this tree (heed-profile
+# profiles this tree's bench suites and stays in build/bin), libheed and its
+# pkg-config file, the man pages, the bash completion. No benchmark is built.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INSTALL_TOOLS := heed-stat heed-check heed-load heed-trace heed-flame heed-dash
+
+install-files: $(BUILD)/lib/libheed.a $(HEED_SO) $(INSTALL_TOOLS:%=$(BUILD)/bin/%) man
+
+install: install-files
+	$(Q)HEED_VERSION=$(HEED_VERSION) HEED_SOVERSION=$(HEED_SOVERSION) LIBDIR=$(LIBDIR) \
+		sh ci/install.sh $(BUILD) $(PREFIX) $(INSTALL_TOOLS)
 
 clean:
 	rm -rf build
 
-.PHONY: all deps check test bench demo release native debug pgo-gen pgo lint format install clean
+.PHONY: all deps check test bench demo release native debug pgo-gen pgo lint format install install-files man clean

@@ -4,6 +4,18 @@ CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 CORE_TOOLS := $(patsubst core/tools/%.c,$(BUILD)/bin/%,$(wildcard core/tools/heed-*.c))
 PROBES_H := $(BUILD)/include/heed_probes.h
 
+# The version has one source, core/heed.h; the shared library's file name and
+# heed.pc carry it, debian/changelog must match it (tests/t_install.sh checks).
+# HEED_SOVERSION changes only when the ABI breaks: a symbol of
+# debian/libheed0.symbols removed or changed in meaning (tests/t_abi.sh).
+HEED_VERSION := $(shell sed -n 's/^.define HEED_VERSION_\(MAJOR\|MINOR\|PATCH\)[[:space:]]*//p' \
+	core/heed.h | paste -sd.)
+ifeq ($(shell echo '$(HEED_VERSION)' | grep -xE '[0-9]+[.][0-9]+[.][0-9]+'),)
+$(error core/heed.h: HEED_VERSION_MAJOR, _MINOR, _PATCH do not read as a version: '$(HEED_VERSION)')
+endif
+HEED_SOVERSION := 0
+HEED_SO := $(BUILD)/lib/libheed.so.$(HEED_VERSION)
+
 # Every libheed function starts with a one-byte NOP so that a uprobe on it is
 # emulated (about 0.7 us a hit) instead of single-stepped (about 12 us).
 CORE_CFLAGS := -fPIC -fvisibility=hidden -fpatchable-function-entry=1
@@ -35,10 +47,16 @@ $(BUILD)/lib/libheed.a: $(CORE_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/lib/libheed.so: $(CORE_OBJS)
+# libheed.so.0.1.0 with SONAME libheed.so.0, and the two links a distribution
+# installs: libheed.so.0 (the run-time name) and libheed.so (the link-time one).
+$(HEED_SO): $(CORE_OBJS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libheed.so.0 -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libheed.so.$(HEED_SOVERSION) -Wl,-z,defs \
+		-o $@ $^ $(LDLIBS)
+
+$(BUILD)/lib/libheed.so.$(HEED_SOVERSION) $(BUILD)/lib/libheed.so: $(HEED_SO)
+	$(Q)ln -sf $(notdir $<) $@
 
 $(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.a
 	$(call msg,LD,$@)
@@ -47,6 +65,6 @@ $(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.
 
 $(BUILD)/obj/core/tools/%.o: | $(PROBES_H)
 
-LIBS += $(BUILD)/lib/libheed.a $(BUILD)/lib/libheed.so
+LIBS += $(BUILD)/lib/libheed.a $(BUILD)/lib/libheed.so $(BUILD)/lib/libheed.so.$(HEED_SOVERSION)
 BINS += $(CORE_TOOLS)
 LINT_SRCS += $(CORE_SRCS) $(wildcard core/tools/*.c)
