@@ -3,8 +3,8 @@
  *
  * One memory-mapped file holds a copy-on-write B+tree per database. Readers
  * see a consistent snapshot and never block; one writer at a time; a commit
- * is atomic and, unless HEED_NOSYNC is set, durable when heed_txn_commit()
- * returns 0.
+ * is atomic and, unless HEED_NOSYNC or HEED_NOMETASYNC is set, durable when
+ * heed_txn_commit() returns 0.
  *
  * Return codes: 0 is success, a positive value is an errno (EINVAL, ENOMEM,
  * EIO, ENOSPC, EACCES, ...), heed's own conditions are the negative HEED_*
@@ -70,10 +70,12 @@ typedef struct heed_val {
 #define HEED_BUSY	      (-30778) /* another process holds the writer */
 
 /* Environment flags (heed_env_open). */
-#define HEED_NOSUBDIR	0x4000	/* path is the data file, lock is path-lock */
-#define HEED_NOSYNC	0x10000 /* commits do not fsync: fast, not durable */
-#define HEED_RDONLY	0x20000 /* open read-only (also a txn flag) */
-#define HEED_NOMETASYNC 0x40000 /* data is synced, the meta page is not */
+#define HEED_NOSUBDIR 0x4000  /* path is the data file, lock is path-lock */
+#define HEED_NOSYNC   0x10000 /* commits do not fsync: fast, not durable */
+#define HEED_RDONLY   0x20000 /* open read-only (also a txn flag) */
+/* Data is synced, the meta page is not: a power loss may lose the last
+ * commit (the next commit's sync makes it durable), never the database. */
+#define HEED_NOMETASYNC 0x40000
 
 /* Database flags (heed_dbi_open). */
 #define HEED_CREATE 0x40000 /* create the named database if missing */

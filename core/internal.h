@@ -188,6 +188,7 @@ uint64_t readers_oldest(heed_env *env, uint64_t cap);
 unsigned int readers_count(heed_env *env);
 
 /* freelist.c */
+uint64_t freelist_reuse_cap(const struct meta *m);
 int freelist_load(heed_txn *txn);
 int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
 int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
