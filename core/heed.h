@@ -18,7 +18,8 @@
  * spill into overflow pages; at least 1 GiB is supported).
  *
  * Threads: an environment is shared by all threads of a process. A
- * transaction and its cursors are used by one thread at a time. Any number
+ * transaction and its cursors are used by one thread at a time (a read
+ * transaction may outlive the thread that began it). Any number
  * of read transactions (up to heed_env_set_maxreaders) run in parallel with
  * the one write transaction; a thread may hold several read transactions.
  *
@@ -136,7 +137,9 @@ HEED_API int heed_env_set_mapsize(heed_env *env, size_t bytes);
  * open. */
 HEED_API int heed_env_set_maxdbs(heed_env *env, unsigned int n);
 
-/* Concurrent read transactions allowed (default 126). Before open. */
+/* Concurrent read transactions allowed (default 126). Before open. The
+ * lock file keeps the count of the env that set up its reader table (the
+ * first to open it while no other env has it open). */
 HEED_API int heed_env_set_maxreaders(heed_env *env, unsigned int n);
 
 /* Page size for a new file: a power of two, 4096 to 65536 (default 4096);
@@ -146,7 +149,9 @@ HEED_API int heed_env_set_pagesize(heed_env *env, unsigned int bytes);
 /* Open or create the environment at path: a directory holding data.heed and
  * lock.heed, or with HEED_NOSUBDIR the data file itself (lock: path-lock).
  * Errors: errno from the file system; HEED_INVALID for a file that is not a
- * heed file, HEED_VERSION_MISMATCH for another format version,
+ * heed file (or a damaged lock file another env has open),
+ * HEED_VERSION_MISMATCH for another format version (of the data file, or
+ * of a lock file another env has open: one nobody has open is rewritten),
  * HEED_CORRUPTED when neither meta page is valid. After a failed open the
  * handle may only be closed. */
 HEED_API int heed_env_open(heed_env *env, const char *path, unsigned int flags, mode_t mode);
