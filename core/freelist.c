@@ -3,11 +3,13 @@
  *
  * Pages freed by commit T were part of snapshot T-1. A reader of snapshot S
  * can reach them only if S < T, so they become reusable once T <= the
- * oldest snapshot any reader pins (and <= the snapshot this writer started
- * from). The file stores the whole freelist, rewritten by every commit into
- * fresh chain pages (page.h): records [txnid][count][pgnos], txnid 0 for
- * pages reusable now. The chain of the previous commit is freed by the
- * commit that replaces it, like any other page of the old snapshot.
+ * oldest snapshot any reader pins and T <= the cap of freelist_reuse_cap:
+ * the snapshot this writer started from, or the one before it while that
+ * snapshot's meta may not be on disk yet (HEED_NOMETASYNC). The file
+ * stores the whole freelist, rewritten by every commit into fresh chain
+ * pages (page.h): records [txnid][count][pgnos], txnid 0 for pages
+ * reusable now. The chain of the previous commit is freed by the commit
+ * that replaces it, like any other page of the old snapshot.
  *
  * Writing the chain allocates its pages from the reusable pages first,
  * which shrinks what must be written, so the loop that sizes it ends.
@@ -190,6 +192,21 @@ int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec
 		pg = rd64(p + PAGE_HDR);
 	}
 	return want_hdr == 2 ? 0 : HEED_CORRUPTED;
+}
+
+/*
+ * The newest snapshot whose pages a writer starting from meta m must keep.
+ * Normally m's own: pages freed by commit m.txnid were in snapshot
+ * m.txnid - 1, which no one can open any more. A meta written without a
+ * sync (META_UNSYNCED) may not be on disk: a power loss before the next
+ * commit's data sync completes brings back the meta before it, so that
+ * snapshot's pages must survive this commit too (two snapshots kept, as
+ * LMDB always does). This commit's data sync flushes m to disk (fdatasync
+ * writes every dirty page of the file), so its successor may drop it.
+ */
+uint64_t freelist_reuse_cap(const struct meta *m)
+{
+	return (m->mflags & META_UNSYNCED) && m->txnid ? m->txnid - 1 : m->txnid;
 }
 
 int freelist_load(heed_txn *txn)
@@ -456,7 +473,7 @@ int heed_env_freelist(heed_env *env, size_t *free_pages, size_t *chain_pages,
 	rc = freelist_read(env, m.free_head, m.next_pgno, &recs, &chain);
 	if (rc)
 		goto out;
-	oldest = readers_oldest(env, m.txnid);
+	oldest = readers_oldest(env, freelist_reuse_cap(&m));
 	for (i = 0; i + 1 < recs.n; i += 2)
 		if (recs.v[i] <= oldest)
 			reuse++;

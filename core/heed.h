@@ -3,8 +3,8 @@
  *
  * One memory-mapped file holds a copy-on-write B+tree per database. Readers
  * see a consistent snapshot and never block; one writer at a time; a commit
- * is atomic and, unless HEED_NOSYNC is set, durable when heed_txn_commit()
- * returns 0.
+ * is atomic and, unless HEED_NOSYNC or HEED_NOMETASYNC is set, durable when
+ * heed_txn_commit() returns 0.
  *
  * Return codes: 0 is success, a positive value is an errno (EINVAL, ENOMEM,
  * EIO, ENOSPC, EACCES, ...), heed's own conditions are the negative HEED_*
@@ -22,7 +22,8 @@
  * LMDB") lists each case, and tests/test_lmdb_diff.c runs both libraries.
  *
  * Threads: an environment is shared by all threads of a process. A
- * transaction and its cursors are used by one thread at a time. Any number
+ * transaction and its cursors are used by one thread at a time (a read
+ * transaction may outlive the thread that began it). Any number
  * of read transactions (up to heed_env_set_maxreaders) run in parallel with
  * the one write transaction; a thread may hold several read transactions.
  *
@@ -75,10 +76,12 @@ typedef struct heed_val {
 #define HEED_INCOMPATIBLE     (-30784) /* key names a db, or a db name is a key */
 
 /* Environment flags (heed_env_open). */
-#define HEED_NOSUBDIR	0x4000	/* path is the data file, lock is path-lock */
-#define HEED_NOSYNC	0x10000 /* commits do not fsync: fast, not durable */
-#define HEED_RDONLY	0x20000 /* open read-only (also a txn flag) */
-#define HEED_NOMETASYNC 0x40000 /* data is synced, the meta page is not */
+#define HEED_NOSUBDIR 0x4000  /* path is the data file, lock is path-lock */
+#define HEED_NOSYNC   0x10000 /* commits do not fsync: fast, not durable */
+#define HEED_RDONLY   0x20000 /* open read-only (also a txn flag) */
+/* Data is synced, the meta page is not: a power loss may lose the last
+ * commit (the next commit's sync makes it durable), never the database. */
+#define HEED_NOMETASYNC 0x40000
 
 /* Database flags (heed_dbi_open). */
 #define HEED_CREATE 0x40000 /* create the named database if missing */
@@ -139,7 +142,9 @@ HEED_API int heed_env_set_mapsize(heed_env *env, size_t bytes);
  * open. */
 HEED_API int heed_env_set_maxdbs(heed_env *env, unsigned int n);
 
-/* Concurrent read transactions allowed (default 126). Before open. */
+/* Concurrent read transactions allowed (default 126). Before open. The
+ * lock file keeps the count of the env that set up its reader table (the
+ * first to open it while no other env has it open). */
 HEED_API int heed_env_set_maxreaders(heed_env *env, unsigned int n);
 
 /* Page size for a new file: a power of two, 4096 to 65536 (default 4096);
@@ -149,11 +154,13 @@ HEED_API int heed_env_set_pagesize(heed_env *env, unsigned int bytes);
 /* Open or create the environment at path: a directory holding data.heed and
  * lock.heed, or with HEED_NOSUBDIR the data file itself (lock: path-lock).
  * Errors: errno from the file system; HEED_INVALID for a file that is not a
- * heed file, HEED_VERSION_MISMATCH for another format version,
+ * heed file (or a damaged lock file another env has open),
+ * HEED_VERSION_MISMATCH for another format version (of the data file, or
+ * of a lock file another env has open: one nobody has open is rewritten),
  * HEED_CORRUPTED when neither meta page is valid. A meta page fails (and the
  * other one is used, as after a torn write) when its checksum fails or any
- * field is out of bounds for the page size (heed-check reports the latter). After a failed open the
- * handle may only be closed. */
+ * field is out of bounds for the page size (heed-check reports the latter).
+ * After a failed open the handle may only be closed. */
 HEED_API int heed_env_open(heed_env *env, const char *path, unsigned int flags, mode_t mode);
 
 /* Close the environment and free the handle; NULL is allowed. Every

@@ -22,9 +22,9 @@
 
 #define P_DIRTY 0x8000 /* in memory only: a page copied into this write txn */
 
-/* The lock file: a 64-byte header then maxreaders 64-byte slots. */
+/* The lock file: a 64-byte header then maxreaders 64-byte slots (lock.c). */
 #define LOCK_MAGIC   0x4b434c48u /* "HLCK" */
-#define LOCK_VERSION 1u
+#define LOCK_VERSION 2u		 /* 1: owner was a bare pid, no per-slot lock */
 #define SLOT_IDLE    UINT64_MAX
 
 struct lock_hdr {
@@ -35,15 +35,38 @@ struct lock_hdr {
 	uint64_t reserved[6];
 };
 
+/* A slot's owner word: generation << 32 | pid. pid 0: free; SLOT_RECLAIM:
+ * a stale slot being cleared. Every claim bumps the generation, so a
+ * compare-and-swap on the word can never mistake a new owner for an old
+ * one, even one with the same (recycled) pid. */
+#define SLOT_RECLAIM UINT32_MAX
+
 struct reader_slot {
 	_Atomic uint64_t txnid; /* snapshot pinned, SLOT_IDLE when none */
-	_Atomic uint32_t pid;	/* owner process, 0 when free */
-	uint32_t pad;
-	uint64_t tid;
-	uint64_t pad2[5];
+	_Atomic uint64_t owner; /* generation << 32 | pid */
+	uint64_t tid;		/* informational (heed-stat) */
+	uint64_t pad[5];
 };
 _Static_assert(sizeof(struct reader_slot) == 64, "reader slot is one cache line");
 _Static_assert(sizeof(struct lock_hdr) == 64, "lock header is 64 bytes");
+
+static inline uint32_t slot_pid(uint64_t owner)
+{
+	return (uint32_t)owner;
+}
+
+/* What this env (not the process: two envs of one process each have their
+ * own) knows of a slot; env->slot_local[i] for slot i. */
+#define SLOT_MINE 1 /* claimed by this env */
+#define SLOT_ORPHAN                                                                                \
+	2 /* claimed by this env, cached by a thread that exited                                   \
+	   * while a read txn (handed to another thread) used it:                                  \
+	   * the end of that txn frees it */
+
+struct slot_local {
+	heed_env *env; /* the thread-exit destructor gets only this record */
+	_Atomic unsigned int state;
+};
 
 /* A growable vector of page numbers (or of txnid/pgno pairs). */
 struct pgvec {
@@ -95,8 +118,11 @@ struct heed_env {
 	int opened, panic;
 	pthread_mutex_t wmutex;	  /* one write txn per env between threads */
 	pthread_mutex_t dbimutex; /* the dbi table */
-	pthread_key_t tkey;	  /* this thread's cached reader slot */
+	pthread_key_t tkey;	  /* this thread's cached slot: its slot_local */
 	int tkey_ok;
+	struct slot_local *slot_local; /* maxreaders records */
+	pthread_mutex_t slotmutex;     /* claims and frees of this env's slots */
+	int slotmutex_ok;
 	_Atomic int active; /* txns of this process: set_mapsize needs 0 */
 	heed_txn *wtxn;
 	_Atomic(heed_txn *) spare; /* a freed read txn kept for the next begin */
@@ -190,8 +216,12 @@ int reader_acquire(heed_env *env, struct reader_slot **slot, int *cached);
 void reader_release(heed_env *env, struct reader_slot *slot, int cached);
 uint64_t readers_oldest(heed_env *env, uint64_t cap);
 unsigned int readers_count(heed_env *env);
+/* Tests only (hidden): when set, clear_stale calls it after it has found
+ * slot i's owner dead and before it claims the slot for clearing. */
+extern void (*lock_stale_hook)(heed_env *env, unsigned int i);
 
 /* freelist.c */
+uint64_t freelist_reuse_cap(const struct meta *m);
 int freelist_load(heed_txn *txn);
 int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
 int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);

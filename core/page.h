@@ -63,7 +63,7 @@
  *   24      4    magic       0x44454548 ("HEED")
  *   28      4    version     HEED_FORMAT_VERSION
  *   32      4    psize
- *   36      4    (zero)
+ *   36      4    mflags      META_UNSYNCED or 0 (below)
  *   40      8    mapsize     of the last writer (informational)
  *   48      8    txnid       of the commit that wrote this meta
  *   56      8    next_pgno   every pgno below it is allocated (or free-listed)
@@ -109,6 +109,12 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is
 #define P_OVERFLOW 0x04
 #define P_META	   0x08
 #define P_FREELIST 0x10
+
+/* mflags of a meta page: written by a HEED_NOMETASYNC commit, which did not
+ * sync it. The next commit's data sync makes it durable; until then a power
+ * loss may bring back the meta before it, so the next writer keeps that
+ * older snapshot's pages (freelist.c, freelist_reuse_cap). */
+#define META_UNSYNCED 0x1u
 
 #define N_BIG	0x01
 #define N_DBREC 0x02

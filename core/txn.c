@@ -25,7 +25,10 @@
  *   3. The meta page txnid % 2 is written with the new root, next_pgno,
  *      freelist head and checksum, then fdatasync (skipped with NOSYNC or
  *      NOMETASYNC). Until it is written, the previous meta is the newest
- *      valid one and describes an intact tree.
+ *      valid one and describes an intact tree. A NOMETASYNC meta is marked
+ *      META_UNSYNCED: until the next commit's step 2 has synced it, a
+ *      power loss may bring back the meta before it, so that next commit
+ *      keeps the pages of both snapshots (freelist_reuse_cap).
  *   4. A failure in 2 returns the errno and leaves the file as it was (the
  *      written pages are unreferenced). A failure in 3 leaves the meta page
  *      unknown: the env refuses further writes with HEED_PANIC.
@@ -372,7 +375,7 @@ static int write_begin(heed_txn *txn)
 		goto fail;
 	txn->txnid = m.txnid + 1;
 	take_snapshot_fields(txn, &m);
-	txn->oldest = readers_oldest(env, m.txnid);
+	txn->oldest = readers_oldest(env, freelist_reuse_cap(&m));
 	rc = freelist_load(txn);
 	if (rc)
 		goto fail;
@@ -718,6 +721,11 @@ static int write_commit(heed_txn *txn)
 	m.next_pgno = txn->next_pgno;
 	m.free_head = txn->free_head;
 	m.free_count = txn->free_count;
+	/* Ordering 3 skips the meta's sync: the next writer must keep this
+	 * snapshot's predecessor (freelist_reuse_cap). With NOSYNC nothing is
+	 * ordered on disk, so keeping it would buy nothing. */
+	if ((env->flags & (HEED_NOSYNC | HEED_NOMETASYNC)) == HEED_NOMETASYNC)
+		m.mflags = META_UNSYNCED;
 	m.main = txn->dbs[0];
 	meta_seal(&m);
 	off = (off_t)(m.hdr.pgno * env->psize);

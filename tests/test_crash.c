@@ -268,3 +268,134 @@ Test(crash, sigkill_during_commits)
 		total_acks, (unsigned long long)acked);
 	cr_assert_gt(total_acks, 0, "no commit was ever acknowledged");
 }
+
+/*
+ * HEED_NOMETASYNC and a power loss: the meta of a commit may never reach
+ * the disk while the data of the commits after it does (their data sync
+ * flushes their pages, and a power loss in the middle of it can keep the
+ * previous meta page off the disk). The image such a loss leaves is the
+ * file as it is now with both meta pages as they were two commits ago; the
+ * snapshot it names must be whole. Each round saves the meta pages, makes
+ * two commits that overwrite a third of the keys (freeing and reusing
+ * pages), then opens a copy of the file with the saved meta pages put back.
+ */
+#define PL_KEYS	  300
+#define PL_ROUNDS 20
+
+static void pl_key(char *buf, size_t len, unsigned int i)
+{
+	snprintf(buf, len, "k%04u", i);
+}
+
+static size_t pl_vsize(unsigned int i, uint64_t gen)
+{
+	return 50 + mix(gen * PL_KEYS + i) % 400;
+}
+
+static void pl_put(heed_txn *txn, heed_dbi dbi, unsigned int i, uint64_t gen)
+{
+	unsigned char val[512];
+	char kb[16];
+	heed_val key, data;
+
+	pl_key(kb, sizeof(kb), i);
+	key = hs(kb);
+	data = hv(val, pl_vsize(i, gen));
+	fill_val(val, data.size, gen, i % 256);
+	HEED_OK(heed_put(txn, dbi, &key, &data, 0));
+}
+
+static void pl_commit(struct rng *r, uint64_t *gens, uint64_t gen)
+{
+	heed_txn *txn;
+	heed_dbi dbi;
+	unsigned int i;
+
+	HEED_OK(heed_txn_begin(env, NULL, 0, &txn));
+	HEED_OK(heed_dbi_open(txn, NULL, 0, &dbi));
+	for (i = 0; i < PL_KEYS; i++) {
+		if (gens[i] && rng_below(r, 3))
+			continue;
+		gens[i] = gen;
+		pl_put(txn, dbi, i, gen);
+	}
+	HEED_OK(heed_txn_commit(txn));
+}
+
+/* Opens the image at path and checks every key against gens. */
+static void pl_verify(const char *path, const uint64_t *gens, int round)
+{
+	unsigned char want[512];
+	heed_env *img;
+	heed_txn *txn;
+	heed_dbi dbi;
+	heed_val key, data;
+	heed_stat st;
+	char kb[16];
+	unsigned int i;
+	int rc;
+
+	HEED_CHECK_CLEAN(path);
+	HEED_OK(env_open_dir(&img, path, HEED_NOSUBDIR | HEED_RDONLY, 0, 0, 0));
+	HEED_OK(heed_txn_begin(img, NULL, HEED_RDONLY, &txn));
+	HEED_OK(heed_dbi_open(txn, NULL, 0, &dbi));
+	for (i = 0; i < PL_KEYS; i++) {
+		pl_key(kb, sizeof(kb), i);
+		key = hs(kb);
+		rc = heed_get(txn, dbi, &key, &data);
+		cr_assert_eq(rc, 0, "round %d: %s of the restored commit: %s", round, kb,
+			     heed_strerror(rc));
+		cr_assert_eq(data.size, pl_vsize(i, gens[i]), "round %d: %s has %zu bytes", round,
+			     kb, data.size);
+		fill_val(want, data.size, gens[i], i % 256);
+		cr_assert(memcmp(data.data, want, data.size) == 0,
+			  "round %d: %s has the bytes of another commit", round, kb);
+	}
+	HEED_OK(heed_dbi_stat(txn, dbi, &st));
+	cr_assert_eq(st.entries, PL_KEYS, "round %d: %zu entries", round, st.entries);
+	heed_txn_abort(txn);
+	heed_env_close(img);
+}
+
+Test(crash, nometasync_power_loss_keeps_the_previous_commit)
+{
+	struct rng r = {test_seed("crash::nometasync_power_loss")};
+	uint64_t gens[PL_KEYS] = {0}, saved[PL_KEYS], gen = 1;
+	unsigned char metas[2 * 4096], *file;
+	char data[300], img[300], lock[310];
+	size_t len;
+	int round, fd;
+
+	tmpdir_make(dir, sizeof(dir), "crash-pl");
+	snprintf(data, sizeof(data), "%s/data.heed", dir);
+	snprintf(img, sizeof(img), "%s/image", dir);
+	snprintf(lock, sizeof(lock), "%s-lock", img);
+	HEED_OK(env_open_dir(&env, dir, HEED_NOMETASYNC, 4096, 0, 0));
+	pl_commit(&r, gens, gen++);
+	for (round = 0; round < PL_ROUNDS; round++) {
+		fd = open(data, O_RDONLY);
+		cr_assert_geq(fd, 0, "%s: %s", data, strerror(errno));
+		cr_assert_eq(pread(fd, metas, sizeof(metas), 0), (ssize_t)sizeof(metas));
+		close(fd);
+		memcpy(saved, gens, sizeof(gens));
+		pl_commit(&r, gens, gen++);
+		pl_commit(&r, gens, gen++);
+
+		fd = open(data, O_RDONLY);
+		cr_assert_geq(fd, 0, "%s: %s", data, strerror(errno));
+		len = (size_t)lseek(fd, 0, SEEK_END);
+		file = malloc(len);
+		cr_assert_not_null(file);
+		cr_assert_eq(pread(fd, file, len, 0), (ssize_t)len);
+		close(fd);
+		memcpy(file, metas, sizeof(metas));
+		fd = open(img, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		cr_assert_geq(fd, 0, "%s: %s", img, strerror(errno));
+		cr_assert_eq(write(fd, file, len), (ssize_t)len);
+		close(fd);
+		free(file);
+		pl_verify(img, saved, round);
+		unlink(img);
+		unlink(lock);
+	}
+}

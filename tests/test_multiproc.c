@@ -16,17 +16,30 @@
  *     behind: the next writer gets in, and sees none of the dead txn's data.
  *   - writer_processes: two processes increment one counter, each in its own
  *     write txns; no increment is lost.
+ *   - stale_sweep_spares_a_new_reader: a stale-slot sweep that judged a
+ *     slot's owner dead, while a reader took the slot before the sweep
+ *     claimed it (forced with lock.c's test hook), leaves that reader alone,
+ *     also when the dead owner had the new reader's (recycled) pid.
+ *   - recycled_pid_does_not_pin_pages: a slot naming a live process that
+ *     never opened the env (a recycled pid) is reclaimed; the file stops
+ *     growing.
+ *   - reader_table_reset_when_unused: slots left in a lock file nobody has
+ *     open (after a reboot, their pids may be alive again) are dropped by
+ *     the next open; a lock file of the old layout is rewritten then, and
+ *     refused while another env uses the file.
  * heed-check runs on the environment at the end of each.
  *
  * Children report through their exit status and stderr only; they never call
  * Criterion assertions, and die with the test process. Randomized: HEED_SEED
  * replays value sizes.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
 #include "common.h"
 #include "genset.h"
+#include "internal.h"
 
 #define READERS 3
 
@@ -441,6 +454,232 @@ Test(multiproc, writer_processes)
 	memcpy(&n, v.data, sizeof(n));
 	cr_assert_eq(n, 2 * INCREMENTS, "lost updates: counter %" PRIu64 ", expected %d", n,
 		     2 * INCREMENTS);
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	HEED_CHECK_CLEAN(tmpdir);
+}
+
+/* The pid of a process that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	return pid;
+}
+
+/* A live process that never opens the env: what a recycled pid names. */
+static pid_t idle_child(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		die_with_parent(parent);
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static void end_child(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+static uint64_t last_txnid(heed_env *env)
+{
+	heed_envinfo info;
+	cr_assert_eq(heed_env_info(env, &info), 0);
+	return info.last_txnid;
+}
+
+/* Puts a pid and a pinned snapshot into slot i, as a process that opened
+ * the env would have left them (generation 5). */
+static void plant_slot(heed_env *env, unsigned int i, pid_t pid, uint64_t txnid)
+{
+	struct reader_slot *s = &env->slots[i];
+	atomic_store(&s->owner, (5ULL << 32) | (uint32_t)pid);
+	atomic_store(&s->txnid, txnid);
+}
+
+static heed_env *hook_env2;
+static heed_txn *hook_txn;
+static int hook_calls;
+static unsigned int hook_slot;
+
+/* Runs inside the sweep of slot i, after it judged the owner dead: another
+ * sweeper frees the slot first, then a reader of another env claims it. */
+static void stale_hook(heed_env *env, unsigned int i)
+{
+	struct reader_slot *s = &env->slots[i];
+	lock_stale_hook = NULL;
+	hook_calls++;
+	hook_slot = i;
+	atomic_store(&s->txnid, SLOT_IDLE);
+	atomic_store(&s->owner, atomic_load(&s->owner) & 0xffffffff00000000ULL);
+	if (heed_txn_begin(hook_env2, NULL, HEED_RDONLY, &hook_txn) != 0)
+		hook_txn = NULL;
+}
+
+/* The churn values the snapshot after churn commit c holds. */
+static int churn_values_are(heed_txn *txn, int c)
+{
+	for (int i = 0; i < 16; i++) {
+		char kb[16];
+		unsigned char want[2000];
+		heed_val k, v;
+		snprintf(kb, sizeof(kb), "churn%02d", i);
+		k.size = strlen(kb);
+		k.data = kb;
+		memset(want, c + i, sizeof(want));
+		if (heed_get(txn, 0, &k, &v) != 0 || v.size != sizeof(want) ||
+		    memcmp(v.data, want, sizeof(want)) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* A dead owner with pid planted_pid pins the snapshot before the last
+ * commit; a write txn's sweep finds it, and the hook lets a reader of a
+ * second env of this process take the slot before the sweep claims it. */
+static void sweep_race(pid_t planted_pid)
+{
+	heed_env *env = open_shared(0);
+	churn(env, 5);
+	hook_env2 = open_shared(0);
+	plant_slot(env, 0, planted_pid, last_txnid(env) - 1);
+	lock_stale_hook = stale_hook;
+	heed_txn *w;
+	cr_assert_eq(heed_txn_begin(env, NULL, 0, &w), 0);
+	heed_txn_abort(w);
+	cr_assert_eq(hook_calls, 1, "the dead reader's slot was not swept");
+	cr_assert_eq(hook_slot, 0);
+	cr_assert_not_null(hook_txn, "the new reader could not begin");
+	struct reader_slot *s = &env->slots[0];
+	cr_assert_eq(slot_pid(atomic_load(&s->owner)), (uint32_t)getpid(),
+		     "the new reader did not take the swept slot");
+	cr_assert_eq(atomic_load(&s->txnid), (uint64_t)heed_txn_id(hook_txn),
+		     "the sweep wiped the snapshot of the reader that took the slot");
+	/* Its snapshot stays whole while the writer churns. */
+	churn(env, 60);
+	cr_assert(churn_values_are(hook_txn, 4), "the new reader's snapshot was overwritten");
+	heed_txn_abort(hook_txn);
+	heed_env_close(hook_env2);
+	heed_env_close(env);
+	HEED_CHECK_CLEAN(tmpdir);
+}
+
+Test(multiproc, stale_sweep_spares_a_new_reader)
+{
+	sweep_race(dead_pid());
+}
+
+/* The dead owner had this process's pid (recycled): only the slot's
+ * generation tells the new reader from it. */
+Test(multiproc, stale_sweep_spares_a_new_reader_with_the_same_pid)
+{
+	sweep_race(getpid());
+}
+
+Test(multiproc, recycled_pid_does_not_pin_pages)
+{
+	heed_env *env = open_shared(0);
+	churn(env, 20);
+	unsigned int readers_before = numreaders(env);
+	heed_envinfo info;
+	cr_assert_eq(heed_env_info(env, &info), 0);
+	pid_t child = idle_child();
+	plant_slot(env, info.maxreaders - 1, child, last_txnid(env));
+	churn(env, 50);
+	size_t p0 = last_pgno(env);
+	churn(env, 300);
+	size_t p1 = last_pgno(env);
+	unsigned int readers_after = numreaders(env);
+	int alive = kill(child, 0) == 0;
+	end_child(child);
+	cr_assert(alive, "the idle child died: the test proves nothing");
+	cr_log_info("last_pgno %zu -> %zu in 300 commits", p0, p1);
+	/* Pinned, each commit adds ~10 pages (16 values of 2000 bytes). */
+	cr_assert_leq(p1 - p0, 100,
+		      "a slot of a live process that never opened the env pins pages: "
+		      "last_pgno %zu -> %zu in 300 commits",
+		      p0, p1);
+	cr_assert_leq(readers_after, readers_before, "the planted slot is still counted");
+	heed_env_close(env);
+	HEED_CHECK_CLEAN(tmpdir);
+}
+
+static void lock_path(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/lock.heed", tmpdir);
+}
+
+/* Writes a slot (txnid, pid) straight into the lock file: the layout's
+ * owner word has the pid in its low 32 bits, as the old one had its pid. */
+static void poke_slot(unsigned int i, uint64_t txnid, uint32_t pid)
+{
+	char path[300];
+	lock_path(path, sizeof(path));
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	off_t off = 64 + 64 * (off_t)i;
+	cr_assert_eq(pwrite(fd, &txnid, 8, off), 8);
+	cr_assert_eq(pwrite(fd, &pid, 4, off + 8), 4);
+	close(fd);
+}
+
+static void poke_version(uint32_t version)
+{
+	char path[300];
+	lock_path(path, sizeof(path));
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_eq(pwrite(fd, &version, 4, 4), 4);
+	close(fd);
+}
+
+Test(multiproc, reader_table_reset_when_unused)
+{
+	heed_env *env = open_shared(0);
+	churn(env, 5);
+	heed_env_close(env);
+
+	/* Left by processes before a reboot: pids now alive again. */
+	pid_t child = idle_child();
+	poke_slot(0, 1, (uint32_t)getpid());
+	poke_slot(3, 2, (uint32_t)child);
+	env = open_shared(0);
+	unsigned int n = numreaders(env);
+	end_child(child);
+	cr_assert_eq(n, 0, "%u slots of a lock file nobody had open survived", n);
+
+	/* The old layout while another env uses the file: refused. */
+	heed_env *other;
+	poke_version(1);
+	cr_assert_eq(heed_env_create(&other), 0);
+	int rc = heed_env_open(other, tmpdir, 0, 0644);
+	heed_env_close(other);
+	poke_version(LOCK_VERSION);
+	cr_assert_eq(rc, HEED_VERSION_MISMATCH, "a lock file of version 1 in use: open gave %s",
+		     heed_strerror(rc));
+	heed_env_close(env);
+
+	/* The old layout with nobody using it: rewritten, never read. */
+	poke_slot(1, 1, (uint32_t)getpid());
+	poke_version(1);
+	env = open_shared(0);
+	cr_assert_eq(numreaders(env), 0);
+	heed_txn *txn;
+	cr_assert_eq(heed_txn_begin(env, NULL, HEED_RDONLY, &txn), 0);
+	cr_assert(churn_values_are(txn, 4));
 	heed_txn_abort(txn);
 	heed_env_close(env);
 	HEED_CHECK_CLEAN(tmpdir);

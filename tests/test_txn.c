@@ -790,3 +790,114 @@ Test(txn, append_resumes_only_an_unchanged_path)
 	}
 	cr_assert_geq(depth, 3, "db a reached depth %u only", depth);
 }
+
+/*
+ * heed.h lets a txn move between threads. A read txn begun by a thread that
+ * then exits keeps its snapshot (the thread's cached reader slot stays
+ * pinned until the txn ends), its reads stay right after many overwriting
+ * commits, and its end frees the slot.
+ */
+#define HANDOFF_KEYS 200
+
+static void handoff_val(unsigned char *buf, size_t len, unsigned int i, unsigned int gen)
+{
+	memset(buf, (int)(i * 7 + gen * 13) & 0xff, len);
+}
+
+static void handoff_write(heed_dbi dbi, unsigned int gen)
+{
+	unsigned char vb[300];
+	heed_txn *w = begin(0);
+	char kb[16];
+	unsigned int i;
+
+	for (i = 0; i < HANDOFF_KEYS; i++) {
+		heed_val key, val = hv(vb, sizeof(vb));
+
+		snprintf(kb, sizeof(kb), "h%04u", i);
+		key = hs(kb);
+		handoff_val(vb, sizeof(vb), i, gen);
+		HEED_OK(heed_put(w, dbi, &key, &val, 0));
+	}
+	HEED_OK(heed_txn_commit(w));
+}
+
+static void *handoff_begin(void *arg)
+{
+	heed_txn **out = arg;
+
+	if (heed_txn_begin(env, NULL, HEED_RDONLY, out) != 0)
+		*out = NULL;
+	return NULL;
+}
+
+/* A read txn begun by a thread that has exited when this returns. */
+static heed_txn *handed_over(void)
+{
+	heed_txn *txn = NULL;
+	pthread_t th;
+
+	cr_assert_eq(pthread_create(&th, NULL, handoff_begin, &txn), 0);
+	cr_assert_eq(pthread_join(th, NULL), 0);
+	cr_assert_not_null(txn, "the thread could not begin a read txn");
+	return txn;
+}
+
+static unsigned int handoff_wrong(heed_txn *txn, heed_dbi dbi, unsigned int gen)
+{
+	unsigned char want[300];
+	unsigned int i, bad = 0;
+	char kb[16];
+
+	for (i = 0; i < HANDOFF_KEYS; i++) {
+		heed_val key, val = {0};
+
+		snprintf(kb, sizeof(kb), "h%04u", i);
+		key = hs(kb);
+		handoff_val(want, sizeof(want), i, gen);
+		if (heed_get(txn, dbi, &key, &val) != 0 || val.size != sizeof(want) ||
+		    memcmp(val.data, want, sizeof(want)) != 0)
+			bad++;
+	}
+	return bad;
+}
+
+Test(txn, read_txn_outlives_the_thread_that_began_it)
+{
+	heed_txn *a, *b, *t[4];
+	heed_envinfo info;
+	heed_dbi dbi;
+	unsigned int gen, bad, i;
+
+	HEED_OK(heed_env_create(&env));
+	HEED_OK(heed_env_set_maxreaders(env, 4));
+	HEED_OK(heed_env_open(env, dir, HEED_NOSYNC, 0644));
+	a = begin(0);
+	dbi = main_dbi(a);
+	heed_txn_abort(a);
+	handoff_write(dbi, 0);
+	a = handed_over();
+	handoff_write(dbi, 1);
+	b = handed_over();
+	HEED_OK(heed_env_info(env, &info));
+	cr_assert_eq(info.numreaders, 2, "the exited threads' txns hold %u slots", info.numreaders);
+	for (gen = 2; gen < 40; gen++)
+		handoff_write(dbi, gen);
+	bad = handoff_wrong(a, dbi, 0);
+	cr_assert_eq(bad, 0, "%u keys of the first handed-over snapshot are wrong", bad);
+	bad = handoff_wrong(b, dbi, 1);
+	cr_assert_eq(bad, 0, "%u keys of the second handed-over snapshot are wrong", bad);
+	/* Reset and renew in this thread: a slot of this thread, newest data. */
+	heed_txn_reset(b);
+	HEED_OK(heed_txn_renew(b));
+	cr_assert_eq(handoff_wrong(b, dbi, 39), 0);
+	heed_txn_abort(a);
+	heed_txn_abort(b);
+	HEED_OK(heed_env_info(env, &info));
+	cr_assert_eq(info.numreaders, 0);
+	/* Every slot is free again: all four can be taken at once. */
+	for (i = 0; i < 4; i++)
+		t[i] = begin(HEED_RDONLY);
+	for (i = 0; i < 4; i++)
+		heed_txn_abort(t[i]);
+}

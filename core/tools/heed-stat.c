@@ -71,10 +71,10 @@ static void print_readers(heed_env *env)
 	printf("  %10s %10s %20s\n", "pid", "tid", "txnid");
 	for (i = 0; i < env->maxreaders; i++) {
 		struct reader_slot *s = &env->slots[i];
-		uint32_t pid = atomic_load(&s->pid);
+		uint32_t pid = slot_pid(atomic_load(&s->owner));
 		uint64_t txnid = atomic_load(&s->txnid);
 
-		if (!pid)
+		if (!pid || pid == SLOT_RECLAIM)
 			continue;
 		n++;
 		if (txnid == SLOT_IDLE)

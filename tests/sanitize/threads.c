@@ -12,7 +12,12 @@
  *     generation and match the checksum, and generations never go back.
  *     The writers start once every reader has checked its first snapshot,
  *     so no reader can miss them all;
- *   - a thread polls heed_env_info and heed_env_stat meanwhile.
+ *   - a thread polls heed_env_info and heed_env_stat meanwhile;
+ *   - a thread takes over read txns that short-lived threads begin and
+ *     then exit, checks each snapshot and ends it while the beginning
+ *     thread may still be exiting (its reader slot then outlives it).
+ * The handover thread waits for no barrier: a snapshot before the
+ * first commit (generation 0) is consistent too.
  * At the end the counter and the last generation must be exact.
  *
  * Usage: threads [ignored...]; HEED_THREADS_COMMITS (default 300) sets the
@@ -22,6 +27,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,6 +188,45 @@ static void *poller(void *arg)
 	return NULL;
 }
 
+/* Begins a read txn, hands it over through arg, exits. */
+static void *beginner(void *arg)
+{
+	_Atomic(heed_txn *) *slot = arg;
+	heed_txn *txn = NULL;
+	int rc = heed_txn_begin(env, NULL, HEED_RDONLY, &txn);
+	if (rc != 0) {
+		failf("handed-over read txn begin", rc);
+		txn = NULL;
+	}
+	atomic_store(slot, rc ? (heed_txn *)-1 : txn);
+	return NULL;
+}
+
+static void *handover(void *arg)
+{
+	(void)arg;
+	long n = 0;
+	while (atomic_load(&writers_left) > 0 && !atomic_load(&failed)) {
+		_Atomic(heed_txn *) slot = NULL;
+		heed_txn *txn;
+		pthread_t th;
+		if (pthread_create(&th, NULL, beginner, &slot) != 0) {
+			failf("pthread_create", EAGAIN);
+			break;
+		}
+		while (!(txn = atomic_load(&slot)))
+			sched_yield();
+		if (txn != (heed_txn *)-1) {
+			check_snapshot(txn);
+			heed_txn_abort(txn);
+			n++;
+		}
+		pthread_join(th, NULL);
+	}
+	fprintf(stderr, "threads: %ld read txns handed over\n", n);
+	return NULL;
+}
+
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -216,12 +261,13 @@ int main(void)
 		return 1;
 	}
 
-	pthread_t th[READERS + 3];
+	pthread_t th[READERS + 4];
 	int n = 0, err = pthread_barrier_init(&start, NULL, READERS + 2);
 	if (err == 0) {
 		err |= pthread_create(&th[n++], NULL, writer, NULL);
 		err |= pthread_create(&th[n++], NULL, incrementer, NULL);
 		err |= pthread_create(&th[n++], NULL, poller, NULL);
+		err |= pthread_create(&th[n++], NULL, handover, NULL);
 		for (long r = 0; r < READERS; r++)
 			err |= pthread_create(&th[n++], NULL, reader, (void *)(intptr_t)r);
 	}
