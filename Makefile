@@ -131,7 +131,8 @@ include man/module.mk
 # pkg-config file, the man pages, the bash completion. No benchmark is built.
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
-INSTALL_TOOLS := heed-stat heed-check heed-load heed-trace heed-flame heed-dash
+INSTALL_TOOLS := heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-trace \
+	heed-flame heed-dash
 
 install-files: $(BUILD)/lib/libheed.a $(HEED_SO) $(INSTALL_TOOLS:%=$(BUILD)/bin/%) man
 

@@ -3,7 +3,7 @@
 # run it: each tool's options (every one its --help lists), heed-trace -p
 # offering pids with their process names (the pid alone once one matches),
 # value lists (heed-load -w, heed-flame --colors), nothing for a value with no
-# list (-d, --func), files where a file goes, and the command after
+# list (-d, --func, heed-dump -s), files where a file goes, and the command after
 # heed-trace --.
 set -u
 build=${1:-build}
@@ -39,7 +39,8 @@ complete_words() {
 		printf "%s\n" "${COMPREPLY[@]}"' complete "$@"
 }
 
-for t in heed-trace heed-flame heed-stat heed-check heed-load heed-dash heed-profile; do
+for t in heed-trace heed-flame heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-dash \
+	heed-profile; do
 	[ -x "$build/bin/$t" ] || fail "$build/bin/$t is missing (make)"
 	got=$(complete_words "$t" -) || fail "$t has no completion"
 	help=$(bash -c '. completion/heed; _heed_options "$1"' _ "$t" | cut -d' ' -f1)
@@ -72,6 +73,10 @@ touch "$tmp/graph.svg" "$tmp/notes.txt"
 [ "$(complete_words heed-trace --flame "$tmp/")" = "$tmp/graph.svg" ] ||
 	fail "heed-trace --flame $tmp/<Tab>: '$(complete_words heed-trace --flame "$tmp/")', not the .svg alone"
 complete_words heed-flame "$tmp/no" | grep -qx "$tmp/notes.txt" || fail "heed-flame FILE<Tab> does not complete files"
+for w in "heed-copy -c" "heed-dump -f" "heed-load-dump -f" heed-load-dump; do
+	complete_words $w "$tmp/no" | grep -qx "$tmp/notes.txt" || fail "$w $tmp/no<Tab> does not complete files"
+done
+[ -z "$(complete_words heed-dump -s "")" ] || fail "heed-dump -s <Tab> offers '$(complete_words heed-dump -s "")' for a database name"
 complete_words heed-trace -p 1 -- "$build/bin/heed-lo" | grep -qx "$build/bin/heed-load" ||
 	fail "heed-trace -- <Tab> does not complete the command"
 complete_words heed-trace -- heed-load -w r | grep -qx readrandom ||

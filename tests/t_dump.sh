@@ -234,6 +234,17 @@ grep -q 'database foo: the main database holds a plain key of that name: nothing
 	fail "db named as a plain key: $(cat "$tmp/err")"
 "$bin/heed-dump" -a "$tmp/h6" >"$tmp/after.txt"
 same "$tmp/before.txt" "$tmp/after.txt" "a refused load changed the database"
+# A plain value of a db record's size (48 bytes) under a key that is a valid
+# name: data of the main db, not a database (heed_dbi_open: HEED_INCOMPATIBLE).
+v48=$(printf '78%.0s' $(seq 48))
+printf "${H} 666f6f\n $v48\nDATA=END\n" >"$tmp/plain48.txt"
+"$bin/heed-load-dump" -f "$tmp/plain48.txt" "$tmp/p48" || fail "a 48-byte plain value was not loaded"
+"$bin/heed-dump" -a "$tmp/p48" >"$tmp/after48.txt" 2>"$tmp/err" || fail "heed-dump -a of a 48-byte plain value: $(cat "$tmp/err")"
+same "$tmp/plain48.txt" <(grep -v '^mapsize=\|^maxreaders=\|^db_pagesize=' "$tmp/after48.txt") "a 48-byte plain value"
+out=$("$bin/heed-dump" -l "$tmp/p48" 2>"$tmp/err") || fail "heed-dump -l of a 48-byte plain value: $(cat "$tmp/err")"
+[ -z "$out" ] || fail "heed-dump -l lists a 48-byte plain value as a database: $out"
+"$bin/heed-dump" -s foo "$tmp/p48" >/dev/null 2>"$tmp/err" && fail "heed-dump -s of a plain key succeeded"
+grep -q "no database named 'foo'" "$tmp/err" || fail "heed-dump -s of a plain key: $(cat "$tmp/err")"
 
 # Mutated dumps (bytes flipped, dropped, doubled; lines cut): each run ends
 # with 0 (a dump that is still valid) or 1 and a line number, never a crash.

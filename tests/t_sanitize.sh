@@ -21,7 +21,7 @@ fail=0
 note() { printf 't_sanitize: %s\n' "$*"; }
 
 # Suites of libheed (the toolkit's own suites are not about the store).
-asan_tests="test_api test_txn test_env test_model test_crash test_badinput test_multiproc test_faults threads"
+asan_tests="test_api test_txn test_env test_model test_crash test_badinput test_multiproc test_faults test_copy threads"
 # one_gib_value allocates and maps over 2 GiB, and garbage_tree_pages reopens
 # the env once per damaged page (over two minutes under ASan): both run in the
 # normal build, and fuzz_open (t_fuzz.sh) feeds damaged files to an ASan build.

@@ -114,7 +114,8 @@ static void names_free(struct names *n)
 }
 
 /* A main-db key names a database when it is a valid name whose value is a
- * db record: heed_dbi_open tells (EINVAL: plain data under that key). */
+ * db record: heed_dbi_open tells (HEED_INCOMPATIBLE: plain data under that
+ * key). */
 static int is_db(struct dumper *d, const heed_val *key, const heed_val *data, char *name, int *yes)
 {
 	heed_dbi dbi;
@@ -127,7 +128,7 @@ static int is_db(struct dumper *d, const heed_val *key, const heed_val *data, ch
 	name[key->size] = 0;
 	rc = heed_dbi_open(d->txn, name, 0, &dbi);
 	*yes = rc == 0;
-	return rc == EINVAL ? 0 : rc;
+	return rc == HEED_INCOMPATIBLE ? 0 : rc;
 }
 
 /* The names of the named databases, in key order. */
@@ -187,7 +188,9 @@ static int dump_db(struct dumper *d, const char *name, const struct names *skip)
 	if (name)
 		rc = heed_dbi_open(d->txn, name, 0, &dbi);
 	if (rc)
-		return rc == HEED_NOTFOUND || rc == HEED_BAD_VALSIZE || rc == EINVAL ? ENOENT : rc;
+		return rc == HEED_NOTFOUND || rc == HEED_BAD_VALSIZE || rc == HEED_INCOMPATIBLE
+			       ? ENOENT
+			       : rc;
 	rc = header(d, name, dbi);
 	if (!rc)
 		rc = heed_cursor_open(d->txn, dbi, &cur);

@@ -633,8 +633,8 @@ int main(int argc, char **argv)
 			heed_strerror(rc));
 	} else if (rc && f.db) {
 		fprintf(stderr, "heed-load-dump: %s: database %s: %s: nothing loaded\n", path, f.db,
-			rc == EINVAL ? "the main database holds a plain key of that name"
-				     : heed_strerror(rc));
+			rc == HEED_INCOMPATIBLE ? "the main database holds a plain key of that name"
+						: heed_strerror(rc));
 	} else if (rc) {
 		fprintf(stderr, "heed-load-dump: %s: %s: %s: nothing loaded\n", path,
 			f.begin	   ? "write txn"
