@@ -22,7 +22,11 @@ endif
 HEED_PROBES ?= 1
 SANITIZE ?=
 
+# make predefines CC=cc, so `CC ?= gcc` would never apply: take gcc unless CC was
+# given on the command line or in the environment.
+ifeq ($(origin CC),default)
 CC := gcc
+endif
 CLANG ?= clang
 BPFTOOL ?= bpftool
 MULTIARCH := $(shell $(CC) -dumpmachine)
@@ -69,16 +73,17 @@ CLEAN_EXTRA :=
 
 all:
 
+include util/module.mk
 include core/module.mk
--include bpf/module.mk
--include profiler/module.mk
--include profiler/profile.mk
--include flame/module.mk
--include bench/module.mk
--include bench/dash.mk
--include tests/module.mk
--include tests/fuzz/module.mk
--include tests/faults/module.mk
+include bpf/module.mk
+include profiler/module.mk
+include profiler/profile.mk
+include flame/module.mk
+include bench/module.mk
+include bench/dash.mk
+include tests/module.mk
+include tests/fuzz/module.mk
+include tests/faults/module.mk
 
 all: $(LIBS) $(BINS) $(BENCHES)
 

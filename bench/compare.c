@@ -19,6 +19,7 @@
  * Exit status: 0 no regression, 1 at least one regression, 2 error.
  */
 #include "json.h"
+#include "parse.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -414,34 +415,33 @@ static int parse(struct opts *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
 	int c;
-	long rounds = -1;
+	uint64_t rounds = 0;
+	double pct;
 
 	o->threshold = 0.10;
 	o->alpha = 0.05;
 	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			rounds = strtol(optarg, &end, 10);
-			if (*end || rounds < 1 || rounds > MAX_ROUNDS) {
+			if (heed_parse_u64(optarg, &rounds) || rounds < 1 || rounds > MAX_ROUNDS) {
 				fprintf(stderr, "heed-bench-compare: --rounds %s: 1 to %d\n",
 					optarg, MAX_ROUNDS);
 				return -EINVAL;
 			}
 			break;
 		case 't':
-			o->threshold = strtod(optarg, &end) / 100;
-			if (*end || !(o->threshold >= 0)) {
+			if (heed_parse_double(optarg, &pct) || !(pct >= 0)) {
 				fprintf(stderr,
 					"heed-bench-compare: --threshold %s: a percentage\n",
 					optarg);
 				return -EINVAL;
 			}
+			o->threshold = pct / 100;
 			break;
 		case 'a':
-			o->alpha = strtod(optarg, &end);
-			if (*end || !(o->alpha > 0 && o->alpha < 1)) {
+			if (heed_parse_double(optarg, &o->alpha) ||
+			    !(o->alpha > 0 && o->alpha < 1)) {
 				fprintf(stderr, "heed-bench-compare: --alpha %s: between 0 and 1\n",
 					optarg);
 				return -EINVAL;

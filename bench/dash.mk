@@ -19,7 +19,7 @@ $(DASH_ASSETS): bench/dash/dash.css bench/dash/dash.js
 $(DASH_OBJS): CFLAGS += -Ibench -Ibench/dash
 $(DASH_OBJS): | $(DASH_ASSETS)
 
-$(BUILD)/bin/heed-dash: $(DASH_OBJS) $(DASH_DEP_OBJS)
+$(BUILD)/bin/heed-dash: $(DASH_OBJS) $(DASH_DEP_OBJS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)

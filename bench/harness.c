@@ -12,6 +12,7 @@
  */
 #include "harness.h"
 #include "json.h"
+#include "parse.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -703,21 +704,7 @@ static void usage(const char *suite, FILE *f)
 
 static int parse_double(const char *s, double *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return (errno || end == s || *end || !(*out >= 0)) ? -EINVAL : 0;
-}
-
-/* A seed: a whole number in any base strtoull reads (42, 0x2a). */
-static int parse_seed(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return (errno || end == s || *end || *s == '-') ? -EINVAL : 0;
+	return heed_parse_double(s, out) || !(*out >= 0) ? -EINVAL : 0;
 }
 
 static int parse_args(heed_bench *b, int argc, char **argv)
@@ -748,7 +735,7 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 	b->samples = MIN_SAMPLES;
 	env = getenv("HEED_SEED");
 	b->seed = 42;
-	if (env && parse_seed(env, &b->seed)) {
+	if (env && heed_parse_u64(env, &b->seed)) {
 		fprintf(stderr, "%s: HEED_SEED=%s: not a whole number\n", b->suite, env);
 		return -EINVAL;
 	}
@@ -803,7 +790,7 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 			b->icount = true;
 			break;
 		case 's':
-			if (parse_seed(optarg, &b->seed)) {
+			if (heed_parse_u64(optarg, &b->seed)) {
 				fprintf(stderr, "%s: --seed %s: not a whole number\n", b->suite,
 					optarg);
 				return -EINVAL;

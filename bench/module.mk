@@ -24,18 +24,18 @@ $(BENCH_LIB): $(BENCH_LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bench/btree_ops $(BUILD)/bench/page_alloc: $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o \
-		$(BENCH_LIB) $(BUILD)/lib/libheed.a
+		$(BENCH_LIB) $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
 
 $(BUILD)/bench/db_comparison: $(BUILD)/obj/bench/db_comparison.o \
-		$(BENCH_KV_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_LIB) $(BUILD)/lib/libheed.a
+		$(BENCH_KV_SRCS:%.c=$(BUILD)/obj/%.o) $(BENCH_LIB) $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -llmdb -lsqlite3 -lleveldb -lrocksdb -lm $(LDLIBS)
 
-$(BENCH_COMPARE): $(BUILD)/obj/bench/compare.o $(BENCH_LIB)
+$(BENCH_COMPARE): $(BUILD)/obj/bench/compare.o $(BENCH_LIB) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)

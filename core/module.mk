@@ -40,7 +40,7 @@ $(BUILD)/lib/libheed.so: $(CORE_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared $(LDFLAGS) -Wl,-soname,libheed.so.0 -o $@ $^ $(LDLIBS)
 
-$(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.a
+$(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

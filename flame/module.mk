@@ -21,12 +21,12 @@ $(BUILD)/lib/libflame.a: $(FLAME_LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/heed-flame: $(BUILD)/obj/flame/main.o $(BUILD)/lib/libflame.a
+$(BUILD)/bin/heed-flame: $(BUILD)/obj/flame/main.o $(BUILD)/lib/libflame.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
 
-$(BUILD)/bin/heed-gen-folded: $(BUILD)/obj/bench/gen_folded.o
+$(BUILD)/bin/heed-gen-folded: $(BUILD)/obj/bench/gen_folded.o $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

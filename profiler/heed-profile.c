@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "profile_optimize.h"
+#include "parse.h"
 #include "profile_stacks.h"
 #include "recommend.h"
 
@@ -543,8 +544,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->hz = 499;
 	while ((c = getopt_long(argc, argv, "F:h", lo, NULL)) != -1) {
-		char *end;
-		unsigned long v;
+		uint64_t v;
 
 		switch (c) {
 		case 'b':
@@ -564,8 +564,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->quick = 1;
 			break;
 		case 'F':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v < 1 || v > 10000) {
+			if (heed_parse_u64(optarg, &v) || v < 1 || v > 10000) {
 				fprintf(stderr, "heed-profile: -F %s: a frequency 1..10000 Hz\n",
 					optarg);
 				return 2;

@@ -19,6 +19,7 @@
 
 #include "func.h"
 #include "jsonw.h"
+#include "parse.h"
 #include "stack.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -113,12 +114,9 @@ static void usage(FILE *f)
 
 static int parse_num(const char *s, double lo, double hi, double *out)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < lo || v > hi)
+	if (heed_parse_double(s, &v) || v < lo || v > hi)
 		return -EINVAL;
 	*out = v;
 	return 0;

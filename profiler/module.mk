@@ -23,7 +23,7 @@ $(TRACE_LIB): $(TRACE_LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/heed-trace: $(BUILD)/obj/profiler/heed-trace.o $(TRACE_LIB) $(PROFILE_LIB) \
-	$(FLAME_LIB)
+	$(FLAME_LIB) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS) -lm
@@ -59,12 +59,14 @@ $(BUILD)/obj/tests/progs/heedpairs.o: tests/progs/heedpairs.d
 $(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES) \
 	$(TRACE_PAIRS_PROBES)
 
-$(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/progs/heedpairs.o
+$(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/progs/heedpairs.o \
+		$(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o
+$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o \
+		$(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm

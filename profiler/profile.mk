@@ -10,7 +10,7 @@ $(PROFILE_LIB): $(PROFILE_LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/heed-profile: $(BUILD)/obj/profiler/heed-profile.o $(PROFILE_LIB)
+$(BUILD)/bin/heed-profile: $(BUILD)/obj/profiler/heed-profile.o $(PROFILE_LIB) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

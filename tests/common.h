@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "heed.h"
+#include "parse.h"
 
 struct rng {
 	uint64_t s;
@@ -75,7 +76,8 @@ static inline uint64_t test_seed(const char *test)
 	uint64_t seed;
 
 	if (env && *env) {
-		seed = strtoull(env, NULL, 0);
+		cr_assert_eq(heed_parse_u64(env, &seed), 0, "HEED_SEED=%s: not a whole number",
+			     env);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		seed = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^

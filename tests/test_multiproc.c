@@ -94,8 +94,12 @@ static double now_s(void)
 static double duration_s(void)
 {
 	const char *s = getenv("HEED_MULTIPROC_SECS");
-	double d = s ? strtod(s, NULL) : 3.0;
-	return d > 0 ? d : 3.0;
+	double d = 3.0;
+
+	if (s)
+		cr_assert(heed_parse_double(s, &d) == 0 && d > 0,
+			  "HEED_MULTIPROC_SECS=%s: not a positive number of seconds", s);
+	return d;
 }
 
 /* Reader child: snapshots until the deadline, and past it until it has seen

@@ -15,6 +15,7 @@
 #include "elfinfo.h"
 #include "jsonw.h"
 #include "lathist.h"
+#include "parse.h"
 #include "procmaps.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -22,7 +23,10 @@
 static uint64_t seed_rng(void)
 {
 	const char *s = getenv("HEED_SEED");
-	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	uint64_t seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+
+	if (s)
+		cr_assert_eq(heed_parse_u64(s, &seed), 0, "HEED_SEED=%s: not a whole number", s);
 
 	fprintf(stderr, "test_trace: HEED_SEED=%" PRIu64 "\n", seed);
 	return seed;

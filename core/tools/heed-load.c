@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "heed.h"
+#include "parse.h"
 
 enum cat { C_GET, C_PUT, C_DEL, C_CURSOR, C_COMMIT, C_SYNC, C_N };
 static const char *const cat_names[C_N] = {"get", "put", "del", "cursor", "commit", "sync"};
@@ -592,12 +593,9 @@ static void usage(FILE *f)
 static int parse_ull(const char *s, const char *what, unsigned long long min,
 		     unsigned long long max, unsigned long long *out)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+	if (heed_parse_u64(s, &v) || v < min || v > max) {
 		fprintf(stderr, "heed-load: %s '%s': expected a number from %llu to %llu\n", what,
 			s, min, max);
 		return -1;
@@ -608,12 +606,9 @@ static int parse_ull(const char *s, const char *what, unsigned long long min,
 
 static int parse_secs(const char *s, const char *what, double *out)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 1e6) {
+	if (heed_parse_double(s, &v) || !(v >= 0) || v > 1e6) {
 		fprintf(stderr, "heed-load: %s '%s': expected seconds from 0 to 1000000\n", what,
 			s);
 		return -1;

@@ -17,7 +17,7 @@ LINT_SRCS += tests/faults/fault.c
 # cannot start under TSan). Also an ordinary test of every build.
 THREADS_BIN := $(BUILD)/tests/threads
 $(BUILD)/obj/tests/sanitize/threads.o: | $(PROBES_H)
-$(THREADS_BIN): $(BUILD)/obj/tests/sanitize/threads.o $(BUILD)/lib/libheed.a
+$(THREADS_BIN): $(BUILD)/obj/tests/sanitize/threads.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
