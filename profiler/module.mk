@@ -1,13 +1,13 @@
 # profiler/: heed-trace and the modules it is built from, in libheedtrace.a so that
 # heed-profile can link them too; plus the target programs of the trace tests.
-TRACE_LIB_SRCS := profiler/jsonw.c profiler/lathist.c profiler/procmaps.c \
+TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
 	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
 TRACE_LIB := $(BUILD)/lib/libheedtrace.a
 # What a program linking libheedtrace.a needs after it.
-TRACE_LDLIBS := -lbpf -lelf -lz -ldw
+TRACE_LDLIBS := -lbpf -lelf -lz -ldw $(UTIL_LDLIBS)
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
 # stacks.c ranks functions with profile_stacks.c (profile.mk).
 PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a

@@ -13,7 +13,7 @@ $(PROFILE_LIB): $(PROFILE_LIB_OBJS)
 $(BUILD)/bin/heed-profile: $(BUILD)/obj/profiler/heed-profile.o $(PROFILE_LIB) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UTIL_LDLIBS) $(LDLIBS)
 
 # The body of the optimize.sh heed-profile writes is a plain shell file,
 # embedded as a C string.

@@ -4,6 +4,8 @@
 UTIL_SRCS := $(wildcard util/*.c)
 UTIL_OBJS := $(UTIL_SRCS:%.c=$(BUILD)/obj/%.o)
 UTIL_LIB := $(BUILD)/lib/libheedutil.a
+# What a program linking $(UTIL_LIB) needs after it.
+UTIL_LDLIBS := -ljansson
 
 $(UTIL_LIB): $(UTIL_OBJS)
 	$(call msg,AR,$@)
@@ -15,3 +17,6 @@ CPPFLAGS += -Iutil
 
 LIBS += $(UTIL_LIB)
 LINT_SRCS += $(UTIL_SRCS)
+
+# tests/test_util.c: this library's contracts.
+TEST_LDLIBS_test_util := $(UTIL_LDLIBS) -lm
