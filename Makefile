@@ -84,6 +84,8 @@ include bench/dash.mk
 include tests/module.mk
 include tests/fuzz/module.mk
 include tests/faults/module.mk
+include tests/sanitize/module.mk
+include tests/progs/module.mk
 
 all: $(LIBS) $(BINS) $(BENCHES)
 

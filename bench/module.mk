@@ -1,5 +1,5 @@
 # bench/: the harness (libheedbench.a), the suites btree_ops, page_alloc and
-# db_comparison, and heed-bench-compare (interleaved A/B comparison).
+# db_comparison, heed-bench-compare (interleaved A/B comparison) and heed-gen-folded.
 # Sources are listed, not globbed: bench/ also holds other modules' files.
 BENCH_LIB_SRCS := bench/stats.c bench/harness.c
 BENCH_LIB_OBJS := $(BENCH_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -48,3 +48,12 @@ BINS += $(BENCH_COMPARE)
 BENCHES += $(BENCH_BINS)
 LINT_SRCS += $(BENCH_SRCS)
 $(BUILD)/obj/tests/test_harness.o: CPPFLAGS += -Ibench
+
+# heed-gen-folded: synthetic folded-stack files for flame/bench.sh.
+$(BUILD)/bin/heed-gen-folded: $(BUILD)/obj/bench/gen_folded.o $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+BINS += $(BUILD)/bin/heed-gen-folded
+LINT_SRCS += bench/gen_folded.c

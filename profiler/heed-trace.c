@@ -1,6 +1,6 @@
 /* heed-trace - eBPF tracing of a running process: per-operation latency histograms
  * from heed's USDT probes, any USDT probe, per-function latency, on- and off-CPU
- * stacks symbolized with libdw. See profiler/README.md and DESIGN.md. */
+ * stacks symbolized with libdw. See profiler/README.md and ARCHITECTURE.md. */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>

@@ -1,5 +1,5 @@
 # profiler/: heed-trace and the modules it is built from, in libheedtrace.a so that
-# heed-profile can link them too; plus the target programs of the trace tests.
+# heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
 	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c
@@ -28,59 +28,12 @@ $(BUILD)/bin/heed-trace: $(BUILD)/obj/profiler/heed-trace.o $(TRACE_LIB) $(PROFI
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS) -lm
 
-# Target programs for tests/t_trace*.sh: -O2 with frame pointers like everything,
-# each with its own USDT provider where it needs one.
-TRACE_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c))
-TRACE_PROG_PROBES := $(BUILD)/include/trace_probes.h
-
-$(TRACE_PROG_PROBES): tests/progs/probes.d
-	$(call msg,DTRACE,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)dtrace --no-pyparsing -h -s $< -o $@
-
-$(BUILD)/obj/tests/progs/probes.o: tests/progs/probes.d
-	$(call msg,DTRACE,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)dtrace --no-pyparsing -G -s $< -o $@
-
-# pairs.c carries a heed provider without ops__batch (heedpairs.d).
-TRACE_PAIRS_PROBES := $(BUILD)/include/heedpairs_probes.h
-
-$(TRACE_PAIRS_PROBES): tests/progs/heedpairs.d
-	$(call msg,DTRACE,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)dtrace --no-pyparsing -h -s $< -o $@
-
-$(BUILD)/obj/tests/progs/heedpairs.o: tests/progs/heedpairs.d
-	$(call msg,DTRACE,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)dtrace --no-pyparsing -G -s $< -o $@
-
-$(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES) \
-	$(TRACE_PAIRS_PROBES)
-
-$(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/progs/heedpairs.o \
-		$(UTIL_LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o \
-		$(UTIL_LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
-
 LIBS += $(TRACE_LIB)
 BINS += $(BUILD)/bin/heed-trace
-LINT_SRCS += $(TRACE_LIB_SRCS) profiler/heed-trace.c $(wildcard tests/progs/*.c)
-LINT_DEPS += $(BPF_SKELS) $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES)
-
-# The trace tests (tests/t_trace*.sh) run these programs.
-check: $(TRACE_PROGS)
+LINT_SRCS += $(TRACE_LIB_SRCS) profiler/heed-trace.c
+LINT_DEPS += $(BPF_SKELS)
 
 # tests/test_trace.c: the modules above, without root.
 TEST_LIBS_test_trace := $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
 $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
-$(BUILD)/tests/test_trace: | $(TRACE_PROGS)

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../env_open.h"
 #include "../genset.h"
 #include "parse.h"
 
@@ -218,12 +219,9 @@ int main(void)
 		fprintf(stderr, "threads: mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	int rc = heed_env_create(&env);
-	if (rc == 0)
-		rc = heed_env_open(env, dir, HEED_NOSYNC, 0644);
+	int rc = env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0);
 	if (rc != 0) {
 		fprintf(stderr, "threads: open %s: %s\n", dir, heed_strerror(rc));
-		heed_env_close(env);
 		nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 		return 1;
 	}
