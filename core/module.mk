@@ -43,7 +43,7 @@ $(BUILD)/lib/libheed.so: $(CORE_OBJS)
 $(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UTIL_LDLIBS) $(LDLIBS)
 
 $(BUILD)/obj/core/tools/%.o: | $(PROBES_H)
 
