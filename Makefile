@@ -29,7 +29,9 @@ CC := gcc
 endif
 CLANG ?= clang
 BPFTOOL ?= bpftool
-MULTIARCH := $(shell $(CC) -dumpmachine)
+# Debian's multiarch triplet (x86_64-linux-gnu), where the asm/ headers BPF C needs
+# live; clang's -dumpmachine names another triplet, -print-multiarch is the same for both.
+MULTIARCH := $(shell $(CC) -print-multiarch)
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 ifeq ($(V),1)

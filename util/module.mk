@@ -5,7 +5,7 @@ UTIL_SRCS := $(wildcard util/*.c)
 UTIL_OBJS := $(UTIL_SRCS:%.c=$(BUILD)/obj/%.o)
 UTIL_LIB := $(BUILD)/lib/libheedutil.a
 # What a program linking $(UTIL_LIB) needs after it.
-UTIL_LDLIBS := -ljansson
+UTIL_LDLIBS := -ljansson -lm
 
 $(UTIL_LIB): $(UTIL_OBJS)
 	$(call msg,AR,$@)
