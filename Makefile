@@ -25,10 +25,16 @@ endif
 HEED_PROBES ?= 1
 SANITIZE ?=
 
+# make predefines CC=cc, so `CC ?= gcc` would never apply: take gcc unless CC was
+# given on the command line or in the environment.
+ifeq ($(origin CC),default)
 CC := gcc
+endif
 CLANG ?= clang
 BPFTOOL ?= bpftool
-MULTIARCH := $(shell $(CC) -dumpmachine)
+# Debian's multiarch triplet (x86_64-linux-gnu), where the asm/ headers BPF C needs
+# live; clang's -dumpmachine names another triplet, -print-multiarch is the same for both.
+MULTIARCH := $(shell $(CC) -print-multiarch)
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 ifeq ($(V),1)
@@ -72,16 +78,19 @@ CLEAN_EXTRA :=
 
 all:
 
+include util/module.mk
 include core/module.mk
--include bpf/module.mk
--include profiler/module.mk
--include profiler/profile.mk
--include flame/module.mk
--include bench/module.mk
--include bench/dash.mk
--include tests/module.mk
--include tests/fuzz/module.mk
--include tests/faults/module.mk
+include bpf/module.mk
+include profiler/module.mk
+include profiler/profile.mk
+include flame/module.mk
+include bench/module.mk
+include bench/dash.mk
+include tests/module.mk
+include tests/fuzz/module.mk
+include tests/faults/module.mk
+include tests/sanitize/module.mk
+include tests/progs/module.mk
 
 all: $(LIBS) $(BINS) $(BENCHES)
 

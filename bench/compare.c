@@ -19,7 +19,9 @@
  * Exit status: 0 no regression, 1 at least one regression, 2 error.
  */
 #include "json.h"
+#include "parse.h"
 #include "stats.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,7 +43,7 @@ struct cmp_case {
 	double *samples[2];
 	unsigned nsamples[2];
 	double ratio, lo, hi, p_slower, p_faster;
-	const char *verdict;
+	enum heed_verdict verdict; /* NONE: the case is missing on one side */
 };
 
 struct opts {
@@ -101,9 +103,10 @@ static struct cmp_case *find_case(struct cmp *c, const char *name, int create)
 /* Add the medians of one result file to the base or candidate side. */
 static int absorb(struct cmp *c, const char *path, int cand)
 {
-	struct heed_json *doc = NULL;
-	const struct heed_json *res;
+	json_t *doc = NULL;
+	const json_t *res, *r;
 	const char *suite, *unit;
+	size_t i;
 	char err[512];
 	int rc = heed_json_load(path, &doc, err, sizeof(err));
 
@@ -113,9 +116,8 @@ static int absorb(struct cmp *c, const char *path, int cand)
 	}
 	suite = heed_json_str(doc, "suite");
 	unit = heed_json_str(doc, "unit");
-	res = heed_json_get(doc, "results");
-	if (!suite || !unit || !res || res->type != HEED_JSON_ARRAY ||
-	    heed_json_num(doc, "version", 0) != 1) {
+	res = json_object_get(doc, "results");
+	if (!suite || !unit || !json_is_array(res) || heed_json_num(doc, "version", 0) != 1) {
 		fprintf(stderr, "heed-bench-compare: %s: not a heed-bench v1 result file\n", path);
 		rc = -EINVAL;
 		goto cleanup;
@@ -128,7 +130,8 @@ static int absorb(struct cmp *c, const char *path, int cand)
 	}
 	snprintf(c->suite, sizeof(c->suite), "%s", suite);
 	snprintf(c->unit, sizeof(c->unit), "%s", unit);
-	for (const struct heed_json *r = res->child; r; r = r->next) {
+	json_array_foreach(res, i, r)
+	{
 		const char *name = heed_json_str(r, "name");
 		double med = heed_json_num(r, "median", NAN);
 		struct cmp_case *cc;
@@ -141,19 +144,16 @@ static int absorb(struct cmp *c, const char *path, int cand)
 			goto cleanup;
 		}
 		if (!cc->samples[cand]) {
-			const struct heed_json *sa = heed_json_get(r, "samples");
-			unsigned k = 0;
+			const json_t *sa = json_object_get(r, "samples"), *x;
+			size_t k = json_array_size(sa), j;
 
-			for (const struct heed_json *x = sa ? sa->child : NULL; x; x = x->next)
-				k++;
 			cc->samples[cand] = calloc(k ? k : 1, sizeof(double));
 			if (!cc->samples[cand]) {
 				rc = -ENOMEM;
 				goto cleanup;
 			}
-			for (const struct heed_json *x = sa ? sa->child : NULL; x; x = x->next)
-				if (x->type == HEED_JSON_NUMBER)
-					cc->samples[cand][cc->nsamples[cand]++] = x->num;
+			json_array_foreach(sa, j, x) if (json_is_number(x))
+				cc->samples[cand][cc->nsamples[cand]++] = json_number_value(x);
 		}
 		if (cand && cc->ncand < MAX_ROUNDS)
 			cc->cand[cc->ncand++] = med;
@@ -161,7 +161,7 @@ static int absorb(struct cmp *c, const char *path, int cand)
 			cc->base[cc->nbase++] = med;
 	}
 cleanup:
-	heed_json_free(doc);
+	json_decref(doc);
 	return rc;
 }
 
@@ -225,12 +225,7 @@ static int judge(const struct opts *o, struct cmp_case *cc)
 						  &cc->hi))
 			return -ENOMEM;
 		cc->p_slower = cc->p_faster = NAN;
-		cc->verdict =
-			cc->lo > 1   ? (cc->ratio > 1 + o->threshold ? "regressed"
-								     : "slower, within threshold")
-			: cc->hi < 1 ? (cc->ratio < 1 - o->threshold ? "improved"
-								     : "faster, within threshold")
-				     : "unchanged";
+		cc->verdict = heed_verdict_judge(cc->ratio, cc->lo, cc->hi, o->threshold);
 		return 0;
 	}
 	if (o->icount || n < 2) {
@@ -246,38 +241,25 @@ static int judge(const struct opts *o, struct cmp_case *cc)
 			return -ENOMEM;
 	}
 	if (o->icount) {
-		/* Counts are exact: only the threshold decides. */
-		cc->verdict = cc->ratio > 1 + o->threshold   ? "regressed"
-			      : cc->ratio < 1 - o->threshold ? "improved"
-							     : "unchanged";
+		/* Counts are exact: the interval is the ratio itself. */
+		cc->verdict = heed_verdict_judge(cc->ratio, cc->lo, cc->hi, o->threshold);
 	} else if (n < 2) {
-		cc->verdict = "too few rounds";
+		cc->verdict = HEED_VERDICT_TOO_FEW;
 	} else if (cc->p_slower < o->alpha) {
 		/* Many cases are tested at once, so one of them passes the test by
 		 * chance now and then; also asking the interval to clear half the
 		 * threshold keeps such a fluke from failing a run. */
 		cc->verdict = cc->ratio > 1 + o->threshold && cc->lo > 1 + o->threshold / 2
-				      ? "regressed"
-				      : "slower, within threshold";
+				      ? HEED_VERDICT_REGRESSED
+				      : HEED_VERDICT_SLOWER;
 	} else if (cc->p_faster < o->alpha) {
 		cc->verdict = cc->ratio < 1 - o->threshold && cc->hi < 1 - o->threshold / 2
-				      ? "improved"
-				      : "faster, within threshold";
+				      ? HEED_VERDICT_IMPROVED
+				      : HEED_VERDICT_FASTER;
 	} else {
-		cc->verdict = "unchanged";
+		cc->verdict = HEED_VERDICT_UNCHANGED;
 	}
 	return 0;
-}
-
-static void write_arr(FILE *f, const double *x, unsigned n)
-{
-	fputc('[', f);
-	for (unsigned i = 0; i < n; i++) {
-		if (i)
-			fputc(',', f);
-		heed_json_write_num(f, x[i]);
-	}
-	fputc(']', f);
 }
 
 /* 0, or -1 with errno set. An earlier write that failed is seen by ferror,
@@ -295,6 +277,51 @@ static int close_report(FILE *f)
 	return 0;
 }
 
+/* One result a line: profile_optimize.sh's awk reads the ratios line by line. */
+static int write_json(const struct opts *o, const struct cmp *c, unsigned rounds, int regressions)
+{
+	json_t *head, *rows = json_array();
+	FILE *f = NULL;
+	int rc = rows ? 0 : -ENOMEM;
+
+	for (size_t i = 0; !rc && i < c->ncases; i++) {
+		const struct cmp_case *cc = &c->cases[i];
+
+		rc = heed_json_push(rows,
+				    json_pack("{s:o,s:o,s:[oo],s:o,s:o,s:s,s:o,s:o}", "name",
+					      heed_json_string(cc->name), "ratio",
+					      heed_json_number(cc->ratio), "ratio_ci",
+					      heed_json_number(cc->lo), heed_json_number(cc->hi),
+					      "p_slower", heed_json_number(cc->p_slower),
+					      "p_faster", heed_json_number(cc->p_faster), "verdict",
+					      heed_verdict_name(cc->verdict), "base",
+					      heed_json_numbers(cc->base, cc->nbase), "candidate",
+					      heed_json_numbers(cc->cand, cc->ncand)));
+	}
+	head = json_pack("{s:s,s:i,s:o,s:s,s:o,s:o,s:o,s:I,s:o,s:o,s:i}", "schema",
+			 "heed-bench-compare", "version", 1, "suite", heed_json_string(c->suite),
+			 "mode", o->icount ? "icount" : "time", "unit", heed_json_string(c->unit),
+			 "base", heed_json_string(o->label_base), "candidate",
+			 heed_json_string(o->label_cand), "rounds", (json_int_t)rounds, "threshold",
+			 heed_json_number(o->threshold), "alpha", heed_json_number(o->alpha),
+			 "regressions", regressions);
+	if (!rc && !head)
+		rc = -ENOMEM;
+	if (!rc) {
+		f = fopen(o->out_json, "w");
+		if (!f)
+			rc = -errno;
+	}
+	if (!rc) {
+		rc = heed_json_write_rows(f, head, "results", rows);
+		if (close_report(f) && !rc)
+			rc = -errno;
+	}
+	json_decref(head);
+	json_decref(rows);
+	return rc;
+}
+
 static int write_reports(const struct opts *o, const struct cmp *c, unsigned rounds,
 			 int regressions)
 {
@@ -302,48 +329,11 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 	int rc;
 
 	if (o->out_json) {
-		f = fopen(o->out_json, "w");
-		if (!f)
-			goto fail_json;
-		fputs("{\"schema\":\"heed-bench-compare\",\"version\":1,\"suite\":", f);
-		heed_json_write_str(f, c->suite);
-		fprintf(f, ",\"mode\":\"%s\",\"unit\":", o->icount ? "icount" : "time");
-		heed_json_write_str(f, c->unit);
-		fputs(",\"base\":", f);
-		heed_json_write_str(f, o->label_base);
-		fputs(",\"candidate\":", f);
-		heed_json_write_str(f, o->label_cand);
-		fprintf(f, ",\"rounds\":%u,\"threshold\":", rounds);
-		heed_json_write_num(f, o->threshold);
-		fputs(",\"alpha\":", f);
-		heed_json_write_num(f, o->alpha);
-		fprintf(f, ",\"regressions\":%d,\"results\":[\n", regressions);
-		for (size_t i = 0; i < c->ncases; i++) {
-			const struct cmp_case *cc = &c->cases[i];
-
-			fputs("{\"name\":", f);
-			heed_json_write_str(f, cc->name);
-			fputs(",\"ratio\":", f);
-			heed_json_write_num(f, cc->ratio);
-			fputs(",\"ratio_ci\":[", f);
-			heed_json_write_num(f, cc->lo);
-			fputc(',', f);
-			heed_json_write_num(f, cc->hi);
-			fputs("],\"p_slower\":", f);
-			heed_json_write_num(f, cc->p_slower);
-			fputs(",\"p_faster\":", f);
-			heed_json_write_num(f, cc->p_faster);
-			fputs(",\"verdict\":", f);
-			heed_json_write_str(f, cc->verdict ? cc->verdict : "missing on one side");
-			fputs(",\"base\":", f);
-			write_arr(f, cc->base, cc->nbase);
-			fputs(",\"candidate\":", f);
-			write_arr(f, cc->cand, cc->ncand);
-			fputs(i + 1 < c->ncases ? "},\n" : "}\n", f);
+		rc = write_json(o, c, rounds, regressions);
+		if (rc) {
+			fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_json, strerror(-rc));
+			return rc;
 		}
-		fputs("]}\n", f);
-		if (close_report(f))
-			goto fail_json;
 	}
 	if (o->out_md) {
 		f = fopen(o->out_md, "w");
@@ -364,8 +354,9 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 			const struct cmp_case *cc = &c->cases[i];
 			char ci[64], p[32];
 
-			if (!cc->verdict) {
-				fprintf(f, "| %s | | | | | | missing on one side |\n", cc->name);
+			if (cc->verdict == HEED_VERDICT_NONE) {
+				fprintf(f, "| %s | | | | | | %s |\n", cc->name,
+					heed_verdict_name(cc->verdict));
 				continue;
 			}
 			if (o->icount)
@@ -380,18 +371,15 @@ static int write_reports(const struct opts *o, const struct cmp *c, unsigned rou
 			fprintf(f, "| %s | %.4g | %.4g | %+.2f%% | %s | %s | %s%s%s |\n", cc->name,
 				heed_stats_median(cc->base, cc->nbase),
 				heed_stats_median(cc->cand, cc->ncand), (cc->ratio - 1) * 100, ci,
-				p, strcmp(cc->verdict, "regressed") == 0 ? "**" : "", cc->verdict,
-				strcmp(cc->verdict, "regressed") == 0 ? "**" : "");
+				p, cc->verdict == HEED_VERDICT_REGRESSED ? "**" : "",
+				heed_verdict_name(cc->verdict),
+				cc->verdict == HEED_VERDICT_REGRESSED ? "**" : "");
 		}
 		fputc('\n', f);
 		if (close_report(f))
 			goto fail_md;
 	}
 	return 0;
-fail_json:
-	rc = -errno;
-	fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_json, strerror(-rc));
-	return rc;
 fail_md:
 	rc = -errno;
 	fprintf(stderr, "heed-bench-compare: %s: %s\n", o->out_md, strerror(-rc));
@@ -414,34 +402,33 @@ static int parse(struct opts *o, int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	char *end;
 	int c;
-	long rounds = -1;
+	uint64_t rounds = 0;
+	double pct;
 
 	o->threshold = 0.10;
 	o->alpha = 0.05;
 	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			rounds = strtol(optarg, &end, 10);
-			if (*end || rounds < 1 || rounds > MAX_ROUNDS) {
+			if (heed_parse_u64(optarg, &rounds) || rounds < 1 || rounds > MAX_ROUNDS) {
 				fprintf(stderr, "heed-bench-compare: --rounds %s: 1 to %d\n",
 					optarg, MAX_ROUNDS);
 				return -EINVAL;
 			}
 			break;
 		case 't':
-			o->threshold = strtod(optarg, &end) / 100;
-			if (*end || !(o->threshold >= 0)) {
+			if (heed_parse_double(optarg, &pct) || !(pct >= 0)) {
 				fprintf(stderr,
 					"heed-bench-compare: --threshold %s: a percentage\n",
 					optarg);
 				return -EINVAL;
 			}
+			o->threshold = pct / 100;
 			break;
 		case 'a':
-			o->alpha = strtod(optarg, &end);
-			if (*end || !(o->alpha > 0 && o->alpha < 1)) {
+			if (heed_parse_double(optarg, &o->alpha) ||
+			    !(o->alpha > 0 && o->alpha < 1)) {
 				fprintf(stderr, "heed-bench-compare: --alpha %s: between 0 and 1\n",
 					optarg);
 				return -EINVAL;
@@ -547,10 +534,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "heed-bench-compare: %s: out of memory\n", cc->name);
 			goto cleanup;
 		}
-		if (strcmp(cc->verdict, "regressed") == 0)
+		if (cc->verdict == HEED_VERDICT_REGRESSED)
 			regressions++;
 		printf("%-44s %+7.2f%%  [%+.1f%% %+.1f%%]  %s\n", cc->name, (cc->ratio - 1) * 100,
-		       (cc->lo - 1) * 100, (cc->hi - 1) * 100, cc->verdict);
+		       (cc->lo - 1) * 100, (cc->hi - 1) * 100, heed_verdict_name(cc->verdict));
 	}
 	if (write_reports(&o, &c, o.rounds, regressions))
 		goto cleanup;

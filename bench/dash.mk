@@ -2,8 +2,8 @@
 # Its stylesheet and script are plain files embedded at build time as C arrays.
 DASH_SRCS := bench/dash/heed-dash.c bench/dash/dash_model.c bench/dash/dash_html.c
 DASH_OBJS := $(DASH_SRCS:%.c=$(BUILD)/obj/%.o)
-# The bench harness's JSON reader and statistics (bootstrap ratio intervals).
-DASH_DEP_OBJS := $(BUILD)/obj/bench/json.o $(BUILD)/obj/bench/stats.o
+# The bench harness's statistics (bootstrap ratio intervals).
+DASH_DEP_OBJS := $(BUILD)/obj/bench/stats.o
 DASH_ASSETS := $(BUILD)/include/dash_assets.h
 
 $(DASH_ASSETS): bench/dash/dash.css bench/dash/dash.js
@@ -19,10 +19,10 @@ $(DASH_ASSETS): bench/dash/dash.css bench/dash/dash.js
 $(DASH_OBJS): CFLAGS += -Ibench -Ibench/dash
 $(DASH_OBJS): | $(DASH_ASSETS)
 
-$(BUILD)/bin/heed-dash: $(DASH_OBJS) $(DASH_DEP_OBJS)
+$(BUILD)/bin/heed-dash: $(DASH_OBJS) $(DASH_DEP_OBJS) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UTIL_LDLIBS) -lm $(LDLIBS)
 
 BINS += $(BUILD)/bin/heed-dash
 LINT_SRCS += $(DASH_SRCS)

@@ -12,10 +12,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "parse.h"
 
 #define POOL 4096
 
@@ -103,14 +106,13 @@ static int set_add(struct set *s, uint64_t h)
 
 static int parse_ul(const char *opt, const char *s, unsigned long *v)
 {
-	char *end;
+	uint64_t x;
 
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *v == 0) {
+	if (heed_parse_u64(s, &x) || x == 0 || x > ULONG_MAX) {
 		fprintf(stderr, "heed-gen-folded: --%s: '%s' is not a positive integer\n", opt, s);
 		return -1;
 	}
+	*v = (unsigned long)x;
 	return 0;
 }
 
@@ -147,17 +149,13 @@ int main(int argc, char **argv)
 						: &fanout))
 				return 1;
 			break;
-		case 'p': {
-			char *end;
-
-			skew = strtod(optarg, &end);
-			if (end == optarg || *end || !(skew > 0 && skew < 1)) {
+		case 'p':
+			if (heed_parse_double(optarg, &skew) || !(skew > 0 && skew < 1)) {
 				fprintf(stderr, "heed-gen-folded: --skew: '%s' is not in (0,1)\n",
 					optarg);
 				return 1;
 			}
 			break;
-		}
 		case 'o':
 			output = optarg;
 			break;

@@ -11,8 +11,12 @@
  * Fixed-work cases skip 1 and use their own n.
  */
 #include "harness.h"
+#include "dirs.h"
 #include "json.h"
+#include "parse.h"
 #include "stats.h"
+#include "units.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -60,7 +64,7 @@ struct result {
 	/* Against --baseline: median ratio new/old and its interval. */
 	bool has_base;
 	double base_median, ratio, ratio_lo, ratio_hi;
-	const char *verdict;
+	enum heed_verdict verdict;
 };
 
 struct heed_bench {
@@ -77,7 +81,7 @@ struct heed_bench {
 	/* state */
 	struct result *res;
 	size_t nres, capres;
-	struct heed_json *base_doc;
+	json_t *base_doc;
 	unsigned cg_dumps;
 	char failmsg[512];
 	/* --list: the names printed so far */
@@ -200,31 +204,9 @@ int heed_bench_rmtree(const char *path)
 	return rc;
 }
 
-/* Time in a readable unit, as Criterion prints it. */
 static void fmt_value(const heed_bench *b, double v, char *buf, size_t len)
 {
-	if (b->icount)
-		snprintf(buf, len, "%.1f Ir", v);
-	else if (v < 1e3)
-		snprintf(buf, len, "%.2f ns", v);
-	else if (v < 1e6)
-		snprintf(buf, len, "%.2f us", v / 1e3);
-	else if (v < 1e9)
-		snprintf(buf, len, "%.2f ms", v / 1e6);
-	else
-		snprintf(buf, len, "%.3f s", v / 1e9);
-}
-
-static void fmt_rate(double v, const char *unit, char *buf, size_t len)
-{
-	if (v >= 1e9)
-		snprintf(buf, len, "%.3f G%s/s", v / 1e9, unit);
-	else if (v >= 1e6)
-		snprintf(buf, len, "%.3f M%s/s", v / 1e6, unit);
-	else if (v >= 1e3)
-		snprintf(buf, len, "%.3f K%s/s", v / 1e3, unit);
-	else
-		snprintf(buf, len, "%.3f %s/s", v, unit);
+	heed_fmt_value(buf, len, v, b->icount ? "instr" : "ns");
 }
 
 static int add_result(heed_bench *b, const char *name, unsigned n, struct result **out)
@@ -388,11 +370,13 @@ static int analyse(heed_bench *b, struct result *r)
 }
 
 /* The samples of a case in the baseline document, or NULL. */
-static const struct heed_json *base_case(const heed_bench *b, const char *name)
+static const json_t *base_case(const heed_bench *b, const char *name)
 {
-	const struct heed_json *res = heed_json_get(b->base_doc, "results");
+	const json_t *c;
+	size_t i;
 
-	for (const struct heed_json *c = res ? res->child : NULL; c; c = c->next) {
+	json_array_foreach(json_object_get(b->base_doc, "results"), i, c)
+	{
 		const char *n = heed_json_str(c, "name");
 
 		if (n && strcmp(n, name) == 0)
@@ -403,26 +387,17 @@ static const struct heed_json *base_case(const heed_bench *b, const char *name)
 
 static int compare_base(heed_bench *b, struct result *r)
 {
-	const struct heed_json *bc = base_case(b, r->name);
-	const struct heed_json *bs = heed_json_get(bc, "samples");
+	const json_t *bs = json_object_get(base_case(b, r->name), "samples"), *c;
 	double *old = NULL;
-	size_t n = 0;
-	bool sig;
+	size_t i, n = 0;
 	int rc = 0;
 
-	if (!bs || bs->type != HEED_JSON_ARRAY)
+	if (json_array_size(bs) == 0)
 		return 0;
-	for (const struct heed_json *c = bs->child; c; c = c->next)
-		n++;
-	if (n == 0)
-		return 0;
-	old = malloc(n * sizeof(*old));
+	old = malloc(json_array_size(bs) * sizeof(*old));
 	if (!old)
 		return -ENOMEM;
-	n = 0;
-	for (const struct heed_json *c = bs->child; c; c = c->next)
-		if (c->type == HEED_JSON_NUMBER)
-			old[n++] = c->num;
+	json_array_foreach(bs, i, c) if (json_is_number(c)) old[n++] = json_number_value(c);
 	if (n == 0)
 		goto cleanup;
 	r->base_median = heed_stats_median(old, n);
@@ -430,24 +405,15 @@ static int compare_base(heed_bench *b, struct result *r)
 	if (b->icount) {
 		/* Deterministic counts: the ratio is exact, only the noise band applies. */
 		r->ratio_lo = r->ratio_hi = r->ratio;
-		sig = true;
 	} else {
 		rc = heed_stats_bootstrap_ratio_ci(old, n, r->per_iter, r->n,
 						   b->quick ? 2000 : 10000, CONF, b->seed + 2,
 						   &r->ratio_lo, &r->ratio_hi);
 		if (rc)
 			goto cleanup;
-		sig = r->ratio_lo > 1.0 || r->ratio_hi < 1.0;
 	}
 	r->has_base = true;
-	if (sig && r->ratio > 1.0 + b->noise)
-		r->verdict = "regressed";
-	else if (sig && r->ratio < 1.0 - b->noise)
-		r->verdict = "improved";
-	else if (sig)
-		r->verdict = "within noise";
-	else
-		r->verdict = "no change";
+	r->verdict = heed_verdict_judge(r->ratio, r->ratio_lo, r->ratio_hi, b->noise);
 cleanup:
 	free(old);
 	return rc;
@@ -467,13 +433,13 @@ static void print_result(const heed_bench *b, const struct result *r)
 		double scale = b->icount ? 0 : 1e9;
 
 		if (scale > 0 && r->elems) {
-			fmt_rate(scale * (double)r->elems / r->median_hi, "op", a, sizeof(a));
-			fmt_rate(scale * (double)r->elems / r->median, "op", m, sizeof(m));
-			fmt_rate(scale * (double)r->elems / r->median_lo, "op", c, sizeof(c));
+			heed_fmt_rate(a, sizeof(a), scale * (double)r->elems / r->median_hi, "op");
+			heed_fmt_rate(m, sizeof(m), scale * (double)r->elems / r->median, "op");
+			heed_fmt_rate(c, sizeof(c), scale * (double)r->elems / r->median_lo, "op");
 			printf("%-40s %-8s [%s %s %s]\n", "", "thrpt:", a, m, c);
 		}
 		if (scale > 0 && r->bytes) {
-			fmt_rate(scale * (double)r->bytes / r->median, "B", m, sizeof(m));
+			heed_fmt_rate(m, sizeof(m), scale * (double)r->bytes / r->median, "B");
 			printf("%-40s %-8s %s\n", "", "bytes:", m);
 		}
 		if (b->icount && r->elems)
@@ -489,7 +455,7 @@ static void print_result(const heed_bench *b, const struct result *r)
 	if (r->has_base)
 		printf("%-40s %-8s %+.2f%% [%+.2f%% %+.2f%%] %s (noise %.0f%%)\n", "",
 		       "change:", (r->ratio - 1) * 100, (r->ratio_lo - 1) * 100,
-		       (r->ratio_hi - 1) * 100, r->verdict, b->noise * 100);
+		       (r->ratio_hi - 1) * 100, heed_verdict_name(r->verdict), b->noise * 100);
 	fflush(stdout);
 }
 
@@ -529,149 +495,119 @@ int heed_bench_run(heed_bench *b, const struct heed_bench_def *d)
 	return 0;
 }
 
-static void write_pair(FILE *f, const char *key, double lo, double hi)
+static json_t *pair(double lo, double hi)
 {
-	fprintf(f, "\"%s\":[", key);
-	heed_json_write_num(f, lo);
-	fputc(',', f);
-	heed_json_write_num(f, hi);
-	fputc(']', f);
+	return json_pack("[oo]", heed_json_number(lo), heed_json_number(hi));
 }
 
-static void write_num(FILE *f, const char *key, double v)
+/* One result object, written on one line, so the file also reads well with grep. */
+static json_t *result_json(const heed_bench *b, const struct result *r)
 {
-	fprintf(f, "\"%s\":", key);
-	heed_json_write_num(f, v);
-}
+	json_t *extra = json_object(), *iters = json_array(), *j;
+	int rc = extra && iters ? 0 : -ENOMEM;
 
-/* One result object on one line, so the file also reads well with grep. */
-static void write_result(const heed_bench *b, FILE *f, const struct result *r)
-{
-	fputs("{\"name\":", f);
-	heed_json_write_str(f, r->name);
-	fputc(',', f);
-	write_num(f, "median", r->median);
-	fputc(',', f);
-	write_pair(f, "median_ci", r->median_lo, r->median_hi);
-	fputc(',', f);
-	write_num(f, "mean", r->mean);
-	fputc(',', f);
-	write_pair(f, "mean_ci", r->mean_lo, r->mean_hi);
-	fputc(',', f);
-	write_num(f, "stddev", r->stddev);
-	fputc(',', f);
-	write_num(f, "mad", r->mad);
-	fprintf(f,
-		",\"outliers\":{\"low_severe\":%zu,\"low_mild\":%zu,\"high_mild\":%zu,"
-		"\"high_severe\":%zu}",
-		r->out.low_severe, r->out.low_mild, r->out.high_mild, r->out.high_severe);
-	fprintf(f, ",\"throughput\":{\"elems_per_iter\":%llu,\"bytes_per_iter\":%llu",
-		(unsigned long long)r->elems, (unsigned long long)r->bytes);
-	if (!b->icount) {
-		fputc(',', f);
-		write_num(f, "ops_per_s", r->elems ? 1e9 * (double)r->elems / r->median : 0);
-		fputc(',', f);
-		write_num(f, "bytes_per_s", r->bytes ? 1e9 * (double)r->bytes / r->median : 0);
+	for (unsigned i = 0; !rc && i < r->nextras; i++)
+		rc = heed_json_set(extra, r->extras[i].key, heed_json_number(r->extras[i].value));
+	for (unsigned i = 0; !rc && i < r->n; i++)
+		rc = heed_json_push(iters, heed_json_u64(r->iters[i]));
+	j = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:{s:I,s:I}}", "name",
+		      heed_json_string(r->name), "median", heed_json_number(r->median), "median_ci",
+		      pair(r->median_lo, r->median_hi), "mean", heed_json_number(r->mean),
+		      "mean_ci", pair(r->mean_lo, r->mean_hi), "stddev",
+		      heed_json_number(r->stddev), "mad", heed_json_number(r->mad), "outliers",
+		      "low_severe", (json_int_t)r->out.low_severe, "low_mild",
+		      (json_int_t)r->out.low_mild, "high_mild", (json_int_t)r->out.high_mild,
+		      "high_severe", (json_int_t)r->out.high_severe, "throughput", "elems_per_iter",
+		      (json_int_t)r->elems, "bytes_per_iter", (json_int_t)r->bytes);
+	if (!j)
+		rc = -ENOMEM;
+	if (!rc && !b->icount) {
+		json_t *t = json_object_get(j, "throughput");
+
+		rc = heed_json_set(
+			t, "ops_per_s",
+			heed_json_number(r->elems ? 1e9 * (double)r->elems / r->median : 0));
+		if (!rc)
+			rc = heed_json_set(
+				t, "bytes_per_s",
+				heed_json_number(r->bytes ? 1e9 * (double)r->bytes / r->median
+							  : 0));
 	}
-	fputs("},\"extra\":{", f);
-	for (unsigned i = 0; i < r->nextras; i++) {
-		if (i)
-			fputc(',', f);
-		heed_json_write_str(f, r->extras[i].key);
-		fputc(':', f);
-		heed_json_write_num(f, r->extras[i].value);
+	if (!rc) {
+		rc = heed_json_set(j, "extra", extra);
+		extra = NULL;
 	}
-	fputs("}", f);
-	if (r->has_base) {
-		fputs(",\"baseline\":{\"name\":", f);
-		heed_json_write_str(f, b->baseline);
-		fputc(',', f);
-		write_num(f, "median", r->base_median);
-		fputc(',', f);
-		write_num(f, "ratio", r->ratio);
-		fputc(',', f);
-		write_pair(f, "ratio_ci", r->ratio_lo, r->ratio_hi);
-		fputs(",\"verdict\":", f);
-		heed_json_write_str(f, r->verdict);
-		fputc('}', f);
+	if (!rc && r->has_base)
+		rc = heed_json_set(j, "baseline",
+				   json_pack("{s:o,s:o,s:o,s:o,s:s}", "name",
+					     heed_json_string(b->baseline), "median",
+					     heed_json_number(r->base_median), "ratio",
+					     heed_json_number(r->ratio), "ratio_ci",
+					     pair(r->ratio_lo, r->ratio_hi), "verdict",
+					     heed_verdict_name(r->verdict)));
+	if (!rc) {
+		rc = heed_json_set(j, "iters", iters);
+		iters = NULL;
 	}
-	fputs(",\"iters\":[", f);
-	for (unsigned i = 0; i < r->n; i++)
-		fprintf(f, "%s%llu", i ? "," : "", (unsigned long long)r->iters[i]);
-	fputs("],\"samples\":[", f);
-	for (unsigned i = 0; i < r->n; i++) {
-		if (i)
-			fputc(',', f);
-		heed_json_write_num(f, r->per_iter[i]);
+	if (!rc)
+		rc = heed_json_set(j, "samples", heed_json_numbers(r->per_iter, r->n));
+	json_decref(extra);
+	json_decref(iters);
+	if (rc) {
+		json_decref(j);
+		return NULL;
 	}
-	fputs("]}", f);
+	return j;
 }
 
 static int write_json(const heed_bench *b, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	json_t *head = NULL, *rows = json_array();
 	struct utsname u;
 	char host[256] = "";
 	time_t t = time(NULL);
 	struct tm tm;
 	char stamp[32];
-	int rc;
+	FILE *f = NULL;
+	int rc = rows ? 0 : -ENOMEM;
 
-	if (!f)
-		return -errno;
 	uname(&u);
 	gethostname(host, sizeof(host) - 1);
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "{\"schema\":\"heed-bench\",\"version\":%d,\"suite\":", SCHEMA_VERSION);
-	heed_json_write_str(f, b->suite);
-	fprintf(f, ",\"mode\":\"%s\",\"unit\":\"%s\",\"quick\":%s,\"profile\":",
-		b->icount ? "icount" : "time", b->icount ? "instructions" : "ns",
-		b->quick ? "true" : "false");
-	heed_json_write_str(f, HEED_BENCH_PROFILE);
-	fprintf(f, ",\"timestamp\":\"%s\",\"seed\":%llu,\"host\":{\"name\":", stamp,
-		(unsigned long long)b->seed);
-	heed_json_write_str(f, host);
-	fputs(",\"kernel\":", f);
-	heed_json_write_str(f, u.release);
-	fprintf(f, ",\"cpus\":%ld},\"compiler\":", sysconf(_SC_NPROCESSORS_ONLN));
-	heed_json_write_str(f, __VERSION__);
-	fprintf(f, ",\"config\":{\"samples\":%u,\"warmup_s\":", b->samples);
-	heed_json_write_num(f, b->warmup_s);
-	fputs(",\"measure_s\":", f);
-	heed_json_write_num(f, b->measure_s);
-	fputs(",\"noise\":", f);
-	heed_json_write_num(f, b->noise);
-	fputs(",\"confidence\":", f);
-	heed_json_write_num(f, CONF);
-	fputs("},\n\"results\":[\n", f);
-	for (size_t i = 0; i < b->nres; i++) {
-		write_result(b, f, &b->res[i]);
-		fputs(i + 1 < b->nres ? ",\n" : "\n", f);
+	for (size_t i = 0; !rc && i < b->nres; i++)
+		rc = heed_json_push(rows, result_json(b, &b->res[i]));
+	if (rc)
+		goto cleanup;
+	head = json_pack("{s:s,s:i,s:o,s:s,s:s,s:b,s:o,s:s,s:o,s:{s:o,s:o,s:I},s:o,"
+			 "s:{s:I,s:o,s:o,s:o,s:o}}",
+			 "schema", "heed-bench", "version", SCHEMA_VERSION, "suite",
+			 heed_json_string(b->suite), "mode", b->icount ? "icount" : "time", "unit",
+			 b->icount ? "instructions" : "ns", "quick", b->quick, "profile",
+			 heed_json_string(HEED_BENCH_PROFILE), "timestamp", stamp, "seed",
+			 heed_json_u64(b->seed), "host", "name", heed_json_string(host), "kernel",
+			 heed_json_string(u.release), "cpus",
+			 (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "compiler",
+			 heed_json_string(__VERSION__), "config", "samples", (json_int_t)b->samples,
+			 "warmup_s", heed_json_number(b->warmup_s), "measure_s",
+			 heed_json_number(b->measure_s), "noise", heed_json_number(b->noise),
+			 "confidence", heed_json_number(CONF));
+	if (!head) {
+		rc = -ENOMEM;
+		goto cleanup;
 	}
-	fputs("]}\n", f);
-	/* An earlier write that failed is seen by ferror, not always by fclose. */
-	rc = ferror(f) ? -EIO : 0;
+	f = fopen(path, "w");
+	if (!f) {
+		rc = -errno;
+		goto cleanup;
+	}
+	rc = heed_json_write_rows(f, head, "results", rows);
 	if (fclose(f) != 0 && !rc)
 		rc = -errno;
+cleanup:
+	json_decref(head);
+	json_decref(rows);
 	return rc;
-}
-
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return -errno;
-			*p = '/';
-		}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static void baseline_path(const heed_bench *b, const char *name, char *buf, size_t len)
@@ -703,21 +639,7 @@ static void usage(const char *suite, FILE *f)
 
 static int parse_double(const char *s, double *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return (errno || end == s || *end || !(*out >= 0)) ? -EINVAL : 0;
-}
-
-/* A seed: a whole number in any base strtoull reads (42, 0x2a). */
-static int parse_seed(const char *s, uint64_t *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoull(s, &end, 0);
-	return (errno || end == s || *end || *s == '-') ? -EINVAL : 0;
+	return heed_parse_double(s, out) || !(*out >= 0) ? -EINVAL : 0;
 }
 
 static int parse_args(heed_bench *b, int argc, char **argv)
@@ -748,7 +670,7 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 	b->samples = MIN_SAMPLES;
 	env = getenv("HEED_SEED");
 	b->seed = 42;
-	if (env && parse_seed(env, &b->seed)) {
+	if (env && heed_parse_u64(env, &b->seed)) {
 		fprintf(stderr, "%s: HEED_SEED=%s: not a whole number\n", b->suite, env);
 		return -EINVAL;
 	}
@@ -803,7 +725,7 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 			b->icount = true;
 			break;
 		case 's':
-			if (parse_seed(optarg, &b->seed)) {
+			if (heed_parse_u64(optarg, &b->seed)) {
 				fprintf(stderr, "%s: --seed %s: not a whole number\n", b->suite,
 					optarg);
 				return -EINVAL;
@@ -921,7 +843,7 @@ static void bench_free(heed_bench *b)
 	for (size_t i = 0; i < b->nlisted; i++)
 		free(b->listed[i]);
 	free(b->listed);
-	heed_json_free(b->base_doc);
+	json_decref(b->base_doc);
 	if (b->have_re)
 		regfree(&b->re);
 }
@@ -941,7 +863,7 @@ static int finish(heed_bench *b)
 	if (b->save_baseline) {
 		baseline_path(b, b->save_baseline, path, sizeof(path));
 		*strrchr(path, '/') = '\0';
-		rc = mkdirs(path);
+		rc = heed_mkdirs(path);
 		baseline_path(b, b->save_baseline, path, sizeof(path));
 		if (!rc)
 			rc = write_json(b, path);

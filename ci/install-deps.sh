@@ -3,7 +3,7 @@
 # test, trace and benchmark. Idempotent; prints nothing when all is there.
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev libjansson-dev
 libcriterion-dev systemtap-sdt-dev liblmdb-dev lmdb-utils libsqlite3-dev
 libleveldb-dev librocksdb-dev bpftrace libxml2-utils chromium valgrind
 cppcheck clang-tidy clang-format linux-perf python3 pkg-config

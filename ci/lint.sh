@@ -10,7 +10,7 @@
 set -eu
 build=$1
 shift
-inc="-Icore -I$build/include -I$build/bpf -Ibpf -Iprofiler -Iflame -Ibench"
+inc="-Icore -Iutil -I$build/include -I$build/bpf -Ibpf -Iprofiler -Iflame -Ibench"
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	--inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -D_GNU_SOURCE \
 	-DHEED_PROBES=1 --std=c11 $inc "$@"

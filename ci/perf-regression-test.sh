@@ -44,7 +44,7 @@ while [ $# -gt 0 ]; do
 	--filter) filter=${2:?--filter needs a regex}; shift ;;
 	--out) out=${2:?--out needs a directory}; shift ;;
 	--workdir) work=${2:?--workdir needs a directory}; shift ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
 	shift

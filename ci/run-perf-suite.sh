@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
 	--profiles) profiles=${2:?--profiles needs names}; shift ;;
 	--suites) suites=${2:?--suites needs names}; shift ;;
 	--out) out=${2:?--out needs a directory}; shift ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) echo "run-perf-suite: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift

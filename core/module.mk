@@ -58,10 +58,10 @@ $(HEED_SO): $(CORE_OBJS)
 $(BUILD)/lib/libheed.so.$(HEED_SOVERSION) $(BUILD)/lib/libheed.so: $(HEED_SO)
 	$(Q)ln -sf $(notdir $<) $@
 
-$(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.a
+$(CORE_TOOLS): $(BUILD)/bin/%: $(BUILD)/obj/core/tools/%.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UTIL_LDLIBS) $(LDLIBS)
 
 $(BUILD)/obj/core/tools/%.o: | $(PROBES_H)
 

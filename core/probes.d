@@ -1,8 +1,8 @@
 /*
  * probes.d - the USDT probes of libheed (provider heed). dtrace -h turns this
  * into heed_probes.h (macros with semaphores), dtrace -G into the object
- * holding the semaphores. Arguments are plain scalars (see DESIGN.md: libbpf
- * 1.1 cannot read scale-index-base operands).
+ * holding the semaphores. Arguments are plain scalars (libbpf 1.1 cannot read
+ * scale-index-base operands; ARCHITECTURE.md, "A trace, step by step").
  */
 provider heed {
 	/* txnid, 1 for a read txn */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "flame.h"
+#include "parse.h"
 
 static void print_err(void *ctx, const char *msg)
 {
@@ -67,11 +68,7 @@ enum {
 
 static int parse_num(const char *opt, const char *s, double *v)
 {
-	char *end;
-
-	errno = 0;
-	*v = strtod(s, &end);
-	if (errno || end == s || *end != '\0' || *v < 0) {
+	if (heed_parse_double(s, v) || *v < 0) {
 		fprintf(stderr, "heed-flame: --%s: '%s' is not a non-negative number\n", opt, s);
 		return -1;
 	}

@@ -1,8 +1,7 @@
-# flame/: libflame (folded stacks -> interactive SVG), the heed-flame tool, and the
-# synthetic folded-file generator heed-gen-folded (bench/gen_folded.c) its benchmark uses.
+# flame/: libflame (folded stacks -> interactive SVG) and the heed-flame tool.
 FLAME_LIB_SRCS := flame/tree.c flame/text.c flame/svg.c
 FLAME_LIB_OBJS := $(FLAME_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-FLAME_OBJS := $(FLAME_LIB_OBJS) $(BUILD)/obj/flame/main.o $(BUILD)/obj/bench/gen_folded.o
+FLAME_OBJS := $(FLAME_LIB_OBJS) $(BUILD)/obj/flame/main.o
 FLAME_JS_H := $(BUILD)/include/flame_js.h
 
 $(FLAME_OBJS) $(BUILD)/obj/tests/test_flame.o: CFLAGS += -Iflame
@@ -21,19 +20,14 @@ $(BUILD)/lib/libflame.a: $(FLAME_LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/heed-flame: $(BUILD)/obj/flame/main.o $(BUILD)/lib/libflame.a
+$(BUILD)/bin/heed-flame: $(BUILD)/obj/flame/main.o $(BUILD)/lib/libflame.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
 
-$(BUILD)/bin/heed-gen-folded: $(BUILD)/obj/bench/gen_folded.o
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
 LIBS += $(BUILD)/lib/libflame.a
-BINS += $(BUILD)/bin/heed-flame $(BUILD)/bin/heed-gen-folded
+BINS += $(BUILD)/bin/heed-flame
 TEST_LIBS_test_flame := $(BUILD)/lib/libflame.a
 TEST_LDLIBS_test_flame := -lm
-LINT_SRCS += $(FLAME_LIB_SRCS) flame/main.c bench/gen_folded.c
+LINT_SRCS += $(FLAME_LIB_SRCS) flame/main.c
 LINT_DEPS += $(FLAME_JS_H)

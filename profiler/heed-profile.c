@@ -30,6 +30,9 @@
 #include <unistd.h>
 
 #include "profile_optimize.h"
+#include "dirs.h"
+#include "json.h"
+#include "parse.h"
 #include "profile_stacks.h"
 #include "recommend.h"
 
@@ -384,54 +387,48 @@ static int write_report(const char *path, const struct opts *o, const char *buil
 	return 0;
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static int write_recs_json(const char *path, const char *bprof, const struct heed_prof *all,
 			   const struct heed_rec *recs, size_t nrecs, double secs)
 {
-	FILE *f = fopen(path, "w");
+	json_t *list = json_array(), *top = json_array(), *doc = NULL;
+	int rc = list && top ? 0 : -ENOMEM;
+	FILE *f;
 
-	if (!f)
-		return -errno;
-	fputs("{\"version\":1,\"build\":", f);
-	json_str(f, bprof);
-	fprintf(f, ",\"samples\":%llu,\"duration_s\":%.3f,\"recommendations\":[",
-		(unsigned long long)all->samples, secs);
-	for (size_t i = 0; i < nrecs; i++) {
-		fputs(i ? ",\n{\"rule\":" : "\n{\"rule\":", f);
-		json_str(f, recs[i].rule);
-		fputs(",\"title\":", f);
-		json_str(f, recs[i].title);
-		fputs(",\"advice\":", f);
-		json_str(f, recs[i].advice);
-		fprintf(f, ",\"share\":%.4f,\"threshold\":%.4f,\"evidence\":", recs[i].share,
-			recs[i].threshold);
-		json_str(f, recs[i].evidence);
-		fputc('}', f);
+	for (size_t i = 0; !rc && i < nrecs; i++)
+		rc = heed_json_push(list, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "rule",
+						    heed_json_string(recs[i].rule), "title",
+						    heed_json_string(recs[i].title), "advice",
+						    heed_json_string(recs[i].advice), "share",
+						    heed_json_number(recs[i].share), "threshold",
+						    heed_json_number(recs[i].threshold), "evidence",
+						    heed_json_string(recs[i].evidence)));
+	for (size_t i = 0; !rc && i < all->nfuncs && i < TOP_FUNCS; i++)
+		rc = heed_json_push(top, json_pack("{s:o,s:o,s:o}", "name",
+						   heed_json_string(all->funcs[i].name), "self",
+						   heed_json_u64(all->funcs[i].self), "total",
+						   heed_json_u64(all->funcs[i].total)));
+	if (!rc) {
+		doc = json_pack("{s:i,s:o,s:o,s:o,s:O,s:O}", "version", 1, "build",
+				heed_json_string(bprof), "samples", heed_json_u64(all->samples),
+				"duration_s", heed_json_number(secs), "recommendations", list,
+				"top", top);
+		if (!doc)
+			rc = -ENOMEM;
 	}
-	fputs("],\n\"top\":[", f);
-	for (size_t i = 0; i < all->nfuncs && i < TOP_FUNCS; i++) {
-		fputs(i ? ",\n{\"name\":" : "\n{\"name\":", f);
-		json_str(f, all->funcs[i].name);
-		fprintf(f, ",\"self\":%llu,\"total\":%llu}", (unsigned long long)all->funcs[i].self,
-			(unsigned long long)all->funcs[i].total);
+	if (!rc) {
+		f = fopen(path, "w");
+		if (!f) {
+			rc = -errno;
+		} else {
+			rc = heed_json_write(f, doc);
+			if (fclose(f) != 0 && !rc)
+				rc = -errno;
+		}
 	}
-	fputs("]}\n", f);
-	if (fclose(f) != 0)
-		return -errno;
-	return 0;
+	json_decref(doc);
+	json_decref(list);
+	json_decref(top);
+	return rc;
 }
 
 /* Single-quoted for the shell: ' becomes '\''. */
@@ -512,24 +509,6 @@ static int write_optimize(const char *path, const struct opts *o, const char *bu
 	return 0;
 }
 
-static int mkdirs(const char *path)
-{
-	char buf[PATH_MAX];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -543,8 +522,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->hz = 499;
 	while ((c = getopt_long(argc, argv, "F:h", lo, NULL)) != -1) {
-		char *end;
-		unsigned long v;
+		uint64_t v;
 
 		switch (c) {
 		case 'b':
@@ -564,8 +542,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->quick = 1;
 			break;
 		case 'F':
-			v = strtoul(optarg, &end, 10);
-			if (*end || v < 1 || v > 10000) {
+			if (heed_parse_u64(optarg, &v) || v < 1 || v > 10000) {
 				fprintf(stderr, "heed-profile: -F %s: a frequency 1..10000 Hz\n",
 					optarg);
 				return 2;
@@ -625,7 +602,7 @@ int main(int argc, char **argv)
 		}
 		o.out = out;
 	}
-	rc = mkdirs(o.out);
+	rc = heed_mkdirs(o.out);
 	if (rc) {
 		fprintf(stderr, "heed-profile: --out %s: %s\n", o.out, strerror(-rc));
 		return 1;

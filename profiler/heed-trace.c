@@ -1,6 +1,6 @@
 /* heed-trace - eBPF tracing of a running process: per-operation latency histograms
  * from heed's USDT probes, any USDT probe, per-function latency, on- and off-CPU
- * stacks symbolized with libdw. See profiler/README.md and DESIGN.md. */
+ * stacks symbolized with libdw. See profiler/README.md and ARCHITECTURE.md. */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "func.h"
-#include "jsonw.h"
+#include "json.h"
+#include "parse.h"
 #include "stack.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -113,12 +114,9 @@ static void usage(FILE *f)
 
 static int parse_num(const char *s, double lo, double hi, double *out)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || v < lo || v > hi)
+	if (heed_parse_double(s, &v) || v < lo || v > hi)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -368,119 +366,88 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 	fputc('\n', f);
 }
 
-static void json_hists(struct heed_jw *w, const struct heed_named_hist *h, size_t from, size_t to)
+static json_t *json_hists(const struct heed_named_hist *h, size_t from, size_t to)
 {
+	json_t *o = json_object();
 	size_t i;
 
-	heed_jw_obj(w);
-	for (i = from; i < to; i++) {
-		heed_jw_key(w, h[i].name);
-		heed_hist_json(w, &h[i].h);
-	}
-	heed_jw_end(w);
+	for (i = from; o && i < to; i++)
+		if (heed_json_set(o, h[i].name, heed_hist_json(&h[i].h))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
 }
 
-static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_sampler_stats *st,
-			const struct heed_stacks *sk, const struct heed_prof *top)
+static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st,
+			   const struct heed_stacks *sk, const struct heed_prof *top)
 {
+	json_t *funcs = json_array();
 	size_t i;
 
-	heed_jw_obj(w);
-	heed_jw_key(w, unit);
-	heed_jw_u64(w, sk->total);
-	heed_jw_key(w, "stacks");
-	heed_jw_u64(w, sk->n);
-	heed_jw_key(w, "dropped");
-	heed_jw_u64(w, dropped(st));
-	heed_jw_key(w, "user_stack_collisions");
-	heed_jw_u64(w, st->u_collisions);
-	heed_jw_key(w, "user_stack_errors");
-	heed_jw_u64(w, st->u_failed);
-	heed_jw_key(w, "kernel_stack_collisions");
-	heed_jw_u64(w, st->k_collisions);
-	heed_jw_key(w, "kernel_stack_errors");
-	heed_jw_u64(w, st->k_failed);
-	heed_jw_key(w, "prog_misses");
-	heed_jw_u64(w, st->prog_misses);
-	heed_jw_key(w, "top");
-	heed_jw_arr(w);
-	for (i = 0; i < top->nfuncs && i < TOP_JSON; i++) {
-		heed_jw_obj(w);
-		heed_jw_key(w, "name");
-		heed_jw_str(w, top->funcs[i].name);
-		heed_jw_key(w, "self");
-		heed_jw_u64(w, top->funcs[i].self);
-		heed_jw_key(w, "total");
-		heed_jw_u64(w, top->funcs[i].total);
-		heed_jw_end(w);
-	}
-	heed_jw_end(w);
-	heed_jw_end(w);
+	for (i = 0; funcs && i < top->nfuncs && i < TOP_JSON; i++)
+		if (heed_json_push(funcs, json_pack("{s:o,s:o,s:o}", "name",
+						    heed_json_string(top->funcs[i].name), "self",
+						    heed_json_u64(top->funcs[i].self), "total",
+						    heed_json_u64(top->funcs[i].total)))) {
+			json_decref(funcs);
+			return NULL;
+		}
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit, heed_json_u64(sk->total),
+			 "stacks", heed_json_u64(sk->n), "dropped", heed_json_u64(dropped(st)),
+			 "user_stack_collisions", heed_json_u64(st->u_collisions),
+			 "user_stack_errors", heed_json_u64(st->u_failed),
+			 "kernel_stack_collisions", heed_json_u64(st->k_collisions),
+			 "kernel_stack_errors", heed_json_u64(st->k_failed), "prog_misses",
+			 heed_json_u64(st->prog_misses), "top", funcs);
 }
 
 static int write_json(struct state *s)
 {
-	struct heed_jw w;
+	json_t *doc, *lost = json_object();
 	size_t i;
 	FILE *f;
-	int err = 0;
+	int err = lost ? 0 : -ENOMEM;
 
-	f = fopen(s->o.json, "we");
-	if (!f) {
-		err = -errno;
-		die_msg("%s: cannot write: %s", s->o.json, strerror(errno));
-		return err;
+	for (i = 0; !err && s->usdt && i < HEED_USDT_LOST_MAX; i++)
+		err = heed_json_set(lost, usdt_lost_names[i], heed_json_u64(s->usdt_lost[i]));
+	for (i = 0; !err && s->func && i < HEED_FUNC_LOST_MAX; i++)
+		err = heed_json_set(lost, func_lost_names[i], heed_json_u64(s->func_lost[i]));
+	doc = json_pack("{s:i,s:{s:I,s:o},s:o,s:o}", "version", 1, "target", "pid",
+			(json_int_t)s->o.pid, "comm", heed_json_string(s->comm), "duration_s",
+			heed_json_number(s->elapsed), "ops_source",
+			heed_json_string(s->o.ops ? src_name(s->src) : "none"));
+	if (!doc)
+		err = -ENOMEM;
+	if (!err && s->uh && s->src != HEED_OPS_NONE)
+		err = heed_json_set(doc, "ops", json_hists(s->uh, 0, HEED_USDT_OPS));
+	if (!err && s->uh)
+		err = heed_json_set(doc, "usdt", json_hists(s->uh, HEED_USDT_OPS, s->nuh));
+	if (!err && s->fh)
+		err = heed_json_set(doc, "funcs", json_hists(s->fh, 0, s->nfh));
+	if (!err && s->prof)
+		err = heed_json_set(doc, "profile",
+				    json_stacks("samples", &s->on_st, &s->on_stacks, &s->on_top));
+	if (!err && s->off)
+		err = heed_json_set(
+			doc, "offcpu",
+			json_stacks("total_ns", &s->off_st, &s->off_stacks, &s->off_top));
+	if (!err) {
+		err = heed_json_set(doc, "lost", lost);
+		lost = NULL;
 	}
-	heed_jw_init(&w, f);
-	heed_jw_obj(&w);
-	heed_jw_key(&w, "version");
-	heed_jw_u64(&w, 1);
-	heed_jw_key(&w, "target");
-	heed_jw_obj(&w);
-	heed_jw_key(&w, "pid");
-	heed_jw_i64(&w, s->o.pid);
-	heed_jw_key(&w, "comm");
-	heed_jw_str(&w, s->comm);
-	heed_jw_end(&w);
-	heed_jw_key(&w, "duration_s");
-	heed_jw_dbl(&w, s->elapsed);
-	heed_jw_key(&w, "ops_source");
-	heed_jw_str(&w, s->o.ops ? src_name(s->src) : "none");
-	if (s->uh) {
-		if (s->src != HEED_OPS_NONE) {
-			heed_jw_key(&w, "ops");
-			json_hists(&w, s->uh, 0, HEED_USDT_OPS);
+	if (!err) {
+		f = fopen(s->o.json, "we");
+		if (!f) {
+			err = -errno;
+		} else {
+			err = heed_json_write(f, doc);
+			if (fclose(f) && !err)
+				err = -EIO;
 		}
-		heed_jw_key(&w, "usdt");
-		json_hists(&w, s->uh, HEED_USDT_OPS, s->nuh);
 	}
-	if (s->fh) {
-		heed_jw_key(&w, "funcs");
-		json_hists(&w, s->fh, 0, s->nfh);
-	}
-	if (s->prof) {
-		heed_jw_key(&w, "profile");
-		json_stacks(&w, "samples", &s->on_st, &s->on_stacks, &s->on_top);
-	}
-	if (s->off) {
-		heed_jw_key(&w, "offcpu");
-		json_stacks(&w, "total_ns", &s->off_st, &s->off_stacks, &s->off_top);
-	}
-	heed_jw_key(&w, "lost");
-	heed_jw_obj(&w);
-	for (i = 0; s->usdt && i < HEED_USDT_LOST_MAX; i++) {
-		heed_jw_key(&w, usdt_lost_names[i]);
-		heed_jw_u64(&w, s->usdt_lost[i]);
-	}
-	for (i = 0; s->func && i < HEED_FUNC_LOST_MAX; i++) {
-		heed_jw_key(&w, func_lost_names[i]);
-		heed_jw_u64(&w, s->func_lost[i]);
-	}
-	heed_jw_end(&w);
-	heed_jw_end(&w);
-	err = heed_jw_close(&w);
-	if (fclose(f) && !err)
-		err = -EIO;
+	json_decref(lost);
+	json_decref(doc);
 	if (err)
 		die_msg("%s: cannot write: %s", s->o.json, strerror(-err));
 	return err;

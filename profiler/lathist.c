@@ -218,39 +218,28 @@ void heed_hist_print(FILE *f, const char *title, const struct heed_hist *h)
 	fputc('\n', f);
 }
 
-void heed_hist_json(struct heed_jw *w, const struct heed_hist *h)
+json_t *heed_hist_json(const struct heed_hist *h)
 {
+	json_t *buckets = json_array(), *j;
 	uint64_t lo, hi;
 	unsigned int b;
 
-	heed_jw_obj(w);
-	heed_jw_key(w, "count");
-	heed_jw_u64(w, h->count);
-	heed_jw_key(w, "errors");
-	heed_jw_u64(w, h->errors);
-	heed_jw_key(w, "mean_ns");
-	heed_jw_u64(w, h->count ? h->sum_ns / h->count : 0);
-	heed_jw_key(w, "p50_ns");
-	heed_jw_u64(w, heed_hist_pct(h, 50));
-	heed_jw_key(w, "p90_ns");
-	heed_jw_u64(w, heed_hist_pct(h, 90));
-	heed_jw_key(w, "p99_ns");
-	heed_jw_u64(w, heed_hist_pct(h, 99));
-	heed_jw_key(w, "hist");
-	heed_jw_arr(w);
-	for (b = 0; b < HEED_HIST_BUCKETS; b++) {
+	for (b = 0; buckets && b < HEED_HIST_BUCKETS; b++) {
 		if (!h->slots[b])
 			continue;
 		heed_hist_bounds(b, &lo, &hi);
-		heed_jw_obj(w);
-		heed_jw_key(w, "lo_ns");
-		heed_jw_u64(w, lo);
-		heed_jw_key(w, "hi_ns");
-		heed_jw_u64(w, hi);
-		heed_jw_key(w, "count");
-		heed_jw_u64(w, h->slots[b]);
-		heed_jw_end(w);
+		if (heed_json_push(buckets, json_pack("{s:o,s:o,s:o}", "lo_ns", heed_json_u64(lo),
+						      "hi_ns", heed_json_u64(hi), "count",
+						      heed_json_u64(h->slots[b])))) {
+			json_decref(buckets);
+			return NULL;
+		}
 	}
-	heed_jw_end(w);
-	heed_jw_end(w);
+	j = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "count", heed_json_u64(h->count), "errors",
+		      heed_json_u64(h->errors), "mean_ns",
+		      heed_json_u64(h->count ? h->sum_ns / h->count : 0), "p50_ns",
+		      heed_json_u64(heed_hist_pct(h, 50)), "p90_ns",
+		      heed_json_u64(heed_hist_pct(h, 90)), "p99_ns",
+		      heed_json_u64(heed_hist_pct(h, 99)), "hist", buckets);
+	return j;
 }

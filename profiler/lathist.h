@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "hist.h"
-#include "jsonw.h"
+#include "json.h"
 
 /* Reads slot `key` of a BPF_MAP_TYPE_PERCPU_ARRAY of struct heed_hist and sums every
  * CPU's copy into *out. Returns 0 or a negative errno of the lookup. */
@@ -61,8 +61,9 @@ uint64_t heed_hist_pct(const struct heed_hist *h, double p);
  * count, errors, mean and p50/p90/p99. */
 void heed_hist_print(FILE *f, const char *title, const struct heed_hist *h);
 
-/* Writes {"count":..,"errors":..,"mean_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,
- * "hist":[{"lo_ns":..,"hi_ns":..,"count":..},...]} with every non-empty bucket. */
-void heed_hist_json(struct heed_jw *w, const struct heed_hist *h);
+/* {"count":..,"errors":..,"mean_ns":..,"p50_ns":..,"p90_ns":..,"p99_ns":..,
+ * "hist":[{"lo_ns":..,"hi_ns":..,"count":..},...]} with every non-empty bucket;
+ * NULL when out of memory. */
+json_t *heed_hist_json(const struct heed_hist *h);
 
 #endif

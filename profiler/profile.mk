@@ -1,6 +1,6 @@
 # profiler/profile.mk: heed-profile (profiles the bench suites under heed-trace,
 # recommends, writes optimize.sh) and libheedprofile.a, the folded-stack ranking
-# and the rule table it is built from.
+# and the rule table it is built from (link libflame.a after it).
 PROFILE_LIB_SRCS := profiler/profile_stacks.c profiler/recommend.c
 PROFILE_LIB_OBJS := $(PROFILE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 PROFILE_LIB := $(BUILD)/lib/libheedprofile.a
@@ -10,10 +10,11 @@ $(PROFILE_LIB): $(PROFILE_LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/heed-profile: $(BUILD)/obj/profiler/heed-profile.o $(PROFILE_LIB)
+$(BUILD)/bin/heed-profile: $(BUILD)/obj/profiler/heed-profile.o $(PROFILE_LIB) $(FLAME_LIB) \
+		$(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(UTIL_LDLIBS) -lm $(LDLIBS)
 
 # The body of the optimize.sh heed-profile writes is a plain shell file,
 # embedded as a C string.
@@ -28,7 +29,10 @@ $(PROFILE_OPTIMIZE_H): profiler/profile_optimize.sh
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  printf '0};\n'; } > $@
 
-TEST_LIBS_test_recommend := $(PROFILE_LIB)
+# profile_stacks.c reads folded text through libflame.
+$(BUILD)/obj/profiler/profile_stacks.o: CFLAGS += -Iflame
+TEST_LIBS_test_recommend := $(PROFILE_LIB) $(FLAME_LIB)
+TEST_LDLIBS_test_recommend := -lm
 $(BUILD)/obj/tests/test_recommend.o: CFLAGS += -Iprofiler
 
 LIBS += $(PROFILE_LIB)

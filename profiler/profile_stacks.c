@@ -1,5 +1,7 @@
 /*
- * profile_stacks.c - folded stacks in, self/total ranking out.
+ * profile_stacks.c - folded stacks in, self/total ranking out. Folded text is
+ * read by libflame (flame.h), the one parser of the format in the tree; its
+ * merged stacks come back through heed_flame_foreach.
  *
  * Ranking costs one hash lookup per frame: the table is open-addressed and
  * kept at most half full, so large profiles (10^5 stacks) rank in
@@ -7,9 +9,11 @@
  */
 #include "profile_stacks.h"
 
-#include <ctype.h>
+#include "flame.h"
+
 #include <errno.h>
 #include <fnmatch.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,69 +41,128 @@ int heed_prof_add(struct heed_prof *p, const char *frames, uint64_t count)
 	return 0;
 }
 
+/* heed_flame_foreach's walk: the path of the frame being visited, and where each
+ * level's name ends in it. */
+struct walk {
+	struct heed_prof *p;
+	char *path;
+	size_t cap;
+	size_t *end;
+	size_t nend;
+};
+
+/* Adds the stack ending at fr when samples end there. A frame's parent is visited
+ * before it, so path holds the parent's stack when fr comes. */
+static int on_frame(const struct heed_flame_frame *fr, void *ctx)
+{
+	struct walk *w = ctx;
+	size_t at, need;
+
+	if (fr->depth == 0)
+		return fr->self > 0 ? -EINVAL : 0; /* samples of a line without frames */
+	if (fr->depth >= w->nend) {
+		size_t n = (size_t)fr->depth * 2 + 8;
+		size_t *e = realloc(w->end, n * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		w->end = e;
+		w->nend = n;
+	}
+	at = fr->depth == 1 ? 0 : w->end[fr->depth - 1] + 1;
+	need = at + fr->name_len + 1;
+	if (need > w->cap) {
+		size_t n = need * 2;
+		char *b = realloc(w->path, n);
+
+		if (!b)
+			return -ENOMEM;
+		w->path = b;
+		w->cap = n;
+	}
+	if (fr->depth > 1)
+		w->path[at - 1] = ';';
+	memcpy(w->path + at, fr->name, fr->name_len);
+	w->path[at + fr->name_len] = '\0';
+	w->end[fr->depth] = at + fr->name_len;
+	if (fr->self <= 0)
+		return 0;
+	/* Samples are whole: "0.5" or 1e23 is not a CPU profile. */
+	if (fr->self != floor(fr->self) || fr->self >= 18446744073709551616.0)
+		return -EINVAL;
+	return heed_prof_add(w->p, w->path, (uint64_t)fr->self);
+}
+
+/* Adds every stack of a parsed graph (identical stacks merged). -EINVAL for a
+ * differential graph or counts that are not whole samples. */
+static int add_graph(struct heed_prof *p, heed_flame *f)
+{
+	struct walk w = {.p = p};
+	struct heed_flame_stats st;
+	int rc;
+
+	heed_flame_stats(f, &st);
+	if (st.differential)
+		return -EINVAL;
+	rc = heed_flame_foreach(f, on_frame, &w);
+	free(w.path);
+	free(w.end);
+	return rc == -ENODATA ? 0 : rc;
+}
+
 int heed_prof_add_line(struct heed_prof *p, const char *line)
 {
-	size_t len = strlen(line);
-	const char *sp;
-	uint64_t count = 0;
-	char *frames;
-	int err;
+	heed_flame *f;
+	int rc = heed_flame_new(NULL, &f);
 
-	while (len && isspace((unsigned char)line[len - 1]))
-		len--;
-	if (len == 0)
-		return 0;
-	sp = memrchr(line, ' ', len);
-	if (!sp || sp == line || sp + 1 == line + len)
-		return -EINVAL;
-	for (const char *c = sp + 1; c < line + len; c++) {
-		if (!isdigit((unsigned char)*c) || count > UINT64_MAX / 10 - 10)
-			return -EINVAL;
-		count = count * 10 + (uint64_t)(*c - '0');
-	}
-	if (count == 0)
-		return 0;
-	frames = strndup(line, (size_t)(sp - line));
-	if (!frames)
-		return -ENOMEM;
-	err = heed_prof_add(p, frames, count);
-	free(frames);
-	return err;
+	if (rc)
+		return rc;
+	rc = heed_flame_add_line(f, line, strlen(line), NULL, 1);
+	if (!rc)
+		rc = add_graph(p, f);
+	heed_flame_free(f);
+	return rc;
 }
 
 int heed_prof_read_folded(struct heed_prof *p, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	FILE *in = fopen(path, "re");
+	heed_flame *f = NULL;
 	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	int rc = 0;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	ssize_t n;
+	int rc;
 
-	if (!f) {
+	if (!in) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
-	while (getline(&line, &cap, f) >= 0) {
+	rc = heed_flame_new(NULL, &f);
+	while (!rc && (n = getline(&line, &cap, in)) >= 0) {
 		lineno++;
-		rc = heed_prof_add_line(p, line);
-		if (rc == -EINVAL) {
+		rc = heed_flame_add_line(f, line, (size_t)n, path, lineno);
+		if (rc == -EINVAL)
 			snprintf(err, errlen,
-				 "%s: line %zu: not a folded stack (\"frame;frame;... COUNT\")",
+				 "%s: line %lu: not a folded stack (\"frame;frame;... COUNT\")",
 				 path, lineno);
-			goto cleanup;
-		}
-		if (rc) {
-			snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-			goto cleanup;
-		}
 	}
-	if (ferror(f)) {
+	if (!rc && ferror(in)) {
 		rc = -EIO;
 		snprintf(err, errlen, "%s: read error", path);
 	}
-cleanup:
+	if (!rc) {
+		rc = add_graph(p, f);
+		if (rc == -EINVAL)
+			snprintf(err, errlen,
+				 "%s: not a CPU profile (one whole sample count per stack)", path);
+	}
+	if (rc && rc != -EINVAL && rc != -EIO)
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	heed_flame_free(f);
 	free(line);
-	fclose(f);
+	fclose(in);
 	return rc;
 }
 

@@ -2,7 +2,9 @@
  * profile_stacks.h - a CPU profile as folded stacks, and its hot functions.
  *
  * Input is the folded format heed-trace --folded and flamegraph.pl use: one
- * "root;caller;...;leaf COUNT" per line. Frame annotations (_[k] kernel,
+ * "root;caller;...;leaf COUNT" per line, parsed by libflame (flame/flame.h: the
+ * same rules as heed-flame), with whole sample counts on one column; identical
+ * stacks are merged. Frame annotations (_[k] kernel,
  * _[i] inlined, _[j] JIT, _[w] waker) are kept in names and ignored by
  * heed_frame_match().
  *
@@ -42,8 +44,9 @@ struct heed_prof {
 	char build[16];
 };
 
-/* Adds "frames COUNT"; blank lines are ignored. -EINVAL when the count is
- * missing or not a positive integer. */
+/* Adds "frames COUNT"; blank lines and zero counts add nothing. -EINVAL when
+ * libflame refuses the line, or the count is not a whole number of samples
+ * below 2^64, or there is no frame. */
 int heed_prof_add_line(struct heed_prof *p, const char *line);
 
 /* Adds one stack with its count (frames joined by ';'). */

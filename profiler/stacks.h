@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "jsonw.h"
 #include "profile_stacks.h"
 #include "symbolize.h"
 

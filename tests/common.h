@@ -7,7 +7,8 @@
  * - a temporary directory under /tmp, made with mkdtemp and removed whole
  *   (kept when HEED_KEEP_TMP=1, to inspect a failure);
  * - HEED_OK / HEED_RC assertions that name the failing call and its code;
- * - env_open_dir(), and run_heed_check() which runs heed-check (heed_check_path).
+ * - env_open_dir() (env_open.h), and run_heed_check() which runs heed-check
+ *   (heed_check_path).
  *
  * Criterion runs each test in its own process, so a test may keep its state
  * in file-scope variables. Code that runs in a forked child must not use
@@ -30,7 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "env_open.h"
 #include "heed.h"
+#include "parse.h"
 
 struct rng {
 	uint64_t s;
@@ -75,7 +78,8 @@ static inline uint64_t test_seed(const char *test)
 	uint64_t seed;
 
 	if (env && *env) {
-		seed = strtoull(env, NULL, 0);
+		cr_assert_eq(heed_parse_u64(env, &seed), 0, "HEED_SEED=%s: not a whole number",
+			     env);
 	} else {
 		clock_gettime(CLOCK_REALTIME, &ts);
 		seed = ((uint64_t)ts.tv_sec * 1000000007ULL) ^ (uint64_t)ts.tv_nsec ^
@@ -142,35 +146,6 @@ static inline void tmpdir_remove(const char *path)
 		return;
 	}
 	nftw(path, tmpdir_unlink_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Create and open an env at path; psize 0 keeps the default page size,
- * mapsize 0 the default map size. Returns the heed code; *out is NULL on
- * failure. */
-static inline int env_open_dir(heed_env **out, const char *path, unsigned int flags,
-			       unsigned int psize, size_t mapsize, unsigned int maxdbs)
-{
-	heed_env *env = NULL;
-	int rc;
-
-	*out = NULL;
-	rc = heed_env_create(&env);
-	if (rc)
-		return rc;
-	if (psize)
-		rc = heed_env_set_pagesize(env, psize);
-	if (!rc && mapsize)
-		rc = heed_env_set_mapsize(env, mapsize);
-	if (!rc && maxdbs)
-		rc = heed_env_set_maxdbs(env, maxdbs);
-	if (!rc)
-		rc = heed_env_open(env, path, flags, 0644);
-	if (rc) {
-		heed_env_close(env);
-		return rc;
-	}
-	*out = env;
-	return 0;
 }
 
 /* The heed-check binary: $HEED_BUILD/bin/heed-check, else the one of the

@@ -7,7 +7,8 @@ TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 $(TEST_SRCS:%.c=$(BUILD)/obj/%.o): | $(PROBES_H)
 
 .SECONDEXPANSION:
-$(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(TEST_LIBS_$$*) $(BUILD)/lib/libheed.a
+$(TEST_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(TEST_LIBS_$$*) $(BUILD)/lib/libheed.a \
+		$(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TEST_LDLIBS_$*) -lcriterion $(LDLIBS)

@@ -21,10 +21,8 @@ static heed_env *env;
 /* An environment with room for four named databases, opened in dir. */
 static heed_env *open_env(const char *dir, unsigned int flags)
 {
-	heed_env *e = NULL;
-	cr_assert_eq(heed_env_create(&e), 0);
-	cr_assert_eq(heed_env_set_maxdbs(e, 4), 0);
-	int rc = heed_env_open(e, dir, flags, 0644);
+	heed_env *e;
+	int rc = env_open_dir(&e, dir, flags, 0, 0, 4);
 	cr_assert_eq(rc, 0, "open %s: %s", dir, heed_strerror(rc));
 	return e;
 }
@@ -449,9 +447,8 @@ Test(badinput, named_db_limits)
 {
 	char dir[64];
 	tmpdir_make(dir, sizeof(dir), "badinput");
-	heed_env *e = NULL;
-	cr_assert_eq(heed_env_create(&e), 0);
-	cr_assert_eq(heed_env_open(e, dir, 0, 0644), 0);
+	heed_env *e;
+	HEED_OK(env_open_dir(&e, dir, 0, 0, 0, 0));
 	heed_txn *txn = begin(e, 0);
 	heed_dbi d;
 	cr_assert_eq(heed_dbi_open(txn, "named", HEED_CREATE, &d), HEED_DBS_FULL,
@@ -508,10 +505,8 @@ Test(badinput, txn_failed_with_map_full)
 {
 	char dir[64];
 	tmpdir_make(dir, sizeof(dir), "badinput");
-	heed_env *e = NULL;
-	cr_assert_eq(heed_env_create(&e), 0);
-	cr_assert_eq(heed_env_set_mapsize(e, 256 << 10), 0);
-	cr_assert_eq(heed_env_open(e, dir, 0, 0644), 0);
+	heed_env *e;
+	HEED_OK(env_open_dir(&e, dir, 0, 0, 256 << 10, 0));
 	put_commit(e, "kept", "yes");
 
 	heed_txn *txn = begin(e, 0);

@@ -218,7 +218,12 @@ Test(crash, sigkill_during_commits)
 	static const unsigned int modes[] = {0, HEED_NOMETASYNC, HEED_NOSYNC};
 	static const char *const mode_names[] = {"durable", "nometasync", "nosync"};
 	const char *env_rounds = getenv("HEED_CRASH_ROUNDS");
-	int rounds = env_rounds && *env_rounds ? (int)strtol(env_rounds, NULL, 10) : ROUNDS;
+	uint64_t nrounds = ROUNDS;
+
+	if (env_rounds && *env_rounds)
+		cr_assert(heed_parse_u64(env_rounds, &nrounds) == 0 && nrounds <= 1000000,
+			  "HEED_CRASH_ROUNDS=%s: not a whole number up to 1000000", env_rounds);
+	int rounds = (int)nrounds;
 	struct rng rng = {test_seed("crash::sigkill_during_commits")};
 	uint64_t acked = 0, last, ack;
 	unsigned long total_acks = 0;

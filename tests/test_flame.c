@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "flame.h"
+#include "parse.h"
 
 #define MAXF 4096
 
@@ -783,7 +784,12 @@ static int rstack_cmp(const void *pa, const void *pb)
 Test(flame, randomized_layout_matches_reference)
 {
 	const char *env = getenv("HEED_SEED");
-	unsigned int seed = env ? (unsigned int)strtoul(env, NULL, 0) : (unsigned int)time(NULL);
+	uint64_t seed64 = (uint64_t)time(NULL);
+
+	if (env)
+		cr_assert_eq(heed_parse_u64(env, &seed64), 0, "HEED_SEED=%s: not a whole number",
+			     env);
+	unsigned int seed = (unsigned int)seed64;
 	struct frames *fs = xcalloc(1, sizeof(*fs));
 	struct rstack *st = xcalloc(400, sizeof(*st));
 	char *text = xcalloc(1, 400 * 80);

@@ -1,6 +1,6 @@
 /*
- * test_harness - the bench harness: its statistics (bench/stats.h), its
- * JSON reader (bench/json.h) and heed_bench_main() end to end (sampling,
+ * test_harness - the bench harness: its statistics (bench/stats.h) and
+ * heed_bench_main() end to end (sampling,
  * filters, fixed work, JSON results, baselines, bad options).
  */
 #include <criterion/criterion.h>
@@ -142,81 +142,6 @@ Test(stats, permutation_is_a_reproducible_shuffle)
 	cr_expect_eq(s1, 9, "nothing to shuffle, no draws");
 }
 
-Test(json, parses_nested_documents)
-{
-	const char *doc = "{\"a\": [1, 2.5, -3e2], \"s\": \"x\\\"\\u00e9\\n\", \"t\": true,"
-			  " \"n\": null, \"o\": {\"k\": \"v\"}}";
-	struct heed_json *j;
-	const struct heed_json *a;
-	char err[128];
-
-	cr_assert_eq(heed_json_parse(doc, strlen(doc), &j, err, sizeof(err)), 0, "%s", err);
-	a = heed_json_get(j, "a");
-	cr_assert(a && a->type == HEED_JSON_ARRAY);
-	cr_expect_float_eq(a->child->num, 1, 1e-12);
-	cr_expect_float_eq(a->child->next->num, 2.5, 1e-12);
-	cr_expect_float_eq(a->child->next->next->num, -300, 1e-12);
-	cr_expect_str_eq(heed_json_str(j, "s"), "x\"\xc3\xa9\n");
-	cr_expect_eq(heed_json_get(j, "t")->type, HEED_JSON_BOOL);
-	cr_expect_eq(heed_json_get(j, "n")->type, HEED_JSON_NULL);
-	cr_expect_str_eq(heed_json_str(heed_json_get(j, "o"), "k"), "v");
-	cr_expect_null(heed_json_get(j, "missing"));
-	cr_expect_float_eq(heed_json_num(j, "missing", 42), 42, 1e-12);
-	heed_json_free(j);
-}
-
-Test(json, rejects_bad_input_with_a_sentence)
-{
-	static const char *const bad[] = {
-		"{\"a\": 1,}", "[1 2]", "{\"a\" 1}", "\"abc", "{} x", "tru", "[\"\\u0000\"]", "",
-	};
-	char deep[200];
-	struct heed_json *j;
-	char err[128];
-
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		err[0] = '\0';
-		cr_expect_eq(heed_json_parse(bad[i], strlen(bad[i]), &j, err, sizeof(err)), -EINVAL,
-			     "accepted '%s'", bad[i]);
-		cr_expect_null(j);
-		cr_expect(strstr(err, "invalid JSON at byte") != NULL, "message '%s'", err);
-	}
-	memset(deep, '[', 100);
-	memset(deep + 100, ']', 100);
-	cr_expect_eq(heed_json_parse(deep, 200, &j, err, sizeof(err)), -EINVAL);
-	cr_expect(strstr(err, "nested too deep") != NULL, "message '%s'", err);
-	cr_expect_eq(heed_json_load("/nonexistent/x.json", &j, err, sizeof(err)), -ENOENT);
-	cr_expect(strstr(err, "/nonexistent/x.json") != NULL);
-}
-
-Test(json, writer_round_trips)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct heed_json *j;
-	char err[128];
-
-	cr_assert_not_null(f);
-	fputs("{\"s\":", f);
-	heed_json_write_str(f, "a\"b\\c\n\t\x01");
-	fputs(",\"n\":", f);
-	heed_json_write_num(f, 0.1);
-	fputs(",\"i\":", f);
-	heed_json_write_num(f, 123456789012.0);
-	fputs(",\"nan\":", f);
-	heed_json_write_num(f, NAN);
-	fputs("}", f);
-	fclose(f);
-	cr_assert_eq(heed_json_parse(buf, len, &j, err, sizeof(err)), 0, "%s: %s", err, buf);
-	cr_expect_str_eq(heed_json_str(j, "s"), "a\"b\\c\n\t\x01");
-	cr_expect(heed_json_num(j, "n", 0) == 0.1);
-	cr_expect(heed_json_num(j, "i", 0) == 123456789012.0);
-	cr_expect_eq(heed_json_get(j, "nan")->type, HEED_JSON_NULL);
-	heed_json_free(j);
-	free(buf);
-}
-
 /* A suite with two cases: an automatic one and a fixed-work one. */
 static unsigned fixed_calls, auto_calls;
 static uint64_t fixed_total;
@@ -309,8 +234,9 @@ static int run_main(const char *extra1, const char *extra2, const char *json)
 Test(harness, json_results_follow_the_schema, .init = make_tmp, .fini = remove_tmp)
 {
 	char path[128], err[256];
-	struct heed_json *doc;
-	const struct heed_json *res, *r, *samples, *iters;
+	json_t *doc;
+	const json_t *res, *r, *s;
+	size_t i;
 	unsigned n = 0;
 
 	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
@@ -320,57 +246,57 @@ Test(harness, json_results_follow_the_schema, .init = make_tmp, .fini = remove_t
 	cr_expect_float_eq(heed_json_num(doc, "version", 0), 1, 0);
 	cr_expect_str_eq(heed_json_str(doc, "suite"), "tiny");
 	cr_expect_str_eq(heed_json_str(doc, "unit"), "ns");
-	res = heed_json_get(doc, "results");
-	cr_assert(res && res->child && res->child->next, "two results");
-	r = res->child;
+	res = json_object_get(doc, "results");
+	cr_assert(json_array_size(res) >= 2, "two results");
+	r = json_array_get(res, 0);
 	cr_expect_str_eq(heed_json_str(r, "name"), "spin/auto");
-	samples = heed_json_get(r, "samples");
-	for (const struct heed_json *s = samples->child; s; s = s->next) {
-		cr_expect_gt(s->num, 0);
+	json_array_foreach(json_object_get(r, "samples"), i, s)
+	{
+		cr_expect_gt(json_number_value(s), 0);
 		n++;
 	}
 	cr_expect_eq(n, 30, "30 samples by default");
-	cr_expect_gt(heed_json_num(heed_json_get(r, "throughput"), "ops_per_s", 0), 0);
+	cr_expect_gt(heed_json_num(json_object_get(r, "throughput"), "ops_per_s", 0), 0);
 	cr_expect_gt(auto_calls, 30, "warm-up calls come on top of the samples");
 	{
-		const struct heed_json *ci = heed_json_get(r, "median_ci");
+		const json_t *ci = json_object_get(r, "median_ci");
 		double med = heed_json_num(r, "median", 0);
 
-		cr_expect(ci->child->num <= med && med <= ci->child->next->num);
+		cr_expect(json_number_value(json_array_get(ci, 0)) <= med &&
+			  med <= json_number_value(json_array_get(ci, 1)));
 	}
-	r = res->child->next;
+	r = json_array_get(res, 1);
 	cr_expect_str_eq(heed_json_str(r, "name"), "spin/fixed");
-	cr_expect_float_eq(heed_json_num(heed_json_get(r, "extra"), "answer", 0), 42, 0);
-	iters = heed_json_get(r, "iters");
-	for (const struct heed_json *s = iters->child; s; s = s->next)
-		cr_expect_float_eq(s->num, 7, 0);
+	cr_expect_float_eq(heed_json_num(json_object_get(r, "extra"), "answer", 0), 42, 0);
+	json_array_foreach(json_object_get(r, "iters"), i, s)
+		cr_expect_float_eq(json_number_value(s), 7, 0);
 	cr_expect_eq(fixed_calls, 30, "fixed work: no warm-up, one call a sample");
 	cr_expect_eq(fixed_total, 30 * 7);
-	heed_json_free(doc);
+	json_decref(doc);
 }
 
 Test(harness, filter_selects_cases, .init = make_tmp, .fini = remove_tmp)
 {
 	char path[128], err[256];
-	struct heed_json *doc;
-	const struct heed_json *res;
+	json_t *doc;
+	const json_t *res;
 
 	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
 	cr_assert_eq(run_main("--filter", "fixed$", path), 0);
 	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
-	res = heed_json_get(doc, "results");
-	cr_assert_not_null(res->child);
-	cr_expect_str_eq(heed_json_str(res->child, "name"), "spin/fixed");
-	cr_expect_null(res->child->next);
+	res = json_object_get(doc, "results");
+	cr_assert_not_null(json_array_get(res, 0));
+	cr_expect_str_eq(heed_json_str(json_array_get(res, 0), "name"), "spin/fixed");
+	cr_expect_null(json_array_get(res, 1));
 	cr_expect_eq(auto_calls, 0);
-	heed_json_free(doc);
+	json_decref(doc);
 }
 
 Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp)
 {
 	char path[128], err[256];
-	struct heed_json *doc, *saved;
-	const struct heed_json *base;
+	json_t *doc, *saved;
+	const json_t *base;
 
 	cr_assert_eq(run_main("--save-baseline", "first", NULL), 0);
 	snprintf(path, sizeof(path), "%s/first/tiny.json", tmpdir);
@@ -378,21 +304,24 @@ Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp
 	snprintf(path, sizeof(path), "%s/second.json", tmpdir);
 	cr_assert_eq(run_main("--baseline", "first", path), 0);
 	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
-	base = heed_json_get(heed_json_get(doc, "results")->child, "baseline");
+	base = json_object_get(json_array_get(json_object_get(doc, "results"), 0), "baseline");
 	cr_assert_not_null(base, "the result carries its comparison");
 	cr_expect_str_eq(heed_json_str(base, "name"), "first");
 	cr_expect_gt(heed_json_num(base, "ratio", 0), 0);
 	cr_expect_not_null(heed_json_str(base, "verdict"));
-	heed_json_free(doc);
+	json_decref(doc);
 	/* Each case is compared with its own entry of the saved file. */
 	snprintf(path, sizeof(path), "%s/first/tiny.json", tmpdir);
 	cr_assert_eq(heed_json_load(path, &saved, err, sizeof(err)), 0, "%s", err);
 	snprintf(path, sizeof(path), "%s/second.json", tmpdir);
 	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
-	for (const struct heed_json *r = heed_json_get(doc, "results")->child,
-				    *o = heed_json_get(saved, "results")->child;
-	     r && o; r = r->next, o = o->next) {
-		base = heed_json_get(r, "baseline");
+	for (size_t i = 0; i < json_array_size(json_object_get(doc, "results")) &&
+			   i < json_array_size(json_object_get(saved, "results"));
+	     i++) {
+		const json_t *r = json_array_get(json_object_get(doc, "results"), i);
+		const json_t *o = json_array_get(json_object_get(saved, "results"), i);
+
+		base = json_object_get(r, "baseline");
 		cr_expect_str_eq(heed_json_str(r, "name"), heed_json_str(o, "name"));
 		cr_assert_not_null(base, "%s: no comparison", heed_json_str(r, "name"));
 		cr_expect_eq(heed_json_num(base, "median", 0), heed_json_num(o, "median", -1),
@@ -401,8 +330,8 @@ Test(harness, baseline_saved_then_compared, .init = make_tmp, .fini = remove_tmp
 				   heed_json_num(r, "median", 0) / heed_json_num(o, "median", 1),
 				   1e-9);
 	}
-	heed_json_free(saved);
-	heed_json_free(doc);
+	json_decref(saved);
+	json_decref(doc);
 }
 
 /* Write baseline NAME for the tiny suite: 30 samples of one value per case. */
@@ -433,8 +362,8 @@ static void write_baseline(const char *name, double auto_ns, double fixed_ns)
 Test(harness, baseline_verdicts, .init = make_tmp, .fini = remove_tmp)
 {
 	char path[128], err[256];
-	struct heed_json *doc;
-	const struct heed_json *r, *base;
+	json_t *doc;
+	const json_t *r, *base;
 
 	/* Far from anything a run measures, so the verdicts do not depend on
 	 * the machine: a case a million times slower, one a million faster. */
@@ -442,21 +371,21 @@ Test(harness, baseline_verdicts, .init = make_tmp, .fini = remove_tmp)
 	snprintf(path, sizeof(path), "%s/out.json", tmpdir);
 	cr_assert_eq(run_main("--baseline", "far", path), 0, "a regression is reported, not fatal");
 	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
-	r = heed_json_get(doc, "results")->child;
-	base = heed_json_get(r, "baseline");
+	r = json_array_get(json_object_get(doc, "results"), 0);
+	base = json_object_get(r, "baseline");
 	cr_assert_not_null(base);
 	cr_expect_str_eq(heed_json_str(r, "name"), "spin/auto");
 	cr_expect_float_eq(heed_json_num(base, "median", 0), 1e-3, 1e-15);
 	cr_expect_str_eq(heed_json_str(base, "verdict"), "regressed");
-	cr_expect_gt(heed_json_get(base, "ratio_ci")->child->num, 1);
-	r = r->next;
-	base = heed_json_get(r, "baseline");
+	cr_expect_gt(json_number_value(json_array_get(json_object_get(base, "ratio_ci"), 0)), 1);
+	r = json_array_get(json_object_get(doc, "results"), 1);
+	base = json_object_get(r, "baseline");
 	cr_assert_not_null(base);
 	cr_expect_str_eq(heed_json_str(r, "name"), "spin/fixed");
 	cr_expect_float_eq(heed_json_num(base, "median", 0), 1e12, 1);
 	cr_expect_str_eq(heed_json_str(base, "verdict"), "improved");
-	cr_expect_lt(heed_json_get(base, "ratio_ci")->child->next->num, 1);
-	heed_json_free(doc);
+	cr_expect_lt(json_number_value(json_array_get(json_object_get(base, "ratio_ci"), 1)), 1);
+	json_decref(doc);
 }
 
 /* A suite that asks about its case before running it, as suites do before

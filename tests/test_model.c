@@ -730,8 +730,13 @@ static void run_model(unsigned int psize, const char *name)
 	heed_txn *txn;
 	int db;
 
-	if (env_ops && *env_ops)
-		total = strtoul(env_ops, NULL, 0);
+	if (env_ops && *env_ops) {
+		uint64_t v;
+
+		cr_assert_eq(heed_parse_u64(env_ops, &v), 0,
+			     "HEED_MODEL_OPS=%s: not a whole number", env_ops);
+		total = (unsigned long)v;
+	}
 	env_ops = getenv("HEED_MODEL_TRACE");
 	tracing = env_ops && *env_ops == '1';
 	M.rng.s = test_seed(name);

@@ -69,15 +69,10 @@ static void die_with_parent(pid_t parent)
 /* Opens the shared env; in a child a failure ends the child. */
 static heed_env *open_shared(int in_child)
 {
-	heed_env *env = NULL;
-	int rc = heed_env_create(&env);
-	if (rc == 0)
-		rc = heed_env_set_mapsize(env, 256 << 20);
-	if (rc == 0)
-		rc = heed_env_open(env, tmpdir, 0, 0644);
+	heed_env *env;
+	int rc = env_open_dir(&env, tmpdir, 0, 0, 256 << 20, 0);
 	if (rc != 0) {
 		fprintf(stderr, "pid %d: open %s: %s\n", (int)getpid(), tmpdir, heed_strerror(rc));
-		heed_env_close(env);
 		if (in_child)
 			_exit(2);
 		cr_assert_fail("open %s: %s", tmpdir, heed_strerror(rc));
@@ -107,8 +102,12 @@ static double now_s(void)
 static double duration_s(void)
 {
 	const char *s = getenv("HEED_MULTIPROC_SECS");
-	double d = s ? strtod(s, NULL) : 3.0;
-	return d > 0 ? d : 3.0;
+	double d = 3.0;
+
+	if (s)
+		cr_assert(heed_parse_double(s, &d) == 0 && d > 0,
+			  "HEED_MULTIPROC_SECS=%s: not a positive number of seconds", s);
+	return d;
 }
 
 /* Reader child: snapshots until the deadline, and past it until it has seen

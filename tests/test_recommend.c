@@ -281,3 +281,22 @@ Test(stacks, frame_match_ignores_annotations)
 	cr_assert(heed_frame_is_kernel("vfs_read_[k]", 12));
 	cr_assert_not(heed_frame_is_kernel("vfs_read_[i]", 12));
 }
+
+/* profile_stacks reads folded lines through libflame, so heed-profile and
+ * heed-flame read one file the same way. */
+Test(stacks, folded_lines_follow_libflame_rules)
+{
+	struct heed_prof p = {0};
+
+	/* two counts: a differential line, not "a;b 3" with 4 samples */
+	cr_assert_eq(heed_prof_add_line(&p, "a;b 3 4"), -EINVAL);
+	cr_assert_eq(heed_prof_add_line(&p, "a;b 0.5"), -EINVAL, "half a sample");
+	/* trailing empty frames are dropped, as flamegraph.pl drops them */
+	cr_assert_eq(heed_prof_add_line(&p, "a;b;; 3"), 0);
+	cr_assert_eq(heed_prof_add_line(&p, "a b;c 2"), 0, "a frame may hold a space");
+	cr_assert_eq(p.nstacks, 2);
+	cr_assert_str_eq(p.stacks[0].frames, "a;b");
+	cr_assert_str_eq(p.stacks[1].frames, "a b;c");
+	cr_assert_eq(p.samples, 5);
+	heed_prof_free(&p);
+}

@@ -292,9 +292,7 @@ static void engine_roundtrip(unsigned int psize)
 
 	rng.s = test_seed("test_search");
 	tmpdir_make(dir, sizeof(dir), "search");
-	cr_assert_eq(heed_env_create(&env), 0);
-	cr_assert_eq(heed_env_set_pagesize(env, psize), 0);
-	cr_assert_eq(heed_env_open(env, dir, HEED_NOSYNC, 0644), 0);
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, psize, 0, 0));
 	cr_assert_eq(heed_txn_begin(env, NULL, 0, &txn), 0);
 	for (i = 0; i < n; i++) {
 		unsigned int r = (unsigned int)(rng_next(&rng) % n);

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "elfinfo.h"
-#include "jsonw.h"
 #include "lathist.h"
+#include "parse.h"
 #include "procmaps.h"
 #include "stacks.h"
 #include "symbolize.h"
@@ -22,7 +22,10 @@
 static uint64_t seed_rng(void)
 {
 	const char *s = getenv("HEED_SEED");
-	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ (uint64_t)getpid();
+	uint64_t seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
+
+	if (s)
+		cr_assert_eq(heed_parse_u64(s, &seed), 0, "HEED_SEED=%s: not a whole number", s);
 
 	fprintf(stderr, "test_trace: HEED_SEED=%" PRIu64 "\n", seed);
 	return seed;
@@ -117,46 +120,6 @@ Test(hist, named_slots_are_found_or_appended_zeroed)
 	cr_assert(t.v[1].h.count == 0 && t.v[1].h.slots[0] == 0);
 	heed_hists_free(&t);
 	cr_assert(t.v == NULL && t.n == 0);
-}
-
-Test(jsonw, nesting_commas_and_escapes)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	struct heed_jw w;
-
-	cr_assert_not_null(f);
-	heed_jw_init(&w, f);
-	heed_jw_obj(&w);
-	heed_jw_key(&w, "a");
-	heed_jw_u64(&w, 1);
-	heed_jw_key(&w, "s");
-	heed_jw_str(&w, "q\"b\\\n");
-	heed_jw_key(&w, "l");
-	heed_jw_arr(&w);
-	heed_jw_i64(&w, -2);
-	heed_jw_obj(&w);
-	heed_jw_end(&w);
-	heed_jw_dbl(&w, 1.0 / 0.0);
-	heed_jw_end(&w);
-	heed_jw_end(&w);
-	cr_assert_eq(heed_jw_close(&w), 0);
-	fclose(f);
-	cr_assert_str_eq(buf, "{\"a\":1,\"s\":\"q\\\"b\\\\\\u000a\",\"l\":[-2,{},null]}\n");
-	free(buf);
-}
-
-Test(jsonw, unbalanced_is_an_error)
-{
-	FILE *f = fopen("/dev/null", "w");
-	struct heed_jw w;
-
-	cr_assert_not_null(f);
-	heed_jw_init(&w, f);
-	heed_jw_obj(&w);
-	cr_assert_eq(heed_jw_close(&w), -EINVAL);
-	fclose(f);
 }
 
 static const char maps_text[] =

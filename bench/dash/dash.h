@@ -17,9 +17,8 @@
  * raw samples by bootstrap when both sides have them, else the conservative
  * [lo_new / hi_base, hi_new / lo_base] from the two stored intervals;
  * instruction counts do not vary, so their ratio is exact. The verdict is
- * "slower" when the interval lies above 1 and the ratio above 1 + threshold,
- * "faster" when the interval lies below 1 and the ratio below 1 - threshold,
- * else "no change".
+ * util/verdict.h's with the noise threshold; the page shows regressed cases
+ * as "slower", improved ones as "faster", the others as "no change".
  *
  * Every function returns 0 or a negative errno; -EINVAL comes with a sentence
  * naming the file and the cause in err. Nothing prints.
@@ -30,15 +29,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
-struct heed_json;
-struct dash_pending;
+#include <jansson.h>
 
-enum dash_verdict {
-	DASH_NONE, /* no baseline value to compare with */
-	DASH_SAME,
-	DASH_FASTER,
-	DASH_SLOWER,
-};
+#include "verdict.h"
+struct dash_pending;
 
 struct dash_result {
 	double value;	 /* per-iteration cost: ns (time) or instructions (icount) */
@@ -51,9 +45,9 @@ struct dash_result {
 struct dash_bench {
 	char *suite;
 	char *name;
-	char *unit;		 /* "ns" or "instr" */
-	struct dash_result **at; /* per commit (dash.commits order); NULL = absent */
-	enum dash_verdict verdict;
+	char *unit;		   /* "ns" or "instr" */
+	struct dash_result **at;   /* per commit (dash.commits order); NULL = absent */
+	enum heed_verdict verdict; /* NONE: no baseline value to compare with */
 	double ratio, ratio_lo, ratio_hi;
 };
 
@@ -69,14 +63,14 @@ struct dash {
 	struct dash_bench *benches; /* by suite, then name */
 	size_t nbenches;
 	size_t nfiles;
-	long newest;		   /* index into commits, -1 when empty */
-	long baseline;		   /* index into commits, -1 when none */
-	double threshold;	   /* noise threshold, fraction (0.02 = 2%) */
-	struct heed_json **traces; /* heed-trace --json documents */
+	long newest;	  /* index into commits, -1 when empty */
+	long baseline;	  /* index into commits, -1 when none */
+	double threshold; /* noise threshold, fraction (0.02 = 2%) */
+	json_t **traces;  /* heed-trace --json documents */
 	char **trace_names;
 	size_t ntraces;
-	struct heed_json *recs; /* heed-profile recommendations.json, or NULL */
-	char **flames;		/* flame graph hrefs, relative to the page */
+	json_t *recs;  /* heed-profile recommendations.json, or NULL */
+	char **flames; /* flame graph hrefs, relative to the page */
 	size_t nflames;
 	/* results read but not yet laid out by commit (dash_model.c) */
 	struct dash_pending *pending;

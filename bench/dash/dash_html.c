@@ -17,6 +17,7 @@
 
 #include "dash_assets.h"
 #include "json.h"
+#include "units.h"
 
 /* Escapes s; with code, `spans` become <code> (advice is written in Markdown). */
 static void esc_text(FILE *f, const char *s, int code)
@@ -61,33 +62,6 @@ static void esc(FILE *f, const char *s)
 	esc_text(f, s, 0);
 }
 
-/* A cost in its unit, scaled to three significant digits: "12.3 µs". */
-static void fmt_value(char *buf, size_t len, double v, const char *unit)
-{
-	static const char *const tu[] = {"ns", "\xc2\xb5s", "ms", "s"};
-	static const char *const iu[] = {"instr", "k instr", "M instr", "G instr"};
-	const char *const *u = strcmp(unit, "instr") == 0 ? iu : tu;
-	int k = 0;
-
-	while (v >= 1000 && k < 3) {
-		v /= 1000;
-		k++;
-	}
-	snprintf(buf, len, v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, u[k]);
-}
-
-static void fmt_rate(char *buf, size_t len, double ops)
-{
-	static const char *const su[] = {"", "k", "M", "G"};
-	int k = 0;
-
-	while (ops >= 1000 && k < 3) {
-		ops /= 1000;
-		k++;
-	}
-	snprintf(buf, len, ops >= 100 ? "%.0f %sops/s" : "%.1f %sops/s", ops, su[k]);
-}
-
 static const char *commit_id(const struct dash *d, long i)
 {
 	return i >= 0 ? d->commits[i].id : "";
@@ -98,7 +72,7 @@ static void head(const struct dash *d, FILE *f)
 	char when[64];
 	time_t now = time(NULL);
 	struct tm tm;
-	size_t count[4] = {0};
+	size_t count[HEED_VERDICT_COUNT] = {0};
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
@@ -132,34 +106,38 @@ static void head(const struct dash *d, FILE *f)
 		"<span class=\"chip faster\" id=\"n-faster\">%zu faster</span>"
 		"<span class=\"chip same\" id=\"n-same\">%zu no change</span>"
 		"<span class=\"chip none\">%zu without baseline</span></div>\n</header>\n<main>\n",
-		count[DASH_SLOWER], count[DASH_FASTER], count[DASH_SAME], count[DASH_NONE]);
+		count[HEED_VERDICT_REGRESSED], count[HEED_VERDICT_IMPROVED],
+		d->nbenches - count[HEED_VERDICT_REGRESSED] - count[HEED_VERDICT_IMPROVED] -
+			count[HEED_VERDICT_NONE],
+		count[HEED_VERDICT_NONE]);
 }
 
-static const char *verdict_class(enum dash_verdict v)
+/* The page's three colours: regressed, improved, the rest. */
+static const char *verdict_class(enum heed_verdict v)
 {
 	switch (v) {
-	case DASH_FASTER:
+	case HEED_VERDICT_IMPROVED:
 		return "faster";
-	case DASH_SLOWER:
+	case HEED_VERDICT_REGRESSED:
 		return "slower";
-	case DASH_SAME:
-		return "same";
-	default:
+	case HEED_VERDICT_NONE:
 		return "none";
+	default:
+		return "same";
 	}
 }
 
-static const char *verdict_text(enum dash_verdict v)
+static const char *verdict_mark(enum heed_verdict v)
 {
 	switch (v) {
-	case DASH_FASTER:
-		return "&#9660; faster";
-	case DASH_SLOWER:
-		return "&#9650; slower";
-	case DASH_SAME:
-		return "&#9679; no change";
+	case HEED_VERDICT_IMPROVED:
+		return "&#9660;";
+	case HEED_VERDICT_REGRESSED:
+		return "&#9650;";
+	case HEED_VERDICT_NONE:
+		return "&ndash;";
 	default:
-		return "&ndash; no baseline";
+		return "&#9679;";
 	}
 }
 
@@ -195,18 +173,18 @@ static void compare_table(const struct dash *d, FILE *f)
 		esc(f, b->name);
 		fputs("</td>", f);
 		if (base) {
-			fmt_value(v, sizeof(v), base->value, b->unit);
+			heed_fmt_value(v, sizeof(v), base->value, b->unit);
 			fprintf(f, "<td data-v=\"%.6g\">%s</td>", base->value, v);
 		} else {
 			fputs("<td data-v=\"-1\">&ndash;</td>", f);
 		}
 		if (cur) {
-			fmt_value(v, sizeof(v), cur->value, b->unit);
+			heed_fmt_value(v, sizeof(v), cur->value, b->unit);
 			fprintf(f, "<td data-v=\"%.6g\">%s</td>", cur->value, v);
 		} else {
 			fputs("<td data-v=\"-1\">&ndash;</td>", f);
 		}
-		if (b->verdict != DASH_NONE)
+		if (b->verdict != HEED_VERDICT_NONE)
 			fprintf(f,
 				"<td data-v=\"%.6g\" class=\"num\">%+.1f%%</td>"
 				"<td>[%+.1f%%, %+.1f%%]</td>",
@@ -214,9 +192,10 @@ static void compare_table(const struct dash *d, FILE *f)
 				100 * (b->ratio_hi - 1));
 		else
 			fputs("<td data-v=\"0\">&ndash;</td><td>&ndash;</td>", f);
-		fprintf(f, "<td class=\"verdict\">%s</td>", verdict_text(b->verdict));
+		fprintf(f, "<td class=\"verdict\">%s %s</td>", verdict_mark(b->verdict),
+			heed_verdict_name(b->verdict));
 		if (cur && cur->ops_per_s > 0) {
-			fmt_rate(v, sizeof(v), cur->ops_per_s);
+			heed_fmt_rate(v, sizeof(v), cur->ops_per_s, "op");
 			fprintf(f, "<td data-v=\"%.6g\">%s</td></tr>\n", cur->ops_per_s, v);
 		} else {
 			fputs("<td data-v=\"0\">&ndash;</td></tr>\n", f);
@@ -252,8 +231,8 @@ static void trend_chart(const struct dash *d, const struct dash_bench *b, FILE *
 	esc(f, b->suite);
 	fputs("</span> ", f);
 	esc(f, b->name);
-	fprintf(f, " <span class=\"mark %s\">%s</span></figcaption>\n", verdict_class(b->verdict),
-		verdict_text(b->verdict));
+	fprintf(f, " <span class=\"mark %s\">%s %s</span></figcaption>\n",
+		verdict_class(b->verdict), verdict_mark(b->verdict), heed_verdict_name(b->verdict));
 	pad = (hi - lo) * 0.1;
 	if (pad <= 0)
 		pad = hi > 0 ? hi * 0.05 : 1;
@@ -265,8 +244,8 @@ static void trend_chart(const struct dash *d, const struct dash_bench *b, FILE *
 		W, H, W, H);
 	esc(f, b->name);
 	fputs("\">\n", f);
-	fmt_value(v1, sizeof(v1), hi, b->unit);
-	fmt_value(v2, sizeof(v2), lo, b->unit);
+	heed_fmt_value(v1, sizeof(v1), hi, b->unit);
+	heed_fmt_value(v2, sizeof(v2), lo, b->unit);
 	fprintf(f,
 		"<line class=\"axis\" x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\"/>"
 		"<line class=\"axis\" x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\"/>"
@@ -302,7 +281,7 @@ static void trend_chart(const struct dash *d, const struct dash_bench *b, FILE *
 
 			if (!r)
 				continue;
-			fmt_value(v1, sizeof(v1), r->value, b->unit);
+			heed_fmt_value(v1, sizeof(v1), r->value, b->unit);
 			fprintf(f,
 				"<line class=\"ci\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
 				"y2=\"%.1f\"/>"
@@ -349,11 +328,6 @@ static void trends(const struct dash *d, FILE *f)
 	fputs("</div></section>\n", f);
 }
 
-static void fmt_ns(char *buf, size_t len, double ns)
-{
-	fmt_value(buf, len, ns, "ns");
-}
-
 /* A bar from p50 to p99 with a tick at p90, on a log scale shared by the
  * whole table (lmin..lmax in log10 ns). */
 static void op_bar(FILE *f, double p50, double p90, double p99, double lmin, double lmax)
@@ -372,11 +346,14 @@ static void op_bar(FILE *f, double p50, double p90, double p99, double lmin, dou
 		W, W, W, x50, fmax(x99 - x50, 2), x90, x90);
 }
 
-static void ops_table(const char *title, const struct heed_json *ops, FILE *f)
+static void ops_table(const char *title, const json_t *ops, FILE *f)
 {
 	double lmin = INFINITY, lmax = -INFINITY;
+	const char *key;
+	const json_t *o;
 
-	for (const struct heed_json *o = ops->child; o; o = o->next) {
+	json_object_foreach((json_t *)ops, key, o)
+	{
 		double p50 = heed_json_num(o, "p50_ns", 0), p99 = heed_json_num(o, "p99_ns", 0);
 
 		if (p50 > 0)
@@ -396,16 +373,17 @@ static void ops_table(const char *title, const struct heed_json *ops, FILE *f)
 	      "<th>errors</th><th>p50</th><th>p90</th><th>p99</th><th>p50 &ndash; p99 (log)</th>"
 	      "</tr></thead><tbody>\n",
 	      f);
-	for (const struct heed_json *o = ops->child; o; o = o->next) {
+	json_object_foreach((json_t *)ops, key, o)
+	{
 		double p50 = heed_json_num(o, "p50_ns", 0), p90 = heed_json_num(o, "p90_ns", 0);
 		double p99 = heed_json_num(o, "p99_ns", 0);
 		char a[32], b[32], c[32];
 
-		fmt_ns(a, sizeof(a), p50);
-		fmt_ns(b, sizeof(b), p90);
-		fmt_ns(c, sizeof(c), p99);
+		heed_fmt_value(a, sizeof(a), p50, "ns");
+		heed_fmt_value(b, sizeof(b), p90, "ns");
+		heed_fmt_value(c, sizeof(c), p99, "ns");
 		fputs("<tr><td class=\"name\">", f);
-		esc(f, o->key);
+		esc(f, key);
 		fprintf(f, "</td><td>%.0f</td><td>%.0f</td><td>%s</td><td>%s</td><td>%s</td><td>",
 			heed_json_num(o, "count", 0), heed_json_num(o, "errors", 0), a, b, c);
 		op_bar(f, p50, p90, p99, lmin, lmax);
@@ -420,16 +398,16 @@ static void ops(const struct dash *d, FILE *f)
 
 	fputs("<section id=\"ops\"><h2>Per-operation latency</h2>\n", f);
 	for (size_t i = 0; i < d->ntraces; i++) {
-		const struct heed_json *o = heed_json_get(d->traces[i], "ops");
-		const struct heed_json *fn = heed_json_get(d->traces[i], "funcs");
+		const json_t *o = json_object_get(d->traces[i], "ops");
+		const json_t *fn = json_object_get(d->traces[i], "funcs");
 		char title[512];
 
-		if (o && o->type == HEED_JSON_OBJECT && o->child) {
+		if (json_object_size(o)) {
 			snprintf(title, sizeof(title), "%s: heed operations", d->trace_names[i]);
 			ops_table(title, o, f);
 			shown++;
 		}
-		if (fn && fn->type == HEED_JSON_OBJECT && fn->child) {
+		if (json_object_size(fn)) {
 			snprintf(title, sizeof(title), "%s: traced functions", d->trace_names[i]);
 			ops_table(title, fn, f);
 			shown++;
@@ -468,9 +446,9 @@ static void flames(const struct dash *d, FILE *f)
 
 static void recs(const struct dash *d, FILE *f)
 {
-	const struct heed_json *list = heed_json_get(d->recs, "recommendations");
-	const struct heed_json *top = heed_json_get(d->recs, "top");
-	size_t k = 0;
+	const json_t *list = json_object_get(d->recs, "recommendations");
+	const json_t *top = json_object_get(d->recs, "top"), *r, *t;
+	size_t i;
 
 	fputs("<section id=\"recs\"><h2>Recommendations</h2>\n", f);
 	if (!d->recs) {
@@ -485,11 +463,12 @@ static void recs(const struct dash *d, FILE *f)
 		heed_json_num(d->recs, "samples", 0), heed_json_num(d->recs, "duration_s", 0));
 	esc(f, heed_json_str(d->recs, "build"));
 	fputs("</code>.</p>\n", f);
-	if (!list->child)
+	if (!json_array_size(list))
 		fputs("<p class=\"empty\">No rule fired: no cost centre reached its "
 		      "threshold.</p>\n",
 		      f);
-	for (const struct heed_json *r = list->child; r; r = r->next) {
+	json_array_foreach(list, i, r)
+	{
 		fprintf(f, "<article class=\"rec\"><div class=\"share\">%.0f%%</div><div><h3>",
 			100 * heed_json_num(r, "share", 0));
 		esc(f, heed_json_str(r, "title"));
@@ -501,15 +480,18 @@ static void recs(const struct dash *d, FILE *f)
 		esc(f, heed_json_str(r, "evidence"));
 		fputs("</p></div></article>\n", f);
 	}
-	if (top && top->type == HEED_JSON_ARRAY && top->child) {
+	if (json_array_size(top)) {
 		double samples = heed_json_num(d->recs, "samples", 0);
 		/* bars are scaled to the hottest function, so the ranking reads at a glance */
-		double most = heed_json_num(top->child, "self", 0);
+		double most = heed_json_num(json_array_get(top, 0), "self", 0);
 
 		fputs("<h3>Hottest functions</h3><table class=\"top\"><thead><tr><th>function</th>"
 		      "<th>self</th><th>total</th></tr></thead><tbody>\n",
 		      f);
-		for (const struct heed_json *t = top->child; t && k < 15; t = t->next, k++) {
+		json_array_foreach(top, i, t)
+		{
+			if (i == 15)
+				break;
 			double self = heed_json_num(t, "self", 0),
 			       total = heed_json_num(t, "total", 0);
 

@@ -120,35 +120,33 @@ static double parse_stamp(const char *s)
 	return (double)timegm(&tm);
 }
 
-static int parse_result(const struct heed_json *j, struct dash_result **out)
+static int parse_result(const json_t *j, struct dash_result **out)
 {
-	const struct heed_json *s = heed_json_get(j, "samples");
-	const struct heed_json *ci = heed_json_get(j, "median_ci");
-	const struct heed_json *tp = heed_json_get(j, "throughput");
+	const json_t *s = json_object_get(j, "samples"), *c;
+	const json_t *ci = json_object_get(j, "median_ci");
+	const json_t *tp = json_object_get(j, "throughput");
 	struct dash_result *r = calloc(1, sizeof(*r));
-	size_t n = 0;
+	size_t i;
 
 	if (!r)
 		return -ENOMEM;
 	r->value = heed_json_num(j, "median", NAN);
 	r->lo = r->hi = r->value;
-	if (ci && ci->type == HEED_JSON_ARRAY && ci->child && ci->child->next &&
-	    ci->child->type == HEED_JSON_NUMBER && ci->child->next->type == HEED_JSON_NUMBER) {
-		r->lo = ci->child->num;
-		r->hi = ci->child->next->num;
+	if (json_is_number(json_array_get(ci, 0)) && json_is_number(json_array_get(ci, 1))) {
+		r->lo = json_number_value(json_array_get(ci, 0));
+		r->hi = json_number_value(json_array_get(ci, 1));
 	}
 	r->ops_per_s = heed_json_num(tp, "ops_per_s", 0);
-	if (s && s->type == HEED_JSON_ARRAY) {
-		for (const struct heed_json *c = s->child; c; c = c->next)
-			n++;
-		r->samples = calloc(n ? n : 1, sizeof(double));
+	if (json_is_array(s)) {
+		r->samples = calloc(json_array_size(s) ? json_array_size(s) : 1, sizeof(double));
 		if (!r->samples) {
 			free(r);
 			return -ENOMEM;
 		}
-		for (const struct heed_json *c = s->child; c; c = c->next)
-			if (c->type == HEED_JSON_NUMBER && isfinite(c->num) && c->num >= 0)
-				r->samples[r->nsamples++] = c->num;
+		json_array_foreach(s, i, c) if (json_is_number(c) &&
+						isfinite(json_number_value(c)) &&
+						json_number_value(c) >= 0)
+			r->samples[r->nsamples++] = json_number_value(c);
 	}
 	/* written this way so a NaN fails every comparison and is refused */
 	if (!(r->value >= 0) || !isfinite(r->value) || !(r->lo <= r->value) ||
@@ -169,8 +167,9 @@ static int load_file(struct dash *d, const char *dir, const char *fname, const c
 	char path[PATH_MAX], commit[128], fsuite[128];
 	const char *sep = as_commit ? fname - 1 : strchr(fname, '-');
 	size_t flen = strlen(fname);
-	struct heed_json *doc = NULL;
-	const struct heed_json *res;
+	json_t *doc = NULL;
+	const json_t *res, *r;
+	size_t ri;
 	const char *unit, *suite;
 	struct stat st;
 	size_t ci;
@@ -191,10 +190,9 @@ static int load_file(struct dash *d, const char *dir, const char *fname, const c
 	rc = heed_json_load(path, &doc, err, errlen);
 	if (rc)
 		return rc;
-	res = heed_json_get(doc, "results");
+	res = json_object_get(doc, "results");
 	if (!heed_json_str(doc, "schema") ||
-	    strcmp(heed_json_str(doc, "schema"), "heed-bench") != 0 || !res ||
-	    res->type != HEED_JSON_ARRAY) {
+	    strcmp(heed_json_str(doc, "schema"), "heed-bench") != 0 || !json_is_array(res)) {
 		snprintf(err, errlen,
 			 "%s: not a heed-bench results file (needs \"schema\":\"heed-bench\" and "
 			 "a \"results\" array)",
@@ -215,11 +213,12 @@ static int load_file(struct dash *d, const char *dir, const char *fname, const c
 	if (isnan(when))
 		when = stat(path, &st) == 0 ? (double)st.st_mtim.tv_sec : 0;
 	if (d->threshold <= 0)
-		d->threshold = heed_json_num(heed_json_get(doc, "config"), "noise", 0);
+		d->threshold = heed_json_num(json_object_get(doc, "config"), "noise", 0);
 	rc = find_commit(d, commit, when, as_commit != NULL, &ci);
 	if (rc)
 		goto cleanup;
-	for (const struct heed_json *r = res->child; r; r = r->next) {
+	json_array_foreach(res, ri, r)
+	{
 		const char *name = heed_json_str(r, "name");
 		struct dash_result *one = NULL;
 		size_t bi;
@@ -246,7 +245,7 @@ static int load_file(struct dash *d, const char *dir, const char *fname, const c
 	}
 	d->nfiles++;
 cleanup:
-	heed_json_free(doc);
+	json_decref(doc);
 	return rc;
 }
 
@@ -351,33 +350,23 @@ static void judge(struct dash *d, struct dash_bench *b)
 {
 	const struct dash_result *cur = b->at[d->newest];
 	const struct dash_result *base = d->baseline >= 0 ? b->at[d->baseline] : NULL;
-	int sig;
 
-	b->verdict = DASH_NONE;
+	b->verdict = HEED_VERDICT_NONE;
 	if (!cur || !base || base->value <= 0)
 		return;
 	b->ratio = cur->value / base->value;
 	if (strcmp(b->unit, "instr") == 0) {
 		/* instruction counts are deterministic: the ratio is exact */
 		b->ratio_lo = b->ratio_hi = b->ratio;
-		sig = b->ratio != 1.0;
-	} else if (cur->nsamples >= 2 && base->nsamples >= 2 &&
+	} else if (cur->nsamples < 2 || base->nsamples < 2 ||
 		   heed_stats_bootstrap_ratio_ci(base->samples, base->nsamples, cur->samples,
 						 cur->nsamples, RESAMPLES, CONF, SEED, &b->ratio_lo,
-						 &b->ratio_hi) == 0) {
-		sig = b->ratio_lo > 1.0 || b->ratio_hi < 1.0;
-	} else {
+						 &b->ratio_hi) != 0) {
 		/* without samples, only intervals that do not overlap count */
 		b->ratio_lo = base->hi > 0 ? cur->lo / base->hi : b->ratio;
 		b->ratio_hi = base->lo > 0 ? cur->hi / base->lo : b->ratio;
-		sig = b->ratio_lo > 1.0 || b->ratio_hi < 1.0;
 	}
-	if (sig && b->ratio > 1.0 + d->threshold)
-		b->verdict = DASH_SLOWER;
-	else if (sig && b->ratio < 1.0 - d->threshold)
-		b->verdict = DASH_FASTER;
-	else
-		b->verdict = DASH_SAME;
+	b->verdict = heed_verdict_judge(b->ratio, b->ratio_lo, b->ratio_hi, d->threshold);
 }
 
 static int cmp_bench(const void *a, const void *b)
@@ -497,29 +486,29 @@ static int push_str(char ***list, size_t *n, const char *s)
 
 int dash_add_trace(struct dash *d, const char *path, char *err, size_t errlen)
 {
-	struct heed_json *doc = NULL, **t;
+	json_t *doc = NULL, **t;
 	const char *base = strrchr(path, '/');
 	int rc;
 
 	rc = heed_json_load(path, &doc, err, errlen);
 	if (rc)
 		return rc;
-	if (!heed_json_get(doc, "ops") && !heed_json_get(doc, "profile")) {
+	if (!json_object_get(doc, "ops") && !json_object_get(doc, "profile")) {
 		snprintf(err, errlen,
 			 "trace %s: not a heed-trace --json file (no \"ops\" or \"profile\")",
 			 path);
-		heed_json_free(doc);
+		json_decref(doc);
 		return -EINVAL;
 	}
-	t = realloc(d->traces, (d->ntraces + 1) * sizeof(struct heed_json *));
+	t = realloc(d->traces, (d->ntraces + 1) * sizeof(json_t *));
 	if (!t) {
-		heed_json_free(doc);
+		json_decref(doc);
 		return -ENOMEM;
 	}
 	d->traces = t;
 	rc = push_str(&d->trace_names, &d->ntraces, base ? base + 1 : path);
 	if (rc) {
-		heed_json_free(doc);
+		json_decref(doc);
 		return rc;
 	}
 	d->traces[d->ntraces - 1] = doc;
@@ -528,19 +517,19 @@ int dash_add_trace(struct dash *d, const char *path, char *err, size_t errlen)
 
 int dash_load_recs(struct dash *d, const char *path, char *err, size_t errlen)
 {
-	const struct heed_json *list;
+	const json_t *list;
 	int rc;
 
 	rc = heed_json_load(path, &d->recs, err, errlen);
 	if (rc)
 		return rc;
-	list = heed_json_get(d->recs, "recommendations");
-	if (!list || list->type != HEED_JSON_ARRAY) {
+	list = json_object_get(d->recs, "recommendations");
+	if (!json_is_array(list)) {
 		snprintf(err, errlen,
 			 "recommendations %s: not a heed-profile recommendations file (no "
 			 "\"recommendations\" array)",
 			 path);
-		heed_json_free(d->recs);
+		json_decref(d->recs);
 		d->recs = NULL;
 		return -EINVAL;
 	}
@@ -648,12 +637,12 @@ void dash_free(struct dash *d)
 	for (size_t i = 0; i < d->ncommits; i++)
 		free(d->commits[i].id);
 	for (size_t i = 0; i < d->ntraces; i++) {
-		heed_json_free(d->traces[i]);
+		json_decref(d->traces[i]);
 		free(d->trace_names[i]);
 	}
 	for (size_t i = 0; i < d->nflames; i++)
 		free(d->flames[i]);
-	heed_json_free(d->recs);
+	json_decref(d->recs);
 	free(d->traces);
 	free(d->trace_names);
 	free(d->flames);

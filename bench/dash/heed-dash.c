@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dash.h"
+#include "parse.h"
 
 static void usage(FILE *f)
 {
@@ -66,6 +67,7 @@ int main(int argc, char **argv)
 	struct dash d = {0};
 	char err[1024] = "", tmp[4096], bdir[4096];
 	FILE *f = NULL;
+	double pct;
 	int c, rc = 0;
 
 	if (!trace) {
@@ -73,8 +75,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-		char *end;
-
 		switch (c) {
 		case 'H':
 			history = optarg;
@@ -86,8 +86,7 @@ int main(int argc, char **argv)
 			baseline_dir = optarg;
 			break;
 		case 't':
-			d.threshold = strtod(optarg, &end) / 100;
-			if (*end || end == optarg || !(d.threshold > 0) || d.threshold >= 1) {
+			if (heed_parse_double(optarg, &pct) || !(pct > 0) || pct >= 100) {
 				fprintf(stderr,
 					"heed-dash: --threshold %s: expected a percentage above 0 "
 					"and below 100\n",
@@ -95,6 +94,7 @@ int main(int argc, char **argv)
 				rc = 2;
 				goto cleanup;
 			}
+			d.threshold = pct / 100;
 			break;
 		case 'f':
 			flame_dir = optarg;

@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #include "heed.h"
+#include "json.h"
+#include "parse.h"
 
 enum cat { C_GET, C_PUT, C_DEL, C_CURSOR, C_COMMIT, C_SYNC, C_N };
 static const char *const cat_names[C_N] = {"get", "put", "del", "cursor", "commit", "sync"};
@@ -537,6 +539,46 @@ static unsigned long long sum_ops(const struct counts *c)
 	return c->ops[C_GET] + c->ops[C_PUT] + c->ops[C_DEL] + c->ops[C_CURSOR];
 }
 
+/* The --json line. Out of memory or a failed write exits 1: a partial line
+ * would read as a result. */
+static void report_json(const struct load *L, const struct counts *total,
+			unsigned long long fill_ops, double fill_s, unsigned long long measured,
+			double measured_s)
+{
+	json_t *ops = json_object(), *errs = json_object(), *doc = NULL;
+	int i, rc = ops && errs ? 0 : -ENOMEM;
+
+	for (i = 0; !rc && i < C_N; i++) {
+		rc = heed_json_set(ops, cat_names[i], heed_json_u64(total->ops[i]));
+		if (!rc)
+			rc = heed_json_set(errs, cat_names[i], heed_json_u64(total->errs[i]));
+	}
+	if (!rc)
+		doc = json_pack(
+			"{s:s,s:o,s:O,s:O,s:o,s:o,s:{s:o,s:o},s:I,s:o,s:I,s:I,s:I,s:I,s:b,"
+			"s:i}",
+			"workload", wl_names[L->o.wl], "seconds", heed_json_number(measured_s),
+			"ops", ops, "errors", errs, "ops_per_sec",
+			heed_json_number(measured_s > 0 ? (double)measured / measured_s : 0),
+			"measured_ops", heed_json_u64(measured), "setup", "ops",
+			heed_json_u64(fill_ops), "seconds", heed_json_number(fill_s), "threads",
+			(json_int_t)L->o.threads, "keys", heed_json_u64(L->o.keys), "key_size",
+			(json_int_t)L->o.ksize, "value_size", (json_int_t)L->o.vsize, "page_size",
+			(json_int_t)L->o.psize, "batch", (json_int_t)L->o.batch, "nosync",
+			L->o.nosync, "pid", (int)getpid());
+	if (!doc)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = heed_json_write(stdout, doc);
+	json_decref(doc);
+	json_decref(ops);
+	json_decref(errs);
+	if (rc) {
+		fprintf(stderr, "heed-load: --json: %s\n", strerror(-rc));
+		exit(1);
+	}
+}
+
 static void report(const struct load *L, const struct counts *total, unsigned long long fill_ops,
 		   double fill_s, unsigned long long measured, double measured_s)
 {
@@ -544,20 +586,7 @@ static void report(const struct load *L, const struct counts *total, unsigned lo
 	int i;
 
 	if (L->o.json) {
-		printf("{\"workload\":\"%s\",\"seconds\":%.6f,\"ops\":{", wl_names[L->o.wl],
-		       measured_s);
-		for (i = 0; i < C_N; i++)
-			printf("%s\"%s\":%llu", i ? "," : "", cat_names[i], total->ops[i]);
-		printf("},\"errors\":{");
-		for (i = 0; i < C_N; i++)
-			printf("%s\"%s\":%llu", i ? "," : "", cat_names[i], total->errs[i]);
-		printf("},\"ops_per_sec\":%.1f,\"measured_ops\":%llu,\"setup\":{\"ops\":%llu,"
-		       "\"seconds\":%.6f},\"threads\":%u,\"keys\":%llu,\"key_size\":%u,"
-		       "\"value_size\":%u,\"page_size\":%u,\"batch\":%u,\"nosync\":%s,"
-		       "\"pid\":%d}\n",
-		       rate, measured, fill_ops, fill_s, L->o.threads, L->o.keys, L->o.ksize,
-		       L->o.vsize, L->o.psize, L->o.batch, L->o.nosync ? "true" : "false",
-		       (int)getpid());
+		report_json(L, total, fill_ops, fill_s, measured, measured_s);
 		return;
 	}
 	printf("heed-load: %s  keys %llu  key %u B  value %u B  page %u B  batch %u  "
@@ -592,12 +621,9 @@ static void usage(FILE *f)
 static int parse_ull(const char *s, const char *what, unsigned long long min,
 		     unsigned long long max, unsigned long long *out)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+	if (heed_parse_u64(s, &v) || v < min || v > max) {
 		fprintf(stderr, "heed-load: %s '%s': expected a number from %llu to %llu\n", what,
 			s, min, max);
 		return -1;
@@ -608,12 +634,9 @@ static int parse_ull(const char *s, const char *what, unsigned long long min,
 
 static int parse_secs(const char *s, const char *what, double *out)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0) || v > 1e6) {
+	if (heed_parse_double(s, &v) || !(v >= 0) || v > 1e6) {
 		fprintf(stderr, "heed-load: %s '%s': expected seconds from 0 to 1000000\n", what,
 			s);
 		return -1;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "trace_probes.h"
 
 static volatile unsigned long sink;
@@ -124,7 +125,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: hot cpu|sys|rec|usdt|calls|idle N\n");
 		return 2;
 	}
-	arg = strtod(argv[2], NULL);
+	if (heed_parse_double(argv[2], &arg) != 0 || arg < 0) {
+		fprintf(stderr, "hot: N '%s': not a non-negative number\n", argv[2]);
+		return 2;
+	}
 	end = cpu_s() + arg;
 	if (!strcmp(argv[1], "cpu")) {
 		while (cpu_s() < end) {

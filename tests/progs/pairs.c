@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "heedpairs_probes.h"
+#include "parse.h"
 
 #define NOTFOUND  (-30798) /* HEED_NOTFOUND: not an error */
 #define CORRUPTED (-30796) /* HEED_CORRUPTED: an error */
@@ -40,13 +41,17 @@ __attribute__((noinline)) int fake_put(unsigned int i)
 
 int main(int argc, char **argv)
 {
-	unsigned long n, i, get_err = 0, put_err = 0;
+	uint64_t n;
+	unsigned long i, get_err = 0, put_err = 0;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: pairs N\n");
 		return 2;
 	}
-	n = strtoul(argv[1], NULL, 10);
+	if (heed_parse_u64(argv[1], &n) != 0) {
+		fprintf(stderr, "pairs: N '%s': not a whole number\n", argv[1]);
+		return 2;
+	}
 	for (i = 0; i < n; i++) {
 		int rc = fake_get((unsigned int)i);
 
@@ -54,7 +59,7 @@ int main(int argc, char **argv)
 		if (i % 2 == 0)
 			put_err += fake_put((unsigned int)(i / 2)) != 0;
 	}
-	printf("get %lu\nget_errors %lu\nput %lu\nput_errors %lu\n", n, get_err, (n + 1) / 2,
-	       put_err);
+	printf("get %lu\nget_errors %lu\nput %lu\nput_errors %lu\n", (unsigned long)n, get_err,
+	       (unsigned long)(n + 1) / 2, put_err);
 	return 0;
 }

@@ -36,7 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../env_open.h"
 #include "../genset.h"
+#include "parse.h"
 
 #define READERS	   4
 #define INCREMENTS 200
@@ -238,10 +240,21 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 int main(void)
 {
 	const char *s = getenv("HEED_SEED");
-	seed = s && *s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
+	seed = (uint64_t)time(NULL);
+	if (s && *s && heed_parse_u64(s, &seed) != 0) {
+		fprintf(stderr, "threads: HEED_SEED=%s: not a whole number\n", s);
+		return 2;
+	}
 	const char *c = getenv("HEED_THREADS_COMMITS");
-	if (c && *c)
-		commits = strtol(c, NULL, 0);
+	uint64_t nc;
+	if (c && *c) {
+		if (heed_parse_u64(c, &nc) != 0 || nc < 1 || nc > 100000000) {
+			fprintf(stderr, "threads: HEED_THREADS_COMMITS=%s: not a count 1..1e8\n",
+				c);
+			return 2;
+		}
+		commits = (long)nc;
+	}
 	fprintf(stderr,
 		"threads: seed %" PRIu64 " (replay with HEED_SEED=%" PRIu64 "), %ld commits\n",
 		seed, seed, commits);
@@ -251,12 +264,9 @@ int main(void)
 		fprintf(stderr, "threads: mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	int rc = heed_env_create(&env);
-	if (rc == 0)
-		rc = heed_env_open(env, dir, HEED_NOSYNC, 0644);
+	int rc = env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0);
 	if (rc != 0) {
 		fprintf(stderr, "threads: open %s: %s\n", dir, heed_strerror(rc));
-		heed_env_close(env);
 		nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 		return 1;
 	}

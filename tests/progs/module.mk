@@ -1,0 +1,49 @@
+# tests/progs/: the target programs that tests/t_trace*.sh trace, -O2 with frame
+# pointers like everything, each with its own USDT provider where it needs one.
+TRACE_PROGS := $(patsubst tests/progs/%.c,$(BUILD)/tests/progs/%,$(wildcard tests/progs/*.c))
+TRACE_PROG_PROBES := $(BUILD)/include/trace_probes.h
+
+$(TRACE_PROG_PROBES): tests/progs/probes.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -h -s $< -o $@
+
+$(BUILD)/obj/tests/progs/probes.o: tests/progs/probes.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -G -s $< -o $@
+
+# pairs.c carries a heed provider without ops__batch (heedpairs.d).
+TRACE_PAIRS_PROBES := $(BUILD)/include/heedpairs_probes.h
+
+$(TRACE_PAIRS_PROBES): tests/progs/heedpairs.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -h -s $< -o $@
+
+$(BUILD)/obj/tests/progs/heedpairs.o: tests/progs/heedpairs.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -G -s $< -o $@
+
+$(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES) \
+	$(TRACE_PAIRS_PROBES)
+
+$(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/progs/heedpairs.o \
+		$(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o \
+		$(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+LINT_SRCS += $(wildcard tests/progs/*.c)
+LINT_DEPS += $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES)
+
+# The trace tests (tests/t_trace*.sh, test_trace) run or read these programs.
+check: $(TRACE_PROGS)
+$(BUILD)/tests/test_trace: | $(TRACE_PROGS)
