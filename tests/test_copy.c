@@ -251,7 +251,7 @@ static uint64_t verify_copy(const char *dir, const struct model *rec)
 		HEED_OK(heed_cursor_open(txn, dbi, &cur));
 		while ((rc = heed_cursor_get(cur, &k, &v, HEED_NEXT)) == 0) {
 			char kb[16];
-			unsigned int key;
+			uint64_t key;
 			size_t len;
 
 			if (d == 0 && k.size == 4 && !memcmp(k.data, "side", 4))
@@ -259,11 +259,13 @@ static uint64_t verify_copy(const char *dir, const struct model *rec)
 			cr_assert(k.size == 6, "copy %s db %d: a key of %zu bytes", dir, d, k.size);
 			memcpy(kb, k.data, 6);
 			kb[6] = 0;
-			key = (unsigned int)strtoul(kb + 1, NULL, 10);
+			cr_assert(kb[0] == 'k' && strspn(kb + 1, "0123456789") == 5,
+				  "copy %s db %d: key %s is not k%%05u", dir, d, kb);
+			key = strtoull(kb + 1, NULL, 10);
 			cr_assert(key < NKEYS && rec[id].ver[d][key],
 				  "copy %s (txn %" PRIu64 ") db %d: key %s is not in the snapshot",
 				  dir, id, d, kb);
-			len = val_make((unsigned int)d, key, rec[id].ver[d][key], want);
+			len = val_make((unsigned int)d, (unsigned int)key, rec[id].ver[d][key], want);
 			cr_assert(v.size == len && !memcmp(v.data, want, len),
 				  "copy %s (txn %" PRIu64 ") db %d: key %s: another value", dir, id,
 				  d, kb);
