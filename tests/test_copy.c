@@ -265,7 +265,8 @@ static uint64_t verify_copy(const char *dir, const struct model *rec)
 			cr_assert(key < NKEYS && rec[id].ver[d][key],
 				  "copy %s (txn %" PRIu64 ") db %d: key %s is not in the snapshot",
 				  dir, id, d, kb);
-			len = val_make((unsigned int)d, (unsigned int)key, rec[id].ver[d][key], want);
+			len = val_make((unsigned int)d, (unsigned int)key, rec[id].ver[d][key],
+				       want);
 			cr_assert(v.size == len && !memcmp(v.data, want, len),
 				  "copy %s (txn %" PRIu64 ") db %d: key %s: another value", dir, id,
 				  d, kb);
