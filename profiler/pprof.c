@@ -480,13 +480,13 @@ static int sample_eq(const heed_pprof *p, size_t idx, const void *key)
 
 static int add_values(heed_pprof *p, size_t idx, const int64_t *values)
 {
-	int64_t *v = &p->vals.v[idx * p->nvalues];
-	int64_t sum[HEED_PPROF_MAX_VALUES];
+	int64_t *acc = p->vals.v + idx * p->nvalues;
+	int64_t sum[HEED_PPROF_MAX_VALUES] = {0};
 
 	for (size_t i = 0; i < p->nvalues; i++)
-		if (__builtin_add_overflow(v[i], values[i], &sum[i]))
+		if (__builtin_add_overflow(acc[i], values[i], &sum[i]))
 			return -EOVERFLOW;
-	memcpy(v, sum, p->nvalues * sizeof(*v));
+	memcpy(acc, sum, p->nvalues * sizeof(*acc));
 	return 0;
 }
 
@@ -607,8 +607,10 @@ int heed_pprof_add_folded(heed_pprof *p, const char *stack, size_t len, const in
 		goto cleanup;
 	label.str = proc;
 	/* A location is a frame and the _[i] frames after it (root to leaf), inlined into
-	 * it: its lines go innermost first, so the group is read backwards. */
-	for (size_t i = 1, j; i < nfr; i = j) {
+	 * it: its lines go innermost first, so the group is read backwards. A stack of the
+	 * process alone keeps it as its one frame too, since pprof drops samples without a
+	 * location. */
+	for (size_t i = nfr > 1, j; i < nfr; i = j) {
 		uint64_t map = 0;
 
 		for (j = i + 1; j < nfr && fr[j].inlined; j++)

@@ -117,7 +117,8 @@ int heed_pprof_add_location(heed_pprof *p, uint64_t mapping_id, uint64_t address
 /* Adds a sample: nlocs location ids, leaf first (locs[0] is where the sample hit),
  * one value per sample type, and labels (keys should differ; a string and a numeric
  * label may share nothing but their key). Samples with equal locations and equal
- * labels (same order) merge: their values add. Returns 0, -EINVAL (an unknown location
+ * labels (same order) merge: their values add. pprof ignores a sample without locations,
+ * a string label "" and a numeric label 0 without unit. Returns 0, -EINVAL (an unknown location
  * id, locs or labels NULL with a non-zero count, a NULL label key, more than 65535
  * locations or labels), -EOVERFLOW (a merged value would not fit in int64; nothing is
  * added), -ENOSPC or -ENOMEM. */
@@ -129,8 +130,9 @@ int heed_pprof_add_sample(heed_pprof *p, const uint64_t *locs, size_t nlocs, con
  * the others locations without an address, one function each. A frame ending in "_[k]"
  * is a kernel function (its location is in the kernel mapping), and frames ending in
  * "_[i]" are inlined into the frame before them, so they join its location as inner
- * lines; both annotations are removed from the function names. A stack of one frame is
- * a sample of that process with no location. values as heed_pprof_add_sample. Returns
+ * lines; both annotations are removed from the function names. A stack of one frame
+ * (the process alone) is also that frame's only location, so that pprof, which drops
+ * samples without locations, still counts it. values as heed_pprof_add_sample. Returns
  * as heed_pprof_add_sample, and -EINVAL for an empty stack. */
 int heed_pprof_add_folded(heed_pprof *p, const char *stack, size_t len, const int64_t *values);
 
