@@ -98,8 +98,7 @@ struct table {
 	}
 
 struct heed_pprof {
-	struct heed_pprof_opts o; /* sample_types points at types */
-	struct heed_pprof_value_type types[HEED_PPROF_MAX_VALUES];
+	struct heed_pprof_opts o; /* its strings are not kept: type_idx, period_idx */
 	int64_t type_idx[HEED_PPROF_MAX_VALUES][2];
 	int64_t period_idx[2];
 	size_t nvalues;
@@ -390,8 +389,8 @@ static int loc_eq(const heed_pprof *p, size_t idx, const void *key)
 	const struct loc_key *k = key;
 
 	return l->mapping == k->mapping && l->addr == k->addr && l->nlines == k->nlines &&
-	       memcmp(&p->lines.v[l->line_off], &p->lines.v[p->lines.n],
-		      k->nlines * sizeof(struct line)) == 0;
+	       (!k->nlines || memcmp(&p->lines.v[l->line_off], &p->lines.v[p->lines.n],
+				     k->nlines * sizeof(struct line)) == 0);
 }
 
 static int add_loc(heed_pprof *p, uint64_t mapping, uint64_t addr, const struct nline *ls, size_t n,
@@ -472,10 +471,10 @@ static int sample_eq(const heed_pprof *p, size_t idx, const void *key)
 	const struct sample_key *k = key;
 
 	return s->nlocs == k->nlocs && s->nlabels == k->nlabels &&
-	       memcmp(&p->locids.v[s->loc_off], &p->locids.v[p->locids.n],
-		      k->nlocs * sizeof(uint64_t)) == 0 &&
-	       memcmp(&p->labels.v[s->lab_off], &p->labels.v[p->labels.n],
-		      k->nlabels * sizeof(struct label)) == 0;
+	       (!k->nlocs || memcmp(&p->locids.v[s->loc_off], &p->locids.v[p->locids.n],
+				    k->nlocs * sizeof(uint64_t)) == 0) &&
+	       (!k->nlabels || memcmp(&p->labels.v[s->lab_off], &p->labels.v[p->labels.n],
+				      k->nlabels * sizeof(struct label)) == 0);
 }
 
 static int add_values(heed_pprof *p, size_t idx, const int64_t *values)

@@ -19,8 +19,9 @@
  * this module allocates). Ids are 1, 2, 3... in order of first addition; 0 means none.
  *
  * Strings given to any function are copied; NULL is taken as "". Errors are 0 or a
- * negative errno; nothing is printed. After an error the profile stays as it was before
- * the failing call (still valid and writable). A handle is not thread-safe.
+ * negative errno; nothing is printed. After an error the profile is still valid and
+ * writable, without the item that failed (strings or functions it interned may stay).
+ * A handle is not thread-safe.
  */
 #ifndef HEED_PROFILER_PPROF_H
 #define HEED_PROFILER_PPROF_H
