@@ -118,6 +118,13 @@ struct heed_pprof {
 	struct table tstr, tfunc, tloc, tmap, tsample;
 };
 
+/* Whether n more bytes stay within max_bytes (which may be below what an empty profile
+ * takes: then nothing fits). */
+static int fits(const heed_pprof *p, size_t n)
+{
+	return p->bytes <= p->max_bytes && n <= p->max_bytes - p->bytes;
+}
+
 /* Grows an array to hold at least need elements, counting the growth against max_bytes. */
 static int grow(heed_pprof *p, void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -131,7 +138,7 @@ static int grow(heed_pprof *p, void **v, size_t *cap, size_t need, size_t elem)
 			return -ENOMEM;
 		ncap *= 2;
 	}
-	if ((ncap - *cap) * elem > p->max_bytes - p->bytes)
+	if (!fits(p, (ncap - *cap) * elem))
 		return -ENOSPC;
 	n = realloc(*v, ncap * elem);
 	if (!n)
@@ -168,7 +175,7 @@ static int table_reserve(heed_pprof *p, struct table *t)
 
 	if ((t->n + 1) * 2 <= t->cap)
 		return 0;
-	if (ncap * sizeof(*s) > p->max_bytes - p->bytes)
+	if (!fits(p, (ncap - t->cap) * sizeof(*s)))
 		return -ENOSPC;
 	s = calloc(ncap, sizeof(*s));
 	if (!s)

@@ -91,8 +91,8 @@ struct heed_pprof_label {
 };
 
 /* Creates an empty profile. Returns 0, -EINVAL (no sample type or more than
- * HEED_PPROF_MAX_VALUES, a NULL type or unit, a negative period or duration) or
- * -ENOMEM. Free *out with heed_pprof_free. */
+ * HEED_PPROF_MAX_VALUES, a NULL type or unit, a negative period or duration), -ENOSPC
+ * (max_bytes below what an empty profile takes) or -ENOMEM. Free *out with heed_pprof_free. */
 int heed_pprof_new(const struct heed_pprof_opts *o, heed_pprof **out);
 
 /* Frees everything; NULL is allowed. */

@@ -76,6 +76,9 @@ for p in hot heed-load db swapper/0; do
 	grep -q "process:\[$p\]" "$tmp/raw.txt" || bad "no sample labelled process $p"
 done
 grep -q '\[kernel.kallsyms\]  \[FN\]$' "$tmp/raw.txt" || bad "no kernel mapping in -raw"
+# The profile's time is when the folded file was written.
+grep -q "^Time: $(date -u -r "$tmp/in.folded" '+%Y-%m-%d %H:%M:%S')" "$tmp/raw.txt" ||
+	bad "time is not the folded file's mtime: $(grep '^Time' "$tmp/raw.txt")"
 # The label selects a process, as Pyroscope and Parca split profiles by it.
 pprof -top -nodefraction=0 -sample_index=samples -tagfocus=process=heed-load "$tmp/out.pb.gz" >"$tmp/focus.txt"
 grep -q "^Showing nodes accounting for 552, " "$tmp/focus.txt" || bad "process=heed-load is not 552 samples"

@@ -622,6 +622,14 @@ Test(pprof, memory_limit)
 	heed_pprof_stats(p, &st);
 	cr_assert(st.bytes <= 256 << 10, "%zu bytes", st.bytes);
 	cr_assert(i > 500, "only %d stacks in 256 KiB", i);
+	{
+		/* A limit below what an empty profile takes is refused. */
+		struct heed_pprof_opts o = {
+			.sample_types = samples_type, .nsample_types = 1, .max_bytes = 1};
+		heed_pprof *tiny;
+
+		cr_assert_eq(heed_pprof_new(&o, &tiny), -ENOSPC);
+	}
 	PP_OK(heed_pprof_write_file(p, path_in("lim.pb.gz")));
 	heed_pprof_free(p);
 	got = pprof_out("-top -nodecount=1", path_in("lim.pb.gz"));
