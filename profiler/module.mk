@@ -85,9 +85,9 @@ $(BUILD)/tests/test_trace: | $(TRACE_PROGS)
 
 # pprof.c: profiles in pprof's format (gzipped profile.proto), in libheedtrace.a;
 # heed-pprof converts folded stacks to it.
-PPROF_OBJ := $(BUILD)/obj/profiler/pprof.o
-$(TRACE_LIB): $(PPROF_OBJ)
-$(PPROF_OBJ) $(BUILD)/obj/profiler/heed-pprof.o: CFLAGS += -Iprofiler
+PPROF_OBJS := $(BUILD)/obj/profiler/pprof.o $(BUILD)/obj/profiler/pprof_write.o
+$(TRACE_LIB): $(PPROF_OBJS)
+$(PPROF_OBJS) $(BUILD)/obj/profiler/heed-pprof.o: CFLAGS += -Iprofiler
 
 $(BUILD)/bin/heed-pprof: $(BUILD)/obj/profiler/heed-pprof.o $(TRACE_LIB) $(PROFILE_LIB)
 	$(call msg,LD,$@)
@@ -95,7 +95,7 @@ $(BUILD)/bin/heed-pprof: $(BUILD)/obj/profiler/heed-pprof.o $(TRACE_LIB) $(PROFI
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lz $(LDLIBS)
 
 BINS += $(BUILD)/bin/heed-pprof
-LINT_SRCS += profiler/pprof.c profiler/heed-pprof.c
+LINT_SRCS += profiler/pprof.c profiler/pprof_write.c profiler/heed-pprof.c
 
 # tests/test_pprof.c: built profiles read back by Debian's go tool pprof.
 TEST_LIBS_test_pprof := $(TRACE_LIB) $(PROFILE_LIB)
