@@ -37,3 +37,21 @@ LINT_DEPS += $(BPF_SKELS)
 TEST_LIBS_test_trace := $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
 $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
+# pprof.c: profiles in pprof's format (gzipped profile.proto), in libheedtrace.a;
+# heed-pprof converts folded stacks to it.
+PPROF_OBJS := $(BUILD)/obj/profiler/pprof.o $(BUILD)/obj/profiler/pprof_write.o
+$(TRACE_LIB): $(PPROF_OBJS)
+$(PPROF_OBJS) $(BUILD)/obj/profiler/heed-pprof.o: CFLAGS += -Iprofiler
+
+$(BUILD)/bin/heed-pprof: $(BUILD)/obj/profiler/heed-pprof.o $(TRACE_LIB) $(PROFILE_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lz $(LDLIBS)
+
+BINS += $(BUILD)/bin/heed-pprof
+LINT_SRCS += profiler/pprof.c profiler/pprof_write.c profiler/heed-pprof.c
+
+# tests/test_pprof.c: built profiles read back by Debian's go tool pprof.
+TEST_LIBS_test_pprof := $(TRACE_LIB) $(PROFILE_LIB)
+TEST_LDLIBS_test_pprof := -lz
+$(BUILD)/obj/tests/test_pprof.o: CFLAGS += -Iprofiler
