@@ -43,7 +43,8 @@ PPROF_OBJS := $(BUILD)/obj/profiler/pprof.o $(BUILD)/obj/profiler/pprof_write.o
 $(TRACE_LIB): $(PPROF_OBJS)
 $(PPROF_OBJS) $(BUILD)/obj/profiler/heed-pprof.o: CFLAGS += -Iprofiler
 
-$(BUILD)/bin/heed-pprof: $(BUILD)/obj/profiler/heed-pprof.o $(TRACE_LIB) $(PROFILE_LIB)
+$(BUILD)/bin/heed-pprof: $(BUILD)/obj/profiler/heed-pprof.o $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB) \
+		$(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lz $(LDLIBS)
