@@ -195,17 +195,29 @@ struct heed_cursor {
 #define CUR_ON	  1
 #define CUR_EOF	  2
 
-/* vec.c-like helpers (freelist.c) */
-int pgvec_push(struct pgvec *v, uint64_t x);
-void pgvec_free(struct pgvec *v);
-void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
-/* pgno_sort after at most depth partition rounds (tests reach every path). */
-void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
+/*
+ * The functions below are grouped by the file that defines them, lowest
+ * layer first. A file calls only files of a lower layer (core/README.md,
+ * "Layers"; tests/t_layers.sh checks it from the objects' symbols):
+ *   0 error.c                  (and the probes' semaphores)
+ *   1 search.c meta.c lock.c opbatch.c   pages, nodes, metas, lock file
+ *   2 vec.c dirty.c            page-number vectors, dirty pages, buffers
+ *   3 freelist.c               page allocation
+ *   4 btree.c                  trees and the cursor's path
+ *   5 dbrec.c                  named-db records of a txn
+ *   6 txn.c                    txn life cycle and commit
+ *   7 db.c cursor.c            the point and cursor API
+ *   8 env.c                    the environment
+ *   9 check.c copy.c           walker and backup of a whole env
+ */
 
 /* meta.c */
 int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno);
 int meta_pick(heed_env *env, struct meta *out);
 void meta_seal(struct meta *m);
+/* The data file holds the pages below next_pgno (refreshes env->filesize):
+ * 0, HEED_MAP_FULL past the map, HEED_CORRUPTED when the file is short. */
+int env_refresh_size(heed_env *env, uint64_t next_pgno);
 
 /* lock.c */
 int lock_open(heed_env *env);
@@ -220,27 +232,37 @@ unsigned int readers_count(heed_env *env);
  * slot i's owner dead and before it claims the slot for clearing. */
 extern void (*lock_stale_hook)(heed_env *env, unsigned int i);
 
-/* freelist.c */
-uint64_t freelist_reuse_cap(const struct meta *m);
-int freelist_load(heed_txn *txn);
-int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
-int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
-int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs);
-int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec *recs,
-		  struct pgvec *chain);
+/* vec.c */
+int pgvec_grow(struct pgvec *v); /* double the capacity: 0 or ENOMEM */
+/* Inline: a push is a store in all but one of 64 calls (the freelist pushes
+ * each freed page; out of line it cost 8 instructions per random insert). */
+static inline int pgvec_push(struct pgvec *v, uint64_t x)
+{
+	if (v->n == v->cap) {
+		int rc = pgvec_grow(v);
 
-/* txn.c */
+		if (rc)
+			return rc;
+	}
+	v->v[v->n++] = x;
+	return 0;
+}
+void pgvec_free(struct pgvec *v);
+void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
+/* pgno_sort after at most depth partition rounds (tests reach every path). */
+void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
+
+/* dirty.c */
 void *pgbuf_get(heed_env *env, unsigned int npages);
 void pgbuf_put(heed_env *env, void *p, unsigned int npages);
 void pgbuf_drain(heed_env *env);
-void dirty_drain(heed_env *env);
 void *dirty_find(struct dirty_tab *t, uint64_t pgno);
 int dirty_add(struct dirty_tab *t, uint64_t pgno, void *page);
 void *dirty_remove(struct dirty_tab *t, uint64_t pgno);
-int txn_fail(heed_txn *txn, int rc);
-int txn_check(heed_txn *txn, int write);
-int txn_db(heed_txn *txn, heed_dbi dbi);
-int env_refresh_size(heed_env *env, uint64_t next_pgno);
+/* Give t's pages back to the pool and keep t, emptied, as the env's spare
+ * table (or free it); t is zeroed. */
+void dirty_free(heed_env *env, struct dirty_tab *t);
+void dirty_drain(heed_env *env);
 
 /* Get page pgno as txn sees it, validating its header. */
 static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
@@ -264,6 +286,15 @@ static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
 	return 0;
 }
 
+/* freelist.c */
+uint64_t freelist_reuse_cap(const struct meta *m);
+int freelist_load(heed_txn *txn);
+int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
+int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
+int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs);
+int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec *recs,
+		  struct pgvec *chain);
+
 /* btree.c */
 int bt_check_page(void *p, unsigned int psize, unsigned int want);
 int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact);
@@ -279,12 +310,22 @@ int bt_del(heed_cursor *c);
 int bt_drop(heed_txn *txn, heed_dbi dbi);
 void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
 
-/* db.c: heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
-void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
-/* db.c: write every changed named-db record into the main db (commit, and
+/* dbrec.c */
+/* Make txn->dbs[dbi] valid for txn (the record read from the main db the
+ * first time): 0, HEED_BAD_DBI for a closed, reused or dropped slot. */
+int txn_db(heed_txn *txn, heed_dbi dbi);
+int dbrec_put(heed_txn *txn, heed_dbi i);
+/* Write every changed named-db record into the main db (commit, and
  * before the main db is dropped). HEED_BAD_DBI when a changed db's slot was
  * closed and reused under the txn. */
 int dbrecs_store(heed_txn *txn);
+/* heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
+void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
+
+/* txn.c */
+int txn_fail(heed_txn *txn, int rc);
+int txn_check(heed_txn *txn, int write);
+int sync_data(heed_env *env); /* fdatasync of the data file, probed and timed */
 
 /* env.c */
 int env_check(heed_env *env);
