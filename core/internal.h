@@ -22,7 +22,38 @@
 
 #define P_DIRTY 0x8000 /* in memory only: a page copied into this write txn */
 
-/* The lock file: a 64-byte header then maxreaders 64-byte slots (lock.c). */
+/*
+ * The lock file, lock.heed (lock.c), read and written by every process that
+ * opens the env: a 64-byte header, then nslots reader slots of 64 bytes (one
+ * cache line each, so readers of different threads never share a line).
+ * Integers are native (little-endian; the file never leaves the machine),
+ * written zero where no field is named.
+ *
+ * Header (struct lock_hdr), at offset 0:
+ *
+ *   offset size  field
+ *    0      4    magic     LOCK_MAGIC "HLCK"
+ *    4      4    version   LOCK_VERSION (a file of another one is rewritten
+ *                          by an env that is alone, else refused)
+ *    8      4    nslots    reader slots that follow (1..65536)
+ *   12      4    pad       zero
+ *   16     48    reserved  zero
+ *
+ * Reader slot i (struct reader_slot), at offset 64 + 64 * i:
+ *
+ *   offset size  field
+ *    0      8    txnid     snapshot the reader pins, SLOT_IDLE when none
+ *                          (atomic: writers of other processes read it)
+ *    8      8    owner     generation << 32 | pid; pid 0 free, SLOT_RECLAIM
+ *                          while a stale slot is cleared (atomic, changed
+ *                          only by compare-and-swap)
+ *   16      8    tid       the owner thread's id (heed-stat only)
+ *   24     40    pad       zero
+ *
+ * Byte-range (OFD) locks on the file, not its contents: byte 0 the writer,
+ * byte 1 the init lock, byte 2 the users lock, and the first byte of slot i
+ * (offset 64 + 64 * i) held by the env owning slot i (lock.c).
+ */
 #define LOCK_MAGIC   0x4b434c48u /* "HLCK" */
 #define LOCK_VERSION 2u		 /* 1: owner was a bare pid, no per-slot lock */
 #define SLOT_IDLE    UINT64_MAX
@@ -47,8 +78,24 @@ struct reader_slot {
 	uint64_t tid;		/* informational (heed-stat) */
 	uint64_t pad[5];
 };
-_Static_assert(sizeof(struct reader_slot) == 64, "reader slot is one cache line");
+
+/* Other processes read these bytes: the table above is the layout. */
+#define LOCK_FIELD(type, f, off, size)                                                             \
+	_Static_assert(offsetof(struct type, f) == (off) &&                                        \
+			       sizeof(((struct type *)0)->f) == (size),                            \
+		       #type "." #f ": offset " #off ", " #size " bytes")
+LOCK_FIELD(lock_hdr, magic, 0, 4);
+LOCK_FIELD(lock_hdr, version, 4, 4);
+LOCK_FIELD(lock_hdr, nslots, 8, 4);
+LOCK_FIELD(lock_hdr, pad, 12, 4);
+LOCK_FIELD(lock_hdr, reserved, 16, 48);
 _Static_assert(sizeof(struct lock_hdr) == 64, "lock header is 64 bytes");
+LOCK_FIELD(reader_slot, txnid, 0, 8);
+LOCK_FIELD(reader_slot, owner, 8, 8);
+LOCK_FIELD(reader_slot, tid, 16, 8);
+LOCK_FIELD(reader_slot, pad, 24, 40);
+_Static_assert(sizeof(struct reader_slot) == 64, "reader slot is one cache line");
+#undef LOCK_FIELD
 
 static inline uint32_t slot_pid(uint64_t owner)
 {
