@@ -152,18 +152,10 @@ struct heed_cursor {
 
 /*
  * The functions below are grouped by the file that defines them, lowest
- * layer first. A file calls only files of a lower layer (core/README.md,
- * "Layers"; tests/t_layers.sh checks it from the objects' symbols):
- *   0 error.c                  (and the probes' semaphores)
- *   1 search.c meta.c lock.c opbatch.c   pages, nodes, metas, lock file
- *   2 vec.c dirty.c            page-number vectors, dirty pages, buffers
- *   3 freelist.c               page allocation
- *   4 btree.c                  trees and the cursor's path
- *   5 dbrec.c                  named-db records of a txn
- *   6 txn.c                    txn life cycle and commit
- *   7 db.c cursor.c            the point and cursor API
- *   8 env.c                    the environment
- *   9 check.c copy.c           walker and backup of a whole env
+ * layer first. A file calls only files of a lower layer: the layers are in
+ * core/README.md ("Layers"), and tests/t_layers.sh checks them from the
+ * objects' symbols. search.c, opbatch.c and lock.c have their own headers
+ * (search.h, probes.h, lock.h).
  */
 
 /* meta.c */
@@ -173,8 +165,6 @@ void meta_seal(struct meta *m);
 /* The data file holds the pages below next_pgno (refreshes env->filesize):
  * 0, HEED_MAP_FULL past the map, HEED_CORRUPTED when the file is short. */
 int env_refresh_size(heed_env *env, uint64_t next_pgno);
-
-/* lock.c: lock.h */
 
 /* vec.c */
 int pgvec_grow(struct pgvec *v); /* double the capacity: 0 or ENOMEM */
