@@ -15,7 +15,8 @@ fail() {
 }
 command -v nm >/dev/null || fail "nm is not installed (binutils)"
 
-# layer: files (a file may call only files of a lower layer).
+# layer: files (a file may call only files of a lower layer); core/README.md
+# ("Layers") must list the same files.
 # probes_sem is the object dtrace -G generates: the probes' semaphores.
 layers='
 0 probes_sem error
@@ -33,6 +34,16 @@ declare -A layer
 while read -r n files; do
 	[ -n "$n" ] || continue
 	for f in $files; do layer[$f]=$n; done
+done <<<"$layers"
+
+# core/README.md's table ("Layers") says the same, file for file.
+while read -r n files; do
+	[ -n "$n" ] || continue
+	want=$(tr ' ' '\n' <<<"$files" | grep -v -e '^$' -e '^probes_sem$' | sort | tr '\n' ' ')
+	# shellcheck disable=SC2016 # the backquotes are markdown's, not the shell's
+	doc=$(awk -F'|' -v n="$n" '$2 + 0 == n && $2 ~ /^ *[0-9]+ *$/ { print $3 }' core/README.md |
+		grep -o '`[a-z_]*[.]c`' | tr -d '`' | sed 's/[.]c$//' | sort | tr '\n' ' ')
+	[ "$want" = "$doc" ] || fail "layer $n: core/README.md lists '$doc', this table '$want'"
 done <<<"$layers"
 
 objdir=$build/obj/core
