@@ -138,14 +138,14 @@ int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
 			return rc;
 		p = c->pg[lvl];
 		if (lvl + 1 < db->depth) {
-			if (heed_node_search(p, psize, 1, key, klen, &r))
+			if (heed_node_search(p, psize, BRANCH_FIRST_KEY, key, klen, &r))
 				return HEED_CORRUPTED;
 			c->ki[lvl] = r.exact ? r.idx : r.idx - 1;
 			rc = child_of(c, lvl, &pgno);
 			if (rc)
 				return rc;
 		} else {
-			if (heed_node_search(p, psize, 0, key, klen, &r))
+			if (heed_node_search(p, psize, LEAF_FIRST_KEY, key, klen, &r))
 				return HEED_CORRUPTED;
 			c->ki[lvl] = r.idx;
 		}
@@ -177,7 +177,7 @@ int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned c
 			unsigned int i;
 
 			if (bt_check_page(p, psize, P_BRANCH) ||
-			    heed_node_search(p, psize, 1, key, klen, &r))
+			    heed_node_search(p, psize, BRANCH_FIRST_KEY, key, klen, &r))
 				return HEED_CORRUPTED;
 			i = r.exact ? r.idx : r.idx - 1;
 			if (node_check(p, i, psize) || node_dsize(page_node(p, i)) != 8)
@@ -185,7 +185,8 @@ int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned c
 			pgno = node_child(page_node(p, i));
 			continue;
 		}
-		if (bt_check_page(p, psize, P_LEAF) || heed_node_search(p, psize, 0, key, klen, &r))
+		if (bt_check_page(p, psize, P_LEAF) ||
+		    heed_node_search(p, psize, LEAF_FIRST_KEY, key, klen, &r))
 			return HEED_CORRUPTED;
 		if (!r.exact)
 			return HEED_NOTFOUND;

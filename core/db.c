@@ -150,40 +150,6 @@ static unsigned int dbi_slot(heed_env *env)
 	return 0;
 }
 
-/* Store db i's record (txn->dbs[i]) in the main db under its name. */
-static int dbrec_put(heed_txn *txn, heed_dbi i)
-{
-	heed_env *env = txn->env;
-	heed_cursor c;
-	heed_val k, d;
-
-	k.data = env->dbnames[i];
-	k.size = strlen(env->dbnames[i]);
-	d.data = &txn->dbs[i];
-	d.size = sizeof(struct dbrec);
-	cursor_init(&c, txn, 0);
-	return bt_put(&c, &k, &d, 0, N_DBREC);
-}
-
-int dbrecs_store(heed_txn *txn)
-{
-	heed_env *env = txn->env;
-	unsigned int i;
-	int rc;
-
-	for (i = 1; i < env->numdbs; i++) {
-		if ((txn->dbst[i] & (DB_DIRTY | DB_DROPPED)) != DB_DIRTY)
-			continue;
-		if (txn->dbseq[i] != atomic_load(&env->dbseq[i]))
-			return HEED_BAD_DBI;
-		rc = dbrec_put(txn, i);
-		if (rc)
-			return rc;
-		txn->dbst[i] &= (unsigned char)~DB_DIRTY;
-	}
-	return 0;
-}
-
 static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi)
 {
 	heed_env *env = txn->env;
@@ -303,16 +269,6 @@ HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
 		return probe_rc(rc);
 	dbrec_stat(&txn->dbs[dbi], txn->env->psize, st);
 	return 0;
-}
-
-void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st)
-{
-	st->psize = psize;
-	st->depth = db->depth;
-	st->branch_pages = (size_t)db->branch_pages;
-	st->leaf_pages = (size_t)db->leaf_pages;
-	st->overflow_pages = (size_t)db->overflow_pages;
-	st->entries = (size_t)db->entries;
 }
 
 HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)

@@ -1,12 +1,13 @@
 /*
  * env.c - environment handle: configuration, open (file checks, the map),
- * close, stat and info.
+ * close, stat and info, heed_env_sync.
  *
  * The data file is mapped read-only and shared (see txn.c for why writes
  * go through pwrite); the map reserves mapsize bytes of address space and
  * the file grows inside it.
  */
 #include "internal.h"
+#include "probes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -384,4 +385,18 @@ HEED_API int heed_env_info(heed_env *env, heed_envinfo *info)
 	info->maxreaders = env->maxreaders;
 	info->numreaders = readers_count(env);
 	return 0;
+}
+
+HEED_API int heed_env_sync(heed_env *env, int force)
+{
+	int rc = 0;
+
+	if (!env || !env->opened)
+		return EINVAL;
+	if (env->flags & HEED_RDONLY)
+		return 0;
+	if (force || !(env->flags & HEED_NOSYNC))
+		rc = sync_data(env);
+	op_flush();
+	return probe_rc(rc);
 }

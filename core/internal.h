@@ -13,6 +13,7 @@
 #define HEED_INTERNAL_H
 
 #include "heed.h"
+#include "lock.h"
 #include "page.h"
 
 #include <pthread.h>
@@ -21,52 +22,6 @@
 #include <stddef.h>
 
 #define P_DIRTY 0x8000 /* in memory only: a page copied into this write txn */
-
-/* The lock file: a 64-byte header then maxreaders 64-byte slots (lock.c). */
-#define LOCK_MAGIC   0x4b434c48u /* "HLCK" */
-#define LOCK_VERSION 2u		 /* 1: owner was a bare pid, no per-slot lock */
-#define SLOT_IDLE    UINT64_MAX
-
-struct lock_hdr {
-	uint32_t magic;
-	uint32_t version;
-	uint32_t nslots;
-	uint32_t pad;
-	uint64_t reserved[6];
-};
-
-/* A slot's owner word: generation << 32 | pid. pid 0: free; SLOT_RECLAIM:
- * a stale slot being cleared. Every claim bumps the generation, so a
- * compare-and-swap on the word can never mistake a new owner for an old
- * one, even one with the same (recycled) pid. */
-#define SLOT_RECLAIM UINT32_MAX
-
-struct reader_slot {
-	_Atomic uint64_t txnid; /* snapshot pinned, SLOT_IDLE when none */
-	_Atomic uint64_t owner; /* generation << 32 | pid */
-	uint64_t tid;		/* informational (heed-stat) */
-	uint64_t pad[5];
-};
-_Static_assert(sizeof(struct reader_slot) == 64, "reader slot is one cache line");
-_Static_assert(sizeof(struct lock_hdr) == 64, "lock header is 64 bytes");
-
-static inline uint32_t slot_pid(uint64_t owner)
-{
-	return (uint32_t)owner;
-}
-
-/* What this env (not the process: two envs of one process each have their
- * own) knows of a slot; env->slot_local[i] for slot i. */
-#define SLOT_MINE 1 /* claimed by this env */
-#define SLOT_ORPHAN                                                                                \
-	2 /* claimed by this env, cached by a thread that exited                                   \
-	   * while a read txn (handed to another thread) used it:                                  \
-	   * the end of that txn frees it */
-
-struct slot_local {
-	heed_env *env; /* the thread-exit destructor gets only this record */
-	_Atomic unsigned int state;
-};
 
 /* A growable vector of page numbers (or of txnid/pgno pairs). */
 struct pgvec {
@@ -195,52 +150,53 @@ struct heed_cursor {
 #define CUR_ON	  1
 #define CUR_EOF	  2
 
-/* vec.c-like helpers (freelist.c) */
-int pgvec_push(struct pgvec *v, uint64_t x);
-void pgvec_free(struct pgvec *v);
-void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
-/* pgno_sort after at most depth partition rounds (tests reach every path). */
-void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
+/*
+ * The functions below are grouped by the file that defines them, lowest
+ * layer first. A file calls only files of a lower layer: the layers are in
+ * core/README.md ("Layers"), and tests/t_layers.sh checks them from the
+ * objects' symbols. search.c, opbatch.c and lock.c have their own headers
+ * (search.h, probes.h, lock.h).
+ */
 
 /* meta.c */
 int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno);
 int meta_pick(heed_env *env, struct meta *out);
 void meta_seal(struct meta *m);
+/* The data file holds the pages below next_pgno (refreshes env->filesize):
+ * 0, HEED_MAP_FULL past the map, HEED_CORRUPTED when the file is short. */
+int env_refresh_size(heed_env *env, uint64_t next_pgno);
 
-/* lock.c */
-int lock_open(heed_env *env);
-void lock_close(heed_env *env);
-int lock_writer(heed_env *env);
-void lock_writer_release(heed_env *env);
-int reader_acquire(heed_env *env, struct reader_slot **slot, int *cached);
-void reader_release(heed_env *env, struct reader_slot *slot, int cached);
-uint64_t readers_oldest(heed_env *env, uint64_t cap);
-unsigned int readers_count(heed_env *env);
-/* Tests only (hidden): when set, clear_stale calls it after it has found
- * slot i's owner dead and before it claims the slot for clearing. */
-extern void (*lock_stale_hook)(heed_env *env, unsigned int i);
+/* vec.c */
+int pgvec_grow(struct pgvec *v); /* double the capacity: 0 or ENOMEM */
+/* Inline: a push is a store in all but one of 64 calls (the freelist pushes
+ * each freed page; out of line it cost 8 instructions per random insert). */
+static inline int pgvec_push(struct pgvec *v, uint64_t x)
+{
+	if (v->n == v->cap) {
+		int rc = pgvec_grow(v);
 
-/* freelist.c */
-uint64_t freelist_reuse_cap(const struct meta *m);
-int freelist_load(heed_txn *txn);
-int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
-int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
-int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs);
-int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec *recs,
-		  struct pgvec *chain);
+		if (rc)
+			return rc;
+	}
+	v->v[v->n++] = x;
+	return 0;
+}
+void pgvec_free(struct pgvec *v);
+void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
+/* pgno_sort after at most depth partition rounds (tests reach every path). */
+void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
 
-/* txn.c */
+/* dirty.c */
 void *pgbuf_get(heed_env *env, unsigned int npages);
 void pgbuf_put(heed_env *env, void *p, unsigned int npages);
 void pgbuf_drain(heed_env *env);
-void dirty_drain(heed_env *env);
 void *dirty_find(struct dirty_tab *t, uint64_t pgno);
 int dirty_add(struct dirty_tab *t, uint64_t pgno, void *page);
 void *dirty_remove(struct dirty_tab *t, uint64_t pgno);
-int txn_fail(heed_txn *txn, int rc);
-int txn_check(heed_txn *txn, int write);
-int txn_db(heed_txn *txn, heed_dbi dbi);
-int env_refresh_size(heed_env *env, uint64_t next_pgno);
+/* Give t's pages back to the pool and keep t, emptied, as the env's spare
+ * table (or free it); t is zeroed. */
+void dirty_free(heed_env *env, struct dirty_tab *t);
+void dirty_drain(heed_env *env);
 
 /* Get page pgno as txn sees it, validating its header. */
 static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
@@ -264,6 +220,15 @@ static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
 	return 0;
 }
 
+/* freelist.c */
+uint64_t freelist_reuse_cap(const struct meta *m);
+int freelist_load(heed_txn *txn);
+int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
+int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
+int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs);
+int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec *recs,
+		  struct pgvec *chain);
+
 /* btree.c */
 int bt_check_page(void *p, unsigned int psize, unsigned int want);
 int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact);
@@ -279,12 +244,22 @@ int bt_del(heed_cursor *c);
 int bt_drop(heed_txn *txn, heed_dbi dbi);
 void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
 
-/* db.c: heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
-void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
-/* db.c: write every changed named-db record into the main db (commit, and
+/* dbrec.c */
+/* Make txn->dbs[dbi] valid for txn (the record read from the main db the
+ * first time): 0, HEED_BAD_DBI for a closed, reused or dropped slot. */
+int txn_db(heed_txn *txn, heed_dbi dbi);
+int dbrec_put(heed_txn *txn, heed_dbi i);
+/* Write every changed named-db record into the main db (commit, and
  * before the main db is dropped). HEED_BAD_DBI when a changed db's slot was
  * closed and reused under the txn. */
 int dbrecs_store(heed_txn *txn);
+/* heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
+void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
+
+/* txn.c */
+int txn_fail(heed_txn *txn, int rc);
+int txn_check(heed_txn *txn, int write);
+int sync_data(heed_env *env); /* fdatasync of the data file, probed and timed */
 
 /* env.c */
 int env_check(heed_env *env);

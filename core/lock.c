@@ -4,7 +4,7 @@
  * Layout (LOCK_VERSION 2): struct lock_hdr (64 bytes: magic, version,
  * nslots) then nslots struct reader_slot of 64 bytes (txnid, owner word,
  * tid), one cache line each so readers of different threads never share a
- * line.
+ * line; the byte-offset table is in lock.h.
  *
  * Byte ranges of the lock file locked with OFD locks (fcntl F_OFD_SETLK*),
  * which belong to the open file description: the kernel drops them when

@@ -1,5 +1,6 @@
 /*
- * meta.c - the two meta pages: checksum, validation, choice of the newest.
+ * meta.c - the two meta pages: checksum, validation, choice of the newest,
+ * and whether the data file holds the pages a meta names (env_refresh_size).
  *
  * A commit writes only the meta page txnid % 2, so the other one always
  * holds the previous commit intact: a torn meta write (power loss, crash)
@@ -10,6 +11,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 
 uint64_t heed_hash64(const void *data, size_t n)
 {
@@ -101,4 +103,19 @@ int meta_pick(heed_env *env, struct meta *out)
 			return 0;
 	}
 	return HEED_CORRUPTED;
+}
+
+int env_refresh_size(heed_env *env, uint64_t next_pgno)
+{
+	uint64_t need = next_pgno * (uint64_t)env->psize;
+	struct stat st;
+
+	if (need > env->mapsize)
+		return HEED_MAP_FULL;
+	if (need <= env->filesize)
+		return 0;
+	if (fstat(env->fd, &st) < 0)
+		return errno;
+	env->filesize = (size_t)st.st_size;
+	return need <= env->filesize ? 0 : HEED_CORRUPTED;
 }

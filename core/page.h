@@ -110,6 +110,11 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is
 #define P_META	   0x08
 #define P_FREELIST 0x10
 
+/* The first slot that has a key, where a search of the page starts: a
+ * branch's slot 0 has none (the node table above). */
+#define BRANCH_FIRST_KEY 1
+#define LEAF_FIRST_KEY	 0
+
 /* mflags of a meta page: written by a HEED_NOMETASYNC commit, which did not
  * sync it. The next commit's data sync makes it durable; until then a power
  * loss may bring back the meta before it, so the next writer keeps that

@@ -66,7 +66,8 @@ static int full_search(void *p, unsigned int psize, unsigned int lo, unsigned in
 static int common_prefix(void *p, unsigned int psize, unsigned int start, const void *key,
 			 size_t klen, uint64_t *kp, struct search_res *res)
 {
-	unsigned int cpl = page_hdr(p)->cpl, ref = (page_hdr(p)->flags & P_BRANCH) ? 1 : 0;
+	unsigned int cpl = page_hdr(p)->cpl,
+		     ref = (page_hdr(p)->flags & P_BRANCH) ? BRANCH_FIRST_KEY : LEAF_FIRST_KEY;
 	unsigned char *n;
 	int c;
 

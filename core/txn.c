@@ -1,5 +1,6 @@
 /*
- * txn.c - transaction life cycle, dirty pages and the commit.
+ * txn.c - transaction life cycle and the commit (the dirty pages it
+ * writes are kept by dirty.c).
  *
  * Life cycle of a txn:
  *   read:  begin (claim a reader slot, publish the snapshot) -> [reset ->
@@ -44,199 +45,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static size_t dhash(uint64_t pgno, size_t cap)
-{
-	return (size_t)((pgno * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
-}
-
-void *dirty_find(struct dirty_tab *t, uint64_t pgno)
-{
-	size_t i;
-
-	if (!t->cap)
-		return NULL;
-	for (i = dhash(pgno, t->cap);; i = (i + 1) & (t->cap - 1)) {
-		if (t->keys[i] == pgno)
-			return t->pages[i];
-		if (!t->keys[i])
-			return NULL;
-	}
-}
-
-static int dirty_grow(struct dirty_tab *t)
-{
-	size_t cap = t->cap ? t->cap * 2 : 256, i, j;
-	uint64_t *keys = calloc(cap, sizeof(*keys));
-	void **pages = calloc(cap, sizeof(*pages));
-
-	if (!keys || !pages) {
-		free(keys);
-		free(pages);
-		return ENOMEM;
-	}
-	for (i = 0; i < t->cap; i++) {
-		if (!t->keys[i])
-			continue;
-		for (j = dhash(t->keys[i], cap); keys[j]; j = (j + 1) & (cap - 1))
-			;
-		keys[j] = t->keys[i];
-		pages[j] = t->pages[i];
-	}
-	free(t->keys);
-	free(t->pages);
-	t->keys = keys;
-	t->pages = pages;
-	t->cap = cap;
-	return 0;
-}
-
-int dirty_add(struct dirty_tab *t, uint64_t pgno, void *page)
-{
-	size_t i;
-
-	if ((t->n + 1) * 2 > t->cap) {
-		int rc = dirty_grow(t);
-
-		if (rc)
-			return rc;
-	}
-	for (i = dhash(pgno, t->cap); t->keys[i]; i = (i + 1) & (t->cap - 1))
-		;
-	t->keys[i] = pgno;
-	t->pages[i] = page;
-	t->n++;
-	return 0;
-}
-
-void *dirty_remove(struct dirty_tab *t, uint64_t pgno)
-{
-	size_t i, j, k;
-	void *p;
-
-	if (!t->cap)
-		return NULL;
-	for (i = dhash(pgno, t->cap); t->keys[i] != pgno; i = (i + 1) & (t->cap - 1))
-		if (!t->keys[i])
-			return NULL;
-	p = t->pages[i];
-	/* Backward-shift deletion keeps every probe chain unbroken. */
-	for (j = i;;) {
-		t->keys[i] = 0;
-		for (;;) {
-			j = (j + 1) & (t->cap - 1);
-			if (!t->keys[j])
-				goto done;
-			k = dhash(t->keys[j], t->cap);
-			if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j))
-				continue;
-			break;
-		}
-		t->keys[i] = t->keys[j];
-		t->pages[i] = t->pages[j];
-		i = j;
-	}
-done:
-	t->n--;
-	return p;
-}
-
-/* Page buffers: a write txn copies every page it touches, so single-page
- * buffers are recycled through a pool (at most POOL_BYTES) instead of
- * going back to malloc, which costs ~8% of a random-insert workload
- * (chunk coalescing, fresh zeroed pages from the kernel). Only the writer
- * (under the writer mutex) uses the pool. */
-#define POOL_BYTES (64u << 20)
-
-void *pgbuf_get(heed_env *env, unsigned int npages)
-{
-	void *p = NULL;
-
-	if (npages == 1 && env->pool) {
-		p = env->pool;
-		memcpy(&env->pool, p, sizeof(void *));
-		env->pool_n--;
-		return p;
-	}
-	if (posix_memalign(&p, 64, (size_t)npages * env->psize))
-		return NULL;
-	/* Copy-on-write skips a page's free gap: a new buffer's must already
-	 * hold defined bytes, since the whole page is written to the file. */
-	if (npages == 1)
-		memset(p, 0, env->psize);
-	return p;
-}
-
-void pgbuf_put(heed_env *env, void *p, unsigned int npages)
-{
-	if (npages == 1 && env->pool_n < POOL_BYTES / env->psize) {
-		memcpy(p, &env->pool, sizeof(void *));
-		env->pool = p;
-		env->pool_n++;
-		return;
-	}
-	free(p);
-}
-
-void pgbuf_drain(heed_env *env)
-{
-	while (env->pool) {
-		void *p = env->pool;
-
-		memcpy(&env->pool, p, sizeof(void *));
-		free(p);
-	}
-	env->pool_n = 0;
-}
-
-/* A dirty table up to this many slots is kept, emptied, for the next write
- * txn: growing it again from 256 slots, calloc and rehash at each doubling,
- * was 3% of a random overwrite's instructions (callgrind). */
-#define DIRTY_KEEP (1u << 16)
-
-static void dirty_free(heed_env *env, struct dirty_tab *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->cap; i++) {
-		if (t->keys[i]) {
-			struct page_hdr *h = page_hdr(t->pages[i]);
-
-			pgbuf_put(env, t->pages[i], (h->flags & P_OVERFLOW) ? h->lower : 1);
-		}
-	}
-	if (t->cap && t->cap <= DIRTY_KEEP && !env->dirty_spare.cap) {
-		memset(t->keys, 0, t->cap * sizeof(*t->keys));
-		t->n = 0;
-		env->dirty_spare = *t;
-	} else {
-		free(t->keys);
-		free(t->pages);
-	}
-	memset(t, 0, sizeof(*t));
-}
-
-void dirty_drain(heed_env *env)
-{
-	free(env->dirty_spare.keys);
-	free(env->dirty_spare.pages);
-	memset(&env->dirty_spare, 0, sizeof(env->dirty_spare));
-}
-
-int env_refresh_size(heed_env *env, uint64_t next_pgno)
-{
-	uint64_t need = next_pgno * (uint64_t)env->psize;
-	struct stat st;
-
-	if (need > env->mapsize)
-		return HEED_MAP_FULL;
-	if (need <= env->filesize)
-		return 0;
-	if (fstat(env->fd, &st) < 0)
-		return errno;
-	env->filesize = (size_t)st.st_size;
-	return need <= env->filesize ? 0 : HEED_CORRUPTED;
-}
-
 int txn_fail(heed_txn *txn, int rc)
 {
 	if (rc && rc != HEED_NOTFOUND && rc != HEED_KEYEXIST && !(txn->flags & HEED_RDONLY))
@@ -252,40 +60,6 @@ int txn_check(heed_txn *txn, int write)
 		return HEED_BAD_TXN;
 	if (write && (txn->flags & HEED_RDONLY))
 		return EACCES;
-	return 0;
-}
-
-int txn_db(heed_txn *txn, heed_dbi dbi)
-{
-	heed_env *env = txn->env;
-	unsigned char *node;
-	int rc;
-
-	if (dbi >= env->numdbs || !(atomic_load(&env->dbflags[dbi]) & DBI_VALID))
-		return HEED_BAD_DBI;
-	if (txn->dbst[dbi]) {
-		/* The slot was closed and given to another db since. */
-		if (txn->dbseq[dbi] != atomic_load_explicit(&env->dbseq[dbi], memory_order_relaxed))
-			return HEED_BAD_DBI;
-		if (txn->dbst[dbi] & DB_DROPPED)
-			return HEED_BAD_DBI;
-		if (txn->dbst[dbi] & DB_LOADED)
-			return 0;
-	} else {
-		txn->dbseq[dbi] = atomic_load(&env->dbseq[dbi]);
-	}
-	rc = bt_get(txn, 0, env->dbnames[dbi], strlen(env->dbnames[dbi]), &node);
-	if (rc == HEED_NOTFOUND)
-		return HEED_BAD_DBI;
-	if (rc)
-		return rc;
-	if (!(node_flags(node) & N_DBREC) || node_dsize(node) != sizeof(struct dbrec))
-		return HEED_BAD_DBI;
-	memcpy(&txn->dbs[dbi], node_data(node), sizeof(struct dbrec));
-	if (txn->dbs[dbi].root >= txn->next_pgno || txn->dbs[dbi].depth > MAX_DEPTH ||
-	    (txn->dbs[dbi].root == 0) != (txn->dbs[dbi].depth == 0))
-		return HEED_CORRUPTED;
-	txn->dbst[dbi] |= DB_LOADED;
 	return 0;
 }
 
@@ -549,7 +323,7 @@ HEED_API size_t heed_txn_id(heed_txn *txn)
 	return (size_t)txn->txnid;
 }
 
-static int sync_data(heed_env *env)
+int sync_data(heed_env *env)
 {
 	uint64_t t0 = op_begin();
 	int fd = env->fd, rc = 0;
@@ -560,20 +334,6 @@ static int sync_data(heed_env *env)
 	PROBE(SYNC_DONE, fd, rc);
 	op_end(HEED_OP_SYNC, rc, t0);
 	return rc;
-}
-
-HEED_API int heed_env_sync(heed_env *env, int force)
-{
-	int rc = 0;
-
-	if (!env || !env->opened)
-		return EINVAL;
-	if (env->flags & HEED_RDONLY)
-		return 0;
-	if (force || !(env->flags & HEED_NOSYNC))
-		rc = sync_data(env);
-	op_flush();
-	return probe_rc(rc);
 }
 
 static int pwrite_all(int fd, struct iovec *iov, int n, off_t off)

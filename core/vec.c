@@ -1,0 +1,122 @@
+/*
+ * vec.c - a growable vector of page numbers (or of txnid/pgno pairs) and
+ * the sort of page numbers the freelist and the commit use.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int pgvec_grow(struct pgvec *v)
+{
+	size_t cap = v->cap ? v->cap * 2 : 64;
+	uint64_t *nv = realloc(v->v, cap * sizeof(*nv));
+
+	if (!nv)
+		return ENOMEM;
+	v->v = nv;
+	v->cap = cap;
+	return 0;
+}
+
+void pgvec_free(struct pgvec *v)
+{
+	free(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
+
+static void sift_down(uint64_t *v, size_t i, size_t n)
+{
+	uint64_t x = v[i];
+
+	for (size_t c; (c = 2 * i + 1) < n; i = c) {
+		if (c + 1 < n && v[c + 1] > v[c])
+			c++;
+		if (v[c] <= x)
+			break;
+		v[i] = v[c];
+	}
+	v[i] = x;
+}
+
+static void heap_sort(uint64_t *v, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	while (n > 1) {
+		uint64_t t = v[--n];
+
+		v[n] = v[0];
+		v[0] = t;
+		sift_down(v, 0, n);
+	}
+}
+
+static void swap64(uint64_t *a, uint64_t *b)
+{
+	uint64_t t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Introsort: quicksort on the median of three, insertion sort below 16
+ * items, heap sort once depth partitions did not finish (a freelist read
+ * from a crafted file cannot make it quadratic). qsort's comparator calls
+ * made the sorts a quarter of the instructions of a random overwrite. */
+void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth)
+{
+	while (n > 16) {
+		uint64_t pivot;
+		size_t i = 0, j = n - 1;
+
+		if (!depth--) {
+			heap_sort(v, n);
+			return;
+		}
+		if (v[n / 2] < v[0])
+			swap64(&v[n / 2], &v[0]);
+		if (v[n - 1] < v[0])
+			swap64(&v[n - 1], &v[0]);
+		if (v[n - 1] < v[n / 2])
+			swap64(&v[n - 1], &v[n / 2]);
+		pivot = v[n / 2];
+		/* Hoare partition; the sorted ends stop both scans. */
+		for (;;) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap64(&v[i++], &v[j--]);
+		}
+		/* [0, j] <= pivot <= [j+1, n): recurse into the smaller side. */
+		if (j + 1 < n - j - 1) {
+			pgno_sort_limit(v, j + 1, depth);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			pgno_sort_limit(v + j + 1, n - j - 1, depth);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t k = i;
+
+		for (; k && v[k - 1] > x; k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
+
+void pgno_sort(uint64_t *v, size_t n)
+{
+	unsigned int depth = 0;
+
+	for (size_t m = n; m > 1; m >>= 1)
+		depth += 2;
+	pgno_sort_limit(v, n, depth);
+}
