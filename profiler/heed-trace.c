@@ -97,7 +97,9 @@ static void usage(FILE *f)
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
-	      "  --usdt PROV:NAME    count (time start/done pairs of) USDT probes; NAME a glob\n"
+	      "  --usdt PROV:NAME[:argN]  count (time start/done pairs of) USDT probes; NAME a\n"
+	      "                      glob; argN: the argument (from 0) whose non-zero values are "
+	      "errors\n"
 	      "  --func GLOB         latency per matching function, LIB:GLOB for a library\n"
 	      "  --profile [-F HZ]   on-CPU stack samples (default 99 Hz)\n"
 	      "  --offcpu            off-CPU time by stack\n"
@@ -257,8 +259,8 @@ static double now_s(void)
 }
 
 static const char *const usdt_lost_names[HEED_USDT_LOST_MAX] = {
-	"ops_batch_too_big",	   "ops_batch_unreadable",  "ops_bad_op",
-	"usdt_done_without_start", "usdt_start_never_done", "usdt_starts_full",
+	"ops_batch_too_big",	   "ops_batch_unreadable", "ops_bad_op",
+	"usdt_done_without_start", "usdt_too_deep",	   "usdt_starts_full",
 	"usdt_kernel_skipped",
 };
 static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = {

@@ -85,9 +85,9 @@ static const struct heed_elf_usdt *find_note(const struct bin *b, const char *pr
 	return NULL;
 }
 
-/* For probes of other providers: 1 + index of the argument most likely holding a
- * result code, the last signed 32-bit one ("-4@..."); 0 when there is none. A guess:
- * a constant argument is described by the type of its call-site expression. */
+/* For heed's probes named by --usdt: 1 + index of the done probe's result code, its
+ * last signed 32-bit argument ("-4@...") as every heed done probe of core/probes.d
+ * has it; 0 when there is none. */
 static unsigned int rc_arg(const char *args)
 {
 	unsigned int i = 0, found = 0;
@@ -143,15 +143,51 @@ static int plan_add(struct plans *p, const char *path, const char *prov, const c
 	return 0;
 }
 
-static __u64 cookie(size_t slot, unsigned int kind, unsigned int rcarg)
+/* The number of arguments a note declares. */
+static unsigned int nargs(const char *args)
 {
-	return (__u64)slot | (__u64)kind << 16 | (__u64)rcarg << 24;
+	unsigned int n = 0;
+	const char *p = args;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		n++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return n;
 }
 
-/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot;
- * rcarg 0 guesses the result argument from the note. */
+/* How errors of a spec's probes are counted: heed's probes by heed's convention,
+ * others only when the user names the argument holding a result code. */
+struct rcspec {
+	int given;	  /* ":argN" was given */
+	unsigned int arg; /* N, from 0 */
+	int used;	  /* a matching probe has argument N */
+};
+
+/* 1 + the argument of note e holding its result code, 0 for none (a probe of a glob
+ * may lack the argument others have). */
+static void rc_of(const struct heed_elf_usdt *e, struct rcspec *rs, unsigned int *rcarg,
+		  unsigned int *heedrc)
+{
+	*heedrc = !rs->given && !strcmp(e->provider, "heed");
+	*rcarg = 0;
+	if (rs->given && rs->arg < nargs(e->args)) {
+		*rcarg = rs->arg + 1;
+		rs->used = 1;
+	} else if (*heedrc) {
+		*rcarg = rc_arg(e->args);
+	}
+}
+
+/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot
+ * whose done probe's argument rcarg - 1 is its result code (0: none). */
 static int plan_pair(struct plans *p, const struct bin *b, const char *prov, const char *base,
-		     size_t slot, unsigned int rcarg)
+		     size_t slot, unsigned int rcarg, unsigned int heedrc)
 {
 	char s[256], d[256];
 	const struct heed_elf_usdt *start, *done;
@@ -164,11 +200,10 @@ static int plan_pair(struct plans *p, const struct bin *b, const char *prov, con
 	if (!start || !done)
 		return -ENOENT;
 	err = plan_add(p, b->path, start->provider, start->name,
-		       cookie(slot, HEED_USDT_KIND_START, 0));
+		       HEED_USDT_COOKIE(slot, HEED_USDT_KIND_START, 0, 0));
 	if (!err)
-		err = plan_add(
-			p, b->path, done->provider, done->name,
-			cookie(slot, HEED_USDT_KIND_DONE, rcarg ? rcarg : rc_arg(done->args)));
+		err = plan_add(p, b->path, done->provider, done->name,
+			       HEED_USDT_COOKIE(slot, HEED_USDT_KIND_DONE, rcarg, heedrc));
 	return err;
 }
 
@@ -192,7 +227,7 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 		return 0;
 	for (i = 0; i < nb; i++) {
 		for (op = 0; op < HEED_USDT_OPS; op++) {
-			err = plan_pair(p, &bins[i], "heed", op_probes[op], op, op_rc_args[op]);
+			err = plan_pair(p, &bins[i], "heed", op_probes[op], op, op_rc_args[op], 1);
 			if (err == -ENOENT)
 				continue;
 			if (err)
@@ -203,69 +238,107 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 	return 0;
 }
 
-/* Splits "PROV:NAME" and plans every matching probe. Returns the number planned. */
+/* Plans the pair X__start/X__done of bin b as slot "PROV:X", errors counted as rs
+ * says from the done probe. */
+static int plan_spec_pair(heed_usdt *u, struct plans *p, const struct bin *b,
+			  const struct heed_elf_usdt *done, const char *prov, const char *base,
+			  struct rcspec *rs)
+{
+	char slotname[400];
+	unsigned int rcarg, heedrc;
+	size_t slot;
+	int err;
+
+	rc_of(done, rs, &rcarg, &heedrc);
+	snprintf(slotname, sizeof(slotname), "%s:%s", prov, base);
+	err = slot_of(u, slotname, &slot);
+	return err ? err : plan_pair(p, b, prov, base, slot, rcarg, heedrc);
+}
+
+/* Splits "PROV:NAME[:argN]" and plans every matching probe. Returns the number
+ * planned, -EINVAL for a malformed spec, -EDOM for an argument no matching probe
+ * has. */
 static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spec, struct plans *p)
 {
-	const char *colon = strchr(spec, ':');
-	char prov[128], base[256], slotname[400];
-	size_t i, k, slot, before = p->n;
+	const char *colon = strchr(spec, ':'), *rcs;
+	char prov[128], glob[256], base[256], s[300], slotname[400];
+	struct rcspec rs = {0};
+	size_t i, k, slot, before = p->n, gl;
 	int err;
 
 	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(prov))
 		return -EINVAL;
 	memcpy(prov, spec, colon - spec);
 	prov[colon - spec] = 0;
+	rcs = strchr(colon + 1, ':');
+	gl = rcs ? (size_t)(rcs - colon - 1) : strlen(colon + 1);
+	if (!gl || gl >= sizeof(glob))
+		return -EINVAL;
+	memcpy(glob, colon + 1, gl);
+	glob[gl] = 0;
+	if (rcs) {
+		char *end;
+		unsigned long a;
+
+		if (strncmp(rcs + 1, "arg", 3) != 0 || rcs[4] < '0' || rcs[4] > '9')
+			return -EINVAL;
+		errno = 0;
+		a = strtoul(rcs + 4, &end, 10);
+		if (errno || *end || a > 11)
+			return -EINVAL;
+		rs.given = 1;
+		rs.arg = (unsigned int)a;
+	}
 	for (i = 0; i < nb; i++) {
 		for (k = 0; k < bins[i].n; k++) {
-			const struct heed_elf_usdt *e = &bins[i].notes[k];
+			const struct heed_elf_usdt *e = &bins[i].notes[k], *other;
 			size_t l = strlen(e->name);
-			int paired = 0;
+			unsigned int rcarg, heedrc;
 
-			if (fnmatch(prov, e->provider, 0) || fnmatch(colon + 1, e->name, 0))
+			if (fnmatch(prov, e->provider, 0) || fnmatch(glob, e->name, 0))
 				continue;
-			/* A pair is planned once, from its start. */
+			/* A pair is planned once: from its done, or from its start when
+			 * the glob does not match the done. */
 			if (l > 7 && !strcmp(e->name + l - 7, "__start") && l - 7 < sizeof(base)) {
 				memcpy(base, e->name, l - 7);
 				base[l - 7] = 0;
-				snprintf(slotname, sizeof(slotname), "%s:%s", e->provider, base);
-				err = slot_of(u, slotname, &slot);
-				if (err)
-					return err;
-				err = plan_pair(p, &bins[i], e->provider, base, slot, 0);
-				if (err && err != -ENOENT)
-					return err;
-				paired = !err;
+				snprintf(s, sizeof(s), "%s__done", base);
+				other = find_note(&bins[i], e->provider, s);
+				if (other) {
+					if (!fnmatch(glob, s, 0))
+						continue;
+					err = plan_spec_pair(u, p, &bins[i], other, e->provider,
+							     base, &rs);
+					if (err)
+						return err;
+					continue;
+				}
 			} else if (l > 6 && !strcmp(e->name + l - 6, "__done") &&
 				   l - 6 < sizeof(base)) {
-				char s[300];
-
 				memcpy(base, e->name, l - 6);
 				base[l - 6] = 0;
 				snprintf(s, sizeof(s), "%s__start", base);
-				paired = find_note(&bins[i], e->provider, s) != NULL;
-				if (paired && fnmatch(colon + 1, s, 0)) {
-					/* Only the done matched: still time the pair. */
-					snprintf(slotname, sizeof(slotname), "%s:%s", e->provider,
-						 base);
-					err = slot_of(u, slotname, &slot);
-					if (!err)
-						err = plan_pair(p, &bins[i], e->provider, base,
-								slot, 0);
+				if (find_note(&bins[i], e->provider, s)) {
+					err = plan_spec_pair(u, p, &bins[i], e, e->provider, base,
+							     &rs);
 					if (err)
 						return err;
+					continue;
 				}
 			}
-			if (paired)
-				continue;
+			rc_of(e, &rs, &rcarg, &heedrc);
 			snprintf(slotname, sizeof(slotname), "%s:%s", e->provider, e->name);
 			err = slot_of(u, slotname, &slot);
 			if (!err)
 				err = plan_add(p, bins[i].path, e->provider, e->name,
-					       cookie(slot, HEED_USDT_KIND_COUNT, 0));
+					       HEED_USDT_COOKIE(slot, HEED_USDT_KIND_COUNT, rcarg,
+								heedrc));
 			if (err)
 				return err;
 		}
 	}
+	if (rs.given && !rs.used && p->n > before)
+		return -EDOM;
 	return (long)(p->n - before);
 }
 
@@ -313,8 +386,13 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 	}
 	for (i = 0; i < nspecs; i++) {
 		got = plan_spec(u, bins, nb, specs[i], &plans);
-		if (got == -EINVAL) {
-			snprintf(err, errlen, "--usdt %s: expected PROVIDER:NAME", specs[i]);
+		if (got == -EINVAL || got == -EDOM) {
+			snprintf(err, errlen,
+				 got == -EINVAL
+					 ? "--usdt %s: expected PROVIDER:NAME or "
+					   "PROVIDER:NAME:argN (N from 0 to 11)"
+					 : "--usdt %s: no matching probe has such an argument",
+				 specs[i]);
 			rc = -EINVAL;
 			goto cleanup;
 		}

@@ -1,0 +1,65 @@
+# heed-trace on Debian's python3.11, counted against bpftrace attached to the same
+# process at the same time: nested USDT start/done pairs (import__find__load nests 7
+# deep for "import json") are all timed, with no errors (a probe that is not heed's
+# has no error convention) and nothing lost; overlapping --usdt and --func specs
+# attach once per probe or function. Usage: bash tests/t_trace_python.sh BUILD
+. "$(dirname "$0")/trace_lib.sh"
+
+PY=/usr/bin/python3.11
+[ -x $PY ] || fail "$PY is needed (Debian's python3.11: apt-get install python3.11)"
+command -v bpftrace >/dev/null || fail "bpftrace is needed to compare counts (apt-get install bpftrace)"
+
+# traced_pair NAME PYCODE BPFTRACE-PROG HEED-TRACE-ARGS...: runs python3.11 -c PYCODE
+# held (before PYCODE) until bpftrace and heed-trace are both attached to it, then
+# lets it run to its end. Leaves $T/NAME.bt (bpftrace's maps) and $T/NAME.json.
+traced_pair() {
+	name=$1 code=$2 prog=$3
+	shift 3
+	rm -f "$T/go" "$T/ready"
+	mkfifo "$T/go"
+	$PY -c "import sys; open(sys.argv[2], 'w').close(); open(sys.argv[1]).read(1)
+$code" "$T/go" "$T/ready" &
+	py=$!
+	i=0
+	until [ -e "$T/ready" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "$name: python3.11 did not start within 30 s"
+		sleep 0.1
+	done
+	# BEGIN fires once every probe is attached.
+	bpftrace -p $py -e "BEGIN { printf(\"bpftrace ready\\n\"); } $prog" >"$T/$name.bt" 2>&1 &
+	bt=$!
+	"$TRACE" -p $py "$@" --json "$T/$name.json" >"$T/$name.out" 2>"$T/$name.err" &
+	ht=$!
+	i=0
+	until grep -q "bpftrace ready" "$T/$name.bt" && grep -q "tracing pid" "$T/$name.err"; do
+		kill -0 $bt 2>/dev/null || { kill $py; fail "$name: bpftrace ended: $(cat "$T/$name.bt")"; }
+		kill -0 $ht 2>/dev/null || { kill $py; fail "$name: heed-trace ended: $(cat "$T/$name.err")"; }
+		i=$((i + 1))
+		[ $i -le 600 ] || { kill $py; fail "$name: tracers did not attach within 60 s"; }
+		sleep 0.1
+	done
+	echo go >"$T/go"
+	wait $py || fail "$name: python3.11 failed"
+	wait $ht || fail "$name: heed-trace failed: $(cat "$T/$name.err")"
+	wait $bt
+	assert_detached "$name"
+}
+
+# bt NAME MAP: the value of bpftrace's @MAP in $T/NAME.bt.
+bt() {
+	sed -n "s/^@$2: \([0-9]*\)$/\1/p" "$T/$1.bt"
+}
+
+usdt() { echo "usdt:$PY:python:$1"; }
+
+# 1. Nested pairs: every start and done of "import json" pairs up.
+traced_pair nested "import json" \
+	"$(usdt import__find__load__start) { @s = count(); } $(usdt import__find__load__done) { @d = count(); }" \
+	--usdt 'python:import__find__load*'
+s=$(bt nested s) d=$(bt nested d)
+got=$(json "$T/nested.json" '"%d %d %d" % (d["usdt"]["python:import__find__load"]["count"], d["usdt"]["python:import__find__load"]["errors"], sum(d["lost"].values()))')
+echo "import json: bpftrace starts $s dones $d; heed-trace pairs/errors/lost $got"
+[ -n "$s" ] && [ "$s" -gt 7 ] && [ "$s" = "$d" ] || fail "bpftrace saw starts '$s' dones '$d'"
+[ "$got" = "$s 0 0" ] || fail "nested pairs: heed-trace pairs/errors/lost $got, bpftrace $s pairs"
+echo "ok: nested USDT pairs all timed, no errors, nothing lost"
