@@ -61,7 +61,7 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 	for (g = 0; g < nglobs; g++) {
 		const char *glob = globs[g], *colon = strchr(glob, ':');
 		char lib[256] = "";
-		size_t before = cnt;
+		int matched = 0;
 
 		if (colon) {
 			if ((size_t)(colon - glob) >= sizeof(lib) || !colon[1]) {
@@ -90,6 +90,15 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 				char name[512];
 				struct target_fn *nv;
 				size_t slot;
+				int dup = 0;
+
+				matched = 1;
+				/* One uprobe pair per function, however many globs match it:
+				 * a second would count each call twice. */
+				for (k = 0; k < cnt && !dup; k++)
+					dup = v[k].off == fns[j].off && !strcmp(v[k].path, path);
+				if (dup)
+					continue;
 
 				if (!strcmp(path, exe))
 					snprintf(name, sizeof(name), "%s", fns[j].name);
@@ -116,7 +125,7 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 			}
 			heed_elf_funcs_free(fns, nf);
 		}
-		if (cnt == before) {
+		if (!matched) {
 			snprintf(err, errlen,
 				 "--func %s: no function matches in pid %d's executable or "
 				 "libraries",

@@ -127,9 +127,17 @@ struct plans {
 	size_t n, cap;
 };
 
+/* Plans one attachment per (binary, probe), however many specs match it: a second
+ * one would count each hit twice, and a pair's second start would look nested. */
 static int plan_add(struct plans *p, const char *path, const char *prov, const char *name,
 		    __u64 cookie)
 {
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].path, path) && !strcmp(p->v[i].prov, prov) &&
+		    !strcmp(p->v[i].name, name))
+			return 0;
 	if (p->n == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 32;
 		struct plan *nv = realloc(p->v, ncap * sizeof(*nv));
@@ -255,15 +263,16 @@ static int plan_spec_pair(heed_usdt *u, struct plans *p, const struct bin *b,
 	return err ? err : plan_pair(p, b, prov, base, slot, rcarg, heedrc);
 }
 
-/* Splits "PROV:NAME[:argN]" and plans every matching probe. Returns the number
- * planned, -EINVAL for a malformed spec, -EDOM for an argument no matching probe
- * has. */
+/* Splits "PROV:NAME[:argN]" and plans every matching probe not planned yet. Returns
+ * the number of matching probes, -EINVAL for a malformed spec, -EDOM for an argument no matching
+ * probe has. */
 static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spec, struct plans *p)
 {
 	const char *colon = strchr(spec, ':'), *rcs;
 	char prov[128], glob[256], base[256], s[300], slotname[400];
 	struct rcspec rs = {0};
-	size_t i, k, slot, before = p->n, gl;
+	size_t i, k, slot, gl;
+	long matched = 0;
 	int err;
 
 	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(prov))
@@ -297,6 +306,7 @@ static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spe
 
 			if (fnmatch(prov, e->provider, 0) || fnmatch(glob, e->name, 0))
 				continue;
+			matched++;
 			/* A pair is planned once: from its done, or from its start when
 			 * the glob does not match the done. */
 			if (l > 7 && !strcmp(e->name + l - 7, "__start") && l - 7 < sizeof(base)) {
@@ -337,9 +347,9 @@ static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spe
 				return err;
 		}
 	}
-	if (rs.given && !rs.used && p->n > before)
+	if (rs.given && !rs.used && matched)
 		return -EDOM;
-	return (long)(p->n - before);
+	return matched;
 }
 
 int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,

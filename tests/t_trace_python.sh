@@ -63,3 +63,20 @@ echo "import json: bpftrace starts $s dones $d; heed-trace pairs/errors/lost $go
 [ -n "$s" ] && [ "$s" -gt 7 ] && [ "$s" = "$d" ] || fail "bpftrace saw starts '$s' dones '$d'"
 [ "$got" = "$s 0 0" ] || fail "nested pairs: heed-trace pairs/errors/lost $got, bpftrace $s pairs"
 echo "ok: nested USDT pairs all timed, no errors, nothing lost"
+
+# 2. Overlapping specs: three --usdt specs naming the same gc pair and two --func
+# globs matching PyObject_Malloc attach once: counts equal bpftrace's, nothing lost.
+traced_pair overlap "import gc
+for i in range(50):
+    gc.collect()
+x = [str(i) * 3 for i in range(20000)]" \
+	"$(usdt gc__start) { @s = count(); } $(usdt gc__done) { @d = count(); } uprobe:$PY:PyObject_Malloc { @m = count(); }" \
+	--usdt python:gc__start --usdt python:gc__done --usdt 'python:gc*' \
+	--func PyObject_Malloc --func 'PyObject_*alloc'
+s=$(bt overlap s) d=$(bt overlap d) m=$(bt overlap m)
+got=$(json "$T/overlap.json" '"%d %d %d" % (d["usdt"]["python:gc"]["count"], d["funcs"]["PyObject_Malloc"]["count"], sum(d["lost"].values()))')
+echo "overlap: bpftrace gc starts $s dones $d, PyObject_Malloc $m; heed-trace gc pairs/PyObject_Malloc/lost $got"
+[ -n "$s" ] && [ "$s" -ge 50 ] && [ "$s" = "$d" ] && [ -n "$m" ] && [ "$m" -ge 1 ] ||
+	fail "bpftrace saw gc starts '$s' dones '$d', PyObject_Malloc '$m'"
+[ "$got" = "$s $m 0" ] || fail "overlapping specs: heed-trace $got, bpftrace $s gc pairs and $m mallocs"
+echo "ok: overlapping specs attach once"
