@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,7 +108,8 @@ static void usage(FILE *f)
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
-	      "  --folded FILE       folded on-CPU stacks (off-CPU ones in FILE.offcpu)\n"
+	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
+	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
 	      "  --json FILE         everything, as documented in profiler/README.md\n"
 	      "  -v                  libbpf and verifier messages\n",
@@ -689,15 +692,87 @@ static void run(struct state *s, int pidfd)
 	s->elapsed = now_s() - start;
 }
 
+/* Fails, saying why, when path cannot be written: before attaching, not after the
+ * whole trace. A file created by the check is removed; the report creates it again. */
+static int check_output(const char *path)
+{
+	struct stat st;
+	int existed = !stat(path, &st), fd, err;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		err = -errno;
+		die_msg("%s: cannot write: %s", path, strerror(errno));
+		return err;
+	}
+	close(fd);
+	if (!existed)
+		unlink(path);
+	return 0;
+}
+
+static int check_outputs(const struct opts *o)
+{
+	char path[4096];
+	int err = 0;
+
+	if (o->folded) {
+		err = check_output(o->folded);
+		if (!err && o->profile && o->offcpu) {
+			snprintf(path, sizeof(path), "%s.offcpu", o->folded);
+			err = check_output(path);
+		}
+	}
+	if (!err && o->flame)
+		err = check_output(o->flame);
+	if (!err && o->json)
+		err = check_output(o->json);
+	return err;
+}
+
+/* Refuses a target that is not a live user process, saying what it is; a kernel
+ * thread keeps the modes that apply to it (its kernel stacks). */
+static int check_target(struct opts *o, const char *comm, enum heed_target_kind kind)
+{
+	if (kind == HEED_TARGET_ZOMBIE) {
+		die_msg("pid %d (%s) is a zombie: it has exited and waits for its parent to reap "
+			"it; nothing to trace",
+			(int)o->pid, comm);
+		return -ESRCH;
+	}
+	if (kind != HEED_TARGET_KTHREAD)
+		return 0;
+	if (o->nusdt || o->nfunc || (o->ops && !o->profile && !o->offcpu)) {
+		die_msg("pid %d (%s) is a kernel thread: it has no user space to probe; --profile "
+			"and --offcpu record its kernel stacks",
+			(int)o->pid, comm);
+		return -EINVAL;
+	}
+	o->ops = 0;
+	fprintf(stderr, "heed-trace: pid %d (%s) is a kernel thread: kernel stacks only\n",
+		(int)o->pid, comm);
+	return 0;
+}
+
+/* The status a shell would give for the command: its exit code, or 128 + the
+ * signal that killed it. */
+static int command_status(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {0};
 	struct state s = {0};
+	enum heed_target_kind kind = HEED_TARGET_PROCESS;
 	int err, pidfd = -1, rc = 1, status;
 	char modes[256] = "";
 
 	if (parse_args(argc, argv, &s.o))
 		return 2;
+	if (check_outputs(&s.o))
+		return 1;
 	if (heed_target_privileged()) {
 		die_msg("needs root or CAP_BPF and CAP_PERFMON to load BPF programs and open perf "
 			"events (try sudo)");
@@ -718,12 +793,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		s.spawned = 1;
-	} else if (heed_target_alive(s.o.pid)) {
+	} else if (heed_target_kind(s.o.pid, &kind)) {
 		die_msg("pid %d: no such process", (int)s.o.pid);
 		return 1;
 	}
 	heed_target_comm(s.o.pid, s.comm, sizeof(s.comm));
-	err = heed_maps_read(s.o.pid, &s.maps);
+	if (check_target(&s.o, s.comm, kind))
+		return 1;
+	/* A kernel thread maps nothing. */
+	err = kind == HEED_TARGET_KTHREAD ? 0 : heed_maps_read(s.o.pid, &s.maps);
 	if (err) {
 		die_msg(err == -ESRCH ? "pid %d: no such process" : "pid %d: cannot read its maps",
 			(int)s.o.pid);
@@ -756,9 +834,15 @@ cleanup:
 		close(pidfd);
 	if (s.spawned) {
 		/* Reap the command if it is done; one still running (-d) goes on alone. */
-		if (waitpid(s.o.pid, &status, WNOHANG) > 0 && WIFSIGNALED(status) && !stop_signal)
-			fprintf(stderr, "heed-trace: %s died of signal %d\n", s.comm,
-				WTERMSIG(status));
+		if (waitpid(s.o.pid, &status, WNOHANG) > 0) {
+			if (WIFSIGNALED(status) && !stop_signal)
+				fprintf(stderr, "heed-trace: %s died of signal %d\n", s.comm,
+					WTERMSIG(status));
+			/* Like perf and a shell: a trace that went well exits as the
+			 * command did. */
+			if (!rc)
+				rc = command_status(status);
+		}
 	}
 	heed_stacks_free(&s.on_stacks);
 	heed_stacks_free(&s.off_stacks);
