@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,47 @@ static int lib_matches(const char *lib, const char *path)
 	return !strncmp(b, lib, l) && (b[l] == 0 || b[l] == '.' || b[l] == '-');
 }
 
+/* The implementation the IFUNC fn of path resolved to in pid: the pointer the
+ * dynamic linker stored in the file's IRELATIVE slot for fn's resolver, read from
+ * the process and mapped back to a file and offset. -ENOENT when the file has no
+ * such slot, -ESRCH/-EIO/-EFAULT when the process cannot be read or the pointer is
+ * not in an executable file mapping (not resolved yet). */
+static int resolve_ifunc(pid_t pid, const struct heed_maps *maps, const char *path,
+			 const struct heed_elf_func *fn, const char **ipath, uint64_t *ioff)
+{
+	const struct heed_map *m = NULL, *im;
+	uint64_t slot, delta, impl;
+	char mem[64];
+	size_t i;
+	int fd, err;
+
+	err = heed_elf_ifunc_slot(path, fn->addr, &slot, &delta);
+	if (err)
+		return err;
+	for (i = 0; i < maps->n && !m; i++)
+		if (!strcmp(maps->v[i].path, path))
+			m = &maps->v[i];
+	if (!m)
+		return -ENOENT;
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = pread(fd, &impl, sizeof(impl), (off_t)(m->start - m->off - delta + slot)) ==
+			      sizeof(impl)
+		      ? 0
+		      : -EIO;
+	close(fd);
+	if (err)
+		return err;
+	im = heed_maps_find(maps, impl);
+	if (!im || !im->exec || im->path[0] != '/')
+		return -EFAULT;
+	*ipath = im->path;
+	*ioff = impl - im->start + im->off;
+	return 0;
+}
+
 /* Resolves every glob into (file, offset, slot) triples. */
 static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *const *globs,
 		size_t nglobs, struct target_fn **out, size_t *nout, char *err, size_t errlen)
@@ -61,6 +103,7 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 	for (g = 0; g < nglobs; g++) {
 		const char *glob = globs[g], *colon = strchr(glob, ':');
 		char lib[256] = "";
+		const char *unresolved = NULL;
 		int matched = 0;
 
 		if (colon) {
@@ -87,16 +130,25 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 			if (seen || heed_elf_funcs(path, glob, &fns, &nf))
 				continue;
 			for (j = 0; j < nf; j++) {
+				const char *fpath = path;
+				uint64_t off = fns[j].off;
 				char name[512];
 				struct target_fn *nv;
 				size_t slot;
 				int dup = 0;
 
+				/* An IFUNC is traced at what its resolver chose for this
+				 * process: probing the resolver would count relocations. */
+				if (fns[j].ifunc &&
+				    resolve_ifunc(pid, maps, path, &fns[j], &fpath, &off)) {
+					unresolved = unresolved ? unresolved : fns[j].name;
+					continue;
+				}
 				matched = 1;
 				/* One uprobe pair per function, however many globs match it:
 				 * a second would count each call twice. */
 				for (k = 0; k < cnt && !dup; k++)
-					dup = v[k].off == fns[j].off && !strcmp(v[k].path, path);
+					dup = v[k].off == off && !strcmp(v[k].path, fpath);
 				if (dup)
 					continue;
 
@@ -121,9 +173,17 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 					goto cleanup;
 				}
 				v = nv;
-				v[cnt++] = (struct target_fn){path, fns[j].off, slot};
+				v[cnt++] = (struct target_fn){fpath, off, slot};
 			}
 			heed_elf_funcs_free(fns, nf);
+		}
+		if (!matched && unresolved) {
+			snprintf(err, errlen,
+				 "--func %s: %s is an IFUNC and pid %d has no resolved pointer to "
+				 "it in its file (it never calls it); name its implementation",
+				 globs[g], unresolved, (int)pid);
+			rc = -ENOENT;
+			goto cleanup;
 		}
 		if (!matched) {
 			snprintf(err, errlen,

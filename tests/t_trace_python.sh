@@ -2,7 +2,8 @@
 # process at the same time: nested USDT start/done pairs (import__find__load nests 7
 # deep for "import json") are all timed, with no errors (a probe that is not heed's
 # has no error convention) and nothing lost; overlapping --usdt and --func specs
-# attach once per probe or function. Usage: bash tests/t_trace_python.sh BUILD
+# attach once per probe or function; an IFUNC (libc:strlen) is traced at the
+# implementation the process uses. Usage: bash tests/t_trace_python.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 PY=/usr/bin/python3.11
@@ -12,6 +13,8 @@ command -v bpftrace >/dev/null || fail "bpftrace is needed to compare counts (ap
 # traced_pair NAME PYCODE BPFTRACE-PROG HEED-TRACE-ARGS...: runs python3.11 -c PYCODE
 # held (before PYCODE) until bpftrace and heed-trace are both attached to it, then
 # lets it run to its end. Leaves $T/NAME.bt (bpftrace's maps) and $T/NAME.json.
+# BTFLAGS: more bpftrace options; PID in BPFTRACE-PROG becomes python's pid (bpftrace
+# -p does not filter probes on an address by pid).
 traced_pair() {
 	name=$1 code=$2 prog=$3
 	shift 3
@@ -27,7 +30,7 @@ $code" "$T/go" "$T/ready" &
 		sleep 0.1
 	done
 	# BEGIN fires once every probe is attached.
-	bpftrace -p $py -e "BEGIN { printf(\"bpftrace ready\\n\"); } $prog" >"$T/$name.bt" 2>&1 &
+	bpftrace $BTFLAGS -p $py -e "BEGIN { printf(\"bpftrace ready\\n\"); } ${prog//PID/$py}" >"$T/$name.bt" 2>&1 &
 	bt=$!
 	"$TRACE" -p $py "$@" --json "$T/$name.json" >"$T/$name.out" 2>"$T/$name.err" &
 	ht=$!
@@ -80,3 +83,28 @@ echo "overlap: bpftrace gc starts $s dones $d, PyObject_Malloc $m; heed-trace gc
 	fail "bpftrace saw gc starts '$s' dones '$d', PyObject_Malloc '$m'"
 [ "$got" = "$s $m 0" ] || fail "overlapping specs: heed-trace $got, bpftrace $s gc pairs and $m mallocs"
 echo "ok: overlapping specs attach once"
+
+# 5. libc's strlen is an IFUNC: heed-trace must trace the implementation the dynamic
+# linker chose, which dlsym (ctypes) finds here independently; bpftrace traces that
+# address (--unsafe: an address that is not a symbol of libc's dynsym). In libc.so.6
+# a text address is also its file offset.
+impl=$($PY -c '
+import ctypes
+a = ctypes.cast(ctypes.CDLL(None).strlen, ctypes.c_void_p).value
+for line in open("/proc/self/maps"):
+    f = line.split()
+    lo, hi = (int(x, 16) for x in f[0].split("-"))
+    if lo <= a < hi and f[5].endswith("/libc.so.6"):
+        print(f[5] + ":" + hex(a - lo + int(f[2], 16)))
+')
+[ -n "$impl" ] || fail "dlsym's strlen is not in libc.so.6"
+BTFLAGS=--unsafe traced_pair ifunc "import ctypes
+f = ctypes.CDLL(None).strlen
+for i in range(1000):
+    f(b'x' * i)" "uprobe:$impl /pid == PID/ { @n = count(); }" --func libc:strlen
+n=$(bt ifunc n)
+got=$(json "$T/ifunc.json" '"%d %d" % (d["funcs"]["libc.so.6:strlen"]["count"], sum(d["lost"].values()))')
+echo "strlen: implementation $impl; bpftrace $n calls; heed-trace calls/lost $got"
+[ -n "$n" ] && [ "$n" -ge 1000 ] || fail "bpftrace saw '$n' calls of $impl"
+[ "$got" = "$n 0" ] || fail "--func libc:strlen: heed-trace $got, bpftrace $n calls of $impl"
+echo "ok: an IFUNC is traced at its implementation"
