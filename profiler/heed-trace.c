@@ -51,6 +51,7 @@ struct state {
 	heed_usdt *usdt;
 	enum heed_ops_source src;
 	heed_func *func;
+	heed_watch *watch; /* exec and dlopen: new code to attach to */
 	heed_sampler *prof, *off;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
@@ -609,14 +610,94 @@ static int report(struct state *s)
 	return rc;
 }
 
+/* Watches the target for an exec or a dlopen, so that --usdt, --func and --ops
+ * attach to code it maps later and the stacks get the new program's name and maps.
+ * A command heed-trace started is stopped at each until attached; a -p target is
+ * not (its parent may be a shell that would report it stopped): its first calls
+ * into new code may be missed. Returns 1 when watching. */
+static int watch_start(struct state *s)
+{
+	char msg[512];
+	int err;
+
+	err = heed_watch_open(s->o.pid, &s->maps, s->spawned, &s->watch, msg, sizeof(msg));
+	if (err && (s->o.nusdt || s->o.nfunc))
+		die_msg("%s; code pid %d maps later is not traced", msg, (int)s->o.pid);
+	return !err;
+}
+
+/* Attaches to what the target mapped since the last look (see watch_start). */
+static void on_new_code(struct state *s)
+{
+	struct heed_maps fresh;
+	char msg[1024];
+	int exec = 0, stopped = 0, err;
+
+	if (heed_watch_poll(s->watch, &exec, &stopped) <= 0)
+		return;
+	if (!heed_maps_read(s->o.pid, &fresh)) {
+		heed_maps_free(&s->maps);
+		s->maps = fresh;
+		if (exec) {
+			heed_target_comm(s->o.pid, s->comm, sizeof(s->comm));
+			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
+				(int)s->o.pid, s->comm);
+		}
+		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+			die_msg("%s", msg);
+		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
+			die_msg("%s", msg);
+		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
+			die_msg("%s", msg);
+	}
+	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
+	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
+		err = errno;
+		die_msg("pid %d: cannot continue it: %s", (int)s->o.pid, strerror(err));
+	}
+}
+
+/* Specs that never matched anything during the whole trace are an error. */
+static int check_unmatched(const struct state *s)
+{
+	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
+	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+
+	if (u)
+		die_msg("--usdt %s: no such probe in pid %d's code during the trace", u,
+			(int)s->o.pid);
+	if (f)
+		die_msg("--func %s: no function matched in pid %d's code during the trace", f,
+			(int)s->o.pid);
+	return u || f ? -ENOENT : 0;
+}
+
+/* Says which specs wait for code mapped later. */
+static void say_waiting(const struct state *s)
+{
+	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
+	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+
+	if (u)
+		fprintf(stderr,
+			"heed-trace: --usdt %s: no such probe in pid %d yet; attaching if "
+			"code it maps later has it\n",
+			u, (int)s->o.pid);
+	if (f)
+		fprintf(stderr,
+			"heed-trace: --func %s: no function matches in pid %d yet; attaching if "
+			"code it maps later has it\n",
+			f, (int)s->o.pid);
+}
+
 static int attach_all(struct state *s)
 {
 	char msg[1024];
-	int err;
+	int err, later = s->watch != NULL;
 
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, &s->usdt,
-				     &s->src, msg, sizeof(msg));
+		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, later,
+				     &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt)) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -625,8 +706,8 @@ static int attach_all(struct state *s)
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, &s->func, msg,
-				     sizeof(msg));
+		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, later, &s->func,
+				     msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -650,6 +731,7 @@ static int attach_all(struct state *s)
 		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
 		return -ENOENT;
 	}
+	say_waiting(s);
 	return 0;
 }
 
@@ -657,7 +739,8 @@ static int attach_all(struct state *s)
 static void run(struct state *s, int pidfd)
 {
 	double start = now_s(), next = s->o.interval, t;
-	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = pidfd, .events = POLLIN},
+				{.fd = s->watch ? heed_watch_fd(s->watch) : -1, .events = POLLIN}};
 
 	for (;;) {
 		double until = s->o.duration ? s->o.duration : 1e9;
@@ -669,7 +752,10 @@ static void run(struct state *s, int pidfd)
 		ms = until - t > 1000 ? 1000000 : (int)((until - t) * 1000) + 1;
 		if (stop_signal)
 			break;
-		if (poll(&pfd, pidfd >= 0 ? 1 : 0, ms < 0 ? 0 : ms) > 0)
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, ms < 0 ? 0 : ms) > 0 && pfd[1].revents)
+			on_new_code(s);
+		if (pfd[0].revents)
 			break;
 		if (stop_signal)
 			break;
@@ -807,6 +893,8 @@ int main(int argc, char **argv)
 			(int)s.o.pid);
 		goto cleanup;
 	}
+	if (kind != HEED_TARGET_KTHREAD)
+		watch_start(&s);
 	if (attach_all(&s))
 		goto cleanup;
 	/* Links are fd-based: whatever happens next, our exit detaches them. */
@@ -825,7 +913,13 @@ int main(int argc, char **argv)
 	}
 	run(&s, pidfd);
 	rc = report(&s) ? 1 : 0;
+	if (check_unmatched(&s))
+		rc = 1;
 cleanup:
+	heed_watch_close(s.watch);
+	/* A command stopped by the watch when heed-trace stopped must not stay so. */
+	if (s.spawned && s.watch)
+		kill(s.o.pid, SIGCONT);
 	heed_usdt_close(s.usdt);
 	heed_func_close(s.func);
 	heed_sampler_close(s.prof);

@@ -36,10 +36,36 @@ struct bin {
 	size_t n;
 };
 
+/* Slots the histogram map holds beyond those planned at open: room for probes of
+ * code mapped later (libraries loaded, a new program after exec). */
+#define SPARE_SLOTS 64
+
+/* One probe of one binary to attach, and its cookie; the strings are owned (the
+ * maps they came from are replaced as the target maps new code). */
+struct plan {
+	char *path, *prov, *name;
+	__u64 cookie;
+	int batch; /* heed:ops__batch for --ops: the batch program, not a count */
+};
+
+struct plans {
+	struct plan *v;
+	size_t n, cap;
+};
+
 struct heed_usdt {
 	struct usdt_bpf *skel;
 	struct heed_links links;
 	struct heed_hists h;
+	size_t max_slots;   /* the histogram map's size */
+	struct plans plans; /* v[0..attached) are attached */
+	size_t attached;
+	pid_t pid;
+	int ops;
+	enum heed_ops_source src;
+	char *const *specs;
+	size_t nspecs;
+	int *matched; /* per spec: a probe matched it once */
 };
 
 /* The distinct executable files mapped by the target. */
@@ -112,26 +138,18 @@ static int slot_of(heed_usdt *u, const char *name, size_t *slot)
 {
 	int err = heed_hists_slot(&u->h, name, slot);
 
-	return !err && *slot > 0xffff ? -E2BIG : err;
+	if (!err && (*slot > 0xffff || (u->max_slots && *slot >= u->max_slots)))
+		err = -E2BIG;
+	return err;
 }
-
-/* One probe of one binary to attach, and its cookie. */
-struct plan {
-	const char *path, *prov, *name;
-	__u64 cookie;
-	int batch; /* heed:ops__batch for --ops: the batch program, not a count */
-};
-
-struct plans {
-	struct plan *v;
-	size_t n, cap;
-};
 
 /* Plans one attachment per (binary, probe), however many specs match it: a second
  * one would count each hit twice, and a pair's second start would look nested. */
-static int plan_add(struct plans *p, const char *path, const char *prov, const char *name,
-		    __u64 cookie)
+static int plan_add_batch(struct plans *p, const char *path, const char *prov, const char *name,
+			  __u64 cookie, int batch)
 {
+	struct plan *pl;
+
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
@@ -147,8 +165,34 @@ static int plan_add(struct plans *p, const char *path, const char *prov, const c
 		p->v = nv;
 		p->cap = ncap;
 	}
-	p->v[p->n++] = (struct plan){path, prov, name, cookie, 0};
+	pl = &p->v[p->n];
+	*pl = (struct plan){strdup(path), strdup(prov), strdup(name), cookie, batch};
+	if (!pl->path || !pl->prov || !pl->name) {
+		free(pl->path);
+		free(pl->prov);
+		free(pl->name);
+		return -ENOMEM;
+	}
+	p->n++;
 	return 0;
+}
+
+static int plan_add(struct plans *p, const char *path, const char *prov, const char *name,
+		    __u64 cookie)
+{
+	return plan_add_batch(p, path, prov, name, cookie, 0);
+}
+
+static void plans_free(struct plans *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].path);
+		free(p->v[i].prov);
+		free(p->v[i].name);
+	}
+	free(p->v);
 }
 
 /* The number of arguments a note declares. */
@@ -225,10 +269,9 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 
 		if (batch) {
 			*src = HEED_OPS_BATCH;
-			err = plan_add(p, bins[i].path, batch->provider, batch->name, 0);
+			err = plan_add_batch(p, bins[i].path, batch->provider, batch->name, 0, 1);
 			if (err)
 				return err;
-			p->v[p->n - 1].batch = 1;
 		}
 	}
 	if (*src == HEED_OPS_BATCH)
@@ -352,100 +395,64 @@ static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spe
 	return matched;
 }
 
-int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
-		   size_t nspecs, heed_usdt **out, enum heed_ops_source *src, char *err,
-		   size_t errlen)
+/* Plans what maps holds for --ops and the specs (those not planned yet), and attaches
+ * the new plans. Spec errors are reported at open, where maps first match. */
+static int update(heed_usdt *u, const struct heed_maps *maps, char *err, size_t errlen)
 {
-	struct plans plans = {0};
 	struct bin *bins = NULL;
-	size_t nb = 0, i, op;
-	heed_usdt *u;
+	size_t nb = 0, i;
 	long got;
 	int rc;
 
-	*out = NULL;
-	*src = HEED_OPS_NONE;
-	err[0] = 0;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	for (op = 0; op < HEED_USDT_OPS; op++) {
-		size_t slot;
-
-		rc = slot_of(u, op_names[op], &slot);
-		if (rc)
-			goto cleanup;
-	}
 	rc = list_bins(maps, &bins, &nb);
 	if (rc)
-		goto cleanup;
+		return rc;
 	for (i = 0; i < nb; i++) {
 		/* A file we cannot read has no probes we could attach to anyway. */
 		if (heed_elf_usdt(bins[i].path, &bins[i].notes, &bins[i].n))
 			bins[i].n = 0;
 	}
-	if (ops) {
-		rc = plan_ops(bins, nb, &plans, src);
+	if (u->ops && u->src == HEED_OPS_NONE) {
+		rc = plan_ops(bins, nb, &u->plans, &u->src);
 		if (rc)
 			goto cleanup;
-		if (*src == HEED_OPS_NONE)
-			snprintf(err, errlen,
-				 "--ops: pid %d has no heed probes (no USDT provider heed in its "
-				 "executable or libraries); other modes go on",
-				 (int)pid);
 	}
-	for (i = 0; i < nspecs; i++) {
-		got = plan_spec(u, bins, nb, specs[i], &plans);
+	for (i = 0; i < u->nspecs; i++) {
+		got = plan_spec(u, bins, nb, u->specs[i], &u->plans);
 		if (got == -EINVAL || got == -EDOM) {
 			snprintf(err, errlen,
 				 got == -EINVAL
 					 ? "--usdt %s: expected PROVIDER:NAME or "
 					   "PROVIDER:NAME:argN (N from 0 to 11)"
 					 : "--usdt %s: no matching probe has such an argument",
-				 specs[i]);
+				 u->specs[i]);
 			rc = -EINVAL;
+			goto cleanup;
+		}
+		if (got == -E2BIG) {
+			snprintf(err, errlen, "--usdt %s: more probes than the %zu slots",
+				 u->specs[i], u->max_slots ? u->max_slots : (size_t)0xffff);
+			rc = (int)got;
 			goto cleanup;
 		}
 		if (got < 0) {
 			rc = (int)got;
 			goto cleanup;
 		}
-		if (got == 0) {
-			snprintf(err, errlen,
-				 "--usdt %s: no such probe in pid %d's executable or "
-				 "libraries",
-				 specs[i], (int)pid);
-			rc = -ENOENT;
-			goto cleanup;
-		}
+		u->matched[i] |= got > 0;
 	}
-	if (!plans.n) {
-		rc = -ENOENT;
-		goto cleanup;
-	}
-	u->skel = usdt_bpf__open();
 	if (!u->skel) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open the usdt BPF object: %s", strerror(-rc));
+		rc = 0;
 		goto cleanup;
 	}
-	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->h.n);
-	rc = usdt_bpf__load(u->skel);
-	if (rc) {
-		snprintf(err, errlen,
-			 "the kernel rejected the usdt BPF programs: %s (run with -v for the "
-			 "verifier log)",
-			 strerror(-rc));
-		goto cleanup;
-	}
-	for (i = 0; i < plans.n; i++) {
-		const struct plan *pl = &plans.v[i];
+	for (; u->attached < u->plans.n; u->attached++) {
+		const struct plan *pl = &u->plans.v[u->attached];
 		struct bpf_program *prog =
 			pl->batch ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_usdt_hit;
 		struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
 		struct bpf_link *l;
 
-		l = bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
+		l = bpf_program__attach_usdt(prog, u->pid, pl->path, pl->prov, pl->name, &o);
 		if (!l) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s: %s", pl->prov,
@@ -456,13 +463,111 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 		if (rc)
 			goto cleanup;
 	}
+cleanup:
+	free_bins(bins, nb);
+	return rc;
+}
+
+int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
+		   size_t nspecs, int later, heed_usdt **out, enum heed_ops_source *src, char *err,
+		   size_t errlen)
+{
+	size_t i, op;
+	heed_usdt *u;
+	int rc;
+
+	*out = NULL;
+	*src = HEED_OPS_NONE;
+	err[0] = 0;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->pid = pid;
+	u->ops = ops;
+	u->specs = specs;
+	u->nspecs = nspecs;
+	u->matched = calloc(nspecs + 1, sizeof(*u->matched));
+	if (!u->matched) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	for (op = 0; op < HEED_USDT_OPS; op++) {
+		size_t slot;
+
+		rc = slot_of(u, op_names[op], &slot);
+		if (rc)
+			goto cleanup;
+	}
+	rc = update(u, maps, err, errlen);
+	if (rc)
+		goto cleanup;
+	*src = u->src;
+	for (i = 0; i < nspecs && !later; i++) {
+		if (!u->matched[i]) {
+			snprintf(err, errlen,
+				 "--usdt %s: no such probe in pid %d's executable or libraries",
+				 specs[i], (int)pid);
+			rc = -ENOENT;
+			goto cleanup;
+		}
+	}
+	if (ops && u->src == HEED_OPS_NONE)
+		snprintf(err, errlen,
+			 "--ops: pid %d has no heed probes (no USDT provider heed in its "
+			 "executable or libraries); other modes go on",
+			 (int)pid);
+	/* --ops alone waits for no library: heed's probes come with the program. */
+	if (!u->plans.n && (!later || !nspecs)) {
+		rc = -ENOENT;
+		goto cleanup;
+	}
+	u->skel = usdt_bpf__open();
+	if (!u->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the usdt BPF object: %s", strerror(-rc));
+		goto cleanup;
+	}
+	u->max_slots = u->h.n + SPARE_SLOTS;
+	if (u->max_slots > 0x10000)
+		u->max_slots = 0x10000;
+	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->max_slots);
+	rc = usdt_bpf__load(u->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "the kernel rejected the usdt BPF programs: %s (run with -v for the "
+			 "verifier log)",
+			 strerror(-rc));
+		goto cleanup;
+	}
+	rc = update(u, maps, err, errlen);
+	if (rc)
+		goto cleanup;
 	*out = u;
 	u = NULL;
 cleanup:
-	free(plans.v);
-	free_bins(bins, nb);
 	heed_usdt_close(u);
 	return rc;
+}
+
+int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
+		      char *err, size_t errlen)
+{
+	int rc;
+
+	err[0] = 0;
+	rc = update(u, maps, err, errlen);
+	*src = u->src;
+	return rc;
+}
+
+const char *heed_usdt_unmatched(const heed_usdt *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->nspecs; i++)
+		if (!u->matched[i])
+			return u->specs[i];
+	return NULL;
 }
 
 int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, uint64_t *lost)
@@ -493,5 +598,7 @@ void heed_usdt_close(heed_usdt *u)
 	heed_links_destroy(&u->links);
 	usdt_bpf__destroy(u->skel);
 	heed_hists_free(&u->h);
+	plans_free(&u->plans);
+	free(u->matched);
 	free(u);
 }
