@@ -856,7 +856,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = {0};
 	struct state s = {0};
 	enum heed_target_kind kind = HEED_TARGET_PROCESS;
-	int err, pidfd = -1, rc = 1, status;
+	int err, pidfd = -1, rc = 1, status, stoppable;
 	char modes[256] = "";
 
 	if (parse_args(argc, argv, &s.o))
@@ -920,9 +920,10 @@ int main(int argc, char **argv)
 	if (check_unmatched(&s))
 		rc = 1;
 cleanup:
+	stoppable = s.spawned && s.watch;
 	heed_watch_close(s.watch);
 	/* A command stopped by the watch when heed-trace stopped must not stay so. */
-	if (s.spawned && s.watch)
+	if (stoppable)
 		kill(s.o.pid, SIGCONT);
 	heed_usdt_close(s.usdt);
 	heed_func_close(s.func);
