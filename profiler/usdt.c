@@ -144,18 +144,19 @@ static int slot_of(heed_usdt *u, const char *name, size_t *slot)
 }
 
 /* Plans one attachment per (binary, probe), however many specs match it: a second
- * one would count each hit twice, and a pair's second start would look nested. */
+ * one would count each hit twice, and a pair's second start would look nested.
+ * -EEXIST when the probe is planned already for another slot or error convention
+ * (--ops's start/done pairs and --usdt 'heed:get*'): one of the two would stay empty. */
 static int plan_add_batch(struct plans *p, const char *path, const char *prov, const char *name,
 			  __u64 cookie, int batch)
 {
 	struct plan *pl;
-
 	size_t i;
 
 	for (i = 0; i < p->n; i++)
 		if (!strcmp(p->v[i].path, path) && !strcmp(p->v[i].prov, prov) &&
 		    !strcmp(p->v[i].name, name))
-			return 0;
+			return p->v[i].cookie == cookie && p->v[i].batch == batch ? 0 : -EEXIST;
 	if (p->n == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 32;
 		struct plan *nv = realloc(p->v, ncap * sizeof(*nv));
@@ -425,6 +426,14 @@ static int update(heed_usdt *u, const struct heed_maps *maps, char *err, size_t 
 					 ? "--usdt %s: expected PROVIDER:NAME or "
 					   "PROVIDER:NAME:argN (N from 0 to 11)"
 					 : "--usdt %s: no matching probe has such an argument",
+				 u->specs[i]);
+			rc = -EINVAL;
+			goto cleanup;
+		}
+		if (got == -EEXIST) {
+			snprintf(err, errlen,
+				 "--usdt %s: a probe it matches is traced already, by --ops or by "
+				 "another --usdt counting its errors differently",
 				 u->specs[i]);
 			rc = -EINVAL;
 			goto cleanup;

@@ -66,3 +66,12 @@ fi
 grep -q "no matching probe has such an argument" "$T/err" || fail "no sentence for a missing argument: $(cat "$T/err")"
 assert_detached "--usdt without and with a bad :argN"
 echo "ok: no error convention unless given; $(cat "$T/err")"
+
+# A probe two specs would trace into two slots (--ops's fallback pair and --usdt's)
+# is refused: one of the two would stay empty.
+if "$TRACE" --ops --usdt 'heed:get*' -- "$B/tests/progs/pairs" >"$T/out" 2>"$T/err"; then
+	fail "--ops with --usdt heed:get* on start/done pairs succeeded"
+fi
+grep -q "traced already" "$T/err" || fail "no sentence for a probe traced twice: $(cat "$T/err")"
+assert_detached "a probe traced twice"
+echo "ok: $(cat "$T/err")"
