@@ -2,7 +2,8 @@
 # 2 ms sleep per level) is counted once per call with inclusive latencies; a
 # library function (libc:nanosleep) is found through LIB:GLOB; a glob matching
 # nothing says so; USDT start/done pairs are timed, their failures counted when the
-# result argument is named (:arg1), and a plain probe is counted. Usage: bash tests/t_trace_func.sh BUILD
+# result argument is named (:arg1), and a plain probe is counted; a probe two specs
+# would trace into two slots is refused. Usage: bash tests/t_trace_func.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 n=20
