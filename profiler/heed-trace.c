@@ -610,6 +610,20 @@ static int report(struct state *s)
 	return rc;
 }
 
+/* Takes the target's maps and name again; keeps the old ones (and returns
+ * non-zero) if it is gone. */
+static int reread(struct state *s)
+{
+	struct heed_maps fresh;
+
+	if (heed_maps_read(s->o.pid, &fresh))
+		return -ESRCH;
+	heed_maps_free(&s->maps);
+	s->maps = fresh;
+	heed_target_comm(s->o.pid, s->comm, sizeof(s->comm));
+	return 0;
+}
+
 /* Watches the target for an exec or a dlopen, so that --usdt, --func and --ops
  * attach to code it maps later and the stacks get the new program's name and maps.
  * A command heed-trace started is stopped at each until attached; a -p target is
@@ -623,26 +637,25 @@ static int watch_start(struct state *s)
 	err = heed_watch_open(s->o.pid, &s->maps, s->spawned, &s->watch, msg, sizeof(msg));
 	if (err && (s->o.nusdt || s->o.nfunc))
 		die_msg("%s; code pid %d maps later is not traced", msg, (int)s->o.pid);
+	/* An exec between the first read of the maps and the watch (a -p target just
+	 * started by a shell) has no event: look again now that one would. */
+	if (!err && !reread(s) && heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+		die_msg("%s", msg);
 	return !err;
 }
 
 /* Attaches to what the target mapped since the last look (see watch_start). */
 static void on_new_code(struct state *s)
 {
-	struct heed_maps fresh;
 	char msg[1024];
 	int exec = 0, stopped = 0, err;
 
 	if (heed_watch_poll(s->watch, &exec, &stopped) <= 0)
 		return;
-	if (!heed_maps_read(s->o.pid, &fresh)) {
-		heed_maps_free(&s->maps);
-		s->maps = fresh;
-		if (exec) {
-			heed_target_comm(s->o.pid, s->comm, sizeof(s->comm));
+	if (!reread(s)) {
+		if (exec)
 			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
 				(int)s->o.pid, s->comm);
-		}
 		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
 			die_msg("%s", msg);
 		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))

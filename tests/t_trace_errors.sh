@@ -1,5 +1,6 @@
 # heed-trace's bad cases and exits: no such pid, a kernel thread, a zombie, unwritable
-# outputs (refused before attaching), the command's exit status passed on, unknown
+# outputs (refused before attaching), the command's exit status passed on, a -p
+# target that execs (followed), unknown
 # option, not root, a target without heed probes, a target that exits mid-trace (output still written and
 # symbolized from the maps snapshot), SIGINT and SIGKILL. After each, nothing of ours
 # stays attached. Usage: bash tests/t_trace_errors.sh BUILD
@@ -115,6 +116,20 @@ dur=$(json "$T/exit.json" 'int(d["duration_s"])')
 [ "$dur" -lt 60 ] || fail "heed-trace did not stop when its target exited"
 assert_detached "the target exiting"
 echo "ok: the target exited after ${dur}s; stacks symbolized from the snapshot"
+
+# -p on a shell that execs the program a second later: the exec is followed, the
+# stacks carry the program's name and symbols (the shell's maps had neither).
+sh -c "sleep 1; exec $HOT cpu 1" >/dev/null &
+pid=$!
+"$TRACE" -p $pid -d 60 --profile --folded "$T/exec.folded" >"$T/out" 2>"$T/err" ||
+	fail "tracing a shell that execs failed: $(cat "$T/err")"
+wait $pid
+grep -q "exec'd hot" "$T/err" || echo "note: heed-trace attached after the exec: $(head -n 1 "$T/err")"
+[ "$(cut -d';' -f1 "$T/exec.folded" | sort -u)" = hot ] ||
+	fail "stacks after an exec are not labelled hot: $(cut -d';' -f1 "$T/exec.folded" | sort -u | tr '\n' ' ')"
+grep -q 'hot_a' "$T/exec.folded" || fail "stacks after an exec were not symbolized"
+assert_detached "-p on a shell that execs"
+echo "ok: -p follows an exec: stacks labelled hot, hot_a symbolized"
 
 # SIGINT ends the trace normally; SIGKILL leaves nothing attached either.
 "$HOT" idle 30 >/dev/null &
