@@ -13,6 +13,8 @@
 #include "watch.h"
 #include "watch.skel.h"
 
+_Static_assert(sizeof(struct heed_watch_event) == 8, "the layout of bpf/watch.h");
+
 /* Dynamic linkers watched at most: one per exec'd program that has its own. */
 #define MAX_LINKERS 8
 
