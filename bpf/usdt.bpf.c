@@ -31,11 +31,18 @@ struct start_key {
 	__u32 slot;
 };
 
+/* The open starts of one thread for one slot, innermost on top. */
+struct opened {
+	__u32 depth;
+	__u32 pad;
+	__u64 ts[HEED_USDT_DEPTH];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 8192);
 	__type(key, struct start_key);
-	__type(value, __u64);
+	__type(value, struct opened);
 } starts SEC(".maps");
 
 static __always_inline void lose(__u32 what, __u64 n)
@@ -49,6 +56,13 @@ static __always_inline void lose(__u32 what, __u64 n)
 static __always_inline int failed(long rc)
 {
 	return rc != 0 && rc != HEED_USDT_NOTFOUND && rc != HEED_USDT_KEYEXIST;
+}
+
+/* Hides d's range from clang so that it keeps the mask the verifier needs to see. */
+static __always_inline __u32 depth_index(__u32 d)
+{
+	asm volatile("" : "+r"(d));
+	return d & (HEED_USDT_DEPTH - 1);
 }
 
 /* Records are read in whole chunks onto the stack: 4 helper calls per full batch
@@ -111,47 +125,68 @@ int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 SEC("usdt")
 int heed_usdt_hit(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_usdt_cookie(ctx), now, *ts;
-	__u32 slot = cookie & 0xffff, kind = (cookie >> 16) & 0xff, rcarg = (cookie >> 24) & 0xff;
+	__u64 cookie = bpf_usdt_cookie(ctx), now;
+	__u32 slot = HEED_USDT_COOKIE_SLOT(cookie), kind = HEED_USDT_COOKIE_KIND(cookie),
+	      rcarg = HEED_USDT_COOKIE_RCARG(cookie), d;
 	struct start_key key;
 	struct heed_hist *h;
+	struct opened *o;
 	long rc = 0;
 
 	/* A counted probe needs neither the clock nor the thread id: two helper
 	 * calls fewer on each of its hits. */
 	if (kind == HEED_USDT_KIND_COUNT) {
 		h = bpf_map_lookup_elem(&hists, &slot);
-		if (h)
-			__sync_fetch_and_add(&h->count, 1);
+		if (!h)
+			return 0;
+		if (rcarg && !bpf_usdt_arg(ctx, rcarg - 1, &rc) && rc)
+			__sync_fetch_and_add(&h->errors, 1);
+		__sync_fetch_and_add(&h->count, 1);
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
 	key.tid = (__u32)bpf_get_current_pid_tgid();
 	key.slot = slot;
+	o = bpf_map_lookup_elem(&starts, &key);
 	if (kind == HEED_USDT_KIND_START) {
-		if (bpf_map_update_elem(&starts, &key, &now, BPF_NOEXIST)) {
-			ts = bpf_map_lookup_elem(&starts, &key);
-			if (!ts) {
+		if (!o) {
+			/* Zeroed here, not at the top: 17 stores that every start of a
+			 * thread but its first would pay. */
+			struct opened zero = {};
+
+			bpf_map_update_elem(&starts, &key, &zero, BPF_NOEXIST);
+			o = bpf_map_lookup_elem(&starts, &key);
+			if (!o) {
 				lose(HEED_USDT_LOST_STARTS_FULL, 1);
 				return 0;
 			}
-			*ts = now;
-			lose(HEED_USDT_LOST_RESTART, 1);
 		}
+		/* Only this thread touches its entry: no atomics needed. */
+		d = o->depth;
+		if (d < HEED_USDT_DEPTH)
+			o->ts[depth_index(d)] = now;
+		o->depth = d + 1;
 		return 0;
 	}
 	h = bpf_map_lookup_elem(&hists, &slot);
 	if (!h)
 		return 0;
-	ts = bpf_map_lookup_elem(&starts, &key);
-	if (!ts) {
+	if (!o || o->depth == 0) {
 		lose(HEED_USDT_LOST_NO_START, 1);
 		return 0;
 	}
-	now -= *ts;
-	bpf_map_delete_elem(&starts, &key);
+	d = o->depth - 1;
+	o->depth = d;
+	if (d >= HEED_USDT_DEPTH) {
+		lose(HEED_USDT_LOST_DEEP, 1);
+		return 0;
+	}
+	now -= o->ts[depth_index(d)];
+	/* A thread with nothing open gives its entry back: threads come and go. */
+	if (d == 0)
+		bpf_map_delete_elem(&starts, &key);
 	if (rcarg)
 		bpf_usdt_arg(ctx, rcarg - 1, &rc);
-	hist_add(h, now, failed((int)rc));
+	hist_add(h, now, !rcarg ? 0 : HEED_USDT_COOKIE_HEEDRC(cookie) ? failed((int)rc) : rc != 0);
 	return 0;
 }

@@ -16,10 +16,23 @@
 #define HEED_USDT_KEYEXIST (-30799) /* HEED_KEYEXIST: an expected answer, not an error */
 
 /* Cookie: bits 0-15 slot, 16-23 kind, 24-31 1 + index of the argument holding the
- * result code (0: the probe has none). */
+ * result code (0: errors are not counted), bit 32 set when the code follows heed's
+ * convention (HEED_NOTFOUND and HEED_KEYEXIST are answers, not errors); without it
+ * any non-zero code is an error. */
 #define HEED_USDT_KIND_COUNT 0 /* count hits only */
-#define HEED_USDT_KIND_START 1 /* remember the time, per thread and slot */
-#define HEED_USDT_KIND_DONE  2 /* time since the matching start */
+#define HEED_USDT_KIND_START 1 /* push the time on the thread's stack for the slot */
+#define HEED_USDT_KIND_DONE  2 /* time since the start on top of that stack */
+#define HEED_USDT_COOKIE(slot, kind, rcarg, heedrc)                                                \
+	((__u64)(slot) | (__u64)(kind) << 16 | (__u64)(rcarg) << 24 | (__u64)(heedrc) << 32)
+#define HEED_USDT_COOKIE_SLOT(c)   ((__u32)((c)&0xffff))
+#define HEED_USDT_COOKIE_KIND(c)   ((__u32)((c) >> 16) & 0xff)
+#define HEED_USDT_COOKIE_RCARG(c)  ((__u32)((c) >> 24) & 0xff)
+#define HEED_USDT_COOKIE_HEEDRC(c) ((__u32)((c) >> 32) & 1)
+
+/* Open starts kept per (thread, slot): python's import__find__load pairs nest 7 deep
+ * for "import json". Deeper starts are counted, their dones not timed. A power of
+ * two: the BPF side masks indexes with it so the verifier sees them bounded. */
+#define HEED_USDT_DEPTH 16
 
 /* Indexes of the lost-event counters. */
 enum {
@@ -27,7 +40,7 @@ enum {
 	HEED_USDT_LOST_BATCH_FAULT, /* records unreadable (counted per record) */
 	HEED_USDT_LOST_BAD_OP,	    /* a record with an unknown op */
 	HEED_USDT_LOST_NO_START,    /* a done without its start */
-	HEED_USDT_LOST_RESTART,	    /* a start replaced an earlier one never done */
+	HEED_USDT_LOST_DEEP,	    /* a done deeper than HEED_USDT_DEPTH: not timed */
 	HEED_USDT_LOST_STARTS_FULL, /* no room to remember a start */
 	HEED_USDT_LOST_SKIPPED,	    /* runs the kernel skipped (another BPF program was
 				       running on that CPU); user space reads it from

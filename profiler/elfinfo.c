@@ -118,8 +118,9 @@ int heed_elf_funcs(const char *path, const char *glob, struct heed_elf_func **ou
 
 		if (!gelf_getsym(data, i, &sym))
 			continue;
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_shndx == SHN_UNDEF ||
-		    !sym.st_value)
+		if ((GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+		     GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC) ||
+		    sym.st_shndx == SHN_UNDEF || !sym.st_value)
 			continue;
 		name = elf_strptr(elf, sh.sh_link, sym.st_name);
 		if (!name || !*name || fnmatch(glob, name, 0))
@@ -146,6 +147,8 @@ int heed_elf_funcs(const char *path, const char *glob, struct heed_elf_func **ou
 			err = -ENOMEM;
 			goto cleanup;
 		}
+		v[cnt].addr = sym.st_value;
+		v[cnt].ifunc = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
 		v[cnt++].off = off;
 	}
 cleanup:
@@ -157,6 +160,64 @@ cleanup:
 	*out = v;
 	*n = cnt;
 	return 0;
+}
+
+int heed_elf_ifunc_slot(const char *path, uint64_t resolver, uint64_t *slot, uint64_t *delta)
+{
+	unsigned int irel;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	GElf_Phdr ph;
+	GElf_Shdr sh;
+	size_t i, nph;
+	Elf *elf;
+	int fd, err, found_load = 0;
+
+	err = open_elf(path, &fd, &elf);
+	if (err)
+		return err;
+	err = -EINVAL;
+	if (!gelf_getehdr(elf, &eh) || elf_getphdrnum(elf, &nph))
+		goto cleanup;
+	if (eh.e_machine == EM_X86_64)
+		irel = R_X86_64_IRELATIVE;
+	else if (eh.e_machine == EM_AARCH64)
+		irel = R_AARCH64_IRELATIVE;
+	else
+		goto cleanup;
+	for (i = 0; i < nph && !found_load; i++) {
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD) {
+			*delta = ph.p_vaddr - ph.p_offset;
+			found_load = 1;
+		}
+	}
+	if (!found_load)
+		goto cleanup;
+	err = -ENOENT;
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Rela r;
+
+			if (gelf_getrela(data, (int)i, &r) && GELF_R_TYPE(r.r_info) == irel &&
+			    (uint64_t)r.r_addend == resolver) {
+				*slot = r.r_offset;
+				err = 0;
+				goto cleanup;
+			}
+		}
+	}
+cleanup:
+	close_elf(fd, elf);
+	return err;
 }
 
 void heed_elf_usdt_free(struct heed_elf_usdt *v, size_t n)

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,16 +18,28 @@
 /* Two perf events (uprobe and uretprobe) per function: keep the fd count sane. */
 #define MAX_FUNCS 1000
 
+/* Slots the histogram map holds beyond those planned at open: room for functions
+ * of code mapped later (libraries loaded, a new program after exec). */
+#define SPARE_SLOTS 128
+
+struct target_fn {
+	char *path; /* owned: the maps it came from are replaced */
+	uint64_t off;
+	size_t slot;
+};
+
 struct heed_func {
 	struct func_bpf *skel;
 	struct heed_links links;
 	struct heed_hists h;
-};
-
-struct target_fn {
-	const char *path; /* points into the maps */
-	uint64_t off;
-	size_t slot;
+	size_t max_slots;      /* the histogram map's size, 0 before load */
+	struct target_fn *fns; /* fns[0..attached) are attached */
+	size_t nfns, attached;
+	pid_t pid;
+	char *const *globs;
+	size_t nglobs;
+	const char **unmatched; /* per glob: NULL once it matched, else its name or the
+				   first IFUNC it matched that could not be resolved */
 };
 
 static const char *base_name(const char *path)
@@ -45,29 +58,131 @@ static int lib_matches(const char *lib, const char *path)
 	return !strncmp(b, lib, l) && (b[l] == 0 || b[l] == '.' || b[l] == '-');
 }
 
-/* Resolves every glob into (file, offset, slot) triples. */
-static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *const *globs,
-		size_t nglobs, struct target_fn **out, size_t *nout, char *err, size_t errlen)
+/* The implementation the IFUNC fn of path resolved to in pid: the pointer the
+ * dynamic linker stored in the file's IRELATIVE slot for fn's resolver, read from
+ * the process and mapped back to a file and offset. -ENOENT when the file has no
+ * such slot, -ESRCH/-EIO/-EFAULT when the process cannot be read or the pointer is
+ * not in an executable file mapping (not resolved yet). */
+static int resolve_ifunc(pid_t pid, const struct heed_maps *maps, const char *path,
+			 const struct heed_elf_func *fn, const char **ipath, uint64_t *ioff)
 {
-	struct target_fn *v = NULL;
-	size_t cnt = 0, g, i, k, j;
-	char exe[4096], link[64];
-	ssize_t el;
+	const struct heed_map *m = NULL, *im;
+	uint64_t slot, delta, impl;
+	char mem[64];
+	size_t i;
+	int fd, err;
+
+	err = heed_elf_ifunc_slot(path, fn->addr, &slot, &delta);
+	if (err)
+		return err;
+	for (i = 0; i < maps->n && !m; i++)
+		if (!strcmp(maps->v[i].path, path))
+			m = &maps->v[i];
+	if (!m)
+		return -ENOENT;
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = pread(fd, &impl, sizeof(impl), (off_t)(m->start - m->off - delta + slot)) ==
+			      sizeof(impl)
+		      ? 0
+		      : -EIO;
+	close(fd);
+	if (err)
+		return err;
+	im = heed_maps_find(maps, impl);
+	if (!im || !im->exec || im->path[0] != '/')
+		return -EFAULT;
+	*ipath = im->path;
+	*ioff = impl - im->start + im->off;
+	return 0;
+}
+
+static int add_fn(heed_func *f, const char *path, uint64_t off, size_t slot)
+{
+	struct target_fn *nv = realloc(f->fns, (f->nfns + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	f->fns = nv;
+	nv[f->nfns].path = strdup(path);
+	if (!nv[f->nfns].path)
+		return -ENOMEM;
+	nv[f->nfns].off = off;
+	nv[f->nfns++].slot = slot;
+	return 0;
+}
+
+/* Plans the functions of one mapped file matching glob g (not planned yet). */
+static int plan_file(heed_func *f, const struct heed_maps *maps, size_t g, const char *path,
+		     const char *glob, const char *exe, char *err, size_t errlen)
+{
+	struct heed_elf_func *fns = NULL;
+	size_t nf = 0, j, k;
 	int rc = 0;
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	if (heed_elf_funcs(path, glob, &fns, &nf))
+		return 0;
+	for (j = 0; j < nf && !rc; j++) {
+		const char *fpath = path;
+		uint64_t off = fns[j].off;
+		char name[512];
+		size_t slot;
+		int dup = 0;
+
+		/* An IFUNC is traced at what its resolver chose for this process:
+		 * probing the resolver would count relocations. */
+		if (fns[j].ifunc && resolve_ifunc(f->pid, maps, path, &fns[j], &fpath, &off)) {
+			if (f->unmatched[g] == f->globs[g])
+				f->unmatched[g] = "an IFUNC";
+			continue;
+		}
+		f->unmatched[g] = NULL;
+		/* One uprobe pair per function, however many globs match it: a second
+		 * would count each call twice. */
+		for (k = 0; k < f->nfns && !dup; k++)
+			dup = f->fns[k].off == off && !strcmp(f->fns[k].path, fpath);
+		if (dup)
+			continue;
+		if (!strcmp(path, exe))
+			snprintf(name, sizeof(name), "%s", fns[j].name);
+		else
+			snprintf(name, sizeof(name), "%s:%s", base_name(path), fns[j].name);
+		rc = heed_hists_slot(&f->h, name, &slot);
+		if (!rc && (f->nfns >= MAX_FUNCS || (f->max_slots && slot >= f->max_slots))) {
+			snprintf(err, errlen,
+				 "--func %s: more than %d functions, or %zu names, in all; narrow "
+				 "the glob",
+				 f->globs[g], MAX_FUNCS, f->max_slots);
+			rc = -E2BIG;
+		}
+		if (!rc)
+			rc = add_fn(f, fpath, off, slot);
+	}
+	heed_elf_funcs_free(fns, nf);
+	return rc;
+}
+
+/* Plans every glob over the executable files of maps. */
+static int plan(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
+{
+	size_t g, i, k;
+	char exe[4096], link[64];
+	ssize_t el;
+	int rc;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)f->pid);
 	el = readlink(link, exe, sizeof(exe) - 1);
 	exe[el > 0 ? el : 0] = 0;
-	for (g = 0; g < nglobs; g++) {
-		const char *glob = globs[g], *colon = strchr(glob, ':');
+	for (g = 0; g < f->nglobs; g++) {
+		const char *glob = f->globs[g], *colon = strchr(glob, ':');
 		char lib[256] = "";
-		size_t before = cnt;
 
 		if (colon) {
 			if ((size_t)(colon - glob) >= sizeof(lib) || !colon[1]) {
 				snprintf(err, errlen, "--func %s: expected GLOB or LIB:GLOB", glob);
-				rc = -EINVAL;
-				goto cleanup;
+				return -EINVAL;
 			}
 			memcpy(lib, glob, colon - glob);
 			lib[colon - glob] = 0;
@@ -75,8 +190,6 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 		}
 		for (i = 0; i < maps->n; i++) {
 			const char *path = maps->v[i].path;
-			struct heed_elf_func *fns = NULL;
-			size_t nf = 0;
 			int seen = 0;
 
 			if (!maps->v[i].exec || path[0] != '/' ||
@@ -84,61 +197,52 @@ static int plan(heed_func *f, pid_t pid, const struct heed_maps *maps, char *con
 				continue;
 			for (k = 0; k < i && !seen; k++)
 				seen = maps->v[k].exec && !strcmp(maps->v[k].path, path);
-			if (seen || heed_elf_funcs(path, glob, &fns, &nf))
+			if (seen)
 				continue;
-			for (j = 0; j < nf; j++) {
-				char name[512];
-				struct target_fn *nv;
-				size_t slot;
-
-				if (!strcmp(path, exe))
-					snprintf(name, sizeof(name), "%s", fns[j].name);
-				else
-					snprintf(name, sizeof(name), "%s:%s", base_name(path),
-						 fns[j].name);
-				rc = heed_hists_slot(&f->h, name, &slot);
-				if (!rc && cnt >= MAX_FUNCS) {
-					snprintf(
-						err, errlen,
-						"--func %s: matches more than %d functions; narrow "
-						"the glob",
-						globs[g], MAX_FUNCS);
-					rc = -E2BIG;
-				}
-				nv = rc ? NULL : realloc(v, (cnt + 1) * sizeof(*v));
-				if (!nv) {
-					rc = rc ? rc : -ENOMEM;
-					heed_elf_funcs_free(fns, nf);
-					goto cleanup;
-				}
-				v = nv;
-				v[cnt++] = (struct target_fn){path, fns[j].off, slot};
-			}
-			heed_elf_funcs_free(fns, nf);
-		}
-		if (cnt == before) {
-			snprintf(err, errlen,
-				 "--func %s: no function matches in pid %d's executable or "
-				 "libraries",
-				 globs[g], (int)pid);
-			rc = -ENOENT;
-			goto cleanup;
+			rc = plan_file(f, maps, g, path, glob, exe, err, errlen);
+			if (rc)
+				return rc;
 		}
 	}
-	*out = v;
-	*nout = cnt;
 	return 0;
-cleanup:
-	free(v);
+}
+
+/* Plans what maps holds and attaches the new functions. */
+static int update(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
+{
+	int rc = plan(f, maps, err, errlen);
+
+	for (; !rc && f->skel && f->attached < f->nfns; f->attached++) {
+		const struct target_fn *fn = &f->fns[f->attached];
+		struct bpf_uprobe_opts eo = {.sz = sizeof(eo)};
+		struct bpf_uprobe_opts ro = {
+			.sz = sizeof(ro), .retprobe = true, .bpf_cookie = fn->slot};
+		struct bpf_link *l;
+		int r;
+
+		for (r = 0; r < 2 && !rc; r++) {
+			l = bpf_program__attach_uprobe_opts(
+				r ? f->skel->progs.heed_func_exit : f->skel->progs.heed_func_entry,
+				f->pid, fn->path, fn->off, r ? &ro : &eo);
+			if (!l) {
+				rc = -errno;
+				snprintf(err, errlen, "cannot attach a %s to %s in %s: %s",
+					 r ? "uretprobe" : "uprobe", f->h.v[fn->slot].name,
+					 fn->path, strerror(-rc));
+				break;
+			}
+			rc = heed_links_add(&f->links, l);
+		}
+	}
 	return rc;
 }
 
 int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
-		   heed_func **out, char *err, size_t errlen)
+		   int later, heed_func **out, char *err, size_t errlen)
 {
-	struct target_fn *fns = NULL;
-	size_t nfns = 0, i;
+	const char *bad;
 	heed_func *f;
+	size_t g;
 	int rc;
 
 	*out = NULL;
@@ -146,16 +250,45 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	rc = plan(f, pid, maps, globs, nglobs, &fns, &nfns, err, errlen);
+	f->pid = pid;
+	f->globs = globs;
+	f->nglobs = nglobs;
+	f->unmatched = calloc(nglobs + 1, sizeof(*f->unmatched));
+	if (!f->unmatched) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	for (g = 0; g < nglobs; g++)
+		f->unmatched[g] = globs[g];
+	rc = plan(f, maps, err, errlen);
 	if (rc)
 		goto cleanup;
+	for (g = 0; g < nglobs && !later; g++) {
+		bad = f->unmatched[g];
+		if (!bad)
+			continue;
+		if (bad == globs[g])
+			snprintf(err, errlen,
+				 "--func %s: no function matches in pid %d's executable or "
+				 "libraries",
+				 globs[g], (int)pid);
+		else
+			snprintf(err, errlen,
+				 "--func %s: it names an IFUNC and pid %d has no resolved pointer "
+				 "to it in its file (the file never calls it); name its "
+				 "implementation",
+				 globs[g], (int)pid);
+		rc = -ENOENT;
+		goto cleanup;
+	}
 	f->skel = func_bpf__open();
 	if (!f->skel) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open the func BPF object: %s", strerror(-rc));
 		goto cleanup;
 	}
-	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->h.n);
+	f->max_slots = f->h.n + SPARE_SLOTS;
+	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->max_slots);
 	rc = func_bpf__load(f->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -164,35 +297,30 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 			 strerror(-rc));
 		goto cleanup;
 	}
-	for (i = 0; i < nfns; i++) {
-		struct bpf_uprobe_opts eo = {.sz = sizeof(eo)};
-		struct bpf_uprobe_opts ro = {
-			.sz = sizeof(ro), .retprobe = true, .bpf_cookie = fns[i].slot};
-		struct bpf_link *l;
-		int r;
-
-		for (r = 0; r < 2; r++) {
-			l = bpf_program__attach_uprobe_opts(
-				r ? f->skel->progs.heed_func_exit : f->skel->progs.heed_func_entry,
-				pid, fns[i].path, fns[i].off, r ? &ro : &eo);
-			if (!l) {
-				rc = -errno;
-				snprintf(err, errlen, "cannot attach a %s to %s in %s: %s",
-					 r ? "uretprobe" : "uprobe", f->h.v[fns[i].slot].name,
-					 fns[i].path, strerror(-rc));
-				goto cleanup;
-			}
-			rc = heed_links_add(&f->links, l);
-			if (rc)
-				goto cleanup;
-		}
-	}
+	rc = update(f, maps, err, errlen);
+	if (rc)
+		goto cleanup;
 	*out = f;
 	f = NULL;
 cleanup:
-	free(fns);
 	heed_func_close(f);
 	return rc;
+}
+
+int heed_func_refresh(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
+{
+	err[0] = 0;
+	return update(f, maps, err, errlen);
+}
+
+const char *heed_func_unmatched(const heed_func *f)
+{
+	size_t g;
+
+	for (g = 0; g < f->nglobs; g++)
+		if (f->unmatched[g])
+			return f->globs[g];
+	return NULL;
 }
 
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost)
@@ -223,5 +351,9 @@ void heed_func_close(heed_func *f)
 	heed_links_destroy(&f->links);
 	func_bpf__destroy(f->skel);
 	heed_hists_free(&f->h);
+	while (f->nfns)
+		free(f->fns[--f->nfns].path);
+	free(f->fns);
+	free(f->unmatched);
 	free(f);
 }

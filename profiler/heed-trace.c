@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -50,6 +52,7 @@ struct state {
 	heed_usdt *usdt;
 	enum heed_ops_source src;
 	heed_func *func;
+	heed_watch *watch; /* exec and dlopen: new code to attach to */
 	heed_sampler *prof, *off;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
@@ -98,14 +101,17 @@ static void usage(FILE *f)
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
-	      "  --usdt PROV:NAME    count (time start/done pairs of) USDT probes; NAME a glob\n"
+	      "  --usdt PROV:NAME[:argN]\n"
+	      "                      count (time start/done pairs of) USDT probes; NAME a glob;\n"
+	      "                      argN: the argument (from 0) whose non-zero values are errors\n"
 	      "  --func GLOB         latency per matching function, LIB:GLOB for a library\n"
 	      "  --profile [-F HZ]   on-CPU stack samples (default 99 Hz)\n"
 	      "  --offcpu            off-CPU time by stack\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
-	      "  --folded FILE       folded on-CPU stacks (off-CPU ones in FILE.offcpu)\n"
+	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
+	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
 	      "  --json FILE         everything, as documented in profiler/README.md\n"
 	      "  -v                  libbpf and verifier messages\n",
@@ -255,8 +261,8 @@ static double now_s(void)
 }
 
 static const char *const usdt_lost_names[HEED_USDT_LOST_MAX] = {
-	"ops_batch_too_big",	   "ops_batch_unreadable",  "ops_bad_op",
-	"usdt_done_without_start", "usdt_start_never_done", "usdt_starts_full",
+	"ops_batch_too_big",	   "ops_batch_unreadable", "ops_bad_op",
+	"usdt_done_without_start", "usdt_too_deep",	   "usdt_starts_full",
 	"usdt_kernel_skipped",
 };
 static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = {
@@ -571,14 +577,107 @@ static int report(struct state *s)
 	return rc;
 }
 
+/* Takes the target's maps and name again; keeps the old ones (and returns
+ * non-zero) if it is gone. */
+static int reread(struct state *s)
+{
+	struct heed_maps fresh;
+
+	if (heed_maps_read(s->o.pid, &fresh))
+		return -ESRCH;
+	heed_maps_free(&s->maps);
+	s->maps = fresh;
+	heed_target_comm(s->o.pid, s->comm, sizeof(s->comm));
+	return 0;
+}
+
+/* Watches the target for an exec or a dlopen, so that --usdt, --func and --ops
+ * attach to code it maps later and the stacks get the new program's name and maps.
+ * A command heed-trace started is stopped at each until attached; a -p target is
+ * not (its parent may be a shell that would report it stopped): its first calls
+ * into new code may be missed. Returns 1 when watching. */
+static int watch_start(struct state *s)
+{
+	char msg[512];
+	int err;
+
+	err = heed_watch_open(s->o.pid, &s->maps, s->spawned, &s->watch, msg, sizeof(msg));
+	if (err && (s->o.nusdt || s->o.nfunc))
+		die_msg("%s; code pid %d maps later is not traced", msg, (int)s->o.pid);
+	/* An exec between the first read of the maps and the watch (a -p target just
+	 * started by a shell) has no event: look again now that one would. */
+	if (!err && !reread(s) && heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+		die_msg("%s", msg);
+	return !err;
+}
+
+/* Attaches to what the target mapped since the last look (see watch_start). */
+static void on_new_code(struct state *s)
+{
+	char msg[1024];
+	int exec = 0, stopped = 0, err;
+
+	if (heed_watch_poll(s->watch, &exec, &stopped) <= 0)
+		return;
+	if (!reread(s)) {
+		if (exec)
+			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
+				(int)s->o.pid, s->comm);
+		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+			die_msg("%s", msg);
+		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
+			die_msg("%s", msg);
+		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
+			die_msg("%s", msg);
+	}
+	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
+	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
+		err = errno;
+		die_msg("pid %d: cannot continue it: %s", (int)s->o.pid, strerror(err));
+	}
+}
+
+/* Specs that never matched anything during the whole trace are an error. */
+static int check_unmatched(const struct state *s)
+{
+	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
+	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+
+	if (u)
+		die_msg("--usdt %s: no such probe in pid %d's code during the trace", u,
+			(int)s->o.pid);
+	if (f)
+		die_msg("--func %s: no function matched in pid %d's code during the trace", f,
+			(int)s->o.pid);
+	return u || f ? -ENOENT : 0;
+}
+
+/* Says which specs wait for code mapped later. */
+static void say_waiting(const struct state *s)
+{
+	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
+	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+
+	if (u)
+		fprintf(stderr,
+			"heed-trace: --usdt %s: no such probe in pid %d yet; attaching if "
+			"code it maps later has it\n",
+			u, (int)s->o.pid);
+	if (f)
+		fprintf(stderr,
+			"heed-trace: --func %s: no function matches in pid %d yet; attaching if "
+			"code it maps later has it\n",
+			f, (int)s->o.pid);
+}
+
 static int attach_all(struct state *s)
 {
 	char msg[1024];
-	int err;
+	int err, later = s->watch != NULL;
 
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, &s->usdt,
-				     &s->src, msg, sizeof(msg));
+		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, later,
+				     &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt)) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -587,8 +686,8 @@ static int attach_all(struct state *s)
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, &s->func, msg,
-				     sizeof(msg));
+		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, later, &s->func,
+				     msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -612,6 +711,7 @@ static int attach_all(struct state *s)
 		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
 		return -ENOENT;
 	}
+	say_waiting(s);
 	return 0;
 }
 
@@ -619,7 +719,8 @@ static int attach_all(struct state *s)
 static void run(struct state *s, int pidfd)
 {
 	double start = now_s(), next = s->o.interval, t;
-	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+	struct pollfd pfd[2] = {{.fd = pidfd, .events = POLLIN},
+				{.fd = s->watch ? heed_watch_fd(s->watch) : -1, .events = POLLIN}};
 
 	for (;;) {
 		double until = s->o.duration ? s->o.duration : 1e9;
@@ -631,7 +732,10 @@ static void run(struct state *s, int pidfd)
 		ms = until - t > 1000 ? 1000000 : (int)((until - t) * 1000) + 1;
 		if (stop_signal)
 			break;
-		if (poll(&pfd, pidfd >= 0 ? 1 : 0, ms < 0 ? 0 : ms) > 0)
+		pfd[0].revents = pfd[1].revents = 0;
+		if (poll(pfd, 2, ms < 0 ? 0 : ms) > 0 && pfd[1].revents)
+			on_new_code(s);
+		if (pfd[0].revents)
 			break;
 		if (stop_signal)
 			break;
@@ -654,15 +758,91 @@ static void run(struct state *s, int pidfd)
 	s->elapsed = now_s() - start;
 }
 
+/* Fails, saying why, when path cannot be written: before attaching, not after the
+ * whole trace. A file created by the check is removed; the report creates it again. */
+static int check_output(const char *path)
+{
+	struct stat st;
+	int existed = !stat(path, &st), fd, err;
+
+	/* Opening a FIFO or a device to check it could block or have effects:
+	 * the report finds out. */
+	if (existed && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0) {
+		err = -errno;
+		die_msg("%s: cannot write: %s", path, strerror(errno));
+		return err;
+	}
+	close(fd);
+	if (!existed)
+		unlink(path);
+	return 0;
+}
+
+static int check_outputs(const struct opts *o)
+{
+	char path[4096];
+	int err = 0;
+
+	if (o->folded) {
+		err = check_output(o->folded);
+		if (!err && o->profile && o->offcpu) {
+			snprintf(path, sizeof(path), "%s.offcpu", o->folded);
+			err = check_output(path);
+		}
+	}
+	if (!err && o->flame)
+		err = check_output(o->flame);
+	if (!err && o->json)
+		err = check_output(o->json);
+	return err;
+}
+
+/* Refuses a target that is not a live user process, saying what it is; a kernel
+ * thread keeps the modes that apply to it (its kernel stacks). */
+static int check_target(struct opts *o, const char *comm, enum heed_target_kind kind)
+{
+	if (kind == HEED_TARGET_ZOMBIE) {
+		die_msg("pid %d (%s) is a zombie: it has exited and waits for its parent to reap "
+			"it; nothing to trace",
+			(int)o->pid, comm);
+		return -ESRCH;
+	}
+	if (kind != HEED_TARGET_KTHREAD)
+		return 0;
+	if (o->nusdt || o->nfunc || (o->ops && !o->profile && !o->offcpu)) {
+		die_msg("pid %d (%s) is a kernel thread: it has no user space to probe; --profile "
+			"and --offcpu record its kernel stacks",
+			(int)o->pid, comm);
+		return -EINVAL;
+	}
+	o->ops = 0;
+	fprintf(stderr, "heed-trace: pid %d (%s) is a kernel thread: kernel stacks only\n",
+		(int)o->pid, comm);
+	return 0;
+}
+
+/* The status a shell would give for the command: its exit code, or 128 + the
+ * signal that killed it. */
+static int command_status(int status)
+{
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {0};
 	struct state s = {0};
-	int err, pidfd = -1, rc = 1, status;
+	enum heed_target_kind kind = HEED_TARGET_PROCESS;
+	int err, pidfd = -1, rc = 1, status, stoppable;
 	char modes[256] = "";
 
 	if (parse_args(argc, argv, &s.o))
 		return 2;
+	if (check_outputs(&s.o))
+		return 1;
 	if (heed_target_privileged()) {
 		die_msg("needs root or CAP_BPF and CAP_PERFMON to load BPF programs and open perf "
 			"events (try sudo)");
@@ -683,17 +863,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		s.spawned = 1;
-	} else if (heed_target_alive(s.o.pid)) {
+	} else if (heed_target_kind(s.o.pid, &kind)) {
 		die_msg("pid %d: no such process", (int)s.o.pid);
 		return 1;
 	}
 	heed_target_comm(s.o.pid, s.comm, sizeof(s.comm));
-	err = heed_maps_read(s.o.pid, &s.maps);
+	if (check_target(&s.o, s.comm, kind))
+		return 1;
+	/* A kernel thread maps nothing. */
+	err = kind == HEED_TARGET_KTHREAD ? 0 : heed_maps_read(s.o.pid, &s.maps);
 	if (err) {
 		die_msg(err == -ESRCH ? "pid %d: no such process" : "pid %d: cannot read its maps",
 			(int)s.o.pid);
 		goto cleanup;
 	}
+	if (kind != HEED_TARGET_KTHREAD)
+		watch_start(&s);
 	if (attach_all(&s))
 		goto cleanup;
 	/* Links are fd-based: whatever happens next, our exit detaches them. */
@@ -712,7 +897,14 @@ int main(int argc, char **argv)
 	}
 	run(&s, pidfd);
 	rc = report(&s) ? 1 : 0;
+	if (check_unmatched(&s))
+		rc = 1;
 cleanup:
+	stoppable = s.spawned && s.watch;
+	heed_watch_close(s.watch);
+	/* A command stopped by the watch when heed-trace stopped must not stay so. */
+	if (stoppable)
+		kill(s.o.pid, SIGCONT);
 	heed_usdt_close(s.usdt);
 	heed_func_close(s.func);
 	heed_sampler_close(s.prof);
@@ -721,9 +913,15 @@ cleanup:
 		close(pidfd);
 	if (s.spawned) {
 		/* Reap the command if it is done; one still running (-d) goes on alone. */
-		if (waitpid(s.o.pid, &status, WNOHANG) > 0 && WIFSIGNALED(status) && !stop_signal)
-			fprintf(stderr, "heed-trace: %s died of signal %d\n", s.comm,
-				WTERMSIG(status));
+		if (waitpid(s.o.pid, &status, WNOHANG) > 0) {
+			if (WIFSIGNALED(status) && !stop_signal)
+				fprintf(stderr, "heed-trace: %s died of signal %d\n", s.comm,
+					WTERMSIG(status));
+			/* Like perf and a shell: a trace that went well exits as the
+			 * command did. */
+			if (!rc)
+				rc = command_status(status);
+		}
 	}
 	heed_stacks_free(&s.on_stacks);
 	heed_stacks_free(&s.off_stacks);

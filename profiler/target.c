@@ -39,31 +39,52 @@ int heed_target_privileged(void)
 	return -EPERM;
 }
 
-int heed_target_alive(pid_t pid)
+/* PF_KTHREAD of include/linux/sched.h, in the flags field of /proc/PID/stat. */
+#define PF_KTHREAD 0x00200000UL
+
+int heed_target_kind(pid_t pid, enum heed_target_kind *kind)
 {
-	char path[64];
+	char path[64], buf[1024], state;
+	unsigned long flags;
+	const char *p;
+	char *end;
+	int i;
+	ssize_t n;
+	int fd;
 
-	if (pid <= 0)
+	*kind = HEED_TARGET_PROCESS;
+	if (pid <= 0 || (kill(pid, 0) && errno == ESRCH))
 		return -ESRCH;
-	/* kill(pid, 0) also answers for a zombie; its /proc entry tells us more. */
-	if (kill(pid, 0) && errno == ESRCH)
-		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if (access(path, F_OK) && errno == ENOENT) {
-		char st[64];
-		FILE *f;
-		int zombie = 0;
-
-		snprintf(st, sizeof(st), "/proc/%d/stat", (int)pid);
-		f = fopen(st, "re");
-		if (!f)
-			return -ESRCH;
-		if (fscanf(f, "%*d (%*[^)]) %c", st) == 1)
-			zombie = st[0] == 'Z' || st[0] == 'X';
-		fclose(f);
-		if (zombie)
-			return -ESRCH;
-	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* "pid (comm) state ppid pgrp session tty_nr tpgid flags ...": comm may hold
+	 * spaces and parentheses, so parse from its last ')'. An unexpected line
+	 * leaves the target a process: attaching says what is wrong then. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return 0;
+	state = p[2];
+	p += 3;
+	/* Skip ppid, pgrp, session, tty_nr and tpgid. */
+	for (i = 0; i < 5 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return 0;
+	errno = 0;
+	flags = strtoul(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return 0;
+	if (state == 'Z' || state == 'X')
+		*kind = HEED_TARGET_ZOMBIE;
+	else if (flags & PF_KTHREAD)
+		*kind = HEED_TARGET_KTHREAD;
 	return 0;
 }
 

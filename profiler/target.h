@@ -12,8 +12,14 @@
  * (root, CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON), else -EPERM. */
 int heed_target_privileged(void);
 
-/* 0 if pid exists, -ESRCH if not, or -errno of kill(pid, 0). */
-int heed_target_alive(pid_t pid);
+enum heed_target_kind {
+	HEED_TARGET_PROCESS, /* a user process: everything applies */
+	HEED_TARGET_KTHREAD, /* a kernel thread: no user space, only kernel stacks */
+	HEED_TARGET_ZOMBIE,  /* exited, not yet reaped by its parent: nothing to trace */
+};
+
+/* What pid is, into *kind. Returns 0, or -ESRCH when there is no such process. */
+int heed_target_kind(pid_t pid, enum heed_target_kind *kind);
 
 /* The process name (comm) into buf; "?" when unreadable. */
 void heed_target_comm(pid_t pid, char *buf, size_t len);

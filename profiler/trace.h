@@ -28,14 +28,25 @@ enum heed_ops_source {
 
 typedef struct heed_usdt heed_usdt;
 
-/* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME" spec
- * (NAME a glob; a "X__start"/"X__done" pair becomes one timed slot "PROV:X") in the
- * executable and libraries of maps. With ops but no heed probes in the target, *src
- * is HEED_OPS_NONE and err says so while the call still succeeds if --usdt attached
- * something or nusdt == 0: -ENOENT is returned only when nothing at all matched. */
+/* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME[:argN]"
+ * spec (NAME a glob; a "X__start"/"X__done" pair becomes one timed slot "PROV:X") in
+ * the executable and libraries of maps, once per (binary, probe). With ops but no
+ * heed probes in the target, *src is HEED_OPS_NONE and err says so while the call
+ * still succeeds if --usdt attached something or nusdt == 0 (-ENOENT when nothing
+ * matched and no spec waits for later code). Without later, -ENOENT when a spec
+ * matches nothing; with later (heed_usdt_refresh will see code mapped later) that is
+ * allowed and heed_usdt_unmatched tells at the end. specs must outlive the returned
+ * object. */
 int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
-		   size_t nspecs, heed_usdt **out, enum heed_ops_source *src, char *err,
+		   size_t nspecs, int later, heed_usdt **out, enum heed_ops_source *src, char *err,
 		   size_t errlen);
+/* Attaches what maps (read again after an exec or a dlopen) newly holds for --ops and
+ * the specs; *src as for open. Returns 0, -E2BIG when the histogram map is full, or
+ * an attach error (err says which). */
+int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
+		      char *err, size_t errlen);
+/* The first spec that has matched no probe so far, or NULL. */
+const char *heed_usdt_unmatched(const heed_usdt *u);
 /* The op histograms (HEED_USDT_OPS, named get put del cursor commit sync) then one
  * per --usdt slot; *lost gets the HEED_USDT_LOST_MAX counters. The array is owned by
  * u and refreshed by each call. */
@@ -44,13 +55,36 @@ void heed_usdt_close(heed_usdt *u);
 
 typedef struct heed_func heed_func;
 
-/* Attaches a uprobe and a uretprobe to each function matching any glob; "LIB:GLOB"
- * limits a glob to mapped files whose name starts with LIB ("libc:malloc"), a bare
- * glob searches the executable and every library. -ENOENT: a glob matched nothing. */
+/* Attaches a uprobe and a uretprobe to each function matching any glob, once per
+ * (file, offset); "LIB:GLOB" limits a glob to mapped files whose name starts with LIB
+ * ("libc:malloc"), a bare glob searches the executable and every library; an IFUNC
+ * is attached at the implementation the process resolved it to. -ENOENT: a glob
+ * matched nothing (allowed with later, as for heed_usdt_open). globs must outlive
+ * the returned object. */
 int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
-		   heed_func **out, char *err, size_t errlen);
+		   int later, heed_func **out, char *err, size_t errlen);
+/* Attaches the functions maps newly holds (see heed_usdt_refresh). */
+int heed_func_refresh(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen);
+const char *heed_func_unmatched(const heed_func *f);
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
 void heed_func_close(heed_func *f);
+
+typedef struct heed_watch heed_watch;
+
+/* Watches pid for new code: an exec, or the dynamic linker (found in maps) having
+ * mapped a program's or a dlopen's libraries. With stop, the target is stopped
+ * (SIGSTOP) at each event until heed_watch_poll's caller has attached to the new
+ * code and sent SIGCONT. */
+int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watch **out, char *err,
+		    size_t errlen);
+/* An fd that polls readable when events are pending. */
+int heed_watch_fd(const heed_watch *w);
+/* Consumes pending events: *exec is set when one was an exec, *stopped when the
+ * target was stopped. Returns the number of events or a negative errno. */
+int heed_watch_poll(heed_watch *w, int *exec, int *stopped);
+/* Watches the dynamic linker of maps too when it is a new one (after an exec). */
+int heed_watch_update(heed_watch *w, const struct heed_maps *maps, char *err, size_t errlen);
+void heed_watch_close(heed_watch *w);
 
 typedef struct heed_sampler heed_sampler;
 

@@ -36,10 +36,36 @@ struct bin {
 	size_t n;
 };
 
+/* Slots the histogram map holds beyond those planned at open: room for probes of
+ * code mapped later (libraries loaded, a new program after exec). */
+#define SPARE_SLOTS 64
+
+/* One probe of one binary to attach, and its cookie; the strings are owned (the
+ * maps they came from are replaced as the target maps new code). */
+struct plan {
+	char *path, *prov, *name;
+	__u64 cookie;
+	int batch; /* heed:ops__batch for --ops: the batch program, not a count */
+};
+
+struct plans {
+	struct plan *v;
+	size_t n, cap;
+};
+
 struct heed_usdt {
 	struct usdt_bpf *skel;
 	struct heed_links links;
 	struct heed_hists h;
+	size_t max_slots;   /* the histogram map's size */
+	struct plans plans; /* v[0..attached) are attached */
+	size_t attached;
+	pid_t pid;
+	int ops;
+	enum heed_ops_source src;
+	char *const *specs;
+	size_t nspecs;
+	int *matched; /* per spec: a probe matched it once */
 };
 
 /* The distinct executable files mapped by the target. */
@@ -85,9 +111,9 @@ static const struct heed_elf_usdt *find_note(const struct bin *b, const char *pr
 	return NULL;
 }
 
-/* For probes of other providers: 1 + index of the argument most likely holding a
- * result code, the last signed 32-bit one ("-4@..."); 0 when there is none. A guess:
- * a constant argument is described by the type of its call-site expression. */
+/* For heed's probes named by --usdt: 1 + index of the done probe's result code, its
+ * last signed 32-bit argument ("-4@...") as every heed done probe of core/probes.d
+ * has it; 0 when there is none. */
 static unsigned int rc_arg(const char *args)
 {
 	unsigned int i = 0, found = 0;
@@ -112,24 +138,25 @@ static int slot_of(heed_usdt *u, const char *name, size_t *slot)
 {
 	int err = heed_hists_slot(&u->h, name, slot);
 
-	return !err && *slot > 0xffff ? -E2BIG : err;
+	if (!err && (*slot > 0xffff || (u->max_slots && *slot >= u->max_slots)))
+		err = -E2BIG;
+	return err;
 }
 
-/* One probe of one binary to attach, and its cookie. */
-struct plan {
-	const char *path, *prov, *name;
-	__u64 cookie;
-	int batch; /* heed:ops__batch for --ops: the batch program, not a count */
-};
-
-struct plans {
-	struct plan *v;
-	size_t n, cap;
-};
-
-static int plan_add(struct plans *p, const char *path, const char *prov, const char *name,
-		    __u64 cookie)
+/* Plans one attachment per (binary, probe), however many specs match it: a second
+ * one would count each hit twice, and a pair's second start would look nested.
+ * -EEXIST when the probe is planned already for another slot or error convention
+ * (--ops's start/done pairs and --usdt 'heed:get*'): one of the two would stay empty. */
+static int plan_add_batch(struct plans *p, const char *path, const char *prov, const char *name,
+			  __u64 cookie, int batch)
 {
+	struct plan *pl;
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (!strcmp(p->v[i].path, path) && !strcmp(p->v[i].prov, prov) &&
+		    !strcmp(p->v[i].name, name))
+			return p->v[i].cookie == cookie && p->v[i].batch == batch ? 0 : -EEXIST;
 	if (p->n == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 32;
 		struct plan *nv = realloc(p->v, ncap * sizeof(*nv));
@@ -139,19 +166,81 @@ static int plan_add(struct plans *p, const char *path, const char *prov, const c
 		p->v = nv;
 		p->cap = ncap;
 	}
-	p->v[p->n++] = (struct plan){path, prov, name, cookie, 0};
+	pl = &p->v[p->n];
+	*pl = (struct plan){strdup(path), strdup(prov), strdup(name), cookie, batch};
+	if (!pl->path || !pl->prov || !pl->name) {
+		free(pl->path);
+		free(pl->prov);
+		free(pl->name);
+		return -ENOMEM;
+	}
+	p->n++;
 	return 0;
 }
 
-static __u64 cookie(size_t slot, unsigned int kind, unsigned int rcarg)
+static int plan_add(struct plans *p, const char *path, const char *prov, const char *name,
+		    __u64 cookie)
 {
-	return (__u64)slot | (__u64)kind << 16 | (__u64)rcarg << 24;
+	return plan_add_batch(p, path, prov, name, cookie, 0);
 }
 
-/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot;
- * rcarg 0 guesses the result argument from the note. */
+static void plans_free(struct plans *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++) {
+		free(p->v[i].path);
+		free(p->v[i].prov);
+		free(p->v[i].name);
+	}
+	free(p->v);
+}
+
+/* The number of arguments a note declares. */
+static unsigned int nargs(const char *args)
+{
+	unsigned int n = 0;
+	const char *p = args;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		n++;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return n;
+}
+
+/* How errors of a spec's probes are counted: heed's probes by heed's convention,
+ * others only when the user names the argument holding a result code. */
+struct rcspec {
+	int given;	  /* ":argN" was given */
+	unsigned int arg; /* N, from 0 */
+	int used;	  /* a matching probe has argument N */
+};
+
+/* 1 + the argument of note e holding its result code, 0 for none (a probe of a glob
+ * may lack the argument others have). */
+static void rc_of(const struct heed_elf_usdt *e, struct rcspec *rs, unsigned int *rcarg,
+		  unsigned int *heedrc)
+{
+	*heedrc = !rs->given && !strcmp(e->provider, "heed");
+	*rcarg = 0;
+	if (rs->given && rs->arg < nargs(e->args)) {
+		*rcarg = rs->arg + 1;
+		rs->used = 1;
+	} else if (*heedrc) {
+		*rcarg = rc_arg(e->args);
+	}
+}
+
+/* Plans a start/done pair (base "get" -> get__start, get__done) as one timed slot
+ * whose done probe's argument rcarg - 1 is its result code (0: none). */
 static int plan_pair(struct plans *p, const struct bin *b, const char *prov, const char *base,
-		     size_t slot, unsigned int rcarg)
+		     size_t slot, unsigned int rcarg, unsigned int heedrc)
 {
 	char s[256], d[256];
 	const struct heed_elf_usdt *start, *done;
@@ -164,11 +253,10 @@ static int plan_pair(struct plans *p, const struct bin *b, const char *prov, con
 	if (!start || !done)
 		return -ENOENT;
 	err = plan_add(p, b->path, start->provider, start->name,
-		       cookie(slot, HEED_USDT_KIND_START, 0));
+		       HEED_USDT_COOKIE(slot, HEED_USDT_KIND_START, 0, 0));
 	if (!err)
-		err = plan_add(
-			p, b->path, done->provider, done->name,
-			cookie(slot, HEED_USDT_KIND_DONE, rcarg ? rcarg : rc_arg(done->args)));
+		err = plan_add(p, b->path, done->provider, done->name,
+			       HEED_USDT_COOKIE(slot, HEED_USDT_KIND_DONE, rcarg, heedrc));
 	return err;
 }
 
@@ -182,17 +270,16 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 
 		if (batch) {
 			*src = HEED_OPS_BATCH;
-			err = plan_add(p, bins[i].path, batch->provider, batch->name, 0);
+			err = plan_add_batch(p, bins[i].path, batch->provider, batch->name, 0, 1);
 			if (err)
 				return err;
-			p->v[p->n - 1].batch = 1;
 		}
 	}
 	if (*src == HEED_OPS_BATCH)
 		return 0;
 	for (i = 0; i < nb; i++) {
 		for (op = 0; op < HEED_USDT_OPS; op++) {
-			err = plan_pair(p, &bins[i], "heed", op_probes[op], op, op_rc_args[op]);
+			err = plan_pair(p, &bins[i], "heed", op_probes[op], op, op_rc_args[op], 1);
 			if (err == -ENOENT)
 				continue;
 			if (err)
@@ -203,161 +290,178 @@ static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_
 	return 0;
 }
 
-/* Splits "PROV:NAME" and plans every matching probe. Returns the number planned. */
+/* Plans the pair X__start/X__done of bin b as slot "PROV:X", errors counted as rs
+ * says from the done probe. */
+static int plan_spec_pair(heed_usdt *u, struct plans *p, const struct bin *b,
+			  const struct heed_elf_usdt *done, const char *prov, const char *base,
+			  struct rcspec *rs)
+{
+	char slotname[400];
+	unsigned int rcarg, heedrc;
+	size_t slot;
+	int err;
+
+	rc_of(done, rs, &rcarg, &heedrc);
+	snprintf(slotname, sizeof(slotname), "%s:%s", prov, base);
+	err = slot_of(u, slotname, &slot);
+	return err ? err : plan_pair(p, b, prov, base, slot, rcarg, heedrc);
+}
+
+/* Splits "PROV:NAME[:argN]" and plans every matching probe not planned yet. Returns
+ * the number of matching probes, -EINVAL for a malformed spec, -EDOM for an argument no matching
+ * probe has. */
 static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spec, struct plans *p)
 {
-	const char *colon = strchr(spec, ':');
-	char prov[128], base[256], slotname[400];
-	size_t i, k, slot, before = p->n;
+	const char *colon = strchr(spec, ':'), *rcs;
+	char prov[128], glob[256], base[256], s[300], slotname[400];
+	struct rcspec rs = {0};
+	size_t i, k, slot, gl;
+	long matched = 0;
 	int err;
 
 	if (!colon || colon == spec || !colon[1] || (size_t)(colon - spec) >= sizeof(prov))
 		return -EINVAL;
 	memcpy(prov, spec, colon - spec);
 	prov[colon - spec] = 0;
+	rcs = strchr(colon + 1, ':');
+	gl = rcs ? (size_t)(rcs - colon - 1) : strlen(colon + 1);
+	if (!gl || gl >= sizeof(glob))
+		return -EINVAL;
+	memcpy(glob, colon + 1, gl);
+	glob[gl] = 0;
+	if (rcs) {
+		char *end;
+		unsigned long a;
+
+		if (strncmp(rcs + 1, "arg", 3) != 0 || rcs[4] < '0' || rcs[4] > '9')
+			return -EINVAL;
+		errno = 0;
+		a = strtoul(rcs + 4, &end, 10);
+		if (errno || *end || a > 11)
+			return -EINVAL;
+		rs.given = 1;
+		rs.arg = (unsigned int)a;
+	}
 	for (i = 0; i < nb; i++) {
 		for (k = 0; k < bins[i].n; k++) {
-			const struct heed_elf_usdt *e = &bins[i].notes[k];
+			const struct heed_elf_usdt *e = &bins[i].notes[k], *other;
 			size_t l = strlen(e->name);
-			int paired = 0;
+			unsigned int rcarg, heedrc;
 
-			if (fnmatch(prov, e->provider, 0) || fnmatch(colon + 1, e->name, 0))
+			if (fnmatch(prov, e->provider, 0) || fnmatch(glob, e->name, 0))
 				continue;
-			/* A pair is planned once, from its start. */
+			matched++;
+			/* A pair is planned once: from its done, or from its start when
+			 * the glob does not match the done. */
 			if (l > 7 && !strcmp(e->name + l - 7, "__start") && l - 7 < sizeof(base)) {
 				memcpy(base, e->name, l - 7);
 				base[l - 7] = 0;
-				snprintf(slotname, sizeof(slotname), "%s:%s", e->provider, base);
-				err = slot_of(u, slotname, &slot);
-				if (err)
-					return err;
-				err = plan_pair(p, &bins[i], e->provider, base, slot, 0);
-				if (err && err != -ENOENT)
-					return err;
-				paired = !err;
+				snprintf(s, sizeof(s), "%s__done", base);
+				other = find_note(&bins[i], e->provider, s);
+				if (other) {
+					if (!fnmatch(glob, s, 0))
+						continue;
+					err = plan_spec_pair(u, p, &bins[i], other, e->provider,
+							     base, &rs);
+					if (err)
+						return err;
+					continue;
+				}
 			} else if (l > 6 && !strcmp(e->name + l - 6, "__done") &&
 				   l - 6 < sizeof(base)) {
-				char s[300];
-
 				memcpy(base, e->name, l - 6);
 				base[l - 6] = 0;
 				snprintf(s, sizeof(s), "%s__start", base);
-				paired = find_note(&bins[i], e->provider, s) != NULL;
-				if (paired && fnmatch(colon + 1, s, 0)) {
-					/* Only the done matched: still time the pair. */
-					snprintf(slotname, sizeof(slotname), "%s:%s", e->provider,
-						 base);
-					err = slot_of(u, slotname, &slot);
-					if (!err)
-						err = plan_pair(p, &bins[i], e->provider, base,
-								slot, 0);
+				if (find_note(&bins[i], e->provider, s)) {
+					err = plan_spec_pair(u, p, &bins[i], e, e->provider, base,
+							     &rs);
 					if (err)
 						return err;
+					continue;
 				}
 			}
-			if (paired)
-				continue;
+			rc_of(e, &rs, &rcarg, &heedrc);
 			snprintf(slotname, sizeof(slotname), "%s:%s", e->provider, e->name);
 			err = slot_of(u, slotname, &slot);
 			if (!err)
 				err = plan_add(p, bins[i].path, e->provider, e->name,
-					       cookie(slot, HEED_USDT_KIND_COUNT, 0));
+					       HEED_USDT_COOKIE(slot, HEED_USDT_KIND_COUNT, rcarg,
+								heedrc));
 			if (err)
 				return err;
 		}
 	}
-	return (long)(p->n - before);
+	if (rs.given && !rs.used && matched)
+		return -EDOM;
+	return matched;
 }
 
-int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
-		   size_t nspecs, heed_usdt **out, enum heed_ops_source *src, char *err,
-		   size_t errlen)
+/* Plans what maps holds for --ops and the specs (those not planned yet), and attaches
+ * the new plans. Spec errors are reported at open, where maps first match. */
+static int update(heed_usdt *u, const struct heed_maps *maps, char *err, size_t errlen)
 {
-	struct plans plans = {0};
 	struct bin *bins = NULL;
-	size_t nb = 0, i, op;
-	heed_usdt *u;
+	size_t nb = 0, i;
 	long got;
 	int rc;
 
-	*out = NULL;
-	*src = HEED_OPS_NONE;
-	err[0] = 0;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	for (op = 0; op < HEED_USDT_OPS; op++) {
-		size_t slot;
-
-		rc = slot_of(u, op_names[op], &slot);
-		if (rc)
-			goto cleanup;
-	}
 	rc = list_bins(maps, &bins, &nb);
 	if (rc)
-		goto cleanup;
+		return rc;
 	for (i = 0; i < nb; i++) {
 		/* A file we cannot read has no probes we could attach to anyway. */
 		if (heed_elf_usdt(bins[i].path, &bins[i].notes, &bins[i].n))
 			bins[i].n = 0;
 	}
-	if (ops) {
-		rc = plan_ops(bins, nb, &plans, src);
+	if (u->ops && u->src == HEED_OPS_NONE) {
+		rc = plan_ops(bins, nb, &u->plans, &u->src);
 		if (rc)
 			goto cleanup;
-		if (*src == HEED_OPS_NONE)
-			snprintf(err, errlen,
-				 "--ops: pid %d has no heed probes (no USDT provider heed in its "
-				 "executable or libraries); other modes go on",
-				 (int)pid);
 	}
-	for (i = 0; i < nspecs; i++) {
-		got = plan_spec(u, bins, nb, specs[i], &plans);
-		if (got == -EINVAL) {
-			snprintf(err, errlen, "--usdt %s: expected PROVIDER:NAME", specs[i]);
+	for (i = 0; i < u->nspecs; i++) {
+		got = plan_spec(u, bins, nb, u->specs[i], &u->plans);
+		if (got == -EINVAL || got == -EDOM) {
+			snprintf(err, errlen,
+				 got == -EINVAL
+					 ? "--usdt %s: expected PROVIDER:NAME or "
+					   "PROVIDER:NAME:argN (N from 0 to 11)"
+					 : "--usdt %s: no matching probe has such an argument",
+				 u->specs[i]);
 			rc = -EINVAL;
+			goto cleanup;
+		}
+		if (got == -EEXIST) {
+			snprintf(err, errlen,
+				 "--usdt %s: a probe it matches is traced already, by --ops or by "
+				 "another --usdt counting its errors differently",
+				 u->specs[i]);
+			rc = -EINVAL;
+			goto cleanup;
+		}
+		if (got == -E2BIG) {
+			snprintf(err, errlen, "--usdt %s: more probes than the %zu slots",
+				 u->specs[i], u->max_slots ? u->max_slots : (size_t)0xffff);
+			rc = (int)got;
 			goto cleanup;
 		}
 		if (got < 0) {
 			rc = (int)got;
 			goto cleanup;
 		}
-		if (got == 0) {
-			snprintf(err, errlen,
-				 "--usdt %s: no such probe in pid %d's executable or "
-				 "libraries",
-				 specs[i], (int)pid);
-			rc = -ENOENT;
-			goto cleanup;
-		}
+		u->matched[i] |= got > 0;
 	}
-	if (!plans.n) {
-		rc = -ENOENT;
-		goto cleanup;
-	}
-	u->skel = usdt_bpf__open();
 	if (!u->skel) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open the usdt BPF object: %s", strerror(-rc));
+		rc = 0;
 		goto cleanup;
 	}
-	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->h.n);
-	rc = usdt_bpf__load(u->skel);
-	if (rc) {
-		snprintf(err, errlen,
-			 "the kernel rejected the usdt BPF programs: %s (run with -v for the "
-			 "verifier log)",
-			 strerror(-rc));
-		goto cleanup;
-	}
-	for (i = 0; i < plans.n; i++) {
-		const struct plan *pl = &plans.v[i];
+	for (; u->attached < u->plans.n; u->attached++) {
+		const struct plan *pl = &u->plans.v[u->attached];
 		struct bpf_program *prog =
 			pl->batch ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_usdt_hit;
 		struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
 		struct bpf_link *l;
 
-		l = bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
+		l = bpf_program__attach_usdt(prog, u->pid, pl->path, pl->prov, pl->name, &o);
 		if (!l) {
 			rc = -errno;
 			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s: %s", pl->prov,
@@ -368,13 +472,111 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 		if (rc)
 			goto cleanup;
 	}
+cleanup:
+	free_bins(bins, nb);
+	return rc;
+}
+
+int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
+		   size_t nspecs, int later, heed_usdt **out, enum heed_ops_source *src, char *err,
+		   size_t errlen)
+{
+	size_t i, op;
+	heed_usdt *u;
+	int rc;
+
+	*out = NULL;
+	*src = HEED_OPS_NONE;
+	err[0] = 0;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->pid = pid;
+	u->ops = ops;
+	u->specs = specs;
+	u->nspecs = nspecs;
+	u->matched = calloc(nspecs + 1, sizeof(*u->matched));
+	if (!u->matched) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
+	for (op = 0; op < HEED_USDT_OPS; op++) {
+		size_t slot;
+
+		rc = slot_of(u, op_names[op], &slot);
+		if (rc)
+			goto cleanup;
+	}
+	rc = update(u, maps, err, errlen);
+	if (rc)
+		goto cleanup;
+	*src = u->src;
+	for (i = 0; i < nspecs && !later; i++) {
+		if (!u->matched[i]) {
+			snprintf(err, errlen,
+				 "--usdt %s: no such probe in pid %d's executable or libraries",
+				 specs[i], (int)pid);
+			rc = -ENOENT;
+			goto cleanup;
+		}
+	}
+	if (ops && u->src == HEED_OPS_NONE)
+		snprintf(err, errlen,
+			 "--ops: pid %d has no heed probes (no USDT provider heed in its "
+			 "executable or libraries); other modes go on",
+			 (int)pid);
+	/* --ops alone waits for no library: heed's probes come with the program. */
+	if (!u->plans.n && (!later || !nspecs)) {
+		rc = -ENOENT;
+		goto cleanup;
+	}
+	u->skel = usdt_bpf__open();
+	if (!u->skel) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the usdt BPF object: %s", strerror(-rc));
+		goto cleanup;
+	}
+	u->max_slots = u->h.n + SPARE_SLOTS;
+	if (u->max_slots > 0x10000)
+		u->max_slots = 0x10000;
+	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->max_slots);
+	rc = usdt_bpf__load(u->skel);
+	if (rc) {
+		snprintf(err, errlen,
+			 "the kernel rejected the usdt BPF programs: %s (run with -v for the "
+			 "verifier log)",
+			 strerror(-rc));
+		goto cleanup;
+	}
+	rc = update(u, maps, err, errlen);
+	if (rc)
+		goto cleanup;
 	*out = u;
 	u = NULL;
 cleanup:
-	free(plans.v);
-	free_bins(bins, nb);
 	heed_usdt_close(u);
 	return rc;
+}
+
+int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
+		      char *err, size_t errlen)
+{
+	int rc;
+
+	err[0] = 0;
+	rc = update(u, maps, err, errlen);
+	*src = u->src;
+	return rc;
+}
+
+const char *heed_usdt_unmatched(const heed_usdt *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->nspecs; i++)
+		if (!u->matched[i])
+			return u->specs[i];
+	return NULL;
 }
 
 int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, uint64_t *lost)
@@ -405,5 +607,7 @@ void heed_usdt_close(heed_usdt *u)
 	heed_links_destroy(&u->links);
 	usdt_bpf__destroy(u->skel);
 	heed_hists_free(&u->h);
+	plans_free(&u->plans);
+	free(u->matched);
 	free(u);
 }

@@ -1,5 +1,7 @@
-# heed-trace's bad cases and exits: no such pid, unknown option, not root, a target
-# without heed probes, a target that exits mid-trace (output still written and
+# heed-trace's bad cases and exits: no such pid, a kernel thread, a zombie, unwritable
+# outputs (refused before attaching), the command's exit status passed on, a -p
+# target that execs (followed), unknown
+# option, not root, a target without heed probes, a target that exits mid-trace (output still written and
 # symbolized from the maps snapshot), SIGINT and SIGKILL. After each, nothing of ours
 # stays attached. Usage: bash tests/t_trace_errors.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
@@ -38,6 +40,54 @@ expect_fail "no target" "nothing to trace" "$TRACE" --profile
 expect_fail "no such command" "no-such-command-here: cannot run: No such file" \
 	"$TRACE" --profile -- no-such-command-here
 
+# A kernel thread has no user space: --func says so, --profile records kernel stacks.
+expect_fail "--func on a kernel thread" "pid 2 (kthreadd) is a kernel thread" "$TRACE" -p 2 --func 'x*' -d 1
+"$TRACE" -p 2 --profile -d 0.3 --json "$T/k.json" >"$T/out" 2>"$T/err" ||
+	fail "--profile of a kernel thread failed: $(cat "$T/err")"
+grep -q "is a kernel thread: kernel stacks only" "$T/err" || fail "no sentence for a kernel thread: $(cat "$T/err")"
+echo "ok: -p 2: $(head -n 1 "$T/err")"
+
+# A zombie: sh execs sleep without reaping its first child.
+sh -c 'true & exec sleep 30' &
+parent=$!
+zombie=
+i=0
+while [ -z "$zombie" ]; do
+	for c in $(cat /proc/$parent/task/$parent/children 2>/dev/null); do
+		[ "$(cut -d' ' -f3 /proc/$c/stat 2>/dev/null)" = Z ] && zombie=$c
+	done
+	i=$((i + 1))
+	[ $i -le 300 ] || fail "no zombie child of pid $parent after 30 s"
+	sleep 0.1
+done
+expect_fail "a zombie" "pid $zombie (.*) is a zombie" "$TRACE" -p $zombie -d 1
+kill $parent
+wait $parent 2>/dev/null
+
+# Unwritable outputs are refused before attaching, not after the trace.
+expect_fail "--json in a missing directory" "$T/none/x.json: cannot write: No such file" \
+	"$TRACE" --profile --json "$T/none/x.json" -- "$HOT" cpu 5
+grep -q "tracing pid" "$T/err" && fail "--json in a missing directory: reported only after attaching"
+expect_fail "--folded on a directory" "$T: cannot write: Is a directory" \
+	"$TRACE" --profile --folded "$T" -- "$HOT" cpu 5
+grep -q "tracing pid" "$T/err" && fail "--folded on a directory: reported only after attaching"
+
+# The command's exit status is passed on, 128 + the signal when one killed it.
+for c in 'exit 7:7' 'kill -TERM $$:143'; do
+	"$TRACE" --profile -- sh -c "${c%:*}" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = "${c#*:}" ] || fail "-- sh -c '${c%:*}': heed-trace exited $rc, expected ${c#*:}"
+	echo "ok: -- sh -c '${c%:*}' exits $rc"
+done
+
+# --offcpu --folded F without --profile writes the off-CPU stacks to F, as --help says.
+"$TRACE" --offcpu --folded "$T/off.folded" -- "$HOT" idle 0.3 >"$T/out" 2>"$T/err" ||
+	fail "--offcpu --folded failed: $(cat "$T/err")"
+grep -q 'clock_nanosleep\|schedule' "$T/off.folded" || fail "--offcpu --folded F: no off-CPU stacks in F"
+[ ! -e "$T/off.folded.offcpu" ] || fail "--offcpu --folded F without --profile wrote F.offcpu"
+"$TRACE" --help | grep -q 'off-CPU ones without' || fail "--help does not say where --offcpu --folded goes"
+assert_detached "kernel thread, zombie, outputs and exit codes"
+
 command -v setpriv >/dev/null || fail "setpriv (util-linux) is needed for the not-root case"
 chmod 755 "$T"
 cp "$TRACE" "$T/heed-trace"
@@ -66,6 +116,20 @@ dur=$(json "$T/exit.json" 'int(d["duration_s"])')
 [ "$dur" -lt 60 ] || fail "heed-trace did not stop when its target exited"
 assert_detached "the target exiting"
 echo "ok: the target exited after ${dur}s; stacks symbolized from the snapshot"
+
+# -p on a shell that execs the program a second later: the exec is followed, the
+# stacks carry the program's name and symbols (the shell's maps had neither).
+sh -c "sleep 1; exec $HOT cpu 1" >/dev/null &
+pid=$!
+"$TRACE" -p $pid -d 60 --profile --folded "$T/exec.folded" >"$T/out" 2>"$T/err" ||
+	fail "tracing a shell that execs failed: $(cat "$T/err")"
+wait $pid
+grep -q "exec'd hot" "$T/err" || echo "note: heed-trace attached after the exec: $(head -n 1 "$T/err")"
+[ "$(cut -d';' -f1 "$T/exec.folded" | sort -u)" = hot ] ||
+	fail "stacks after an exec are not labelled hot: $(cut -d';' -f1 "$T/exec.folded" | sort -u | tr '\n' ' ')"
+grep -q 'hot_a' "$T/exec.folded" || fail "stacks after an exec were not symbolized"
+assert_detached "-p on a shell that execs"
+echo "ok: -p follows an exec: stacks labelled hot, hot_a symbolized"
 
 # SIGINT ends the trace normally; SIGKILL leaves nothing attached either.
 "$HOT" idle 30 >/dev/null &

@@ -1,8 +1,9 @@
 # heed-trace --func and --usdt on tests/progs/hot: a recursive function (depth 5,
 # 2 ms sleep per level) is counted once per call with inclusive latencies; a
 # library function (libc:nanosleep) is found through LIB:GLOB; a glob matching
-# nothing says so; USDT start/done pairs are timed with their failures counted and a
-# plain probe is counted. Usage: bash tests/t_trace_func.sh BUILD
+# nothing says so; USDT start/done pairs are timed, their failures counted when the
+# result argument is named (:arg1), and a plain probe is counted; a probe two specs
+# would trace into two slots is refused. Usage: bash tests/t_trace_func.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 n=20
@@ -48,9 +49,30 @@ grep -q "no function matches" "$T/err" || fail "no sentence for an empty --func 
 assert_detached "--func matching nothing"
 echo "ok: $(cat "$T/err")"
 
-"$TRACE" --usdt 'tprog:*' --json "$T/u.json" -- "$HOT" usdt 1000 >"$T/out" 2>"$T/err" ||
-	{ cat "$T/err"; fail "--usdt tprog:* failed"; }
-assert_detached "--usdt tprog:*"
+"$TRACE" --usdt 'tprog:*:arg1' --json "$T/u.json" -- "$HOT" usdt 1000 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--usdt tprog:*:arg1 failed"; }
+assert_detached "--usdt tprog:*:arg1"
 got=$(json "$T/u.json" '"%d %d %d" % (d["usdt"]["tprog:work"]["count"], d["usdt"]["tprog:work"]["errors"], d["usdt"]["tprog:tick"]["count"])')
 [ "$got" = "1000 250 1000" ] || fail "--usdt counts: work/errors/tick = $got, expected 1000 250 1000"
-echo "ok: --usdt pairs timed, failures and plain probes counted"
+echo "ok: --usdt pairs timed, failures (argument 1 of work__done) and plain probes counted"
+
+# Without :argN a probe that is not heed's has no errors: rc -1 is only a value.
+"$TRACE" --usdt 'tprog:work*' --json "$T/u0.json" -- "$HOT" usdt 100 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--usdt tprog:work* failed"; }
+got=$(json "$T/u0.json" '"%d %d" % (d["usdt"]["tprog:work"]["count"], d["usdt"]["tprog:work"]["errors"])')
+[ "$got" = "100 0" ] || fail "--usdt without :argN: work/errors = $got, expected 100 0"
+if "$TRACE" --usdt 'tprog:work*:arg7' -- "$HOT" usdt 1 >"$T/out" 2>"$T/err"; then
+	fail "--usdt with an argument the probe lacks succeeded"
+fi
+grep -q "no matching probe has such an argument" "$T/err" || fail "no sentence for a missing argument: $(cat "$T/err")"
+assert_detached "--usdt without and with a bad :argN"
+echo "ok: no error convention unless given; $(cat "$T/err")"
+
+# A probe two specs would trace into two slots (--ops's fallback pair and --usdt's)
+# is refused: one of the two would stay empty.
+if "$TRACE" --ops --usdt 'heed:get*' -- "$B/tests/progs/pairs" >"$T/out" 2>"$T/err"; then
+	fail "--ops with --usdt heed:get* on start/done pairs succeeded"
+fi
+grep -q "traced already" "$T/err" || fail "no sentence for a probe traced twice: $(cat "$T/err")"
+assert_detached "a probe traced twice"
+echo "ok: $(cat "$T/err")"

@@ -3,6 +3,7 @@
  * notes, libdw symbolization of this process, and top-function counting.
  * Randomized tests print their seed; HEED_SEED replays one. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -186,6 +187,36 @@ Test(elfinfo, function_offsets_point_at_the_code)
 	cr_assert_eq(n, 0);
 	cr_assert_eq(heed_elf_funcs("/nonexistent", "*", &fns, &n), -ENOENT);
 	cr_assert_eq(heed_elf_funcs("/proc/self/maps", "*", &fns, &n), -EINVAL);
+}
+
+/* strlen is an IFUNC in glibc: the IRELATIVE slot found for its resolver holds, in
+ * this very process, the implementation dlsym resolves strlen to. */
+Test(elfinfo, ifunc_slot_holds_the_implementation)
+{
+	struct heed_elf_func *fns;
+	const struct heed_map *m = NULL;
+	struct heed_maps maps;
+	uint64_t slot, delta;
+	void *impl;
+	size_t n, i;
+
+	cr_assert_eq(heed_maps_read(getpid(), &maps), 0);
+	for (i = 0; i < maps.n && !m; i++)
+		if (strstr(maps.v[i].path, "/libc.so.6"))
+			m = &maps.v[i];
+	cr_assert_not_null(m, "libc.so.6 is not mapped");
+	cr_assert_eq(heed_elf_funcs(m->path, "strlen", &fns, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert(fns[0].ifunc, "strlen of glibc should be an IFUNC");
+	cr_assert_eq(heed_elf_ifunc_slot(m->path, fns[0].addr, &slot, &delta), 0);
+	impl = dlsym(RTLD_DEFAULT, "strlen");
+	cr_assert_not_null(impl);
+	cr_assert_eq(*(void *const *)(uintptr_t)(m->start - m->off - delta + slot), impl,
+		     "the IRELATIVE slot of strlen does not hold dlsym's strlen");
+	cr_assert_eq(heed_elf_ifunc_slot(m->path, fns[0].addr + 1, &slot, &delta), -ENOENT);
+	cr_assert_eq(heed_elf_ifunc_slot("/proc/self/maps", 0, &slot, &delta), -EINVAL);
+	heed_elf_funcs_free(fns, n);
+	heed_maps_free(&maps);
 }
 
 Test(elfinfo, usdt_notes)
