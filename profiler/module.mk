@@ -2,12 +2,12 @@
 # heed-profile can link them too; plus the target programs of the trace tests.
 TRACE_LIB_SRCS := profiler/jsonw.c profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
-	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c
+	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c profiler/unwind.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
 TRACE_LIB := $(BUILD)/lib/libheedtrace.a
 # What a program linking libheedtrace.a needs after it.
-TRACE_LDLIBS := -lbpf -lelf -lz -ldw
+TRACE_LDLIBS := -lbpf -lelf -lz -ldw -lpthread
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
 # stacks.c ranks functions with profile_stacks.c (profile.mk).
 PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a
