@@ -82,3 +82,23 @@ TEST_LIBS_test_trace := $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
 $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
 $(BUILD)/tests/test_trace: | $(TRACE_PROGS)
+
+# tests/progs/nofp: a program and its shared library built -O2 -fomit-frame-pointer
+# like Debian's packages, whose call chain only CFI can walk (t_trace_unwind.sh).
+NOFP_PROG := $(BUILD)/tests/progs/nofp
+NOFP_LIB := $(BUILD)/tests/progs/libnofpchain.so
+$(BUILD)/obj/tests/progs/nofp/%.o: CFLAGS += -O2 -fomit-frame-pointer -momit-leaf-frame-pointer
+$(BUILD)/obj/tests/progs/nofp/lib.o: CFLAGS += -fPIC
+
+$(NOFP_LIB): $(BUILD)/obj/tests/progs/nofp/lib.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -shared -o $@ $^
+
+$(NOFP_PROG): $(BUILD)/obj/tests/progs/nofp/main.o $(NOFP_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< -L$(@D) -lnofpchain -Wl,-rpath,'$$ORIGIN'
+
+LINT_SRCS += $(wildcard tests/progs/nofp/*.c)
+check: $(NOFP_PROG)

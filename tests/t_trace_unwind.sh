@@ -1,0 +1,111 @@
+# heed-trace's DWARF unwinding (--unwind auto, the default) on code without frame
+# pointers: tests/progs/nofp, built -O2 -fomit-frame-pointer with half its chain in
+# a shared library, must show main;ch0..ch5;lib6..lib11;leaf_spin whole in >= 95% of
+# its samples; Debian's sqlite3 and python3.11 on fixed workloads must show their
+# known ancestors (sqlite3_step; _PyEval_EvalFrameDefault, Py_RunMain) in the same
+# share of samples as `perf record --call-graph dwarf`, within 3 points.
+# Usage: bash tests/t_trace_unwind.sh BUILD
+. "$(dirname "$0")/trace_lib.sh"
+
+NOFP=$B/tests/progs/nofp
+[ -x "$NOFP" ] || fail "$NOFP is missing: build with make check"
+for x in perf /usr/bin/sqlite3 /usr/bin/python3.11; do
+	command -v "$x" >/dev/null ||
+		fail "$x is needed to compare stacks (packages linux-perf, sqlite3, python3.11)"
+done
+
+"$TRACE" --profile -F 199 --folded "$T/nofp.folded" -- "$NOFP" 2 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--profile -- nofp failed"; }
+assert_detached "--profile -- nofp"
+grep '^==' "$T/out"
+python3 - "$T/nofp.folded" <<'PY' || fail "the chain of tests/progs/nofp is not whole (above)"
+import sys
+chain = ["main"] + [f"ch{i}" for i in range(6)] + [f"lib{i}" for i in range(6, 12)] + ["leaf_spin"]
+total = whole = 0
+for line in open(sys.argv[1]):
+    stack, n = line.rsplit(" ", 1)
+    frames, n = stack.split(";"), int(n)
+    total += n
+    if any(frames[i:i + len(chain)] == chain for i in range(len(frames))):
+        whole += n
+print(f"nofp: {whole} of {total} samples carry main;ch0..ch5;lib6..lib11;leaf_spin")
+if total < 50:
+    sys.exit("too few samples")
+if whole < 0.95 * total:
+    sys.exit("less than 95% of the samples carry the whole chain")
+PY
+echo "ok: a chain without frame pointers, across a shared library, unwound whole"
+
+# compare NAME CMD...: heed-trace and perf (same rate, same 32 KiB stack copies) on
+# the same workload, stdin from $T/in; for each function of $ANCESTORS the share of
+# samples with it in their stack.
+compare() {
+	name=$1
+	shift
+	"$TRACE" --profile -F 499 --folded "$T/$name.folded" -- "$@" <"$T/in" >"$T/out" \
+		2>"$T/err" || { cat "$T/err"; fail "--profile -- $name failed"; }
+	assert_detached "--profile -- $name"
+	grep '^==' "$T/out"
+	perf record -q -o "$T/$name.perf" -e cpu-clock -F 499 --call-graph dwarf,32768 -- "$@" \
+		<"$T/in" >/dev/null 2>"$T/perf.err" ||
+		{ cat "$T/perf.err"; fail "perf record $name failed"; }
+	perf script -i "$T/$name.perf" -F ip,sym >"$T/$name.perf.txt" 2>/dev/null ||
+		fail "perf script $name failed"
+	python3 - "$name" "$T/$name.folded" "$T/$name.perf.txt" $ANCESTORS <<'PY' ||
+import sys
+name, folded, perf, ancestors = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+ours = []
+for line in open(folded):
+    stack, n = line.rsplit(" ", 1)
+    ours.append((set(stack.split(";")), int(n)))
+theirs = []
+for block in open(perf).read().split("\n\n"):
+    # "\t  ip sym (dso)" lines, one stack per block
+    frames = {l.split()[1] for l in block.splitlines() if len(l.split()) > 1}
+    if frames:
+        theirs.append(frames)
+bad = False
+for a in ancestors:
+    hn = sum(n for _, n in ours)
+    hs = sum(n for f, n in ours if a in f)
+    pn = len(theirs)
+    ps = sum(1 for f in theirs if a in f)
+    if hn < 50 or pn < 50:
+        sys.exit(f"{name}: too few samples: heed-trace {hn}, perf {pn}")
+    h, p = 100 * hs / hn, 100 * ps / pn
+    print(f"{name}: under {a}: heed-trace {h:.1f}% ({hs}/{hn}), "
+          f"perf --call-graph dwarf {p:.1f}% ({ps}/{pn})")
+    if abs(h - p) > 3:
+        bad = True
+sys.exit("more than 3 points apart" if bad else 0)
+PY
+		fail "$name: heed-trace's stacks disagree with perf's (above)"
+}
+
+cat >"$T/in" <<'EOF'
+CREATE TABLE t(a INTEGER, b TEXT);
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 300000)
+INSERT INTO t SELECT x, hex(randomblob(16)) FROM c;
+CREATE INDEX tb ON t(b);
+SELECT count(*) FROM t WHERE b LIKE '%AB%';
+SELECT sum(a) FROM t GROUP BY substr(b, 1, 2) ORDER BY 1 LIMIT 1;
+EOF
+ANCESTORS=sqlite3_step compare sqlite3 /usr/bin/sqlite3 :memory:
+echo "ok: Debian's sqlite3 unwound as perf does"
+
+cat >"$T/in" <<'EOF'
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def work():
+    total = 0
+    for i in range(22):
+        total += fib(20)
+    d = {}
+    for i in range(200000):
+        d[str(i)] = i * 2
+    return total + len(d)
+for _ in range(3):
+    work()
+EOF
+ANCESTORS="_PyEval_EvalFrameDefault Py_RunMain" compare python /usr/bin/python3.11 "$T/in"
+echo "ok: Debian's python3.11 unwound as perf does"
