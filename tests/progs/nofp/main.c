@@ -29,9 +29,12 @@ int main(int argc, char **argv)
 {
 	struct timespec t0, t;
 	unsigned long sum = 0;
-	double secs;
+	double secs = 0;
+	char *end = NULL;
 
-	if (argc != 2 || (secs = atof(argv[1])) <= 0) {
+	if (argc == 2)
+		secs = strtod(argv[1], &end);
+	if (argc != 2 || end == argv[1] || *end || secs <= 0) {
 		fprintf(stderr, "usage: nofp SECONDS\n");
 		return 2;
 	}
