@@ -32,7 +32,7 @@
 
 struct opts {
 	pid_t pid;
-	int ops, profile, offcpu, verbose;
+	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
 	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
 	double duration, interval;
@@ -105,6 +105,7 @@ static void usage(FILE *f)
 	      "  --unwind MODE[,BYTES]  user stacks of --profile/--offcpu: dwarf (copy BYTES\n"
 	      "                      of stack per sample, default 32768, unwind with the\n"
 	      "                      objects' CFI), fp (frame pointers), auto (dwarf)\n"
+	      "  --debuginfod        fetch missing debug info from the DEBUGINFOD_URLS servers\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -137,7 +138,8 @@ enum {
 	OPT_FOLDED,
 	OPT_FLAME,
 	OPT_JSON,
-	OPT_UNWIND
+	OPT_UNWIND,
+	OPT_DEBUGINFOD
 };
 
 /* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
@@ -178,6 +180,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"flame", required_argument, NULL, OPT_FLAME},
 		{"json", required_argument, NULL, OPT_JSON},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
+		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -248,6 +251,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_JSON:
 			o->json = optarg;
+			break;
+		case OPT_DEBUGINFOD:
+			o->debuginfod = 1;
 			break;
 		case OPT_UNWIND:
 			if (parse_unwind(optarg, &o->unwind)) {
@@ -540,6 +546,24 @@ static int write_folded(const char *path, const struct heed_stacks *sk)
 	return err;
 }
 
+/* JIT code of the target named from its perf map, when it wrote one. */
+static int jit_names(heed_sym *sym, pid_t pid)
+{
+	char path[64];
+	size_t bad;
+	int err;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+	err = heed_sym_perfmap(sym, path, &bad);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		die_msg("%s: cannot read: %s", path, strerror(-err));
+	else if (bad)
+		die_msg("%s: %zu lines are not \"START SIZE NAME\", skipped", path, bad);
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
@@ -565,6 +589,9 @@ static int collect_stacks(struct state *s)
 		die_msg("cannot set up symbolization: %s", strerror(-err));
 		return err;
 	}
+	err = jit_names(sym, s->o.pid);
+	if (err)
+		goto cleanup;
 	if (s->prof) {
 		err = heed_sampler_stats(s->prof, &s->on_st);
 		if (!err)
@@ -585,6 +612,7 @@ static int collect_stacks(struct state *s)
 	}
 	if (err)
 		die_msg("cannot read the stacks: %s", strerror(-err));
+cleanup:
 	heed_sym_free(sym);
 	return err;
 }
@@ -746,8 +774,10 @@ int main(int argc, char **argv)
 			"events (try sudo)");
 		return 1;
 	}
-	/* Symbols come from local files only; never wait on a debuginfod server. */
-	unsetenv("DEBUGINFOD_URLS");
+	/* Symbols come from local files only unless asked: a debuginfod server can
+	 * take seconds per file. */
+	if (!s.o.debuginfod)
+		unsetenv("DEBUGINFOD_URLS");
 	verbose_libbpf = s.o.verbose;
 	libbpf_set_print(libbpf_log);
 	sa.sa_handler = on_signal;

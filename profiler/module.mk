@@ -7,7 +7,7 @@ TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
 TRACE_LIB := $(BUILD)/lib/libheedtrace.a
 # What a program linking libheedtrace.a needs after it.
-TRACE_LDLIBS := -lbpf -lelf -lz -ldw -lpthread
+TRACE_LDLIBS := -lbpf -lelf -lz -ldw -lpthread -lstdc++
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
 # stacks.c ranks functions with profile_stacks.c (profile.mk).
 PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a
@@ -102,3 +102,12 @@ $(NOFP_PROG): $(BUILD)/obj/tests/progs/nofp/main.o $(NOFP_LIB)
 
 LINT_SRCS += $(wildcard tests/progs/nofp/*.c)
 check: $(NOFP_PROG)
+
+# tests/progs/cxx: a C++ program whose hot function has a mangled name.
+CXXHOT_PROG := $(BUILD)/tests/progs/cxxhot
+$(CXXHOT_PROG): tests/progs/cxx/hot.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -o $@ $<
+
+check: $(CXXHOT_PROG)

@@ -50,8 +50,10 @@ struct heed_sampler {
 	struct bpf_map *stats;
 	struct bpf_program *prog;
 	struct ring_buffer *rb;
-	heed_unwinder *unw; /* DWARF mode */
-	struct heed_maps maps;
+	heed_unwinder *unw;    /* DWARF mode */
+	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
+	double refreshed;
+	pid_t pid;
 	pthread_t reader;
 	int reading, finished;
 	atomic_int stop;
@@ -205,6 +207,10 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 		 * outermost frame cannot be known. */
 		*nuser = s->nuser;
 		memcpy(p->pcs, s->uips, s->nuser * sizeof(*p->pcs));
+		for (n = 0; n < s->nuser; n++)
+			if (heed_maps_refresh(p->pid, &p->maps, p->pcs[n],
+					      HEED_UNWIND_REFRESH_MS / 1e3, &p->refreshed))
+				break;
 		return s->nuser == HEED_STACK_DEPTH ? HEED_RAW_TRUNCATED : 0;
 	}
 	t0 = mono_ns();
@@ -423,6 +429,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	err[0] = 0;
 	if (!p)
 		return -ENOMEM;
+	p->pid = pid;
 	if (o->unwind != HEED_UNWIND_FP)
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
 	rc = heed_maps_parse(maps->text, maps->len, &p->maps);

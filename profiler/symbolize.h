@@ -6,8 +6,11 @@
  * vDSO addresses are named from heed-trace's own vDSO, the same kernel image.
  * An address without a symbol becomes "[module+0xOFF]" (OFF the file offset) or
  * "[unknown+0xADDR]" outside every mapping: frames are never dropped. Results are
- * cached per address. debuginfod is never contacted; separate debug files are found
- * by build-id and debuglink under /usr/lib/debug.
+ * cached per address. C++ and legacy Rust names (_ZN..17h<hash>E) are demangled
+ * (__cxa_demangle; the Rust hash dropped). JIT code (anonymous memory) is named from
+ * a perf map when one is loaded. Separate debug files are found by build-id and
+ * debuglink under /usr/lib/debug, and through debuginfod when DEBUGINFOD_URLS is set
+ * (heed-trace unsets it unless --debuginfod).
  */
 #ifndef HEED_PROFILER_SYMBOLIZE_H
 #define HEED_PROFILER_SYMBOLIZE_H
@@ -24,6 +27,13 @@ typedef struct heed_sym heed_sym;
 int heed_sym_new(const struct heed_maps *maps, heed_sym **out);
 
 void heed_sym_free(heed_sym *s);
+
+/* Loads a perf map (/tmp/perf-PID.map: "START SIZE NAME" lines, START and SIZE in
+ * hex, as node --perf-basic-prof, python -X perf and JVM agents write them) to name
+ * addresses in anonymous memory or outside every mapping. Lines that do not parse
+ * are skipped and counted in *bad. Returns 0, -ENOENT (no such file: nothing to
+ * load), -ENOMEM or another negative errno of the read. */
+int heed_sym_perfmap(heed_sym *s, const char *path, size_t *bad);
 
 /* Frames of one user address, root first: the function, then any frames inlined into
  * it at addr, innermost last. is_return: addr is a return address (looked up at

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "stack.h"
 
@@ -21,7 +20,7 @@ struct heed_unwinder {
 	Dwfl *dwfl;
 	Dwfl_Callbacks cb;
 	char *debug_path;
-	double refreshed; /* CLOCK_MONOTONIC seconds of the last maps read */
+	double refreshed; /* CLOCK_MONOTONIC seconds of the last maps re-read */
 	/* The sample being unwound. */
 	const uint64_t *regs;
 	const unsigned char *stack;
@@ -31,14 +30,6 @@ struct heed_unwinder {
 	size_t max, n;
 	int full; /* stopped at max frames */
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Reports the modules of u->maps to libdw: the first time, or again after a
  * refresh (modules seen before keep their CFI). */
@@ -128,7 +119,6 @@ int heed_unwinder_new(pid_t pid, const struct heed_maps *maps, heed_unwinder **o
 		err = -EINVAL;
 		goto cleanup;
 	}
-	u->refreshed = now_s();
 	*out = u;
 	u = NULL;
 cleanup:
@@ -160,22 +150,16 @@ static int walk(heed_unwinder *u)
 
 int heed_unwinder_refresh(heed_unwinder *u, uint64_t addr)
 {
-	struct heed_maps fresh;
-	double t = now_s();
-
-	if (heed_maps_find(&u->maps, addr) || t - u->refreshed < HEED_UNWIND_REFRESH_MS / 1e3)
-		return 0;
-	u->refreshed = t;
-	if (heed_maps_read(u->pid, &fresh))
-		return 0; /* gone: keep the last maps seen */
-	heed_maps_free(&u->maps);
-	u->maps = fresh;
-	return report(u) == 0;
+	return heed_maps_refresh(u->pid, &u->maps, addr, HEED_UNWIND_REFRESH_MS / 1e3,
+				 &u->refreshed) &&
+	       report(u) == 0;
 }
 
 int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack, size_t len,
 		      uint64_t *pcs, size_t max, size_t *n, int *complete)
 {
+	size_t i;
+
 	u->regs = regs;
 	u->stack = stack;
 	u->sp = regs[HEED_REG_SP];
@@ -183,10 +167,15 @@ int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack,
 	u->pcs = pcs;
 	u->max = max;
 	*complete = walk(u);
-	/* A walk that stopped at a pc no mapping holds may have met a library mapped
-	 * since the last maps read: read them again and retry once. */
-	if (!*complete && !u->full &&
-	    heed_unwinder_refresh(u, u->n ? u->pcs[u->n - 1] : regs[HEED_REG_IP]))
+	/* A pc no mapping holds may be in a library mapped since the last maps read
+	 * (libdw then walked it by frame pointer, or not at all): read them again
+	 * and walk once more. */
+	for (i = 0; i < u->n; i++)
+		if (heed_unwinder_refresh(u, u->pcs[i])) {
+			*complete = walk(u);
+			break;
+		}
+	if (!u->n && heed_unwinder_refresh(u, regs[HEED_REG_IP]))
 		*complete = walk(u);
 	*n = u->n;
 	return 0;
