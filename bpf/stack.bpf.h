@@ -75,15 +75,11 @@ static __always_inline __u32 copy_stack(struct scratch *sc, __u64 sp)
 	return off;
 }
 
-/* The user registers of the current task, saved where it entered the kernel. */
-static __always_inline int user_regs(struct heed_sample *s)
+/* The user registers of task, saved where it entered the kernel. */
+static __always_inline int user_regs(struct task_struct *task, struct heed_sample *s)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *r;
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(task);
 
-	if (!task->mm) /* a kernel thread has no user stack */
-		return -1;
-	r = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!r)
 		return -1;
 	s->regs[0] = r->ax;
@@ -112,6 +108,7 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 {
 	__u32 zero = 0, size = sizeof(struct heed_sample);
 	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct heed_sample *s;
 	long n;
 
@@ -130,8 +127,10 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 		s->flags |= HEED_SAMPLE_F_NO_KERN;
 		stat_add(HEED_STACK_K_FAILED, 1);
 	}
-	if (stack_bytes) {
-		if (user_regs(s)) {
+	if (!task->mm) {
+		/* A kernel thread, or a thread past exit_mm(): no user part at all. */
+	} else if (stack_bytes) {
+		if (user_regs(task, s)) {
 			s->flags |= HEED_SAMPLE_F_NO_USER;
 			stat_add(HEED_STACK_U_FAILED, 1);
 		} else {
