@@ -28,7 +28,11 @@ struct heed_unwinder {
 	size_t len;
 	uint64_t *pcs;
 	size_t max, n;
-	int full; /* stopped at max frames */
+	int full;	 /* stopped at max frames */
+	int read_failed; /* a read past the end of the copy: libdw then leaves the
+			  * register unknown and may end the walk as if at the outermost
+			  * frame */
+	int zero_end;	 /* a frame returned to 0: the end of a thread's chain */
 };
 
 /* Reports the modules of u->maps to libdw: the first time, or again after a
@@ -72,8 +76,12 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 	heed_unwinder *u = arg;
 
 	(void)dwfl;
-	if (addr < u->sp || addr - u->sp > u->len || u->len - (addr - u->sp) < sizeof(*result))
+	if (addr < u->sp)
+		return false; /* a slot popped already (CFI of an epilogue): unknown */
+	if (addr - u->sp > u->len || u->len - (addr - u->sp) < sizeof(*result)) {
+		u->read_failed = 1;
 		return false;
+	}
 	memcpy(result, u->stack + (addr - u->sp), sizeof(*result));
 	return true;
 }
@@ -131,8 +139,12 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 	heed_unwinder *u = arg;
 	Dwarf_Addr pc;
 
-	if (!dwfl_frame_pc(state, &pc, NULL) || !pc)
+	if (!dwfl_frame_pc(state, &pc, NULL))
 		return DWARF_CB_ABORT;
+	if (!pc) {
+		u->zero_end = 1;
+		return DWARF_CB_ABORT;
+	}
 	if (u->n == u->max) {
 		u->full = 1;
 		return DWARF_CB_ABORT;
@@ -141,11 +153,17 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* Walks the sample; returns 1 when it reached the outermost frame: libdw found no
+ * caller (the CFI says the return address is undefined) or a frame returned to 0,
+ * without a read past the copy on the way. */
 static int walk(heed_unwinder *u)
 {
+	int rc;
+
 	u->n = 0;
-	u->full = 0;
-	return dwfl_getthread_frames(u->dwfl, u->pid, on_frame, u) == 0 && !u->full;
+	u->full = u->read_failed = u->zero_end = 0;
+	rc = dwfl_getthread_frames(u->dwfl, u->pid, on_frame, u);
+	return (rc == 0 || (rc == DWARF_CB_ABORT && u->zero_end)) && !u->full && !u->read_failed;
 }
 
 int heed_unwinder_refresh(heed_unwinder *u, uint64_t addr)

@@ -42,11 +42,11 @@ echo "ok: a chain without frame pointers, across a shared library, unwound whole
 compare() {
 	name=$1
 	shift
-	"$TRACE" --profile -F 499 --folded "$T/$name.folded" -- "$@" <"$T/in" >"$T/out" \
+	"$TRACE" --profile -F 999 --folded "$T/$name.folded" -- "$@" <"$T/in" >"$T/out" \
 		2>"$T/err" || { cat "$T/err"; fail "--profile -- $name failed"; }
 	assert_detached "--profile -- $name"
 	grep '^==' "$T/out"
-	perf record -q -o "$T/$name.perf" -e cpu-clock -F 499 --call-graph dwarf,32768 -- "$@" \
+	perf record -q -o "$T/$name.perf" -e cpu-clock -F 999 --call-graph dwarf,32768 -- "$@" \
 		<"$T/in" >/dev/null 2>"$T/perf.err" ||
 		{ cat "$T/perf.err"; fail "perf record $name failed"; }
 	perf script -i "$T/$name.perf" -F ip,sym >"$T/$name.perf.txt" 2>/dev/null ||
@@ -84,7 +84,7 @@ PY
 
 cat >"$T/in" <<'EOF'
 CREATE TABLE t(a INTEGER, b TEXT);
-WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 300000)
+WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 400000)
 INSERT INTO t SELECT x, hex(randomblob(16)) FROM c;
 CREATE INDEX tb ON t(b);
 SELECT count(*) FROM t WHERE b LIKE '%AB%';
@@ -92,6 +92,30 @@ SELECT sum(a) FROM t GROUP BY substr(b, 1, 2) ORDER BY 1 LIMIT 1;
 EOF
 ANCESTORS=sqlite3_step compare sqlite3 /usr/bin/sqlite3 :memory:
 echo "ok: Debian's sqlite3 unwound as perf does"
+
+# sqlite3's stacks are about 12 KiB deep: copies of 4 KiB cannot hold them. Each
+# such sample must say so, under a [truncated] root frame, as many as counted.
+"$TRACE" --profile -F 499 --unwind dwarf,4096 --folded "$T/short.folded" --json "$T/short.json" \
+	-- /usr/bin/sqlite3 :memory: <"$T/in" >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--unwind dwarf,4096 -- sqlite3 failed"; }
+assert_detached "--unwind dwarf,4096 -- sqlite3"
+grep '^==' "$T/out"
+python3 - "$T/short.folded" "$T/short.json" <<'PY' || fail "truncated stacks are not marked (above)"
+import json, sys
+total = marked = 0
+for line in open(sys.argv[1]):
+    stack, n = line.rsplit(" ", 1)
+    total += int(n)
+    if stack.startswith("sqlite3;[truncated];"):
+        marked += int(n)
+counted = json.load(open(sys.argv[2]))["profile"]["user_stacks_truncated"]
+print(f"4 KiB copies: {marked} of {total} samples under [truncated], {counted} counted")
+if marked != counted:
+    sys.exit("the [truncated] samples and the count differ")
+if marked < total / 2:
+    sys.exit("fewer than half the samples of 12 KiB stacks marked truncated")
+PY
+echo "ok: stacks deeper than the copy are marked [truncated] and counted"
 
 cat >"$T/in" <<'EOF'
 def fib(n):
@@ -104,7 +128,7 @@ def work():
     for i in range(200000):
         d[str(i)] = i * 2
     return total + len(d)
-for _ in range(3):
+for _ in range(6):
     work()
 EOF
 ANCESTORS="_PyEval_EvalFrameDefault Py_RunMain" compare python /usr/bin/python3.11 "$T/in"

@@ -18,6 +18,7 @@
 #include "procmaps.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 static uint64_t seed_rng(void)
 {
@@ -273,6 +274,122 @@ Test(symbolize, own_functions_and_unknown_addresses)
 	cr_assert_not_null(k);
 	cr_assert(strlen(k) > 4 && !strcmp(k + strlen(k) - 4, "_[k]"), "kernel frame %s", k);
 	heed_sym_free(s);
+	heed_maps_free(&m);
+}
+
+Test(symbolize, perf_map_names_jit_code)
+{
+	char path[] = "/tmp/heed-perfmap-XXXXXX";
+	const char *const *fr;
+	struct heed_maps m;
+	size_t n, bad;
+	heed_sym *s;
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
+	/* Addresses below every mapping, as JIT code outside the snapshot would be. */
+	fputs("2000 100 LazyCompile:*hot /x.js:1\n"
+	      "1000 10 JS:*cold\n"
+	      "zz 10 junk\n"
+	      "3000 0 empty\n"
+	      "4000 10\n",
+	      f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_perfmap(s, "/nonexistent/perf-1.map", &bad), -ENOENT);
+	cr_assert_eq(heed_sym_perfmap(s, path, &bad), 0);
+	cr_assert_eq(bad, 3, "3 malformed lines, got %zu", bad);
+	cr_assert_eq(heed_sym_user(s, 0x2080, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "LazyCompile:*hot /x.js:1");
+	cr_assert_eq(heed_sym_user(s, 0x100f, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "JS:*cold");
+	cr_assert_eq(heed_sym_user(s, 0x1010, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "[unknown+0x1010]");
+	heed_sym_free(s);
+	heed_maps_free(&m);
+	unlink(path);
+}
+
+/* A copy of this thread's registers and stack as the BPF side takes them, from
+ * three frames down, unwound with libdw: the frames come back in order. */
+struct unw_copy {
+	uint64_t regs[17];
+	unsigned char stack[16384];
+	size_t len;
+};
+
+__attribute__((noipa)) static void unw_take(struct unw_copy *c)
+{
+	const struct heed_map *mp;
+	struct heed_maps m;
+	uint64_t sp, bp, ip;
+
+	__asm__ volatile("mov %%rsp, %0\n\tmov %%rbp, %1\n\tlea 0(%%rip), %2"
+			 : "=r"(sp), "=r"(bp), "=r"(ip));
+	memset(c->regs, 0, sizeof(c->regs));
+	c->regs[6] = bp;
+	c->regs[7] = sp;
+	c->regs[16] = ip;
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	mp = heed_maps_find(&m, sp);
+	cr_assert_not_null(mp);
+	c->len = mp->end - sp < sizeof(c->stack) ? mp->end - sp : sizeof(c->stack);
+	memcpy(c->stack, (void *)(uintptr_t)sp, c->len);
+	heed_maps_free(&m);
+}
+
+__attribute__((noipa)) static void unw_l2(struct unw_copy *c)
+{
+	unw_take(c);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noipa)) static void unw_l1(struct unw_copy *c)
+{
+	unw_l2(c);
+	__asm__ volatile("" ::: "memory");
+}
+
+Test(unwind, a_copied_stack_unwinds_in_order)
+{
+	static struct unw_copy c;
+	const char *names[4] = {"unw_take", "unw_l2", "unw_l1", NULL};
+	uint64_t pcs[64];
+	struct heed_maps m;
+	heed_unwinder *u;
+	heed_sym *s;
+	size_t n, i, want = 0;
+	int complete;
+
+	unw_l1(&c);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_unwinder_new(getpid(), &m, &u), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
+	for (i = 0; i < n && names[want]; i++) {
+		const char *const *fr;
+		size_t nf;
+
+		cr_assert_eq(heed_sym_user(s, pcs[i], i > 0, &fr, &nf), 0);
+		if (!strcmp(fr[0], names[want]))
+			want++;
+	}
+	cr_assert_null(names[want], "%s not found in order among %zu frames", names[want], n);
+	/* Without the stack only the sampled frame is known: not complete. */
+	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, 0, pcs, 64, &n, &complete), 0);
+	cr_assert_eq(complete, 0);
+	cr_assert_leq(n, 1);
+	/* Limited to 2 frames: not complete either. */
+	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 2, &n, &complete), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(complete, 0);
+	heed_sym_free(s);
+	heed_unwinder_free(u);
 	heed_maps_free(&m);
 }
 
