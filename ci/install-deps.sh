@@ -7,7 +7,7 @@ PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libcriterion-dev systemtap-sdt-dev liblmdb-dev lmdb-utils libsqlite3-dev
 libleveldb-dev librocksdb-dev bpftrace libxml2-utils chromium valgrind
 cppcheck clang-tidy clang-format linux-perf python3 pkg-config
-libclang-rt-14-dev hyperfine time sqlite3 g++ debuginfod"
+libclang-rt-14-dev hyperfine time sqlite3 g++ debuginfod xz-utils"
 
 missing=
 for p in $PKGS; do
