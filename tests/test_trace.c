@@ -277,6 +277,37 @@ Test(symbolize, own_functions_and_unknown_addresses)
 	heed_maps_free(&m);
 }
 
+/* Named as a C++ compiler and as rustc (legacy mangling, with its hash) would. */
+__attribute__((noinline)) int cxx_named(int x) __asm__("_ZN8heedtest9cxx_namedEi");
+__attribute__((noinline)) int cxx_named(int x)
+{
+	return x * 3;
+}
+__attribute__((noinline)) int
+rust_named(int x) __asm__("_ZN4heed4test10rust_named17h0123456789abcdefE");
+__attribute__((noinline)) int rust_named(int x)
+{
+	return x * 5;
+}
+
+Test(symbolize, cxx_and_rust_names_demangled)
+{
+	const char *const *fr;
+	struct heed_maps m;
+	heed_sym *s;
+	size_t n;
+
+	cr_assert_eq(cxx_named(1) + rust_named(1), 8);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)cxx_named, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "heedtest::cxx_named(int)");
+	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)rust_named, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "heed::test::rust_named");
+	heed_sym_free(s);
+	heed_maps_free(&m);
+}
+
 Test(symbolize, perf_map_names_jit_code)
 {
 	char path[] = "/tmp/heed-perfmap-XXXXXX";
@@ -323,6 +354,18 @@ struct unw_copy {
 	size_t len;
 };
 
+/* Reads the frames above ours as the kernel does: ASan would see the redzones of
+ * other frames, and memcpy is intercepted whatever the attribute. */
+__attribute__((no_sanitize("address"))) static void copy_stack(unsigned char *dst, uint64_t sp,
+							       size_t len)
+{
+	const volatile unsigned char *src = (const volatile unsigned char *)(uintptr_t)sp;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = src[i];
+}
+
 __attribute__((noipa)) static void unw_take(struct unw_copy *c)
 {
 	const struct heed_map *mp;
@@ -339,7 +382,7 @@ __attribute__((noipa)) static void unw_take(struct unw_copy *c)
 	mp = heed_maps_find(&m, sp);
 	cr_assert_not_null(mp);
 	c->len = mp->end - sp < sizeof(c->stack) ? mp->end - sp : sizeof(c->stack);
-	memcpy(c->stack, (void *)(uintptr_t)sp, c->len);
+	copy_stack(c->stack, sp, c->len);
 	heed_maps_free(&m);
 }
 
