@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -553,11 +554,20 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	size_t bad;
 	int err;
 
+	struct stat st;
+
+	/* The target's user (from /proc/PID, or root's once it is gone). */
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st))
+		st.st_uid = 0;
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
-	err = heed_sym_perfmap(sym, path, &bad);
+	err = heed_sym_perfmap(sym, path, st.st_uid, &bad);
 	if (err == -ENOENT)
 		return 0;
-	if (err)
+	if (err == -EPERM)
+		die_msg("%s: not a regular file of root or of pid %d's user: not read", path,
+			(int)pid);
+	else if (err)
 		die_msg("%s: cannot read: %s", path, strerror(-err));
 	else if (bad)
 		die_msg("%s: %zu lines are not \"START SIZE NAME\", skipped", path, bad);

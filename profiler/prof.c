@@ -520,6 +520,8 @@ int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v,
 
 const struct heed_maps *heed_sampler_maps(heed_sampler *p)
 {
+	/* The reader thread replaces the maps it refreshes: stop it first. */
+	finish(p);
 	return p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
 }
 

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 struct entry {
 	uint64_t key; /* the address; an entry is found by (key, ret) */
@@ -525,17 +528,28 @@ static int parse_jit(char *line, struct jit *j)
 	return j->name ? 0 : -ENOMEM;
 }
 
-int heed_sym_perfmap(heed_sym *s, const char *path, size_t *bad)
+int heed_sym_perfmap(heed_sym *s, const char *path, uid_t owner, size_t *bad)
 {
 	size_t cap = s->njit, n = 0;
 	char *line = NULL;
-	int err = 0;
+	struct stat st;
+	int err = 0, fd;
 	FILE *f;
 
 	*bad = 0;
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != owner)) {
+		close(fd);
+		return -EPERM;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	while (getline(&line, &n, f) > 0) {
 		struct jit j;
 

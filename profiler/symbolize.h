@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "procmaps.h"
 
@@ -30,10 +31,12 @@ void heed_sym_free(heed_sym *s);
 
 /* Loads a perf map (/tmp/perf-PID.map: "START SIZE NAME" lines, START and SIZE in
  * hex, as node --perf-basic-prof, python -X perf and JVM agents write them) to name
- * addresses in anonymous memory or outside every mapping. Lines that do not parse
- * are skipped and counted in *bad. Returns 0, -ENOENT (no such file: nothing to
- * load), -ENOMEM or another negative errno of the read. */
-int heed_sym_perfmap(heed_sym *s, const char *path, size_t *bad);
+ * addresses in anonymous memory or outside every mapping. The file must be a
+ * regular file owned by root or by owner (the target's user), not a symbolic link:
+ * anyone can create files in /tmp. Lines that do not parse are skipped and counted
+ * in *bad. Returns 0, -ENOENT (no such file: nothing to load), -EPERM (another
+ * owner, a link, not a regular file), -ENOMEM or another negative errno. */
+int heed_sym_perfmap(heed_sym *s, const char *path, uid_t owner, size_t *bad);
 
 /* Frames of one user address, root first: the function, then any frames inlined into
  * it at addr, innermost last. is_return: addr is a return address (looked up at

@@ -96,8 +96,8 @@ struct heed_raw_stack {
 };
 
 /* Loads and attaches the sampler for pid, whose maps at attach are *maps; records
- * are read and unwound by a thread of its own until the first _stats or _stacks
- * call, which stop the sampling. */
+ * are read and unwound by a thread of its own until the first _stats, _stacks or
+ * _maps call, which stop the sampling. */
 int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed_sampler_opts *o,
 		      heed_sampler **out, char *err, size_t errlen);
 int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);

@@ -332,8 +332,11 @@ Test(symbolize, perf_map_names_jit_code)
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
 	cr_assert_eq(heed_sym_new(&m, &s), 0);
-	cr_assert_eq(heed_sym_perfmap(s, "/nonexistent/perf-1.map", &bad), -ENOENT);
-	cr_assert_eq(heed_sym_perfmap(s, path, &bad), 0);
+	cr_assert_eq(heed_sym_perfmap(s, "/nonexistent/perf-1.map", getuid(), &bad), -ENOENT);
+	cr_assert_eq(heed_sym_perfmap(s, "/tmp", getuid(), &bad), -EPERM);
+	if (getuid() != 0) /* root's files are always accepted */
+		cr_assert_eq(heed_sym_perfmap(s, path, getuid() + 1, &bad), -EPERM);
+	cr_assert_eq(heed_sym_perfmap(s, path, getuid(), &bad), 0);
 	cr_assert_eq(bad, 3, "3 malformed lines, got %zu", bad);
 	cr_assert_eq(heed_sym_user(s, 0x2080, 0, &fr, &n), 0);
 	cr_assert_str_eq(fr[0], "LazyCompile:*hot /x.js:1");
