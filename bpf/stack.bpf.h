@@ -106,8 +106,8 @@ static __always_inline int user_regs(struct task_struct *task, struct heed_sampl
  * user stack as frame-pointer return addresses or registers plus a stack copy. */
 static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 count)
 {
-	__u32 zero = 0, size = sizeof(struct heed_sample);
-	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	__u32 cpu = bpf_get_smp_processor_id(), size = sizeof(struct heed_sample);
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &cpu);
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct heed_sample *s;
 	long n;

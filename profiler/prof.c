@@ -231,7 +231,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct heed_sample *s = data;
 	struct heed_raw_stack *e;
 	struct pending *pd;
-	uint32_t flags, nuser;
+	uint32_t flags, nuser, nkern;
 
 	if (size < sizeof(struct heed_sample_in)) {
 		p->bad++;
@@ -260,8 +260,10 @@ static int on_record(void *ctx, void *data, size_t size)
 		flags |= HEED_RAW_NO_KERN;
 	if (flags & HEED_RAW_TRUNCATED)
 		p->truncated++;
-	memcpy(p->pcs + nuser, s->kips, s->nkern * sizeof(*p->pcs));
-	e = find_stack(p, flags, nuser, s->nkern, p->pcs);
+	/* A kernel stack ends at its first 0. */
+	for (nkern = 0; nkern < s->nkern && s->kips[nkern]; nkern++)
+		p->pcs[nuser + nkern] = s->kips[nkern];
+	e = find_stack(p, flags, nuser, nkern, p->pcs);
 	if (!e) {
 		p->err = -ENOMEM;
 		return -ENOMEM;
