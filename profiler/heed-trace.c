@@ -431,6 +431,8 @@ static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_s
 	heed_jw_u64(w, sk->total);
 	heed_jw_key(w, "stacks");
 	heed_jw_u64(w, sk->n);
+	heed_jw_key(w, "events");
+	heed_jw_u64(w, st->samples);
 	heed_jw_key(w, "dropped");
 	heed_jw_u64(w, st->dropped);
 	heed_jw_key(w, "user_stack_errors");

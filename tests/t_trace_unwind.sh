@@ -118,6 +118,38 @@ if marked < total / 2:
 PY
 echo "ok: stacks deeper than the copy are marked [truncated] and counted"
 
+# Two threads on two CPUs, on- and off-CPU at once: each record is built in its
+# CPU's own scratch slot. Records mixing two threads' registers and stacks (when
+# every CPU shared one slot) unwound into callers no mapping names ([heap+0x310]
+# above common_prefix) or ended early; heed-load has CFI everywhere, so none may
+# appear, and a stack may end early only in __clone3 (glibc's CFI stops there, in
+# the parent and in the new thread alike).
+"$TRACE" --profile --offcpu -F 499 --folded "$T/mt.folded" --json "$T/mt.json" -- "$LOAD" \
+	-w mixed -t 2 -d 3 --nosync "$T/db" >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--profile --offcpu -- heed-load failed"; }
+assert_detached "--profile --offcpu -- heed-load"
+grep '^==' "$T/out"
+python3 - "$T/mt.json" "$T/mt.folded" "$T/mt.folded.offcpu" <<'PY' ||
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+bad = False
+for mode in ("profile", "offcpu"):
+    p = d[mode]
+    print(f"heed-load {mode}: {p['user_stacks_truncated']} truncated of {p['events']}")
+    if p["events"] < 100 or p["user_stacks_truncated"] * 100 > p["events"]:
+        bad = True
+garbage = re.compile(r";\[(unknown|heap|stack|anon)[^;]*\+0x")
+for f in sys.argv[2:]:
+    for line in open(f):
+        if garbage.search(line) or (";[truncated];" in line and
+                                     ";[truncated];__clone3;" not in line):
+            print("not whole:", line[:200])
+            bad = True
+sys.exit("garbage or truncated stacks, or too few samples" if bad else 0)
+PY
+	fail "heed-load's stacks are not whole (above)"
+echo "ok: a two-thread program's stacks unwound whole on- and off-CPU"
+
 # Issue 11 bug 6: a stack map lost user stacks to hash collisions (xz: 5 of 1391
 # samples at 499 Hz, 197 of 3081 on a longer run). Records through the ring buffer
 # lose none: every sample is in the folded stacks, no loss counter moves.
