@@ -69,7 +69,7 @@ struct heed_sampler {
 	uint64_t pcs[UNWIND_MAX_FRAMES + HEED_STACK_DEPTH];
 };
 
-/* Room for about 4 s of DWARF samples at 99 Hz on 2 CPUs with 32 KiB copies, and
+/* Room for about 2 s of DWARF samples at 99 Hz on 2 CPUs with 32 KiB copies, and
  * for bursts of switch-outs; a full buffer is counted (dropped), never silent. */
 #define RB_BYTES_DWARF (16u << 20)
 #define RB_BYTES_FP    (4u << 20)

@@ -166,7 +166,9 @@ static int walk(heed_unwinder *u)
 	return (rc == 0 || (rc == DWARF_CB_ABORT && u->zero_end)) && !u->full && !u->read_failed;
 }
 
-int heed_unwinder_refresh(heed_unwinder *u, uint64_t addr)
+/* Re-reads the maps when addr lies outside them (heed_maps_refresh) and reports
+ * the modules again. Returns 1 when they changed. */
+static int refresh(heed_unwinder *u, uint64_t addr)
 {
 	return heed_maps_refresh(u->pid, &u->maps, addr, HEED_UNWIND_REFRESH_MS / 1e3,
 				 &u->refreshed) &&
@@ -189,11 +191,11 @@ int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack,
 	 * (libdw then walked it by frame pointer, or not at all): read them again
 	 * and walk once more. */
 	for (i = 0; i < u->n; i++)
-		if (heed_unwinder_refresh(u, u->pcs[i])) {
+		if (refresh(u, u->pcs[i])) {
 			*complete = walk(u);
 			break;
 		}
-	if (!u->n && heed_unwinder_refresh(u, regs[HEED_REG_IP]))
+	if (!u->n && refresh(u, regs[HEED_REG_IP]))
 		*complete = walk(u);
 	*n = u->n;
 	return 0;

@@ -37,10 +37,6 @@ int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack,
 /* The latest maps the unwinder read (the snapshot it was given at first). */
 const struct heed_maps *heed_unwinder_maps(const heed_unwinder *u);
 
-/* Refreshes the maps now if the last refresh is older than HEED_UNWIND_REFRESH_MS
- * and addr lies outside every mapping. Returns 1 if the maps changed, else 0. */
-int heed_unwinder_refresh(heed_unwinder *u, uint64_t addr);
-
 void heed_unwinder_free(heed_unwinder *u);
 
 #endif
