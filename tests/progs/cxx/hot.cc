@@ -5,7 +5,8 @@
 #include <cstdlib>
 #include <ctime>
 
-namespace heedtest {
+namespace heedtest
+{
 template <typename T> struct Spinner {
 	__attribute__((noinline)) T spin(T n)
 	{
