@@ -441,6 +441,8 @@ static void json_stacks(struct heed_jw *w, const char *unit, const struct heed_s
 	heed_jw_u64(w, st->truncated);
 	heed_jw_key(w, "kernel_stack_errors");
 	heed_jw_u64(w, st->k_failed);
+	heed_jw_key(w, "unwind");
+	heed_jw_str(w, st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf");
 	heed_jw_key(w, "unwound");
 	heed_jw_u64(w, st->unwound);
 	heed_jw_key(w, "unwind_ns");

@@ -437,6 +437,10 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	rc = heed_maps_parse(maps->text, maps->len, &p->maps);
 	if (!rc && stack_bytes) {
 		rc = heed_unwinder_new(pid, maps, &p->unw);
+		/* auto: frame pointers are still better than nothing, and the stats
+		 * say which unwinding ran. */
+		if (rc && rc != -ENOMEM && o->unwind == HEED_UNWIND_AUTO)
+			rc = stack_bytes = 0;
 		if (rc)
 			snprintf(err, errlen, "cannot set up DWARF unwinding of pid %d: %s",
 				 (int)pid, strerror(-rc));
@@ -494,6 +498,7 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 	st->k_failed = v[HEED_STACK_K_FAILED];
 	st->dropped = v[HEED_STACK_RB_FULL] + v[HEED_STACK_STARTS_FULL] + p->bad;
 	st->truncated = p->truncated;
+	st->unwind = p->unw ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
 	st->unwound = p->unwound;
 	st->unwind_ns = p->unwind_ns;
 	st->prog_misses = heed_prog_misses(bpf_program__fd(p->prog));

@@ -73,13 +73,15 @@ struct heed_sampler_opts {
 };
 
 struct heed_sampler_stats {
-	uint64_t samples;     /* profile: samples; offcpu: switches back onto a CPU */
-	uint64_t u_failed;    /* samples without any user stack (not readable) */
-	uint64_t truncated;   /* samples whose user stack goes on above what was unwound */
-	uint64_t k_failed;    /* samples whose kernel stack could not be read */
-	uint64_t dropped;     /* records lost: ring buffer full, switch table full, bad */
-	uint64_t prog_misses; /* runs the kernel skipped (another BPF program was active) */
-	uint64_t unwound;     /* DWARF: samples unwound, and the time it took */
+	uint64_t samples;	 /* profile: samples; offcpu: switches back onto a CPU */
+	uint64_t u_failed;	 /* samples without any user stack (not readable) */
+	uint64_t truncated;	 /* samples whose user stack goes on above what was unwound */
+	uint64_t k_failed;	 /* samples whose kernel stack could not be read */
+	uint64_t dropped;	 /* records lost: ring buffer full, switch table full, bad */
+	uint64_t prog_misses;	 /* runs the kernel skipped (another BPF program was active) */
+	enum heed_unwind unwind; /* what ran: DWARF, or FP (asked, or auto without CFI
+				  * unwinding for this process) */
+	uint64_t unwound;	 /* DWARF: samples unwound, and the time it took */
 	uint64_t unwind_ns;
 };
 
