@@ -44,7 +44,7 @@ int BPF_PROG(heed_offcpu, bool preempt, struct task_struct *prev, struct task_st
 		stat_add(HEED_STACK_SAMPLES, 1);
 		in.tid = tid;
 		in.count = bpf_ktime_get_ns() - ts;
-		if (bpf_ringbuf_output(&samples, &in, sizeof(in), 0))
+		if (bpf_ringbuf_output(&samples, &in, sizeof(in), rb_flags()))
 			stat_add(HEED_STACK_RB_FULL, 1);
 	}
 	return 0;

@@ -47,6 +47,17 @@ static __always_inline void stat_add(__u32 what, __u64 n)
 		__sync_fetch_and_add(v, n);
 }
 
+/* Wakes the reader only once a quarter of the ring buffer is full: a wakeup per
+ * record cost heed-trace more system time than unwinding at thousands of context
+ * switches a second. The reader also polls every 100 ms. */
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >
+			       bpf_ringbuf_query(&samples, BPF_RB_RING_SIZE) / 4
+		       ? BPF_RB_FORCE_WAKEUP
+		       : BPF_RB_NO_WAKEUP;
+}
+
 /* Copies up to stack_bytes of user stack from sp, a page at a time so that a stack
  * ending before stack_bytes (the top of the main thread's stack) still gives what
  * lies below its end. Returns the bytes copied. */
@@ -149,7 +160,7 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 	}
 	if (size > sizeof(*sc))
 		return;
-	if (bpf_ringbuf_output(&samples, sc, size, 0))
+	if (bpf_ringbuf_output(&samples, sc, size, rb_flags()))
 		stat_add(HEED_STACK_RB_FULL, 1);
 }
 
