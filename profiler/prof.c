@@ -285,9 +285,13 @@ static void *reader(void *arg)
 {
 	heed_sampler *p = arg;
 
+	/* The BPF side wakes us only when the buffer fills (stack.bpf.h): read what
+	 * came every 100 ms too, while the target lives and its maps can be read. */
 	while (!atomic_load(&p->stop) && !p->err) {
 		int rc = ring_buffer__poll(p->rb, 100);
 
+		if (rc >= 0 || rc == -EINTR)
+			rc = ring_buffer__consume(p->rb);
 		if (rc < 0 && rc != -EINTR && !p->err)
 			p->err = rc;
 	}
