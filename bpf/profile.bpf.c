@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* profile.bpf.c - on-CPU stack sampling: attached to a cpu-clock perf event on every
- * CPU, counts (user, kernel) stacks of the target process in kernel. */
+ * CPU, sends each sample of the target process's threads to user space (stack.bpf.h),
+ * which unwinds and counts the stacks. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -14,12 +15,10 @@ SEC("perf_event")
 int heed_profile(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct heed_stack_key key = {.tgid = id >> 32};
 
-	if (key.tgid != targ_tgid)
+	if (id >> 32 != targ_tgid)
 		return 0;
 	stat_add(HEED_STACK_SAMPLES, 1);
-	stack_ids(ctx, &key);
-	stack_count(&key, 1);
+	stack_emit(ctx, HEED_SAMPLE_ON, (__u32)id, 1);
 	return 0;
 }

@@ -1,28 +1,69 @@
 /* stack.h - what profile.bpf.c and offcpu.bpf.c share with profiler/ (an ABI: no
- * includes, fixed-size fields, explicit padding). Both count stacks in a hash map
- * keyed by (process, user stack id, kernel stack id); the ids index a
- * BPF_MAP_TYPE_STACK_TRACE map of HEED_STACK_DEPTH addresses per entry.
+ * includes, fixed-size fields, explicit padding).
+ *
+ * Every sample travels to user space through a ring buffer as one record, aggregated
+ * there: no stack map, so no stack is lost to a hash collision. A record is a struct
+ * heed_sample, followed (unwinding by DWARF) by stack_len bytes of the thread's user
+ * stack copied from its user rsp, which heed-trace unwinds with libdw:
+ *
+ *   offset  size                 field
+ *   0       4                    kind (HEED_SAMPLE_*)
+ *   4       4                    tid
+ *   8       8                    count: 1 (on-CPU), 0 (switch-out), ns away (switch-in)
+ *   16      4 x 4                nkern, nuser, stack_len, flags
+ *   32      17 x 8               regs: user registers in DWARF order (x86-64 0..16)
+ *   168     127 x 8              kips: kernel return addresses, innermost first
+ *   1184    127 x 8              uips: user ones (frame-pointer walk), innermost first
+ *   2200    stack_len            the user stack from regs[HEED_REG_SP] up
+ *
+ * A HEED_SAMPLE_IN record is only its first 16 bytes (struct heed_sample_in).
  */
 #ifndef HEED_BPF_STACK_H
 #define HEED_BPF_STACK_H
 
 #define HEED_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
+/* x86-64 DWARF registers: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, then rip (16). */
+#define HEED_UNWIND_REGS 17
+#define HEED_REG_BP	 6
+#define HEED_REG_SP	 7
+#define HEED_REG_IP	 16
+/* The most user stack a record can carry (--unwind dwarf,BYTES); a power of two. */
+#define HEED_STACK_COPY_MAX 65536
 
-struct heed_stack_key {
-	__u32 tgid;
-	__s32 ustack; /* stack id, or a negative errno from bpf_get_stackid */
-	__s32 kstack; /* -EFAULT (-14) when the sample has no kernel part */
-	__u32 pad;
+enum {
+	HEED_SAMPLE_ON,	 /* profile: one on-CPU sample */
+	HEED_SAMPLE_OUT, /* offcpu: the thread left the CPU with these stacks */
+	HEED_SAMPLE_IN,	 /* offcpu: the thread tid ran again after count ns */
+};
+
+/* flags */
+#define HEED_SAMPLE_F_NO_USER 1u /* no user stack could be read (count it as lost) */
+#define HEED_SAMPLE_F_NO_KERN 2u /* bpf_get_stack failed on the kernel stack */
+#define HEED_SAMPLE_F_REGS    4u /* regs and the stack copy are valid (DWARF mode) */
+
+struct heed_sample {
+	__u32 kind;
+	__u32 tid;
+	__u64 count;
+	__u32 nkern, nuser, stack_len, flags;
+	__u64 regs[HEED_UNWIND_REGS];
+	__u64 kips[HEED_STACK_DEPTH];
+	__u64 uips[HEED_STACK_DEPTH];
+};
+
+/* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample. */
+struct heed_sample_in {
+	__u32 kind;
+	__u32 tid;
+	__u64 count;
 };
 
 /* Per-CPU counters of what was sampled and what could not be recorded. */
 enum {
 	HEED_STACK_SAMPLES,	/* samples (profile) or switches (offcpu) of the target */
-	HEED_STACK_U_COLLISION, /* user stack: -EEXIST, its hash bucket held another stack */
-	HEED_STACK_U_FAILED,	/* user stack: any other error (-ENOMEM: stack map full) */
-	HEED_STACK_K_COLLISION, /* kernel stack: -EEXIST */
-	HEED_STACK_K_FAILED,	/* kernel stack: other errors except -EFAULT (no kernel part) */
-	HEED_STACK_COUNTS_FULL, /* the counts map was full: the sample is lost */
+	HEED_STACK_U_FAILED,	/* user stack: could not be read at all */
+	HEED_STACK_K_FAILED,	/* kernel stack: bpf_get_stack failed */
+	HEED_STACK_RB_FULL,	/* the ring buffer was full: the record is lost */
 	HEED_STACK_STARTS_FULL, /* offcpu: no room to remember a switch-out */
 	HEED_STACK_STAT_MAX,
 };

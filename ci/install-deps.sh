@@ -8,7 +8,8 @@ libcriterion-dev systemtap-sdt-dev liblmdb-dev lmdb-utils libsqlite3-dev
 libleveldb-dev librocksdb-dev bpftrace libxml2-utils chromium valgrind
 cppcheck clang-tidy clang-format linux-perf python3 pkg-config
 libclang-rt-14-dev hyperfine time scdoc man-db bash-completion dpkg-dev debhelper
-fakeroot lintian build-essential abigail-tools golang-go"
+fakeroot lintian build-essential abigail-tools golang-go
+sqlite3 g++ debuginfod xz-utils"
 
 missing=
 for p in $PKGS; do

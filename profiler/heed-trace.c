@@ -35,8 +35,9 @@
 
 struct opts {
 	pid_t pid;
-	int ops, profile, offcpu, verbose;
+	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
+	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
 	double duration, interval;
 	char *usdt[MAX_SPECS], *func[MAX_SPECS];
 	size_t nusdt, nfunc;
@@ -107,6 +108,10 @@ static void usage(FILE *f)
 	      "  --func GLOB         latency per matching function, LIB:GLOB for a library\n"
 	      "  --profile [-F HZ]   on-CPU stack samples (default 99 Hz)\n"
 	      "  --offcpu            off-CPU time by stack\n"
+	      "  --unwind MODE[,BYTES]  user stacks of --profile/--offcpu: dwarf (copy BYTES\n"
+	      "                      of stack per sample, default 32768, unwind with the\n"
+	      "                      objects' CFI), fp (frame pointers), auto (dwarf)\n"
+	      "  --debuginfod        fetch missing debug info from the DEBUGINFOD_URLS servers\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -136,8 +141,36 @@ enum {
 	OPT_OFFCPU,
 	OPT_FOLDED,
 	OPT_FLAME,
-	OPT_JSON
+	OPT_JSON,
+	OPT_UNWIND,
+	OPT_DEBUGINFOD
 };
+
+/* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
+static int parse_unwind(const char *arg, struct heed_sampler_opts *u)
+{
+	static const char *const names[] = {
+		[HEED_UNWIND_AUTO] = "auto",
+		[HEED_UNWIND_FP] = "fp",
+		[HEED_UNWIND_DWARF] = "dwarf",
+	};
+	size_t len = strcspn(arg, ","), i;
+	double v;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && !strncmp(arg, names[i], len))
+			break;
+	if (i == sizeof(names) / sizeof(names[0]))
+		return -EINVAL;
+	u->unwind = (enum heed_unwind)i;
+	if (!arg[len])
+		return 0;
+	if (u->unwind == HEED_UNWIND_FP ||
+	    parse_num(arg + len + 1, 4096, HEED_STACK_COPY_MAX, &v) || v != (double)(int)v)
+		return -EINVAL;
+	u->stack_bytes = (unsigned int)v;
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -150,6 +183,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"folded", required_argument, NULL, OPT_FOLDED},
 		{"flame", required_argument, NULL, OPT_FLAME},
 		{"json", required_argument, NULL, OPT_JSON},
+		{"unwind", required_argument, NULL, OPT_UNWIND},
+		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -220,6 +255,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_JSON:
 			o->json = optarg;
+			break;
+		case OPT_DEBUGINFOD:
+			o->debuginfod = 1;
+			break;
+		case OPT_UNWIND:
+			if (parse_unwind(optarg, &o->unwind)) {
+				die_msg("--unwind %s: expected fp, dwarf or auto, dwarf and auto "
+					"with ,BYTES from 4096 to %d",
+					optarg, HEED_STACK_COPY_MAX);
+				return -EINVAL;
+			}
 			break;
 		case ':':
 			die_msg("option '%s' needs an argument; see heed-trace --help",
@@ -346,11 +392,6 @@ static void print_lost(struct state *s, FILE *f)
 	fputs("\n\n", f);
 }
 
-static uint64_t dropped(const struct heed_sampler_stats *st)
-{
-	return st->counts_full + st->starts_full;
-}
-
 static void print_stack_summary(FILE *f, const char *what, const char *unit,
 				const struct heed_sampler_stats *st, const struct heed_stacks *sk,
 				const struct heed_prof *top)
@@ -359,10 +400,9 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 
 	fprintf(f,
 		"== %s: %" PRIu64 " %s in %zu stacks; user stacks lost %" PRIu64
-		" (collisions %" PRIu64 "), kernel stacks lost %" PRIu64 " (collisions %" PRIu64
-		"), dropped %" PRIu64 " ==\n",
-		what, sk->total, unit, sk->n, st->u_collisions + st->u_failed, st->u_collisions,
-		st->k_collisions + st->k_failed, st->k_collisions, dropped(st));
+		", truncated %" PRIu64 "; kernel stacks lost %" PRIu64 "; dropped %" PRIu64 " ==\n",
+		what, sk->total, unit, sk->n, st->u_failed, st->truncated, st->k_failed,
+		st->dropped);
 	if (!sk->total)
 		return;
 	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
@@ -399,13 +439,16 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 			json_decref(funcs);
 			return NULL;
 		}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit, heed_json_u64(sk->total),
-			 "stacks", heed_json_u64(sk->n), "dropped", heed_json_u64(dropped(st)),
-			 "user_stack_collisions", heed_json_u64(st->u_collisions),
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
+			 heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
+			 heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
 			 "user_stack_errors", heed_json_u64(st->u_failed),
-			 "kernel_stack_collisions", heed_json_u64(st->k_collisions),
-			 "kernel_stack_errors", heed_json_u64(st->k_failed), "prog_misses",
-			 heed_json_u64(st->prog_misses), "top", funcs);
+			 "user_stacks_truncated", heed_json_u64(st->truncated),
+			 "kernel_stack_errors", heed_json_u64(st->k_failed), "unwind",
+			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"),
+			 "unwound", heed_json_u64(st->unwound), "unwind_ns",
+			 heed_json_u64(st->unwind_ns), "prog_misses", heed_json_u64(st->prog_misses),
+			 "top", funcs);
 }
 
 static int write_json(struct state *s)
@@ -477,18 +520,48 @@ static int write_folded(const char *path, const struct heed_stacks *sk)
 	return err;
 }
 
+/* JIT code of the target named from its perf map, when it wrote one. */
+static int jit_names(heed_sym *sym, pid_t pid)
+{
+	char path[64];
+	size_t bad;
+	int err;
+
+	struct stat st;
+
+	/* The target's user (from /proc/PID, or root's once it is gone). */
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st))
+		st.st_uid = 0;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+	err = heed_sym_perfmap(sym, path, st.st_uid, &bad);
+	if (err == -ENOENT)
+		return 0;
+	if (err == -EPERM)
+		die_msg("%s: not a regular file of root or of pid %d's user: not read", path,
+			(int)pid);
+	else if (err)
+		die_msg("%s: cannot read: %s", path, strerror(-err));
+	else if (bad)
+		die_msg("%s: %zu lines are not \"START SIZE NAME\", skipped", path, bad);
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
+	const struct heed_raw_stack *const *raw;
 	struct heed_maps fresh;
-	const struct heed_maps *m = &s->maps;
+	const struct heed_maps *m;
 	heed_sym *sym = NULL;
-	int cfd, sfd, err = 0;
+	size_t nraw;
+	int err = 0;
 
 	if (!s->prof && !s->off)
 		return 0;
 	/* A live process may have loaded libraries since attach; a gone one is
-	 * symbolized from the snapshot. */
+	 * symbolized from the last maps the sampler saw. */
+	m = heed_sampler_maps(s->prof ? s->prof : s->off);
 	if (!heed_maps_read(s->o.pid, &fresh))
 		m = &fresh;
 	else
@@ -499,26 +572,30 @@ static int collect_stacks(struct state *s)
 		die_msg("cannot set up symbolization: %s", strerror(-err));
 		return err;
 	}
+	err = jit_names(sym, s->o.pid);
+	if (err)
+		goto cleanup;
 	if (s->prof) {
 		err = heed_sampler_stats(s->prof, &s->on_st);
 		if (!err)
-			err = heed_sampler_fds(s->prof, &cfd, &sfd);
+			err = heed_sampler_stacks(s->prof, &raw, &nraw);
 		if (!err)
-			err = heed_stacks_collect(cfd, sfd, sym, s->comm, &s->on_stacks);
+			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->on_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->on_stacks, &s->on_top);
 	}
 	if (!err && s->off) {
 		err = heed_sampler_stats(s->off, &s->off_st);
 		if (!err)
-			err = heed_sampler_fds(s->off, &cfd, &sfd);
+			err = heed_sampler_stacks(s->off, &raw, &nraw);
 		if (!err)
-			err = heed_stacks_collect(cfd, sfd, sym, s->comm, &s->off_stacks);
+			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->off_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
 	}
 	if (err)
 		die_msg("cannot read the stacks: %s", strerror(-err));
+cleanup:
 	heed_sym_free(sym);
 	return err;
 }
@@ -694,14 +771,20 @@ static int attach_all(struct state *s)
 		}
 	}
 	if (s->o.profile) {
-		err = heed_sampler_open(s->o.pid, 0, s->o.hz, &s->prof, msg, sizeof(msg));
+		struct heed_sampler_opts so = s->o.unwind;
+
+		so.hz = s->o.hz;
+		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
 		}
 	}
 	if (s->o.offcpu) {
-		err = heed_sampler_open(s->o.pid, 1, 0, &s->off, msg, sizeof(msg));
+		struct heed_sampler_opts so = s->o.unwind;
+
+		so.offcpu = 1;
+		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -848,8 +931,10 @@ int main(int argc, char **argv)
 			"events (try sudo)");
 		return 1;
 	}
-	/* Symbols come from local files only; never wait on a debuginfod server. */
-	unsetenv("DEBUGINFOD_URLS");
+	/* Symbols come from local files only unless asked: a debuginfod server can
+	 * take seconds per file. */
+	if (!s.o.debuginfod)
+		unsetenv("DEBUGINFOD_URLS");
 	verbose_libbpf = s.o.verbose;
 	libbpf_set_print(libbpf_log);
 	sa.sa_handler = on_signal;

@@ -2,12 +2,13 @@
 # heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
-	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c profiler/watch.c
+	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c profiler/watch.c \
+	profiler/unwind.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
 TRACE_LIB := $(BUILD)/lib/libheedtrace.a
 # What a program linking libheedtrace.a needs after it.
-TRACE_LDLIBS := -lbpf -lelf -lz -ldw $(UTIL_LDLIBS)
+TRACE_LDLIBS := -lbpf -lelf -lz -ldw -lpthread -lstdc++ $(UTIL_LDLIBS)
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
 # stacks.c ranks functions with profile_stacks.c (profile.mk).
 PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a

@@ -37,6 +37,7 @@ run() {
 	usdtpairs) "$B/bin/heed-trace" -p "$pid" --usdt 'heed:get*' --usdt 'heed:put*' >/dev/null 2>&1 ;;
 	bpftrace) bpftrace -p "$pid" -e "$(pairs)" >/dev/null 2>&1 ;;
 	profile) "$B/bin/heed-trace" -p "$pid" --profile >/dev/null 2>&1 ;;
+	profilefp) "$B/bin/heed-trace" -p "$pid" --profile --unwind fp >/dev/null 2>&1 ;;
 	func) "$B/bin/heed-trace" -p "$pid" --func heed_get >/dev/null 2>&1 ;;
 	esac
 	wait "$tp"

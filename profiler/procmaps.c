@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One hexadecimal field ending in `sep`; advances *p past the separator. */
@@ -160,6 +161,26 @@ const struct heed_map *heed_maps_find(const struct heed_maps *m, uint64_t addr)
 			return &m->v[mid];
 	}
 	return NULL;
+}
+
+int heed_maps_refresh(pid_t pid, struct heed_maps *m, uint64_t addr, double min_s, double *last)
+{
+	struct heed_maps fresh;
+	struct timespec ts;
+	double t;
+
+	if (heed_maps_find(m, addr))
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	if (t - *last < min_s)
+		return 0;
+	*last = t;
+	if (heed_maps_read(pid, &fresh))
+		return 0;
+	heed_maps_free(m);
+	*m = fresh;
+	return 1;
 }
 
 void heed_maps_free(struct heed_maps *m)

@@ -31,6 +31,13 @@ int heed_maps_parse(const char *text, size_t len, struct heed_maps *m);
 /* The mapping holding addr, or NULL. */
 const struct heed_map *heed_maps_find(const struct heed_maps *m, uint64_t addr);
 
+/* Reads /proc/pid/maps again into *m when addr lies outside every mapping of *m
+ * (a library mapped since) and the last read, *last (CLOCK_MONOTONIC seconds,
+ * updated), is at least min_s old: an address that no mapping will ever hold costs
+ * one read per min_s. A process that is gone keeps *m. Returns 1 when *m was
+ * replaced, else 0. */
+int heed_maps_refresh(pid_t pid, struct heed_maps *m, uint64_t addr, double min_s, double *last);
+
 /* Releases what *m holds; a zeroed or freed *m is allowed. */
 void heed_maps_free(struct heed_maps *m);
 

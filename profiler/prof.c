@@ -1,61 +1,328 @@
 /* prof.c - --profile and --offcpu: the user side of bpf/profile.bpf.c and
- * bpf/offcpu.bpf.c (see trace.h); stacks.c reads and symbolizes their maps. */
+ * bpf/offcpu.bpf.c (see trace.h). A thread reads the ring buffer as records come,
+ * unwinds each user stack copy with unwind.c (DWARF mode) and counts the distinct
+ * stacks in a hash table keyed by their addresses; stacks.c symbolizes them.
+ *
+ * Invariants:
+ * 1. Until finish() only the reader thread touches the table, the unwinder and the
+ *    counters; after it joins, only the caller does.
+ * 2. A table entry never moves once counted: offcpu's pending switch-outs point to
+ *    entries, and the time of the switch-in is added to them.
+ */
 #include "trace.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "links.h"
 #include "offcpu.skel.h"
 #include "profile.skel.h"
 #include "stack.h"
+#include "unwind.h"
+
+_Static_assert(sizeof(struct heed_sample) == 2200, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
+
+/* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
+#define UNWIND_MAX_FRAMES 256
+
+struct pending {
+	uint32_t tid;
+	int used;
+	struct heed_raw_stack *st; /* its last switch-out, NULL once counted */
+};
 
 struct heed_sampler {
 	struct profile_bpf *prof;
 	struct offcpu_bpf *off;
 	struct heed_links links;
-	struct bpf_map *counts, *stacks, *stats;
+	struct bpf_map *stats;
 	struct bpf_program *prog;
+	struct ring_buffer *rb;
+	heed_unwinder *unw;    /* DWARF mode */
+	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
+	double refreshed;
+	pid_t pid;
+	pthread_t reader;
+	int reading, finished;
+	atomic_int stop;
+	int err; /* the first error of the reader (-ENOMEM) */
+	/* Distinct stacks: open addressing, cap a power of two (invariant 2). */
+	struct heed_raw_stack **tab;
+	size_t cap, used;
+	struct heed_raw_stack **list; /* the entries with a count, for _stacks */
+	size_t nlist;
+	struct pending *pend;
+	size_t pcap, pused;
+	uint64_t truncated, bad, unwound, unwind_ns;
+	uint64_t pcs[UNWIND_MAX_FRAMES + HEED_STACK_DEPTH];
 };
 
-/* Room for every distinct stack of a few minutes at 99 Hz on a busy target. Each
- * entry costs HEED_STACK_DEPTH * 8 bytes (1 KiB): 16 MiB of kernel memory. A full or
- * colliding map is counted and reported, never silent. */
-#define STACK_ENTRIES 16384
-#define COUNT_ENTRIES 65536
+/* Room for about 2 s of DWARF samples at 99 Hz on 2 CPUs with 32 KiB copies, and
+ * for bursts of switch-outs; a full buffer is counted (dropped), never silent. */
+#define RB_BYTES_DWARF (16u << 20)
+#define RB_BYTES_FP    (4u << 20)
 
-static int open_profile(heed_sampler *p, pid_t pid, unsigned int hz, char *err, size_t errlen)
+static uint64_t hash_stack(uint32_t flags, uint32_t nuser, uint32_t nkern, const uint64_t *pcs)
+{
+	uint64_t h =
+		0x9e3779b97f4a7c15ULL ^ flags ^ ((uint64_t)nuser << 8) ^ ((uint64_t)nkern << 24);
+	uint32_t i;
+
+	for (i = 0; i < nuser + nkern; i++) {
+		h ^= pcs[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+static int same(const struct heed_raw_stack *e, uint32_t flags, uint32_t nuser, uint32_t nkern,
+		const uint64_t *pcs)
+{
+	return e->flags == flags && e->nuser == nuser && e->nkern == nkern &&
+	       !memcmp(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
+}
+
+static int grow_tab(heed_sampler *p)
+{
+	size_t i, j, ncap = p->cap ? p->cap * 2 : 1024;
+	struct heed_raw_stack **nt;
+
+	if (p->used * 2 < p->cap)
+		return 0;
+	nt = calloc(ncap, sizeof(struct heed_raw_stack *));
+	if (!nt)
+		return -ENOMEM;
+	for (i = 0; i < p->cap; i++) {
+		struct heed_raw_stack *e = p->tab[i];
+
+		if (!e)
+			continue;
+		j = hash_stack(e->flags, e->nuser, e->nkern, e->pcs) & (ncap - 1);
+		while (nt[j])
+			j = (j + 1) & (ncap - 1);
+		nt[j] = e;
+	}
+	free(p->tab);
+	p->tab = nt;
+	p->cap = ncap;
+	return 0;
+}
+
+/* The entry of a stack, added with count 0 when new; NULL on -ENOMEM. */
+static struct heed_raw_stack *find_stack(heed_sampler *p, uint32_t flags, uint32_t nuser,
+					 uint32_t nkern, const uint64_t *pcs)
+{
+	struct heed_raw_stack *e;
+	size_t i;
+
+	if (grow_tab(p))
+		return NULL;
+	i = hash_stack(flags, nuser, nkern, pcs) & (p->cap - 1);
+	while (p->tab[i]) {
+		if (same(p->tab[i], flags, nuser, nkern, pcs))
+			return p->tab[i];
+		i = (i + 1) & (p->cap - 1);
+	}
+	e = malloc(sizeof(*e) + (nuser + nkern) * sizeof(*pcs));
+	if (!e)
+		return NULL;
+	e->count = 0;
+	e->flags = flags;
+	e->nuser = nuser;
+	e->nkern = nkern;
+	memcpy(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
+	p->tab[i] = e;
+	p->used++;
+	return e;
+}
+
+/* The pending slot of tid (a thread that left the CPU); NULL on -ENOMEM. */
+static struct pending *pending(heed_sampler *p, uint32_t tid)
+{
+	size_t i;
+
+	if (p->pused * 2 >= p->pcap) {
+		size_t ncap = p->pcap ? p->pcap * 2 : 256, j;
+		struct pending *np = calloc(ncap, sizeof(*np));
+
+		if (!np)
+			return NULL;
+		for (j = 0; j < p->pcap; j++) {
+			if (!p->pend[j].used)
+				continue;
+			i = p->pend[j].tid * 2654435761u & (ncap - 1);
+			while (np[i].used)
+				i = (i + 1) & (ncap - 1);
+			np[i] = p->pend[j];
+		}
+		free(p->pend);
+		p->pend = np;
+		p->pcap = ncap;
+	}
+	i = tid * 2654435761u & (p->pcap - 1);
+	while (p->pend[i].used && p->pend[i].tid != tid)
+		i = (i + 1) & (p->pcap - 1);
+	if (!p->pend[i].used) {
+		p->pend[i].used = 1;
+		p->pend[i].tid = tid;
+		p->pend[i].st = NULL;
+		p->pused++;
+	}
+	return &p->pend[i];
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The user part of a sample into p->pcs; returns its flags. */
+static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t *nuser)
+{
+	size_t n = 0;
+	int complete;
+	uint64_t t0;
+
+	*nuser = 0;
+	if (s->flags & HEED_SAMPLE_F_NO_USER)
+		return HEED_RAW_NO_USER;
+	if (!(s->flags & HEED_SAMPLE_F_REGS)) {
+		/* The kernel's frame-pointer walk: whether a full one reached the
+		 * outermost frame cannot be known. */
+		*nuser = s->nuser;
+		memcpy(p->pcs, s->uips, s->nuser * sizeof(*p->pcs));
+		for (n = 0; n < s->nuser; n++)
+			if (heed_maps_refresh(p->pid, &p->maps, p->pcs[n],
+					      HEED_UNWIND_REFRESH_MS / 1e3, &p->refreshed))
+				break;
+		return s->nuser == HEED_STACK_DEPTH ? HEED_RAW_TRUNCATED : 0;
+	}
+	t0 = mono_ns();
+	heed_unwinder_run(p->unw, (const uint64_t *)s->regs, s + 1, s->stack_len, p->pcs,
+			  UNWIND_MAX_FRAMES, &n, &complete);
+	p->unwind_ns += mono_ns() - t0;
+	p->unwound++;
+	*nuser = (uint32_t)n;
+	if (!n)
+		return HEED_RAW_NO_USER;
+	return complete ? 0 : HEED_RAW_TRUNCATED;
+}
+
+/* One ring buffer record (untrusted: sizes are checked against what arrived). */
+static int on_record(void *ctx, void *data, size_t size)
+{
+	heed_sampler *p = ctx;
+	const struct heed_sample *s = data;
+	struct heed_raw_stack *e;
+	struct pending *pd;
+	uint32_t flags, nuser, nkern;
+
+	if (size < sizeof(struct heed_sample_in)) {
+		p->bad++;
+		return 0;
+	}
+	if (s->kind == HEED_SAMPLE_IN) {
+		pd = pending(p, s->tid);
+		if (!pd) {
+			p->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		/* A switch-out lost to a full buffer was counted there. */
+		if (pd->st)
+			pd->st->count += s->count;
+		pd->st = NULL;
+		return 0;
+	}
+	if ((s->kind != HEED_SAMPLE_ON && s->kind != HEED_SAMPLE_OUT) || size < sizeof(*s) ||
+	    s->nkern > HEED_STACK_DEPTH || s->nuser > HEED_STACK_DEPTH ||
+	    s->stack_len > size - sizeof(*s)) {
+		p->bad++;
+		return 0;
+	}
+	flags = user_part(p, s, &nuser);
+	if (s->flags & HEED_SAMPLE_F_NO_KERN)
+		flags |= HEED_RAW_NO_KERN;
+	if (flags & HEED_RAW_TRUNCATED)
+		p->truncated++;
+	/* A kernel stack ends at its first 0. */
+	for (nkern = 0; nkern < s->nkern && s->kips[nkern]; nkern++)
+		p->pcs[nuser + nkern] = s->kips[nkern];
+	e = find_stack(p, flags, nuser, nkern, p->pcs);
+	if (!e) {
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	if (s->kind == HEED_SAMPLE_ON) {
+		e->count += s->count;
+		return 0;
+	}
+	pd = pending(p, s->tid);
+	if (!pd) {
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	pd->st = e;
+	return 0;
+}
+
+static void *reader(void *arg)
+{
+	heed_sampler *p = arg;
+
+	/* The BPF side wakes us only when the buffer fills (stack.bpf.h): read what
+	 * came every 100 ms too, while the target lives and its maps can be read. */
+	while (!atomic_load(&p->stop) && !p->err) {
+		int rc = ring_buffer__poll(p->rb, 100);
+
+		if (rc >= 0 || rc == -EINTR)
+			rc = ring_buffer__consume(p->rb);
+		if (rc < 0 && rc != -EINTR && !p->err)
+			p->err = rc;
+	}
+	return NULL;
+}
+
+/* Stops sampling (invariant 1): detaches, joins the reader, reads what is left. */
+static int finish(heed_sampler *p)
+{
+	if (p->finished)
+		return p->err;
+	p->finished = 1;
+	heed_links_destroy(&p->links);
+	if (p->reading) {
+		atomic_store(&p->stop, 1);
+		pthread_join(p->reader, NULL);
+		p->reading = 0;
+	}
+	if (p->rb && !p->err) {
+		int rc = ring_buffer__consume(p->rb);
+
+		if (rc < 0 && !p->err)
+			p->err = rc;
+	}
+	return p->err;
+}
+
+static int open_perf_events(heed_sampler *p, unsigned int hz, char *err, size_t errlen)
 {
 	int ncpu = libbpf_num_possible_cpus(), cpu, rc, attached = 0;
 
-	p->prof = profile_bpf__open();
-	if (!p->prof) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open the profile BPF object: %s", strerror(-rc));
-		return rc;
-	}
-	p->prof->rodata->targ_tgid = (__u32)pid;
-	bpf_map__set_max_entries(p->prof->maps.stacks, STACK_ENTRIES);
-	bpf_map__set_max_entries(p->prof->maps.counts, COUNT_ENTRIES);
-	rc = profile_bpf__load(p->prof);
-	if (rc) {
-		snprintf(err, errlen,
-			 "the kernel rejected the profile BPF program: %s (run with -v for the "
-			 "verifier log)",
-			 strerror(-rc));
-		return rc;
-	}
-	p->counts = p->prof->maps.counts;
-	p->stacks = p->prof->maps.stacks;
-	p->stats = p->prof->maps.stats;
-	p->prog = p->prof->progs.heed_profile;
 	for (cpu = 0; cpu < ncpu; cpu++) {
 		/* No PMU in these VMs: the software cpu-clock event samples everywhere. */
 		struct perf_event_attr attr = {
@@ -97,53 +364,119 @@ static int open_profile(heed_sampler *p, pid_t pid, unsigned int hz, char *err, 
 	return 0;
 }
 
-static int open_offcpu(heed_sampler *p, pid_t pid, char *err, size_t errlen)
+/* Sizes the maps common to both objects and sets their knobs. */
+static void size_maps(struct bpf_map *scratch, struct bpf_map *samples, unsigned int stack_bytes)
 {
-	struct bpf_link *l;
-	int rc;
+	int ncpu = libbpf_num_possible_cpus();
 
-	p->off = offcpu_bpf__open();
-	if (!p->off) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot open the offcpu BPF object: %s", strerror(-rc));
-		return rc;
-	}
-	p->off->rodata->targ_tgid = (__u32)pid;
-	bpf_map__set_max_entries(p->off->maps.stacks, STACK_ENTRIES);
-	bpf_map__set_max_entries(p->off->maps.counts, COUNT_ENTRIES);
-	rc = offcpu_bpf__load(p->off);
-	if (rc) {
-		snprintf(err, errlen,
-			 "the kernel rejected the offcpu BPF program: %s (run with -v for the "
-			 "verifier log)",
-			 strerror(-rc));
-		return rc;
-	}
-	p->counts = p->off->maps.counts;
-	p->stacks = p->off->maps.stacks;
-	p->stats = p->off->maps.stats;
-	p->prog = p->off->progs.heed_offcpu;
-	l = bpf_program__attach(p->prog);
-	if (!l) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot attach the offcpu program to sched_switch: %s",
-			 strerror(-rc));
-		return rc;
-	}
-	return heed_links_add(&p->links, l);
+	bpf_map__set_max_entries(scratch, ncpu > 0 ? (__u32)ncpu : 1);
+	bpf_map__set_max_entries(samples, stack_bytes ? RB_BYTES_DWARF : RB_BYTES_FP);
 }
 
-int heed_sampler_open(pid_t pid, int offcpu, unsigned int hz, heed_sampler **out, char *err,
-		      size_t errlen)
+static int load(heed_sampler *p, pid_t pid, unsigned int stack_bytes, char *err, size_t errlen)
+{
+	const char *what = p->off ? "offcpu" : "profile";
+	struct bpf_map *samples;
+	int rc;
+
+	if (p->prof) {
+		p->prof->rodata->targ_tgid = (__u32)pid;
+		p->prof->rodata->stack_bytes = stack_bytes;
+		size_maps(p->prof->maps.scratch, p->prof->maps.samples, stack_bytes);
+		rc = profile_bpf__load(p->prof);
+	} else {
+		p->off->rodata->targ_tgid = (__u32)pid;
+		p->off->rodata->stack_bytes = stack_bytes;
+		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
+		rc = offcpu_bpf__load(p->off);
+	}
+	if (rc) {
+		snprintf(err, errlen,
+			 "the kernel rejected the %s BPF program: %s (run with -v for the "
+			 "verifier log)",
+			 what, strerror(-rc));
+		return rc;
+	}
+	samples = p->prof ? p->prof->maps.samples : p->off->maps.samples;
+	p->stats = p->prof ? p->prof->maps.stats : p->off->maps.stats;
+	p->prog = p->prof ? p->prof->progs.heed_profile : p->off->progs.heed_offcpu;
+	p->rb = ring_buffer__new(bpf_map__fd(samples), on_record, p, NULL);
+	if (!p->rb) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot read the %s ring buffer: %s", what, strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* The reader thread blocks the signals that end the trace: they reach main's poll. */
+static int start_reader(heed_sampler *p)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(&p->reader, NULL, reader, p);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	p->reading = !rc;
+	return rc;
+}
+
+int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed_sampler_opts *o,
+		      heed_sampler **out, char *err, size_t errlen)
 {
 	heed_sampler *p = calloc(1, sizeof(*p));
+	unsigned int stack_bytes = 0;
+	struct bpf_link *l;
 	int rc;
 
 	*out = NULL;
 	err[0] = 0;
 	if (!p)
 		return -ENOMEM;
-	rc = offcpu ? open_offcpu(p, pid, err, errlen) : open_profile(p, pid, hz, err, errlen);
+	p->pid = pid;
+	if (o->unwind != HEED_UNWIND_FP)
+		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
+	rc = heed_maps_parse(maps->text, maps->len, &p->maps);
+	if (!rc && stack_bytes) {
+		rc = heed_unwinder_new(pid, maps, &p->unw);
+		/* auto: frame pointers are still better than nothing, and the stats
+		 * say which unwinding ran. */
+		if (rc && rc != -ENOMEM && o->unwind == HEED_UNWIND_AUTO)
+			rc = stack_bytes = 0;
+		if (rc)
+			snprintf(err, errlen, "cannot set up DWARF unwinding of pid %d: %s",
+				 (int)pid, strerror(-rc));
+	}
+	if (rc)
+		goto cleanup;
+	if (o->offcpu)
+		p->off = offcpu_bpf__open();
+	else
+		p->prof = profile_bpf__open();
+	if (!p->off && !p->prof) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot open the %s BPF object: %s",
+			 o->offcpu ? "offcpu" : "profile", strerror(-rc));
+		goto cleanup;
+	}
+	rc = load(p, pid, stack_bytes, err, errlen);
+	if (rc)
+		goto cleanup;
+	if (p->prof) {
+		rc = open_perf_events(p, o->hz, err, errlen);
+	} else {
+		l = bpf_program__attach(p->prog);
+		rc = l ? heed_links_add(&p->links, l) : -errno;
+		if (!l)
+			snprintf(err, errlen,
+				 "cannot attach the offcpu program to sched_switch: %s",
+				 strerror(-rc));
+	}
+	if (!rc)
+		rc = start_reader(p);
+cleanup:
 	if (rc) {
 		heed_sampler_close(p);
 		return rc;
@@ -152,38 +485,73 @@ int heed_sampler_open(pid_t pid, int offcpu, unsigned int hz, heed_sampler **out
 	return 0;
 }
 
-int heed_sampler_fds(heed_sampler *p, int *counts_fd, int *stacks_fd)
-{
-	*counts_fd = bpf_map__fd(p->counts);
-	*stacks_fd = bpf_map__fd(p->stacks);
-	return *counts_fd < 0 || *stacks_fd < 0 ? -EBADF : 0;
-}
-
 int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 {
-	uint64_t *dst[HEED_STACK_STAT_MAX] = {
-		&st->samples,  &st->u_collisions, &st->u_failed,    &st->k_collisions,
-		&st->k_failed, &st->counts_full,  &st->starts_full,
-	};
+	uint64_t v[HEED_STACK_STAT_MAX];
 	int fd = bpf_map__fd(p->stats), err;
 	__u32 i;
 
 	memset(st, 0, sizeof(*st));
-	for (i = 0; i < HEED_STACK_STAT_MAX; i++) {
-		err = heed_percpu_sum(fd, i, dst[i]);
-		if (err)
-			return err;
-	}
+	err = finish(p);
+	for (i = 0; !err && i < HEED_STACK_STAT_MAX; i++)
+		err = heed_percpu_sum(fd, i, &v[i]);
+	if (err)
+		return err;
+	st->samples = v[HEED_STACK_SAMPLES];
+	st->u_failed = v[HEED_STACK_U_FAILED];
+	st->k_failed = v[HEED_STACK_K_FAILED];
+	st->dropped = v[HEED_STACK_RB_FULL] + v[HEED_STACK_STARTS_FULL] + p->bad;
+	st->truncated = p->truncated;
+	st->unwind = p->unw ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
+	st->unwound = p->unwound;
+	st->unwind_ns = p->unwind_ns;
 	st->prog_misses = heed_prog_misses(bpf_program__fd(p->prog));
 	return 0;
 }
 
+int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n)
+{
+	size_t i;
+	int err = finish(p);
+
+	if (err)
+		return err;
+	if (!p->list && p->used) {
+		p->list = malloc(p->used * sizeof(struct heed_raw_stack *));
+		if (!p->list)
+			return -ENOMEM;
+		for (i = 0; i < p->cap; i++)
+			if (p->tab[i] && p->tab[i]->count) /* a switch-out never back: no time */
+				p->list[p->nlist++] = p->tab[i];
+	}
+	*v = (const struct heed_raw_stack *const *)p->list;
+	*n = p->nlist;
+	return 0;
+}
+
+const struct heed_maps *heed_sampler_maps(heed_sampler *p)
+{
+	/* The reader thread replaces the maps it refreshes: stop it first. */
+	finish(p);
+	return p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
+}
+
 void heed_sampler_close(heed_sampler *p)
 {
+	size_t i;
+
 	if (!p)
 		return;
-	heed_links_destroy(&p->links);
+	finish(p);
+	ring_buffer__free(p->rb);
 	profile_bpf__destroy(p->prof);
 	offcpu_bpf__destroy(p->off);
+	heed_unwinder_free(p->unw);
+	for (i = 0; i < p->cap; i++)
+		free(p->tab[i]);
+	free(p->tab);
+	free(p->list);
+	free(p->pend);
+	heed_maps_free(&p->maps);
 	free(p);
 }

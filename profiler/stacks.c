@@ -1,18 +1,13 @@
 /* stacks.c - see stacks.h. */
 #include "stacks.h"
 
-#include <bpf/bpf.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/types.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flame.h"
-#include "stack.h"
-
-_Static_assert(sizeof(struct heed_stack_key) == 16, "heed_stack_key ABI");
 
 struct buf {
 	char *p;
@@ -41,21 +36,24 @@ static int put(struct buf *b, const char *s)
 	return 0;
 }
 
-static int add_user(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u64 *ips)
+/* User frames root first: "[truncated]" above a walk that stopped early. */
+static int add_user(struct buf *b, heed_sym *sym, const struct heed_raw_stack *r)
 {
-	int depth, i, err;
 	size_t j, n;
+	uint32_t i;
+	int err;
 
-	if (id < 0)
+	if (r->flags & HEED_RAW_NO_USER)
 		return put(b, "[lost user stack]");
-	if (bpf_map_lookup_elem(stacks_fd, &id, ips))
-		return put(b, "[lost user stack]");
-	for (depth = 0; depth < HEED_STACK_DEPTH && ips[depth]; depth++)
-		;
-	for (i = depth - 1; i >= 0; i--) {
+	if (r->flags & HEED_RAW_TRUNCATED) {
+		err = put(b, "[truncated]");
+		if (err)
+			return err;
+	}
+	for (i = r->nuser; i-- > 0;) {
 		const char *const *fr;
 
-		err = heed_sym_user(sym, ips[i], i > 0, &fr, &n);
+		err = heed_sym_user(sym, r->pcs[i], i > 0, &fr, &n);
 		if (err)
 			return err;
 		for (j = 0; j < n; j++) {
@@ -67,20 +65,17 @@ static int add_user(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u64
 	return 0;
 }
 
-static int add_kernel(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u64 *ips)
+static int add_kernel(struct buf *b, heed_sym *sym, const struct heed_raw_stack *r)
 {
-	int depth, i, skip, err;
+	const uint64_t *ips = r->pcs + r->nuser;
+	uint32_t i, skip;
+	int err;
 
-	/* -EFAULT: the sample was taken in user mode, there is no kernel part. */
-	if (id == -EFAULT)
-		return 0;
-	if (id < 0 || bpf_map_lookup_elem(stacks_fd, &id, ips))
+	if (r->flags & HEED_RAW_NO_KERN)
 		return put(b, "[lost kernel stack]");
-	for (depth = 0; depth < HEED_STACK_DEPTH && ips[depth]; depth++)
-		;
 	/* The innermost frames of a tracepoint stack are our own program and the
 	 * kernel's trampoline to it: not the target's time. */
-	for (skip = 0; skip < depth; skip++) {
+	for (skip = 0; skip < r->nkern; skip++) {
 		const char *name = heed_sym_kernel(sym, ips[skip]);
 
 		if (!name)
@@ -89,7 +84,7 @@ static int add_kernel(struct buf *b, heed_sym *sym, int stacks_fd, __s32 id, __u
 		    strncmp(name, "__bpf_trace_", 12) != 0)
 			break;
 	}
-	for (i = depth - 1; i >= skip; i--) {
+	for (i = r->nkern; i-- > skip;) {
 		const char *name = heed_sym_kernel(sym, ips[i]);
 
 		if (!name)
@@ -128,25 +123,20 @@ static void merge(struct heed_stacks *st)
 	st->n = o + 1;
 }
 
-int heed_stacks_collect(int counts_fd, int stacks_fd, heed_sym *sym, const char *comm,
-			struct heed_stacks *out)
+int heed_stacks_collect(const struct heed_raw_stack *const *v, size_t n, heed_sym *sym,
+			const char *comm, struct heed_stacks *out)
 {
-	struct heed_stack_key key, next, *prev = NULL;
-	__u64 ips[HEED_STACK_DEPTH], count;
 	struct buf b = {0};
-	int err = 0, more;
+	size_t k;
+	int err = 0;
 
-	while ((more = bpf_map_get_next_key(counts_fd, prev, &next)) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(counts_fd, &key, &count))
-			continue;
+	for (k = 0; k < n; k++) {
 		b.len = 0;
 		err = put(&b, comm);
 		if (!err)
-			err = add_user(&b, sym, stacks_fd, key.ustack, ips);
+			err = add_user(&b, sym, v[k]);
 		if (!err)
-			err = add_kernel(&b, sym, stacks_fd, key.kstack, ips);
+			err = add_kernel(&b, sym, v[k]);
 		if (err)
 			goto cleanup;
 		if (out->n == out->cap) {
@@ -165,13 +155,8 @@ int heed_stacks_collect(int counts_fd, int stacks_fd, heed_sym *sym, const char 
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		out->v[out->n++].count = count;
-		out->total += count;
-	}
-	/* -ENOENT: past the last key; any other error would silently cut the profile. */
-	if (more != -ENOENT) {
-		err = more;
-		goto cleanup;
+		out->v[out->n++].count = v[k]->count;
+		out->total += v[k]->count;
 	}
 	merge(out);
 cleanup:

@@ -1,9 +1,10 @@
 /* stacks.h - stack counts read from the kernel (profile.bpf.c, offcpu.bpf.c), turned
  * into symbolized folded stacks, top functions, folded files and flame graphs.
  *
- * A folded stack is "comm;root;...;leaf": user frames then kernel frames. A stack id
- * the kernel could not record shows as a "[lost user stack]" or "[lost kernel
- * stack]" frame so its samples still count.
+ * A folded stack is "comm;root;...;leaf": user frames then kernel frames. A stack
+ * that could not be read shows as a "[lost user stack]" or "[lost kernel stack]"
+ * frame so its samples still count, and a user stack unwound only part of the way
+ * starts with a "[truncated]" frame: never silently cut.
  */
 #ifndef HEED_PROFILER_STACKS_H
 #define HEED_PROFILER_STACKS_H
@@ -14,6 +15,7 @@
 
 #include "profile_stacks.h"
 #include "symbolize.h"
+#include "trace.h"
 
 struct heed_stack {
 	char *folded;
@@ -26,11 +28,10 @@ struct heed_stacks {
 	uint64_t total;
 };
 
-/* Reads every (key -> count) of counts_fd (struct heed_stack_key keys) with stack
- * ids resolved in stacks_fd, and appends the symbolized stacks to *out. Returns 0,
- * -ENOMEM, or -errno of a map read. */
-int heed_stacks_collect(int counts_fd, int stacks_fd, heed_sym *sym, const char *comm,
-			struct heed_stacks *out);
+/* Symbolizes the n counted stacks of v (trace.h) and appends them to *out, merged
+ * where they fold alike. Returns 0 or -ENOMEM. */
+int heed_stacks_collect(const struct heed_raw_stack *const *v, size_t n, heed_sym *sym,
+			const char *comm, struct heed_stacks *out);
 
 /* Writes "stack count" lines. Returns 0 or -EIO. */
 int heed_stacks_write_folded(const struct heed_stacks *st, FILE *f);

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 struct entry {
 	uint64_t key; /* the address; an entry is found by (key, ret) */
@@ -27,8 +30,15 @@ struct ksym {
 	char *name;
 };
 
+struct jit {
+	uint64_t start, end;
+	char *name;
+};
+
 struct heed_sym {
 	struct heed_maps maps;
+	struct jit *jit; /* perf map entries sorted by start */
+	size_t njit;
 	Dwfl *dwfl;
 	char *debug_path;
 	Dwfl_Callbacks cb;
@@ -117,6 +127,9 @@ void heed_sym_free(heed_sym *s)
 	for (i = 0; i < s->nks; i++)
 		free(s->ks[i].name);
 	free(s->ks);
+	for (i = 0; i < s->njit; i++)
+		free(s->jit[i].name);
+	free(s->jit);
 	heed_maps_free(&s->maps);
 	free(s);
 }
@@ -269,6 +282,47 @@ static const char *vdso_name(const struct heed_map *m, uint64_t off)
 	return found;
 }
 
+/* libstdc++'s demangler, a C function: no C++ in heed-trace for it. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+/* A readable name: C++ and legacy Rust symbols demangled (the Rust hash,
+ * "::h" and 16 hex digits, dropped), symbol versions ("@GLIBC_2.2.5") cut. */
+static char *readable(const char *name)
+{
+	size_t len = strcspn(name, "@"), n;
+	char *raw = strndup(name, len), *d;
+	int status = -1;
+
+	if (!raw || strncmp(raw, "_Z", 2) != 0)
+		return raw;
+	d = __cxa_demangle(raw, NULL, NULL, &status);
+	if (status != 0 || !d) {
+		free(d);
+		return raw;
+	}
+	free(raw);
+	n = strlen(d);
+	if (n > 19 && !strncmp(d + n - 19, "::h", 3) &&
+	    strspn(d + n - 16, "0123456789abcdef") == 16)
+		d[n - 19] = 0;
+	return d;
+}
+
+static const char *jit_name(const heed_sym *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->njit;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->jit[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && addr < s->jit[lo - 1].end ? s->jit[lo - 1].name : NULL;
+}
+
 static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
 {
 	Dwarf_Addr pc = is_return && addr ? addr - 1 : addr;
@@ -281,12 +335,13 @@ static int resolve(heed_sym *s, uint64_t addr, int is_return, struct frames *fr)
 	if (mod)
 		name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
 	if (name) {
-		/* "clock_nanosleep@GLIBC_2.2.5": the version is noise in a profile. */
-		int err = push(fr, strndup(name, strcspn(name, "@")));
+		int err = push(fr, readable(name));
 
 		return err ? err : add_inlined(mod, pc, fr);
 	}
 	m = heed_maps_find(&s->maps, addr);
+	if ((!m || !m->path[0]) && (name = jit_name(s, pc)))
+		return push(fr, strdup(name));
 	if (m && !strcmp(m->path, "[vdso]")) {
 		name = vdso_name(m, addr - m->start);
 		if (name)
@@ -441,4 +496,88 @@ const char *heed_sym_kernel(heed_sym *s, uint64_t addr)
 	e->key = addr;
 	s->kused++;
 	return name;
+}
+
+static int jit_cmp(const void *a, const void *b)
+{
+	const struct jit *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* "START SIZE NAME": hexadecimal numbers without 0x, a name to the end of line. */
+static int parse_jit(char *line, struct jit *j)
+{
+	uint64_t size;
+	char *p = line, *end;
+
+	errno = 0;
+	j->start = strtoull(p, &end, 16);
+	if (end == p || *end != ' ' || errno)
+		return -EINVAL;
+	p = end + 1;
+	size = strtoull(p, &end, 16);
+	if (end == p || *end != ' ' || errno || !size || j->start + size < j->start)
+		return -EINVAL;
+	j->end = j->start + size;
+	p = end + 1;
+	p[strcspn(p, "\n")] = 0;
+	if (!*p)
+		return -EINVAL;
+	j->name = strdup(p);
+	return j->name ? 0 : -ENOMEM;
+}
+
+int heed_sym_perfmap(heed_sym *s, const char *path, uid_t owner, size_t *bad)
+{
+	size_t cap = s->njit, n = 0;
+	char *line = NULL;
+	struct stat st;
+	int err = 0, fd;
+	FILE *f;
+
+	*bad = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != owner)) {
+		close(fd);
+		return -EPERM;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	while (getline(&line, &n, f) > 0) {
+		struct jit j;
+
+		if (s->njit == cap) {
+			size_t ncap = cap ? cap * 2 : 1024;
+			struct jit *nv = realloc(s->jit, ncap * sizeof(*nv));
+
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			s->jit = nv;
+			cap = ncap;
+		}
+		err = parse_jit(line, &j);
+		if (err == -ENOMEM)
+			break;
+		if (err) {
+			(*bad)++;
+			err = 0;
+			continue;
+		}
+		s->jit[s->njit++] = j;
+	}
+	if (!err && ferror(f))
+		err = -EIO;
+	free(line);
+	fclose(f);
+	qsort(s->jit, s->njit, sizeof(*s->jit), jit_cmp);
+	return err;
 }

@@ -6,14 +6,18 @@
  * vDSO addresses are named from heed-trace's own vDSO, the same kernel image.
  * An address without a symbol becomes "[module+0xOFF]" (OFF the file offset) or
  * "[unknown+0xADDR]" outside every mapping: frames are never dropped. Results are
- * cached per address. debuginfod is never contacted; separate debug files are found
- * by build-id and debuglink under /usr/lib/debug.
+ * cached per address. C++ and legacy Rust names (_ZN..17h<hash>E) are demangled
+ * (__cxa_demangle; the Rust hash dropped). JIT code (anonymous memory) is named from
+ * a perf map when one is loaded. Separate debug files are found by build-id and
+ * debuglink under /usr/lib/debug, and through debuginfod when DEBUGINFOD_URLS is set
+ * (heed-trace unsets it unless --debuginfod).
  */
 #ifndef HEED_PROFILER_SYMBOLIZE_H
 #define HEED_PROFILER_SYMBOLIZE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "procmaps.h"
 
@@ -24,6 +28,15 @@ typedef struct heed_sym heed_sym;
 int heed_sym_new(const struct heed_maps *maps, heed_sym **out);
 
 void heed_sym_free(heed_sym *s);
+
+/* Loads a perf map (/tmp/perf-PID.map: "START SIZE NAME" lines, START and SIZE in
+ * hex, as node --perf-basic-prof, python -X perf and JVM agents write them) to name
+ * addresses in anonymous memory or outside every mapping. The file must be a
+ * regular file owned by root or by owner (the target's user), not a symbolic link:
+ * anyone can create files in /tmp. Lines that do not parse are skipped and counted
+ * in *bad. Returns 0, -ENOENT (no such file: nothing to load), -EPERM (another
+ * owner, a link, not a regular file), -ENOMEM or another negative errno. */
+int heed_sym_perfmap(heed_sym *s, const char *path, uid_t owner, size_t *bad);
 
 /* Frames of one user address, root first: the function, then any frames inlined into
  * it at addr, innermost last. is_return: addr is a return address (looked up at

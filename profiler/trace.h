@@ -88,18 +88,59 @@ void heed_watch_close(heed_watch *w);
 
 typedef struct heed_sampler heed_sampler;
 
-struct heed_sampler_stats {
-	uint64_t samples; /* profile: samples; offcpu: switches back onto a CPU */
-	uint64_t u_collisions, u_failed, k_collisions, k_failed, counts_full, starts_full;
-	uint64_t prog_misses; /* runs the kernel skipped (another BPF program was active) */
+/* How user stacks are walked. */
+enum heed_unwind {
+	HEED_UNWIND_AUTO,  /* DWARF (below): right with or without frame pointers */
+	HEED_UNWIND_FP,	   /* frame pointers, walked in the kernel: cheapest, wrong
+			    * (callers skipped) in code built without them */
+	HEED_UNWIND_DWARF, /* registers and the top of the stack copied at the sample,
+			    * unwound by heed-trace with libdw from the objects' CFI */
 };
 
-/* offcpu 0: samples on-CPU stacks at hz on every CPU; 1: off-CPU time by stack. */
-int heed_sampler_open(pid_t pid, int offcpu, unsigned int hz, heed_sampler **out, char *err,
-		      size_t errlen);
-/* The maps a stacks reader needs, and the counters. */
-int heed_sampler_fds(heed_sampler *p, int *counts_fd, int *stacks_fd);
+#define HEED_UNWIND_STACK_DEFAULT 32768 /* bytes of user stack copied per sample */
+
+struct heed_sampler_opts {
+	int offcpu;	 /* 0: on-CPU samples at hz on every CPU; 1: off-CPU time */
+	unsigned int hz; /* on-CPU only */
+	enum heed_unwind unwind;
+	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
+};
+
+struct heed_sampler_stats {
+	uint64_t samples;	 /* profile: samples; offcpu: switches back onto a CPU */
+	uint64_t u_failed;	 /* samples without any user stack (not readable) */
+	uint64_t truncated;	 /* samples whose user stack goes on above what was unwound */
+	uint64_t k_failed;	 /* samples whose kernel stack could not be read */
+	uint64_t dropped;	 /* records lost: ring buffer full, switch table full, bad */
+	uint64_t prog_misses;	 /* runs the kernel skipped (another BPF program was active) */
+	enum heed_unwind unwind; /* what ran: DWARF, or FP (asked, or auto without CFI
+				  * unwinding for this process) */
+	uint64_t unwound;	 /* DWARF: samples unwound, and the time it took */
+	uint64_t unwind_ns;
+};
+
+/* One distinct stack, as counted: pcs holds nuser user addresses, the sampled one
+ * first then return addresses, followed by nkern kernel addresses, innermost first. */
+#define HEED_RAW_TRUNCATED 1u /* the user stack goes on above pcs[nuser - 1] */
+#define HEED_RAW_NO_USER   2u /* no user stack could be read */
+#define HEED_RAW_NO_KERN   4u /* the kernel stack could not be read */
+
+struct heed_raw_stack {
+	uint64_t count; /* samples, or ns off-CPU */
+	uint32_t nuser, nkern, flags;
+	uint64_t pcs[];
+};
+
+/* Loads and attaches the sampler for pid, whose maps at attach are *maps; records
+ * are read and unwound by a thread of its own until the first _stats, _stacks or
+ * _maps call, which stop the sampling. */
+int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed_sampler_opts *o,
+		      heed_sampler **out, char *err, size_t errlen);
 int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
+/* The distinct stacks with a count (owned by p), and the latest maps seen: the
+ * snapshot at attach, or the maps re-read since when an address fell outside it. */
+int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n);
+const struct heed_maps *heed_sampler_maps(heed_sampler *p);
 void heed_sampler_close(heed_sampler *p);
 
 #endif

@@ -19,6 +19,7 @@
 #include "procmaps.h"
 #include "stacks.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 static uint64_t seed_rng(void)
 {
@@ -267,6 +268,168 @@ Test(symbolize, own_functions_and_unknown_addresses)
 	cr_assert_not_null(k);
 	cr_assert(strlen(k) > 4 && !strcmp(k + strlen(k) - 4, "_[k]"), "kernel frame %s", k);
 	heed_sym_free(s);
+	heed_maps_free(&m);
+}
+
+/* Named as a C++ compiler and as rustc (legacy mangling, with its hash) would. */
+__attribute__((noinline)) int cxx_named(int x) __asm__("_ZN8heedtest9cxx_namedEi");
+__attribute__((noinline)) int cxx_named(int x)
+{
+	return x * 3;
+}
+__attribute__((noinline)) int
+rust_named(int x) __asm__("_ZN4heed4test10rust_named17h0123456789abcdefE");
+__attribute__((noinline)) int rust_named(int x)
+{
+	return x * 5;
+}
+
+Test(symbolize, cxx_and_rust_names_demangled)
+{
+	const char *const *fr;
+	struct heed_maps m;
+	heed_sym *s;
+	size_t n;
+
+	cr_assert_eq(cxx_named(1) + rust_named(1), 8);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)cxx_named, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "heedtest::cxx_named(int)");
+	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)rust_named, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "heed::test::rust_named");
+	heed_sym_free(s);
+	heed_maps_free(&m);
+}
+
+Test(symbolize, perf_map_names_jit_code)
+{
+	char path[] = "/tmp/heed-perfmap-XXXXXX";
+	const char *const *fr;
+	struct heed_maps m;
+	size_t n, bad;
+	heed_sym *s;
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	f = fdopen(fd, "w");
+	cr_assert_not_null(f);
+	/* Addresses below every mapping, as JIT code outside the snapshot would be. */
+	fputs("2000 100 LazyCompile:*hot /x.js:1\n"
+	      "1000 10 JS:*cold\n"
+	      "zz 10 junk\n"
+	      "3000 0 empty\n"
+	      "4000 10\n",
+	      f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_perfmap(s, "/nonexistent/perf-1.map", getuid(), &bad), -ENOENT);
+	cr_assert_eq(heed_sym_perfmap(s, "/tmp", getuid(), &bad), -EPERM);
+	if (getuid() != 0) /* root's files are always accepted */
+		cr_assert_eq(heed_sym_perfmap(s, path, getuid() + 1, &bad), -EPERM);
+	cr_assert_eq(heed_sym_perfmap(s, path, getuid(), &bad), 0);
+	cr_assert_eq(bad, 3, "3 malformed lines, got %zu", bad);
+	cr_assert_eq(heed_sym_user(s, 0x2080, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "LazyCompile:*hot /x.js:1");
+	cr_assert_eq(heed_sym_user(s, 0x100f, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "JS:*cold");
+	cr_assert_eq(heed_sym_user(s, 0x1010, 0, &fr, &n), 0);
+	cr_assert_str_eq(fr[0], "[unknown+0x1010]");
+	heed_sym_free(s);
+	heed_maps_free(&m);
+	unlink(path);
+}
+
+/* A copy of this thread's registers and stack as the BPF side takes them, from
+ * three frames down, unwound with libdw: the frames come back in order. */
+struct unw_copy {
+	uint64_t regs[17];
+	unsigned char stack[16384];
+	size_t len;
+};
+
+/* Reads the frames above ours as the kernel does: ASan would see the redzones of
+ * other frames, and memcpy is intercepted whatever the attribute. */
+__attribute__((no_sanitize("address"))) static void copy_stack(unsigned char *dst, uint64_t sp,
+							       size_t len)
+{
+	const volatile unsigned char *src = (const volatile unsigned char *)(uintptr_t)sp;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		dst[i] = src[i];
+}
+
+__attribute__((noipa)) static void unw_take(struct unw_copy *c)
+{
+	const struct heed_map *mp;
+	struct heed_maps m;
+	uint64_t sp, bp, ip;
+
+	__asm__ volatile("mov %%rsp, %0\n\tmov %%rbp, %1\n\tlea 0(%%rip), %2"
+			 : "=r"(sp), "=r"(bp), "=r"(ip));
+	memset(c->regs, 0, sizeof(c->regs));
+	c->regs[6] = bp;
+	c->regs[7] = sp;
+	c->regs[16] = ip;
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	mp = heed_maps_find(&m, sp);
+	cr_assert_not_null(mp);
+	c->len = mp->end - sp < sizeof(c->stack) ? mp->end - sp : sizeof(c->stack);
+	copy_stack(c->stack, sp, c->len);
+	heed_maps_free(&m);
+}
+
+__attribute__((noipa)) static void unw_l2(struct unw_copy *c)
+{
+	unw_take(c);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noipa)) static void unw_l1(struct unw_copy *c)
+{
+	unw_l2(c);
+	__asm__ volatile("" ::: "memory");
+}
+
+Test(unwind, a_copied_stack_unwinds_in_order)
+{
+	static struct unw_copy c;
+	const char *names[4] = {"unw_take", "unw_l2", "unw_l1", NULL};
+	uint64_t pcs[64];
+	struct heed_maps m;
+	heed_unwinder *u;
+	heed_sym *s;
+	size_t n, i, want = 0;
+	int complete;
+
+	unw_l1(&c);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_unwinder_new(getpid(), &m, &u), 0);
+	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
+	for (i = 0; i < n && names[want]; i++) {
+		const char *const *fr;
+		size_t nf;
+
+		cr_assert_eq(heed_sym_user(s, pcs[i], i > 0, &fr, &nf), 0);
+		if (!strcmp(fr[0], names[want]))
+			want++;
+	}
+	cr_assert_null(names[want], "%s not found in order among %zu frames", names[want], n);
+	/* Without the stack only the sampled frame is known: not complete. */
+	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, 0, pcs, 64, &n, &complete), 0);
+	cr_assert_eq(complete, 0);
+	cr_assert_leq(n, 1);
+	/* Limited to 2 frames: not complete either. */
+	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 2, &n, &complete), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(complete, 0);
+	heed_sym_free(s);
+	heed_unwinder_free(u);
 	heed_maps_free(&m);
 }
 

@@ -47,3 +47,32 @@ LINT_DEPS += $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES)
 # The trace tests (tests/t_trace*.sh, test_trace) run or read these programs.
 check: $(TRACE_PROGS)
 $(BUILD)/tests/test_trace: | $(TRACE_PROGS)
+
+# tests/progs/nofp: a program and its shared library built -O2 -fomit-frame-pointer
+# like Debian's packages, whose call chain only CFI can walk (t_trace_unwind.sh).
+NOFP_PROG := $(BUILD)/tests/progs/nofp
+NOFP_LIB := $(BUILD)/tests/progs/libnofpchain.so
+$(BUILD)/obj/tests/progs/nofp/%.o: CFLAGS += -O2 -fomit-frame-pointer -momit-leaf-frame-pointer
+$(BUILD)/obj/tests/progs/nofp/lib.o: CFLAGS += -fPIC
+
+$(NOFP_LIB): $(BUILD)/obj/tests/progs/nofp/lib.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -shared -o $@ $^
+
+$(NOFP_PROG): $(BUILD)/obj/tests/progs/nofp/main.o $(NOFP_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< -L$(@D) -lnofpchain -Wl,-rpath,'$$ORIGIN'
+
+LINT_SRCS += $(wildcard tests/progs/nofp/*.c)
+check: $(NOFP_PROG)
+
+# tests/progs/cxx: a C++ program whose hot function has a mangled name.
+CXXHOT_PROG := $(BUILD)/tests/progs/cxxhot
+$(CXXHOT_PROG): tests/progs/cxx/hot.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -g -Wall -Wextra $(WERROR) -o $@ $<
+
+check: $(CXXHOT_PROG)

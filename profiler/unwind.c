@@ -1,0 +1,217 @@
+/* unwind.c - see unwind.h. One Dwfl per target process, attached once with
+ * callbacks that serve the current sample: its registers as the initial state, its
+ * stack copy as the only memory. Modules and their CFI stay cached across samples,
+ * so a sample costs the CFI lookups of its frames, not the opening of files. */
+#include "unwind.h"
+
+#include <elfutils/libdwfl.h>
+#include <linux/types.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack.h"
+
+struct heed_unwinder {
+	pid_t pid;
+	struct heed_maps maps;
+	Dwfl *dwfl;
+	Dwfl_Callbacks cb;
+	char *debug_path;
+	double refreshed; /* CLOCK_MONOTONIC seconds of the last maps re-read */
+	/* The sample being unwound. */
+	const uint64_t *regs;
+	const unsigned char *stack;
+	uint64_t sp;
+	size_t len;
+	uint64_t *pcs;
+	size_t max, n;
+	int full;	 /* stopped at max frames */
+	int read_failed; /* a read past the end of the copy: libdw then leaves the
+			  * register unknown and may end the walk as if at the outermost
+			  * frame */
+	int zero_end;	 /* a frame returned to 0: the end of a thread's chain */
+};
+
+/* Reports the modules of u->maps to libdw: the first time, or again after a
+ * refresh (modules seen before keep their CFI). */
+static int report(heed_unwinder *u)
+{
+	FILE *f = fmemopen(u->maps.text, u->maps.len ? u->maps.len : 1, "r");
+	int rc;
+
+	if (!f)
+		return -errno;
+	dwfl_report_begin(u->dwfl);
+	rc = dwfl_linux_proc_maps_report(u->dwfl, f);
+	dwfl_report_end(u->dwfl, NULL, NULL);
+	fclose(f);
+	return rc < 0 ? -EINVAL : 0;
+}
+
+static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	heed_unwinder *u = arg;
+
+	(void)dwfl;
+	if (*thread_argp)
+		return 0;
+	*thread_argp = u;
+	return u->pid;
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	(void)tid;
+	*thread_argp = arg;
+	return true;
+}
+
+/* Only the copied stack is readable: a read outside it ends the walk. */
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	heed_unwinder *u = arg;
+
+	(void)dwfl;
+	if (addr < u->sp)
+		return false; /* a slot popped already (CFI of an epilogue): unknown */
+	if (addr - u->sp > u->len || u->len - (addr - u->sp) < sizeof(*result)) {
+		u->read_failed = 1;
+		return false;
+	}
+	memcpy(result, u->stack + (addr - u->sp), sizeof(*result));
+	return true;
+}
+
+static bool set_initial_registers(Dwfl_Thread *thread, void *arg)
+{
+	heed_unwinder *u = arg;
+
+	return dwfl_thread_state_registers(thread, 0, HEED_UNWIND_REGS, u->regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_cb = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+int heed_unwinder_new(pid_t pid, const struct heed_maps *maps, heed_unwinder **out)
+{
+	heed_unwinder *u = calloc(1, sizeof(*u));
+	int err;
+
+	*out = NULL;
+	if (!u)
+		return -ENOMEM;
+	u->pid = pid;
+	err = heed_maps_parse(maps->text, maps->len, &u->maps);
+	if (err)
+		goto cleanup;
+	u->cb.find_elf = dwfl_linux_proc_find_elf;
+	u->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	u->cb.debuginfo_path = &u->debug_path;
+	u->dwfl = dwfl_begin(&u->cb);
+	if (!u->dwfl) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = report(u);
+	if (err)
+		goto cleanup;
+	if (!dwfl_attach_state(u->dwfl, NULL, pid, &thread_cb, u)) {
+		err = -EINVAL;
+		goto cleanup;
+	}
+	*out = u;
+	u = NULL;
+cleanup:
+	heed_unwinder_free(u);
+	return err;
+}
+
+static int on_frame(Dwfl_Frame *state, void *arg)
+{
+	heed_unwinder *u = arg;
+	Dwarf_Addr pc;
+
+	if (!dwfl_frame_pc(state, &pc, NULL))
+		return DWARF_CB_ABORT;
+	if (!pc) {
+		u->zero_end = 1;
+		return DWARF_CB_ABORT;
+	}
+	if (u->n == u->max) {
+		u->full = 1;
+		return DWARF_CB_ABORT;
+	}
+	u->pcs[u->n++] = pc;
+	return DWARF_CB_OK;
+}
+
+/* Walks the sample; returns 1 when it reached the outermost frame: libdw found no
+ * caller (the CFI says the return address is undefined) or a frame returned to 0,
+ * without a read past the copy on the way. */
+static int walk(heed_unwinder *u)
+{
+	int rc;
+
+	u->n = 0;
+	u->full = u->read_failed = u->zero_end = 0;
+	rc = dwfl_getthread_frames(u->dwfl, u->pid, on_frame, u);
+	return (rc == 0 || (rc == DWARF_CB_ABORT && u->zero_end)) && !u->full && !u->read_failed;
+}
+
+/* Re-reads the maps when addr lies outside them (heed_maps_refresh) and reports
+ * the modules again. Returns 1 when they changed. */
+static int refresh(heed_unwinder *u, uint64_t addr)
+{
+	return heed_maps_refresh(u->pid, &u->maps, addr, HEED_UNWIND_REFRESH_MS / 1e3,
+				 &u->refreshed) &&
+	       report(u) == 0;
+}
+
+int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack, size_t len,
+		      uint64_t *pcs, size_t max, size_t *n, int *complete)
+{
+	size_t i;
+
+	u->regs = regs;
+	u->stack = stack;
+	u->sp = regs[HEED_REG_SP];
+	u->len = len;
+	u->pcs = pcs;
+	u->max = max;
+	*complete = walk(u);
+	/* A pc no mapping holds may be in a library mapped since the last maps read
+	 * (libdw then walked it by frame pointer, or not at all): read them again
+	 * and walk once more. */
+	for (i = 0; i < u->n; i++)
+		if (refresh(u, u->pcs[i])) {
+			*complete = walk(u);
+			break;
+		}
+	if (!u->n && refresh(u, regs[HEED_REG_IP]))
+		*complete = walk(u);
+	*n = u->n;
+	return 0;
+}
+
+const struct heed_maps *heed_unwinder_maps(const heed_unwinder *u)
+{
+	return &u->maps;
+}
+
+void heed_unwinder_free(heed_unwinder *u)
+{
+	if (!u)
+		return;
+	if (u->dwfl)
+		dwfl_end(u->dwfl);
+	heed_maps_free(&u->maps);
+	free(u);
+}
