@@ -19,7 +19,11 @@
  * each name compared as if followed by ';' (so "a" sorts after "a!" and before "ab",
  * as in sorted folded lines); each starts where the previous one ends, so x positions
  * are cumulative samples. In a differential graph widths are the
- * second count (AFTER) and colours show the delta (red grew, blue shrank).
+ * second count (AFTER) and colours show the delta (red grew, blue shrank): by default,
+ * as flamegraph.pl, only of the stacks ending in a frame (see opts.diff_subtree).
+ *
+ * The count follows one blank; more blanks belong to the stack ("a;  3" ends in a
+ * frame named " "), as flamegraph.pl's line regex reads it.
  *
  * Errors: functions return 0 or a negative errno. The library never prints;
  * messages (a sentence naming the file, line and cause) go to the error callback of
@@ -72,12 +76,19 @@ struct heed_flame_opts {
 	double total;	       /* when larger than the sum of counts, widths are relative to
 				  it (to compare graphs); 0: the sum */
 	enum heed_flame_palette palette;
-	int hash;     /* colours from the name only, weighting its first characters, so
-			 a function keeps its hue across graphs; otherwise each name still
-			 gets a fixed colour, only less related to similar names */
-	int inverted; /* icicle: root at the top, stacks grow down */
-	int reverse;  /* reverse each stack (leaf first) before merging */
-	int negate;   /* differential: swap red and blue, and the sign of deltas shown */
+	int hash;	    /* colours from the name only, weighting its first characters, so
+			       a function keeps its hue across graphs; otherwise each name still
+			       gets a fixed colour, only less related to similar names */
+	int inverted;	    /* icicle: root at the top, stacks grow down */
+	int reverse;	    /* reverse each stack (leaf first) before merging */
+	int negate;	    /* differential: swap red and blue, and the sign of deltas shown */
+	int diff_subtree;   /* differential: a frame's delta is its whole subtree's change;
+			       default (flamegraph.pl): only the samples of stacks ending
+			       in it (its self samples), so parents show 0 and are white */
+	int diff_normalize; /* parse_diff: scale each BEFORE count to int(count * total
+			       AFTER / total BEFORE), as difffolded.pl -n */
+	int strip_hex;	    /* folded lines: "0x" and the hex digits after it become
+			       "0x...", as difffolded.pl -s */
 	heed_flame_error_fn on_error; /* NULL: messages are dropped */
 	void *error_ctx;
 };
@@ -148,7 +159,9 @@ struct heed_flame_frame {
 	double width;	    /* in samples (the AFTER count for a differential graph) */
 	double self;	    /* samples in no child */
 	double before;	    /* differential only: BEFORE samples; else equals width */
-	double delta;	    /* differential only: width - before; else 0 */
+	double delta;	    /* differential only: the change the graph shows: AFTER - BEFORE
+			       of the frame's self samples (0 for the root), or of its
+			       subtree (width - before) with opts.diff_subtree; else 0 */
 	int elided;	    /* narrower than minwidth: not drawn in the SVG */
 };
 

@@ -91,11 +91,15 @@ struct heed_flame {
 	uint32_t *prev_node;
 	uint32_t prev_n, prev_capn;
 
+	char *hexbuf; /* a line rewritten by opts.strip_hex */
+	size_t hexcap;
+
 	/* Filled by flame_finish(); valid until the next add. */
 	int finished;
 	double *total_a, *total_b; /* per node, inclusive */
 	unsigned int maxdepth;
-	double maxdelta; /* largest |self delta| of a stack, for colour intensity */
+	double maxdelta; /* largest |self delta| of a stack (at least 1), for colour
+			    intensity */
 };
 
 /* Reports a message through the error callback (no-op without one). */
@@ -139,8 +143,8 @@ void out_str(struct flame_out *o, const char *s);
 void out_fmt(struct flame_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* v with at most 2 decimals, trailing zeros dropped: fast, for coordinates. */
 void out_num(struct flame_out *o, double v);
-/* A sample count: integers with thousands separators, fractions with up to 3
- * decimals. */
+/* A sample count as flamegraph.pl shows it: "%.0f" (exact for integers of any
+ * size, fractions rounded) with a ',' between groups of three digits. */
 void out_count(struct flame_out *o, double v);
 /* XML-escapes s (text or attribute): markup characters become entities, control
  * characters and bytes that are not valid UTF-8 become the text "\xNN". At most

@@ -39,6 +39,10 @@ static void usage(FILE *out)
 		"  --factor F          multiply every count by F\n"
 		"  --diff BEFORE AFTER differential graph of two profiles (widths from AFTER)\n"
 		"  --negate            differential: widths from BEFORE, hues swapped\n"
+		"  --diff-subtree      differential: a frame's change is its subtree's (default:\n"
+		"                      only stacks ending in it, as flamegraph.pl)\n"
+		"  -n, --normalize     --diff: scale BEFORE to AFTER's total (difffolded.pl -n)\n"
+		"  -s, --strip-hex     replace hex addresses by 0x... (difffolded.pl -s)\n"
 		"  --write-merged FILE also write the merged stacks as folded lines\n"
 		"  -o, --output FILE   write the SVG to FILE instead of stdout\n"
 		"  -v, --verbose       report frame counts (drawn, elided) on stderr\n"
@@ -63,6 +67,7 @@ enum {
 	OPT_DIFF,
 	OPT_NEGATE,
 	OPT_MERGED,
+	OPT_SUBTREE,
 };
 
 static int parse_num(const char *opt, const char *s, double *v)
@@ -119,6 +124,9 @@ int main(int argc, char **argv)
 		{"diff", no_argument, NULL, OPT_DIFF},
 		{"negate", no_argument, NULL, OPT_NEGATE},
 		{"write-merged", required_argument, NULL, OPT_MERGED},
+		{"diff-subtree", no_argument, NULL, OPT_SUBTREE},
+		{"normalize", no_argument, NULL, 'n'},
+		{"strip-hex", no_argument, NULL, 's'},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -134,7 +142,7 @@ int main(int argc, char **argv)
 
 	heed_flame_opts_init(&o);
 	o.on_error = print_err;
-	while ((c = getopt_long(argc, argv, "o:vh", longopts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:vhns", longopts, &li)) != -1) {
 		switch (c) {
 		case OPT_TITLE:
 			o.title = optarg;
@@ -212,6 +220,15 @@ int main(int argc, char **argv)
 		case OPT_MERGED:
 			merged = optarg;
 			break;
+		case OPT_SUBTREE:
+			o.diff_subtree = 1;
+			break;
+		case 'n':
+			o.diff_normalize = 1;
+			break;
+		case 's':
+			o.strip_hex = 1;
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -228,6 +245,10 @@ int main(int argc, char **argv)
 	}
 	if (diff && argc - optind != 2) {
 		fprintf(stderr, "heed-flame: --diff needs two files, BEFORE and AFTER\n");
+		return 2;
+	}
+	if (o.diff_normalize && !diff) {
+		fprintf(stderr, "heed-flame: --normalize needs --diff BEFORE AFTER\n");
 		return 2;
 	}
 	if (minpct >= 0)

@@ -173,7 +173,7 @@ static struct rgb diff_color(const heed_flame *f, double delta)
 	double v = f->o.negate ? -delta : delta, t;
 	struct rgb c = {255, 255, 255};
 
-	if (f->maxdelta <= 0 || v == 0)
+	if (v == 0)
 		return c;
 	t = 210 * (f->maxdelta - fabs(v)) / f->maxdelta;
 	if (t < 0)
@@ -185,24 +185,23 @@ static struct rgb diff_color(const heed_flame *f, double delta)
 	return c;
 }
 
+/* A percentage as flamegraph.pl prints it: "%.2f", with '+' before a positive
+ * change when sign. */
 static void out_pct(struct flame_out *o, double part, double whole, int sign)
 {
-	double p = whole > 0 ? 100 * part / whole : 0;
-	long long c = llround(p * 100);
-	char frac[4];
+	double p = whole > 0 && part != 0 ? 100 * part / whole : 0; /* no "-0.00" */
 
-	if (sign && c >= 0)
-		out_mem(o, "+", 1);
-	if (c < 0) {
-		out_mem(o, "-", 1);
-		c = -c;
-	}
-	out_fmt(o, "%lld", c / 100);
-	frac[0] = '.';
-	frac[1] = (char)('0' + c % 100 / 10);
-	frac[2] = (char)('0' + c % 10);
-	frac[3] = '%';
-	out_mem(o, frac, 4);
+	out_fmt(o, sign && part > 0 ? "+%.2f%%" : "%.2f%%", p);
+}
+
+/* Length of a name without its annotation (_[k], _[i], _[j] or _[w]): the
+ * annotation picks the colour and is not shown. */
+static size_t shown_len(const char *s, size_t len)
+{
+	if (len >= 4 && s[len - 4] == '_' && s[len - 3] == '[' && s[len - 1] == ']' &&
+	    (s[len - 2] == 'k' || s[len - 2] == 'i' || s[len - 2] == 'j' || s[len - 2] == 'w'))
+		return len - 4;
+	return len;
 }
 
 static int count_frame(const struct heed_flame_frame *fr, void *arg)
@@ -223,29 +222,34 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 	double x = FLAME_XPAD + fr->x * c->scale, w = fr->width * c->scale;
 	double y = c->y0 + c->step * fr->depth;
 	size_t fit = w > 3 ? (size_t)((w - 3) / c->charw) : 0;
-	struct rgb col = f->mode == FLAME_MODE_DIFF ? diff_color(f, fr->delta)
-						    : frame_color(f, fr->name, fr->name_len);
+	size_t nlen = fr->depth ? shown_len(fr->name, fr->name_len) : fr->name_len;
+	struct rgb col;
+	/* flamegraph.pl's percentages are of the count it shows, rounded by "%.0f". */
+	double shown = nearbyint(fr->width);
 
+	if (fr->name_len == 2 && memcmp(fr->name, "--", 2) == 0)
+		col = (struct rgb){160, 160, 160}; /* separators, as flamegraph.pl */
+	else if (fr->name_len == 1 && fr->name[0] == '-')
+		col = (struct rgb){200, 200, 200};
+	else if (f->mode == FLAME_MODE_DIFF)
+		col = diff_color(f, fr->delta);
+	else
+		col = frame_color(f, fr->name, fr->name_len);
 	out_str(o, "<g><title>");
-	out_xml(o, fr->name, fr->name_len, SIZE_MAX);
+	out_xml(o, fr->name, nlen, SIZE_MAX);
 	out_str(o, " (");
 	out_count(o, fr->width);
 	out_mem(o, " ", 1);
 	out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
 	out_str(o, ", ");
-	out_pct(o, fr->width, c->total, 0);
-	if (f->mode == FLAME_MODE_DIFF) {
+	if (fr->depth == 0)
+		out_str(o, "100%");
+	else
+		out_pct(o, shown, c->total, 0);
+	if (f->mode == FLAME_MODE_DIFF && (fr->depth || f->o.diff_subtree)) {
 		/* With negate the hues are swapped, and so is the sign shown. */
-		double delta = f->o.negate ? -fr->delta : fr->delta;
-
 		out_str(o, "; ");
-		if (delta >= 0)
-			out_mem(o, "+", 1);
-		out_count(o, delta);
-		out_mem(o, " ", 1);
-		out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
-		out_str(o, ", ");
-		out_pct(o, delta, c->total, 1);
+		out_pct(o, f->o.negate ? -fr->delta : fr->delta, c->total, 1);
 	}
 	out_str(o, ")</title><rect x=\"");
 	out_num(o, x);
@@ -262,7 +266,7 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 		out_str(o, "\" y=\"");
 		out_num(o, y + f->o.frame_height / 2 + f->o.font_size * 0.35);
 		out_str(o, "\">");
-		out_xml(o, fr->name, fr->name_len, fit);
+		out_xml(o, fr->name, nlen, fit);
 		out_str(o, "</text>");
 	}
 	out_str(o, "</g>\n");
@@ -402,7 +406,8 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 		c.y0 = ypad1;
 		c.step = fh;
 	} else {
-		c.y0 = height - ypad2 - fh;
+		/* One px of padding below each frame, as flamegraph.pl leaves it. */
+		c.y0 = height - ypad2 - fh + 1;
 		c.step = -fh;
 	}
 	write_head(&c, height, ypad2);
@@ -417,6 +422,12 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 cleanup:
 	free(o.buf);
 	return err;
+}
+
+/* " COUNT" of a folded line: integers exactly (any size), fractions to 15 digits. */
+static void out_plain(struct flame_out *o, double v)
+{
+	out_fmt(o, v == floor(v) && fabs(v) < 1e300 ? " %.0f" : " %.15g", v);
 }
 
 /* Appends name to the path buffer at len (after a ';' unless first). */
@@ -457,9 +468,9 @@ static int emit_folded(heed_flame *f, struct flame_out *o, size_t *lens)
 			break;
 		if (f->self_a[id] != 0 || (f->self_b && f->self_b[id] != 0)) {
 			out_mem(o, path, len);
-			out_fmt(o, " %.15g", f->self_a[id]);
+			out_plain(o, f->self_a[id]);
 			if (f->self_b)
-				out_fmt(o, " %.15g", f->self_b[id]);
+				out_plain(o, f->self_b[id]);
 			out_mem(o, "\n", 1);
 		}
 		if (n->child != FLAME_NONE) {

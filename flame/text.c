@@ -106,35 +106,30 @@ void out_num(struct flame_out *o, double v)
 
 void out_count(struct flame_out *o, double v)
 {
-	double ip;
-	int64_t milli;
-	char frac[4];
-	int n;
+	char tmp[400];
+	int n, digits, start;
 
-	if (!isfinite(v) || fabs(v) > 1e15) {
-		out_fmt(o, "%g", v);
+	if (!isfinite(v)) {
+		out_str(o, "0");
 		return;
 	}
-	if (v < 0) {
-		out_mem(o, "-", 1);
-		v = -v;
-	}
-	milli = llround(modf(v, &ip) * 1000);
-	if (milli == 1000) {
-		ip += 1;
-		milli = 0;
-	}
-	out_uint(o, (uint64_t)ip, 1);
-	if (milli == 0)
+	/* Integers below 2^63 (every real count) skip printf; %.0f would give the same. */
+	if (v >= 0 && v < 9.2e18 && v == floor(v)) {
+		out_uint(o, (uint64_t)v, 1);
 		return;
-	frac[0] = '.';
-	frac[1] = (char)('0' + milli / 100);
-	frac[2] = (char)('0' + milli / 10 % 10);
-	frac[3] = (char)('0' + milli % 10);
-	n = 4;
-	while (frac[n - 1] == '0')
-		n--;
-	out_mem(o, frac, (size_t)n);
+	}
+	n = snprintf(tmp, sizeof(tmp), "%.0f", v);
+	if (n <= 0 || (size_t)n >= sizeof(tmp))
+		return;
+	start = tmp[0] == '-';
+	out_mem(o, tmp, (size_t)start);
+	digits = n - start;
+	for (int i = start; i < n; i++) {
+		out_mem(o, tmp + i, 1);
+		digits--;
+		if (digits > 0 && digits % 3 == 0)
+			out_mem(o, ",", 1);
+	}
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes) that XML 1.0 allows,

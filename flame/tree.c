@@ -293,6 +293,7 @@ void heed_flame_free(heed_flame *f)
 	free(f->prev_node);
 	free(f->total_a);
 	free(f->total_b);
+	free(f->hexbuf);
 	free(f);
 }
 
@@ -520,8 +521,13 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+static int isxdigit_c(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 /* Parses the count ending at s[*end) as flamegraph.pl does: digits with an optional
- * fraction, preceded by whitespace. Moves *end before the count and its spaces. */
+ * fraction, preceded by whitespace. Moves *end before the count and one blank. */
 static int take_count(const char *s, size_t *end, double *v)
 {
 	size_t e = *end, b = e, dot = 0;
@@ -541,9 +547,9 @@ static int take_count(const char *s, size_t *end, double *v)
 	*v = strtod(tmp, NULL);
 	if (!isfinite(*v))
 		return -1;
-	while (b > 0 && is_space(s[b - 1]))
-		b--;
-	*end = b;
+	/* flamegraph.pl's "^(.*)\s+?(\d+(?:\.\d*)?)$" takes one blank as the separator:
+	 * more blanks belong to the stack, so "a;  3" ends in a frame named " ". */
+	*end = b ? b - 1 : 0;
 	return 0;
 }
 
@@ -683,15 +689,51 @@ static size_t trim_end(const char *line, size_t len)
 
 /* heed_flame_add_line for a line with no '\n' but maybe a trailing one: parse_stream
  * cuts lines at them, so it needs no second search for one. */
+/* difffolded.pl -s: every "0x" and the hex digits after it become "0x...", so
+ * stacks that differ only in addresses merge. Returns the rewritten line in
+ * f->hexbuf, or NULL when out of memory. */
+static const char *strip_hex(heed_flame *f, const char *line, size_t *len)
+{
+	size_t n = *len, o = 0;
+
+	/* "0x" + one digit (3 bytes) becomes 5: the line grows by at most 2/3. */
+	if (n * 2 + 8 > f->hexcap) {
+		char *p = realloc(f->hexbuf, n * 2 + 8);
+
+		if (!p)
+			return NULL;
+		f->hexbuf = p;
+		f->hexcap = n * 2 + 8;
+	}
+	for (size_t i = 0; i < n;) {
+		if (line[i] == '0' && i + 2 < n && line[i + 1] == 'x' && isxdigit_c(line[i + 2])) {
+			memcpy(f->hexbuf + o, "0x...", 5);
+			o += 5;
+			for (i += 2; i < n && isxdigit_c(line[i]); i++)
+				;
+			continue;
+		}
+		f->hexbuf[o++] = line[i++];
+	}
+	*len = o;
+	return f->hexbuf;
+}
+
 static int add_folded(heed_flame *f, const char *line, size_t len, const char *file,
 		      unsigned long lineno)
 {
-	size_t end = trim_end(line, len), mid, full;
+	size_t end, mid, full;
 	double c1, c2 = 0;
 	int diff = 0;
 	uint32_t leaf = 0;
 	int err;
 
+	if (f->o.strip_hex) {
+		line = strip_hex(f, line, &len);
+		if (!line)
+			return -ENOMEM;
+	}
+	end = trim_end(line, len);
 	if (end == 0)
 		return 0;
 	full = end;
@@ -835,6 +877,23 @@ long heed_flame_parse_file(heed_flame *f, const char *path)
 	return ret;
 }
 
+/* difffolded.pl -n: each stack's BEFORE count becomes int(BEFORE * total AFTER /
+ * total BEFORE), so both profiles weigh the same. */
+static void normalize_before(heed_flame *f)
+{
+	double ta = 0, tb = 0;
+
+	for (uint32_t i = 0; i < f->nnodes; i++) {
+		ta += f->self_a[i];
+		tb += f->self_b[i];
+	}
+	if (ta <= 0 || ta == tb)
+		return;
+	for (uint32_t i = 0; i < f->nnodes; i++)
+		f->self_a[i] = floor(f->self_a[i] * tb / ta);
+	f->finished = 0;
+}
+
 int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
 {
 	long a, b;
@@ -859,6 +918,8 @@ int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
 		flame_err(f, "%s and %s: no valid folded line in either file", before, after);
 		return -ENODATA;
 	}
+	if (f->o.diff_normalize)
+		normalize_before(f);
 	return 0;
 }
 
@@ -950,7 +1011,9 @@ int flame_finish(heed_flame *f)
 			sort_kids(f, i, keys);
 	}
 
-	f->maxdelta = 0;
+	/* flamegraph.pl starts its largest change at 1: changes below one sample never
+	 * saturate the colour. */
+	f->maxdelta = 1;
 	memcpy(f->total_a, f->self_a, (size_t)n * sizeof(double));
 	if (f->total_b) {
 		memcpy(f->total_b, f->self_b, (size_t)n * sizeof(double));
@@ -1026,7 +1089,10 @@ int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame
 		fr.width = w;
 		fr.self = f->self_b ? f->self_b[id] : f->self_a[id];
 		fr.before = f->total_b ? f->total_a[id] : w;
-		fr.delta = f->total_b ? w - f->total_a[id] : 0;
+		fr.delta = 0;
+		if (f->total_b && (id != 0 || f->o.diff_subtree))
+			fr.delta = f->o.diff_subtree ? w - f->total_a[id]
+						     : f->self_b[id] - f->self_a[id];
 		fr.elided = w <= 0 || w < minw;
 		if (!prune || !fr.elided) {
 			ret = fn(&fr, ctx);

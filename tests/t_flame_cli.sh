@@ -61,19 +61,39 @@ expect 1 "no valid folded line in either file" --diff "$tmp/junk.folded" /dev/nu
 expect 0 "" --diff --write-merged "$tmp/merged" "$tmp/one.folded" "$tmp/two.folded"
 printf 'main;a 3 1\nmain;b 2 0\nmain;c 0 4\n' | cmp -s - "$tmp/merged" ||
 	bad "merged file differs: $(cat "$tmp/merged")"
-grep -q '<title>main (5 samples, 100.00%; +0 samples, +0.00%)</title>' "$tmp/out" ||
+grep -q '<title>main (5 samples, 100.00%; 0.00%)</title>' "$tmp/out" ||
 	bad "diff: main title"
-grep -q '<title>c (4 samples, 80.00%; +4 samples, +80.00%)</title>' "$tmp/out" ||
+grep -q '<title>c (4 samples, 80.00%; +80.00%)</title>' "$tmp/out" ||
 	bad "diff: c grew by 4"
 expect 0 "" --diff --negate "$tmp/one.folded" "$tmp/two.folded"
-grep -q '<title>b (2 samples, 40.00%; -2 samples, -40.00%)</title>' "$tmp/out" ||
+grep -q '<title>b (2 samples, 40.00%; -40.00%)</title>' "$tmp/out" ||
 	bad "negate: b should be 2 wide (BEFORE) and show its loss"
 # b lost 2 of the largest change 4: half-intensity blue.
 grep -q '<title>b (2 samples[^<]*</title><rect [^>]*fill="rgb(105,105,255)"' "$tmp/out" ||
 	bad "negate: shrunk b is not blue"
+# Only stacks ending in a frame give it a change, as flamegraph.pl; --diff-subtree
+# gives parents their subtree's change (main: 5 -> 5 here, so b is used: 2 -> 0).
+grep -q '<title>main (5 samples, 100.00%; 0.00%)</title><rect [^>]*fill="rgb(255,255,255)"' "$tmp/out" ||
+	bad "negate: main should be white with 0.00%"
+printf 'main;a;x 3\nmain;b 2\n' >"$tmp/sub1.folded"
+printf 'main;a;x 1\nmain;a 2\nmain;b 2\n' >"$tmp/sub2.folded"
+expect 0 "" --diff --diff-subtree "$tmp/sub1.folded" "$tmp/sub2.folded"
+grep -q '<title>a (3 samples, 60.00%; 0.00%)</title>' "$tmp/out" || bad "--diff-subtree: a"
+grep -q '<title>x (1 samples, 20.00%; -40.00%)</title>' "$tmp/out" || bad "--diff-subtree: x"
+expect 0 "" --diff "$tmp/sub1.folded" "$tmp/sub2.folded"
+grep -q '<title>a (3 samples, 60.00%; +40.00%)</title>' "$tmp/out" || bad "--diff: a's own change"
+# difffolded.pl -n -s: BEFORE scaled to AFTER's total (int), hex addresses merged.
+printf 'm;f@0xab 2\nm;g 2\n' >"$tmp/hex1.folded"
+printf 'm;f@0xcd 6\nm;g 2\n' >"$tmp/hex2.folded"
+expect 0 "" --diff -n -s --write-merged "$tmp/merged-ns" "$tmp/hex1.folded" "$tmp/hex2.folded"
+printf 'm;f@0x... 4 6\nm;g 4 2\n' | cmp -s - "$tmp/merged-ns" ||
+	bad "--diff -n -s merged: $(cat "$tmp/merged-ns")"
+expect 0 "" --diff --normalize --strip-hex --write-merged "$tmp/merged-ns2" "$tmp/hex1.folded" "$tmp/hex2.folded"
+cmp -s "$tmp/merged-ns" "$tmp/merged-ns2" || bad "long forms of -n -s differ"
+expect 2 "--normalize needs --diff" -n "$tmp/one.folded"
 # The merged file is an input too.
 expect 0 "" "$tmp/merged"
-grep -q '<title>c (4 samples, 80.00%; +4 samples' "$tmp/out" || bad "merged file re-read"
+grep -q '<title>c (4 samples, 80.00%; +80.00%)' "$tmp/out" || bad "merged file re-read"
 
 # --verbose counts; the SVG comment carries the same numbers.
 # 100 px for 10 samples: 30 px is 3 samples, so only b (2) is elided.

@@ -508,7 +508,7 @@ Test(flame, svg_rects_match_layout)
 		if (i > 0)
 			cr_expect_float_eq(r[i].y, r[0].y - 20.0 * fs->f[i].depth, 1e-9);
 	}
-	cr_expect_str_eq(r[0].title, "all (17 bytes, 100.00%)");
+	cr_expect_str_eq(r[0].title, "all (17 bytes, 100%)");
 	cr_expect_str_eq(r[2].title, "idle (5 bytes, 29.41%)");
 	free(svg);
 	heed_flame_free(f);
@@ -556,7 +556,8 @@ Test(flame, differential_two_count_lines)
 	expect(fs, 4, "same", 2, 30, 7);
 	expect(fs, 5, "shrink", 2, 37, 5);
 	cr_expect_float_eq(fs->f[1].before, 41, 1e-12);
-	cr_expect_float_eq(fs->f[1].delta, 1, 1e-12);
+	/* As flamegraph.pl: a delta only where stacks end; main ends none. */
+	cr_expect_float_eq(fs->f[1].delta, 0, 1e-12);
 	cr_expect_float_eq(fs->f[3].delta, 20, 1e-12);
 	cr_expect_float_eq(fs->f[4].delta, 0, 1e-12);
 	cr_expect_float_eq(fs->f[5].delta, -15, 1e-12);
@@ -572,8 +573,30 @@ Test(flame, differential_two_count_lines)
 	/* shrink: -15 of 20: blue, r = g = 210 * 5 / 20. */
 	cr_expect(r[4].b == 255 && r[4].r == 52 && r[4].g == 52, "shrink %d,%d,%d", r[4].r, r[4].g,
 		  r[4].b);
-	cr_expect(strstr(svg, "<title>shrink (5 samples, 11.90%; -15 samples, -35.71%)</title>"),
-		  "diff title");
+	cr_expect(strstr(svg, "<title>shrink (5 samples, 11.90%; -35.71%)</title>"), "diff title");
+	/* The root and main (no stack ends there) show no change and are white. */
+	cr_expect(strstr(svg, "<title>all (42 samples, 100%)</title>"), "root title");
+	cr_expect(strstr(svg, "<title>main (42 samples, 100.00%; 0.00%)</title>"), "main title");
+	cr_expect(r[0].r == 255 && r[0].g == 255 && r[0].b == 255, "all is white");
+	cr_expect(r[1].r == 255 && r[1].g == 255 && r[1].b == 255, "main is white");
+	free(svg);
+	heed_flame_free(f);
+
+	/* diff_subtree: parents carry their subtree's change, the root too. */
+	heed_flame_opts_init(&o);
+	o.diff_subtree = 1;
+	f = mk(&o, NULL);
+	add_text(f, "main;grow 10 30\nmain;shrink 20 5\nmain;same 7 7\nmain;gone 4 0\n");
+	layout(f, fs);
+	cr_expect_float_eq(fs->f[0].delta, 1, 1e-12);
+	cr_expect_float_eq(fs->f[1].delta, 1, 1e-12);
+	cr_expect_float_eq(fs->f[3].delta, 20, 1e-12);
+	svg = render(f);
+	cr_expect(strstr(svg, "<title>main (42 samples, 100.00%; +2.38%)</title>"), "subtree main");
+	cr_assert_eq(parse_rects(svg, r, 64), 5);
+	/* +1 of the largest 20: nearly white red, g = b = 210 * 19 / 20. */
+	cr_expect(r[1].r == 255 && r[1].g == 199 && r[1].b == 199, "main %d,%d,%d", r[1].r, r[1].g,
+		  r[1].b);
 	free(svg);
 	heed_flame_free(f);
 
@@ -954,4 +977,137 @@ Test(flame, colours_are_stable_per_name)
 		heed_flame_free(f);
 		heed_flame_free(g);
 	}
+}
+
+/* flamegraph.pl's line regex keeps all but one blank before the count in the stack:
+ * "write0_[j];  3" ends in a frame named " " that holds the 3 samples. */
+Test(flame, blanks_before_the_count_are_a_frame)
+{
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct rect *r = xcalloc(16, sizeof(*r));
+	heed_flame *f = mk(NULL, NULL);
+	char *svg;
+
+	add_text(f, "main;write0_[j];  3\nmain;b  2\nmain;b 1\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 6);
+	expect(fs, 1, "main", 1, 0, 6);
+	expect(fs, 2, "b ", 2, 0, 2);
+	expect(fs, 3, "b", 2, 2, 1);
+	expect(fs, 4, "write0_[j]", 2, 3, 3);
+	expect(fs, 5, " ", 3, 3, 3);
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 16), 6);
+	cr_expect_str_eq(r[5].title, "  (3 samples, 50.00%)");
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+	free(fs);
+}
+
+/* Titles show "%.0f" of the count with flamegraph.pl's thousands separators, exact
+ * for counts far beyond 1e15, and the percentage of that rounded count; the
+ * annotations _[k] _[i] _[j] _[w] are not shown (they only pick colours). */
+Test(flame, titles_show_counts_as_flamegraph_pl)
+{
+	struct rect *r = xcalloc(16, sizeof(*r));
+	heed_flame *f = mk(NULL, NULL);
+	char *svg, *label;
+
+	add_text(f, "main;big 368934881474191032\n");
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 16), 3);
+	cr_expect_str_eq(r[0].title, "all (368,934,881,474,191,040 samples, 100%)");
+	cr_expect_str_eq(r[2].title, "big (368,934,881,474,191,040 samples, 100.00%)");
+	free(svg);
+	heed_flame_free(f);
+
+	f = mk(NULL, NULL);
+	add_text(f, "m;half 2.5\nm;more 3.5\nm;k_[k] 1994\nm;i_[i] 1000\nm;j_[j] 1000\n"
+		    "m;w_[w] 1000\nm;x_[x] 1000\n");
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 16), 9);
+	cr_expect_str_eq(r[0].title, "all (6,000 samples, 100%)");
+	/* %.0f rounds half to even: 2.5 shows 2, 3.5 shows 4; 2/6000 = 0.03%. */
+	cr_expect_str_eq(r[2].title, "half (2 samples, 0.03%)");
+	cr_expect_str_eq(r[3].title, "i (1,000 samples, 16.67%)");
+	cr_expect_str_eq(r[4].title, "j (1,000 samples, 16.67%)");
+	cr_expect_str_eq(r[5].title, "k (1,994 samples, 33.23%)");
+	cr_expect_str_eq(r[6].title, "more (4 samples, 0.07%)");
+	cr_expect_str_eq(r[7].title, "w (1,000 samples, 16.67%)");
+	cr_expect_str_eq(r[8].title, "x_[x] (1,000 samples, 16.67%)", "only kijw are annotations");
+	label = strstr(svg, "<title>k (");
+	cr_assert(label);
+	label = strstr(label, "<text ");
+	cr_assert(label);
+	cr_expect_eq(strncmp(strchr(label, '>'), ">k</text>", 9), 0, "label: %.40s", label);
+	/* The stripped annotation still picks the kernel colour. */
+	cr_expect(r[5].r >= 190 && r[5].b == 0, "k_[k] orange");
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+}
+
+/* Frames named "--" and "-" (stack separators) are grey, as flamegraph.pl draws them. */
+Test(flame, separator_frames_are_grey)
+{
+	struct rect *r = xcalloc(16, sizeof(*r));
+	heed_flame *f = mk(NULL, NULL);
+	char *svg;
+
+	add_text(f, "a;--;b 1\na;-;c 1\n");
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 16), 6);
+	/* "--;" sorts before "-;". */
+	cr_expect_str_eq(r[2].title, "-- (1 samples, 50.00%)");
+	cr_expect(r[2].r == 160 && r[2].g == 160 && r[2].b == 160);
+	cr_expect_str_eq(r[4].title, "- (1 samples, 50.00%)");
+	cr_expect(r[4].r == 200 && r[4].g == 200 && r[4].b == 200);
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+}
+
+static char *folded_of(heed_flame *f)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	cr_assert(out);
+	cr_assert_eq(heed_flame_write_folded(f, out), 0);
+	fclose(out);
+	return buf;
+}
+
+/* difffolded.pl -n: BEFORE counts become int(count * 10 / 7); -s: hex addresses are
+ * one "0x..." so stacks differing only there merge. */
+// cppcheck-suppress unknownMacro
+Test(flame, diff_normalize_and_strip_hex, .init = mk_tmpdir, .fini = rm_tmpdir)
+{
+	struct heed_flame_opts o;
+	char before[128], after[128], *buf;
+	heed_flame *f;
+
+	snprintf(before, sizeof(before), "%s",
+		 write_tmp("before", "m;a@0x7fA0 3\nm;b 4\nm;0x;0xg 1\n"));
+	snprintf(after, sizeof(after), "%s", write_tmp("after", "m;a@0x1b 5\nm;b 5\nm;0x;0xg 1\n"));
+	heed_flame_opts_init(&o);
+	o.diff_normalize = 1;
+	o.strip_hex = 1;
+	f = mk(&o, NULL);
+	cr_assert_eq(heed_flame_parse_diff(f, before, after), 0);
+	buf = folded_of(f);
+	/* Totals 8 and 11: 3 * 11 / 8 = 4.125, 4 * 11 / 8 = 5.5, 1 * 11 / 8 = 1.375. */
+	cr_expect_str_eq(buf, "m;0x;0xg 1 1\nm;a@0x... 4 5\nm;b 5 5\n");
+	free(buf);
+	heed_flame_free(f);
+
+	heed_flame_opts_init(&o);
+	f = mk(&o, NULL);
+	cr_assert_eq(heed_flame_parse_diff(f, before, after), 0);
+	buf = folded_of(f);
+	cr_expect_str_eq(buf, "m;0x;0xg 1 1\nm;a@0x1b 0 5\nm;a@0x7fA0 3 0\nm;b 4 5\n");
+	free(buf);
+	heed_flame_free(f);
 }
