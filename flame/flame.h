@@ -141,6 +141,42 @@ long heed_flame_parse_file(heed_flame *f, const char *path);
  * -ENOMEM. */
 int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after);
 
+/* What stackcollapse-perf.pl's options change, for heed_flame_parse_perf. */
+struct heed_flame_perf_opts {
+	int pid;	   /* process name frame "comm-PID" (--pid) */
+	int tid;	   /* "comm-PID/TID" (--tid) */
+	int kernel;	   /* append "_[k]" to kernel frames (dso "[...]" or "...vmlinux") */
+	int jit;	   /* append "_[j]" to frames of /tmp/perf-PID.map */
+	int addrs;	   /* "[dso <addr>]" instead of "[dso]" for unknown symbols */
+	const char *event; /* keep only samples of this event; NULL: the first one seen */
+};
+
+/* Reads `perf script` text (stacks recorded with -g) and adds each sample as
+ * `perf script | stackcollapse-perf.pl` would fold it: the process name (comm, blanks
+ * as '_') as the root frame, then the frames root first; the count is the sample's
+ * period (1 when absent); symbols lose their "+0x..." offset and "(...)" arguments
+ * (not Go's "pkg.(*T).M" nor "(anonymous namespace)"), ';' becomes ':' and quotes are
+ * dropped; "[unknown]" becomes "[dso file name]" ("[unknown]" when the dso is unknown
+ * too); "a->b" (inlined, older perf) is two frames, the second with "_[i]"; a "java"
+ * process's "Lpkg/Cls" loses the 'L'; only the first event type is kept (or
+ * po->event). po may be NULL. Lines it cannot read are reported (name:LINE) and
+ * skipped, and a last sample without its closing blank line is not counted, as the
+ * script does. Not supported: the script's --inline/--context (addr2line) and
+ * --srcline. Returns the number of samples added, -EIO on a read error (reported),
+ * -EINVAL (a differential graph) or -ENOMEM. */
+long heed_flame_parse_perf(heed_flame *f, FILE *in, const char *name,
+			   const struct heed_flame_perf_opts *po);
+
+/* Reads bpftrace's printed maps: each entry "@name[key]: COUNT" whose key holds
+ * stacks (ustack, kstack: one frame a line, leaf first; stacks separated by a line
+ * starting with ',') and values (comm, pid: frames in the key's order) is one stack,
+ * key parts in order, each stack root first: @[ustack, kstack] gives the user frames
+ * then the kernel frames above them. Offsets ("+123", "+0x7b") are dropped so one
+ * function is one frame; perf-mode frames ("addr sym+0x7b (dso)") keep the symbol.
+ * Other lines are ignored; an entry without an integer count is reported and
+ * skipped. Returns the number of entries added, -EIO, -EINVAL or -ENOMEM. */
+long heed_flame_parse_bpftrace(heed_flame *f, FILE *in, const char *name);
+
 /* Writes the merged stacks as folded lines, children in layout order: "stack COUNT"
  * or, for a differential graph, "stack BEFORE AFTER". Returns 0, -ENODATA if the
  * graph is empty, or -EIO on a write error. */

@@ -44,6 +44,14 @@ static void usage(FILE *out)
 		"  -n, --normalize     --diff: scale BEFORE to AFTER's total (difffolded.pl -n)\n"
 		"  -s, --strip-hex     replace hex addresses by 0x... (difffolded.pl -s)\n"
 		"  --write-merged FILE also write the merged stacks as folded lines\n"
+		"  --input FORMAT      folded (default), perf-script (`perf script` text, read\n"
+		"                      as stackcollapse-perf.pl), bpftrace (printed stack maps)\n"
+		"  --pid --tid         perf-script: process frames comm-PID, comm-PID/TID\n"
+		"  --kernel --jit      perf-script: annotate kernel _[k], JIT _[j] frames\n"
+		"  --all               perf-script: --kernel and --jit\n"
+		"  --addrs             perf-script: [dso <addr>] for unknown symbols\n"
+		"  --event-filter EV   perf-script: keep event EV (default: the first seen)\n"
+		"  --folded            write the merged stacks as folded lines, not an SVG\n"
 		"  -o, --output FILE   write the SVG to FILE instead of stdout\n"
 		"  -v, --verbose       report frame counts (drawn, elided) on stderr\n"
 		"  -h, --help          this text\n");
@@ -68,7 +76,44 @@ enum {
 	OPT_NEGATE,
 	OPT_MERGED,
 	OPT_SUBTREE,
+	OPT_INPUT,
+	OPT_PID,
+	OPT_TID,
+	OPT_KERNEL,
+	OPT_JIT,
+	OPT_ALL,
+	OPT_ADDRS,
+	OPT_EVENT,
+	OPT_FOLDED,
 };
+
+enum input_format { IN_FOLDED, IN_PERF, IN_BPFTRACE };
+
+/* Reads one input ("-" is stdin) in the given format; < 0 on a failure (reported). */
+static long read_input(heed_flame *f, const char *path, enum input_format fmt,
+		       const struct heed_flame_perf_opts *po)
+{
+	FILE *in = stdin;
+	const char *name = NULL;
+	long ret;
+
+	if (fmt == IN_FOLDED)
+		return path ? heed_flame_parse_file(f, path)
+			    : heed_flame_parse_stream(f, stdin, NULL);
+	if (path && strcmp(path, "-") != 0) {
+		in = fopen(path, "r");
+		if (!in) {
+			fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		name = path;
+	}
+	ret = fmt == IN_PERF ? heed_flame_parse_perf(f, in, name, po)
+			     : heed_flame_parse_bpftrace(f, in, name);
+	if (in != stdin)
+		fclose(in);
+	return ret;
+}
 
 static int parse_num(const char *opt, const char *s, double *v)
 {
@@ -127,6 +172,15 @@ int main(int argc, char **argv)
 		{"diff-subtree", no_argument, NULL, OPT_SUBTREE},
 		{"normalize", no_argument, NULL, 'n'},
 		{"strip-hex", no_argument, NULL, 's'},
+		{"input", required_argument, NULL, OPT_INPUT},
+		{"pid", no_argument, NULL, OPT_PID},
+		{"tid", no_argument, NULL, OPT_TID},
+		{"kernel", no_argument, NULL, OPT_KERNEL},
+		{"jit", no_argument, NULL, OPT_JIT},
+		{"all", no_argument, NULL, OPT_ALL},
+		{"addrs", no_argument, NULL, OPT_ADDRS},
+		{"event-filter", required_argument, NULL, OPT_EVENT},
+		{"folded", no_argument, NULL, OPT_FOLDED},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -137,7 +191,9 @@ int main(int argc, char **argv)
 	heed_flame *f = NULL;
 	const char *merged = NULL, *output = NULL;
 	FILE *out = stdout;
-	int diff = 0, verbose = 0, c, li = 0, err, ret = 1;
+	int diff = 0, verbose = 0, folded = 0, perf_only = 0, c, li = 0, err, ret = 1;
+	enum input_format fmt = IN_FOLDED;
+	struct heed_flame_perf_opts po = {0};
 	double v, minpct = -1;
 
 	heed_flame_opts_init(&o);
@@ -226,6 +282,47 @@ int main(int argc, char **argv)
 		case 'n':
 			o.diff_normalize = 1;
 			break;
+		case OPT_INPUT:
+			if (strcmp(optarg, "folded") == 0) {
+				fmt = IN_FOLDED;
+			} else if (strcmp(optarg, "perf-script") == 0 ||
+				   strcmp(optarg, "perf") == 0) {
+				fmt = IN_PERF;
+			} else if (strcmp(optarg, "bpftrace") == 0) {
+				fmt = IN_BPFTRACE;
+			} else {
+				fprintf(stderr,
+					"heed-flame: --input: unknown format '%s' (folded, "
+					"perf-script, bpftrace)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_PID:
+			po.pid = perf_only = 1;
+			break;
+		case OPT_TID:
+			po.tid = perf_only = 1;
+			break;
+		case OPT_KERNEL:
+			po.kernel = perf_only = 1;
+			break;
+		case OPT_JIT:
+			po.jit = perf_only = 1;
+			break;
+		case OPT_ALL:
+			po.kernel = po.jit = perf_only = 1;
+			break;
+		case OPT_ADDRS:
+			po.addrs = perf_only = 1;
+			break;
+		case OPT_EVENT:
+			po.event = optarg;
+			perf_only = 1;
+			break;
+		case OPT_FOLDED:
+			folded = 1;
+			break;
 		case 's':
 			o.strip_hex = 1;
 			break;
@@ -251,6 +348,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heed-flame: --normalize needs --diff BEFORE AFTER\n");
 		return 2;
 	}
+	if (perf_only && fmt != IN_PERF) {
+		fprintf(stderr, "heed-flame: --pid, --tid, --kernel, --jit, --all, --addrs and "
+				"--event-filter need --input perf-script\n");
+		return 2;
+	}
+	if (diff && fmt != IN_FOLDED) {
+		fprintf(stderr, "heed-flame: --diff reads folded files (fold each profile with "
+				"--folded first)\n");
+		return 2;
+	}
 	if (minpct >= 0)
 		o.minwidth = minpct / 100 * ((o.width > 0 ? o.width : 1200) - 20);
 	err = heed_flame_new(&o, &f);
@@ -268,17 +375,20 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	} else if (optind == argc) {
-		if (heed_flame_parse_stream(f, stdin, NULL) < 0)
+		if (read_input(f, NULL, fmt, &po) < 0)
 			goto cleanup;
 	} else {
 		for (int i = optind; i < argc; i++) {
-			if (heed_flame_parse_file(f, argv[i]) < 0)
+			if (read_input(f, argv[i], fmt, &po) < 0)
 				goto cleanup;
 		}
 	}
 	heed_flame_stats(f, &st);
 	if (st.lines == 0) {
-		fprintf(stderr, "heed-flame: no valid folded line in the input (%lu malformed)\n",
+		fprintf(stderr, "heed-flame: no %s in the input (%lu malformed)\n",
+			fmt == IN_FOLDED ? "valid folded line"
+			: fmt == IN_PERF ? "sample with a stack"
+					 : "map entry with a count",
 			st.bad);
 		goto cleanup;
 	}
@@ -291,12 +401,13 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	err = heed_flame_write_svg(f, out);
+	err = folded ? heed_flame_write_folded(f, out) : heed_flame_write_svg(f, out);
 	if (output && fclose(out) != 0 && !err)
 		err = -EIO;
 	if (err) {
-		fprintf(stderr, "heed-flame: %s: cannot write the SVG: %s\n",
-			output ? output : "<stdout>", strerror(-err));
+		fprintf(stderr, "heed-flame: %s: cannot write the %s: %s\n",
+			output ? output : "<stdout>", folded ? "folded stacks" : "SVG",
+			strerror(-err));
 		goto cleanup;
 	}
 	if (verbose)

@@ -466,7 +466,10 @@ static int emit_folded(heed_flame *f, struct flame_out *o, size_t *lens)
 		err = path_push(&path, &cap, &len, &f->names[n->name]);
 		if (err)
 			break;
-		if (f->self_a[id] != 0 || (f->self_b && f->self_b[id] != 0)) {
+		/* A leaf is a line even with a zero count (stackcollapse-perf.pl prints
+		 * "app;idle 0" for a period of 0). */
+		if (f->self_a[id] != 0 || (f->self_b && f->self_b[id] != 0) ||
+		    n->child == FLAME_NONE) {
 			out_mem(o, path, len);
 			out_plain(o, f->self_a[id]);
 			if (f->self_b)

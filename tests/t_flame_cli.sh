@@ -52,6 +52,15 @@ expect 2 "--width: 'wide' is not a non-negative number" --width wide "$tmp/one.f
 expect 2 "must be above 0" --height 0 "$tmp/one.folded"
 expect 2 "--diff needs two files" --diff "$tmp/one.folded"
 expect 2 "" --no-such-option "$tmp/one.folded"
+expect 2 "--input: unknown format 'pprof'" --input pprof "$tmp/one.folded"
+expect 2 "need --input perf-script" --kernel "$tmp/one.folded"
+expect 2 "--diff reads folded files" --diff --input bpftrace "$tmp/one.folded" "$tmp/two.folded"
+expect 1 "no sample with a stack in the input" --input perf-script /dev/null
+expect 1 "no map entry with a count" --input bpftrace /dev/null
+expect 1 "missing.perf: No such file or directory" --input perf-script "$tmp/missing.perf"
+# --folded writes the merged stacks instead of an SVG.
+expect 0 "" --folded "$tmp/one.folded" "$tmp/two.folded"
+printf 'main;a 4\nmain;b 2\nmain;c 4\n' | cmp -s - "$tmp/out" || bad "--folded: $(cat "$tmp/out")"
 expect 1 "No such file or directory" -o "$tmp/no/dir/x.svg" "$tmp/one.folded"
 expect 1 "cannot write the SVG" -o /dev/full "$tmp/one.folded"
 expect 1 "No such file or directory" --write-merged "$tmp/no/dir/m" "$tmp/one.folded"

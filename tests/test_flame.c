@@ -1111,3 +1111,184 @@ Test(flame, diff_normalize_and_strip_hex, .init = mk_tmpdir, .fini = rm_tmpdir)
 	free(buf);
 	heed_flame_free(f);
 }
+
+/* perf script text exercising stackcollapse-perf.pl's rules; the expectations were
+ * worked out from its documented rules (and agree with it run by hand). */
+static const char perf_text[] = "# cmdline : /usr/bin/perf record -g ./app\n"
+				"stray 99 1.0: 1 cycles:\n"
+				"\n"
+				"app worker 1234/1240 [001] 100.000001: 5 cycles:\n"
+				"\tffffffff81000001 native_write+0x1f ([kernel.kallsyms])\n"
+				"\tffffffff81000002 tcp_send (/lib/modules/6.1/build/vmlinux)\n"
+				"\t7f0000000003 [unknown] (/usr/lib/libc.so.6)\n"
+				"\t7f0000000004 [unknown] ([unknown])\n"
+				"\t5555000005 ns::Cls::run(int, char const*) (/opt/app)\n"
+				"\t5555000006 (anonymous namespace)::helper(int)+0x10 (/opt/app)\n"
+				"\t5555000010 ns::(anonymous namespace)::f(int) (/opt/app)\n"
+				"\t5555000007 net/http.(*Client).Do (/opt/app)\n"
+				"\t5555000008 outer->inner_a->inner_b (/opt/app)\n"
+				"\t5555000009 say\"hi'a;b (/opt/app)\n"
+				"\t555500000a main (/opt/app)\n"
+				"\n"
+				"java 77 [000] 100.000003: cycles:\n"
+				"\t7f000000000c Ljava/lang/Thread;.run()V (/tmp/perf-77.map)\n"
+				"\t7f000000000d ([kernel.kallsyms])\n"
+				"\t7f000000000e (java)\n"
+				"\t7f000000000f (perf_thread) ([unknown])\n"
+				"\n"
+				"app 1234 [000] 100.000004: 7 page-faults:\n"
+				"\t5555000011 main (/opt/app)\n"
+				"\n"
+				"app 0/0 [000] 100.000005: 00 cycles:\n"
+				"\t5555000012   (/opt/app)\n"
+				"\n"
+				"garbage line\n"
+				"app 1234/1240 [001] 100.000006: 3 cycles:\n"
+				"\t555500000a main (/opt/app)\n";
+
+static int line_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The folded output with its lines in bytewise order, as the script prints them. */
+static char *sorted_folded(heed_flame *f)
+{
+	char *buf = folded_of(f), *lines[64], *out;
+	size_t n = 0, len = strlen(buf);
+
+	for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n")) {
+		cr_assert_lt(n, 64);
+		lines[n++] = p;
+	}
+	qsort(lines, n, sizeof(lines[0]), line_cmp);
+	out = xcalloc(len + 2, 1);
+	for (size_t i = 0; i < n; i++) {
+		strcat(out, lines[i]);
+		strcat(out, "\n");
+	}
+	free(buf);
+	return out;
+}
+
+static char *collapse_perf(const struct heed_flame_perf_opts *po, struct msgs *m, long want)
+{
+	FILE *in = fmemopen((void *)perf_text, strlen(perf_text), "r");
+	heed_flame *f = mk(NULL, m);
+	char *out;
+
+	cr_assert(in);
+	cr_expect_eq(heed_flame_parse_perf(f, in, "perf.txt", po), want);
+	fclose(in);
+	out = sorted_folded(f);
+	heed_flame_free(f);
+	return out;
+}
+
+Test(flame, perf_script_folded_as_stackcollapse_perf)
+{
+	struct heed_flame_perf_opts po = {0};
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	char *out;
+
+	/* The sample at the end has no blank line after it: not counted. A period of
+	 * "00" counts 0 (only "" and "0" count 1), a "0" tid makes the pid unknown. */
+	out = collapse_perf(NULL, m, 4);
+	cr_expect_str_eq(
+		out, "app;  0\n"
+		     "app_worker;main;sayhia:b;outer;inner_a_[i];inner_b_[i];net/http.(*Client)."
+		     "Do;ns::(anonymous namespace)::f;ns::Cls::run;[unknown];[libc.so.6];"
+		     "tcp_send;native_write 5\n"
+		     "java;e;d;java/lang/Thread:.run 1\n"
+		     "stray 1\n");
+	cr_expect(strstr(m->buf, "perf.txt:29: unrecognized line skipped: \"garbage line\""), "%s",
+		  m->buf);
+	cr_expect(strstr(m->buf, "perf.txt: filtering for events of type: cycles"), "%s", m->buf);
+	free(out);
+
+	po.tid = 1;
+	out = collapse_perf(&po, m, 4);
+	cr_expect_str_eq(
+		out, "app-?/0;  0\n"
+		     "app_worker-1234/1240;main;sayhia:b;outer;inner_a_[i];inner_b_[i];net/http."
+		     "(*Client).Do;ns::(anonymous namespace)::f;ns::Cls::run;[unknown];[libc.so."
+		     "6];tcp_send;native_write 5\n"
+		     "java-?/77;e;d;java/lang/Thread:.run 1\n"
+		     "stray-?/99 1\n");
+	free(out);
+
+	memset(&po, 0, sizeof(po));
+	po.pid = 1;
+	po.kernel = po.jit = 1;
+	out = collapse_perf(&po, m, 4);
+	cr_expect_str_eq(
+		out, "app-?;  0\n"
+		     "app_worker-1234;main;sayhia:b;outer;inner_a_[i];inner_b_[i];net/http.(*"
+		     "Client).Do;ns::(anonymous namespace)::f;ns::Cls::run;[unknown];[libc.so.6]"
+		     ";tcp_send_[k];native_write_[k] 5\n"
+		     "java-?;e;d_[k];java/lang/Thread:.run_[j] 1\n"
+		     "stray-? 1\n");
+	free(out);
+
+	memset(&po, 0, sizeof(po));
+	po.addrs = 1;
+	out = collapse_perf(&po, m, 4);
+	cr_expect(strstr(out, ";[unknown <7f0000000004>];[libc.so.6 <7f0000000003>];"), "%s", out);
+	free(out);
+
+	memset(&po, 0, sizeof(po));
+	po.event = "page-faults";
+	out = collapse_perf(&po, m, 1);
+	cr_expect_str_eq(out, "app;main 7\n");
+	free(out);
+	free(m);
+}
+
+/* bpftrace's printed maps, as 0.17 prints @[ustack, kstack] and @p[comm, ustack(perf),
+ * kstack]: each stack leaf first, key parts in order. */
+Test(flame, bpftrace_maps)
+{
+	static const char text[] = "Attaching 2 probes...\n"
+				   "\n"
+				   "@[\n"
+				   "    user_leaf+12\n"
+				   "    main+40\n"
+				   "    0x7f34ca4e824a\n"
+				   ", \n"
+				   "    read_zero+124\n"
+				   "    ksys_read+111\n"
+				   "]: 3\n"
+				   "@[\n"
+				   "    user_leaf+7\n"
+				   "    main+40\n"
+				   "    0x7f34ca4e824a\n"
+				   ", ]: 4\n"
+				   "@p[busy, \n"
+				   "\t7f34ca5b92a7 sys_work+0x17 (/tmp/busy)\n"
+				   "\t55df363cf28c 0x55df363cf28c ([unknown])\n"
+				   ", \n"
+				   "    a;b+3\n"
+				   "]: 2\n"
+				   "@q[busy, 42, ]: 5\n"
+				   "@h[\n"
+				   "    x+1\n"
+				   "]: \n"
+				   "@n: 7\n";
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	heed_flame *f = mk(NULL, m);
+	char *out;
+
+	cr_assert(in);
+	cr_expect_eq(heed_flame_parse_bpftrace(f, in, "bt.txt"), 4);
+	fclose(in);
+	out = sorted_folded(f);
+	cr_expect_str_eq(out, "0x7f34ca4e824a;main;user_leaf 4\n"
+			      "0x7f34ca4e824a;main;user_leaf;ksys_read;read_zero 3\n"
+			      "busy;0x55df363cf28c;sys_work;a:b 2\n"
+			      "busy;42 5\n");
+	cr_expect(strstr(m->buf, "bt.txt:25: no count after the key"), "%s", m->buf);
+	free(out);
+	heed_flame_free(f);
+	free(m);
+}
