@@ -57,12 +57,25 @@ struct flame_kid {
 
 struct flame_arena_blk;
 
+/* A palette map entry (--cp): read from a file, or a drawn frame's colour. */
+struct flame_pal {
+	uint32_t name;
+	uint32_t rgb; /* 0xRRGGBB */
+};
+
+/* A --nameattr line: attributes for every frame of one name; NULL when absent. */
+struct flame_attr {
+	uint32_t name;
+	char *id, *cls, *title, *href, *target;
+};
+
 /* How lines are read: undecided until the first valid line, or fixed. */
 enum flame_mode { FLAME_MODE_ANY, FLAME_MODE_ONE, FLAME_MODE_DIFF };
 
 struct heed_flame {
 	struct heed_flame_opts o;
 	char *title, *subtitle, *countname, *nametype; /* owned copies */
+	char *bgcolors, *fonttype, *notes, *encoding, *search_color, *stroke_color;
 
 	struct flame_name *names;
 	uint32_t nnames, capnames;
@@ -93,6 +106,19 @@ struct heed_flame {
 
 	char *hexbuf; /* a line rewritten by opts.strip_hex */
 	size_t hexcap;
+	char *chainbuf; /* a stack rewritten for the chain palette */
+	size_t chainlen, chaincap;
+
+	/* Flame charts: each node's left edge, the running total when it was made. */
+	double *start;
+	uint32_t *last_kid; /* each node's newest child, the only one a line may share */
+	double chart_time;
+	uint32_t chart_leaf; /* where the previous line ended */
+
+	struct flame_pal *pal; /* --cp entries, later ones win */
+	size_t npal, cappal;
+	struct flame_attr *attrs; /* --nameattr lines, later ones win */
+	size_t nattrs, capattrs;
 
 	/* Filled by flame_finish(); valid until the next add. */
 	int finished;
@@ -101,6 +127,23 @@ struct heed_flame {
 	double maxdelta; /* largest |self delta| of a stack (at least 1), for colour
 			    intensity */
 };
+
+/* Interns name s[0, len): *id is its index in names[]. 0 or -ENOMEM. */
+int flame_intern(heed_flame *f, const char *s, size_t len, uint32_t *id);
+
+/* Parses exactly "rgb(R,G,B)" (0..255 each) in s[0, n) into 0xRRGGBB; 0 or -1. */
+int flame_parse_rgb(const char *s, size_t n, uint32_t *rgb);
+
+/* Frees the palette and attribute tables (attrs.c). */
+void flame_attrs_free(heed_flame *f);
+
+/* Per-name lookup tables, index + 1 into pal[]/attrs[] (0: none), built for the
+ * names interned so far; the caller frees them. NULL and -ENOMEM on failure. */
+uint32_t *flame_pal_index(const heed_flame *f);
+uint32_t *flame_attr_index(const heed_flame *f);
+
+/* Appends a palette entry. 0 or -ENOMEM. */
+int flame_pal_add(heed_flame *f, uint32_t name, uint32_t rgb);
 
 /* Reports a message through the error callback (no-op without one). */
 void flame_err(heed_flame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -150,6 +193,9 @@ void out_count(struct flame_out *o, double v);
  * characters and bytes that are not valid UTF-8 become the text "\xNN". At most
  * maxchars displayed characters; when longer, maxchars - 2 of them then "..". */
 void out_xml(struct flame_out *o, const char *s, size_t len, size_t maxchars);
+/* As out_xml, but a name longer than maxchars keeps its end: ".." then its last
+ * maxchars - 2 displayed characters. */
+void out_xml_tail(struct flame_out *o, const char *s, size_t len, size_t maxchars);
 /* Characters out_xml would display for s. */
 size_t xml_display_len(const char *s, size_t len);
 

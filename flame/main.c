@@ -28,9 +28,24 @@ static void usage(FILE *out)
 		"  --height PX         frame height (default 16)\n"
 		"  --fontsize PX       font size (default 12)\n"
 		"  --minwidth PX|N%%    elide frames narrower than this (default 0.1 px)\n"
-		"  --colors PALETTE    hot (default) mem io java wakeup red green blue aqua\n"
-		"                      yellow purple orange\n"
+		"  --colors PALETTE    hot (default) mem io java js perl python rust wakeup\n"
+		"                      chain red green blue aqua yellow purple orange\n"
 		"  --hash              colours keyed on the name's first characters\n"
+		"  --random            colours drawn at random each run\n"
+		"  --deterministic     colours fixed per name (the default)\n"
+		"  --cp                consistent colours: read and update ./palette.map\n"
+		"  --bgcolors COLOR    yellow blue green grey or #rrggbb (default: the palette's)\n"
+		"  --fonttype FONT     font family (default Verdana)\n"
+		"  --fontwidth F       average glyph width / font size (default 0.59)\n"
+		"  --nameattr FILE     per-function SVG attributes (name TAB key=value...)\n"
+		"  --notes TEXT        a comment in the SVG\n"
+		"  --encoding NAME     the XML declaration's encoding\n"
+		"  --search-color C    search highlight (default rgb(230,0,230))\n"
+		"  --stroke-color C    outline every frame (default none)\n"
+		"  --truncate-text-right  long labels keep their start (default, flamegraph.pl)\n"
+		"  --truncate-text-left   long labels keep their end (inferno's default)\n"
+		"  --no-javascript     a static SVG, no script\n"
+		"  --flamechart        flame chart: input order is the x axis, no sorting\n"
 		"  --inverted          icicle graph (root at the top)\n"
 		"  --reverse           reverse each stack before merging\n"
 		"  --countname NAME    what a count is (default \"samples\")\n"
@@ -85,7 +100,72 @@ enum {
 	OPT_ADDRS,
 	OPT_EVENT,
 	OPT_FOLDED,
+	OPT_RANDOM,
+	OPT_DETERMINISTIC,
+	OPT_CP,
+	OPT_BGCOLORS,
+	OPT_FONTTYPE,
+	OPT_FONTWIDTH,
+	OPT_NAMEATTR,
+	OPT_NOTES,
+	OPT_ENCODING,
+	OPT_SEARCHCOLOR,
+	OPT_STROKECOLOR,
+	OPT_TRUNC_RIGHT,
+	OPT_TRUNC_LEFT,
+	OPT_NOJS,
+	OPT_FLAMECHART,
 };
+
+#define PALETTE_MAP "palette.map"
+
+/* --cp: the colours of ./palette.map, if it exists (flamegraph.pl's file). */
+static int read_palette(heed_flame *f)
+{
+	FILE *in = fopen(PALETTE_MAP, "r");
+	long n;
+
+	if (!in) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "heed-flame: %s: %s\n", PALETTE_MAP, strerror(errno));
+		return -1;
+	}
+	n = heed_flame_palette_read(f, in, PALETTE_MAP);
+	fclose(in);
+	return n < 0 ? -1 : 0;
+}
+
+static int write_palette(heed_flame *f)
+{
+	FILE *out = fopen(PALETTE_MAP, "w");
+	int err;
+
+	if (!out) {
+		fprintf(stderr, "heed-flame: %s: %s\n", PALETTE_MAP, strerror(errno));
+		return -1;
+	}
+	err = heed_flame_palette_write(f, out);
+	if (fclose(out) != 0 && !err)
+		err = -EIO;
+	if (err)
+		fprintf(stderr, "heed-flame: %s: cannot write: %s\n", PALETTE_MAP, strerror(-err));
+	return err ? -1 : 0;
+}
+
+static int read_nameattr(heed_flame *f, const char *path)
+{
+	FILE *in = fopen(path, "r");
+	long n;
+
+	if (!in) {
+		fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = heed_flame_nameattr_read(f, in, path);
+	fclose(in);
+	return n < 0 ? -1 : 0;
+}
 
 enum input_format { IN_FOLDED, IN_PERF, IN_BPFTRACE };
 
@@ -181,6 +261,21 @@ int main(int argc, char **argv)
 		{"addrs", no_argument, NULL, OPT_ADDRS},
 		{"event-filter", required_argument, NULL, OPT_EVENT},
 		{"folded", no_argument, NULL, OPT_FOLDED},
+		{"random", no_argument, NULL, OPT_RANDOM},
+		{"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+		{"cp", no_argument, NULL, OPT_CP},
+		{"bgcolors", required_argument, NULL, OPT_BGCOLORS},
+		{"fonttype", required_argument, NULL, OPT_FONTTYPE},
+		{"fontwidth", required_argument, NULL, OPT_FONTWIDTH},
+		{"nameattr", required_argument, NULL, OPT_NAMEATTR},
+		{"notes", required_argument, NULL, OPT_NOTES},
+		{"encoding", required_argument, NULL, OPT_ENCODING},
+		{"search-color", required_argument, NULL, OPT_SEARCHCOLOR},
+		{"stroke-color", required_argument, NULL, OPT_STROKECOLOR},
+		{"truncate-text-right", no_argument, NULL, OPT_TRUNC_RIGHT},
+		{"truncate-text-left", no_argument, NULL, OPT_TRUNC_LEFT},
+		{"no-javascript", no_argument, NULL, OPT_NOJS},
+		{"flamechart", no_argument, NULL, OPT_FLAMECHART},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -189,7 +284,7 @@ int main(int argc, char **argv)
 	struct heed_flame_opts o;
 	struct heed_flame_stats st;
 	heed_flame *f = NULL;
-	const char *merged = NULL, *output = NULL;
+	const char *merged = NULL, *output = NULL, *nameattr = NULL;
 	FILE *out = stdout;
 	int diff = 0, verbose = 0, folded = 0, perf_only = 0, c, li = 0, err, ret = 1;
 	enum input_format fmt = IN_FOLDED;
@@ -323,6 +418,56 @@ int main(int argc, char **argv)
 		case OPT_FOLDED:
 			folded = 1;
 			break;
+		case OPT_RANDOM:
+			o.random = 1;
+			break;
+		case OPT_DETERMINISTIC:
+			o.random = 0;
+			break;
+		case OPT_CP:
+			o.consistent = 1;
+			break;
+		case OPT_BGCOLORS:
+			o.bgcolors = optarg;
+			break;
+		case OPT_FONTTYPE:
+			o.fonttype = optarg;
+			break;
+		case OPT_FONTWIDTH:
+			if (parse_num(longopts[li].name, optarg, &o.fontwidth))
+				return 2;
+			if (o.fontwidth == 0) {
+				fprintf(stderr, "heed-flame: --fontwidth must be above 0\n");
+				return 2;
+			}
+			break;
+		case OPT_NAMEATTR:
+			nameattr = optarg;
+			break;
+		case OPT_NOTES:
+			o.notes = optarg;
+			break;
+		case OPT_ENCODING:
+			o.encoding = optarg;
+			break;
+		case OPT_SEARCHCOLOR:
+			o.search_color = optarg;
+			break;
+		case OPT_STROKECOLOR:
+			o.stroke_color = optarg;
+			break;
+		case OPT_TRUNC_RIGHT:
+			o.truncate_left = 0;
+			break;
+		case OPT_TRUNC_LEFT:
+			o.truncate_left = 1;
+			break;
+		case OPT_NOJS:
+			o.no_javascript = 1;
+			break;
+		case OPT_FLAMECHART:
+			o.flamechart = 1;
+			break;
 		case 's':
 			o.strip_hex = 1;
 			break;
@@ -361,10 +506,14 @@ int main(int argc, char **argv)
 	if (minpct >= 0)
 		o.minwidth = minpct / 100 * ((o.width > 0 ? o.width : 1200) - 20);
 	err = heed_flame_new(&o, &f);
+	if (err == -EINVAL)
+		return 2; /* the option at fault was named through print_err */
 	if (err) {
 		fprintf(stderr, "heed-flame: cannot set up the graph: %s\n", strerror(-err));
-		return err == -EINVAL ? 2 : 1;
+		return 1;
 	}
+	if ((o.consistent && read_palette(f)) || (nameattr && read_nameattr(f, nameattr)))
+		goto cleanup;
 	if (diff) {
 		/* Widths come from the second profile: --negate swaps the files so BEFORE
 		 * gives the widths, and the swapped hues keep red meaning "grew". */
@@ -410,6 +559,8 @@ int main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
+	if (o.consistent && !folded && write_palette(f))
+		goto cleanup;
 	if (verbose)
 		fprintf(stderr,
 			"heed-flame: %lu lines (%lu malformed), %.15g %s, %zu frames: %zu drawn, "

@@ -1,6 +1,6 @@
 # flame/: libflame (folded stacks -> interactive SVG), the heed-flame tool, and the
 # synthetic folded-file generator heed-gen-folded (bench/gen_folded.c) its benchmark uses.
-FLAME_LIB_SRCS := flame/tree.c flame/text.c flame/svg.c flame/collapse.c
+FLAME_LIB_SRCS := flame/tree.c flame/text.c flame/svg.c flame/collapse.c flame/attrs.c
 FLAME_LIB_OBJS := $(FLAME_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 FLAME_OBJS := $(FLAME_LIB_OBJS) $(BUILD)/obj/flame/main.o $(BUILD)/obj/bench/gen_folded.o
 FLAME_JS_H := $(BUILD)/include/flame_js.h

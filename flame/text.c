@@ -240,3 +240,31 @@ void out_xml(struct flame_out *o, const char *s, size_t len, size_t maxchars)
 	if (limit != SIZE_MAX)
 		out_mem(o, "..", 2);
 }
+
+void out_xml_tail(struct flame_out *o, const char *s, size_t len, size_t maxchars)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t total = xml_display_len(s, len), skip, i = 0;
+
+	if (total <= maxchars) {
+		out_xml(o, s, len, SIZE_MAX);
+		return;
+	}
+	out_mem(o, "..", 2);
+	if (maxchars <= 2)
+		return;
+	/* Characters to drop from the front so maxchars - 2 remain. */
+	skip = total - (maxchars - 2);
+	while (i < len && skip > 0) {
+		size_t l = utf8_ok(u + i, len - i);
+		size_t shown = l ? 1 : 4;
+
+		if (shown > skip)
+			break; /* a "\xNN" is shown whole or not at all */
+		skip -= shown;
+		i += l ? l : 1;
+	}
+	if (skip > 0)
+		i++;
+	out_xml(o, s + i, len - i, SIZE_MAX);
+}

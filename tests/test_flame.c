@@ -1292,3 +1292,351 @@ Test(flame, bpftrace_maps)
 	heed_flame_free(f);
 	free(m);
 }
+
+/* Flame chart: input order is the x axis; only consecutive lines share frames, and a
+ * line ending at a frame closes its children (flamegraph.pl --flamechart draws b at
+ * 0, c at 1, b at 3 and, after "m 1" ended at m, a new b at 5). */
+Test(flame, flamechart_keeps_input_order)
+{
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct heed_flame_opts o;
+	heed_flame *f;
+	char *svg;
+
+	heed_flame_opts_init(&o);
+	o.flamechart = 1;
+	f = mk(&o, NULL);
+	add_text(f, "m;b 1\nm;c 2\nm;b 1\nm 1\nm;b 3\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 6);
+	expect(fs, 0, "all", 0, 0, 8);
+	expect(fs, 1, "m", 1, 0, 8);
+	expect(fs, 2, "b", 2, 0, 1);
+	expect(fs, 3, "c", 2, 1, 2);
+	expect(fs, 4, "b", 2, 3, 1);
+	expect(fs, 5, "b", 2, 5, 3);
+	svg = render(f);
+	cr_expect(strstr(svg, ">Flame Chart</text>"), "default title");
+	free(svg);
+	/* Adding after a layout keeps the order (children are appended). */
+	add_text(f, "m;b;x 2\nm;d 1\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 8);
+	expect(fs, 5, "b", 2, 5, 5);
+	expect(fs, 6, "x", 3, 8, 2);
+	expect(fs, 7, "d", 2, 10, 1);
+	heed_flame_free(f);
+	free(fs);
+}
+
+/* The hue family of an rgb() as flamegraph.pl's flat palettes draw them. */
+static char family(const struct rect *r)
+{
+	if (r->b == 0 && r->r >= 190 && r->g >= 90 && r->g <= 155)
+		return 'o'; /* orange */
+	if (r->g == r->b && r->r >= 200 && r->g >= 50 && r->g <= 130)
+		return 'r'; /* red */
+	if (r->r == r->b && r->g >= 200 && r->r >= 50 && r->r <= 110)
+		return 'g'; /* green */
+	if (r->r == r->g && r->b >= 205 && r->r >= 80 && r->r <= 140)
+		return 'b'; /* blue */
+	if (r->r == r->g && r->r >= 175 && r->r <= 230 && r->b >= 50 && r->b <= 70)
+		return 'y'; /* yellow */
+	if (r->g == r->b && r->r >= 50 && r->r <= 110 && r->g >= 165)
+		return 'a'; /* aqua */
+	if (r->r == 160 && r->g == 160 && r->b == 160)
+		return '-'; /* the "--" separator */
+	return '?';
+}
+
+/* Draws "root;NAME 1" for each name and returns the families, in name order. */
+static void families(enum heed_flame_palette p, const char *text, char *out, size_t n)
+{
+	struct rect *r = xcalloc(64, sizeof(*r));
+	struct heed_flame_opts o;
+	heed_flame *f;
+	char *svg;
+	size_t got;
+
+	heed_flame_opts_init(&o);
+	o.palette = p;
+	f = mk(&o, NULL);
+	add_text(f, text);
+	svg = render(f);
+	got = parse_rects(svg, r, 64);
+	cr_assert_eq(got, n + 2, "%zu frames", got);
+	for (size_t i = 0; i < n; i++)
+		out[i] = family(&r[i + 2]);
+	out[n] = '\0';
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+}
+
+Test(flame, multi_palettes_pick_families_by_name)
+{
+	char got[32];
+
+	/* js (flamegraph.pl): sorted as " ", "/a/b.js_[j]", "/srv/app.js:12", "B:Foo",
+	 * "foo_[j]", "main", "ns::f", "x_[k]" */
+	families(HEED_FLAME_JS,
+		 "r;foo_[j] 1\nr;/a/b.js_[j] 1\nr;ns::f 1\nr;/srv/app.js:12 1\nr;B:Foo 1\n"
+		 "r;  1\nr;x_[k] 1\nr;main 1\n",
+		 got, 8);
+	cr_expect_str_eq(got, "gggaaryo", "js: %s", got);
+	/* perl: "Foo::bar", "Perl_pp_add", "main", "sys_read_[k]", "x.pl" */
+	families(HEED_FLAME_PERL,
+		 "r;Foo::bar 1\nr;Perl_pp_add 1\nr;x.pl 1\nr;sys_read_[k] 1\nr;main 1\n", got, 5);
+	cr_expect_str_eq(got, "ygrog", "perl: %s", got);
+	/* java (flamegraph.pl's order: "::" before _[k], _[i] before the package). */
+	families(HEED_FLAME_JAVA, "r;Foo::bar_[k] 1\nr;java/lang/T.run_[i] 1\nr;Lorg/x/Y 1\n", got,
+		 3);
+	cr_expect_str_eq(got, "yga", "java: %s", got);
+	/* python (inferno): sorted "/usr/lib/python3.11/json.py", "/v/site-packages/r.py",
+	 * "<built-in len>", "app.py:main" */
+	families(HEED_FLAME_PYTHON,
+		 "r;/usr/lib/python3.11/json.py 1\nr;/v/lib/python3.11/site-packages/r.py 1\n"
+		 "r;<built-in len> 1\nr;app.py:main 1\n",
+		 got, 4);
+	cr_expect_str_eq(got, "yayr", "python: %s", got);
+	/* rust (inferno): "<core::future::from_generator::GenFuture<T> as F>::poll",
+	 * "app`core::ptr::drop", "main", "myapp::run", "std::rt::lang_start" */
+	families(HEED_FLAME_RUST,
+		 "r;std::rt::lang_start 1\nr;app`core::ptr::drop 1\nr;myapp::run 1\nr;main 1\n"
+		 "r;<core::future::from_generator::GenFuture<T> as F>::poll 1\n",
+		 got, 5);
+	cr_expect_str_eq(got, "aoyao", "rust: %s", got);
+}
+
+/* chain (flamegraph.pl): frames after the first "--" become wakers "_[w]" (aqua,
+ * annotation not shown), the others blue; a stack without "--" gains a "--" leaf. */
+Test(flame, chain_palette_marks_wakers)
+{
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct rect *r = xcalloc(16, sizeof(*r));
+	struct heed_flame_opts o;
+	heed_flame *f;
+	char *svg;
+
+	heed_flame_opts_init(&o);
+	o.palette = HEED_FLAME_CHAIN;
+	f = mk(&o, NULL);
+	add_text(f, "sleep;--;wake;run 2\nidle 1\n");
+	layout(f, fs);
+	cr_assert_eq(fs->n, 7);
+	expect(fs, 1, "idle", 1, 0, 1);
+	expect(fs, 2, "--", 2, 0, 1);
+	expect(fs, 3, "sleep", 1, 1, 2);
+	expect(fs, 4, "--", 2, 1, 2);
+	expect(fs, 5, "wake_[w]", 3, 1, 2);
+	expect(fs, 6, "run_[w]", 4, 1, 2);
+	svg = render(f);
+	cr_assert_eq(parse_rects(svg, r, 16), 7);
+	cr_expect_eq(family(&r[3]), 'b', "sleep blue");
+	cr_expect_eq(family(&r[4]), '-', "separator grey");
+	cr_expect_eq(family(&r[5]), 'a', "waker aqua");
+	cr_expect_str_eq(r[5].title, "wake (2 samples, 66.67%)");
+	free(svg);
+	heed_flame_free(f);
+	free(r);
+	free(fs);
+}
+
+static char *render_opts(struct heed_flame_opts *o, const char *text)
+{
+	heed_flame *f = mk(o, NULL);
+	char *svg;
+
+	add_text(f, text);
+	svg = render(f);
+	heed_flame_free(f);
+	return svg;
+}
+
+Test(flame, random_colours_follow_the_seed)
+{
+	struct rect *a = xcalloc(32, sizeof(*a)), *b = xcalloc(32, sizeof(*b));
+	struct heed_flame_opts o;
+	char text[512] = "";
+	char *s1, *s2, *s3;
+	int differ = 0;
+
+	for (int i = 0; i < 20; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "main;f%02d 1\n", i);
+	heed_flame_opts_init(&o);
+	o.random = 1;
+	o.seed = 1;
+	s1 = render_opts(&o, text);
+	s2 = render_opts(&o, text);
+	cr_expect_str_eq(s1, s2, "the same seed gives the same colours");
+	o.seed = 2;
+	s3 = render_opts(&o, text);
+	cr_assert_eq(parse_rects(s1, a, 32), 22);
+	cr_assert_eq(parse_rects(s3, b, 32), 22);
+	for (int i = 2; i < 22; i++) {
+		differ += a[i].r != b[i].r || a[i].g != b[i].g || a[i].b != b[i].b;
+		cr_expect(a[i].r >= 205 && a[i].g <= 230 && a[i].b <= 55, "hot: %d,%d,%d", a[i].r,
+			  a[i].g, a[i].b);
+	}
+	cr_expect_gt(differ, 10, "another seed, other colours (%d of 20 differ)", differ);
+	free(s1);
+	free(s2);
+	free(s3);
+	free(a);
+	free(b);
+}
+
+/* --cp: a name in the palette map keeps its colour; drawn names are added; the map
+ * is written sorted, as flamegraph.pl writes palette.map. */
+Test(flame, palette_map_keeps_colours)
+{
+	static const char map[] = "main->rgb(1,2,3)\nunused->rgb(4,5,6)\n";
+	struct heed_flame_opts o;
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	FILE *in = fmemopen((void *)map, strlen(map), "r");
+	char *svg, *buf = NULL, want[128];
+	size_t len = 0;
+	FILE *out;
+	heed_flame *f;
+	int rgb[3];
+
+	heed_flame_opts_init(&o);
+	o.consistent = 1;
+	f = mk(&o, m);
+	cr_assert(in);
+	cr_expect_eq(heed_flame_palette_read(f, in, "palette.map"), 2);
+	fclose(in);
+	add_text(f, "main;work 1\n");
+	svg = render(f);
+	fill_of(svg, "main", rgb);
+	cr_expect(rgb[0] == 1 && rgb[1] == 2 && rgb[2] == 3, "main from the map");
+	fill_of(svg, "work", rgb);
+	out = open_memstream(&buf, &len);
+	cr_assert(out);
+	cr_expect_eq(heed_flame_palette_write(f, out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want), "main->rgb(1,2,3)\nunused->rgb(4,5,6)\nwork->rgb(%d,%d,%d)\n",
+		 rgb[0], rgb[1], rgb[2]);
+	cr_expect_str_eq(buf, want);
+	free(buf);
+	free(svg);
+	in = fmemopen((void *)"ok->rgb(1,1,1)\nbad->red\n", 24, "r");
+	cr_assert(in);
+	cr_expect_eq(heed_flame_palette_read(f, in, "p.map"), -EINVAL);
+	fclose(in);
+	cr_expect(strstr(m->buf, "p.map:2: not a palette line"), "%s", m->buf);
+	heed_flame_free(f);
+	free(m);
+}
+
+/* --nameattr: id, class, title and a link on frames of one name. */
+Test(flame, nameattr_sets_frame_attributes)
+{
+	static const char attrs[] = "work\tid=w1\tclass=hot x\ttitle=Work <1>\t"
+				    "href=http://h/?a=1&b=2\tg_extra=onclick=x\n";
+	struct heed_flame_opts o;
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	FILE *in = fmemopen((void *)attrs, strlen(attrs), "r");
+	heed_flame *f;
+	char *svg;
+
+	heed_flame_opts_init(&o);
+	f = mk(&o, m);
+	cr_assert(in);
+	cr_expect_eq(heed_flame_nameattr_read(f, in, "attrs"), 1);
+	fclose(in);
+	cr_expect(strstr(m->buf, "attrs:1: attribute 'g_extra' is not supported"), "%s", m->buf);
+	add_text(f, "main;work 1\n");
+	svg = render(f);
+	cr_expect(strstr(svg, "<a xlink:href=\"http://h/?a=1&amp;b=2\" target=\"_top\" id=\"w1\" "
+			      "class=\"hot x\"><title>Work &lt;1&gt;</title><rect "),
+		  "%s", strstr(svg, "<g id=\"frames\""));
+	cr_expect(strstr(svg, "</text></a>\n"), "the link is closed");
+	cr_expect(strstr(svg, "<g><title>main (1 samples"), "other frames unchanged");
+	free(svg);
+	in = fmemopen((void *)"no tab here\n", 12, "r");
+	cr_assert(in);
+	cr_expect_eq(heed_flame_nameattr_read(f, in, "attrs"), -EINVAL);
+	fclose(in);
+	cr_expect(strstr(m->buf, "attrs:1: no tab after the name"), "%s", m->buf);
+	heed_flame_free(f);
+	free(m);
+}
+
+/* Background, font, notes, encoding, search and stroke colours, truncation side and
+ * the script's absence, each as it appears in the SVG. */
+Test(flame, style_options_reach_the_svg)
+{
+	struct heed_flame_opts o;
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	heed_flame *f = NULL;
+	char *svg;
+
+	heed_flame_opts_init(&o);
+	o.palette = HEED_FLAME_MEM;
+	svg = render_opts(&o, "a 1\n");
+	cr_expect(strstr(svg, "stop-color=\"#eef2ee\""), "mem: green background");
+	free(svg);
+	heed_flame_opts_init(&o);
+	o.bgcolors = "#123456";
+	o.fonttype = "DejaVu Sans";
+	o.notes = "built by test_flame";
+	o.encoding = "ISO-8859-1";
+	o.search_color = "#00ff00";
+	o.stroke_color = "rgb(0,0,0)";
+	o.no_javascript = 1;
+	svg = render_opts(&o, "a 1\n");
+	cr_expect_eq(strncmp(svg,
+			     "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" standalone=\"no\"?>",
+			     59),
+		     0, "%.80s", svg);
+	cr_expect(strstr(svg, "<stop stop-color=\"#123456\" offset=\"5%\"/><stop "
+			      "stop-color=\"#123456\""));
+	cr_expect(strstr(svg, "text { font-family: DejaVu Sans, sans-serif;"));
+	cr_expect(strstr(svg, "<!-- NOTES: built by test_flame -->"));
+	cr_expect(strstr(svg, "data-searchcolor=\"#00ff00\""));
+	cr_expect(strstr(svg, "#frames rect { stroke: rgb(0,0,0); stroke-width: 1; }"));
+	cr_expect(!strstr(svg, "<script") && !strstr(svg, "onload") && !strstr(svg, ">Search<"),
+		  "no script, no buttons");
+	free(svg);
+
+	/* 100 px for the one frame: (100 - 3) / (10 * 0.5) = 19 characters fit. */
+	heed_flame_opts_init(&o);
+	o.width = 120;
+	o.font_size = 10;
+	o.fontwidth = 0.5;
+	svg = render_opts(&o, "abcdefghijklmnopqrstuvwxyz 1\n");
+	cr_expect(strstr(svg, ">abcdefghijklmnopq..</text>"), "right truncation");
+	free(svg);
+	o.truncate_left = 1;
+	svg = render_opts(&o, "abcdefghijklmnopqrstuvwxyz 1\n");
+	cr_expect(strstr(svg, ">..jklmnopqrstuvwxyz</text>"), "left truncation");
+	cr_expect(strstr(svg, "data-truncate=\"left\""));
+	free(svg);
+
+	heed_flame_opts_init(&o);
+	o.on_error = on_err;
+	o.error_ctx = m;
+	o.notes = "a--b";
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	o.notes = NULL;
+	o.bgcolors = "pink";
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	o.bgcolors = NULL;
+	o.encoding = "UTF 8";
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	o.encoding = NULL;
+	o.stroke_color = "red;}";
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	o.stroke_color = NULL;
+	o.search_color = "rgb(300,0,0)";
+	cr_expect_eq(heed_flame_new(&o, &f), -EINVAL);
+	cr_expect(strstr(m->buf, "notes: no '<', '>' or \"--\""), "%s", m->buf);
+	cr_expect(strstr(m->buf, "bgcolors: not yellow, blue, green, grey or #rrggbb ('pink')"),
+		  "%s", m->buf);
+	cr_expect(strstr(m->buf, "encoding: not a name"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "stroke color: not none"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "search color: not #rrggbb"), "%s", m->buf);
+	cr_expect_null(f);
+	free(m);
+}
