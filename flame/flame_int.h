@@ -124,8 +124,12 @@ struct heed_flame {
 	int finished;
 	double *total_a, *total_b; /* per node, inclusive */
 	unsigned int maxdepth;
-	double maxdelta; /* largest |self delta| of a stack (at least 1), for colour
-			    intensity */
+	int counted;		  /* drawn, drawn_depth are valid */
+	size_t drawn;		  /* frames at least minwidth wide */
+	unsigned int drawn_depth; /* the deepest of them */
+	uint32_t deepest;	  /* frames of the longest stack added */
+	double maxdelta;	  /* largest |self delta| of a stack (at least 1), for colour
+				     intensity */
 };
 
 /* Interns name s[0, len): *id is its index in names[]. 0 or -ENOMEM. */
@@ -150,6 +154,10 @@ void flame_err(heed_flame *f, const char *fmt, ...) __attribute__((format(printf
 
 /* Sorts names, links children in name order, sums totals. 0 or -ENOMEM. */
 int flame_finish(heed_flame *f);
+
+/* The frames drawn (at least minwidth wide) and the deepest of them, from one walk
+ * per finished layout. 0 or -ENOMEM. */
+int flame_count(heed_flame *f, size_t *drawn, unsigned int *depth);
 
 /* Visits frames as heed_flame_foreach; with prune, elided frames and their subtrees
  * are skipped. */

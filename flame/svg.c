@@ -324,16 +324,6 @@ static size_t shown_len(const char *s, size_t len)
 	return len;
 }
 
-static int count_frame(const struct heed_flame_frame *fr, void *arg)
-{
-	struct svg_ctx *c = arg;
-
-	c->drawn++;
-	if (fr->depth > c->maxdepth)
-		c->maxdepth = fr->depth;
-	return 0;
-}
-
 static void out_attr(struct flame_out *o, const char *name, const char *val)
 {
 	out_fmt(o, " %s=\"", name);
@@ -634,7 +624,7 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = flame_walk(f, 1, count_frame, &c);
+	err = flame_count(f, &c.drawn, &c.maxdepth);
 	if (err)
 		goto cleanup;
 	ypad1 = fs * 3 + (f->subtitle ? fs * 2 : 0);

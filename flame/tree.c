@@ -710,6 +710,8 @@ int heed_flame_add_stack(heed_flame *f, const char *const *frames, const size_t 
 		size_t l = len && len[i] != (size_t)-1 ? len[i] : strlen(frames[i]);
 
 		err = frame_step(f, &cur, frames[i], l);
+		if (k + 1 > f->deepest)
+			f->deepest = (uint32_t)(k + 1);
 		if (err)
 			return err;
 	}
@@ -807,6 +809,9 @@ static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 		size_t end = semi ? (size_t)(semi - s) : len;
 
 		err = frame_step(f, &cur, s + pos, end - pos);
+		/* Kept per frame: a line failing half way leaves its nodes in the tree. */
+		if (i + 1 > f->deepest)
+			f->deepest = i + 1;
 		if (!err && i >= f->prev_capn)
 			err = prev_room(f, i);
 		if (err)
@@ -828,7 +833,7 @@ static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 static int add_reversed(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 {
 	size_t end = len;
-	uint32_t cur = 0;
+	uint32_t cur = 0, depth = 0;
 	int err;
 
 	for (;;) {
@@ -837,6 +842,8 @@ static int add_reversed(heed_flame *f, const char *s, size_t len, uint32_t *leaf
 		while (b > 0 && s[b - 1] != ';')
 			b--;
 		err = frame_step(f, &cur, s + b, end - b);
+		if (++depth > f->deepest)
+			f->deepest = depth;
 		if (err)
 			return err;
 		if (b == 0)
@@ -1274,7 +1281,7 @@ static void sort_kids(heed_flame *f, uint32_t id, uint64_t *keys)
 
 int flame_finish(heed_flame *f)
 {
-	uint32_t *order = NULL, *depth = NULL, maxkids = 0;
+	uint32_t *order = NULL, maxkids = 0;
 	uint64_t *keys = NULL;
 	uint32_t n = f->nnodes;
 	int err = -ENOMEM;
@@ -1288,12 +1295,11 @@ int flame_finish(heed_flame *f)
 	}
 	order = malloc((size_t)f->nnames * sizeof(*order));
 	keys = malloc(((size_t)maxkids + 1) * sizeof(*keys));
-	depth = malloc((size_t)n * sizeof(*depth));
 	free(f->total_a);
 	free(f->total_b);
 	f->total_a = malloc((size_t)n * sizeof(double));
 	f->total_b = f->self_b ? malloc((size_t)n * sizeof(double)) : NULL;
-	if (!order || !keys || !depth || !f->total_a || (f->self_b && !f->total_b))
+	if (!order || !keys || !f->total_a || (f->self_b && !f->total_b))
 		goto cleanup;
 
 	for (uint32_t i = 0; i < f->nnames; i++)
@@ -1327,19 +1333,14 @@ int flame_finish(heed_flame *f)
 		if (f->total_b)
 			f->total_b[p] += f->total_b[i];
 	}
-	f->maxdepth = 0;
-	depth[0] = 0;
-	for (uint32_t i = 1; i < n; i++) {
-		depth[i] = depth[f->nodes[i].parent] + 1;
-		if (depth[i] > f->maxdepth)
-			f->maxdepth = depth[i];
-	}
+	/* The deepest node ends the longest stack added: no per-node depth is kept. */
+	f->maxdepth = f->deepest;
+	f->counted = 0;
 	f->finished = 1;
 	err = 0;
 cleanup:
 	free(order);
 	free(keys);
-	free(depth);
 	return err;
 }
 
@@ -1423,16 +1424,35 @@ int heed_flame_foreach(heed_flame *f, int (*fn)(const struct heed_flame_frame *f
 	return flame_walk(f, 0, fn, ctx);
 }
 
-static int count_drawn(const struct heed_flame_frame *fr, void *ctx)
+static int count_drawn_depth(const struct heed_flame_frame *fr, void *ctx)
 {
-	size_t *drawn = ctx;
+	heed_flame *f = ctx;
 
-	*drawn += !fr->elided;
+	f->drawn++;
+	if (fr->depth > f->drawn_depth)
+		f->drawn_depth = fr->depth;
 	return 0;
+}
+
+int flame_count(heed_flame *f, size_t *drawn, unsigned int *depth)
+{
+	int err = flame_finish(f);
+
+	if (!err && !f->counted) {
+		f->drawn = 0;
+		f->drawn_depth = 0;
+		err = flame_walk(f, 1, count_drawn_depth, f);
+		f->counted = !err;
+	}
+	*drawn = f->drawn;
+	*depth = f->drawn_depth;
+	return err;
 }
 
 void heed_flame_stats(heed_flame *f, struct heed_flame_stats *st)
 {
+	unsigned int depth;
+
 	memset(st, 0, sizeof(*st));
 	st->lines = f->lines;
 	st->bad = f->bad;
@@ -1442,7 +1462,7 @@ void heed_flame_stats(heed_flame *f, struct heed_flame_stats *st)
 	st->total = flame_width(f, 0);
 	st->frames = f->nnodes;
 	st->depth = f->maxdepth;
-	if (flame_walk(f, 1, count_drawn, &st->drawn))
+	if (flame_count(f, &st->drawn, &depth))
 		st->drawn = 0;
 	st->elided = st->frames - st->drawn;
 }
