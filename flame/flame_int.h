@@ -128,6 +128,7 @@ struct heed_flame {
 	size_t drawn;		  /* frames at least minwidth wide */
 	unsigned int drawn_depth; /* the deepest of them */
 	uint32_t deepest;	  /* frames of the longest stack added */
+	uint32_t maxkids;	  /* children of the widest node */
 	double maxdelta;	  /* largest |self delta| of a stack (at least 1), for colour
 				     intensity */
 };

@@ -64,23 +64,32 @@ static int isxdigit_c(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The last word of a string is read overlapping the one before it, so no byte loop or
+ * variable-length copy runs per name: a profile hashes a million of them. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
 	uint64_t h = 0x243f6a8885a308d3ull ^ (n * 0x9e3779b97f4a7c15ull);
 	uint64_t w;
 
-	while (n >= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-		s += 8;
-		n -= 8;
+	if (n >= 8) {
+		for (; n > 8; s += 8, n -= 8) {
+			memcpy(&w, s, 8);
+			h = (h ^ w) * 0xff51afd7ed558ccdull;
+			h ^= h >> 29;
+		}
+		memcpy(&w, s + n - 8, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		w = (uint64_t)a << 32 | b;
+	} else {
+		w = n ? (uint64_t)(unsigned char)s[0] << 16 |
+				    (uint64_t)(unsigned char)s[n / 2] << 8 | (unsigned char)s[n - 1]
+		      : 0;
 	}
-	if (n) {
-		w = 0;
-		memcpy(&w, s, n);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	}
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 32;
 	h *= 0x9e3779b97f4a7c15ull;
 	h ^= h >> 29;
@@ -485,20 +494,22 @@ static int same_bytes(const char *a, const char *b, size_t n)
 {
 	uint64_t x, y;
 
-	while (n >= 8) {
+	if (n < 8) {
+		while (n--) {
+			if (*a++ != *b++)
+				return 0;
+		}
+		return 1;
+	}
+	for (; n > 8; a += 8, b += 8, n -= 8) {
 		memcpy(&x, a, 8);
 		memcpy(&y, b, 8);
 		if (x != y)
 			return 0;
-		a += 8;
-		b += 8;
-		n -= 8;
 	}
-	while (n--) {
-		if (*a++ != *b++)
-			return 0;
-	}
-	return 1;
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 static int rehash_names(heed_flame *f)
@@ -629,7 +640,8 @@ static int get_child(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id
 	if (err)
 		return err;
 	p = &f->nodes[parent];
-	p->nkids++;
+	if (++p->nkids > f->maxkids)
+		f->maxkids = p->nkids;
 	f->finished = 0;
 	if (f->o.flamechart) {
 		/* Appended: the list stays in input order. */
@@ -1289,10 +1301,7 @@ int flame_finish(heed_flame *f)
 	if (f->finished)
 		return 0;
 	assert(n > 0 && f->nnames > 0); /* the root and its name "all" always exist */
-	for (uint32_t i = 0; i < n; i++) {
-		if (f->nodes[i].nkids > maxkids)
-			maxkids = f->nodes[i].nkids;
-	}
+	maxkids = f->maxkids;
 	order = malloc((size_t)f->nnames * sizeof(*order));
 	keys = malloc(((size_t)maxkids + 1) * sizeof(*keys));
 	free(f->total_a);
@@ -1307,11 +1316,6 @@ int flame_finish(heed_flame *f)
 	qsort_r(order, f->nnames, sizeof(*order), name_cmp, f->names);
 	for (uint32_t i = 0; i < f->nnames; i++)
 		f->names[order[i]].rank = i;
-	for (uint32_t i = 0; i < n; i++) {
-		/* A flame chart's children stay in the order they came. */
-		if (f->nodes[i].nkids > 1 && !f->o.flamechart)
-			sort_kids(f, i, keys);
-	}
 
 	/* flamegraph.pl starts its largest change at 1: changes below one sample never
 	 * saturate the colour. */
@@ -1326,12 +1330,18 @@ int flame_finish(heed_flame *f)
 				f->maxdelta = d;
 		}
 	}
-	for (uint32_t i = n - 1; i >= 1; i--) {
-		uint32_t p = f->nodes[i].parent;
+	/* One pass over the nodes, children before parents: totals, and each list of
+	 * children in name order (a flame chart's stay in the order they came). */
+	for (uint32_t i = n; i-- > 0;) {
+		const struct flame_node *nd = &f->nodes[i];
 
-		f->total_a[p] += f->total_a[i];
+		if (nd->nkids > 1 && !f->o.flamechart)
+			sort_kids(f, i, keys);
+		if (i == 0)
+			break;
+		f->total_a[nd->parent] += f->total_a[i];
 		if (f->total_b)
-			f->total_b[p] += f->total_b[i];
+			f->total_b[nd->parent] += f->total_b[i];
 	}
 	/* The deepest node ends the longest stack added: no per-node depth is kept. */
 	f->maxdepth = f->deepest;
@@ -1376,9 +1386,15 @@ int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame
 	minw = flame_min_samples(f);
 	for (;;) {
 		const struct flame_node *n = &f->nodes[id];
-		const struct flame_name *nm = &f->names[n->name];
 		double w = flame_width(f, id);
+		const struct flame_name *nm;
 
+		fr.elided = w <= 0 || w < minw;
+		/* Most frames of a large profile are elided: their name, counts and
+		 * children are not read at all (each a cache miss). */
+		if (prune && fr.elided)
+			goto next;
+		nm = &f->names[n->name];
 		fr.name = nm->s;
 		fr.name_len = nm->len;
 		fr.depth = d;
@@ -1390,21 +1406,19 @@ int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame
 		if (f->total_b && (id != 0 || f->o.diff_subtree))
 			fr.delta = f->o.diff_subtree ? w - f->total_a[id]
 						     : f->self_b[id] - f->self_a[id];
-		fr.elided = w <= 0 || w < minw;
-		if (!prune || !fr.elided) {
-			ret = fn(&fr, ctx);
-			if (ret)
-				break;
-		}
+		ret = fn(&fr, ctx);
+		if (ret)
+			break;
 		/* Children are never wider than their parent: an elided frame's
 		 * subtree is elided too. */
-		if (n->child != FLAME_NONE && !(prune && fr.elided)) {
+		if (n->child != FLAME_NONE) {
 			/* A frame's own samples sit left of its children. */
 			xs[d++] = x;
 			x += fr.self;
 			id = n->child;
 			continue;
 		}
+	next:
 		while (id != 0 && f->nodes[id].next == FLAME_NONE) {
 			id = f->nodes[id].parent;
 			x = xs[--d];
