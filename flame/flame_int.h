@@ -25,6 +25,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "flame.h"
 
@@ -190,9 +191,27 @@ struct flame_out {
 };
 
 void out_flush(struct flame_out *o);
-void out_mem(struct flame_out *o, const char *s, size_t n);
+void out_mem_slow(struct flame_out *o, const char *s, size_t n);
+
+/* Inline: an SVG of 70,000 frames appends a million small pieces. */
+static inline void out_mem(struct flame_out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		out_mem_slow(o, s, n);
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+/* A string literal, its length known at compile time. */
+#define out_lit(o, lit) out_mem((o), "" lit, sizeof(lit) - 1)
 void out_str(struct flame_out *o, const char *s);
 void out_fmt(struct flame_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* u in decimal, with a ',' between groups of three digits when sep. */
+void out_uint(struct flame_out *o, uint64_t u, int sep);
+/* v as printf's "%.2f" writes it, without printf in the common case. */
+void out_fixed2(struct flame_out *o, double v);
 /* v with at most 2 decimals, trailing zeros dropped: fast, for coordinates. */
 void out_num(struct flame_out *o, double v);
 /* A sample count as flamegraph.pl shows it: "%.0f" (exact for integers of any

@@ -26,6 +26,7 @@ struct svg_ctx {
 	uint32_t *pal_ix;  /* --cp: name id -> pal[] index + 1 */
 	uint32_t *attr_ix; /* --nameattr: name id -> attrs[] index + 1 */
 	int err;
+	size_t countname_len;
 	double total; /* graph total, for percentages */
 	double scale; /* px per sample */
 	double y0;    /* y of the depth-0 rect */
@@ -311,7 +312,10 @@ static void out_pct(struct flame_out *o, double part, double whole, int sign)
 {
 	double p = whole > 0 && part != 0 ? 100 * part / whole : 0; /* no "-0.00" */
 
-	out_fmt(o, sign && part > 0 ? "+%.2f%%" : "%.2f%%", p);
+	if (sign && part > 0)
+		out_mem(o, "+", 1);
+	out_fixed2(o, p);
+	out_mem(o, "%", 1);
 }
 
 /* Length of a name without its annotation (_[k], _[i], _[j] or _[w]): the
@@ -363,7 +367,7 @@ static struct rgb fill_of(struct svg_ctx *c, const struct heed_flame_frame *fr, 
 static void open_frame(struct flame_out *o, const struct flame_attr *a)
 {
 	if (!a) {
-		out_str(o, "<g>");
+		out_lit(o, "<g>");
 		return;
 	}
 	out_str(o, a->href ? "<a" : "<g");
@@ -399,47 +403,53 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 		a = &f->attrs[c->attr_ix[nid] - 1];
 	col = fill_of(c, fr, nid);
 	open_frame(o, a);
-	out_str(o, "<title>");
+	out_lit(o, "<title>");
 	if (a && a->title) {
 		out_xml(o, a->title, strlen(a->title), SIZE_MAX);
 	} else {
 		out_xml(o, fr->name, nlen, SIZE_MAX);
-		out_str(o, " (");
+		out_lit(o, " (");
 		out_count(o, fr->width);
 		out_mem(o, " ", 1);
-		out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
-		out_str(o, ", ");
+		out_xml(o, f->countname, c->countname_len, SIZE_MAX);
+		out_lit(o, ", ");
 		if (fr->depth == 0)
-			out_str(o, "100%");
+			out_lit(o, "100%");
 		else
 			out_pct(o, shown, c->total, 0);
 		if (f->mode == FLAME_MODE_DIFF && (fr->depth || f->o.diff_subtree)) {
 			/* With negate the hues are swapped, and so is the sign shown. */
-			out_str(o, "; ");
+			out_lit(o, "; ");
 			out_pct(o, f->o.negate ? -fr->delta : fr->delta, c->total, 1);
 		}
 		out_mem(o, ")", 1);
 	}
-	out_str(o, "</title><rect x=\"");
+	out_lit(o, "</title><rect x=\"");
 	out_num(o, x);
-	out_str(o, "\" y=\"");
+	out_lit(o, "\" y=\"");
 	out_num(o, y);
-	out_str(o, "\" width=\"");
+	out_lit(o, "\" width=\"");
 	out_num(o, w);
-	out_str(o, "\" height=\"");
+	out_lit(o, "\" height=\"");
 	out_num(o, f->o.frame_height - 1);
-	out_fmt(o, "\" fill=\"rgb(%d,%d,%d)\"/>", col.r, col.g, col.b);
+	out_lit(o, "\" fill=\"rgb(");
+	out_uint(o, (uint64_t)col.r, 0);
+	out_mem(o, ",", 1);
+	out_uint(o, (uint64_t)col.g, 0);
+	out_mem(o, ",", 1);
+	out_uint(o, (uint64_t)col.b, 0);
+	out_lit(o, ")\"/>");
 	if (fit >= 3) {
-		out_str(o, "<text x=\"");
+		out_lit(o, "<text x=\"");
 		out_num(o, x + 3);
-		out_str(o, "\" y=\"");
+		out_lit(o, "\" y=\"");
 		out_num(o, y + f->o.frame_height / 2 + f->o.font_size * 0.35);
-		out_str(o, "\">");
+		out_lit(o, "\">");
 		if (f->o.truncate_left)
 			out_xml_tail(o, fr->name, nlen, fit);
 		else
 			out_xml(o, fr->name, nlen, fit);
-		out_str(o, "</text>");
+		out_lit(o, "</text>");
 	}
 	out_str(o, a && a->href ? "</a>\n" : "</g>\n");
 	return c->err ? c->err : o->err;
@@ -470,22 +480,22 @@ static void write_buttons(struct svg_ctx *c, double height, double ypad2)
 
 	out_fmt(o, "<text id=\"details\" x=\"%g\" y=\"", FLAME_XPAD);
 	out_num(o, height - ypad2 / 2);
-	out_str(o, "\"> </text>\n");
+	out_lit(o, "\"> </text>\n");
 	out_fmt(o, "<text id=\"unzoom\" class=\"hide\" x=\"%g\" y=\"", FLAME_XPAD);
 	out_num(o, fs * 2);
-	out_str(o, "\">Reset Zoom</text>\n<text id=\"search\" x=\"");
+	out_lit(o, "\">Reset Zoom</text>\n<text id=\"search\" x=\"");
 	out_num(o, w - FLAME_XPAD - 100);
-	out_str(o, "\" y=\"");
+	out_lit(o, "\" y=\"");
 	out_num(o, fs * 2);
-	out_str(o, "\">Search</text>\n<text id=\"ic\" x=\"");
+	out_lit(o, "\">Search</text>\n<text id=\"ic\" x=\"");
 	out_num(o, w - FLAME_XPAD - 16);
-	out_str(o, "\" y=\"");
+	out_lit(o, "\" y=\"");
 	out_num(o, fs * 2);
-	out_str(o, "\">ic</text>\n<text id=\"matched\" x=\"");
+	out_lit(o, "\">ic</text>\n<text id=\"matched\" x=\"");
 	out_num(o, w - FLAME_XPAD - 100);
-	out_str(o, "\" y=\"");
+	out_lit(o, "\" y=\"");
 	out_num(o, height - ypad2 / 2);
-	out_str(o, "\"> </text>\n");
+	out_lit(o, "\"> </text>\n");
 }
 
 static void write_head(struct svg_ctx *c, double height, double ypad2)
@@ -497,17 +507,17 @@ static void write_head(struct svg_ctx *c, double height, double ypad2)
 	int js = !f->o.no_javascript;
 	const char *bg1, *bg2;
 
-	out_str(o, "<?xml version=\"1.0\"");
+	out_lit(o, "<?xml version=\"1.0\"");
 	if (f->encoding)
 		out_attr(o, "encoding", f->encoding);
 	out_str(o, " standalone=\"no\"?>\n"
 		   "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
 		   "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n");
-	out_str(o, "<svg version=\"1.1\" width=\"");
+	out_lit(o, "<svg version=\"1.1\" width=\"");
 	out_num(o, w);
-	out_str(o, "\" height=\"");
+	out_lit(o, "\" height=\"");
 	out_num(o, height);
-	out_str(o, "\" viewBox=\"0 0 ");
+	out_lit(o, "\" viewBox=\"0 0 ");
 	out_num(o, w);
 	out_mem(o, " ", 1);
 	out_num(o, height);
@@ -519,9 +529,9 @@ static void write_head(struct svg_ctx *c, double height, double ypad2)
 		"%lu lines, %lu malformed -->\n",
 		c->drawn, elided, f->o.minwidth, f->lines, f->bad);
 	if (f->notes) {
-		out_str(o, "<!-- NOTES: ");
+		out_lit(o, "<!-- NOTES: ");
 		out_xml(o, f->notes, strlen(f->notes), SIZE_MAX);
-		out_str(o, " -->\n");
+		out_lit(o, " -->\n");
 	}
 	bg_colors(f->bgcolors, &bg1, &bg2);
 	out_fmt(o,
@@ -529,7 +539,7 @@ static void write_head(struct svg_ctx *c, double height, double ypad2)
 		"<stop stop-color=\"%s\" offset=\"5%%\"/>"
 		"<stop stop-color=\"%s\" offset=\"95%%\"/></linearGradient></defs>\n",
 		bg1, bg2);
-	out_str(o, "<style type=\"text/css\">\ntext { font-family: ");
+	out_lit(o, "<style type=\"text/css\">\ntext { font-family: ");
 	out_xml(o, f->fonttype, strlen(f->fonttype), SIZE_MAX);
 	out_fmt(o,
 		", sans-serif; font-size: %gpx; fill: rgb(0,0,0); }\n"
@@ -545,47 +555,47 @@ static void write_head(struct svg_ctx *c, double height, double ypad2)
 		fs, fs + 5);
 	if (f->stroke_color && strcmp(f->stroke_color, "none") != 0)
 		out_fmt(o, "#frames rect { stroke: %s; stroke-width: 1; }\n", f->stroke_color);
-	out_str(o, "</style>\n");
+	out_lit(o, "</style>\n");
 	if (js) {
-		out_str(o, "<script type=\"text/ecmascript\"><![CDATA[\n");
+		out_lit(o, "<script type=\"text/ecmascript\"><![CDATA[\n");
 		out_mem(o, flame_js, sizeof(flame_js) - 1);
-		out_str(o, "]]></script>\n");
+		out_lit(o, "]]></script>\n");
 	}
-	out_str(o, "<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"url(#bg)\"/>\n");
-	out_str(o, "<text id=\"title\" x=\"");
+	out_lit(o, "<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"url(#bg)\"/>\n");
+	out_lit(o, "<text id=\"title\" x=\"");
 	out_num(o, w / 2);
-	out_str(o, "\" y=\"");
+	out_lit(o, "\" y=\"");
 	out_num(o, fs * 2);
-	out_str(o, "\">");
+	out_lit(o, "\">");
 	out_xml(o, f->title, strlen(f->title), SIZE_MAX);
-	out_str(o, "</text>\n");
+	out_lit(o, "</text>\n");
 	if (f->subtitle) {
-		out_str(o, "<text id=\"subtitle\" x=\"");
+		out_lit(o, "<text id=\"subtitle\" x=\"");
 		out_num(o, w / 2);
-		out_str(o, "\" y=\"");
+		out_lit(o, "\" y=\"");
 		out_num(o, fs * 4);
-		out_str(o, "\">");
+		out_lit(o, "\">");
 		out_xml(o, f->subtitle, strlen(f->subtitle), SIZE_MAX);
-		out_str(o, "</text>\n");
+		out_lit(o, "</text>\n");
 	}
 	/* Without the script the buttons would do nothing. */
 	if (js)
 		write_buttons(c, height, ypad2);
-	out_str(o, "<g id=\"frames\"");
+	out_lit(o, "<g id=\"frames\"");
 	out_attr(o, "data-nametype", f->nametype);
 	out_attr(o, "data-searchcolor", f->search_color);
 	out_fmt(o, " data-fontwidth=\"%g\"", f->o.fontwidth);
 	if (f->o.truncate_left)
-		out_str(o, " data-truncate=\"left\"");
+		out_lit(o, " data-truncate=\"left\"");
 	out_fmt(o, " data-xpad=\"%g\" data-width=\"", FLAME_XPAD);
 	out_num(o, w);
-	out_str(o, "\" data-fontsize=\"");
+	out_lit(o, "\" data-fontsize=\"");
 	out_num(o, fs);
-	out_str(o, "\" data-fh=\"");
+	out_lit(o, "\" data-fh=\"");
 	out_num(o, f->o.frame_height);
-	out_str(o, "\" data-y0=\"");
+	out_lit(o, "\" data-y0=\"");
 	out_num(o, c->y0);
-	out_str(o, "\">\n");
+	out_lit(o, "\">\n");
 }
 
 int heed_flame_write_svg(heed_flame *f, FILE *fp)
@@ -613,6 +623,7 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 	o.cap = OUT_BUF;
 	c.scale = (f->o.width - 2 * FLAME_XPAD) / c.total;
 	c.charw = fs * f->o.fontwidth;
+	c.countname_len = strlen(f->countname);
 	c.rng = f->o.seed ? f->o.seed
 			  : (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)clock();
 	c.rng |= 1; /* xorshift never leaves 0 */

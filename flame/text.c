@@ -21,18 +21,16 @@ void out_flush(struct flame_out *o)
 	o->len = 0;
 }
 
-void out_mem(struct flame_out *o, const char *s, size_t n)
+void out_mem_slow(struct flame_out *o, const char *s, size_t n)
 {
-	if (o->len + n > o->cap) {
-		out_flush(o);
-		if (n > o->cap) {
-			if (!o->err && fwrite(s, 1, n, o->fp) != n)
-				o->err = -EIO;
-			return;
-		}
+	out_flush(o);
+	if (n > o->cap) {
+		if (!o->err && fwrite(s, 1, n, o->fp) != n)
+			o->err = -EIO;
+		return;
 	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
+	memcpy(o->buf, s, n);
+	o->len = n;
 }
 
 void out_str(struct flame_out *o, const char *s)
@@ -63,8 +61,7 @@ void out_fmt(struct flame_out *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Writes u in decimal, with a ',' between groups of three digits when sep. */
-static void out_uint(struct flame_out *o, uint64_t u, int sep)
+void out_uint(struct flame_out *o, uint64_t u, int sep)
 {
 	char tmp[32];
 	char *p = tmp + sizeof(tmp);
@@ -267,4 +264,26 @@ void out_xml_tail(struct flame_out *o, const char *s, size_t len, size_t maxchar
 	if (skip > 0)
 		i++;
 	out_xml(o, s + i, len - i, SIZE_MAX);
+}
+
+void out_fixed2(struct flame_out *o, double v)
+{
+	double c = v * 100, r = nearbyint(c);
+	uint64_t u;
+
+	/* printf rounds the exact binary value; c carries one more rounding, which only
+	 * matters next to a tie (x.xx5): there, and for huge values, printf decides. */
+	if (!(fabs(c) < 1e15) || fabs(fabs(c - r) - 0.5) < 1e-6) {
+		out_fmt(o, "%.2f", v);
+		return;
+	}
+	if (signbit(v)) /* as printf: "-0.00" for a small negative value */
+		out_mem(o, "-", 1);
+	u = (uint64_t)fabs(r);
+	out_uint(o, u / 100, 0);
+	{
+		char frac[3] = {'.', (char)('0' + u % 100 / 10), (char)('0' + u % 10)};
+
+		out_mem(o, frac, 3);
+	}
 }
