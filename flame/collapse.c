@@ -692,9 +692,12 @@ static int bt_frame(struct bt_state *st, const char *s, size_t n)
 			if (p[0] == ' ' && p[1] == '(')
 				open = p;
 		}
-		if (open) {
+		/* "addr sym (dso)" keeps sym; "addr (dso)", with none, its address. */
+		if (open && open > sp) {
 			s = sp + 1;
 			n = (size_t)(open - s);
+		} else if (open) {
+			n = (size_t)(sp - s);
 		}
 	}
 	e = n;

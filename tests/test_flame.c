@@ -1270,6 +1270,8 @@ Test(flame, bpftrace_maps)
 				   "    a;b+3\n"
 				   "]: 2\n"
 				   "@q[busy, 42, ]: 5\n"
+				   /* perf mode without a symbol: the address */
+				   "@z[\n\t7f00 ([unknown])\n]: 6\n"
 				   "@h[\n"
 				   "    x+1\n"
 				   "]: \n"
@@ -1280,14 +1282,15 @@ Test(flame, bpftrace_maps)
 	char *out;
 
 	cr_assert(in);
-	cr_expect_eq(heed_flame_parse_bpftrace(f, in, "bt.txt"), 4);
+	cr_expect_eq(heed_flame_parse_bpftrace(f, in, "bt.txt"), 5);
 	fclose(in);
 	out = sorted_folded(f);
 	cr_expect_str_eq(out, "0x7f34ca4e824a;main;user_leaf 4\n"
 			      "0x7f34ca4e824a;main;user_leaf;ksys_read;read_zero 3\n"
+			      "7f00 6\n"
 			      "busy;0x55df363cf28c;sys_work;a:b 2\n"
 			      "busy;42 5\n");
-	cr_expect(strstr(m->buf, "bt.txt:25: no count after the key"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "bt.txt:28: no count after the key"), "%s", m->buf);
 	free(out);
 	heed_flame_free(f);
 	free(m);
