@@ -176,7 +176,7 @@ done
 	grep -q 'filtering for events of type: ' || err "no word on the event filtered"
 "$flame" --input perf-script --event-filter cpu-clock --kernel --folded "$tmp/perf.txt" \
 	>"$tmp/k.folded" 2>/dev/null
-grep -q '^flamebusy;.*main;sys_work [0-9]*$' "$tmp/k.folded" || err "no flamebusy;...;main;sys_work stack"
+grep -q '^flamebusy;.*main;sys_work' "$tmp/k.folded" || err "no flamebusy;...;main;sys_work stack"
 grep -q '^flamebusy;.*_\[k\] [0-9]*$' "$tmp/k.folded" || err "--kernel: no flamebusy;..._[k] stack"
 "$flame" --input perf-script --event-filter cpu-clock "$tmp/perf.txt" >"$tmp/perf.svg" 2>/dev/null ||
 	err "perf-script SVG failed"
@@ -245,8 +245,8 @@ if ! cmp -s <(LC_ALL=C sort "$tmp/bt.want") "$tmp/bt.got"; then
 	err "bpftrace: folded stacks differ from the rules:"
 	diff <(LC_ALL=C sort "$tmp/bt.want") "$tmp/bt.got" | head -10
 fi
-grep -q '^flamebusy;.*;ksys_read;.*read_zero ' "$tmp/bt.got" ||
-	err "bpftrace: no flamebusy;user frames;...;ksys_read;...;read_zero stack"
+grep -q '^flamebusy;.*;ksys_read' "$tmp/bt.got" ||
+	err "bpftrace: no flamebusy;user frames;...;ksys_read stack (kernel frames above user ones)"
 "$flame" --input bpftrace "$tmp/bt.txt" >"$tmp/bt.svg" 2>/dev/null || err "bpftrace SVG failed"
 [ "$bad" -eq 0 ] && echo "t_flame_perf: PASS"
 exit "$bad"
