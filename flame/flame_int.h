@@ -1,4 +1,5 @@
-/* flame_int.h - libflame internals shared by tree.c, svg.c and text.c.
+/* flame_int.h - libflame internals shared by tree.c, svg.c, text.c, collapse.c and
+ * attrs.c.
  *
  * The merged stacks form a trie held in flat arrays, ids instead of pointers, so a
  * node costs 20 bytes plus 8 per count column:
@@ -16,9 +17,13 @@
  * mostly appends nodes sequentially instead of probing a huge table at random, which
  * cost a cache miss per frame.
  *
- * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once;
- * nkids counts the list; after flame_finish() each list is in name-rank order and
- * total >= self.
+ * A flame chart (opts.flamechart) uses no table: only a parent's newest child, kept in
+ * last_kid[], may be shared, lists stay in input order and start[] holds each node's
+ * left edge (12 more bytes a node).
+ *
+ * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once, except
+ * in a flame chart; nkids counts the list; after flame_finish() each list is in
+ * name-rank order (input order in a flame chart) and total >= self.
  */
 #ifndef HEED_FLAME_INT_H
 #define HEED_FLAME_INT_H
