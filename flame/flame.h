@@ -19,7 +19,11 @@
  * each name compared as if followed by ';' (so "a" sorts after "a!" and before "ab",
  * as in sorted folded lines); each starts where the previous one ends, so x positions
  * are cumulative samples. In a differential graph widths are the
- * second count (AFTER) and colours show the delta (red grew, blue shrank).
+ * second count (AFTER) and colours show the delta (red grew, blue shrank): by default,
+ * as flamegraph.pl, only of the stacks ending in a frame (see opts.diff_subtree).
+ *
+ * The count follows one blank; more blanks belong to the stack ("a;  3" ends in a
+ * frame named " "), as flamegraph.pl's line regex reads it.
  *
  * Errors: functions return 0 or a negative errno. The library never prints;
  * messages (a sentence naming the file, line and cause) go to the error callback of
@@ -53,6 +57,15 @@ enum heed_flame_palette {
 	HEED_FLAME_YELLOW,
 	HEED_FLAME_PURPLE,
 	HEED_FLAME_ORANGE,
+	HEED_FLAME_JS,	   /* flamegraph.pl's: JIT green (path) or aqua, C++ yellow, ".js" paths
+			      green, builtins (':') aqua, kernel orange, other red */
+	HEED_FLAME_PERL,   /* C++ yellow, Perl green, kernel orange, other red */
+	HEED_FLAME_CHAIN,  /* chain graphs: frames after the first "--" are wakers (aqua,
+			      annotated "_[w]" as flamegraph.pl does), others blue */
+	HEED_FLAME_PYTHON, /* inferno's: site-packages aqua, the standard library yellow,
+			      other red */
+	HEED_FLAME_RUST,   /* inferno's: core/std/alloc orange, other "::" aqua, other
+			      yellow */
 };
 
 /* Receives one message per problem: a malformed line (which is skipped) or a
@@ -72,12 +85,40 @@ struct heed_flame_opts {
 	double total;	       /* when larger than the sum of counts, widths are relative to
 				  it (to compare graphs); 0: the sum */
 	enum heed_flame_palette palette;
-	int hash;     /* colours from the name only, weighting its first characters, so
-			 a function keeps its hue across graphs; otherwise each name still
-			 gets a fixed colour, only less related to similar names */
-	int inverted; /* icicle: root at the top, stacks grow down */
-	int reverse;  /* reverse each stack (leaf first) before merging */
-	int negate;   /* differential: swap red and blue, and the sign of deltas shown */
+	int hash;		 /* colours from the name only, weighting its first characters, so
+				    a function keeps its hue across graphs; otherwise each name still
+				    gets a fixed colour, only less related to similar names */
+	int inverted;		 /* icicle: root at the top, stacks grow down */
+	int reverse;		 /* reverse each stack (leaf first) before merging */
+	int negate;		 /* differential: swap red and blue, and the sign of deltas shown */
+	int diff_subtree;	 /* differential: a frame's delta is its whole subtree's change;
+				    default (flamegraph.pl): only the samples of stacks ending
+				    in it (its self samples), so parents show 0 and are white */
+	int diff_normalize;	 /* parse_diff: scale each BEFORE count to int(count * total
+				    AFTER / total BEFORE), as difffolded.pl -n */
+	int strip_hex;		 /* folded lines: "0x" and the hex digits after it become
+				    "0x...", as difffolded.pl -s */
+	int flamechart;		 /* flame chart: no sorting, input order is the x axis, only
+				    consecutive lines merge their common frames; title "Flame Chart" */
+	int random;		 /* colours drawn at random per frame (seeded by seed) */
+	unsigned long long seed; /* random: the same seed gives the same colours; 0:
+				    from the clock */
+	int consistent;		 /* --cp: colours from the palette read with
+				    heed_flame_palette_read, new names added to it */
+	const char *bgcolors;	 /* NULL: the palette's ("yellow" for hot, java, js, perl;
+				    "blue" for io, wakeup, chain; "green" for mem; "grey" for
+				    the flat ones); "yellow", "blue", "green", "grey" or "#rrggbb" */
+	const char *fonttype;	 /* NULL: "Verdana" */
+	double fontwidth;	 /* average glyph width / font size; 0: 0.59 */
+	const char *notes;	 /* a comment in the SVG; no '<', '>' or "--" */
+	const char *encoding;	 /* the XML declaration's encoding ([A-Za-z][A-Za-z0-9._-]*) */
+	const char *search_color;     /* search highlight: "#rrggbb", "rgb(r,g,b)" or a colour
+					 name; NULL: rgb(230,0,230) */
+	const char *stroke_color;     /* outline of every frame, same forms; NULL or "none":
+					 none */
+	int truncate_left;	      /* labels too long keep their end ("..name"); default: their
+					 start ("na..", flamegraph.pl's) */
+	int no_javascript;	      /* a static SVG: no script, no interactivity */
 	heed_flame_error_fn on_error; /* NULL: messages are dropped */
 	void *error_ctx;
 };
@@ -86,8 +127,9 @@ struct heed_flame_opts {
 void heed_flame_opts_init(struct heed_flame_opts *o);
 
 /* Creates an empty flame graph. o may be NULL (defaults); the strings it points to
- * are copied. Returns 0, -EINVAL (width, frame_height, factor or total negative or
- * not finite, palette unknown) or -ENOMEM. The caller frees *out with
+ * are copied. Returns 0, -EINVAL (width, frame_height, factor, total or fontwidth
+ * negative or not finite, palette unknown, bgcolors, a colour, notes or encoding
+ * not of the forms above; reported) or -ENOMEM. The caller frees *out with
  * heed_flame_free. */
 int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out);
 
@@ -130,6 +172,59 @@ long heed_flame_parse_file(heed_flame *f, const char *path);
  * -ENOMEM. */
 int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after);
 
+/* What stackcollapse-perf.pl's options change, for heed_flame_parse_perf. */
+struct heed_flame_perf_opts {
+	int pid;	   /* process name frame "comm-PID" (--pid) */
+	int tid;	   /* "comm-PID/TID" (--tid) */
+	int kernel;	   /* append "_[k]" to kernel frames (dso "[...]" or "...vmlinux") */
+	int jit;	   /* append "_[j]" to frames of /tmp/perf-PID.map */
+	int addrs;	   /* "[dso <addr>]" instead of "[dso]" for unknown symbols */
+	const char *event; /* keep only samples of this event; NULL: the first one seen */
+};
+
+/* Reads `perf script` text (stacks recorded with -g) and adds each sample as
+ * `perf script | stackcollapse-perf.pl` would fold it: the process name (comm, blanks
+ * as '_') as the root frame, then the frames root first; the count is the sample's
+ * period (1 when absent); symbols lose their "+0x..." offset and "(...)" arguments
+ * (not Go's "pkg.(*T).M" nor "(anonymous namespace)"), ';' becomes ':' and quotes are
+ * dropped; "[unknown]" becomes "[dso file name]" ("[unknown]" when the dso is unknown
+ * too); "a->b" (inlined, older perf) is two frames, the second with "_[i]"; a "java"
+ * process's "Lpkg/Cls" loses the 'L'; only the first event type is kept (or
+ * po->event). po may be NULL. Lines it cannot read are reported (name:LINE) and
+ * skipped, and a last sample without its closing blank line is not counted, as the
+ * script does. Not supported: the script's --inline/--context (addr2line) and
+ * --srcline. Returns the number of samples added, -EIO on a read error (reported),
+ * -EINVAL (a differential graph) or -ENOMEM. */
+long heed_flame_parse_perf(heed_flame *f, FILE *in, const char *name,
+			   const struct heed_flame_perf_opts *po);
+
+/* Reads bpftrace's printed maps: each entry "@name[key]: COUNT" whose key holds
+ * stacks (ustack, kstack: one frame a line, leaf first; stacks separated by a line
+ * starting with ',') and values (comm, pid: frames in the key's order) is one stack,
+ * key parts in order, each stack root first: @[ustack, kstack] gives the user frames
+ * then the kernel frames above them. Offsets ("+123", "+0x7b") are dropped so one
+ * function is one frame; perf-mode frames ("addr sym+0x7b (dso)") keep the symbol.
+ * Other lines are ignored; an entry without an integer count is reported and
+ * skipped. Returns the number of entries added, -EIO, -EINVAL or -ENOMEM. */
+long heed_flame_parse_bpftrace(heed_flame *f, FILE *in, const char *name);
+
+/* Reads a palette map as flamegraph.pl --cp writes it, "name->rgb(R,G,B)" a line: with
+ * opts.consistent those names keep these colours. Returns the number of entries,
+ * -EINVAL on a malformed line (reported as name:LINE; nothing after it is read),
+ * -EIO or -ENOMEM. */
+long heed_flame_palette_read(heed_flame *f, FILE *in, const char *name);
+
+/* Writes the palette map: the entries read and the colour of every frame drawn by
+ * heed_flame_write_svg with opts.consistent, sorted by name. 0, -EIO or -ENOMEM. */
+int heed_flame_palette_write(heed_flame *f, FILE *out);
+
+/* Reads flamegraph.pl's --nameattr file: "name<TAB>key=value<TAB>key=value..." a
+ * line; frames of that name get the attributes: id, class, title (replaces the
+ * tooltip), href and target (the frame becomes a link). Other keys are reported and
+ * ignored. Returns the number of lines read, -EINVAL on a line without a tab
+ * (reported), -EIO or -ENOMEM. */
+long heed_flame_nameattr_read(heed_flame *f, FILE *in, const char *name);
+
 /* Writes the merged stacks as folded lines, children in layout order: "stack COUNT"
  * or, for a differential graph, "stack BEFORE AFTER". Returns 0, -ENODATA if the
  * graph is empty, or -EIO on a write error. */
@@ -148,7 +243,9 @@ struct heed_flame_frame {
 	double width;	    /* in samples (the AFTER count for a differential graph) */
 	double self;	    /* samples in no child */
 	double before;	    /* differential only: BEFORE samples; else equals width */
-	double delta;	    /* differential only: width - before; else 0 */
+	double delta;	    /* differential only: the change the graph shows: AFTER - BEFORE
+			       of the frame's self samples (0 for the root), or of its
+			       subtree (width - before) with opts.diff_subtree; else 0 */
 	int elided;	    /* narrower than minwidth: not drawn in the SVG */
 };
 

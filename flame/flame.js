@@ -15,10 +15,14 @@ function hfText(el, s) {
 }
 
 function hfLabel(it, x, w) {
-	var fit = Math.floor((w - 3) / (hf.fontsize * 0.59));
+	var fit = Math.floor((w - 3) / (hf.fontsize * hf.fontwidth));
 	var s = "";
-	if (fit >= 3)
-		s = it.name.length <= fit ? it.name : it.name.slice(0, fit - 2) + "..";
+	if (fit >= 3 && it.name.length <= fit)
+		s = it.name;
+	else if (fit >= 3 && hf.truncleft)
+		s = ".." + it.name.slice(it.name.length - (fit - 2));
+	else if (fit >= 3)
+		s = it.name.slice(0, fit - 2) + "..";
 	if (!it.text) {
 		if (s === "")
 			return;
@@ -89,7 +93,7 @@ function hfSearch(term) {
 	hf.term = term;
 	hf.items.forEach(function (it) {
 		if (re.test(it.name)) {
-			it.rect.setAttribute("fill", "rgb(230,0,230)");
+			it.rect.setAttribute("fill", hf.searchcolor);
 			spans.push([it.x, it.x + it.w]);
 		}
 	});
@@ -128,6 +132,9 @@ function init() {
 	hf.xpad = +frames.getAttribute("data-xpad");
 	hf.width = +frames.getAttribute("data-width");
 	hf.fontsize = +frames.getAttribute("data-fontsize");
+	hf.fontwidth = +frames.getAttribute("data-fontwidth");
+	hf.searchcolor = frames.getAttribute("data-searchcolor");
+	hf.truncleft = frames.getAttribute("data-truncate") === "left";
 	Array.prototype.forEach.call(frames.children, function (g) {
 		var rect = g.querySelector("rect"), title = g.querySelector("title").textContent;
 		var y = +rect.getAttribute("y");

@@ -1,4 +1,5 @@
-/* flame_int.h - libflame internals shared by tree.c, svg.c and text.c.
+/* flame_int.h - libflame internals shared by tree.c, svg.c, text.c, collapse.c and
+ * attrs.c.
  *
  * The merged stacks form a trie held in flat arrays, ids instead of pointers, so a
  * node costs 20 bytes plus 8 per count column:
@@ -16,15 +17,20 @@
  * mostly appends nodes sequentially instead of probing a huge table at random, which
  * cost a cache miss per frame.
  *
- * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once;
- * nkids counts the list; after flame_finish() each list is in name-rank order and
- * total >= self.
+ * A flame chart (opts.flamechart) uses no table: only a parent's newest child, kept in
+ * last_kid[], may be shared, lists stay in input order and start[] holds each node's
+ * left edge (12 more bytes a node).
+ *
+ * Invariants: nodes[i].parent < i for i > 0; each (parent, name) appears once, except
+ * in a flame chart; nkids counts the list; after flame_finish() each list is in
+ * name-rank order (input order in a flame chart) and total >= self.
  */
 #ifndef HEED_FLAME_INT_H
 #define HEED_FLAME_INT_H
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "flame.h"
 
@@ -57,12 +63,25 @@ struct flame_kid {
 
 struct flame_arena_blk;
 
+/* A palette map entry (--cp): read from a file, or a drawn frame's colour. */
+struct flame_pal {
+	uint32_t name;
+	uint32_t rgb; /* 0xRRGGBB */
+};
+
+/* A --nameattr line: attributes for every frame of one name; NULL when absent. */
+struct flame_attr {
+	uint32_t name;
+	char *id, *cls, *title, *href, *target;
+};
+
 /* How lines are read: undecided until the first valid line, or fixed. */
 enum flame_mode { FLAME_MODE_ANY, FLAME_MODE_ONE, FLAME_MODE_DIFF };
 
 struct heed_flame {
 	struct heed_flame_opts o;
 	char *title, *subtitle, *countname, *nametype; /* owned copies */
+	char *bgcolors, *fonttype, *notes, *encoding, *search_color, *stroke_color;
 
 	struct flame_name *names;
 	uint32_t nnames, capnames;
@@ -91,18 +110,61 @@ struct heed_flame {
 	uint32_t *prev_node;
 	uint32_t prev_n, prev_capn;
 
+	char *hexbuf; /* a line rewritten by opts.strip_hex */
+	size_t hexcap;
+	char *chainbuf; /* a stack rewritten for the chain palette */
+	size_t chainlen, chaincap;
+
+	/* Flame charts: each node's left edge, the running total when it was made. */
+	double *start;
+	uint32_t *last_kid; /* each node's newest child, the only one a line may share */
+	double chart_time;
+	uint32_t chart_leaf; /* where the previous line ended */
+
+	struct flame_pal *pal; /* --cp entries, later ones win */
+	size_t npal, cappal;
+	struct flame_attr *attrs; /* --nameattr lines, later ones win */
+	size_t nattrs, capattrs;
+
 	/* Filled by flame_finish(); valid until the next add. */
 	int finished;
 	double *total_a, *total_b; /* per node, inclusive */
 	unsigned int maxdepth;
-	double maxdelta; /* largest |self delta| of a stack, for colour intensity */
+	int counted;		  /* drawn, drawn_depth are valid */
+	size_t drawn;		  /* frames at least minwidth wide */
+	unsigned int drawn_depth; /* the deepest of them */
+	uint32_t deepest;	  /* frames of the longest stack added */
+	uint32_t maxkids;	  /* children of the widest node */
+	double maxdelta;	  /* largest |self delta| of a stack (at least 1), for colour
+				     intensity */
 };
+
+/* Interns name s[0, len): *id is its index in names[]. 0 or -ENOMEM. */
+int flame_intern(heed_flame *f, const char *s, size_t len, uint32_t *id);
+
+/* Parses exactly "rgb(R,G,B)" (0..255 each) in s[0, n) into 0xRRGGBB; 0 or -1. */
+int flame_parse_rgb(const char *s, size_t n, uint32_t *rgb);
+
+/* Frees the palette and attribute tables (attrs.c). */
+void flame_attrs_free(heed_flame *f);
+
+/* Per-name lookup tables, index + 1 into pal[]/attrs[] (0: none), built for the
+ * names interned so far; the caller frees them. NULL and -ENOMEM on failure. */
+uint32_t *flame_pal_index(const heed_flame *f);
+uint32_t *flame_attr_index(const heed_flame *f);
+
+/* Appends a palette entry. 0 or -ENOMEM. */
+int flame_pal_add(heed_flame *f, uint32_t name, uint32_t rgb);
 
 /* Reports a message through the error callback (no-op without one). */
 void flame_err(heed_flame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Sorts names, links children in name order, sums totals. 0 or -ENOMEM. */
 int flame_finish(heed_flame *f);
+
+/* The frames drawn (at least minwidth wide) and the deepest of them, from one walk
+ * per finished layout. 0 or -ENOMEM. */
+int flame_count(heed_flame *f, size_t *drawn, unsigned int *depth);
 
 /* Visits frames as heed_flame_foreach; with prune, elided frames and their subtrees
  * are skipped. */
@@ -134,18 +196,39 @@ struct flame_out {
 };
 
 void out_flush(struct flame_out *o);
-void out_mem(struct flame_out *o, const char *s, size_t n);
+void out_mem_slow(struct flame_out *o, const char *s, size_t n);
+
+/* Inline: an SVG of 70,000 frames appends a million small pieces. */
+static inline void out_mem(struct flame_out *o, const char *s, size_t n)
+{
+	if (o->len + n > o->cap) {
+		out_mem_slow(o, s, n);
+		return;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+/* A string literal, its length known at compile time. */
+#define out_lit(o, lit) out_mem((o), "" lit, sizeof(lit) - 1)
 void out_str(struct flame_out *o, const char *s);
 void out_fmt(struct flame_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* u in decimal, with a ',' between groups of three digits when sep. */
+void out_uint(struct flame_out *o, uint64_t u, int sep);
+/* v as printf's "%.2f" writes it, without printf in the common case. */
+void out_fixed2(struct flame_out *o, double v);
 /* v with at most 2 decimals, trailing zeros dropped: fast, for coordinates. */
 void out_num(struct flame_out *o, double v);
-/* A sample count: integers with thousands separators, fractions with up to 3
- * decimals. */
+/* A sample count as flamegraph.pl shows it: "%.0f" (exact for integers of any
+ * size, fractions rounded) with a ',' between groups of three digits. */
 void out_count(struct flame_out *o, double v);
 /* XML-escapes s (text or attribute): markup characters become entities, control
  * characters and bytes that are not valid UTF-8 become the text "\xNN". At most
  * maxchars displayed characters; when longer, maxchars - 2 of them then "..". */
 void out_xml(struct flame_out *o, const char *s, size_t len, size_t maxchars);
+/* As out_xml, but a name longer than maxchars keeps its end: ".." then its last
+ * maxchars - 2 displayed characters. */
+void out_xml_tail(struct flame_out *o, const char *s, size_t len, size_t maxchars);
 /* Characters out_xml would display for s. */
 size_t xml_display_len(const char *s, size_t len);
 

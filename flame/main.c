@@ -29,9 +29,24 @@ static void usage(FILE *out)
 		"  --height PX         frame height (default 16)\n"
 		"  --fontsize PX       font size (default 12)\n"
 		"  --minwidth PX|N%%    elide frames narrower than this (default 0.1 px)\n"
-		"  --colors PALETTE    hot (default) mem io java wakeup red green blue aqua\n"
-		"                      yellow purple orange\n"
+		"  --colors PALETTE    hot (default) mem io java js perl python rust wakeup\n"
+		"                      chain red green blue aqua yellow purple orange\n"
 		"  --hash              colours keyed on the name's first characters\n"
+		"  --random            colours drawn at random each run\n"
+		"  --deterministic     colours fixed per name (the default)\n"
+		"  --cp                consistent colours: read and update ./palette.map\n"
+		"  --bgcolors COLOR    yellow blue green grey or #rrggbb (default: the palette's)\n"
+		"  --fonttype FONT     font family (default Verdana)\n"
+		"  --fontwidth F       average glyph width / font size (default 0.59)\n"
+		"  --nameattr FILE     per-function SVG attributes (name TAB key=value...)\n"
+		"  --notes TEXT        a comment in the SVG\n"
+		"  --encoding NAME     the XML declaration's encoding\n"
+		"  --search-color C    search highlight (default rgb(230,0,230))\n"
+		"  --stroke-color C    outline every frame (default none)\n"
+		"  --truncate-text-right  long labels keep their start (default, flamegraph.pl)\n"
+		"  --truncate-text-left   long labels keep their end (inferno's default)\n"
+		"  --no-javascript     a static SVG, no script\n"
+		"  --flamechart        flame chart: input order is the x axis, no sorting\n"
 		"  --inverted          icicle graph (root at the top)\n"
 		"  --reverse           reverse each stack before merging\n"
 		"  --countname NAME    what a count is (default \"samples\")\n"
@@ -40,7 +55,19 @@ static void usage(FILE *out)
 		"  --factor F          multiply every count by F\n"
 		"  --diff BEFORE AFTER differential graph of two profiles (widths from AFTER)\n"
 		"  --negate            differential: widths from BEFORE, hues swapped\n"
+		"  --diff-subtree      differential: a frame's change is its subtree's (default:\n"
+		"                      only stacks ending in it, as flamegraph.pl)\n"
+		"  -n, --normalize     --diff: scale BEFORE to AFTER's total (difffolded.pl -n)\n"
+		"  -s, --strip-hex     replace hex addresses by 0x... (difffolded.pl -s)\n"
 		"  --write-merged FILE also write the merged stacks as folded lines\n"
+		"  --input FORMAT      folded (default), perf-script (`perf script` text, read\n"
+		"                      as stackcollapse-perf.pl), bpftrace (printed stack maps)\n"
+		"  --pid --tid         perf-script: process frames comm-PID, comm-PID/TID\n"
+		"  --kernel --jit      perf-script: annotate kernel _[k], JIT _[j] frames\n"
+		"  --all               perf-script: --kernel and --jit\n"
+		"  --addrs             perf-script: [dso <addr>] for unknown symbols\n"
+		"  --event-filter EV   perf-script: keep event EV (default: the first seen)\n"
+		"  --folded            write the merged stacks as folded lines, not an SVG\n"
 		"  -o, --output FILE   write the SVG to FILE instead of stdout\n"
 		"  -v, --verbose       report frame counts (drawn, elided) on stderr\n"
 		"  -h, --help          this text\n");
@@ -64,7 +91,110 @@ enum {
 	OPT_DIFF,
 	OPT_NEGATE,
 	OPT_MERGED,
+	OPT_SUBTREE,
+	OPT_INPUT,
+	OPT_PID,
+	OPT_TID,
+	OPT_KERNEL,
+	OPT_JIT,
+	OPT_ALL,
+	OPT_ADDRS,
+	OPT_EVENT,
+	OPT_FOLDED,
+	OPT_RANDOM,
+	OPT_DETERMINISTIC,
+	OPT_CP,
+	OPT_BGCOLORS,
+	OPT_FONTTYPE,
+	OPT_FONTWIDTH,
+	OPT_NAMEATTR,
+	OPT_NOTES,
+	OPT_ENCODING,
+	OPT_SEARCHCOLOR,
+	OPT_STROKECOLOR,
+	OPT_TRUNC_RIGHT,
+	OPT_TRUNC_LEFT,
+	OPT_NOJS,
+	OPT_FLAMECHART,
 };
+
+#define PALETTE_MAP "palette.map"
+
+/* --cp: the colours of ./palette.map, if it exists (flamegraph.pl's file). */
+static int read_palette(heed_flame *f)
+{
+	FILE *in = fopen(PALETTE_MAP, "r");
+	long n;
+
+	if (!in) {
+		if (errno == ENOENT)
+			return 0;
+		fprintf(stderr, "heed-flame: %s: %s\n", PALETTE_MAP, strerror(errno));
+		return -1;
+	}
+	n = heed_flame_palette_read(f, in, PALETTE_MAP);
+	fclose(in);
+	return n < 0 ? -1 : 0;
+}
+
+static int write_palette(heed_flame *f)
+{
+	FILE *out = fopen(PALETTE_MAP, "w");
+	int err;
+
+	if (!out) {
+		fprintf(stderr, "heed-flame: %s: %s\n", PALETTE_MAP, strerror(errno));
+		return -1;
+	}
+	err = heed_flame_palette_write(f, out);
+	if (fclose(out) != 0 && !err)
+		err = -EIO;
+	if (err)
+		fprintf(stderr, "heed-flame: %s: cannot write: %s\n", PALETTE_MAP, strerror(-err));
+	return err ? -1 : 0;
+}
+
+static int read_nameattr(heed_flame *f, const char *path)
+{
+	FILE *in = fopen(path, "r");
+	long n;
+
+	if (!in) {
+		fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = heed_flame_nameattr_read(f, in, path);
+	fclose(in);
+	return n < 0 ? -1 : 0;
+}
+
+enum input_format { IN_FOLDED, IN_PERF, IN_BPFTRACE };
+
+/* Reads one input ("-" is stdin) in the given format; < 0 on a failure (reported). */
+static long read_input(heed_flame *f, const char *path, enum input_format fmt,
+		       const struct heed_flame_perf_opts *po)
+{
+	FILE *in = stdin;
+	const char *name = NULL;
+	long ret;
+
+	if (fmt == IN_FOLDED)
+		return path ? heed_flame_parse_file(f, path)
+			    : heed_flame_parse_stream(f, stdin, NULL);
+	if (path && strcmp(path, "-") != 0) {
+		in = fopen(path, "r");
+		if (!in) {
+			fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		name = path;
+	}
+	ret = fmt == IN_PERF ? heed_flame_parse_perf(f, in, name, po)
+			     : heed_flame_parse_bpftrace(f, in, name);
+	if (in != stdin)
+		fclose(in);
+	return ret;
+}
 
 static int parse_num(const char *opt, const char *s, double *v)
 {
@@ -116,6 +246,33 @@ int main(int argc, char **argv)
 		{"diff", no_argument, NULL, OPT_DIFF},
 		{"negate", no_argument, NULL, OPT_NEGATE},
 		{"write-merged", required_argument, NULL, OPT_MERGED},
+		{"diff-subtree", no_argument, NULL, OPT_SUBTREE},
+		{"normalize", no_argument, NULL, 'n'},
+		{"strip-hex", no_argument, NULL, 's'},
+		{"input", required_argument, NULL, OPT_INPUT},
+		{"pid", no_argument, NULL, OPT_PID},
+		{"tid", no_argument, NULL, OPT_TID},
+		{"kernel", no_argument, NULL, OPT_KERNEL},
+		{"jit", no_argument, NULL, OPT_JIT},
+		{"all", no_argument, NULL, OPT_ALL},
+		{"addrs", no_argument, NULL, OPT_ADDRS},
+		{"event-filter", required_argument, NULL, OPT_EVENT},
+		{"folded", no_argument, NULL, OPT_FOLDED},
+		{"random", no_argument, NULL, OPT_RANDOM},
+		{"deterministic", no_argument, NULL, OPT_DETERMINISTIC},
+		{"cp", no_argument, NULL, OPT_CP},
+		{"bgcolors", required_argument, NULL, OPT_BGCOLORS},
+		{"fonttype", required_argument, NULL, OPT_FONTTYPE},
+		{"fontwidth", required_argument, NULL, OPT_FONTWIDTH},
+		{"nameattr", required_argument, NULL, OPT_NAMEATTR},
+		{"notes", required_argument, NULL, OPT_NOTES},
+		{"encoding", required_argument, NULL, OPT_ENCODING},
+		{"search-color", required_argument, NULL, OPT_SEARCHCOLOR},
+		{"stroke-color", required_argument, NULL, OPT_STROKECOLOR},
+		{"truncate-text-right", no_argument, NULL, OPT_TRUNC_RIGHT},
+		{"truncate-text-left", no_argument, NULL, OPT_TRUNC_LEFT},
+		{"no-javascript", no_argument, NULL, OPT_NOJS},
+		{"flamechart", no_argument, NULL, OPT_FLAMECHART},
 		{"output", required_argument, NULL, 'o'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -124,14 +281,16 @@ int main(int argc, char **argv)
 	struct heed_flame_opts o;
 	struct heed_flame_stats st;
 	heed_flame *f = NULL;
-	const char *merged = NULL, *output = NULL;
+	const char *merged = NULL, *output = NULL, *nameattr = NULL;
 	FILE *out = stdout;
-	int diff = 0, verbose = 0, c, li = 0, err, ret = 1;
+	int diff = 0, verbose = 0, folded = 0, perf_only = 0, c, li = 0, err, ret = 1;
+	enum input_format fmt = IN_FOLDED;
+	struct heed_flame_perf_opts po = {0};
 	double v, minpct = -1;
 
 	heed_flame_opts_init(&o);
 	o.on_error = print_err;
-	while ((c = getopt_long(argc, argv, "o:vh", longopts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:vhns", longopts, &li)) != -1) {
 		switch (c) {
 		case OPT_TITLE:
 			o.title = optarg;
@@ -209,6 +368,106 @@ int main(int argc, char **argv)
 		case OPT_MERGED:
 			merged = optarg;
 			break;
+		case OPT_SUBTREE:
+			o.diff_subtree = 1;
+			break;
+		case 'n':
+			o.diff_normalize = 1;
+			break;
+		case OPT_INPUT:
+			if (strcmp(optarg, "folded") == 0) {
+				fmt = IN_FOLDED;
+			} else if (strcmp(optarg, "perf-script") == 0 ||
+				   strcmp(optarg, "perf") == 0) {
+				fmt = IN_PERF;
+			} else if (strcmp(optarg, "bpftrace") == 0) {
+				fmt = IN_BPFTRACE;
+			} else {
+				fprintf(stderr,
+					"heed-flame: --input: unknown format '%s' (folded, "
+					"perf-script, bpftrace)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_PID:
+			po.pid = perf_only = 1;
+			break;
+		case OPT_TID:
+			po.tid = perf_only = 1;
+			break;
+		case OPT_KERNEL:
+			po.kernel = perf_only = 1;
+			break;
+		case OPT_JIT:
+			po.jit = perf_only = 1;
+			break;
+		case OPT_ALL:
+			po.kernel = po.jit = perf_only = 1;
+			break;
+		case OPT_ADDRS:
+			po.addrs = perf_only = 1;
+			break;
+		case OPT_EVENT:
+			po.event = optarg;
+			perf_only = 1;
+			break;
+		case OPT_FOLDED:
+			folded = 1;
+			break;
+		case OPT_RANDOM:
+			o.random = 1;
+			break;
+		case OPT_DETERMINISTIC:
+			o.random = 0;
+			break;
+		case OPT_CP:
+			o.consistent = 1;
+			break;
+		case OPT_BGCOLORS:
+			o.bgcolors = optarg;
+			break;
+		case OPT_FONTTYPE:
+			o.fonttype = optarg;
+			break;
+		case OPT_FONTWIDTH:
+			if (parse_num(longopts[li].name, optarg, &o.fontwidth))
+				return 2;
+			if (o.fontwidth == 0) {
+				fprintf(stderr, "heed-flame: --fontwidth must be above 0\n");
+				return 2;
+			}
+			break;
+		case OPT_NAMEATTR:
+			nameattr = optarg;
+			break;
+		case OPT_NOTES:
+			o.notes = optarg;
+			break;
+		case OPT_ENCODING:
+			o.encoding = optarg;
+			break;
+		case OPT_SEARCHCOLOR:
+			o.search_color = optarg;
+			break;
+		case OPT_STROKECOLOR:
+			o.stroke_color = optarg;
+			break;
+		case OPT_TRUNC_RIGHT:
+			o.truncate_left = 0;
+			break;
+		case OPT_TRUNC_LEFT:
+			o.truncate_left = 1;
+			break;
+		case OPT_NOJS:
+			o.no_javascript = 1;
+			break;
+		case OPT_FLAMECHART:
+			o.flamechart = 1;
+			break;
+		case 's':
+			o.strip_hex = 1;
+			break;
 		case 'o':
 			output = optarg;
 			break;
@@ -227,13 +486,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heed-flame: --diff needs two files, BEFORE and AFTER\n");
 		return 2;
 	}
+	if (o.diff_normalize && !diff) {
+		fprintf(stderr, "heed-flame: --normalize needs --diff BEFORE AFTER\n");
+		return 2;
+	}
+	if (perf_only && fmt != IN_PERF) {
+		fprintf(stderr, "heed-flame: --pid, --tid, --kernel, --jit, --all, --addrs and "
+				"--event-filter need --input perf-script\n");
+		return 2;
+	}
+	if (diff && fmt != IN_FOLDED) {
+		fprintf(stderr, "heed-flame: --diff reads folded files (fold each profile with "
+				"--folded first)\n");
+		return 2;
+	}
 	if (minpct >= 0)
 		o.minwidth = minpct / 100 * ((o.width > 0 ? o.width : 1200) - 20);
 	err = heed_flame_new(&o, &f);
+	if (err == -EINVAL)
+		return 2; /* the option at fault was named through print_err */
 	if (err) {
 		fprintf(stderr, "heed-flame: cannot set up the graph: %s\n", strerror(-err));
-		return err == -EINVAL ? 2 : 1;
+		return 1;
 	}
+	if ((o.consistent && read_palette(f)) || (nameattr && read_nameattr(f, nameattr)))
+		goto cleanup;
 	if (diff) {
 		/* Widths come from the second profile: --negate swaps the files so BEFORE
 		 * gives the widths, and the swapped hues keep red meaning "grew". */
@@ -244,17 +521,20 @@ int main(int argc, char **argv)
 		if (err)
 			goto cleanup;
 	} else if (optind == argc) {
-		if (heed_flame_parse_stream(f, stdin, NULL) < 0)
+		if (read_input(f, NULL, fmt, &po) < 0)
 			goto cleanup;
 	} else {
 		for (int i = optind; i < argc; i++) {
-			if (heed_flame_parse_file(f, argv[i]) < 0)
+			if (read_input(f, argv[i], fmt, &po) < 0)
 				goto cleanup;
 		}
 	}
 	heed_flame_stats(f, &st);
 	if (st.lines == 0) {
-		fprintf(stderr, "heed-flame: no valid folded line in the input (%lu malformed)\n",
+		fprintf(stderr, "heed-flame: no %s in the input (%lu malformed)\n",
+			fmt == IN_FOLDED ? "valid folded line"
+			: fmt == IN_PERF ? "sample with a stack"
+					 : "map entry with a count",
 			st.bad);
 		goto cleanup;
 	}
@@ -267,14 +547,17 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	err = heed_flame_write_svg(f, out);
+	err = folded ? heed_flame_write_folded(f, out) : heed_flame_write_svg(f, out);
 	if (output && fclose(out) != 0 && !err)
 		err = -EIO;
 	if (err) {
-		fprintf(stderr, "heed-flame: %s: cannot write the SVG: %s\n",
-			output ? output : "<stdout>", strerror(-err));
+		fprintf(stderr, "heed-flame: %s: cannot write the %s: %s\n",
+			output ? output : "<stdout>", folded ? "folded stacks" : "SVG",
+			strerror(-err));
 		goto cleanup;
 	}
+	if (o.consistent && !folded && write_palette(f))
+		goto cleanup;
 	if (verbose)
 		fprintf(stderr,
 			"heed-flame: %lu lines (%lu malformed), %.15g %s, %zu frames: %zu drawn, "

@@ -1,5 +1,5 @@
 # flame/: libflame (folded stacks -> interactive SVG) and the heed-flame tool.
-FLAME_LIB_SRCS := flame/tree.c flame/text.c flame/svg.c
+FLAME_LIB_SRCS := flame/tree.c flame/text.c flame/svg.c flame/collapse.c flame/attrs.c
 FLAME_LIB_OBJS := $(FLAME_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 FLAME_OBJS := $(FLAME_LIB_OBJS) $(BUILD)/obj/flame/main.o
 FLAME_JS_H := $(BUILD)/include/flame_js.h

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "flame_int.h"
 #include "flame_js.h"
@@ -21,6 +22,11 @@
 struct svg_ctx {
 	heed_flame *f;
 	struct flame_out *o;
+	uint64_t rng;	   /* opts.random's generator */
+	uint32_t *pal_ix;  /* --cp: name id -> pal[] index + 1 */
+	uint32_t *attr_ix; /* --nameattr: name id -> attrs[] index + 1 */
+	int err;
+	size_t countname_len;
 	double total; /* graph total, for percentages */
 	double scale; /* px per sample */
 	double y0;    /* y of the depth-0 rect */
@@ -67,58 +73,174 @@ static uint64_t mix64(const char *s, size_t len)
 	return h;
 }
 
-static int has_suffix(const char *s, size_t len, const char *suf)
-{
-	size_t n = strlen(suf);
-
-	return len >= n && memcmp(s + len - n, suf, n) == 0;
-}
-
 static int contains(const char *s, size_t len, const char *needle)
 {
 	return memmem(s, len, needle, strlen(needle)) != NULL;
 }
 
-/* The palette a frame uses: annotations first (as flamegraph.pl's multi palettes),
- * then the java rules, else the graph's own palette. */
-static enum heed_flame_palette frame_palette(enum heed_flame_palette p, const char *s, size_t len)
+static int ends_with_ann(const char *s, size_t len, char c)
 {
-	static const char *const java_pfx[] = {"java/", "javax/", "jdk/", "net/",
-					       "org/",	"com/",	  "io/",  "sun/"};
+	return len >= 4 && s[len - 4] == '_' && s[len - 3] == '[' && s[len - 2] == c &&
+	       s[len - 1] == ']';
+}
 
-	if (p != HEED_FLAME_HOT && p != HEED_FLAME_JAVA && p != HEED_FLAME_WAKEUP)
-		return p;
-	if (has_suffix(s, len, "_[k]"))
-		return HEED_FLAME_ORANGE;
-	if (has_suffix(s, len, "_[i]") || has_suffix(s, len, "_[w]"))
-		return HEED_FLAME_AQUA;
-	if (has_suffix(s, len, "_[j]"))
-		return HEED_FLAME_GREEN;
-	if (p == HEED_FLAME_WAKEUP)
-		return HEED_FLAME_AQUA;
-	if (p != HEED_FLAME_JAVA)
-		return p;
+static int starts_with(const char *s, size_t len, const char *pfx)
+{
+	size_t n = strlen(pfx);
+
+	return len >= n && memcmp(s, pfx, n) == 0;
+}
+
+/* flamegraph.pl's java rule: "L" optional, then a package root and '/'. */
+static int java_name(const char *s, size_t len)
+{
+	static const char *const pfx[] = {"java/", "javax/", "jdk/", "net/",
+					  "org/",  "com/",   "io/",  "sun/"};
+
 	if (len && s[0] == 'L') {
 		s++;
 		len--;
 	}
-	for (size_t i = 0; i < sizeof(java_pfx) / sizeof(java_pfx[0]); i++) {
-		if (len >= strlen(java_pfx[i]) && memcmp(s, java_pfx[i], strlen(java_pfx[i])) == 0)
-			return HEED_FLAME_GREEN;
+	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++) {
+		if (starts_with(s, len, pfx[i]))
+			return 1;
 	}
-	if (contains(s, len, ":::"))
-		return HEED_FLAME_GREEN;
-	if (contains(s, len, "::"))
-		return HEED_FLAME_YELLOW;
-	return HEED_FLAME_RED;
+	return 0;
 }
 
-static struct rgb frame_color(const heed_flame *f, const char *s, size_t len)
+/* inferno's python rule: a path part "python" or "Python" followed by only digits and
+ * dots is the standard library. */
+static int python_std(const char *s, size_t len)
+{
+	size_t b = 0;
+
+	if (starts_with(s, len, "<built-in") || starts_with(s, len, "<method") ||
+	    starts_with(s, len, "<frozen"))
+		return 1;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '/' && s[i] != '\\')
+			continue;
+		if (i - b >= 6 &&
+		    (memcmp(s + b, "python", 6) == 0 || memcmp(s + b, "Python", 6) == 0)) {
+			size_t k = b + 6;
+
+			while (k < i && ((s[k] >= '0' && s[k] <= '9') || s[k] == '.'))
+				k++;
+			if (k == i)
+				return 1;
+		}
+		b = i + 1;
+	}
+	return 0;
+}
+
+static int python_site(const char *s, size_t len)
+{
+	size_t b = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '/' && s[i] != '\\')
+			continue;
+		if (i - b == 13 && memcmp(s + b, "site-packages", 13) == 0)
+			return 1;
+		b = i + 1;
+	}
+	return 0;
+}
+
+/* The flat palette a frame's name picks in a multi palette: flamegraph.pl's rules for
+ * java, js, perl, wakeup and chain, inferno's for python and rust. hot keeps its
+ * colours but, unlike flamegraph.pl, lets the annotations _[k] _[i] _[w] _[j] pick
+ * orange, aqua and green (heed-trace marks kernel and inlined frames so). */
+static enum heed_flame_palette frame_palette(enum heed_flame_palette p, const char *s, size_t len)
+{
+	switch (p) {
+	case HEED_FLAME_HOT:
+		if (ends_with_ann(s, len, 'k'))
+			return HEED_FLAME_ORANGE;
+		if (ends_with_ann(s, len, 'i') || ends_with_ann(s, len, 'w'))
+			return HEED_FLAME_AQUA;
+		if (ends_with_ann(s, len, 'j'))
+			return HEED_FLAME_GREEN;
+		return p;
+	case HEED_FLAME_JAVA:
+		if (ends_with_ann(s, len, 'j'))
+			return HEED_FLAME_GREEN;
+		if (ends_with_ann(s, len, 'i'))
+			return HEED_FLAME_AQUA;
+		if (java_name(s, len) || contains(s, len, ":::"))
+			return HEED_FLAME_GREEN;
+		if (contains(s, len, "::"))
+			return HEED_FLAME_YELLOW;
+		return ends_with_ann(s, len, 'k') ? HEED_FLAME_ORANGE : HEED_FLAME_RED;
+	case HEED_FLAME_PERL:
+		if (contains(s, len, "::"))
+			return HEED_FLAME_YELLOW;
+		if (contains(s, len, "Perl") || contains(s, len, ".pl"))
+			return HEED_FLAME_GREEN;
+		return ends_with_ann(s, len, 'k') ? HEED_FLAME_ORANGE : HEED_FLAME_RED;
+	case HEED_FLAME_JS: {
+		const char *slash = memchr(s, '/', len);
+
+		if (ends_with_ann(s, len, 'j'))
+			return slash ? HEED_FLAME_GREEN : HEED_FLAME_AQUA;
+		if (contains(s, len, "::"))
+			return HEED_FLAME_YELLOW;
+		if (slash && contains(slash, len - (size_t)(slash - s), ".js"))
+			return HEED_FLAME_GREEN;
+		if (memchr(s, ':', len))
+			return HEED_FLAME_AQUA;
+		if (len == 1 && s[0] == ' ')
+			return HEED_FLAME_GREEN; /* a missing symbol */
+		return contains(s, len, "_[k]") ? HEED_FLAME_ORANGE : HEED_FLAME_RED;
+	}
+	case HEED_FLAME_WAKEUP:
+		return HEED_FLAME_AQUA;
+	case HEED_FLAME_CHAIN:
+		return contains(s, len, "_[w]") ? HEED_FLAME_AQUA : HEED_FLAME_BLUE;
+	case HEED_FLAME_PYTHON:
+		if (python_site(s, len))
+			return HEED_FLAME_AQUA;
+		return python_std(s, len) ? HEED_FLAME_YELLOW : HEED_FLAME_RED;
+	case HEED_FLAME_RUST: {
+		const char *tick = memchr(s, '`', len);
+
+		if (tick) {
+			len -= (size_t)(tick + 1 - s);
+			s = tick + 1;
+		}
+		if (starts_with(s, len, "core::") || starts_with(s, len, "std::") ||
+		    starts_with(s, len, "alloc::") ||
+		    (starts_with(s, len, "<core::") &&
+		     !starts_with(s, len, "<core::future::from_generator::GenFuture<T>")) ||
+		    starts_with(s, len, "<std::") || starts_with(s, len, "<alloc::"))
+			return HEED_FLAME_ORANGE;
+		return contains(s, len, "::") ? HEED_FLAME_AQUA : HEED_FLAME_YELLOW;
+	}
+	default:
+		return p;
+	}
+}
+
+/* xorshift64*: random colours without libc's global state. */
+static double rnd(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return (double)((*st * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
+}
+
+static struct rgb frame_color(const heed_flame *f, uint64_t *rng, const char *s, size_t len)
 {
 	double v1, v2, v3;
 	struct rgb c = {0, 0, 0};
 
-	if (f->o.hash) {
+	if (f->o.random) {
+		v1 = rnd(rng);
+		v2 = rnd(rng);
+		v3 = rnd(rng);
+	} else if (f->o.hash) {
 		v1 = name_weight(s, len, 0);
 		v2 = v3 = name_weight(s, len, 1);
 	} else {
@@ -159,8 +281,7 @@ static struct rgb frame_color(const heed_flame *f, const char *s, size_t len)
 	case HEED_FLAME_ORANGE:
 		c = (struct rgb){190 + (int)(65 * v1), 90 + (int)(65 * v1), 0};
 		break;
-	case HEED_FLAME_JAVA:
-	case HEED_FLAME_WAKEUP:
+	default: /* multi palettes resolve to a flat one above */
 		break;
 	}
 	return c;
@@ -173,7 +294,7 @@ static struct rgb diff_color(const heed_flame *f, double delta)
 	double v = f->o.negate ? -delta : delta, t;
 	struct rgb c = {255, 255, 255};
 
-	if (f->maxdelta <= 0 || v == 0)
+	if (v == 0)
 		return c;
 	t = 210 * (f->maxdelta - fabs(v)) / f->maxdelta;
 	if (t < 0)
@@ -185,34 +306,80 @@ static struct rgb diff_color(const heed_flame *f, double delta)
 	return c;
 }
 
+/* A percentage as flamegraph.pl prints it: "%.2f", with '+' before a positive
+ * change when sign. */
 static void out_pct(struct flame_out *o, double part, double whole, int sign)
 {
-	double p = whole > 0 ? 100 * part / whole : 0;
-	long long c = llround(p * 100);
-	char frac[4];
+	double p = whole > 0 && part != 0 ? 100 * part / whole : 0; /* no "-0.00" */
 
-	if (sign && c >= 0)
+	if (sign && part > 0)
 		out_mem(o, "+", 1);
-	if (c < 0) {
-		out_mem(o, "-", 1);
-		c = -c;
-	}
-	out_fmt(o, "%lld", c / 100);
-	frac[0] = '.';
-	frac[1] = (char)('0' + c % 100 / 10);
-	frac[2] = (char)('0' + c % 10);
-	frac[3] = '%';
-	out_mem(o, frac, 4);
+	out_fixed2(o, p);
+	out_mem(o, "%", 1);
 }
 
-static int count_frame(const struct heed_flame_frame *fr, void *arg)
+/* Length of a name without its annotation (_[k], _[i], _[j] or _[w]): the
+ * annotation picks the colour and is not shown. */
+static size_t shown_len(const char *s, size_t len)
 {
-	struct svg_ctx *c = arg;
+	if (len >= 4 && s[len - 4] == '_' && s[len - 3] == '[' && s[len - 1] == ']' &&
+	    (s[len - 2] == 'k' || s[len - 2] == 'i' || s[len - 2] == 'j' || s[len - 2] == 'w'))
+		return len - 4;
+	return len;
+}
 
-	c->drawn++;
-	if (fr->depth > c->maxdepth)
-		c->maxdepth = fr->depth;
-	return 0;
+static void out_attr(struct flame_out *o, const char *name, const char *val)
+{
+	out_fmt(o, " %s=\"", name);
+	out_xml(o, val, strlen(val), SIZE_MAX);
+	out_mem(o, "\"", 1);
+}
+
+/* The frame's fill: separators grey, a change's colour, the palette map's, or the
+ * palette's (recorded in the map with --cp). */
+static struct rgb fill_of(struct svg_ctx *c, const struct heed_flame_frame *fr, uint32_t nid)
+{
+	heed_flame *f = c->f;
+	struct rgb col;
+
+	if (fr->name_len == 2 && memcmp(fr->name, "--", 2) == 0)
+		return (struct rgb){160, 160, 160}; /* separators, as flamegraph.pl */
+	if (fr->name_len == 1 && fr->name[0] == '-')
+		return (struct rgb){200, 200, 200};
+	if (f->mode == FLAME_MODE_DIFF)
+		return diff_color(f, fr->delta);
+	if (c->pal_ix && fr->depth && c->pal_ix[nid]) {
+		uint32_t rgb = f->pal[c->pal_ix[nid] - 1].rgb;
+
+		return (struct rgb){(int)(rgb >> 16), (int)(rgb >> 8 & 255), (int)(rgb & 255)};
+	}
+	col = frame_color(f, &c->rng, fr->name, fr->name_len);
+	if (c->pal_ix && fr->depth) {
+		if (flame_pal_add(f, nid, (uint32_t)(col.r << 16 | col.g << 8 | col.b)))
+			c->err = -ENOMEM;
+		else
+			c->pal_ix[nid] = (uint32_t)f->npal;
+	}
+	return col;
+}
+
+/* Opens the frame's element: <g>, or <a> when --nameattr gives it a link. */
+static void open_frame(struct flame_out *o, const struct flame_attr *a)
+{
+	if (!a) {
+		out_lit(o, "<g>");
+		return;
+	}
+	out_str(o, a->href ? "<a" : "<g");
+	if (a->href) {
+		out_attr(o, "xlink:href", a->href);
+		out_attr(o, "target", a->target ? a->target : "_top");
+	}
+	if (a->id)
+		out_attr(o, "id", a->id);
+	if (a->cls)
+		out_attr(o, "class", a->cls);
+	out_mem(o, ">", 1);
 }
 
 static int emit_frame(const struct heed_flame_frame *fr, void *arg)
@@ -223,57 +390,112 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 	double x = FLAME_XPAD + fr->x * c->scale, w = fr->width * c->scale;
 	double y = c->y0 + c->step * fr->depth;
 	size_t fit = w > 3 ? (size_t)((w - 3) / c->charw) : 0;
-	struct rgb col = f->mode == FLAME_MODE_DIFF ? diff_color(f, fr->delta)
-						    : frame_color(f, fr->name, fr->name_len);
+	size_t nlen = fr->depth ? shown_len(fr->name, fr->name_len) : fr->name_len;
+	/* flamegraph.pl's percentages are of the count it shows, rounded by "%.0f". */
+	double shown = nearbyint(fr->width);
+	const struct flame_attr *a = NULL;
+	uint32_t nid = 0;
+	struct rgb col;
 
-	out_str(o, "<g><title>");
-	out_xml(o, fr->name, fr->name_len, SIZE_MAX);
-	out_str(o, " (");
-	out_count(o, fr->width);
-	out_mem(o, " ", 1);
-	out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
-	out_str(o, ", ");
-	out_pct(o, fr->width, c->total, 0);
-	if (f->mode == FLAME_MODE_DIFF) {
-		/* With negate the hues are swapped, and so is the sign shown. */
-		double delta = f->o.negate ? -fr->delta : fr->delta;
-
-		out_str(o, "; ");
-		if (delta >= 0)
-			out_mem(o, "+", 1);
-		out_count(o, delta);
+	if ((c->pal_ix || c->attr_ix) && fr->depth && flame_intern(f, fr->name, fr->name_len, &nid))
+		return -ENOMEM;
+	if (c->attr_ix && fr->depth && c->attr_ix[nid])
+		a = &f->attrs[c->attr_ix[nid] - 1];
+	col = fill_of(c, fr, nid);
+	open_frame(o, a);
+	out_lit(o, "<title>");
+	if (a && a->title) {
+		out_xml(o, a->title, strlen(a->title), SIZE_MAX);
+	} else {
+		out_xml(o, fr->name, nlen, SIZE_MAX);
+		out_lit(o, " (");
+		out_count(o, fr->width);
 		out_mem(o, " ", 1);
-		out_xml(o, f->countname, strlen(f->countname), SIZE_MAX);
-		out_str(o, ", ");
-		out_pct(o, delta, c->total, 1);
+		out_xml(o, f->countname, c->countname_len, SIZE_MAX);
+		out_lit(o, ", ");
+		if (fr->depth == 0)
+			out_lit(o, "100%");
+		else
+			out_pct(o, shown, c->total, 0);
+		if (f->mode == FLAME_MODE_DIFF && (fr->depth || f->o.diff_subtree)) {
+			/* With negate the hues are swapped, and so is the sign shown. */
+			out_lit(o, "; ");
+			out_pct(o, f->o.negate ? -fr->delta : fr->delta, c->total, 1);
+		}
+		out_mem(o, ")", 1);
 	}
-	out_str(o, ")</title><rect x=\"");
+	out_lit(o, "</title><rect x=\"");
 	out_num(o, x);
-	out_str(o, "\" y=\"");
+	out_lit(o, "\" y=\"");
 	out_num(o, y);
-	out_str(o, "\" width=\"");
+	out_lit(o, "\" width=\"");
 	out_num(o, w);
-	out_str(o, "\" height=\"");
+	out_lit(o, "\" height=\"");
 	out_num(o, f->o.frame_height - 1);
-	out_fmt(o, "\" fill=\"rgb(%d,%d,%d)\"/>", col.r, col.g, col.b);
+	out_lit(o, "\" fill=\"rgb(");
+	out_uint(o, (uint64_t)col.r, 0);
+	out_mem(o, ",", 1);
+	out_uint(o, (uint64_t)col.g, 0);
+	out_mem(o, ",", 1);
+	out_uint(o, (uint64_t)col.b, 0);
+	out_lit(o, ")\"/>");
 	if (fit >= 3) {
-		out_str(o, "<text x=\"");
+		out_lit(o, "<text x=\"");
 		out_num(o, x + 3);
-		out_str(o, "\" y=\"");
+		out_lit(o, "\" y=\"");
 		out_num(o, y + f->o.frame_height / 2 + f->o.font_size * 0.35);
-		out_str(o, "\">");
-		out_xml(o, fr->name, fr->name_len, fit);
-		out_str(o, "</text>");
+		out_lit(o, "\">");
+		if (f->o.truncate_left)
+			out_xml_tail(o, fr->name, nlen, fit);
+		else
+			out_xml(o, fr->name, nlen, fit);
+		out_lit(o, "</text>");
 	}
-	out_str(o, "</g>\n");
-	return o->err;
+	out_str(o, a && a->href ? "</a>\n" : "</g>\n");
+	return c->err ? c->err : o->err;
 }
 
-static void out_attr(struct flame_out *o, const char *name, const char *val)
+/* flamegraph.pl's background gradients. */
+static void bg_colors(const char *bg, const char **c1, const char **c2)
 {
-	out_fmt(o, " %s=\"", name);
-	out_xml(o, val, strlen(val), SIZE_MAX);
-	out_mem(o, "\"", 1);
+	*c1 = "#eeeeee";
+	*c2 = "#eeeeb0";
+	if (strcmp(bg, "blue") == 0) {
+		*c2 = "#e0e0ff";
+	} else if (strcmp(bg, "green") == 0) {
+		*c1 = "#eef2ee";
+		*c2 = "#e0ffe0";
+	} else if (strcmp(bg, "grey") == 0) {
+		*c1 = "#f8f8f8";
+		*c2 = "#e8e8e8";
+	} else if (bg[0] == '#') {
+		*c1 = *c2 = bg;
+	}
+}
+
+static void write_buttons(struct svg_ctx *c, double height, double ypad2)
+{
+	struct flame_out *o = c->o;
+	double fs = c->f->o.font_size, w = c->f->o.width;
+
+	out_fmt(o, "<text id=\"details\" x=\"%g\" y=\"", FLAME_XPAD);
+	out_num(o, height - ypad2 / 2);
+	out_lit(o, "\"> </text>\n");
+	out_fmt(o, "<text id=\"unzoom\" class=\"hide\" x=\"%g\" y=\"", FLAME_XPAD);
+	out_num(o, fs * 2);
+	out_lit(o, "\">Reset Zoom</text>\n<text id=\"search\" x=\"");
+	out_num(o, w - FLAME_XPAD - 100);
+	out_lit(o, "\" y=\"");
+	out_num(o, fs * 2);
+	out_lit(o, "\">Search</text>\n<text id=\"ic\" x=\"");
+	out_num(o, w - FLAME_XPAD - 16);
+	out_lit(o, "\" y=\"");
+	out_num(o, fs * 2);
+	out_lit(o, "\">ic</text>\n<text id=\"matched\" x=\"");
+	out_num(o, w - FLAME_XPAD - 100);
+	out_lit(o, "\" y=\"");
+	out_num(o, height - ypad2 / 2);
+	out_lit(o, "\"> </text>\n");
 }
 
 static void write_head(struct svg_ctx *c, double height, double ypad2)
@@ -282,89 +504,98 @@ static void write_head(struct svg_ctx *c, double height, double ypad2)
 	heed_flame *f = c->f;
 	double fs = f->o.font_size, w = f->o.width;
 	size_t elided = f->nnodes - c->drawn;
+	int js = !f->o.no_javascript;
+	const char *bg1, *bg2;
 
-	out_str(o, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+	out_lit(o, "<?xml version=\"1.0\"");
+	if (f->encoding)
+		out_attr(o, "encoding", f->encoding);
+	out_str(o, " standalone=\"no\"?>\n"
 		   "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
 		   "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n");
-	out_str(o, "<svg version=\"1.1\" width=\"");
+	out_lit(o, "<svg version=\"1.1\" width=\"");
 	out_num(o, w);
-	out_str(o, "\" height=\"");
+	out_lit(o, "\" height=\"");
 	out_num(o, height);
-	out_str(o, "\" viewBox=\"0 0 ");
+	out_lit(o, "\" viewBox=\"0 0 ");
 	out_num(o, w);
 	out_mem(o, " ", 1);
 	out_num(o, height);
-	out_str(o, "\" onload=\"init()\" xmlns=\"http://www.w3.org/2000/svg\">\n");
+	out_str(o, js ? "\" onload=\"init()\"" : "\"");
+	out_str(o, " xmlns=\"http://www.w3.org/2000/svg\" "
+		   "xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n");
 	out_fmt(o,
 		"<!-- heed-flame: %zu frames drawn, %zu elided (narrower than %g px), "
 		"%lu lines, %lu malformed -->\n",
 		c->drawn, elided, f->o.minwidth, f->lines, f->bad);
-	out_str(o, "<defs><linearGradient id=\"bg\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
-		   "<stop stop-color=\"#eeeeee\" offset=\"5%\"/>"
-		   "<stop stop-color=\"#eeeeb0\" offset=\"95%\"/></linearGradient></defs>\n");
+	if (f->notes) {
+		out_lit(o, "<!-- NOTES: ");
+		out_xml(o, f->notes, strlen(f->notes), SIZE_MAX);
+		out_lit(o, " -->\n");
+	}
+	bg_colors(f->bgcolors, &bg1, &bg2);
 	out_fmt(o,
-		"<style type=\"text/css\">\n"
-		"text { font-family: Verdana, sans-serif; font-size: %gpx; fill: rgb(0,0,0); }\n"
-		"#frames > g { cursor: pointer; }\n"
+		"<defs><linearGradient id=\"bg\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
+		"<stop stop-color=\"%s\" offset=\"5%%\"/>"
+		"<stop stop-color=\"%s\" offset=\"95%%\"/></linearGradient></defs>\n",
+		bg1, bg2);
+	out_lit(o, "<style type=\"text/css\">\ntext { font-family: ");
+	out_xml(o, f->fonttype, strlen(f->fonttype), SIZE_MAX);
+	out_fmt(o,
+		", sans-serif; font-size: %gpx; fill: rgb(0,0,0); }\n"
+		"#frames > * { cursor: pointer; }\n"
 		"#frames rect { rx: 2px; ry: 2px; }\n"
-		"#frames > g:hover > rect { stroke: rgb(0,0,0); stroke-width: 0.5; }\n"
+		"#frames > *:hover > rect { stroke: rgb(0,0,0); stroke-width: 0.5; }\n"
 		"#title { text-anchor: middle; font-size: %gpx; }\n"
 		"#subtitle { text-anchor: middle; fill: rgb(160,160,160); }\n"
 		"#search, #ic, #unzoom { cursor: pointer; opacity: 0.6; }\n"
 		"#search:hover, #ic:hover, #ic.on, #unzoom:hover { opacity: 1; }\n"
 		".hide { display: none; }\n"
-		".parent { opacity: 0.5; }\n"
-		"</style>\n",
+		".parent { opacity: 0.5; }\n",
 		fs, fs + 5);
-	out_str(o, "<script type=\"text/ecmascript\"><![CDATA[\n");
-	out_mem(o, flame_js, sizeof(flame_js) - 1);
-	out_str(o, "]]></script>\n");
-	out_str(o, "<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"url(#bg)\"/>\n");
-	out_str(o, "<text id=\"title\" x=\"");
-	out_num(o, w / 2);
-	out_str(o, "\" y=\"");
-	out_num(o, fs * 2);
-	out_str(o, "\">");
-	out_xml(o, f->title, strlen(f->title), SIZE_MAX);
-	out_str(o, "</text>\n");
-	if (f->subtitle) {
-		out_str(o, "<text id=\"subtitle\" x=\"");
-		out_num(o, w / 2);
-		out_str(o, "\" y=\"");
-		out_num(o, fs * 4);
-		out_str(o, "\">");
-		out_xml(o, f->subtitle, strlen(f->subtitle), SIZE_MAX);
-		out_str(o, "</text>\n");
+	if (f->stroke_color && strcmp(f->stroke_color, "none") != 0)
+		out_fmt(o, "#frames rect { stroke: %s; stroke-width: 1; }\n", f->stroke_color);
+	out_lit(o, "</style>\n");
+	if (js) {
+		out_lit(o, "<script type=\"text/ecmascript\"><![CDATA[\n");
+		out_mem(o, flame_js, sizeof(flame_js) - 1);
+		out_lit(o, "]]></script>\n");
 	}
-	out_fmt(o, "<text id=\"details\" x=\"%g\" y=\"", FLAME_XPAD);
-	out_num(o, height - ypad2 / 2);
-	out_str(o, "\"> </text>\n");
-	out_fmt(o, "<text id=\"unzoom\" class=\"hide\" x=\"%g\" y=\"", FLAME_XPAD);
+	out_lit(o, "<rect x=\"0\" y=\"0\" width=\"100%\" height=\"100%\" fill=\"url(#bg)\"/>\n");
+	out_lit(o, "<text id=\"title\" x=\"");
+	out_num(o, w / 2);
+	out_lit(o, "\" y=\"");
 	out_num(o, fs * 2);
-	out_str(o, "\">Reset Zoom</text>\n<text id=\"search\" x=\"");
-	out_num(o, w - FLAME_XPAD - 100);
-	out_str(o, "\" y=\"");
-	out_num(o, fs * 2);
-	out_str(o, "\">Search</text>\n<text id=\"ic\" x=\"");
-	out_num(o, w - FLAME_XPAD - 16);
-	out_str(o, "\" y=\"");
-	out_num(o, fs * 2);
-	out_str(o, "\">ic</text>\n<text id=\"matched\" x=\"");
-	out_num(o, w - FLAME_XPAD - 100);
-	out_str(o, "\" y=\"");
-	out_num(o, height - ypad2 / 2);
-	out_str(o, "\"> </text>\n");
-	out_str(o, "<g id=\"frames\"");
+	out_lit(o, "\">");
+	out_xml(o, f->title, strlen(f->title), SIZE_MAX);
+	out_lit(o, "</text>\n");
+	if (f->subtitle) {
+		out_lit(o, "<text id=\"subtitle\" x=\"");
+		out_num(o, w / 2);
+		out_lit(o, "\" y=\"");
+		out_num(o, fs * 4);
+		out_lit(o, "\">");
+		out_xml(o, f->subtitle, strlen(f->subtitle), SIZE_MAX);
+		out_lit(o, "</text>\n");
+	}
+	/* Without the script the buttons would do nothing. */
+	if (js)
+		write_buttons(c, height, ypad2);
+	out_lit(o, "<g id=\"frames\"");
 	out_attr(o, "data-nametype", f->nametype);
+	out_attr(o, "data-searchcolor", f->search_color);
+	out_fmt(o, " data-fontwidth=\"%g\"", f->o.fontwidth);
+	if (f->o.truncate_left)
+		out_lit(o, " data-truncate=\"left\"");
 	out_fmt(o, " data-xpad=\"%g\" data-width=\"", FLAME_XPAD);
 	out_num(o, w);
-	out_str(o, "\" data-fontsize=\"");
+	out_lit(o, "\" data-fontsize=\"");
 	out_num(o, fs);
-	out_str(o, "\" data-fh=\"");
+	out_lit(o, "\" data-fh=\"");
 	out_num(o, f->o.frame_height);
-	out_str(o, "\" data-y0=\"");
+	out_lit(o, "\" data-y0=\"");
 	out_num(o, c->y0);
-	out_str(o, "\">\n");
+	out_lit(o, "\">\n");
 }
 
 int heed_flame_write_svg(heed_flame *f, FILE *fp)
@@ -391,8 +622,20 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 		return -ENOMEM;
 	o.cap = OUT_BUF;
 	c.scale = (f->o.width - 2 * FLAME_XPAD) / c.total;
-	c.charw = fs * 0.59;
-	err = flame_walk(f, 1, count_frame, &c);
+	c.charw = fs * f->o.fontwidth;
+	c.countname_len = strlen(f->countname);
+	c.rng = f->o.seed ? f->o.seed
+			  : (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull ^ (uint64_t)clock();
+	c.rng |= 1; /* xorshift never leaves 0 */
+	if (f->o.consistent)
+		c.pal_ix = flame_pal_index(f);
+	if (f->nattrs)
+		c.attr_ix = flame_attr_index(f);
+	if ((f->o.consistent && !c.pal_ix) || (f->nattrs && !c.attr_ix)) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = flame_count(f, &c.drawn, &c.maxdepth);
 	if (err)
 		goto cleanup;
 	ypad1 = fs * 3 + (f->subtitle ? fs * 2 : 0);
@@ -402,7 +645,8 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 		c.y0 = ypad1;
 		c.step = fh;
 	} else {
-		c.y0 = height - ypad2 - fh;
+		/* One px of padding below each frame, as flamegraph.pl leaves it. */
+		c.y0 = height - ypad2 - fh + 1;
 		c.step = -fh;
 	}
 	write_head(&c, height, ypad2);
@@ -415,8 +659,16 @@ int heed_flame_write_svg(heed_flame *f, FILE *fp)
 		o.err = -EIO;
 	err = o.err;
 cleanup:
+	free(c.pal_ix);
+	free(c.attr_ix);
 	free(o.buf);
 	return err;
+}
+
+/* " COUNT" of a folded line: integers exactly (any size), fractions to 15 digits. */
+static void out_plain(struct flame_out *o, double v)
+{
+	out_fmt(o, v == floor(v) && fabs(v) < 1e300 ? " %.0f" : " %.15g", v);
 }
 
 /* Appends name to the path buffer at len (after a ';' unless first). */
@@ -455,11 +707,14 @@ static int emit_folded(heed_flame *f, struct flame_out *o, size_t *lens)
 		err = path_push(&path, &cap, &len, &f->names[n->name]);
 		if (err)
 			break;
-		if (f->self_a[id] != 0 || (f->self_b && f->self_b[id] != 0)) {
+		/* A leaf is a line even with a zero count (stackcollapse-perf.pl prints
+		 * "app;idle 0" for a period of 0). */
+		if (f->self_a[id] != 0 || (f->self_b && f->self_b[id] != 0) ||
+		    n->child == FLAME_NONE) {
 			out_mem(o, path, len);
-			out_fmt(o, " %.15g", f->self_a[id]);
+			out_plain(o, f->self_a[id]);
 			if (f->self_b)
-				out_fmt(o, " %.15g", f->self_b[id]);
+				out_plain(o, f->self_b[id]);
 			out_mem(o, "\n", 1);
 		}
 		if (n->child != FLAME_NONE) {

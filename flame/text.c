@@ -21,18 +21,16 @@ void out_flush(struct flame_out *o)
 	o->len = 0;
 }
 
-void out_mem(struct flame_out *o, const char *s, size_t n)
+void out_mem_slow(struct flame_out *o, const char *s, size_t n)
 {
-	if (o->len + n > o->cap) {
-		out_flush(o);
-		if (n > o->cap) {
-			if (!o->err && fwrite(s, 1, n, o->fp) != n)
-				o->err = -EIO;
-			return;
-		}
+	out_flush(o);
+	if (n > o->cap) {
+		if (!o->err && fwrite(s, 1, n, o->fp) != n)
+			o->err = -EIO;
+		return;
 	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
+	memcpy(o->buf, s, n);
+	o->len = n;
 }
 
 void out_str(struct flame_out *o, const char *s)
@@ -63,8 +61,7 @@ void out_fmt(struct flame_out *o, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Writes u in decimal, with a ',' between groups of three digits when sep. */
-static void out_uint(struct flame_out *o, uint64_t u, int sep)
+void out_uint(struct flame_out *o, uint64_t u, int sep)
 {
 	char tmp[32];
 	char *p = tmp + sizeof(tmp);
@@ -106,35 +103,30 @@ void out_num(struct flame_out *o, double v)
 
 void out_count(struct flame_out *o, double v)
 {
-	double ip;
-	int64_t milli;
-	char frac[4];
-	int n;
+	char tmp[400];
+	int n, digits, start;
 
-	if (!isfinite(v) || fabs(v) > 1e15) {
-		out_fmt(o, "%g", v);
+	if (!isfinite(v)) {
+		out_str(o, "0");
 		return;
 	}
-	if (v < 0) {
-		out_mem(o, "-", 1);
-		v = -v;
-	}
-	milli = llround(modf(v, &ip) * 1000);
-	if (milli == 1000) {
-		ip += 1;
-		milli = 0;
-	}
-	out_uint(o, (uint64_t)ip, 1);
-	if (milli == 0)
+	/* Integers below 2^63 (every real count) skip printf; %.0f would give the same. */
+	if (v >= 0 && v < 9.2e18 && v == floor(v)) {
+		out_uint(o, (uint64_t)v, 1);
 		return;
-	frac[0] = '.';
-	frac[1] = (char)('0' + milli / 100);
-	frac[2] = (char)('0' + milli / 10 % 10);
-	frac[3] = (char)('0' + milli % 10);
-	n = 4;
-	while (frac[n - 1] == '0')
-		n--;
-	out_mem(o, frac, (size_t)n);
+	}
+	n = snprintf(tmp, sizeof(tmp), "%.0f", v);
+	if (n <= 0 || (size_t)n >= sizeof(tmp))
+		return;
+	start = tmp[0] == '-';
+	out_mem(o, tmp, (size_t)start);
+	digits = n - start;
+	for (int i = start; i < n; i++) {
+		out_mem(o, tmp + i, 1);
+		digits--;
+		if (digits > 0 && digits % 3 == 0)
+			out_mem(o, ",", 1);
+	}
 }
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes) that XML 1.0 allows,
@@ -244,4 +236,54 @@ void out_xml(struct flame_out *o, const char *s, size_t len, size_t maxchars)
 	}
 	if (limit != SIZE_MAX)
 		out_mem(o, "..", 2);
+}
+
+void out_xml_tail(struct flame_out *o, const char *s, size_t len, size_t maxchars)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t total = xml_display_len(s, len), skip, i = 0;
+
+	if (total <= maxchars) {
+		out_xml(o, s, len, SIZE_MAX);
+		return;
+	}
+	out_mem(o, "..", 2);
+	if (maxchars <= 2)
+		return;
+	/* Characters to drop from the front so maxchars - 2 remain. */
+	skip = total - (maxchars - 2);
+	while (i < len && skip > 0) {
+		size_t l = utf8_ok(u + i, len - i);
+		size_t shown = l ? 1 : 4;
+
+		if (shown > skip)
+			break; /* a "\xNN" is shown whole or not at all */
+		skip -= shown;
+		i += l ? l : 1;
+	}
+	if (skip > 0)
+		i++;
+	out_xml(o, s + i, len - i, SIZE_MAX);
+}
+
+void out_fixed2(struct flame_out *o, double v)
+{
+	double c = v * 100, r = nearbyint(c);
+	uint64_t u;
+
+	/* printf rounds the exact binary value; c carries one more rounding, which only
+	 * matters next to a tie (x.xx5): there, and for huge values, printf decides. */
+	if (!(fabs(c) < 1e15) || fabs(fabs(c - r) - 0.5) < 1e-6) {
+		out_fmt(o, "%.2f", v);
+		return;
+	}
+	if (signbit(v)) /* as printf: "-0.00" for a small negative value */
+		out_mem(o, "-", 1);
+	u = (uint64_t)fabs(r);
+	out_uint(o, u / 100, 0);
+	{
+		char frac[3] = {'.', (char)('0' + u % 100 / 10), (char)('0' + u % 10)};
+
+		out_mem(o, frac, 3);
+	}
 }

@@ -46,8 +46,9 @@ void heed_flame_opts_init(struct heed_flame_opts *o)
 
 int heed_flame_palette_parse(const char *name, enum heed_flame_palette *p)
 {
-	static const char *const names[] = {"hot",   "mem",  "io",   "java",   "wakeup", "red",
-					    "green", "blue", "aqua", "yellow", "purple", "orange"};
+	static const char *const names[] = {"hot",   "mem",  "io",    "java",	"wakeup", "red",
+					    "green", "blue", "aqua",  "yellow", "purple", "orange",
+					    "js",    "perl", "chain", "python", "rust"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(name, names[i]) == 0) {
@@ -58,23 +59,37 @@ int heed_flame_palette_parse(const char *name, enum heed_flame_palette *p)
 	return -EINVAL;
 }
 
+static int isxdigit_c(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The last word of a string is read overlapping the one before it, so no byte loop or
+ * variable-length copy runs per name: a profile hashes a million of them. */
 static uint64_t hash_bytes(const char *s, size_t n)
 {
 	uint64_t h = 0x243f6a8885a308d3ull ^ (n * 0x9e3779b97f4a7c15ull);
 	uint64_t w;
 
-	while (n >= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-		s += 8;
-		n -= 8;
+	if (n >= 8) {
+		for (; n > 8; s += 8, n -= 8) {
+			memcpy(&w, s, 8);
+			h = (h ^ w) * 0xff51afd7ed558ccdull;
+			h ^= h >> 29;
+		}
+		memcpy(&w, s + n - 8, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		w = (uint64_t)a << 32 | b;
+	} else {
+		w = n ? (uint64_t)(unsigned char)s[0] << 16 |
+				    (uint64_t)(unsigned char)s[n / 2] << 8 | (unsigned char)s[n - 1]
+		      : 0;
 	}
-	if (n) {
-		w = 0;
-		memcpy(&w, s, n);
-		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	}
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
 	h ^= h >> 32;
 	h *= 0x9e3779b97f4a7c15ull;
 	h ^= h >> 29;
@@ -173,6 +188,17 @@ static int add_node(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id)
 		}
 		if (!a || (f->self_b && !b))
 			return -ENOMEM;
+		if (f->o.flamechart) {
+			double *st = realloc(f->start, (size_t)ncap * sizeof(*st));
+			uint32_t *lk;
+
+			if (st)
+				f->start = st;
+			lk = st ? realloc(f->last_kid, (size_t)ncap * sizeof(*lk)) : NULL;
+			if (!lk)
+				return -ENOMEM;
+			f->last_kid = lk;
+		}
 		f->capnodes = ncap;
 	}
 	n = &f->nodes[f->nnodes];
@@ -184,6 +210,10 @@ static int add_node(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id)
 	f->self_a[f->nnodes] = 0;
 	if (f->self_b)
 		f->self_b[f->nnodes] = 0;
+	if (f->start) {
+		f->start[f->nnodes] = f->chart_time;
+		f->last_kid[f->nnodes] = FLAME_NONE;
+	}
 	*id = f->nnodes++;
 	return 0;
 }
@@ -195,6 +225,134 @@ static int enable_diff(heed_flame *f)
 		return 0;
 	f->self_b = calloc(f->capnodes ? f->capnodes : 1, sizeof(*f->self_b));
 	return f->self_b ? 0 : -ENOMEM;
+}
+
+/* Reports a bad option; there is no graph yet to carry the callback. */
+static void opt_err(const struct heed_flame_opts *o, const char *msg)
+{
+	if (o->on_error)
+		o->on_error(o->error_ctx, msg);
+}
+
+/* flamegraph.pl's background for a palette when --bgcolors is not given. */
+static const char *default_bg(enum heed_flame_palette p)
+{
+	switch (p) {
+	case HEED_FLAME_MEM:
+		return "green";
+	case HEED_FLAME_IO:
+	case HEED_FLAME_WAKEUP:
+	case HEED_FLAME_CHAIN:
+		return "blue";
+	case HEED_FLAME_RED:
+	case HEED_FLAME_GREEN:
+	case HEED_FLAME_BLUE:
+	case HEED_FLAME_AQUA:
+	case HEED_FLAME_YELLOW:
+	case HEED_FLAME_PURPLE:
+	case HEED_FLAME_ORANGE:
+		return "grey";
+	default:
+		return "yellow";
+	}
+}
+
+static int is_hex_colour(const char *s)
+{
+	if (s[0] != '#' || strlen(s) != 7)
+		return 0;
+	for (int i = 1; i < 7; i++) {
+		if (!isxdigit_c(s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+int flame_parse_rgb(const char *s, size_t n, uint32_t *rgb)
+{
+	size_t i = 4;
+	uint32_t v = 0;
+
+	if (n < 4 || memcmp(s, "rgb(", 4) != 0)
+		return -1;
+	for (int k = 0; k < 3; k++) {
+		unsigned int c = 0, digits = 0;
+
+		while (i < n && s[i] >= '0' && s[i] <= '9' && digits < 4) {
+			c = c * 10 + (unsigned int)(s[i++] - '0');
+			digits++;
+		}
+		if (digits == 0 || c > 255 || i >= n || s[i] != (k < 2 ? ',' : ')'))
+			return -1;
+		i++;
+		v = v << 8 | c;
+	}
+	if (i != n)
+		return -1;
+	*rgb = v;
+	return 0;
+}
+
+/* A colour the SVG can carry in an attribute and a style sheet: "#rrggbb",
+ * "rgb(R,G,B)" with R, G, B in 0..255, or a name of letters. */
+static int is_colour(const char *s)
+{
+	uint32_t rgb;
+	size_t n;
+
+	if (is_hex_colour(s) || flame_parse_rgb(s, strlen(s), &rgb) == 0)
+		return 1;
+	for (n = 0; s[n]; n++) {
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z')))
+			return 0;
+	}
+	return n > 0;
+}
+
+/* The style options, each reported by name when it cannot go into the SVG. */
+static int check_style(const struct heed_flame_opts *o)
+{
+	static const char *const bgs[] = {"yellow", "blue", "green", "grey"};
+	const char *why = NULL, *what = NULL;
+	int ok = !o->bgcolors || is_hex_colour(o->bgcolors);
+
+	for (size_t i = 0; !ok && i < sizeof(bgs) / sizeof(bgs[0]); i++)
+		ok = strcmp(o->bgcolors, bgs[i]) == 0;
+	if (!ok) {
+		what = o->bgcolors;
+		why = "bgcolors: not yellow, blue, green, grey or #rrggbb";
+	} else if (o->search_color && !is_colour(o->search_color)) {
+		what = o->search_color;
+		why = "search color: not #rrggbb, rgb(R,G,B) or a colour name";
+	} else if (o->stroke_color && !is_colour(o->stroke_color)) {
+		what = o->stroke_color;
+		why = "stroke color: not none, #rrggbb, rgb(R,G,B) or a colour name";
+	} else if (o->notes && (strpbrk(o->notes, "<>") || strstr(o->notes, "--") ||
+				(o->notes[0] && o->notes[strlen(o->notes) - 1] == '-'))) {
+		what = o->notes;
+		why = "notes: no '<', '>' or \"--\" (they go in an XML comment)";
+	} else if (o->fonttype && (!o->fonttype[0] || strpbrk(o->fonttype, "{};<>\n"))) {
+		what = o->fonttype;
+		why = "fonttype: empty, or holds one of { } ; < > (it goes in a style sheet)";
+	} else if (o->encoding) {
+		const char *e = o->encoding;
+		size_t n = strspn(
+			e, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+
+		if (!((e[0] >= 'a' && e[0] <= 'z') || (e[0] >= 'A' && e[0] <= 'Z')) || e[n]) {
+			what = e;
+			why = "encoding: not a name of letters, digits, '.', '_' or '-'";
+		}
+	}
+	if (!why)
+		return 0;
+	if (o->on_error) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s ('%.200s')", why, what);
+		opt_err(o, msg);
+	}
+	return -EINVAL;
 }
 
 int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
@@ -211,8 +369,18 @@ int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
 	}
 	if (bad_num(o->width) || bad_num(o->frame_height) || bad_num(o->font_size) ||
 	    bad_num(o->factor) || bad_num(o->total) || !isfinite(o->minwidth) ||
-	    (unsigned int)o->palette > HEED_FLAME_ORANGE)
+	    bad_num(o->fontwidth) || (unsigned int)o->palette > HEED_FLAME_RUST) {
+		opt_err(o, "a width, height, size, factor or total is negative or not finite, "
+			   "or the palette is unknown");
 		return -EINVAL;
+	}
+	if (o->width > 0 && o->width <= 2 * FLAME_XPAD) {
+		opt_err(o, "the width must be above 20 px (10 px of margin on each side)");
+		return -EINVAL;
+	}
+	err = check_style(o);
+	if (err)
+		return err;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -227,16 +395,29 @@ int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
 		f->o.minwidth = 0.1;
 	if (f->o.factor == 0)
 		f->o.factor = 1;
-	if (f->o.width <= 2 * FLAME_XPAD) {
-		free(f);
-		return -EINVAL;
-	}
 	f->title = dup_opt(o->title, &err);
 	f->subtitle = dup_opt(o->subtitle, &err);
 	f->countname = dup_opt(o->countname ? o->countname : "samples", &err);
 	f->nametype = dup_opt(o->nametype ? o->nametype : "Function:", &err);
 	if (!f->title)
-		f->title = dup_opt(f->o.inverted ? "Icicle Graph" : "Flame Graph", &err);
+		f->title = dup_opt(f->o.flamechart ? "Flame Chart"
+				   : f->o.inverted ? "Icicle Graph"
+						   : "Flame Graph",
+				   &err);
+	f->bgcolors = dup_opt(o->bgcolors ? o->bgcolors : default_bg(o->palette), &err);
+	f->fonttype = dup_opt(o->fonttype ? o->fonttype : "Verdana", &err);
+	f->notes = dup_opt(o->notes, &err);
+	f->encoding = dup_opt(o->encoding, &err);
+	f->search_color = dup_opt(o->search_color ? o->search_color : "rgb(230,0,230)", &err);
+	f->stroke_color = dup_opt(o->stroke_color, &err);
+	f->o.bgcolors = f->bgcolors;
+	f->o.fonttype = f->fonttype;
+	f->o.notes = f->notes;
+	f->o.encoding = f->encoding;
+	f->o.search_color = f->search_color;
+	f->o.stroke_color = f->stroke_color;
+	if (f->o.fontwidth == 0)
+		f->o.fontwidth = 0.59;
 	f->o.title = f->title;
 	f->o.subtitle = f->subtitle;
 	f->o.countname = f->countname;
@@ -259,6 +440,7 @@ int heed_flame_new(const struct heed_flame_opts *o, heed_flame **out)
 	all = 0;
 	f->name_tab[f->names[0].hash & f->name_mask] = all + 1;
 	f->nnames = 1;
+	f->chart_leaf = FLAME_NONE;
 	if (add_node(f, FLAME_NONE, all, &root))
 		goto fail;
 	*out = f;
@@ -293,6 +475,17 @@ void heed_flame_free(heed_flame *f)
 	free(f->prev_node);
 	free(f->total_a);
 	free(f->total_b);
+	free(f->hexbuf);
+	free(f->chainbuf);
+	free(f->start);
+	free(f->last_kid);
+	free(f->bgcolors);
+	free(f->fonttype);
+	free(f->notes);
+	free(f->encoding);
+	free(f->search_color);
+	free(f->stroke_color);
+	flame_attrs_free(f);
 	free(f);
 }
 
@@ -301,20 +494,22 @@ static int same_bytes(const char *a, const char *b, size_t n)
 {
 	uint64_t x, y;
 
-	while (n >= 8) {
+	if (n < 8) {
+		while (n--) {
+			if (*a++ != *b++)
+				return 0;
+		}
+		return 1;
+	}
+	for (; n > 8; a += 8, b += 8, n -= 8) {
 		memcpy(&x, a, 8);
 		memcpy(&y, b, 8);
 		if (x != y)
 			return 0;
-		a += 8;
-		b += 8;
-		n -= 8;
 	}
-	while (n--) {
-		if (*a++ != *b++)
-			return 0;
-	}
-	return 1;
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 static int rehash_names(heed_flame *f)
@@ -337,7 +532,7 @@ static int rehash_names(heed_flame *f)
 	return 0;
 }
 
-static int intern(heed_flame *f, const char *s, size_t len, uint32_t *id)
+int flame_intern(heed_flame *f, const char *s, size_t len, uint32_t *id)
 {
 	uint64_t h = hash_bytes(s, len);
 	uint32_t j = h & f->name_mask, v;
@@ -413,7 +608,17 @@ static int get_child(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id
 	uint32_t k;
 	int err;
 
-	if (p->nkids <= FLAME_SCAN) {
+	if (f->o.flamechart) {
+		/* Only the newest child, the one the previous line went through, merges:
+		 * consecutive lines share their common frames, nothing else does (as
+		 * flamegraph.pl's flow() merges only with the line before). */
+		k = f->last_kid[parent];
+		/* The previous line ended at parent: its children were closed there. */
+		if (k != FLAME_NONE && parent != f->chart_leaf && f->nodes[k].name == name) {
+			*id = k;
+			return 0;
+		}
+	} else if (p->nkids <= FLAME_SCAN) {
 		for (k = p->child; k != FLAME_NONE; k = f->nodes[k].next) {
 			if (f->nodes[k].name == name) {
 				*id = k;
@@ -435,10 +640,20 @@ static int get_child(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id
 	if (err)
 		return err;
 	p = &f->nodes[parent];
+	if (++p->nkids > f->maxkids)
+		f->maxkids = p->nkids;
+	f->finished = 0;
+	if (f->o.flamechart) {
+		/* Appended: the list stays in input order. */
+		if (p->child == FLAME_NONE)
+			p->child = *id;
+		else
+			f->nodes[f->last_kid[parent]].next = *id;
+		f->last_kid[parent] = *id;
+		return 0;
+	}
 	f->nodes[*id].next = p->child;
 	p->child = *id;
-	p->nkids++;
-	f->finished = 0;
 	if (p->nkids == FLAME_SCAN + 1) {
 		for (k = p->child; k != FLAME_NONE; k = f->nodes[k].next) {
 			err = kid_insert(f, k);
@@ -454,7 +669,7 @@ static int get_child(heed_flame *f, uint32_t parent, uint32_t name, uint32_t *id
 static int frame_step(heed_flame *f, uint32_t *cur, const char *s, size_t len)
 {
 	uint32_t name;
-	int err = intern(f, s, len, &name);
+	int err = flame_intern(f, s, len, &name);
 
 	if (err)
 		return err;
@@ -466,6 +681,8 @@ static void add_counts(heed_flame *f, uint32_t leaf, double a, double b)
 	f->self_a[leaf] += a * f->o.factor;
 	if (f->self_b)
 		f->self_b[leaf] += b * f->o.factor;
+	f->chart_time += (f->self_b ? b : a) * f->o.factor;
+	f->chart_leaf = leaf;
 	f->lines++;
 	f->finished = 0;
 }
@@ -505,6 +722,8 @@ int heed_flame_add_stack(heed_flame *f, const char *const *frames, const size_t 
 		size_t l = len && len[i] != (size_t)-1 ? len[i] : strlen(frames[i]);
 
 		err = frame_step(f, &cur, frames[i], l);
+		if (k + 1 > f->deepest)
+			f->deepest = (uint32_t)(k + 1);
 		if (err)
 			return err;
 	}
@@ -521,7 +740,7 @@ static int is_space(char c)
 }
 
 /* Parses the count ending at s[*end) as flamegraph.pl does: digits with an optional
- * fraction, preceded by whitespace. Moves *end before the count and its spaces. */
+ * fraction, preceded by whitespace. Moves *end before the count and one blank. */
 static int take_count(const char *s, size_t *end, double *v)
 {
 	size_t e = *end, b = e, dot = 0;
@@ -541,9 +760,9 @@ static int take_count(const char *s, size_t *end, double *v)
 	*v = strtod(tmp, NULL);
 	if (!isfinite(*v))
 		return -1;
-	while (b > 0 && is_space(s[b - 1]))
-		b--;
-	*end = b;
+	/* flamegraph.pl's "^(.*)\s+?(\d+(?:\.\d*)?)$" takes one blank as the separator:
+	 * more blanks belong to the stack, so "a;  3" ends in a frame named " ". */
+	*end = b ? b - 1 : 0;
 	return 0;
 }
 
@@ -602,6 +821,9 @@ static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 		size_t end = semi ? (size_t)(semi - s) : len;
 
 		err = frame_step(f, &cur, s + pos, end - pos);
+		/* Kept per frame: a line failing half way leaves its nodes in the tree. */
+		if (i + 1 > f->deepest)
+			f->deepest = i + 1;
 		if (!err && i >= f->prev_capn)
 			err = prev_room(f, i);
 		if (err)
@@ -623,7 +845,7 @@ static int add_path(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 static int add_reversed(heed_flame *f, const char *s, size_t len, uint32_t *leaf)
 {
 	size_t end = len;
-	uint32_t cur = 0;
+	uint32_t cur = 0, depth = 0;
 	int err;
 
 	for (;;) {
@@ -632,6 +854,8 @@ static int add_reversed(heed_flame *f, const char *s, size_t len, uint32_t *leaf
 		while (b > 0 && s[b - 1] != ';')
 			b--;
 		err = frame_step(f, &cur, s + b, end - b);
+		if (++depth > f->deepest)
+			f->deepest = depth;
 		if (err)
 			return err;
 		if (b == 0)
@@ -681,17 +905,136 @@ static size_t trim_end(const char *line, size_t len)
 	return len;
 }
 
+/* Appends s[0, n) to the chain buffer at f->chainlen. -1 when out of memory. */
+static int chain_put(heed_flame *f, const char *s, size_t n)
+{
+	if (f->chainlen + n > f->chaincap) {
+		size_t cap = (f->chainlen + n) * 2 + 64;
+		char *p = realloc(f->chainbuf, cap);
+
+		if (!p)
+			return -1;
+		f->chainbuf = p;
+		f->chaincap = cap;
+	}
+	memcpy(f->chainbuf + f->chainlen, s, n);
+	f->chainlen += n;
+	return 0;
+}
+
+/* The stack as flamegraph.pl rewrites it for --colors chain: split at ";--;" (empty
+ * parts at the end dropped, as Perl's split does), the first part kept, then ";--;",
+ * then the other parts joined by ";--;", each frame of them marked "_[w]" (a waker).
+ * A stack without "--" so gains a "--" leaf, as there. With --reverse the frames are
+ * reversed first. Returns the new stack (length f->chainlen) or NULL. */
+static const char *chain_rewrite(heed_flame *f, const char *s, size_t len)
+{
+	static const char sep[] = ";--;";
+	char *rev = NULL;
+	size_t pos = 0, nparts = 0, keep;
+	int err = 0;
+
+	if (f->o.reverse) {
+		size_t end = len;
+
+		while (end > 0 && s[end - 1] == ';')
+			end--;
+		rev = malloc(end + 1);
+		if (!rev)
+			return NULL;
+		for (size_t e = end, o = 0; e > 0 || o == 0;) {
+			size_t b = e;
+
+			while (b > 0 && s[b - 1] != ';')
+				b--;
+			memcpy(rev + o, s + b, e - b);
+			o += e - b;
+			if (b == 0) {
+				len = o;
+				break;
+			}
+			rev[o++] = ';';
+			e = b - 1;
+		}
+		s = rev;
+	}
+	/* Perl's split drops empty parts at the end: the stack ends after the last
+	 * non-empty part. */
+	keep = len;
+	while (keep >= 4 && memcmp(s + keep - 4, sep, 4) == 0)
+		keep -= 4;
+	f->chainlen = 0;
+	while (!err && (pos < keep || nparts == 0)) {
+		const char *m = keep > pos ? memmem(s + pos, keep - pos, sep, 4) : NULL;
+		size_t e = m ? (size_t)(m - s) : keep;
+
+		if (nparts == 0) {
+			err = chain_put(f, s, e) || chain_put(f, sep, 4);
+		} else {
+			if (nparts > 1)
+				err = chain_put(f, sep, 4);
+			for (size_t i = pos; !err && i < e; i++)
+				err = s[i] == ';' ? chain_put(f, "_[w];", 5)
+						  : chain_put(f, s + i, 1);
+			if (!err)
+				err = chain_put(f, "_[w]", 4);
+		}
+		nparts++;
+		if (!m)
+			break;
+		pos = e + 4;
+	}
+	free(rev);
+	return err ? NULL : f->chainbuf;
+}
+
 /* heed_flame_add_line for a line with no '\n' but maybe a trailing one: parse_stream
  * cuts lines at them, so it needs no second search for one. */
+/* difffolded.pl -s: every "0x" and the hex digits after it become "0x...", so
+ * stacks that differ only in addresses merge. Returns the rewritten line in
+ * f->hexbuf, or NULL when out of memory. */
+static const char *strip_hex(heed_flame *f, const char *line, size_t *len)
+{
+	size_t n = *len, o = 0;
+
+	/* "0x" + one digit (3 bytes) becomes 5: the line grows by at most 2/3. */
+	if (n * 2 + 8 > f->hexcap) {
+		char *p = realloc(f->hexbuf, n * 2 + 8);
+
+		if (!p)
+			return NULL;
+		f->hexbuf = p;
+		f->hexcap = n * 2 + 8;
+	}
+	for (size_t i = 0; i < n;) {
+		if (line[i] == '0' && i + 2 < n && line[i + 1] == 'x' && isxdigit_c(line[i + 2])) {
+			memcpy(f->hexbuf + o, "0x...", 5);
+			o += 5;
+			for (i += 2; i < n && isxdigit_c(line[i]); i++)
+				;
+			continue;
+		}
+		f->hexbuf[o++] = line[i++];
+	}
+	*len = o;
+	return f->hexbuf;
+}
+
 static int add_folded(heed_flame *f, const char *line, size_t len, const char *file,
 		      unsigned long lineno)
 {
-	size_t end = trim_end(line, len), mid, full;
+	size_t end, mid, full, stack_end;
 	double c1, c2 = 0;
 	int diff = 0;
 	uint32_t leaf = 0;
 	int err;
 
+	if (f->o.strip_hex) {
+		line = strip_hex(f, line, &len);
+		if (!line)
+			return -ENOMEM;
+	}
+	end = trim_end(line, len);
 	if (end == 0)
 		return 0;
 	full = end;
@@ -710,6 +1053,7 @@ static int add_folded(heed_flame *f, const char *line, size_t len, const char *f
 		end = mid;
 		diff = 1;
 	}
+	stack_end = end;
 	/* Trailing empty frames are dropped, as Perl's split drops them for flamegraph.pl. */
 	while (end > 0 && line[end - 1] == ';')
 		end--;
@@ -726,7 +1070,19 @@ static int add_folded(heed_flame *f, const char *line, size_t len, const char *f
 			 line, full);
 		return -EINVAL;
 	}
-	err = f->o.reverse ? add_reversed(f, line, end, &leaf) : add_path(f, line, end, &leaf);
+	if (f->o.palette == HEED_FLAME_CHAIN) {
+		/* Rewritten whole (reversed first), then walked root first. */
+		line = chain_rewrite(f, line, stack_end);
+		if (!line)
+			return -ENOMEM;
+		end = f->chainlen;
+		while (end > 0 && line[end - 1] == ';')
+			end--;
+		err = add_path(f, line, end, &leaf);
+	} else {
+		err = f->o.reverse ? add_reversed(f, line, end, &leaf)
+				   : add_path(f, line, end, &leaf);
+	}
 	if (err)
 		return err;
 	if (f->diff_col == 1)
@@ -835,6 +1191,23 @@ long heed_flame_parse_file(heed_flame *f, const char *path)
 	return ret;
 }
 
+/* difffolded.pl -n: each stack's BEFORE count becomes int(BEFORE * total AFTER /
+ * total BEFORE), so both profiles weigh the same. */
+static void normalize_before(heed_flame *f)
+{
+	double ta = 0, tb = 0;
+
+	for (uint32_t i = 0; i < f->nnodes; i++) {
+		ta += f->self_a[i];
+		tb += f->self_b[i];
+	}
+	if (ta <= 0 || ta == tb)
+		return;
+	for (uint32_t i = 0; i < f->nnodes; i++)
+		f->self_a[i] = floor(f->self_a[i] * tb / ta);
+	f->finished = 0;
+}
+
 int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
 {
 	long a, b;
@@ -859,6 +1232,8 @@ int heed_flame_parse_diff(heed_flame *f, const char *before, const char *after)
 		flame_err(f, "%s and %s: no valid folded line in either file", before, after);
 		return -ENODATA;
 	}
+	if (f->o.diff_normalize)
+		normalize_before(f);
 	return 0;
 }
 
@@ -918,7 +1293,7 @@ static void sort_kids(heed_flame *f, uint32_t id, uint64_t *keys)
 
 int flame_finish(heed_flame *f)
 {
-	uint32_t *order = NULL, *depth = NULL, maxkids = 0;
+	uint32_t *order = NULL, maxkids = 0;
 	uint64_t *keys = NULL;
 	uint32_t n = f->nnodes;
 	int err = -ENOMEM;
@@ -926,18 +1301,14 @@ int flame_finish(heed_flame *f)
 	if (f->finished)
 		return 0;
 	assert(n > 0 && f->nnames > 0); /* the root and its name "all" always exist */
-	for (uint32_t i = 0; i < n; i++) {
-		if (f->nodes[i].nkids > maxkids)
-			maxkids = f->nodes[i].nkids;
-	}
+	maxkids = f->maxkids;
 	order = malloc((size_t)f->nnames * sizeof(*order));
 	keys = malloc(((size_t)maxkids + 1) * sizeof(*keys));
-	depth = malloc((size_t)n * sizeof(*depth));
 	free(f->total_a);
 	free(f->total_b);
 	f->total_a = malloc((size_t)n * sizeof(double));
 	f->total_b = f->self_b ? malloc((size_t)n * sizeof(double)) : NULL;
-	if (!order || !keys || !depth || !f->total_a || (f->self_b && !f->total_b))
+	if (!order || !keys || !f->total_a || (f->self_b && !f->total_b))
 		goto cleanup;
 
 	for (uint32_t i = 0; i < f->nnames; i++)
@@ -945,12 +1316,10 @@ int flame_finish(heed_flame *f)
 	qsort_r(order, f->nnames, sizeof(*order), name_cmp, f->names);
 	for (uint32_t i = 0; i < f->nnames; i++)
 		f->names[order[i]].rank = i;
-	for (uint32_t i = 0; i < n; i++) {
-		if (f->nodes[i].nkids > 1)
-			sort_kids(f, i, keys);
-	}
 
-	f->maxdelta = 0;
+	/* flamegraph.pl starts its largest change at 1: changes below one sample never
+	 * saturate the colour. */
+	f->maxdelta = 1;
 	memcpy(f->total_a, f->self_a, (size_t)n * sizeof(double));
 	if (f->total_b) {
 		memcpy(f->total_b, f->self_b, (size_t)n * sizeof(double));
@@ -961,26 +1330,27 @@ int flame_finish(heed_flame *f)
 				f->maxdelta = d;
 		}
 	}
-	for (uint32_t i = n - 1; i >= 1; i--) {
-		uint32_t p = f->nodes[i].parent;
+	/* One pass over the nodes, children before parents: totals, and each list of
+	 * children in name order (a flame chart's stay in the order they came). */
+	for (uint32_t i = n; i-- > 0;) {
+		const struct flame_node *nd = &f->nodes[i];
 
-		f->total_a[p] += f->total_a[i];
+		if (nd->nkids > 1 && !f->o.flamechart)
+			sort_kids(f, i, keys);
+		if (i == 0)
+			break;
+		f->total_a[nd->parent] += f->total_a[i];
 		if (f->total_b)
-			f->total_b[p] += f->total_b[i];
+			f->total_b[nd->parent] += f->total_b[i];
 	}
-	f->maxdepth = 0;
-	depth[0] = 0;
-	for (uint32_t i = 1; i < n; i++) {
-		depth[i] = depth[f->nodes[i].parent] + 1;
-		if (depth[i] > f->maxdepth)
-			f->maxdepth = depth[i];
-	}
+	/* The deepest node ends the longest stack added: no per-node depth is kept. */
+	f->maxdepth = f->deepest;
+	f->counted = 0;
 	f->finished = 1;
 	err = 0;
 cleanup:
 	free(order);
 	free(keys);
-	free(depth);
 	return err;
 }
 
@@ -1016,32 +1386,39 @@ int flame_walk(heed_flame *f, int prune, int (*fn)(const struct heed_flame_frame
 	minw = flame_min_samples(f);
 	for (;;) {
 		const struct flame_node *n = &f->nodes[id];
-		const struct flame_name *nm = &f->names[n->name];
 		double w = flame_width(f, id);
+		const struct flame_name *nm;
 
+		fr.elided = w <= 0 || w < minw;
+		/* Most frames of a large profile are elided: their name, counts and
+		 * children are not read at all (each a cache miss). */
+		if (prune && fr.elided)
+			goto next;
+		nm = &f->names[n->name];
 		fr.name = nm->s;
 		fr.name_len = nm->len;
 		fr.depth = d;
-		fr.x = x;
+		fr.x = f->start ? f->start[id] : x;
 		fr.width = w;
 		fr.self = f->self_b ? f->self_b[id] : f->self_a[id];
 		fr.before = f->total_b ? f->total_a[id] : w;
-		fr.delta = f->total_b ? w - f->total_a[id] : 0;
-		fr.elided = w <= 0 || w < minw;
-		if (!prune || !fr.elided) {
-			ret = fn(&fr, ctx);
-			if (ret)
-				break;
-		}
+		fr.delta = 0;
+		if (f->total_b && (id != 0 || f->o.diff_subtree))
+			fr.delta = f->o.diff_subtree ? w - f->total_a[id]
+						     : f->self_b[id] - f->self_a[id];
+		ret = fn(&fr, ctx);
+		if (ret)
+			break;
 		/* Children are never wider than their parent: an elided frame's
 		 * subtree is elided too. */
-		if (n->child != FLAME_NONE && !(prune && fr.elided)) {
+		if (n->child != FLAME_NONE) {
 			/* A frame's own samples sit left of its children. */
 			xs[d++] = x;
 			x += fr.self;
 			id = n->child;
 			continue;
 		}
+	next:
 		while (id != 0 && f->nodes[id].next == FLAME_NONE) {
 			id = f->nodes[id].parent;
 			x = xs[--d];
@@ -1061,16 +1438,35 @@ int heed_flame_foreach(heed_flame *f, int (*fn)(const struct heed_flame_frame *f
 	return flame_walk(f, 0, fn, ctx);
 }
 
-static int count_drawn(const struct heed_flame_frame *fr, void *ctx)
+static int count_drawn_depth(const struct heed_flame_frame *fr, void *ctx)
 {
-	size_t *drawn = ctx;
+	heed_flame *f = ctx;
 
-	*drawn += !fr->elided;
+	f->drawn++;
+	if (fr->depth > f->drawn_depth)
+		f->drawn_depth = fr->depth;
 	return 0;
+}
+
+int flame_count(heed_flame *f, size_t *drawn, unsigned int *depth)
+{
+	int err = flame_finish(f);
+
+	if (!err && !f->counted) {
+		f->drawn = 0;
+		f->drawn_depth = 0;
+		err = flame_walk(f, 1, count_drawn_depth, f);
+		f->counted = !err;
+	}
+	*drawn = f->drawn;
+	*depth = f->drawn_depth;
+	return err;
 }
 
 void heed_flame_stats(heed_flame *f, struct heed_flame_stats *st)
 {
+	unsigned int depth;
+
 	memset(st, 0, sizeof(*st));
 	st->lines = f->lines;
 	st->bad = f->bad;
@@ -1080,7 +1476,7 @@ void heed_flame_stats(heed_flame *f, struct heed_flame_stats *st)
 	st->total = flame_width(f, 0);
 	st->frames = f->nnodes;
 	st->depth = f->maxdepth;
-	if (flame_walk(f, 1, count_drawn, &st->drawn))
+	if (flame_count(f, &st->drawn, &depth))
 		st->drawn = 0;
 	st->elided = st->frames - st->drawn;
 }

@@ -35,7 +35,14 @@ printf '%s\n' 'main;parse;lex 30' 'main;parse;tree 10' 'main;render;draw;lex 20'
 	fail "heed-gen-folded failed"
 "$build/bin/heed-flame" --title "heed-flame: differential" --diff "$tmp/big.folded" "$tmp/after.folded" \
 	>"$art/flame-diff.svg" || fail "heed-flame --diff failed"
+# A flame chart and a small differential graph; flame.mjs knows these numbers too.
+printf '%s\n' 'm;b 1' 'm;c 2' 'm;b 1' 'm 1' 'm;b 3' >"$tmp/chart.folded"
+"$build/bin/heed-flame" --flamechart "$tmp/chart.folded" >"$art/flame-chart.svg" ||
+	fail "heed-flame --flamechart failed"
+printf '%s\n' 'main;grow 10 30' 'main;shrink 20 5' 'main;same 7 7' >"$tmp/small-diff.folded"
+"$build/bin/heed-flame" --title "heed-flame: small differential" "$tmp/small-diff.folded" \
+	>"$art/flame-diff-small.svg" || fail "heed-flame on the small differential input failed"
 timeout 180 node "$top/tests/browser/flame.mjs" "$pw" "$art/flame-small.svg" "$art/flame-big.svg" "$art" \
-	"$art/flame-diff.svg" ||
+	"$art/flame-diff.svg" "$art/flame-chart.svg" "$art/flame-diff-small.svg" ||
 	fail "browser checks failed (see above)"
 echo "t_flame_browser: PASS (screenshots in $art)"

@@ -68,6 +68,16 @@ check labels --title '<t> & "q" ]]> '"$(printf '\xff\x01')" \
 	--nametype "$(printf 'fn\x02 "&":')" "$tmp/small.folded"
 check diff --diff "$tmp/small.folded" "$tmp/hostile.folded"
 check negate --diff --negate "$tmp/hostile.folded" "$tmp/small.folded"
+# Options that write more markup: links and attributes from --nameattr (hostile values),
+# notes, encoding, a static SVG, a flame chart with the chain palette.
+printf 'main\tid=<"&>\tclass=a b\ttitle=]]> <x> &amp;\thref=http://h/?a=1&b="2"\ttarget=_blank\n' \
+	>"$tmp/attrs"
+head -n 5 "$tmp/hostile.folded" | cut -d';' -f2- >"$tmp/five.folded"
+printf 'main;x 1\n' >>"$tmp/five.folded"
+check attrs --nameattr "$tmp/attrs" --notes 'a & b' --encoding ISO-8859-1 --stroke-color '#000000' \
+	"$tmp/five.folded"
+grep -q '<a xlink:href=' "$tmp/attrs.svg" || { echo "t_flame_xml: FAIL: no link from --nameattr"; fail=1; }
+check static --no-javascript --truncate-text-left --flamechart --colors chain "$tmp/hostile.folded"
 
 # The names survive: the escaped forms are in the SVG.
 grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$tmp/plain.svg" ||
