@@ -6,7 +6,10 @@
  *              of struct lock_hdr + reader slots), the dbi table, the
  *              writer mutex and the parsed freelist of the last commit.
  *   heed_txn   a snapshot (read) or the write state: dirty pages, freelist
- *              vectors, db records, its cursors.
+ *              vectors, db records, its cursors. A nested write txn (a
+ *              child, txn.c) holds only what it changed: its own dirty
+ *              pages (copies of its ancestors' that it touched, and new
+ *              ones), its own reusable list, the pages it freed.
  *   heed_cursor a path of (page, index) from the root to a leaf.
  */
 #ifndef HEED_INTERNAL_H
@@ -115,6 +118,8 @@ struct heed_txn {
 	unsigned char *dbst;
 	heed_cursor *cursors;
 	/* write txn only */
+	heed_txn *parent, *child; /* nested txns: the parent is blocked while
+				   * it has a child (txn_check) */
 	uint64_t oldest;
 	struct dirty_tab dirty;
 	struct pgvec avail;   /* reusable now, sorted when avail_sorted */
@@ -197,6 +202,17 @@ void *dirty_remove(struct dirty_tab *t, uint64_t pgno);
  * table (or free it); t is zeroed. */
 void dirty_free(heed_env *env, struct dirty_tab *t);
 void dirty_drain(heed_env *env);
+/* Room for n entries in t without growing (so a merge cannot fail). */
+int dirty_reserve(struct dirty_tab *t, size_t n);
+/* Set pgno's page in t, which has room for it: the page it replaces, or
+ * NULL. */
+void *dirty_set(struct dirty_tab *t, uint64_t pgno, void *page);
+/* The page of pgno dirty in txn or the nearest of its ancestors that has
+ * it, or NULL. */
+void *dirty_find_up(heed_txn *txn, uint64_t pgno);
+/* The dirty page *pp of an ancestor, copied into child txn (same page
+ * number: no snapshot holds it) unless txn has it already: 0 or ENOMEM. */
+int dirty_shadow(heed_txn *txn, void **pp);
 
 /* Get page pgno as txn sees it, validating its header. */
 static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
@@ -208,6 +224,13 @@ static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
 		return HEED_CORRUPTED;
 	if (txn->dirty.n) {
 		p = dirty_find(&txn->dirty, pgno);
+		if (p) {
+			*out = p;
+			return 0;
+		}
+	}
+	if (txn->parent) {
+		p = dirty_find_up(txn->parent, pgno);
 		if (p) {
 			*out = p;
 			return 0;
