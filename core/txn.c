@@ -10,10 +10,12 @@
  *          no memory, corrupt page met) marks the txn failed: every later op
  *          returns HEED_BAD_TXN and commit aborts.
  *   nested: a write txn (or a child) may have one child at a time, to any
- *          depth; the parent refuses every op (HEED_BAD_TXN) until the
- *          child ends. A child starts from its parent's state without
- *          copying its dirty pages (dirty.c), so its abort leaves the
- *          parent as it was. Its commit folds into the parent (fold): the
+ *          depth; the parent is TXN_BLOCKED, refusing every op
+ *          (HEED_BAD_TXN), until the child ends. A child starts from its
+ *          parent's state without copying its dirty pages (dirty.c), so
+ *          its abort leaves the parent as it was, and its reusable pages
+ *          are a copy of the parent's (a few bytes a page, as LMDB copies
+ *          its reclaimed list). Its commit folds into the parent (fold): the
  *          parent's reservations are made first, so the fold itself cannot
  *          fail half-way. Ending a parent ends its open child the same way
  *          first (as LMDB: a commit commits it, an abort aborts it); a
@@ -66,7 +68,7 @@ int txn_check(heed_txn *txn, int write)
 {
 	if (!txn)
 		return EINVAL;
-	if (txn->state != TXN_ACTIVE || txn->child)
+	if (txn->state != TXN_ACTIVE)
 		return HEED_BAD_TXN;
 	if (write && (txn->flags & HEED_RDONLY))
 		return EACCES;
@@ -176,12 +178,17 @@ static void write_release(heed_txn *txn)
 {
 	heed_env *env = txn->env;
 
+	if (txn->parent)
+		dirty_remove(&txn->dirty, DIRTY_CHILD_MARK); /* no page to free */
 	dirty_free(env, &txn->dirty);
 	pgvec_free(&txn->avail);
 	pgvec_free(&txn->pending);
 	pgvec_free(&txn->freed);
 	pgvec_free(&txn->chain);
 	if (txn->parent) {
+		/* A failed child's commit failed the parent: it stays so. */
+		if (txn->parent->state == TXN_BLOCKED)
+			txn->parent->state = TXN_ACTIVE;
 		txn->parent->child = NULL;
 		return;
 	}
@@ -220,7 +227,14 @@ static int nested_begin(heed_txn *txn, heed_txn *parent)
 	txn->avail_sorted = parent->avail_sorted;
 	txn->dirty = env->dirty_spare;
 	memset(&env->dirty_spare, 0, sizeof(env->dirty_spare));
+	rc = dirty_add(&txn->dirty, DIRTY_CHILD_MARK, txn);
+	if (rc) {
+		dirty_free(env, &txn->dirty);
+		pgvec_free(&txn->avail);
+		return rc;
+	}
 	parent->child = txn;
+	parent->state = TXN_BLOCKED;
 	return 0;
 }
 
@@ -589,10 +603,12 @@ static int fold(heed_txn *txn)
 	heed_env *env = txn->env;
 	heed_txn *p = txn->parent;
 	struct dirty_tab *t = &txn->dirty;
-	uint64_t id = txn->txnid, ndirty = t->n;
+	uint64_t id = txn->txnid, ndirty;
 	size_t i;
 	int rc;
 
+	dirty_remove(t, DIRTY_CHILD_MARK);
+	ndirty = t->n;
 	PROBE(TXN_COMMIT_START, id, ndirty);
 	rc = dirty_reserve(&p->dirty, p->dirty.n + t->n);
 	while (!rc && p->freed.cap < p->freed.n + txn->freed.n)
@@ -668,8 +684,10 @@ static int commit_children(heed_txn *txn)
 	if (!c)
 		return 0;
 	rc = commit_children(c);
-	if (!rc && c->state != TXN_ACTIVE)
+	if (!rc && c->state != TXN_ACTIVE) {
 		rc = HEED_BAD_TXN;
+		txn->state = TXN_FAILED;
+	}
 	if (rc) {
 		heed_txn_abort(c);
 		return rc;
@@ -689,7 +707,7 @@ HEED_API int heed_txn_commit(heed_txn *txn)
 		txn_free(txn);
 		return 0;
 	}
-	if (txn->state != TXN_ACTIVE) {
+	if (txn->state != TXN_ACTIVE && txn->state != TXN_BLOCKED) {
 		/* A failed child fails its parent (LMDB's rule). */
 		if (txn->parent)
 			txn->parent->state = TXN_FAILED;
