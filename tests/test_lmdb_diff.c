@@ -949,3 +949,85 @@ Test(lmdb_diff, nested_random, .timeout = 300)
 	heed_env_close(n->henv);
 	mdb_env_close(n->lenv);
 }
+
+/* core/README.md, "heed and LMDB": a parent's cursor used while its child
+ * is open. LMDB moves the parent's cursors into the child (and back at its
+ * end), so the cursor works and its move stays after the child's commit;
+ * heed refuses it like every call on the parent, and the cursor stays on
+ * its item. Both asserted. */
+static void parent_cursor_in_child(char *log, int use_lmdb, const char *path)
+{
+	int rc1, rc2, rc3;
+	char k1[8] = "", k3[8] = "";
+
+	if (use_lmdb) {
+		MDB_env *e;
+		MDB_txn *t, *c;
+		MDB_dbi d;
+		MDB_cursor *cur;
+		MDB_val k, v = {1, "v"};
+
+		cr_assert_eq(mdb_env_create(&e), 0);
+		cr_assert_eq(mdb_env_open(e, path, MDB_NOSYNC, 0644), 0);
+		cr_assert_eq(mdb_txn_begin(e, NULL, 0, &t), 0);
+		cr_assert_eq(mdb_dbi_open(t, NULL, 0, &d), 0);
+		for (const char *p = "abc"; *p; p++) {
+			k = (MDB_val){1, (void *)p};
+			cr_assert_eq(mdb_put(t, d, &k, &v, 0), 0);
+		}
+		cr_assert_eq(mdb_cursor_open(t, d, &cur), 0);
+		cr_assert_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+		cr_assert_eq(mdb_txn_begin(e, t, 0, &c), 0);
+		rc1 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		if (!rc1)
+			snprintf(k1, sizeof(k1), "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		rc2 = mdb_txn_commit(c);
+		rc3 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		if (!rc3)
+			snprintf(k3, sizeof(k3), "%.*s", (int)k.mv_size, (char *)k.mv_data);
+		mdb_txn_abort(t);
+		mdb_env_close(e);
+	} else {
+		heed_env *e;
+		heed_txn *t, *c;
+		heed_dbi d;
+		heed_cursor *cur;
+		heed_val k, v = {1, "v"};
+
+		HEED_OK(env_open_dir(&e, path, HEED_NOSYNC, 0, 0, 0));
+		HEED_OK(heed_txn_begin(e, NULL, 0, &t));
+		HEED_OK(heed_dbi_open(t, NULL, 0, &d));
+		for (const char *p = "abc"; *p; p++) {
+			k = (heed_val){1, (void *)p};
+			HEED_OK(heed_put(t, d, &k, &v, 0));
+		}
+		HEED_OK(heed_cursor_open(t, d, &cur));
+		HEED_OK(heed_cursor_get(cur, &k, &v, HEED_FIRST));
+		HEED_OK(heed_txn_begin(e, t, 0, &c));
+		rc1 = heed_cursor_get(cur, &k, &v, HEED_NEXT);
+		if (!rc1)
+			snprintf(k1, sizeof(k1), "%.*s", (int)k.size, (char *)k.data);
+		rc2 = heed_txn_commit(c);
+		rc3 = heed_cursor_get(cur, &k, &v, HEED_NEXT);
+		if (!rc3)
+			snprintf(k3, sizeof(k3), "%.*s", (int)k.size, (char *)k.data);
+		heed_txn_abort(t);
+		heed_env_close(e);
+	}
+	snprintf(log, 128, "NEXT in child=%s%s commit=%s NEXT after=%s%s", code(rc1), k1, code(rc2),
+		 code(rc3), k3);
+}
+
+Test(lmdb_diff, parent_cursor_while_a_child_is_open)
+{
+	char h[128], l[128], hdir[300], ldir[300];
+
+	snprintf(hdir, sizeof(hdir), "%s/heed", dir);
+	snprintf(ldir, sizeof(ldir), "%s/lmdb", dir);
+	cr_assert_eq(mkdir(hdir, 0755), 0);
+	cr_assert_eq(mkdir(ldir, 0755), 0);
+	parent_cursor_in_child(l, 1, ldir);
+	parent_cursor_in_child(h, 0, hdir);
+	cr_assert_str_eq(l, "NEXT in child=0b commit=0 NEXT after=0c", "lmdb: %s", l);
+	cr_assert_str_eq(h, "NEXT in child=BAD_TXN commit=0 NEXT after=0b", "heed: %s", h);
+}

@@ -11,7 +11,7 @@
  * at random depths (up to MAXDEPTH): the model's undo log has a mark per
  * level, a child's abort undoes back to its mark, its commit keeps the
  * entries for the parent (a stack of states), and the parent is compared
- * whole from inside after a quarter of them; the top txn's end ends the
+ * whole from inside after one in 16 of them; the top txn's end ends the
  * children still open. Every ~25 commits the env is closed and
  * reopened (configured with another page size, which the file overrides)
  * and compared again. Named databases are created, emptied (drop 0, may be
@@ -766,7 +766,7 @@ static unsigned int nested_step(heed_txn **stack, unsigned int depth)
 		HEED_OK(heed_txn_commit(stack[depth]));
 	}
 	depth--;
-	if (rng_below(&M.rng, 4) == 0)
+	if (rng_below(&M.rng, 16) == 0)
 		for (db = 0; db < NDB; db++)
 			if (M.db[db].exists)
 				compare_db(stack[depth], db);
