@@ -643,7 +643,8 @@ static int fold(heed_txn *txn)
 		t->keys[i] = 0;
 	}
 	t->n = 0;
-	memcpy(p->freed.v + p->freed.n, txn->freed.v, txn->freed.n * sizeof(uint64_t));
+	if (txn->freed.n)
+		memcpy(p->freed.v + p->freed.n, txn->freed.v, txn->freed.n * sizeof(uint64_t));
 	p->freed.n += txn->freed.n;
 	pgvec_free(&p->avail);
 	p->avail = txn->avail;
