@@ -334,6 +334,19 @@ Test(badinput, nested_txn_refused)
 	cr_assert_eq(heed_txn_begin(env, parent, 0, &grand), HEED_BAD_TXN);
 	cr_assert_null(grand);
 	heed_txn_abort(parent); /* aborts the child too */
+
+	/* A parent of another env. */
+	char dir2[64];
+	heed_env *other;
+
+	tmpdir_make(dir2, sizeof(dir2), "badinput");
+	cr_assert_eq(heed_env_create(&other), 0);
+	cr_assert_eq(heed_env_open(other, dir2, 0, 0644), 0);
+	parent = begin(env, 0);
+	cr_assert_eq(heed_txn_begin(other, parent, 0, &child), EINVAL);
+	heed_txn_abort(parent);
+	heed_env_close(other);
+	tmpdir_remove(dir2);
 }
 
 Test(badinput, key_sizes)
