@@ -540,7 +540,7 @@ static int touch_page(heed_txn *txn, heed_dbi dbi, void *parent, unsigned int id
 	int rc;
 
 	if (page_hdr(p)->flags & P_DIRTY)
-		return 0;
+		return txn->parent ? dirty_shadow(txn, pp) : 0;
 	rc = page_alloc(txn, 1, &pg, &np);
 	if (rc)
 		return rc;

@@ -305,7 +305,10 @@ HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, he
 	dbi = cur->dbi;
 	PROBE(CURSOR_START, dbi, iop);
 	rc = cursor_get(cur, key, data, op);
-	if (rc && rc != HEED_NOTFOUND && rc != EINVAL && rc != HEED_BAD_VALSIZE)
+	/* HEED_BAD_TXN: the txn is failed already, or has a child and must
+	 * work again once it ends. */
+	if (rc && rc != HEED_NOTFOUND && rc != EINVAL && rc != HEED_BAD_VALSIZE &&
+	    rc != HEED_BAD_TXN)
 		txn_fail(cur->txn, rc);
 	PROBE(CURSOR_DONE, dbi, iop, rc);
 	op_end(HEED_OP_CURSOR, rc, t0);

@@ -6,6 +6,11 @@
  * outlive the txn for the next writer: emptied tables and single-page
  * buffers are kept by the env. Only the writer (under the writer mutex)
  * uses them.
+ *
+ * A nested txn reads its ancestors' dirty pages through their tables and
+ * copies one into its own table only when it changes it (dirty_shadow),
+ * under the same page number: a child costs the pages it touches, never a
+ * copy of its parent's set, and its abort frees just its own buffers.
  */
 #include "internal.h"
 
@@ -108,6 +113,46 @@ done:
 	return p;
 }
 
+int dirty_reserve(struct dirty_tab *t, size_t n)
+{
+	while ((n + 1) * 2 > t->cap) {
+		int rc = dirty_grow(t);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void *dirty_set(struct dirty_tab *t, uint64_t pgno, void *page)
+{
+	size_t i;
+	void *old;
+
+	for (i = dhash(pgno, t->cap); t->keys[i]; i = (i + 1) & (t->cap - 1)) {
+		if (t->keys[i] == pgno) {
+			old = t->pages[i];
+			t->pages[i] = page;
+			return old;
+		}
+	}
+	t->keys[i] = pgno;
+	t->pages[i] = page;
+	t->n++;
+	return NULL;
+}
+
+void *dirty_find_up(heed_txn *txn, uint64_t pgno)
+{
+	for (; txn; txn = txn->parent) {
+		void *p = txn->dirty.n ? dirty_find(&txn->dirty, pgno) : NULL;
+
+		if (p)
+			return p;
+	}
+	return NULL;
+}
+
 /* Page buffers: a write txn copies every page it touches, so single-page
  * buffers are recycled through a pool (at most POOL_BYTES) instead of
  * going back to malloc, which costs ~8% of a random-insert workload
@@ -154,6 +199,30 @@ void pgbuf_drain(heed_env *env)
 		free(p);
 	}
 	env->pool_n = 0;
+}
+
+int dirty_shadow(heed_txn *txn, void **pp)
+{
+	void *p = *pp, *np;
+	uint64_t pg = page_hdr(p)->pgno;
+	int rc;
+
+	if (dirty_find(&txn->dirty, pg) == p)
+		return 0;
+	np = pgbuf_get(txn->env, 1);
+	if (!np)
+		return ENOMEM;
+	rc = dirty_add(&txn->dirty, pg, np);
+	if (rc) {
+		pgbuf_put(txn->env, np, 1);
+		return rc;
+	}
+	/* As a first copy-on-write: the free gap stays as pgbuf_get left it. */
+	memcpy(np, p, page_hdr(p)->lower);
+	memcpy((char *)np + page_hdr(p)->upper, (char *)p + page_hdr(p)->upper,
+	       txn->env->psize - page_hdr(p)->upper);
+	*pp = np;
+	return 0;
 }
 
 /* A dirty table up to this many slots is kept, emptied, for the next write

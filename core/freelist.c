@@ -203,9 +203,12 @@ int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages)
 	int rc = 0;
 
 	PROBE(PAGE_FREE, pgno, npages);
-	if (p) {
-		/* Allocated by this txn: no snapshot sees it, reuse at once. */
-		pgbuf_put(txn->env, p, npages);
+	if (p || (txn->parent && dirty_find_up(txn->parent, pgno))) {
+		/* Allocated by this txn or an ancestor: no snapshot sees it,
+		 * reuse at once. An ancestor's buffer stays its own until this
+		 * child commits (txn.c drops it then). */
+		if (p)
+			pgbuf_put(txn->env, p, npages);
 		for (i = 0; i < npages && !rc; i++)
 			rc = pgvec_push(&txn->avail, pgno + i);
 		txn->avail_sorted = 0;

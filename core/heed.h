@@ -181,20 +181,35 @@ HEED_API int heed_env_get_maxkeysize(heed_env *env);
 
 /* Begin a transaction: a read snapshot with HEED_RDONLY, else the write
  * transaction (one per environment; a second writer thread waits, a second
- * writer process waits or gets HEED_BUSY). parent must be NULL (nested
- * transactions are not supported: EINVAL). Errors: HEED_READERS_FULL,
+ * writer process waits or gets HEED_BUSY). Errors: HEED_READERS_FULL,
  * HEED_PANIC, EACCES (write txn on a read-only env), ENOMEM, HEED_MAP_FULL
  * (another process grew the data past this env's map: heed_env_set_mapsize),
- * HEED_CORRUPTED (the newest meta names pages past the end of the file). */
+ * HEED_CORRUPTED (the newest meta names pages past the end of the file).
+ *
+ * With a parent (a write txn of env, itself maybe a child) it begins a
+ * nested write txn, to any depth: the child sees its parent's changes, its
+ * commit folds its own into the parent, its abort leaves the parent as it
+ * was; nothing reaches the file before the outermost txn commits. A parent
+ * has one child at a time; until the child ends, every call on the parent
+ * and its cursors returns HEED_BAD_TXN (and they work again after; the
+ * parent's cursors re-seek and see what a committed child did). The child
+ * has its parent's txn id, and costs the pages it changes, not a copy of
+ * its parent's. Errors as LMDB's: EINVAL for a read-only parent or one of
+ * another env, HEED_BAD_TXN for HEED_RDONLY with a parent or a parent that
+ * is failed or has a child. */
 HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags, heed_txn **txn);
 
 /* Commit and free the transaction, whatever the result. For a write txn the
  * data is durable when this returns 0 (unless NOSYNC); on an error nothing
  * of the txn is visible and the previous state stays intact. Cursors of the
- * txn are closed. */
+ * txn are closed. A txn with an open child commits the child first (and
+ * its child first); a child's commit makes its changes its parent's (0, or
+ * ENOMEM with the parent unchanged); committing a failed child returns
+ * HEED_BAD_TXN and fails the parent, as LMDB does. */
 HEED_API int heed_txn_commit(heed_txn *txn);
 
-/* Abandon and free the transaction; NULL is allowed. Cursors are closed. */
+/* Abandon and free the transaction and its open children; NULL is allowed.
+ * Cursors are closed. */
 HEED_API void heed_txn_abort(heed_txn *txn);
 
 /* Release a read transaction's snapshot but keep the handle for

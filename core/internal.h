@@ -6,7 +6,10 @@
  *              of struct lock_hdr + reader slots), the dbi table, the
  *              writer mutex and the parsed freelist of the last commit.
  *   heed_txn   a snapshot (read) or the write state: dirty pages, freelist
- *              vectors, db records, its cursors.
+ *              vectors, db records, its cursors. A nested write txn (a
+ *              child, txn.c) holds only what it changed: its own dirty
+ *              pages (copies of its ancestors' that it touched, and new
+ *              ones), its own reusable list, the pages it freed.
  *   heed_cursor a path of (page, index) from the root to a leaf.
  */
 #ifndef HEED_INTERNAL_H
@@ -54,9 +57,10 @@ struct ndesc {
 #define DB_CREATED 0x04 /* opened (and maybe created) by this txn */
 #define DB_DROPPED 0x08 /* deleted by this txn */
 
-#define TXN_ACTIVE 0
-#define TXN_RESET  1
-#define TXN_FAILED 2
+#define TXN_ACTIVE  0
+#define TXN_RESET   1
+#define TXN_FAILED  2
+#define TXN_BLOCKED 3 /* a write txn with a child: every op refused */
 
 struct heed_env {
 	int fd, lockfd;
@@ -115,6 +119,7 @@ struct heed_txn {
 	unsigned char *dbst;
 	heed_cursor *cursors;
 	/* write txn only */
+	heed_txn *parent, *child; /* nested txns (txn.c) */
 	uint64_t oldest;
 	struct dirty_tab dirty;
 	struct pgvec avail;   /* reusable now, sorted when avail_sorted */
@@ -197,6 +202,22 @@ void *dirty_remove(struct dirty_tab *t, uint64_t pgno);
  * table (or free it); t is zeroed. */
 void dirty_free(heed_env *env, struct dirty_tab *t);
 void dirty_drain(heed_env *env);
+/* Room for n entries in t without growing (so a merge cannot fail). */
+int dirty_reserve(struct dirty_tab *t, size_t n);
+/* Set pgno's page in t, which has room for it: the page it replaces, or
+ * NULL. */
+void *dirty_set(struct dirty_tab *t, uint64_t pgno, void *page);
+/* A key every child's dirty table holds (with no page behind it), so
+ * page_get's test of dirty.n sends it to its ancestors' tables: a meta
+ * page's number, which page_get never looks up. */
+#define DIRTY_CHILD_MARK 1
+_Static_assert(DIRTY_CHILD_MARK < NUM_METAS, "the mark is no page page_get looks up");
+/* The page of pgno dirty in txn or the nearest of its ancestors that has
+ * it, or NULL. */
+void *dirty_find_up(heed_txn *txn, uint64_t pgno);
+/* The dirty page *pp of an ancestor, copied into child txn (same page
+ * number: no snapshot holds it) unless txn has it already: 0 or ENOMEM. */
+int dirty_shadow(heed_txn *txn, void **pp);
 
 /* Get page pgno as txn sees it, validating its header. */
 static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
@@ -206,8 +227,12 @@ static inline int page_get(heed_txn *txn, uint64_t pgno, void **out)
 
 	if (pgno < NUM_METAS || pgno >= txn->next_pgno)
 		return HEED_CORRUPTED;
+	/* A child's table is never empty (DIRTY_CHILD_MARK): a read txn pays
+	 * one test here, nested or not. */
 	if (txn->dirty.n) {
 		p = dirty_find(&txn->dirty, pgno);
+		if (!p && txn->parent)
+			p = dirty_find_up(txn->parent, pgno);
 		if (p) {
 			*out = p;
 			return 0;

@@ -9,6 +9,18 @@
  *          commit or abort (both release the locks). A failed op (map full,
  *          no memory, corrupt page met) marks the txn failed: every later op
  *          returns HEED_BAD_TXN and commit aborts.
+ *   nested: a write txn (or a child) may have one child at a time, to any
+ *          depth; the parent is TXN_BLOCKED, refusing every op
+ *          (HEED_BAD_TXN), until the child ends. A child starts from its
+ *          parent's state without copying its dirty pages (dirty.c), so
+ *          its abort leaves the parent as it was, and its reusable pages
+ *          are a copy of the parent's (a few bytes a page, as LMDB copies
+ *          its reclaimed list). Its commit folds into the parent (fold): the
+ *          parent's reservations are made first, so the fold itself cannot
+ *          fail half-way. Ending a parent ends its open child the same way
+ *          first (as LMDB: a commit commits it, an abort aborts it); a
+ *          failed child's commit fails the parent too. Nothing reaches the
+ *          file before the outermost txn commits.
  *
  * Writes go through pwrite of malloc'd dirty pages rather than a writable
  * map: a stray pointer or a crash in the middle of a txn can never scribble
@@ -166,14 +178,64 @@ static void write_release(heed_txn *txn)
 {
 	heed_env *env = txn->env;
 
+	if (txn->parent)
+		dirty_remove(&txn->dirty, DIRTY_CHILD_MARK); /* no page to free */
 	dirty_free(env, &txn->dirty);
 	pgvec_free(&txn->avail);
 	pgvec_free(&txn->pending);
 	pgvec_free(&txn->freed);
 	pgvec_free(&txn->chain);
+	if (txn->parent) {
+		/* A failed child's commit failed the parent: it stays so. */
+		if (txn->parent->state == TXN_BLOCKED)
+			txn->parent->state = TXN_ACTIVE;
+		txn->parent->child = NULL;
+		return;
+	}
 	env->wtxn = NULL;
 	lock_writer_release(env);
 	pthread_mutex_unlock(&env->wmutex);
+}
+
+/* A child of parent: its state as the parent has it, nothing changed. */
+static int nested_begin(heed_txn *txn, heed_txn *parent)
+{
+	heed_env *env = txn->env;
+	unsigned int i;
+	int rc;
+
+	txn->parent = parent;
+	txn->txnid = parent->txnid;
+	txn->next_pgno = parent->next_pgno;
+	txn->free_head = parent->free_head;
+	txn->free_count = parent->free_count;
+	txn->oldest = parent->oldest;
+	txn->mod = parent->mod;
+	memcpy(txn->dbs, parent->dbs, (env->maxdbs + 1) * sizeof(*txn->dbs));
+	memcpy(txn->dbseq, parent->dbseq, (env->maxdbs + 1) * sizeof(*txn->dbseq));
+	/* The dbis the parent created stay its own: this child's abort
+	 * closes only those it creates itself. */
+	for (i = 0; i <= env->maxdbs; i++)
+		txn->dbst[i] = (unsigned char)(parent->dbst[i] & ~DB_CREATED);
+	for (i = 0; i < parent->avail.n; i++) {
+		rc = pgvec_push(&txn->avail, parent->avail.v[i]);
+		if (rc) {
+			pgvec_free(&txn->avail);
+			return rc;
+		}
+	}
+	txn->avail_sorted = parent->avail_sorted;
+	txn->dirty = env->dirty_spare;
+	memset(&env->dirty_spare, 0, sizeof(env->dirty_spare));
+	rc = dirty_add(&txn->dirty, DIRTY_CHILD_MARK, txn);
+	if (rc) {
+		dirty_free(env, &txn->dirty);
+		pgvec_free(&txn->avail);
+		return rc;
+	}
+	parent->child = txn;
+	parent->state = TXN_BLOCKED;
+	return 0;
 }
 
 HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags, heed_txn **ret)
@@ -181,11 +243,17 @@ HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags,
 	heed_txn *txn;
 	int rc, rdonly = (flags & HEED_RDONLY) != 0;
 
-	if (!env || !ret || !env->opened || parent)
+	if (!env || !ret || !env->opened)
 		return EINVAL;
 	*ret = NULL;
 	if (!rdonly && (env->flags & HEED_RDONLY))
 		return EACCES;
+	/* As LMDB: a read-only parent is EINVAL, a read-only child or a
+	 * parent that is failed or has a child HEED_BAD_TXN. */
+	if (parent && (parent->env != env || (parent->flags & HEED_RDONLY)))
+		return EINVAL;
+	if (parent && (rdonly || txn_check(parent, 1)))
+		return HEED_BAD_TXN;
 	txn = rdonly ? atomic_exchange(&env->spare, NULL) : NULL;
 	if (txn)
 		memset(txn, 0, sizeof(*txn)); /* dbs/dbst are reset per snapshot */
@@ -199,7 +267,9 @@ HEED_API int heed_txn_begin(heed_env *env, heed_txn *parent, unsigned int flags,
 	txn->dbs = (struct dbrec *)(txn + 1);
 	txn->dbseq = (unsigned int *)(txn->dbs + env->maxdbs + 1);
 	txn->dbst = (unsigned char *)(txn->dbseq + env->maxdbs + 1);
-	if (rdonly) {
+	if (parent) {
+		rc = nested_begin(txn, parent);
+	} else if (rdonly) {
 		rc = reader_acquire(env, &txn->slot, &txn->slot_cached);
 		if (!rc) {
 			rc = read_snapshot(txn);
@@ -272,6 +342,8 @@ HEED_API void heed_txn_abort(heed_txn *txn)
 
 	if (!txn)
 		return;
+	if (txn->child)
+		heed_txn_abort(txn->child);
 	id = txn->txnid;
 	PROBE(TXN_ABORT, id);
 	/* Handles this txn opened die with it (heed.h, heed_dbi_open). */
@@ -518,6 +590,112 @@ out:
 	return rc;
 }
 
+static uint32_t page_npages(void *p)
+{
+	return (page_hdr(p)->flags & P_OVERFLOW) ? page_hdr(p)->lower : 1;
+}
+
+/* Fold child txn into its parent (the commit of a nested txn), then free
+ * it. What the parent has that the child replaced or freed goes; the
+ * parent's cursors re-seek (mod), its APPEND path is the child's. */
+static int fold(heed_txn *txn)
+{
+	heed_env *env = txn->env;
+	heed_txn *p = txn->parent;
+	struct dirty_tab *t = &txn->dirty;
+	uint64_t id = txn->txnid, ndirty;
+	size_t i;
+	int rc;
+
+	dirty_remove(t, DIRTY_CHILD_MARK);
+	ndirty = t->n;
+	PROBE(TXN_COMMIT_START, id, ndirty);
+	rc = dirty_reserve(&p->dirty, p->dirty.n + t->n);
+	while (!rc && p->freed.cap < p->freed.n + txn->freed.n)
+		rc = pgvec_grow(&p->freed);
+	if (rc)
+		goto out;
+	/* Pages the child freed that an ancestor had dirty: reusable (in the
+	 * child's avail), so their buffers go. */
+	for (i = 0; i < txn->avail.n; i++) {
+		void *old = dirty_remove(&p->dirty, txn->avail.v[i]);
+
+		if (old)
+			pgbuf_put(env, old, page_npages(old));
+	}
+	for (i = 0; i < t->cap; i++) {
+		void *old;
+		uint32_t np, k;
+
+		if (!t->keys[i])
+			continue;
+		old = dirty_set(&p->dirty, t->keys[i], t->pages[i]);
+		if (old)
+			pgbuf_put(env, old, page_npages(old));
+		/* A run the child allocated may cover pages an ancestor has
+		 * dirty that the child freed and took again. */
+		np = page_npages(t->pages[i]);
+		for (k = 1; k < np; k++) {
+			old = dirty_remove(&p->dirty, t->keys[i] + k);
+			if (old)
+				pgbuf_put(env, old, page_npages(old));
+		}
+		t->keys[i] = 0;
+	}
+	t->n = 0;
+	if (txn->freed.n)
+		memcpy(p->freed.v + p->freed.n, txn->freed.v, txn->freed.n * sizeof(uint64_t));
+	p->freed.n += txn->freed.n;
+	pgvec_free(&p->avail);
+	p->avail = txn->avail;
+	p->avail_sorted = txn->avail_sorted;
+	memset(&txn->avail, 0, sizeof(txn->avail));
+	p->next_pgno = txn->next_pgno;
+	memcpy(p->dbs, txn->dbs, (env->maxdbs + 1) * sizeof(*p->dbs));
+	memcpy(p->dbseq, txn->dbseq, (env->maxdbs + 1) * sizeof(*p->dbseq));
+	for (i = 0; i <= env->maxdbs; i++)
+		p->dbst[i] = (unsigned char)(txn->dbst[i] | (p->dbst[i] & DB_CREATED));
+	if (txn->mod != p->mod) {
+		p->mod = txn->mod;
+		p->app_snum = 0;
+		if (txn->app_snum && txn->app_mod == txn->mod) {
+			p->app_dbi = txn->app_dbi;
+			p->app_mod = txn->app_mod;
+			p->app_snum = txn->app_snum;
+			memcpy(p->app_pg, txn->app_pg, sizeof(p->app_pg));
+			memcpy(p->app_ki, txn->app_ki, sizeof(p->app_ki));
+		}
+	}
+out:
+	PROBE(TXN_COMMIT_DONE, id, rc);
+	if (rc)
+		forget_dbis(txn, DB_CREATED);
+	write_release(txn);
+	txn_free(txn);
+	return rc;
+}
+
+/* Commit txn's open child (and its own, first), as LMDB: a child that
+ * fails to commit fails txn. */
+static int commit_children(heed_txn *txn)
+{
+	heed_txn *c = txn->child;
+	int rc;
+
+	if (!c)
+		return 0;
+	rc = commit_children(c);
+	if (!rc && c->state != TXN_ACTIVE) {
+		rc = HEED_BAD_TXN;
+		txn->state = TXN_FAILED;
+	}
+	if (rc) {
+		heed_txn_abort(c);
+		return rc;
+	}
+	return fold(c);
+}
+
 HEED_API int heed_txn_commit(heed_txn *txn)
 {
 	uint64_t t0;
@@ -530,11 +708,27 @@ HEED_API int heed_txn_commit(heed_txn *txn)
 		txn_free(txn);
 		return 0;
 	}
-	if (txn->state != TXN_ACTIVE) {
+	if (txn->state != TXN_ACTIVE && txn->state != TXN_BLOCKED) {
+		/* A failed child fails its parent (LMDB's rule). */
+		if (txn->parent)
+			txn->parent->state = TXN_FAILED;
 		heed_txn_abort(txn);
 		return HEED_BAD_TXN;
 	}
 	t0 = op_begin();
+	rc = commit_children(txn);
+	if (rc) {
+		if (txn->parent)
+			txn->parent->state = TXN_FAILED;
+		heed_txn_abort(txn);
+		op_end(HEED_OP_COMMIT, rc, t0);
+		return probe_rc(rc);
+	}
+	if (txn->parent) {
+		rc = fold(txn);
+		op_end(HEED_OP_COMMIT, rc, t0);
+		return probe_rc(rc);
+	}
 	rc = write_commit(txn);
 	if (rc) {
 		forget_dbis(txn, DB_CREATED);

@@ -1,7 +1,8 @@
 # heed-trace --ops against heed-load: per-op counts equal heed-load's own, nothing lost;
 # every heed probe attaches through libbpf (--usdt 'heed:*'), so a USDT argument spec
 # libbpf 1.1 cannot parse fails here; a target without ops__batch is traced from its
-# start/done pairs (tests/progs/pairs). Usage: bash tests/t_trace_ops.sh BUILD
+# start/done pairs (tests/progs/pairs); nested write txns (tests/progs/nested) keep the
+# op counts and fire the txn probes once per txn. Usage: bash tests/t_trace_ops.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 n=${HEED_TRACE_OPS:-200000}
@@ -55,6 +56,25 @@ bad |= l["ops"]["del"] == 0 or l["ops"]["sync"] == 0
 sys.exit(bad)
 PY
 echo "ok: --ops counts equal heed-load's on the mixed workload"
+
+# Nested write txns (tests/progs/nested): each heed_txn_commit call is one COMMIT op, a
+# child's too and a top's that commits an open child; txn__begin/abort/commit fire per txn.
+NESTED=$B/tests/progs/nested
+[ -x "$NESTED" ] || fail "$NESTED is missing: build with make check"
+"$TRACE" --ops --json "$T/nested.json" -- "$NESTED" "$T/dbn" 400 >"$T/outn" 2>"$T/errn" ||
+	{ cat "$T/errn"; fail "--ops -- nested failed"; }
+assert_detached "--ops -- nested"
+got=$(json "$T/nested.json" '"%d %d %d %d" % (d["ops"]["put"]["count"], d["ops"]["get"]["count"], d["ops"]["commit"]["count"], sum(d["lost"].values()))')
+want=$(awk '{v[$1] = $2} END {print v["put"], v["get"], v["commit"], 0}' "$T/outn")
+[ "$got" = "$want" ] || fail "nested txns: put/get/commit/lost = $got, expected $want"
+"$TRACE" --usdt 'heed:txn__*' --json "$T/nestedu.json" -- "$NESTED" "$T/dbn2" 400 \
+	>"$T/outn2" 2>"$T/errn2" || { cat "$T/errn2"; fail "--usdt heed:txn__* -- nested failed"; }
+assert_detached "--usdt heed:txn__* -- nested"
+got=$(json "$T/nestedu.json" '"%d %d %d" % (d["usdt"]["heed:txn__begin"]["count"], d["usdt"]["heed:txn__abort"]["count"], d["usdt"]["heed:txn__commit"]["count"])')
+# One round in four commits a child through its parent's commit: a txn__commit pair more.
+want=$(awk '{v[$1] = $2} END {print v["begin"], v["abort"], v["commit"] + 100}' "$T/outn2")
+[ "$got" = "$want" ] || fail "nested txns: txn__begin/abort/commit = $got, expected $want"
+echo "ok: nested txns under --ops and --usdt: txn__begin/abort/commit $got"
 
 # Every heed probe, attached by libbpf; get's start/done pair times every get.
 "$TRACE" --usdt 'heed:*' --json "$T/all.json" -- "$LOAD" -w readrandom -n 20000 --json \

@@ -320,10 +320,33 @@ Test(badinput, readonly_env_refuses_write_txn)
 
 Test(badinput, nested_txn_refused)
 {
-	heed_txn *parent = begin(env, 0);
-	heed_txn *child = NULL;
+	heed_txn *parent = begin(env, HEED_RDONLY);
+	heed_txn *child = NULL, *grand = NULL;
+
+	/* As LMDB: a read-only parent is EINVAL; a read-only child, or a
+	 * second child of a parent, HEED_BAD_TXN. */
 	cr_assert_eq(heed_txn_begin(env, parent, 0, &child), EINVAL);
+	cr_assert_null(child);
 	heed_txn_abort(parent);
+	parent = begin(env, 0);
+	cr_assert_eq(heed_txn_begin(env, parent, HEED_RDONLY, &child), HEED_BAD_TXN);
+	cr_assert_eq(heed_txn_begin(env, parent, 0, &child), 0);
+	cr_assert_eq(heed_txn_begin(env, parent, 0, &grand), HEED_BAD_TXN);
+	cr_assert_null(grand);
+	heed_txn_abort(parent); /* aborts the child too */
+
+	/* A parent of another env. */
+	char dir2[64];
+	heed_env *other;
+
+	tmpdir_make(dir2, sizeof(dir2), "badinput");
+	cr_assert_eq(heed_env_create(&other), 0);
+	cr_assert_eq(heed_env_open(other, dir2, 0, 0644), 0);
+	parent = begin(env, 0);
+	cr_assert_eq(heed_txn_begin(other, parent, 0, &child), EINVAL);
+	heed_txn_abort(parent);
+	heed_env_close(other);
+	tmpdir_remove(dir2);
 }
 
 Test(badinput, key_sizes)

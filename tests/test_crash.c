@@ -5,7 +5,9 @@
  * commits in a loop. Commit n writes K(n) keys "t<n>.<j>" (K and the value
  * sizes derived from n; some values take overflow pages), sets "last" to n
  * and deletes the keys of commit n - KEEP, so the db stays bounded and pages
- * are freed and reused. After heed_txn_commit returned 0 the child writes n
+ * are freed and reused; two commits in three write their keys through a
+ * nested txn, some with an aborted grandchild whose key must never appear.
+ * After heed_txn_commit returned 0 the child writes n
  * to a pipe. The parent kills it with SIGKILL after a random number of acks
  * plus a random delay, then checks:
  *   - heed-check DIR exits 0;
@@ -82,7 +84,7 @@ static void child_run(int ackfd, unsigned int flags)
 {
 	static unsigned char val[4 * 4096];
 	heed_env *e = NULL;
-	heed_txn *txn = NULL;
+	heed_txn *txn = NULL, *top;
 	heed_dbi dbi;
 	heed_val key, data;
 	uint64_t n = 0, m;
@@ -103,8 +105,23 @@ static void child_run(int ackfd, unsigned int flags)
 	heed_txn_abort(txn);
 	for (;;) {
 		n++;
-		if (heed_txn_begin(e, NULL, 0, &txn))
+		if (heed_txn_begin(e, NULL, 0, &top))
 			_exit(CHILD_TXN);
+		/* Two commits in three write through a nested txn, and one of
+		 * those also aborts a grandchild that wrote a key of its own:
+		 * a kill while a child is open loses the whole top txn. */
+		txn = top;
+		if (n % 3 && heed_txn_begin(e, top, 0, &txn))
+			_exit(CHILD_TXN);
+		if (n % 3 == 2) {
+			heed_txn *junk;
+
+			key = hs("junk");
+			data = hv(&n, sizeof(n));
+			if (heed_txn_begin(e, txn, 0, &junk) || heed_put(junk, dbi, &key, &data, 0))
+				_exit(CHILD_WRITE);
+			heed_txn_abort(junk);
+		}
 		for (j = 0; j < keys_of(n); j++) {
 			key_of(kb, sizeof(kb), n, j);
 			key = hs(kb);
@@ -122,11 +139,13 @@ static void child_run(int ackfd, unsigned int flags)
 					_exit(CHILD_WRITE);
 			}
 		}
+		if (txn != top && heed_txn_commit(txn))
+			_exit(CHILD_COMMIT);
 		key = hs("last");
 		data = hv(&n, sizeof(n));
-		if (heed_put(txn, dbi, &key, &data, 0))
+		if (heed_put(top, dbi, &key, &data, 0))
 			_exit(CHILD_WRITE);
-		if (heed_txn_commit(txn))
+		if (heed_txn_commit(top))
 			_exit(CHILD_COMMIT);
 		if (write(ackfd, &n, sizeof(n)) != (ssize_t)sizeof(n))
 			_exit(CHILD_PIPE);

@@ -7,7 +7,12 @@
  * checked against an in-memory model: one sorted array of entries per
  * database. The txn then commits (85%) or aborts; after every commit every
  * database is compared whole with its model by a cursor scan in both
- * directions plus its entry count. Every ~25 commits the env is closed and
+ * directions plus its entry count. Inside a txn, nested txns begin and end
+ * at random depths (up to MAXDEPTH): the model's undo log has a mark per
+ * level, a child's abort undoes back to its mark, its commit keeps the
+ * entries for the parent (a stack of states), and the parent is compared
+ * whole from inside after one in 16 of them; the top txn's end ends the
+ * children still open. Every ~25 commits the env is closed and
  * reopened (configured with another page size, which the file overrides)
  * and compared again. Named databases are created, emptied (drop 0, may be
  * aborted) and deleted (drop 1) now and then.
@@ -24,11 +29,12 @@
  */
 #include "common.h"
 
-#define NDB	3 /* the main db and two named ones */
-#define TARGET	800
-#define OPS	500000
-#define MAXDBS	4
-#define NOTHING ((size_t)-1)
+#define NDB	 3 /* the main db and two named ones */
+#define TARGET	 800
+#define OPS	 500000
+#define MAXDBS	 4
+#define NOTHING	 ((size_t)-1)
+#define MAXDEPTH 4 /* nested txns below a top one */
 
 static const char *const db_names[NDB] = {NULL, "~model-db-1", "~model-db-2"};
 
@@ -66,10 +72,11 @@ struct model {
 	struct undo *log;
 	size_t nlog, caplog;
 	unsigned char *kbuf, *vbuf; /* scratch for generated keys and values */
-	unsigned long ops, commits, aborts, reopens, compares;
+	unsigned long ops, commits, aborts, reopens, compares, nested, nested_aborts;
 };
 
 static struct model M;
+static size_t marks[MAXDEPTH + 1]; /* M.nlog when each nested txn began */
 static int tracing;
 
 static void trace(const char *what, int db, size_t klen, size_t vlen)
@@ -216,12 +223,13 @@ static void model_commit(void)
 			M.db[db].handle = 2;
 }
 
-static void model_abort(void)
+/* Undo the log back to mark: the state a nested txn began from. */
+static void model_undo_to(size_t mark)
 {
-	int db, found;
+	int found;
 	size_t pos;
 
-	while (M.nlog) {
+	while (M.nlog > mark) {
 		struct undo *u = &M.log[--M.nlog];
 		struct mdb *d = &M.db[u->db];
 
@@ -248,6 +256,13 @@ static void model_abort(void)
 			d->exists = 0;
 		}
 	}
+}
+
+static void model_abort(void)
+{
+	int db;
+
+	model_undo_to(0);
 	/* Handles opened in an aborted txn are closed. */
 	for (db = 0; db < NDB; db++)
 		if (M.db[db].handle == 1)
@@ -723,11 +738,47 @@ static void reopen(void)
 	compare_all();
 }
 
+/* Nested txns: begin a child of the innermost txn (its model state is the
+ * undo log's mark), or end the innermost child by commit (its log entries
+ * become the parent's) or abort (undone to the mark), then compare the
+ * parent with the model from inside it. While a child runs its parent
+ * refuses ops. Returns the new depth. */
+static unsigned int nested_step(heed_txn **stack, unsigned int depth)
+{
+	heed_val k = {1, "a"}, v;
+	int db;
+
+	if (depth < MAXDEPTH && (depth == 0 || rng_below(&M.rng, 2))) {
+		trace("nested begin", (int)depth + 1, 0, 0);
+		HEED_OK(heed_txn_begin(M.env, stack[depth], 0, &stack[depth + 1]));
+		marks[depth + 1] = M.nlog;
+		HEED_RC(heed_get(stack[depth], M.db[0].dbi, &k, &v), HEED_BAD_TXN);
+		M.nested++;
+		return depth + 1;
+	}
+	if (rng_below(&M.rng, 5) < 2) {
+		trace("nested abort", (int)depth, 0, 0);
+		heed_txn_abort(stack[depth]);
+		model_undo_to(marks[depth]);
+		M.nested_aborts++;
+	} else {
+		trace("nested commit", (int)depth, 0, 0);
+		HEED_OK(heed_txn_commit(stack[depth]));
+	}
+	depth--;
+	if (rng_below(&M.rng, 16) == 0)
+		for (db = 0; db < NDB; db++)
+			if (M.db[db].exists)
+				compare_db(stack[depth], db);
+	return depth;
+}
+
 static void run_model(unsigned int psize, const char *name)
 {
 	unsigned long total = OPS;
 	const char *env_ops = getenv("HEED_MODEL_OPS");
-	heed_txn *txn;
+	heed_txn *txn, *stack[MAXDEPTH + 1];
+	unsigned int depth;
 	int db;
 
 	if (env_ops && *env_ops) {
@@ -766,8 +817,14 @@ static void run_model(unsigned int psize, const char *name)
 			HEED_OK(heed_drop(txn, M.db[0].dbi, 0));
 			model_drop(0, 0);
 		}
+		depth = 0;
+		stack[0] = txn;
 		for (i = 0; i < n; i++, M.ops++) {
 			uint64_t p = rng_below(&M.rng, 100);
+
+			if (rng_below(&M.rng, 100) < 3)
+				depth = nested_step(stack, depth);
+			txn = stack[depth];
 
 			db = pick_db();
 			/* Keep each db near TARGET keys: deletes win when above. */
@@ -786,6 +843,8 @@ static void run_model(unsigned int psize, const char *name)
 			else
 				op_cursor_del(txn, db);
 		}
+		/* Children still open end with the top txn (LMDB's rule). */
+		txn = stack[0];
 		if (rng_below(&M.rng, 100) < 15) {
 			trace("abort", 0, 0, 0);
 			heed_txn_abort(txn);
@@ -801,10 +860,10 @@ static void run_model(unsigned int psize, const char *name)
 	}
 	reopen();
 	fprintf(stderr,
-		"%s: %lu ops, %lu commits, %lu aborts, %lu reopens, %lu full compares, final "
-		"sizes %zu/%zu/%zu\n",
-		name, M.ops, M.commits, M.aborts, M.reopens, M.compares, M.db[0].n, M.db[1].n,
-		M.db[2].n);
+		"%s: %lu ops, %lu commits, %lu aborts, %lu nested txns (%lu aborted), %lu "
+		"reopens, %lu full compares, final sizes %zu/%zu/%zu\n",
+		name, M.ops, M.commits, M.aborts, M.nested, M.nested_aborts, M.reopens, M.compares,
+		M.db[0].n, M.db[1].n, M.db[2].n);
 	heed_env_close(M.env);
 	M.env = NULL;
 	HEED_CHECK_CLEAN(M.dir);

@@ -8,6 +8,7 @@
  * Worker threads never call cr_assert: they count violations in shared
  * state, and the test thread asserts on the counts.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -900,4 +901,369 @@ Test(txn, read_txn_outlives_the_thread_that_began_it)
 		t[i] = begin(HEED_RDONLY);
 	for (i = 0; i < 4; i++)
 		heed_txn_abort(t[i]);
+}
+
+/*
+ * Nested write txns (heed_txn_begin with a parent).
+ */
+static heed_txn *child_of(heed_txn *parent)
+{
+	heed_txn *txn = NULL;
+
+	HEED_OK(heed_txn_begin(env, parent, 0, &txn));
+	cr_assert_eq(heed_txn_id(txn), heed_txn_id(parent), "a child has its parent's txn id");
+	return txn;
+}
+
+/* The keys of dbi in txn, in order, joined by spaces. */
+static const char *keys_of(heed_txn *txn, heed_dbi dbi)
+{
+	static char buf[4096];
+	heed_cursor *cur;
+	heed_val k, v;
+	size_t n = 0;
+	int rc, first = 1;
+
+	buf[0] = 0;
+	HEED_OK(heed_cursor_open(txn, dbi, &cur));
+	while ((rc = heed_cursor_get(cur, &k, &v, first ? HEED_FIRST : HEED_NEXT)) == 0) {
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%.*s", first ? "" : " ",
+				      (int)k.size, (const char *)k.data);
+		first = 0;
+	}
+	HEED_RC(rc, HEED_NOTFOUND);
+	heed_cursor_close(cur);
+	return buf;
+}
+
+static void del_key(heed_txn *txn, heed_dbi dbi, const char *k)
+{
+	heed_val key = hs(k);
+
+	HEED_OK(heed_del(txn, dbi, &key, NULL));
+}
+
+Test(txn, nested_commit_and_abort_at_any_depth)
+{
+	heed_txn *t, *c1, *c2, *c3, *r;
+	heed_dbi dbi;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	t = begin(0);
+	dbi = main_dbi(t);
+	put_u64(t, dbi, "a", 1);
+	put_u64(t, dbi, "b", 1);
+	c1 = child_of(t);
+	put_u64(c1, dbi, "c", 2);
+	del_key(c1, dbi, "a");
+	c2 = child_of(c1);
+	cr_assert_str_eq(keys_of(c2, dbi), "b c");
+	put_u64(c2, dbi, "d", 3);
+	put_u64(c2, dbi, "b", 3);
+	c3 = child_of(c2);
+	put_u64(c3, dbi, "e", 4);
+	del_key(c3, dbi, "b");
+	cr_assert_str_eq(keys_of(c3, dbi), "c d e");
+	heed_txn_abort(c3);
+	cr_assert_str_eq(keys_of(c2, dbi), "b c d");
+	cr_assert_eq(get_u64(c2, dbi, "b"), 3);
+	HEED_OK(heed_txn_commit(c2));
+	cr_assert_str_eq(keys_of(c1, dbi), "b c d");
+	cr_assert_eq(get_u64(c1, dbi, "b"), 3);
+	heed_txn_abort(c1);
+	/* The parent is exactly as before its child. */
+	cr_assert_str_eq(keys_of(t, dbi), "a b");
+	cr_assert_eq(get_u64(t, dbi, "b"), 1);
+	c1 = child_of(t);
+	put_u64(c1, dbi, "f", 5);
+	HEED_OK(heed_txn_commit(c1));
+	/* Nothing of it is visible to readers before the top commit. */
+	r = begin(HEED_RDONLY);
+	cr_assert_str_eq(keys_of(r, dbi), "");
+	heed_txn_abort(r);
+	HEED_OK(heed_txn_commit(t));
+	r = begin(HEED_RDONLY);
+	cr_assert_str_eq(keys_of(r, dbi), "a b f");
+	heed_txn_abort(r);
+	HEED_CHECK_CLEAN(dir);
+}
+
+Test(txn, nested_parent_is_blocked_while_its_child_runs)
+{
+	heed_txn *t, *c, *x = NULL;
+	heed_cursor *cur, *cur2 = NULL;
+	heed_dbi dbi, named = 0;
+	heed_val key = hs("k"), val = hs("v");
+	heed_stat st;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 2));
+	t = begin(0);
+	dbi = main_dbi(t);
+	put_u64(t, dbi, "m", 1);
+	HEED_OK(heed_cursor_open(t, dbi, &cur));
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_FIRST));
+	c = child_of(t);
+	key = hs("k");
+	HEED_RC(heed_get(t, dbi, &key, &val), HEED_BAD_TXN);
+	HEED_RC(heed_put(t, dbi, &key, &val, 0), HEED_BAD_TXN);
+	HEED_RC(heed_del(t, dbi, &key, NULL), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_open(t, dbi, &cur2), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_get(cur, &key, &val, HEED_FIRST), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_get(cur, &key, &val, HEED_NEXT), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_put(cur, &key, &val, 0), HEED_BAD_TXN);
+	HEED_RC(heed_cursor_del(cur, 0), HEED_BAD_TXN);
+	HEED_RC(heed_dbi_open(t, "named", HEED_CREATE, &named), HEED_BAD_TXN);
+	HEED_RC(heed_dbi_stat(t, dbi, &st), HEED_BAD_TXN);
+	HEED_RC(heed_drop(t, dbi, 0), HEED_BAD_TXN);
+	HEED_RC(heed_txn_begin(env, t, 0, &x), HEED_BAD_TXN);
+	cr_assert_null(x);
+	HEED_RC(heed_txn_begin(env, c, HEED_RDONLY, &x), HEED_BAD_TXN);
+	/* The child works, and after its commit the parent's cursor sees
+	 * what it did. */
+	put_u64(c, dbi, "a", 2);
+	HEED_OK(heed_txn_commit(c));
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_GET_CURRENT));
+	cr_assert(key.size == 1 && !memcmp(key.data, "m", 1));
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_PREV));
+	cr_assert(key.size == 1 && !memcmp(key.data, "a", 1), "the parent's cursor sees a");
+	HEED_OK(heed_dbi_stat(t, dbi, &st));
+	cr_assert_eq(st.entries, 2);
+	/* After an abort the cursor is where it was. */
+	c = child_of(t);
+	del_key(c, dbi, "a");
+	put_u64(c, dbi, "b", 3);
+	heed_txn_abort(c);
+	HEED_OK(heed_cursor_get(cur, &key, &val, HEED_NEXT));
+	cr_assert(key.size == 1 && !memcmp(key.data, "m", 1), "b came from an aborted child");
+	HEED_OK(heed_txn_commit(t));
+}
+
+Test(txn, nested_ending_a_parent_ends_its_children)
+{
+	heed_txn *t, *c1, *c2, *r;
+	heed_dbi dbi;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	t = begin(0);
+	dbi = main_dbi(t);
+	put_u64(t, dbi, "t", 1);
+	c1 = child_of(t);
+	put_u64(c1, dbi, "c1", 2);
+	c2 = child_of(c1);
+	put_u64(c2, dbi, "c2", 3);
+	HEED_OK(heed_txn_commit(t)); /* commits c2 into c1, c1 into t, then t */
+	r = begin(HEED_RDONLY);
+	cr_assert_str_eq(keys_of(r, dbi), "c1 c2 t");
+	heed_txn_abort(r);
+
+	t = begin(0);
+	del_key(t, dbi, "t");
+	c1 = child_of(t);
+	put_u64(c1, dbi, "x1", 2);
+	c2 = child_of(c1);
+	put_u64(c2, dbi, "x2", 3);
+	heed_txn_abort(t); /* aborts c2 and c1 first */
+	/* No txn of this env is left: the map may be resized. */
+	HEED_OK(heed_env_set_mapsize(env, 64u << 20));
+	r = begin(HEED_RDONLY);
+	cr_assert_str_eq(keys_of(r, dbi), "c1 c2 t");
+	heed_txn_abort(r);
+	t = begin(0);
+	put_u64(t, dbi, "u", 4);
+	HEED_OK(heed_txn_commit(t));
+	HEED_CHECK_CLEAN(dir);
+}
+
+Test(txn, nested_failed_child)
+{
+	heed_txn *t, *c, *r;
+	heed_dbi dbi;
+	heed_val key, val;
+	char kb[32], vb[1000];
+	int i, rc = 0, fail_parent;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 1 << 20, 0));
+	t = begin(0);
+	dbi = main_dbi(t);
+	put_u64(t, dbi, "before", 1);
+	HEED_OK(heed_txn_commit(t));
+	memset(vb, 'v', sizeof(vb));
+	/* A failed child aborted leaves its parent working; committed, it
+	 * fails the parent (LMDB's rule). */
+	for (fail_parent = 0; fail_parent < 2; fail_parent++) {
+		t = begin(0);
+		put_u64(t, dbi, "parent", 2);
+		c = child_of(t);
+		for (i = 0; i < 10000; i++) {
+			snprintf(kb, sizeof(kb), "key-%06d", i);
+			key = hs(kb);
+			val = hv(vb, sizeof(vb));
+			rc = heed_put(c, dbi, &key, &val, 0);
+			if (rc)
+				break;
+		}
+		HEED_RC(rc, HEED_MAP_FULL);
+		key = hs("before");
+		HEED_RC(heed_get(c, dbi, &key, &val), HEED_BAD_TXN);
+		if (!fail_parent) {
+			heed_txn_abort(c);
+			cr_assert_eq(get_u64(t, dbi, "parent"), 2);
+			put_u64(t, dbi, "after", 3);
+			HEED_OK(heed_txn_commit(t));
+			continue;
+		}
+		HEED_RC(heed_txn_commit(c), HEED_BAD_TXN);
+		HEED_RC(heed_get(t, dbi, &key, &val), HEED_BAD_TXN);
+		HEED_RC(heed_txn_commit(t), HEED_BAD_TXN);
+	}
+	r = begin(HEED_RDONLY);
+	cr_assert_str_eq(keys_of(r, dbi), "after before parent");
+	heed_txn_abort(r);
+	HEED_CHECK_CLEAN(dir);
+}
+
+Test(txn, nested_named_dbs)
+{
+	heed_txn *t, *c, *r;
+	heed_dbi dbi, p, c1, c2;
+	heed_val key = hs("k"), val = hs("v");
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 4));
+	t = begin(0);
+	dbi = main_dbi(t);
+	HEED_OK(heed_dbi_open(t, "p", HEED_CREATE, &p));
+	c = child_of(t);
+	HEED_OK(heed_dbi_open(c, "c1", HEED_CREATE, &c1));
+	HEED_OK(heed_put(c, c1, &key, &val, 0));
+	HEED_OK(heed_put(c, p, &key, &val, 0));
+	heed_txn_abort(c);
+	/* The child's handle died with it, the parent's did not. */
+	HEED_RC(heed_put(t, c1, &key, &val, 0), HEED_BAD_DBI);
+	HEED_RC(heed_get(t, p, &key, &val), HEED_NOTFOUND);
+	cr_assert_str_eq(keys_of(t, dbi), "p");
+	c = child_of(t);
+	HEED_OK(heed_drop(c, p, 1));
+	heed_txn_abort(c);
+	HEED_OK(heed_put(t, p, &key, &val, 0));
+	c = child_of(t);
+	HEED_OK(heed_dbi_open(c, "c2", HEED_CREATE, &c2));
+	HEED_OK(heed_put(c, c2, &key, &val, 0));
+	HEED_OK(heed_txn_commit(c));
+	HEED_OK(heed_get(t, c2, &key, &val));
+	HEED_OK(heed_txn_commit(t));
+	r = begin(HEED_RDONLY);
+	cr_assert_str_eq(keys_of(r, dbi), "c2 p");
+	HEED_OK(heed_dbi_open(r, "c2", 0, &c2));
+	cr_assert_str_eq(keys_of(r, c2), "k");
+	HEED_OK(heed_dbi_open(r, "p", 0, &p));
+	cr_assert_str_eq(keys_of(r, p), "k");
+	HEED_RC(heed_dbi_open(r, "c1", 0, &c1), HEED_NOTFOUND);
+	heed_txn_abort(r);
+	HEED_CHECK_CLEAN(dir);
+}
+
+static void append_range(heed_txn *txn, heed_dbi dbi, unsigned int lo, unsigned int hi)
+{
+	char kb[32];
+
+	for (; lo < hi; lo++) {
+		heed_val key, val;
+
+		snprintf(kb, sizeof(kb), "k%06u", lo);
+		key = hs(kb);
+		val = hv(kb, 7);
+		HEED_OK(heed_put(txn, dbi, &key, &val, HEED_APPEND));
+	}
+}
+
+/* APPEND resumes from the last path: a child's appends fold into the
+ * parent's, an aborted child's leave it as it was. */
+Test(txn, nested_appends)
+{
+	heed_txn *t, *c, *c2, *r;
+	heed_dbi dbi;
+	heed_cursor *cur;
+	heed_val key, val;
+	char kb[32];
+	unsigned int n = 0;
+	int rc;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 0, 0, 0));
+	t = begin(0);
+	dbi = main_dbi(t);
+	append_range(t, dbi, 0, 500);
+	c = child_of(t);
+	append_range(c, dbi, 500, 1000);
+	HEED_OK(heed_txn_commit(c));
+	append_range(t, dbi, 1000, 1500);
+	c = child_of(t);
+	append_range(c, dbi, 1500, 2000);
+	heed_txn_abort(c);
+	append_range(t, dbi, 1500, 2500);
+	c = child_of(t);
+	append_range(c, dbi, 2500, 3000);
+	c2 = child_of(c);
+	append_range(c2, dbi, 3000, 3100);
+	HEED_OK(heed_txn_commit(c2));
+	append_range(c, dbi, 3100, 3200);
+	HEED_OK(heed_txn_commit(c));
+	HEED_OK(heed_txn_commit(t));
+	r = begin(HEED_RDONLY);
+	HEED_OK(heed_cursor_open(r, dbi, &cur));
+	while ((rc = heed_cursor_get(cur, &key, &val, n ? HEED_NEXT : HEED_FIRST)) == 0) {
+		snprintf(kb, sizeof(kb), "k%06u", n);
+		cr_assert(key.size == 7 && !memcmp(key.data, kb, 7), "item %u is not %s", n, kb);
+		n++;
+	}
+	HEED_RC(rc, HEED_NOTFOUND);
+	heed_txn_abort(r);
+	cr_assert_eq(n, 3200, "%u keys", n);
+	HEED_CHECK_CLEAN(dir);
+}
+
+/* A child costs the pages it changes, not a copy of its parent's dirty
+ * set: heap growth (mallinfo2) while a child of a txn with ~1,500 dirty
+ * pages changes one key stays under 64 pages. */
+Test(txn, nested_child_copies_only_what_it_touches)
+{
+	heed_txn *t, *c;
+	heed_dbi dbi;
+	heed_stat st;
+	struct mallinfo2 before, after;
+	char kb[32], vb[100];
+	unsigned int i;
+	size_t grew, parent_pages;
+
+	HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 4096, 256u << 20, 0));
+	t = begin(0);
+	dbi = main_dbi(t);
+	memset(vb, 'v', sizeof(vb));
+	for (i = 0; i < 40000; i++) {
+		heed_val key, val = hv(vb, sizeof(vb));
+
+		snprintf(kb, sizeof(kb), "k%06u", i * 7919 % 40000);
+		key = hs(kb);
+		HEED_OK(heed_put(t, dbi, &key, &val, 0));
+	}
+	HEED_OK(heed_dbi_stat(t, dbi, &st));
+	parent_pages = st.leaf_pages + st.branch_pages;
+	cr_assert_gt(parent_pages, 1000);
+	before = mallinfo2();
+	c = child_of(t);
+	put_u64(c, dbi, "k020000", 1);
+	after = mallinfo2();
+	grew = after.uordblks > before.uordblks ? after.uordblks - before.uordblks : 0;
+	cr_assert_lt(grew, 64 * 4096,
+		     "a child that changed one key took %zu bytes (parent: %zu pages)", grew,
+		     parent_pages);
+	heed_txn_abort(c);
+	{
+		heed_val key = hs("k020000"), val;
+
+		HEED_OK(heed_get(t, dbi, &key, &val));
+		cr_assert(val.size == sizeof(vb) && !memcmp(val.data, vb, sizeof(vb)),
+			  "the aborted child's value reached the parent");
+	}
+	HEED_OK(heed_txn_commit(t));
+	HEED_CHECK_CLEAN(dir);
 }

@@ -13,8 +13,12 @@
  * Operations: put (plain, NOOVERWRITE, APPEND), del, get, commit, abort,
  * cursor walks both ways, SET_RANGE, cursor put/del, drop, reopen, and a
  * read snapshot taken while the write txn is open, which must see the
- * committed state only. After every commit heed-check's walker (check.c)
- * must find the file clean.
+ * committed state only. Nested write txns up to MAX_NEST deep: a child
+ * begins (its parent then refuses a get), and commit and abort end the
+ * innermost child when their argument is odd (an abort puts back the
+ * pending state the child began from), else the top txn with its
+ * children; the other operations run in the innermost txn. After every commit heed-check's walker
+ * (check.c) must find the file clean.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -49,9 +53,14 @@ static int order[NKEYS]; /* key ids sorted by key bytes */
 static int rank_of[NKEYS];
 static unsigned char vbuf[MAX_VLEN];
 
+#define MAX_NEST 4
+
 static heed_env *env;
-static heed_txn *wtxn;
+static heed_txn *wtxn; /* the innermost write txn */
 static struct state committed, pending;
+static heed_txn *nest[MAX_NEST + 1];	 /* nest[0] the top txn, nest[depth] == wtxn */
+static struct state began[MAX_NEST + 1]; /* pending when nest[i] began */
+static int depth;
 
 /* A mismatch with the model: libFuzzer saves the input that led here. */
 #define fail(...)                                                                                  \
@@ -185,23 +194,59 @@ static void need_wtxn(void)
 	int rc = heed_txn_begin(env, NULL, 0, &wtxn);
 	if (rc != 0)
 		fail("txn_begin: %d", rc);
+	nest[0] = wtxn;
+	depth = 0;
 }
 
+/* End the top write txn, and with it its open children. */
 static void end_wtxn(int commit)
 {
 	if (!wtxn)
 		return;
 	if (commit) {
-		int rc = heed_txn_commit(wtxn);
+		int rc = heed_txn_commit(nest[0]);
 		if (rc != 0)
 			fail("commit: %d", rc);
 		committed = pending;
 		check_structure();
 	} else {
-		heed_txn_abort(wtxn);
+		heed_txn_abort(nest[0]);
 		pending = committed;
 	}
 	wtxn = NULL;
+	depth = 0;
+}
+
+static void nest_begin(void)
+{
+	need_wtxn();
+	if (depth == MAX_NEST)
+		return;
+	heed_txn *child;
+	int rc = heed_txn_begin(env, wtxn, 0, &child);
+	if (rc != 0)
+		fail("nested txn_begin at depth %d: %d", depth + 1, rc);
+	heed_val k = {1, "A"}, v;
+	rc = heed_get(wtxn, 0, &k, &v);
+	if (rc != HEED_BAD_TXN)
+		fail("get on a parent with a child: %d", rc);
+	began[++depth] = pending;
+	nest[depth] = child;
+	wtxn = child;
+}
+
+/* End the innermost child; its parent then sees its changes or not. */
+static void nest_end(int commit)
+{
+	if (commit) {
+		int rc = heed_txn_commit(wtxn);
+		if (rc != 0)
+			fail("nested commit at depth %d: %d", depth, rc);
+	} else {
+		heed_txn_abort(wtxn);
+		pending = began[depth];
+	}
+	wtxn = nest[--depth];
 }
 
 /* The whole database seen by txn equals s, walking forward or backward. */
@@ -398,10 +443,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_get(wtxn, &pending, a);
 			break;
 		case 8:
-			end_wtxn(1);
-			break;
 		case 9:
-			end_wtxn(0);
+			if (depth && (a & 1)) {
+				nest_end(op % 16 == 8);
+				check_walk(wtxn, &pending, a & 2);
+			} else {
+				end_wtxn(op % 16 == 8);
+			}
 			break;
 		case 10:
 			need_wtxn();
@@ -416,7 +464,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pos++;
 			break;
 		case 13:
-			op_snapshot(a);
+			if (op & 0x10)
+				nest_begin();
+			else
+				op_snapshot(a);
 			break;
 		case 14:
 			need_wtxn();

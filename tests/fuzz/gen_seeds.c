@@ -215,6 +215,12 @@ static const unsigned char prog_append[] = {4,	1, 1, 1, 4, 2,	1, 1,  4, 1,  1, 1
 static const unsigned char prog_churn[] = {0,  40, 3,  3,  0,  41, 3,  4,  0, 42, 3,  5, 8,
 					   0,  5,  41, 14, 0,  0,  43, 2,  2, 13, 43, 9, 0,
 					   15, 0,  10, 1,  11, 40, 12, 42, 6, 8,  0};
+/* Nested txns: a child (opcode 29) with a grandchild aborted and one
+ * committed (8/9 with an odd argument end the innermost), the top
+ * committed with a child open, then aborted with one. */
+static const unsigned char prog_nested[] = {
+	0, 1, 1, 1, 29, 0, 0,  2, 2, 2, 5, 1, 29, 0, 0,	 3, 4,	3, 9, 1, 10, 0, 29, 0, 0,  4,
+	1, 4, 8, 1, 8,	1, 29, 0, 0, 5, 1, 5, 8,  0, 10, 1, 29, 0, 0, 6, 1,  6, 9,  0, 13, 2};
 
 int main(int argc, char **argv)
 {
@@ -268,6 +274,7 @@ int main(int argc, char **argv)
 		{"big", prog_big, sizeof(prog_big)},
 		{"append", prog_append, sizeof(prog_append)},
 		{"churn", prog_churn, sizeof(prog_churn)},
+		{"nested", prog_nested, sizeof(prog_nested)},
 	};
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/fuzz_ops/%s.ops", argv[1], progs[i].name);

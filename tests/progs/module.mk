@@ -35,6 +35,12 @@ $(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# nested.c drives libheed itself (nested write txns under --ops and --usdt).
+$(BUILD)/tests/progs/nested: $(BUILD)/obj/tests/progs/nested.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/probes.o \
 		$(UTIL_LIB)
 	$(call msg,LD,$@)
