@@ -141,7 +141,7 @@ include man/module.mk
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INSTALL_TOOLS := heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-trace \
-	heed-flame heed-dash
+	heed-flame heed-pprof heed-dash
 
 install-files: $(BUILD)/lib/libheed.a $(HEED_SO) $(INSTALL_TOOLS:%=$(BUILD)/bin/%) man
 

@@ -25,11 +25,13 @@
 
 static void usage(FILE *f)
 {
+	/* FOLDED's line comes after the options: an indented line right after
+	 * the usage line reads as more usage to completion/heed's parser. */
 	fputs("usage: heed-pprof [-F HZ | --offcpu] FOLDED OUT.pb.gz\n"
-	      "  FOLDED     \"process;frame;...;leaf COUNT\" lines (heed-trace --folded)\n"
 	      "  -F HZ      counts are CPU samples taken at HZ: adds cpu/nanoseconds\n"
 	      "  --offcpu   counts are off-CPU nanoseconds (heed-trace --offcpu)\n"
-	      "  default    counts are samples (samples/count)\n",
+	      "  default    counts are samples (samples/count)\n"
+	      "  FOLDED     \"process;frame;...;leaf COUNT\" lines (heed-trace --folded)\n",
 	      f);
 }
 

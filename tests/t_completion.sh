@@ -39,7 +39,7 @@ complete_words() {
 		printf "%s\n" "${COMPREPLY[@]}"' complete "$@"
 }
 
-for t in heed-trace heed-flame heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-dash \
+for t in heed-trace heed-flame heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-pprof heed-dash \
 	heed-profile; do
 	[ -x "$build/bin/$t" ] || fail "$build/bin/$t is missing (make)"
 	got=$(complete_words "$t" -) || fail "$t has no completion"
@@ -67,13 +67,18 @@ echo "ok: heed-trace -p <Tab> offers pids with names ('$sleeper (sleep)')"
 [ "$(complete_words heed-load -w fill | tr '\n' ' ')" = "fill fillrandom " ] ||
 	fail "heed-load -w fill<Tab>: '$(complete_words heed-load -w fill)'"
 [ "$(complete_words heed-flame --colors aq)" = aqua ] || fail "heed-flame --colors aq<Tab>: '$(complete_words heed-flame --colors aq)'"
+# Every palette heed-flame --help lists (from "--colors PALETTE" to the next option).
+palettes=$("$build/bin/heed-flame" --help | sed -n '/^  --colors/,/^  --hash/p' | sed '$d' |
+	sed 's/^  --colors PALETTE//; s/(default)//' | tr -s ' ' '\n' | grep . | sort)
+[ "$(complete_words heed-flame --colors "" | sort)" = "$palettes" ] ||
+	fail "heed-flame --colors <Tab> offers '$(complete_words heed-flame --colors "" | tr '\n' ' ')', --help lists '$(echo $palettes)'"
 [ -z "$(complete_words heed-trace -d "")" ] || fail "heed-trace -d <Tab> offers '$(complete_words heed-trace -d "")'"
 [ -z "$(complete_words heed-trace --func "")" ] || fail "heed-trace --func <Tab> offers something"
 touch "$tmp/graph.svg" "$tmp/notes.txt"
 [ "$(complete_words heed-trace --flame "$tmp/")" = "$tmp/graph.svg" ] ||
 	fail "heed-trace --flame $tmp/<Tab>: '$(complete_words heed-trace --flame "$tmp/")', not the .svg alone"
 complete_words heed-flame "$tmp/no" | grep -qx "$tmp/notes.txt" || fail "heed-flame FILE<Tab> does not complete files"
-for w in "heed-copy -c" "heed-dump -f" "heed-load-dump -f" heed-load-dump; do
+for w in "heed-copy -c" "heed-dump -f" "heed-load-dump -f" heed-load-dump "heed-pprof --offcpu"; do
 	complete_words $w "$tmp/no" | grep -qx "$tmp/notes.txt" || fail "$w $tmp/no<Tab> does not complete files"
 done
 [ -z "$(complete_words heed-dump -s "")" ] || fail "heed-dump -s <Tab> offers '$(complete_words heed-dump -s "")' for a database name"

@@ -91,7 +91,7 @@ out=$(/usr/bin/heed-trace --help 2>&1) || fail "/usr/bin/heed-trace --help exits
 echo "$out" | grep -q '^usage: heed-trace' || fail "/usr/bin/heed-trace --help: no usage line: $out"
 page=$(man -w heed-trace 2>&1)
 [ "$page" = /usr/share/man/man8/heed-trace.8.gz ] || fail "man -w heed-trace: '$page'"
-for p in heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-flame heed-dash; do
+for p in heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-flame heed-pprof heed-dash; do
 	man -w "$p" >/dev/null 2>&1 || fail "man -w $p finds no page"
 done
 man -w 3 heed >/dev/null 2>&1 || fail "man -w 3 heed finds no page"

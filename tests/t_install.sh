@@ -32,7 +32,7 @@ stage() {
 	}
 }
 
-tools="heed-check heed-copy heed-dash heed-dump heed-flame heed-load heed-load-dump heed-stat heed-trace"
+tools="heed-check heed-copy heed-dash heed-dump heed-flame heed-load heed-load-dump heed-pprof heed-stat heed-trace"
 # The staged tree's files and links, as "type path [-> target]" lines.
 listing() {
 	(cd "$1" && find . ! -type d -printf '%y %p %l\n' | sed 's/ $//' | sort)
@@ -45,7 +45,7 @@ expected() { # PREFIX LIBDIR
 		done
 		echo "f .$1/share/bash-completion/completions/heed"
 		for p in heed-check.1 heed-copy.1 heed-dash.1 heed-dump.1 heed-flame.1 heed-load.1 heed-load-dump.1 \
-			heed-stat.1 heed-trace.8 heed.3; do
+			heed-pprof.1 heed-stat.1 heed-trace.8 heed.3; do
 			echo "f .$1/share/man/man${p##*.}/$p"
 		done
 		echo "f .$1/include/heed.h"

@@ -5,7 +5,7 @@
 # function libheed exports (debian/libheed0.symbols).
 set -u
 build=${1:-build}
-tools="heed-trace heed-flame heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-profile heed-dash"
+tools="heed-trace heed-flame heed-stat heed-check heed-load heed-copy heed-dump heed-load-dump heed-pprof heed-profile heed-dash"
 failed=0
 fail() {
 	echo "t_man: FAIL: $*" >&2
