@@ -251,26 +251,33 @@ clock() {
 	printf '%d:%02d' $(($1 / 60)) $(($1 % 60))
 }
 
-# Progress of the running step: runs started (the comparator prints a line
-# per run) and cases finished in the newest suite log.
+# Progress of the running step: run R of the step (the comparator prints a
+# line per run), begun at RUN_T, and the cases finished in the newest suite
+# log. How far the current run is: after the first run, its time so far
+# against the step's earlier runs (cases differ in cost by 1000x, so their
+# count says little); in the first, the cases done.
 progress() {
-	local label=$1 runs=$2 ncases=$3 each=$4 outf=$5 dir=$6 started=$7 now=$8
-	local r log c=0 eta
-	r=$(grep -c '^round ' "$outf" 2>/dev/null)
-	[ "$runs" -eq 1 ] && r=1
+	local label=$1 runs=$2 ncases=$3 each=$4 dir=$5 started=$6 now=$7 r=$8 run_t=$9
+	local log c=0 eta
 	log=$(ls -t "$dir"/*.log 2>/dev/null | head -n 1)
 	[ -n "$log" ] && c=$(grep -cE '^[^ ]+ +(time|icount): ' "$log")
 	eta=$(awk -v r="$r" -v runs="$runs" -v c="$c" -v n="$ncases" -v each="$each" \
-		-v dp="$done_prior" -v ms="$measure_secs" -v el=$((now - started)) -v total="$plan_total" '
+		-v dp="$done_prior" -v ms="$measure_secs" -v el=$((now - started)) -v total="$plan_total" \
+		-v in_run=$((now - run_t)) -v before=$((run_t - started)) '
 		BEGIN {
 			if (r < 1) r = 1
-			frac = (r - 1 + (n > 0 ? c / n : 0)) / runs
+			part = n > 0 ? c / n : 0
+			if (r > 1 && before > 0) {
+				part = in_run / (before / (r - 1))
+				if (part > 0.95) part = 0.95
+			}
+			frac = (r - 1 + part) / runs
 			used = dp + frac * runs * each
 			speed = used > 1 ? (ms + el) / used : 1
 			left = (total - used) * speed
 			printf "%d", left < 0 ? 0 : left
 		}')
-	echo "[$(clock $((now - t0)))] $label: run $((r < 1 ? 1 : r))/$runs, case $c/$ncases;" \
+	echo "[$(clock $((now - t0)))] $label: run $r/$runs, case $c/$ncases;" \
 		"about $(clock "$eta") left"
 }
 
@@ -281,20 +288,25 @@ progress() {
 # compare_step LABEL RUNS PRIOR_EACH NCASES OUTFILE ROUNDSDIR COMPARE_ARGS...
 bg_pid=
 compare_step() {
-	local label=$1 runs=$2 each=$3 ncases=$4 outf=$5 dir=$6 pid rc started last now
+	local label=$1 runs=$2 each=$3 ncases=$4 outf=$5 dir=$6 pid rc started last now r=1 cur_r=1 run_t
 	shift 6
 	rm -f "$dir"/*.log "$dir"/*.json
 	setsid "$compare" "$@" >"$outf" 2>&1 &
 	pid=$! bg_pid=$!
 	trap '[ -z "$bg_pid" ] || kill -- -"$bg_pid" 2>/dev/null' EXIT
 	trap 'exit 2' INT TERM HUP PIPE
-	started=$(date +%s) last=$started
-	progress "$label" "$runs" "$ncases" "$each" "$outf" "$dir" "$started" "$started"
+	started=$(date +%s) last=$started run_t=$started
+	progress "$label" "$runs" "$ncases" "$each" "$dir" "$started" "$started" 1 "$run_t"
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		now=$(date +%s)
+		r=$(grep -c '^round ' "$outf" 2>/dev/null)
+		[ "$r" -ge 1 ] || r=1
+		if [ "$r" -ne "$cur_r" ]; then
+			cur_r=$r run_t=$now
+		fi
 		if [ $((now - last)) -ge "$tick" ]; then
-			progress "$label" "$runs" "$ncases" "$each" "$outf" "$dir" "$started" "$now"
+			progress "$label" "$runs" "$ncases" "$each" "$dir" "$started" "$now" "$r" "$run_t"
 			last=$now
 		fi
 	done
