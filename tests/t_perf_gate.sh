@@ -3,7 +3,9 @@
 # A scratch copy of this tree gets a real slowdown planted in heed_get (a
 # loop of about a tenth of a get's instructions); the gate must fail on it
 # and pass on an unchanged copy built separately, every repetition.
-# Instruction counts (--icount) keep it deterministic and fast enough for CI.
+# Instruction counts (--icount) keep it deterministic and fast enough for CI;
+# one run in the default mode (counts decide, wall time is a second opinion)
+# must fail the slowed tree too and print progress with the time left.
 # HEED_GATE_REPS sets the repetitions of each verdict (default 2; the gate's
 # README reports a run with 5). Usage: bash tests/t_perf_gate.sh BUILD
 set -uo pipefail
@@ -57,4 +59,25 @@ for rep in $(seq 1 "$reps"); do
 	change=$(grep '| get_hit/4k/1000 |' "$tmp/out-slow/report.md" | cut -d'|' -f5 | tr -d ' ')
 	echo "rep $rep: planted slowdown (get_hit/4k/1000 $change): FAIL (as expected)"
 done
+
+# The default mode (instruction counts decide, wall time is a second opinion)
+# on the slowed tree: the counts fail it whatever wall time says, so this
+# verdict does not depend on the machine. The get cases at 4 KiB and the
+# fewest rounds keep it short; the gate must report progress while it runs.
+bash "$top/ci/perf-regression-test.sh" --quick --rounds 5 --suites btree_ops \
+	--filter '^get_(hit|miss)/4k/1000$' --baseline "$tmp/base" --workdir "$tmp/work" \
+	--candidate "$tmp/slow" --out "$tmp/out-both" >"$tmp/both.log" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || { tail -n 40 "$tmp/both.log"; fail "default mode: the gate did not fail on the planted slowdown (exit $rc)"; }
+grep -q '"mode":"both"' "$tmp/out-both/report.json" ||
+	fail "default mode: report.json does not say mode both (valgrind runs here)"
+sed -n '/^## Instruction counts/,/^## Wall time/p' "$tmp/out-both/report.md" |
+	grep -q '| get_hit/4k/1000 | .*regressed' ||
+	fail "default mode: the instruction counts do not name get_hit/4k/1000 as regressed"
+grep -q '^## Wall time' "$tmp/out-both/report.md" || fail "default mode: no wall-time second opinion in the report"
+for p in icount time; do
+	grep -qE "^\[[0-9]+:[0-9]{2}\] $p btree_ops: run [0-9]+/[0-9]+, case [0-9]+/[0-9]+; about [0-9]+:[0-9]{2} left\$" \
+		"$tmp/both.log" || fail "default mode: no progress line with the time left for the $p step"
+done
+echo "default mode (counts + wall time): planted slowdown: FAIL (as expected), with progress"
 echo "t_perf_gate: $reps repetitions of each verdict, none wrong"
