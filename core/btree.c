@@ -81,10 +81,8 @@ void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi)
 	c->mod = txn->mod;
 	c->snum = 0;
 	c->klen = 0;
-	c->sub = NULL;
+	c->db = &txn->dbs[dbi];
 	c->xc = NULL;
-	c->xon = 0;
-	c->dklen = 0;
 }
 
 static int load(heed_cursor *c, unsigned int lvl, uint64_t pgno)
@@ -342,7 +340,7 @@ static int dup_first_value(heed_txn *txn, unsigned char *node, heed_val *data)
 		return HEED_CORRUPTED;
 	memcpy(&r, node_data(node), sizeof(r));
 	cursor_init(&x, txn, 0);
-	x.sub = &r;
+	x.db = &r;
 	rc = bt_first(&x);
 	if (rc)
 		return rc == HEED_NOTFOUND ? HEED_CORRUPTED : rc;
@@ -754,7 +752,8 @@ static int append_resume(heed_cursor *c)
 {
 	heed_txn *txn = c->txn;
 
-	if (!txn->app_snum || txn->app_dbi != c->dbi || txn->app_mod != txn->mod || c->sub)
+	if (!txn->app_snum || txn->app_dbi != c->dbi || txn->app_mod != txn->mod ||
+	    cur_is_values(c))
 		return 0;
 	c->snum = txn->app_snum;
 	memcpy(c->pg, txn->app_pg, c->snum * sizeof(c->pg[0]));
@@ -772,7 +771,7 @@ static void append_save(heed_cursor *c)
 	heed_txn *txn = c->txn;
 	unsigned int top = c->snum - 1;
 
-	if (c->ki[top] >= page_hdr(c->pg[top])->nkeys || c->sub) {
+	if (c->ki[top] >= page_hdr(c->pg[top])->nkeys || cur_is_values(c)) {
 		txn->app_snum = 0;
 		return;
 	}

@@ -44,6 +44,8 @@ HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur)
 	if (!c)
 		return ENOMEM;
 	cursor_init(c, txn, dbi);
+	c->xon = 0;
+	c->dklen = 0;
 	if (dup)
 		c->xc = c + 1;
 	c->next = txn->cursors;
@@ -684,6 +686,7 @@ HEED_API int heed_cursor_count(heed_cursor *cur, size_t *count)
 
 		cursor_init(&t, cur->txn, cur->dbi);
 		t.xc = &tx;
+		t.dklen = 0;
 		rc = bt_seek(&t, cur->dkbuf, cur->dklen, &exact);
 		if (!rc && !exact)
 			rc = HEED_CORRUPTED;

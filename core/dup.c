@@ -75,7 +75,7 @@ int dup_load(heed_cursor *c)
 	    r->entries < 1)
 		return HEED_CORRUPTED;
 	cursor_init(c->xc, c->txn, c->dbi);
-	c->xc->sub = r;
+	c->xc->db = r;
 	c->xon = 1;
 	return 0;
 }
@@ -256,7 +256,7 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 	memset(&c->xdb, 0, sizeof(c->xdb));
 	memset(&before, 0, sizeof(before));
 	cursor_init(c->xc, c->txn, c->dbi);
-	c->xc->sub = &c->xdb;
+	c->xc->db = &c->xdb;
 	rc = bt_put(c->xc, &old, &none, 0, 0);
 	if (!rc)
 		rc = bt_put(c->xc, data, &none, 0, 0);

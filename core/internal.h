@@ -147,13 +147,15 @@ struct heed_cursor {
 	unsigned int ki[MAX_DEPTH];
 	unsigned int klen;
 	unsigned char kbuf[MAX_KEYSIZE];
-	/* A cursor over the values of one DUPSORT key (their tree, whose
-	 * keys are the values) has sub set to that tree's record; NULL for a
-	 * cursor over a db. */
-	struct dbrec *sub;
+	/* The record of the tree the cursor walks: its db's (&txn->dbs[dbi],
+	 * which lives as long as the txn), or for the cursor over the values
+	 * of one DUPSORT key (their tree, whose keys are the values) that
+	 * tree's (set by dup.c). One load where the btree needs it. */
+	struct dbrec *db;
 	/* DUPSORT db: the cursor over the values of the key this one stands
-	 * on, in use (xon) when that key's values are a tree (node N_DUP);
-	 * xdb is the tree's record, vbuf the value saved with kbuf. */
+	 * on, in use (xon, set by dup_load) when that key's values are a tree
+	 * (node N_DUP); xdb is the tree's record, vbuf the value saved with
+	 * kbuf. cursor_init leaves xon and dklen to the DUPSORT paths. */
 	struct heed_cursor *xc;
 	int xon;
 	struct dbrec xdb;
@@ -169,7 +171,13 @@ struct heed_cursor {
 /* The tree cursor c walks: its db's, or the values of one DUPSORT key. */
 static inline struct dbrec *cur_db(heed_cursor *c)
 {
-	return c->sub ? c->sub : &c->txn->dbs[c->dbi];
+	return c->db;
+}
+
+/* c walks the values of one DUPSORT key (not its db's own tree). */
+static inline int cur_is_values(heed_cursor *c)
+{
+	return c->db != &c->txn->dbs[c->dbi];
 }
 
 #define CUR_UNSET 0
