@@ -1209,6 +1209,7 @@ static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigne
 int bt_drop_tree(heed_txn *txn, struct dbrec *db, int nest)
 {
 	struct drop_set s = {{0}, {0}};
+	uint32_t flags;
 	size_t i;
 	int rc = 0;
 
@@ -1226,7 +1227,9 @@ int bt_drop_tree(heed_txn *txn, struct dbrec *db, int nest)
 	pgvec_free(&s.pages);
 	if (rc)
 		return rc;
+	flags = db->flags; /* an emptied db keeps its flags (DUPSORT) */
 	memset(db, 0, sizeof(*db));
+	db->flags = flags;
 	txn->mod++;
 	return 0;
 }
