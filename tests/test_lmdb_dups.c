@@ -514,3 +514,137 @@ Test(lmdb_dups, many_values_of_one_key, .init = setup, .fini = teardown, .timeou
 	free(perm);
 	HEED_CHECK_CLEAN(dir_h);
 }
+
+/* ---- the DUPSORT rows of core/README.md's "heed and LMDB" table: each
+ * runs on both libraries and asserts both columns ---- */
+
+static void open_both(unsigned int hflags, unsigned int lflags)
+{
+	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
+	cr_assert_eq(mdb_env_create(&lenv), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(lenv, 4), 0);
+	cr_assert_eq(mdb_env_open(lenv, dir_l, MDB_NOSYNC, 0644), 0);
+	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
+	cr_assert_eq(mdb_txn_begin(lenv, NULL, 0, &lt), 0);
+	HEED_OK(heed_dbi_open(ht, "d", HEED_CREATE | hflags, &hd));
+	cr_assert_eq(mdb_dbi_open(lt, "d", MDB_CREATE | lflags, &ld), 0);
+	HEED_OK(heed_cursor_open(ht, hd, &hc));
+	cr_assert_eq(mdb_cursor_open(lt, ld, &lc), 0);
+}
+
+static void close_both(void)
+{
+	end(1);
+	heed_env_close(henv);
+	mdb_env_close(lenv);
+}
+
+/* Put "k=v1,v2,..." in both; each put must succeed in both. */
+static void put_both(const char *k, const char *vals)
+{
+	char buf[64], *save = NULL, *v;
+
+	snprintf(buf, sizeof(buf), "%s", vals);
+	for (v = strtok_r(buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+		heed_val hk = hs(k), hv_ = hs(v);
+		MDB_val lk = {strlen(k), (void *)k}, lv = {strlen(v), v};
+
+		HEED_OK(heed_put(ht, hd, &hk, &hv_, 0));
+		cr_assert_eq(mdb_put(lt, ld, &lk, &lv, 0), 0);
+	}
+}
+
+/* Put n values of 200 bytes under k, "000xxx..." up: enough for LMDB to
+ * move them from a sub-page of the key's node to a sub-database. */
+static void put_long(const char *k, unsigned int n)
+{
+	char v[200];
+	unsigned int i;
+
+	memset(v, 'x', sizeof(v));
+	for (i = 0; i < n; i++) {
+		heed_val hk = hs(k), hv_ = hv(v, sizeof(v));
+		MDB_val lk = {strlen(k), (void *)k}, lv = {sizeof(v), v};
+
+		v[0] = (char)('0' + i / 100);
+		v[1] = (char)('0' + i / 10 % 10);
+		v[2] = (char)('0' + i % 10);
+		HEED_OK(heed_put(ht, hd, &hk, &hv_, 0));
+		cr_assert_eq(mdb_put(lt, ld, &lk, &lv, 0), 0);
+	}
+}
+
+/* A cursor op on each side, as "key/value", "value" (data only) or a code. */
+static void op_both(heed_cursor_op hop, MDB_cursor_op lop, char *hout, char *lout)
+{
+	heed_val hk = {0, NULL}, hv_ = {0, NULL};
+	MDB_val lk = {0, NULL}, lv = {0, NULL};
+	int h = heed_cursor_get(hc, &hk, &hv_, hop), l = mdb_cursor_get(lc, &lk, &lv, lop);
+
+	if (h)
+		snprintf(hout, 64, "%d", h);
+	else
+		snprintf(hout, 64, "%.*s", (int)(hv_.size > 3 ? 3 : hv_.size), (char *)hv_.data);
+	if (l)
+		snprintf(lout, 64, "%d", l);
+	else
+		snprintf(lout, 64, "%.*s", (int)(lv.mv_size > 3 ? 3 : lv.mv_size),
+			 (char *)lv.mv_data);
+}
+
+#define BOTH(hop, lop, hwant, lwant)                                                               \
+	do {                                                                                       \
+		char h_[64], l_[64];                                                               \
+		op_both(hop, lop, h_, l_);                                                         \
+		cr_assert_str_eq(h_, hwant, "heed %s: %s, expected %s", #hop, h_, hwant);          \
+		cr_assert_str_eq(l_, lwant, "lmdb %s: %s, expected %s", #lop, l_, lwant);          \
+	} while (0)
+
+#define NF "-30798"
+
+Test(lmdb_dups, empty_value, .init = setup, .fini = teardown)
+{
+	heed_val hk = hs("a"), hv_ = {0, ""};
+	MDB_val lk = {1, "a"}, lv = {0, ""};
+
+	open_both(HEED_DUPSORT, MDB_DUPSORT);
+	HEED_RC(heed_put(ht, hd, &hk, &hv_, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(mdb_put(lt, ld, &lk, &lv, 0), 0);
+	close_both();
+}
+
+Test(lmdb_dups, dup_ops_without_dupsort, .init = setup, .fini = teardown)
+{
+	open_both(0, 0);
+	put_both("a", "1");
+	put_both("b", "2");
+	BOTH(HEED_FIRST, MDB_FIRST, "1", "1");
+	BOTH(HEED_NEXT_DUP, MDB_NEXT_DUP, "-30784", "2");
+	BOTH(HEED_FIRST_DUP, MDB_FIRST_DUP, "-30784", "-30784");
+	close_both();
+}
+
+Test(lmdb_dups, end_mark_after_last, .init = setup, .fini = teardown)
+{
+	open_both(HEED_DUPSORT, MDB_DUPSORT);
+	put_both("a", "1,2,3");
+	BOTH(HEED_LAST, MDB_LAST, "3", "3");
+	BOTH(HEED_FIRST_DUP, MDB_FIRST_DUP, "1", "1");
+	BOTH(HEED_NEXT, MDB_NEXT, "2", NF);
+	close_both();
+}
+
+Test(lmdb_dups, first_dup_after_deleting_the_last_value, .init = setup, .fini = teardown)
+{
+	open_both(HEED_DUPSORT, MDB_DUPSORT);
+	put_long("a", 40);
+	BOTH(HEED_LAST, MDB_LAST, "039", "039");
+	clear_end_mark();
+	HEED_OK(heed_cursor_del(hc, 0));
+	cr_assert_eq(mdb_cursor_del(lc, 0), 0);
+	BOTH(HEED_NEXT, MDB_NEXT, NF, NF);
+	clear_end_mark();
+	BOTH(HEED_FIRST_DUP, MDB_FIRST_DUP, "000", "000");
+	BOTH(HEED_NEXT, MDB_NEXT, "001", "000");
+	close_both();
+}
