@@ -293,6 +293,21 @@ HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
 	return 0;
 }
 
+HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags)
+{
+	int rc;
+
+	if (!flags)
+		return EINVAL;
+	rc = txn_check(txn, 0);
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (rc)
+		return probe_rc(rc);
+	*flags = txn->dbs[dbi].flags;
+	return 0;
+}
+
 HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)
 {
 	heed_env *env;

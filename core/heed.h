@@ -252,6 +252,9 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 /* Statistics of one database as this txn sees it. */
 HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st);
 
+/* The flags a database was created with (HEED_DUPSORT or 0). */
+HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags);
+
 /* Empty the database (del 0) or delete it and close its handle (del 1; not
  * for the main database: EINVAL). Write txn only. Emptying the main database
  * deletes every named database too (their pages are freed, their handles

@@ -513,6 +513,24 @@ Test(lmdb_dups, many_values_of_one_key, .init = setup, .fini = teardown, .timeou
 	mdb_env_close(lenv);
 	free(perm);
 	HEED_CHECK_CLEAN(dir_h);
+	{
+		/* heed-stat -a names the flag and counts keys and values. */
+		char cmd[1200], out[4096], bin[512];
+		size_t got;
+		FILE *f;
+
+		snprintf(bin, sizeof(bin), "%s", heed_check_path());
+		snprintf(cmd, sizeof(cmd), "%s/heed-stat -a %s", dirname(bin), dir_h);
+		f = popen(cmd, "r");
+		cr_assert_not_null(f, "%s", cmd);
+		got = fread(out, 1, sizeof(out) - 1, f);
+		out[got] = 0;
+		cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
+		cr_assert(strstr(out, "Status of dups\n") &&
+				  strstr(out, "  Entries: 100000\n  Flags: DUPSORT\n  Keys: 1\n"
+					      "  Most values of a key: 100000\n"),
+			  "heed-stat -a said:\n%s", out);
+	}
 }
 
 /* ---- the DUPSORT rows of core/README.md's "heed and LMDB" table: each
