@@ -354,7 +354,7 @@ static int dup_first_value(heed_txn *txn, unsigned char *node, heed_val *data)
 
 int bt_node_value(heed_txn *txn, unsigned char *node, heed_val *data)
 {
-	if (node_flags(node) & (N_BIG | N_DUP)) {
+	if (node_flags(node) & (N_BIG | N_DUP | N_DUPS)) {
 		uint64_t pg, size;
 		uint32_t np;
 		void *p;
@@ -362,6 +362,15 @@ int bt_node_value(heed_txn *txn, unsigned char *node, heed_val *data)
 
 		if (node_flags(node) & N_DUP)
 			return dup_first_value(txn, node, data);
+		if (node_flags(node) & N_DUPS) {
+			/* A list's first value: [u16 size][bytes] ... */
+			if (node_dsize(node) < 2 || !rd16(node_data(node)) ||
+			    2u + rd16(node_data(node)) > node_dsize(node))
+				return HEED_CORRUPTED;
+			data->data = node_data(node) + 2;
+			data->size = rd16(node_data(node));
+			return 0;
+		}
 		rc = overflow_get(txn, node, &p, &pg, &np, &size);
 		if (rc)
 			return rc;

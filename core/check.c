@@ -14,7 +14,8 @@
  *     key empty, no empty non-root page, overflow runs sized for their value;
  *   - in a DUPSORT db, the tree of each key's values (N_DUP nodes) as any
  *     tree, its values in order, its nodes without flags or data, its
- *     record's counts, and the key's values of 1 to MAX_KEYSIZE bytes;
+ *     record's counts; each inline list of values (N_DUPS nodes) sorted
+ *     and within its bounds; a single value of 1 to MAX_KEYSIZE bytes;
  *   - the counts of each db record (entries, branch, leaf, overflow pages;
  *     a DUPSORT db's count every value and every page of its value trees);
  *   - the freelist chain and records, and its free_count;
@@ -269,6 +270,20 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 		if (node_flags(node) & N_DUP) {
 			if (walk_dup(w, pgno, i, node))
 				return 1;
+			continue;
+		}
+		if (node_flags(node) & N_DUPS) {
+			unsigned int nv;
+
+			if (!w->dupsort || node_flags(node) != N_DUPS ||
+			    node_dsize(node) > psize / 16 ||
+			    dup_list_check(node_data(node), node_dsize(node), &nv))
+				return FAIL(w,
+					    "page %llu: node %u: a bad list of values (flags "
+					    "0x%x, %u bytes) in db %s",
+					    (unsigned long long)pgno, i, node_flags(node),
+					    node_dsize(node), w->dbname);
+			w->count.entries += nv - 1u;
 			continue;
 		}
 		if (w->dupsort &&

@@ -240,8 +240,17 @@ static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int lev
 		node = page_node(buf, i);
 		fl = node_flags(node);
 		w->count.entries++;
-		if ((fl & ~(unsigned int)(N_BIG | N_DBREC | N_DUP)) || (fl && !nest))
+		if ((fl & ~(unsigned int)(N_BIG | N_DBREC | N_DUP | N_DUPS)) || (fl && !nest))
 			return HEED_CORRUPTED;
+		if (fl & N_DUPS) {
+			unsigned int nv;
+
+			/* Its values are inline: no page to copy. */
+			if (fl != N_DUPS || dup_list_check(node_data(node), node_dsize(node), &nv))
+				return HEED_CORRUPTED;
+			w->count.entries += nv - 1u;
+			continue;
+		}
 		if (fl & N_BIG) {
 			if (fl & N_DBREC)
 				return HEED_CORRUPTED;

@@ -157,7 +157,8 @@ struct heed_cursor {
 	 * (node N_DUP); xdb is the tree's record, vbuf the value saved with
 	 * kbuf. cursor_init leaves xon and dklen to the DUPSORT paths. */
 	struct heed_cursor *xc;
-	int xon;
+	int xon;	       /* XON_ONE, XON_LIST, XON_TREE (dup.c) */
+	unsigned int xidx, xn; /* XON_LIST: the value it is on, of how many */
 	struct dbrec xdb;
 	unsigned int vlen;
 	unsigned char vbuf[MAX_KEYSIZE];
@@ -284,6 +285,10 @@ int bt_drop(heed_txn *txn, heed_dbi dbi);
 int bt_drop_tree(heed_txn *txn, struct dbrec *db, int nest);
 void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
 
+#define XON_ONE	 0 /* the key has one value (a plain node) */
+#define XON_TREE 1 /* its values are a tree (N_DUP) */
+#define XON_LIST 2 /* its values are an inline list (N_DUPS) */
+
 /* dup.c: the values of a DUPSORT db's keys (c->xc set). dup_load reads the
  * values of the key c stands on (c->xon: a tree, then c->xc walks it);
  * dup_edge puts c on the key's first or last value, dup_step on the next
@@ -304,6 +309,9 @@ int dup_seek(heed_cursor *c, const void *key, size_t klen, const void *val, size
 	     int *exact);
 int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags);
 int dup_del(heed_cursor *c, int all);
+/* An inline list of values (an N_DUPS node's data): sorted, each 1 to
+ * MAX_KEYSIZE bytes, two or more: 0 with their count, or HEED_CORRUPTED. */
+int dup_list_check(const unsigned char *d, uint32_t size, unsigned int *count);
 
 /* dbrec.c */
 /* Make txn->dbs[dbi] valid for txn (the record read from the main db the

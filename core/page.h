@@ -42,7 +42,10 @@
  *                                 more: the value is the 48-byte db record of a
  *                                 tree whose keys are the key's values, in order,
  *                                 with no data, and whose nodes have no flags;
- *                                 one value is a plain node)
+ *                                 one value is a plain node), N_DUPS (a
+ *                                 DUPSORT db's key with a few values: the
+ *                                 value is their sorted list, each a u16 size
+ *                                 then its bytes, at most psize / 16 bytes)
  *            4      4     dsize   bytes of data that follow the key
  *            8      ksize key
  *            8+ksize dsize data: leaf: the value, or for N_BIG a u64 first
@@ -129,6 +132,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is
 #define N_BIG	0x01
 #define N_DBREC 0x02
 #define N_DUP	0x04
+#define N_DUPS	0x08
 
 struct page_hdr {
 	uint64_t pgno;

@@ -24,6 +24,7 @@
 
 #define NKEYS 24
 #define HOT   3 /* keys 0..HOT-1 get many long values */
+#define WARM  6 /* keys HOT..WARM-1 up to 40 values of 4 to 53 bytes */
 
 static char dir_h[256], dir_l[256], dir_c[256];
 static heed_env *henv;
@@ -93,9 +94,10 @@ static void make_key(struct rng *r, char *k, size_t *klen)
 	*klen = (size_t)snprintf(k, 16, "k%02u", (unsigned)rng_below(r, NKEYS));
 }
 
-/* A value for key k: hot keys get long values from a wide range, the
- * others short ones from a narrow range (so duplicates and misses both
- * happen). */
+/* A value for key k: hot keys get long values from a wide range (a value
+ * tree from the second value on), warm keys middling ones (an inline list
+ * that outgrows its bound and becomes a tree), the others short ones from
+ * a narrow range (a list; duplicates and misses both happen). */
 static void make_val(struct rng *r, const char *k, char *v, size_t *vlen)
 {
 	unsigned int key = (unsigned)strtoul(k + 1, NULL, 10), n;
@@ -105,6 +107,11 @@ static void make_val(struct rng *r, const char *k, char *v, size_t *vlen)
 		*vlen = (size_t)snprintf(v, 512, "v%04u", n);
 		memset(v + *vlen, 'a' + (int)(n % 26), 120 + n % 200);
 		*vlen += 120 + n % 200;
+	} else if (key < WARM) {
+		n = (unsigned)rng_below(r, 40);
+		*vlen = (size_t)snprintf(v, 512, "w%02u", n);
+		memset(v + *vlen, 'b', n + 1);
+		*vlen += n + 1;
 	} else {
 		n = (unsigned)rng_below(r, 8);
 		*vlen = (size_t)snprintf(v, 512, "%u", n * 7 % 10);
