@@ -707,13 +707,14 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	if (rc)
 		return rc;
 	if (!key || !data || !key->data || (data->size && !data->data) ||
-	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA)))
+	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA |
+		       HEED_APPENDDUP)))
 		return EINVAL;
 	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX)
 		return HEED_BAD_VALSIZE;
 	if (c->xc)
 		return dcursor_put(c, key, data, flags);
-	if (flags & HEED_NODUPDATA)
+	if (flags & (HEED_NODUPDATA | HEED_APPENDDUP))
 		return EINVAL;
 	if (flags & HEED_CURRENT) {
 		heed_val k;

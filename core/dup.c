@@ -355,9 +355,12 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 		return rc;
 	if (c->xon == XON_TREE) {
 		before = c->xdb;
-		rc = bt_put(c->xc, data, &none, HEED_NOOVERWRITE, 0);
+		/* APPENDDUP is the tree's APPEND: after its last key, else
+		 * HEED_KEYEXIST. */
+		rc = bt_put(c->xc, data, &none,
+			    (flags & HEED_APPENDDUP) ? HEED_APPEND : HEED_NOOVERWRITE, 0);
 		if (rc == HEED_KEYEXIST)
-			return (flags & HEED_NODUPDATA) ? HEED_KEYEXIST : 0;
+			return (flags & (HEED_NODUPDATA | HEED_APPENDDUP)) ? HEED_KEYEXIST : 0;
 		if (rc)
 			return rc;
 		account(c, &before, &c->xdb);
@@ -373,8 +376,8 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 		if (v.size == 0 || v.size > MAX_KEYSIZE)
 			return HEED_CORRUPTED;
 		rc = heed_keycmp(data->data, data->size, v.data, v.size);
-		if (rc == 0)
-			return (flags & HEED_NODUPDATA) ? HEED_KEYEXIST : 0;
+		if (rc == 0 || (rc < 0 && (flags & HEED_APPENDDUP)))
+			return (flags & (HEED_NODUPDATA | HEED_APPENDDUP)) ? HEED_KEYEXIST : 0;
 		if (rc < 0 && !added) {
 			list_add(lbuf, &len, data);
 			added = 1;

@@ -103,6 +103,9 @@ typedef struct heed_val {
 /* DUPSORT: fail with HEED_KEYEXIST if the value is already stored under the
  * key (without it, storing it again changes nothing and returns 0). */
 #define HEED_NODUPDATA 0x20
+/* DUPSORT: the value sorts after every value of the key (else
+ * HEED_KEYEXIST, nothing stored): a key's values loaded in order. */
+#define HEED_APPENDDUP 0x40000
 
 /* Cursor operations (heed_cursor_get). */
 typedef enum heed_cursor_op {

@@ -288,10 +288,12 @@ static void run(unsigned int nops, uint64_t seed)
 		lv.mv_data = v;
 		lv.mv_size = vlen;
 		if (pick < 30) {
-			static const unsigned int fl[] = {0, 0, HEED_NODUPDATA, HEED_NOOVERWRITE};
-			unsigned int f = fl[rng_below(&r, 4)];
+			static const unsigned int fl[] = {0, 0, HEED_NODUPDATA, HEED_NOOVERWRITE,
+							  HEED_APPENDDUP};
+			unsigned int f = fl[rng_below(&r, 5)];
 			unsigned int mf = f == HEED_NODUPDATA	  ? MDB_NODUPDATA
 					  : f == HEED_NOOVERWRITE ? MDB_NOOVERWRITE
+					  : f == HEED_APPENDDUP	  ? MDB_APPENDDUP
 								  : 0;
 
 			snprintf(what, sizeof(what), "put %s flags %x", k, f);
