@@ -28,7 +28,7 @@
 HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur)
 {
 	heed_cursor *c;
-	int rc, dup;
+	int rc, dup, fixed;
 
 	if (!cur)
 		return EINVAL;
@@ -40,12 +40,15 @@ HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur)
 		return probe_rc(rc);
 	/* A DUPSORT db's cursor brings the one over its keys' values. */
 	dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
-	c = malloc(sizeof(*c) * (dup ? 2 : 1));
+	fixed = (txn->dbs[dbi].flags & HEED_DUPFIXED) != 0;
+	c = malloc(sizeof(*c) * (dup ? 2 : 1) + (fixed ? txn->env->psize : 0));
 	if (!c)
 		return ENOMEM;
 	cursor_init(c, txn, dbi);
 	c->xon = 0;
 	c->dklen = 0;
+	c->mbuf = fixed ? (unsigned char *)(c + 2) : NULL;
+	c->mcount = 0;
 	if (dup)
 		c->xc = c + 1;
 	c->next = txn->cursors;
@@ -259,6 +262,9 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 	case HEED_PREV_NODUP:
 	case HEED_GET_BOTH:
 	case HEED_GET_BOTH_RANGE:
+	case HEED_GET_MULTIPLE:
+	case HEED_NEXT_MULTIPLE:
+	case HEED_PREV_MULTIPLE:
 		return HEED_INCOMPATIBLE;
 	case HEED_SET:
 	case HEED_SET_KEY:
@@ -400,10 +406,79 @@ static int dstep_key(heed_cursor *c, int prev)
 	return rc ? rc : dup_edge(c, prev);
 }
 
+/* Pack the key's values from the cursor's on into c->mbuf, as many as fit
+ * in a page; the cursor ends on the last one packed. */
+static int pack_values(heed_cursor *c, heed_val *data)
+{
+	unsigned int psize = c->txn->env->psize;
+	size_t used = 0, each = 0;
+	heed_val v;
+	int rc;
+
+	c->mcount = 0;
+	for (;;) {
+		rc = dup_value(c, &v);
+		if (rc)
+			return rc;
+		if (!each)
+			each = v.size;
+		if (v.size != each)
+			return HEED_CORRUPTED; /* DUPFIXED: every value one size */
+		memcpy(c->mbuf + used, v.data, v.size);
+		used += v.size;
+		c->mcount++;
+		if (used + each > psize)
+			break;
+		rc = dup_step(c, 0);
+		if (rc == HEED_NOTFOUND)
+			break;
+		if (rc)
+			return rc;
+	}
+	data->data = c->mbuf;
+	data->size = used;
+	return 0;
+}
+
+/* PREV_MULTIPLE: back over skip values (the last chunk) to the value
+ * before them, then to the first of the page of values ending there. When
+ * there is none before, the cursor stays where it stood: HEED_NOTFOUND. */
+static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
+{
+	unsigned int psize = c->txn->env->psize, i, j;
+	size_t used = 0;
+	heed_val v;
+	int rc;
+
+	for (i = 0; i < skip; i++) {
+		rc = dup_step(c, 1);
+		if (rc) {
+			for (j = 0; j < i && rc == HEED_NOTFOUND; j++)
+				if (dup_step(c, 0))
+					return HEED_CORRUPTED;
+			return rc;
+		}
+	}
+	for (;;) {
+		rc = dup_value(c, &v);
+		if (rc)
+			return rc;
+		used += v.size;
+		if (used + v.size > psize)
+			break;
+		rc = dup_step(c, 1);
+		if (rc == HEED_NOTFOUND)
+			break;
+		if (rc)
+			return rc;
+	}
+	return pack_values(c, data);
+}
+
 static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
 {
 	int rc, exact = 0, del, prev;
-	unsigned int dk;
+	unsigned int dk, skip;
 
 	rc = txn_check(c->txn, 0);
 	if (!rc)
@@ -439,6 +514,9 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 	dk = c->dklen;
 	if (op != HEED_GET_CURRENT)
 		c->dklen = 0;
+	if (op != HEED_GET_MULTIPLE && op != HEED_NEXT_MULTIPLE && op != HEED_PREV_MULTIPLE &&
+	    op != HEED_GET_CURRENT)
+		c->mcount = 0;
 	switch (op) {
 	case HEED_FIRST:
 	case HEED_LAST:
@@ -490,6 +568,41 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 		if (!rc)
 			c->after_del = 0;
 		return rc;
+	case HEED_GET_MULTIPLE:
+	case HEED_NEXT_MULTIPLE:
+	case HEED_PREV_MULTIPLE:
+		if (!c->mbuf)
+			return HEED_INCOMPATIBLE;
+		if (!data || (op == HEED_GET_MULTIPLE && c->pos != CUR_ON))
+			return EINVAL;
+		skip = c->mcount;
+		if (c->pos != CUR_ON) {
+			rc = op == HEED_PREV_MULTIPLE ? bt_last(c) : bt_first(c);
+			if (!rc)
+				rc = dup_edge(c, op == HEED_PREV_MULTIPLE);
+			if (rc) {
+				c->pos = CUR_UNSET;
+				c->snum = 0;
+				return rc;
+			}
+			skip = 0;
+		} else if (beyond_end(c) || (del && op == HEED_NEXT_MULTIPLE)) {
+			return HEED_NOTFOUND;
+		} else if (op == HEED_NEXT_MULTIPLE) {
+			rc = dup_step(c, 0);
+			if (rc)
+				return rc;
+		}
+		if (op == HEED_PREV_MULTIPLE)
+			rc = prev_chunk(c, skip, data);
+		else
+			rc = pack_values(c, data);
+		if (rc)
+			return rc;
+		c->after_del = 0;
+		if (key && op == HEED_NEXT_MULTIPLE)
+			rc = current(c, key, NULL);
+		return rc ? rc : dsave(c);
 	case HEED_SET:
 	case HEED_SET_KEY:
 	case HEED_SET_RANGE:
@@ -554,7 +667,7 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 	return rc;
 }
 
-static int dcursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
+static int dput_one(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
 {
 	int rc, rc2, exact;
 
@@ -581,7 +694,7 @@ static int dcursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsi
 	if (rc && rc != HEED_KEYEXIST) {
 		c->pos = CUR_UNSET;
 		c->snum = 0;
-		return txn_fail(c->txn, rc);
+		return rc == HEED_BAD_VALSIZE ? rc : txn_fail(c->txn, rc);
 	}
 	rc2 = dup_seek(c, key->data, key->size, data->data, data->size, &exact);
 	if (rc2 || !exact) {
@@ -594,6 +707,33 @@ static int dcursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsi
 	c->dklen = 0;
 	rc2 = dsave(c);
 	return rc2 ? txn_fail(c->txn, rc2) : rc;
+}
+
+/* A put through a DUPSORT cursor; HEED_MULTIPLE: data[0] holds one value's
+ * size and the packed values, data[1] their count in, the count stored out. */
+static int dcursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
+{
+	size_t i, n, each;
+	heed_val v;
+	int rc = 0;
+
+	if (!(flags & HEED_MULTIPLE))
+		return dput_one(c, key, data, flags);
+	if (!c->mbuf || (flags & HEED_CURRENT))
+		return c->mbuf ? EINVAL : HEED_INCOMPATIBLE;
+	n = data[1].size;
+	each = data[0].size;
+	if (n && !data[0].data)
+		return EINVAL;
+	data[1].size = 0;
+	for (i = 0; i < n && !rc; i++) {
+		v.size = each;
+		v.data = (char *)data[0].data + i * each;
+		rc = dput_one(c, key, &v, flags & ~(unsigned int)HEED_MULTIPLE);
+		if (!rc)
+			data[1].size = i + 1;
+	}
+	return rc;
 }
 
 static int dcursor_del(heed_cursor *c, unsigned int flags)
@@ -708,13 +848,13 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 		return rc;
 	if (!key || !data || !key->data || (data->size && !data->data) ||
 	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA |
-		       HEED_APPENDDUP)))
+		       HEED_APPENDDUP | HEED_MULTIPLE)))
 		return EINVAL;
 	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX)
 		return HEED_BAD_VALSIZE;
 	if (c->xc)
 		return dcursor_put(c, key, data, flags);
-	if (flags & (HEED_NODUPDATA | HEED_APPENDDUP))
+	if (flags & (HEED_NODUPDATA | HEED_APPENDDUP | HEED_MULTIPLE))
 		return EINVAL;
 	if (flags & HEED_CURRENT) {
 		heed_val k;

@@ -77,9 +77,8 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 	if (!rc)
 		dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
 	if (!rc && (!data || (data->size && !data->data) ||
-		    (flags &
-		     ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
-				     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
+		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
+					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
 		rc = EINVAL;
 	if (!rc && (data->size > UINT32_MAX || (dup && (!data->size || data->size > MAX_KEYSIZE))))
 		rc = HEED_BAD_VALSIZE;
@@ -92,7 +91,9 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 	} else {
 		rc = bt_put(&c, key, data, flags, 0);
 	}
-	return rc == HEED_INCOMPATIBLE ? rc : txn_fail(txn, rc);
+	/* HEED_BAD_VALSIZE: a DUPFIXED value of another size, refused before
+	 * anything changed. */
+	return rc == HEED_INCOMPATIBLE || rc == HEED_BAD_VALSIZE ? rc : txn_fail(txn, rc);
 }
 
 HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
@@ -183,7 +184,8 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	len = strlen(name);
 	if (len == 0 || len > MAX_KEYSIZE)
 		return HEED_BAD_VALSIZE;
-	if (flags & ~(unsigned int)(HEED_CREATE | DB_PERSISTENT))
+	if ((flags & ~(unsigned int)(HEED_CREATE | DB_PERSISTENT)) ||
+	    (flags & (HEED_DUPSORT | HEED_DUPFIXED)) == HEED_DUPFIXED)
 		return EINVAL;
 	pthread_mutex_lock(&env->dbimutex);
 	for (i = 1; i < env->numdbs; i++) {

@@ -350,6 +350,16 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 		return rc ? rc : HEED_KEYEXIST;
 	}
 	memcpy(kbuf, key->data, key->size);
+	if (c->txn->dbs[c->dbi].flags & HEED_DUPFIXED) {
+		/* Every value of the key has the size of its first. */
+		rc = dup_edge(c, 0);
+		if (!rc)
+			rc = dup_value(c, &v);
+		if (rc)
+			return rc;
+		if (v.size != data->size)
+			return HEED_BAD_VALSIZE;
+	}
 	rc = dup_load(c);
 	if (rc)
 		return rc;

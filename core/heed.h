@@ -95,6 +95,10 @@ typedef struct heed_val {
  * value deletes that one, without (data NULL) all of them; heed_stat's
  * entries count every value. */
 #define HEED_DUPSORT 0x04
+/* With HEED_DUPSORT: the values of a key all have the size of its first
+ * (another size: HEED_BAD_VALSIZE), so that GET_MULTIPLE and friends hand
+ * them out packed. Without HEED_DUPSORT: EINVAL (LMDB ignores it). */
+#define HEED_DUPFIXED 0x10
 
 /* Put flags (heed_put, heed_cursor_put). */
 #define HEED_NOOVERWRITE 0x10	 /* fail with HEED_KEYEXIST if key exists */
@@ -106,6 +110,12 @@ typedef struct heed_val {
 /* DUPSORT: the value sorts after every value of the key (else
  * HEED_KEYEXIST, nothing stored): a key's values loaded in order. */
 #define HEED_APPENDDUP 0x40000
+/* heed_cursor_put on a DUPFIXED db: data is an array of two heed_val, the
+ * first the size of one value and the values packed at data[0].data, the
+ * second's size their count; they are stored in turn (as HEED_NODUPDATA
+ * or not, as the flags say) and data[1].size says how many were, also when
+ * one fails. */
+#define HEED_MULTIPLE 0x80000
 
 /* Cursor operations (heed_cursor_get). */
 typedef enum heed_cursor_op {
@@ -130,6 +140,16 @@ typedef enum heed_cursor_op {
 	HEED_PREV_NODUP,     /* last value of the previous key */
 	HEED_GET_BOTH,	     /* position at key and value, both exact */
 	HEED_GET_BOTH_RANGE, /* key exact, first of its values >= data */
+	/* DUPFIXED dbs (else HEED_INCOMPATIBLE): the current key's values
+	 * packed (data.size a multiple of the value size), from the cursor's
+	 * value on, as many as fit in a page; the cursor then stands on the
+	 * last one. The bytes are a copy the cursor owns, valid until its
+	 * next operation (LMDB returns one of its pages, from its first
+	 * value: its chunks start at page bounds, heed's at the cursor). */
+	HEED_GET_MULTIPLE = 16, /* from the current value (data only) */
+	HEED_NEXT_MULTIPLE,	/* from the next value of the key (NOTFOUND at its end) */
+	HEED_PREV_MULTIPLE,	/* the chunk before the last one returned, or
+				 * else ending at the cursor (data only) */
 } heed_cursor_op;
 
 /* Statistics of one database or of the main database. */

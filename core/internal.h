@@ -49,7 +49,7 @@ struct ndesc {
 #define DBI_VALID 0x01 /* the env slot names a database */
 
 /* The flags of heed_dbi_open kept in a db's record (page.h). */
-#define DB_PERSISTENT HEED_DUPSORT
+#define DB_PERSISTENT (HEED_DUPSORT | HEED_DUPFIXED)
 
 /* Per-txn state of each dbi. */
 #define DB_LOADED  0x01 /* dbs[i] read from the main db (or created) */
@@ -167,6 +167,11 @@ struct heed_cursor {
 	 * the count still work on that key, as in LMDB; 0 otherwise. */
 	unsigned int dklen;
 	unsigned char dkbuf[MAX_KEYSIZE];
+	/* DUPFIXED db: a page of packed values for the MULTIPLE ops (after
+	 * the two cursors in the same allocation), and how many values the
+	 * last chunk held (PREV_MULTIPLE steps back over them). */
+	unsigned char *mbuf;
+	unsigned int mcount;
 };
 
 /* The tree cursor c walks: its db's, or the values of one DUPSORT key. */

@@ -86,7 +86,8 @@
  *   offset size  field
  *    0      8    root        pgno of the root page, 0 for an empty tree
  *    8      4    depth       0 for an empty tree
- *   12      4    flags       HEED_DUPSORT (0x04) or 0; the main db's is 0
+ *   12      4    flags       HEED_DUPSORT (0x04), with it HEED_DUPFIXED (0x10),
+ *                             or 0; the main db's is 0
  *   16      8    branch_pages
  *   24      8    leaf_pages
  *   32      8    overflow_pages

@@ -211,13 +211,26 @@ mkdir "$tmp/l10" && mdb_load -f "$tmp/dups-h.txt" "$tmp/l10" || fail "mdb_load o
 mdb_dump -s dups "$tmp/l10" >"$tmp/dups-l2.txt" || fail "mdb_dump -s dups of l10"
 norm "$tmp/dups-l2.txt"
 same "$tmp/dups-l.txt.n" "$tmp/dups-l2.txt.n" "DUPSORT: heed-dump -> mdb_load -> mdb_dump"
+# DUPFIXED (4-byte values) the same way.
+{
+	printf 'VERSION=3\nformat=print\ndatabase=fixed\ntype=btree\ndupsort=1\ndupfixed=1\nHEADER=END\n'
+	for i in $(seq 0 199); do printf ' f%d\n %04d\n' $((i % 3)) $((i * 37 % 1000)); done
+	printf 'DATA=END\n'
+} >"$tmp/fixed-in.txt"
+mkdir "$tmp/l11" && mdb_load -f "$tmp/fixed-in.txt" "$tmp/l11" || fail "mdb_load of a dupfixed dump"
+mdb_dump -s fixed "$tmp/l11" >"$tmp/fixed-l.txt" || fail "mdb_dump -s fixed"
+"$bin/heed-load-dump" -f "$tmp/fixed-l.txt" "$tmp/h11" || fail "heed-load-dump of a DUPFIXED dump"
+"$bin/heed-dump" -s fixed "$tmp/h11" >"$tmp/fixed-h.txt" || fail "heed-dump -s fixed"
+norm "$tmp/fixed-l.txt"
+norm "$tmp/fixed-h.txt"
+same "$tmp/fixed-l.txt.n" "$tmp/fixed-h.txt.n" "DUPFIXED: mdb_dump -> heed-load-dump -> heed-dump"
 # Into an existing db of the name that is not DUPSORT: refused, nothing loaded.
 sed -e '/^duplicates=1$/d' -e '/^dupsort=1$/d' -e 's/^database=dups$/database=plain/' "$tmp/dups-l.txt" |
 	awk '/^ / { k = $0; getline v; if (!seen[k]++) print k "\n" v; next } { print }' >"$tmp/plain-in.txt"
 "$bin/heed-load-dump" -f "$tmp/plain-in.txt" "$tmp/h9" || fail "heed-load-dump of a plain named db"
 sed 's/^database=dups$/database=plain/' "$tmp/dups-l.txt" >"$tmp/dups-plain.txt"
 "$bin/heed-load-dump" -f "$tmp/dups-plain.txt" "$tmp/h9" 2>"$tmp/err" && fail "DUPSORT data loaded into a plain db"
-grep -q 'database plain: it exists, and is DUPSORT where the input is not' "$tmp/err" || fail "DUPSORT into plain: $(cat "$tmp/err")"
+grep -q "database plain: it exists, and is DUPSORT (or DUPFIXED) where the input is not" "$tmp/err" || fail "DUPSORT into plain: $(cat "$tmp/err")"
 
 # Malformed inputs, each against a db with data: a clear message naming
 # the line, exit 1, and the db exactly as before.

@@ -675,3 +675,143 @@ Test(lmdb_dups, first_dup_after_deleting_the_last_value, .init = setup, .fini = 
 	BOTH(HEED_NEXT, MDB_NEXT, "001", "000");
 	close_both();
 }
+
+/* DUPFIXED: 8-byte values under 5 keys, put one by one and by HEED_MULTIPLE
+ * batches, some deleted; each key's values read back by GET_MULTIPLE and
+ * NEXT_MULTIPLE are LMDB's, byte for byte (the chunks differ: LMDB's are
+ * its pages), and PREV_MULTIPLE from the end gives them again. */
+Test(lmdb_dups, dupfixed_multiple, .init = setup, .fini = teardown, .timeout = 120)
+{
+	struct rng r = {test_seed("lmdb_dups dupfixed_multiple")};
+	static unsigned char batch[8 * 700], hall[8 * 20000], lall[8 * 20000], rall[8 * 20000];
+	char k[8];
+	int h, l;
+
+	open_both(HEED_DUPSORT | HEED_DUPFIXED, MDB_DUPSORT | MDB_DUPFIXED);
+	for (step = 0; step < 4000; step++) {
+		unsigned int op = (unsigned)rng_below(&r, 10), n = 1 + (unsigned)rng_below(&r, 700);
+		heed_val hk, hv_;
+		MDB_val lk, lv;
+
+		snprintf(k, sizeof(k), "k%u", (unsigned)rng_below(&r, 5));
+		hk = hs(k);
+		lk.mv_size = strlen(k);
+		lk.mv_data = k;
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t x = __builtin_bswap64(rng_below(&r, 5000));
+			memcpy(batch + 8 * i, &x, 8);
+		}
+		if (op < 5) {
+			hv_ = hv(batch, 8);
+			lv.mv_size = 8;
+			lv.mv_data = batch;
+			snprintf(what, sizeof(what), "put %s", k);
+			h = heed_put(ht, hd, &hk, &hv_, op & 1 ? HEED_NODUPDATA : 0);
+			l = mdb_put(lt, ld, &lk, &lv, op & 1 ? MDB_NODUPDATA : 0);
+			SAME_RC(h, l);
+		} else if (op < 7) {
+			heed_val hm[2] = {{8, batch}, {n, NULL}};
+			MDB_val lm[2] = {{8, batch}, {n, NULL}};
+
+			snprintf(what, sizeof(what), "put MULTIPLE %s x%u", k, n);
+			h = heed_cursor_put(hc, &hk, hm, HEED_MULTIPLE);
+			l = mdb_cursor_put(lc, &lk, lm, MDB_MULTIPLE);
+			SAME_RC(h, l);
+			cr_assert_eq(hm[1].size, lm[1].mv_size,
+				     "step %" PRIu64 ": %zu stored, lmdb %zu", step, hm[1].size,
+				     lm[1].mv_size);
+		} else if (op < 9) {
+			hv_ = hv(batch, 8);
+			lv.mv_size = 8;
+			lv.mv_data = batch;
+			snprintf(what, sizeof(what), "del %s", k);
+			h = heed_del(ht, hd, &hk, &hv_);
+			l = mdb_del(lt, ld, &lk, &lv);
+			SAME_RC(h, l);
+		} else {
+			/* Every key's values, by chunks. */
+			for (unsigned int key = 0; key < 5; key++) {
+				size_t hn = 0, ln = 0, rn = 0, lastn = 0;
+
+				snprintf(k, sizeof(k), "k%u", key);
+				hk = hs(k);
+				lk.mv_size = strlen(k);
+				lk.mv_data = k;
+				snprintf(what, sizeof(what), "SET %s", k);
+				h = heed_cursor_get(hc, &hk, &hv_, HEED_SET);
+				l = mdb_cursor_get(lc, &lk, &lv, MDB_SET);
+				SAME_RC(h, l);
+				if (h)
+					continue;
+				snprintf(what, sizeof(what), "GET_MULTIPLE %s", k);
+				h = heed_cursor_get(hc, &hk, &hv_, HEED_GET_MULTIPLE);
+				l = mdb_cursor_get(lc, &lk, &lv, MDB_GET_MULTIPLE);
+				SAME_RC(h, l);
+				while (!h) {
+					cr_assert(hv_.size % 8 == 0 && hv_.size &&
+						  hn + hv_.size <= sizeof(hall));
+					memcpy(hall + hn, hv_.data, hv_.size);
+					hn += hv_.size;
+					lastn = hv_.size;
+					h = heed_cursor_get(hc, &hk, &hv_, HEED_NEXT_MULTIPLE);
+				}
+				cr_assert_eq(h, HEED_NOTFOUND);
+				/* On a key of one value LMDB's GET_MULTIPLE succeeds and
+				 * leaves data as SET left it: that value. */
+				while (!l) {
+					memcpy(lall + ln, lv.mv_data, lv.mv_size);
+					ln += lv.mv_size;
+					l = mdb_cursor_get(lc, &lk, &lv, MDB_NEXT_MULTIPLE);
+				}
+				cr_assert(hn == ln && !memcmp(hall, lall, hn),
+					  "step %" PRIu64 " key %s: %zu bytes by chunks, lmdb %zu",
+					  step, k, hn, ln);
+				/* Backwards from the last chunk: the bytes before it. */
+				for (h = heed_cursor_get(hc, &hk, &hv_, HEED_PREV_MULTIPLE); !h;
+				     h = heed_cursor_get(hc, &hk, &hv_, HEED_PREV_MULTIPLE)) {
+					cr_assert(rn + hv_.size <= hn - lastn);
+					memcpy(rall + hn - lastn - rn - hv_.size, hv_.data,
+					       hv_.size);
+					rn += hv_.size;
+				}
+				cr_assert_eq(h, HEED_NOTFOUND);
+				cr_assert(rn == hn - lastn && !memcmp(rall, hall, rn),
+					  "key %s: PREV_MULTIPLE gave %zu bytes of %zu, or others",
+					  k, rn, hn - lastn);
+			}
+			resync();
+		}
+	}
+	scan_both();
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+}
+
+/* DUPFIXED: another size under a key is refused and the txn goes on; the
+ * MULTIPLE ops are refused on a db without DUPFIXED, DUPFIXED without
+ * DUPSORT too. */
+Test(lmdb_dups, dupfixed_refusals, .init = setup, .fini = teardown)
+{
+	heed_val k = hs("a"), v4 = hs("abcd"), v5 = hs("abcde"), v;
+	heed_cursor *c;
+	heed_dbi plain;
+
+	open_both(HEED_DUPSORT | HEED_DUPFIXED, MDB_DUPSORT | MDB_DUPFIXED);
+	HEED_OK(heed_put(ht, hd, &k, &v4, 0));
+	HEED_RC(heed_put(ht, hd, &k, &v5, 0), HEED_BAD_VALSIZE);
+	v5.size = 4;
+	v5.data = "abce";
+	HEED_OK(heed_put(ht, hd, &k, &v5, 0));
+	HEED_RC(heed_dbi_open(ht, "f", HEED_CREATE | HEED_DUPFIXED, &plain), EINVAL);
+	HEED_OK(heed_dbi_open(ht, "p", HEED_CREATE | HEED_DUPSORT, &plain));
+	HEED_OK(heed_cursor_open(ht, plain, &c));
+	HEED_OK(heed_put(ht, plain, &k, &v4, 0));
+	HEED_OK(heed_cursor_get(c, &k, &v, HEED_FIRST));
+	HEED_RC(heed_cursor_get(c, &k, &v, HEED_GET_MULTIPLE), HEED_INCOMPATIBLE);
+	{
+		heed_val m[2] = {{4, "abcd"}, {1, NULL}};
+		HEED_RC(heed_cursor_put(c, &k, m, HEED_MULTIPLE), HEED_INCOMPATIBLE);
+	}
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+}

@@ -11,6 +11,7 @@
  *   maxreaders=N
  *   duplicates=1              (a HEED_DUPSORT database: both lines,
  *   dupsort=1                  as mdb_dump)
+ *   dupfixed=1                (a HEED_DUPFIXED one)
  *   db_pagesize=N
  *   HEADER=END
  *    6b6579                   one line per key, one per value: a space,
@@ -178,6 +179,8 @@ static int header(struct dumper *d, const char *name, heed_dbi dbi)
 		/* Both lines, as mdb_dump 0.9.24 writes: its mdb_load reads
 		 * dupsort=1 (and ignores duplicates=1, with a warning). */
 		fprintf(d->out, "duplicates=1\ndupsort=1\n");
+	if (flags & HEED_DUPFIXED)
+		fprintf(d->out, "dupfixed=1\n");
 	fprintf(d->out, "db_pagesize=%u\nHEADER=END\n", st.psize);
 	return 0;
 }

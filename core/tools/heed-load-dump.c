@@ -17,9 +17,10 @@
  * or a failed put loads nothing. Where mdb_load is lax this is strict: a
  * last line without its newline, or a section without DATA=END (a cut
  * dump), is an error, not a shorter load. A named database with
- * duplicates (dupsort=1, mdb_dump's, or duplicates=1) is loaded as a
- * HEED_DUPSORT one (an existing one must be DUPSORT too); the main database
- * with duplicates, or another key order (dupfixed, integerkey, reversekey
+ * duplicates (dupsort=1, mdb_dump's, or duplicates=1; dupfixed=1 too) is
+ * loaded as a HEED_DUPSORT (HEED_DUPFIXED) one (an existing one must have
+ * the same flags); the main database
+ * with duplicates, or another key order (integerkey, reversekey
  * ...), is refused: heed stores neither yet.
  *
  * Exit 0 on success, 1 on a failure, 2 on a usage error.
@@ -275,8 +276,8 @@ static int number(struct input *in, const char *val, unsigned long long *out)
 static int header_line(struct input *in, const char *key, const char *val, int *print,
 		       char **dbname, unsigned int *dbflags)
 {
-	static const char *const order_flags[] = {"dupfixed", "integerkey", "integerdup",
-						  "reversekey", "reversedup"};
+	static const char *const order_flags[] = {"integerkey", "integerdup", "reversekey",
+						  "reversedup"};
 	unsigned long long n;
 	char buf[256];
 	size_t i;
@@ -325,6 +326,9 @@ static int header_line(struct input *in, const char *key, const char *val, int *
 	} else if (!strcmp(key, "dupsort") || !strcmp(key, "duplicates")) {
 		if (strcmp(val, "0") != 0)
 			*dbflags |= HEED_DUPSORT;
+	} else if (!strcmp(key, "dupfixed")) {
+		if (strcmp(val, "0") != 0)
+			*dbflags |= HEED_DUPFIXED;
 	} else {
 		for (i = 0; i < sizeof(order_flags) / sizeof(order_flags[0]); i++)
 			if (!strcmp(key, order_flags[i]) && strcmp(val, "0") != 0)
@@ -373,6 +377,10 @@ static int read_header(struct input *in, int *print, const char *subname)
 			rc = -1;
 			goto out;
 		}
+	}
+	if ((dbflags & (HEED_DUPSORT | HEED_DUPFIXED)) == HEED_DUPFIXED) {
+		rc = bad(in, "dupfixed=1 without dupsort=1: heed keeps it for duplicates");
+		goto out;
 	}
 	if (dbflags && !name && !subname) {
 		rc = bad(in, "dupsort=1 for the main database: heed's holds no duplicates "
@@ -493,7 +501,7 @@ static int load_all(heed_env *env, const struct input *in, unsigned int putflags
 		if (!rc)
 			rc = heed_dbi_flags(txn, dbi, &have);
 		/* An existing db of the name keeps its own flags. */
-		if (!rc && (have & HEED_DUPSORT) != s->flags) {
+		if (!rc && (have & (HEED_DUPSORT | HEED_DUPFIXED)) != s->flags) {
 			rc = HEED_INCOMPATIBLE;
 			f->dupsort = 1;
 		}
@@ -657,8 +665,9 @@ int main(int argc, char **argv)
 			heed_strerror(rc));
 	} else if (rc && f.db) {
 		fprintf(stderr, "heed-load-dump: %s: database %s: %s: nothing loaded\n", path, f.db,
-			f.dupsort ? "it exists, and is DUPSORT where the input is not "
-				    "or the other way round"
+			f.dupsort
+				? "it exists, and is DUPSORT (or DUPFIXED) where the input is not "
+				  "or the other way round"
 			: rc == HEED_INCOMPATIBLE
 				? "the main database holds a plain key of that name"
 				: heed_strerror(rc));
