@@ -40,9 +40,11 @@ struct walker {
 	size_t pages;
 	struct dbrec count;
 	const char *dbname;
-	int named;   /* walking a named db: no db records in it */
-	int dupsort; /* walking a DUPSORT db: N_DUP nodes allowed */
-	int in_dup;  /* walking a key's value tree */
+	int named;	    /* walking a named db: no db records in it */
+	int dupsort;	    /* walking a DUPSORT db: N_DUP nodes allowed */
+	int in_dup;	    /* walking a key's value tree */
+	int dupfixed;	    /* walking a DUPFIXED db: a key's values of one size */
+	unsigned int vsize; /* DUPFIXED: the size of the value tree's first value */
 	char msg[512];
 };
 
@@ -147,6 +149,7 @@ static int walk_dup(struct walker *w, uint64_t pgno, unsigned int i, unsigned ch
 			    rec.flags);
 	memset(&w->count, 0, sizeof(w->count));
 	w->in_dup = 1;
+	w->vsize = 0;
 	if (walk_page(w, rec.root, 0, rec.depth, NULL, 0, NULL, 0))
 		return 1;
 	w->in_dup = 0;
@@ -265,6 +268,12 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 					    "and %u data bytes",
 					    (unsigned long long)pgno, i, node_flags(node),
 					    node_dsize(node));
+			if (w->dupfixed && w->vsize && kl != w->vsize)
+				return FAIL(w,
+					    "page %llu: value %u of %u bytes in a DUPFIXED tree "
+					    "of %u-byte values",
+					    (unsigned long long)pgno, i, kl, w->vsize);
+			w->vsize = kl;
 			continue;
 		}
 		if (node_flags(node) & N_DUP) {
@@ -283,6 +292,14 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 					    "0x%x, %u bytes) in db %s",
 					    (unsigned long long)pgno, i, node_flags(node),
 					    node_dsize(node), w->dbname);
+			/* The list is checked: walk it for its sizes. */
+			for (uint32_t off = 0; w->dupfixed && off < node_dsize(node);
+			     off += 2u + rd16(node_data(node) + off))
+				if (rd16(node_data(node) + off) != rd16(node_data(node)))
+					return FAIL(w,
+						    "page %llu: node %u: values of several sizes "
+						    "in DUPFIXED db %s",
+						    (unsigned long long)pgno, i, w->dbname);
 			w->count.entries += nv - 1u;
 			continue;
 		}
@@ -317,6 +334,7 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 				return 1;
 			w->named = 0;
 			w->dupsort = 0;
+			w->dupfixed = 0;
 			w->count = saved;
 			w->dbname = sname;
 		}
@@ -329,6 +347,7 @@ static int walk_db(struct walker *w, const char *name, const struct dbrec *rec)
 	w->dbname = name;
 	memset(&w->count, 0, sizeof(w->count));
 	w->dupsort = (rec->flags & HEED_DUPSORT) != 0;
+	w->dupfixed = (rec->flags & HEED_DUPFIXED) != 0;
 	if (rec->flags & ~(uint32_t)DB_PERSISTENT || (rec->flags && !w->named))
 		return FAIL(w, "db %s: flags 0x%x", name, rec->flags);
 	if ((rec->root == 0) != (rec->depth == 0) || rec->depth > MAX_DEPTH)

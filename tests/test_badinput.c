@@ -833,7 +833,9 @@ static void make_dup_file(const char *path)
 	drop_lock_file(path);
 }
 
-/* The node of key k (one byte) on a leaf of file path: its file offset. */
+/* The node of key k (one byte) on a leaf of file path: its file offset.
+ * The last one found: a page copied by a later commit has a higher number
+ * than the one it replaced (pages a commit frees are not reused by it). */
 static off_t find_node(const char *path, char k, unsigned int flag)
 {
 	unsigned char pg[4096];
@@ -841,7 +843,7 @@ static off_t find_node(const char *path, char k, unsigned int flag)
 	off_t at = -1;
 
 	cr_assert_geq(fd, 0);
-	for (off_t p = 2; at < 0 && pread(fd, pg, sizeof(pg), p * 4096) == 4096; p++) {
+	for (off_t p = 2; pread(fd, pg, sizeof(pg), p * 4096) == 4096; p++) {
 		if (page_hdr(pg)->flags != P_LEAF)
 			continue;
 		for (unsigned int i = 0; i < page_hdr(pg)->nkeys; i++) {
@@ -923,4 +925,25 @@ Test(badinput, dupsort_damaged_values)
 	patch(path, at + NODE_HDR + 1, "\xff\xff\x00\x00\x00\x00\x00\x00", 8);
 	expect_corrupted_key(path, "b");
 	expect_damaged(path, "a value tree's root past the file");
+	/* The db's record made DUPFIXED over values of several sizes. */
+	snprintf(path, sizeof(path), "%s/fixed-sizes", tmpdir);
+	make_dup_file(path);
+	{
+		/* key "a": v1, v2, v3 and one more, longer */
+		heed_env *e = NULL;
+		heed_txn *txn;
+		heed_dbi d;
+		heed_val key = hs("a"), val = hs("v4 longer");
+
+		cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_NOSYNC, 0, 0, 4), 0);
+		txn = begin(e, 0);
+		cr_assert_eq(heed_dbi_open(txn, "d", 0, &d), 0);
+		cr_assert_eq(heed_put(txn, d, &key, &val, 0), 0);
+		cr_assert_eq(heed_txn_commit(txn), 0);
+		heed_env_close(e);
+		drop_lock_file(path);
+	}
+	at = find_node(path, 'd', N_DBREC);
+	patch(path, at + NODE_HDR + 1 + 12, "\x14", 1);
+	expect_damaged(path, "DUPFIXED over values of several sizes");
 }
