@@ -475,10 +475,53 @@ static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 	return pack_values(c, data);
 }
 
+/* NEXT or NEXT_DUP to the next value in the current leaf of the key's
+ * value tree, in an unchanged txn: a scan of a key's values without the
+ * general path's calls. 1 when it did not apply (nothing moved), else the
+ * op's result. */
+static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
+{
+	heed_cursor *x = c->xc;
+	unsigned int top, i;
+	unsigned char *n;
+	void *p;
+	int rc;
+
+	if (c->pos != CUR_ON || c->after_del || c->dklen || c->xon != XON_TREE ||
+	    c->mod != c->txn->mod || c->txn->state != TXN_ACTIVE || !x->snum)
+		return 1;
+	top = x->snum - 1;
+	p = x->pg[top];
+	i = x->ki[top] + 1;
+	if (i >= page_hdr(p)->nkeys || node_check(p, i, c->txn->env->psize))
+		return 1;
+	n = page_node(p, i);
+	if (node_flags(n) || node_ksize(n) > MAX_KEYSIZE)
+		return 1;
+	if (key) {
+		rc = current(c, key, NULL);
+		if (rc)
+			return 1;
+	}
+	x->ki[top] = i;
+	c->mcount = 0;
+	if (data) {
+		data->data = node_key(n);
+		data->size = node_ksize(n);
+	}
+	return dsave(c); /* a read txn's: 0 at once */
+}
+
 static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
 {
 	int rc, exact = 0, del, prev;
 	unsigned int dk, skip;
+
+	if (op == HEED_NEXT || op == HEED_NEXT_DUP) {
+		rc = dnext_fast(c, key, data);
+		if (rc != 1)
+			return rc;
+	}
 
 	rc = txn_check(c->txn, 0);
 	if (!rc)
