@@ -268,6 +268,9 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 	if (rc)
 		return rc;
 	if (!name) {
+		/* The main db holds the named dbs' records: no duplicates. */
+		if (flags & DB_PERSISTENT)
+			return EINVAL;
 		*dbi = 0;
 		return 0;
 	}

@@ -84,8 +84,8 @@ typedef struct heed_val {
 #define HEED_NOMETASYNC 0x40000
 
 /* Database flags (heed_dbi_open), LMDB's values. A named db keeps the
- * flags it was created with (they are stored in its record); the main db
- * takes none. */
+ * flags it was created with (they are stored in its record; opening it
+ * with others changes nothing); the main db takes none (EINVAL). */
 #define HEED_CREATE 0x40000 /* create the named database if missing */
 /* A key holds a sorted set of values (duplicates): each value 1 to
  * heed_env_get_maxkeysize() bytes (HEED_BAD_VALSIZE otherwise; LMDB also

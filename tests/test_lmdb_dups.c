@@ -803,6 +803,7 @@ Test(lmdb_dups, dupfixed_refusals, .init = setup, .fini = teardown)
 	v5.data = "abce";
 	HEED_OK(heed_put(ht, hd, &k, &v5, 0));
 	HEED_RC(heed_dbi_open(ht, "f", HEED_CREATE | HEED_DUPFIXED, &plain), EINVAL);
+	HEED_RC(heed_dbi_open(ht, NULL, HEED_DUPSORT, &plain), EINVAL);
 	HEED_OK(heed_dbi_open(ht, "p", HEED_CREATE | HEED_DUPSORT, &plain));
 	HEED_OK(heed_cursor_open(ht, plain, &c));
 	HEED_OK(heed_put(ht, plain, &k, &v4, 0));
