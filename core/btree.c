@@ -81,12 +81,14 @@ void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi)
 	c->mod = txn->mod;
 	c->snum = 0;
 	c->klen = 0;
+	c->db = &txn->dbs[dbi];
+	c->xc = NULL;
 }
 
 static int load(heed_cursor *c, unsigned int lvl, uint64_t pgno)
 {
 	heed_txn *txn = c->txn;
-	unsigned int depth = txn->dbs[c->dbi].depth;
+	unsigned int depth = cur_db(c)->depth;
 	void *p;
 	int rc;
 
@@ -117,7 +119,7 @@ static int child_of(heed_cursor *c, unsigned int lvl, uint64_t *child)
 int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
 {
 	heed_txn *txn = c->txn;
-	struct dbrec *db = &txn->dbs[c->dbi];
+	struct dbrec *db = cur_db(c);
 	unsigned int psize = txn->env->psize, lvl;
 	uint64_t pgno = db->root;
 	struct search_res r = {0, 0};
@@ -199,7 +201,7 @@ int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned c
  * (dir 1) child of each page. */
 static int descend_edge(heed_cursor *c, unsigned int lvl, int last)
 {
-	unsigned int depth = c->txn->dbs[c->dbi].depth;
+	unsigned int depth = cur_db(c)->depth;
 	uint64_t pgno;
 	int rc;
 
@@ -221,7 +223,7 @@ static int descend_edge(heed_cursor *c, unsigned int lvl, int last)
 
 static int bt_edge(heed_cursor *c, int last)
 {
-	struct dbrec *db = &c->txn->dbs[c->dbi];
+	struct dbrec *db = cur_db(c);
 	int rc;
 
 	c->snum = 0;
@@ -326,14 +328,50 @@ static int overflow_get(heed_txn *txn, unsigned char *node, void **first, uint64
 	return 0;
 }
 
+/* The first value of a DUPSORT key whose values are a tree (node N_DUP). */
+static int dup_first_value(heed_txn *txn, unsigned char *node, heed_val *data)
+{
+	heed_cursor x;
+	struct dbrec r;
+	unsigned char *n;
+	int rc;
+
+	if (node_dsize(node) != sizeof(r))
+		return HEED_CORRUPTED;
+	memcpy(&r, node_data(node), sizeof(r));
+	cursor_init(&x, txn, 0);
+	x.db = &r;
+	rc = bt_first(&x);
+	if (rc)
+		return rc == HEED_NOTFOUND ? HEED_CORRUPTED : rc;
+	if (node_check(x.pg[x.snum - 1], x.ki[x.snum - 1], txn->env->psize))
+		return HEED_CORRUPTED;
+	n = page_node(x.pg[x.snum - 1], x.ki[x.snum - 1]);
+	data->data = node_key(n);
+	data->size = node_ksize(n);
+	return 0;
+}
+
 int bt_node_value(heed_txn *txn, unsigned char *node, heed_val *data)
 {
-	if (node_flags(node) & N_BIG) {
+	if (node_flags(node) & (N_BIG | N_DUP | N_DUPS)) {
 		uint64_t pg, size;
 		uint32_t np;
 		void *p;
-		int rc = overflow_get(txn, node, &p, &pg, &np, &size);
+		int rc;
 
+		if (node_flags(node) & N_DUP)
+			return dup_first_value(txn, node, data);
+		if (node_flags(node) & N_DUPS) {
+			/* A list's first value: [u16 size][bytes] ... */
+			if (node_dsize(node) < 2 || !rd16(node_data(node)) ||
+			    2u + rd16(node_data(node)) > node_dsize(node))
+				return HEED_CORRUPTED;
+			data->data = node_data(node) + 2;
+			data->size = rd16(node_data(node));
+			return 0;
+		}
+		rc = overflow_get(txn, node, &p, &pg, &np, &size);
 		if (rc)
 			return rc;
 		data->data = (char *)p + PAGE_HDR;
@@ -533,7 +571,8 @@ static void db_dirty(heed_txn *txn, heed_dbi dbi)
 
 /* Copy page *pp (child idx of parent, or the root when parent is NULL)
  * into this txn if it is not dirty yet. */
-static int touch_page(heed_txn *txn, heed_dbi dbi, void *parent, unsigned int idx, void **pp)
+static int touch_page(heed_txn *txn, heed_dbi dbi, struct dbrec *db, void *parent, unsigned int idx,
+		      void **pp)
 {
 	void *p = *pp, *np;
 	uint64_t pg;
@@ -557,7 +596,7 @@ static int touch_page(heed_txn *txn, heed_dbi dbi, void *parent, unsigned int id
 	if (parent)
 		wr64(node_data(page_node(parent, idx)), pg);
 	else
-		txn->dbs[dbi].root = pg;
+		db->root = pg;
 	db_dirty(txn, dbi);
 	*pp = np;
 	return 0;
@@ -569,7 +608,7 @@ static int touch_path(heed_cursor *c)
 	int rc;
 
 	for (lvl = 0; lvl < c->snum; lvl++) {
-		rc = touch_page(c->txn, c->dbi, lvl ? c->pg[lvl - 1] : NULL,
+		rc = touch_page(c->txn, c->dbi, cur_db(c), lvl ? c->pg[lvl - 1] : NULL,
 				lvl ? c->ki[lvl - 1] : 0, &c->pg[lvl]);
 		if (rc)
 			return rc;
@@ -612,7 +651,7 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 {
 	heed_txn *txn = c->txn;
 	heed_env *env = txn->env;
-	struct dbrec *db = &txn->dbs[c->dbi];
+	struct dbrec *db = cur_db(c);
 	unsigned int psize = env->psize, i, m, s;
 	void *p = c->pg[lvl], *rp, *rootp = NULL;
 	int leaf = (page_hdr(p)->flags & P_LEAF) != 0, rc;
@@ -722,7 +761,8 @@ static int append_resume(heed_cursor *c)
 {
 	heed_txn *txn = c->txn;
 
-	if (!txn->app_snum || txn->app_dbi != c->dbi || txn->app_mod != txn->mod)
+	if (!txn->app_snum || txn->app_dbi != c->dbi || txn->app_mod != txn->mod ||
+	    cur_is_values(c))
 		return 0;
 	c->snum = txn->app_snum;
 	memcpy(c->pg, txn->app_pg, c->snum * sizeof(c->pg[0]));
@@ -740,7 +780,7 @@ static void append_save(heed_cursor *c)
 	heed_txn *txn = c->txn;
 	unsigned int top = c->snum - 1;
 
-	if (c->ki[top] >= page_hdr(c->pg[top])->nkeys) {
+	if (c->ki[top] >= page_hdr(c->pg[top])->nkeys || cur_is_values(c)) {
 		txn->app_snum = 0;
 		return;
 	}
@@ -763,7 +803,7 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 {
 	heed_txn *txn = c->txn;
 	heed_env *env = txn->env;
-	struct dbrec *db = &txn->dbs[c->dbi];
+	struct dbrec *db = cur_db(c);
 	unsigned int psize = env->psize, top;
 	struct ndesc nd;
 	unsigned char *old = NULL;
@@ -851,7 +891,7 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 			if (rc)
 				return rc;
 		}
-		if (!(nd.flags & N_BIG) && !(node_flags(old) & N_BIG) &&
+		if (!(nd.flags & N_BIG) && node_flags(old) == nd.flags &&
 		    node_dsize(old) == nd.dsize) {
 			memcpy(node_data(old), nd.data, nd.dsize);
 			return 0;
@@ -962,7 +1002,7 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 static int rebalance(heed_cursor *c, unsigned int lvl)
 {
 	heed_txn *txn = c->txn;
-	struct dbrec *db = &txn->dbs[c->dbi];
+	struct dbrec *db = cur_db(c);
 	unsigned int psize = txn->env->psize;
 	int rc;
 
@@ -1042,7 +1082,7 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 		for (i = 0; i < c->snum; i++)
 			if (c->pg[i] == sib)
 				return HEED_CORRUPTED;
-		rc = touch_page(txn, c->dbi, parent, si, &sib);
+		rc = touch_page(txn, c->dbi, db, parent, si, &sib);
 		if (rc)
 			return rc;
 		left = pi > 0 ? sib : p;
@@ -1079,7 +1119,7 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 int bt_del(heed_cursor *c)
 {
 	heed_txn *txn = c->txn;
-	struct dbrec *db = &txn->dbs[c->dbi];
+	struct dbrec *db = cur_db(c);
 	unsigned int top = c->snum - 1;
 	unsigned char *n;
 	int rc;
@@ -1123,11 +1163,13 @@ static int drop_add(struct drop_set *s, uint64_t pgno, uint32_t npages)
 }
 
 /* Gather the tree below pgno. Named dbs' records (N_DBREC nodes) belong to
- * the main db only (in_main set): their trees are gathered at one level of
- * nesting, so a damaged record naming a page of the main tree cannot send
- * this into endless recursion (the depth is at most 2 * MAX_DEPTH). */
+ * the main db only (nest 2), the value trees of DUPSORT keys (N_DUP nodes)
+ * to a db (nest 1 or 2); a value tree holds neither (nest 0). Each nested
+ * tree is gathered one nesting level down, so a damaged record naming a
+ * page of an outer tree cannot send this into endless recursion (the depth
+ * is at most 3 * MAX_DEPTH). */
 static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigned int lvl,
-		       unsigned int depth, int in_main)
+		       unsigned int depth, int nest)
 {
 	unsigned int psize = txn->env->psize, i, n;
 	void *p;
@@ -1148,7 +1190,7 @@ static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigne
 		unsigned char *node = page_node(p, i);
 
 		if (lvl + 1 < depth) {
-			rc = drop_gather(txn, s, node_child(node), lvl + 1, depth, in_main);
+			rc = drop_gather(txn, s, node_child(node), lvl + 1, depth, nest);
 		} else if (node_flags(node) & N_BIG) {
 			uint64_t pg, size;
 			uint32_t np;
@@ -1157,34 +1199,31 @@ static int drop_gather(heed_txn *txn, struct drop_set *s, uint64_t pgno, unsigne
 			rc = overflow_get(txn, node, &op, &pg, &np, &size);
 			if (!rc)
 				rc = drop_add(s, pg, np);
-		} else if (node_flags(node) & N_DBREC) {
+		} else if (node_flags(node) & (N_DBREC | N_DUP)) {
+			int dup = (node_flags(node) & N_DUP) != 0;
 			struct dbrec r;
 
-			if (!in_main || node_dsize(node) != sizeof(r))
+			if (nest < (dup ? 1 : 2) || node_dsize(node) != sizeof(r))
 				return HEED_CORRUPTED;
 			memcpy(&r, node_data(node), sizeof(r));
 			if ((r.root == 0) != (r.depth == 0) || r.depth > MAX_DEPTH)
 				return HEED_CORRUPTED;
 			if (r.root)
-				rc = drop_gather(txn, s, r.root, 0, r.depth, 0);
+				rc = drop_gather(txn, s, r.root, 0, r.depth, dup ? 0 : 1);
 		}
 	}
 	return rc ? rc : drop_add(s, pgno, 1);
 }
 
-/* Free every page of db dbi (for the main db: of the named dbs too, as
- * their records in it name them). A page reached twice (a damaged file)
- * makes it HEED_CORRUPTED before anything is freed: freeing it twice would
- * put it on the freelist twice. */
-int bt_drop(heed_txn *txn, heed_dbi dbi)
+int bt_drop_tree(heed_txn *txn, struct dbrec *db, int nest)
 {
-	struct dbrec *db = &txn->dbs[dbi];
 	struct drop_set s = {{0}, {0}};
+	uint32_t flags;
 	size_t i;
 	int rc = 0;
 
 	if (db->root)
-		rc = drop_gather(txn, &s, db->root, 0, db->depth, dbi == 0);
+		rc = drop_gather(txn, &s, db->root, 0, db->depth, nest);
 	if (!rc) {
 		pgno_sort(s.pages.v, s.pages.n);
 		for (i = 1; i < s.pages.n && !rc; i++)
@@ -1197,8 +1236,18 @@ int bt_drop(heed_txn *txn, heed_dbi dbi)
 	pgvec_free(&s.pages);
 	if (rc)
 		return rc;
+	flags = db->flags; /* an emptied db keeps its flags (DUPSORT) */
 	memset(db, 0, sizeof(*db));
-	db_dirty(txn, dbi);
+	db->flags = flags;
 	txn->mod++;
 	return 0;
+}
+
+int bt_drop(heed_txn *txn, heed_dbi dbi)
+{
+	int rc = bt_drop_tree(txn, &txn->dbs[dbi], dbi == 0 ? 2 : 1);
+
+	if (!rc)
+		db_dirty(txn, dbi);
+	return rc;
 }

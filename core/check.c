@@ -12,7 +12,12 @@
  *     their keys' bytes after it, keys strictly increasing within a page
  *     and within the bounds the parent's separators give, a branch's slot 0
  *     key empty, no empty non-root page, overflow runs sized for their value;
- *   - the counts of each db record (entries, branch, leaf, overflow pages);
+ *   - in a DUPSORT db, the tree of each key's values (N_DUP nodes) as any
+ *     tree, its values in order, its nodes without flags or data, its
+ *     record's counts; each inline list of values (N_DUPS nodes) sorted
+ *     and within its bounds; a single value of 1 to MAX_KEYSIZE bytes;
+ *   - the counts of each db record (entries, branch, leaf, overflow pages;
+ *     a DUPSORT db's count every value and every page of its value trees);
  *   - the freelist chain and records, and its free_count;
  *   - every page below next_pgno used exactly once: a meta page, a tree or
  *     overflow page, a freelist chain page, or a free page recorded in the
@@ -35,7 +40,11 @@ struct walker {
 	size_t pages;
 	struct dbrec count;
 	const char *dbname;
-	int named; /* walking a named db: no db records in it */
+	int named;	    /* walking a named db: no db records in it */
+	int dupsort;	    /* walking a DUPSORT db: N_DUP nodes allowed */
+	int in_dup;	    /* walking a key's value tree */
+	int dupfixed;	    /* walking a DUPFIXED db: a key's values of one size */
+	unsigned int vsize; /* DUPFIXED: the size of the value tree's first value */
 	char msg[512];
 };
 
@@ -115,6 +124,49 @@ static int check_overflow(struct walker *w, uint64_t pgno, unsigned char *node)
 		if (mark(w, op + i, U_OVERFLOW))
 			return 1;
 	w->count.overflow_pages += np;
+	return 0;
+}
+
+static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned int depth,
+		     const unsigned char *lo, unsigned int lolen, const unsigned char *hi,
+		     unsigned int hilen);
+
+/* The value tree of node i of leaf pgno (an N_DUP node of a DUPSORT db). */
+static int walk_dup(struct walker *w, uint64_t pgno, unsigned int i, unsigned char *node)
+{
+	struct dbrec rec, saved = w->count;
+
+	if (!w->dupsort || (node_flags(node) & ~(unsigned int)N_DUP))
+		return FAIL(w, "page %llu: node %u has flags 0x%x in db %s (not DUPSORT)",
+			    (unsigned long long)pgno, i, node_flags(node), w->dbname);
+	if (node_dsize(node) != sizeof(rec))
+		return FAIL(w, "page %llu: value tree record %u of %u bytes",
+			    (unsigned long long)pgno, i, node_dsize(node));
+	memcpy(&rec, node_data(node), sizeof(rec));
+	if (!rec.root || !rec.depth || rec.depth > MAX_DEPTH || rec.flags)
+		return FAIL(w, "page %llu: value tree %u: root %llu, depth %u, flags 0x%x",
+			    (unsigned long long)pgno, i, (unsigned long long)rec.root, rec.depth,
+			    rec.flags);
+	memset(&w->count, 0, sizeof(w->count));
+	w->in_dup = 1;
+	w->vsize = 0;
+	if (walk_page(w, rec.root, 0, rec.depth, NULL, 0, NULL, 0))
+		return 1;
+	w->in_dup = 0;
+	if (w->count.entries != rec.entries || w->count.leaf_pages != rec.leaf_pages ||
+	    w->count.branch_pages != rec.branch_pages || rec.overflow_pages)
+		return FAIL(w,
+			    "page %llu: value tree %u: %llu values in %llu/%llu branch/leaf "
+			    "pages found, its record says %llu in %llu/%llu",
+			    (unsigned long long)pgno, i, (unsigned long long)w->count.entries,
+			    (unsigned long long)w->count.branch_pages,
+			    (unsigned long long)w->count.leaf_pages,
+			    (unsigned long long)rec.entries, (unsigned long long)rec.branch_pages,
+			    (unsigned long long)rec.leaf_pages);
+	saved.entries += rec.entries - 1; /* the key's node was counted as one */
+	saved.branch_pages += rec.branch_pages;
+	saved.leaf_pages += rec.leaf_pages;
+	w->count = saved;
 	return 0;
 }
 
@@ -209,6 +261,54 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 			continue;
 		}
 		w->count.entries++;
+		if (w->in_dup) {
+			if (node_flags(node) || node_dsize(node))
+				return FAIL(w,
+					    "page %llu: value %u of a value tree has flags 0x%x "
+					    "and %u data bytes",
+					    (unsigned long long)pgno, i, node_flags(node),
+					    node_dsize(node));
+			if (w->dupfixed && w->vsize && kl != w->vsize)
+				return FAIL(w,
+					    "page %llu: value %u of %u bytes in a DUPFIXED tree "
+					    "of %u-byte values",
+					    (unsigned long long)pgno, i, kl, w->vsize);
+			w->vsize = kl;
+			continue;
+		}
+		if (node_flags(node) & N_DUP) {
+			if (walk_dup(w, pgno, i, node))
+				return 1;
+			continue;
+		}
+		if (node_flags(node) & N_DUPS) {
+			unsigned int nv;
+
+			if (!w->dupsort || node_flags(node) != N_DUPS ||
+			    node_dsize(node) > psize / 16 ||
+			    dup_list_check(node_data(node), node_dsize(node), &nv))
+				return FAIL(w,
+					    "page %llu: node %u: a bad list of values (flags "
+					    "0x%x, %u bytes) in db %s",
+					    (unsigned long long)pgno, i, node_flags(node),
+					    node_dsize(node), w->dbname);
+			/* The list is checked: walk it for its sizes. */
+			for (uint32_t off = 0; w->dupfixed && off < node_dsize(node);
+			     off += 2u + rd16(node_data(node) + off))
+				if (rd16(node_data(node) + off) != rd16(node_data(node)))
+					return FAIL(w,
+						    "page %llu: node %u: values of several sizes "
+						    "in DUPFIXED db %s",
+						    (unsigned long long)pgno, i, w->dbname);
+			w->count.entries += nv - 1u;
+			continue;
+		}
+		if (w->dupsort &&
+		    (node_flags(node) || node_dsize(node) == 0 || node_dsize(node) > MAX_KEYSIZE))
+			return FAIL(w,
+				    "page %llu: value %u of %u bytes (flags 0x%x) in DUPSORT db %s",
+				    (unsigned long long)pgno, i, node_dsize(node), node_flags(node),
+				    w->dbname);
 		if (node_flags(node) & ~(unsigned int)(N_BIG | N_DBREC))
 			return FAIL(w, "page %llu: node %u has flags 0x%x",
 				    (unsigned long long)pgno, i, node_flags(node));
@@ -233,6 +333,8 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 			if (walk_db(w, name, &rec))
 				return 1;
 			w->named = 0;
+			w->dupsort = 0;
+			w->dupfixed = 0;
 			w->count = saved;
 			w->dbname = sname;
 		}
@@ -244,6 +346,10 @@ static int walk_db(struct walker *w, const char *name, const struct dbrec *rec)
 {
 	w->dbname = name;
 	memset(&w->count, 0, sizeof(w->count));
+	w->dupsort = (rec->flags & HEED_DUPSORT) != 0;
+	w->dupfixed = (rec->flags & HEED_DUPFIXED) != 0;
+	if (rec->flags & ~(uint32_t)DB_PERSISTENT || (rec->flags && !w->named))
+		return FAIL(w, "db %s: flags 0x%x", name, rec->flags);
 	if ((rec->root == 0) != (rec->depth == 0) || rec->depth > MAX_DEPTH)
 		return FAIL(w, "db %s: root %llu with depth %u", name,
 			    (unsigned long long)rec->root, rec->depth);
@@ -304,7 +410,7 @@ static int check_metas(struct walker *w)
 		struct meta m;
 
 		memcpy(&m, env->map + (size_t)i * w->psize, sizeof(m));
-		if (m.magic != HEED_MAGIC || m.version != HEED_FORMAT_VERSION ||
+		if (m.magic != HEED_MAGIC || !format_version_ok(m.version) ||
 		    m.checksum != heed_hash64(&m, __builtin_offsetof(struct meta, checksum)))
 			continue;
 		if (meta_check(&m, w->psize, i))

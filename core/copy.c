@@ -40,8 +40,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define OUT_BUF	  (1u << 20)	      /* bytes gathered before a write(2) */
-#define MAX_LEVEL (2 * MAX_DEPTH + 1) /* main tree, a named db's, the overflow scratch */
+#define OUT_BUF (1u << 20) /* bytes gathered before a write(2) */
+/* main tree, a named db's, a key's value tree, the overflow scratch */
+#define MAX_LEVEL (3 * MAX_DEPTH + 1)
 
 struct out {
 	int fd;
@@ -219,10 +220,12 @@ static int copy_overflow(struct cwalk *w, unsigned char *node)
 	return 0;
 }
 
-static int copy_db(struct cwalk *w, struct dbrec *rec, unsigned int level, int main_db);
+static int copy_db(struct cwalk *w, struct dbrec *rec, unsigned int level, int nest);
 
-/* Copy the leaf at buf: its overflow runs and (main db) named dbs first. */
-static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int level, int main_db)
+/* Copy the leaf at buf: its overflow runs, (main db, nest 2) named dbs and
+ * (a DUPSORT db, nest 1) its keys' value trees first. A value tree (nest 0)
+ * holds only plain nodes. */
+static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int level, int nest)
 {
 	unsigned int i, n = page_hdr(buf)->nkeys;
 	int rc;
@@ -237,8 +240,17 @@ static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int lev
 		node = page_node(buf, i);
 		fl = node_flags(node);
 		w->count.entries++;
-		if (fl & ~(unsigned int)(N_BIG | N_DBREC))
+		if ((fl & ~(unsigned int)(N_BIG | N_DBREC | N_DUP | N_DUPS)) || (fl && !nest))
 			return HEED_CORRUPTED;
+		if (fl & N_DUPS) {
+			unsigned int nv;
+
+			/* Its values are inline: no page to copy. */
+			if (fl != N_DUPS || dup_list_check(node_data(node), node_dsize(node), &nv))
+				return HEED_CORRUPTED;
+			w->count.entries += nv - 1u;
+			continue;
+		}
 		if (fl & N_BIG) {
 			if (fl & N_DBREC)
 				return HEED_CORRUPTED;
@@ -246,13 +258,28 @@ static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int lev
 			if (rc)
 				return rc;
 		} else if (fl & N_DBREC) {
-			if (!main_db || node_dsize(node) != sizeof(rec))
+			if (nest < 2 || (fl & N_DUP) || node_dsize(node) != sizeof(rec))
+				return HEED_CORRUPTED;
+			memcpy(&rec, node_data(node), sizeof(rec));
+			rc = copy_db(w, &rec, level, 1);
+			if (rc)
+				return rc;
+			memcpy(node_data(node), &rec, sizeof(rec));
+		} else if (fl & N_DUP) {
+			if (node_dsize(node) != sizeof(rec))
 				return HEED_CORRUPTED;
 			memcpy(&rec, node_data(node), sizeof(rec));
 			rc = copy_db(w, &rec, level, 0);
 			if (rc)
 				return rc;
+			if (!rec.root || rec.overflow_pages)
+				return HEED_CORRUPTED;
 			memcpy(node_data(node), &rec, sizeof(rec));
+			/* The db's record counts its value trees' pages and values
+			 * (the key's node was counted as one). */
+			w->count.entries += rec.entries - 1;
+			w->count.branch_pages += rec.branch_pages;
+			w->count.leaf_pages += rec.leaf_pages;
 		}
 	}
 	return 0;
@@ -263,7 +290,7 @@ static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int lev
  * buffer of this page (trees of named dbs use the levels after the main
  * db's). */
 static int copy_page(struct cwalk *w, uint64_t pgno, unsigned int lvl, unsigned int depth,
-		     unsigned int level, int main_db, uint64_t *newpg)
+		     unsigned int level, int nest, uint64_t *newpg)
 {
 	int leaf = lvl + 1 == depth, rc;
 	unsigned char *buf;
@@ -294,7 +321,7 @@ static int copy_page(struct cwalk *w, uint64_t pgno, unsigned int lvl, unsigned 
 	memset(buf + page_hdr(buf)->lower, 0, page_room(buf));
 	if (leaf) {
 		w->count.leaf_pages++;
-		rc = copy_leaf_nodes(w, buf, level + 1, main_db);
+		rc = copy_leaf_nodes(w, buf, level + 1, nest);
 		if (rc)
 			return rc;
 	} else {
@@ -306,7 +333,7 @@ static int copy_page(struct cwalk *w, uint64_t pgno, unsigned int lvl, unsigned 
 			if (node_check(buf, i, w->psize) || node_dsize(page_node(buf, i)) != 8)
 				return HEED_CORRUPTED;
 			node = page_node(buf, i);
-			rc = copy_page(w, node_child(node), lvl + 1, depth, level + 1, main_db,
+			rc = copy_page(w, node_child(node), lvl + 1, depth, level + 1, nest,
 				       &child);
 			if (rc)
 				return rc;
@@ -320,7 +347,7 @@ static int copy_page(struct cwalk *w, uint64_t pgno, unsigned int lvl, unsigned 
 
 /* Copy the tree of rec and point rec at the copy; the record's counts must
  * equal what the walk found. */
-static int copy_db(struct cwalk *w, struct dbrec *rec, unsigned int level, int main_db)
+static int copy_db(struct cwalk *w, struct dbrec *rec, unsigned int level, int nest)
 {
 	struct dbrec saved = w->count;
 	int rc;
@@ -332,7 +359,7 @@ static int copy_db(struct cwalk *w, struct dbrec *rec, unsigned int level, int m
 			       ? HEED_CORRUPTED
 			       : 0;
 	memset(&w->count, 0, sizeof(w->count));
-	rc = copy_page(w, rec->root, 0, rec->depth, level, main_db, &rec->root);
+	rc = copy_page(w, rec->root, 0, rec->depth, level, nest, &rec->root);
 	if (rc)
 		return rc;
 	if (w->count.entries != rec->entries || w->count.branch_pages != rec->branch_pages ||
@@ -376,7 +403,7 @@ static int copy_compact(heed_txn *txn, struct out *o)
 	main.root = main.root ? w.end - 1 : 0;
 	rc = put_metas(o, txn, w.end, 0, 0, &main);
 	if (!rc)
-		rc = copy_db(&w, &walked, 0, 1);
+		rc = copy_db(&w, &walked, 0, 2);
 	if (!rc && (w.next != w.end || walked.root != main.root))
 		rc = HEED_CORRUPTED; /* pages in no tree and not free: a leak */
 	if (!rc)

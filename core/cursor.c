@@ -28,7 +28,7 @@
 HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur)
 {
 	heed_cursor *c;
-	int rc;
+	int rc, dup, fixed;
 
 	if (!cur)
 		return EINVAL;
@@ -38,10 +38,19 @@ HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur)
 		rc = txn_db(txn, dbi);
 	if (rc)
 		return probe_rc(rc);
-	c = malloc(sizeof(*c));
+	/* A DUPSORT db's cursor brings the one over its keys' values. */
+	dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
+	fixed = (txn->dbs[dbi].flags & HEED_DUPFIXED) != 0;
+	c = malloc(sizeof(*c) * (dup ? 2 : 1) + (fixed ? txn->env->psize : 0));
 	if (!c)
 		return ENOMEM;
 	cursor_init(c, txn, dbi);
+	c->xon = 0;
+	c->dklen = 0;
+	c->mbuf = fixed ? (unsigned char *)(c + 2) : NULL;
+	c->mcount = 0;
+	if (dup)
+		c->xc = c + 1;
 	c->next = txn->cursors;
 	txn->cursors = c;
 	*cur = c;
@@ -168,7 +177,7 @@ static inline int next_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	void *p;
 
 	if (c->pos != CUR_ON || c->after_del || c->mod != c->txn->mod ||
-	    c->txn->state != TXN_ACTIVE)
+	    c->txn->state != TXN_ACTIVE || c->xc)
 		return 1;
 	p = c->pg[top];
 	i = c->ki[top] + 1;
@@ -197,12 +206,16 @@ static inline int next_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	return save_key(c); /* cannot fail: the node was checked */
 }
 
+static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op);
+
 static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
 {
 	int rc, exact = 0, del;
 
 	if (op == HEED_NEXT && !next_fast(c, key, data))
 		return 0;
+	if (c->xc)
+		return dcursor_get(c, key, data, op);
 
 	rc = txn_check(c->txn, 0);
 	if (rc)
@@ -241,6 +254,18 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 		if (!rc)
 			c->after_del = 0;
 		return rc;
+	case HEED_FIRST_DUP:
+	case HEED_LAST_DUP:
+	case HEED_NEXT_DUP:
+	case HEED_PREV_DUP:
+	case HEED_NEXT_NODUP:
+	case HEED_PREV_NODUP:
+	case HEED_GET_BOTH:
+	case HEED_GET_BOTH_RANGE:
+	case HEED_GET_MULTIPLE:
+	case HEED_NEXT_MULTIPLE:
+	case HEED_PREV_MULTIPLE:
+		return HEED_INCOMPATIBLE;
 	case HEED_SET:
 	case HEED_SET_KEY:
 	case HEED_SET_RANGE:
@@ -308,11 +333,555 @@ HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, he
 	/* HEED_BAD_TXN: the txn is failed already, or has a child and must
 	 * work again once it ends. */
 	if (rc && rc != HEED_NOTFOUND && rc != EINVAL && rc != HEED_BAD_VALSIZE &&
-	    rc != HEED_BAD_TXN)
+	    rc != HEED_BAD_TXN && rc != HEED_INCOMPATIBLE)
 		txn_fail(cur->txn, rc);
 	PROBE(CURSOR_DONE, dbi, iop, rc);
 	op_end(HEED_OP_CURSOR, rc, t0);
 	return probe_rc(rc);
+}
+
+/* ---- DUPSORT dbs: a cursor stands on a (key, value) pair ---- */
+
+/* Remember the key and the value under the cursor (write txns re-seek from
+ * them). */
+static int dsave(heed_cursor *c)
+{
+	heed_val v;
+	int rc = save_key(c);
+
+	if (rc || (c->txn->flags & HEED_RDONLY) || beyond_end(c))
+		return rc;
+	rc = dup_value(c, &v);
+	if (rc)
+		return rc;
+	if (v.size > MAX_KEYSIZE)
+		return HEED_CORRUPTED;
+	c->vlen = (unsigned int)v.size;
+	memcpy(c->vbuf, v.data, v.size);
+	return 0;
+}
+
+/* restore() for a pair: the first pair at or after the saved one. */
+static int drestore(heed_cursor *c)
+{
+	int rc, exact, del = c->after_del;
+
+	if (c->pos != CUR_ON || c->mod == c->txn->mod)
+		return 0;
+	rc = dup_seek(c, c->kbuf, c->klen, c->vbuf, c->vlen, &exact);
+	if (rc == HEED_NOTFOUND) {
+		c->pos = CUR_UNSET;
+		c->snum = 0;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	c->pos = CUR_ON;
+	if (!exact) {
+		c->after_del = 1;
+		c->dklen = 0;
+		return dsave(c);
+	}
+	c->after_del = del;
+	c->mod = c->txn->mod;
+	return 0;
+}
+
+static int dcurrent(heed_cursor *c, heed_val *key, heed_val *data)
+{
+	heed_val k;
+	int rc;
+
+	rc = current(c, &k, NULL);
+	if (!rc && data)
+		rc = dup_value(c, data);
+	if (!rc && key)
+		*key = k;
+	return rc;
+}
+
+/* Move to the next (prev 0) or previous key's first (last) value. */
+static int dstep_key(heed_cursor *c, int prev)
+{
+	int rc = prev ? bt_prev(c) : bt_next(c);
+
+	return rc ? rc : dup_edge(c, prev);
+}
+
+/* Pack the key's values from the cursor's on into c->mbuf, as many as fit
+ * in a page; the cursor ends on the last one packed. */
+static int pack_values(heed_cursor *c, heed_val *data)
+{
+	unsigned int psize = c->txn->env->psize;
+	size_t used = 0, each = 0;
+	heed_val v;
+	int rc;
+
+	c->mcount = 0;
+	for (;;) {
+		rc = dup_value(c, &v);
+		if (rc)
+			return rc;
+		if (!each)
+			each = v.size;
+		if (v.size != each)
+			return HEED_CORRUPTED; /* DUPFIXED: every value one size */
+		memcpy(c->mbuf + used, v.data, v.size);
+		used += v.size;
+		c->mcount++;
+		if (used + each > psize)
+			break;
+		rc = dup_step(c, 0);
+		if (rc == HEED_NOTFOUND)
+			break;
+		if (rc)
+			return rc;
+	}
+	data->data = c->mbuf;
+	data->size = used;
+	return 0;
+}
+
+/* PREV_MULTIPLE: back over skip values (the last chunk) to the value
+ * before them, then to the first of the page of values ending there. When
+ * there is none before, the cursor stays where it stood: HEED_NOTFOUND. */
+static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
+{
+	unsigned int psize = c->txn->env->psize, i, j;
+	size_t used = 0;
+	heed_val v;
+	int rc;
+
+	for (i = 0; i < skip; i++) {
+		rc = dup_step(c, 1);
+		if (rc) {
+			for (j = 0; j < i && rc == HEED_NOTFOUND; j++)
+				if (dup_step(c, 0))
+					return HEED_CORRUPTED;
+			return rc;
+		}
+	}
+	for (;;) {
+		rc = dup_value(c, &v);
+		if (rc)
+			return rc;
+		used += v.size;
+		if (used + v.size > psize)
+			break;
+		rc = dup_step(c, 1);
+		if (rc == HEED_NOTFOUND)
+			break;
+		if (rc)
+			return rc;
+	}
+	return pack_values(c, data);
+}
+
+/* NEXT or NEXT_DUP to the next value in the current leaf of the key's
+ * value tree, in an unchanged txn: a scan of a key's values without the
+ * general path's calls. 1 when it did not apply (nothing moved), else the
+ * op's result. */
+static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
+{
+	heed_cursor *x = c->xc;
+	unsigned int top, i;
+	unsigned char *n;
+	void *p;
+	int rc;
+
+	if (c->pos != CUR_ON || c->after_del || c->dklen || c->xon != XON_TREE ||
+	    c->mod != c->txn->mod || c->txn->state != TXN_ACTIVE || !x->snum)
+		return 1;
+	top = x->snum - 1;
+	p = x->pg[top];
+	i = x->ki[top] + 1;
+	if (i >= page_hdr(p)->nkeys || node_check(p, i, c->txn->env->psize))
+		return 1;
+	n = page_node(p, i);
+	if (node_flags(n) || node_ksize(n) > MAX_KEYSIZE)
+		return 1;
+	if (key) {
+		rc = current(c, key, NULL);
+		if (rc)
+			return 1;
+	}
+	x->ki[top] = i;
+	c->mcount = 0;
+	if (data) {
+		data->data = node_key(n);
+		data->size = node_ksize(n);
+	}
+	return dsave(c); /* a read txn's: 0 at once */
+}
+
+static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
+{
+	int rc, exact = 0, del, prev;
+	unsigned int dk, skip;
+
+	if (op == HEED_NEXT || op == HEED_NEXT_DUP) {
+		rc = dnext_fast(c, key, data);
+		if (rc != 1)
+			return rc;
+	}
+
+	rc = txn_check(c->txn, 0);
+	if (!rc)
+		rc = drestore(c);
+	if (rc)
+		return rc;
+	del = c->after_del;
+	if (c->dklen && c->pos == CUR_ON &&
+	    (op == HEED_PREV_DUP || op == HEED_PREV_NODUP || op == HEED_FIRST_DUP ||
+	     op == HEED_LAST_DUP)) {
+		/* Back on the key whose last value went: PREV_DUP and
+		 * LAST_DUP give its (new) last value, FIRST_DUP its first. */
+		rc = bt_seek(c, c->dkbuf, c->dklen, &exact);
+		if (!rc && !exact)
+			rc = HEED_CORRUPTED;
+		if (!rc)
+			rc = dup_edge(c, op != HEED_FIRST_DUP);
+		if (rc)
+			return rc;
+		c->dklen = 0;
+		c->after_del = del = 0;
+		if (op == HEED_PREV_DUP || op == HEED_LAST_DUP) {
+			if (op == HEED_LAST_DUP) {
+				rc = dup_value(c, data);
+				return rc ? rc : dsave(c);
+			}
+			rc = dcurrent(c, key, data);
+			return rc ? rc : dsave(c);
+		}
+	}
+	/* Any move leaves the key a cursor_del emptied the end of; GET_CURRENT
+	 * and a move that fails where the cursor stands do not. */
+	dk = c->dklen;
+	if (op != HEED_GET_CURRENT)
+		c->dklen = 0;
+	if (op != HEED_GET_MULTIPLE && op != HEED_NEXT_MULTIPLE && op != HEED_PREV_MULTIPLE &&
+	    op != HEED_GET_CURRENT)
+		c->mcount = 0;
+	switch (op) {
+	case HEED_FIRST:
+	case HEED_LAST:
+		rc = op == HEED_LAST ? bt_last(c) : bt_first(c);
+		if (!rc)
+			rc = dup_edge(c, op == HEED_LAST);
+		break;
+	case HEED_NEXT:
+	case HEED_PREV:
+	case HEED_NEXT_DUP:
+	case HEED_PREV_DUP:
+	case HEED_NEXT_NODUP:
+	case HEED_PREV_NODUP:
+		prev = op == HEED_PREV || op == HEED_PREV_DUP || op == HEED_PREV_NODUP;
+		if (c->pos != CUR_ON) {
+			rc = prev ? bt_last(c) : bt_first(c);
+			if (!rc)
+				rc = dup_edge(c, prev);
+		} else if (del && !prev) {
+			rc = beyond_end(c) || op == HEED_NEXT_DUP ? HEED_NOTFOUND : 0;
+		} else if (op == HEED_NEXT_NODUP || op == HEED_PREV_NODUP) {
+			rc = dstep_key(c, prev);
+		} else {
+			rc = dup_step(c, prev);
+			if (rc == HEED_NOTFOUND && (op == HEED_NEXT || op == HEED_PREV))
+				rc = dstep_key(c, prev);
+		}
+		break;
+	case HEED_FIRST_DUP:
+	case HEED_LAST_DUP:
+		if (!data || c->pos != CUR_ON)
+			return EINVAL;
+		if (beyond_end(c))
+			return HEED_NOTFOUND;
+		rc = dup_edge(c, op == HEED_LAST_DUP);
+		if (!rc)
+			rc = dup_value(c, data);
+		if (!rc && !c->xon && key)
+			rc = current(c, key, NULL);
+		if (!rc) {
+			c->after_del = 0;
+			rc = dsave(c);
+		}
+		return rc;
+	case HEED_GET_CURRENT:
+		if (c->pos != CUR_ON)
+			return EINVAL;
+		rc = dcurrent(c, key, data);
+		if (!rc)
+			c->after_del = 0;
+		return rc;
+	case HEED_GET_MULTIPLE:
+	case HEED_NEXT_MULTIPLE:
+	case HEED_PREV_MULTIPLE:
+		if (!c->mbuf)
+			return HEED_INCOMPATIBLE;
+		if (!data || (op == HEED_GET_MULTIPLE && c->pos != CUR_ON))
+			return EINVAL;
+		skip = c->mcount;
+		if (c->pos != CUR_ON) {
+			rc = op == HEED_PREV_MULTIPLE ? bt_last(c) : bt_first(c);
+			if (!rc)
+				rc = dup_edge(c, op == HEED_PREV_MULTIPLE);
+			if (rc) {
+				c->pos = CUR_UNSET;
+				c->snum = 0;
+				return rc;
+			}
+			skip = 0;
+		} else if (beyond_end(c) || (del && op == HEED_NEXT_MULTIPLE)) {
+			return HEED_NOTFOUND;
+		} else if (op == HEED_NEXT_MULTIPLE) {
+			rc = dup_step(c, 0);
+			if (rc)
+				return rc;
+		}
+		if (op == HEED_PREV_MULTIPLE)
+			rc = prev_chunk(c, skip, data);
+		else
+			rc = pack_values(c, data);
+		if (rc)
+			return rc;
+		c->after_del = 0;
+		if (key && op == HEED_NEXT_MULTIPLE)
+			rc = current(c, key, NULL);
+		return rc ? rc : dsave(c);
+	case HEED_SET:
+	case HEED_SET_KEY:
+	case HEED_SET_RANGE:
+	case HEED_GET_BOTH:
+	case HEED_GET_BOTH_RANGE:
+		if (!key || !key->data || key->size == 0 || key->size > MAX_KEYSIZE)
+			return key && key->data ? HEED_BAD_VALSIZE : EINVAL;
+		if ((op == HEED_GET_BOTH || op == HEED_GET_BOTH_RANGE) &&
+		    (!data || (data->size && !data->data)))
+			return EINVAL;
+		rc = bt_seek(c, key->data, key->size, &exact);
+		if (!rc && op == HEED_SET_RANGE)
+			rc = fix_end(c);
+		if (!rc && op == HEED_SET_RANGE && beyond_end(c)) {
+			c->after_del = 1;
+			c->dklen = 0;
+			c->klen = (unsigned int)key->size;
+			memcpy(c->kbuf, key->data, key->size);
+			c->vlen = 0;
+			c->xon = 0;
+			c->mod = c->txn->mod;
+			return HEED_NOTFOUND;
+		}
+		if (!rc && op != HEED_SET_RANGE && !exact)
+			rc = HEED_NOTFOUND;
+		if (!rc && (op == HEED_GET_BOTH || op == HEED_GET_BOTH_RANGE)) {
+			rc = dup_find(c, data->data, data->size, &exact);
+			if (!rc && op == HEED_GET_BOTH && !exact)
+				rc = HEED_NOTFOUND;
+		} else if (!rc) {
+			rc = dup_edge(c, 0);
+		}
+		if (rc) {
+			c->pos = CUR_UNSET;
+			c->snum = 0;
+			return rc;
+		}
+		c->after_del = 0;
+		rc = dcurrent(c, op == HEED_SET_KEY || op == HEED_SET_RANGE ? key : NULL, data);
+		if (!rc)
+			rc = dsave(c);
+		return rc;
+	default:
+		return EINVAL;
+	}
+	if (rc == HEED_NOTFOUND && c->pos == CUR_ON && op != HEED_FIRST && op != HEED_LAST) {
+		c->after_del = 0;
+		c->dklen = dk;
+		return rc;
+	}
+	if (rc) {
+		if (op == HEED_FIRST || op == HEED_LAST || c->pos != CUR_ON) {
+			c->pos = CUR_UNSET;
+			c->snum = 0;
+		}
+		return rc;
+	}
+	c->after_del = 0;
+	rc = dcurrent(c, key, data);
+	if (!rc)
+		rc = dsave(c);
+	return rc;
+}
+
+static int dput_one(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
+{
+	int rc, rc2, exact;
+
+	if (data->size == 0 || data->size > MAX_KEYSIZE)
+		return HEED_BAD_VALSIZE;
+	if (flags & HEED_CURRENT) {
+		heed_val k, v;
+
+		rc = drestore(c);
+		if (rc)
+			return rc;
+		if (c->pos != CUR_ON || c->after_del)
+			return EINVAL;
+		rc = dcurrent(c, &k, &v);
+		if (rc)
+			return rc == HEED_NOTFOUND ? EINVAL : rc;
+		/* A value keeps its place in the order: only an equal one. */
+		if (heed_keycmp(k.data, k.size, key->data, key->size) ||
+		    heed_keycmp(v.data, v.size, data->data, data->size))
+			return EINVAL;
+		return 0;
+	}
+	rc = dup_put(c, key, data, flags);
+	if (rc && rc != HEED_KEYEXIST) {
+		c->pos = CUR_UNSET;
+		c->snum = 0;
+		return rc == HEED_BAD_VALSIZE ? rc : txn_fail(c->txn, rc);
+	}
+	rc2 = dup_seek(c, key->data, key->size, data->data, data->size, &exact);
+	if (rc2 || !exact) {
+		c->pos = CUR_UNSET;
+		c->snum = 0;
+		return rc2 ? txn_fail(c->txn, rc2) : rc;
+	}
+	c->pos = CUR_ON;
+	c->after_del = 0;
+	c->dklen = 0;
+	rc2 = dsave(c);
+	return rc2 ? txn_fail(c->txn, rc2) : rc;
+}
+
+/* A put through a DUPSORT cursor; HEED_MULTIPLE: data[0] holds one value's
+ * size and the packed values, data[1] their count in, the count stored out. */
+static int dcursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
+{
+	size_t i, n, each;
+	heed_val v;
+	int rc = 0;
+
+	if (!(flags & HEED_MULTIPLE))
+		return dput_one(c, key, data, flags);
+	if (!c->mbuf || (flags & HEED_CURRENT))
+		return c->mbuf ? EINVAL : HEED_INCOMPATIBLE;
+	n = data[1].size;
+	each = data[0].size;
+	if (n && !data[0].data)
+		return EINVAL;
+	data[1].size = 0;
+	for (i = 0; i < n && !rc; i++) {
+		v.size = each;
+		v.data = (char *)data[0].data + i * each;
+		rc = dput_one(c, key, &v, flags & ~(unsigned int)HEED_MULTIPLE);
+		if (!rc)
+			data[1].size = i + 1;
+	}
+	return rc;
+}
+
+static int dcursor_del(heed_cursor *c, unsigned int flags)
+{
+	unsigned char dk[MAX_KEYSIZE];
+	unsigned int dklen;
+	size_t before;
+	heed_val k;
+	int rc, exact;
+
+	if (flags & ~(unsigned int)HEED_NODUPDATA)
+		return EINVAL;
+	rc = drestore(c);
+	if (rc)
+		return rc;
+	if (c->pos != CUR_ON)
+		return EINVAL;
+	if (c->dklen && (flags & HEED_NODUPDATA)) {
+		/* Still on the key whose last value went: the rest of it. */
+		rc = bt_seek(c, c->dkbuf, c->dklen, &exact);
+		if (!rc && !exact)
+			rc = HEED_CORRUPTED;
+		if (!rc)
+			rc = dup_load(c);
+		if (rc)
+			return txn_fail(c->txn, rc);
+		c->klen = c->dklen;
+		memcpy(c->kbuf, c->dkbuf, c->dklen);
+		c->vlen = 0;
+		c->after_del = 0;
+	}
+	if (c->after_del || beyond_end(c))
+		return HEED_NOTFOUND;
+	rc = dcurrent(c, &k, NULL);
+	if (!rc)
+		rc = dup_count(c, &before);
+	if (rc)
+		return txn_fail(c->txn, rc);
+	dklen = (unsigned int)k.size;
+	memcpy(dk, k.data, dklen);
+	if (flags & HEED_NODUPDATA)
+		before = 1;
+	rc = dup_del(c, (flags & HEED_NODUPDATA) != 0);
+	if (rc)
+		return txn_fail(c->txn, rc);
+	rc = dup_seek(c, c->kbuf, c->klen, c->vbuf, c->vlen, &exact);
+	if (rc == HEED_NOTFOUND) {
+		c->pos = CUR_UNSET;
+		c->snum = 0;
+		return 0;
+	}
+	if (rc)
+		return txn_fail(c->txn, rc);
+	c->pos = CUR_ON;
+	c->after_del = 1;
+	c->dklen = 0;
+	/* The key keeps values, all before the deleted one: the cursor is
+	 * past them, on the next key, yet still "on" this one for the _DUP
+	 * and backward _NODUP moves (dklen). */
+	if (before > 1 && (beyond_end(c) || (!(rc = dcurrent(c, &k, NULL)) &&
+					     heed_keycmp(k.data, k.size, dk, dklen)))) {
+		c->dklen = dklen;
+		memcpy(c->dkbuf, dk, dklen);
+	}
+	if (!rc)
+		rc = dsave(c);
+	return rc ? txn_fail(c->txn, rc) : 0;
+}
+
+HEED_API int heed_cursor_count(heed_cursor *cur, size_t *count)
+{
+	int rc;
+
+	if (!cur || !count)
+		return EINVAL;
+	rc = txn_check(cur->txn, 0);
+	if (rc)
+		return rc;
+	if (!cur->xc)
+		return HEED_INCOMPATIBLE;
+	rc = drestore(cur);
+	if (rc)
+		return probe_rc(txn_fail(cur->txn, rc));
+	if (cur->pos != CUR_ON)
+		return EINVAL;
+	if (cur->dklen) {
+		/* Still on the key whose last value went (cursor_del). */
+		heed_cursor t, tx;
+		int exact;
+
+		cursor_init(&t, cur->txn, cur->dbi);
+		t.xc = &tx;
+		t.dklen = 0;
+		rc = bt_seek(&t, cur->dkbuf, cur->dklen, &exact);
+		if (!rc && !exact)
+			rc = HEED_CORRUPTED;
+		if (!rc)
+			rc = dup_load(&t);
+		return rc ? probe_rc(txn_fail(cur->txn, rc)) : dup_count(&t, count);
+	}
+	if (beyond_end(cur))
+		return HEED_NOTFOUND;
+	return dup_count(cur, count);
 }
 
 static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
@@ -323,10 +892,15 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	if (rc)
 		return rc;
 	if (!key || !data || !key->data || (data->size && !data->data) ||
-	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND)))
+	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA |
+		       HEED_APPENDDUP | HEED_MULTIPLE)))
 		return EINVAL;
 	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX)
 		return HEED_BAD_VALSIZE;
+	if (c->xc)
+		return dcursor_put(c, key, data, flags);
+	if (flags & (HEED_NODUPDATA | HEED_APPENDDUP | HEED_MULTIPLE))
+		return EINVAL;
 	if (flags & HEED_CURRENT) {
 		heed_val k;
 
@@ -382,6 +956,8 @@ static int cursor_del(heed_cursor *c, unsigned int flags)
 	rc = txn_check(c->txn, 1);
 	if (rc)
 		return rc;
+	if (c->xc)
+		return dcursor_del(c, flags);
 	if (flags)
 		return EINVAL;
 	rc = restore(c);

@@ -46,7 +46,7 @@ static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 		return rc;
 	rc = bt_get(txn, dbi, key->data, key->size, &node);
 	if (!rc)
-		rc = bt_node_value(txn, node, data);
+		rc = bt_node_value(txn, node, data); /* a DUPSORT key's first value */
 	return txn_fail(txn, rc);
 }
 
@@ -66,24 +66,34 @@ HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 
 static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data, unsigned int flags)
 {
-	heed_cursor c;
-	int rc;
+	heed_cursor c, x;
+	int rc, dup = 0;
 
 	rc = txn_check(txn, 1);
 	if (!rc)
 		rc = key_ok(key);
-	if (!rc && (!data || (data->size && !data->data) ||
-		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND))))
-		rc = EINVAL;
-	if (!rc && data->size > UINT32_MAX)
-		rc = HEED_BAD_VALSIZE;
 	if (!rc)
 		rc = txn_db(txn, dbi);
+	if (!rc)
+		dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
+	if (!rc && (!data || (data->size && !data->data) ||
+		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
+					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
+		rc = EINVAL;
+	if (!rc && (data->size > UINT32_MAX || (dup && (!data->size || data->size > MAX_KEYSIZE))))
+		rc = HEED_BAD_VALSIZE;
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
-	rc = bt_put(&c, key, data, flags, 0);
-	return rc == HEED_INCOMPATIBLE ? rc : txn_fail(txn, rc);
+	if (dup) {
+		c.xc = &x;
+		rc = dup_put(&c, key, data, flags);
+	} else {
+		rc = bt_put(&c, key, data, flags, 0);
+	}
+	/* HEED_BAD_VALSIZE: a DUPFIXED value of another size, refused before
+	 * anything changed. */
+	return rc == HEED_INCOMPATIBLE || rc == HEED_BAD_VALSIZE ? rc : txn_fail(txn, rc);
 }
 
 HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
@@ -100,9 +110,9 @@ HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 	return probe_rc(rc);
 }
 
-static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key)
+static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data)
 {
-	heed_cursor c;
+	heed_cursor c, x;
 	int rc, exact;
 
 	rc = txn_check(txn, 1);
@@ -120,7 +130,21 @@ static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key)
 		return txn_fail(txn, rc);
 	if (node_flags(page_node(c.pg[c.snum - 1], c.ki[c.snum - 1])) & N_DBREC)
 		return HEED_INCOMPATIBLE;
-	return txn_fail(txn, bt_del(&c));
+	if (!(txn->dbs[dbi].flags & HEED_DUPSORT))
+		return txn_fail(txn, bt_del(&c));
+	c.xc = &x;
+	if (data) {
+		if (data->size && !data->data)
+			return EINVAL;
+		rc = dup_find(&c, data->data, data->size, &exact);
+		if (!rc && !exact)
+			rc = HEED_NOTFOUND;
+	} else {
+		rc = dup_load(&c);
+	}
+	if (!rc)
+		rc = dup_del(&c, data == NULL);
+	return rc == HEED_NOTFOUND ? rc : txn_fail(txn, rc);
 }
 
 HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data)
@@ -129,9 +153,8 @@ HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const he
 	unsigned long long ks = key ? key->size : 0;
 	int rc;
 
-	(void)data;
 	PROBE(DEL_START, dbi, ks);
-	rc = del(txn, dbi, key);
+	rc = del(txn, dbi, key, data);
 	PROBE(DEL_DONE, dbi, rc);
 	op_end(HEED_OP_DEL, rc, t0);
 	return probe_rc(rc);
@@ -161,7 +184,8 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	len = strlen(name);
 	if (len == 0 || len > MAX_KEYSIZE)
 		return HEED_BAD_VALSIZE;
-	if (flags & ~(unsigned int)HEED_CREATE)
+	if ((flags & ~(unsigned int)(HEED_CREATE | DB_PERSISTENT)) ||
+	    (flags & (HEED_DUPSORT | HEED_DUPFIXED)) == HEED_DUPFIXED)
 		return EINVAL;
 	pthread_mutex_lock(&env->dbimutex);
 	for (i = 1; i < env->numdbs; i++) {
@@ -219,6 +243,7 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	}
 	if (rc == HEED_NOTFOUND) {
 		memset(&txn->dbs[i], 0, sizeof(txn->dbs[i]));
+		txn->dbs[i].flags = flags & DB_PERSISTENT;
 		txn->dbst[i] = (unsigned char)((txn->dbst[i] & DB_CREATED) | DB_LOADED | DB_DIRTY);
 		rc = dbrec_put(txn, i);
 		if (rc)
@@ -243,6 +268,9 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 	if (rc)
 		return rc;
 	if (!name) {
+		/* The main db holds the named dbs' records: no duplicates. */
+		if (flags & DB_PERSISTENT)
+			return EINVAL;
 		*dbi = 0;
 		return 0;
 	}
@@ -268,6 +296,21 @@ HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
 	if (rc)
 		return probe_rc(rc);
 	dbrec_stat(&txn->dbs[dbi], txn->env->psize, st);
+	return 0;
+}
+
+HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags)
+{
+	int rc;
+
+	if (!flags)
+		return EINVAL;
+	rc = txn_check(txn, 0);
+	if (!rc)
+		rc = txn_db(txn, dbi);
+	if (rc)
+		return probe_rc(rc);
+	*flags = txn->dbs[dbi].flags;
 	return 0;
 }
 

@@ -38,6 +38,7 @@ int txn_db(heed_txn *txn, heed_dbi dbi)
 		return HEED_BAD_DBI;
 	memcpy(&txn->dbs[dbi], node_data(node), sizeof(struct dbrec));
 	if (txn->dbs[dbi].root >= txn->next_pgno || txn->dbs[dbi].depth > MAX_DEPTH ||
+	    (txn->dbs[dbi].flags & ~(uint32_t)DB_PERSISTENT) ||
 	    (txn->dbs[dbi].root == 0) != (txn->dbs[dbi].depth == 0))
 		return HEED_CORRUPTED;
 	txn->dbst[dbi] |= DB_LOADED;

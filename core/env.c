@@ -160,7 +160,7 @@ static int read_header(heed_env *env, size_t fsize)
 		return errno ? errno : EIO;
 	if (m.magic == HEED_MAGIC) {
 		magic_seen = 1;
-		if (m.version != HEED_FORMAT_VERSION)
+		if (!format_version_ok(m.version))
 			return HEED_VERSION_MISMATCH;
 		if (m.psize >= MIN_PSIZE && m.psize <= MAX_PSIZE && !(m.psize & (m.psize - 1)) &&
 		    meta_check(&m, m.psize, 0) == 0) {
@@ -176,7 +176,7 @@ static int read_header(heed_env *env, size_t fsize)
 		if (m.magic != HEED_MAGIC)
 			continue;
 		magic_seen = 1;
-		if (m.version != HEED_FORMAT_VERSION)
+		if (!format_version_ok(m.version))
 			return HEED_VERSION_MISMATCH;
 		if (meta_check(&m, ps, 1) == 0) {
 			env->psize = ps;

@@ -83,13 +83,39 @@ typedef struct heed_val {
  * commit (the next commit's sync makes it durable), never the database. */
 #define HEED_NOMETASYNC 0x40000
 
-/* Database flags (heed_dbi_open). */
+/* Database flags (heed_dbi_open), LMDB's values. A named db keeps the
+ * flags it was created with (they are stored in its record; opening it
+ * with others changes nothing); the main db takes none (EINVAL). */
 #define HEED_CREATE 0x40000 /* create the named database if missing */
+/* A key holds a sorted set of values (duplicates): each value 1 to
+ * heed_env_get_maxkeysize() bytes (HEED_BAD_VALSIZE otherwise; LMDB also
+ * takes an empty one), ordered as keys are. A key's few values are stored
+ * inline in its node, many are a B+tree of their own, so a million values
+ * of one key cost pages like a million keys. heed_get returns a key's first value; heed_del with a
+ * value deletes that one, without (data NULL) all of them; heed_stat's
+ * entries count every value. */
+#define HEED_DUPSORT 0x04
+/* With HEED_DUPSORT: the values of a key all have the size of its first
+ * (another size: HEED_BAD_VALSIZE), so that GET_MULTIPLE and friends hand
+ * them out packed. Without HEED_DUPSORT: EINVAL (LMDB ignores it). */
+#define HEED_DUPFIXED 0x10
 
 /* Put flags (heed_put, heed_cursor_put). */
 #define HEED_NOOVERWRITE 0x10	 /* fail with HEED_KEYEXIST if key exists */
 #define HEED_CURRENT	 0x40	 /* cursor put: replace the current item */
 #define HEED_APPEND	 0x20000 /* key sorts after every key; fast bulk load */
+/* DUPSORT: fail with HEED_KEYEXIST if the value is already stored under the
+ * key (without it, storing it again changes nothing and returns 0). */
+#define HEED_NODUPDATA 0x20
+/* DUPSORT: the value sorts after every value of the key (else
+ * HEED_KEYEXIST, nothing stored): a key's values loaded in order. */
+#define HEED_APPENDDUP 0x40000
+/* heed_cursor_put on a DUPFIXED db: data is an array of two heed_val, the
+ * first the size of one value and the values packed at data[0].data, the
+ * second's size their count; they are stored in turn (as HEED_NODUPDATA
+ * or not, as the flags say) and data[1].size says how many were, also when
+ * one fails. */
+#define HEED_MULTIPLE 0x80000
 
 /* Cursor operations (heed_cursor_get). */
 typedef enum heed_cursor_op {
@@ -101,6 +127,29 @@ typedef enum heed_cursor_op {
 	HEED_SET,	  /* position at key, data returned, key unchanged */
 	HEED_SET_KEY,	  /* position at key, key and data returned */
 	HEED_SET_RANGE,	  /* position at first key >= key; both returned */
+	/* DUPSORT dbs (LMDB's names; the values differ, LMDB's numbering of
+	 * the ops above being another). On a db without HEED_DUPSORT they
+	 * give HEED_INCOMPATIBLE. NEXT and PREV step through every value of
+	 * every key; SET, SET_KEY, SET_RANGE, FIRST and NEXT_NODUP land on a
+	 * key's first value, LAST and PREV_NODUP on its last. */
+	HEED_FIRST_DUP = 8,  /* first value of the current key (data only) */
+	HEED_LAST_DUP,	     /* last value of the current key (data only) */
+	HEED_NEXT_DUP,	     /* next value of the current key */
+	HEED_PREV_DUP,	     /* previous value of the current key */
+	HEED_NEXT_NODUP,     /* first value of the next key */
+	HEED_PREV_NODUP,     /* last value of the previous key */
+	HEED_GET_BOTH,	     /* position at key and value, both exact */
+	HEED_GET_BOTH_RANGE, /* key exact, first of its values >= data */
+	/* DUPFIXED dbs (else HEED_INCOMPATIBLE): the current key's values
+	 * packed (data.size a multiple of the value size), from the cursor's
+	 * value on, as many as fit in a page; the cursor then stands on the
+	 * last one. The bytes are a copy the cursor owns, valid until its
+	 * next operation (LMDB returns one of its pages, from its first
+	 * value: its chunks start at page bounds, heed's at the cursor). */
+	HEED_GET_MULTIPLE = 16, /* from the current value (data only) */
+	HEED_NEXT_MULTIPLE,	/* from the next value of the key (NOTFOUND at its end) */
+	HEED_PREV_MULTIPLE,	/* the chunk before the last one returned, or
+				 * else ending at the cursor (data only) */
 } heed_cursor_op;
 
 /* Statistics of one database or of the main database. */
@@ -241,6 +290,9 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 /* Statistics of one database as this txn sees it. */
 HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st);
 
+/* The flags a database was created with (HEED_DUPSORT or 0). */
+HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags);
+
 /* Empty the database (del 0) or delete it and close its handle (del 1; not
  * for the main database: EINVAL). Write txn only. Emptying the main database
  * deletes every named database too (their pages are freed, their handles
@@ -263,7 +315,9 @@ HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		      unsigned int flags);
 
-/* Delete key. data is ignored (no duplicates) and may be NULL.
+/* Delete key. data is ignored (except in a DUPSORT db: then it names the
+ * one value to delete, HEED_NOTFOUND when the key does not hold it) and may
+ * be NULL (a DUPSORT key: all its values).
  * HEED_NOTFOUND if absent; HEED_INCOMPATIBLE (the txn goes on; LMDB fails
  * it) for a named database's name in the main db: heed_drop deletes it. */
 HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data);
@@ -292,17 +346,24 @@ HEED_API void heed_cursor_close(heed_cursor *cur);
 HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, heed_cursor_op op);
 
 /* Store through a cursor and leave it on the stored item. HEED_CURRENT
- * replaces the value at the cursor (key must be equal: EINVAL otherwise).
- * Errors as heed_put. */
+ * replaces the value at the cursor (key must be equal: EINVAL otherwise;
+ * in a DUPSORT db the value too, as it cannot move in the order). Errors
+ * and flags as heed_put. */
 HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *data,
 			     unsigned int flags);
 
 /* Delete the item at the cursor; the cursor moves to the next item (see
- * heed_cursor_get). flags must be 0 (EINVAL); EINVAL on an unpositioned
+ * heed_cursor_get). flags must be 0 (EINVAL), or in a DUPSORT db
+ * HEED_NODUPDATA: every value of the cursor's key; EINVAL on an unpositioned
  * cursor; HEED_NOTFOUND when its item is already deleted, through it or
  * another cursor (LMDB deletes the next item instead); HEED_INCOMPATIBLE on
  * a named database's record in the main db. */
 HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags);
+
+/* The number of values of the cursor's key (DUPSORT dbs; 1 when it has one).
+ * EINVAL on an unpositioned cursor, HEED_NOTFOUND past the end,
+ * HEED_INCOMPATIBLE on a db without HEED_DUPSORT. */
+HEED_API int heed_cursor_count(heed_cursor *cur, size_t *count);
 
 /* Hot backup (copy.c). Each copy runs inside its own read transaction: the
  * writer and other readers keep working, and the copy holds the newest

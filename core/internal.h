@@ -51,6 +51,9 @@ struct ndesc {
 
 #define DBI_VALID 0x01 /* the env slot names a database */
 
+/* The flags of heed_dbi_open kept in a db's record (page.h). */
+#define DB_PERSISTENT (HEED_DUPSORT | HEED_DUPFIXED)
+
 /* Per-txn state of each dbi. */
 #define DB_LOADED  0x01 /* dbs[i] read from the main db (or created) */
 #define DB_DIRTY   0x02 /* record changed: written back at commit */
@@ -149,7 +152,44 @@ struct heed_cursor {
 	unsigned int ki[MAX_DEPTH];
 	unsigned int klen;
 	unsigned char kbuf[MAX_KEYSIZE];
+	/* The record of the tree the cursor walks: its db's (&txn->dbs[dbi],
+	 * which lives as long as the txn), or for the cursor over the values
+	 * of one DUPSORT key (their tree, whose keys are the values) that
+	 * tree's (set by dup.c). One load where the btree needs it. */
+	struct dbrec *db;
+	/* DUPSORT db: the cursor over the values of the key this one stands
+	 * on, in use (xon, set by dup_load) when that key's values are a tree
+	 * (node N_DUP); xdb is the tree's record, vbuf the value saved with
+	 * kbuf. cursor_init leaves xon and dklen to the DUPSORT paths. */
+	struct heed_cursor *xc;
+	int xon;	       /* XON_ONE, XON_LIST, XON_TREE (dup.c) */
+	unsigned int xidx, xn; /* XON_LIST: the value it is on, of how many */
+	struct dbrec xdb;
+	unsigned int vlen;
+	unsigned char vbuf[MAX_KEYSIZE];
+	/* After a cursor_del of its key's last value, the key (which keeps
+	 * values before it): the _DUP moves, the _NODUP ones backwards and
+	 * the count still work on that key, as in LMDB; 0 otherwise. */
+	unsigned int dklen;
+	unsigned char dkbuf[MAX_KEYSIZE];
+	/* DUPFIXED db: a page of packed values for the MULTIPLE ops (after
+	 * the two cursors in the same allocation), and how many values the
+	 * last chunk held (PREV_MULTIPLE steps back over them). */
+	unsigned char *mbuf;
+	unsigned int mcount;
 };
+
+/* The tree cursor c walks: its db's, or the values of one DUPSORT key. */
+static inline struct dbrec *cur_db(heed_cursor *c)
+{
+	return c->db;
+}
+
+/* c walks the values of one DUPSORT key (not its db's own tree). */
+static inline int cur_is_values(heed_cursor *c)
+{
+	return c->db != &c->txn->dbs[c->dbi];
+}
 
 #define CUR_UNSET 0
 #define CUR_ON	  1
@@ -267,7 +307,41 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	   unsigned int nflags);
 int bt_del(heed_cursor *c);
 int bt_drop(heed_txn *txn, heed_dbi dbi);
+/* Free every page of the tree db names and empty db (nest: 2 for the main
+ * db, whose N_DBREC nodes name trees; 1 for a db, whose N_DUP nodes do; 0
+ * for a tree of values). A page reached twice (a damaged file) makes it
+ * HEED_CORRUPTED before anything is freed: freeing it twice would put it on
+ * the freelist twice. */
+int bt_drop_tree(heed_txn *txn, struct dbrec *db, int nest);
 void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi);
+
+#define XON_ONE	 0 /* the key has one value (a plain node) */
+#define XON_TREE 1 /* its values are a tree (N_DUP) */
+#define XON_LIST 2 /* its values are an inline list (N_DUPS) */
+
+/* dup.c: the values of a DUPSORT db's keys (c->xc set). dup_load reads the
+ * values of the key c stands on (c->xon: a tree, then c->xc walks it);
+ * dup_edge puts c on the key's first or last value, dup_step on the next
+ * or previous one (HEED_NOTFOUND past the key's last or first), dup_find
+ * on its first value >= val (HEED_NOTFOUND when all are smaller), dup_seek
+ * on the first (key, value) pair >= (key, val) (beyond the end when none).
+ * dup_put adds a value (HEED_NOOVERWRITE: HEED_KEYEXIST with the first
+ * value when the key exists; HEED_NODUPDATA: HEED_KEYEXIST when the value
+ * does; else an existing value is a success that changes nothing);
+ * dup_del deletes the value c stands on, or all of its key's. */
+int dup_load(heed_cursor *c);
+int dup_edge(heed_cursor *c, int last);
+int dup_step(heed_cursor *c, int prev);
+int dup_value(heed_cursor *c, heed_val *data);
+int dup_count(heed_cursor *c, size_t *count);
+int dup_find(heed_cursor *c, const void *val, size_t vlen, int *exact);
+int dup_seek(heed_cursor *c, const void *key, size_t klen, const void *val, size_t vlen,
+	     int *exact);
+int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags);
+int dup_del(heed_cursor *c, int all);
+/* An inline list of values (an N_DUPS node's data): sorted, each 1 to
+ * MAX_KEYSIZE bytes, two or more: 0 with their count, or HEED_CORRUPTED. */
+int dup_list_check(const unsigned char *d, uint32_t size, unsigned int *count);
 
 /* dbrec.c */
 /* Make txn->dbs[dbi] valid for txn (the record read from the main db the

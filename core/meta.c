@@ -49,7 +49,7 @@ int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno)
 {
 	if (m->magic != HEED_MAGIC)
 		return HEED_INVALID;
-	if (m->version != HEED_FORMAT_VERSION)
+	if (!format_version_ok(m->version))
 		return HEED_VERSION_MISMATCH;
 	if (m->checksum != heed_hash64(m, __builtin_offsetof(struct meta, checksum)))
 		return HEED_CORRUPTED;

@@ -37,7 +37,15 @@
  *   node:   offset size   field
  *            0      2     ksize   key bytes (0 only for slot 0 of a branch page)
  *            2      2     nflags  N_BIG (value in overflow pages), N_DBREC
- *                                 (main db only: the value is a named db's record)
+ *                                 (main db only: the value is a named db's record),
+ *                                 N_DUP (a DUPSORT db's key with two values or
+ *                                 more: the value is the 48-byte db record of a
+ *                                 tree whose keys are the key's values, in order,
+ *                                 with no data, and whose nodes have no flags;
+ *                                 one value is a plain node), N_DUPS (a
+ *                                 DUPSORT db's key with a few values: the
+ *                                 value is their sorted list, each a u16 size
+ *                                 then its bytes, at most psize / 16 bytes)
  *            4      4     dsize   bytes of data that follow the key
  *            8      ksize key
  *            8+ksize dsize data: leaf: the value, or for N_BIG a u64 first
@@ -61,7 +69,7 @@
  *   offset size  field
  *    0     24    header (pgno 0 or 1, flags P_META)
  *   24      4    magic       0x44454548 ("HEED")
- *   28      4    version     HEED_FORMAT_VERSION
+ *   28      4    version     HEED_FORMAT_VERSION (3; 2 is read too: format_version_ok)
  *   32      4    psize
  *   36      4    mflags      META_UNSYNCED or 0 (below)
  *   40      8    mapsize     of the last writer (informational)
@@ -78,7 +86,8 @@
  *   offset size  field
  *    0      8    root        pgno of the root page, 0 for an empty tree
  *    8      4    depth       0 for an empty tree
- *   12      4    flags       (zero)
+ *   12      4    flags       HEED_DUPSORT (0x04), with it HEED_DUPFIXED (0x10),
+ *                             or 0; the main db's is 0
  *   16      8    branch_pages
  *   24      8    leaf_pages
  *   32      8    overflow_pages
@@ -93,7 +102,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is little-endian");
 
 #define HEED_MAGIC	    0x44454548u
-#define HEED_FORMAT_VERSION 2u
+#define HEED_FORMAT_VERSION 3u
 #define PAGE_HDR	    24u
 #define SLOT_SIZE	    8u
 #define NODE_HDR	    8u
@@ -123,6 +132,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "heed's file format is
 
 #define N_BIG	0x01
 #define N_DBREC 0x02
+#define N_DUP	0x04
+#define N_DUPS	0x08
 
 struct page_hdr {
 	uint64_t pgno;
@@ -297,6 +308,14 @@ static inline int node_check(void *p, unsigned int i, unsigned int psize)
 	if ((uint64_t)off + NODE_HDR + node_ksize(n) + node_dsize(n) > psize)
 		return -1;
 	return 0;
+}
+
+/* Versions this heed reads: 3, and 2 (before DUPSORT: its files are
+ * version 3 files without N_DUP nodes or db flags, and a commit writes them
+ * as version 3). Version 1 (without cpl) is refused. */
+static inline int format_version_ok(uint32_t v)
+{
+	return v == 2 || v == HEED_FORMAT_VERSION;
 }
 
 /* heed_hash64: the meta page checksum (a 64-bit multiply-xorshift hash). */

@@ -18,3 +18,4 @@ LINT_SRCS += $(TEST_SRCS)
 
 # test_lmdb_diff runs the same calls on heed and on Debian's LMDB.
 TEST_LDLIBS_test_lmdb_diff := -llmdb
+TEST_LDLIBS_test_lmdb_dups := -llmdb

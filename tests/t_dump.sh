@@ -14,7 +14,8 @@
 #      loaded by mdb_load and by heed-load-dump, give the same data.
 #   3. A heed database made by heed-load (not through heed-load-dump), and
 #      named databases (-a, -s, -l) round-trip through LMDB.
-#   4. A DUPSORT dump from LMDB is refused, nothing created; malformed
+#   4. A DUPSORT dump of LMDB's main db is refused, nothing created; a named
+#      DUPSORT db round-trips through LMDB (and is refused into a plain db); malformed
 #      inputs are refused with their line number and load nothing; -N, -T.
 #   5. heed-copy and heed-copy -c: heed-check clean, same dump, refusals.
 # Randomized: HEED_SEED replays the data set.
@@ -180,9 +181,56 @@ mkdir "$tmp/l8" && printf 'VERSION=3\nformat=print\ntype=btree\ndupsort=1\nHEADE
 	mdb_load "$tmp/l8" 2>/dev/null || fail "mdb_load of a dupsort dump"
 mdb_dump "$tmp/l8" >"$tmp/dup.txt" || fail "mdb_dump of a dupsort db"
 grep -q '^duplicates=1$' "$tmp/dup.txt" || fail "LMDB's dupsort dump has no duplicates=1: $(cat "$tmp/dup.txt")"
-"$bin/heed-load-dump" -f "$tmp/dup.txt" "$tmp/h8" 2>"$tmp/err" && fail "a DUPSORT dump was loaded"
-grep -q 'line [0-9]*: duplicates: .*heed has neither yet' "$tmp/err" || fail "DUPSORT refusal: $(cat "$tmp/err")"
+"$bin/heed-load-dump" -f "$tmp/dup.txt" "$tmp/h8" 2>"$tmp/err" && fail "a DUPSORT dump of the main db was loaded"
+grep -q 'line [0-9]*: dupsort=1 for the main database' "$tmp/err" || fail "main-db DUPSORT refusal: $(cat "$tmp/err")"
 [ -e "$tmp/h8" ] && fail "a refused DUPSORT load created $tmp/h8"
+# A named DUPSORT db (300 values over 7 keys, some long enough for LMDB's
+# sub-databases and heed's value trees): LMDB -> text -> heed -> text is
+# the same text, and heed's text loaded by mdb_load dumps the same again.
+# Both dumps say duplicates=1 and dupsort=1 (mdb_load reads the second);
+# the texts are compared without the mapsize (each loader's own).
+norm() { sed -e '/^mapsize=/d' "$1" >"$1.n"; }
+{
+	printf 'VERSION=3\nformat=print\ndatabase=dups\ntype=btree\ndupsort=1\nHEADER=END\n'
+	for i in $(seq 0 299); do
+		printf ' k%d\n v%05d%s\n' $((i % 7)) $((i * 7919 % 100000)) "$([ $((i % 3)) = 0 ] && printf 'x%.0s' $(seq 1 200))"
+	done
+	printf 'DATA=END\n'
+} >"$tmp/dups-in.txt"
+mkdir "$tmp/l9" && mdb_load -f "$tmp/dups-in.txt" "$tmp/l9" || fail "mdb_load of a named dupsort dump"
+mdb_dump -s dups "$tmp/l9" >"$tmp/dups-l.txt" || fail "mdb_dump -s dups"
+grep -q '^duplicates=1$' "$tmp/dups-l.txt" || fail "mdb_dump -s dups: no duplicates=1"
+"$bin/heed-load-dump" -f "$tmp/dups-l.txt" "$tmp/h9" || fail "heed-load-dump of a named DUPSORT dump"
+"$bin/heed-check" "$tmp/h9" >/dev/null || fail "heed-check after a DUPSORT load"
+"$bin/heed-dump" -s dups "$tmp/h9" >"$tmp/dups-h.txt" || fail "heed-dump -s dups"
+norm "$tmp/dups-l.txt"
+norm "$tmp/dups-h.txt"
+same "$tmp/dups-l.txt.n" "$tmp/dups-h.txt.n" "DUPSORT: mdb_dump -> heed-load-dump -> heed-dump"
+[ "$(grep -c '^ ' "$tmp/dups-h.txt")" = 600 ] || fail "heed-dump -s dups: not 300 pairs"
+mkdir "$tmp/l10" && mdb_load -f "$tmp/dups-h.txt" "$tmp/l10" || fail "mdb_load of heed-dump's DUPSORT dump"
+mdb_dump -s dups "$tmp/l10" >"$tmp/dups-l2.txt" || fail "mdb_dump -s dups of l10"
+norm "$tmp/dups-l2.txt"
+same "$tmp/dups-l.txt.n" "$tmp/dups-l2.txt.n" "DUPSORT: heed-dump -> mdb_load -> mdb_dump"
+# DUPFIXED (4-byte values) the same way.
+{
+	printf 'VERSION=3\nformat=print\ndatabase=fixed\ntype=btree\ndupsort=1\ndupfixed=1\nHEADER=END\n'
+	for i in $(seq 0 199); do printf ' f%d\n %04d\n' $((i % 3)) $((i * 37 % 1000)); done
+	printf 'DATA=END\n'
+} >"$tmp/fixed-in.txt"
+mkdir "$tmp/l11" && mdb_load -f "$tmp/fixed-in.txt" "$tmp/l11" || fail "mdb_load of a dupfixed dump"
+mdb_dump -s fixed "$tmp/l11" >"$tmp/fixed-l.txt" || fail "mdb_dump -s fixed"
+"$bin/heed-load-dump" -f "$tmp/fixed-l.txt" "$tmp/h11" || fail "heed-load-dump of a DUPFIXED dump"
+"$bin/heed-dump" -s fixed "$tmp/h11" >"$tmp/fixed-h.txt" || fail "heed-dump -s fixed"
+norm "$tmp/fixed-l.txt"
+norm "$tmp/fixed-h.txt"
+same "$tmp/fixed-l.txt.n" "$tmp/fixed-h.txt.n" "DUPFIXED: mdb_dump -> heed-load-dump -> heed-dump"
+# Into an existing db of the name that is not DUPSORT: refused, nothing loaded.
+sed -e '/^duplicates=1$/d' -e '/^dupsort=1$/d' -e 's/^database=dups$/database=plain/' "$tmp/dups-l.txt" |
+	awk '/^ / { k = $0; getline v; if (!seen[k]++) print k "\n" v; next } { print }' >"$tmp/plain-in.txt"
+"$bin/heed-load-dump" -f "$tmp/plain-in.txt" "$tmp/h9" || fail "heed-load-dump of a plain named db"
+sed 's/^database=dups$/database=plain/' "$tmp/dups-l.txt" >"$tmp/dups-plain.txt"
+"$bin/heed-load-dump" -f "$tmp/dups-plain.txt" "$tmp/h9" 2>"$tmp/err" && fail "DUPSORT data loaded into a plain db"
+grep -q "database plain: it exists, and is DUPSORT (or DUPFIXED) where the input is not" "$tmp/err" || fail "DUPSORT into plain: $(cat "$tmp/err")"
 
 # Malformed inputs, each against a db with data: a clear message naming
 # the line, exit 1, and the db exactly as before.
@@ -220,7 +268,7 @@ bad no-header-end "VERSION=3\nformat=print\n" 2 'no HEADER=END'
 bad not-kv "VERSION=3\nthis is text\nHEADER=END\n" 2 'expected KEY=VALUE'
 bad empty "" 0 'empty input'
 bad second-section "$H${ok}DATA=END\n${H}garbage\n" 14 'expected a data line'
-bad integerkey "VERSION=3\nintegerkey=1\nHEADER=END\nDATA=END\n" 2 'integerkey: .*heed has neither yet'
+bad integerkey "VERSION=3\nintegerkey=1\nHEADER=END\nDATA=END\n" 2 'integerkey: .*heed has none yet'
 # A put that fails after others succeeded (-a with keys out of order): the
 # one txn aborts.
 printf "$H 6b39\n 00\n 6b31\n 00\nDATA=END\n" | "$bin/heed-load-dump" -a "$tmp/h6" 2>"$tmp/err" &&

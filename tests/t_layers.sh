@@ -24,7 +24,7 @@ layers='
 2 vec dirty
 3 freelist
 4 btree
-5 dbrec
+5 dbrec dup
 6 txn
 7 db cursor
 8 env

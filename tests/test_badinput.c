@@ -824,3 +824,149 @@ Test(badinput, db_record_naming_the_main_root)
 	heed_env_close(e);
 	expect_damaged(path, "record naming the main root");
 }
+
+/* A DUPSORT file: key "a" holds three short values (an inline list), key
+ * "b" 300 values of 100 bytes (a value tree). */
+static void make_dup_file(const char *path)
+{
+	heed_env *e = NULL;
+	heed_txn *txn;
+	heed_dbi d;
+	char v[100];
+
+	cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_NOSYNC, 0, 0, 4), 0);
+	txn = begin(e, 0);
+	cr_assert_eq(heed_dbi_open(txn, "d", HEED_CREATE | HEED_DUPSORT, &d), 0);
+	for (int i = 1; i <= 3; i++) {
+		snprintf(v, sizeof(v), "v%d", i);
+		heed_val key = hs("a"), val = hs(v);
+		cr_assert_eq(heed_put(txn, d, &key, &val, 0), 0);
+	}
+	memset(v, 'x', sizeof(v));
+	for (int i = 0; i < 300; i++) {
+		heed_val key = hs("b"), val = hv(v, sizeof(v));
+
+		v[0] = (char)('0' + i / 100);
+		v[1] = (char)('0' + i / 10 % 10);
+		v[2] = (char)('0' + i % 10);
+		cr_assert_eq(heed_put(txn, d, &key, &val, 0), 0);
+	}
+	cr_assert_eq(heed_txn_commit(txn), 0);
+	heed_env_close(e);
+	drop_lock_file(path);
+}
+
+/* The node of key k (one byte) on a leaf of file path: its file offset.
+ * The last one found: a page copied by a later commit has a higher number
+ * than the one it replaced (pages a commit frees are not reused by it). */
+static off_t find_node(const char *path, char k, unsigned int flag)
+{
+	unsigned char pg[4096];
+	int fd = open(path, O_RDONLY);
+	off_t at = -1;
+
+	cr_assert_geq(fd, 0);
+	for (off_t p = 2; pread(fd, pg, sizeof(pg), p * 4096) == 4096; p++) {
+		if (page_hdr(pg)->flags != P_LEAF)
+			continue;
+		for (unsigned int i = 0; i < page_hdr(pg)->nkeys; i++) {
+			unsigned char *n = page_node(pg, i);
+
+			if (node_ksize(n) == 1 && n[NODE_HDR] == (unsigned char)k &&
+			    node_flags(n) == flag)
+				at = p * 4096 + (n - pg);
+		}
+	}
+	close(fd);
+	cr_assert_geq(at, 0, "no node %c with flags %x in %s", k, flag, path);
+	return at;
+}
+
+static void patch(const char *path, off_t at, const void *bytes, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pwrite(fd, bytes, n, at), (ssize_t)n);
+	close(fd);
+}
+
+/* Every read of key k of db "d" in path meets the damage: HEED_CORRUPTED. */
+static void expect_corrupted_key(const char *path, const char *k)
+{
+	heed_env *e = NULL;
+	heed_txn *txn;
+	heed_cursor *c;
+	heed_dbi d;
+	heed_val key = hs(k), val = hs("v2");
+	size_t n;
+
+	cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_RDONLY, 0, 0, 4), 0);
+	txn = begin(e, HEED_RDONLY);
+	cr_assert_eq(heed_dbi_open(txn, "d", 0, &d), 0);
+	cr_assert_eq(heed_cursor_open(txn, d, &c), 0);
+	HEED_RC(heed_cursor_get(c, &key, NULL, HEED_SET), HEED_CORRUPTED);
+	HEED_RC(heed_cursor_get(c, &key, &val, HEED_GET_BOTH), HEED_CORRUPTED);
+	HEED_RC(heed_cursor_count(c, &n), EINVAL);
+	heed_txn_abort(txn);
+	txn = NULL;
+	/* A write txn's delete of the key fails the txn, nothing freed. */
+	heed_env_close(e);
+	drop_lock_file(path);
+	cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR, 0, 0, 4), 0);
+	txn = begin(e, 0);
+	cr_assert_eq(heed_dbi_open(txn, "d", 0, &d), 0);
+	HEED_RC(heed_del(txn, d, &key, NULL), HEED_CORRUPTED);
+	HEED_RC(heed_txn_commit(txn), HEED_BAD_TXN);
+	heed_env_close(e);
+	drop_lock_file(path);
+}
+
+Test(badinput, dupsort_damaged_values)
+{
+	char path[128];
+	off_t at;
+
+	/* A list whose first value sorts after the second. */
+	snprintf(path, sizeof(path), "%s/list-order", tmpdir);
+	make_dup_file(path);
+	at = find_node(path, 'a', N_DUPS);
+	patch(path, at + NODE_HDR + 1 + 2 + 1, "9", 1);
+	expect_corrupted_key(path, "a");
+	expect_damaged(path, "a list out of order");
+	/* A list value running past the node. */
+	snprintf(path, sizeof(path), "%s/list-size", tmpdir);
+	make_dup_file(path);
+	at = find_node(path, 'a', N_DUPS);
+	patch(path, at + NODE_HDR + 1, "\xff\x00", 2);
+	expect_corrupted_key(path, "a");
+	expect_damaged(path, "a list value past its node");
+	/* A value tree whose root is past the end of the file. */
+	snprintf(path, sizeof(path), "%s/tree-root", tmpdir);
+	make_dup_file(path);
+	at = find_node(path, 'b', N_DUP);
+	patch(path, at + NODE_HDR + 1, "\xff\xff\x00\x00\x00\x00\x00\x00", 8);
+	expect_corrupted_key(path, "b");
+	expect_damaged(path, "a value tree's root past the file");
+	/* The db's record made DUPFIXED over values of several sizes. */
+	snprintf(path, sizeof(path), "%s/fixed-sizes", tmpdir);
+	make_dup_file(path);
+	{
+		/* key "a": v1, v2, v3 and one more, longer */
+		heed_env *e = NULL;
+		heed_txn *txn;
+		heed_dbi d;
+		heed_val key = hs("a"), val = hs("v4 longer");
+
+		cr_assert_eq(env_open_dir(&e, path, HEED_NOSUBDIR | HEED_NOSYNC, 0, 0, 4), 0);
+		txn = begin(e, 0);
+		cr_assert_eq(heed_dbi_open(txn, "d", 0, &d), 0);
+		cr_assert_eq(heed_put(txn, d, &key, &val, 0), 0);
+		cr_assert_eq(heed_txn_commit(txn), 0);
+		heed_env_close(e);
+		drop_lock_file(path);
+	}
+	at = find_node(path, 'd', N_DBREC);
+	patch(path, at + NODE_HDR + 1 + 12, "\x14", 1);
+	expect_damaged(path, "DUPFIXED over values of several sizes");
+}

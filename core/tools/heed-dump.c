@@ -9,6 +9,9 @@
  *   type=btree
  *   mapsize=N
  *   maxreaders=N
+ *   duplicates=1              (a HEED_DUPSORT database: both lines,
+ *   dupsort=1                  as mdb_dump)
+ *   dupfixed=1                (a HEED_DUPFIXED one)
  *   db_pagesize=N
  *   HEADER=END
  *    6b6579                   one line per key, one per value: a space,
@@ -159,17 +162,26 @@ static int header(struct dumper *d, const char *name, heed_dbi dbi)
 {
 	heed_envinfo info;
 	heed_stat st;
+	unsigned int flags = 0;
 	int rc = heed_env_info(d->env, &info);
 
 	if (!rc)
 		rc = heed_dbi_stat(d->txn, dbi, &st);
+	if (!rc)
+		rc = heed_dbi_flags(d->txn, dbi, &flags);
 	if (rc)
 		return rc;
 	fprintf(d->out, "VERSION=3\nformat=%s\n", d->print ? "print" : "bytevalue");
 	if (name)
 		fprintf(d->out, "database=%s\n", name);
-	fprintf(d->out, "type=btree\nmapsize=%zu\nmaxreaders=%u\ndb_pagesize=%u\nHEADER=END\n",
-		info.mapsize, info.maxreaders, st.psize);
+	fprintf(d->out, "type=btree\nmapsize=%zu\nmaxreaders=%u\n", info.mapsize, info.maxreaders);
+	if (flags & HEED_DUPSORT)
+		/* Both lines, as mdb_dump 0.9.24 writes: its mdb_load reads
+		 * dupsort=1 (and ignores duplicates=1, with a warning). */
+		fprintf(d->out, "duplicates=1\ndupsort=1\n");
+	if (flags & HEED_DUPFIXED)
+		fprintf(d->out, "dupfixed=1\n");
+	fprintf(d->out, "db_pagesize=%u\nHEADER=END\n", st.psize);
 	return 0;
 }
 

@@ -16,9 +16,12 @@
  * and loaded in one write txn: malformed input (named by its line number)
  * or a failed put loads nothing. Where mdb_load is lax this is strict: a
  * last line without its newline, or a section without DATA=END (a cut
- * dump), is an error, not a shorter load. A database with duplicates or
- * another key order (duplicates=1, dupsort, integerkey, reversekey ...)
- * is refused: heed stores neither yet.
+ * dump), is an error, not a shorter load. A named database with
+ * duplicates (dupsort=1, mdb_dump's, or duplicates=1; dupfixed=1 too) is
+ * loaded as a HEED_DUPSORT (HEED_DUPFIXED) one (an existing one must have
+ * the same flags); the main database
+ * with duplicates, or another key order (integerkey, reversekey
+ * ...), is refused: heed stores neither yet.
  *
  * Exit 0 on success, 1 on a failure, 2 on a usage error.
  */
@@ -45,8 +48,9 @@ struct rec {
 };
 
 struct section {
-	char *name;	 /* NULL: the main database */
-	size_t first, n; /* records */
+	char *name;	    /* NULL: the main database */
+	size_t first, n;    /* records */
+	unsigned int flags; /* HEED_DUPSORT or 0 */
 };
 
 struct input {
@@ -251,6 +255,7 @@ static int add_section(struct input *in, const char *name)
 		return ENOMEM;
 	s->first = in->nrecs;
 	s->n = 0;
+	s->flags = 0;
 	in->nsecs++;
 	return 0;
 }
@@ -269,10 +274,9 @@ static int number(struct input *in, const char *val, unsigned long long *out)
 
 /* One header line KEY=VALUE (already split); *print set by format=. */
 static int header_line(struct input *in, const char *key, const char *val, int *print,
-		       char **dbname)
+		       char **dbname, unsigned int *dbflags)
 {
-	static const char *const order_flags[] = {"duplicates", "dupsort",    "dupfixed",
-						  "integerkey", "integerdup", "reversekey",
+	static const char *const order_flags[] = {"integerkey", "integerdup", "reversekey",
 						  "reversedup"};
 	unsigned long long n;
 	char buf[256];
@@ -319,12 +323,18 @@ static int header_line(struct input *in, const char *key, const char *val, int *
 			in->pagesize = (unsigned int)n;
 	} else if (!strcmp(key, "mapaddr")) {
 		return 0; /* LMDB's fixed map address: heed has none */
+	} else if (!strcmp(key, "dupsort") || !strcmp(key, "duplicates")) {
+		if (strcmp(val, "0") != 0)
+			*dbflags |= HEED_DUPSORT;
+	} else if (!strcmp(key, "dupfixed")) {
+		if (strcmp(val, "0") != 0)
+			*dbflags |= HEED_DUPFIXED;
 	} else {
 		for (i = 0; i < sizeof(order_flags) / sizeof(order_flags[0]); i++)
 			if (!strcmp(key, order_flags[i]) && strcmp(val, "0") != 0)
 				return bad(in,
-					   "%s: a database with duplicate keys or another key "
-					   "order; heed has neither yet, so it cannot be loaded",
+					   "%s: a database with another key or value order; "
+					   "heed has none yet, so it cannot be loaded",
 					   key);
 		fprintf(stderr, "heed-load-dump: %s: line %zu: unrecognized keyword ignored: %s\n",
 			in->src, in->line, shown(key, buf));
@@ -337,6 +347,7 @@ static int header_line(struct input *in, const char *key, const char *val, int *
 static int read_header(struct input *in, int *print, const char *subname)
 {
 	char *name = NULL; /* of a database= line */
+	unsigned int dbflags = 0;
 	int rc, lines = 0;
 
 	*print = 0;
@@ -362,12 +373,23 @@ static int read_header(struct input *in, int *print, const char *subname)
 			goto out;
 		}
 		*eq = 0;
-		if (header_line(in, in->buf, eq + 1, print, &name)) {
+		if (header_line(in, in->buf, eq + 1, print, &name, &dbflags)) {
 			rc = -1;
 			goto out;
 		}
 	}
+	if ((dbflags & (HEED_DUPSORT | HEED_DUPFIXED)) == HEED_DUPFIXED) {
+		rc = bad(in, "dupfixed=1 without dupsort=1: heed keeps it for duplicates");
+		goto out;
+	}
+	if (dbflags && !name && !subname) {
+		rc = bad(in, "dupsort=1 for the main database: heed's holds no duplicates "
+			     "(load it into a named one with -s NAME)");
+		goto out;
+	}
 	rc = add_section(in, name ? name : subname) ? bad(in, "out of memory") : 1;
+	if (rc == 1)
+		in->secs[in->nsecs - 1].flags = dbflags;
 out:
 	free(name);
 	return rc;
@@ -451,6 +473,7 @@ struct failure {
 	size_t line;	   /* of the record whose put failed, or 0 */
 	const char *db;	   /* the database that would not open, or NULL */
 	int begin, commit; /* the txn would not begin or commit */
+	int dupsort;	   /* the db exists with(out) DUPSORT, the input not */
 };
 
 /* Put every record in one txn: 0, or a heed code with *f saying where. */
@@ -472,7 +495,16 @@ static int load_all(heed_env *env, const struct input *in, unsigned int putflags
 		const struct section *s = &in->secs[i];
 		heed_dbi dbi;
 
-		rc = heed_dbi_open(txn, s->name, s->name ? HEED_CREATE : 0, &dbi);
+		unsigned int have = 0;
+
+		rc = heed_dbi_open(txn, s->name, s->name ? HEED_CREATE | s->flags : 0, &dbi);
+		if (!rc)
+			rc = heed_dbi_flags(txn, dbi, &have);
+		/* An existing db of the name keeps its own flags. */
+		if (!rc && (have & (HEED_DUPSORT | HEED_DUPFIXED)) != s->flags) {
+			rc = HEED_INCOMPATIBLE;
+			f->dupsort = 1;
+		}
 		if (rc)
 			f->db = s->name;
 		for (j = 0; !rc && j < s->n; j++) {
@@ -633,8 +665,12 @@ int main(int argc, char **argv)
 			heed_strerror(rc));
 	} else if (rc && f.db) {
 		fprintf(stderr, "heed-load-dump: %s: database %s: %s: nothing loaded\n", path, f.db,
-			rc == HEED_INCOMPATIBLE ? "the main database holds a plain key of that name"
-						: heed_strerror(rc));
+			f.dupsort
+				? "it exists, and is DUPSORT (or DUPFIXED) where the input is not "
+				  "or the other way round"
+			: rc == HEED_INCOMPATIBLE
+				? "the main database holds a plain key of that name"
+				: heed_strerror(rc));
 	} else if (rc) {
 		fprintf(stderr, "heed-load-dump: %s: %s: %s: nothing loaded\n", path,
 			f.begin	   ? "write txn"

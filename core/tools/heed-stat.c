@@ -1,7 +1,8 @@
 /*
  * heed-stat PATH [-a] [-r] - print the statistics of a heed environment,
  * like mdb_stat: environment info, freelist, the main db; -a every named
- * db; -r the reader table (slots in use: pid, thread id, snapshot txnid).
+ * db (a DUPSORT one with its flags, its keys and the most values a key
+ * has); -r the reader table (slots in use: pid, thread id, snapshot txnid).
  */
 #include "heed.h"
 #include "internal.h"
@@ -24,6 +25,28 @@ static void print_stat(const char *title, const heed_stat *st)
 	printf("  Entries: %zu\n", st->entries);
 }
 
+/* A DUPSORT db's keys and the most values one of them holds. */
+static int print_dups(heed_txn *txn, heed_dbi dbi)
+{
+	heed_cursor *cur;
+	size_t keys = 0, most = 0, n;
+	int rc = heed_cursor_open(txn, dbi, &cur);
+
+	while (!rc && !(rc = heed_cursor_get(cur, NULL, NULL, HEED_NEXT_NODUP))) {
+		rc = heed_cursor_count(cur, &n);
+		keys++;
+		if (n > most)
+			most = n;
+	}
+	heed_cursor_close(cur);
+	if (rc != HEED_NOTFOUND)
+		return rc;
+	printf("  Flags: DUPSORT\n");
+	printf("  Keys: %zu\n", keys);
+	printf("  Most values of a key: %zu\n", most);
+	return 0;
+}
+
 /* Print every named db: the main db's keys that open as a db. */
 static int print_named(heed_env *env, const char *path)
 {
@@ -40,21 +63,26 @@ static int print_named(heed_env *env, const char *path)
 		char name[512];
 		heed_dbi dbi;
 		heed_stat st;
+		unsigned int flags = 0;
 
 		if (k.size >= sizeof(name) || memchr(k.data, 0, k.size))
 			continue;
 		memcpy(name, k.data, k.size);
 		name[k.size] = 0;
-		/* EINVAL: the key holds user data, not a db. */
+		/* HEED_INCOMPATIBLE: the key holds user data, not a db. */
 		rc = heed_dbi_open(txn, name, 0, &dbi);
-		if (rc == EINVAL) {
+		if (rc == HEED_INCOMPATIBLE) {
 			rc = 0;
 			continue;
 		}
 		if (!rc)
 			rc = heed_dbi_stat(txn, dbi, &st);
 		if (!rc)
+			rc = heed_dbi_flags(txn, dbi, &flags);
+		if (!rc)
 			print_stat(name, &st);
+		if (!rc && (flags & HEED_DUPSORT))
+			rc = print_dups(txn, dbi);
 	}
 	if (rc && rc != HEED_NOTFOUND)
 		fprintf(stderr, "heed-stat: %s: reading the named dbs: %s\n", path,

@@ -19,6 +19,15 @@
  * pending state the child began from), else the top txn with its
  * children; the other operations run in the innermost txn. After every commit heed-check's walker
  * (check.c) must find the file clean.
+ *
+ * Opcodes 0xc0 and up work on a DUPSORT db (DB_NAME, its record the main
+ * db's first key): 16 keys, each holding a set of 32 values (1 to 400
+ * bytes, ordered by their first byte), modelled as a bit set per key: put
+ * (plain, NODUPDATA, APPENDDUP), delete of one value or of a key, GET_BOTH
+ * and GET_BOTH_RANGE with the count, cursor deletes (one value, NODUPDATA)
+ * and where the cursor lands, heed_get, and walks of every (key, value)
+ * pair with NEXT/PREV, NEXT_NODUP/PREV_NODUP and NEXT_DUP/PREV_DUP. Inline
+ * value lists, their growth into value trees and back are on those paths.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -34,6 +43,9 @@
 #define NKEYS	 256
 #define MAX_OPS	 2000
 #define MAX_VLEN 20000
+#define NDKEYS	 16
+#define NDVALS	 32
+#define DB_NAME	 "0dups" /* sorts before every key of the main db */
 
 struct entry {
 	uint8_t present;
@@ -43,6 +55,7 @@ struct entry {
 
 struct state {
 	struct entry e[NKEYS];
+	uint32_t dups[NDKEYS]; /* value ids present under each DUPSORT key */
 };
 
 static const char *path;
@@ -52,6 +65,9 @@ static size_t keylen[NKEYS];
 static int order[NKEYS]; /* key ids sorted by key bytes */
 static int rank_of[NKEYS];
 static unsigned char vbuf[MAX_VLEN];
+static unsigned char dkey[NDKEYS][4];
+static unsigned char dval[NDVALS][400];
+static size_t dvlen[NDVALS];
 
 #define MAX_NEST 4
 
@@ -150,6 +166,7 @@ static void open_env(void)
 	if (heed_env_create(&env) != 0)
 		fail("env_create");
 	heed_env_set_mapsize(env, 256 << 20);
+	heed_env_set_maxdbs(env, 2);
 	int rc = heed_env_open(env, path, HEED_NOSUBDIR | HEED_NOSYNC, 0600);
 	if (rc != 0)
 		fail("env_open: %d", rc);
@@ -167,6 +184,16 @@ static void fresh_env(void)
 		if (maxkey < 511)
 			fail("max key size %d < %d", maxkey, 511);
 		make_keys();
+		for (int i = 0; i < NDKEYS; i++)
+			snprintf((char *)dkey[i], sizeof(dkey[i]), "k%02d", i);
+		for (int v = 0; v < NDVALS; v++) {
+			static const size_t lens[] = {1, 9, 60, 400};
+			dvlen[v] = lens[v % 4] + (size_t)v % 3;
+			if (dvlen[v] > sizeof(dval[v]))
+				dvlen[v] = sizeof(dval[v]);
+			memset(dval[v], 'a' + v % 26, dvlen[v]);
+			dval[v][0] = (unsigned char)(0x20 + v); /* the order */
+		}
 	}
 	memset(&committed, 0, sizeof(committed));
 	memset(&pending, 0, sizeof(pending));
@@ -261,6 +288,10 @@ static void check_walk(heed_txn *txn, const struct state *s, int backward)
 	size_t n = 0;
 	for (rc = heed_cursor_get(cur, &k, &v, backward ? HEED_LAST : HEED_FIRST); rc == 0;
 	     rc = heed_cursor_get(cur, &k, &v, backward ? HEED_PREV : HEED_NEXT)) {
+		if (k.size == strlen(DB_NAME) && !memcmp(k.data, DB_NAME, k.size)) {
+			n++; /* the DUPSORT db's record: not a key of the model */
+			continue;
+		}
 		while (r >= 0 && r < NKEYS && !s->e[order[r]].present)
 			r += backward ? -1 : 1;
 		if (r < 0 || r >= NKEYS)
@@ -284,6 +315,222 @@ static void check_walk(heed_txn *txn, const struct state *s, int backward)
 	rc = heed_dbi_stat(txn, 0, &st);
 	if (rc != 0 || st.entries != n)
 		fail("dbi_stat: rc %d, entries %d", rc, (int)st.entries);
+}
+
+/* ---- the DUPSORT db ---- */
+
+static heed_dbi dups_dbi(heed_txn *txn, int create)
+{
+	heed_dbi d;
+	int rc = heed_dbi_open(txn, DB_NAME, create ? HEED_CREATE | HEED_DUPSORT : 0, &d);
+
+	if (rc == HEED_NOTFOUND && !create)
+		return (heed_dbi)-1;
+	if (rc != 0)
+		fail("dbi_open %s: %d", DB_NAME, rc);
+	return d;
+}
+
+static int dval_id(const heed_val *v)
+{
+	for (int i = 0; i < NDVALS; i++)
+		if (v->size == dvlen[i] && !memcmp(v->data, dval[i], v->size))
+			return i;
+	fail("a value that was never put came back (%d bytes)", (int)v->size);
+}
+
+static int dkey_id(const heed_val *k)
+{
+	for (int i = 0; i < NDKEYS; i++)
+		if (k->size == 3 && !memcmp(k->data, dkey[i], 3))
+			return i;
+	fail("a DUPSORT key that was never put came back (%d bytes)", (int)k->size);
+}
+
+/* The (key, value) pair after (k, v) in s (v -1: before the key's values):
+ * 0 with *nk, *nv, or -1 when none. */
+static int dnext(const struct state *s, int k, int v, int *nk, int *nv)
+{
+	for (; k < NDKEYS; k++, v = -1)
+		for (int i = v + 1; i < NDVALS; i++)
+			if (s->dups[k] >> i & 1) {
+				*nk = k;
+				*nv = i;
+				return 0;
+			}
+	return -1;
+}
+
+static void dput(int k, int v, unsigned int flags)
+{
+	need_wtxn();
+	heed_dbi d = dups_dbi(wtxn, 1);
+	heed_val key = {3, dkey[k]}, val = {dvlen[v], dval[v]};
+	uint32_t have = pending.dups[k];
+	int expect = 0;
+
+	if (have >> v & 1)
+		expect = flags ? HEED_KEYEXIST : 0;
+	else if ((flags & HEED_APPENDDUP) && (have >> v))
+		expect = HEED_KEYEXIST;
+	int rc = heed_put(wtxn, d, &key, &val, flags);
+	if (rc != expect)
+		fail("dup put %d/%d flags %x: %d, expected %d", k, v, flags, rc, expect);
+	if (rc == 0)
+		pending.dups[k] |= 1u << v;
+}
+
+static void ddel(int k, int v)
+{
+	need_wtxn();
+	heed_dbi d = dups_dbi(wtxn, 1);
+	heed_val key = {3, dkey[k]}, val = {v >= 0 ? dvlen[v] : 0, v >= 0 ? dval[v] : NULL};
+	int present = v >= 0 ? (int)(pending.dups[k] >> v & 1) : pending.dups[k] != 0;
+	int rc = heed_del(wtxn, d, &key, v >= 0 ? &val : NULL);
+
+	if (rc != (present ? 0 : HEED_NOTFOUND))
+		fail("dup del %d/%d: %d", k, v, rc);
+	if (v >= 0)
+		pending.dups[k] &= ~(1u << v);
+	else
+		pending.dups[k] = 0;
+}
+
+/* Every pair of s, walking with NEXT/PREV (how 0), the _NODUP moves and
+ * FIRST_DUP/LAST_DUP (1), or NEXT_DUP/PREV_DUP within each key (2). */
+static void dwalk(heed_txn *txn, const struct state *s, int how, int backward)
+{
+	heed_dbi d = dups_dbi(txn, 0);
+	heed_cursor *cur;
+	heed_val k, v;
+	size_t n = 0, want = 0;
+	int rc, ek = backward ? NDKEYS - 1 : 0;
+
+	for (int i = 0; i < NDKEYS; i++)
+		want += (size_t)__builtin_popcount(s->dups[i]);
+	if (d == (heed_dbi)-1) {
+		if (want)
+			fail("the DUPSORT db is missing");
+		return;
+	}
+	if (heed_cursor_open(txn, d, &cur) != 0)
+		fail("cursor_open dups");
+	rc = heed_cursor_get(cur, &k, &v, backward ? HEED_LAST : HEED_FIRST);
+	while (rc == 0) {
+		int kid = dkey_id(&k), vid = dval_id(&v);
+		size_t cnt;
+
+		while (ek >= 0 && ek < NDKEYS && !s->dups[ek])
+			ek += backward ? -1 : 1;
+		if (kid != ek || !(s->dups[kid] >> vid & 1))
+			fail("dup walk %d: pair %d/%d where key %d was expected", how, kid, vid,
+			     ek);
+		if (heed_cursor_count(cur, &cnt) != 0 ||
+		    cnt != (size_t)__builtin_popcount(s->dups[kid]))
+			fail("dup walk: count of key %d", kid);
+		n++;
+		if (how == 0) {
+			rc = heed_cursor_get(cur, &k, &v, backward ? HEED_PREV : HEED_NEXT);
+			if (rc == 0 && dkey_id(&k) != kid)
+				ek += backward ? -1 : 1;
+			continue;
+		}
+		/* The key's values, then the next key. */
+		int steps = 1;
+		while ((rc = heed_cursor_get(cur, &k, &v,
+					     backward ? HEED_PREV_DUP : HEED_NEXT_DUP)) == 0) {
+			int vv = dval_id(&v);
+			if (dkey_id(&k) != kid || !(s->dups[kid] >> vv & 1) ||
+			    (backward ? vv >= vid : vv <= vid))
+				fail("dup walk: %s of key %d gave value %d after %d",
+				     backward ? "PREV_DUP" : "NEXT_DUP", kid, vv, vid);
+			vid = vv;
+			steps++;
+			n++;
+		}
+		if (rc != HEED_NOTFOUND || steps != __builtin_popcount(s->dups[kid]))
+			fail("dup walk: key %d: %d values of %d (%d)", kid, steps,
+			     __builtin_popcount(s->dups[kid]), rc);
+		if (how == 1) {
+			heed_val f;
+			if (heed_cursor_get(cur, NULL, &f,
+					    backward ? HEED_LAST_DUP : HEED_FIRST_DUP) ||
+			    dval_id(&f) != (backward ? 31 - __builtin_clz(s->dups[kid])
+						     : __builtin_ctz(s->dups[kid])))
+				fail("dup walk: %s of key %d", backward ? "LAST_DUP" : "FIRST_DUP",
+				     kid);
+		}
+		rc = heed_cursor_get(cur, &k, &v, backward ? HEED_PREV_NODUP : HEED_NEXT_NODUP);
+		ek += backward ? -1 : 1;
+		if (rc == 0) {
+			/* NEXT_NODUP lands on a key's first value, PREV_NODUP
+			 * on its last. */
+			int kk = dkey_id(&k);
+			if (dval_id(&v) != (backward ? 31 - __builtin_clz(s->dups[kk])
+						     : __builtin_ctz(s->dups[kk])))
+				fail("dup walk: %s landed inside key %d",
+				     backward ? "PREV_NODUP" : "NEXT_NODUP", kk);
+		}
+	}
+	if (rc != HEED_NOTFOUND || n != want)
+		fail("dup walk %d: %zu pairs of %zu (%d)", how, n, want, rc);
+	heed_cursor_close(cur);
+	heed_stat st;
+	if (heed_dbi_stat(txn, d, &st) != 0 || st.entries != want)
+		fail("dup stat: %zu entries of %zu", st.entries, want);
+}
+
+/* GET_BOTH (exact) or GET_BOTH_RANGE of (k, v); with del, the cursor then
+ * deletes what it found (NODUPDATA: the whole key) and must stand on the
+ * next pair. */
+static void dboth(int k, int v, int range, int del, unsigned int dflags)
+{
+	need_wtxn();
+	heed_dbi d = dups_dbi(wtxn, 1);
+	heed_cursor *cur;
+	heed_val key = {3, dkey[k]}, val = {dvlen[v], dval[v]};
+	int wk, wv, rc;
+
+	if (heed_cursor_open(wtxn, d, &cur) != 0)
+		fail("cursor_open dups");
+	rc = heed_cursor_get(cur, &key, &val, range ? HEED_GET_BOTH_RANGE : HEED_GET_BOTH);
+	int found = dnext(&pending, k, v - 1, &wk, &wv) == 0 && wk == k && (range || wv == v);
+	if (rc != (found ? 0 : HEED_NOTFOUND))
+		fail("GET_BOTH%s %d/%d: %d", range ? "_RANGE" : "", k, v, rc);
+	if (rc == 0 && dval_id(&val) != wv)
+		fail("GET_BOTH%s %d/%d: value %d, expected %d", range ? "_RANGE" : "", k, v,
+		     dval_id(&val), wv);
+	if (rc == 0 && del) {
+		rc = heed_cursor_del(cur, dflags);
+		if (rc != 0)
+			fail("cursor_del %d/%d: %d", k, wv, rc);
+		if (dflags)
+			pending.dups[k] = 0;
+		else
+			pending.dups[k] &= ~(1u << wv);
+		int nk, nv;
+		int more = dnext(&pending, k, dflags ? NDVALS : wv, &nk, &nv) == 0;
+		heed_val kk, vv;
+		rc = heed_cursor_get(cur, &kk, &vv, HEED_NEXT);
+		if (more ? rc != 0 || dkey_id(&kk) != nk || dval_id(&vv) != nv
+			 : rc != HEED_NOTFOUND)
+			fail("NEXT after cursor_del %d/%d flags %x: %d", k, wv, dflags, rc);
+	}
+	heed_cursor_close(cur);
+}
+
+static void dget(heed_txn *txn, const struct state *s, int k)
+{
+	heed_dbi d = dups_dbi(txn, 0);
+	heed_val key = {3, dkey[k]}, val;
+
+	if (d == (heed_dbi)-1)
+		return;
+	int rc = heed_get(txn, d, &key, &val);
+	if (rc != (s->dups[k] ? 0 : HEED_NOTFOUND))
+		fail("dup get %d: %d", k, rc);
+	if (rc == 0 && dval_id(&val) != __builtin_ctz(s->dups[k]))
+		fail("dup get %d: not its first value", k);
 }
 
 static void op_put(int id, uint8_t cls, uint8_t seed, unsigned int flags)
@@ -348,12 +595,15 @@ static void op_set_range(heed_txn *txn, const struct state *s, int id)
 	if (rc == 0) {
 		if (id_of(&k) != want || !value_ok(&s->e[want], &v))
 			fail("SET_RANGE key %d: got another item than %d", id, want);
-		/* One step back is the greatest key below. */
+		/* One step back is the greatest key below (the DUPSORT db's
+		 * record sorts before every key: as none). */
 		int below = -1;
 		for (int r = rank_of[want] - 1; r >= 0 && below < 0; r--)
 			if (s->e[order[r]].present)
 				below = order[r];
 		rc = heed_cursor_get(cur, &k, &v, HEED_PREV);
+		if (rc == 0 && k.size == strlen(DB_NAME) && !memcmp(k.data, DB_NAME, k.size))
+			rc = HEED_NOTFOUND;
 		if (below < 0 ? rc != HEED_NOTFOUND : (rc != 0 || id_of(&k) != below))
 			fail("PREV after SET_RANGE %d: %d", id, rc);
 	}
@@ -407,6 +657,7 @@ static void op_snapshot(int id)
 		fail("read txn: %d", rc);
 	op_get(rtxn, &committed, id);
 	check_walk(rtxn, &committed, id & 1);
+	dwalk(rtxn, &committed, id % 3, id & 1);
 	heed_txn_abort(rtxn);
 }
 
@@ -419,6 +670,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t a = pos < size ? data[pos++] : 0;
 		uint8_t b = pos < size ? data[pos] : 0;
 		uint8_t c = pos + 1 < size ? data[pos + 1] : 0;
+		if (op >= 0xc0) {
+			static const unsigned int pf[] = {0, HEED_NODUPDATA, HEED_APPENDDUP};
+			int k = a % NDKEYS, v = b % NDVALS;
+
+			switch ((op - 0xc0) % 8) {
+			case 0:
+			case 1:
+				dput(k, v, pf[c % 3]);
+				pos += 2;
+				break;
+			case 2:
+				ddel(k, v);
+				pos++;
+				break;
+			case 3:
+				ddel(k, -1);
+				break;
+			case 4:
+				need_wtxn();
+				dwalk(wtxn, &pending, b % 3, c & 1);
+				pos += 2;
+				break;
+			case 5:
+				dboth(k, v, c & 1, 0, 0);
+				pos += 2;
+				break;
+			case 6:
+				dboth(k, v, c & 1, 1, (c & 2) ? HEED_NODUPDATA : 0);
+				pos += 2;
+				break;
+			default:
+				need_wtxn();
+				dget(wtxn, &pending, k);
+				break;
+			}
+			continue;
+		}
 		switch (op % 16) {
 		case 0:
 		case 1:
@@ -488,6 +776,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (heed_txn_begin(env, NULL, HEED_RDONLY, &rtxn) != 0)
 		fail("final read txn");
 	check_walk(rtxn, &committed, 0);
+	dwalk(rtxn, &committed, 0, 0);
+	dwalk(rtxn, &committed, 1, 1);
 	heed_txn_abort(rtxn);
 	heed_env_close(env);
 	env = NULL;

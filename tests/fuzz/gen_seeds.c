@@ -222,6 +222,18 @@ static const unsigned char prog_nested[] = {
 	0, 1, 1, 1, 29, 0, 0,  2, 2, 2, 5, 1, 29, 0, 0,	 3, 4,	3, 9, 1, 10, 0, 29, 0, 0,  4,
 	1, 4, 8, 1, 8,	1, 29, 0, 0, 5, 1, 5, 8,  0, 10, 1, 29, 0, 0, 6, 1,  6, 9,  0, 13, 2};
 
+/* The DUPSORT db (opcodes 0xc0 up): lists, a list grown into a tree, trees
+ * (400-byte values), every walk, GET_BOTH, cursor deletes, commit, abort. */
+static const unsigned char prog_dups[] = {
+	0xc0, 1,    3,	  0,	0xc0, 1,    7,	  0,	0xc0, 1,    11,	  0,	0xc0, 1,    1,
+	0,    0xc0, 1,	  5,	0,    0xc0, 2,	  1,	0,    0xc0, 2,	  2,	0,    0xc0, 2,
+	5,    0,    0xc0, 2,	6,    0,    0xc0, 2,	9,    1,    0xc0, 2,	9,    2,    0xc0,
+	2,    13,   0,	  0xc0, 2,    17,   0,	  0xc0, 2,    21,   0,	  0xc4, 0,    0,    0,
+	0xc4, 0,    1,	  1,	0xc4, 0,    2,	  0,	8,    0,    0xc5, 1,	4,    1,    0xc6,
+	1,    5,    0,	  0xc6, 2,    0,    3,	  0xc2, 1,    7,    0xc3, 2,	0xc7, 1,    0xc4,
+	0,    1,    0,	  8,	0,    13,   3,	  0xc0, 3,    31,   2,	  0xc0, 3,    1,    2,
+	9,    0,    15,	  1,	0xc4, 0,    0,	  1};
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -275,6 +287,7 @@ int main(int argc, char **argv)
 		{"append", prog_append, sizeof(prog_append)},
 		{"churn", prog_churn, sizeof(prog_churn)},
 		{"nested", prog_nested, sizeof(prog_nested)},
+		{"dups", prog_dups, sizeof(prog_dups)},
 	};
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/fuzz_ops/%s.ops", argv[1], progs[i].name);
