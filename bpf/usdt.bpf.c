@@ -5,7 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
-#include "probe_abi.h"
+#include "opbatch.bpf.h"
 #include "usdt.h"
 #include "hist.bpf.h"
 
@@ -65,24 +65,28 @@ static __always_inline __u32 depth_index(__u32 d)
 	return d & (HEED_USDT_DEPTH - 1);
 }
 
-/* Records are read in whole chunks onto the stack: 4 helper calls per full batch
- * instead of 64, and no per-CPU scratch buffer that another target thread could
- * overwrite by preempting us on this CPU (16 records are 256 of the 512 stack bytes).
- * A chunk past the end of a short batch may lie beyond readable memory: then that
- * chunk is read record by record. */
-#define CHUNK 16
-
-static __always_inline int read_chunk(struct heed_oprec *buf, void *src, __u32 len)
+/* bpf_loop callback: chunk c of the batch; 1 stops the loop. */
+static long add_chunk(__u32 c, struct opbatch *b)
 {
-	__u32 i;
+	struct heed_oprec buf[OPBATCH_CHUNK];
+	struct heed_hist *h;
+	__u32 i, op, len;
 
-	if (!bpf_probe_read_user(buf, CHUNK * sizeof(*buf), src))
-		return 0;
-	for (i = 0; i < CHUNK; i++) {
+	if (opbatch_chunk(b, c, buf, &len)) {
+		lose(HEED_USDT_LOST_BATCH_FAULT, b->n - c * OPBATCH_CHUNK);
+		return 1;
+	}
+	for (i = 0; i < OPBATCH_CHUNK; i++) {
 		if (i >= len)
 			break;
-		if (bpf_probe_read_user(&buf[i], sizeof(*buf), src + i * sizeof(*buf)))
-			return -1;
+		op = HEED_OPREC_OP(buf[i].op);
+		if (op >= HEED_USDT_OPS) {
+			lose(HEED_USDT_LOST_BAD_OP, 1);
+			continue;
+		}
+		h = bpf_map_lookup_elem(&hists, &op);
+		if (h)
+			hist_add(h, buf[i].ns, failed(buf[i].rc));
 	}
 	return 0;
 }
@@ -90,35 +94,13 @@ static __always_inline int read_chunk(struct heed_oprec *buf, void *src, __u32 l
 SEC("usdt")
 int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 {
-	struct heed_oprec buf[CHUNK];
-	struct heed_hist *h;
-	__u32 c, i, op, len;
+	struct opbatch b = {.recs = recs, .n = n};
 
 	if (n > HEED_USDT_BATCH) {
 		lose(HEED_USDT_LOST_BATCH_N, n);
 		return 0;
 	}
-	for (c = 0; c < HEED_USDT_BATCH / CHUNK; c++) {
-		if (c * CHUNK >= n)
-			break;
-		len = n - c * CHUNK;
-		if (read_chunk(buf, recs + c * sizeof(buf), len)) {
-			lose(HEED_USDT_LOST_BATCH_FAULT, n - c * CHUNK);
-			break;
-		}
-		for (i = 0; i < CHUNK; i++) {
-			if (i >= len)
-				break;
-			op = buf[i].op;
-			if (op >= HEED_USDT_OPS) {
-				lose(HEED_USDT_LOST_BAD_OP, 1);
-				continue;
-			}
-			h = bpf_map_lookup_elem(&hists, &op);
-			if (h)
-				hist_add(h, buf[i].ns, failed(buf[i].rc));
-		}
-	}
+	bpf_loop(opbatch_chunks(n), add_chunk, &b, 0);
 	return 0;
 }
 
