@@ -122,8 +122,8 @@ int heed_func_exit(struct pt_regs *ctx)
 static long add_chunk(__u32 c, struct opbatch *b)
 {
 	struct heed_oprec buf[OPBATCH_CHUNK];
-	__u32 i, fn, key, len, slot, *s;
-	struct heed_hist *h;
+	__u32 i, fn, key, len, slot, hfn = HEED_FN__COUNT, *s;
+	struct heed_hist *h = NULL;
 
 	if (opbatch_chunk(b, c, buf, &len)) {
 		lose_n(HEED_FUNC_LOST_BATCH, b->n - c * OPBATCH_CHUNK);
@@ -135,12 +135,18 @@ static long add_chunk(__u32 c, struct opbatch *b)
 		fn = HEED_OPREC_FN(buf[i].op);
 		if (fn == HEED_FN_NONE || fn >= HEED_FN__COUNT)
 			continue;
-		key = (__u32)b->cookie * HEED_FN__COUNT + fn;
-		s = bpf_map_lookup_elem(&libfns, &key);
-		if (!s || !*s)
-			continue;
-		slot = *s - 1;
-		h = bpf_map_lookup_elem(&hists, &slot);
+		/* Runs of one function (all heed_get on a read workload) look their
+		 * histogram up once. */
+		if (fn != hfn) {
+			hfn = fn;
+			h = NULL;
+			key = (__u32)b->cookie * HEED_FN__COUNT + fn;
+			s = bpf_map_lookup_elem(&libfns, &key);
+			if (s && *s) {
+				slot = *s - 1;
+				h = bpf_map_lookup_elem(&hists, &slot);
+			}
+		}
 		if (h)
 			hist_add(h, buf[i].ns, 0);
 	}
