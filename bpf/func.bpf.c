@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* func.bpf.c - per-function latency from a uprobe and a uretprobe on each function. */
+/* func.bpf.c - per-function latency from a uprobe and a uretprobe on each function,
+ * or, for libheed's own functions, from the durations libheed hands over in
+ * heed:ops__batch (see func.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
 #include "func.h"
+#include "opbatch.bpf.h"
 #include "hist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -36,6 +40,13 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HEED_FUNC_LIB_FILES *HEED_FN__COUNT);
+	__type(key, __u32);
+	__type(value, __u32);
+} libfns SEC(".maps");
+
 /* Hides d's range from clang so that it keeps the mask the verifier needs to see. */
 static __always_inline __u32 slot_index(__u32 d)
 {
@@ -43,12 +54,17 @@ static __always_inline __u32 slot_index(__u32 d)
 	return d & (HEED_FUNC_DEPTH - 1);
 }
 
-static __always_inline void lose(__u32 what)
+static __always_inline void lose_n(__u32 what, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&lost, &what);
 
 	if (v)
-		__sync_fetch_and_add(v, 1);
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline void lose(__u32 what)
+{
+	lose_n(what, 1);
 }
 
 SEC("uprobe")
@@ -99,5 +115,53 @@ int heed_func_exit(struct pt_regs *ctx)
 	h = bpf_map_lookup_elem(&hists, &slot);
 	if (h)
 		hist_add(h, now - f->ts[slot_index(d)], 0);
+	return 0;
+}
+
+/* bpf_loop callback: the records of chunk c that name a traced function. */
+static long add_chunk(__u32 c, struct opbatch *b)
+{
+	struct heed_oprec buf[OPBATCH_CHUNK];
+	__u32 i, fn, key, len, slot, hfn = HEED_FN__COUNT, *s;
+	struct heed_hist *h = NULL;
+
+	if (opbatch_chunk(b, c, buf, &len)) {
+		lose_n(HEED_FUNC_LOST_BATCH, b->n - c * OPBATCH_CHUNK);
+		return 1;
+	}
+	for (i = 0; i < OPBATCH_CHUNK; i++) {
+		if (i >= len)
+			break;
+		fn = HEED_OPREC_FN(buf[i].op);
+		if (fn == HEED_FN_NONE || fn >= HEED_FN__COUNT)
+			continue;
+		/* Runs of one function (all heed_get on a read workload) look their
+		 * histogram up once. */
+		if (fn != hfn) {
+			hfn = fn;
+			h = NULL;
+			key = (__u32)b->cookie * HEED_FN__COUNT + fn;
+			s = bpf_map_lookup_elem(&libfns, &key);
+			if (s && *s) {
+				slot = *s - 1;
+				h = bpf_map_lookup_elem(&hists, &slot);
+			}
+		}
+		if (h)
+			hist_add(h, buf[i].ns, 0);
+	}
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(heed_func_batch, void *recs, unsigned int n)
+{
+	struct opbatch b = {.recs = recs, .n = n, .cookie = bpf_usdt_cookie(ctx)};
+
+	if (n > HEED_OPREC_BATCH || b.cookie >= HEED_FUNC_LIB_FILES) {
+		lose_n(HEED_FUNC_LOST_BATCH, n);
+		return 0;
+	}
+	bpf_loop(opbatch_chunks(n), add_chunk, &b, 0);
 	return 0;
 }

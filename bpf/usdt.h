@@ -11,7 +11,7 @@
 
 /* heed operations, numbered as core/probe_abi.h numbers them; ops own slots 0..5. */
 #define HEED_USDT_OPS	   6
-#define HEED_USDT_BATCH	   64	    /* most records one batch may carry */
+#define HEED_USDT_BATCH	   256	    /* most records one batch may carry */
 #define HEED_USDT_NOTFOUND (-30798) /* HEED_NOTFOUND: a miss, not an error */
 #define HEED_USDT_KEYEXIST (-30799) /* HEED_KEYEXIST: an expected answer, not an error */
 

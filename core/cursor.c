@@ -326,7 +326,7 @@ HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, he
 	int rc, iop = (int)op;
 
 	if (!cur)
-		return EINVAL;
+		return op_end(OP_REC(HEED_OP_CURSOR, HEED_FN_CURSOR_GET), EINVAL, t0);
 	dbi = cur->dbi;
 	PROBE(CURSOR_START, dbi, iop);
 	rc = cursor_get(cur, key, data, op);
@@ -336,7 +336,7 @@ HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, he
 	    rc != HEED_BAD_TXN && rc != HEED_INCOMPATIBLE)
 		txn_fail(cur->txn, rc);
 	PROBE(CURSOR_DONE, dbi, iop, rc);
-	op_end(HEED_OP_CURSOR, rc, t0);
+	op_end(OP_REC(HEED_OP_CURSOR, HEED_FN_CURSOR_GET), rc, t0);
 	return probe_rc(rc);
 }
 
@@ -940,12 +940,12 @@ HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *da
 	int rc, iop = OP_PUT + (int)(flags & 1);
 
 	if (!cur)
-		return EINVAL;
+		return op_end(OP_REC(HEED_OP_CURSOR, HEED_FN_CURSOR_PUT), EINVAL, t0);
 	dbi = cur->dbi;
 	PROBE(CURSOR_START, dbi, iop);
 	rc = cursor_put(cur, key, data, flags);
 	PROBE(CURSOR_DONE, dbi, iop, rc);
-	op_end(HEED_OP_CURSOR, rc, t0);
+	op_end(OP_REC(HEED_OP_CURSOR, HEED_FN_CURSOR_PUT), rc, t0);
 	return probe_rc(rc);
 }
 
@@ -995,11 +995,11 @@ HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags)
 	int rc, iop = OP_DEL;
 
 	if (!cur)
-		return EINVAL;
+		return op_end(OP_REC(HEED_OP_CURSOR, HEED_FN_CURSOR_DEL), EINVAL, t0);
 	dbi = cur->dbi;
 	PROBE(CURSOR_START, dbi, iop);
 	rc = cursor_del(cur, flags);
 	PROBE(CURSOR_DONE, dbi, iop, rc);
-	op_end(HEED_OP_CURSOR, rc, t0);
+	op_end(OP_REC(HEED_OP_CURSOR, HEED_FN_CURSOR_DEL), rc, t0);
 	return probe_rc(rc);
 }

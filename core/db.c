@@ -60,7 +60,7 @@ HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 	rc = get(txn, dbi, key, data);
 	ds = rc ? 0 : data->size;
 	PROBE(GET_DONE, dbi, rc, ds);
-	op_end(HEED_OP_GET, rc, t0);
+	op_end(OP_REC(HEED_OP_GET, HEED_FN_GET), rc, t0);
 	return probe_rc(rc);
 }
 
@@ -106,7 +106,7 @@ HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 	PROBE(PUT_START, dbi, ks, ds, flags);
 	rc = put(txn, dbi, key, data, flags);
 	PROBE(PUT_DONE, dbi, rc);
-	op_end(HEED_OP_PUT, rc, t0);
+	op_end(OP_REC(HEED_OP_PUT, HEED_FN_PUT), rc, t0);
 	return probe_rc(rc);
 }
 
@@ -156,7 +156,7 @@ HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const he
 	PROBE(DEL_START, dbi, ks);
 	rc = del(txn, dbi, key, data);
 	PROBE(DEL_DONE, dbi, rc);
-	op_end(HEED_OP_DEL, rc, t0);
+	op_end(OP_REC(HEED_OP_DEL, HEED_FN_DEL), rc, t0);
 	return probe_rc(rc);
 }
 

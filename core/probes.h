@@ -4,7 +4,8 @@
  * with HEED_PROBES=0 everything compiles out.
  *
  * op_begin()/op_end() time a public op into the ops__batch buffer (see
- * probe_abi.h); op_flush() fires the batch at the end of a txn.
+ * probe_abi.h); op_flush() fires the batch at the end of a txn. A function
+ * with a HEED_FN_* id calls op_end on every return path.
  */
 #ifndef HEED_PROBES_H
 #define HEED_PROBES_H
@@ -31,7 +32,17 @@ static inline void probe_off(int unused, ...)
 #define OPS_ENABLED()	 0
 #endif
 
+#if defined(__x86_64__)
+#include <x86intrin.h>
+/* TSC ticks (never 0 in practice): half the cost of a vDSO clock_gettime;
+ * op_flush converts the durations to nanoseconds. */
+static inline uint64_t op_clock(void)
+{
+	return __rdtsc() | 1;
+}
+#else
 uint64_t op_clock(void);
+#endif
 void op_append(unsigned int op, int rc, uint64_t t0);
 void op_flush(void);
 
@@ -41,10 +52,15 @@ static inline uint64_t op_begin(void)
 	return __builtin_expect(OPS_ENABLED(), 0) ? op_clock() : 0;
 }
 
-static inline void op_end(unsigned int op, int rc, uint64_t t0)
+/* The record of a call of public function fn (HEED_FN_*), an op of kind op. */
+#define OP_REC(op, fn) ((unsigned int)(op) | (unsigned int)(fn) << HEED_OPREC_FN_SHIFT)
+
+/* Returns rc, so that an early return can record itself. */
+static inline int op_end(unsigned int rec, int rc, uint64_t t0)
 {
 	if (__builtin_expect(t0 != 0, 0))
-		op_append(op, rc, t0);
+		op_append(rec, rc, t0);
+	return rc;
 }
 
 /* Report errors other than the expected NOTFOUND/KEYEXIST. */

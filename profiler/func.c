@@ -1,4 +1,11 @@
-/* func.c - --func: the user side of bpf/func.bpf.c (see trace.h). */
+/* func.c - --func: the user side of bpf/func.bpf.c (see trace.h).
+ *
+ * Two paths: a uprobe and a uretprobe on a function in general; for libheed's
+ * functions that time themselves (HEED_FN_* of core/probe_abi.h), the durations
+ * libheed hands over in heed:ops__batch, when the file's probe says its records
+ * carry function ids (third argument HEED_OPREC_ABI). The batch costs tens of
+ * nanoseconds a call where a uprobe pair costs microseconds (profiler/README.md).
+ */
 #include "trace.h"
 
 #include <bpf/bpf.h>
@@ -14,6 +21,7 @@
 #include "func.h"
 #include "func.skel.h"
 #include "links.h"
+#include "probe_abi.h"
 
 /* Two perf events (uprobe and uretprobe) per function: keep the fd count sane. */
 #define MAX_FUNCS 1000
@@ -26,6 +34,21 @@ struct target_fn {
 	char *path; /* owned: the maps it came from are replaced */
 	uint64_t off;
 	size_t slot;
+	unsigned int libfn; /* HEED_FN_*: timed from file's batch; 0: by uprobes */
+	size_t file;	    /* index in libfiles when libfn */
+};
+
+/* The functions libheed times into its batch, and their ids there. */
+static const struct {
+	const char *name;
+	unsigned int id;
+} lib_fns[] = {
+	{"heed_get", HEED_FN_GET},
+	{"heed_put", HEED_FN_PUT},
+	{"heed_del", HEED_FN_DEL},
+	{"heed_cursor_get", HEED_FN_CURSOR_GET},
+	{"heed_cursor_put", HEED_FN_CURSOR_PUT},
+	{"heed_cursor_del", HEED_FN_CURSOR_DEL},
 };
 
 struct heed_func {
@@ -35,6 +58,8 @@ struct heed_func {
 	size_t max_slots;      /* the histogram map's size, 0 before load */
 	struct target_fn *fns; /* fns[0..attached) are attached */
 	size_t nfns, attached;
+	char *libfiles[HEED_FUNC_LIB_FILES]; /* files whose batch is read, owned */
+	size_t nlibfiles, libattached;	     /* libfiles[0..libattached) attached */
 	pid_t pid;
 	char *const *globs;
 	size_t nglobs;
@@ -99,7 +124,64 @@ static int resolve_ifunc(pid_t pid, const struct heed_maps *maps, const char *pa
 	return 0;
 }
 
-static int add_fn(heed_func *f, const char *path, uint64_t off, size_t slot)
+/* 1 when path's heed:ops__batch carries function ids: its last argument is the
+ * constant HEED_OPREC_ABI. */
+static int batch_has_fns(const char *path)
+{
+	char want[32];
+	struct heed_elf_usdt *v = NULL;
+	size_t n = 0, i, wl;
+	int yes = 0;
+
+	if (heed_elf_usdt(path, &v, &n))
+		return 0;
+	wl = (size_t)snprintf(want, sizeof(want), " 4@$%d", HEED_OPREC_ABI);
+	for (i = 0; i < n && !yes; i++) {
+		const char *args = v[i].args;
+		size_t al;
+
+		if (!args || !v[i].provider || !v[i].name || strcmp(v[i].provider, "heed") != 0 ||
+		    strcmp(v[i].name, "ops__batch") != 0)
+			continue;
+		al = strlen(args);
+		yes = al >= wl && !strcmp(args + al - wl, want);
+	}
+	heed_elf_usdt_free(v, n);
+	return yes;
+}
+
+static unsigned int lib_fn_id(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(lib_fns) / sizeof(lib_fns[0]); i++)
+		if (!strcmp(lib_fns[i].name, name))
+			return lib_fns[i].id;
+	return 0;
+}
+
+/* path's index in f->libfiles, added if new; -1 when the list is full. */
+static int lib_file(heed_func *f, const char *path, size_t *file)
+{
+	size_t i;
+
+	for (i = 0; i < f->nlibfiles; i++)
+		if (!strcmp(f->libfiles[i], path))
+			break;
+	if (i == f->nlibfiles) {
+		if (i == HEED_FUNC_LIB_FILES)
+			return -1;
+		f->libfiles[i] = strdup(path);
+		if (!f->libfiles[i])
+			return -ENOMEM;
+		f->nlibfiles++;
+	}
+	*file = i;
+	return 0;
+}
+
+static int add_fn(heed_func *f, const char *path, uint64_t off, size_t slot, unsigned int libfn,
+		  size_t file)
 {
 	struct target_fn *nv = realloc(f->fns, (f->nfns + 1) * sizeof(*nv));
 
@@ -110,6 +192,8 @@ static int add_fn(heed_func *f, const char *path, uint64_t off, size_t slot)
 	if (!nv[f->nfns].path)
 		return -ENOMEM;
 	nv[f->nfns].off = off;
+	nv[f->nfns].libfn = libfn;
+	nv[f->nfns].file = file;
 	nv[f->nfns++].slot = slot;
 	return 0;
 }
@@ -120,15 +204,17 @@ static int plan_file(heed_func *f, const struct heed_maps *maps, size_t g, const
 {
 	struct heed_elf_func *fns = NULL;
 	size_t nf = 0, j, k;
-	int rc = 0;
+	int rc = 0, batch;
 
 	if (heed_elf_funcs(path, glob, &fns, &nf))
 		return 0;
+	batch = nf ? batch_has_fns(path) : 0;
 	for (j = 0; j < nf && !rc; j++) {
 		const char *fpath = path;
 		uint64_t off = fns[j].off;
 		char name[512];
-		size_t slot;
+		size_t slot, file = 0;
+		unsigned int libfn = 0;
 		int dup = 0;
 
 		/* An IFUNC is traced at what its resolver chose for this process:
@@ -157,8 +243,18 @@ static int plan_file(heed_func *f, const struct heed_maps *maps, size_t g, const
 				 f->globs[g], MAX_FUNCS, f->max_slots);
 			rc = -E2BIG;
 		}
+		/* A full list of files leaves the function to uprobes. */
+		if (!rc && batch && !fns[j].ifunc)
+			libfn = lib_fn_id(fns[j].name);
+		if (!rc && libfn) {
+			rc = lib_file(f, path, &file);
+			if (rc == -1) {
+				libfn = 0;
+				rc = 0;
+			}
+		}
 		if (!rc)
-			rc = add_fn(f, fpath, off, slot);
+			rc = add_fn(f, fpath, off, slot, libfn, file);
 	}
 	heed_elf_funcs_free(fns, nf);
 	return rc;
@@ -207,6 +303,39 @@ static int plan(heed_func *f, const struct heed_maps *maps, char *err, size_t er
 	return 0;
 }
 
+/* Routes fn's records of its file's batch to its slot, attaching the batch
+ * program to the files up to fn's (file i with cookie i). */
+static int lib_attach(heed_func *f, const struct target_fn *fn, char *err, size_t errlen)
+{
+	__u32 key = (__u32)(fn->file * HEED_FN__COUNT + fn->libfn), val = (__u32)fn->slot + 1;
+	struct bpf_link *l;
+	int rc;
+
+	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.libfns), &key, &val, BPF_ANY)) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot route %s to its histogram: %s", f->h.v[fn->slot].name,
+			 strerror(-rc));
+		return rc;
+	}
+	while (f->libattached <= fn->file) {
+		LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = f->libattached);
+
+		l = bpf_program__attach_usdt(f->skel->progs.heed_func_batch, f->pid,
+					     f->libfiles[f->libattached], "heed", "ops__batch", &o);
+		if (!l) {
+			rc = -errno;
+			snprintf(err, errlen, "cannot attach to heed:ops__batch in %s: %s",
+				 f->libfiles[f->libattached], strerror(-rc));
+			return rc;
+		}
+		rc = heed_links_add(&f->links, l);
+		if (rc)
+			return rc;
+		f->libattached++;
+	}
+	return 0;
+}
+
 /* Plans what maps holds and attaches the new functions. */
 static int update(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
 {
@@ -220,6 +349,10 @@ static int update(heed_func *f, const struct heed_maps *maps, char *err, size_t 
 		struct bpf_link *l;
 		int r;
 
+		if (fn->libfn) {
+			rc = lib_attach(f, fn, err, errlen);
+			continue;
+		}
 		for (r = 0; r < 2 && !rc; r++) {
 			l = bpf_program__attach_uprobe_opts(
 				r ? f->skel->progs.heed_func_exit : f->skel->progs.heed_func_entry,
@@ -338,7 +471,8 @@ int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, ui
 	}
 	lost[HEED_FUNC_LOST_SKIPPED] =
 		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_entry)) +
-		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_exit));
+		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_exit)) +
+		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_batch));
 	*h = f->h.v;
 	*n = f->h.n;
 	return 0;
@@ -354,6 +488,8 @@ void heed_func_close(heed_func *f)
 	while (f->nfns)
 		free(f->fns[--f->nfns].path);
 	free(f->fns);
+	while (f->nlibfiles)
+		free(f->libfiles[--f->nlibfiles]);
 	free(f->unmatched);
 	free(f);
 }

@@ -315,6 +315,7 @@ static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = {
 	"func_too_deep",
 	"func_return_without_entry",
 	"func_threads_full",
+	"func_batch_unreadable",
 	"func_kernel_skipped",
 };
 

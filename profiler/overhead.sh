@@ -7,7 +7,9 @@
 # HEED_PROBES=0 build for the noprobes variant:
 #   make HEED_PROBES=0 BUILD=build/noprobes build/noprobes/bin/heed-load
 # Usage: sudo profiler/overhead.sh [BUILD [ROUNDS [N]]]
-# (VARIANTS="untraced ops" to run a subset.)
+# (VARIANTS="untraced ops" to run a subset.) Each variant after untraced also
+# gets the median of its per-round differences to untraced, and the load
+# average is printed before and after: on a shared machine, state it.
 set -u
 B=$(cd "${1:-build}" && pwd)
 R=${2:-5}
@@ -58,11 +60,26 @@ case " $VARIANTS " in
 	}
 	;;
 esac
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# Each round starts one variant later than the one before: no variant always runs
+# first (after the pause of the previous round) or last.
+read -ra vs <<<"$VARIANTS"
 for i in $(seq "$R"); do
-	for v in $VARIANTS; do run "$v" >>"$W/$v"; done
+	for j in "${!vs[@]}"; do
+		v=${vs[$(((i + j) % ${#vs[@]}))]}
+		run "$v" >>"$W/$v"
+	done
 done
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+# Against untraced, the median of the differences within a round: a busy machine
+# shifts whole rounds, which the pairing cancels.
 for v in $VARIANTS; do
-	printf '%-10s median %7.1f ns CPU/op  (runs: %s)\n' "$v" \
-		"$(sort -n "$W/$v" | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')" \
+	d=
+	if [ "$v" != untraced ] && [ -s "$W/untraced" ]; then
+		d=$(paste "$W/$v" "$W/untraced" | awk '{print $1 - $2}' | median)
+		d=$(printf '  %+7.1f ns vs untraced (median of paired rounds)' "$d")
+	fi
+	printf '%-10s median %7.1f ns CPU/op%s  (runs: %s)\n' "$v" "$(median <"$W/$v")" "$d" \
 		"$(tr '\n' ' ' <"$W/$v")"
 done
