@@ -651,7 +651,7 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 	int err, runnable;
 
 	err = heed_sampler_slow_stacks(s->off, k, &raw, &nraw);
-	if (!err && nraw && !(part = malloc(nraw * sizeof(*part))))
+	if (!err && nraw && !(part = malloc(nraw * sizeof(const struct heed_raw_stack *))))
 		err = -ENOMEM;
 	for (runnable = 0; !err && runnable < 2; runnable++) {
 		for (i = n = 0; i < nraw; i++)
