@@ -45,7 +45,7 @@ struct opts {
 	char **cmd;
 	struct heed_slow_spec slow[HEED_SLOW_MAX];
 	size_t nslow;
-	const char *slow_folded, *slow_flame;
+	const char *slow_folded, *slow_flame, *slow_diff;
 };
 
 struct state {
@@ -135,6 +135,8 @@ static void usage(FILE *f)
 	      "  --slow-folded FILE  folded stacks of the slow operations, in ns, off-CPU ones\n"
 	      "                      under a [off-cpu] root; the fast ones' go to FILE.fast\n"
 	      "  --slow-flame FILE.svg  flame graph of the slow operations' stacks\n"
+	      "  --slow-diff FILE.svg   differential flame graph, fast to slow operations,\n"
+	      "                      each side's ns divided by its number of operations\n"
 	      "  --json FILE         everything, as documented in profiler/README.md\n"
 	      "  -v                  libbpf and verifier messages\n",
 	      f);
@@ -164,6 +166,7 @@ enum {
 	OPT_SLOW,
 	OPT_SLOW_FOLDED,
 	OPT_SLOW_FLAME,
+	OPT_SLOW_DIFF,
 };
 
 /* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
@@ -208,6 +211,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"slow", required_argument, NULL, OPT_SLOW},
 		{"slow-folded", required_argument, NULL, OPT_SLOW_FOLDED},
 		{"slow-flame", required_argument, NULL, OPT_SLOW_FLAME},
+		{"slow-diff", required_argument, NULL, OPT_SLOW_DIFF},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -303,6 +307,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_SLOW_FLAME:
 			o->slow_flame = optarg;
 			break;
+		case OPT_SLOW_DIFF:
+			o->slow_diff = optarg;
+			break;
 		case OPT_UNWIND:
 			if (parse_unwind(optarg, &o->unwind)) {
 				die_msg("--unwind %s: expected fp, dwarf or auto, dwarf and auto "
@@ -341,8 +348,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->ops = o->profile = 1;
 	if (o->nslow && !o->profile && !o->offcpu)
 		o->profile = o->offcpu = 1;
-	if ((o->slow_folded || o->slow_flame) && !o->nslow) {
-		die_msg("--slow-folded and --slow-flame need --slow");
+	if ((o->slow_folded || o->slow_flame || o->slow_diff) && !o->nslow) {
+		die_msg("--slow-folded, --slow-flame and --slow-diff need --slow");
 		return -EINVAL;
 	}
 	return 0;
@@ -868,6 +875,33 @@ cleanup:
 	return err;
 }
 
+/* Fast to slow operations, each side per operation of its kind. */
+static int write_slow_diff(const struct state *s)
+{
+	uint64_t nslow = 0, nfast = 0;
+	char title[128], msg[512];
+	size_t i;
+
+	for (i = 0; i < s->o.nslow; i++) {
+		nslow += s->slow_ops[i].slow;
+		nfast += s->slow_ops[i].ops - s->slow_ops[i].slow;
+	}
+	if (!s->slow_stacks[1].n || !s->slow_stacks[0].n) {
+		die_msg("%s: no stacks of %s operations, no differential flame graph written",
+			s->o.slow_diff, s->slow_stacks[1].n ? "fast" : "slow");
+		return -ENODATA;
+	}
+	snprintf(title, sizeof(title), "Slow vs fast operations, per operation: pid %d (%s)",
+		 (int)s->o.pid, s->comm);
+	if (heed_stacks_write_diff(&s->slow_stacks[0], 1.0 / (double)(nfast ? nfast : 1),
+				   &s->slow_stacks[1], 1.0 / (double)(nslow ? nslow : 1),
+				   s->o.slow_diff, title, "ns", msg, sizeof(msg))) {
+		die_msg("%s", msg);
+		return -EIO;
+	}
+	return 0;
+}
+
 static int report(struct state *s)
 {
 	char msg[512];
@@ -914,6 +948,8 @@ static int report(struct state *s)
 			rc = -EIO;
 		}
 	}
+	if (s->o.slow_diff && write_slow_diff(s))
+		rc = -EIO;
 	if (s->o.folded) {
 		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
 
@@ -1199,6 +1235,8 @@ static int check_outputs(const struct opts *o)
 	}
 	if (!err && o->slow_flame)
 		err = check_output(o->slow_flame);
+	if (!err && o->slow_diff)
+		err = check_output(o->slow_diff);
 	return err;
 }
 
