@@ -2,7 +2,8 @@
 /* offcpu.bpf.c - off-CPU time by stack: at sched_switch a target thread that leaves
  * the CPU sends its stacks (HEED_SAMPLE_OUT) and remembers the time; when it runs
  * again it sends the time it was away (HEED_SAMPLE_IN), which user space adds to the
- * stacks of its last switch-out. */
+ * stacks of its last switch-out. A switch-out still runnable (TASK_RUNNING: preempted
+ * or yielding) says so, its time away is waiting to run, not blocked. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -32,7 +33,7 @@ int BPF_PROG(heed_offcpu, bool preempt, struct task_struct *prev, struct task_st
 		if (bpf_map_update_elem(&aways, &tid, &ts, BPF_ANY))
 			stat_add(HEED_STACK_STARTS_FULL, 1);
 		else
-			stack_emit(ctx, HEED_SAMPLE_OUT, tid, 0);
+			stack_emit(ctx, HEED_SAMPLE_OUT, tid, prev->__state == 0);
 	}
 	if (next->tgid == targ_tgid) {
 		tid = next->pid;

@@ -5,6 +5,7 @@
 #define HEED_BPF_STACK_BPF_H
 
 #include "stack.h"
+#include "slow.h"
 
 /* Bytes of user stack to copy per sample: 0 walks frame pointers in the kernel
  * (bpf_get_stack) instead. At most HEED_STACK_COPY_MAX. */
@@ -38,6 +39,26 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* --slow's operations in flight per thread (slow.h): reused from slow.bpf.c's map,
+ * one unused entry without --slow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heed_slow_thread);
+} slow_threads SEC(".maps");
+
+/* The seq of tid's operation in flight, marked as sampled, or 0. */
+static __always_inline __u64 slow_tag(__u32 tid)
+{
+	struct heed_slow_thread *t = bpf_map_lookup_elem(&slow_threads, &tid);
+
+	if (!t || !t->depth)
+		return 0;
+	t->sampled = 1;
+	return t->seq;
+}
 
 static __always_inline void stat_add(__u32 what, __u64 n)
 {
@@ -130,6 +151,7 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 	s->tid = tid;
 	s->count = count;
 	s->flags = 0;
+	s->op = slow_tag(tid);
 	s->nuser = s->nkern = s->stack_len = 0;
 	n = bpf_get_stack(ctx, s->kips, sizeof(s->kips), 0);
 	if (n >= 0) {

@@ -9,12 +9,14 @@
  *   offset  size                 field
  *   0       4                    kind (HEED_SAMPLE_*)
  *   4       4                    tid
- *   8       8                    count: 1 (on-CPU), 0 (switch-out), ns away (switch-in)
+ *   8       8                    count: 1 (on-CPU); switch-out: 1 runnable (preempted,
+ *                                waits to run), 0 blocked; ns away (switch-in)
  *   16      4 x 4                nkern, nuser, stack_len, flags
  *   32      17 x 8               regs: user registers in DWARF order (x86-64 0..16)
  *   168     127 x 8              kips: kernel return addresses, innermost first
  *   1184    127 x 8              uips: user ones (frame-pointer walk), innermost first
- *   2200    stack_len            the user stack from regs[HEED_REG_SP] up
+ *   2200    8                    op: --slow's operation in flight (bpf/slow.h), or 0
+ *   2208    stack_len            the user stack from regs[HEED_REG_SP] up
  *
  * A HEED_SAMPLE_IN record is only its first 16 bytes (struct heed_sample_in).
  */
@@ -49,6 +51,7 @@ struct heed_sample {
 	__u64 regs[HEED_UNWIND_REGS];
 	__u64 kips[HEED_STACK_DEPTH];
 	__u64 uips[HEED_STACK_DEPTH];
+	__u64 op; /* --slow: seq of the thread's operation in flight (slow.h), or 0 */
 };
 
 /* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample. */

@@ -43,6 +43,9 @@ struct opts {
 	size_t nusdt, nfunc;
 	const char *folded, *flame, *json;
 	char **cmd;
+	struct heed_slow_spec slow[HEED_SLOW_MAX];
+	size_t nslow;
+	const char *slow_folded, *slow_flame, *slow_diff;
 };
 
 struct state {
@@ -55,6 +58,7 @@ struct state {
 	heed_func *func;
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
 	heed_sampler *prof, *off;
+	heed_slow *slow;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
 	 * and func. Text and JSON print the same read. */
@@ -64,6 +68,11 @@ struct state {
 	struct heed_stacks on_stacks, off_stacks;
 	struct heed_sampler_stats on_st, off_st;
 	struct heed_prof on_top, off_top; /* their functions ranked */
+	/* --slow: the stacks of [fast, slow] operations (ns), each op's counters and
+	 * what the samplers held per op. */
+	struct heed_stacks slow_stacks[2];
+	struct heed_slow_op slow_ops[HEED_SLOW_MAX];
+	struct heed_sampler_slow slow_on, slow_off;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -112,12 +121,22 @@ static void usage(FILE *f)
 	      "                      of stack per sample, default 32768, unwind with the\n"
 	      "                      objects' CFI), fp (frame pointers), auto (dwarf)\n"
 	      "  --debuginfod        fetch missing debug info from the DEBUGINFOD_URLS servers\n"
+	      "  --slow OP:THRESHOLD the stacks of operations slower than THRESHOLD (100us,\n"
+	      "                      5ms, or pNN of the op's live histogram); OP: get put del\n"
+	      "                      cursor commit sync, PROV:NAME (a NAME__start/NAME__done\n"
+	      "                      USDT pair) or func:NAME; repeatable; adds --profile\n"
+	      "                      --offcpu when neither is given\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
 	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
 	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
+	      "  --slow-folded FILE  folded stacks of the slow operations, in ns, off-CPU ones\n"
+	      "                      under a [off-cpu] root; the fast ones' go to FILE.fast\n"
+	      "  --slow-flame FILE.svg  flame graph of the slow operations' stacks\n"
+	      "  --slow-diff FILE.svg   differential flame graph, fast to slow operations,\n"
+	      "                      each side's ns divided by its number of operations\n"
 	      "  --json FILE         everything, as documented in profiler/README.md\n"
 	      "  -v                  libbpf and verifier messages\n",
 	      f);
@@ -143,7 +162,11 @@ enum {
 	OPT_FLAME,
 	OPT_JSON,
 	OPT_UNWIND,
-	OPT_DEBUGINFOD
+	OPT_DEBUGINFOD,
+	OPT_SLOW,
+	OPT_SLOW_FOLDED,
+	OPT_SLOW_FLAME,
+	OPT_SLOW_DIFF,
 };
 
 /* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
@@ -185,6 +208,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"json", required_argument, NULL, OPT_JSON},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
 		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
+		{"slow", required_argument, NULL, OPT_SLOW},
+		{"slow-folded", required_argument, NULL, OPT_SLOW_FOLDED},
+		{"slow-flame", required_argument, NULL, OPT_SLOW_FLAME},
+		{"slow-diff", required_argument, NULL, OPT_SLOW_DIFF},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -259,6 +286,30 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_DEBUGINFOD:
 			o->debuginfod = 1;
 			break;
+		case OPT_SLOW: {
+			char msg[512];
+
+			if (o->nslow == HEED_SLOW_MAX) {
+				die_msg("at most %d --slow", HEED_SLOW_MAX);
+				return -EINVAL;
+			}
+			if (heed_slow_parse(optarg, &o->slow[o->nslow], msg, sizeof(msg))) {
+				die_msg("%s", msg);
+				return -EINVAL;
+			}
+			o->nslow++;
+			modes++;
+			break;
+		}
+		case OPT_SLOW_FOLDED:
+			o->slow_folded = optarg;
+			break;
+		case OPT_SLOW_FLAME:
+			o->slow_flame = optarg;
+			break;
+		case OPT_SLOW_DIFF:
+			o->slow_diff = optarg;
+			break;
 		case OPT_UNWIND:
 			if (parse_unwind(optarg, &o->unwind)) {
 				die_msg("--unwind %s: expected fp, dwarf or auto, dwarf and auto "
@@ -295,6 +346,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!modes)
 		o->ops = o->profile = 1;
+	if (o->nslow && !o->profile && !o->offcpu)
+		o->profile = o->offcpu = 1;
+	if ((o->slow_folded || o->slow_flame || o->slow_diff) && !o->nslow) {
+		die_msg("--slow-folded, --slow-flame and --slow-diff need --slow");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -443,14 +500,15 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
 			 heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
 			 heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
-			 "user_stack_errors", heed_json_u64(st->u_failed),
-			 "user_stacks_truncated", heed_json_u64(st->truncated),
-			 "kernel_stack_errors", heed_json_u64(st->k_failed), "unwind",
-			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"),
-			 "unwound", heed_json_u64(st->unwound), "unwind_ns",
-			 heed_json_u64(st->unwind_ns), "prog_misses", heed_json_u64(st->prog_misses),
-			 "top", funcs);
+			 "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
+			 heed_json_u64(st->truncated), "kernel_stack_errors",
+			 heed_json_u64(st->k_failed), "unwind",
+			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
+			 heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
+			 "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
 }
+
+static json_t *json_slow(const struct state *s);
 
 static int write_json(struct state *s)
 {
@@ -486,6 +544,8 @@ static int write_json(struct state *s)
 		err = heed_json_set(doc, "lost", lost);
 		lost = NULL;
 	}
+	if (!err && s->slow)
+		err = heed_json_set(doc, "slow", json_slow(s));
 	if (!err) {
 		f = fopen(s->o.json, "we");
 		if (!f) {
@@ -548,6 +608,219 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	return err;
 }
 
+/* Moves the stacks of src to dst, their counts times mult, their frames under
+ * prefix (a root frame) when not NULL. */
+static int move_stacks(struct heed_stacks *dst, struct heed_stacks *src, const char *prefix,
+		       double mult)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < src->n; i++) {
+		struct heed_stack *st = &src->v[i];
+		char *f = st->folded;
+
+		if (!err && dst->n == dst->cap) {
+			size_t ncap = dst->cap ? dst->cap * 2 : 64;
+			struct heed_stack *nv = realloc(dst->v, ncap * sizeof(*nv));
+
+			if (nv) {
+				dst->v = nv;
+				dst->cap = ncap;
+			} else {
+				err = -ENOMEM;
+			}
+		}
+		if (!err && prefix && asprintf(&f, "%s;%s", prefix, st->folded) < 0)
+			err = -ENOMEM;
+		if (err) {
+			free(st->folded);
+			continue;
+		}
+		if (f != st->folded)
+			free(st->folded);
+		dst->v[dst->n].folded = f;
+		dst->v[dst->n].count = (uint64_t)(st->count * mult);
+		dst->total += dst->v[dst->n++].count;
+	}
+	free(src->v);
+	memset(src, 0, sizeof(*src));
+	return err;
+}
+
+/* --slow: the off-CPU stacks of slow (k = 1) or fast operations into
+ * s->slow_stacks[k], under a root frame that says whether the thread was blocked
+ * ([off-cpu]) or runnable, waiting for a CPU ([runqueue]). */
+static int collect_slow_off(struct state *s, heed_sym *sym, int k)
+{
+	const struct heed_raw_stack *const *raw, **part = NULL;
+	struct heed_stacks tmp = {0};
+	size_t nraw, i, n;
+	int err, runnable;
+
+	err = heed_sampler_slow_stacks(s->off, k, &raw, &nraw);
+	if (!err && nraw && !(part = malloc(nraw * sizeof(const struct heed_raw_stack *))))
+		err = -ENOMEM;
+	for (runnable = 0; !err && runnable < 2; runnable++) {
+		for (i = n = 0; i < nraw; i++)
+			if (!(raw[i]->flags & HEED_RAW_RUNNABLE) == !runnable)
+				part[n++] = raw[i];
+		err = heed_stacks_collect(part, n, sym, s->comm, &tmp);
+		if (!err)
+			err = move_stacks(&s->slow_stacks[k], &tmp,
+					  runnable ? "[runqueue]" : "[off-cpu]", 1);
+	}
+	free(part);
+	heed_stacks_free(&tmp);
+	return err;
+}
+
+/* --slow: the stacks the fast and the slow operations held, on-CPU samples counted
+ * as 1/hz s each so that both kinds add up in ns. */
+static int collect_slow(struct state *s, heed_sym *sym)
+{
+	const struct heed_raw_stack *const *raw;
+	struct heed_stacks tmp = {0};
+	size_t nraw, i;
+	int err = 0, k;
+
+	for (i = 0; !err && i < s->o.nslow; i++)
+		err = heed_slow_read(s->slow, i, &s->slow_ops[i]);
+	if (!err && s->prof)
+		err = heed_sampler_slow_stats(s->prof, &s->slow_on);
+	if (!err && s->off)
+		err = heed_sampler_slow_stats(s->off, &s->slow_off);
+	for (k = 0; !err && k < 2; k++) {
+		if (s->prof) {
+			err = heed_sampler_slow_stacks(s->prof, k, &raw, &nraw);
+			if (!err)
+				err = heed_stacks_collect(raw, nraw, sym, s->comm, &tmp);
+			if (!err)
+				err = move_stacks(&s->slow_stacks[k], &tmp, NULL, 1e9 / s->o.hz);
+		}
+		if (!err && s->off)
+			err = collect_slow_off(s, sym, k);
+	}
+	heed_stacks_free(&tmp);
+	return err;
+}
+
+/* What a blocked ([off-cpu]) slow stack waited for, by its kernel frames: a page
+ * fault first (its I/O included), then a lock, then I/O; else "other". */
+enum { BLOCK_FAULT, BLOCK_LOCK, BLOCK_IO, BLOCK_OTHER, BLOCK_MAX };
+
+static const char *const block_names[BLOCK_MAX] = {"page_faults", "locks", "io", "other"};
+
+static int blocked_by(const char *folded)
+{
+	static const char *const fault[] = {"exc_page_fault", "handle_mm_fault", NULL};
+	static const char *const lock[] = {"futex",	 "mutex_lock", "rwsem",	     "down_read",
+					   "down_write", "flock",      "posix_lock", NULL};
+	static const char *const io[] = {
+		"io_schedule",	"fsync", "fdatasync",  "blk_",		 "submit_bio", "folio_wait",
+		"wait_on_page", "jbd2",	 "_sync_file", "wait_on_buffer", NULL};
+	const char *const *const kinds[] = {fault, lock, io};
+	size_t k, i;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; kinds[k][i]; i++)
+			if (strstr(folded, kinds[k][i]))
+				return (int)k;
+	return BLOCK_OTHER;
+}
+
+/* The blocked time of the slow operations by what they waited for. */
+static void blocked_split(const struct state *s, uint64_t out[BLOCK_MAX])
+{
+	const struct heed_stacks *sk = &s->slow_stacks[1];
+	size_t i;
+
+	memset(out, 0, BLOCK_MAX * sizeof(*out));
+	for (i = 0; i < sk->n; i++)
+		if (!strncmp(sk->v[i].folded, "[off-cpu];", 10))
+			out[blocked_by(sk->v[i].folded)] += sk->v[i].count;
+}
+
+/* An op's slow time: on CPU (samples times the period), blocked, waiting to run. */
+static void slow_split(const struct state *s, size_t i, uint64_t *on, uint64_t *blocked,
+		       uint64_t *runq)
+{
+	*on = (uint64_t)(s->slow_on.held[i][1] * (1e9 / s->o.hz));
+	*runq = s->slow_off.runnable[i][1];
+	*blocked = s->slow_off.held[i][1] - *runq;
+}
+
+static void print_slow(const struct state *s, FILE *f)
+{
+	uint64_t on, blocked, runq, by[BLOCK_MAX];
+	size_t i;
+
+	for (i = 0; i < s->o.nslow; i++) {
+		const struct heed_slow_op *op = &s->slow_ops[i];
+		double sl = op->slow_ns ? (double)op->slow_ns : 1;
+
+		slow_split(s, i, &on, &blocked, &runq);
+		fprintf(f,
+			"== slow %s: %" PRIu64 " of %" PRIu64 " ops above %.1f us, %.3f ms in all: "
+			"%.1f%% on CPU, %.1f%% blocked, %.1f%% waiting to run ==\n",
+			s->o.slow[i].arg, op->slow, op->ops, op->thresh_ns / 1e3, op->slow_ns / 1e6,
+			100.0 * on / sl, 100.0 * blocked / sl, 100.0 * runq / sl);
+	}
+	blocked_split(s, by);
+	fprintf(f, "slow ops blocked on:");
+	for (i = 0; i < BLOCK_MAX; i++)
+		fprintf(f, " %s %.3f ms", block_names[i], by[i] / 1e6);
+	fprintf(f,
+		"\nslow stacks: %" PRIu64 " ns in slow ops, %" PRIu64
+		" in fast ones; dropped: %" PRIu64 " (a thread's buffer full), %" PRIu64
+		" (end lost)\n\n",
+		s->slow_stacks[1].total, s->slow_stacks[0].total,
+		s->slow_on.overflow + s->slow_off.overflow,
+		s->slow_on.orphans + s->slow_off.orphans);
+}
+
+static json_t *json_slow(const struct state *s)
+{
+	json_t *o = json_object(), *b = json_object();
+	uint64_t on, blocked, runq, by[BLOCK_MAX];
+	size_t i;
+
+	for (i = 0; o && i < s->o.nslow; i++) {
+		const struct heed_slow_op *op = &s->slow_ops[i];
+		double sl = op->slow_ns ? (double)op->slow_ns : 1;
+
+		slow_split(s, i, &on, &blocked, &runq);
+		if (heed_json_set(o, s->o.slow[i].arg,
+				  json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+					    "threshold_ns", heed_json_u64(op->thresh_ns), "ops",
+					    heed_json_u64(op->ops), "slow", heed_json_u64(op->slow),
+					    "slow_latency_ns", heed_json_u64(op->slow_ns),
+					    "on_cpu_ns", heed_json_u64(on), "blocked_ns",
+					    heed_json_u64(blocked), "runqueue_ns",
+					    heed_json_u64(runq), "on_cpu_share",
+					    heed_json_number(on / sl), "blocked_share",
+					    heed_json_number(blocked / sl), "runqueue_share",
+					    heed_json_number(runq / sl), "untracked_threads_full",
+					    heed_json_u64(op->full), "ends_lost",
+					    heed_json_u64(op->lost_ends), "fast",
+					    heed_json_u64(op->ops - op->slow)))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	blocked_split(s, by);
+	for (i = 0; b && i < BLOCK_MAX; i++)
+		if (heed_json_set(b, block_names[i], heed_json_u64(by[i]))) {
+			json_decref(b);
+			b = NULL;
+		}
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ops", o, "blocked_ns_by", b,
+			 "slow_stacks_ns", heed_json_u64(s->slow_stacks[1].total), "fast_stacks_ns",
+			 heed_json_u64(s->slow_stacks[0].total), "held_overflow",
+			 heed_json_u64(s->slow_on.overflow + s->slow_off.overflow), "held_orphans",
+			 heed_json_u64(s->slow_on.orphans + s->slow_off.orphans));
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
@@ -594,11 +867,40 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
 	}
+	if (!err && s->slow)
+		err = collect_slow(s, sym);
 	if (err)
 		die_msg("cannot read the stacks: %s", strerror(-err));
 cleanup:
 	heed_sym_free(sym);
 	return err;
+}
+
+/* Fast to slow operations, each side per operation of its kind. */
+static int write_slow_diff(const struct state *s)
+{
+	uint64_t nslow = 0, nfast = 0;
+	char title[128], msg[512];
+	size_t i;
+
+	for (i = 0; i < s->o.nslow; i++) {
+		nslow += s->slow_ops[i].slow;
+		nfast += s->slow_ops[i].ops - s->slow_ops[i].slow;
+	}
+	if (!s->slow_stacks[1].n || !s->slow_stacks[0].n) {
+		die_msg("%s: no stacks of %s operations, no differential flame graph written",
+			s->o.slow_diff, s->slow_stacks[1].n ? "fast" : "slow");
+		return -ENODATA;
+	}
+	snprintf(title, sizeof(title), "Slow vs fast operations, per operation: pid %d (%s)",
+		 (int)s->o.pid, s->comm);
+	if (heed_stacks_write_diff(&s->slow_stacks[0], 1.0 / (double)(nfast ? nfast : 1),
+				   &s->slow_stacks[1], 1.0 / (double)(nslow ? nslow : 1),
+				   s->o.slow_diff, title, "ns", msg, sizeof(msg))) {
+		die_msg("%s", msg);
+		return -EIO;
+	}
+	return 0;
 }
 
 static int report(struct state *s)
@@ -621,7 +923,34 @@ static int report(struct state *s)
 	if (s->off)
 		print_stack_summary(stdout, "off-CPU", "ns", &s->off_st, &s->off_stacks,
 				    &s->off_top);
+	if (s->slow)
+		print_slow(s, stdout);
 	fflush(stdout);
+	if (s->o.slow_folded) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s.fast", s->o.slow_folded);
+		if (write_folded(s->o.slow_folded, &s->slow_stacks[1]) ||
+		    write_folded(path, &s->slow_stacks[0]))
+			rc = -EIO;
+	}
+	if (s->o.slow_flame) {
+		char title[128];
+
+		snprintf(title, sizeof(title), "Slow operations: pid %d (%s)", (int)s->o.pid,
+			 s->comm);
+		if (!s->slow_stacks[1].n) {
+			die_msg("%s: no stacks of slow operations, no flame graph written",
+				s->o.slow_flame);
+			rc = -ENODATA;
+		} else if (heed_stacks_write_flame(&s->slow_stacks[1], s->o.slow_flame, title, "ns",
+						   msg, sizeof(msg))) {
+			die_msg("%s", msg);
+			rc = -EIO;
+		}
+	}
+	if (s->o.slow_diff && write_slow_diff(s))
+		rc = -EIO;
 	if (s->o.folded) {
 		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
 
@@ -771,10 +1100,18 @@ static int attach_all(struct state *s)
 			return err;
 		}
 	}
+	if (s->o.nslow) {
+		err = heed_slow_new(s->o.slow, s->o.nslow, &s->slow, msg, sizeof(msg));
+		if (err) {
+			die_msg("%s", msg[0] ? msg : strerror(-err));
+			return err;
+		}
+	}
 	if (s->o.profile) {
 		struct heed_sampler_opts so = s->o.unwind;
 
 		so.hz = s->o.hz;
+		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
@@ -785,7 +1122,17 @@ static int attach_all(struct state *s)
 		struct heed_sampler_opts so = s->o.unwind;
 
 		so.offcpu = 1;
+		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
+		if (err) {
+			die_msg("%s", msg[0] ? msg : strerror(-err));
+			return err;
+		}
+	}
+	if (s->slow) {
+		err = heed_slow_attach(s->slow, s->o.pid, &s->maps,
+				       s->prof ? heed_sampler_rb_fd(s->prof) : -1,
+				       s->off ? heed_sampler_rb_fd(s->off) : -1, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
 			return err;
@@ -881,6 +1228,16 @@ static int check_outputs(const struct opts *o)
 		err = check_output(o->flame);
 	if (!err && o->json)
 		err = check_output(o->json);
+	if (!err && o->slow_folded) {
+		err = check_output(o->slow_folded);
+		snprintf(path, sizeof(path), "%s.fast", o->slow_folded);
+		if (!err)
+			err = check_output(path);
+	}
+	if (!err && o->slow_flame)
+		err = check_output(o->slow_flame);
+	if (!err && o->slow_diff)
+		err = check_output(o->slow_diff);
 	return err;
 }
 
@@ -993,8 +1350,11 @@ cleanup:
 		kill(s.o.pid, SIGCONT);
 	heed_usdt_close(s.usdt);
 	heed_func_close(s.func);
+	heed_slow_close(s.slow);
 	heed_sampler_close(s.prof);
 	heed_sampler_close(s.off);
+	for (size_t i = 0; i < s.o.nslow; i++)
+		heed_slow_spec_free(&s.o.slow[i]);
 	if (pidfd >= 0)
 		close(pidfd);
 	if (s.spawned) {
@@ -1011,6 +1371,8 @@ cleanup:
 	}
 	heed_stacks_free(&s.on_stacks);
 	heed_stacks_free(&s.off_stacks);
+	heed_stacks_free(&s.slow_stacks[0]);
+	heed_stacks_free(&s.slow_stacks[1]);
 	heed_prof_free(&s.on_top);
 	heed_prof_free(&s.off_top);
 	heed_maps_free(&s.maps);

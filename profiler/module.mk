@@ -2,7 +2,7 @@
 # heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
-	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c profiler/watch.c \
+	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c profiler/slow.c profiler/watch.c \
 	profiler/unwind.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o

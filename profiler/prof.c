@@ -31,16 +31,29 @@
 #include "stack.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct heed_sample) == 2200, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample) == 2208, "heed_sample ABI");
 _Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
 #define UNWIND_MAX_FRAMES 256
 
+/* Distinct stacks one thread's --slow operation may hold: bounded, overflow counted. */
+#define SLOW_HELD 64
+
+struct held {
+	struct heed_raw_stack *st;
+	uint64_t count;
+};
+
 struct pending {
 	uint32_t tid;
 	int used;
 	struct heed_raw_stack *st; /* its last switch-out, NULL once counted */
+	/* --slow: the stacks of the thread's operation seq, until its end says slow or
+	 * fast; off_held is 1 + the index of the last switch-out's, or 0. */
+	uint64_t seq;
+	uint32_t nheld, off_held;
+	struct held *held; /* SLOW_HELD, allocated at the first */
 };
 
 struct heed_sampler {
@@ -66,6 +79,9 @@ struct heed_sampler {
 	struct pending *pend;
 	size_t pcap, pused;
 	uint64_t truncated, bad, unwound, unwind_ns;
+	struct heed_sampler_slow slow;
+	struct heed_raw_stack **slow_list[2]; /* copies counted as fast, slow */
+	size_t nslow_list[2];
 	uint64_t pcs[UNWIND_MAX_FRAMES + HEED_STACK_DEPTH];
 };
 
@@ -139,7 +155,7 @@ static struct heed_raw_stack *find_stack(heed_sampler *p, uint32_t flags, uint32
 	e = malloc(sizeof(*e) + (nuser + nkern) * sizeof(*pcs));
 	if (!e)
 		return NULL;
-	e->count = 0;
+	e->count = e->slow = e->fast = 0;
 	e->flags = flags;
 	e->nuser = nuser;
 	e->nkern = nkern;
@@ -224,6 +240,71 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 	return complete ? 0 : HEED_RAW_TRUNCATED;
 }
 
+/* --slow: holds count of e for the thread's operation seq; returns 1 + the index of
+ * the held entry, 0 when not held, -ENOMEM. */
+static int hold(heed_sampler *p, struct pending *pd, uint64_t seq, struct heed_raw_stack *e,
+		uint64_t count)
+{
+	uint32_t i;
+
+	if (!pd->held) {
+		pd->held = calloc(SLOW_HELD, sizeof(*pd->held));
+		if (!pd->held)
+			return -ENOMEM;
+	}
+	if (pd->seq != seq) {
+		/* A new operation while one is held: the end of the last was lost. */
+		if (pd->nheld)
+			p->slow.orphans += pd->nheld;
+		pd->seq = seq;
+		pd->nheld = pd->off_held = 0;
+	}
+	for (i = 0; i < pd->nheld; i++)
+		if (pd->held[i].st == e)
+			break;
+	if (i == pd->nheld) {
+		if (i == SLOW_HELD) {
+			p->slow.overflow++;
+			return 0;
+		}
+		pd->held[i].st = e;
+		pd->held[i].count = 0;
+		pd->nheld++;
+	}
+	pd->held[i].count += count;
+	return (int)i + 1;
+}
+
+/* --slow: an operation ended; files what its thread held as slow or fast. */
+static int op_end(heed_sampler *p, const void *data, size_t size)
+{
+	const struct heed_slow_end *end = data;
+	struct pending *pd;
+	uint32_t i;
+
+	if (size < sizeof(*end) || end->slot >= HEED_SLOW_MAX) {
+		p->bad++;
+		return 0;
+	}
+	pd = pending(p, end->tid);
+	if (!pd) {
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	if (pd->seq != end->seq)
+		return 0;
+	for (i = 0; i < pd->nheld; i++) {
+		struct held *h = &pd->held[i];
+
+		*(end->slow ? &h->st->slow : &h->st->fast) += h->count;
+		p->slow.held[end->slot][!!end->slow] += h->count;
+		if (h->st->flags & HEED_RAW_RUNNABLE)
+			p->slow.runnable[end->slot][!!end->slow] += h->count;
+	}
+	pd->nheld = pd->off_held = 0;
+	return 0;
+}
+
 /* One ring buffer record (untrusted: sizes are checked against what arrived). */
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -233,10 +314,14 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct pending *pd;
 	uint32_t flags, nuser, nkern;
 
+	int h;
+
 	if (size < sizeof(struct heed_sample_in)) {
 		p->bad++;
 		return 0;
 	}
+	if (s->kind == HEED_SAMPLE_OPEND)
+		return op_end(p, data, size);
 	if (s->kind == HEED_SAMPLE_IN) {
 		pd = pending(p, s->tid);
 		if (!pd) {
@@ -246,7 +331,10 @@ static int on_record(void *ctx, void *data, size_t size)
 		/* A switch-out lost to a full buffer was counted there. */
 		if (pd->st)
 			pd->st->count += s->count;
+		if (pd->st && pd->off_held)
+			pd->held[pd->off_held - 1].count += s->count;
 		pd->st = NULL;
+		pd->off_held = 0;
 		return 0;
 	}
 	if ((s->kind != HEED_SAMPLE_ON && s->kind != HEED_SAMPLE_OUT) || size < sizeof(*s) ||
@@ -258,6 +346,8 @@ static int on_record(void *ctx, void *data, size_t size)
 	flags = user_part(p, s, &nuser);
 	if (s->flags & HEED_SAMPLE_F_NO_KERN)
 		flags |= HEED_RAW_NO_KERN;
+	if (s->kind == HEED_SAMPLE_OUT && s->count)
+		flags |= HEED_RAW_RUNNABLE;
 	if (flags & HEED_RAW_TRUNCATED)
 		p->truncated++;
 	/* A kernel stack ends at its first 0. */
@@ -268,16 +358,24 @@ static int on_record(void *ctx, void *data, size_t size)
 		p->err = -ENOMEM;
 		return -ENOMEM;
 	}
-	if (s->kind == HEED_SAMPLE_ON) {
+	if (s->kind == HEED_SAMPLE_ON)
 		e->count += s->count;
+	if (s->kind == HEED_SAMPLE_ON && !s->op)
 		return 0;
-	}
 	pd = pending(p, s->tid);
 	if (!pd) {
 		p->err = -ENOMEM;
 		return -ENOMEM;
 	}
-	pd->st = e;
+	h = s->op ? hold(p, pd, s->op, e, s->kind == HEED_SAMPLE_ON ? s->count : 0) : 0;
+	if (h < 0) {
+		p->err = h;
+		return h;
+	}
+	if (s->kind == HEED_SAMPLE_OUT) {
+		pd->st = e;
+		pd->off_held = (uint32_t)h;
+	}
 	return 0;
 }
 
@@ -373,12 +471,22 @@ static void size_maps(struct bpf_map *scratch, struct bpf_map *samples, unsigned
 	bpf_map__set_max_entries(samples, stack_bytes ? RB_BYTES_DWARF : RB_BYTES_FP);
 }
 
-static int load(heed_sampler *p, pid_t pid, unsigned int stack_bytes, char *err, size_t errlen)
+static int load(heed_sampler *p, pid_t pid, unsigned int stack_bytes, int slow_fd, char *err,
+		size_t errlen)
 {
 	const char *what = p->off ? "offcpu" : "profile";
 	struct bpf_map *samples;
 	int rc;
 
+	rc = slow_fd ? bpf_map__reuse_fd(p->prof ? p->prof->maps.slow_threads
+						 : p->off->maps.slow_threads,
+					 slow_fd)
+		     : 0;
+	if (rc) {
+		snprintf(err, errlen, "cannot share --slow's thread map with %s: %s", what,
+			 strerror(-rc));
+		return rc;
+	}
 	if (p->prof) {
 		p->prof->rodata->targ_tgid = (__u32)pid;
 		p->prof->rodata->stack_bytes = stack_bytes;
@@ -461,7 +569,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 			 o->offcpu ? "offcpu" : "profile", strerror(-rc));
 		goto cleanup;
 	}
-	rc = load(p, pid, stack_bytes, err, errlen);
+	rc = load(p, pid, stack_bytes, o->slow_fd, err, errlen);
 	if (rc)
 		goto cleanup;
 	if (p->prof) {
@@ -536,9 +644,54 @@ const struct heed_maps *heed_sampler_maps(heed_sampler *p)
 	return p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
 }
 
+int heed_sampler_rb_fd(const heed_sampler *p)
+{
+	return bpf_map__fd(p->prof ? p->prof->maps.samples : p->off->maps.samples);
+}
+
+int heed_sampler_slow_stacks(heed_sampler *p, int slow, const struct heed_raw_stack *const **v,
+			     size_t *n)
+{
+	struct heed_raw_stack ***l = &p->slow_list[!!slow];
+	size_t i, sz, *nl = &p->nslow_list[!!slow];
+	int err = finish(p);
+
+	if (err)
+		return err;
+	if (!*l && p->used) {
+		*l = calloc(p->used, sizeof(struct heed_raw_stack *));
+		if (!*l)
+			return -ENOMEM;
+		for (i = 0; i < p->cap; i++) {
+			const struct heed_raw_stack *e = p->tab[i];
+			uint64_t c = e ? (slow ? e->slow : e->fast) : 0;
+
+			if (!c)
+				continue;
+			sz = sizeof(*e) + (e->nuser + e->nkern) * sizeof(e->pcs[0]);
+			(*l)[*nl] = malloc(sz);
+			if (!(*l)[*nl])
+				return -ENOMEM;
+			memcpy((*l)[*nl], e, sz);
+			(*l)[(*nl)++]->count = c;
+		}
+	}
+	*v = (const struct heed_raw_stack *const *)*l;
+	*n = *nl;
+	return 0;
+}
+
+int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st)
+{
+	int err = finish(p);
+
+	*st = p->slow;
+	return err;
+}
+
 void heed_sampler_close(heed_sampler *p)
 {
-	size_t i;
+	size_t i, k;
 
 	if (!p)
 		return;
@@ -551,6 +704,13 @@ void heed_sampler_close(heed_sampler *p)
 		free(p->tab[i]);
 	free(p->tab);
 	free(p->list);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < p->nslow_list[k]; i++)
+			free(p->slow_list[k][i]);
+		free(p->slow_list[k]);
+	}
+	for (i = 0; i < p->pcap; i++)
+		free(p->pend[i].held);
 	free(p->pend);
 	heed_maps_free(&p->maps);
 	free(p);

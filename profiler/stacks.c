@@ -189,33 +189,57 @@ static void flame_error(void *ctx, const char *msg)
 int heed_stacks_write_flame(const struct heed_stacks *st, const char *path, const char *title,
 			    const char *countname, char *err, size_t errlen)
 {
+	return heed_stacks_write_diff(NULL, 0, st, 1, path, title, countname, err, errlen);
+}
+
+/* Adds the stacks of st, each count times scale, as one side of a differential graph
+ * (side 0 before, 1 after) or (side -1) as an ordinary one. */
+static int add_side(heed_flame *fl, const struct heed_stacks *st, double scale, int side)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < st->n && !rc; i++) {
+		double c = (double)st->v[i].count * scale;
+		char *line = NULL;
+		int len = side < 0 ? asprintf(&line, "%s %.17g", st->v[i].folded, c)
+				   : asprintf(&line, "%s %.17g %.17g", st->v[i].folded,
+					      side ? 0 : c, side ? c : 0);
+
+		if (len < 0)
+			return -ENOMEM;
+		rc = heed_flame_add_line(fl, line, (size_t)len, NULL, i + 1);
+		free(line);
+	}
+	return rc;
+}
+
+int heed_stacks_write_diff(const struct heed_stacks *before, double scale_b,
+			   const struct heed_stacks *after, double scale_a, const char *path,
+			   const char *title, const char *countname, char *err, size_t errlen)
+{
 	struct errbuf eb = {err, errlen};
 	struct heed_flame_opts o;
 	heed_flame *fl = NULL;
 	FILE *f = NULL;
-	size_t i;
 	int rc;
 
 	err[0] = 0;
 	heed_flame_opts_init(&o);
 	o.title = title;
 	o.countname = countname;
+	/* A frame coloured by its whole subtree's change: slow_path's callees change
+	 * too, not only its own samples. */
+	o.diff_subtree = before != NULL;
 	o.on_error = flame_error;
 	o.error_ctx = &eb;
 	rc = heed_flame_new(&o, &fl);
 	if (rc)
 		goto cleanup;
-	for (i = 0; i < st->n && !rc; i++) {
-		char *line = NULL;
-		int len = asprintf(&line, "%s %" PRIu64, st->v[i].folded, st->v[i].count);
-
-		if (len < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-		rc = heed_flame_add_line(fl, line, (size_t)len, NULL, i + 1);
-		free(line);
-	}
+	if (before)
+		rc = add_side(fl, before, scale_b, 0);
+	if (!rc)
+		rc = add_side(fl, after, scale_a, before ? 1 : -1);
 	if (rc)
 		goto cleanup;
 	f = fopen(path, "we");

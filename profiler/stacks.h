@@ -41,6 +41,13 @@ int heed_stacks_write_folded(const struct heed_stacks *st, FILE *f);
 int heed_stacks_write_flame(const struct heed_stacks *st, const char *path, const char *title,
 			    const char *countname, char *err, size_t errlen);
 
+/* A differential flame graph from before to after (colours by the change), each
+ * stack's count times scale_b or scale_a (to compare per operation, say); with
+ * before NULL an ordinary one of after. Returns as heed_stacks_write_flame. */
+int heed_stacks_write_diff(const struct heed_stacks *before, double scale_b,
+			   const struct heed_stacks *after, double scale_a, const char *path,
+			   const char *title, const char *countname, char *err, size_t errlen);
+
 /* Ranks the functions of st as heed_prof_rank does (out->funcs by self count, ties
  * by total), the comm root frame left out: it is not a function. *out starts zeroed;
  * free it with heed_prof_free, also on error. Returns 0 or -ENOMEM. */

@@ -19,6 +19,7 @@
 
 #include "lathist.h"
 #include "procmaps.h"
+#include "slow.h"
 
 enum heed_ops_source {
 	HEED_OPS_NONE,	     /* --ops not asked, or the target has no heed probes */
@@ -104,6 +105,7 @@ struct heed_sampler_opts {
 	unsigned int hz; /* on-CPU only */
 	enum heed_unwind unwind;
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
+	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
 };
 
 struct heed_sampler_stats {
@@ -124,9 +126,11 @@ struct heed_sampler_stats {
 #define HEED_RAW_TRUNCATED 1u /* the user stack goes on above pcs[nuser - 1] */
 #define HEED_RAW_NO_USER   2u /* no user stack could be read */
 #define HEED_RAW_NO_KERN   4u /* the kernel stack could not be read */
+#define HEED_RAW_RUNNABLE  8u /* off-CPU while runnable: waiting to run, not blocked */
 
 struct heed_raw_stack {
-	uint64_t count; /* samples, or ns off-CPU */
+	uint64_t count;	     /* samples, or ns off-CPU */
+	uint64_t slow, fast; /* --slow: of count, held by slow and fast operations */
 	uint32_t nuser, nkern, flags;
 	uint64_t pcs[];
 };
@@ -141,6 +145,51 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
  * snapshot at attach, or the maps re-read since when an address fell outside it. */
 int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n);
 const struct heed_maps *heed_sampler_maps(heed_sampler *p);
+/* --slow: the stacks held by slow (slow = 1) or fast operations, with their count
+ * in that profile (owned by p); the ring buffer heed_slow_attach sends the ends of
+ * operations through; what was held per slot. */
+int heed_sampler_slow_stacks(heed_sampler *p, int slow, const struct heed_raw_stack *const **v,
+			     size_t *n);
+int heed_sampler_rb_fd(const heed_sampler *p);
+struct heed_sampler_slow {
+	uint64_t held[HEED_SLOW_MAX][2];     /* per slot: counts held by [fast, slow] operations */
+	uint64_t runnable[HEED_SLOW_MAX][2]; /* of held, off-CPU while runnable */
+	uint64_t overflow;		     /* samples dropped: a thread's held buffer was full */
+	uint64_t orphans;		     /* samples dropped: their operation's end never came */
+};
+int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st);
 void heed_sampler_close(heed_sampler *p);
+
+typedef struct heed_slow heed_slow;
+
+/* --slow OP:THRESHOLD (slow.c). An op is a heed operation (get put del cursor
+ * commit: heed's start/done probes), PROV:NAME (the USDT pair NAME__start and
+ * NAME__done), or func:NAME (a uprobe and a uretprobe); THRESHOLD a time (ns us ms
+ * s) or pNN (0 < NN < 100, from the op's live histogram). Returns 0 or -EINVAL with
+ * a sentence in err. */
+struct heed_slow_spec {
+	char *prov, *name; /* prov NULL: func:NAME */
+	const char *arg;   /* the option as given */
+	uint64_t thresh_ns;
+	double pct; /* 0: thresh_ns */
+};
+int heed_slow_parse(const char *arg, struct heed_slow_spec *out, char *err, size_t errlen);
+void heed_slow_spec_free(struct heed_slow_spec *s);
+
+/* Creates the map the samplers share (pass heed_slow_threads_fd to them), then
+ * heed_slow_attach loads and attaches once they are open. */
+int heed_slow_new(const struct heed_slow_spec *specs, size_t n, heed_slow **out, char *err,
+		  size_t errlen);
+int heed_slow_threads_fd(const heed_slow *s);
+/* rb_on / rb_off: the samplers' ring buffer fds, or -1. Attaches the specs to pid
+ * (the executable, then its mapped libraries) and starts the pNN thread. */
+int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int rb_on, int rb_off,
+		     char *err, size_t errlen);
+struct heed_slow_op {
+	uint64_t ops, slow, slow_ns, full, lost_ends, thresh_ns;
+};
+/* Stops the pNN thread; the counters of slot i. */
+int heed_slow_read(heed_slow *s, size_t i, struct heed_slow_op *op);
+void heed_slow_close(heed_slow *s);
 
 #endif

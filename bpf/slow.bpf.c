@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/* slow.bpf.c - --slow: times the operations of each --slow option per thread and
+ * judges them against their threshold (see slow.h). */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/usdt.bpf.h>
+#include "slow.h"
+#include "hist.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Shared with the samplers (stack.bpf.h): user space creates it and both reuse it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HEED_SLOW_THREADS);
+	__type(key, __u32);
+	__type(value, struct heed_slow_thread);
+} slow_threads SEC(".maps");
+
+/* The ring buffers of --profile and --offcpu (reused; a small one of our own for a
+ * sampler not running). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} rb_on SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} rb_off SEC(".maps");
+
+/* Threshold of each slot, ns: set by user space (again every 100 ms for pNN). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, HEED_SLOW_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} thresholds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HEED_SLOW_MAX);
+	__type(key, __u32);
+	__type(value, struct heed_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HEED_SLOW_MAX *HEED_SLOW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_add(__u32 slot, __u32 what, __u64 n)
+{
+	__u32 k = slot * HEED_SLOW_STAT_MAX + what;
+	__u64 *v = bpf_map_lookup_elem(&stats, &k);
+
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline int slow_start(__u32 slot)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct heed_slow_thread *t = bpf_map_lookup_elem(&slow_threads, &tid);
+
+	if (!t) {
+		struct heed_slow_thread zero = {};
+
+		bpf_map_update_elem(&slow_threads, &tid, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&slow_threads, &tid);
+		if (!t) {
+			stat_add(slot, HEED_SLOW_FULL, 1);
+			return 0;
+		}
+	}
+	/* Only this thread touches its entry, but for stack.bpf.h's sampled flag. */
+	if (t->depth++ == 0) {
+		t->seq++;
+		t->sampled = 0;
+		t->start = bpf_ktime_get_ns();
+	}
+	return 0;
+}
+
+static __always_inline int slow_done(__u32 slot)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct heed_slow_thread *t = bpf_map_lookup_elem(&slow_threads, &tid);
+	struct heed_slow_end e = {.kind = HEED_SAMPLE_OPEND, .tid = tid, .slot = slot};
+	struct heed_hist *h;
+	__u64 *thr;
+
+	if (!t || t->depth == 0 || --t->depth)
+		return 0;
+	e.count = bpf_ktime_get_ns() - t->start;
+	e.seq = t->seq;
+	h = bpf_map_lookup_elem(&hists, &slot);
+	if (h)
+		hist_add(h, e.count, 0);
+	thr = bpf_map_lookup_elem(&thresholds, &slot);
+	e.slow = thr && *thr && e.count > *thr;
+	stat_add(slot, HEED_SLOW_OPS, 1);
+	if (e.slow) {
+		stat_add(slot, HEED_SLOW_SLOW, 1);
+		stat_add(slot, HEED_SLOW_SLOW_NS, e.count);
+	}
+	if (t->sampled && (bpf_ringbuf_output(&rb_on, &e, sizeof(e), 0) ||
+			   bpf_ringbuf_output(&rb_off, &e, sizeof(e), 0)))
+		stat_add(slot, HEED_SLOW_RB_FULL, 1);
+	return 0;
+}
+
+SEC("uprobe")
+int heed_slow_start(struct pt_regs *ctx)
+{
+	return slow_start((__u32)bpf_get_attach_cookie(ctx) & (HEED_SLOW_MAX - 1));
+}
+
+SEC("uprobe")
+int heed_slow_done(struct pt_regs *ctx)
+{
+	return slow_done((__u32)bpf_get_attach_cookie(ctx) & (HEED_SLOW_MAX - 1));
+}
+
+SEC("usdt")
+int heed_slow_ustart(struct pt_regs *ctx)
+{
+	return slow_start((__u32)bpf_usdt_cookie(ctx) & (HEED_SLOW_MAX - 1));
+}
+
+SEC("usdt")
+int heed_slow_udone(struct pt_regs *ctx)
+{
+	return slow_done((__u32)bpf_usdt_cookie(ctx) & (HEED_SLOW_MAX - 1));
+}
