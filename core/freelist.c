@@ -122,8 +122,7 @@ int freelist_load(heed_txn *txn)
 		if (rc)
 			return rc;
 	}
-	if (txn->avail.n > 1)
-		pgno_sort(txn->avail.v, txn->avail.n);
+	pgno_sort_runs(txn->avail.v, txn->avail.n);
 	txn->avail_sorted = 1;
 	return 0;
 }

@@ -188,6 +188,9 @@ static inline int pgvec_push(struct pgvec *v, uint64_t x)
 }
 void pgvec_free(struct pgvec *v);
 void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
+/* pgno_sort for v made of a few ascending runs, as the freelist's records
+ * are (each txnid's pages were saved sorted): merges them in linear time. */
+void pgno_sort_runs(uint64_t *v, size_t n);
 /* pgno_sort after at most depth partition rounds (tests reach every path). */
 void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
 

@@ -175,3 +175,40 @@ void pgno_sort(uint64_t *v, size_t n)
 		depth += 2;
 	pgno_sort_limit(v, n, depth);
 }
+
+/* Above this many ascending runs merging them costs more than a sort. */
+#define MERGE_MAX_RUNS 4
+
+void pgno_sort_runs(uint64_t *v, size_t n)
+{
+	size_t runs = 1, left, right, i;
+	uint64_t *scratch;
+
+	for (i = 1; i < n; i++)
+		runs += v[i] < v[i - 1];
+	if (runs == 1)
+		return;
+	scratch = runs <= MERGE_MAX_RUNS ? malloc(n * sizeof(*v)) : NULL;
+	if (!scratch) {
+		pgno_sort(v, n);
+		return;
+	}
+	/* v[0, left) is sorted; merge the next run v[left, right) into it,
+	 * the sorted part copied aside so the output never overtakes the
+	 * run still being read. */
+	for (left = 1; left < n && v[left] >= v[left - 1]; left++)
+		;
+	while (left < n) {
+		size_t a = 0, b = left, o = 0;
+
+		for (right = left + 1; right < n && v[right] >= v[right - 1]; right++)
+			;
+		memcpy(scratch, v, left * sizeof(*v));
+		while (a < left && b < right)
+			v[o++] = scratch[a] <= v[b] ? scratch[a++] : v[b++];
+		while (a < left)
+			v[o++] = scratch[a++];
+		left = right;
+	}
+	free(scratch);
+}
