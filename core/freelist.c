@@ -243,17 +243,32 @@ struct chain_writer {
 	unsigned int per;
 };
 
+/* Append n words, a page's share at a time: the freed and reusable pages
+ * are most of the words, and a call per word was 24 Ir each (callgrind). */
+static void put_words(struct chain_writer *w, const uint64_t *v, size_t n)
+{
+	while (n) {
+		size_t k, i;
+
+		if (!w->cur || w->used == w->per) {
+			if (w->cur)
+				w->page++;
+			w->used = 0;
+			w->cur = dirty_find(&w->txn->dirty, w->pages->v[w->page]);
+		}
+		k = w->per - w->used < n ? w->per - w->used : n;
+		for (i = 0; i < k; i++)
+			wr64(w->cur + FREELIST_DATA + 8 * (w->used + i), v[i]);
+		w->used += k;
+		page_hdr(w->cur)->lower = (uint32_t)w->used;
+		v += k;
+		n -= k;
+	}
+}
+
 static void put_word(struct chain_writer *w, uint64_t x)
 {
-	if (!w->cur || w->used == w->per) {
-		if (w->cur)
-			w->page++;
-		w->used = 0;
-		w->cur = dirty_find(&w->txn->dirty, w->pages->v[w->page]);
-	}
-	wr64(w->cur + FREELIST_DATA + 8 * w->used, x);
-	w->used++;
-	page_hdr(w->cur)->lower = (uint32_t)w->used;
+	put_words(w, &x, 1);
 }
 
 /* Write the freelist into new chain pages (dirty, written with the rest).
@@ -315,8 +330,8 @@ int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs)
 		pgno_sort(txn->freed.v, txn->freed.n);
 		put_word(&w, txn->txnid);
 		put_word(&w, txn->freed.n);
+		put_words(&w, txn->freed.v, txn->freed.n);
 		for (i = 0; i < txn->freed.n; i++) {
-			put_word(&w, txn->freed.v[i]);
 			if ((rc = pgvec_push(recs, txn->txnid)) ||
 			    (rc = pgvec_push(recs, txn->freed.v[i])))
 				return rc;
@@ -326,8 +341,8 @@ int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs)
 	if (txn->avail.n) {
 		put_word(&w, 0);
 		put_word(&w, txn->avail.n);
+		put_words(&w, txn->avail.v, txn->avail.n);
 		for (i = 0; i < txn->avail.n; i++) {
-			put_word(&w, txn->avail.v[i]);
 			if ((rc = pgvec_push(recs, 0)) || (rc = pgvec_push(recs, txn->avail.v[i])))
 				return rc;
 		}
