@@ -127,6 +127,26 @@ int freelist_load(heed_txn *txn)
 	return 0;
 }
 
+/* Sort avail: freelist_load left it sorted, page_alloc takes from its end,
+ * and page_free appends pages this txn allocated and freed again. Sorting
+ * that tail and merging costs the tail, not the whole list: a long delete
+ * keeps tens of thousands of pages there, and sorting them all at every
+ * commit was 10% of btree_ops delete/4k/1000000's instructions. */
+static void avail_sort(heed_txn *txn)
+{
+	struct pgvec *a = &txn->avail;
+	size_t p = 1;
+
+	if (txn->avail_sorted)
+		return;
+	while (p < a->n && a->v[p] >= a->v[p - 1])
+		p++;
+	if (p < a->n)
+		pgno_sort(a->v + p, a->n - p);
+	pgno_sort_runs(a->v, a->n);
+	txn->avail_sorted = 1;
+}
+
 /* Take a run of n consecutive pages out of avail; 0 when there is none. */
 static uint64_t take_run(heed_txn *txn, unsigned int n)
 {
@@ -135,10 +155,7 @@ static uint64_t take_run(heed_txn *txn, unsigned int n)
 
 	if (a->n < n)
 		return 0;
-	if (!txn->avail_sorted) {
-		pgno_sort(a->v, a->n);
-		txn->avail_sorted = 1;
-	}
+	avail_sort(txn);
 	for (i = a->n - n + 1; i-- > 0;) {
 		if (a->v[i + n - 1] == a->v[i] + n - 1) {
 			uint64_t pg = a->v[i];
@@ -303,9 +320,12 @@ int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs)
 	}
 	if (rc)
 		return rc;
-	if (!txn->avail_sorted && txn->avail.n > 1)
-		pgno_sort(txn->avail.v, txn->avail.n);
-	txn->avail_sorted = 1;
+	avail_sort(txn);
+	/* recs gets a txnid/pgno pair per page: one allocation, not doublings
+	 * from 64 (realloc was 2.7% of delete/4k/1000000). */
+	rc = pgvec_reserve(recs, txn->pending.n + 2 * (txn->freed.n + txn->avail.n));
+	if (rc)
+		return rc;
 	for (i = 0; i + 1 < txn->pending.n; i += 2) {
 		uint64_t t = txn->pending.v[i];
 		size_t j = i, cnt = 0;

@@ -186,6 +186,8 @@ static inline int pgvec_push(struct pgvec *v, uint64_t x)
 	v->v[v->n++] = x;
 	return 0;
 }
+/* Room for n items in all (one realloc); ENOMEM leaves v as it was. */
+int pgvec_reserve(struct pgvec *v, size_t n);
 void pgvec_free(struct pgvec *v);
 void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
 /* pgno_sort for v made of a few ascending runs, as the freelist's records

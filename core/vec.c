@@ -19,6 +19,20 @@ int pgvec_grow(struct pgvec *v)
 	return 0;
 }
 
+int pgvec_reserve(struct pgvec *v, size_t n)
+{
+	uint64_t *nv;
+
+	if (v->cap >= n)
+		return 0;
+	nv = realloc(v->v, n * sizeof(*nv));
+	if (!nv)
+		return ENOMEM;
+	v->v = nv;
+	v->cap = n;
+	return 0;
+}
+
 void pgvec_free(struct pgvec *v)
 {
 	free(v->v);
