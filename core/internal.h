@@ -226,8 +226,13 @@ static inline int pgvec_push(struct pgvec *v, uint64_t x)
 	v->v[v->n++] = x;
 	return 0;
 }
+/* Room for n items in all (one realloc); ENOMEM leaves v as it was. */
+int pgvec_reserve(struct pgvec *v, size_t n);
 void pgvec_free(struct pgvec *v);
 void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
+/* pgno_sort for v made of a few ascending runs, as the freelist's records
+ * are (each txnid's pages were saved sorted): merges them in linear time. */
+void pgno_sort_runs(uint64_t *v, size_t n);
 /* pgno_sort after at most depth partition rounds (tests reach every path). */
 void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
 

@@ -298,6 +298,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /* Fill v with one of the shapes page numbers come in, or that break a
  * quicksort: random, few distinct, sorted, reversed, sorted runs (a merged
  * freelist), organ pipe, all equal. */
@@ -328,6 +335,46 @@ static void sort_input(struct rng *r, uint64_t *v, size_t n, unsigned int shape)
 			break;
 		}
 	}
+}
+
+/* pgno_sort_runs against qsort on 1 to 6 ascending runs of random page
+ * numbers (merged up to 4, sorted beyond) and on every shape of
+ * sort_input. */
+Test(freelist, pgno_sort_runs_matches_qsort)
+{
+	static const size_t sizes[] = {0, 1, 2, 3, 17, 1000, 4099};
+	struct rng r = {test_seed("freelist::pgno_sort_runs")};
+	uint64_t *v = malloc(4099 * sizeof(*v)), *want = malloc(4099 * sizeof(*want));
+
+	cr_assert(v && want);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t n = sizes[s];
+
+		for (unsigned int k = 1; k <= 6 + 7; k++) {
+			if (k <= 6) {
+				size_t cut[7] = {0};
+
+				for (unsigned int c = 1; c < k; c++)
+					cut[c] = (size_t)rng_below(&r, n + 1);
+				cut[k] = n;
+				qsort(cut, k + 1, sizeof(*cut), cmp_size);
+				for (size_t i = 0; i < n; i++)
+					want[i] = rng_below(&r, 3000);
+				for (unsigned int c = 0; c < k; c++)
+					qsort(want + cut[c], cut[c + 1] - cut[c], sizeof(*want),
+					      cmp_u64);
+			} else {
+				sort_input(&r, want, n, k - 7);
+			}
+			memcpy(v, want, n * sizeof(*v));
+			qsort(want, n, sizeof(*want), cmp_u64);
+			pgno_sort_runs(v, n);
+			cr_assert(!memcmp(v, want, n * sizeof(*v)),
+				  "%zu items, case %u: not sorted", n, k);
+		}
+	}
+	free(v);
+	free(want);
 }
 
 /* pgno_sort against qsort on every shape and on sizes around its insertion
