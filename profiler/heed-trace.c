@@ -41,7 +41,7 @@ struct opts {
 	double duration, interval;
 	char *usdt[MAX_SPECS], *func[MAX_SPECS];
 	size_t nusdt, nfunc;
-	const char *folded, *flame, *json;
+	const char *folded, *flame, *json, *pprof;
 	char **cmd;
 };
 
@@ -64,6 +64,7 @@ struct state {
 	struct heed_stacks on_stacks, off_stacks;
 	struct heed_sampler_stats on_st, off_st;
 	struct heed_prof on_top, off_top; /* their functions ranked */
+	heed_pprof *on_pp, *off_pp;	  /* --pprof: the same stacks with addresses */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -118,6 +119,8 @@ static void usage(FILE *f)
 	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
 	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
+	      "  --pprof FILE        the stacks as a gzipped pprof profile.proto, on-CPU or\n"
+	      "                      off-CPU ones as --folded (both: off-CPU to FILE.offcpu)\n"
 	      "  --json FILE         everything, as documented in profiler/README.md\n"
 	      "  -v                  libbpf and verifier messages\n",
 	      f);
@@ -142,6 +145,7 @@ enum {
 	OPT_FOLDED,
 	OPT_FLAME,
 	OPT_JSON,
+	OPT_PPROF,
 	OPT_UNWIND,
 	OPT_DEBUGINFOD
 };
@@ -183,6 +187,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"folded", required_argument, NULL, OPT_FOLDED},
 		{"flame", required_argument, NULL, OPT_FLAME},
 		{"json", required_argument, NULL, OPT_JSON},
+		{"pprof", required_argument, NULL, OPT_PPROF},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
 		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
 		{"help", no_argument, NULL, 'h'},
@@ -256,6 +261,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_JSON:
 			o->json = optarg;
 			break;
+		case OPT_PPROF:
+			o->pprof = optarg;
+			break;
 		case OPT_DEBUGINFOD:
 			o->debuginfod = 1;
 			break;
@@ -295,6 +303,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!modes)
 		o->ops = o->profile = 1;
+	if (o->pprof && !o->profile && !o->offcpu) {
+		die_msg("--pprof %s: a profile needs stacks: add --profile or --offcpu", o->pprof);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -442,13 +454,12 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
 			 heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
 			 heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
-			 "user_stack_errors", heed_json_u64(st->u_failed),
-			 "user_stacks_truncated", heed_json_u64(st->truncated),
-			 "kernel_stack_errors", heed_json_u64(st->k_failed), "unwind",
-			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"),
-			 "unwound", heed_json_u64(st->unwound), "unwind_ns",
-			 heed_json_u64(st->unwind_ns), "prog_misses", heed_json_u64(st->prog_misses),
-			 "top", funcs);
+			 "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
+			 heed_json_u64(st->truncated), "kernel_stack_errors",
+			 heed_json_u64(st->k_failed), "unwind",
+			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
+			 heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
+			 "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
 }
 
 static int write_json(struct state *s)
@@ -547,6 +558,45 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	return err;
 }
 
+/* The raw stacks of --profile (offcpu 0: samples/count and cpu/nanoseconds, each
+ * sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds) as a pprof profile. */
+static int stacks_pprof(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
+			size_t nraw, heed_sym *sym, const struct heed_maps *m)
+{
+	static const struct heed_pprof_value_type on[] = {{"samples", "count"},
+							  {"cpu", "nanoseconds"}};
+	static const struct heed_pprof_value_type off[] = {{"offcpu", "nanoseconds"}};
+	struct heed_pprof_opts po = {0};
+	int64_t mult[2] = {1, 1000000000 / (int64_t)s->o.hz};
+	struct timespec now;
+	heed_pprof **p = offcpu ? &s->off_pp : &s->on_pp;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	po.sample_types = offcpu ? off : on;
+	po.nsample_types = offcpu ? 1 : 2;
+	if (!offcpu) {
+		po.period_type = on[1];
+		po.period = mult[1];
+	}
+	po.duration_nanos = (int64_t)(s->elapsed * 1e9);
+	po.time_nanos = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - po.duration_nanos;
+	err = heed_pprof_new(&po, p);
+	if (!err)
+		err = heed_stacks_pprof(raw, nraw, sym, m, s->comm, s->o.pid, mult,
+					po.nsample_types, *p);
+	return err;
+}
+
+static int write_pprof(const char *path, heed_pprof *p)
+{
+	int err = heed_pprof_write_file(p, path);
+
+	if (err)
+		die_msg("%s: cannot write: %s", path, strerror(-err));
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
@@ -567,10 +617,9 @@ static int collect_stacks(struct state *s)
 	else
 		memset(&fresh, 0, sizeof(fresh));
 	err = heed_sym_new(m, &sym);
-	heed_maps_free(&fresh);
 	if (err) {
 		die_msg("cannot set up symbolization: %s", strerror(-err));
-		return err;
+		goto cleanup;
 	}
 	err = jit_names(sym, s->o.pid);
 	if (err)
@@ -583,6 +632,8 @@ static int collect_stacks(struct state *s)
 			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->on_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->on_stacks, &s->on_top);
+		if (!err && s->o.pprof)
+			err = stacks_pprof(s, 0, raw, nraw, sym, m);
 	}
 	if (!err && s->off) {
 		err = heed_sampler_stats(s->off, &s->off_st);
@@ -592,11 +643,14 @@ static int collect_stacks(struct state *s)
 			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->off_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
+		if (!err && s->o.pprof)
+			err = stacks_pprof(s, 1, raw, nraw, sym, m);
 	}
 	if (err)
 		die_msg("cannot read the stacks: %s", strerror(-err));
 cleanup:
 	heed_sym_free(sym);
+	heed_maps_free(&fresh);
 	return err;
 }
 
@@ -631,6 +685,17 @@ static int report(struct state *s)
 
 			snprintf(path, sizeof(path), "%s.offcpu", s->o.folded);
 			if (write_folded(path, &s->off_stacks))
+				rc = -EIO;
+		}
+	}
+	if (s->o.pprof && (s->on_pp || s->off_pp)) {
+		if (write_pprof(s->o.pprof, s->on_pp ? s->on_pp : s->off_pp))
+			rc = -EIO;
+		if (s->on_pp && s->off_pp) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s.offcpu", s->o.pprof);
+			if (write_pprof(path, s->off_pp))
 				rc = -EIO;
 		}
 	}
@@ -876,6 +941,13 @@ static int check_outputs(const struct opts *o)
 			err = check_output(path);
 		}
 	}
+	if (!err && o->pprof) {
+		err = check_output(o->pprof);
+		if (!err && o->profile && o->offcpu) {
+			snprintf(path, sizeof(path), "%s.offcpu", o->pprof);
+			err = check_output(path);
+		}
+	}
 	if (!err && o->flame)
 		err = check_output(o->flame);
 	if (!err && o->json)
@@ -1012,6 +1084,8 @@ cleanup:
 	heed_stacks_free(&s.off_stacks);
 	heed_prof_free(&s.on_top);
 	heed_prof_free(&s.off_top);
+	heed_pprof_free(s.on_pp);
+	heed_pprof_free(s.off_pp);
 	heed_maps_free(&s.maps);
 	return rc;
 }
