@@ -42,6 +42,8 @@ struct opts {
 	char *usdt[MAX_SPECS], *func[MAX_SPECS];
 	size_t nusdt, nfunc;
 	const char *folded, *flame, *json, *pprof;
+	const char *out_dir; /* -i SEC --out-dir DIR [--keep N]: one file set per interval */
+	unsigned int keep;
 	char **cmd;
 };
 
@@ -65,6 +67,9 @@ struct state {
 	struct heed_sampler_stats on_st, off_st;
 	struct heed_prof on_top, off_top; /* their functions ranked */
 	heed_pprof *on_pp, *off_pp;	  /* --pprof: the same stacks with addresses */
+	int64_t interval_start;		  /* --out-dir: wall ns the current interval began */
+	char **written;			  /* --out-dir: the intervals' file names, oldest first */
+	size_t nwritten;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -116,6 +121,9 @@ static void usage(FILE *f)
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
+	      "  --out-dir DIR       with -i: write each interval's stacks to DIR as\n"
+	      "                      heed-YYYYmmddTHHMMSSZ.pb.gz and .folded (start time)\n"
+	      "  --keep N            keep the N newest intervals in --out-dir (default 10)\n"
 	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
 	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
@@ -146,6 +154,8 @@ enum {
 	OPT_FLAME,
 	OPT_JSON,
 	OPT_PPROF,
+	OPT_OUT_DIR,
+	OPT_KEEP,
 	OPT_UNWIND,
 	OPT_DEBUGINFOD
 };
@@ -188,6 +198,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"flame", required_argument, NULL, OPT_FLAME},
 		{"json", required_argument, NULL, OPT_JSON},
 		{"pprof", required_argument, NULL, OPT_PPROF},
+		{"out-dir", required_argument, NULL, OPT_OUT_DIR},
+		{"keep", required_argument, NULL, OPT_KEEP},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
 		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
 		{"help", no_argument, NULL, 'h'},
@@ -197,6 +209,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	double v;
 
 	o->hz = 99;
+	o->keep = 10;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+p:F:d:i:vh", longs, NULL)) != -1) {
 		switch (c) {
@@ -264,6 +277,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_PPROF:
 			o->pprof = optarg;
 			break;
+		case OPT_OUT_DIR:
+			o->out_dir = optarg;
+			break;
+		case OPT_KEEP:
+			if (parse_num(optarg, 1, 1000000, &v) || v != (double)(int)v) {
+				die_msg("--keep %s: expected a number of intervals from 1", optarg);
+				return -EINVAL;
+			}
+			o->keep = (unsigned int)v;
+			break;
 		case OPT_DEBUGINFOD:
 			o->debuginfod = 1;
 			break;
@@ -303,6 +326,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!modes)
 		o->ops = o->profile = 1;
+	if (o->out_dir && (o->interval < 1 || (!o->profile && !o->offcpu))) {
+		die_msg("--out-dir %s: needs -i SEC of at least 1 (one file set per second at "
+			"most) and --profile or --offcpu",
+			o->out_dir);
+		return -EINVAL;
+	}
 	if (o->pprof && !o->profile && !o->offcpu) {
 		die_msg("--pprof %s: a profile needs stacks: add --profile or --offcpu", o->pprof);
 		return -EINVAL;
@@ -561,26 +590,24 @@ static int jit_names(heed_sym *sym, pid_t pid)
 /* The raw stacks of --profile (offcpu 0: samples/count and cpu/nanoseconds, each
  * sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds) as a pprof profile. */
 static int stacks_pprof(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
-			size_t nraw, heed_sym *sym, const struct heed_maps *m)
+			size_t nraw, heed_sym *sym, const struct heed_maps *m, int64_t start,
+			int64_t duration, heed_pprof **p)
 {
 	static const struct heed_pprof_value_type on[] = {{"samples", "count"},
 							  {"cpu", "nanoseconds"}};
 	static const struct heed_pprof_value_type off[] = {{"offcpu", "nanoseconds"}};
 	struct heed_pprof_opts po = {0};
 	int64_t mult[2] = {1, 1000000000 / (int64_t)s->o.hz};
-	struct timespec now;
-	heed_pprof **p = offcpu ? &s->off_pp : &s->on_pp;
 	int err;
 
-	clock_gettime(CLOCK_REALTIME, &now);
 	po.sample_types = offcpu ? off : on;
 	po.nsample_types = offcpu ? 1 : 2;
 	if (!offcpu) {
 		po.period_type = on[1];
 		po.period = mult[1];
 	}
-	po.duration_nanos = (int64_t)(s->elapsed * 1e9);
-	po.time_nanos = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec - po.duration_nanos;
+	po.duration_nanos = duration;
+	po.time_nanos = start;
 	err = heed_pprof_new(&po, p);
 	if (!err)
 		err = heed_stacks_pprof(raw, nraw, sym, m, s->comm, s->o.pid, mult,
@@ -597,6 +624,116 @@ static int write_pprof(const char *path, heed_pprof *p)
 	return err;
 }
 
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --out-dir: drops the files of the oldest intervals beyond --keep. */
+static void rotate(struct state *s)
+{
+	static const char *const suffixes[] = {".pb.gz", ".folded", ".offcpu.pb.gz",
+					       ".offcpu.folded"};
+	char path[4096];
+	size_t i;
+
+	while (s->nwritten > s->o.keep) {
+		for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+			snprintf(path, sizeof(path), "%s%s", s->written[0], suffixes[i]);
+			if (unlink(path) && errno != ENOENT)
+				die_msg("%s: cannot remove: %s", path, strerror(errno));
+		}
+		free(s->written[0]);
+		memmove(s->written, s->written + 1, --s->nwritten * sizeof(*s->written));
+	}
+}
+
+/* --out-dir: the files of the interval that began at s->interval_start, named after
+ * that time (UTC): DIR/heed-YYYYmmddTHHMMSSZ.pb.gz and .folded, ".offcpu.*" for
+ * off-CPU stacks. The on-CPU call (or the off-CPU one without --profile) records the
+ * interval for rotate(). */
+static int write_interval(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
+			  size_t nraw, heed_sym *sym, const struct heed_maps *m,
+			  const struct heed_stacks *sk, int64_t end)
+{
+	time_t t = (time_t)(s->interval_start / 1000000000);
+	char base[4096], path[4200], ts[32];
+	heed_pprof *pp = NULL;
+	struct tm tm;
+	int err;
+
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
+	snprintf(base, sizeof(base), "%s/heed-%s", s->o.out_dir, ts);
+	err = stacks_pprof(s, offcpu, raw, nraw, sym, m, s->interval_start, end - s->interval_start,
+			   &pp);
+	if (err) {
+		die_msg("%s: cannot build the profile: %s", base, strerror(-err));
+		goto cleanup;
+	}
+	snprintf(path, sizeof(path), "%s%s.pb.gz", base, offcpu && s->prof ? ".offcpu" : "");
+	err = write_pprof(path, pp);
+	snprintf(path, sizeof(path), "%s%s.folded", base, offcpu && s->prof ? ".offcpu" : "");
+	if (!err)
+		err = write_folded(path, sk);
+	if (!err && (!offcpu || !s->prof)) {
+		char **nw = realloc(s->written, (s->nwritten + 1) * sizeof(*nw));
+
+		if (nw)
+			s->written = nw;
+		if (!nw || !(nw[s->nwritten] = strdup(base)))
+			err = -ENOMEM;
+		else
+			s->nwritten++;
+	}
+cleanup:
+	heed_pprof_free(pp);
+	return err;
+}
+
+/* -i with --out-dir: writes the stacks counted since the last interval and starts a
+ * new one, without stopping the samplers. The symbol tables are built again each
+ * interval (from the maps of that moment), which keeps memory flat. */
+static int interval_files(struct state *s)
+{
+	heed_sampler *const samplers[2] = {s->prof, s->off};
+	int64_t end = wall_ns();
+	int i, err = 0;
+
+	for (i = 0; i < 2 && !err; i++) {
+		struct heed_stacks sk = {0};
+		struct heed_raw_stack **raw = NULL;
+		struct heed_maps m;
+		heed_sym *sym = NULL;
+		size_t nraw = 0;
+
+		if (!samplers[i])
+			continue;
+		err = heed_sampler_take(samplers[i], &raw, &nraw, &m);
+		if (!err)
+			err = heed_sym_new(&m, &sym);
+		if (!err)
+			err = jit_names(sym, s->o.pid);
+		if (!err)
+			err = heed_stacks_collect((const struct heed_raw_stack *const *)raw, nraw,
+						  sym, s->comm, &sk);
+		if (!err)
+			err = write_interval(s, i, (const struct heed_raw_stack *const *)raw, nraw,
+					     sym, &m, &sk, end);
+		else
+			die_msg("cannot read the stacks of this interval: %s", strerror(-err));
+		heed_stacks_free(&sk);
+		heed_sym_free(sym);
+		heed_maps_free(&m);
+		heed_raw_stacks_free(raw, nraw);
+	}
+	rotate(s);
+	s->interval_start = end;
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
@@ -604,6 +741,13 @@ static int collect_stacks(struct state *s)
 	struct heed_maps fresh;
 	const struct heed_maps *m;
 	heed_sym *sym = NULL;
+	int64_t duration = (int64_t)(s->elapsed * 1e9), start = wall_ns() - duration;
+
+	/* --out-dir: what is left is the last interval's. */
+	if (s->o.out_dir) {
+		start = s->interval_start;
+		duration = wall_ns() - start;
+	}
 	size_t nraw;
 	int err = 0;
 
@@ -633,7 +777,10 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_stacks_top(&s->on_stacks, &s->on_top);
 		if (!err && s->o.pprof)
-			err = stacks_pprof(s, 0, raw, nraw, sym, m);
+			err = stacks_pprof(s, 0, raw, nraw, sym, m, start, duration, &s->on_pp);
+		if (!err && s->o.out_dir)
+			err = write_interval(s, 0, raw, nraw, sym, m, &s->on_stacks,
+					     start + duration);
 	}
 	if (!err && s->off) {
 		err = heed_sampler_stats(s->off, &s->off_st);
@@ -644,7 +791,10 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
 		if (!err && s->o.pprof)
-			err = stacks_pprof(s, 1, raw, nraw, sym, m);
+			err = stacks_pprof(s, 1, raw, nraw, sym, m, start, duration, &s->off_pp);
+		if (!err && s->o.out_dir)
+			err = write_interval(s, 1, raw, nraw, sym, m, &s->off_stacks,
+					     start + duration);
 	}
 	if (err)
 		die_msg("cannot read the stacks: %s", strerror(-err));
@@ -668,6 +818,8 @@ static int report(struct state *s)
 	print_lost(s, stdout);
 	if (collect_stacks(s))
 		rc = -EIO;
+	if (s->o.out_dir)
+		rotate(s);
 	if (s->prof)
 		print_stack_summary(stdout, "profile", "samples", &s->on_st, &s->on_stacks,
 				    &s->on_top);
@@ -870,6 +1022,7 @@ static void run(struct state *s, int pidfd)
 	struct pollfd pfd[2] = {{.fd = pidfd, .events = POLLIN},
 				{.fd = s->watch ? heed_watch_fd(s->watch) : -1, .events = POLLIN}};
 
+	s->interval_start = wall_ns();
 	for (;;) {
 		double until = s->o.duration ? s->o.duration : 1e9;
 		int ms;
@@ -900,6 +1053,8 @@ static void run(struct state *s, int pidfd)
 				break;
 			print_hists(s, stdout);
 			fflush(stdout);
+			if (s->o.out_dir && interval_files(s))
+				break;
 			next += s->o.interval;
 		}
 	}
@@ -939,6 +1094,20 @@ static int check_outputs(const struct opts *o)
 		if (!err && o->profile && o->offcpu) {
 			snprintf(path, sizeof(path), "%s.offcpu", o->folded);
 			err = check_output(path);
+		}
+	}
+	if (!err && o->out_dir) {
+		struct stat st;
+
+		if (stat(o->out_dir, &st))
+			err = -errno;
+		else if (!S_ISDIR(st.st_mode))
+			err = -ENOTDIR;
+		else if (access(o->out_dir, W_OK))
+			err = -errno;
+		if (err) {
+			die_msg("--out-dir %s: not a writable directory: %s", o->out_dir,
+				strerror(-err));
 		}
 	}
 	if (!err && o->pprof) {
@@ -1086,6 +1255,9 @@ cleanup:
 	heed_prof_free(&s.off_top);
 	heed_pprof_free(s.on_pp);
 	heed_pprof_free(s.off_pp);
+	while (s.nwritten)
+		free(s.written[--s.nwritten]);
+	free(s.written);
 	heed_maps_free(&s.maps);
 	return rc;
 }

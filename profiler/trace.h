@@ -141,6 +141,14 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
  * snapshot at attach, or the maps re-read since when an address fell outside it. */
 int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n);
 const struct heed_maps *heed_sampler_maps(heed_sampler *p);
+/* While sampling goes on (before any _stats, _stacks or _maps call): moves the stacks
+ * counted since the open or the last take to *v (n of them, each with a count; free
+ * with heed_raw_stacks_free) and copies the latest maps seen to *maps (free with
+ * heed_maps_free), so that memory stays flat over a long trace. Returns 0, -EINVAL
+ * (sampling has stopped), -ENOMEM or the reader's error. */
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
+		      struct heed_maps *maps);
+void heed_raw_stacks_free(struct heed_raw_stack **v, size_t n);
 void heed_sampler_close(heed_sampler *p);
 
 #endif
