@@ -34,7 +34,7 @@
 #define TOP_JSON  50
 
 struct opts {
-	pid_t pid;
+	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
 	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
 	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
@@ -105,6 +105,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 static void usage(FILE *f)
 {
 	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
+	      "       heed-trace -t TID [--profile] [--offcpu] [output...]\n"
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
@@ -118,6 +119,8 @@ static void usage(FILE *f)
 	      "                      of stack per sample, default 32768, unwind with the\n"
 	      "                      objects' CFI), fp (frame pointers), auto (dwarf)\n"
 	      "  --debuginfod        fetch missing debug info from the DEBUGINFOD_URLS servers\n"
+	      "  -t TID              instead of -p: sample only thread TID (--profile, the\n"
+	      "                      default, and --offcpu), filtered in the kernel\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -186,6 +189,32 @@ static int parse_unwind(const char *arg, struct heed_sampler_opts *u)
 	return 0;
 }
 
+/* The process (Tgid) of thread tid, or -1. */
+static pid_t thread_process(pid_t tid)
+{
+	char path[64], line[256];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+
+		if (strncmp(line, "Tgid:", 5) != 0)
+			continue;
+		errno = 0;
+		tgid = strtol(line + 5, &end, 10);
+		if (errno || end == line + 5 || (*end != '\n' && *end != 0))
+			tgid = -1;
+		break;
+	}
+	fclose(f);
+	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -211,8 +240,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->hz = 99;
 	o->keep = 10;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:F:d:i:vh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:t:F:d:i:vh", longs, NULL)) != -1) {
 		switch (c) {
+		case 't':
+			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
+				die_msg("-t %s: not a thread id", optarg);
+				return -EINVAL;
+			}
+			o->tid = (pid_t)v;
+			break;
 		case 'p':
 			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
 				die_msg("-p %s: not a process id", optarg);
@@ -318,6 +354,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			return -EINVAL;
 		}
 		o->cmd = argv + optind;
+	}
+	if (o->tid) {
+		if (o->pid || o->cmd) {
+			die_msg("-t %d: give -t TID alone, without -p or -- CMD", (int)o->tid);
+			return -EINVAL;
+		}
+		if (o->ops || o->nusdt || o->nfunc) {
+			die_msg("-t %d: --ops, --usdt and --func trace the whole process; -t "
+				"selects the stacks of one thread (--profile, --offcpu)",
+				(int)o->tid);
+			return -EINVAL;
+		}
+		o->pid = thread_process(o->tid);
+		if (o->pid <= 0) {
+			die_msg("-t %d: no such thread", (int)o->tid);
+			return -ESRCH;
+		}
+		if (!modes)
+			o->profile = modes = 1;
 	}
 	if (!o->pid == !o->cmd) {
 		die_msg(o->pid ? "give -p PID or -- CMD, not both"
@@ -991,6 +1046,7 @@ static int attach_all(struct state *s)
 		struct heed_sampler_opts so = s->o.unwind;
 
 		so.hz = s->o.hz;
+		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
@@ -1001,6 +1057,7 @@ static int attach_all(struct state *s)
 		struct heed_sampler_opts so = s->o.unwind;
 
 		so.offcpu = 1;
+		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));

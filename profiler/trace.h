@@ -104,6 +104,7 @@ struct heed_sampler_opts {
 	unsigned int hz; /* on-CPU only */
 	enum heed_unwind unwind;
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
+	pid_t tid;		  /* 0: every thread of the process; else only this one */
 };
 
 struct heed_sampler_stats {
