@@ -11,8 +11,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 targ_tgid = 0;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -27,7 +25,7 @@ int BPF_PROG(heed_offcpu, bool preempt, struct task_struct *prev, struct task_st
 	__u64 ts, *p;
 	__u32 tid;
 
-	if (prev->tgid == targ_tgid) {
+	if (selected(prev->tgid, prev->pid)) {
 		tid = prev->pid;
 		ts = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&aways, &tid, &ts, BPF_ANY))
@@ -35,7 +33,7 @@ int BPF_PROG(heed_offcpu, bool preempt, struct task_struct *prev, struct task_st
 		else
 			stack_emit(ctx, HEED_SAMPLE_OUT, tid, prev->__state == 0);
 	}
-	if (next->tgid == targ_tgid) {
+	if (selected(next->tgid, next->pid)) {
 		tid = next->pid;
 		p = bpf_map_lookup_elem(&aways, &tid);
 		if (!p)

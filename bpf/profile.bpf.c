@@ -9,14 +9,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 targ_tgid = 0;
-
 SEC("perf_event")
 int heed_profile(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
-	if (id >> 32 != targ_tgid)
+	if (!selected(id >> 32, (__u32)id))
 		return 0;
 	stat_add(HEED_STACK_SAMPLES, 1);
 	stack_emit(ctx, HEED_SAMPLE_ON, (__u32)id, 1);

@@ -34,14 +34,16 @@
 #define TOP_JSON  50
 
 struct opts {
-	pid_t pid;
+	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
 	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
 	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
 	double duration, interval;
 	char *usdt[MAX_SPECS], *func[MAX_SPECS];
 	size_t nusdt, nfunc;
-	const char *folded, *flame, *json;
+	const char *folded, *flame, *json, *pprof;
+	const char *out_dir; /* -i SEC --out-dir DIR [--keep N]: one file set per interval */
+	unsigned int keep;
 	char **cmd;
 	struct heed_slow_spec slow[HEED_SLOW_MAX];
 	size_t nslow;
@@ -73,6 +75,10 @@ struct state {
 	struct heed_stacks slow_stacks[2];
 	struct heed_slow_op slow_ops[HEED_SLOW_MAX];
 	struct heed_sampler_slow slow_on, slow_off;
+	heed_pprof *on_pp, *off_pp; /* --pprof: the same stacks with addresses */
+	int64_t interval_start;	    /* --out-dir: wall ns the current interval began */
+	char **written;		    /* --out-dir: the intervals' file names, oldest first */
+	size_t nwritten;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -108,6 +114,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 static void usage(FILE *f)
 {
 	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
+	      "       heed-trace -t TID [--profile] [--offcpu] [output...]\n"
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
@@ -126,9 +133,14 @@ static void usage(FILE *f)
 	      "                      cursor commit sync, PROV:NAME (a NAME__start/NAME__done\n"
 	      "                      USDT pair) or func:NAME; repeatable; adds --profile\n"
 	      "                      --offcpu when neither is given\n"
+	      "  -t TID              instead of -p: sample only thread TID (--profile, the\n"
+	      "                      default, and --offcpu), filtered in the kernel\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
+	      "  --out-dir DIR       with -i: write each interval's stacks to DIR as\n"
+	      "                      heed-YYYYmmddTHHMMSSZ.pb.gz and .folded (start time)\n"
+	      "  --keep N            keep the N newest intervals in --out-dir (default 10)\n"
 	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
 	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
@@ -137,6 +149,8 @@ static void usage(FILE *f)
 	      "  --slow-flame FILE.svg  flame graph of the slow operations' stacks\n"
 	      "  --slow-diff FILE.svg   differential flame graph, fast to slow operations,\n"
 	      "                      each side's ns divided by its number of operations\n"
+	      "  --pprof FILE        the stacks as a gzipped pprof profile.proto, on-CPU or\n"
+	      "                      off-CPU ones as --folded (both: off-CPU to FILE.offcpu)\n"
 	      "  --json FILE         everything, as documented in profiler/README.md\n"
 	      "  -v                  libbpf and verifier messages\n",
 	      f);
@@ -161,6 +175,9 @@ enum {
 	OPT_FOLDED,
 	OPT_FLAME,
 	OPT_JSON,
+	OPT_PPROF,
+	OPT_OUT_DIR,
+	OPT_KEEP,
 	OPT_UNWIND,
 	OPT_DEBUGINFOD,
 	OPT_SLOW,
@@ -195,6 +212,32 @@ static int parse_unwind(const char *arg, struct heed_sampler_opts *u)
 	return 0;
 }
 
+/* The process (Tgid) of thread tid, or -1. */
+static pid_t thread_process(pid_t tid)
+{
+	char path[64], line[256];
+	long tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *end;
+
+		if (strncmp(line, "Tgid:", 5) != 0)
+			continue;
+		errno = 0;
+		tgid = strtol(line + 5, &end, 10);
+		if (errno || end == line + 5 || (*end != '\n' && *end != 0))
+			tgid = -1;
+		break;
+	}
+	fclose(f);
+	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -206,6 +249,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"folded", required_argument, NULL, OPT_FOLDED},
 		{"flame", required_argument, NULL, OPT_FLAME},
 		{"json", required_argument, NULL, OPT_JSON},
+		{"pprof", required_argument, NULL, OPT_PPROF},
+		{"out-dir", required_argument, NULL, OPT_OUT_DIR},
+		{"keep", required_argument, NULL, OPT_KEEP},
 		{"unwind", required_argument, NULL, OPT_UNWIND},
 		{"debuginfod", no_argument, NULL, OPT_DEBUGINFOD},
 		{"slow", required_argument, NULL, OPT_SLOW},
@@ -219,9 +265,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	double v;
 
 	o->hz = 99;
+	o->keep = 10;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:F:d:i:vh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:t:F:d:i:vh", longs, NULL)) != -1) {
 		switch (c) {
+		case 't':
+			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
+				die_msg("-t %s: not a thread id", optarg);
+				return -EINVAL;
+			}
+			o->tid = (pid_t)v;
+			break;
 		case 'p':
 			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
 				die_msg("-p %s: not a process id", optarg);
@@ -283,6 +337,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_JSON:
 			o->json = optarg;
 			break;
+		case OPT_PPROF:
+			o->pprof = optarg;
+			break;
+		case OPT_OUT_DIR:
+			o->out_dir = optarg;
+			break;
+		case OPT_KEEP:
+			if (parse_num(optarg, 1, 1000000, &v) || v != (double)(int)v) {
+				die_msg("--keep %s: expected a number of intervals from 1", optarg);
+				return -EINVAL;
+			}
+			o->keep = (unsigned int)v;
+			break;
 		case OPT_DEBUGINFOD:
 			o->debuginfod = 1;
 			break;
@@ -339,6 +406,25 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->cmd = argv + optind;
 	}
+	if (o->tid) {
+		if (o->pid || o->cmd) {
+			die_msg("-t %d: give -t TID alone, without -p or -- CMD", (int)o->tid);
+			return -EINVAL;
+		}
+		if (o->ops || o->nusdt || o->nfunc) {
+			die_msg("-t %d: --ops, --usdt and --func trace the whole process; -t "
+				"selects the stacks of one thread (--profile, --offcpu)",
+				(int)o->tid);
+			return -EINVAL;
+		}
+		o->pid = thread_process(o->tid);
+		if (o->pid <= 0) {
+			die_msg("-t %d: no such thread", (int)o->tid);
+			return -ESRCH;
+		}
+		if (!modes)
+			o->profile = modes = 1;
+	}
 	if (!o->pid == !o->cmd) {
 		die_msg(o->pid ? "give -p PID or -- CMD, not both"
 			       : "nothing to trace: give -p PID or -- CMD ARGS");
@@ -350,6 +436,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		o->profile = o->offcpu = 1;
 	if ((o->slow_folded || o->slow_flame || o->slow_diff) && !o->nslow) {
 		die_msg("--slow-folded, --slow-flame and --slow-diff need --slow");
+		return -EINVAL;
+	}
+	/* An interval hands the samplers' counted stacks over while a thread's
+	 * held stacks of an unfinished operation still point into them. */
+	if (o->nslow && o->out_dir) {
+		die_msg("--slow and --out-dir cannot be combined: --slow judges whole operations, "
+			"which may span intervals");
+		return -EINVAL;
+	}
+	if (o->out_dir && (o->interval < 1 || (!o->profile && !o->offcpu))) {
+		die_msg("--out-dir %s: needs -i SEC of at least 1 (one file set per second at "
+			"most) and --profile or --offcpu",
+			o->out_dir);
+		return -EINVAL;
+	}
+	if (o->pprof && !o->profile && !o->offcpu) {
+		die_msg("--pprof %s: a profile needs stacks: add --profile or --offcpu", o->pprof);
 		return -EINVAL;
 	}
 	return 0;
@@ -369,11 +472,8 @@ static const char *const usdt_lost_names[HEED_USDT_LOST_MAX] = {
 	"usdt_kernel_skipped",
 };
 static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = {
-	"func_too_deep",
-	"func_return_without_entry",
-	"func_threads_full",
-	"func_batch_unreadable",
-	"func_kernel_skipped",
+	"func_too_deep",	 "func_return_without_entry", "func_threads_full",
+	"func_batch_unreadable", "func_kernel_skipped",
 };
 
 static const char *src_name(enum heed_ops_source s)
@@ -821,6 +921,153 @@ static json_t *json_slow(const struct state *s)
 			 heed_json_u64(s->slow_on.orphans + s->slow_off.orphans));
 }
 
+/* The raw stacks of --profile (offcpu 0: samples/count and cpu/nanoseconds, each
+ * sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds) as a pprof profile. */
+static int stacks_pprof(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
+			size_t nraw, heed_sym *sym, const struct heed_maps *m, int64_t start,
+			int64_t duration, heed_pprof **p)
+{
+	static const struct heed_pprof_value_type on[] = {{"samples", "count"},
+							  {"cpu", "nanoseconds"}};
+	static const struct heed_pprof_value_type off[] = {{"offcpu", "nanoseconds"}};
+	struct heed_pprof_opts po = {0};
+	int64_t mult[2] = {1, 1000000000 / (int64_t)s->o.hz};
+	int err;
+
+	po.sample_types = offcpu ? off : on;
+	po.nsample_types = offcpu ? 1 : 2;
+	if (!offcpu) {
+		po.period_type = on[1];
+		po.period = mult[1];
+	}
+	po.duration_nanos = duration;
+	po.time_nanos = start;
+	err = heed_pprof_new(&po, p);
+	if (!err)
+		err = heed_stacks_pprof(raw, nraw, sym, m, s->comm, s->o.pid, mult,
+					po.nsample_types, *p);
+	return err;
+}
+
+static int write_pprof(const char *path, heed_pprof *p)
+{
+	int err = heed_pprof_write_file(p, path);
+
+	if (err)
+		die_msg("%s: cannot write: %s", path, strerror(-err));
+	return err;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* --out-dir: drops the files of the oldest intervals beyond --keep. */
+static void rotate(struct state *s)
+{
+	static const char *const suffixes[] = {".pb.gz", ".folded", ".offcpu.pb.gz",
+					       ".offcpu.folded"};
+	char path[4096];
+	size_t i;
+
+	while (s->nwritten > s->o.keep) {
+		for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+			snprintf(path, sizeof(path), "%s%s", s->written[0], suffixes[i]);
+			if (unlink(path) && errno != ENOENT)
+				die_msg("%s: cannot remove: %s", path, strerror(errno));
+		}
+		free(s->written[0]);
+		memmove(s->written, s->written + 1, --s->nwritten * sizeof(*s->written));
+	}
+}
+
+/* --out-dir: the files of the interval that began at s->interval_start, named after
+ * that time (UTC): DIR/heed-YYYYmmddTHHMMSSZ.pb.gz and .folded, ".offcpu.*" for
+ * off-CPU stacks. The on-CPU call (or the off-CPU one without --profile) records the
+ * interval for rotate(). */
+static int write_interval(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
+			  size_t nraw, heed_sym *sym, const struct heed_maps *m,
+			  const struct heed_stacks *sk, int64_t end)
+{
+	time_t t = (time_t)(s->interval_start / 1000000000);
+	char base[4096], path[4200], ts[32];
+	heed_pprof *pp = NULL;
+	struct tm tm;
+	int err;
+
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
+	snprintf(base, sizeof(base), "%s/heed-%s", s->o.out_dir, ts);
+	err = stacks_pprof(s, offcpu, raw, nraw, sym, m, s->interval_start, end - s->interval_start,
+			   &pp);
+	if (err) {
+		die_msg("%s: cannot build the profile: %s", base, strerror(-err));
+		goto cleanup;
+	}
+	snprintf(path, sizeof(path), "%s%s.pb.gz", base, offcpu && s->prof ? ".offcpu" : "");
+	err = write_pprof(path, pp);
+	snprintf(path, sizeof(path), "%s%s.folded", base, offcpu && s->prof ? ".offcpu" : "");
+	if (!err)
+		err = write_folded(path, sk);
+	if (!err && (!offcpu || !s->prof)) {
+		char **nw = realloc(s->written, (s->nwritten + 1) * sizeof(*nw));
+
+		if (nw)
+			s->written = nw;
+		if (!nw || !(nw[s->nwritten] = strdup(base)))
+			err = -ENOMEM;
+		else
+			s->nwritten++;
+	}
+cleanup:
+	heed_pprof_free(pp);
+	return err;
+}
+
+/* -i with --out-dir: writes the stacks counted since the last interval and starts a
+ * new one, without stopping the samplers. The symbol tables are built again each
+ * interval (from the maps of that moment), which keeps memory flat. */
+static int interval_files(struct state *s)
+{
+	heed_sampler *const samplers[2] = {s->prof, s->off};
+	int64_t end = wall_ns();
+	int i, err = 0;
+
+	for (i = 0; i < 2 && !err; i++) {
+		struct heed_stacks sk = {0};
+		struct heed_raw_stack **raw = NULL;
+		struct heed_maps m;
+		heed_sym *sym = NULL;
+		size_t nraw = 0;
+
+		if (!samplers[i])
+			continue;
+		err = heed_sampler_take(samplers[i], &raw, &nraw, &m);
+		if (!err)
+			err = heed_sym_new(&m, &sym);
+		if (!err)
+			err = jit_names(sym, s->o.pid);
+		if (!err)
+			err = heed_stacks_collect((const struct heed_raw_stack *const *)raw, nraw,
+						  sym, s->comm, &sk);
+		if (!err)
+			err = write_interval(s, i, (const struct heed_raw_stack *const *)raw, nraw,
+					     sym, &m, &sk, end);
+		else
+			die_msg("cannot read the stacks of this interval: %s", strerror(-err));
+		heed_stacks_free(&sk);
+		heed_sym_free(sym);
+		heed_maps_free(&m);
+		heed_raw_stacks_free(raw, nraw);
+	}
+	rotate(s);
+	s->interval_start = end;
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
@@ -828,6 +1075,13 @@ static int collect_stacks(struct state *s)
 	struct heed_maps fresh;
 	const struct heed_maps *m;
 	heed_sym *sym = NULL;
+	int64_t duration = (int64_t)(s->elapsed * 1e9), start = wall_ns() - duration;
+
+	/* --out-dir: what is left is the last interval's. */
+	if (s->o.out_dir) {
+		start = s->interval_start;
+		duration = wall_ns() - start;
+	}
 	size_t nraw;
 	int err = 0;
 
@@ -841,10 +1095,9 @@ static int collect_stacks(struct state *s)
 	else
 		memset(&fresh, 0, sizeof(fresh));
 	err = heed_sym_new(m, &sym);
-	heed_maps_free(&fresh);
 	if (err) {
 		die_msg("cannot set up symbolization: %s", strerror(-err));
-		return err;
+		goto cleanup;
 	}
 	err = jit_names(sym, s->o.pid);
 	if (err)
@@ -857,6 +1110,11 @@ static int collect_stacks(struct state *s)
 			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->on_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->on_stacks, &s->on_top);
+		if (!err && s->o.pprof)
+			err = stacks_pprof(s, 0, raw, nraw, sym, m, start, duration, &s->on_pp);
+		if (!err && s->o.out_dir)
+			err = write_interval(s, 0, raw, nraw, sym, m, &s->on_stacks,
+					     start + duration);
 	}
 	if (!err && s->off) {
 		err = heed_sampler_stats(s->off, &s->off_st);
@@ -866,6 +1124,11 @@ static int collect_stacks(struct state *s)
 			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->off_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
+		if (!err && s->o.pprof)
+			err = stacks_pprof(s, 1, raw, nraw, sym, m, start, duration, &s->off_pp);
+		if (!err && s->o.out_dir)
+			err = write_interval(s, 1, raw, nraw, sym, m, &s->off_stacks,
+					     start + duration);
 	}
 	if (!err && s->slow)
 		err = collect_slow(s, sym);
@@ -873,6 +1136,7 @@ static int collect_stacks(struct state *s)
 		die_msg("cannot read the stacks: %s", strerror(-err));
 cleanup:
 	heed_sym_free(sym);
+	heed_maps_free(&fresh);
 	return err;
 }
 
@@ -917,6 +1181,8 @@ static int report(struct state *s)
 	print_lost(s, stdout);
 	if (collect_stacks(s))
 		rc = -EIO;
+	if (s->o.out_dir)
+		rotate(s);
 	if (s->prof)
 		print_stack_summary(stdout, "profile", "samples", &s->on_st, &s->on_stacks,
 				    &s->on_top);
@@ -961,6 +1227,17 @@ static int report(struct state *s)
 
 			snprintf(path, sizeof(path), "%s.offcpu", s->o.folded);
 			if (write_folded(path, &s->off_stacks))
+				rc = -EIO;
+		}
+	}
+	if (s->o.pprof && (s->on_pp || s->off_pp)) {
+		if (write_pprof(s->o.pprof, s->on_pp ? s->on_pp : s->off_pp))
+			rc = -EIO;
+		if (s->on_pp && s->off_pp) {
+			char path[4096];
+
+			snprintf(path, sizeof(path), "%s.offcpu", s->o.pprof);
+			if (write_pprof(path, s->off_pp))
 				rc = -EIO;
 		}
 	}
@@ -1112,6 +1389,7 @@ static int attach_all(struct state *s)
 
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
+		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
@@ -1123,6 +1401,7 @@ static int attach_all(struct state *s)
 
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
+		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
 		if (err) {
 			die_msg("%s", msg[0] ? msg : strerror(-err));
@@ -1153,6 +1432,7 @@ static void run(struct state *s, int pidfd)
 	struct pollfd pfd[2] = {{.fd = pidfd, .events = POLLIN},
 				{.fd = s->watch ? heed_watch_fd(s->watch) : -1, .events = POLLIN}};
 
+	s->interval_start = wall_ns();
 	for (;;) {
 		double until = s->o.duration ? s->o.duration : 1e9;
 		int ms;
@@ -1183,6 +1463,8 @@ static void run(struct state *s, int pidfd)
 				break;
 			print_hists(s, stdout);
 			fflush(stdout);
+			if (s->o.out_dir && interval_files(s))
+				break;
 			next += s->o.interval;
 		}
 	}
@@ -1221,6 +1503,27 @@ static int check_outputs(const struct opts *o)
 		err = check_output(o->folded);
 		if (!err && o->profile && o->offcpu) {
 			snprintf(path, sizeof(path), "%s.offcpu", o->folded);
+			err = check_output(path);
+		}
+	}
+	if (!err && o->out_dir) {
+		struct stat st;
+
+		if (stat(o->out_dir, &st))
+			err = -errno;
+		else if (!S_ISDIR(st.st_mode))
+			err = -ENOTDIR;
+		else if (access(o->out_dir, W_OK))
+			err = -errno;
+		if (err) {
+			die_msg("--out-dir %s: not a writable directory: %s", o->out_dir,
+				strerror(-err));
+		}
+	}
+	if (!err && o->pprof) {
+		err = check_output(o->pprof);
+		if (!err && o->profile && o->offcpu) {
+			snprintf(path, sizeof(path), "%s.offcpu", o->pprof);
 			err = check_output(path);
 		}
 	}
@@ -1375,6 +1678,11 @@ cleanup:
 	heed_stacks_free(&s.slow_stacks[1]);
 	heed_prof_free(&s.on_top);
 	heed_prof_free(&s.off_top);
+	heed_pprof_free(s.on_pp);
+	heed_pprof_free(s.off_pp);
+	while (s.nwritten)
+		free(s.written[--s.nwritten]);
+	free(s.written);
 	heed_maps_free(&s.maps);
 	return rc;
 }

@@ -4,8 +4,9 @@
  * stacks in a hash table keyed by their addresses; stacks.c symbolizes them.
  *
  * Invariants:
- * 1. Until finish() only the reader thread touches the table, the unwinder and the
- *    counters; after it joins, only the caller does.
+ * 1. Until finish() the reader thread touches the table, the unwinder and the
+ *    counters only while holding lock, and heed_sampler_take only while holding it;
+ *    after finish() joins the reader, only the caller does.
  * 2. A table entry never moves once counted: offcpu's pending switch-outs point to
  *    entries, and the time of the switch-in is added to them.
  */
@@ -15,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -68,6 +70,7 @@ struct heed_sampler {
 	double refreshed;
 	pid_t pid;
 	pthread_t reader;
+	pthread_mutex_t lock; /* invariant 1 */
 	int reading, finished;
 	atomic_int stop;
 	int err; /* the first error of the reader (-ENOMEM) */
@@ -382,16 +385,24 @@ static int on_record(void *ctx, void *data, size_t size)
 static void *reader(void *arg)
 {
 	heed_sampler *p = arg;
+	struct pollfd pfd = {.fd = ring_buffer__epoll_fd(p->rb), .events = POLLIN};
 
 	/* The BPF side wakes us only when the buffer fills (stack.bpf.h): read what
-	 * came every 100 ms too, while the target lives and its maps can be read. */
+	 * came every 100 ms too, while the target lives and its maps can be read.
+	 * The wait is outside the lock, so that heed_sampler_take waits at most for
+	 * one consume. */
 	while (!atomic_load(&p->stop) && !p->err) {
-		int rc = ring_buffer__poll(p->rb, 100);
+		int rc = poll(&pfd, 1, 100);
 
-		if (rc >= 0 || rc == -EINTR)
-			rc = ring_buffer__consume(p->rb);
+		if (rc < 0 && errno != EINTR) {
+			p->err = -errno;
+			break;
+		}
+		pthread_mutex_lock(&p->lock);
+		rc = ring_buffer__consume(p->rb);
 		if (rc < 0 && rc != -EINTR && !p->err)
 			p->err = rc;
+		pthread_mutex_unlock(&p->lock);
 	}
 	return NULL;
 }
@@ -471,8 +482,8 @@ static void size_maps(struct bpf_map *scratch, struct bpf_map *samples, unsigned
 	bpf_map__set_max_entries(samples, stack_bytes ? RB_BYTES_DWARF : RB_BYTES_FP);
 }
 
-static int load(heed_sampler *p, pid_t pid, unsigned int stack_bytes, int slow_fd, char *err,
-		size_t errlen)
+static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes, int slow_fd,
+		char *err, size_t errlen)
 {
 	const char *what = p->off ? "offcpu" : "profile";
 	struct bpf_map *samples;
@@ -489,11 +500,13 @@ static int load(heed_sampler *p, pid_t pid, unsigned int stack_bytes, int slow_f
 	}
 	if (p->prof) {
 		p->prof->rodata->targ_tgid = (__u32)pid;
+		p->prof->rodata->targ_tid = (__u32)tid;
 		p->prof->rodata->stack_bytes = stack_bytes;
 		size_maps(p->prof->maps.scratch, p->prof->maps.samples, stack_bytes);
 		rc = profile_bpf__load(p->prof);
 	} else {
 		p->off->rodata->targ_tgid = (__u32)pid;
+		p->off->rodata->targ_tid = (__u32)tid;
 		p->off->rodata->stack_bytes = stack_bytes;
 		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
 		rc = offcpu_bpf__load(p->off);
@@ -544,6 +557,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	if (!p)
 		return -ENOMEM;
 	p->pid = pid;
+	pthread_mutex_init(&p->lock, NULL);
 	if (o->unwind != HEED_UNWIND_FP)
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
 	rc = heed_maps_parse(maps->text, maps->len, &p->maps);
@@ -569,7 +583,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 			 o->offcpu ? "offcpu" : "profile", strerror(-rc));
 		goto cleanup;
 	}
-	rc = load(p, pid, stack_bytes, o->slow_fd, err, errlen);
+	rc = load(p, pid, o->tid, stack_bytes, o->slow_fd, err, errlen);
 	if (rc)
 		goto cleanup;
 	if (p->prof) {
@@ -713,5 +727,75 @@ void heed_sampler_close(heed_sampler *p)
 		free(p->pend[i].held);
 	free(p->pend);
 	heed_maps_free(&p->maps);
+	pthread_mutex_destroy(&p->lock);
 	free(p);
+}
+
+void heed_raw_stacks_free(struct heed_raw_stack **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Moves the counted entries of the table to *v and starts an empty one; a thread's
+ * pending switch-out moves to the new table with count 0 (invariant 2), so its time
+ * counts in the interval it comes back in. Called with lock held. */
+static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
+{
+	struct heed_raw_stack **old = p->tab, **out;
+	size_t cap = p->cap, i, k = 0;
+
+	out = malloc((p->used ? p->used : 1) * sizeof(struct heed_raw_stack *));
+	if (!out)
+		return -ENOMEM;
+	p->tab = NULL;
+	p->cap = p->used = 0;
+	for (i = 0; i < p->pcap; i++) {
+		struct pending *pd = &p->pend[i];
+
+		if (!pd->used || !pd->st)
+			continue;
+		/* NULL when out of memory: that thread's next switch-in goes uncounted. */
+		pd->st = find_stack(p, pd->st->flags, pd->st->nuser, pd->st->nkern, pd->st->pcs);
+	}
+	for (i = 0; i < cap; i++) {
+		if (!old[i])
+			continue;
+		if (old[i]->count)
+			out[k++] = old[i];
+		else
+			free(old[i]);
+	}
+	free(old);
+	*v = out;
+	*n = k;
+	return 0;
+}
+
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
+		      struct heed_maps *maps)
+{
+	const struct heed_maps *m;
+	int err;
+
+	*v = NULL;
+	*n = 0;
+	memset(maps, 0, sizeof(*maps));
+	if (p->finished)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	err = p->err;
+	if (!err) {
+		m = p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
+		err = heed_maps_parse(m->text, m->len, maps);
+	}
+	if (!err)
+		err = take_locked(p, v, n);
+	pthread_mutex_unlock(&p->lock);
+	if (err)
+		heed_maps_free(maps);
+	return err;
 }

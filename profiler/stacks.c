@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <elfutils/libdwelf.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
+
 #include "flame.h"
 
 struct buf {
@@ -65,6 +70,26 @@ static int add_user(struct buf *b, heed_sym *sym, const struct heed_raw_stack *r
 	return 0;
 }
 
+/* The innermost frames of a tracepoint stack are our own program and the kernel's
+ * trampoline to it: not the target's time. *skip: how many to leave out. */
+static int kernel_skip(heed_sym *sym, const struct heed_raw_stack *r, uint32_t *skip)
+{
+	const uint64_t *ips = r->pcs + r->nuser;
+	uint32_t i;
+
+	for (i = 0; i < r->nkern; i++) {
+		const char *name = heed_sym_kernel(sym, ips[i]);
+
+		if (!name)
+			return -ENOMEM;
+		if (strncmp(name, "bpf_prog_", 9) != 0 && strncmp(name, "bpf_trace_run", 13) != 0 &&
+		    strncmp(name, "__bpf_trace_", 12) != 0)
+			break;
+	}
+	*skip = i;
+	return 0;
+}
+
 static int add_kernel(struct buf *b, heed_sym *sym, const struct heed_raw_stack *r)
 {
 	const uint64_t *ips = r->pcs + r->nuser;
@@ -73,17 +98,9 @@ static int add_kernel(struct buf *b, heed_sym *sym, const struct heed_raw_stack 
 
 	if (r->flags & HEED_RAW_NO_KERN)
 		return put(b, "[lost kernel stack]");
-	/* The innermost frames of a tracepoint stack are our own program and the
-	 * kernel's trampoline to it: not the target's time. */
-	for (skip = 0; skip < r->nkern; skip++) {
-		const char *name = heed_sym_kernel(sym, ips[skip]);
-
-		if (!name)
-			return -ENOMEM;
-		if (strncmp(name, "bpf_prog_", 9) != 0 && strncmp(name, "bpf_trace_run", 13) != 0 &&
-		    strncmp(name, "__bpf_trace_", 12) != 0)
-			break;
-	}
+	err = kernel_skip(sym, r, &skip);
+	if (err)
+		return err;
 	for (i = r->nkern; i-- > skip;) {
 		const char *name = heed_sym_kernel(sym, ips[i]);
 
@@ -273,6 +290,244 @@ int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out)
 			return err;
 	}
 	return heed_prof_rank(out);
+}
+
+/* The GNU build-ids of the files met while adding one profile's stacks, read once
+ * per file. */
+struct buildid {
+	char *path;
+	unsigned char id[64];
+	size_t len; /* 0: none (no note, not ELF, unreadable) */
+};
+
+struct pp_ctx {
+	heed_pprof *p;
+	heed_sym *sym;
+	const struct heed_maps *maps;
+	struct buildid *ids;
+	size_t nids;
+	uint64_t *locs;
+	size_t nlocs, cap;
+};
+
+static void read_buildid(const char *path, struct buildid *b)
+{
+	const void *id;
+	Elf *elf = NULL;
+	ssize_t len;
+	int fd;
+
+	b->len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	len = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
+	if (len > 0 && (size_t)len <= sizeof(b->id)) {
+		memcpy(b->id, id, (size_t)len);
+		b->len = (size_t)len;
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+static const struct buildid *buildid_of(struct pp_ctx *c, const char *path)
+{
+	struct buildid *nv;
+	size_t i;
+
+	for (i = 0; i < c->nids; i++)
+		if (!strcmp(c->ids[i].path, path))
+			return &c->ids[i];
+	nv = realloc(c->ids, (c->nids + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	c->ids = nv;
+	nv[c->nids].path = strdup(path);
+	if (!nv[c->nids].path)
+		return NULL;
+	/* Only files: "[vdso]", "[heap]" and anonymous memory have none. */
+	if (path[0] == '/')
+		read_buildid(path, &nv[c->nids]);
+	else
+		nv[c->nids].len = 0;
+	return &c->ids[c->nids++];
+}
+
+static int push_loc(struct pp_ctx *c, uint64_t id)
+{
+	if (c->nlocs == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 128;
+		uint64_t *nv = realloc(c->locs, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		c->locs = nv;
+		c->cap = ncap;
+	}
+	c->locs[c->nlocs++] = id;
+	return 0;
+}
+
+/* A location without an address: a frame that stands for what could not be read. */
+static int pp_named(struct pp_ctx *c, const char *name)
+{
+	struct heed_pprof_line l = {.name = name};
+	uint64_t id;
+	int err = heed_pprof_add_location(c->p, 0, 0, &l, 1, &id);
+
+	return err ? err : push_loc(c, id);
+}
+
+/* A copy of name without its "_[k]" or "_[i]" annotation (NULL: no memory). */
+static char *bare(const char *name)
+{
+	size_t l = strlen(name);
+
+	if (l >= 4 && (!strcmp(name + l - 4, "_[k]") || !strcmp(name + l - 4, "_[i]")))
+		l -= 4;
+	return strndup(name, l);
+}
+
+static int pp_kernel(struct pp_ctx *c, const struct heed_raw_stack *r)
+{
+	const uint64_t *ips = r->pcs + r->nuser;
+	uint64_t kmap = 0, id;
+	uint32_t i, skip = 0;
+	int err;
+
+	if (r->flags & HEED_RAW_NO_KERN)
+		return pp_named(c, "[lost kernel stack]");
+	err = kernel_skip(c->sym, r, &skip);
+	if (!err && skip < r->nkern)
+		err = heed_pprof_kernel_mapping(c->p, &kmap);
+	for (i = skip; i < r->nkern && !err; i++) {
+		const char *name = heed_sym_kernel(c->sym, ips[i]);
+		struct heed_pprof_line l = {0};
+		char *b = name ? bare(name) : NULL;
+
+		if (!b)
+			return -ENOMEM;
+		l.name = b;
+		err = heed_pprof_add_location(c->p, kmap, ips[i], &l, 1, &id);
+		free(b);
+		if (!err)
+			err = push_loc(c, id);
+	}
+	return err;
+}
+
+/* The mapping of addr in the profile (0: outside every mapping of the snapshot). */
+static int pp_mapping(struct pp_ctx *c, uint64_t addr, uint64_t *id)
+{
+	const struct heed_map *m = heed_maps_find(c->maps, addr);
+	struct heed_pprof_mapping pm = {0};
+	const struct buildid *b;
+
+	*id = 0;
+	if (!m)
+		return 0;
+	b = buildid_of(c, m->path);
+	if (!b)
+		return -ENOMEM;
+	pm.start = m->start;
+	pm.limit = m->end;
+	pm.offset = m->off;
+	pm.file = m->path;
+	pm.build_id = b->id;
+	pm.build_id_len = b->len;
+	pm.flags = HEED_PPROF_HAS_FUNCTIONS | HEED_PPROF_HAS_INLINE_FRAMES;
+	return heed_pprof_add_mapping(c->p, &pm, id);
+}
+
+/* User frames leaf first; each address one location whose lines are the frames
+ * symbolize.c gives it, innermost (inlined) first. */
+static int pp_user(struct pp_ctx *c, const struct heed_raw_stack *r)
+{
+	struct heed_pprof_line *lines = NULL;
+	size_t cap = 0, j, n = 0;
+	uint32_t i;
+	int err = 0;
+
+	if (r->flags & HEED_RAW_NO_USER)
+		return pp_named(c, "[lost user stack]");
+	for (i = 0; i < r->nuser && !err; i++) {
+		const char *const *fr;
+		uint64_t mid, id;
+
+		err = heed_sym_user(c->sym, r->pcs[i], i > 0, &fr, &n);
+		if (!err && n > cap) {
+			free(lines);
+			cap = n;
+			lines = calloc(cap, sizeof(*lines));
+			if (!lines)
+				err = -ENOMEM;
+		}
+		if (!err)
+			err = pp_mapping(c, r->pcs[i], &mid);
+		for (j = 0; j < n && !err; j++) {
+			lines[j].name = bare(fr[n - 1 - j]);
+			if (!lines[j].name)
+				err = -ENOMEM;
+		}
+		if (!err)
+			err = heed_pprof_add_location(c->p, mid, r->pcs[i], lines, n, &id);
+		if (!err)
+			err = push_loc(c, id);
+		for (j = 0; j < n && lines; j++) {
+			free((char *)lines[j].name);
+			lines[j].name = NULL;
+		}
+	}
+	if (!err && (r->flags & HEED_RAW_TRUNCATED))
+		err = pp_named(c, "[truncated]");
+	free(lines);
+	return err;
+}
+
+int heed_stacks_pprof(const struct heed_raw_stack *const *v, size_t n, heed_sym *sym,
+		      const struct heed_maps *maps, const char *comm, pid_t pid,
+		      const int64_t *mult, size_t nmult, heed_pprof *p)
+{
+	struct pp_ctx c = {.p = p, .sym = sym, .maps = maps};
+	struct heed_pprof_label labels[2] = {{.key = "process", .str = comm},
+					     {.key = "pid", .num = pid}};
+	int64_t values[HEED_PPROF_MAX_VALUES];
+	size_t k, i;
+	int err = 0;
+
+	if (nmult > HEED_PPROF_MAX_VALUES)
+		return -EINVAL;
+	/* pprof names a profile after its first mapping: the program's (the first file
+	 * mapped executable), not the kernel's or a library's. */
+	for (i = 0; i < maps->n && n; i++)
+		if (maps->v[i].exec && maps->v[i].path[0] == '/') {
+			uint64_t id;
+
+			err = pp_mapping(&c, maps->v[i].start, &id);
+			break;
+		}
+	for (k = 0; k < n && !err; k++) {
+		c.nlocs = 0;
+		err = pp_kernel(&c, v[k]);
+		if (!err)
+			err = pp_user(&c, v[k]);
+		/* pprof drops a sample without locations: it counts as the process. */
+		if (!err && !c.nlocs)
+			err = pp_named(&c, comm);
+		for (i = 0; i < nmult && !err; i++)
+			if (__builtin_mul_overflow((int64_t)v[k]->count, mult[i], &values[i]) ||
+			    v[k]->count > INT64_MAX)
+				err = -EOVERFLOW;
+		if (!err)
+			err = heed_pprof_add_sample(p, c.locs, c.nlocs, values, labels, 2);
+	}
+	for (i = 0; i < c.nids; i++)
+		free(c.ids[i].path);
+	free(c.ids);
+	free(c.locs);
+	return err;
 }
 
 void heed_stacks_free(struct heed_stacks *st)

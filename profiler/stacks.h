@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "pprof.h"
 #include "profile_stacks.h"
 #include "symbolize.h"
 #include "trace.h"
@@ -52,6 +53,17 @@ int heed_stacks_write_diff(const struct heed_stacks *before, double scale_b,
  * by total), the comm root frame left out: it is not a function. *out starts zeroed;
  * free it with heed_prof_free, also on error. Returns 0 or -ENOMEM. */
 int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out);
+
+/* Adds the n counted stacks of v, taken in process pid (name comm, the sample's
+ * "process" label; pid its "pid" label) to p: kernel frames in the kernel mapping, user
+ * frames at their address in a mapping of maps (file, range, file offset and the
+ * file's GNU build-id), inlined frames as inner lines of their caller's location, and
+ * the "[truncated]", "[lost user stack]" and "[lost kernel stack]" frames as locations
+ * without an address, as in the folded stacks. Sample value i is the count times
+ * mult[i] (as many as p has sample types). Returns 0 or a heed_pprof_* error. */
+int heed_stacks_pprof(const struct heed_raw_stack *const *v, size_t n, heed_sym *sym,
+		      const struct heed_maps *maps, const char *comm, pid_t pid,
+		      const int64_t *mult, size_t nmult, heed_pprof *p);
 
 void heed_stacks_free(struct heed_stacks *st);
 

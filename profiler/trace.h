@@ -106,6 +106,7 @@ struct heed_sampler_opts {
 	enum heed_unwind unwind;
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
 	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
+	pid_t tid;		  /* 0: every thread of the process; else only this one */
 };
 
 struct heed_sampler_stats {
@@ -158,6 +159,14 @@ struct heed_sampler_slow {
 	uint64_t orphans;		     /* samples dropped: their operation's end never came */
 };
 int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st);
+/* While sampling goes on (before any _stats, _stacks or _maps call): moves the stacks
+ * counted since the open or the last take to *v (n of them, each with a count; free
+ * with heed_raw_stacks_free) and copies the latest maps seen to *maps (free with
+ * heed_maps_free), so that memory stays flat over a long trace. Returns 0, -EINVAL
+ * (sampling has stopped), -ENOMEM or the reader's error. */
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
+		      struct heed_maps *maps);
+void heed_raw_stacks_free(struct heed_raw_stack **v, size_t n);
 void heed_sampler_close(heed_sampler *p);
 
 typedef struct heed_slow heed_slow;
