@@ -15,8 +15,10 @@ command -v bpftrace >/dev/null || fail "bpftrace is needed to compare counts (ap
 # traced_pair NAME PYCODE BPFTRACE-PROG HEED-TRACE-ARGS...: runs python3.11 -c PYCODE
 # held (before PYCODE) until bpftrace and heed-trace are both attached to it, then
 # lets it run to its end. Leaves $T/NAME.bt (bpftrace's maps) and $T/NAME.json.
-# BTFLAGS: more bpftrace options; PID in BPFTRACE-PROG becomes python's pid (bpftrace
-# -p does not filter probes on an address by pid).
+# BTFLAGS: more bpftrace options; PID in BPFTRACE-PROG becomes python's pid. Every
+# uprobe in BPFTRACE-PROG needs /pid == PID/: bpftrace -p filters its USDT probes but
+# not a probe on an address, which counts every process running that file (other
+# python3.11 processes on the machine), where heed-trace counts only python's.
 traced_pair() {
 	name=$1 code=$2 prog=$3
 	shift 3
@@ -83,7 +85,7 @@ traced_pair overlap "import gc
 for i in range(50):
     gc.collect()
 x = [str(i) * 3 for i in range(20000)]" \
-	"$(usdt gc__start) { @s = count(); } $(usdt gc__done) { @d = count(); } uprobe:$PY:PyObject_Malloc { @m = count(); }" \
+	"$(usdt gc__start) { @s = count(); } $(usdt gc__done) { @d = count(); } uprobe:$PY:PyObject_Malloc /pid == PID/ { @m = count(); }" \
 	--usdt python:gc__start --usdt python:gc__done --usdt 'python:gc*' \
 	--func PyObject_Malloc --func 'PyObject_*alloc'
 s=$(bt overlap s) d=$(bt overlap d) m=$(bt overlap m)
@@ -159,7 +161,7 @@ for i in range(100):
 print(sum(r[0] for r in c.execute('select x from t')))"
 lib=$(ldconfig -p | sed -n 's/.*libsqlite3\.so\.0 (libc6,x86-64) => //p' | head -n 1)
 [ -n "$lib" ] || fail "libsqlite3.so.0 not found (apt-get install libsqlite3-0)"
-traced_pair sqlite "$sql" "uprobe:$lib:sqlite3_step { @n = count(); }"
+traced_pair sqlite "$sql" "uprobe:$lib:sqlite3_step /pid == PID/ { @n = count(); }"
 n=$(bt sqlite n)
 "$TRACE" --func 'libsqlite3:sqlite3_step' --json "$T/sq.json" -- $PY -c "$sql" >"$T/sq.out" 2>"$T/sq.err" ||
 	fail "--func libsqlite3:sqlite3_step failed: $(cat "$T/sq.err")"
