@@ -33,9 +33,7 @@ HEED_API int heed_cursor_open(heed_txn *txn, heed_dbi dbi, heed_cursor **cur)
 	if (!cur)
 		return EINVAL;
 	*cur = NULL;
-	rc = txn_check(txn, 0);
-	if (!rc)
-		rc = txn_db(txn, dbi);
+	rc = txn_use_db(txn, dbi, 0);
 	if (rc)
 		return probe_rc(rc);
 	/* A DUPSORT db's cursor brings the one over its keys' values. */

@@ -290,9 +290,7 @@ HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)
 
 	if (!st)
 		return EINVAL;
-	rc = txn_check(txn, 0);
-	if (!rc)
-		rc = txn_db(txn, dbi);
+	rc = txn_use_db(txn, dbi, 0);
 	if (rc)
 		return probe_rc(rc);
 	dbrec_stat(&txn->dbs[dbi], txn->env->psize, st);
@@ -305,9 +303,7 @@ HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags)
 
 	if (!flags)
 		return EINVAL;
-	rc = txn_check(txn, 0);
-	if (!rc)
-		rc = txn_db(txn, dbi);
+	rc = txn_use_db(txn, dbi, 0);
 	if (rc)
 		return probe_rc(rc);
 	*flags = txn->dbs[dbi].flags;
@@ -320,9 +316,7 @@ HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del_db)
 	unsigned int i;
 	int rc;
 
-	rc = txn_check(txn, 1);
-	if (!rc)
-		rc = txn_db(txn, dbi);
+	rc = txn_use_db(txn, dbi, 1);
 	if (!rc && del_db && dbi == 0)
 		rc = EINVAL;
 	if (rc)

@@ -363,6 +363,8 @@ void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
 /* txn.c */
 int txn_fail(heed_txn *txn, int rc);
 int txn_check(heed_txn *txn, int write);
+/* txn_check then txn_db: the checks an op on db dbi starts with. */
+int txn_use_db(heed_txn *txn, heed_dbi dbi, int write);
 int sync_data(heed_env *env); /* fdatasync of the data file, probed and timed */
 
 /* env.c */

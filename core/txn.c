@@ -75,6 +75,13 @@ int txn_check(heed_txn *txn, int write)
 	return 0;
 }
 
+int txn_use_db(heed_txn *txn, heed_dbi dbi, int write)
+{
+	int rc = txn_check(txn, write);
+
+	return rc ? rc : txn_db(txn, dbi);
+}
+
 static void take_snapshot_fields(heed_txn *txn, const struct meta *m)
 {
 	txn->next_pgno = m->next_pgno;
