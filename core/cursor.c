@@ -206,6 +206,17 @@ static inline int next_fast(heed_cursor *c, heed_val *key, heed_val *data)
 
 static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op);
 
+/* A move op that failed with rc: after FIRST or LAST, or from no item, the
+ * cursor is unset; else it stays on its item. Returns rc. */
+static int move_failed(heed_cursor *c, heed_cursor_op op, int rc)
+{
+	if (op == HEED_FIRST || op == HEED_LAST || c->pos != CUR_ON) {
+		c->pos = CUR_UNSET;
+		c->snum = 0;
+	}
+	return rc;
+}
+
 static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
 {
 	int rc, exact = 0, del;
@@ -303,13 +314,8 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 		c->after_del = 0;
 		return rc;
 	}
-	if (rc) {
-		if (op == HEED_FIRST || op == HEED_LAST || c->pos != CUR_ON) {
-			c->pos = CUR_UNSET;
-			c->snum = 0;
-		}
-		return rc;
-	}
+	if (rc)
+		return move_failed(c, op, rc);
 	c->after_del = 0;
 	rc = current(c, key, data);
 	if (!rc)
@@ -696,13 +702,8 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 		c->dklen = dk;
 		return rc;
 	}
-	if (rc) {
-		if (op == HEED_FIRST || op == HEED_LAST || c->pos != CUR_ON) {
-			c->pos = CUR_UNSET;
-			c->snum = 0;
-		}
-		return rc;
-	}
+	if (rc)
+		return move_failed(c, op, rc);
 	c->after_del = 0;
 	rc = dcurrent(c, key, data);
 	if (!rc)
