@@ -181,10 +181,9 @@ static int decode(struct input *in, size_t skip, int print, size_t *off, size_t 
 	const unsigned char *s = (const unsigned char *)in->buf + skip;
 	size_t n = in->len - skip, i;
 	unsigned char *o;
-	if (arena_reserve(in, n)) {
-		fprintf(stderr, "heed-load-dump: %s: line %zu: out of memory\n", in->src, in->line);
-		return -1;
-	}
+
+	if (arena_reserve(in, n))
+		return bad(in, "out of memory");
 	o = in->arena + in->used;
 	*off = in->used;
 	if (!print) {
