@@ -107,18 +107,12 @@ static int put_metas(struct out *o, heed_txn *txn, uint64_t next_pgno, uint64_t 
 		return ENOMEM;
 	for (i = 0; i < NUM_METAS && !rc; i++) {
 		memset(&m, 0, sizeof(m));
-		m.hdr.pgno = i;
-		m.hdr.flags = P_META;
-		m.magic = HEED_MAGIC;
-		m.version = HEED_FORMAT_VERSION;
-		m.psize = env->psize;
-		m.mapsize = env->mapsize;
 		m.txnid = txn->txnid;
 		m.next_pgno = next_pgno;
 		m.free_head = free_head;
 		m.free_count = free_count;
 		m.main = *main;
-		meta_seal(&m);
+		meta_seal(&m, env, i);
 		memcpy(page, &m, sizeof(m));
 		rc = out_put(o, page, env->psize);
 	}

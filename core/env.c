@@ -128,15 +128,9 @@ static int init_file(heed_env *env)
 	for (i = 0; i < NUM_METAS; i++) {
 		struct meta *m = (struct meta *)(buf + (size_t)i * env->psize);
 
-		m->hdr.pgno = i;
-		m->hdr.flags = P_META;
-		m->magic = HEED_MAGIC;
-		m->version = HEED_FORMAT_VERSION;
-		m->psize = env->psize;
-		m->mapsize = env->mapsize;
 		m->txnid = 0;
 		m->next_pgno = NUM_METAS;
-		meta_seal(m);
+		meta_seal(m, env, i);
 	}
 	if (pwrite(env->fd, buf, (size_t)NUM_METAS * env->psize, 0) !=
 	    (ssize_t)(NUM_METAS * env->psize))

@@ -34,8 +34,14 @@ uint64_t heed_hash64(const void *data, size_t n)
 	return h;
 }
 
-void meta_seal(struct meta *m)
+void meta_seal(struct meta *m, const heed_env *env, uint64_t pgno)
 {
+	m->hdr.pgno = pgno;
+	m->hdr.flags = P_META;
+	m->magic = HEED_MAGIC;
+	m->version = HEED_FORMAT_VERSION;
+	m->psize = env->psize;
+	m->mapsize = env->mapsize;
 	m->checksum = heed_hash64(m, __builtin_offsetof(struct meta, checksum));
 }
 

@@ -550,12 +550,6 @@ static int write_commit(heed_txn *txn)
 	if (rc)
 		goto out;
 	memset(&m, 0, sizeof(m));
-	m.hdr.pgno = txn->txnid % NUM_METAS;
-	m.hdr.flags = P_META;
-	m.magic = HEED_MAGIC;
-	m.version = HEED_FORMAT_VERSION;
-	m.psize = env->psize;
-	m.mapsize = env->mapsize;
 	m.txnid = txn->txnid;
 	m.next_pgno = txn->next_pgno;
 	m.free_head = txn->free_head;
@@ -566,7 +560,7 @@ static int write_commit(heed_txn *txn)
 	if ((env->flags & (HEED_NOSYNC | HEED_NOMETASYNC)) == HEED_NOMETASYNC)
 		m.mflags = META_UNSYNCED;
 	m.main = txn->dbs[0];
-	meta_seal(&m);
+	meta_seal(&m, env, txn->txnid % NUM_METAS);
 	off = (off_t)(m.hdr.pgno * env->psize);
 	memcpy(&old, env->map + off, sizeof(old));
 	assert(txn->next_pgno * env->psize <= env->filesize); /* ordering 2 before 3 */
