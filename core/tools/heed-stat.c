@@ -35,7 +35,7 @@ static int print_dups(heed_txn *txn, heed_dbi dbi)
 	while (!rc && !(rc = heed_cursor_get(cur, NULL, NULL, HEED_NEXT_NODUP))) {
 		rc = heed_cursor_count(cur, &n);
 		keys++;
-		if (n > most)
+		if (!rc && n > most)
 			most = n;
 	}
 	heed_cursor_close(cur);
