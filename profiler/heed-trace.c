@@ -1336,6 +1336,13 @@ static int check_unmatched(const struct state *s)
 	return u || f ? -ENOENT : 0;
 }
 
+/* Reports an attach step's error, msg or else err's text; returns err. */
+static int attach_failed(int err, const char *msg)
+{
+	die_msg("%s", msg[0] ? msg : strerror(-err));
+	return err;
+}
+
 /* Says which specs wait for code mapped later. */
 static void say_waiting(const struct state *s)
 {
@@ -1362,27 +1369,21 @@ static int attach_all(struct state *s)
 	if (s->o.ops || s->o.nusdt) {
 		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, later,
 				     &s->usdt, &s->src, msg, sizeof(msg));
-		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt)) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
+			return attach_failed(err, msg);
 		if (s->o.ops && s->src == HEED_OPS_NONE)
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
 		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, later, &s->func,
 				     msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->o.nslow) {
 		err = heed_slow_new(s->o.slow, s->o.nslow, &s->slow, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->o.profile) {
 		struct heed_sampler_opts so = s->o.unwind;
@@ -1391,10 +1392,8 @@ static int attach_all(struct state *s)
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->o.offcpu) {
 		struct heed_sampler_opts so = s->o.unwind;
@@ -1403,19 +1402,15 @@ static int attach_all(struct state *s)
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->slow) {
 		err = heed_slow_attach(s->slow, s->o.pid, &s->maps,
 				       s->prof ? heed_sampler_rb_fd(s->prof) : -1,
 				       s->off ? heed_sampler_rb_fd(s->off) : -1, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (!s->usdt && !s->func && !s->prof && !s->off) {
 		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
