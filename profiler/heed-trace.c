@@ -59,6 +59,7 @@ struct state {
 	enum heed_ops_source src;
 	heed_func *func;
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
+	int late_failed;   /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
 	heed_slow *slow;
 	double elapsed;
@@ -1295,6 +1296,14 @@ static int watch_start(struct state *s)
 	return !err;
 }
 
+/* Attaching to code the target mapped later failed: said now, in the exit status
+ * at the end. */
+static void late_failure(struct state *s, const char *msg)
+{
+	die_msg("%s", msg);
+	s->late_failed = 1;
+}
+
 /* Attaches to what the target mapped since the last look (see watch_start). */
 static void on_new_code(struct state *s)
 {
@@ -1307,12 +1316,14 @@ static void on_new_code(struct state *s)
 		if (exec)
 			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
 				(int)s->o.pid, s->comm);
+		/* Each step is tried; the trace goes on with what is attached and
+		 * exits 1. */
 		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
-			die_msg("%s", msg);
+			late_failure(s, msg);
 		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
-			die_msg("%s", msg);
+			late_failure(s, msg);
 		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
-			die_msg("%s", msg);
+			late_failure(s, msg);
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
 	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
@@ -1638,7 +1649,7 @@ int main(int argc, char **argv)
 	}
 	run(&s, pidfd);
 	rc = report(&s) ? 1 : 0;
-	if (check_unmatched(&s))
+	if (check_unmatched(&s) || s.late_failed)
 		rc = 1;
 cleanup:
 	stoppable = s.spawned && s.watch;
