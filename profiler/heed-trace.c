@@ -709,53 +709,12 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	return err;
 }
 
-/* Moves the stacks of src to dst, their counts times mult, their frames under
- * prefix (a root frame) when not NULL. */
-static int move_stacks(struct heed_stacks *dst, struct heed_stacks *src, const char *prefix,
-		       double mult)
-{
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < src->n; i++) {
-		struct heed_stack *st = &src->v[i];
-		char *f = st->folded;
-
-		if (!err && dst->n == dst->cap) {
-			size_t ncap = dst->cap ? dst->cap * 2 : 64;
-			struct heed_stack *nv = realloc(dst->v, ncap * sizeof(*nv));
-
-			if (nv) {
-				dst->v = nv;
-				dst->cap = ncap;
-			} else {
-				err = -ENOMEM;
-			}
-		}
-		if (!err && prefix && asprintf(&f, "%s;%s", prefix, st->folded) < 0)
-			err = -ENOMEM;
-		if (err) {
-			free(st->folded);
-			continue;
-		}
-		if (f != st->folded)
-			free(st->folded);
-		dst->v[dst->n].folded = f;
-		dst->v[dst->n].count = (uint64_t)(st->count * mult);
-		dst->total += dst->v[dst->n++].count;
-	}
-	free(src->v);
-	memset(src, 0, sizeof(*src));
-	return err;
-}
-
 /* --slow: the off-CPU stacks of slow (k = 1) or fast operations into
  * s->slow_stacks[k], under a root frame that says whether the thread was blocked
  * ([off-cpu]) or runnable, waiting for a CPU ([runqueue]). */
 static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 {
 	const struct heed_raw_stack *const *raw, **part = NULL;
-	struct heed_stacks tmp = {0};
 	size_t nraw, i, n;
 	int err, runnable;
 
@@ -766,13 +725,10 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 		for (i = n = 0; i < nraw; i++)
 			if (!(raw[i]->flags & HEED_RAW_RUNNABLE) == !runnable)
 				part[n++] = raw[i];
-		err = heed_stacks_collect(part, n, sym, s->comm, &tmp);
-		if (!err)
-			err = move_stacks(&s->slow_stacks[k], &tmp,
-					  runnable ? "[runqueue]" : "[off-cpu]", 1);
+		err = heed_stacks_collect(part, n, sym, runnable ? "[runqueue]" : "[off-cpu]",
+					  s->comm, 1, &s->slow_stacks[k]);
 	}
 	free(part);
-	heed_stacks_free(&tmp);
 	return err;
 }
 
@@ -781,7 +737,6 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 static int collect_slow(struct state *s, heed_sym *sym)
 {
 	const struct heed_raw_stack *const *raw;
-	struct heed_stacks tmp = {0};
 	size_t nraw, i;
 	int err = 0, k;
 
@@ -795,14 +750,12 @@ static int collect_slow(struct state *s, heed_sym *sym)
 		if (s->prof) {
 			err = heed_sampler_slow_stacks(s->prof, k, &raw, &nraw);
 			if (!err)
-				err = heed_stacks_collect(raw, nraw, sym, s->comm, &tmp);
-			if (!err)
-				err = move_stacks(&s->slow_stacks[k], &tmp, NULL, 1e9 / s->o.hz);
+				err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm,
+							  1e9 / s->o.hz, &s->slow_stacks[k]);
 		}
 		if (!err && s->off)
 			err = collect_slow_off(s, sym, k);
 	}
-	heed_stacks_free(&tmp);
 	return err;
 }
 
@@ -1053,7 +1006,7 @@ static int interval_files(struct state *s)
 			err = jit_names(sym, s->o.pid);
 		if (!err)
 			err = heed_stacks_collect((const struct heed_raw_stack *const *)raw, nraw,
-						  sym, s->comm, &sk);
+						  sym, NULL, s->comm, 1, &sk);
 		if (!err)
 			err = write_interval(s, i, (const struct heed_raw_stack *const *)raw, nraw,
 					     sym, &m, &sk, end);
@@ -1108,7 +1061,7 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_sampler_stacks(s->prof, &raw, &nraw);
 		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->on_stacks);
+			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->on_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->on_stacks, &s->on_top);
 		if (!err && s->o.pprof)
@@ -1122,7 +1075,7 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_sampler_stacks(s->off, &raw, &nraw);
 		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->off_stacks);
+			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->off_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
 		if (!err && s->o.pprof)
