@@ -59,6 +59,7 @@ struct state {
 	enum heed_ops_source src;
 	heed_func *func;
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
+	int late_failed;   /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
 	heed_slow *slow;
 	double elapsed;
@@ -708,53 +709,12 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	return err;
 }
 
-/* Moves the stacks of src to dst, their counts times mult, their frames under
- * prefix (a root frame) when not NULL. */
-static int move_stacks(struct heed_stacks *dst, struct heed_stacks *src, const char *prefix,
-		       double mult)
-{
-	size_t i;
-	int err = 0;
-
-	for (i = 0; i < src->n; i++) {
-		struct heed_stack *st = &src->v[i];
-		char *f = st->folded;
-
-		if (!err && dst->n == dst->cap) {
-			size_t ncap = dst->cap ? dst->cap * 2 : 64;
-			struct heed_stack *nv = realloc(dst->v, ncap * sizeof(*nv));
-
-			if (nv) {
-				dst->v = nv;
-				dst->cap = ncap;
-			} else {
-				err = -ENOMEM;
-			}
-		}
-		if (!err && prefix && asprintf(&f, "%s;%s", prefix, st->folded) < 0)
-			err = -ENOMEM;
-		if (err) {
-			free(st->folded);
-			continue;
-		}
-		if (f != st->folded)
-			free(st->folded);
-		dst->v[dst->n].folded = f;
-		dst->v[dst->n].count = (uint64_t)(st->count * mult);
-		dst->total += dst->v[dst->n++].count;
-	}
-	free(src->v);
-	memset(src, 0, sizeof(*src));
-	return err;
-}
-
 /* --slow: the off-CPU stacks of slow (k = 1) or fast operations into
  * s->slow_stacks[k], under a root frame that says whether the thread was blocked
  * ([off-cpu]) or runnable, waiting for a CPU ([runqueue]). */
 static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 {
 	const struct heed_raw_stack *const *raw, **part = NULL;
-	struct heed_stacks tmp = {0};
 	size_t nraw, i, n;
 	int err, runnable;
 
@@ -765,13 +725,10 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 		for (i = n = 0; i < nraw; i++)
 			if (!(raw[i]->flags & HEED_RAW_RUNNABLE) == !runnable)
 				part[n++] = raw[i];
-		err = heed_stacks_collect(part, n, sym, s->comm, &tmp);
-		if (!err)
-			err = move_stacks(&s->slow_stacks[k], &tmp,
-					  runnable ? "[runqueue]" : "[off-cpu]", 1);
+		err = heed_stacks_collect(part, n, sym, runnable ? "[runqueue]" : "[off-cpu]",
+					  s->comm, 1, &s->slow_stacks[k]);
 	}
 	free(part);
-	heed_stacks_free(&tmp);
 	return err;
 }
 
@@ -780,7 +737,6 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 static int collect_slow(struct state *s, heed_sym *sym)
 {
 	const struct heed_raw_stack *const *raw;
-	struct heed_stacks tmp = {0};
 	size_t nraw, i;
 	int err = 0, k;
 
@@ -794,14 +750,12 @@ static int collect_slow(struct state *s, heed_sym *sym)
 		if (s->prof) {
 			err = heed_sampler_slow_stacks(s->prof, k, &raw, &nraw);
 			if (!err)
-				err = heed_stacks_collect(raw, nraw, sym, s->comm, &tmp);
-			if (!err)
-				err = move_stacks(&s->slow_stacks[k], &tmp, NULL, 1e9 / s->o.hz);
+				err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm,
+							  1e9 / s->o.hz, &s->slow_stacks[k]);
 		}
 		if (!err && s->off)
 			err = collect_slow_off(s, sym, k);
 	}
-	heed_stacks_free(&tmp);
 	return err;
 }
 
@@ -1052,7 +1006,7 @@ static int interval_files(struct state *s)
 			err = jit_names(sym, s->o.pid);
 		if (!err)
 			err = heed_stacks_collect((const struct heed_raw_stack *const *)raw, nraw,
-						  sym, s->comm, &sk);
+						  sym, NULL, s->comm, 1, &sk);
 		if (!err)
 			err = write_interval(s, i, (const struct heed_raw_stack *const *)raw, nraw,
 					     sym, &m, &sk, end);
@@ -1107,7 +1061,7 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_sampler_stacks(s->prof, &raw, &nraw);
 		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->on_stacks);
+			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->on_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->on_stacks, &s->on_top);
 		if (!err && s->o.pprof)
@@ -1121,7 +1075,7 @@ static int collect_stacks(struct state *s)
 		if (!err)
 			err = heed_sampler_stacks(s->off, &raw, &nraw);
 		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, s->comm, &s->off_stacks);
+			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->off_stacks);
 		if (!err)
 			err = heed_stacks_top(&s->off_stacks, &s->off_top);
 		if (!err && s->o.pprof)
@@ -1295,6 +1249,14 @@ static int watch_start(struct state *s)
 	return !err;
 }
 
+/* Attaching to code the target mapped later failed: said now, in the exit status
+ * at the end. */
+static void late_failure(struct state *s, const char *msg)
+{
+	die_msg("%s", msg);
+	s->late_failed = 1;
+}
+
 /* Attaches to what the target mapped since the last look (see watch_start). */
 static void on_new_code(struct state *s)
 {
@@ -1307,12 +1269,14 @@ static void on_new_code(struct state *s)
 		if (exec)
 			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
 				(int)s->o.pid, s->comm);
+		/* Each step is tried; the trace goes on with what is attached and
+		 * exits 1. */
 		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
-			die_msg("%s", msg);
+			late_failure(s, msg);
 		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
-			die_msg("%s", msg);
+			late_failure(s, msg);
 		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
-			die_msg("%s", msg);
+			late_failure(s, msg);
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
 	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
@@ -1334,6 +1298,13 @@ static int check_unmatched(const struct state *s)
 		die_msg("--func %s: no function matched in pid %d's code during the trace", f,
 			(int)s->o.pid);
 	return u || f ? -ENOENT : 0;
+}
+
+/* Reports an attach step's error, msg or else err's text; returns err. */
+static int attach_failed(int err, const char *msg)
+{
+	die_msg("%s", msg[0] ? msg : strerror(-err));
+	return err;
 }
 
 /* Says which specs wait for code mapped later. */
@@ -1362,27 +1333,21 @@ static int attach_all(struct state *s)
 	if (s->o.ops || s->o.nusdt) {
 		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, later,
 				     &s->usdt, &s->src, msg, sizeof(msg));
-		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt)) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
+			return attach_failed(err, msg);
 		if (s->o.ops && s->src == HEED_OPS_NONE)
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
 		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, later, &s->func,
 				     msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->o.nslow) {
 		err = heed_slow_new(s->o.slow, s->o.nslow, &s->slow, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->o.profile) {
 		struct heed_sampler_opts so = s->o.unwind;
@@ -1391,10 +1356,8 @@ static int attach_all(struct state *s)
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->o.offcpu) {
 		struct heed_sampler_opts so = s->o.unwind;
@@ -1403,19 +1366,15 @@ static int attach_all(struct state *s)
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.tid = s->o.tid;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (s->slow) {
 		err = heed_slow_attach(s->slow, s->o.pid, &s->maps,
 				       s->prof ? heed_sampler_rb_fd(s->prof) : -1,
 				       s->off ? heed_sampler_rb_fd(s->off) : -1, msg, sizeof(msg));
-		if (err) {
-			die_msg("%s", msg[0] ? msg : strerror(-err));
-			return err;
-		}
+		if (err)
+			return attach_failed(err, msg);
 	}
 	if (!s->usdt && !s->func && !s->prof && !s->off) {
 		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
@@ -1643,7 +1602,7 @@ int main(int argc, char **argv)
 	}
 	run(&s, pidfd);
 	rc = report(&s) ? 1 : 0;
-	if (check_unmatched(&s))
+	if (check_unmatched(&s) || s.late_failed)
 		rc = 1;
 cleanup:
 	stoppable = s.spawned && s.watch;

@@ -141,15 +141,18 @@ static void merge(struct heed_stacks *st)
 }
 
 int heed_stacks_collect(const struct heed_raw_stack *const *v, size_t n, heed_sym *sym,
-			const char *comm, struct heed_stacks *out)
+			const char *root, const char *comm, double mult, struct heed_stacks *out)
 {
 	struct buf b = {0};
+	uint64_t count;
 	size_t k;
 	int err = 0;
 
 	for (k = 0; k < n; k++) {
 		b.len = 0;
-		err = put(&b, comm);
+		err = root ? put(&b, root) : 0;
+		if (!err)
+			err = put(&b, comm);
 		if (!err)
 			err = add_user(&b, sym, v[k]);
 		if (!err)
@@ -172,8 +175,9 @@ int heed_stacks_collect(const struct heed_raw_stack *const *v, size_t n, heed_sy
 			err = -ENOMEM;
 			goto cleanup;
 		}
-		out->v[out->n++].count = v[k]->count;
-		out->total += v[k]->count;
+		count = (uint64_t)(v[k]->count * mult);
+		out->v[out->n++].count = count;
+		out->total += count;
 	}
 	merge(out);
 cleanup:

@@ -30,9 +30,10 @@ struct heed_stacks {
 };
 
 /* Symbolizes the n counted stacks of v (trace.h) and appends them to *out, merged
- * where they fold alike. Returns 0 or -ENOMEM. */
+ * where they fold alike: under a root frame above comm when root is not NULL, each
+ * count times mult (1 keeps the counts). Returns 0 or -ENOMEM. */
 int heed_stacks_collect(const struct heed_raw_stack *const *v, size_t n, heed_sym *sym,
-			const char *comm, struct heed_stacks *out);
+			const char *root, const char *comm, double mult, struct heed_stacks *out);
 
 /* Writes "stack count" lines. Returns 0 or -EIO. */
 int heed_stacks_write_folded(const struct heed_stacks *st, FILE *f);

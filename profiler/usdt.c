@@ -111,25 +111,33 @@ static const struct heed_elf_usdt *find_note(const struct bin *b, const char *pr
 	return NULL;
 }
 
+/* The next argument of a note's space-separated argument list from *p, *p moved
+ * past it; NULL at the end. */
+static const char *next_arg(const char **p)
+{
+	const char *a;
+
+	while (**p == ' ')
+		(*p)++;
+	if (!**p)
+		return NULL;
+	a = *p;
+	while (**p && **p != ' ')
+		(*p)++;
+	return a;
+}
+
 /* For heed's probes named by --usdt: 1 + index of the done probe's result code, its
  * last signed 32-bit argument ("-4@...") as every heed done probe of core/probes.d
  * has it; 0 when there is none. */
 static unsigned int rc_arg(const char *args)
 {
-	unsigned int i = 0, found = 0;
-	const char *p = args;
+	unsigned int i, found = 0;
+	const char *a;
 
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
-		if (!strncmp(p, "-4@", 3))
+	for (i = 0; (a = next_arg(&args)); i++)
+		if (!strncmp(a, "-4@", 3))
 			found = i + 1;
-		i++;
-		while (*p && *p != ' ')
-			p++;
-	}
 	return found;
 }
 
@@ -200,17 +208,9 @@ static void plans_free(struct plans *p)
 static unsigned int nargs(const char *args)
 {
 	unsigned int n = 0;
-	const char *p = args;
 
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!*p)
-			break;
+	while (next_arg(&args))
 		n++;
-		while (*p && *p != ' ')
-			p++;
-	}
 	return n;
 }
 
