@@ -59,25 +59,18 @@ uint32_t *flame_attr_index(const heed_flame *f)
 	return ix;
 }
 
-/* Reads lines of in, calling fn for each without its '\n'; stops at fn's first
- * non-zero return. Returns lines read or a negative errno (read errors reported). */
-static long read_lines(heed_flame *f, FILE *in, const char *name,
-		       int (*fn)(heed_flame *f, char *s, size_t n, const char *name,
-				 unsigned long lineno))
+long flame_each_line(heed_flame *f, FILE *in, const char *name,
+		     int (*fn)(void *ctx, char *s, size_t n, unsigned long lineno), void *ctx)
 {
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t got;
 	unsigned long lineno = 0;
-	long err = 0;
+	int err = 0;
 
 	errno = 0;
 	while ((got = getline(&line, &cap, in)) >= 0) {
-		size_t n = (size_t)got;
-
-		if (n > 0 && line[n - 1] == '\n')
-			line[--n] = '\0';
-		err = fn(f, line, n, name, ++lineno);
+		err = fn(ctx, line, (size_t)got, ++lineno);
 		if (err)
 			break;
 		errno = 0;
@@ -86,9 +79,36 @@ static long read_lines(heed_flame *f, FILE *in, const char *name,
 		flame_err(f, "%s: read error after line %lu: %s", name, lineno,
 			  strerror(errno ? errno : EIO));
 		err = -EIO;
+	} else if (err == -ENOMEM) {
+		flame_err(f, "%s:%lu: out of memory", name, lineno);
 	}
 	free(line);
 	return err ? err : (long)lineno;
+}
+
+struct lines_ctx {
+	heed_flame *f;
+	const char *name;
+	int (*fn)(heed_flame *f, char *s, size_t n, const char *name, unsigned long lineno);
+};
+
+static int strip_nl(void *ctx, char *s, size_t n, unsigned long lineno)
+{
+	const struct lines_ctx *c = ctx;
+
+	if (n > 0 && s[n - 1] == '\n')
+		s[--n] = '\0';
+	return c->fn(c->f, s, n, c->name, lineno);
+}
+
+/* flame_each_line with fn given each line without its '\n'. */
+static long read_lines(heed_flame *f, FILE *in, const char *name,
+		       int (*fn)(heed_flame *f, char *s, size_t n, const char *name,
+				 unsigned long lineno))
+{
+	struct lines_ctx c = {f, name, fn};
+
+	return flame_each_line(f, in, name, strip_nl, &c);
 }
 
 static int pal_line(heed_flame *f, char *s, size_t n, const char *name, unsigned long lineno)

@@ -558,36 +558,7 @@ static int perf_line(struct perf_state *st, const char *s, size_t n, unsigned lo
 	return 0;
 }
 
-/* Calls fn for each line of in (with its '\n', if any); stops at its first error. */
-static long each_line(heed_flame *f, FILE *in, const char *name,
-		      int (*fn)(void *ctx, const char *s, size_t n, unsigned long lineno),
-		      void *ctx)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t got;
-	unsigned long lineno = 0;
-	int err = 0;
-
-	errno = 0;
-	while ((got = getline(&line, &cap, in)) >= 0) {
-		err = fn(ctx, line, (size_t)got, ++lineno);
-		if (err)
-			break;
-		errno = 0;
-	}
-	if (!err && ferror(in)) {
-		flame_err(f, "%s: read error after line %lu: %s", name, lineno,
-			  strerror(errno ? errno : EIO));
-		err = -EIO;
-	} else if (err == -ENOMEM) {
-		flame_err(f, "%s:%lu: out of memory", name, lineno);
-	}
-	free(line);
-	return err;
-}
-
-static int perf_cb(void *ctx, const char *s, size_t n, unsigned long lineno)
+static int perf_cb(void *ctx, char *s, size_t n, unsigned long lineno)
 {
 	return perf_line(ctx, s, n, lineno);
 }
@@ -605,11 +576,11 @@ long heed_flame_parse_perf(heed_flame *f, FILE *in, const char *name,
 		if (!st.event)
 			return -ENOMEM;
 	}
-	err = each_line(f, in, st.name, perf_cb, &st);
+	err = flame_each_line(f, in, st.name, perf_cb, &st);
 	/* As the script, a last sample without its blank line is not counted. */
 	free(st.event);
 	sample_free(&st.sm);
-	return err ? err : (long)st.n;
+	return err < 0 ? err : (long)st.n;
 }
 
 struct bt_state {
@@ -741,7 +712,7 @@ static size_t bt_key_part(struct bt_state *st, const char *s, size_t i, size_t n
 	return e;
 }
 
-static int bt_line(void *ctx, const char *s, size_t n, unsigned long lineno)
+static int bt_line(void *ctx, char *s, size_t n, unsigned long lineno)
 {
 	struct bt_state *st = ctx;
 	size_t i = 0;
@@ -801,8 +772,8 @@ static int bt_line(void *ctx, const char *s, size_t n, unsigned long lineno)
 long heed_flame_parse_bpftrace(heed_flame *f, FILE *in, const char *name)
 {
 	struct bt_state st = {.f = f, .name = name ? name : "<stdin>"};
-	long err = each_line(f, in, st.name, bt_line, &st);
+	long err = flame_each_line(f, in, st.name, bt_line, &st);
 
 	sample_free(&st.sm);
-	return err ? err : (long)st.n;
+	return err < 0 ? err : (long)st.n;
 }

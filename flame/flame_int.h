@@ -156,6 +156,13 @@ uint32_t *flame_attr_index(const heed_flame *f);
 /* Appends a palette entry. 0 or -ENOMEM. */
 int flame_pal_add(heed_flame *f, uint32_t name, uint32_t rgb);
 
+/* Calls fn for each line of in (with its '\n', if any; fn may change the line's
+ * bytes) and stops at fn's first non-zero return. Returns the lines read, or a
+ * negative errno: fn's, or -EIO on a read error (reported naming name, as is
+ * -ENOMEM from fn). */
+long flame_each_line(heed_flame *f, FILE *in, const char *name,
+		     int (*fn)(void *ctx, char *s, size_t n, unsigned long lineno), void *ctx);
+
 /* Reports a message through the error callback (no-op without one). */
 void flame_err(heed_flame *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -137,21 +137,27 @@ static int read_palette(heed_flame *f)
 	return n < 0 ? -1 : 0;
 }
 
-static int write_palette(heed_flame *f)
+/* Writes PATH with EMIT (the palette map, the merged stacks); -1 on a failure,
+ * reported naming WHAT. */
+static int write_file(heed_flame *f, const char *path, int (*emit)(heed_flame *, FILE *),
+		      const char *what)
 {
-	FILE *out = fopen(PALETTE_MAP, "w");
+	FILE *out = fopen(path, "w");
 	int err;
 
 	if (!out) {
-		fprintf(stderr, "heed-flame: %s: %s\n", PALETTE_MAP, strerror(errno));
+		fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	err = heed_flame_palette_write(f, out);
+	err = emit(f, out);
 	if (fclose(out) != 0 && !err)
 		err = -EIO;
-	if (err)
-		fprintf(stderr, "heed-flame: %s: cannot write: %s\n", PALETTE_MAP, strerror(-err));
-	return err ? -1 : 0;
+	if (err) {
+		fprintf(stderr, "heed-flame: %s: cannot write %s: %s\n", path, what,
+			strerror(-err));
+		return -1;
+	}
+	return 0;
 }
 
 static int read_nameattr(heed_flame *f, const char *path)
@@ -200,26 +206,6 @@ static int parse_num(const char *opt, const char *s, double *v)
 {
 	if (heed_parse_double(s, v) || *v < 0) {
 		fprintf(stderr, "heed-flame: --%s: '%s' is not a non-negative number\n", opt, s);
-		return -1;
-	}
-	return 0;
-}
-
-static int write_merged(heed_flame *f, const char *path)
-{
-	FILE *out = fopen(path, "w");
-	int err;
-
-	if (!out) {
-		fprintf(stderr, "heed-flame: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	err = heed_flame_write_folded(f, out);
-	if (fclose(out) != 0 && !err)
-		err = -EIO;
-	if (err) {
-		fprintf(stderr, "heed-flame: %s: cannot write the merged stacks: %s\n", path,
-			strerror(-err));
 		return -1;
 	}
 	return 0;
@@ -538,7 +524,7 @@ int main(int argc, char **argv)
 			st.bad);
 		goto cleanup;
 	}
-	if (merged && write_merged(f, merged))
+	if (merged && write_file(f, merged, heed_flame_write_folded, "the merged stacks"))
 		goto cleanup;
 	if (output) {
 		out = fopen(output, "w");
@@ -556,7 +542,8 @@ int main(int argc, char **argv)
 			strerror(-err));
 		goto cleanup;
 	}
-	if (o.consistent && !folded && write_palette(f))
+	if (o.consistent && !folded &&
+	    write_file(f, PALETTE_MAP, heed_flame_palette_write, "the palette map"))
 		goto cleanup;
 	if (verbose)
 		fprintf(stderr,

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "parse.h"
 #include "pprof.h"
 #include "profile_stacks.h"
 
@@ -35,16 +36,15 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* -F takes a positive rate; a billion Hz (one sample a nanosecond) bounds the
+ * cpu/nanoseconds period at 1. */
 static int parse_hz(const char *s, int64_t *hz)
 {
-	char *end;
-	long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v <= 0 || v > 1000000000)
+	if (heed_parse_u64(s, &v) || v == 0 || v > 1000000000)
 		return -EINVAL;
-	*hz = v;
+	*hz = (int64_t)v;
 	return 0;
 }
 
