@@ -187,12 +187,13 @@ grep -q '<title>sys_work (' "$tmp/perf.svg" || err "perf-script SVG lacks sys_wo
 
 # bpftrace: the map printed at exit, while the program still runs (so its stacks are
 # read from a live process); it may run 20 s, as bpftrace can take seconds to start on a
-# busy machine, and is stopped once bpftrace is done.
+# busy machine, and is stopped once bpftrace is done. Only this flamebusy is sampled:
+# another run of this test may have one of its own.
 "$tmp/flamebusy" 20 &
 busy=$!
 trap 'kill "$busy" 2>/dev/null; rm -rf "$tmp"' EXIT
 sleep 0.2
-timeout 20 bpftrace -e 'profile:hz:499 /comm == "flamebusy"/ { @[ustack, kstack] = count();
+timeout 20 bpftrace -e 'profile:hz:499 /pid == '"$busy"'/ { @[ustack, kstack] = count();
 	@p[comm, ustack(perf), kstack] = count(); } interval:ms:1500 { exit(); }' \
 	>"$tmp/bt.txt" 2>"$tmp/bt.err"
 rc=$?

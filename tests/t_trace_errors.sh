@@ -117,14 +117,24 @@ dur=$(json "$T/exit.json" 'int(d["duration_s"])')
 assert_detached "the target exiting"
 echo "ok: the target exited after ${dur}s; stacks symbolized from the snapshot"
 
-# -p on a shell that execs the program a second later: the exec is followed, the
-# stacks carry the program's name and symbols (the shell's maps had neither).
-sh -c "sleep 1; exec $HOT cpu 1" >/dev/null &
+# -p on a shell that execs the program once heed-trace has attached (it waits on a
+# fifo, not on a clock): the exec is followed, the stacks carry the program's name and
+# symbols (the shell's maps had neither).
+mkfifo "$T/go"
+sh -c "read x <'$T/go'; exec $HOT cpu 1" >/dev/null &
 pid=$!
-"$TRACE" -p $pid -d 60 --profile --folded "$T/exec.folded" >"$T/out" 2>"$T/err" ||
-	fail "tracing a shell that execs failed: $(cat "$T/err")"
+"$TRACE" -p $pid -d 60 --profile --folded "$T/exec.folded" >"$T/out" 2>"$T/err" &
+tracer=$!
+i=0
+until grep -q "tracing pid $pid" "$T/err"; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "heed-trace -p $pid did not attach in 60 s: $(cat "$T/err")"
+	sleep 0.1
+done
+echo go >"$T/go"
+wait $tracer || fail "tracing a shell that execs failed: $(cat "$T/err")"
 wait $pid
-grep -q "exec'd hot" "$T/err" || echo "note: heed-trace attached after the exec: $(head -n 1 "$T/err")"
+grep -q "exec'd hot" "$T/err" || fail "-p did not report the shell's exec of hot: $(cat "$T/err")"
 [ "$(cut -d';' -f1 "$T/exec.folded" | sort -u)" = hot ] ||
 	fail "stacks after an exec are not labelled hot: $(cut -d';' -f1 "$T/exec.folded" | sort -u | tr '\n' ' ')"
 grep -q 'hot_a' "$T/exec.folded" || fail "stacks after an exec were not symbolized"

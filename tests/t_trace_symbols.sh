@@ -81,6 +81,8 @@ until DEBUGINFOD_URLS=http://127.0.0.1:$port DEBUGINFOD_CACHE_PATH=$T/probe$i \
 done
 export DEBUGINFOD_URLS=http://127.0.0.1:$port DEBUGINFOD_CACHE_PATH=$T/cache
 OPTS= profile plain "$T/stripped" 1
+# Stacks of the stripped binary are there, so the name's absence below says something.
+grep -q '^stripped;' "$T/plain.folded" || fail "without --debuginfod: no stack of the stripped binary"
 ! grep -q 'heedtest::Spinner' "$T/plain.folded" ||
 	fail "without --debuginfod the stripped binary was named: the server was asked"
 OPTS=--debuginfod profile dbg "$T/stripped" 1

@@ -35,7 +35,9 @@ n=$(samples "$T/spin.json")
 n=$(samples "$T/main.json")
 [ "$n" -eq 0 ] || fail "-t on the sleeping main thread has $n on-CPU samples (the spinner's?)"
 # Blocked in one sleep, the main thread never switches; the spinner is preempted
-# often, and those switches must not show.
+# often, and those switches must not show (in a file that is there: a missing one
+# would say nothing).
+[ -f "$T/main.folded.offcpu" ] || fail "-t main thread --profile --offcpu --folded F: no F.offcpu"
 [ ! -s "$T/main.folded.offcpu" ] ||
 	fail "-t on the sleeping main thread has off-CPU stacks: $(head -c 500 "$T/main.folded.offcpu")"
 
