@@ -273,8 +273,10 @@ static int read_dump(const char *base, unsigned k, double *ir)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
 		if (strncmp(line, "totals:", 7) == 0) {
-			*ir = strtod(line + 7, NULL);
-			rc = 0;
+			/* A count that is not one is refused, not taken as 0
+			 * instructions (a run that looks infinitely fast). */
+			line[strcspn(line, "\n")] = '\0';
+			rc = heed_parse_double(line + 7 + strspn(line + 7, " "), ir) ? -EBADMSG : 0;
 			break;
 		}
 	fclose(f);

@@ -73,7 +73,9 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case "$threshold" in '' | *[!0-9.]* | *.*.*) die "--threshold $threshold: not a percentage" ;; esac
+# Digits with an optional fraction: the value goes into report.json as a bare
+# JSON number, where ".5" and "5." are not numbers.
+[[ $threshold =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--threshold $threshold: not a percentage"
 whole --rounds "$rounds"
 whole HEED_GATE_PROGRESS_S "$tick"
 whole --confirm-rounds "$confirm_rounds"

@@ -23,6 +23,13 @@ command -v valgrind >/dev/null || fail "valgrind is not installed (apt-get insta
 [ -f core/db.c ] || fail "core/db.c not found: run from the repository root"
 grep -q '^HEED_API int heed_get(' core/db.c || fail "heed_get is no longer defined in core/db.c: update the planted slowdown"
 
+# report.json carries the threshold as a bare JSON number: forms that are
+# not one are refused before anything is built.
+for t in .5 5. 1.2.3; do
+	bash ci/perf-regression-test.sh --threshold "$t" >/dev/null 2>&1
+	[ $? -eq 2 ] || fail "--threshold $t was not refused with status 2"
+done
+
 tmp=$(mktemp -d /tmp/heed-perf-gate.XXXXXX) || fail "mktemp"
 trap 'rm -rf "$tmp"' EXIT
 

@@ -59,6 +59,16 @@ static void teardown(void)
 	cr_assert_eq((h), (l), "step %" PRIu64 " %s: heed %d (%s), lmdb %d (%s)", step, what, (h), \
 		     heed_strerror(h), (l), mdb_strerror(l))
 
+/* The LMDB side in dir_l: mapsize 0 keeps LMDB's default map size. */
+static void lmdb_open(size_t mapsize)
+{
+	cr_assert_eq(mdb_env_create(&lenv), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(lenv, 4), 0);
+	if (mapsize)
+		cr_assert_eq(mdb_env_set_mapsize(lenv, mapsize), 0);
+	cr_assert_eq(mdb_env_open(lenv, dir_l, MDB_NOSYNC, 0644), 0);
+}
+
 static void same_val(const char *which, const heed_val *h, const MDB_val *l)
 {
 	cr_assert(h->size == l->mv_size && !memcmp(h->data, l->mv_data, h->size),
@@ -265,10 +275,7 @@ static void run(unsigned int nops, uint64_t seed)
 	int h, l, positioned = 0;
 
 	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
-	cr_assert_eq(mdb_env_create(&lenv), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(lenv, 4), 0);
-	cr_assert_eq(mdb_env_set_mapsize(lenv, 1u << 30), 0);
-	cr_assert_eq(mdb_env_open(lenv, dir_l, MDB_NOSYNC, 0644), 0);
+	lmdb_open(1u << 30);
 	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
 	cr_assert_eq(mdb_txn_begin(lenv, NULL, 0, &lt), 0);
 	HEED_OK(heed_dbi_open(ht, "dups", HEED_CREATE | HEED_DUPSORT, &hd));
@@ -452,10 +459,7 @@ Test(lmdb_dups, many_values_of_one_key, .init = setup, .fini = teardown, .timeou
 		perm[j] = t;
 	}
 	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
-	cr_assert_eq(mdb_env_create(&lenv), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(lenv, 4), 0);
-	cr_assert_eq(mdb_env_set_mapsize(lenv, 1u << 30), 0);
-	cr_assert_eq(mdb_env_open(lenv, dir_l, MDB_NOSYNC, 0644), 0);
+	lmdb_open(1u << 30);
 	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
 	cr_assert_eq(mdb_txn_begin(lenv, NULL, 0, &lt), 0);
 	HEED_OK(heed_dbi_open(ht, "dups", HEED_CREATE | HEED_DUPSORT, &hd));
@@ -548,9 +552,7 @@ Test(lmdb_dups, many_values_of_one_key, .init = setup, .fini = teardown, .timeou
 static void open_both(unsigned int hflags, unsigned int lflags)
 {
 	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
-	cr_assert_eq(mdb_env_create(&lenv), 0);
-	cr_assert_eq(mdb_env_set_maxdbs(lenv, 4), 0);
-	cr_assert_eq(mdb_env_open(lenv, dir_l, MDB_NOSYNC, 0644), 0);
+	lmdb_open(0);
 	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
 	cr_assert_eq(mdb_txn_begin(lenv, NULL, 0, &lt), 0);
 	HEED_OK(heed_dbi_open(ht, "d", HEED_CREATE | hflags, &hd));
