@@ -107,8 +107,13 @@ static __always_inline int slow_done(__u32 slot)
 		stat_add(slot, HEED_SLOW_SLOW, 1);
 		stat_add(slot, HEED_SLOW_SLOW_NS, e.count);
 	}
-	if (t->sampled && (bpf_ringbuf_output(&rb_on, &e, sizeof(e), 0) ||
-			   bpf_ringbuf_output(&rb_off, &e, sizeof(e), 0)))
+	if (!t->sampled)
+		return 0;
+	/* Both samplers hold stacks of this op: each buffer gets the end, whether
+	 * or not the other one had room (0 is success). */
+	if (bpf_ringbuf_output(&rb_on, &e, sizeof(e), 0))
+		stat_add(slot, HEED_SLOW_RB_FULL, 1);
+	if (bpf_ringbuf_output(&rb_off, &e, sizeof(e), 0))
 		stat_add(slot, HEED_SLOW_RB_FULL, 1);
 	return 0;
 }

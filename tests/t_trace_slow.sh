@@ -28,13 +28,17 @@ print(f"{hit / tot:.4f}" if tot else "0")
 PY
 }
 
-# check NAME FOLDED FRAME: slow >= 90%, fast < 5%.
-check() {
+# meets NAME FOLDED FRAME: slow >= 90%, fast < 5%; says which, fails nothing.
+meets() {
 	s=$(share "$2" "$3")
 	f=$(share "$2.fast" "$3")
 	echo "$1: $3 holds $s of the slow operations' weight, $f of the fast ones'"
-	python3 -c "import sys; sys.exit(not ($s >= 0.9 and $f < 0.05))" ||
-		fail "$1: expected $3 in >= 90% of the slow profile and < 5% of the fast one"
+	python3 -c "import sys; sys.exit(not ($s >= 0.9 and $f < 0.05))"
+}
+
+# check NAME FOLDED FRAME: meets, or fails the test.
+check() {
+	meets "$@" || fail "$1: expected $3 in >= 90% of the slow profile and < 5% of the fast one"
 }
 
 for op in 'tprog:op:5ms' 'func:do_op:5ms'; do
@@ -53,23 +57,34 @@ for op in 'tprog:op:5ms' 'func:do_op:5ms'; do
 done
 echo "ok: spinning in slow_path is what the slow operations did"
 
-"$TRACE" --slow 'tprog:op:250us' --slow-folded "$T/fs.folded" --slow-flame "$T/fs.svg" \
-	-- "$SLOWOPS" fsync 1000 "$T/data" >"$T/out" 2>"$T/err" ||
-	{ cat "$T/err"; fail "--slow tprog:op:250us -- slowops fsync failed"; }
-assert_detached "--slow on fsync"
-check "--slow tprog:op:250us (fsync)" "$T/fs.folded" fsync
+# Which operations pass 250 us also depends on the disk and on other load: a run in
+# which preempted or I/O-starved fast operations crossed it is run again, up to 3
+# times; every run is judged by the same rule, and the last one must meet it.
+for try in 1 2 3; do
+	"$TRACE" --slow 'tprog:op:250us' --slow-folded "$T/fs.folded" --slow-flame "$T/fs.svg" \
+		-- "$SLOWOPS" fsync 1000 "$T/data" >"$T/out" 2>"$T/err" ||
+		{ cat "$T/err"; fail "--slow tprog:op:250us -- slowops fsync failed"; }
+	assert_detached "--slow on fsync"
+	meets "--slow tprog:op:250us (fsync), run $try" "$T/fs.folded" fsync && break
+	[ $try -lt 3 ] || fail "--slow tprog:op:250us (fsync): expected fsync in >= 90% of the slow profile and < 5% of the fast one in one of 3 runs"
+done
 grep -q '^\[off-cpu\];.*fsync' "$T/fs.folded" || fail "no [off-cpu] fsync stack in the slow profile"
 grep -q '<svg' "$T/fs.svg" || fail "--slow-flame wrote no SVG"
 echo "ok: blocking in fsync is what the slow operations did, off-CPU stacks marked"
 
-"$TRACE" --slow 'commit:p99' --slow-folded "$T/c.folded" --json "$T/c.json" \
-	-- "$LOAD" -w fillrandom -n 20000 --batch 100 "$T/db" >"$T/out" 2>"$T/err" ||
-	{ cat "$T/err"; fail "--slow commit:p99 -- heed-load failed"; }
-assert_detached "--slow commit:p99"
-# Their time on CPU writes pages; their time blocked is fdatasync's.
-s=$(share "$T/c.folded" fdatasync '[off-cpu];')
-echo "commit:p99: fdatasync holds $s of the slow commits' blocked time"
-python3 -c "import sys; sys.exit(not $s >= 0.9)" || fail "slow commits do not block in fdatasync"
+# A commit's p99 is 2 of its 200 commits: as above, up to 3 runs.
+for try in 1 2 3; do
+	rm -rf "$T/db"
+	"$TRACE" --slow 'commit:p99' --slow-folded "$T/c.folded" --json "$T/c.json" \
+		-- "$LOAD" -w fillrandom -n 20000 --batch 100 "$T/db" >"$T/out" 2>"$T/err" ||
+		{ cat "$T/err"; fail "--slow commit:p99 -- heed-load failed"; }
+	assert_detached "--slow commit:p99"
+	# Their time on CPU writes pages; their time blocked is fdatasync's.
+	s=$(share "$T/c.folded" fdatasync '[off-cpu];')
+	echo "commit:p99, run $try: fdatasync holds $s of the slow commits' blocked time"
+	python3 -c "import sys; sys.exit(not $s >= 0.9)" && break
+	[ $try -lt 3 ] || fail "slow commits do not block in fdatasync (3 runs)"
+done
 python3 - "$T/c.json" <<'PY' || fail "--slow commit:p99: JSON is wrong (above)"
 import json, sys
 o = json.load(open(sys.argv[1]))["slow"]["ops"]["commit:p99"]
