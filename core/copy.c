@@ -112,7 +112,7 @@ static int put_metas(struct out *o, heed_txn *txn, uint64_t next_pgno, uint64_t 
 		m.free_head = free_head;
 		m.free_count = free_count;
 		m.main = *main;
-		meta_seal(&m, env, i);
+		meta_build(&m, env, i);
 		memcpy(page, &m, sizeof(m));
 		rc = out_put(o, page, env->psize);
 	}

@@ -130,7 +130,7 @@ static int init_file(heed_env *env)
 
 		m->txnid = 0;
 		m->next_pgno = NUM_METAS;
-		meta_seal(m, env, i);
+		meta_build(m, env, i);
 	}
 	if (pwrite(env->fd, buf, (size_t)NUM_METAS * env->psize, 0) !=
 	    (ssize_t)(NUM_METAS * env->psize))

@@ -206,10 +206,12 @@ static inline int cur_is_values(heed_cursor *c)
 /* meta.c */
 int meta_check(const struct meta *m, unsigned int psize, uint64_t pgno);
 int meta_pick(heed_env *env, struct meta *out);
+/* Its checksum over the meta's bytes as they are (tests re-seal crafted metas). */
+void meta_seal(struct meta *m);
 /* Fill in the fields of a meta at page pgno that every meta of env holds
- * (page header, magic, version, sizes), then its checksum: the caller set
- * the snapshot's fields. */
-void meta_seal(struct meta *m, const heed_env *env, uint64_t pgno);
+ * (page header, magic, version, sizes), then seal it: the caller set the
+ * snapshot's fields. */
+void meta_build(struct meta *m, const heed_env *env, uint64_t pgno);
 /* The data file holds the pages below next_pgno (refreshes env->filesize):
  * 0, HEED_MAP_FULL past the map, HEED_CORRUPTED when the file is short. */
 int env_refresh_size(heed_env *env, uint64_t next_pgno);

@@ -34,7 +34,12 @@ uint64_t heed_hash64(const void *data, size_t n)
 	return h;
 }
 
-void meta_seal(struct meta *m, const heed_env *env, uint64_t pgno)
+void meta_seal(struct meta *m)
+{
+	m->checksum = heed_hash64(m, __builtin_offsetof(struct meta, checksum));
+}
+
+void meta_build(struct meta *m, const heed_env *env, uint64_t pgno)
 {
 	m->hdr.pgno = pgno;
 	m->hdr.flags = P_META;
@@ -42,7 +47,7 @@ void meta_seal(struct meta *m, const heed_env *env, uint64_t pgno)
 	m->version = HEED_FORMAT_VERSION;
 	m->psize = env->psize;
 	m->mapsize = env->mapsize;
-	m->checksum = heed_hash64(m, __builtin_offsetof(struct meta, checksum));
+	meta_seal(m);
 }
 
 /* 0 when m is a valid meta of a psize file at pgno; HEED_INVALID,

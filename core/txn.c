@@ -560,7 +560,7 @@ static int write_commit(heed_txn *txn)
 	if ((env->flags & (HEED_NOSYNC | HEED_NOMETASYNC)) == HEED_NOMETASYNC)
 		m.mflags = META_UNSYNCED;
 	m.main = txn->dbs[0];
-	meta_seal(&m, env, txn->txnid % NUM_METAS);
+	meta_build(&m, env, txn->txnid % NUM_METAS);
 	off = (off_t)(m.hdr.pgno * env->psize);
 	memcpy(&old, env->map + off, sizeof(old));
 	assert(txn->next_pgno * env->psize <= env->filesize); /* ordering 2 before 3 */
