@@ -1,6 +1,6 @@
 # heed - every entry point. Build output goes only under $(BUILD).
 #
-#   make                 libheed, the tools, heed-trace, heed-flame (PROFILE=default: -O2)
+#   make                 libheed, the tools, heed-trace, heed-flame (BUILD_TYPE=default: -O2)
 #   make test            every test suite (BPF tests need root)
 #   make demo            heed-load traced by heed-trace; histograms and build/demo/flame.svg
 #   make bench           every benchmark suite (BENCH=btree_ops for one)
@@ -16,11 +16,11 @@
 .SUFFIXES:
 .DEFAULT_GOAL := all
 
-PROFILE ?= default
-ifeq ($(PROFILE),default)
+BUILD_TYPE ?= default
+ifeq ($(BUILD_TYPE),default)
 BUILD ?= build
 else
-BUILD ?= build/$(PROFILE)
+BUILD ?= build/$(BUILD_TYPE)
 endif
 HEED_PROBES ?= 1
 SANITIZE ?=
@@ -53,11 +53,11 @@ OPT_pgo-gen := -O2 -fprofile-generate -fprofile-update=atomic -fprofile-dir=$(ab
 # Profile diagnostics (stale or missing counts) are not errors: -Werror is enforced by
 # the default build, and a stale profile only costs optimisation.
 OPT_pgo := -O2 -fprofile-use -fprofile-partial-training -Wno-missing-profile -Wno-coverage-mismatch -fprofile-dir=$(abspath build/pgo-gen)/pgo-data
-ifeq ($(origin OPT_$(PROFILE)),undefined)
-$(error unknown PROFILE '$(PROFILE)': debug default release native pgo-gen pgo)
+ifeq ($(origin OPT_$(BUILD_TYPE)),undefined)
+$(error unknown BUILD_TYPE '$(BUILD_TYPE)': debug default release native pgo-gen pgo)
 endif
-OPT := $(OPT_$(PROFILE))
-WERROR := $(if $(filter pgo,$(PROFILE)),,-Werror)
+OPT := $(OPT_$(BUILD_TYPE))
+WERROR := $(if $(filter pgo,$(BUILD_TYPE)),,-Werror)
 
 SAN_FLAGS := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-sanitize-recover=all)
 
@@ -122,7 +122,7 @@ demo: deps
 	$(Q)sh ci/demo.sh $(BUILD)
 
 release native debug pgo-gen:
-	$(Q)$(MAKE) --no-print-directory PROFILE=$@ all
+	$(Q)$(MAKE) --no-print-directory BUILD_TYPE=$@ all
 
 pgo:
 	$(Q)sh ci/pgo.sh

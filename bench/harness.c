@@ -35,8 +35,8 @@
 #include <unistd.h>
 #include <valgrind/callgrind.h>
 
-#ifndef HEED_BENCH_PROFILE
-#define HEED_BENCH_PROFILE "unknown"
+#ifndef HEED_BENCH_BUILD_TYPE
+#define HEED_BENCH_BUILD_TYPE "unknown"
 #endif
 
 #define SCHEMA_VERSION 1
@@ -586,7 +586,7 @@ static int write_json(const heed_bench *b, const char *path)
 			 "schema", "heed-bench", "version", SCHEMA_VERSION, "suite",
 			 heed_json_string(b->suite), "mode", b->icount ? "icount" : "time", "unit",
 			 b->icount ? "instructions" : "ns", "quick", b->quick, "profile",
-			 heed_json_string(HEED_BENCH_PROFILE), "timestamp", stamp, "seed",
+			 heed_json_string(HEED_BENCH_BUILD_TYPE), "timestamp", stamp, "seed",
 			 heed_json_u64(b->seed), "host", "name", heed_json_string(host), "kernel",
 			 heed_json_string(u.release), "cpus",
 			 (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "compiler",
@@ -927,7 +927,7 @@ int heed_bench_main(const char *suite, int argc, char **argv, heed_bench_suite_f
 	if (!b.list)
 		printf("%s: %s mode%s, seed %llu, profile %s\n", suite,
 		       b.icount ? "instruction-count" : "wall-time", b.quick ? ", quick" : "",
-		       (unsigned long long)b.seed, HEED_BENCH_PROFILE);
+		       (unsigned long long)b.seed, HEED_BENCH_BUILD_TYPE);
 	rc = fn(&b);
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", suite,

@@ -13,8 +13,8 @@ BENCH_OBJS := $(BENCH_SRCS:%.c=$(BUILD)/obj/%.o)
 BENCH_BINS := $(BUILD)/bench/btree_ops $(BUILD)/bench/page_alloc $(BUILD)/bench/db_comparison
 BENCH_COMPARE := $(BUILD)/bin/heed-bench-compare
 
-# The JSON results name the build profile they were measured with.
-$(BUILD)/obj/bench/harness.o: CPPFLAGS += -DHEED_BENCH_PROFILE='"$(PROFILE)"'
+# The JSON results name the build type they were measured with.
+$(BUILD)/obj/bench/harness.o: CPPFLAGS += -DHEED_BENCH_BUILD_TYPE='"$(BUILD_TYPE)"'
 $(BENCH_OBJS): CPPFLAGS += -Ibench
 $(BENCH_OBJS): | $(PROBES_H)
 

@@ -8,7 +8,7 @@
 #include <bpf/usdt.bpf.h>
 #include "func.h"
 #include "opbatch.bpf.h"
-#include "hist.bpf.h"
+#include "lathist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

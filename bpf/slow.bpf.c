@@ -6,11 +6,11 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "slow.h"
-#include "hist.bpf.h"
+#include "lathist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Shared with the samplers (stack.bpf.h): user space creates it and both reuse it. */
+/* Shared with the samplers (sampler.bpf.h): user space creates it and both reuse it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, HEED_SLOW_THREADS);
@@ -76,7 +76,7 @@ static __always_inline int slow_start(__u32 slot)
 			return 0;
 		}
 	}
-	/* Only this thread touches its entry, but for stack.bpf.h's sampled flag. */
+	/* Only this thread touches its entry, but for sampler.bpf.h's sampled flag. */
 	if (t->depth++ == 0) {
 		t->seq++;
 		t->sampled = 0;

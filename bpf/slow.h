@@ -1,4 +1,4 @@
-/* slow.h - what slow.bpf.c shares with stack.bpf.h and profiler/slow.c (an ABI: no
+/* slow.h - what slow.bpf.c shares with sampler.bpf.h and profiler/slow.c (an ABI: no
  * includes, fixed-size fields). --slow OP:THRESHOLD joins an operation's latency to
  * the stacks sampled while it was in flight:
  *
@@ -6,7 +6,7 @@
  *   the thread's operation in slow_threads (seq, start time); its done program
  *   times it, adds the latency to the slot's histogram, judges it against the
  *   slot's threshold (written by user space, also for pNN thresholds) and counts it.
- * - stack.bpf.h tags each on-CPU sample and off-CPU switch-out of a thread with an
+ * - sampler.bpf.h tags each on-CPU sample and off-CPU switch-out of a thread with an
  *   operation in flight with its seq (struct heed_sample.op) and marks the thread
  *   sampled; only then does the done program send a struct heed_slow_end through
  *   the samplers' own ring buffers, after that thread's tagged records, so user
@@ -29,7 +29,7 @@ struct heed_slow_thread {
 	__u32 sampled;
 };
 
-/* Record kind in the samplers' ring buffers (after stack.h's kinds). */
+/* Record kind in the samplers' ring buffers (after sampler.h's kinds). */
 #define HEED_SAMPLE_OPEND 3
 
 struct heed_slow_end {

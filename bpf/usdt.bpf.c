@@ -7,7 +7,7 @@
 #include <bpf/usdt.bpf.h>
 #include "opbatch.bpf.h"
 #include "usdt.h"
-#include "hist.bpf.h"
+#include "lathist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

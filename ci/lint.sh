@@ -10,7 +10,9 @@
 set -eu
 build=$1
 shift
-inc="-Icore -Iutil -I$build/include -I$build/bpf -Ibpf -Iprofiler -Iflame -Ibench"
+# profiler/ before bpf/, as the build has them: a feature's user-side header may share
+# its name with the BPF ABI header (profiler/lathist.h includes ../bpf/lathist.h).
+inc="-Icore -Iutil -I$build/include -Iprofiler -I$build/bpf -Ibpf -Iflame -Ibench"
 cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	--inline-suppr --suppress=missingIncludeSystem --suppress=unknownMacro -D_GNU_SOURCE \
 	-DHEED_PROBES=1 --std=c11 $inc "$@"

@@ -1,9 +1,9 @@
 #!/bin/sh
 # make pgo: profile-guided optimisation of the whole tree.
-#   1. make PROFILE=pgo-gen: everything instrumented (-fprofile-generate), in build/pgo-gen;
+#   1. make BUILD_TYPE=pgo-gen: everything instrumented (-fprofile-generate), in build/pgo-gen;
 #   2. train: the bench workload from build/pgo-gen (btree_ops, page_alloc and the
 #      heed part of db_comparison, quick sizes) writes the profile;
-#   3. make PROFILE=pgo: everything rebuilt with -fprofile-use, in build/pgo;
+#   3. make BUILD_TYPE=pgo: everything rebuilt with -fprofile-use, in build/pgo;
 #   4. measure: heed-bench-compare runs build/bench/btree_ops (-O2) and
 #      build/pgo/bench/btree_ops interleaved and prints the gain.
 # HEED_PGO_ROUNDS sets the measuring rounds (default 5; 0 skips step 4).
@@ -19,7 +19,7 @@ targets() {
 
 echo "pgo: 1/4 instrumented build (build/pgo-gen)"
 rm -rf build/pgo-gen/pgo-data
-make --no-print-directory -j"$jobs" PROFILE=pgo-gen all $(targets pgo-gen)
+make --no-print-directory -j"$jobs" BUILD_TYPE=pgo-gen all $(targets pgo-gen)
 
 echo "pgo: 2/4 training on the bench workload"
 g=build/pgo-gen/bench
@@ -47,7 +47,7 @@ echo "pgo: $n object profiles"
 echo "pgo: 3/4 optimised build (build/pgo)"
 # The profile is new: rebuild every object of the pgo build.
 rm -rf build/pgo/obj
-make --no-print-directory -j"$jobs" PROFILE=pgo all $(targets pgo)
+make --no-print-directory -j"$jobs" BUILD_TYPE=pgo all $(targets pgo)
 
 if [ "$rounds" -eq 0 ]; then
 	echo "pgo: done (build/pgo); gain not measured (HEED_PGO_ROUNDS=0)"

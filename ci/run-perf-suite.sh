@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the benchmark suites at every build profile and measure what each
+# Run the benchmark suites at every build type and measure what each
 # profile gains over the default -O2 build.
 #
 # usage: ci/run-perf-suite.sh [--quick] [--rounds N] [--profiles "P..."] [--suites "S..."]
@@ -16,7 +16,7 @@
 #   summary.md                the gains table (geometric mean of per-case ratios)
 # Then runs each executable hook ci/perf-suite.d/*.sh as `HOOK OUT TOP` (flame
 # graphs, the dashboard and recommendations plug in there).
-# Exit status: 0 when every profile built and ran, 1 otherwise (the rest still runs).
+# Exit status: 0 when every build type built and ran, 1 otherwise (the rest still runs).
 set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,14 +50,14 @@ build_profile() {
 	echo "== build $p"
 	if [ "$p" = pgo ]; then
 		HEED_PGO_ROUNDS=0 sh ci/pgo.sh >"$out/build-$p.log" 2>&1 || return 1
-		make --no-print-directory -j"$jobs" PROFILE=pgo $targets >>"$out/build-$p.log" 2>&1
+		make --no-print-directory -j"$jobs" BUILD_TYPE=pgo $targets >>"$out/build-$p.log" 2>&1
 	else
-		make --no-print-directory -j"$jobs" PROFILE="$p" all $targets >"$out/build-$p.log" 2>&1
+		make --no-print-directory -j"$jobs" BUILD_TYPE="$p" all $targets >"$out/build-$p.log" 2>&1
 	fi
 }
 
 # db_comparison's other engines are not built by us: only heed's cases tell
-# what a build profile changes.
+# what a build type changes.
 suite_args() {
 	if [ "$1" = db_comparison ]; then echo "$quick --filter /heed\$"; else echo "$quick"; fi
 }

@@ -22,7 +22,7 @@
 
 #include "parse.h"
 #include "pprof.h"
-#include "profile_stacks.h"
+#include "folded.h"
 
 static void usage(FILE *f)
 {
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 	};
 	struct heed_pprof_value_type types[2] = {{"samples", "count"}, {"cpu", "nanoseconds"}};
 	struct heed_pprof_opts o = {.sample_types = types, .nsample_types = 1};
-	struct heed_prof prof = {0};
+	struct heed_folded prof = {0};
 	heed_pprof *p = NULL;
 	int64_t hz = 0;
 	int offcpu = 0, c, err, rc = 1;
@@ -95,7 +95,7 @@ int main(int argc, char **argv)
 	} else if (offcpu) {
 		types[0] = (struct heed_pprof_value_type){"offcpu", "nanoseconds"};
 	}
-	err = heed_prof_read_folded(&prof, argv[optind], msg, sizeof(msg));
+	err = heed_folded_read(&prof, argv[optind], msg, sizeof(msg));
 	if (err) {
 		fprintf(stderr, "heed-pprof: %s\n", msg);
 		goto cleanup;
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	for (size_t i = 0; i < prof.nstacks; i++) {
-		const struct heed_prof_stack *s = &prof.stacks[i];
+		const struct heed_folded_stack *s = &prof.stacks[i];
 		int64_t v[2] = {(int64_t)s->count, 0};
 
 		if (s->count > INT64_MAX ||
@@ -137,6 +137,6 @@ int main(int argc, char **argv)
 	rc = 0;
 cleanup:
 	heed_pprof_free(p);
-	heed_prof_free(&prof);
+	heed_folded_free(&prof);
 	return rc;
 }

@@ -33,7 +33,7 @@
 #include "dirs.h"
 #include "json.h"
 #include "parse.h"
-#include "profile_stacks.h"
+#include "folded.h"
 #include "recommend.h"
 
 #define MAX_SUITES 16
@@ -44,7 +44,7 @@ struct suite {
 	const char *name;
 	double seconds;
 	uint64_t overhead; /* samples in heed-trace's own probe handling, left out */
-	struct heed_prof prof;
+	struct heed_folded prof;
 };
 
 /* Frames of the tracer itself: with --ops every USDT site hit traps
@@ -94,7 +94,7 @@ static int find_build(char *build, size_t len)
 	return 0;
 }
 
-/* The build profile of BUILD: build/<profile>, or "default" for build itself. */
+/* The build type of BUILD: build/<type>, or "default" for build itself. */
 static void build_profile(const char *build, char *out, size_t len)
 {
 	const char *base = strrchr(build, '/');
@@ -258,15 +258,15 @@ static int profile_suite(const char *build, const struct opts *o, struct suite *
 		tail_log(log);
 		return rc < 0 ? rc : -EIO;
 	}
-	rc = heed_prof_read_folded(&s->prof, folded, err, sizeof(err));
+	rc = heed_folded_read(&s->prof, folded, err, sizeof(err));
 	if (!rc)
-		s->overhead = heed_prof_drop(&s->prof, tracer_frames);
+		s->overhead = heed_folded_drop(&s->prof, tracer_frames);
 	if (!rc && s->prof.samples == 0) {
 		snprintf(err, sizeof(err), "%s: no stack samples", folded);
 		rc = -ENODATA;
 	}
 	if (!rc)
-		rc = heed_prof_rank(&s->prof);
+		rc = heed_folded_rank(&s->prof);
 	if (rc) {
 		fprintf(stderr, "heed-profile: suite %s: %s\n", s->name,
 			err[0] ? err : strerror(-rc));
@@ -293,7 +293,7 @@ static void md_name(FILE *f, const char *s)
 	fputc('`', f);
 }
 
-static void top_table(FILE *f, const struct heed_prof *p, size_t max)
+static void top_table(FILE *f, const struct heed_folded *p, size_t max)
 {
 	fputs("| # | function | self | total |\n|---:|---|---:|---:|\n", f);
 	for (size_t i = 0; i < p->nfuncs && i < max; i++) {
@@ -316,8 +316,9 @@ static const char *choose_profile(const struct heed_rec *recs, size_t n)
 }
 
 static int write_report(const char *path, const struct opts *o, const char *build,
-			const char *bprof, struct suite *s, size_t ns, const struct heed_prof *all,
-			const struct heed_rec *recs, size_t nrecs, double secs, const char *chosen)
+			const char *bprof, struct suite *s, size_t ns,
+			const struct heed_folded *all, const struct heed_rec *recs, size_t nrecs,
+			double secs, const char *chosen)
 {
 	FILE *f = fopen(path, "w");
 	char when[64];
@@ -334,7 +335,7 @@ static int write_report(const char *path, const struct opts *o, const char *buil
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
 	fprintf(f,
 		"# heed-profile report\n\nGenerated %s from the build in `%s` "
-		"(build profile **%s**).\n\n## What was measured\n\n",
+		"(build type **%s**).\n\n## What was measured\n\n",
 		when, build, bprof);
 	fprintf(f,
 		"Each suite ran under `heed-trace --ops --profile -F %u` (on-CPU stack samples, "
@@ -387,7 +388,7 @@ static int write_report(const char *path, const struct opts *o, const char *buil
 	return 0;
 }
 
-static int write_recs_json(const char *path, const char *bprof, const struct heed_prof *all,
+static int write_recs_json(const char *path, const char *bprof, const struct heed_folded *all,
 			   const struct heed_rec *recs, size_t nrecs, double secs)
 {
 	json_t *list = json_array(), *top = json_array(), *doc = NULL;
@@ -489,7 +490,7 @@ static int write_optimize(const char *path, const struct opts *o, const char *bu
 		"# suites, measures it against the profiled build (interleaved A/B rounds) and\n"
 		"# says which gains most.\n"
 		"#   tried first: make %s, because %s\n"
-		"# Usage: optimize.sh [PROFILE...]   (release native pgo debug; default: all)\n",
+		"# Usage: optimize.sh [BUILD_TYPE...]   (release native pgo debug; default: all)\n",
 		chosen, why);
 	fputs("top=", f);
 	sh_quote(f, top);
@@ -569,7 +570,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = {0};
 	struct suite s[MAX_SUITES];
-	struct heed_prof all = {0};
+	struct heed_folded all = {0};
 	struct heed_rec recs[MAX_RECS];
 	char build[PATH_MAX], out[PATH_MAX], bprof[16], path[PATH_MAX + 32];
 	char *owned[MAX_SUITES];
@@ -629,8 +630,8 @@ int main(int argc, char **argv)
 		}
 		secs += s[ns].seconds;
 		for (size_t i = 0; i < s[ns].prof.nstacks && !rc; i++)
-			rc = heed_prof_add(&all, s[ns].prof.stacks[i].frames,
-					   s[ns].prof.stacks[i].count);
+			rc = heed_folded_add(&all, s[ns].prof.stacks[i].frames,
+					     s[ns].prof.stacks[i].count);
 		if (rc) {
 			ns++;
 			fprintf(stderr, "heed-profile: %s\n", strerror(-rc));
@@ -639,7 +640,7 @@ int main(int argc, char **argv)
 		}
 	}
 	snprintf(all.build, sizeof(all.build), "%s", bprof);
-	rc = heed_prof_rank(&all);
+	rc = heed_folded_rank(&all);
 	if (!rc)
 		rc = heed_recommend(&all, recs, MAX_RECS, &nrecs);
 	if (rc) {
@@ -672,8 +673,8 @@ int main(int argc, char **argv)
 	       o.out, chosen);
 cleanup:
 	for (size_t i = 0; i < ns; i++)
-		heed_prof_free(&s[i].prof);
-	heed_prof_free(&all);
+		heed_folded_free(&s[i].prof);
+	heed_folded_free(&all);
 	for (size_t i = 0; i < nowned; i++)
 		free(owned[i]);
 	return rc;

@@ -22,7 +22,7 @@
 #include "func.h"
 #include "json.h"
 #include "parse.h"
-#include "stack.h"
+#include "sampler.h"
 #include "stacks.h"
 #include "symbolize.h"
 #include "target.h"
@@ -70,7 +70,7 @@ struct state {
 	uint64_t usdt_lost[HEED_USDT_LOST_MAX], func_lost[HEED_FUNC_LOST_MAX];
 	struct heed_stacks on_stacks, off_stacks;
 	struct heed_sampler_stats on_st, off_st;
-	struct heed_prof on_top, off_top; /* their functions ranked */
+	struct heed_folded on_top, off_top; /* their functions ranked */
 	/* --slow: the stacks of [fast, slow] operations (ns), each op's counters and
 	 * what the samplers held per op. */
 	struct heed_stacks slow_stacks[2];
@@ -553,7 +553,7 @@ static void print_lost(struct state *s, FILE *f)
 
 static void print_stack_summary(FILE *f, const char *what, const char *unit,
 				const struct heed_sampler_stats *st, const struct heed_stacks *sk,
-				const struct heed_prof *top)
+				const struct heed_folded *top)
 {
 	size_t i;
 
@@ -585,7 +585,7 @@ static json_t *json_hists(const struct heed_named_hist *h, size_t from, size_t t
 }
 
 static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st,
-			   const struct heed_stacks *sk, const struct heed_prof *top)
+			   const struct heed_stacks *sk, const struct heed_folded *top)
 {
 	json_t *funcs = json_array();
 	size_t i;
@@ -1635,8 +1635,8 @@ cleanup:
 	heed_stacks_free(&s.off_stacks);
 	heed_stacks_free(&s.slow_stacks[0]);
 	heed_stacks_free(&s.slow_stacks[1]);
-	heed_prof_free(&s.on_top);
-	heed_prof_free(&s.off_top);
+	heed_folded_free(&s.on_top);
+	heed_folded_free(&s.off_top);
 	heed_pprof_free(s.on_pp);
 	heed_pprof_free(s.off_pp);
 	while (s.nwritten)

@@ -1,4 +1,4 @@
-/* lathist.h - user side of the in-kernel latency histograms (layout in bpf/hist.h):
+/* lathist.h - user side of the in-kernel latency histograms (layout in bpf/lathist.h):
  * summing the per-CPU copies, bucket bounds, percentiles, bcc-style text and JSON.
  */
 #ifndef HEED_PROFILER_LATHIST_H
@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "hist.h"
+/* By path: this header shares its name with the BPF side's, as every feature does. */
+#include "../bpf/lathist.h"
 #include "json.h"
 
 /* Reads slot `key` of a BPF_MAP_TYPE_PERCPU_ARRAY of struct heed_hist and sums every

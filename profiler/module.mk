@@ -2,7 +2,7 @@
 # heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
-	profiler/links.c profiler/usdt.c profiler/func.c profiler/prof.c profiler/slow.c profiler/watch.c \
+	profiler/links.c profiler/usdt.c profiler/func.c profiler/sampler.c profiler/slow.c profiler/watch.c \
 	profiler/unwind.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
@@ -10,7 +10,7 @@ TRACE_LIB := $(BUILD)/lib/libheedtrace.a
 # What a program linking libheedtrace.a needs after it.
 TRACE_LDLIBS := -lbpf -lelf -lz -ldw -lpthread -lstdc++ $(UTIL_LDLIBS)
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
-# stacks.c ranks functions with profile_stacks.c (profile.mk).
+# stacks.c ranks functions with folded.c (profile.mk).
 PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a
 
 $(TRACE_OBJS): CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame

@@ -1,7 +1,7 @@
 # profiler/profile.mk: heed-profile (profiles the bench suites under heed-trace,
 # recommends, writes optimize.sh) and libheedprofile.a, the folded-stack ranking
 # and the rule table it is built from (link libflame.a after it).
-PROFILE_LIB_SRCS := profiler/profile_stacks.c profiler/recommend.c
+PROFILE_LIB_SRCS := profiler/folded.c profiler/recommend.c
 PROFILE_LIB_OBJS := $(PROFILE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 PROFILE_LIB := $(BUILD)/lib/libheedprofile.a
 
@@ -29,8 +29,8 @@ $(PROFILE_OPTIMIZE_H): profiler/profile_optimize.sh
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  printf '0};\n'; } > $@
 
-# profile_stacks.c reads folded text through libflame.
-$(BUILD)/obj/profiler/profile_stacks.o: CFLAGS += -Iflame
+# folded.c reads folded text through libflame.
+$(BUILD)/obj/profiler/folded.o: CFLAGS += -Iflame
 TEST_LIBS_test_recommend := $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_recommend := -lm
 $(BUILD)/obj/tests/test_recommend.o: CFLAGS += -Iprofiler

@@ -1,7 +1,7 @@
 # The body of optimize.sh. heed-profile writes a header that sets top,
 # base_build, base_label, out, chosen, suites and suite_args, then this file.
 #
-# For each build profile (the one heed-profile chose first, then the others;
+# For each build type (the one heed-profile chose first, then the others;
 # or only those given as arguments): build it, rebuild the suites with it, run
 # them against the profiled build with interleaved A/B rounds
 # (heed-bench-compare: paired ratios, Wilcoxon test) and compute the gain as
@@ -31,7 +31,7 @@ build_profile() {
 		;;
 	esac
 	for s in "${suites[@]}"; do
-		make --no-print-directory PROFILE="$1" "build/$1/bench/$s" || return 1
+		make --no-print-directory BUILD_TYPE="$1" "build/$1/bench/$s" || return 1
 	done
 }
 

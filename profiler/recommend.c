@@ -15,7 +15,7 @@
 enum metric {
 	M_TOTAL, /* a matching frame anywhere on the stack */
 	M_SELF,	 /* the leaf frame matches */
-	M_BUILD, /* the build profile and the user-space share */
+	M_BUILD, /* the build type and the user-space share */
 };
 
 #define MAX_PATTERNS 16
@@ -160,7 +160,7 @@ static int frame_matches(const struct rule *r, const char *frame, size_t len)
 }
 
 /* Samples behind rule r: stacks with a matching frame (anywhere, or as leaf). */
-static uint64_t stack_share(const struct rule *r, const struct heed_prof *p)
+static uint64_t stack_share(const struct rule *r, const struct heed_folded *p)
 {
 	uint64_t hit = 0;
 
@@ -185,7 +185,7 @@ static uint64_t stack_share(const struct rule *r, const struct heed_prof *p)
 }
 
 /* Samples whose leaf frame is user-space code (no _[k] annotation). */
-static uint64_t user_share(const struct heed_prof *p)
+static uint64_t user_share(const struct heed_folded *p)
 {
 	uint64_t hit = 0;
 
@@ -206,13 +206,13 @@ static double pct(uint64_t part, uint64_t whole)
 }
 
 /* Appends the three matching functions with the largest share to ev. */
-static void top_matches(const struct rule *r, const struct heed_prof *p, char *ev, size_t evlen)
+static void top_matches(const struct rule *r, const struct heed_folded *p, char *ev, size_t evlen)
 {
-	const struct heed_prof_func *top[3] = {NULL, NULL, NULL};
+	const struct heed_folded_func *top[3] = {NULL, NULL, NULL};
 	size_t used = strlen(ev);
 
 	for (size_t i = 0; i < p->nfuncs; i++) {
-		const struct heed_prof_func *f = &p->funcs[i];
+		const struct heed_folded_func *f = &p->funcs[i];
 		uint64_t v = r->metric == M_SELF ? f->self : f->total;
 
 		if (v == 0 || !frame_matches(r, f->name, strlen(f->name)))
@@ -249,7 +249,7 @@ static int cmp_rec(const struct heed_rec *a, const struct heed_rec *b)
 	return a->share < b->share ? 1 : a->share > b->share ? -1 : 0;
 }
 
-int heed_recommend(const struct heed_prof *prof, struct heed_rec *out, size_t max, size_t *n)
+int heed_recommend(const struct heed_folded *prof, struct heed_rec *out, size_t max, size_t *n)
 {
 	*n = 0;
 	if (prof->samples == 0)
@@ -270,7 +270,8 @@ int heed_recommend(const struct heed_prof *prof, struct heed_rec *out, size_t ma
 			hit = user_share(prof);
 			rec.share = (double)hit / (double)prof->samples;
 			snprintf(rec.evidence, sizeof(rec.evidence),
-				 "the measured binaries were built with PROFILE=%s (%s); %.1f%% of "
+				 "the measured binaries were built with BUILD_TYPE=%s (%s); %.1f%% "
+				 "of "
 				 "%llu samples end in user-space code that a compiler profile can "
 				 "speed up",
 				 prof->build,

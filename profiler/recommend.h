@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 
-#include "profile_stacks.h"
+#include "folded.h"
 
 struct heed_rec {
 	const char *rule;   /* rule id, e.g. "key-compare" */
@@ -51,9 +51,9 @@ const char *heed_recommend_rule_id(size_t i);
 
 /*
  * Evaluates every rule on prof, which must have been ranked with
- * heed_prof_rank(). Writes at most max recommendations to out and their
+ * heed_folded_rank(). Writes at most max recommendations to out and their
  * number to *n. Returns 0, or -EINVAL when prof has no samples.
  */
-int heed_recommend(const struct heed_prof *prof, struct heed_rec *out, size_t max, size_t *n);
+int heed_recommend(const struct heed_folded *prof, struct heed_rec *out, size_t max, size_t *n);
 
 #endif

@@ -279,7 +279,7 @@ cleanup:
 	return rc;
 }
 
-int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out)
+int heed_stacks_top(const struct heed_stacks *st, struct heed_folded *out)
 {
 	size_t i;
 	int err;
@@ -289,11 +289,11 @@ int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out)
 
 		if (!frames)
 			continue;
-		err = heed_prof_add(out, frames + 1, st->v[i].count);
+		err = heed_folded_add(out, frames + 1, st->v[i].count);
 		if (err)
 			return err;
 	}
-	return heed_prof_rank(out);
+	return heed_folded_rank(out);
 }
 
 /* The GNU build-ids of the files met while adding one profile's stacks, read once

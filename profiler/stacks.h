@@ -1,4 +1,4 @@
-/* stacks.h - stack counts read from the kernel (profile.bpf.c, offcpu.bpf.c), turned
+/* stacks.h - stack counts read from the kernel (sampler_cpu.bpf.c, sampler_off.bpf.c), turned
  * into symbolized folded stacks, top functions, folded files and flame graphs.
  *
  * A folded stack is "comm;root;...;leaf": user frames then kernel frames. A stack
@@ -14,7 +14,7 @@
 #include <stdio.h>
 
 #include "pprof.h"
-#include "profile_stacks.h"
+#include "folded.h"
 #include "symbolize.h"
 #include "trace.h"
 
@@ -50,10 +50,10 @@ int heed_stacks_write_diff(const struct heed_stacks *before, double scale_b,
 			   const struct heed_stacks *after, double scale_a, const char *path,
 			   const char *title, const char *countname, char *err, size_t errlen);
 
-/* Ranks the functions of st as heed_prof_rank does (out->funcs by self count, ties
+/* Ranks the functions of st as heed_folded_rank does (out->funcs by self count, ties
  * by total), the comm root frame left out: it is not a function. *out starts zeroed;
- * free it with heed_prof_free, also on error. Returns 0 or -ENOMEM. */
-int heed_stacks_top(const struct heed_stacks *st, struct heed_prof *out);
+ * free it with heed_folded_free, also on error. Returns 0 or -ENOMEM. */
+int heed_stacks_top(const struct heed_stacks *st, struct heed_folded *out);
 
 /* Adds the n counted stacks of v, taken in process pid (name comm, the sample's
  * "process" label; pid its "pid" label) to p: kernel frames in the kernel mapping, user

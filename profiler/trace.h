@@ -2,7 +2,7 @@
  *
  *   ops/usdt (usdt.bpf.c)  --ops and --usdt: latency histograms from USDT probes
  *   func     (func.bpf.c)  --func: uprobe + uretprobe latency per function
- *   stacks   (profile.bpf.c, offcpu.bpf.c)  --profile and --offcpu
+ *   stacks   (sampler_cpu.bpf.c, sampler_off.bpf.c)  --profile and --offcpu
  *
  * Every feature follows the BPF life cycle open -> size maps -> load -> attach, in
  * its *_open function, reads its maps in *_read (any number of times) and detaches

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stack.h"
+#include "sampler.h"
 
 struct heed_unwinder {
 	pid_t pid;

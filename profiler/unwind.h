@@ -1,4 +1,4 @@
-/* unwind.h - user stacks unwound in user space from a copy (bpf/stack.h): the
+/* unwind.h - user stacks unwound in user space from a copy (bpf/sampler.h): the
  * registers and the top of the stack a BPF program took at the sample, walked with
  * libdw's CFI unwinder (.eh_frame, .debug_frame, separate debug files; where an
  * object has no CFI, JIT code for instance, libdw follows the frame pointer).
@@ -25,7 +25,7 @@ typedef struct heed_unwinder heed_unwinder;
  * (libdw could not use the maps). Free with heed_unwinder_free. */
 int heed_unwinder_new(pid_t pid, const struct heed_maps *maps, heed_unwinder **out);
 
-/* Unwinds one sample: regs are the HEED_UNWIND_REGS user registers (bpf/stack.h),
+/* Unwinds one sample: regs are the HEED_UNWIND_REGS user registers (bpf/sampler.h),
  * stack the len bytes copied from regs[HEED_REG_SP]. Writes the sampled pc then the
  * return addresses into pcs (at most max) and their number in *n. *complete is 1
  * when the walk reached the outermost frame (the CFI of _start or of a thread's

@@ -72,7 +72,7 @@ debug | release | native | pgo | pgo-gen) want=$(basename "$build") ;;
 *) want=default ;;
 esac
 grep -q "\"build\":\"$want\"" "$p/recommendations.json" ||
-	fail "recommendations.json does not name build profile $want: $(head -c 200 "$p/recommendations.json")"
+	fail "recommendations.json does not name build type $want: $(head -c 200 "$p/recommendations.json")"
 if [ "$want" = default ] || [ "$want" = debug ]; then
 	grep -q '(`build`' "$r" || fail "a $want build did not get the compiler-profile recommendation"
 fi
@@ -82,9 +82,9 @@ o=$p/optimize.sh
 bash -n "$o" || fail "optimize.sh is not valid bash"
 grep -q '^suites=(btree_ops)$' "$o" || fail "optimize.sh does not name the profiled suite"
 grep -q 'heed-bench-compare' "$o" || fail "optimize.sh does not measure with heed-bench-compare"
-grep -Eq '^chosen=(release|native|pgo)$' "$o" || fail "optimize.sh chose no build profile"
+grep -Eq '^chosen=(release|native|pgo)$' "$o" || fail "optimize.sh chose no build type"
 grep -q "^top='$(pwd)'$" "$o" || fail "optimize.sh does not work from the repository root"
-grep -q 'make --no-print-directory PROFILE="$1"' "$o" || fail "optimize.sh does not rebuild the suites"
+grep -q 'make --no-print-directory BUILD_TYPE="$1"' "$o" || fail "optimize.sh does not rebuild the suites"
 
 xmllint --noout "$p/btree_ops.svg" || fail "btree_ops.svg is not well-formed"
 "$build/bin/heed-dash" --flame-dir "$p" --recommendations "$p/recommendations.json" \

@@ -441,8 +441,8 @@ Test(stacks, top_counts_self_and_total_once_per_stack)
 		{"comm;a;b;b", 1},
 	};
 	struct heed_stacks st = {v, 3, 3, 6};
-	struct heed_prof p = {0};
-	const struct heed_prof_func *top;
+	struct heed_folded p = {0};
+	const struct heed_folded_func *top;
 	size_t n;
 
 	cr_assert_eq(heed_stacks_top(&st, &p), 0);
@@ -457,5 +457,5 @@ Test(stacks, top_counts_self_and_total_once_per_stack)
 	cr_assert_str_eq(top[2].name, "a");
 	cr_assert_eq(top[2].self, 0);
 	cr_assert_eq(top[2].total, 6);
-	heed_prof_free(&p);
+	heed_folded_free(&p);
 }

@@ -459,7 +459,7 @@ static void recs(const struct dash *d, FILE *f)
 	}
 	fprintf(f,
 		"<p class=\"help\">From heed-profile: %.0f CPU samples over %.1f s of the "
-		"benchmarks, build profile <code>",
+		"benchmarks, build type <code>",
 		heed_json_num(d->recs, "samples", 0), heed_json_num(d->recs, "duration_s", 0));
 	esc(f, heed_json_str(d->recs, "build"));
 	fputs("</code>.</p>\n", f);

@@ -1,4 +1,4 @@
-/* hist.h - the latency histogram shared by every BPF program and heed-trace (an ABI:
+/* lathist.h - the latency histogram shared by every BPF program and heed-trace (an ABI:
  * plain fixed-size fields, no includes; __u64 comes from vmlinux.h in BPF and from
  * <linux/types.h> in user space, which _Static_asserts the size).
  *
@@ -8,8 +8,8 @@
  *   b >= 8:  e = b / 8 + 2, s = b % 8: [2^e + s * 2^(e-3), 2^e + (s + 1) * 2^(e-3)).
  * The largest 64-bit value lands in bucket 495, so 512 buckets cover every u64.
  */
-#ifndef HEED_BPF_HIST_H
-#define HEED_BPF_HIST_H
+#ifndef HEED_BPF_LATHIST_H
+#define HEED_BPF_LATHIST_H
 
 #define HEED_HIST_SUB_BITS 3
 #define HEED_HIST_SUB	   8

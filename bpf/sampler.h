@@ -1,4 +1,4 @@
-/* stack.h - what profile.bpf.c and offcpu.bpf.c share with profiler/ (an ABI: no
+/* sampler.h - what sampler_cpu.bpf.c and sampler_off.bpf.c share with profiler/ (an ABI: no
  * includes, fixed-size fields, explicit padding).
  *
  * Every sample travels to user space through a ring buffer as one record, aggregated
@@ -20,8 +20,8 @@
  *
  * A HEED_SAMPLE_IN record is only its first 16 bytes (struct heed_sample_in).
  */
-#ifndef HEED_BPF_STACK_H
-#define HEED_BPF_STACK_H
+#ifndef HEED_BPF_SAMPLER_H
+#define HEED_BPF_SAMPLER_H
 
 #define HEED_STACK_DEPTH 127 /* PERF_MAX_STACK_DEPTH */
 /* x86-64 DWARF registers: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, then rip (16). */

@@ -1,10 +1,10 @@
-/* stack.bpf.h - BPF-side stack capture shared by profile.bpf.c and offcpu.bpf.c: a
- * struct heed_sample (stack.h) built in a per-CPU scratch slot and sent through the
+/* sampler.bpf.h - BPF-side stack capture shared by sampler_cpu.bpf.c and sampler_off.bpf.c: a
+ * struct heed_sample (sampler.h) built in a per-CPU scratch slot and sent through the
  * ring buffer. */
-#ifndef HEED_BPF_STACK_BPF_H
-#define HEED_BPF_STACK_BPF_H
+#ifndef HEED_BPF_SAMPLER_BPF_H
+#define HEED_BPF_SAMPLER_BPF_H
 
-#include "stack.h"
+#include "sampler.h"
 #include "slow.h"
 
 /* The threads sampled: those of process targ_tgid, only thread targ_tid when set (-t). */

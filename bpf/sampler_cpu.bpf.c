@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* profile.bpf.c - on-CPU stack sampling: attached to a cpu-clock perf event on every
- * CPU, sends each sample of the target process's threads to user space (stack.bpf.h),
+/* sampler_cpu.bpf.c - on-CPU stack sampling: attached to a cpu-clock perf event on every
+ * CPU, sends each sample of the target process's threads to user space (sampler.bpf.h),
  * which unwinds and counts the stacks. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "stack.bpf.h"
+#include "sampler.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

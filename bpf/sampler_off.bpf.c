@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* offcpu.bpf.c - off-CPU time by stack: at sched_switch a target thread that leaves
+/* sampler_off.bpf.c - off-CPU time by stack: at sched_switch a target thread that leaves
  * the CPU sends its stacks (HEED_SAMPLE_OUT) and remembers the time; when it runs
  * again it sends the time it was away (HEED_SAMPLE_IN), which user space adds to the
  * stacks of its last switch-out. A switch-out still runnable (TASK_RUNNING: preempted
@@ -7,7 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "stack.bpf.h"
+#include "sampler.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

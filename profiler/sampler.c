@@ -1,5 +1,5 @@
-/* prof.c - --profile and --offcpu: the user side of bpf/profile.bpf.c and
- * bpf/offcpu.bpf.c (see trace.h). A thread reads the ring buffer as records come,
+/* sampler.c - --profile and --offcpu: the user side of bpf/sampler_cpu.bpf.c and
+ * bpf/sampler_off.bpf.c (see trace.h). A thread reads the ring buffer as records come,
  * unwinds each user stack copy with unwind.c (DWARF mode) and counts the distinct
  * stacks in a hash table keyed by their addresses; stacks.c symbolizes them.
  *
@@ -28,9 +28,9 @@
 #include <unistd.h>
 
 #include "links.h"
-#include "offcpu.skel.h"
-#include "profile.skel.h"
-#include "stack.h"
+#include "sampler_off.skel.h"
+#include "sampler_cpu.skel.h"
+#include "sampler.h"
 #include "unwind.h"
 
 _Static_assert(sizeof(struct heed_sample) == 2208, "heed_sample ABI");
@@ -59,8 +59,8 @@ struct pending {
 };
 
 struct heed_sampler {
-	struct profile_bpf *prof;
-	struct offcpu_bpf *off;
+	struct sampler_cpu_bpf *prof;
+	struct sampler_off_bpf *off;
 	struct heed_links links;
 	struct bpf_map *stats;
 	struct bpf_program *prog;
@@ -387,7 +387,7 @@ static void *reader(void *arg)
 	heed_sampler *p = arg;
 	struct pollfd pfd = {.fd = ring_buffer__epoll_fd(p->rb), .events = POLLIN};
 
-	/* The BPF side wakes us only when the buffer fills (stack.bpf.h): read what
+	/* The BPF side wakes us only when the buffer fills (sampler.bpf.h): read what
 	 * came every 100 ms too, while the target lives and its maps can be read.
 	 * The wait is outside the lock, so that heed_sampler_take waits at most for
 	 * one consume. */
@@ -503,13 +503,13 @@ static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes,
 		p->prof->rodata->targ_tid = (__u32)tid;
 		p->prof->rodata->stack_bytes = stack_bytes;
 		size_maps(p->prof->maps.scratch, p->prof->maps.samples, stack_bytes);
-		rc = profile_bpf__load(p->prof);
+		rc = sampler_cpu_bpf__load(p->prof);
 	} else {
 		p->off->rodata->targ_tgid = (__u32)pid;
 		p->off->rodata->targ_tid = (__u32)tid;
 		p->off->rodata->stack_bytes = stack_bytes;
 		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
-		rc = offcpu_bpf__load(p->off);
+		rc = sampler_off_bpf__load(p->off);
 	}
 	if (rc) {
 		snprintf(err, errlen,
@@ -574,9 +574,9 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	if (rc)
 		goto cleanup;
 	if (o->offcpu)
-		p->off = offcpu_bpf__open();
+		p->off = sampler_off_bpf__open();
 	else
-		p->prof = profile_bpf__open();
+		p->prof = sampler_cpu_bpf__open();
 	if (!p->off && !p->prof) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot open the %s BPF object: %s",
@@ -711,8 +711,8 @@ void heed_sampler_close(heed_sampler *p)
 		return;
 	finish(p);
 	ring_buffer__free(p->rb);
-	profile_bpf__destroy(p->prof);
-	offcpu_bpf__destroy(p->off);
+	sampler_cpu_bpf__destroy(p->prof);
+	sampler_off_bpf__destroy(p->off);
 	heed_unwinder_free(p->unw);
 	for (i = 0; i < p->cap; i++)
 		free(p->tab[i]);

@@ -1,5 +1,5 @@
 /*
- * profile_stacks.c - folded stacks in, self/total ranking out. Folded text is
+ * folded.c - folded stacks in, self/total ranking out. Folded text is
  * read by libflame (flame.h), the one parser of the format in the tree; its
  * merged stacks come back through heed_flame_foreach.
  *
@@ -7,7 +7,7 @@
  * kept at most half full, so large profiles (10^5 stacks) rank in
  * milliseconds.
  */
-#include "profile_stacks.h"
+#include "folded.h"
 
 #include "flame.h"
 
@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int heed_prof_add(struct heed_prof *p, const char *frames, uint64_t count)
+int heed_folded_add(struct heed_folded *p, const char *frames, uint64_t count)
 {
-	struct heed_prof_stack *s;
+	struct heed_folded_stack *s;
 
 	if (p->nstacks == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 64;
@@ -44,7 +44,7 @@ int heed_prof_add(struct heed_prof *p, const char *frames, uint64_t count)
 /* heed_flame_foreach's walk: the path of the frame being visited, and where each
  * level's name ends in it. */
 struct walk {
-	struct heed_prof *p;
+	struct heed_folded *p;
 	char *path;
 	size_t cap;
 	size_t *end;
@@ -90,12 +90,12 @@ static int on_frame(const struct heed_flame_frame *fr, void *ctx)
 	/* Samples are whole: "0.5" or 1e23 is not a CPU profile. */
 	if (fr->self != floor(fr->self) || fr->self >= 18446744073709551616.0)
 		return -EINVAL;
-	return heed_prof_add(w->p, w->path, (uint64_t)fr->self);
+	return heed_folded_add(w->p, w->path, (uint64_t)fr->self);
 }
 
 /* Adds every stack of a parsed graph (identical stacks merged). -EINVAL for a
  * differential graph or counts that are not whole samples. */
-static int add_graph(struct heed_prof *p, heed_flame *f)
+static int add_graph(struct heed_folded *p, heed_flame *f)
 {
 	struct walk w = {.p = p};
 	struct heed_flame_stats st;
@@ -110,7 +110,7 @@ static int add_graph(struct heed_prof *p, heed_flame *f)
 	return rc == -ENODATA ? 0 : rc;
 }
 
-int heed_prof_add_line(struct heed_prof *p, const char *line)
+int heed_folded_add_line(struct heed_folded *p, const char *line)
 {
 	heed_flame *f;
 	int rc = heed_flame_new(NULL, &f);
@@ -124,7 +124,7 @@ int heed_prof_add_line(struct heed_prof *p, const char *line)
 	return rc;
 }
 
-int heed_prof_read_folded(struct heed_prof *p, const char *path, char *err, size_t errlen)
+int heed_folded_read(struct heed_folded *p, const char *path, char *err, size_t errlen)
 {
 	FILE *in = fopen(path, "re");
 	heed_flame *f = NULL;
@@ -190,7 +190,7 @@ struct table {
 	size_t mask;
 };
 
-static int rehash(struct heed_prof *p, struct table *t)
+static int rehash(struct heed_folded *p, struct table *t)
 {
 	size_t nmask = t->mask ? t->mask * 2 + 1 : 1023;
 	struct slot *slots = calloc(nmask + 1, sizeof(*slots));
@@ -218,7 +218,7 @@ static int rehash(struct heed_prof *p, struct table *t)
 
 static int cmp_func(const void *a, const void *b)
 {
-	const struct heed_prof_func *x = a, *y = b;
+	const struct heed_folded_func *x = a, *y = b;
 
 	if (x->self != y->self)
 		return x->self < y->self ? 1 : -1;
@@ -228,10 +228,10 @@ static int cmp_func(const void *a, const void *b)
 }
 
 /* Counts one frame of stack si; is_leaf adds to self too. */
-static int count_frame(struct heed_prof *p, struct table *t, size_t *cap, const char *name,
+static int count_frame(struct heed_folded *p, struct table *t, size_t *cap, const char *name,
 		       size_t len, size_t si, uint64_t count, int is_leaf)
 {
-	struct heed_prof_func *f;
+	struct heed_folded_func *f;
 	struct slot *s;
 	size_t h;
 	int err;
@@ -280,7 +280,7 @@ static int count_frame(struct heed_prof *p, struct table *t, size_t *cap, const 
 	return 0;
 }
 
-int heed_prof_rank(struct heed_prof *p)
+int heed_folded_rank(struct heed_folded *p)
 {
 	struct table t = {0};
 	size_t cap = 0;
@@ -316,7 +316,7 @@ cleanup:
 	return err;
 }
 
-void heed_prof_free(struct heed_prof *p)
+void heed_folded_free(struct heed_folded *p)
 {
 	if (!p)
 		return;
@@ -345,7 +345,7 @@ static int stack_matches(const char *s, const char *const *patterns)
 	return 0;
 }
 
-uint64_t heed_prof_drop(struct heed_prof *p, const char *const *patterns)
+uint64_t heed_folded_drop(struct heed_folded *p, const char *const *patterns)
 {
 	uint64_t dropped = 0;
 	size_t kept = 0;

@@ -1,8 +1,8 @@
-/* hist.bpf.h - BPF-side helpers to fill a struct heed_hist (see hist.h for the layout). */
-#ifndef HEED_BPF_HIST_BPF_H
-#define HEED_BPF_HIST_BPF_H
+/* lathist.bpf.h - BPF-side helpers to fill a struct heed_hist (see lathist.h for the layout). */
+#ifndef HEED_BPF_LATHIST_BPF_H
+#define HEED_BPF_LATHIST_BPF_H
 
-#include "hist.h"
+#include "lathist.h"
 
 /* Index of the highest set bit of v (v > 0), branch-light so the verifier sees no loop. */
 static __always_inline __u32 hist_msb(__u64 v)
