@@ -46,9 +46,12 @@ for t in $tools; do
 		fail "$t has no man page man/$t.1.scd or man/$t.8.scd"
 		continue
 	}
-	# The usage line itself: an error message alone (a crash, a refused option) is not
-	# help. Five tools print it on stderr with exit 2 (they take no --help): both count.
-	"$bin" --help 2>&1 </dev/null | grep -q "^usage: \(sudo \)\?$t\b" || fail "$t --help prints no 'usage: $t' line"
+	# The usage line itself, on stdout with exit 0: an error message alone (a crash, a
+	# refused option) is not help.
+	out=$("$bin" --help 2>/dev/null </dev/null)
+	rc=$?
+	[ "$rc" -eq 0 ] || fail "$t --help exits $rc, not 0"
+	printf '%s\n' "$out" | grep -q "^usage: \(sudo \)\?$t\b" || fail "$t --help prints no 'usage: $t' line on stdout"
 	help=$(_heed_options "$bin" | cut -d' ' -f1 | grep -vxE -- '-h|--help')
 	doc=$(man_options "$src" | grep -vxE -- '-h|--help')
 	only_help=$(comm -23 <(echo "$help") <(echo "$doc") | grep . | tr '\n' ' ')

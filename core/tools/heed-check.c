@@ -20,12 +20,13 @@ static void report(void *arg, const char *msg)
 	fprintf(stderr, "heed-check: %s: %s\n", (const char *)arg, msg);
 }
 
-static int usage(void)
+/* -h and --help print to stdout and succeed; a usage error prints to stderr. */
+static int usage(FILE *f)
 {
-	fprintf(stderr, "usage: heed-check PATH\n"
-			"  PATH: an environment directory, or a data file (NOSUBDIR)\n"
-			"exit: 0 clean, 1 a violation (printed), 2 usage or I/O error\n");
-	return 2;
+	fprintf(f, "usage: heed-check PATH\n"
+		   "  PATH: an environment directory, or a data file (NOSUBDIR)\n"
+		   "exit: 0 clean, 1 a violation (printed), 2 usage or I/O error\n");
+	return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -38,8 +39,10 @@ int main(int argc, char **argv)
 	unsigned int flags = HEED_RDONLY;
 	int rc, ret = 2;
 
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return usage(stdout);
 	if (argc != 2 || argv[1][0] == '-')
-		return usage();
+		return usage(stderr);
 	path = argv[1];
 	if (stat(path, &st) < 0) {
 		fprintf(stderr, "heed-check: %s: %s\n", path, strerror(errno));

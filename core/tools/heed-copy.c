@@ -17,15 +17,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int usage(void)
+/* -h and --help print to stdout and succeed; a usage error prints to stderr. */
+static int usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: heed-copy [-c] [-n] SRC [DST]\n"
-		"  copy the newest commit of the environment SRC to DST (stdout if omitted)\n"
-		"  -c  compact: write only the pages of the trees, renumbered, no free pages\n"
-		"  -n  SRC and DST are data files, not directories (implied by a file SRC)\n"
-		"  DST must not hold a copy yet; a missing directory DST is created\n");
-	return 2;
+	fprintf(f, "usage: heed-copy [-c] [-n] SRC [DST]\n"
+		   "  copy the newest commit of the environment SRC to DST (stdout if omitted)\n"
+		   "  -c  compact: write only the pages of the trees, renumbered, no free pages\n"
+		   "  -n  SRC and DST are data files, not directories (implied by a file SRC)\n"
+		   "  DST must not hold a copy yet; a missing directory DST is created\n");
+	return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -36,6 +36,8 @@ int main(int argc, char **argv)
 	struct stat st;
 	int opt, rc;
 
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return usage(stdout);
 	while ((opt = getopt(argc, argv, "cnh")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -45,11 +47,11 @@ int main(int argc, char **argv)
 			flags |= HEED_NOSUBDIR;
 			break;
 		default:
-			return usage();
+			return usage(stderr);
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage();
+		return usage(stderr);
 	src = argv[optind];
 	dst = argc - optind == 2 ? argv[optind + 1] : NULL;
 	if (stat(src, &st) < 0) {

@@ -52,9 +52,10 @@ struct dumper {
 
 static const char hexd[] = "0123456789abcdef";
 
-static int usage(void)
+/* -h and --help print to stdout and succeed; a usage error prints to stderr. */
+static int usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: heed-dump [-a | -s NAME | -l] [-p] [-n] [-f FILE] PATH\n"
 		"  write the main database of PATH (an environment directory or data file)\n"
 		"  in mdb_dump's text format; heed-load-dump (or mdb_load) reads it back\n"
@@ -64,7 +65,7 @@ static int usage(void)
 		"  -p       printable: bytes 0x20..0x7e as they are, '\\' as '\\\\', others \\hh\n"
 		"  -n       PATH is a data file (implied when it is a regular file)\n"
 		"  -f FILE  write to FILE instead of stdout\n");
-	return 2;
+	return f == stdout ? 0 : 2;
 }
 
 static void put_val(FILE *out, const heed_val *v, int print)
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
 	size_t plain = 0, i;
 	struct stat st;
 
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return usage(stdout);
 	while ((opt = getopt(argc, argv, "alpns:f:h")) != -1) {
 		switch (opt) {
 		case 'a':
@@ -253,11 +256,11 @@ int main(int argc, char **argv)
 			outfile = optarg;
 			break;
 		default:
-			return usage();
+			return usage(stderr);
 		}
 	}
 	if (optind != argc - 1 || all + list + (sub != NULL) > 1)
-		return usage();
+		return usage(stderr);
 	d.path = argv[optind];
 	if (stat(d.path, &st) < 0) {
 		fprintf(stderr, "heed-dump: %s: %s\n", d.path, strerror(errno));

@@ -71,19 +71,19 @@ struct input {
 	int plaintext;
 };
 
-static int usage(void)
+/* -h and --help print to stdout and succeed; a usage error prints to stderr. */
+static int usage(FILE *f)
 {
-	fprintf(stderr,
-		"usage: heed-load-dump [-f FILE] [-s NAME] [-N] [-T] [-a] [-n] PATH\n"
-		"  load a dump in mdb_dump's text format (heed-dump, mdb_dump) into PATH,\n"
-		"  an environment directory (created if missing) or, with -n, a data file\n"
-		"  -f FILE  read FILE instead of stdin\n"
-		"  -s NAME  load into the named database NAME the sections that name none\n"
-		"  -N       keep the value of a key that exists already (NOOVERWRITE)\n"
-		"  -T       plain text input: no header, a line per key and per value\n"
-		"  -a       the keys come in ascending order: append them (faster)\n"
-		"  nothing is loaded unless all of the input is valid and every put succeeds\n");
-	return 2;
+	fprintf(f, "usage: heed-load-dump [-f FILE] [-s NAME] [-N] [-T] [-a] [-n] PATH\n"
+		   "  load a dump in mdb_dump's text format (heed-dump, mdb_dump) into PATH,\n"
+		   "  an environment directory (created if missing) or, with -n, a data file\n"
+		   "  -f FILE  read FILE instead of stdin\n"
+		   "  -s NAME  load into the named database NAME the sections that name none\n"
+		   "  -N       keep the value of a key that exists already (NOOVERWRITE)\n"
+		   "  -T       plain text input: no header, a line per key and per value\n"
+		   "  -a       the keys come in ascending order: append them (faster)\n"
+		   "  nothing is loaded unless all of the input is valid and every put succeeds\n");
+	return f == stdout ? 0 : 2;
 }
 
 /* Report a malformed line; always returns -1. */
@@ -596,6 +596,8 @@ int main(int argc, char **argv)
 	struct stat st;
 	int opt, rc, ret = 1;
 
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return usage(stdout);
 	while ((opt = getopt(argc, argv, "f:s:NTanh")) != -1) {
 		switch (opt) {
 		case 'f':
@@ -621,11 +623,11 @@ int main(int argc, char **argv)
 			flags |= HEED_NOSUBDIR;
 			break;
 		default:
-			return usage();
+			return usage(stderr);
 		}
 	}
 	if (optind != argc - 1)
-		return usage();
+		return usage(stderr);
 	path = argv[optind];
 	if (infile) {
 		in.in = fopen(infile, "r");

@@ -115,13 +115,14 @@ static void print_readers(heed_env *env)
 		printf("  (no reader slot in use)\n");
 }
 
-static int usage(void)
+/* -h and --help print to stdout and succeed; a usage error prints to stderr. */
+static int usage(FILE *f)
 {
-	fprintf(stderr, "usage: heed-stat PATH [-a] [-r]\n"
-			"  PATH: an environment directory, or a data file (NOSUBDIR)\n"
-			"  -a    also every named database\n"
-			"  -r    the reader table (slots in use)\n");
-	return 2;
+	fprintf(f, "usage: heed-stat PATH [-a] [-r]\n"
+		   "  PATH: an environment directory, or a data file (NOSUBDIR)\n"
+		   "  -a    also every named database\n"
+		   "  -r    the reader table (slots in use)\n");
+	return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
@@ -135,6 +136,8 @@ int main(int argc, char **argv)
 	unsigned int flags = HEED_RDONLY;
 	int all = 0, readers = 0, i, rc;
 
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+		return usage(stdout);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-a"))
 			all = 1;
@@ -143,10 +146,10 @@ int main(int argc, char **argv)
 		else if (argv[i][0] != '-' && !path)
 			path = argv[i];
 		else
-			return usage();
+			return usage(stderr);
 	}
 	if (!path)
-		return usage();
+		return usage(stderr);
 	if (stat(path, &sb) < 0) {
 		fprintf(stderr, "heed-stat: %s: %s\n", path, strerror(errno));
 		return 2;
