@@ -39,9 +39,12 @@ total=$(python3 -c 'import json, sys; p = json.load(open(sys.argv[1]))["profile"
 # lost between them): the kernel's count (JSON "events") less the records dropped.
 [ "$sum" -eq "$total" ] || fail "the intervals hold $sum samples, the run took $total"
 
-# --keep 2: only the two newest intervals stay.
-"$TRACE" --profile -i 1 --out-dir "$T/kept" --keep 2 -- "$HOT" cpu 2 >"$T/out" 2>"$T/err" ||
+# --keep 2: only the two newest intervals stay. hot burns 4 s of CPU, so at least 4
+# intervals of 1 s pass however idle the machine: rotation must have run.
+"$TRACE" --profile -i 1 --out-dir "$T/kept" --keep 2 -- "$HOT" cpu 4 >"$T/out" 2>"$T/err" ||
 	{ cat "$T/err"; fail "--keep 2 failed"; }
+rounds=$(grep -c '^-- [0-9:]*, ' "$T/out")
+[ "$rounds" -gt 2 ] || fail "--keep 2: $rounds intervals, none to rotate away: $(cat "$T/out")"
 [ "$(find "$T/kept" -name 'heed-*.pb.gz' | wc -l)" -eq 2 ] || fail "--keep 2 left: $(ls "$T/kept")"
 [ "$(find "$T/kept" -type f | wc -l)" -eq 4 ] || fail "--keep 2 left other files: $(ls "$T/kept")"
 
