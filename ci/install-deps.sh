@@ -9,7 +9,7 @@ libleveldb-dev librocksdb-dev bpftrace libxml2-utils chromium valgrind
 cppcheck clang-tidy clang-format linux-perf python3 pkg-config
 libclang-rt-14-dev hyperfine time scdoc man-db bash-completion dpkg-dev debhelper
 fakeroot lintian build-essential abigail-tools golang-go
-sqlite3 g++ debuginfod xz-utils"
+sqlite3 g++ debuginfod xz-utils iproute2"
 
 missing=
 for p in $PKGS; do

@@ -66,7 +66,9 @@ mkdir -p "$T/srv" "$T/cache"
 cp "$CXXHOT" "$T/stripped"
 objcopy --only-keep-debug "$T/stripped" "$T/srv/stripped.debug"
 strip --strip-all "$T/stripped"
+# A port nobody listens on (another test or a leftover server may hold the first pick).
 port=$((20000 + $$ % 20000))
+while [ -n "$(ss -Hltn "sport = :$port")" ]; do port=$((port + 1)); done
 debuginfod -F "$T/srv" -p "$port" -d "$T/db.sqlite" >"$T/debuginfod.log" 2>&1 &
 srv=$!
 trap 'kill $srv 2>/dev/null; wait $srv 2>/dev/null; rm -rf "$T"' EXIT
@@ -77,6 +79,7 @@ until DEBUGINFOD_URLS=http://127.0.0.1:$port DEBUGINFOD_CACHE_PATH=$T/probe$i \
 	debuginfod-find debuginfo "$build_id" >/dev/null 2>&1; do
 	i=$((i + 1))
 	[ $i -le 100 ] || { cat "$T/debuginfod.log"; fail "debuginfod did not serve $build_id"; }
+	kill -0 $srv 2>/dev/null || { cat "$T/debuginfod.log"; fail "debuginfod on port $port exited"; }
 	sleep 0.1
 done
 export DEBUGINFOD_URLS=http://127.0.0.1:$port DEBUGINFOD_CACHE_PATH=$T/cache
