@@ -1000,3 +1000,164 @@ Test(lmdb_dups, dupfixed_refusals, .init = setup, .fini = teardown)
 	close_both();
 	HEED_CHECK_CLEAN(dir_h);
 }
+
+/* ---- the orders' rows of core/README.md's "heed and LMDB" table ---- */
+
+/* Put size_t key x in both (APPEND or not): both codes, which must agree. */
+static int put_num(uint64_t x, unsigned int hflags, unsigned int lflags)
+{
+	size_t n = (size_t)x;
+	heed_val hk = hv(&n, sizeof(n)), hv_ = hs("v");
+	MDB_val lk = {sizeof(n), &n}, lv = {1, "v"};
+	int h = heed_put(ht, hd, &hk, &hv_, hflags), l = mdb_put(lt, ld, &lk, &lv, lflags);
+
+	snprintf(what, sizeof(what), "put %" PRIu64 " flags %x", x, hflags);
+	SAME_RC(h, l);
+	return h;
+}
+
+/* A native unsigned int or size_t key as decimal, "/4" after one of 4 bytes. */
+static size_t num_text(char *out, size_t len, const void *k, size_t klen, int first)
+{
+	uint64_t x = 0;
+
+	memcpy(&x, k, klen < 8 ? klen : 8);
+	return (size_t)snprintf(out, len, "%s%" PRIu64 "%s", first ? "" : " ", x,
+				klen == 4 ? "/4" : "");
+}
+
+/* The keys of both dbs in their order ("1 2 256"). */
+static void scan_nums(char *hout, char *lout, size_t len)
+{
+	heed_val hk, hv_;
+	MDB_val lk, lv;
+	size_t hu = 0, lu = 0;
+	int first;
+
+	hout[0] = lout[0] = 0;
+	for (first = 1; !heed_cursor_get(hc, &hk, &hv_, first ? HEED_FIRST : HEED_NEXT); first = 0)
+		hu += num_text(hout + hu, len - hu, hk.data, hk.size, first);
+	for (first = 1; !mdb_cursor_get(lc, &lk, &lv, first ? MDB_FIRST : MDB_NEXT); first = 0)
+		lu += num_text(lout + lu, len - lu, lk.mv_data, lk.mv_size, first);
+}
+
+static int h_bytes(const heed_val *a, const heed_val *b)
+{
+	int c = memcmp(a->data, b->data, a->size < b->size ? a->size : b->size);
+
+	return c ? c : (a->size > b->size) - (a->size < b->size);
+}
+
+static int sign(int x)
+{
+	return (x > 0) - (x < 0);
+}
+
+/* INTEGERKEY: keys in numeric order, APPEND checked in it, heed_cmp equal
+ * to mdb_cmp; a key of another size than an unsigned int or a size_t is
+ * HEED_BAD_VALSIZE (LMDB does not check: its compare reads past the
+ * shorter key) and the txn goes on; the flag holds after a reopen. */
+Test(lmdb_dups, integerkey, .init = setup, .fini = teardown)
+{
+	char hs_[256], ls_[256], three[3] = {1, 2, 3};
+	size_t a = 256, b = 2;
+	heed_val ha = hv(&a, sizeof(a)), hb = hv(&b, sizeof(b)), h3 = hv(three, 3), v, key;
+	MDB_val la = {sizeof(a), &a}, lb = {sizeof(b), &b};
+	unsigned int f = 0;
+
+	open_both(HEED_INTEGERKEY, MDB_INTEGERKEY);
+	cr_assert_eq(put_num(1, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(2, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(256, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(65536, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(3, HEED_APPEND, MDB_APPEND), HEED_KEYEXIST);
+	cr_assert_eq(put_num(3, 0, 0), 0);
+	scan_nums(hs_, ls_, sizeof(hs_));
+	cr_assert_str_eq(hs_, "1 2 3 256 65536");
+	cr_assert_str_eq(ls_, hs_);
+	cr_assert_eq(sign(heed_cmp(ht, hd, &ha, &hb)), 1);
+	cr_assert_eq(sign(heed_cmp(ht, hd, &ha, &hb)), sign(mdb_cmp(lt, ld, &la, &lb)));
+	cr_assert_eq(sign(heed_cmp(ht, hd, &hb, &ha)), sign(mdb_cmp(lt, ld, &lb, &la)));
+	cr_assert_eq(heed_cmp(ht, hd, &ha, &ha), 0);
+	HEED_RC(heed_put(ht, hd, &h3, &ha, 0), HEED_BAD_VALSIZE);
+	HEED_RC(heed_get(ht, hd, &h3, &v), HEED_BAD_VALSIZE);
+	HEED_RC(heed_del(ht, hd, &h3, NULL), HEED_BAD_VALSIZE);
+	HEED_RC(heed_cursor_get(hc, &h3, &v, HEED_SET_RANGE), HEED_BAD_VALSIZE);
+	HEED_RC(heed_cursor_put(hc, &h3, &ha, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(put_num(4, 0, 0), 0); /* the txn goes on */
+	/* The main db keeps heed's own order: no order flags, no comparator. */
+	HEED_RC(heed_dbi_open(ht, NULL, HEED_INTEGERKEY, &f), EINVAL);
+	HEED_RC(heed_set_compare(ht, 0, NULL), EINVAL);
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 0, 1u << 30, 4));
+	HEED_OK(heed_txn_begin(henv, NULL, HEED_RDONLY, &ht));
+	HEED_OK(heed_dbi_open(ht, "d", 0, &hd));
+	HEED_OK(heed_dbi_flags(ht, hd, &f));
+	cr_assert_eq(f, HEED_INTEGERKEY);
+	HEED_OK(heed_cursor_open(ht, hd, &hc));
+	HEED_OK(heed_cursor_get(hc, &key, &v, HEED_LAST));
+	cr_assert_eq(key.size, sizeof(a));
+	memcpy(&a, key.data, sizeof(a));
+	cr_assert_eq(a, 65536, "the last key after a reopen: %zu", a);
+	heed_txn_abort(ht);
+	heed_env_close(henv);
+}
+
+/* Flags: INTEGERDUP or REVERSEDUP without DUPSORT are EINVAL (LMDB ignores
+ * them, as DUPFIXED); REVERSEKEY wins over INTEGERKEY, as in LMDB; an
+ * INTEGERDUP value of 5 bytes is HEED_BAD_VALSIZE; heed_dcmp is mdb_dcmp,
+ * APPENDDUP follows INTEGERDUP's order; heed_set_compare(NULL) goes back to
+ * the flags' order. */
+Test(lmdb_dups, order_flags, .init = setup, .fini = teardown)
+{
+	char hs_[256], ls_[256];
+	uint32_t x = 256, y = 2;
+	heed_val hx = hv(&x, 4), hy = hv(&y, 4), k = hs("k"), five = hs("abcde");
+	MDB_val lx = {4, &x}, ly = {4, &y};
+	heed_dbi other;
+
+	open_both(HEED_DUPSORT | HEED_INTEGERDUP, MDB_DUPSORT | MDB_INTEGERDUP);
+	HEED_RC(heed_dbi_open(ht, "e", HEED_CREATE | HEED_INTEGERDUP, &other), EINVAL);
+	HEED_RC(heed_dbi_open(ht, "e", HEED_CREATE | HEED_REVERSEDUP, &other), EINVAL);
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), 1);
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), sign(mdb_dcmp(lt, ld, &lx, &ly)));
+	HEED_RC(heed_put(ht, hd, &k, &five, 0), HEED_BAD_VALSIZE);
+	HEED_OK(heed_put(ht, hd, &k, &hx, 0));
+	/* 2 sorts before 256 as a number (bytewise after: 02 00 > 00 01). */
+	HEED_RC(heed_put(ht, hd, &k, &hy, HEED_APPENDDUP), HEED_KEYEXIST);
+	HEED_OK(heed_set_dupsort(ht, hd, h_bytes));
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), -1);
+	HEED_OK(heed_set_dupsort(ht, hd, NULL));
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), 1);
+	HEED_OK(heed_dbi_open(ht, "ik", HEED_CREATE | HEED_INTEGERKEY, &other));
+	cr_assert_eq(sign(heed_cmp(ht, other, &hx, &hy)), 1);
+	HEED_OK(heed_set_compare(ht, other, h_bytes));
+	cr_assert_eq(sign(heed_cmp(ht, other, &hx, &hy)), -1);
+	HEED_OK(heed_set_compare(ht, other, NULL));
+	cr_assert_eq(sign(heed_cmp(ht, other, &hx, &hy)), 1);
+	close_both();
+	/* REVERSEKEY | INTEGERKEY: keys compared from their last byte. */
+	tmpdir_remove(dir_h);
+	tmpdir_remove(dir_l);
+	setup();
+	open_both(HEED_REVERSEKEY | HEED_INTEGERKEY, MDB_REVERSEKEY | MDB_INTEGERKEY);
+	cr_assert_eq(put_num(1, 0, 0), 0);
+	cr_assert_eq(put_num(256, 0, 0), 0);
+	{
+		/* 5 as an unsigned int, 05 00 00 00: from the end, its 05
+		 * meets byte 4 of a size_t, 00 for 1 and 256, so it sorts
+		 * after both; as numbers it would sort between them. */
+		heed_val h5 = hv(&x, 4), one = hs("v");
+		MDB_val l5 = {4, &x}, lone = {1, "v"};
+
+		x = 5;
+		HEED_OK(heed_put(ht, hd, &h5, &one, 0));
+		cr_assert_eq(mdb_put(lt, ld, &l5, &lone, 0), 0);
+	}
+	scan_nums(hs_, ls_, sizeof(hs_));
+	cr_assert_str_eq(hs_, "1 256 5/4");
+	cr_assert_str_eq(ls_, hs_);
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+}
