@@ -492,22 +492,42 @@ static unsigned int common_len(const unsigned char *a, unsigned int an, const un
 	return i;
 }
 
-/* Make page p's common prefix the longest one its keys and key (not empty,
- * about to be stored in it) share; nothing on a page of a db in another
- * order than bytewise (ordered, 0: its keys between the first and the last
- * need not share what those two do, and its search reads no prefix). A page with a prefix only
- * lowers it, when key does not share it (rare: keys come to a page in its key range). A page
- * without one (new, or of keys sharing nothing) gets one when its keys do
- * share bytes: what key, the first and the last key share (keys in between
- * share it too), one pass over the slots once per page. */
-static void fit_prefix(void *p, unsigned int psize, const unsigned char *key, unsigned int klen,
-		       int bytewise)
+/* Give page p, which has no common prefix, the one its keys and key share:
+ * what key, its first key ref and its last key share (keys in between share
+ * it too), one pass over the slots once per page. Out of line: the common
+ * case, a key sharing the page's prefix, takes no registers for it. */
+static __attribute__((noinline)) void first_prefix(void *p, unsigned int psize,
+						   const unsigned char *key, unsigned int klen,
+						   unsigned char *ref)
 {
-	unsigned int cpl = page_hdr(p)->cpl, n = page_hdr(p)->nkeys, l;
-	unsigned char *ref = first_keyed(p, psize), *last;
+	unsigned int n = page_hdr(p)->nkeys,
+		     l = common_len(key, klen, node_key(ref), node_ksize(ref), MAX_KEYSIZE);
+	unsigned char *last;
 
-	if (!bytewise)
-		return;
+	if (l && !node_check(p, n - 1, psize)) {
+		last = page_node(p, n - 1);
+		if (last != ref)
+			l = common_len(node_key(ref), node_ksize(ref), node_key(last),
+				       node_ksize(last), l);
+		if (l)
+			set_prefix(p, psize, l);
+	}
+}
+
+/* Make page p of c's tree's common prefix the longest one its keys and key
+ * (not empty, about to be stored in it) share. A page with a prefix only
+ * lowers it, when key does not share it (rare: keys come to a page in its
+ * key range). A page without one (new, or of keys sharing nothing) gets one
+ * when its keys do share bytes (first_prefix), unless its tree is in
+ * another order than bytewise (c->cmp): then its keys between the first and
+ * the last need not share what those two do, and its search reads no
+ * prefix, so its cpl stays 0. */
+static void fit_prefix(heed_cursor *c, void *p, unsigned int psize, const unsigned char *key,
+		       unsigned int klen)
+{
+	unsigned int cpl = page_hdr(p)->cpl;
+	unsigned char *ref = first_keyed(p, psize);
+
 	if (!ref) {
 		if (cpl)
 			set_prefix(p, psize, 0);
@@ -519,15 +539,8 @@ static void fit_prefix(void *p, unsigned int psize, const unsigned char *key, un
 		set_prefix(p, psize, common_len(key, klen, node_key(ref), node_ksize(ref), cpl));
 		return;
 	}
-	l = common_len(key, klen, node_key(ref), node_ksize(ref), MAX_KEYSIZE);
-	if (l && !node_check(p, n - 1, psize)) {
-		last = page_node(p, n - 1);
-		if (last != ref)
-			l = common_len(node_key(ref), node_ksize(ref), node_key(last),
-				       node_ksize(last), l);
-		if (l)
-			set_prefix(p, psize, l);
-	}
+	if (!c->cmp)
+		first_prefix(p, psize, key, klen, ref);
 }
 
 /* Store node d at slot idx of page p, whose common prefix d's key shares. */
@@ -560,7 +573,7 @@ static void node_put(void *p, unsigned int idx, const struct ndesc *d)
 static void page_insert(heed_cursor *c, void *p, unsigned int idx, const struct ndesc *d)
 {
 	if (d->ksize)
-		fit_prefix(p, c->txn->env->psize, d->key, d->ksize, !c->cmp);
+		fit_prefix(c, p, c->txn->env->psize, d->key, d->ksize);
 	node_put(p, idx, d);
 }
 
@@ -970,7 +983,7 @@ static int replace_key(heed_cursor *c, unsigned int lvl, unsigned int idx, const
 	struct ndesc b;
 
 	if (node_ksize(n) == klen) {
-		fit_prefix(p, c->txn->env->psize, key, klen, !c->cmp);
+		fit_prefix(c, p, c->txn->env->psize, key, klen);
 		memcpy(node_key(n), key, klen);
 		page_slots(p)[idx] = make_slot(slot_prefix(key, klen, page_hdr(p)->cpl),
 					       slot_off(page_slots(p)[idx]));

@@ -31,11 +31,12 @@ static int key_ok(const heed_val *key)
 	return 0;
 }
 
-/* key (and data, not NULL, in a DUPSORT db) of sizes db dbi's order takes. */
-static int order_ok(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data)
+/* key (and data, not NULL, in a DUPSORT db) of sizes the order of a db of
+ * flags f takes. Inline: a plain db's op pays a test of flags it has. */
+static inline int order_ok(unsigned int f, const heed_val *key, const heed_val *data)
 {
-	unsigned int f = txn->dbs[dbi].flags;
-
+	if (!(f & (HEED_INTEGERKEY | HEED_INTEGERDUP)))
+		return 0;
 	if (!order_size_ok(f, 0, key->size) ||
 	    (data && (f & HEED_DUPSORT) && !order_size_ok(f, 1, data->size)))
 		return HEED_BAD_VALSIZE;
@@ -61,7 +62,7 @@ static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 	cmp = db_cmp(txn->env, dbi, 0);
 	if (!cmp)
 		rc = bt_get(txn, dbi, key->data, key->size, &node);
-	else if (order_ok(txn, dbi, key, NULL))
+	else if (order_ok(txn->dbs[dbi].flags, key, NULL))
 		return HEED_BAD_VALSIZE;
 	else
 		rc = bt_get_cmp(txn, dbi, cmp, key->data, key->size, &node);
@@ -87,6 +88,7 @@ HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data, unsigned int flags)
 {
 	heed_cursor c, x;
+	unsigned int f = 0;
 	int rc, dup = 0;
 
 	rc = txn_check(txn, 1);
@@ -94,8 +96,10 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		rc = key_ok(key);
 	if (!rc)
 		rc = txn_db(txn, dbi);
-	if (!rc)
-		dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
+	if (!rc) {
+		f = txn->dbs[dbi].flags;
+		dup = (f & HEED_DUPSORT) != 0;
+	}
 	if (!rc && (!data || (data->size && !data->data) ||
 		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
 					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
@@ -103,7 +107,7 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 	if (!rc && (data->size > UINT32_MAX || (dup && (!data->size || data->size > MAX_KEYSIZE))))
 		rc = HEED_BAD_VALSIZE;
 	if (!rc)
-		rc = order_ok(txn, dbi, key, data);
+		rc = order_ok(f, key, data);
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
@@ -143,7 +147,7 @@ static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val 
 	if (!rc)
 		rc = txn_db(txn, dbi);
 	if (!rc)
-		rc = order_ok(txn, dbi, key, data);
+		rc = order_ok(txn->dbs[dbi].flags, key, data);
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
