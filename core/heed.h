@@ -341,7 +341,9 @@ HEED_API int heed_dcmp(heed_txn *txn, heed_dbi dbi, const heed_val *a, const hee
 HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del);
 
 /* Look up key; on success data points into the map. HEED_NOTFOUND if
- * absent; HEED_BAD_VALSIZE for an empty or oversized key. */
+ * absent; HEED_BAD_VALSIZE for an empty or oversized key (and in a
+ * HEED_INTEGERKEY db one of another size than an unsigned int or a size_t,
+ * here and in every call that takes a key; a HEED_INTEGERDUP value too). */
 HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data);
 
 /* Store key -> data, replacing an old value unless HEED_NOOVERWRITE
