@@ -90,10 +90,11 @@ typedef struct heed_val {
 /* A key holds a sorted set of values (duplicates): each value 1 to
  * heed_env_get_maxkeysize() bytes (HEED_BAD_VALSIZE otherwise; LMDB also
  * takes an empty one), ordered as keys are (bytewise) unless
- * HEED_INTEGERDUP, HEED_REVERSEDUP or heed_set_dupsort say otherwise. A key's few values are stored
- * inline in its node, many are a B+tree of their own, so a million values
- * of one key cost pages like a million keys. heed_get returns a key's first value; heed_del with a
- * value deletes that one, without (data NULL) all of them; heed_stat's
+ * HEED_INTEGERDUP, HEED_REVERSEDUP or heed_set_dupsort say otherwise. A
+ * key's few values are stored inline in its node, many are a B+tree of
+ * their own, so a million values of one key cost pages like a million
+ * keys. heed_get returns a key's first value; heed_del with a value
+ * deletes that one, without (data NULL) all of them; heed_stat's
  * entries count every value. */
 #define HEED_DUPSORT 0x04
 /* With HEED_DUPSORT: the values of a key all have the size of its first
