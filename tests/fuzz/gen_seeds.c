@@ -71,7 +71,7 @@ static int named(heed_env *env)
 static int orders(heed_env *env)
 {
 	heed_txn *txn = NULL;
-	heed_dbi r, n;
+	heed_dbi r = 0, n = 0;
 	int rc = heed_txn_begin(env, NULL, 0, &txn);
 	if (rc == 0)
 		rc = heed_dbi_open(txn, "reverse",
