@@ -153,6 +153,10 @@ static inline __attribute__((always_inline)) int seek_in(heed_cursor *c, heed_cm
 	c->after_del = 0;
 	c->mod = txn->mod;
 	*exact = 0;
+	/* An INTEGERKEY key's size is checked here, where only the ordered
+	 * descent pays for it (heed_put and heed_del rely on it). */
+	if (cmp && !order_size_ok(db->flags, 0, klen))
+		return HEED_BAD_VALSIZE;
 	if (!pgno)
 		return HEED_NOTFOUND;
 	for (lvl = 0; lvl < db->depth; lvl++) {
@@ -875,6 +879,8 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	int rc, exact = 0;
 
 	if (flags & HEED_APPEND) {
+		if (c->cmp && !order_size_ok(db->flags, 0, key->size))
+			return HEED_BAD_VALSIZE; /* as bt_seek would */
 		rc = append_resume(c) ? 0 : bt_last(c);
 		if (rc && rc != HEED_NOTFOUND)
 			return rc;

@@ -31,18 +31,6 @@ static int key_ok(const heed_val *key)
 	return 0;
 }
 
-/* key (and data, not NULL, in a DUPSORT db) of sizes the order of a db of
- * flags f takes. Inline: a plain db's op pays a test of flags it has. */
-static inline int order_ok(unsigned int f, const heed_val *key, const heed_val *data)
-{
-	if (!(f & (HEED_INTEGERKEY | HEED_INTEGERDUP)))
-		return 0;
-	if (!order_size_ok(f, 0, key->size) ||
-	    (data && (f & HEED_DUPSORT) && !order_size_ok(f, 1, data->size)))
-		return HEED_BAD_VALSIZE;
-	return 0;
-}
-
 static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 {
 	heed_cmp_func *cmp;
@@ -62,7 +50,7 @@ static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 	cmp = db_cmp(txn->env, dbi, 0);
 	if (!cmp)
 		rc = bt_get(txn, dbi, key->data, key->size, &node);
-	else if (order_ok(txn->dbs[dbi].flags, key, NULL))
+	else if (!order_size_ok(txn->dbs[dbi].flags, 0, key->size))
 		return HEED_BAD_VALSIZE;
 	else
 		rc = bt_get_cmp(txn, dbi, cmp, key->data, key->size, &node);
@@ -88,7 +76,6 @@ HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val
 static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data, unsigned int flags)
 {
 	heed_cursor c, x;
-	unsigned int f = 0;
 	int rc, dup = 0;
 
 	rc = txn_check(txn, 1);
@@ -96,18 +83,17 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		rc = key_ok(key);
 	if (!rc)
 		rc = txn_db(txn, dbi);
-	if (!rc) {
-		f = txn->dbs[dbi].flags;
-		dup = (f & HEED_DUPSORT) != 0;
-	}
+	if (!rc)
+		dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
 	if (!rc && (!data || (data->size && !data->data) ||
 		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
 					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
 		rc = EINVAL;
-	if (!rc && (data->size > UINT32_MAX || (dup && (!data->size || data->size > MAX_KEYSIZE))))
+	/* An INTEGERKEY key's size: bt_seek (and the APPEND paths) check it. */
+	if (!rc && (data->size > UINT32_MAX ||
+		    (dup && (!data->size || data->size > MAX_KEYSIZE ||
+			     !order_size_ok(txn->dbs[dbi].flags, 1, data->size)))))
 		rc = HEED_BAD_VALSIZE;
-	if (!rc)
-		rc = order_ok(f, key, data);
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
@@ -146,16 +132,18 @@ static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val 
 		rc = key_ok(key);
 	if (!rc)
 		rc = txn_db(txn, dbi);
-	if (!rc)
-		rc = order_ok(txn->dbs[dbi].flags, key, data);
+	if (!rc && data && (txn->dbs[dbi].flags & HEED_DUPSORT) &&
+	    !order_size_ok(txn->dbs[dbi].flags, 1, data->size))
+		rc = HEED_BAD_VALSIZE;
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
+	/* bt_seek: HEED_BAD_VALSIZE for an INTEGERKEY key of another size. */
 	rc = bt_seek(&c, key->data, key->size, &exact);
 	if (!rc && !exact)
 		rc = HEED_NOTFOUND;
 	if (rc)
-		return txn_fail(txn, rc);
+		return rc == HEED_BAD_VALSIZE ? rc : txn_fail(txn, rc);
 	if (node_flags(page_node(c.pg[c.snum - 1], c.ki[c.snum - 1])) & N_DBREC)
 		return HEED_INCOMPATIBLE;
 	if (!(txn->dbs[dbi].flags & HEED_DUPSORT))

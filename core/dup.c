@@ -326,6 +326,8 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 	int rc, exact, added = 0;
 
 	if (flags & HEED_APPEND) {
+		if (c->cmp && !order_size_ok(cur_db(c)->flags, 0, key->size))
+			return HEED_BAD_VALSIZE; /* as bt_seek would */
 		rc = bt_last(c);
 		if (rc && rc != HEED_NOTFOUND)
 			return rc;

@@ -70,7 +70,7 @@ typedef struct heed_val {
 #define HEED_DBS_FULL	      (-30791) /* heed_env_set_maxdbs reached */
 #define HEED_READERS_FULL     (-30790) /* every reader slot is taken */
 #define HEED_BAD_TXN	      (-30782) /* txn finished, failed or wrong kind */
-#define HEED_BAD_VALSIZE      (-30781) /* key empty or too long, value over 4 GiB - 1 */
+#define HEED_BAD_VALSIZE      (-30781) /* a key or value size the db does not take */
 #define HEED_BAD_DBI	      (-30780) /* dbi not open in this env/txn */
 #define HEED_BUSY	      (-30778) /* another process holds the writer */
 #define HEED_INCOMPATIBLE     (-30784) /* key names a db, or a db name is a key */

@@ -1066,6 +1066,8 @@ Test(lmdb_dups, integerkey, .init = setup, .fini = teardown)
 	unsigned int f = 0;
 
 	open_both(HEED_INTEGERKEY, MDB_INTEGERKEY);
+	/* Into the empty db, where an APPEND compares with nothing. */
+	HEED_RC(heed_put(ht, hd, &h3, &ha, HEED_APPEND), HEED_BAD_VALSIZE);
 	cr_assert_eq(put_num(1, HEED_APPEND, MDB_APPEND), 0);
 	cr_assert_eq(put_num(2, HEED_APPEND, MDB_APPEND), 0);
 	cr_assert_eq(put_num(256, HEED_APPEND, MDB_APPEND), 0);
@@ -1080,6 +1082,7 @@ Test(lmdb_dups, integerkey, .init = setup, .fini = teardown)
 	cr_assert_eq(sign(heed_cmp(ht, hd, &hb, &ha)), sign(mdb_cmp(lt, ld, &lb, &la)));
 	cr_assert_eq(heed_cmp(ht, hd, &ha, &ha), 0);
 	HEED_RC(heed_put(ht, hd, &h3, &ha, 0), HEED_BAD_VALSIZE);
+	HEED_RC(heed_put(ht, hd, &h3, &ha, HEED_APPEND), HEED_BAD_VALSIZE);
 	HEED_RC(heed_get(ht, hd, &h3, &v), HEED_BAD_VALSIZE);
 	HEED_RC(heed_del(ht, hd, &h3, NULL), HEED_BAD_VALSIZE);
 	HEED_RC(heed_cursor_get(hc, &h3, &v, HEED_SET_RANGE), HEED_BAD_VALSIZE);
