@@ -82,7 +82,29 @@ void cursor_init(heed_cursor *c, heed_txn *txn, heed_dbi dbi)
 	c->snum = 0;
 	c->klen = 0;
 	c->db = &txn->dbs[dbi];
+	c->cmp = db_cmp(txn->env, dbi, 0);
 	c->xc = NULL;
+}
+
+void cursor_init_values(heed_cursor *c, heed_txn *txn, heed_dbi dbi, struct dbrec *r)
+{
+	cursor_init(c, txn, dbi);
+	c->db = r;
+	c->cmp = db_cmp(txn->env, dbi, 1);
+}
+
+/* Search page p for key in the order cmp. The descents below are
+ * instantiated twice, with cmp NULL (bytewise: the prefix search, no call
+ * through a pointer, no test per page) and with a comparator, and choose
+ * once per descent: a bytewise get costs what it did before orders came. */
+static inline __attribute__((always_inline)) int node_search(heed_cmp_func *cmp, void *p,
+							     unsigned int psize, unsigned int start,
+							     const void *key, size_t klen,
+							     struct search_res *r)
+{
+	if (!cmp)
+		return heed_node_search(p, psize, start, key, klen, r);
+	return heed_node_search_cmp(p, psize, start, key, klen, cmp, r);
 }
 
 static int load(heed_cursor *c, unsigned int lvl, uint64_t pgno)
@@ -116,7 +138,8 @@ static int child_of(heed_cursor *c, unsigned int lvl, uint64_t *child)
 	return 0;
 }
 
-int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
+static inline __attribute__((always_inline)) int seek_in(heed_cursor *c, heed_cmp_func *cmp,
+							 const void *key, size_t klen, int *exact)
 {
 	heed_txn *txn = c->txn;
 	struct dbrec *db = cur_db(c);
@@ -130,6 +153,10 @@ int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
 	c->after_del = 0;
 	c->mod = txn->mod;
 	*exact = 0;
+	/* An INTEGERKEY key's size is checked here, where only the ordered
+	 * descent pays for it (heed_put and heed_del rely on it). */
+	if (cmp && !order_size_ok(db->flags, 0, klen))
+		return HEED_BAD_VALSIZE;
 	if (!pgno)
 		return HEED_NOTFOUND;
 	for (lvl = 0; lvl < db->depth; lvl++) {
@@ -140,14 +167,14 @@ int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
 			return rc;
 		p = c->pg[lvl];
 		if (lvl + 1 < db->depth) {
-			if (heed_node_search(p, psize, BRANCH_FIRST_KEY, key, klen, &r))
+			if (node_search(cmp, p, psize, BRANCH_FIRST_KEY, key, klen, &r))
 				return HEED_CORRUPTED;
 			c->ki[lvl] = r.exact ? r.idx : r.idx - 1;
 			rc = child_of(c, lvl, &pgno);
 			if (rc)
 				return rc;
 		} else {
-			if (heed_node_search(p, psize, LEAF_FIRST_KEY, key, klen, &r))
+			if (node_search(cmp, p, psize, LEAF_FIRST_KEY, key, klen, &r))
 				return HEED_CORRUPTED;
 			c->ki[lvl] = r.idx;
 		}
@@ -158,7 +185,16 @@ int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
 	return 0;
 }
 
-int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned char **node)
+int bt_seek(heed_cursor *c, const void *key, size_t klen, int *exact)
+{
+	if (!c->cmp)
+		return seek_in(c, NULL, key, klen, exact);
+	return seek_in(c, c->cmp, key, klen, exact);
+}
+
+static inline __attribute__((always_inline)) int get_in(heed_txn *txn, heed_dbi dbi,
+							heed_cmp_func *cmp, const void *key,
+							size_t klen, unsigned char **node)
 {
 	struct dbrec *db = &txn->dbs[dbi];
 	unsigned int psize = txn->env->psize, lvl, depth = db->depth;
@@ -179,7 +215,7 @@ int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned c
 			unsigned int i;
 
 			if (bt_check_page(p, psize, P_BRANCH) ||
-			    heed_node_search(p, psize, BRANCH_FIRST_KEY, key, klen, &r))
+			    node_search(cmp, p, psize, BRANCH_FIRST_KEY, key, klen, &r))
 				return HEED_CORRUPTED;
 			i = r.exact ? r.idx : r.idx - 1;
 			if (node_check(p, i, psize) || node_dsize(page_node(p, i)) != 8)
@@ -188,13 +224,24 @@ int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned c
 			continue;
 		}
 		if (bt_check_page(p, psize, P_LEAF) ||
-		    heed_node_search(p, psize, LEAF_FIRST_KEY, key, klen, &r))
+		    node_search(cmp, p, psize, LEAF_FIRST_KEY, key, klen, &r))
 			return HEED_CORRUPTED;
 		if (!r.exact)
 			return HEED_NOTFOUND;
 		*node = page_node(p, r.idx);
 		return 0;
 	}
+}
+
+int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned char **node)
+{
+	return get_in(txn, dbi, NULL, key, klen, node);
+}
+
+int bt_get_cmp(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp, const void *key, size_t klen,
+	       unsigned char **node)
+{
+	return get_in(txn, dbi, cmp, key, klen, node);
 }
 
 /* Descend from level lvl+1 to the leaf along the first (dir 0) or last
@@ -449,16 +496,41 @@ static unsigned int common_len(const unsigned char *a, unsigned int an, const un
 	return i;
 }
 
-/* Make page p's common prefix the longest one its keys and key (not empty,
- * about to be stored in it) share. A page with a prefix only lowers it, when
- * key does not share it (rare: keys come to a page in its key range). A page
- * without one (new, or of keys sharing nothing) gets one when its keys do
- * share bytes: what key, the first and the last key share (keys in between
- * share it too), one pass over the slots once per page. */
-static void fit_prefix(void *p, unsigned int psize, const unsigned char *key, unsigned int klen)
+/* Give page p, which has no common prefix, the one its keys and key share:
+ * what key, its first key ref and its last key share (keys in between share
+ * it too), one pass over the slots once per page. Out of line: the common
+ * case, a key sharing the page's prefix, takes no registers for it. */
+static __attribute__((noinline)) void first_prefix(void *p, unsigned int psize,
+						   const unsigned char *key, unsigned int klen,
+						   unsigned char *ref)
 {
-	unsigned int cpl = page_hdr(p)->cpl, n = page_hdr(p)->nkeys, l;
-	unsigned char *ref = first_keyed(p, psize), *last;
+	unsigned int n = page_hdr(p)->nkeys,
+		     l = common_len(key, klen, node_key(ref), node_ksize(ref), MAX_KEYSIZE);
+	unsigned char *last;
+
+	if (l && !node_check(p, n - 1, psize)) {
+		last = page_node(p, n - 1);
+		if (last != ref)
+			l = common_len(node_key(ref), node_ksize(ref), node_key(last),
+				       node_ksize(last), l);
+		if (l)
+			set_prefix(p, psize, l);
+	}
+}
+
+/* Make page p of c's tree's common prefix the longest one its keys and key
+ * (not empty, about to be stored in it) share. A page with a prefix only
+ * lowers it, when key does not share it (rare: keys come to a page in its
+ * key range). A page without one (new, or of keys sharing nothing) gets one
+ * when its keys do share bytes (first_prefix), unless its tree is in
+ * another order than bytewise (c->cmp): then its keys between the first and
+ * the last need not share what those two do, and its search reads no
+ * prefix, so its cpl stays 0. */
+static void fit_prefix(heed_cursor *c, void *p, unsigned int psize, const unsigned char *key,
+		       unsigned int klen)
+{
+	unsigned int cpl = page_hdr(p)->cpl;
+	unsigned char *ref = first_keyed(p, psize);
 
 	if (!ref) {
 		if (cpl)
@@ -471,15 +543,8 @@ static void fit_prefix(void *p, unsigned int psize, const unsigned char *key, un
 		set_prefix(p, psize, common_len(key, klen, node_key(ref), node_ksize(ref), cpl));
 		return;
 	}
-	l = common_len(key, klen, node_key(ref), node_ksize(ref), MAX_KEYSIZE);
-	if (l && !node_check(p, n - 1, psize)) {
-		last = page_node(p, n - 1);
-		if (last != ref)
-			l = common_len(node_key(ref), node_ksize(ref), node_key(last),
-				       node_ksize(last), l);
-		if (l)
-			set_prefix(p, psize, l);
-	}
+	if (!c->cmp)
+		first_prefix(p, psize, key, klen, ref);
 }
 
 /* Store node d at slot idx of page p, whose common prefix d's key shares. */
@@ -508,18 +573,21 @@ static void node_put(void *p, unsigned int idx, const struct ndesc *d)
 	h->lower += SLOT_SIZE;
 }
 
-static void page_insert(void *p, unsigned int psize, unsigned int idx, const struct ndesc *d)
+/* Insert d at slot idx of page p of c's tree. */
+static void page_insert(heed_cursor *c, void *p, unsigned int idx, const struct ndesc *d)
 {
 	if (d->ksize)
-		fit_prefix(p, psize, d->key, d->ksize);
+		fit_prefix(c, p, c->txn->env->psize, d->key, d->ksize);
 	node_put(p, idx, d);
 }
 
-/* The common prefix of the sorted keys d[first..last], 0 for one key (the
- * page gets one when its second key comes). */
-static unsigned int descs_prefix(const struct ndesc *d, unsigned int first, unsigned int last)
+/* The common prefix of the sorted keys d[first..last] of c's tree, 0 for
+ * one key (the page gets one when its second key comes) or in another
+ * order than bytewise. */
+static unsigned int descs_prefix(heed_cursor *c, const struct ndesc *d, unsigned int first,
+				 unsigned int last)
 {
-	if (first >= last)
+	if (first >= last || c->cmp)
 		return 0;
 	return common_len(d[first].key, d[first].ksize, d[last].key, d[last].ksize, MAX_KEYSIZE);
 }
@@ -689,7 +757,7 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 	}
 	/* Both halves get their keys' common prefix before their nodes. */
 	page_init(rp, leaf ? P_LEAF : P_BRANCH, psize);
-	page_hdr(rp)->cpl = descs_prefix(d, leaf ? s : s + 1, m - 1);
+	page_hdr(rp)->cpl = descs_prefix(c, d, leaf ? s : s + 1, m - 1);
 	for (i = s; i < m; i++) {
 		struct ndesc x = d[i];
 
@@ -700,7 +768,7 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 	if (idx != n) {
 		memcpy(env->scratch, p, PAGE_HDR);
 		page_init(env->scratch, leaf ? P_LEAF : P_BRANCH, psize);
-		page_hdr(env->scratch)->cpl = descs_prefix(d, leaf ? 0 : 1, s - 1);
+		page_hdr(env->scratch)->cpl = descs_prefix(c, d, leaf ? 0 : 1, s - 1);
 		for (i = 0; i < s; i++)
 			node_put(env->scratch, i, &d[i]);
 		memcpy(p, env->scratch, psize);
@@ -715,9 +783,9 @@ static int split_insert(heed_cursor *c, unsigned int lvl, unsigned int idx, cons
 
 		page_init(rootp, P_BRANCH, psize);
 		branch_desc(&b, NULL, 0, lpg);
-		page_insert(rootp, psize, 0, &b);
+		page_insert(c, rootp, 0, &b);
 		branch_desc(&b, sepk, seplen, rpg);
-		page_insert(rootp, psize, 1, &b);
+		page_insert(c, rootp, 1, &b);
 		db->root = rootpg;
 		db->depth++;
 		db->branch_pages++;
@@ -736,7 +804,7 @@ static int insert_at(heed_cursor *c, unsigned int lvl, unsigned int idx, const s
 	void *p = c->pg[lvl];
 
 	if (desc_size(nd) + SLOT_SIZE <= page_room(p)) {
-		page_insert(p, c->txn->env->psize, idx, nd);
+		page_insert(c, p, idx, nd);
 		return 0;
 	}
 	return split_insert(c, lvl, idx, nd);
@@ -811,6 +879,8 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	int rc, exact = 0;
 
 	if (flags & HEED_APPEND) {
+		if (c->cmp && !order_size_ok(db->flags, 0, key->size))
+			return HEED_BAD_VALSIZE; /* as bt_seek would */
 		rc = append_resume(c) ? 0 : bt_last(c);
 		if (rc && rc != HEED_NOTFOUND)
 			return rc;
@@ -819,7 +889,8 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 
 			if (node_check(c->pg[c->snum - 1], c->ki[c->snum - 1], psize))
 				return HEED_CORRUPTED;
-			if (heed_keycmp(node_key(ln), node_ksize(ln), key->data, key->size) >= 0)
+			if (heed_ordcmp(c->cmp, node_key(ln), node_ksize(ln), key->data,
+					key->size) >= 0)
 				return HEED_KEYEXIST;
 			c->ki[c->snum - 1]++;
 		}
@@ -918,7 +989,7 @@ static int replace_key(heed_cursor *c, unsigned int lvl, unsigned int idx, const
 	struct ndesc b;
 
 	if (node_ksize(n) == klen) {
-		fit_prefix(p, c->txn->env->psize, key, klen);
+		fit_prefix(c, p, c->txn->env->psize, key, klen);
 		memcpy(node_key(n), key, klen);
 		page_slots(p)[idx] = make_slot(slot_prefix(key, klen, page_hdr(p)->cpl),
 					       slot_off(page_slots(p)[idx]));
@@ -960,7 +1031,7 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 		}
 		if (desc_size(&d) + SLOT_SIZE > page_room(p))
 			return 0;
-		page_insert(p, psize, page_hdr(p)->nkeys, &d);
+		page_insert(c, p, page_hdr(p)->nkeys, &d);
 		page_remove(sib, psize, 0);
 		node_desc(sib, 0, &d);
 		klen = d.ksize;
@@ -970,7 +1041,7 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 
 			page_remove(sib, psize, 0);
 			branch_desc(&d, NULL, 0, child);
-			page_insert(sib, psize, 0, &d);
+			page_insert(c, sib, 0, &d);
 		}
 		return replace_key(c, lvl - 1, sep_idx, kbuf, klen);
 	}
@@ -980,7 +1051,7 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 	if (leaf) {
 		if (desc_size(&d) + SLOT_SIZE > page_room(p))
 			return 0;
-		page_insert(p, psize, 0, &d);
+		page_insert(c, p, 0, &d);
 	} else {
 		unsigned char *sep = page_node(parent, sep_idx);
 		uint64_t c0 = node_child(page_node(p, 0)),
@@ -991,9 +1062,9 @@ static int borrow(heed_cursor *c, unsigned int lvl, void *p, void *sib, int righ
 			return 0;
 		page_remove(p, psize, 0);
 		branch_desc(&b, node_key(sep), node_ksize(sep), c0);
-		page_insert(p, psize, 0, &b);
+		page_insert(c, p, 0, &b);
 		branch_desc(&b, NULL, 0, cl);
-		page_insert(p, psize, 0, &b);
+		page_insert(c, p, 0, &b);
 	}
 	page_remove(sib, psize, page_hdr(sib)->nkeys - 1u);
 	return replace_key(c, lvl - 1, sep_idx, kbuf, klen);
@@ -1101,7 +1172,7 @@ static int rebalance(heed_cursor *c, unsigned int lvl)
 				d.key = node_key(page_node(parent, ri));
 				d.ksize = node_ksize(page_node(parent, ri));
 			}
-			page_insert(left, psize, page_hdr(left)->nkeys, &d);
+			page_insert(c, left, page_hdr(left)->nkeys, &d);
 		}
 		rpg = page_hdr(right)->pgno;
 		lpg = page_hdr(left)->pgno;

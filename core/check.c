@@ -10,7 +10,10 @@
  *     main db): page types by level, header bounds, node bounds, the
  *     page's common prefix shared by every key, slot prefixes equal to
  *     their keys' bytes after it, keys strictly increasing within a page
- *     and within the bounds the parent's separators give, a branch's slot 0
+ *     and within the bounds the parent's separators give (in the db's
+ *     order: its flags', or the one a handle of this env has from
+ *     heed_set_compare / heed_set_dupsort: heed-check knows only the
+ *     flags'), a branch's slot 0
  *     key empty, no empty non-root page, overflow runs sized for their value;
  *   - in a DUPSORT db, the tree of each key's values (N_DUP nodes) as any
  *     tree, its values in order, its nodes without flags or data, its
@@ -40,11 +43,12 @@ struct walker {
 	size_t pages;
 	struct dbrec count;
 	const char *dbname;
-	int named;	    /* walking a named db: no db records in it */
-	int dupsort;	    /* walking a DUPSORT db: N_DUP nodes allowed */
-	int in_dup;	    /* walking a key's value tree */
-	int dupfixed;	    /* walking a DUPFIXED db: a key's values of one size */
-	unsigned int vsize; /* DUPFIXED: the size of the value tree's first value */
+	int named;		    /* walking a named db: no db records in it */
+	int dupsort;		    /* walking a DUPSORT db: N_DUP nodes allowed */
+	int in_dup;		    /* walking a key's value tree */
+	int dupfixed;		    /* walking a DUPFIXED db: a key's values of one size */
+	unsigned int vsize;	    /* DUPFIXED: the size of the value tree's first value */
+	heed_cmp_func *kcmp, *vcmp; /* the db's orders of keys and values (NULL: bytewise) */
 	char msg[512];
 };
 
@@ -178,6 +182,7 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 	unsigned int psize = w->psize, i, n, leaf = lvl + 1 == depth, cpl, ref;
 	unsigned char *prev = NULL;
 	unsigned int prevlen = 0;
+	heed_cmp_func *cmp = w->in_dup ? w->vcmp : w->kcmp;
 	void *p;
 
 	if (mark(w, pgno, U_TREE))
@@ -228,13 +233,13 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 		if (page_slots(p)[i] >> 16 != slot_prefix(key, kl, cpl))
 			return FAIL(w, "page %llu: slot %u prefix does not match its key",
 				    (unsigned long long)pgno, i);
-		if (kl && prev && heed_keycmp(prev, prevlen, key, kl) >= 0)
+		if (kl && prev && heed_ordcmp(cmp, prev, prevlen, key, kl) >= 0)
 			return FAIL(w, "page %llu: key %u out of order", (unsigned long long)pgno,
 				    i);
-		if (kl && lo && heed_keycmp(key, kl, lo, lolen) < 0)
+		if (kl && lo && heed_ordcmp(cmp, key, kl, lo, lolen) < 0)
 			return FAIL(w, "page %llu: key %u below its parent's separator",
 				    (unsigned long long)pgno, i);
-		if (kl && hi && heed_keycmp(key, kl, hi, hilen) >= 0)
+		if (kl && hi && heed_ordcmp(cmp, key, kl, hi, hilen) >= 0)
 			return FAIL(w, "page %llu: key %u not below the next separator",
 				    (unsigned long long)pgno, i);
 		if (kl) {
@@ -286,7 +291,7 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 
 			if (!w->dupsort || node_flags(node) != N_DUPS ||
 			    node_dsize(node) > psize / 16 ||
-			    dup_list_check(node_data(node), node_dsize(node), &nv))
+			    dup_list_check(node_data(node), node_dsize(node), w->vcmp, &nv))
 				return FAIL(w,
 					    "page %llu: node %u: a bad list of values (flags "
 					    "0x%x, %u bytes) in db %s",
@@ -335,6 +340,8 @@ static int walk_page(struct walker *w, uint64_t pgno, unsigned int lvl, unsigned
 			w->named = 0;
 			w->dupsort = 0;
 			w->dupfixed = 0;
+			w->kcmp = NULL;
+			w->vcmp = NULL;
 			w->count = saved;
 			w->dbname = sname;
 		}
@@ -348,7 +355,11 @@ static int walk_db(struct walker *w, const char *name, const struct dbrec *rec)
 	memset(&w->count, 0, sizeof(w->count));
 	w->dupsort = (rec->flags & HEED_DUPSORT) != 0;
 	w->dupfixed = (rec->flags & HEED_DUPFIXED) != 0;
-	if (rec->flags & ~(uint32_t)DB_PERSISTENT || (rec->flags && !w->named))
+	if (w->named) {
+		w->kcmp = dbrec_order(w->txn->env, name, strlen(name), rec->flags, 0);
+		w->vcmp = dbrec_order(w->txn->env, name, strlen(name), rec->flags, 1);
+	}
+	if (!dbflags_ok(rec->flags) || (rec->flags && !w->named))
 		return FAIL(w, "db %s: flags 0x%x", name, rec->flags);
 	if ((rec->root == 0) != (rec->depth == 0) || rec->depth > MAX_DEPTH)
 		return FAIL(w, "db %s: root %llu with depth %u", name,

@@ -148,6 +148,7 @@ struct cwalk {
 	unsigned char *seen;		/* bitmap: source pages already copied */
 	unsigned char *bufs[MAX_LEVEL]; /* one page per level being copied */
 	struct dbrec count;		/* what the walk found in the current db */
+	heed_cmp_func *vcmp;		/* the order of its values (dup_list_check) */
 };
 
 /* Note a source page as copied; a page reached twice is a damaged tree. */
@@ -240,7 +241,8 @@ static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int lev
 			unsigned int nv;
 
 			/* Its values are inline: no page to copy. */
-			if (fl != N_DUPS || dup_list_check(node_data(node), node_dsize(node), &nv))
+			if (fl != N_DUPS ||
+			    dup_list_check(node_data(node), node_dsize(node), w->vcmp, &nv))
 				return HEED_CORRUPTED;
 			w->count.entries += nv - 1u;
 			continue;
@@ -255,7 +257,10 @@ static int copy_leaf_nodes(struct cwalk *w, unsigned char *buf, unsigned int lev
 			if (nest < 2 || (fl & N_DUP) || node_dsize(node) != sizeof(rec))
 				return HEED_CORRUPTED;
 			memcpy(&rec, node_data(node), sizeof(rec));
+			w->vcmp = dbrec_order(w->txn->env, node_key(node), node_ksize(node),
+					      rec.flags, 1);
 			rc = copy_db(w, &rec, level, 1);
+			w->vcmp = NULL; /* the main db's: it has no values of keys */
 			if (rc)
 				return rc;
 			memcpy(node_data(node), &rec, sizeof(rec));

@@ -280,6 +280,8 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 	case HEED_SET_RANGE:
 		if (!key || !key->data || key->size == 0 || key->size > MAX_KEYSIZE)
 			return key && key->data ? HEED_BAD_VALSIZE : EINVAL;
+		if (!order_size_ok(cur_db(c)->flags, 0, key->size))
+			return HEED_BAD_VALSIZE;
 		rc = bt_seek(c, key->data, key->size, &exact);
 		if (!rc && op == HEED_SET_RANGE)
 			rc = fix_end(c);
@@ -662,6 +664,10 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 		if ((op == HEED_GET_BOTH || op == HEED_GET_BOTH_RANGE) &&
 		    (!data || (data->size && !data->data)))
 			return EINVAL;
+		if (!order_size_ok(cur_db(c)->flags, 0, key->size) ||
+		    ((op == HEED_GET_BOTH || op == HEED_GET_BOTH_RANGE) &&
+		     !order_size_ok(cur_db(c)->flags, 1, data->size)))
+			return HEED_BAD_VALSIZE;
 		rc = bt_seek(c, key->data, key->size, &exact);
 		if (!rc && op == HEED_SET_RANGE)
 			rc = fix_end(c);
@@ -715,7 +721,8 @@ static int dput_one(heed_cursor *c, const heed_val *key, heed_val *data, unsigne
 {
 	int rc, rc2, exact;
 
-	if (data->size == 0 || data->size > MAX_KEYSIZE)
+	if (data->size == 0 || data->size > MAX_KEYSIZE ||
+	    !order_size_ok(cur_db(c)->flags, 1, data->size))
 		return HEED_BAD_VALSIZE;
 	if (flags & HEED_CURRENT) {
 		heed_val k, v;
@@ -729,8 +736,9 @@ static int dput_one(heed_cursor *c, const heed_val *key, heed_val *data, unsigne
 		if (rc)
 			return rc == HEED_NOTFOUND ? EINVAL : rc;
 		/* A value keeps its place in the order: only an equal one. */
-		if (heed_keycmp(k.data, k.size, key->data, key->size) ||
-		    heed_keycmp(v.data, v.size, data->data, data->size))
+		if (heed_ordcmp(c->cmp, k.data, k.size, key->data, key->size) ||
+		    heed_ordcmp(db_cmp(c->txn->env, c->dbi, 1), v.data, v.size, data->data,
+				data->size))
 			return EINVAL;
 		return 0;
 	}
@@ -838,7 +846,7 @@ static int dcursor_del(heed_cursor *c, unsigned int flags)
 	 * past them, on the next key, yet still "on" this one for the _DUP
 	 * and backward _NODUP moves (dklen). */
 	if (before > 1 && (beyond_end(c) || (!(rc = dcurrent(c, &k, NULL)) &&
-					     heed_keycmp(k.data, k.size, dk, dklen)))) {
+					     heed_ordcmp(c->cmp, k.data, k.size, dk, dklen)))) {
 		c->dklen = dklen;
 		memcpy(c->dkbuf, dk, dklen);
 	}
@@ -894,7 +902,8 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA |
 		       HEED_APPENDDUP | HEED_MULTIPLE)))
 		return EINVAL;
-	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX)
+	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX ||
+	    !order_size_ok(cur_db(c)->flags, 0, key->size))
 		return HEED_BAD_VALSIZE;
 	if (c->xc)
 		return dcursor_put(c, key, data, flags);
@@ -911,7 +920,7 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 		rc = current(c, &k, NULL);
 		if (rc)
 			return rc == HEED_NOTFOUND ? EINVAL : rc;
-		if (heed_keycmp(k.data, k.size, key->data, key->size))
+		if (heed_ordcmp(c->cmp, k.data, k.size, key->data, key->size))
 			return EINVAL;
 		flags &= ~(unsigned int)(HEED_CURRENT | HEED_NOOVERWRITE);
 	}

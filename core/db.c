@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 #include "probes.h"
+#include "search.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ static int key_ok(const heed_val *key)
 
 static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 {
+	heed_cmp_func *cmp;
 	unsigned char *node;
 	int rc;
 
@@ -44,7 +46,14 @@ static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 		rc = txn_db(txn, dbi);
 	if (rc)
 		return rc;
-	rc = bt_get(txn, dbi, key->data, key->size, &node);
+	/* Only a db in another order than bytewise has sizes to check. */
+	cmp = db_cmp(txn->env, dbi, 0);
+	if (!cmp)
+		rc = bt_get(txn, dbi, key->data, key->size, &node);
+	else if (!order_size_ok(txn->dbs[dbi].flags, 0, key->size))
+		return HEED_BAD_VALSIZE;
+	else
+		rc = bt_get_cmp(txn, dbi, cmp, key->data, key->size, &node);
 	if (!rc)
 		rc = bt_node_value(txn, node, data); /* a DUPSORT key's first value */
 	return txn_fail(txn, rc);
@@ -80,7 +89,10 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
 					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
 		rc = EINVAL;
-	if (!rc && (data->size > UINT32_MAX || (dup && (!data->size || data->size > MAX_KEYSIZE))))
+	/* An INTEGERKEY key's size: bt_seek (and the APPEND paths) check it. */
+	if (!rc && (data->size > UINT32_MAX ||
+		    (dup && (!data->size || data->size > MAX_KEYSIZE ||
+			     !order_size_ok(txn->dbs[dbi].flags, 1, data->size)))))
 		rc = HEED_BAD_VALSIZE;
 	if (rc)
 		return rc;
@@ -120,14 +132,18 @@ static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val 
 		rc = key_ok(key);
 	if (!rc)
 		rc = txn_db(txn, dbi);
+	if (!rc && data && (txn->dbs[dbi].flags & HEED_DUPSORT) &&
+	    !order_size_ok(txn->dbs[dbi].flags, 1, data->size))
+		rc = HEED_BAD_VALSIZE;
 	if (rc)
 		return rc;
 	cursor_init(&c, txn, dbi);
+	/* bt_seek: HEED_BAD_VALSIZE for an INTEGERKEY key of another size. */
 	rc = bt_seek(&c, key->data, key->size, &exact);
 	if (!rc && !exact)
 		rc = HEED_NOTFOUND;
 	if (rc)
-		return txn_fail(txn, rc);
+		return rc == HEED_BAD_VALSIZE ? rc : txn_fail(txn, rc);
 	if (node_flags(page_node(c.pg[c.snum - 1], c.ki[c.snum - 1])) & N_DBREC)
 		return HEED_INCOMPATIBLE;
 	if (!(txn->dbs[dbi].flags & HEED_DUPSORT))
@@ -173,6 +189,24 @@ static unsigned int dbi_slot(heed_env *env)
 	return 0;
 }
 
+/* Give slot i the orders its db's flags choose, where the user set none. A
+ * reopened handle stores what it held: the flags of a name's db change only
+ * when it is dropped and created anew. */
+static void order_set(heed_env *env, heed_dbi i, unsigned int dbflags)
+{
+	unsigned char f;
+
+	pthread_mutex_lock(&env->dbimutex);
+	f = atomic_load(&env->dbflags[i]);
+	if (!(f & DBI_UCMP))
+		atomic_store_explicit(&env->cmps[0][i], heed_flag_order(dbflags, 0),
+				      memory_order_relaxed);
+	if (!(f & DBI_UDCMP))
+		atomic_store_explicit(&env->cmps[1][i], heed_flag_order(dbflags, 1),
+				      memory_order_relaxed);
+	pthread_mutex_unlock(&env->dbimutex);
+}
+
 static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_dbi *dbi)
 {
 	heed_env *env = txn->env;
@@ -185,7 +219,8 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	if (len == 0 || len > MAX_KEYSIZE)
 		return HEED_BAD_VALSIZE;
 	if ((flags & ~(unsigned int)(HEED_CREATE | DB_PERSISTENT)) ||
-	    (flags & (HEED_DUPSORT | HEED_DUPFIXED)) == HEED_DUPFIXED)
+	    (!(flags & HEED_DUPSORT) &&
+	     (flags & (HEED_DUPFIXED | HEED_INTEGERDUP | HEED_REVERSEDUP))))
 		return EINVAL;
 	pthread_mutex_lock(&env->dbimutex);
 	for (i = 1; i < env->numdbs; i++) {
@@ -206,8 +241,10 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 	if (found && !(txn->dbst[i] & DB_DROPPED)) {
 		rc = txn_db(txn, i);
 		if (rc != HEED_BAD_DBI) {
-			if (!rc)
+			if (!rc) {
+				order_set(env, i, txn->dbs[i].flags);
 				*dbi = i;
+			}
 			return rc;
 		}
 	}
@@ -254,6 +291,7 @@ static int dbi_open(heed_txn *txn, const char *name, unsigned int flags, heed_db
 		if (rc)
 			return rc;
 	}
+	order_set(env, i, txn->dbs[i].flags);
 	*dbi = i;
 	return 0;
 }
@@ -282,6 +320,59 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 					rc == HEED_INCOMPATIBLE || rc == HEED_BAD_DBI
 				? rc
 				: txn_fail(txn, rc));
+}
+
+static int set_order(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp, int dup)
+{
+	unsigned char bit = dup ? DBI_UDCMP : DBI_UCMP;
+	heed_env *env;
+	int rc;
+
+	rc = txn_use_db(txn, dbi, 0);
+	if (rc)
+		return probe_rc(rc);
+	if (dbi == 0)
+		return EINVAL;
+	env = txn->env;
+	pthread_mutex_lock(&env->dbimutex);
+	if (cmp)
+		atomic_fetch_or(&env->dbflags[dbi], bit);
+	else
+		atomic_fetch_and(&env->dbflags[dbi], (unsigned char)~bit);
+	atomic_store_explicit(&env->cmps[dup][dbi],
+			      cmp ? cmp : heed_flag_order(txn->dbs[dbi].flags, dup),
+			      memory_order_relaxed);
+	pthread_mutex_unlock(&env->dbimutex);
+	return 0;
+}
+
+HEED_API int heed_set_compare(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp)
+{
+	return set_order(txn, dbi, cmp, 0);
+}
+
+HEED_API int heed_set_dupsort(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp)
+{
+	return set_order(txn, dbi, cmp, 1);
+}
+
+static int order_cmp(heed_txn *txn, heed_dbi dbi, int dup, const heed_val *a, const heed_val *b)
+{
+	heed_cmp_func *f = NULL;
+
+	if (txn && dbi <= txn->env->maxdbs)
+		f = db_cmp(txn->env, dbi, dup);
+	return heed_ordcmp(f, a->data, a->size, b->data, b->size);
+}
+
+HEED_API int heed_cmp(heed_txn *txn, heed_dbi dbi, const heed_val *a, const heed_val *b)
+{
+	return order_cmp(txn, dbi, 0, a, b);
+}
+
+HEED_API int heed_dcmp(heed_txn *txn, heed_dbi dbi, const heed_val *a, const heed_val *b)
+{
+	return order_cmp(txn, dbi, 1, a, b);
 }
 
 HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st)

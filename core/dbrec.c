@@ -6,6 +6,7 @@
  * work.
  */
 #include "internal.h"
+#include "search.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -38,11 +39,30 @@ int txn_db(heed_txn *txn, heed_dbi dbi)
 		return HEED_BAD_DBI;
 	memcpy(&txn->dbs[dbi], node_data(node), sizeof(struct dbrec));
 	if (txn->dbs[dbi].root >= txn->next_pgno || txn->dbs[dbi].depth > MAX_DEPTH ||
-	    (txn->dbs[dbi].flags & ~(uint32_t)DB_PERSISTENT) ||
+	    !dbflags_ok(txn->dbs[dbi].flags) ||
 	    (txn->dbs[dbi].root == 0) != (txn->dbs[dbi].depth == 0))
 		return HEED_CORRUPTED;
 	txn->dbst[dbi] |= DB_LOADED;
 	return 0;
+}
+
+heed_cmp_func *dbrec_order(heed_env *env, const void *name, size_t nlen, unsigned int dbflags,
+			   int dup)
+{
+	heed_cmp_func *f = heed_flag_order(dbflags, dup);
+	unsigned char bit = dup ? DBI_UDCMP : DBI_UCMP;
+	unsigned int i;
+
+	pthread_mutex_lock(&env->dbimutex);
+	for (i = 1; i < env->numdbs; i++) {
+		unsigned char fl = atomic_load(&env->dbflags[i]);
+
+		if ((fl & DBI_VALID) && (fl & bit) && strlen(env->dbnames[i]) == nlen &&
+		    !memcmp(env->dbnames[i], name, nlen))
+			f = db_cmp(env, i, dup);
+	}
+	pthread_mutex_unlock(&env->dbimutex);
+	return f;
 }
 
 /* Store db i's record (txn->dbs[i]) in the main db under its name. */

@@ -1,8 +1,10 @@
 /*
  * dup.c - the values of a DUPSORT db's keys.
  *
- * A key of a DUPSORT db holds a sorted set of values (memcmp order, the
- * shorter first on a tie, as keys), in one of three forms (page.h):
+ * A key of a DUPSORT db holds a sorted set of values (in the db's order of
+ * values: bytewise, the shorter first on a tie, unless HEED_REVERSEDUP,
+ * HEED_INTEGERDUP or heed_set_dupsort say another; db_cmp(.., 1)), in one
+ * of three forms (page.h):
  *   - one value: a plain node;
  *   - a few: the node (flag N_DUPS) holds them inline as a sorted list of
  *     [u16 size][bytes], while the list takes at most DUP_LIST_MAX bytes;
@@ -65,7 +67,7 @@ static int leaf_fix(heed_cursor *c)
 	return rc;
 }
 
-int dup_list_check(const unsigned char *d, uint32_t size, unsigned int *count)
+int dup_list_check(const unsigned char *d, uint32_t size, heed_cmp_func *cmp, unsigned int *count)
 {
 	const unsigned char *prev = NULL;
 	unsigned int n = 0, plen = 0;
@@ -79,7 +81,7 @@ int dup_list_check(const unsigned char *d, uint32_t size, unsigned int *count)
 		len = rd16(d + off);
 		if (len == 0 || len > MAX_KEYSIZE || size - off - 2 < len)
 			return HEED_CORRUPTED;
-		if (prev && heed_keycmp(prev, plen, d + off + 2, len) >= 0)
+		if (prev && heed_ordcmp(cmp, prev, plen, d + off + 2, len) >= 0)
 			return HEED_CORRUPTED;
 		prev = d + off + 2;
 		plen = len;
@@ -129,7 +131,8 @@ int dup_load(heed_cursor *c)
 	if (node_flags(n) & N_DUPS) {
 		if (node_dsize(n) > DUP_LIST_MAX(c->txn->env->psize))
 			return HEED_CORRUPTED;
-		rc = dup_list_check(node_data(n), node_dsize(n), &c->xn);
+		rc = dup_list_check(node_data(n), node_dsize(n), db_cmp(c->txn->env, c->dbi, 1),
+				    &c->xn);
 		if (rc)
 			return rc;
 		c->xon = XON_LIST;
@@ -144,8 +147,7 @@ int dup_load(heed_cursor *c)
 	if (!r->root || !r->depth || r->root >= c->txn->next_pgno || r->depth > MAX_DEPTH ||
 	    r->entries < 1)
 		return HEED_CORRUPTED;
-	cursor_init(c->xc, c->txn, c->dbi);
-	c->xc->db = r;
+	cursor_init_values(c->xc, c->txn, c->dbi, r);
 	c->xon = XON_TREE;
 	return 0;
 }
@@ -229,7 +231,7 @@ int dup_find(heed_cursor *c, const void *val, size_t vlen, int *exact)
 		rc = dup_value(c, &v);
 		if (rc)
 			return rc;
-		rc = heed_keycmp(val, vlen, v.data, v.size);
+		rc = heed_ordcmp(db_cmp(c->txn->env, c->dbi, 1), val, vlen, v.data, v.size);
 		if (rc <= 0) {
 			*exact = rc == 0;
 			return 0;
@@ -303,8 +305,7 @@ static int list_to_tree(heed_cursor *c, const unsigned char *buf, uint32_t len)
 	int rc = 0;
 
 	memset(&c->xdb, 0, sizeof(c->xdb));
-	cursor_init(c->xc, c->txn, c->dbi);
-	c->xc->db = &c->xdb;
+	cursor_init_values(c->xc, c->txn, c->dbi, &c->xdb);
 	for (off = 0; off < len && !rc; off += 2u + (uint32_t)v.size) {
 		v.size = rd16(buf + off);
 		v.data = (void *)(buf + off + 2);
@@ -325,6 +326,8 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 	int rc, exact, added = 0;
 
 	if (flags & HEED_APPEND) {
+		if (c->cmp && !order_size_ok(cur_db(c)->flags, 0, key->size))
+			return HEED_BAD_VALSIZE; /* as bt_seek would */
 		rc = bt_last(c);
 		if (rc && rc != HEED_NOTFOUND)
 			return rc;
@@ -334,7 +337,8 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 			rc = cur_node(c, &nd);
 			if (rc)
 				return rc;
-			if (heed_keycmp(node_key(nd), node_ksize(nd), key->data, key->size) > 0)
+			if (heed_ordcmp(c->cmp, node_key(nd), node_ksize(nd), key->data,
+					key->size) > 0)
 				return HEED_KEYEXIST;
 		}
 	}
@@ -385,7 +389,8 @@ int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fl
 			return rc;
 		if (v.size == 0 || v.size > MAX_KEYSIZE)
 			return HEED_CORRUPTED;
-		rc = heed_keycmp(data->data, data->size, v.data, v.size);
+		rc = heed_ordcmp(db_cmp(c->txn->env, c->dbi, 1), data->data, data->size, v.data,
+				 v.size);
 		if (rc == 0 || (rc < 0 && (flags & HEED_APPENDDUP)))
 			return (flags & (HEED_NODUPDATA | HEED_APPENDDUP)) ? HEED_KEYEXIST : 0;
 		if (rc < 0 && !added) {

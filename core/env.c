@@ -215,9 +215,12 @@ static void env_teardown(heed_env *env)
 	free(env->dbnames);
 	free((void *)env->dbflags);
 	free((void *)env->dbseq);
+	free((void *)env->cmps[0]);
+	free((void *)env->cmps[1]);
 	env->dbnames = NULL;
 	env->dbflags = NULL;
 	env->dbseq = NULL;
+	env->cmps[0] = env->cmps[1] = NULL;
 	pgbuf_drain(env);
 	dirty_drain(env);
 	free(atomic_exchange(&env->spare, NULL));
@@ -308,7 +311,11 @@ static int env_open(heed_env *env, const char *path, mode_t mode)
 	env->dbnames = calloc(env->maxdbs + 1, sizeof(char *));
 	env->dbflags = calloc(env->maxdbs + 1, 1);
 	env->dbseq = calloc(env->maxdbs + 1, sizeof(*env->dbseq));
-	if (!env->scratch || !env->descs || !env->dbnames || !env->dbflags || !env->dbseq) {
+	/* All NULL: every slot bytewise until it is opened. */
+	env->cmps[0] = calloc(env->maxdbs + 1, sizeof(*env->cmps[0]));
+	env->cmps[1] = calloc(env->maxdbs + 1, sizeof(*env->cmps[1]));
+	if (!env->scratch || !env->descs || !env->dbnames || !env->dbflags || !env->dbseq ||
+	    !env->cmps[0] || !env->cmps[1]) {
 		rc = ENOMEM;
 		goto out;
 	}

@@ -46,7 +46,8 @@ HEED_API const char *heed_strerror(int err)
 	case HEED_BAD_TXN:
 		return "HEED_BAD_TXN: transaction must abort, has a child, or is invalid";
 	case HEED_BAD_VALSIZE:
-		return "HEED_BAD_VALSIZE: key is empty or too long, or value over 4 GiB - 1";
+		return "HEED_BAD_VALSIZE: key is empty or too long, or value over 4 GiB - 1, or a "
+		       "size the database does not take (INTEGERKEY, INTEGERDUP, DUPFIXED)";
 	case HEED_BAD_DBI:
 		return "HEED_BAD_DBI: the specified DBI handle was closed/changed unexpectedly";
 	case HEED_BUSY:

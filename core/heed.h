@@ -70,7 +70,7 @@ typedef struct heed_val {
 #define HEED_DBS_FULL	      (-30791) /* heed_env_set_maxdbs reached */
 #define HEED_READERS_FULL     (-30790) /* every reader slot is taken */
 #define HEED_BAD_TXN	      (-30782) /* txn finished, failed or wrong kind */
-#define HEED_BAD_VALSIZE      (-30781) /* key empty or too long, value over 4 GiB - 1 */
+#define HEED_BAD_VALSIZE      (-30781) /* a key or value size the db does not take */
 #define HEED_BAD_DBI	      (-30780) /* dbi not open in this env/txn */
 #define HEED_BUSY	      (-30778) /* another process holds the writer */
 #define HEED_INCOMPATIBLE     (-30784) /* key names a db, or a db name is a key */
@@ -89,16 +89,34 @@ typedef struct heed_val {
 #define HEED_CREATE 0x40000 /* create the named database if missing */
 /* A key holds a sorted set of values (duplicates): each value 1 to
  * heed_env_get_maxkeysize() bytes (HEED_BAD_VALSIZE otherwise; LMDB also
- * takes an empty one), ordered as keys are. A key's few values are stored
- * inline in its node, many are a B+tree of their own, so a million values
- * of one key cost pages like a million keys. heed_get returns a key's first value; heed_del with a
- * value deletes that one, without (data NULL) all of them; heed_stat's
+ * takes an empty one), ordered as keys are (bytewise) unless
+ * HEED_INTEGERDUP, HEED_REVERSEDUP or heed_set_dupsort say otherwise. A
+ * key's few values are stored inline in its node, many are a B+tree of
+ * their own, so a million values of one key cost pages like a million
+ * keys. heed_get returns a key's first value; heed_del with a value
+ * deletes that one, without (data NULL) all of them; heed_stat's
  * entries count every value. */
 #define HEED_DUPSORT 0x04
 /* With HEED_DUPSORT: the values of a key all have the size of its first
  * (another size: HEED_BAD_VALSIZE), so that GET_MULTIPLE and friends hand
  * them out packed. Without HEED_DUPSORT: EINVAL (LMDB ignores it). */
 #define HEED_DUPFIXED 0x10
+
+/* Key order (heed_dbi_open; stored in the record like HEED_DUPSORT, LMDB's
+ * values). Without one, keys (and a DUPSORT db's values) sort bytewise,
+ * the shorter first on a tie. HEED_REVERSEKEY compares the bytes from the
+ * last one back; HEED_INTEGERKEY takes keys that are a native unsigned int
+ * or size_t (4 or 8 bytes, else HEED_BAD_VALSIZE; LMDB does not check) and
+ * sorts them as numbers (a 4-byte key before an 8-byte one of the same
+ * number). HEED_REVERSEKEY wins over HEED_INTEGERKEY, as in LMDB.
+ * HEED_INTEGERDUP and HEED_REVERSEDUP order a DUPSORT db's values the same
+ * ways (without HEED_DUPSORT: EINVAL; LMDB ignores them); HEED_INTEGERDUP
+ * wins. heed_set_compare and heed_set_dupsort replace an order by the
+ * caller's. */
+#define HEED_REVERSEKEY 0x02
+#define HEED_INTEGERKEY 0x08
+#define HEED_INTEGERDUP 0x20
+#define HEED_REVERSEDUP 0x40
 
 /* Put flags (heed_put, heed_cursor_put). */
 #define HEED_NOOVERWRITE 0x10	 /* fail with HEED_KEYEXIST if key exists */
@@ -290,8 +308,32 @@ HEED_API int heed_dbi_open(heed_txn *txn, const char *name, unsigned int flags, 
 /* Statistics of one database as this txn sees it. */
 HEED_API int heed_dbi_stat(heed_txn *txn, heed_dbi dbi, heed_stat *st);
 
-/* The flags a database was created with (HEED_DUPSORT or 0). */
+/* The flags a database was created with (HEED_DUPSORT, HEED_DUPFIXED,
+ * the order flags, or 0). */
 HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags);
+
+/* A key order: <0, 0 or >0 as a sorts before, with or after b. It must be
+ * a total order, the same for every process and every txn that ever uses
+ * the db (heed does not store it: a db used under another order gives
+ * wrong answers; heed-check and heed-load-dump know only the orders of the
+ * flags). Two keys that compare 0 are the same key. */
+typedef int(heed_cmp_func)(const heed_val *a, const heed_val *b);
+
+/* Order db dbi's keys (heed_set_compare) or, in a DUPSORT db, each key's
+ * values (heed_set_dupsort) by cmp instead of the order its flags give
+ * (cmp NULL: back to that one). As in LMDB the order belongs to the handle,
+ * for every txn of the env, until the handle closes; set it right after
+ * heed_dbi_open, before any txn reads or writes the db. Errors: EINVAL,
+ * HEED_BAD_DBI, HEED_BAD_TXN; the main db (dbi 0) holds the named dbs'
+ * records and keeps its order: EINVAL. */
+HEED_API int heed_set_compare(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp);
+HEED_API int heed_set_dupsort(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp);
+
+/* Compare two keys (heed_cmp) or two values (heed_dcmp: the values' order
+ * of a DUPSORT db, bytewise on another db) under db dbi's order: <0, 0,
+ * >0. A bad txn or dbi compares bytewise (LMDB's have no error either). */
+HEED_API int heed_cmp(heed_txn *txn, heed_dbi dbi, const heed_val *a, const heed_val *b);
+HEED_API int heed_dcmp(heed_txn *txn, heed_dbi dbi, const heed_val *a, const heed_val *b);
 
 /* Empty the database (del 0) or delete it and close its handle (del 1; not
  * for the main database: EINVAL). Write txn only. Emptying the main database
@@ -301,7 +343,9 @@ HEED_API int heed_dbi_flags(heed_txn *txn, heed_dbi dbi, unsigned int *flags);
 HEED_API int heed_drop(heed_txn *txn, heed_dbi dbi, int del);
 
 /* Look up key; on success data points into the map. HEED_NOTFOUND if
- * absent; HEED_BAD_VALSIZE for an empty or oversized key. */
+ * absent; HEED_BAD_VALSIZE for an empty or oversized key (and in a
+ * HEED_INTEGERKEY db one of another size than an unsigned int or a size_t,
+ * here and in every call that takes a key; a HEED_INTEGERDUP value too). */
 HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data);
 
 /* Store key -> data, replacing an old value unless HEED_NOOVERWRITE

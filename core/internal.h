@@ -50,9 +50,20 @@ struct ndesc {
 };
 
 #define DBI_VALID 0x01 /* the env slot names a database */
+#define DBI_UCMP  0x02 /* its key order is the user's (heed_set_compare) */
+#define DBI_UDCMP 0x04 /* its values' order is the user's (heed_set_dupsort) */
 
 /* The flags of heed_dbi_open kept in a db's record (page.h). */
-#define DB_PERSISTENT (HEED_DUPSORT | HEED_DUPFIXED)
+#define DB_ORDER      (HEED_REVERSEKEY | HEED_INTEGERKEY | HEED_INTEGERDUP | HEED_REVERSEDUP)
+#define DB_PERSISTENT (HEED_DUPSORT | HEED_DUPFIXED | DB_ORDER)
+
+/* Flags a db record may hold: DB_PERSISTENT ones, and those of a DUPSORT
+ * db's values only with HEED_DUPSORT. */
+static inline int dbflags_ok(uint32_t f)
+{
+	return !(f & ~(uint32_t)DB_PERSISTENT) &&
+	       ((f & HEED_DUPSORT) || !(f & (HEED_DUPFIXED | HEED_INTEGERDUP | HEED_REVERSEDUP)));
+}
 
 /* Per-txn state of each dbi. */
 #define DB_LOADED  0x01 /* dbs[i] read from the main db (or created) */
@@ -94,6 +105,13 @@ struct heed_env {
 	/* Bumped each time a dbi slot is given a name: a txn holding state of
 	 * slot i from before (txn->dbseq[i] differs) holds another db's. */
 	_Atomic unsigned int *dbseq;
+	/* The order of each dbi slot's keys (cmps[0]) and of its values
+	 * (cmps[1], DUPSORT): NULL for bytewise, which the prefix search of
+	 * search.c implements, else the function every compare calls. Set
+	 * when the slot is opened, from the db's flags (heed_flag_order)
+	 * unless the user set one (DBI_UCMP, DBI_UDCMP). Read by every txn of
+	 * the env, so atomic (relaxed: plain loads). maxdbs + 1 each. */
+	_Atomic(heed_cmp_func *) *cmps[2];
 	/* freelist of the last commit of this process (valid while fl_txnid is
 	 * the newest txnid): records as txnid/pgno pairs and the chain pages. */
 	int fl_valid;
@@ -157,6 +175,8 @@ struct heed_cursor {
 	 * of one DUPSORT key (their tree, whose keys are the values) that
 	 * tree's (set by dup.c). One load where the btree needs it. */
 	struct dbrec *db;
+	/* The order of that tree's keys (env->cmps): NULL bytewise. */
+	heed_cmp_func *cmp;
 	/* DUPSORT db: the cursor over the values of the key this one stands
 	 * on, in use (xon, set by dup_load) when that key's values are a tree
 	 * (node N_DUP); xdb is the tree's record, vbuf the value saved with
@@ -183,6 +203,21 @@ struct heed_cursor {
 static inline struct dbrec *cur_db(heed_cursor *c)
 {
 	return c->db;
+}
+
+/* The order of dbi's keys (dup 0) or values (dup 1), for any txn. */
+static inline heed_cmp_func *db_cmp(heed_env *env, heed_dbi dbi, int dup)
+{
+	return atomic_load_explicit(&env->cmps[dup][dbi], memory_order_relaxed);
+}
+
+/* A key (dup 0) or a value (dup 1) of a db of flags dbflags has a size its
+ * order takes: an HEED_INTEGERKEY key and an HEED_INTEGERDUP value are a
+ * native unsigned int or size_t. */
+static inline int order_size_ok(unsigned int dbflags, int dup, size_t size)
+{
+	return !(dbflags & (dup ? HEED_INTEGERDUP : HEED_INTEGERKEY)) ||
+	       size == sizeof(unsigned int) || size == sizeof(size_t);
 }
 
 /* c walks the values of one DUPSORT key (not its db's own tree). */
@@ -312,7 +347,15 @@ int bt_last(heed_cursor *c);
 int bt_next(heed_cursor *c);
 int bt_prev(heed_cursor *c);
 int bt_node_value(heed_txn *txn, unsigned char *node, heed_val *data);
+/* The leaf node of key in db dbi, whose keys are in bytewise order (bt_get)
+ * or in order cmp (bt_get_cmp, cmp not NULL): 0, HEED_NOTFOUND or an
+ * error. */
 int bt_get(heed_txn *txn, heed_dbi dbi, const void *key, size_t klen, unsigned char **node);
+int bt_get_cmp(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp, const void *key, size_t klen,
+	       unsigned char **node);
+/* Put c on the values of a DUPSORT key whose tree's record is r (c->xc of
+ * a cursor of db dbi): cursor_init, then that tree and its order. */
+void cursor_init_values(heed_cursor *c, heed_txn *txn, heed_dbi dbi, struct dbrec *r);
 int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags,
 	   unsigned int nflags);
 int bt_del(heed_cursor *c);
@@ -349,9 +392,9 @@ int dup_seek(heed_cursor *c, const void *key, size_t klen, const void *val, size
 	     int *exact);
 int dup_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags);
 int dup_del(heed_cursor *c, int all);
-/* An inline list of values (an N_DUPS node's data): sorted, each 1 to
+/* An inline list of values (an N_DUPS node's data): sorted (order cmp), each 1 to
  * MAX_KEYSIZE bytes, two or more: 0 with their count, or HEED_CORRUPTED. */
-int dup_list_check(const unsigned char *d, uint32_t size, unsigned int *count);
+int dup_list_check(const unsigned char *d, uint32_t size, heed_cmp_func *cmp, unsigned int *count);
 
 /* dbrec.c */
 /* Make txn->dbs[dbi] valid for txn (the record read from the main db the
@@ -362,6 +405,12 @@ int dbrec_put(heed_txn *txn, heed_dbi i);
  * before the main db is dropped). HEED_BAD_DBI when a changed db's slot was
  * closed and reused under the txn. */
 int dbrecs_store(heed_txn *txn);
+/* The order of the keys (dup 0) or values (dup 1) of the named db name
+ * (nlen bytes) of flags dbflags: its flags' (heed_flag_order), or the
+ * user's where a handle of env on that name has one (heed-check's walk and
+ * the compacting copy, which meet dbs by name). */
+heed_cmp_func *dbrec_order(heed_env *env, const void *name, size_t nlen, unsigned int dbflags,
+			   int dup);
 /* heed_stat of a db record (heed_dbi_stat, heed_env_stat). */
 void dbrec_stat(const struct dbrec *db, unsigned int psize, heed_stat *st);
 

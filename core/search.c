@@ -180,3 +180,87 @@ int heed_node_search(void *p, unsigned int psize, unsigned int start, const void
 		return avx2_search(p, psize, start, key, klen, res);
 	return heed_node_search_scalar(p, psize, start, key, klen, res);
 }
+
+int heed_node_search_cmp(void *p, unsigned int psize, unsigned int start, const void *key,
+			 size_t klen, heed_cmp_func *cmp, struct search_res *res)
+{
+	unsigned int lo = start, hi = page_hdr(p)->nkeys;
+	heed_val k = {klen, (void *)key}, nk;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		unsigned char *n;
+		int c;
+
+		if (node_check(p, mid, psize))
+			return -1;
+		n = page_node(p, mid);
+		nk.data = node_key(n);
+		nk.size = node_ksize(n);
+		c = cmp(&nk, &k);
+		if (c < 0) {
+			lo = mid + 1;
+		} else if (c > 0) {
+			hi = mid;
+		} else {
+			res->idx = mid;
+			res->exact = 1;
+			return 0;
+		}
+	}
+	res->idx = lo;
+	res->exact = 0;
+	return 0;
+}
+
+/* HEED_REVERSEKEY/REVERSEDUP: bytes compared from the last one back, the
+ * shorter first when one ends (LMDB's order). */
+static int cmp_reverse(const heed_val *a, const heed_val *b)
+{
+	const unsigned char *p = (const unsigned char *)a->data + a->size,
+			    *q = (const unsigned char *)b->data + b->size;
+	size_t n = a->size < b->size ? a->size : b->size;
+
+	while (n--) {
+		int d = *--p - *--q;
+
+		if (d)
+			return d;
+	}
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+/* A native (little-endian) unsigned integer of any size up to 8 bytes. */
+static uint64_t uint_value(const heed_val *v)
+{
+	uint64_t x = 0;
+
+	memcpy(&x, v->data, v->size < 8 ? v->size : 8);
+	return x;
+}
+
+/* HEED_INTEGERKEY/INTEGERDUP: unsigned ints and size_ts as numbers, the
+ * shorter first on a tie so that only equal bytes compare 0. Keys of other
+ * sizes are refused before they come here (heed_cmp may bring any: their
+ * first 8 bytes are the number). */
+static int cmp_uint(const heed_val *a, const heed_val *b)
+{
+	uint64_t x = uint_value(a), y = uint_value(b);
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return a->size < b->size ? -1 : a->size > b->size;
+}
+
+heed_cmp_func *heed_flag_order(unsigned int dbflags, int dup)
+{
+	unsigned int rev = dup ? HEED_REVERSEDUP : HEED_REVERSEKEY,
+		     num = dup ? HEED_INTEGERDUP : HEED_INTEGERKEY;
+
+	if (dup && !(dbflags & HEED_DUPSORT))
+		return NULL;
+	/* LMDB: REVERSEKEY over INTEGERKEY, INTEGERDUP over REVERSEDUP. */
+	if (dup ? (dbflags & num) : (dbflags & num) && !(dbflags & rev))
+		return cmp_uint;
+	return (dbflags & rev) ? cmp_reverse : NULL;
+}

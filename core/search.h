@@ -9,6 +9,8 @@
 #ifndef HEED_SEARCH_H
 #define HEED_SEARCH_H
 
+#include "heed.h"
+
 #include <stddef.h>
 
 struct search_res {
@@ -33,6 +35,20 @@ int heed_node_search_avx2(void *p, unsigned int psize, unsigned int start, const
  * (read once, at the first search) forces the scalar path. */
 int heed_search_uses_avx2(void);
 
+/* The search of a db whose keys are in another order than bytewise
+ * (heed_cmp_func): a binary search over the full keys, which are stored
+ * whole; such a db's pages keep no common prefix (cpl 0), and their slot
+ * prefixes, though kept, say nothing of the order. Same results and errors
+ * as heed_node_search. */
+int heed_node_search_cmp(void *p, unsigned int psize, unsigned int start, const void *key,
+			 size_t klen, heed_cmp_func *cmp, struct search_res *res);
+
+/* The orders the flags of a db choose: NULL for bytewise (which
+ * heed_node_search implements without a call), else the function; dup 0
+ * for the keys (HEED_REVERSEKEY, HEED_INTEGERKEY), 1 for a DUPSORT db's
+ * values (HEED_REVERSEDUP, HEED_INTEGERDUP). */
+heed_cmp_func *heed_flag_order(unsigned int dbflags, int dup);
+
 /* Compare two keys bytewise, the shorter first on a tie: <0, 0, >0. */
 static inline int heed_keycmp(const void *a, size_t an, const void *b, size_t bn)
 {
@@ -42,6 +58,17 @@ static inline int heed_keycmp(const void *a, size_t an, const void *b, size_t bn
 	if (c)
 		return c;
 	return an < bn ? -1 : an > bn;
+}
+
+/* Compare two keys under order cmp (NULL: bytewise). */
+static inline int heed_ordcmp(heed_cmp_func *cmp, const void *a, size_t an, const void *b,
+			      size_t bn)
+{
+	heed_val x = {an, (void *)a}, y = {bn, (void *)b};
+
+	if (!cmp)
+		return heed_keycmp(a, an, b, bn);
+	return cmp(&x, &y);
 }
 
 #endif

@@ -15,7 +15,8 @@
 #   3. A heed database made by heed-load (not through heed-load-dump), and
 #      named databases (-a, -s, -l) round-trip through LMDB.
 #   4. A DUPSORT dump of LMDB's main db is refused, nothing created; a named
-#      DUPSORT db round-trips through LMDB (and is refused into a plain db); malformed
+#      DUPSORT db round-trips through LMDB (and is refused into a plain db), so
+#      do INTEGERKEY/INTEGERDUP and REVERSEKEY/REVERSEDUP ones; malformed
 #      inputs are refused with their line number and load nothing; -N, -T.
 #   5. heed-copy and heed-copy -c: heed-check clean, same dump, refusals.
 # Randomized: HEED_SEED replays the data set.
@@ -230,7 +231,46 @@ sed -e '/^duplicates=1$/d' -e '/^dupsort=1$/d' -e 's/^database=dups$/database=pl
 "$bin/heed-load-dump" -f "$tmp/plain-in.txt" "$tmp/h9" || fail "heed-load-dump of a plain named db"
 sed 's/^database=dups$/database=plain/' "$tmp/dups-l.txt" >"$tmp/dups-plain.txt"
 "$bin/heed-load-dump" -f "$tmp/dups-plain.txt" "$tmp/h9" 2>"$tmp/err" && fail "DUPSORT data loaded into a plain db"
-grep -q "database plain: it exists, and is DUPSORT (or DUPFIXED) where the input is not" "$tmp/err" || fail "DUPSORT into plain: $(cat "$tmp/err")"
+grep -q "database plain: it exists, with other flags (DUPSORT, DUPFIXED or an order) than the input's" "$tmp/err" || fail "DUPSORT into plain: $(cat "$tmp/err")"
+# Other orders: integerkey and integerdup (8-byte keys and 4-byte values,
+# native integers whose bytes are not in their order), reversekey and
+# reversedup. The same round trips: each dump lists the keys and values in
+# the db's order, heed's the same as LMDB's.
+"$py" - "$tmp" <<'PY'
+import struct, sys
+t = sys.argv[1]
+with open(t + "/ints-in.txt", "w") as f:
+    f.write("VERSION=3\nformat=bytevalue\ndatabase=ints\ntype=btree\ndupsort=1\n"
+            "integerkey=1\nintegerdup=1\nHEADER=END\n")
+    for i in range(3000):
+        k = struct.pack("<Q", (i % 400) * 97 + ((i % 3) << 40))
+        v = struct.pack("<I", (i * 2654435761) & 0xffffffff)
+        f.write(" %s\n %s\n" % (k.hex(), v.hex()))
+    f.write("DATA=END\n")
+with open(t + "/rev-in.txt", "w") as f:
+    f.write("VERSION=3\nformat=print\ndatabase=rev\ntype=btree\ndupsort=1\n"
+            "reversekey=1\nreversedup=1\nHEADER=END\n")
+    for i in range(1500):
+        f.write(" k%d\n v%05d%s\n" % (i % 300, i * 7919 % 100000, "x" * 200 if i % 5 == 0 else ""))
+    f.write("DATA=END\n")
+PY
+for db in ints rev; do
+	mkdir "$tmp/l-$db" && mdb_load -f "$tmp/$db-in.txt" "$tmp/l-$db" || fail "mdb_load of the $db dump"
+	mdb_dump -s $db "$tmp/l-$db" >"$tmp/$db-l.txt" || fail "mdb_dump -s $db"
+	"$bin/heed-load-dump" -f "$tmp/$db-l.txt" "$tmp/h-$db" || fail "heed-load-dump of the $db dump"
+	"$bin/heed-check" "$tmp/h-$db" >/dev/null || fail "heed-check after the $db load"
+	"$bin/heed-dump" -s $db "$tmp/h-$db" >"$tmp/$db-h.txt" || fail "heed-dump -s $db"
+	"$bin/heed-load-dump" -f "$tmp/$db-in.txt" "$tmp/h2-$db" || fail "heed-load-dump of the unsorted $db input"
+	"$bin/heed-dump" -s $db "$tmp/h2-$db" >"$tmp/$db-h2.txt" || fail "heed-dump -s $db of h2-$db"
+	mkdir "$tmp/l2-$db" && mdb_load -f "$tmp/$db-h.txt" "$tmp/l2-$db" || fail "mdb_load of heed-dump's $db dump"
+	mdb_dump -s $db "$tmp/l2-$db" >"$tmp/$db-l2.txt" || fail "mdb_dump -s $db of l2-$db"
+	for f in l h h2 l2; do norm "$tmp/$db-$f.txt"; done
+	same "$tmp/$db-l.txt.n" "$tmp/$db-h.txt.n" "$db: mdb_dump -> heed-load-dump -> heed-dump"
+	same "$tmp/$db-l.txt.n" "$tmp/$db-h2.txt.n" "$db: the input -> heed-load-dump -> heed-dump"
+	same "$tmp/$db-l.txt.n" "$tmp/$db-l2.txt.n" "$db: heed-dump -> mdb_load -> mdb_dump"
+done
+grep -qx 'integerdup=1' "$tmp/ints-h.txt" && grep -qx 'reversekey=1' "$tmp/rev-h.txt" ||
+	fail "heed-dump wrote no order flags: $(grep -h =1 "$tmp/ints-h.txt" "$tmp/rev-h.txt")"
 
 # Malformed inputs, each against a db with data: a clear message naming
 # the line, exit 1, and the db exactly as before.
@@ -268,7 +308,8 @@ bad no-header-end "VERSION=3\nformat=print\n" 2 'no HEADER=END'
 bad not-kv "VERSION=3\nthis is text\nHEADER=END\n" 2 'expected KEY=VALUE'
 bad empty "" 0 'empty input'
 bad second-section "$H${ok}DATA=END\n${H}garbage\n" 14 'expected a data line'
-bad integerkey "VERSION=3\nintegerkey=1\nHEADER=END\nDATA=END\n" 2 'integerkey: .*heed has none yet'
+bad integerkey "VERSION=3\nintegerkey=1\nHEADER=END\nDATA=END\n" 3 'integerkey=1 for the main database'
+bad integerdup "VERSION=3\ndatabase=i\nintegerdup=1\nHEADER=END\nDATA=END\n" 4 'integerdup=1 without dupsort=1'
 # A put that fails after others succeeded (-a with keys out of order): the
 # one txn aborts.
 printf "$H 6b39\n 00\n 6b31\n 00\nDATA=END\n" | "$bin/heed-load-dump" -a "$tmp/h6" 2>"$tmp/err" &&

@@ -969,4 +969,12 @@ Test(badinput, dupsort_damaged_values)
 	at = find_node(path, 'd', N_DBREC);
 	patch(path, at + NODE_HDR + 1 + 12, "\x14", 1);
 	expect_damaged(path, "DUPFIXED over values of several sizes");
+	/* The db's record made REVERSEDUP: key b's values 000x.., 001x.., ...
+	 * are out of that order (compared from the end, 010 sorts before 009),
+	 * which heed-check verifies from the flags. */
+	snprintf(path, sizeof(path), "%s/reversedup", tmpdir);
+	make_dup_file(path);
+	at = find_node(path, 'd', N_DBREC);
+	patch(path, at + NODE_HDR + 1 + 12, "\x44", 1);
+	expect_damaged(path, "values out of the order of REVERSEDUP");
 }

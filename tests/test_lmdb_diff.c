@@ -628,7 +628,8 @@ Test(lmdb_diff, txn_id_after_reset)
  * both) or as a second child of a blocked parent. Every return code, key
  * and value must be equal; a parent's cursor opened before a child began
  * is read after the child ended. After each top-level commit both stores
- * are compared whole and heed-check runs. HEED_SEED replays.
+ * are compared whole and heed-check runs. HEED_SEED replays. The same on a
+ * REVERSEKEY db (half the steps): the order of keys in every path.
  */
 #define NEST_DEPTH 5
 #define NEST_KEYS  400
@@ -642,7 +643,8 @@ struct nest {
 	MDB_txn *l[NEST_DEPTH + 1];
 	heed_dbi hdbi;
 	MDB_dbi ldbi;
-	int depth; /* -1: no txn */
+	unsigned int hflags, lflags; /* of the db, heed's and LMDB's */
+	int depth;		     /* -1: no txn */
 	unsigned char val[3 * 4096 + 100];
 	unsigned long step;
 };
@@ -806,28 +808,31 @@ static void nest_open(struct nest *n, char *hdir, char *ldir)
 	cr_assert_eq(mdb_env_open(n->lenv, ldir, MDB_NOSYNC, 0644), 0);
 	/* A named db: its record lives in the main db, so folds carry it. */
 	HEED_OK(heed_txn_begin(n->henv, NULL, 0, &t));
-	HEED_OK(heed_dbi_open(t, "nested", HEED_CREATE, &n->hdbi));
+	HEED_OK(heed_dbi_open(t, "nested", HEED_CREATE | n->hflags, &n->hdbi));
 	HEED_OK(heed_txn_commit(t));
 	cr_assert_eq(mdb_txn_begin(n->lenv, NULL, 0, &lt), 0);
-	cr_assert_eq(mdb_dbi_open(lt, "nested", MDB_CREATE, &n->ldbi), 0);
+	cr_assert_eq(mdb_dbi_open(lt, "nested", MDB_CREATE | n->lflags, &n->ldbi), 0);
 	cr_assert_eq(mdb_txn_commit(lt), 0);
 }
 
-Test(lmdb_diff, nested_random, .timeout = 300)
+static void nested_run(const char *name, unsigned int hflags, unsigned int lflags,
+		       unsigned long steps)
 {
 	static struct nest N;
 	struct nest *n = &N;
 	char hdir[300], ldir[300];
 	unsigned long nested = 0, nested_aborts = 0, parent_cursor_reads = 0;
 
-	n->rng.s = test_seed("lmdb_diff::nested_random");
+	n->rng.s = test_seed(name);
+	n->hflags = hflags;
+	n->lflags = lflags;
 	snprintf(hdir, sizeof(hdir), "%s/heed", dir);
 	snprintf(ldir, sizeof(ldir), "%s/lmdb", dir);
 	cr_assert_eq(mkdir(hdir, 0755), 0);
 	cr_assert_eq(mkdir(ldir, 0755), 0);
 	nest_open(n, hdir, ldir);
 	n->depth = -1;
-	for (n->step = 0; n->step < NEST_STEPS; n->step++) {
+	for (n->step = 0; n->step < steps; n->step++) {
 		uint64_t p = rng_below(&n->rng, 1000);
 		int hr, lr, d = n->depth;
 
@@ -942,12 +947,21 @@ Test(lmdb_diff, nested_random, .timeout = 300)
 	}
 	if (n->depth >= 0)
 		nest_end(n, 0, 1, hdir);
-	fprintf(stderr,
-		"lmdb_diff::nested_random: %lu steps, %lu nested txns (%lu aborted), %lu parent "
-		"cursor reads\n",
-		n->step, nested, nested_aborts, parent_cursor_reads);
+	fprintf(stderr, "%s: %lu steps, %lu nested txns (%lu aborted), %lu parent cursor reads\n",
+		name, n->step, nested, nested_aborts, parent_cursor_reads);
 	heed_env_close(n->henv);
 	mdb_env_close(n->lenv);
+}
+
+Test(lmdb_diff, nested_random, .timeout = 300)
+{
+	nested_run("lmdb_diff::nested_random", 0, 0, NEST_STEPS);
+}
+
+Test(lmdb_diff, nested_random_reversekey, .timeout = 300)
+{
+	nested_run("lmdb_diff::nested_random_reversekey", HEED_REVERSEKEY, MDB_REVERSEKEY,
+		   NEST_STEPS / 2);
 }
 
 /* core/README.md, "heed and LMDB": a parent's cursor used while its child

@@ -17,14 +17,38 @@
  * GET_BOTH, ... with HEED_NOTFOUND) heed's cursor is unpositioned and
  * LMDB's is not, so both cursors are put back on the first item. Values are
  * never empty (a DUPSORT value of heed is 1 to 511 bytes).
+ *
+ * The same stream runs on dbs in the other orders (struct variant): keys
+ * and values that are native integers (INTEGERKEY, INTEGERDUP, with and
+ * without DUPFIXED), compared from the end (REVERSEKEY, REVERSEDUP), and
+ * the caller's comparators (heed_set_compare, heed_set_dupsort and LMDB's
+ * mdb_set_compare, mdb_set_dupsort). Those use 2,000 keys, so that the
+ * tree of keys splits and has branch pages too.
  */
 #include <lmdb.h>
 
 #include "common.h"
+#include "internal.h" /* heed_env_check: a db in the caller's order */
 
 #define NKEYS 24
 #define HOT   3 /* keys 0..HOT-1 get many long values */
 #define WARM  6 /* keys HOT..WARM-1 up to 40 values of 4 to 53 bytes */
+
+/* How a stream's keys and values are made: text ("k07", ...), or native
+ * unsigned integers of 4 or 8 bytes whose byte order is not their order. */
+enum enc { ENC_STR, ENC_U32, ENC_U64 };
+
+struct variant {
+	const char *name;
+	unsigned int hflags, lflags; /* with (MDB_)DUPSORT */
+	enum enc kenc, venc;
+	unsigned int nkeys;
+	int custom; /* keys and values in the orders of the comparators below */
+};
+
+static const struct variant plain = {"DUPSORT", HEED_DUPSORT, MDB_DUPSORT, ENC_STR, ENC_STR, NKEYS,
+				     0};
+static const struct variant *V = &plain;
 
 static char dir_h[256], dir_l[256], dir_c[256];
 static heed_env *henv;
@@ -99,19 +123,58 @@ static void end(int commit)
 	}
 }
 
-static void make_key(struct rng *r, char *k, size_t *klen)
+/* Key number i of the variant's encoding (k holds 16 bytes). */
+static void key_bytes(unsigned int i, char *k, size_t *klen)
 {
-	*klen = (size_t)snprintf(k, 16, "k%02u", (unsigned)rng_below(r, NKEYS));
+	uint32_t u32 = i * 97u; /* low byte first: not in numeric order */
+	uint64_t u64 = (uint64_t)i * 97u + ((uint64_t)(i % 3) << 40);
+
+	if (V->kenc == ENC_U32) {
+		memcpy(k, &u32, 4);
+		*klen = 4;
+	} else if (V->kenc == ENC_U64) {
+		memcpy(k, &u64, 8);
+		*klen = 8;
+	} else {
+		*klen = (size_t)snprintf(k, 16, V->nkeys > 100 ? "k%04u" : "k%02u", i);
+	}
+}
+
+/* A random key; its number. Many keys: a quarter are the hot and warm
+ * ones, so their values still grow trees. */
+static unsigned int make_key(struct rng *r, char *k, size_t *klen)
+{
+	unsigned int i =
+		(unsigned)(V->nkeys > NKEYS && rng_below(r, 4) == 0 ? rng_below(r, WARM)
+								    : rng_below(r, V->nkeys));
+
+	key_bytes(i, k, klen);
+	return i;
 }
 
 /* A value for key k: hot keys get long values from a wide range (a value
  * tree from the second value on), warm keys middling ones (an inline list
  * that outgrows its bound and becomes a tree), the others short ones from
  * a narrow range (a list; duplicates and misses both happen). */
-static void make_val(struct rng *r, const char *k, char *v, size_t *vlen)
+static void make_val(struct rng *r, unsigned int key, char *v, size_t *vlen)
 {
-	unsigned int key = (unsigned)strtoul(k + 1, NULL, 10), n;
+	unsigned int n;
 
+	if (V->venc != ENC_STR) {
+		/* As many distinct values as the text ones, as numbers. */
+		uint32_t u32;
+		uint64_t u64;
+
+		n = (unsigned)rng_below(r, key < HOT ? 600 : key < WARM ? 40 : 8);
+		u32 = n * 2654435761u;
+		u64 = (uint64_t)n * 0x9e3779b97f4a7c15ull;
+		if (V->venc == ENC_U32)
+			memcpy(v, &u32, 4);
+		else
+			memcpy(v, &u64, 8);
+		*vlen = V->venc == ENC_U32 ? 4 : 8;
+		return;
+	}
 	if (key < HOT) {
 		n = (unsigned)rng_below(r, 600);
 		*vlen = (size_t)snprintf(v, 512, "v%04u", n);
@@ -228,6 +291,7 @@ static void cursor_op(struct rng *r, int *positioned)
 	size_t klen = 0, vlen = 0;
 	heed_val hk = {0, NULL}, hv_ = {0, NULL};
 	MDB_val lk = {0, NULL}, lv = {0, NULL};
+	unsigned int ki = 0;
 	int h, l;
 
 	/* An unpositioned cursor differs by design (README); FIRST_DUP and
@@ -235,18 +299,18 @@ static void cursor_op(struct rng *r, int *positioned)
 	if (!*positioned && o->h != HEED_FIRST && o->h != HEED_LAST && !o->key_in)
 		return;
 	if (o->key_in) {
-		make_key(r, k, &klen);
+		ki = make_key(r, k, &klen);
 		hk = hv(k, klen);
 		lk.mv_data = k;
 		lk.mv_size = klen;
 		if (o->key_in == 2) {
-			make_val(r, k, v, &vlen);
+			make_val(r, ki, v, &vlen);
 			hv_ = hv(v, vlen);
 			lv.mv_data = v;
 			lv.mv_size = vlen;
 		}
 	}
-	snprintf(what, sizeof(what), "cursor %s %.*s", o->name, (int)klen, k);
+	snprintf(what, sizeof(what), "cursor %s key #%u", o->name, ki);
 	h = heed_cursor_get(hc, &hk, &hv_, o->h);
 	l = mdb_cursor_get(lc, &lk, &lv, o->l);
 	SAME_RC(h, l);
@@ -265,29 +329,119 @@ static void cursor_op(struct rng *r, int *positioned)
 	}
 }
 
-static void run(unsigned int nops, uint64_t seed)
+/* The caller's orders of the custom variant, on (bytes, size): keys
+ * bytewise descending; values by their last byte, then size, then bytes.
+ * Both total, 0 only for equal bytes. */
+static int keys_desc(const void *a, size_t an, const void *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	if (c)
+		return c < 0 ? 1 : -1;
+	return an < bn ? 1 : an > bn ? -1 : 0;
+}
+
+static int vals_by_last(const void *a, size_t an, const void *b, size_t bn)
+{
+	int c = ((const unsigned char *)a)[an - 1] - ((const unsigned char *)b)[bn - 1];
+
+	if (c)
+		return c;
+	if (an != bn)
+		return an < bn ? -1 : 1;
+	return memcmp(a, b, an);
+}
+
+static int h_keys(const heed_val *a, const heed_val *b)
+{
+	return keys_desc(a->data, a->size, b->data, b->size);
+}
+
+static int h_vals(const heed_val *a, const heed_val *b)
+{
+	return vals_by_last(a->data, a->size, b->data, b->size);
+}
+
+static int l_keys(const MDB_val *a, const MDB_val *b)
+{
+	return keys_desc(a->mv_data, a->mv_size, b->mv_data, b->mv_size);
+}
+
+static int l_vals(const MDB_val *a, const MDB_val *b)
+{
+	return vals_by_last(a->mv_data, a->mv_size, b->mv_data, b->mv_size);
+}
+
+/* Open "dups" of env e in txn t (creating it when create): heed's, with
+ * the variant's comparators; its flags as created. */
+static void heed_dups_open(heed_txn *t, int create)
+{
+	unsigned int f = 0;
+
+	HEED_OK(heed_dbi_open(t, "dups", create ? HEED_CREATE | V->hflags : 0, &hd));
+	if (V->custom) {
+		HEED_OK(heed_set_compare(t, hd, h_keys));
+		HEED_OK(heed_set_dupsort(t, hd, h_vals));
+	}
+	HEED_OK(heed_dbi_flags(t, hd, &f));
+	cr_assert_eq(f, V->hflags, "%s: flags 0x%x, created with 0x%x", V->name, f, V->hflags);
+}
+
+static void check_report(void *arg, const char *msg)
+{
+	snprintf(arg, 512, "%s", msg);
+}
+
+/* heed-check on dir: the tool, which knows the orders of the flags; for
+ * the caller's order, the same walk in this process, on an env where the
+ * handle has the comparators. */
+static void check_clean(const char *path)
+{
+	heed_env *e;
+	heed_txn *t;
+	char msg[512] = "";
+
+	if (!V->custom) {
+		HEED_CHECK_CLEAN(path);
+		return;
+	}
+	HEED_OK(env_open_dir(&e, path, HEED_NOSYNC, 0, 1u << 30, 4));
+	HEED_OK(heed_txn_begin(e, NULL, 0, &t));
+	heed_dups_open(t, 0);
+	HEED_OK(heed_txn_commit(t));
+	cr_assert_eq(heed_env_check(e, check_report, msg, NULL), 0, "%s: %s", path, msg);
+	heed_env_close(e);
+}
+
+static void run(const struct variant *vr, unsigned int nops, uint64_t seed)
 {
 	struct rng r = {seed};
 	heed_val hk, hv_;
 	MDB_val lk, lv;
 	char k[16], v[512];
 	size_t klen, vlen;
+	unsigned int ki;
 	int h, l, positioned = 0;
 
+	V = vr;
 	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
 	lmdb_open(1u << 30);
 	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
 	cr_assert_eq(mdb_txn_begin(lenv, NULL, 0, &lt), 0);
-	HEED_OK(heed_dbi_open(ht, "dups", HEED_CREATE | HEED_DUPSORT, &hd));
-	cr_assert_eq(mdb_dbi_open(lt, "dups", MDB_CREATE | MDB_DUPSORT, &ld), 0);
+	heed_dups_open(ht, 1);
+	cr_assert_eq(mdb_dbi_open(lt, "dups", MDB_CREATE | V->lflags, &ld), 0);
+	if (V->custom) {
+		cr_assert_eq(mdb_set_compare(lt, ld, l_keys), 0);
+		cr_assert_eq(mdb_set_dupsort(lt, ld, l_vals), 0);
+	}
 	HEED_OK(heed_txn_commit(ht));
 	cr_assert_eq(mdb_txn_commit(lt), 0);
 	begin();
 	for (step = 0; step < nops; step++) {
 		unsigned int pick = (unsigned)rng_below(&r, 100);
 
-		make_key(&r, k, &klen);
-		make_val(&r, k, v, &vlen);
+		ki = make_key(&r, k, &klen);
+		make_val(&r, ki, v, &vlen);
 		hk = hv(k, klen);
 		lk.mv_data = k;
 		lk.mv_size = klen;
@@ -303,7 +457,7 @@ static void run(unsigned int nops, uint64_t seed)
 					  : f == HEED_APPENDDUP	  ? MDB_APPENDDUP
 								  : 0;
 
-			snprintf(what, sizeof(what), "put %s flags %x", k, f);
+			snprintf(what, sizeof(what), "put #%u flags %x", ki, f);
 			h = heed_put(ht, hd, &hk, &hv_, f);
 			l = mdb_put(lt, ld, &lk, &lv, mf);
 			SAME_RC(h, l);
@@ -315,14 +469,14 @@ static void run(unsigned int nops, uint64_t seed)
 		} else if (pick < 40) {
 			int all = rng_below(&r, 4) == 0;
 
-			snprintf(what, sizeof(what), "del %s%s", k, all ? " all" : "");
+			snprintf(what, sizeof(what), "del #%u%s", ki, all ? " all" : "");
 			h = heed_del(ht, hd, &hk, all ? NULL : &hv_);
 			l = mdb_del(lt, ld, &lk, all ? NULL : &lv);
 			SAME_RC(h, l);
 			resync();
 			positioned = 1;
 		} else if (pick < 45) {
-			snprintf(what, sizeof(what), "get %s", k);
+			snprintf(what, sizeof(what), "get #%u", ki);
 			h = heed_get(ht, hd, &hk, &hv_);
 			l = mdb_get(lt, ld, &lk, &lv);
 			SAME_RC(h, l);
@@ -333,12 +487,13 @@ static void run(unsigned int nops, uint64_t seed)
 		} else if (pick < 87) {
 			unsigned int f = rng_below(&r, 2) ? HEED_NODUPDATA : 0;
 
-			snprintf(what, sizeof(what), "cursor put %s flags %x", k, f);
+			snprintf(what, sizeof(what), "cursor put #%u flags %x", ki, f);
 			h = heed_cursor_put(hc, &hk, &hv_, f);
 			l = mdb_cursor_put(lc, &lk, &lv, f ? MDB_NODUPDATA : 0);
 			SAME_RC(h, l);
 			if (!h || h == HEED_KEYEXIST) {
-				snprintf(what, sizeof(what), "GET_CURRENT after cursor put %s", k);
+				snprintf(what, sizeof(what), "GET_CURRENT after cursor put #%u",
+					 ki);
 				h = heed_cursor_get(hc, &hk, &hv_, HEED_GET_CURRENT);
 				l = mdb_cursor_get(lc, &lk, &lv, MDB_GET_CURRENT);
 				SAME_RC(h, l);
@@ -413,15 +568,16 @@ static void run(unsigned int nops, uint64_t seed)
 	}
 	scan_both();
 	end(1);
-	/* A compacted copy holds the same values (its value trees renumbered). */
+	/* A compacted copy holds the same values (its value trees renumbered);
+	 * reopened, the db has the flags it was created with. */
 	HEED_OK(heed_env_copy2(henv, dir_c, HEED_CP_COMPACT));
 	heed_env_close(henv);
-	HEED_CHECK_CLEAN(dir_h);
-	HEED_CHECK_CLEAN(dir_c);
+	check_clean(dir_h);
+	check_clean(dir_c);
 	HEED_OK(env_open_dir(&henv, dir_c, HEED_NOSYNC, 0, 1u << 30, 4));
 	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
 	cr_assert_eq(mdb_txn_begin(lenv, NULL, 0, &lt), 0);
-	HEED_OK(heed_dbi_open(ht, "dups", 0, &hd));
+	heed_dups_open(ht, 0);
 	scan_both();
 	heed_txn_abort(ht);
 	mdb_txn_abort(lt);
@@ -431,7 +587,33 @@ static void run(unsigned int nops, uint64_t seed)
 
 Test(lmdb_dups, random_ops, .init = setup, .fini = teardown, .timeout = 300)
 {
-	run(300000, test_seed("lmdb_dups random_ops"));
+	run(&plain, 300000, test_seed("lmdb_dups random_ops"));
+}
+
+/* The stream on each order, LMDB's comparators against heed's. */
+static const struct variant orders[] = {
+	{"INTEGERKEY size_t, INTEGERDUP unsigned int",
+	 HEED_DUPSORT | HEED_INTEGERKEY | HEED_INTEGERDUP,
+	 MDB_DUPSORT | MDB_INTEGERKEY | MDB_INTEGERDUP, ENC_U64, ENC_U32, 2000, 0},
+	{"INTEGERKEY unsigned int, DUPFIXED INTEGERDUP size_t",
+	 HEED_DUPSORT | HEED_DUPFIXED | HEED_INTEGERKEY | HEED_INTEGERDUP,
+	 MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERKEY | MDB_INTEGERDUP, ENC_U32, ENC_U64, 2000, 0},
+	{"REVERSEKEY, REVERSEDUP", HEED_DUPSORT | HEED_REVERSEKEY | HEED_REVERSEDUP,
+	 MDB_DUPSORT | MDB_REVERSEKEY | MDB_REVERSEDUP, ENC_STR, ENC_STR, 2000, 0},
+	{"set_compare, set_dupsort", HEED_DUPSORT, MDB_DUPSORT, ENC_STR, ENC_STR, 2000, 1},
+};
+
+Test(lmdb_dups, orders, .init = setup, .fini = teardown, .timeout = 300)
+{
+	uint64_t seed = test_seed("lmdb_dups orders");
+	size_t i;
+
+	for (i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+		fprintf(stderr, "lmdb_dups orders: %s\n", orders[i].name);
+		run(&orders[i], 60000, seed + i);
+		teardown();
+		setup();
+	}
 }
 
 /* 200,000 values of one key, put in random order: a tree of values (pages
@@ -815,6 +997,170 @@ Test(lmdb_dups, dupfixed_refusals, .init = setup, .fini = teardown)
 		heed_val m[2] = {{4, "abcd"}, {1, NULL}};
 		HEED_RC(heed_cursor_put(c, &k, m, HEED_MULTIPLE), HEED_INCOMPATIBLE);
 	}
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+}
+
+/* ---- the orders' rows of core/README.md's "heed and LMDB" table ---- */
+
+/* Put size_t key x in both (APPEND or not): both codes, which must agree. */
+static int put_num(uint64_t x, unsigned int hflags, unsigned int lflags)
+{
+	size_t n = (size_t)x;
+	heed_val hk = hv(&n, sizeof(n)), hv_ = hs("v");
+	MDB_val lk = {sizeof(n), &n}, lv = {1, "v"};
+	int h = heed_put(ht, hd, &hk, &hv_, hflags), l = mdb_put(lt, ld, &lk, &lv, lflags);
+
+	snprintf(what, sizeof(what), "put %" PRIu64 " flags %x", x, hflags);
+	SAME_RC(h, l);
+	return h;
+}
+
+/* A native unsigned int or size_t key as decimal, "/4" after one of 4 bytes. */
+static size_t num_text(char *out, size_t len, const void *k, size_t klen, int first)
+{
+	uint64_t x = 0;
+
+	memcpy(&x, k, klen < 8 ? klen : 8);
+	return (size_t)snprintf(out, len, "%s%" PRIu64 "%s", first ? "" : " ", x,
+				klen == 4 ? "/4" : "");
+}
+
+/* The keys of both dbs in their order ("1 2 256"). */
+static void scan_nums(char *hout, char *lout, size_t len)
+{
+	heed_val hk, hv_;
+	MDB_val lk, lv;
+	size_t hu = 0, lu = 0;
+	int first;
+
+	hout[0] = lout[0] = 0;
+	for (first = 1; !heed_cursor_get(hc, &hk, &hv_, first ? HEED_FIRST : HEED_NEXT); first = 0)
+		hu += num_text(hout + hu, len - hu, hk.data, hk.size, first);
+	for (first = 1; !mdb_cursor_get(lc, &lk, &lv, first ? MDB_FIRST : MDB_NEXT); first = 0)
+		lu += num_text(lout + lu, len - lu, lk.mv_data, lk.mv_size, first);
+}
+
+static int h_bytes(const heed_val *a, const heed_val *b)
+{
+	int c = memcmp(a->data, b->data, a->size < b->size ? a->size : b->size);
+
+	return c ? c : (a->size > b->size) - (a->size < b->size);
+}
+
+static int sign(int x)
+{
+	return (x > 0) - (x < 0);
+}
+
+/* INTEGERKEY: keys in numeric order, APPEND checked in it, heed_cmp equal
+ * to mdb_cmp; a key of another size than an unsigned int or a size_t is
+ * HEED_BAD_VALSIZE (LMDB does not check: its compare reads past the
+ * shorter key) and the txn goes on; the flag holds after a reopen. */
+Test(lmdb_dups, integerkey, .init = setup, .fini = teardown)
+{
+	char hs_[256], ls_[256], three[3] = {1, 2, 3};
+	size_t a = 256, b = 2;
+	heed_val ha = hv(&a, sizeof(a)), hb = hv(&b, sizeof(b)), h3 = hv(three, 3), v, key;
+	MDB_val la = {sizeof(a), &a}, lb = {sizeof(b), &b};
+	unsigned int f = 0;
+
+	open_both(HEED_INTEGERKEY, MDB_INTEGERKEY);
+	/* Into the empty db, where an APPEND compares with nothing. */
+	HEED_RC(heed_put(ht, hd, &h3, &ha, HEED_APPEND), HEED_BAD_VALSIZE);
+	cr_assert_eq(put_num(1, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(2, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(256, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(65536, HEED_APPEND, MDB_APPEND), 0);
+	cr_assert_eq(put_num(3, HEED_APPEND, MDB_APPEND), HEED_KEYEXIST);
+	cr_assert_eq(put_num(3, 0, 0), 0);
+	scan_nums(hs_, ls_, sizeof(hs_));
+	cr_assert_str_eq(hs_, "1 2 3 256 65536");
+	cr_assert_str_eq(ls_, hs_);
+	cr_assert_eq(sign(heed_cmp(ht, hd, &ha, &hb)), 1);
+	cr_assert_eq(sign(heed_cmp(ht, hd, &ha, &hb)), sign(mdb_cmp(lt, ld, &la, &lb)));
+	cr_assert_eq(sign(heed_cmp(ht, hd, &hb, &ha)), sign(mdb_cmp(lt, ld, &lb, &la)));
+	cr_assert_eq(heed_cmp(ht, hd, &ha, &ha), 0);
+	HEED_RC(heed_put(ht, hd, &h3, &ha, 0), HEED_BAD_VALSIZE);
+	HEED_RC(heed_put(ht, hd, &h3, &ha, HEED_APPEND), HEED_BAD_VALSIZE);
+	HEED_RC(heed_get(ht, hd, &h3, &v), HEED_BAD_VALSIZE);
+	HEED_RC(heed_del(ht, hd, &h3, NULL), HEED_BAD_VALSIZE);
+	HEED_RC(heed_cursor_get(hc, &h3, &v, HEED_SET_RANGE), HEED_BAD_VALSIZE);
+	HEED_RC(heed_cursor_put(hc, &h3, &ha, 0), HEED_BAD_VALSIZE);
+	cr_assert_eq(put_num(4, 0, 0), 0); /* the txn goes on */
+	/* The main db keeps heed's own order: no order flags, no comparator. */
+	HEED_RC(heed_dbi_open(ht, NULL, HEED_INTEGERKEY, &f), EINVAL);
+	HEED_RC(heed_set_compare(ht, 0, NULL), EINVAL);
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 0, 1u << 30, 4));
+	HEED_OK(heed_txn_begin(henv, NULL, HEED_RDONLY, &ht));
+	HEED_OK(heed_dbi_open(ht, "d", 0, &hd));
+	HEED_OK(heed_dbi_flags(ht, hd, &f));
+	cr_assert_eq(f, HEED_INTEGERKEY);
+	HEED_OK(heed_cursor_open(ht, hd, &hc));
+	HEED_OK(heed_cursor_get(hc, &key, &v, HEED_LAST));
+	cr_assert_eq(key.size, sizeof(a));
+	memcpy(&a, key.data, sizeof(a));
+	cr_assert_eq(a, 65536, "the last key after a reopen: %zu", a);
+	heed_txn_abort(ht);
+	heed_env_close(henv);
+}
+
+/* Flags: INTEGERDUP or REVERSEDUP without DUPSORT are EINVAL (LMDB ignores
+ * them, as DUPFIXED); REVERSEKEY wins over INTEGERKEY, as in LMDB; an
+ * INTEGERDUP value of 5 bytes is HEED_BAD_VALSIZE; heed_dcmp is mdb_dcmp,
+ * APPENDDUP follows INTEGERDUP's order; heed_set_compare(NULL) goes back to
+ * the flags' order. */
+Test(lmdb_dups, order_flags, .init = setup, .fini = teardown)
+{
+	char hs_[256], ls_[256];
+	uint32_t x = 256, y = 2;
+	heed_val hx = hv(&x, 4), hy = hv(&y, 4), k = hs("k"), five = hs("abcde");
+	MDB_val lx = {4, &x}, ly = {4, &y};
+	heed_dbi other;
+
+	open_both(HEED_DUPSORT | HEED_INTEGERDUP, MDB_DUPSORT | MDB_INTEGERDUP);
+	HEED_RC(heed_dbi_open(ht, "e", HEED_CREATE | HEED_INTEGERDUP, &other), EINVAL);
+	HEED_RC(heed_dbi_open(ht, "e", HEED_CREATE | HEED_REVERSEDUP, &other), EINVAL);
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), 1);
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), sign(mdb_dcmp(lt, ld, &lx, &ly)));
+	HEED_RC(heed_put(ht, hd, &k, &five, 0), HEED_BAD_VALSIZE);
+	HEED_OK(heed_put(ht, hd, &k, &hx, 0));
+	/* 2 sorts before 256 as a number (bytewise after: 02 00 > 00 01). */
+	HEED_RC(heed_put(ht, hd, &k, &hy, HEED_APPENDDUP), HEED_KEYEXIST);
+	HEED_OK(heed_set_dupsort(ht, hd, h_bytes));
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), -1);
+	HEED_OK(heed_set_dupsort(ht, hd, NULL));
+	cr_assert_eq(sign(heed_dcmp(ht, hd, &hx, &hy)), 1);
+	HEED_OK(heed_dbi_open(ht, "ik", HEED_CREATE | HEED_INTEGERKEY, &other));
+	cr_assert_eq(sign(heed_cmp(ht, other, &hx, &hy)), 1);
+	HEED_OK(heed_set_compare(ht, other, h_bytes));
+	cr_assert_eq(sign(heed_cmp(ht, other, &hx, &hy)), -1);
+	HEED_OK(heed_set_compare(ht, other, NULL));
+	cr_assert_eq(sign(heed_cmp(ht, other, &hx, &hy)), 1);
+	close_both();
+	/* REVERSEKEY | INTEGERKEY: keys compared from their last byte. */
+	tmpdir_remove(dir_h);
+	tmpdir_remove(dir_l);
+	setup();
+	open_both(HEED_REVERSEKEY | HEED_INTEGERKEY, MDB_REVERSEKEY | MDB_INTEGERKEY);
+	cr_assert_eq(put_num(1, 0, 0), 0);
+	cr_assert_eq(put_num(256, 0, 0), 0);
+	{
+		/* 5 as an unsigned int, 05 00 00 00: from the end, its 05
+		 * meets byte 4 of a size_t, 00 for 1 and 256, so it sorts
+		 * after both; as numbers it would sort between them. */
+		heed_val h5 = hv(&x, 4), one = hs("v");
+		MDB_val l5 = {4, &x}, lone = {1, "v"};
+
+		x = 5;
+		HEED_OK(heed_put(ht, hd, &h5, &one, 0));
+		cr_assert_eq(mdb_put(lt, ld, &l5, &lone, 0), 0);
+	}
+	scan_nums(hs_, ls_, sizeof(hs_));
+	cr_assert_str_eq(hs_, "1 256 5/4");
+	cr_assert_str_eq(ls_, hs_);
 	close_both();
 	HEED_CHECK_CLEAN(dir_h);
 }

@@ -9,9 +9,10 @@
  *   type=btree
  *   mapsize=N
  *   maxreaders=N
- *   duplicates=1              (a HEED_DUPSORT database: both lines,
- *   dupsort=1                  as mdb_dump)
- *   dupfixed=1                (a HEED_DUPFIXED one)
+ *   duplicates=1              (a HEED_DUPSORT database)
+ *   reversekey=1              then a line for each flag it has, in
+ *   dupsort=1                  mdb_dump's order: reversekey, dupsort,
+ *   ...                        integerkey, dupfixed, integerdup, reversedup
  *   db_pagesize=N
  *   HEADER=END
  *    6b6579                   one line per key, one per value: a space,
@@ -161,9 +162,16 @@ static int list_dbs(struct dumper *d, struct names *names, size_t *plain)
 
 static int header(struct dumper *d, const char *name, heed_dbi dbi)
 {
+	static const struct {
+		unsigned int bit;
+		const char *name;
+	} db_flags[] = {{HEED_REVERSEKEY, "reversekey"}, {HEED_DUPSORT, "dupsort"},
+			{HEED_INTEGERKEY, "integerkey"}, {HEED_DUPFIXED, "dupfixed"},
+			{HEED_INTEGERDUP, "integerdup"}, {HEED_REVERSEDUP, "reversedup"}};
 	heed_envinfo info;
 	heed_stat st;
 	unsigned int flags = 0;
+	size_t i;
 	int rc = heed_env_info(d->env, &info);
 
 	if (!rc)
@@ -176,12 +184,13 @@ static int header(struct dumper *d, const char *name, heed_dbi dbi)
 	if (name)
 		fprintf(d->out, "database=%s\n", name);
 	fprintf(d->out, "type=btree\nmapsize=%zu\nmaxreaders=%u\n", info.mapsize, info.maxreaders);
+	/* As mdb_dump 0.9.24 writes them: its mdb_load reads dupsort=1 (and
+	 * ignores duplicates=1, with a warning). */
 	if (flags & HEED_DUPSORT)
-		/* Both lines, as mdb_dump 0.9.24 writes: its mdb_load reads
-		 * dupsort=1 (and ignores duplicates=1, with a warning). */
-		fprintf(d->out, "duplicates=1\ndupsort=1\n");
-	if (flags & HEED_DUPFIXED)
-		fprintf(d->out, "dupfixed=1\n");
+		fprintf(d->out, "duplicates=1\n");
+	for (i = 0; i < sizeof(db_flags) / sizeof(db_flags[0]); i++)
+		if (flags & db_flags[i].bit)
+			fprintf(d->out, "%s=1\n", db_flags[i].name);
 	fprintf(d->out, "db_pagesize=%u\nHEADER=END\n", st.psize);
 	return 0;
 }

@@ -17,11 +17,11 @@
  * or a failed put loads nothing. Where mdb_load is lax this is strict: a
  * last line without its newline, or a section without DATA=END (a cut
  * dump), is an error, not a shorter load. A named database with
- * duplicates (dupsort=1, mdb_dump's, or duplicates=1; dupfixed=1 too) is
- * loaded as a HEED_DUPSORT (HEED_DUPFIXED) one (an existing one must have
- * the same flags); the main database
- * with duplicates, or another key order (integerkey, reversekey
- * ...), is refused: heed stores neither yet.
+ * duplicates (dupsort=1, mdb_dump's, or duplicates=1; dupfixed=1,
+ * integerdup=1, reversedup=1 with it) or another key order (integerkey=1,
+ * reversekey=1) is loaded with those flags (an existing one must have the
+ * same flags); the main database with any of them is refused: it holds the
+ * named databases' records, in heed's own order.
  *
  * Exit 0 on success, 1 on a failure, 2 on a usage error.
  */
@@ -40,6 +40,10 @@
 #define MAX_DBS	  32767	       /* heed_env_set_maxdbs's limit */
 #define MAX_KEY	  511	       /* heed_env_get_maxkeysize */
 #define MAP_LIMIT (1ULL << 46) /* heed_env_set_mapsize's limit */
+/* The flags of a db a header may set. */
+#define DB_FLAGS                                                                                   \
+	(HEED_DUPSORT | HEED_DUPFIXED | HEED_INTEGERKEY | HEED_INTEGERDUP | HEED_REVERSEKEY |      \
+	 HEED_REVERSEDUP)
 
 /* One key/value pair: offsets into the arena, and where the key was read. */
 struct rec {
@@ -50,7 +54,7 @@ struct rec {
 struct section {
 	char *name;	    /* NULL: the main database */
 	size_t first, n;    /* records */
-	unsigned int flags; /* HEED_DUPSORT or 0 */
+	unsigned int flags; /* DB_FLAGS of heed_dbi_open */
 };
 
 struct input {
@@ -275,8 +279,13 @@ static int number(struct input *in, const char *val, unsigned long long *out)
 static int header_line(struct input *in, const char *key, const char *val, int *print,
 		       char **dbname, unsigned int *dbflags)
 {
-	static const char *const order_flags[] = {"integerkey", "integerdup", "reversekey",
-						  "reversedup"};
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} db_flags[] = {{"dupsort", HEED_DUPSORT},	 {"duplicates", HEED_DUPSORT},
+			{"dupfixed", HEED_DUPFIXED},	 {"integerkey", HEED_INTEGERKEY},
+			{"integerdup", HEED_INTEGERDUP}, {"reversekey", HEED_REVERSEKEY},
+			{"reversedup", HEED_REVERSEDUP}};
 	unsigned long long n;
 	char buf[256];
 	size_t i;
@@ -322,19 +331,14 @@ static int header_line(struct input *in, const char *key, const char *val, int *
 			in->pagesize = (unsigned int)n;
 	} else if (!strcmp(key, "mapaddr")) {
 		return 0; /* LMDB's fixed map address: heed has none */
-	} else if (!strcmp(key, "dupsort") || !strcmp(key, "duplicates")) {
-		if (strcmp(val, "0") != 0)
-			*dbflags |= HEED_DUPSORT;
-	} else if (!strcmp(key, "dupfixed")) {
-		if (strcmp(val, "0") != 0)
-			*dbflags |= HEED_DUPFIXED;
 	} else {
-		for (i = 0; i < sizeof(order_flags) / sizeof(order_flags[0]); i++)
-			if (!strcmp(key, order_flags[i]) && strcmp(val, "0") != 0)
-				return bad(in,
-					   "%s: a database with another key or value order; "
-					   "heed has none yet, so it cannot be loaded",
-					   key);
+		for (i = 0; i < sizeof(db_flags) / sizeof(db_flags[0]); i++) {
+			if (strcmp(key, db_flags[i].name) != 0)
+				continue;
+			if (strcmp(val, "0") != 0)
+				*dbflags |= db_flags[i].bit;
+			return 0;
+		}
 		fprintf(stderr, "heed-load-dump: %s: line %zu: unrecognized keyword ignored: %s\n",
 			in->src, in->line, shown(key, buf));
 	}
@@ -377,13 +381,21 @@ static int read_header(struct input *in, int *print, const char *subname)
 			goto out;
 		}
 	}
-	if ((dbflags & (HEED_DUPSORT | HEED_DUPFIXED)) == HEED_DUPFIXED) {
-		rc = bad(in, "dupfixed=1 without dupsort=1: heed keeps it for duplicates");
+	if (!(dbflags & HEED_DUPSORT) &&
+	    (dbflags & (HEED_DUPFIXED | HEED_INTEGERDUP | HEED_REVERSEDUP))) {
+		rc = bad(in, "%s=1 without dupsort=1: heed keeps it for duplicates",
+			 (dbflags & HEED_DUPFIXED)     ? "dupfixed"
+			 : (dbflags & HEED_INTEGERDUP) ? "integerdup"
+						       : "reversedup");
 		goto out;
 	}
 	if (dbflags && !name && !subname) {
-		rc = bad(in, "dupsort=1 for the main database: heed's holds no duplicates "
-			     "(load it into a named one with -s NAME)");
+		rc = bad(in,
+			 "%s=1 for the main database: heed's holds no duplicates and keeps "
+			 "its own order (load it into a named one with -s NAME)",
+			 (dbflags & HEED_DUPSORT)      ? "dupsort"
+			 : (dbflags & HEED_INTEGERKEY) ? "integerkey"
+						       : "reversekey");
 		goto out;
 	}
 	rc = add_section(in, name ? name : subname) ? bad(in, "out of memory") : 1;
@@ -472,7 +484,7 @@ struct failure {
 	size_t line;	   /* of the record whose put failed, or 0 */
 	const char *db;	   /* the database that would not open, or NULL */
 	int begin, commit; /* the txn would not begin or commit */
-	int dupsort;	   /* the db exists with(out) DUPSORT, the input not */
+	int dupsort;	   /* the db exists with other flags than the input's */
 };
 
 /* Put every record in one txn: 0, or a heed code with *f saying where. */
@@ -500,7 +512,7 @@ static int load_all(heed_env *env, const struct input *in, unsigned int putflags
 		if (!rc)
 			rc = heed_dbi_flags(txn, dbi, &have);
 		/* An existing db of the name keeps its own flags. */
-		if (!rc && (have & (HEED_DUPSORT | HEED_DUPFIXED)) != s->flags) {
+		if (!rc && (have & DB_FLAGS) != s->flags) {
 			rc = HEED_INCOMPATIBLE;
 			f->dupsort = 1;
 		}
@@ -666,9 +678,8 @@ int main(int argc, char **argv)
 			heed_strerror(rc));
 	} else if (rc && f.db) {
 		fprintf(stderr, "heed-load-dump: %s: database %s: %s: nothing loaded\n", path, f.db,
-			f.dupsort
-				? "it exists, and is DUPSORT (or DUPFIXED) where the input is not "
-				  "or the other way round"
+			f.dupsort ? "it exists, with other flags (DUPSORT, DUPFIXED or an order) "
+				    "than the input's"
 			: rc == HEED_INCOMPATIBLE
 				? "the main database holds a plain key of that name"
 				: heed_strerror(rc));

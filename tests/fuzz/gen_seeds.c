@@ -2,7 +2,8 @@
  * gen_seeds: writes the seed corpora of the fuzz targets.
  *   gen_seeds DIR   -> DIR/fuzz_open/<name>.heed, small valid data files
  *                      (empty, a few keys, an overflow value, named
- *                      databases, a two-level tree, 8 KiB pages), damaged
+ *                      databases, a two-level tree, 8 KiB pages, dbs in
+ *                      the other key orders), damaged
  *                      files that once crashed libheed (a meta whose
  *                      next_pgno * psize wraps around 2^64, a db record
  *                      naming the main root: issue 10), and
@@ -64,6 +65,37 @@ static int named(heed_env *env)
 	return rc;
 }
 
+/* Named dbs in the other orders: REVERSEKEY with REVERSEDUP values (40
+ * keys of a few values each), INTEGERKEY (300 size_t keys, a tree with a
+ * branch page). */
+static int orders(heed_env *env)
+{
+	heed_txn *txn = NULL;
+	heed_dbi r = 0, n = 0;
+	int rc = heed_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0)
+		rc = heed_dbi_open(txn, "reverse",
+				   HEED_CREATE | HEED_DUPSORT | HEED_REVERSEKEY | HEED_REVERSEDUP,
+				   &r);
+	if (rc == 0)
+		rc = heed_dbi_open(txn, "integer", HEED_CREATE | HEED_INTEGERKEY, &n);
+	for (int i = 0; rc == 0 && i < 300; i++) {
+		char k[16], v[16];
+		size_t x = (size_t)i * 97u;
+		snprintf(k, sizeof(k), "r%03d", i % 40);
+		snprintf(v, sizeof(v), "v%04d", i);
+		heed_val key = {strlen(k), k}, val = {strlen(v), v}, num = {sizeof(x), &x};
+		rc = heed_put(txn, r, &key, &val, 0);
+		if (rc == 0)
+			rc = heed_put(txn, n, &num, &val, 0);
+	}
+	if (rc != 0) {
+		heed_txn_abort(txn);
+		return rc;
+	}
+	return heed_txn_commit(txn);
+}
+
 /* Builds one env file; kind selects the content. */
 static int make_env(const char *out, int kind)
 {
@@ -93,6 +125,9 @@ static int make_env(const char *out, int kind)
 			if (rc == 0)
 				rc = put_keys(env, 0, 100, 16, "tree");
 			break;
+		case 6:
+			rc = orders(env);
+			break;
 		default:
 			rc = put_keys(env, 0, 50, 100, "p");
 			break;
@@ -115,7 +150,7 @@ static int make_env(const char *out, int kind)
 /* The trimmed file opens and holds what was put in it. */
 static int reopen(const char *out, int kind)
 {
-	static const size_t entries[] = {0, 20, 1, 2, 400, 50};
+	static const size_t entries[] = {0, 20, 1, 2, 400, 50, 2};
 	heed_env *env = NULL;
 	heed_stat st;
 	int rc = heed_env_create(&env);
@@ -240,12 +275,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: gen_seeds DIR\n");
 		return 1;
 	}
-	static const char *names[] = {"empty", "small", "overflow", "named", "tree", "page8k"};
+	static const char *names[] = {"empty", "small",	 "overflow", "named",
+				      "tree",  "page8k", "orders"};
 	char path[4096], lock[4200];
 	snprintf(path, sizeof(path), "%s/fuzz_open", argv[1]);
 	mkdir(argv[1], 0755);
 	mkdir(path, 0755);
-	for (int kind = 0; kind < 6; kind++) {
+	for (int kind = 0; kind < 7; kind++) {
 		snprintf(path, sizeof(path), "%s/fuzz_open/%s.heed", argv[1], names[kind]);
 		snprintf(lock, sizeof(lock), "%s-lock", path);
 		unlink(path);
