@@ -890,14 +890,14 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	rc = txn_check(c->txn, 1);
 	if (rc)
 		return rc;
-	if (!key || !data || !key->data || (data->size && !data->data) ||
+	if (!key || !data || !key->data || (data->size && !data->data && !(flags & HEED_RESERVE)) ||
 	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA |
-		       HEED_APPENDDUP | HEED_MULTIPLE)))
+		       HEED_APPENDDUP | HEED_MULTIPLE | HEED_RESERVE)))
 		return EINVAL;
 	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX)
 		return HEED_BAD_VALSIZE;
 	if (c->xc)
-		return dcursor_put(c, key, data, flags);
+		return flags & HEED_RESERVE ? EINVAL : dcursor_put(c, key, data, flags);
 	if (flags & (HEED_NODUPDATA | HEED_APPENDDUP | HEED_MULTIPLE))
 		return EINVAL;
 	if (flags & HEED_CURRENT) {

@@ -76,9 +76,10 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		rc = txn_db(txn, dbi);
 	if (!rc)
 		dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
-	if (!rc && (!data || (data->size && !data->data) ||
-		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
-					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
+	if (!rc &&
+	    (!data || (data->size && !data->data && !(flags & HEED_RESERVE)) ||
+	     (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
+				      (dup ? HEED_NODUPDATA | HEED_APPENDDUP : HEED_RESERVE)))))
 		rc = EINVAL;
 	if (!rc && (data->size > UINT32_MAX || (dup && (!data->size || data->size > MAX_KEYSIZE))))
 		rc = HEED_BAD_VALSIZE;

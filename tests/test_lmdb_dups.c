@@ -818,3 +818,22 @@ Test(lmdb_dups, dupfixed_refusals, .init = setup, .fini = teardown)
 	close_both();
 	HEED_CHECK_CLEAN(dir_h);
 }
+
+/* HEED_RESERVE in a DUPSORT db: heed refuses it (a value must be known to
+ * be placed among the key's values); LMDB's docs forbid it, 0.9.24 takes
+ * it and stores a value (what bytes is not said). Nothing is stored in heed. */
+Test(lmdb_dups, reserve_refused, .init = setup, .fini = teardown)
+{
+	heed_val hk = hs("a"), hv_ = {3, NULL};
+	MDB_val lk = {1, "a"}, lv = {3, "xyz"};
+
+	open_both(HEED_DUPSORT, MDB_DUPSORT);
+	HEED_RC(heed_put(ht, hd, &hk, &hv_, HEED_RESERVE), EINVAL);
+	HEED_RC(heed_cursor_put(hc, &hk, &hv_, HEED_RESERVE), EINVAL);
+	cr_assert_eq(mdb_put(lt, ld, &lk, &lv, MDB_RESERVE), 0);
+	cr_assert_eq(mdb_cursor_put(lc, &lk, &lv, MDB_RESERVE), 0);
+	HEED_RC(heed_cursor_get(hc, &hk, &hv_, HEED_FIRST), HEED_NOTFOUND);
+	cr_assert_eq(mdb_cursor_get(lc, &lk, &lv, MDB_FIRST), 0);
+	close_both();
+	HEED_CHECK_CLEAN(dir_h);
+}
