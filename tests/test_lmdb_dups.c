@@ -437,6 +437,22 @@ Test(lmdb_dups, random_ops, .init = setup, .fini = teardown, .timeout = 300)
 /* 200,000 values of one key, put in random order: a tree of values (pages
  * in the db's counts, not one huge node), found by GET_BOTH, counted,
  * scanned in order, half deleted; equal to LMDB's at each step. */
+/* The output of heed-stat -a on dir_h (it must succeed). */
+static void stat_all(char *out, size_t outsize)
+{
+	char cmd[1200], bin[512];
+	size_t got;
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s", heed_check_path());
+	snprintf(cmd, sizeof(cmd), "%s/heed-stat -a %s", dirname(bin), dir_h);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f, "%s", cmd);
+	got = fread(out, 1, outsize - 1, f);
+	out[got] = 0;
+	cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
+}
+
 Test(lmdb_dups, many_values_of_one_key, .init = setup, .fini = teardown, .timeout = 300)
 {
 	struct rng r = {test_seed("lmdb_dups many_values_of_one_key")};
@@ -528,17 +544,9 @@ Test(lmdb_dups, many_values_of_one_key, .init = setup, .fini = teardown, .timeou
 	HEED_CHECK_CLEAN(dir_h);
 	{
 		/* heed-stat -a names the flag and counts keys and values. */
-		char cmd[1200], out[4096], bin[512];
-		size_t got;
-		FILE *f;
+		char out[4096];
 
-		snprintf(bin, sizeof(bin), "%s", heed_check_path());
-		snprintf(cmd, sizeof(cmd), "%s/heed-stat -a %s", dirname(bin), dir_h);
-		f = popen(cmd, "r");
-		cr_assert_not_null(f, "%s", cmd);
-		got = fread(out, 1, sizeof(out) - 1, f);
-		out[got] = 0;
-		cr_assert_eq(pclose(f), 0, "%s: %s", cmd, out);
+		stat_all(out, sizeof(out));
 		cr_assert(strstr(out, "Status of dups\n") &&
 				  strstr(out, "  Entries: 100000\n  Flags: DUPSORT\n  Keys: 1\n"
 					      "  Most values of a key: 100000\n"),
@@ -836,4 +844,60 @@ Test(lmdb_dups, reserve_refused, .init = setup, .fini = teardown)
 	cr_assert_eq(mdb_cursor_get(lc, &lk, &lv, MDB_FIRST), 0);
 	close_both();
 	HEED_CHECK_CLEAN(dir_h);
+}
+
+/* heed-stat -a: each named db's flags by name (none for a plain db), and a
+ * DUPSORT db's keys beside its entries, which count values. */
+Test(lmdb_dups, heed_stat_flags_and_keys, .init = setup, .fini = teardown)
+{
+	static const struct {
+		const char *name;
+		unsigned int flags;
+		const char *vals[3]; /* of keys a, b, c; "" none */
+		const char *want;
+	} dbs[] = {
+		{"fixed",
+		 HEED_DUPSORT | HEED_DUPFIXED,
+		 {"1,2,3", "4", "5,6"},
+		 "Status of fixed\n  Tree depth: 1\n  Branch pages: 0\n  Leaf pages: 1\n"
+		 "  Overflow pages: 0\n  Entries: 6\n  Flags: DUPSORT DUPFIXED\n  Keys: 3\n"
+		 "  Most values of a key: 3\n"},
+		{"plain",
+		 0,
+		 {"1", "2", ""},
+		 "Status of plain\n  Tree depth: 1\n  Branch pages: 0\n  Leaf pages: 1\n"
+		 "  Overflow pages: 0\n  Entries: 2\nStatus of "},
+		{"sorted",
+		 HEED_DUPSORT,
+		 {"x,yy", "", "z"},
+		 "Status of sorted\n  Tree depth: 1\n  Branch pages: 0\n  Leaf pages: 1\n"
+		 "  Overflow pages: 0\n  Entries: 3\n  Flags: DUPSORT\n  Keys: 2\n"
+		 "  Most values of a key: 2\n"},
+	};
+	char out[4096], key[2] = "a", buf[16], *save, *v;
+	heed_txn *txn;
+	heed_dbi dbi;
+	size_t i, j;
+
+	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
+	HEED_OK(heed_txn_begin(henv, NULL, 0, &txn));
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+		HEED_OK(heed_dbi_open(txn, dbs[i].name, HEED_CREATE | dbs[i].flags, &dbi));
+		for (j = 0; j < 3; j++) {
+			key[0] = (char)('a' + j);
+			snprintf(buf, sizeof(buf), "%s", dbs[i].vals[j]);
+			for (save = NULL, v = strtok_r(buf, ",", &save); v;
+			     v = strtok_r(NULL, ",", &save)) {
+				heed_val hk = hs(key), hv_ = hs(v);
+
+				HEED_OK(heed_put(txn, dbi, &hk, &hv_, 0));
+			}
+		}
+	}
+	HEED_OK(heed_txn_commit(txn));
+	heed_env_close(henv);
+	stat_all(out, sizeof(out));
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		cr_assert(strstr(out, dbs[i].want), "heed-stat -a lacks\n%s\nin\n%s", dbs[i].want,
+			  out);
 }
