@@ -10,10 +10,11 @@
  * the maximum key size; values are 0 bytes to a few overflow pages, their
  * content derived from (seed, length) so the model stores no data.
  *
- * Operations: put (plain, NOOVERWRITE, APPEND), del, get, commit, abort,
- * cursor walks both ways, SET_RANGE, cursor put/del, drop, reopen, and a
- * read snapshot taken while the write txn is open, which must see the
- * committed state only. Nested write txns up to MAX_NEST deep: a child
+ * Operations: put (plain, NOOVERWRITE, APPEND, RESERVE with the value
+ * copied into the returned space after), del, get, commit, abort, cursor
+ * walks both ways, SET_RANGE, cursor put (CURRENT, RESERVE)/del, drop,
+ * reopen, and a read snapshot taken while the write txn is open, which
+ * must see the committed state only. Nested write txns up to MAX_NEST deep: a child
  * begins (its parent then refuses a get), and commit and abort end the
  * innermost child when their argument is odd (an abort puts back the
  * pending state the child began from), else the top txn with its
@@ -23,7 +24,7 @@
  * Opcodes 0xc0 and up work on a DUPSORT db (DB_NAME, its record the main
  * db's first key): 16 keys, each holding a set of 32 values (1 to 400
  * bytes, ordered by their first byte), modelled as a bit set per key: put
- * (plain, NODUPDATA, APPENDDUP), delete of one value or of a key, GET_BOTH
+ * (plain, NODUPDATA, APPENDDUP; RESERVE, refused), delete of one value or of a key, GET_BOTH
  * and GET_BOTH_RANGE with the count, cursor deletes (one value, NODUPDATA)
  * and where the cursor lands, heed_get, and walks of every (key, value)
  * pair with NEXT/PREV, NEXT_NODUP/PREV_NODUP and NEXT_DUP/PREV_DUP. Inline
@@ -369,7 +370,9 @@ static void dput(int k, int v, unsigned int flags)
 	uint32_t have = pending.dups[k];
 	int expect = 0;
 
-	if (have >> v & 1)
+	if (flags & HEED_RESERVE)
+		expect = EINVAL; /* a value is placed by its bytes */
+	else if (have >> v & 1)
 		expect = flags ? HEED_KEYEXIST : 0;
 	else if ((flags & HEED_APPENDDUP) && (have >> v))
 		expect = HEED_KEYEXIST;
@@ -533,12 +536,22 @@ static void dget(heed_txn *txn, const struct state *s, int k)
 		fail("dup get %d: not its first value", k);
 }
 
+/* A HEED_RESERVE put succeeded: its space (len bytes, in the txn's page)
+ * gets the value the model expects, vbuf's. */
+static void reserve_fill(heed_val *v, size_t len, const char *what, int id)
+{
+	if (v->size != len || (len && !v->data))
+		fail("%s RESERVE key %d: %d bytes at %p", what, id, (int)v->size, v->data);
+	if (len)
+		memcpy(v->data, vbuf, len);
+}
+
 static void op_put(int id, uint8_t cls, uint8_t seed, unsigned int flags)
 {
 	need_wtxn();
 	size_t len = vlen_of(cls);
 	fill_value(seed, len);
-	heed_val k = key_val(id), v = {len, vbuf};
+	heed_val k = key_val(id), v = {len, (flags & HEED_RESERVE) ? NULL : vbuf};
 	int expect = 0;
 	if ((flags & HEED_NOOVERWRITE) && pending.e[id].present)
 		expect = HEED_KEYEXIST;
@@ -552,6 +565,8 @@ static void op_put(int id, uint8_t cls, uint8_t seed, unsigned int flags)
 		fail("put key %d: %d", id, rc);
 	if (rc == HEED_KEYEXIST && (flags & HEED_NOOVERWRITE) && !value_ok(&pending.e[id], &v))
 		fail("NOOVERWRITE on key %d returned another value (%d bytes)", id, (int)v.size);
+	if (rc == 0 && (flags & HEED_RESERVE))
+		reserve_fill(&v, len, "put", id);
 	if (rc == 0) {
 		pending.e[id].present = 1;
 		pending.e[id].len = (uint32_t)len;
@@ -610,8 +625,8 @@ static void op_set_range(heed_txn *txn, const struct state *s, int id)
 	heed_cursor_close(cur);
 }
 
-/* Cursor put with HEED_CURRENT on key id, or cursor del of it. */
-static void op_cursor_write(int id, uint8_t seed, int del)
+/* Cursor put with HEED_CURRENT (and flags) on key id, or cursor del of it. */
+static void op_cursor_write(int id, uint8_t seed, int del, unsigned int flags)
 {
 	need_wtxn();
 	heed_cursor *cur;
@@ -637,10 +652,12 @@ static void op_cursor_write(int id, uint8_t seed, int del)
 	} else if (rc == 0) {
 		size_t len = vlen_of(seed);
 		fill_value(seed, len);
-		heed_val nk = key_val(id), nv = {len, vbuf};
-		rc = heed_cursor_put(cur, &nk, &nv, HEED_CURRENT);
+		heed_val nk = key_val(id), nv = {len, (flags & HEED_RESERVE) ? NULL : vbuf};
+		rc = heed_cursor_put(cur, &nk, &nv, HEED_CURRENT | flags);
 		if (rc != 0)
-			fail("cursor_put CURRENT key %d: %d", id, rc);
+			fail("cursor_put CURRENT key %d flags %x: %d", id, flags, rc);
+		if (flags & HEED_RESERVE)
+			reserve_fill(&nv, len, "cursor_put", id);
 		pending.e[id].len = (uint32_t)len;
 		pending.e[id].seed = seed;
 	}
@@ -671,13 +688,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t b = pos < size ? data[pos] : 0;
 		uint8_t c = pos + 1 < size ? data[pos + 1] : 0;
 		if (op >= 0xc0) {
-			static const unsigned int pf[] = {0, HEED_NODUPDATA, HEED_APPENDDUP};
+			static const unsigned int pf[] = {0, HEED_NODUPDATA, HEED_APPENDDUP,
+							  HEED_RESERVE};
 			int k = a % NDKEYS, v = b % NDVALS;
 
 			switch ((op - 0xc0) % 8) {
 			case 0:
 			case 1:
-				dput(k, v, pf[c % 3]);
+				dput(k, v, pf[c % 4]);
 				pos += 2;
 				break;
 			case 2:
@@ -711,11 +729,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 		case 1:
 		case 2:
-			op_put(a, b, c, 0);
+			op_put(a, b, c, (op & 0x10) ? HEED_RESERVE : 0);
 			pos += 2;
 			break;
 		case 3:
-			op_put(a, b, c, HEED_NOOVERWRITE);
+			op_put(a, b, c, HEED_NOOVERWRITE | ((op & 0x10) ? HEED_RESERVE : 0));
 			pos += 2;
 			break;
 		case 4:
@@ -748,7 +766,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_set_range(wtxn, &pending, a);
 			break;
 		case 12:
-			op_cursor_write(a, b, op & 0x10);
+			op_cursor_write(a, b, op & 0x10, (op & 0x20) ? HEED_RESERVE : 0);
 			pos++;
 			break;
 		case 13:
