@@ -1,8 +1,8 @@
 /*
  * test_model.c - model-based randomized test of libheed through core/heed.h.
  *
- * A write txn runs 100..1000 random operations (put plain, NOOVERWRITE and
- * APPEND; del; get; cursor walks from FIRST/LAST/SET/SET_KEY/SET_RANGE
+ * A write txn runs 100..1000 random operations (put plain, RESERVE,
+ * NOOVERWRITE and APPEND; del; get; cursor walks from FIRST/LAST/SET/SET_KEY/SET_RANGE
  * forward or backward; cursor put plain and CURRENT; cursor del), each
  * checked against an in-memory model: one sorted array of entries per
  * database. The txn then commits (85%) or aborts; after every commit every
@@ -487,7 +487,17 @@ static void op_put(heed_txn *txn, int db)
 		HEED_RC(heed_put(txn, d->dbi, &key, &val, flags), HEED_KEYEXIST);
 		return;
 	}
-	HEED_OK(heed_put(txn, d->dbi, &key, &val, flags));
+	if (flags == 0 && rng_below(&M.rng, 4) == 0) {
+		/* Reserved: the space is filled after the put. */
+		trace("put RESERVE", db, klen, vlen);
+		val.data = NULL;
+		HEED_OK(heed_put(txn, d->dbi, &key, &val, HEED_RESERVE));
+		cr_assert(val.size == vlen && (val.data || !vlen), "RESERVE gave no space");
+		if (vlen)
+			memcpy(val.data, M.vbuf, vlen);
+	} else {
+		HEED_OK(heed_put(txn, d->dbi, &key, &val, flags));
+	}
 	model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
 }
 
