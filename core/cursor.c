@@ -491,7 +491,6 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	unsigned int top, i;
 	unsigned char *n;
 	void *p;
-	int rc;
 
 	if (c->pos != CUR_ON || c->after_del || c->dklen || c->xon != XON_TREE ||
 	    c->mod != c->txn->mod || c->txn->state != TXN_ACTIVE || !x->snum)
@@ -505,9 +504,14 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	if (node_flags(n) || node_ksize(n) > MAX_KEYSIZE)
 		return 1;
 	if (key) {
-		rc = current(c, key, NULL);
-		if (rc)
+		/* The key's node, where the cursor stands (not beyond the end:
+		 * it is on one of the node's values). */
+		void *kp = c->pg[c->snum - 1];
+
+		if (node_check(kp, c->ki[c->snum - 1], c->txn->env->psize))
 			return 1;
+		key->data = node_key(page_node(kp, c->ki[c->snum - 1]));
+		key->size = node_ksize(page_node(kp, c->ki[c->snum - 1]));
 	}
 	x->ki[top] = i;
 	c->mcount = 0;
@@ -515,7 +519,8 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 		data->data = node_key(n);
 		data->size = node_ksize(n);
 	}
-	return dsave(c); /* a read txn's: 0 at once */
+	/* A read txn's cursor never re-seeks: nothing to save. */
+	return (c->txn->flags & HEED_RDONLY) ? 0 : dsave(c);
 }
 
 static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
