@@ -503,6 +503,10 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	n = page_node(p, i);
 	if (node_flags(n) || node_ksize(n) > MAX_KEYSIZE)
 		return 1;
+	/* Values put in random order lie in random order in the leaf: as
+	 * next_fast, fetch the node two ahead. */
+	if (i + 2 < page_hdr(p)->nkeys)
+		__builtin_prefetch((char *)p + slot_off(page_slots(p)[i + 2]));
 	if (key) {
 		/* The key's node, where the cursor stands (not beyond the end:
 		 * it is on one of the node's values). */
