@@ -500,12 +500,8 @@ static void node_put(void *p, unsigned int idx, const struct ndesc *d)
 	memcpy(n + 4, &d->dsize, 4);
 	if (d->ksize)
 		memcpy(n + NODE_HDR, d->key, d->ksize);
-	/* No data: a HEED_RESERVE put's value, zeroed so that the page never
-	 * carries a buffer's stale bytes when the caller leaves some unfilled. */
-	if (d->dsize && d->data)
+	if (d->dsize)
 		memcpy(n + NODE_HDR + d->ksize, d->data, d->dsize);
-	else if (d->dsize)
-		memset(n + NODE_HDR + d->ksize, 0, d->dsize);
 	memmove(slots + idx + 1, slots + idx, (h->nkeys - idx) * SLOT_SIZE);
 	slots[idx] = make_slot(slot_prefix(d->key, d->ksize, h->cpl), h->upper);
 	h->nkeys++;
@@ -802,24 +798,6 @@ static unsigned int node_max(unsigned int psize)
 	return (psize - PAGE_HDR) / 2;
 }
 
-/* Point data at the space a HEED_RESERVE put just stored: resv, the first
- * overflow page's payload, or else the new node's value, found again as a
- * split may have moved it to another page. */
-static int reserved(heed_cursor *c, const heed_val *key, heed_val *data, void *resv)
-{
-	int rc, exact;
-
-	if (resv) {
-		data->data = resv;
-		return 0;
-	}
-	rc = bt_seek(c, key->data, key->size, &exact);
-	if (rc || !exact)
-		return rc ? rc : HEED_CORRUPTED;
-	data->data = node_data(page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]));
-	return 0;
-}
-
 int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags,
 	   unsigned int nflags)
 {
@@ -827,10 +805,9 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	heed_env *env = txn->env;
 	struct dbrec *db = cur_db(c);
 	unsigned int psize = env->psize, top;
-	int reserve = (flags & HEED_RESERVE) != 0;
 	struct ndesc nd;
 	unsigned char *old = NULL;
-	void *leaf, *resv = NULL;
+	void *leaf;
 	int rc, exact = 0;
 
 	if (flags & HEED_APPEND) {
@@ -863,7 +840,7 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	nd.key = key->data;
 	nd.ksize = (unsigned int)key->size;
 	nd.flags = nflags;
-	nd.data = reserve ? NULL : data->data;
+	nd.data = data->data;
 	nd.dsize = (uint32_t)data->size;
 	if (NODE_HDR + key->size + data->size + SLOT_SIZE > node_max(psize)) {
 		uint32_t np = (uint32_t)((PAGE_HDR + data->size + psize - 1) / psize);
@@ -877,11 +854,11 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 			return rc;
 		page_hdr(op)->flags = P_OVERFLOW | P_DIRTY;
 		page_hdr(op)->lower = np;
-		if (data->size && !reserve)
+		/* No data: bt_put_reserve's, the whole payload zeroed. */
+		if (data->size && data->data)
 			memcpy((char *)op + PAGE_HDR, data->data, data->size);
-		memset((char *)op + PAGE_HDR + (reserve ? 0 : data->size), 0,
-		       (size_t)np * psize - PAGE_HDR - (reserve ? 0 : data->size));
-		resv = (char *)op + PAGE_HDR;
+		memset((char *)op + PAGE_HDR + (data->data ? data->size : 0), 0,
+		       (size_t)np * psize - PAGE_HDR - (data->data ? data->size : 0));
 		db->overflow_pages += np;
 		wr64(nd.inl, pg);
 		wr64(nd.inl + 8, data->size);
@@ -917,10 +894,7 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 		}
 		if (!(nd.flags & N_BIG) && node_flags(old) == nd.flags &&
 		    node_dsize(old) == nd.dsize) {
-			if (reserve)
-				data->data = node_data(old);
-			else
-				memcpy(node_data(old), nd.data, nd.dsize);
+			memcpy(node_data(old), nd.data, nd.dsize);
 			return 0;
 		}
 		page_remove(leaf, psize, c->ki[top]);
@@ -932,9 +906,47 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	db->entries++;
 	if (flags & HEED_APPEND)
 		append_save(c);
-	if (reserve)
-		return reserved(c, key, data, resv);
 	return 0;
+}
+
+/* The value of a HEED_RESERVE put's inline node: zeros, so that the page
+ * never carries stale bytes the caller leaves unfilled (an inline node is
+ * at most half a page; in .bss, it costs no file space). */
+static unsigned char reserve_zeros[MAX_PSIZE / 2];
+
+int bt_put_reserve(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
+{
+	heed_val z = {data->size, NULL};
+	unsigned char *n;
+	void *first;
+	uint64_t pg, size;
+	uint32_t np;
+	int rc, exact;
+
+	if (NODE_HDR + key->size + data->size + SLOT_SIZE <= node_max(c->txn->env->psize))
+		z.data = reserve_zeros;
+	rc = bt_put(c, key, &z, flags & ~(unsigned int)HEED_RESERVE, 0);
+	if (rc == HEED_KEYEXIST)
+		*data = z;
+	if (rc)
+		return rc;
+	/* Found again: a split may have moved the new node. */
+	rc = bt_seek(c, key->data, key->size, &exact);
+	if (!rc && !exact)
+		rc = HEED_CORRUPTED;
+	if (!rc && node_check(c->pg[c->snum - 1], c->ki[c->snum - 1], c->txn->env->psize))
+		rc = HEED_CORRUPTED;
+	if (rc)
+		return rc;
+	n = page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]);
+	if (!(node_flags(n) & N_BIG)) {
+		data->data = node_data(n);
+		return 0;
+	}
+	rc = overflow_get(c->txn, n, &first, &pg, &np, &size);
+	if (!rc)
+		data->data = (char *)first + PAGE_HDR;
+	return rc;
 }
 
 /* Replace the key of node idx of branch page lvl (its child stays). */

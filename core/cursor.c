@@ -924,7 +924,8 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 			return EINVAL;
 		flags &= ~(unsigned int)(HEED_CURRENT | HEED_NOOVERWRITE);
 	}
-	rc = bt_put(c, key, data, flags, 0);
+	rc = (flags & HEED_RESERVE) ? bt_put_reserve(c, key, data, flags)
+				    : bt_put(c, key, data, flags, 0);
 	if (rc && rc != HEED_KEYEXIST) {
 		c->pos = CUR_UNSET;
 		c->snum = 0;

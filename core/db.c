@@ -90,7 +90,8 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		c.xc = &x;
 		rc = dup_put(&c, key, data, flags);
 	} else {
-		rc = bt_put(&c, key, data, flags, 0);
+		rc = (flags & HEED_RESERVE) ? bt_put_reserve(&c, key, data, flags)
+					    : bt_put(&c, key, data, flags, 0);
 	}
 	/* HEED_BAD_VALSIZE: a DUPFIXED value of another size, refused before
 	 * anything changed. */
