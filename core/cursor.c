@@ -20,6 +20,7 @@
 #include "search.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #define OP_PUT 100
@@ -413,8 +414,8 @@ static int dstep_key(heed_cursor *c, int prev)
 }
 
 /* Pack the key's values from the cursor's on into c->mbuf, as many as fit
- * in a page; the cursor ends on the last one packed. */
-static int pack_values(heed_cursor *c, heed_val *data)
+ * in a page and at most max; the cursor ends on the last one packed. */
+static int pack_values(heed_cursor *c, heed_val *data, unsigned int max)
 {
 	unsigned int psize = c->txn->env->psize;
 	size_t used = 0, each = 0;
@@ -433,7 +434,7 @@ static int pack_values(heed_cursor *c, heed_val *data)
 		memcpy(c->mbuf + used, v.data, v.size);
 		used += v.size;
 		c->mcount++;
-		if (used + each > psize)
+		if (used + each > psize || c->mcount == max)
 			break;
 		rc = dup_step(c, 0);
 		if (rc == HEED_NOTFOUND)
@@ -447,11 +448,13 @@ static int pack_values(heed_cursor *c, heed_val *data)
 }
 
 /* PREV_MULTIPLE: back over skip values (the last chunk) to the value
- * before them, then to the first of the page of values ending there. When
- * there is none before, the cursor stays where it stood: HEED_NOTFOUND. */
+ * before them, then to the first of the page of values ending there, and
+ * those values (only: near the key's first value they are fewer than a
+ * page, and packing on would return the last chunk's again). When there is
+ * none before, the cursor stays where it stood: HEED_NOTFOUND. */
 static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 {
-	unsigned int psize = c->txn->env->psize, i, j;
+	unsigned int psize = c->txn->env->psize, i, j, n = 0;
 	size_t used = 0;
 	heed_val v;
 	int rc;
@@ -470,6 +473,7 @@ static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 		if (rc)
 			return rc;
 		used += v.size;
+		n++;
 		if (used + v.size > psize)
 			break;
 		rc = dup_step(c, 1);
@@ -478,7 +482,7 @@ static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 		if (rc)
 			return rc;
 	}
-	return pack_values(c, data);
+	return pack_values(c, data, n);
 }
 
 /* NEXT or NEXT_DUP to the next value in the current leaf of the key's
@@ -654,7 +658,7 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 		if (op == HEED_PREV_MULTIPLE)
 			rc = prev_chunk(c, skip, data);
 		else
-			rc = pack_values(c, data);
+			rc = pack_values(c, data, UINT_MAX);
 		if (rc)
 			return rc;
 		c->after_del = 0;

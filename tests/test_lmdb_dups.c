@@ -901,3 +901,43 @@ Test(lmdb_dups, heed_stat_flags_and_keys, .init = setup, .fini = teardown)
 		cr_assert(strstr(out, dbs[i].want), "heed-stat -a lacks\n%s\nin\n%s", dbs[i].want,
 			  out);
 }
+
+/* PREV_MULTIPLE from a key's last value, repeated: the chunks, back to
+ * front, are the key's values, each once. 25 values of 400 bytes, 10 to a
+ * 4 KiB chunk: chunks 15..24, 5..14, then 0..4 (a packing forward from the
+ * key's first value used to give 0..9 again). heed only: LMDB's chunks are
+ * its pages, and its PREV_MULTIPLE from the last value starts a page back. */
+Test(lmdb_dups, prev_multiple_walk, .init = setup, .fini = teardown)
+{
+	static unsigned char want[25 * 400], got[25 * 400];
+	heed_val k = hs("a"), v;
+	size_t end = sizeof(got), i;
+	unsigned int chunks = 0;
+	int rc;
+
+	HEED_OK(env_open_dir(&henv, dir_h, HEED_NOSYNC, 4096, 1u << 30, 4));
+	HEED_OK(heed_txn_begin(henv, NULL, 0, &ht));
+	HEED_OK(heed_dbi_open(ht, "d", HEED_CREATE | HEED_DUPSORT | HEED_DUPFIXED, &hd));
+	for (i = 0; i < 25; i++) {
+		memset(want + i * 400, 'a' + (int)(i % 26), 400);
+		want[i * 400] = (unsigned char)i;
+		v = hv(want + i * 400, 400);
+		HEED_OK(heed_put(ht, hd, &k, &v, 0));
+	}
+	HEED_OK(heed_cursor_open(ht, hd, &hc));
+	v = hv(want + 24 * 400, 400);
+	HEED_OK(heed_cursor_get(hc, &k, &v, HEED_GET_BOTH));
+	while ((rc = heed_cursor_get(hc, &k, &v, HEED_PREV_MULTIPLE)) == 0) {
+		cr_assert(v.size % 400 == 0 && v.size <= end, "chunk %u: %zu bytes, %zu left",
+			  chunks, v.size, end);
+		end -= v.size;
+		memcpy(got + end, v.data, v.size);
+		chunks++;
+	}
+	HEED_RC(rc, HEED_NOTFOUND);
+	cr_assert_eq(end, 0, "the chunks hold %zu bytes of %zu", sizeof(got) - end, sizeof(got));
+	cr_assert(!memcmp(got, want, sizeof(got)), "the chunks are not the values in order");
+	cr_assert_eq(chunks, 3);
+	HEED_OK(heed_txn_commit(ht));
+	heed_env_close(henv);
+}

@@ -1082,11 +1082,14 @@ static void op_dmoves(heed_txn *txn, int db)
 			break;
 		case HEED_PREV_MULTIPLE:
 			/* Back over the last chunk (none after another op),
-			 * then the page of values ending there. */
+			 * then the page of values ending there (fewer at the
+			 * key's start). */
 			want = pos >= first + chunk ? pos - chunk : NOTHING;
 			if (want != NOTHING) {
-				want = want + 1 >= first + m ? want + 1 - m : first;
-				cnt = last - want + 1 < m ? last - want + 1 : m;
+				size_t end = want;
+
+				want = end + 1 >= first + m ? end + 1 - m : first;
+				cnt = end - want + 1;
 			}
 			break;
 		default:
