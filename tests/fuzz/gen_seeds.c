@@ -248,6 +248,16 @@ static const unsigned char prog_reserve[] = {
 	63, 18, 64, 17, 64, 18, 65,   22, 65, 18, 66, 12, 66, 18, 67, 17, 67, 18, 68, 22, 68,
 	18, 69, 12, 69, 18, 70, 17,   70, 18, 71, 22, 71, 8,  0,  15, 1,  10, 0,  10, 1};
 
+/* The DUPFIXED db (opcodes 0xf0 up): MULTIPLE puts of 400-byte values (3
+ * chunks a key), chunk reads both ways, NODUPDATA and APPENDDUP refusals,
+ * values of another size, deletes, a MULTIPLE put stopped by a refusal,
+ * commit, abort, reopen, walks. */
+static const unsigned char prog_fixed[] = {
+	0xf1, 3,    0xff, 0xff, 0xf4, 3,    0xf5, 3,	0xf1, 1,    0xaa, 0x55, 0xf0, 2,
+	5,    1,    0xf0, 2,	5,    1,    0xf0, 2,	3,    2,    0xf7, 2,	0xf7, 4,
+	0xf6, 0,    8,	  0,	0xf2, 3,    4,	  0xf3, 1,    0xf1, 0x83, 0x0f, 0xf0, 0xf5,
+	3,    0xf6, 0,	  9,	0,    0xf4, 3,	  15,	1,    0xf6, 0,	  0xf5, 3};
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -303,6 +313,7 @@ int main(int argc, char **argv)
 		{"nested", prog_nested, sizeof(prog_nested)},
 		{"dups", prog_dups, sizeof(prog_dups)},
 		{"reserve", prog_reserve, sizeof(prog_reserve)},
+		{"fixed", prog_fixed, sizeof(prog_fixed)},
 	};
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/fuzz_ops/%s.ops", argv[1], progs[i].name);
