@@ -733,7 +733,8 @@ static void fchunks(heed_txn *txn, const struct state *s, int k, int backward)
 		if (!backward)
 			end += val.size;
 	}
-	if (s->fix[k] && (rc != HEED_NOTFOUND || end != (backward ? 0 : n) || memcmp(got, want, n)))
+	if (s->fix[k] &&
+	    (rc != HEED_NOTFOUND || end != (backward ? 0 : n) || memcmp(got, want, n) != 0))
 		fail("fixed key %d: the %s chunks are not its values (%d, %zu of %zu)", k,
 		     backward ? "PREV_MULTIPLE" : "NEXT_MULTIPLE", rc, end, n);
 	heed_cursor_close(cur);
@@ -767,8 +768,8 @@ static void fwalk(heed_txn *txn, const struct state *s)
 				kk++;
 			}
 		} while (kk < NFKEYS && !(s->fix[kk] >> vv & 1));
-		if (kk == NFKEYS || k.size != 3 || memcmp(k.data, fkey[kk], 3) ||
-		    v.size != fval(kk, vv, buf) || memcmp(v.data, buf, v.size))
+		if (kk == NFKEYS || k.size != 3 || memcmp(k.data, fkey[kk], 3) != 0 ||
+		    v.size != fval(kk, vv, buf) || memcmp(v.data, buf, v.size) != 0)
 			fail("fixed walk: pair %zu is not %d/%d", n, kk, vv);
 		if (heed_cursor_count(cur, &cnt) != 0 ||
 		    cnt != (size_t)__builtin_popcount(s->fix[kk]))
