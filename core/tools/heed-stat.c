@@ -36,8 +36,9 @@ static const struct {
 	{HEED_DUPFIXED, "DUPFIXED"},
 };
 
-/* "  Flags: DUPSORT DUPFIXED": the named bits, then any other as hex (a
- * file written by a newer heed) so that none is hidden. */
+/* "  Flags: DUPSORT DUPFIXED": the named bits, then any other as hex, so
+ * that a flag added to DB_PERSISTENT (internal.h: the bits a db record may
+ * hold) before its row here still shows. */
 static void print_flags(unsigned int flags)
 {
 	size_t i;
