@@ -14,6 +14,12 @@
  *   delete      every key, in random order, 1000 per commit
  *   durable     one put per commit, each commit synced, on a real disk
  *               (--disk-dir, default /var/tmp)
+ * Duplicates, heed and LMDB only (a DUPSORT db): n / 1000 keys (1,000;
+ * --quick 100) each holding 1,000 values of 8 bytes (big-endian numbers):
+ *   dupfill     the n (key, value) pairs in a random order, 1000 per commit
+ *   dupget      GET_BOTH of random present pairs
+ *   dupscan     a key's values in order (SET, then NEXT_DUP), random keys;
+ *               an op is one value
  * A case is named workload/engine (filter with e.g. '/(heed|lmdb)$').
  * Workloads run engine by engine within each workload, so the engines
  * meet the machine in the same state; the write cases are fixed work (the
@@ -38,6 +44,8 @@
 #define FILL_SAMPLES 40
 #define READERS	     2
 #define NENGINES     5
+#define DUP_VALS     1000 /* values per key in the dup* workloads */
+#define DUP_VLEN     8
 
 static const struct kv_engine *const engines[NENGINES] = {
 	&kv_heed, &kv_lmdb, &kv_sqlite, &kv_leveldb, &kv_rocksdb,
@@ -52,11 +60,15 @@ enum workload {
 	W_MIXED,
 	W_DELETE,
 	W_DURABLE,
+	W_DUPFILL,
+	W_DUPGET,
+	W_DUPSCAN,
 	NWORKLOADS
 };
 
 static const char *const wl_names[NWORKLOADS] = {
-	"fillseq", "fillrandom", "readrandom", "readseq", "overwrite", "mixed", "delete", "durable",
+	"fillseq", "fillrandom", "readrandom", "readseq", "overwrite", "mixed",
+	"delete",  "durable",	 "dupfill",    "dupget",  "dupscan",
 };
 
 struct store {
@@ -66,7 +78,8 @@ struct store {
 	struct kv_reader *rd;
 	const uint32_t *perm; /* a random order of 0..n-1 */
 	uint64_t n;
-	uint64_t pos; /* progress of a fixed-work load */
+	uint64_t dkeys; /* dup*: pair p is key p % dkeys, value p / dkeys */
+	uint64_t pos;	/* progress of a fixed-work load */
 	uint64_t rng;
 	/* mixed: reader threads, their reads and the time they were counted over */
 	uint64_t reader_seed;
@@ -93,39 +106,117 @@ static int kv_fail(struct store *s, const char *what)
 			       s->eng->error(s->kv));
 }
 
-/* Writes of fill, overwrite, delete and durable: iters operations from where
+/* One put or del of the plain write workloads, at s->pos. */
+static int write_one(struct store *s)
+{
+	char key[KEY_LEN];
+	uint64_t k;
+	int rc;
+
+	if (s->wl == W_FILLSEQ || s->wl == W_DURABLE)
+		k = s->pos;
+	else if (s->wl == W_OVERWRITE || s->wl == W_MIXED)
+		k = heed_stats_rand(&s->rng) % s->n;
+	else
+		k = s->perm[s->pos % s->n];
+	s->pos++;
+	heed_bench_key(key, KEY_LEN, k);
+	if (s->wl == W_DELETE) {
+		rc = s->eng->del(s->kv, key, KEY_LEN);
+	} else {
+		memcpy(s->val, &s->pos, sizeof(s->pos));
+		rc = s->eng->put(s->kv, key, KEY_LEN, s->val, VAL_LEN, s->seq);
+	}
+	return rc ? kv_fail(s, s->wl == W_DELETE ? "del" : "put") : 0;
+}
+
+/* The key and value of dup pair p. */
+static void dup_pair(const struct store *s, uint64_t p, char *key, unsigned char *val)
+{
+	uint64_t v = p / s->dkeys;
+
+	heed_bench_key(key, KEY_LEN, p % s->dkeys);
+	for (int i = 0; i < DUP_VLEN; i++)
+		val[i] = (unsigned char)(v >> (8 * (DUP_VLEN - 1 - i)));
+}
+
+static int put_pair(struct store *s, uint64_t p)
+{
+	char key[KEY_LEN];
+	unsigned char val[DUP_VLEN];
+
+	dup_pair(s, p, key, val);
+	return s->eng->put(s->kv, key, KEY_LEN, val, DUP_VLEN, 0) ? kv_fail(s, "put") : 0;
+}
+
+/* dupget: GET_BOTH of random present pairs. */
+static int dupget_routine(void *arg, uint64_t iters)
+{
+	struct store *s = arg;
+	char key[KEY_LEN];
+	unsigned char val[DUP_VLEN];
+	int rc = s->eng->refresh(s->rd);
+
+	if (rc)
+		return kv_fail(s, "refresh");
+	for (uint64_t i = 0; i < iters; i++) {
+		uint64_t p = heed_stats_rand(&s->rng) % s->n;
+
+		dup_pair(s, p, key, val);
+		rc = s->eng->get_both(s->rd, key, KEY_LEN, val, DUP_VLEN);
+		if (rc < 0)
+			return kv_fail(s, "get_both");
+		if (rc > 0)
+			return heed_bench_fail(s->b, "dupget/%s: pair %llu missing", s->eng->name,
+					       (unsigned long long)p);
+	}
+	return 0;
+}
+
+/* dupscan: iters values, a random key's from its first on. */
+static int dupscan_routine(void *arg, uint64_t iters)
+{
+	struct store *s = arg;
+	char key[KEY_LEN];
+	uint64_t done = 0, bytes = 0;
+
+	while (done < iters) {
+		uint64_t k = heed_stats_rand(&s->rng) % s->dkeys, n;
+		uint64_t max = iters - done < DUP_VALS ? iters - done : DUP_VALS;
+
+		heed_bench_key(key, KEY_LEN, k);
+		if (s->eng->scan_dups(s->rd, key, KEY_LEN, max, &n, &bytes))
+			return kv_fail(s, "scan_dups");
+		if (n != max)
+			return heed_bench_fail(s->b, "dupscan/%s: key %llu: %llu values of %llu",
+					       s->eng->name, (unsigned long long)k,
+					       (unsigned long long)n, (unsigned long long)max);
+		done += n;
+	}
+	if (bytes != iters * DUP_VLEN)
+		return heed_bench_fail(s->b, "dupscan/%s: %llu bytes read for %llu values",
+				       s->eng->name, (unsigned long long)bytes,
+				       (unsigned long long)iters);
+	return 0;
+}
+
+/* Writes of fill, overwrite, delete, durable and dupfill: iters operations from where
  * the previous sample stopped, committed every BATCH (durable: every one). */
 static int write_routine(void *arg, uint64_t iters)
 {
 	struct store *s = arg;
 	uint64_t batch = s->wl == W_DURABLE ? 1 : BATCH;
-	char key[KEY_LEN];
 	int rc = 0;
 
 	for (uint64_t i = 0; i < iters; i++) {
-		uint64_t k;
-
 		if (i % batch == 0) {
 			rc = s->eng->begin(s->kv);
 			if (rc)
 				return kv_fail(s, "begin");
 		}
-		if (s->wl == W_FILLSEQ || s->wl == W_DURABLE)
-			k = s->pos;
-		else if (s->wl == W_OVERWRITE || s->wl == W_MIXED)
-			k = heed_stats_rand(&s->rng) % s->n;
-		else
-			k = s->perm[s->pos % s->n];
-		s->pos++;
-		heed_bench_key(key, KEY_LEN, k);
-		if (s->wl == W_DELETE) {
-			rc = s->eng->del(s->kv, key, KEY_LEN);
-		} else {
-			memcpy(s->val, &s->pos, sizeof(s->pos));
-			rc = s->eng->put(s->kv, key, KEY_LEN, s->val, VAL_LEN, s->seq);
-		}
+		rc = s->wl == W_DUPFILL ? put_pair(s, s->perm[s->pos++ % s->n]) : write_one(s);
 		if (rc)
-			return kv_fail(s, s->wl == W_DELETE ? "del" : "put");
+			return rc;
 		if ((i + 1) % batch == 0 || i + 1 == iters) {
 			rc = s->eng->commit(s->kv);
 			if (rc)
@@ -221,7 +312,8 @@ static int mixed_routine(void *arg, uint64_t iters)
 	return rc;
 }
 
-static int open_store(struct store *s, const char *base, int durable)
+/* dups: a duplicates store (open_dups). */
+static int open_store(struct store *s, const char *base, int durable, int dups)
 {
 	char err[512];
 	int rc;
@@ -230,7 +322,8 @@ static int open_store(struct store *s, const char *base, int durable)
 	if (!mkdtemp(s->dir))
 		return heed_bench_fail(s->b, "%s: mkdtemp in %s: %s", s->eng->name, base,
 				       strerror(errno));
-	rc = s->eng->open(s->dir, durable, &s->kv, err, sizeof(err));
+	rc = dups ? s->eng->open_dups(s->dir, &s->kv, err, sizeof(err))
+		  : s->eng->open(s->dir, durable, &s->kv, err, sizeof(err));
 	if (rc) {
 		heed_bench_rmtree(s->dir);
 		return heed_bench_fail(s->b, "%s", err);
@@ -265,7 +358,10 @@ static int run_case(struct store *s, enum workload wl, uint64_t fixed, unsigned 
 		.name = name,
 		.arg = s,
 		.elems = 1,
-		.bytes = wl == W_DELETE ? KEY_LEN : KEY_LEN + VAL_LEN,
+		.bytes = wl == W_DELETE	   ? KEY_LEN
+			 : wl == W_DUPSCAN ? DUP_VLEN
+			 : wl >= W_DUPFILL ? KEY_LEN + DUP_VLEN
+					   : KEY_LEN + VAL_LEN,
 		.fixed_iters = fixed,
 		.samples = samples,
 		.nondeterministic = wl == W_MIXED,
@@ -282,6 +378,8 @@ static int run_case(struct store *s, enum workload wl, uint64_t fixed, unsigned 
 	d.routine = wl == W_READRANDOM ? readrandom_routine
 		    : wl == W_READSEQ  ? readseq_routine
 		    : wl == W_MIXED    ? mixed_routine
+		    : wl == W_DUPGET   ? dupget_routine
+		    : wl == W_DUPSCAN  ? dupscan_routine
 				       : write_routine;
 	rc = heed_bench_run(s->b, &d);
 	if (rc)
@@ -335,8 +433,10 @@ static void print_table(const struct table *t, uint64_t n)
 {
 	char buf[48];
 
-	printf("\n%llu keys of %d bytes, values of %d bytes; ops/s (ratio to heed)\n\n",
-	       (unsigned long long)n, KEY_LEN, VAL_LEN);
+	printf("\n%llu keys of %d bytes, values of %d bytes; dup*: %llu keys each with %d values "
+	       "of %d bytes; ops/s (ratio to heed)\n\n",
+	       (unsigned long long)n, KEY_LEN, VAL_LEN, (unsigned long long)(n / DUP_VALS),
+	       DUP_VALS, DUP_VLEN);
 	printf("| %-22s |", "workload");
 	for (int e = 0; e < NENGINES; e++)
 		printf(" %-18s |", engines[e]->name);
@@ -383,6 +483,7 @@ static int suite(heed_bench *b)
 		st[e].eng = engines[e];
 		st[e].idx = e;
 		st[e].n = n;
+		st[e].dkeys = n / DUP_VALS;
 		st[e].perm = perm;
 		st[e].rng = heed_bench_seed(b) + (uint64_t)e;
 		for (int i = 0; i < VAL_LEN; i++)
@@ -393,7 +494,7 @@ static int suite(heed_bench *b)
 		for (int e = 0; e < NENGINES && !rc; e++) {
 			if (!en[e])
 				continue;
-			rc = open_store(&st[e], heed_bench_tmpdir(b), 0);
+			rc = open_store(&st[e], heed_bench_tmpdir(b), 0, 0);
 			if (!rc)
 				rc = run_case(&st[e], W_FILLSEQ, fill, FILL_SAMPLES, t);
 			if (!rc && st[e].pos)
@@ -406,7 +507,7 @@ static int suite(heed_bench *b)
 		for (int e = 0; e < NENGINES && !rc; e++) {
 			if (!en[e])
 				continue;
-			rc = open_store(&st[e], heed_bench_tmpdir(b), 0);
+			rc = open_store(&st[e], heed_bench_tmpdir(b), 0, 0);
 			if (!rc)
 				rc = run_case(&st[e], W_FILLRANDOM, fill, FILL_SAMPLES, t);
 			if (!rc && st[e].pos < n) {
@@ -472,11 +573,38 @@ static int suite(heed_bench *b)
 			close_store(&st[e]);
 	}
 
+	/* Duplicates: one DUPSORT store per engine that has them. */
+	if (!rc && engines_enabled(b, W_DUPFILL, W_DUPSCAN, en)) {
+		for (int e = 0; e < NENGINES && !rc; e++) {
+			if (!en[e] || !engines[e]->open_dups)
+				continue;
+			rc = open_store(&st[e], heed_bench_tmpdir(b), 0, 1);
+			if (!rc)
+				rc = run_case(&st[e], W_DUPFILL, fill, FILL_SAMPLES, t);
+			if (!rc && st[e].pos < n) {
+				st[e].wl = W_DUPFILL;
+				rc = write_routine(&st[e], n - st[e].pos);
+			}
+			if (!rc)
+				rc = st[e].eng->reader_open(st[e].kv, &st[e].rd);
+			if (rc && !st[e].rd)
+				rc = kv_fail(&st[e], "reader");
+		}
+		for (int e = 0; e < NENGINES && !rc; e++)
+			if (st[e].rd)
+				rc = run_case(&st[e], W_DUPGET, 0, 0, t);
+		for (int e = 0; e < NENGINES && !rc; e++)
+			if (st[e].rd)
+				rc = run_case(&st[e], W_DUPSCAN, 0, 0, t);
+		for (int e = 0; e < NENGINES; e++)
+			close_store(&st[e]);
+	}
+
 	if (!rc && engines_enabled(b, W_DURABLE, W_DURABLE, en))
 		for (int e = 0; e < NENGINES && !rc; e++) {
 			if (!en[e])
 				continue;
-			rc = open_store(&st[e], heed_bench_diskdir(b), 1);
+			rc = open_store(&st[e], heed_bench_diskdir(b), 1, 0);
 			if (!rc)
 				rc = run_case(&st[e], W_DURABLE, heed_bench_quick(b) ? 3 : 10, 30,
 					      t);

@@ -44,6 +44,17 @@ struct kv_engine {
 	void (*reader_close)(struct kv_reader *r);
 	/* The last error of this store as a sentence. */
 	const char *(*error)(struct kv *kv);
+	/* Duplicates, for heed and LMDB (NULL in the other adapters). open_dups:
+	 * as open, a store whose keys each hold a sorted set of values
+	 * (DUPSORT, in a named database of both); put then adds val to key's. */
+	int (*open_dups)(const char *dir, struct kv **out, char *err, size_t errlen);
+	/* 0 when key holds val (a cursor's GET_BOTH), 1 when not, < 0 error. */
+	int (*get_both)(struct kv_reader *r, const void *key, size_t klen, const void *val,
+			size_t vlen);
+	/* Step through key's values from its first (SET, then NEXT_DUP), at most
+	 * max of them: how many in *n, their bytes added to *bytes. */
+	int (*scan_dups)(struct kv_reader *r, const void *key, size_t klen, uint64_t max,
+			 uint64_t *n, uint64_t *bytes);
 };
 
 extern const struct kv_engine kv_heed, kv_lmdb, kv_sqlite, kv_leveldb, kv_rocksdb;

@@ -25,7 +25,9 @@ static int fail(struct kv *kv, const char *call, int rc)
 	return rc > 0 ? -rc : -EIO;
 }
 
-static int hd_open(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
+/* A store in dir; dupsort: its data in a named DUPSORT db. */
+static int open_store(const char *dir, int durable, int dupsort, struct kv **out, char *err,
+		      size_t errlen)
 {
 	struct kv *kv = calloc(1, sizeof(*kv));
 	heed_txn *txn;
@@ -39,12 +41,15 @@ static int hd_open(const char *dir, int durable, struct kv **out, char *err, siz
 		rc = heed_env_set_mapsize(kv->env, (size_t)16 << 30);
 	if (!rc)
 		rc = heed_env_set_maxreaders(kv->env, 64);
+	if (!rc && dupsort)
+		rc = heed_env_set_maxdbs(kv->env, 1);
 	if (!rc)
 		rc = heed_env_open(kv->env, dir, (durable ? 0 : HEED_NOSYNC), 0644);
 	if (!rc)
 		rc = heed_txn_begin(kv->env, NULL, 0, &txn);
 	if (!rc) {
-		rc = heed_dbi_open(txn, NULL, 0, &kv->dbi);
+		rc = heed_dbi_open(txn, dupsort ? "dups" : NULL,
+				   dupsort ? HEED_CREATE | HEED_DUPSORT : 0, &kv->dbi);
 		if (!rc)
 			rc = heed_txn_commit(txn);
 		else
@@ -58,6 +63,16 @@ static int hd_open(const char *dir, int durable, struct kv **out, char *err, siz
 	}
 	*out = kv;
 	return 0;
+}
+
+static int hd_open(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
+{
+	return open_store(dir, durable, 0, out, err, errlen);
+}
+
+static int hd_open_dups(const char *dir, struct kv **out, char *err, size_t errlen)
+{
+	return open_store(dir, 0, 1, out, err, errlen);
 }
 
 static void hd_close(struct kv *kv)
@@ -167,6 +182,29 @@ static int hd_scan(struct kv_reader *r, uint64_t n, uint64_t *bytes)
 	return 0;
 }
 
+static int hd_get_both(struct kv_reader *r, const void *key, size_t klen, const void *val,
+		       size_t vlen)
+{
+	heed_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	int rc = heed_cursor_get(r->cur, &k, &v, HEED_GET_BOTH);
+
+	if (rc == HEED_NOTFOUND)
+		return 1;
+	return rc ? fail(r->kv, "heed_cursor_get(GET_BOTH)", rc) : 0;
+}
+
+static int hd_scan_dups(struct kv_reader *r, const void *key, size_t klen, uint64_t max,
+			uint64_t *n, uint64_t *bytes)
+{
+	heed_val k = {klen, (void *)key}, v;
+	int rc = max ? heed_cursor_get(r->cur, &k, &v, HEED_SET) : HEED_NOTFOUND;
+
+	for (*n = 0; !rc;
+	     rc = ++*n < max ? heed_cursor_get(r->cur, &k, &v, HEED_NEXT_DUP) : HEED_NOTFOUND)
+		*bytes += v.size;
+	return rc == HEED_NOTFOUND ? 0 : fail(r->kv, "heed_cursor_get(NEXT_DUP)", rc);
+}
+
 static void hd_reader_close(struct kv_reader *r)
 {
 	if (!r)
@@ -195,4 +233,7 @@ const struct kv_engine kv_heed = {
 	.scan = hd_scan,
 	.reader_close = hd_reader_close,
 	.error = hd_error,
+	.open_dups = hd_open_dups,
+	.get_both = hd_get_both,
+	.scan_dups = hd_scan_dups,
 };

@@ -25,7 +25,9 @@ static int fail(struct kv *kv, const char *call, int rc)
 	return rc > 0 ? -rc : -EIO;
 }
 
-static int lm_open(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
+/* A store in dir; dupsort: its data in a named DUPSORT db. */
+static int open_store(const char *dir, int durable, int dupsort, struct kv **out, char *err,
+		      size_t errlen)
 {
 	struct kv *kv = calloc(1, sizeof(*kv));
 	MDB_txn *txn;
@@ -39,12 +41,15 @@ static int lm_open(const char *dir, int durable, struct kv **out, char *err, siz
 		rc = mdb_env_set_mapsize(kv->env, (size_t)16 << 30);
 	if (!rc)
 		rc = mdb_env_set_maxreaders(kv->env, 64);
+	if (!rc && dupsort)
+		rc = mdb_env_set_maxdbs(kv->env, 1);
 	if (!rc)
 		rc = mdb_env_open(kv->env, dir, MDB_NOTLS | (durable ? 0 : MDB_NOSYNC), 0644);
 	if (!rc)
 		rc = mdb_txn_begin(kv->env, NULL, 0, &txn);
 	if (!rc) {
-		rc = mdb_dbi_open(txn, NULL, 0, &kv->dbi);
+		rc = mdb_dbi_open(txn, dupsort ? "dups" : NULL,
+				  dupsort ? MDB_CREATE | MDB_DUPSORT : 0, &kv->dbi);
 		if (!rc)
 			rc = mdb_txn_commit(txn);
 		else
@@ -58,6 +63,16 @@ static int lm_open(const char *dir, int durable, struct kv **out, char *err, siz
 	}
 	*out = kv;
 	return 0;
+}
+
+static int lm_open(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
+{
+	return open_store(dir, durable, 0, out, err, errlen);
+}
+
+static int lm_open_dups(const char *dir, struct kv **out, char *err, size_t errlen)
+{
+	return open_store(dir, 0, 1, out, err, errlen);
 }
 
 static void lm_close(struct kv *kv)
@@ -164,6 +179,29 @@ static int lm_scan(struct kv_reader *r, uint64_t n, uint64_t *bytes)
 	return 0;
 }
 
+static int lm_get_both(struct kv_reader *r, const void *key, size_t klen, const void *val,
+		       size_t vlen)
+{
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	int rc = mdb_cursor_get(r->cur, &k, &v, MDB_GET_BOTH);
+
+	if (rc == MDB_NOTFOUND)
+		return 1;
+	return rc ? fail(r->kv, "mdb_cursor_get(GET_BOTH)", rc) : 0;
+}
+
+static int lm_scan_dups(struct kv_reader *r, const void *key, size_t klen, uint64_t max,
+			uint64_t *n, uint64_t *bytes)
+{
+	MDB_val k = {klen, (void *)key}, v;
+	int rc = max ? mdb_cursor_get(r->cur, &k, &v, MDB_SET) : MDB_NOTFOUND;
+
+	for (*n = 0; !rc;
+	     rc = ++*n < max ? mdb_cursor_get(r->cur, &k, &v, MDB_NEXT_DUP) : MDB_NOTFOUND)
+		*bytes += v.mv_size;
+	return rc == MDB_NOTFOUND ? 0 : fail(r->kv, "mdb_cursor_get(NEXT_DUP)", rc);
+}
+
 static void lm_reader_close(struct kv_reader *r)
 {
 	if (!r)
@@ -192,4 +230,7 @@ const struct kv_engine kv_lmdb = {
 	.scan = lm_scan,
 	.reader_close = lm_reader_close,
 	.error = lm_error,
+	.open_dups = lm_open_dups,
+	.get_both = lm_get_both,
+	.scan_dups = lm_scan_dups,
 };

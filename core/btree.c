@@ -925,10 +925,11 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 			return rc;
 		page_hdr(op)->flags = P_OVERFLOW | P_DIRTY;
 		page_hdr(op)->lower = np;
-		if (data->size)
+		/* No data: bt_put_reserve's, the whole payload zeroed. */
+		if (data->size && data->data)
 			memcpy((char *)op + PAGE_HDR, data->data, data->size);
-		memset((char *)op + PAGE_HDR + data->size, 0,
-		       (size_t)np * psize - PAGE_HDR - data->size);
+		memset((char *)op + PAGE_HDR + (data->data ? data->size : 0), 0,
+		       (size_t)np * psize - PAGE_HDR - (data->data ? data->size : 0));
 		db->overflow_pages += np;
 		wr64(nd.inl, pg);
 		wr64(nd.inl + 8, data->size);
@@ -977,6 +978,46 @@ int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int fla
 	if (flags & HEED_APPEND)
 		append_save(c);
 	return 0;
+}
+
+/* The value of a HEED_RESERVE put's inline node: zeros, so that the page
+ * never carries stale bytes the caller leaves unfilled (an inline node is
+ * at most half a page; in .bss, it costs no file space). */
+static unsigned char reserve_zeros[MAX_PSIZE / 2];
+
+int bt_put_reserve(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags)
+{
+	heed_val z = {data->size, NULL};
+	unsigned char *n;
+	void *first;
+	uint64_t pg, size;
+	uint32_t np;
+	int rc, exact;
+
+	if (NODE_HDR + key->size + data->size + SLOT_SIZE <= node_max(c->txn->env->psize))
+		z.data = reserve_zeros;
+	rc = bt_put(c, key, &z, flags & ~(unsigned int)HEED_RESERVE, 0);
+	if (rc == HEED_KEYEXIST)
+		*data = z;
+	if (rc)
+		return rc;
+	/* Found again: a split may have moved the new node. */
+	rc = bt_seek(c, key->data, key->size, &exact);
+	if (!rc && !exact)
+		rc = HEED_CORRUPTED;
+	if (!rc && node_check(c->pg[c->snum - 1], c->ki[c->snum - 1], c->txn->env->psize))
+		rc = HEED_CORRUPTED;
+	if (rc)
+		return rc;
+	n = page_node(c->pg[c->snum - 1], c->ki[c->snum - 1]);
+	if (!(node_flags(n) & N_BIG)) {
+		data->data = node_data(n);
+		return 0;
+	}
+	rc = overflow_get(c->txn, n, &first, &pg, &np, &size);
+	if (!rc)
+		data->data = (char *)first + PAGE_HDR;
+	return rc;
 }
 
 /* Replace the key of node idx of branch page lvl (its child stays). */

@@ -20,6 +20,7 @@
 #include "search.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #define OP_PUT 100
@@ -415,8 +416,8 @@ static int dstep_key(heed_cursor *c, int prev)
 }
 
 /* Pack the key's values from the cursor's on into c->mbuf, as many as fit
- * in a page; the cursor ends on the last one packed. */
-static int pack_values(heed_cursor *c, heed_val *data)
+ * in a page and at most max; the cursor ends on the last one packed. */
+static int pack_values(heed_cursor *c, heed_val *data, unsigned int max)
 {
 	unsigned int psize = c->txn->env->psize;
 	size_t used = 0, each = 0;
@@ -435,7 +436,7 @@ static int pack_values(heed_cursor *c, heed_val *data)
 		memcpy(c->mbuf + used, v.data, v.size);
 		used += v.size;
 		c->mcount++;
-		if (used + each > psize)
+		if (used + each > psize || c->mcount == max)
 			break;
 		rc = dup_step(c, 0);
 		if (rc == HEED_NOTFOUND)
@@ -449,11 +450,13 @@ static int pack_values(heed_cursor *c, heed_val *data)
 }
 
 /* PREV_MULTIPLE: back over skip values (the last chunk) to the value
- * before them, then to the first of the page of values ending there. When
- * there is none before, the cursor stays where it stood: HEED_NOTFOUND. */
+ * before them, then to the first of the page of values ending there, and
+ * those values (only: near the key's first value they are fewer than a
+ * page, and packing on would return the last chunk's again). When there is
+ * none before, the cursor stays where it stood: HEED_NOTFOUND. */
 static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 {
-	unsigned int psize = c->txn->env->psize, i, j;
+	unsigned int psize = c->txn->env->psize, i, j, n = 0;
 	size_t used = 0;
 	heed_val v;
 	int rc;
@@ -472,6 +475,7 @@ static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 		if (rc)
 			return rc;
 		used += v.size;
+		n++;
 		if (used + v.size > psize)
 			break;
 		rc = dup_step(c, 1);
@@ -480,7 +484,7 @@ static int prev_chunk(heed_cursor *c, unsigned int skip, heed_val *data)
 		if (rc)
 			return rc;
 	}
-	return pack_values(c, data);
+	return pack_values(c, data, n);
 }
 
 /* NEXT or NEXT_DUP to the next value in the current leaf of the key's
@@ -493,7 +497,6 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	unsigned int top, i;
 	unsigned char *n;
 	void *p;
-	int rc;
 
 	if (c->pos != CUR_ON || c->after_del || c->dklen || c->xon != XON_TREE ||
 	    c->mod != c->txn->mod || c->txn->state != TXN_ACTIVE || !x->snum)
@@ -506,10 +509,19 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 	n = page_node(p, i);
 	if (node_flags(n) || node_ksize(n) > MAX_KEYSIZE)
 		return 1;
+	/* Values put in random order lie in random order in the leaf: as
+	 * next_fast, fetch the node two ahead. */
+	if (i + 2 < page_hdr(p)->nkeys)
+		__builtin_prefetch((char *)p + slot_off(page_slots(p)[i + 2]));
 	if (key) {
-		rc = current(c, key, NULL);
-		if (rc)
+		/* The key's node, where the cursor stands (not beyond the end:
+		 * it is on one of the node's values). */
+		void *kp = c->pg[c->snum - 1];
+
+		if (node_check(kp, c->ki[c->snum - 1], c->txn->env->psize))
 			return 1;
+		key->data = node_key(page_node(kp, c->ki[c->snum - 1]));
+		key->size = node_ksize(page_node(kp, c->ki[c->snum - 1]));
 	}
 	x->ki[top] = i;
 	c->mcount = 0;
@@ -517,7 +529,8 @@ static int dnext_fast(heed_cursor *c, heed_val *key, heed_val *data)
 		data->data = node_key(n);
 		data->size = node_ksize(n);
 	}
-	return dsave(c); /* a read txn's: 0 at once */
+	/* A read txn's cursor never re-seeks: nothing to save. */
+	return (c->txn->flags & HEED_RDONLY) ? 0 : dsave(c);
 }
 
 static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor_op op)
@@ -647,7 +660,7 @@ static int dcursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_curso
 		if (op == HEED_PREV_MULTIPLE)
 			rc = prev_chunk(c, skip, data);
 		else
-			rc = pack_values(c, data);
+			rc = pack_values(c, data, UINT_MAX);
 		if (rc)
 			return rc;
 		c->after_del = 0;
@@ -898,15 +911,15 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 	rc = txn_check(c->txn, 1);
 	if (rc)
 		return rc;
-	if (!key || !data || !key->data || (data->size && !data->data) ||
+	if (!key || !data || !key->data || (data->size && !data->data && !(flags & HEED_RESERVE)) ||
 	    (flags & ~(HEED_NOOVERWRITE | HEED_CURRENT | HEED_APPEND | HEED_NODUPDATA |
-		       HEED_APPENDDUP | HEED_MULTIPLE)))
+		       HEED_APPENDDUP | HEED_MULTIPLE | HEED_RESERVE)))
 		return EINVAL;
 	if (key->size == 0 || key->size > MAX_KEYSIZE || data->size > UINT32_MAX ||
 	    !order_size_ok(cur_db(c)->flags, 0, key->size))
 		return HEED_BAD_VALSIZE;
 	if (c->xc)
-		return dcursor_put(c, key, data, flags);
+		return flags & HEED_RESERVE ? EINVAL : dcursor_put(c, key, data, flags);
 	if (flags & (HEED_NODUPDATA | HEED_APPENDDUP | HEED_MULTIPLE))
 		return EINVAL;
 	if (flags & HEED_CURRENT) {
@@ -924,7 +937,8 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 			return EINVAL;
 		flags &= ~(unsigned int)(HEED_CURRENT | HEED_NOOVERWRITE);
 	}
-	rc = bt_put(c, key, data, flags, 0);
+	rc = (flags & HEED_RESERVE) ? bt_put_reserve(c, key, data, flags)
+				    : bt_put(c, key, data, flags, 0);
 	if (rc && rc != HEED_KEYEXIST) {
 		c->pos = CUR_UNSET;
 		c->snum = 0;

@@ -85,9 +85,10 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		rc = txn_db(txn, dbi);
 	if (!rc)
 		dup = (txn->dbs[dbi].flags & HEED_DUPSORT) != 0;
-	if (!rc && (!data || (data->size && !data->data) ||
-		    (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
-					     (dup ? HEED_NODUPDATA | HEED_APPENDDUP : 0)))))
+	if (!rc &&
+	    (!data || (data->size && !data->data && !(flags & HEED_RESERVE)) ||
+	     (flags & ~(unsigned int)(HEED_NOOVERWRITE | HEED_APPEND |
+				      (dup ? HEED_NODUPDATA | HEED_APPENDDUP : HEED_RESERVE)))))
 		rc = EINVAL;
 	/* An INTEGERKEY key's size: bt_seek (and the APPEND paths) check it. */
 	if (!rc && (data->size > UINT32_MAX ||
@@ -101,7 +102,8 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		c.xc = &x;
 		rc = dup_put(&c, key, data, flags);
 	} else {
-		rc = bt_put(&c, key, data, flags, 0);
+		rc = (flags & HEED_RESERVE) ? bt_put_reserve(&c, key, data, flags)
+					    : bt_put(&c, key, data, flags, 0);
 	}
 	/* HEED_BAD_VALSIZE: a DUPFIXED value of another size, refused before
 	 * anything changed. */

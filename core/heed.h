@@ -122,6 +122,13 @@ typedef struct heed_val {
 #define HEED_NOOVERWRITE 0x10	 /* fail with HEED_KEYEXIST if key exists */
 #define HEED_CURRENT	 0x40	 /* cursor put: replace the current item */
 #define HEED_APPEND	 0x20000 /* key sorts after every key; fast bulk load */
+/* Store data->size bytes without copying them: data->data is set to the
+ * space in the txn's page (its bytes unspecified), for the caller to fill
+ * before the txn's next change (put, del, drop, a child txn's begin) or its
+ * end. Inline and overflow values alike. EINVAL in a DUPSORT db (a value is
+ * a key of its value tree and must be known to be placed; LMDB's docs forbid
+ * it too, 0.9.24 does not check). */
+#define HEED_RESERVE 0x10000
 /* DUPSORT: fail with HEED_KEYEXIST if the value is already stored under the
  * key (without it, storing it again changes nothing and returns 0). */
 #define HEED_NODUPDATA 0x20

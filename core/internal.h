@@ -358,6 +358,10 @@ int bt_get_cmp(heed_txn *txn, heed_dbi dbi, heed_cmp_func *cmp, const void *key,
 void cursor_init_values(heed_cursor *c, heed_txn *txn, heed_dbi dbi, struct dbrec *r);
 int bt_put(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags,
 	   unsigned int nflags);
+/* A HEED_RESERVE put (plain dbs): data->size zero bytes stored, data->data
+ * then points at them in the txn's page (HEED_KEYEXIST: at the stored
+ * value, as bt_put). */
+int bt_put_reserve(heed_cursor *c, const heed_val *key, heed_val *data, unsigned int flags);
 int bt_del(heed_cursor *c);
 int bt_drop(heed_txn *txn, heed_dbi dbi);
 /* Free every page of the tree db names and empty db (nest: 2 for the main

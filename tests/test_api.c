@@ -1,7 +1,8 @@
 /*
  * test_api.c - libheed's API surface through core/heed.h only: every cursor
- * op in both directions with its edge cases, put flags, cursor put/del,
- * drop, named databases and maxdbs, stat/info counts and heed_strerror.
+ * op in both directions with its edge cases, put flags (HEED_RESERVE too),
+ * cursor put/del, drop, named databases and maxdbs, stat/info counts and
+ * heed_strerror.
  * NULL arguments are test_badinput's.
  */
 #include "common.h"
@@ -394,6 +395,89 @@ Test(api, nooverwrite_returns_existing)
 	assert_get(txn, dbi, "k", "first");
 	cr_assert_eq(dbi_entries(txn, dbi), 1);
 	HEED_OK(heed_txn_commit(txn));
+}
+
+/* The bytes HEED_RESERVE tests write into reserved space: i's value. */
+static void reserve_fill(unsigned char *v, size_t len, unsigned int i)
+{
+	size_t j;
+
+	for (j = 0; j < len; j++)
+		v[j] = (unsigned char)(i * 31 + j * 7 + (j >> 8));
+}
+
+static void assert_reserved(heed_txn *txn, heed_dbi dbi, const char *k, size_t len, unsigned int i)
+{
+	static unsigned char want[3 * 4096 + 7];
+	heed_val key = hs(k), val = {0};
+
+	reserve_fill(want, len, i);
+	HEED_OK(heed_get(txn, dbi, &key, &val));
+	cr_assert(val.size == len && !memcmp(val.data, want, len), "%s: %zu bytes, not its %zu", k,
+		  val.size, len);
+}
+
+/* HEED_RESERVE: the space comes back to be filled, inline (new, replaced in
+ * place, moved by splits) and overflow; NOOVERWRITE still hands back the
+ * old value; the filled bytes are what commit writes. */
+Test(api, reserve)
+{
+	heed_txn *txn = wtxn();
+	heed_dbi dbi = main_dbi(txn);
+	heed_val key = hs("a"), val = {5, NULL}, k, v;
+	heed_cursor *cur;
+	char name[16];
+	unsigned int i;
+
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_RESERVE));
+	cr_assert_eq(val.size, 5);
+	reserve_fill(val.data, 5, 1);
+	val = (heed_val){5, NULL};
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_RESERVE)); /* same size: in place */
+	reserve_fill(val.data, 5, 2);
+	val = (heed_val){9, NULL};
+	HEED_RC(heed_put(txn, dbi, &key, &val, HEED_RESERVE | HEED_NOOVERWRITE), HEED_KEYEXIST);
+	cr_assert_eq(val.size, 5, "NOOVERWRITE hands back the stored value");
+	val = (heed_val){3, NULL};
+	HEED_RC(heed_put(txn, dbi, &key, &val, 0), EINVAL); /* no data, no RESERVE */
+	key = hs("big");
+	val = (heed_val){3 * 4096 + 7, NULL};
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_RESERVE));
+	reserve_fill(val.data, val.size, 3);
+	key = hs("empty");
+	val = (heed_val){0, NULL};
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_RESERVE));
+	/* 300 values of 100 bytes: leaves split under new nodes. */
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "k%03u", (i * 7) % 300);
+		key = hs(name);
+		val = (heed_val){100, NULL};
+		HEED_OK(heed_put(txn, dbi, &key, &val, HEED_RESERVE));
+		reserve_fill(val.data, 100, 100 + (i * 7) % 300);
+	}
+	HEED_OK(heed_cursor_open(txn, dbi, &cur));
+	key = hs("big");
+	HEED_OK(heed_cursor_get(cur, &key, &v, HEED_SET));
+	val = (heed_val){10, NULL};
+	HEED_OK(heed_cursor_put(cur, &key, &val, HEED_CURRENT | HEED_RESERVE));
+	reserve_fill(val.data, 10, 4);
+	HEED_OK(heed_cursor_get(cur, &k, &v, HEED_GET_CURRENT));
+	cr_assert(v.size == 10 && v.data == val.data, "the cursor stands on the reserved value");
+	HEED_OK(heed_txn_commit(txn));
+
+	txn = rtxn();
+	assert_reserved(txn, dbi, "a", 5, 2);
+	assert_reserved(txn, dbi, "big", 10, 4);
+	assert_reserved(txn, dbi, "empty", 0, 0);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "k%03u", i);
+		assert_reserved(txn, dbi, name, 100, 100 + i);
+	}
+	cr_assert_eq(dbi_entries(txn, dbi), 303);
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	env = NULL;
+	HEED_CHECK_CLEAN(dir);
 }
 
 Test(api, append)

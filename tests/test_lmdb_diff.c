@@ -709,6 +709,47 @@ static void nest_walk(struct nest *n, heed_txn *ht, MDB_txn *lt)
 	mdb_cursor_close(lc);
 }
 
+/* A put on both, through heed_put or a cursor (at random), with flags
+ * (heed's values, LMDB's too). HEED_RESERVE: the value is copied into the
+ * returned space afterwards, as a caller of either would. */
+static void nest_put(struct nest *n, heed_txn *ht, MDB_txn *lt, heed_val *hk, heed_val *hv_,
+		     MDB_val *lk, MDB_val *lv, unsigned int flags)
+{
+	heed_cursor *hc = NULL;
+	MDB_cursor *lc = NULL;
+	int hr, lr;
+
+	if (flags & HEED_RESERVE) {
+		hv_->data = NULL;
+		lv->mv_data = NULL;
+	}
+	if (rng_below(&n->rng, 2)) {
+		hr = heed_cursor_open(ht, n->hdbi, &hc);
+		lr = mdb_cursor_open(lt, n->ldbi, &lc);
+		NEST_EQ(hr, lr, "cursor_open");
+		if (hr)
+			return;
+		hr = heed_cursor_put(hc, hk, hv_, flags);
+		lr = mdb_cursor_put(lc, lk, lv, flags);
+	} else {
+		hr = heed_put(ht, n->hdbi, hk, hv_, flags);
+		lr = mdb_put(lt, n->ldbi, lk, lv, flags);
+	}
+	NEST_EQ(hr, lr, flags & HEED_RESERVE ? "put RESERVE" : "put");
+	if (hr == HEED_KEYEXIST)
+		nest_same_val(n, hv_, lv, "NOOVERWRITE's existing value");
+	if (!hr && (flags & HEED_RESERVE)) {
+		cr_assert(hv_->data || !hv_->size, "step %lu: RESERVE gave no space", n->step);
+		if (hv_->size) {
+			memcpy(hv_->data, n->val, hv_->size);
+			memcpy(lv->mv_data, n->val, lv->mv_size);
+		}
+	}
+	heed_cursor_close(hc);
+	if (lc)
+		mdb_cursor_close(lc);
+}
+
 static void nest_op(struct nest *n, heed_txn *ht, MDB_txn *lt)
 {
 	uint64_t p = rng_below(&n->rng, 100);
@@ -721,15 +762,14 @@ static void nest_op(struct nest *n, heed_txn *ht, MDB_txn *lt)
 	hk = hs(k);
 	lk = (MDB_val){strlen(k), k};
 	if (p < 45) {
-		unsigned int nooverwrite = rng_below(&n->rng, 5) == 0;
+		unsigned int flags = rng_below(&n->rng, 5) == 0 ? HEED_NOOVERWRITE : 0;
 
+		/* A third of the puts reserve the space and fill it after. */
+		if (rng_below(&n->rng, 3) == 0)
+			flags |= HEED_RESERVE;
 		hv_ = hv(n->val, nest_val(n));
 		lv = (MDB_val){hv_.size, n->val};
-		hr = heed_put(ht, n->hdbi, &hk, &hv_, nooverwrite ? HEED_NOOVERWRITE : 0);
-		lr = mdb_put(lt, n->ldbi, &lk, &lv, nooverwrite ? MDB_NOOVERWRITE : 0);
-		NEST_EQ(hr, lr, "put");
-		if (hr == HEED_KEYEXIST)
-			nest_same_val(n, &hv_, &lv, "NOOVERWRITE's existing value");
+		nest_put(n, ht, lt, &hk, &hv_, &lk, &lv, flags);
 	} else if (p < 65) {
 		hr = heed_del(ht, n->hdbi, &hk, NULL);
 		lr = mdb_del(lt, n->ldbi, &lk, NULL);

@@ -1,8 +1,8 @@
 /*
  * test_model.c - model-based randomized test of libheed through core/heed.h.
  *
- * A write txn runs 100..1000 random operations (put plain, NOOVERWRITE and
- * APPEND; del; get; cursor walks from FIRST/LAST/SET/SET_KEY/SET_RANGE
+ * A write txn runs 100..1000 random operations (put plain, RESERVE,
+ * NOOVERWRITE and APPEND; del; get; cursor walks from FIRST/LAST/SET/SET_KEY/SET_RANGE
  * forward or backward; cursor put plain and CURRENT; cursor del), each
  * checked against an in-memory model: one sorted array of entries per
  * database. The txn then commits (85%) or aborts; after every commit every
@@ -22,6 +22,19 @@
  * main database also holds one record per named database (its name as the
  * key; the value is libheed's own), which the model tracks by key only.
  *
+ * Two of the named dbs are HEED_DUPSORT, one of them HEED_DUPFIXED: their
+ * model is the sorted array of (key, value) pairs, a key's sorted set of
+ * values being its run of pairs. On them: puts with every flag
+ * (NOOVERWRITE, NODUPDATA, APPENDDUP, APPEND; a DUPFIXED value of another
+ * size: HEED_BAD_VALSIZE), through heed_put or a cursor, and HEED_MULTIPLE
+ * on the DUPFIXED one; heed_del of a key, of a value, of a missing one;
+ * GET_BOTH and GET_BOTH_RANGE; runs of FIRST_DUP, LAST_DUP, NEXT_DUP,
+ * PREV_DUP, NEXT_NODUP, PREV_NODUP, NEXT, PREV, GET_CURRENT and (DUPFIXED)
+ * GET_MULTIPLE, NEXT_MULTIPLE, PREV_MULTIPLE, with heed_cursor_count; cursor
+ * put CURRENT and cursor del (NODUPDATA too), and where the cursor then
+ * stands. A few hot keys collect hundreds of values (multi-page value
+ * trees). Their full compares add a NEXT_NODUP walk with each key's count.
+ *
  * Two tests, 4 KiB and 16 KiB pages, run OPS operations each (HEED_MODEL_OPS
  * overrides); the seed prints and HEED_SEED replays it. HEED_MODEL_TRACE=1
  * prints every operation (number, db, kind, key and value sizes) to stderr,
@@ -29,14 +42,16 @@
  */
 #include "common.h"
 
-#define NDB	 3 /* the main db and two named ones */
+#define NDB	 5 /* the main db, two plain named ones, a DUPSORT and a DUPFIXED one */
 #define TARGET	 800
 #define OPS	 500000
-#define MAXDBS	 4
+#define MAXDBS	 6
 #define NOTHING	 ((size_t)-1)
 #define MAXDEPTH 4 /* nested txns below a top one */
 
-static const char *const db_names[NDB] = {NULL, "~model-db-1", "~model-db-2"};
+static const char *const db_names[NDB] = {NULL, "~model-db-1", "~model-db-2", "~model-dups",
+					  "~model-fixed"};
+static const unsigned int db_flags[NDB] = {0, 0, 0, HEED_DUPSORT, HEED_DUPSORT | HEED_DUPFIXED};
 
 struct ent {
 	size_t klen, vlen;
@@ -44,9 +59,12 @@ struct ent {
 	unsigned char *k, *v;
 };
 
+/* A db's model: its items sorted; in a DUPSORT db an item is a (key,
+ * value) pair, sorted by key then value, and a key's items are its values. */
 struct mdb {
 	struct ent **a;
 	size_t n, cap;
+	unsigned int flags; /* db_flags */
 	int exists;
 	heed_dbi dbi;
 	int handle; /* 0 none, 1 opened in the running txn, 2 valid */
@@ -113,6 +131,60 @@ static size_t lower_bound(struct mdb *d, const void *k, size_t klen, int *found)
 	return lo;
 }
 
+static int is_dup(const struct mdb *d)
+{
+	return (d->flags & HEED_DUPSORT) != 0;
+}
+
+/* Index of the first pair >= (k, v) of a DUPSORT db; *found when equal. */
+static size_t pair_bound(struct mdb *d, const void *k, size_t klen, const void *v, size_t vlen,
+			 int *found)
+{
+	size_t lo = 0, hi = d->n;
+	int c = 1;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct ent *e = d->a[mid];
+
+		c = keycmp(e->k, e->klen, k, klen);
+		if (!c)
+			c = keycmp(e->v, e->vlen, v, vlen);
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < d->n && keycmp(d->a[lo]->k, d->a[lo]->klen, k, klen) == 0 &&
+		 keycmp(d->a[lo]->v, d->a[lo]->vlen, v, vlen) == 0;
+	return lo;
+}
+
+/* Where e's item is or belongs: by key, or by pair in a DUPSORT db. */
+static size_t ent_bound(struct mdb *d, const struct ent *e, int *found)
+{
+	return is_dup(d) ? pair_bound(d, e->k, e->klen, e->v, e->vlen, found)
+			 : lower_bound(d, e->k, e->klen, found);
+}
+
+static int same_key(const struct ent *a, const struct ent *b)
+{
+	return keycmp(a->k, a->klen, b->k, b->klen) == 0;
+}
+
+/* The first (last 0) or last (last 1) item of the key of item pos: pos
+ * itself in a plain db. */
+static size_t key_edge(struct mdb *d, size_t pos, int last)
+{
+	if (last)
+		while (pos + 1 < d->n && same_key(d->a[pos + 1], d->a[pos]))
+			pos++;
+	else
+		while (pos > 0 && same_key(d->a[pos - 1], d->a[pos]))
+			pos--;
+	return pos;
+}
+
 static struct ent *ent_new(const void *k, size_t klen, const void *v, size_t vlen, int dbrec)
 {
 	struct ent *e = malloc(sizeof(*e) + klen + vlen);
@@ -165,6 +237,17 @@ static void model_set(int db, const void *k, size_t klen, const void *v, size_t 
 	size_t pos = lower_bound(d, k, klen, &found);
 	struct undo u = {.kind = U_SET, .db = db, .new = e};
 
+	if (is_dup(d)) {
+		/* A value the key holds already: nothing changes. */
+		pos = pair_bound(d, k, klen, v, vlen, &found);
+		if (found) {
+			free(e);
+			return;
+		}
+		arr_insert(d, pos, e);
+		log_push(u);
+		return;
+	}
 	if (found) {
 		u.old = d->a[pos];
 		d->a[pos] = e;
@@ -234,7 +317,7 @@ static void model_undo_to(size_t mark)
 		struct mdb *d = &M.db[u->db];
 
 		if (u->kind == U_SET && u->new) {
-			pos = lower_bound(d, u->new->k, u->new->klen, &found);
+			pos = ent_bound(d, u->new, &found);
 			cr_assert(found && d->a[pos] == u->new, "model undo lost an entry");
 			if (u->old)
 				d->a[pos] = u->old;
@@ -242,7 +325,7 @@ static void model_undo_to(size_t mark)
 				arr_remove(d, pos);
 			free(u->new);
 		} else if (u->kind == U_SET) {
-			pos = lower_bound(d, u->old->k, u->old->klen, &found);
+			pos = ent_bound(d, u->old, &found);
 			cr_assert(!found, "model undo of a delete finds the key present");
 			arr_insert(d, pos, u->old);
 		} else if (u->kind == U_DROP) {
@@ -404,7 +487,17 @@ static void op_put(heed_txn *txn, int db)
 		HEED_RC(heed_put(txn, d->dbi, &key, &val, flags), HEED_KEYEXIST);
 		return;
 	}
-	HEED_OK(heed_put(txn, d->dbi, &key, &val, flags));
+	if (flags == 0 && rng_below(&M.rng, 4) == 0) {
+		/* Reserved: the space is filled after the put. */
+		trace("put RESERVE", db, klen, vlen);
+		val.data = NULL;
+		HEED_OK(heed_put(txn, d->dbi, &key, &val, HEED_RESERVE));
+		cr_assert(val.size == vlen && (val.data || !vlen), "RESERVE gave no space");
+		if (vlen)
+			memcpy(val.data, M.vbuf, vlen);
+	} else {
+		HEED_OK(heed_put(txn, d->dbi, &key, &val, flags));
+	}
 	model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
 }
 
@@ -440,6 +533,8 @@ static void op_get(heed_txn *txn, int db)
 	int found;
 
 	if (pos != NOTHING) {
+		/* A DUPSORT key gives its first value. */
+		pos = key_edge(d, pos, 0);
 		key = hv(d->a[pos]->k, d->a[pos]->klen);
 		HEED_OK(heed_get(txn, d->dbi, &key, &val));
 		assert_same_val(d->a[pos], &val, "get");
@@ -603,6 +698,495 @@ static void op_cursor_del(heed_txn *txn, int db)
 	heed_cursor_close(cur);
 }
 
+/* ---- DUPSORT and DUPFIXED dbs: their own puts, deletes and moves ---- */
+
+/* A key for a DUPSORT db, into M.kbuf: mostly one it holds already (many
+ * values per key: inline lists grow into value trees). */
+static size_t gen_dkey(struct mdb *d)
+{
+	size_t pos;
+
+	uint64_t p = rng_below(&M.rng, 100);
+
+	if (d->n && p < 80) {
+		/* A quarter of these one of three hot keys, the first, the
+		 * middle and the last: keys with hundreds of values, value
+		 * trees of several pages. */
+		pos = p < 20 ? (d->n - 1) * (p % 3) / 2 : rng_below(&M.rng, d->n);
+		memcpy(M.kbuf, d->a[pos]->k, d->a[pos]->klen);
+		return d->a[pos]->klen;
+	}
+	return gen_key();
+}
+
+/* The size of a DUPFIXED key's values: its first value's, or one from its
+ * bytes for a new key (now and then another size: HEED_BAD_VALSIZE). */
+static size_t fixed_size(struct mdb *d, size_t klen)
+{
+	int found;
+	size_t pos = lower_bound(d, M.kbuf, klen, &found);
+
+	if (rng_below(&M.rng, 12) == 0)
+		return rng_range(&M.rng, 1, 40);
+	if (found)
+		return d->a[pos]->vlen;
+	/* Long ones too, so that a page holds few and MULTIPLE ops return
+	 * several chunks of a key. */
+	return (M.kbuf[0] & 1) ? 1 + (size_t)(M.kbuf[0] ^ klen) % 16
+			       : 100 + (size_t)(M.kbuf[0] ^ klen) % 300;
+}
+
+/* A value for key M.kbuf[0..klen) of a DUPSORT db, into M.vbuf: often one
+ * the key holds, else short ones (collide), middling or long ones (a key's
+ * values outgrow its node). 1..maxkeysize bytes. */
+static size_t gen_dval(struct mdb *d, size_t klen)
+{
+	uint64_t p = rng_below(&M.rng, 100);
+	int found;
+	size_t pos = lower_bound(d, M.kbuf, klen, &found), len, i;
+
+	if (found && p < 20) {
+		pos = rng_range(&M.rng, pos, key_edge(d, pos, 1));
+		memcpy(M.vbuf, d->a[pos]->v, d->a[pos]->vlen);
+		return d->a[pos]->vlen;
+	}
+	if (d->flags & HEED_DUPFIXED)
+		len = fixed_size(d, klen);
+	else if (p < 70)
+		len = rng_range(&M.rng, 1, 4);
+	else if (p < 90)
+		len = rng_range(&M.rng, 5, 64);
+	else
+		len = rng_range(&M.rng, 65, (uint64_t)M.maxks);
+	rng_fill(&M.rng, M.vbuf, len);
+	if (len <= 2)
+		for (i = 0; i < len; i++)
+			M.vbuf[i] = (unsigned char)('a' + M.vbuf[i] % 8);
+	return len;
+}
+
+/* What a put of (k, v) with flags returns in DUPSORT db d; *insert when the
+ * pair is then new. HEED_NOOVERWRITE on a held key hands back its first
+ * value (at *pos). */
+static int dput_expect(struct mdb *d, const unsigned char *k, size_t klen, const unsigned char *v,
+		       size_t vlen, unsigned int flags, size_t *pos, int *insert)
+{
+	int kfound, pfound;
+	size_t last;
+
+	*insert = 0;
+	*pos = lower_bound(d, k, klen, &kfound);
+	if ((flags & HEED_APPEND) && d->n &&
+	    keycmp(k, klen, d->a[d->n - 1]->k, d->a[d->n - 1]->klen) < 0)
+		return HEED_KEYEXIST;
+	if (!kfound) {
+		*insert = 1;
+		return 0;
+	}
+	if (flags & HEED_NOOVERWRITE)
+		return HEED_KEYEXIST;
+	if ((d->flags & HEED_DUPFIXED) && vlen != d->a[*pos]->vlen)
+		return HEED_BAD_VALSIZE;
+	last = key_edge(d, *pos, 1);
+	pair_bound(d, k, klen, v, vlen, &pfound);
+	if (pfound)
+		return (flags & (HEED_NODUPDATA | HEED_APPENDDUP)) ? HEED_KEYEXIST : 0;
+	if ((flags & HEED_APPENDDUP) && keycmp(v, vlen, d->a[last]->v, d->a[last]->vlen) < 0)
+		return HEED_KEYEXIST;
+	*insert = 1;
+	return 0;
+}
+
+static const char *put_name(unsigned int flags)
+{
+	switch (flags) {
+	case HEED_NOOVERWRITE:
+		return "dup put NOOVERWRITE";
+	case HEED_NODUPDATA:
+		return "dup put NODUPDATA";
+	case HEED_APPENDDUP:
+		return "dup put APPENDDUP";
+	case HEED_APPEND:
+		return "dup put APPEND";
+	default:
+		return "dup put";
+	}
+}
+
+/* A put of one value, with heed_put or through a cursor, which must then
+ * stand on the pair. */
+static void op_dput(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	static const unsigned int fl[] = {
+		0, 0, 0, HEED_NOOVERWRITE, HEED_NODUPDATA, HEED_APPENDDUP, HEED_APPEND};
+	unsigned int flags = fl[rng_below(&M.rng, 7)];
+	size_t klen = gen_dkey(d), vlen = gen_dval(d, klen), pos;
+	heed_val key, val, ck, cv;
+	heed_cursor *cur = NULL;
+	int want, insert, found, rc;
+
+	if (flags == HEED_APPENDDUP && rng_below(&M.rng, 2)) {
+		/* A value after the key's last: its last grown by a byte. */
+		pos = lower_bound(d, M.kbuf, klen, &found);
+		if (found && !(d->flags & HEED_DUPFIXED)) {
+			pos = key_edge(d, pos, 1);
+			vlen = d->a[pos]->vlen;
+			memcpy(M.vbuf, d->a[pos]->v, vlen);
+			if (vlen < (size_t)M.maxks)
+				M.vbuf[vlen++] = (unsigned char)rng_next(&M.rng);
+		}
+	}
+	if (flags == HEED_APPEND && d->n && rng_below(&M.rng, 2)) {
+		/* The last key (allowed) or one after it. */
+		struct ent *last = d->a[d->n - 1];
+
+		klen = last->klen;
+		memcpy(M.kbuf, last->k, klen);
+		if (klen < (size_t)M.maxks && rng_below(&M.rng, 2))
+			M.kbuf[klen++] = (unsigned char)rng_next(&M.rng);
+		vlen = gen_dval(d, klen);
+	}
+	pos = lower_bound(d, M.kbuf, klen, &found);
+	if (found && d->a[pos]->dbrec)
+		return;
+	want = dput_expect(d, M.kbuf, klen, M.vbuf, vlen, flags, &pos, &insert);
+	key = hv(M.kbuf, klen);
+	val = hv(M.vbuf, vlen);
+	trace(put_name(flags), db, klen, vlen);
+	if (rng_below(&M.rng, 2)) {
+		HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+		rc = heed_cursor_put(cur, &key, &val, flags);
+	} else {
+		rc = heed_put(txn, d->dbi, &key, &val, flags);
+	}
+	cr_assert_eq(rc, want, "%s: %d (%s), the model expects %d (op %lu)", put_name(flags), rc,
+		     heed_strerror(rc), want, M.ops);
+	if (rc == HEED_KEYEXIST && flags == HEED_NOOVERWRITE)
+		assert_same_val(d->a[pos], &val, "NOOVERWRITE's first value");
+	if (insert)
+		model_set(db, M.kbuf, klen, M.vbuf, vlen, 0);
+	if (cur && !rc) {
+		HEED_OK(heed_cursor_get(cur, &ck, &cv, HEED_GET_CURRENT));
+		pos = pair_bound(d, M.kbuf, klen, M.vbuf, vlen, &found);
+		cr_assert(found, "the model lost a pair");
+		assert_same_item(d->a[pos], &ck, &cv, "GET_CURRENT after a dup cursor put");
+	}
+	heed_cursor_close(cur);
+}
+
+/* HEED_MULTIPLE on a DUPFIXED db: 1..8 values of one size stored in turn;
+ * data[1].size counts those stored before the first refusal. */
+static void op_dput_multiple(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	unsigned int flags = rng_below(&M.rng, 3) ? 0 : HEED_NODUPDATA;
+	size_t klen = gen_dkey(d), each = gen_dval(d, klen), n = rng_range(&M.rng, 1, 8), i, pos;
+	static unsigned char buf[8 * 511]; /* values of a DUPSORT db: 1..511 bytes */
+	heed_val key = hv(M.kbuf, klen), m[2];
+	heed_cursor *cur;
+	int want = 0, insert, found, rc;
+	size_t stored = 0;
+
+	cr_assert_leq(each, 511);
+	pos = lower_bound(d, M.kbuf, klen, &found);
+	if (found && d->a[pos]->dbrec)
+		return;
+	memcpy(buf, M.vbuf, each);
+	for (i = 1; i < n; i++) {
+		if (rng_below(&M.rng, 4) == 0)
+			memcpy(buf + i * each, buf + rng_below(&M.rng, i) * each, each);
+		else
+			rng_fill(&M.rng, buf + i * each, each);
+	}
+	trace("dup put MULTIPLE", db, klen, n * each);
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	m[0] = hv(buf, each);
+	m[1] = hv(NULL, n);
+	rc = heed_cursor_put(cur, &key, m, HEED_MULTIPLE | flags);
+	for (i = 0; i < n; i++) {
+		want = dput_expect(d, M.kbuf, klen, buf + i * each, each, flags, &pos, &insert);
+		if (want)
+			break;
+		stored++;
+		if (insert)
+			model_set(db, M.kbuf, klen, buf + i * each, each, 0);
+	}
+	cr_assert_eq(rc, want, "put MULTIPLE: %d, the model expects %d (op %lu)", rc, want, M.ops);
+	cr_assert_eq(m[1].size, stored, "put MULTIPLE stored %zu, the model %zu (op %lu)",
+		     m[1].size, stored, M.ops);
+	heed_cursor_close(cur);
+}
+
+/* heed_del of a whole key (data NULL), of one of its values, of a value it
+ * does not hold, or of a missing key. */
+static void op_ddel(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	uint64_t p = rng_below(&M.rng, 100);
+	size_t pos = pick_existing(d), first, last, klen, vlen;
+	heed_val key, val;
+	int found;
+
+	if (pos == NOTHING || p >= 90) {
+		klen = gen_key();
+		lower_bound(d, M.kbuf, klen, &found);
+		if (found)
+			return;
+		key = hv(M.kbuf, klen);
+		trace("dup del missing key", db, klen, 0);
+		HEED_RC(heed_del(txn, d->dbi, &key, NULL), HEED_NOTFOUND);
+		return;
+	}
+	first = key_edge(d, pos, 0);
+	last = key_edge(d, pos, 1);
+	key = hv(d->a[pos]->k, d->a[pos]->klen);
+	if (p < 15) {
+		trace("dup del key", db, key.size, last - first + 1);
+		HEED_OK(heed_del(txn, d->dbi, &key, NULL));
+		while (last-- > first)
+			model_del(db, first);
+		model_del(db, first);
+		return;
+	}
+	if (p < 80) {
+		trace("dup del value", db, key.size, d->a[pos]->vlen);
+		val = hv(d->a[pos]->v, d->a[pos]->vlen);
+		HEED_OK(heed_del(txn, d->dbi, &key, &val));
+		model_del(db, pos);
+		return;
+	}
+	klen = key.size;
+	memcpy(M.kbuf, key.data, klen);
+	vlen = gen_dval(d, klen);
+	pair_bound(d, M.kbuf, klen, M.vbuf, vlen, &found);
+	if (found)
+		return;
+	key = hv(M.kbuf, klen);
+	val = hv(M.vbuf, vlen);
+	trace("dup del missing value", db, klen, vlen);
+	HEED_RC(heed_del(txn, d->dbi, &key, &val), HEED_NOTFOUND);
+}
+
+/* Position cur on an existing pair by GET_BOTH, or by GET_BOTH_RANGE (the
+ * key's first value >= the one asked for); NOTHING after a NOTFOUND. */
+static size_t dposition(heed_cursor *cur, struct mdb *d)
+{
+	size_t pos = pick_existing(d), klen, vlen, want;
+	int range = (int)rng_below(&M.rng, 2), found;
+	heed_val key, val;
+
+	if (pos == NOTHING)
+		return NOTHING;
+	klen = d->a[pos]->klen;
+	memcpy(M.kbuf, d->a[pos]->k, klen);
+	if (range || rng_below(&M.rng, 4) == 0) {
+		vlen = gen_dval(d, klen);
+	} else {
+		vlen = d->a[pos]->vlen;
+		memcpy(M.vbuf, d->a[pos]->v, vlen);
+	}
+	want = pair_bound(d, M.kbuf, klen, M.vbuf, vlen, &found);
+	if (!range && !found)
+		want = NOTHING;
+	else if (range && (want == d->n || !same_key(d->a[want], d->a[pos])))
+		want = NOTHING;
+	key = hv(M.kbuf, klen);
+	val = hv(M.vbuf, vlen);
+	trace(range ? "cursor GET_BOTH_RANGE" : "cursor GET_BOTH", (int)(d - M.db), klen, vlen);
+	if (want == NOTHING) {
+		HEED_RC(heed_cursor_get(cur, &key, &val,
+					range ? HEED_GET_BOTH_RANGE : HEED_GET_BOTH),
+			HEED_NOTFOUND);
+		return NOTHING;
+	}
+	HEED_OK(heed_cursor_get(cur, &key, &val, range ? HEED_GET_BOTH_RANGE : HEED_GET_BOTH));
+	assert_same_val(d->a[want], &val, range ? "GET_BOTH_RANGE" : "GET_BOTH");
+	return want;
+}
+
+/* The chunk a MULTIPLE op returns: the values first..first+cnt-1, packed. */
+static void assert_chunk(struct mdb *d, size_t first, size_t cnt, const heed_val *v,
+			 const char *what)
+{
+	size_t each = d->a[first]->vlen, i;
+
+	cr_assert_eq(v->size, cnt * each, "%s: %zu bytes, the model %zu values of %zu (op %lu)",
+		     what, v->size, cnt, each, M.ops);
+	for (i = 0; i < cnt; i++)
+		cr_assert(d->a[first + i]->vlen == each &&
+				  !memcmp((const unsigned char *)v->data + i * each,
+					  d->a[first + i]->v, each),
+			  "%s: value %zu of the chunk differs (op %lu)", what, i, M.ops);
+}
+
+/* A random sequence of the DUPSORT moves (and the DUPFIXED MULTIPLE ops)
+ * from a position, each checked against the model; a NOTFOUND ends it. */
+static void op_dmoves(heed_txn *txn, int db)
+{
+	static const heed_cursor_op ops[] = {
+		HEED_FIRST_DUP,	    HEED_LAST_DUP,    HEED_NEXT_DUP,	 HEED_PREV_DUP,
+		HEED_NEXT_NODUP,    HEED_PREV_NODUP,  HEED_NEXT,	 HEED_PREV,
+		HEED_GET_CURRENT,   HEED_GET_CURRENT, HEED_GET_MULTIPLE, HEED_NEXT_MULTIPLE,
+		HEED_PREV_MULTIPLE,
+	};
+	struct mdb *d = &M.db[db];
+	int fixed = (d->flags & HEED_DUPFIXED) != 0, steps = (int)rng_range(&M.rng, 1, 20);
+	size_t pos, want, first, last, m = 0, chunk = 0, cnt;
+	heed_cursor *cur;
+	heed_val key, val;
+	int rc;
+
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	pos = rng_below(&M.rng, 2) ? dposition(cur, d) : cursor_position(cur, d);
+	while (pos != NOTHING && steps--) {
+		heed_cursor_op op = ops[rng_below(&M.rng, fixed ? 13 : 10)];
+
+		first = key_edge(d, pos, 0);
+		last = key_edge(d, pos, 1);
+		if (fixed)
+			m = M.psize / d->a[pos]->vlen;
+		cnt = 1;
+		switch (op) {
+		case HEED_FIRST_DUP:
+			want = first;
+			break;
+		case HEED_LAST_DUP:
+			want = last;
+			break;
+		case HEED_NEXT_DUP:
+			want = pos < last ? pos + 1 : NOTHING;
+			break;
+		case HEED_PREV_DUP:
+			want = pos > first ? pos - 1 : NOTHING;
+			break;
+		case HEED_NEXT_NODUP:
+			want = last + 1 < d->n ? last + 1 : NOTHING;
+			break;
+		case HEED_PREV_NODUP:
+			want = first ? first - 1 : NOTHING;
+			break;
+		case HEED_NEXT:
+			want = pos + 1 < d->n ? pos + 1 : NOTHING;
+			break;
+		case HEED_PREV:
+			want = pos ? pos - 1 : NOTHING;
+			break;
+		case HEED_GET_MULTIPLE:
+			want = pos;
+			cnt = last - pos + 1 < m ? last - pos + 1 : m;
+			break;
+		case HEED_NEXT_MULTIPLE:
+			want = pos < last ? pos + 1 : NOTHING;
+			cnt = want == NOTHING ? 0 : last - want + 1 < m ? last - want + 1 : m;
+			break;
+		case HEED_PREV_MULTIPLE:
+			/* Back over the last chunk (none after another op),
+			 * then the page of values ending there (fewer at the
+			 * key's start). */
+			want = pos >= first + chunk ? pos - chunk : NOTHING;
+			if (want != NOTHING) {
+				size_t end = want;
+
+				want = end + 1 >= first + m ? end + 1 - m : first;
+				cnt = end - want + 1;
+			}
+			break;
+		default:
+			want = pos;
+			break;
+		}
+		trace(op == HEED_GET_CURRENT ? "dup move GET_CURRENT" : "dup move", db, (size_t)op,
+		      0);
+		key.size = 0;
+		key.data = NULL;
+		rc = heed_cursor_get(cur, &key, &val, op);
+		if (want == NOTHING) {
+			HEED_RC(rc, HEED_NOTFOUND);
+			break;
+		}
+		HEED_OK(rc);
+		if (op >= HEED_GET_MULTIPLE) {
+			assert_chunk(d, want, cnt, &val, "MULTIPLE");
+			pos = want + cnt - 1;
+			chunk = cnt;
+		} else {
+			if (op == HEED_FIRST_DUP || op == HEED_LAST_DUP)
+				assert_same_val(d->a[want], &val, "FIRST_DUP/LAST_DUP");
+			else
+				assert_same_item(d->a[want], &key, &val, "dup move");
+			pos = want;
+			if (op != HEED_GET_CURRENT) /* it keeps the last chunk */
+				chunk = 0;
+		}
+		if (rng_below(&M.rng, 4) == 0) {
+			size_t n;
+
+			first = key_edge(d, pos, 0);
+			last = key_edge(d, pos, 1);
+			HEED_OK(heed_cursor_count(cur, &n));
+			cr_assert_eq(n, last - first + 1,
+				     "cursor_count %zu, the model %zu (op %lu)", n,
+				     last - first + 1, M.ops);
+		}
+	}
+	heed_cursor_close(cur);
+}
+
+/* Cursor put CURRENT (only an equal value is taken: EINVAL for another) or
+ * cursor del of one value or (HEED_NODUPDATA) of the key; the cursor then
+ * stands on the next pair, which GET_CURRENT and NEXT return. */
+static void op_dcursor_write(heed_txn *txn, int db)
+{
+	struct mdb *d = &M.db[db];
+	heed_cursor *cur;
+	heed_val key, val;
+	size_t pos, first, last, vlen;
+	int rc, all = (int)rng_below(&M.rng, 8) == 0;
+
+	HEED_OK(heed_cursor_open(txn, d->dbi, &cur));
+	pos = rng_below(&M.rng, 2) ? dposition(cur, d) : cursor_position(cur, d);
+	if (pos == NOTHING || d->a[pos]->dbrec) {
+		heed_cursor_close(cur);
+		return;
+	}
+	if (rng_below(&M.rng, 2)) {
+		key = hv(d->a[pos]->k, d->a[pos]->klen);
+		vlen = d->a[pos]->vlen;
+		memcpy(M.vbuf, d->a[pos]->v, vlen);
+		if (rng_below(&M.rng, 2))
+			M.vbuf[rng_below(&M.rng, vlen)] ^= 1;
+		val = hv(M.vbuf, vlen);
+		trace("dup cursor put CURRENT", db, key.size, vlen);
+		rc = heed_cursor_put(cur, &key, &val, HEED_CURRENT);
+		HEED_RC(rc, memcmp(M.vbuf, d->a[pos]->v, vlen) ? EINVAL : 0);
+		heed_cursor_close(cur);
+		return;
+	}
+	first = key_edge(d, pos, 0);
+	last = key_edge(d, pos, 1);
+	trace(all ? "dup cursor del NODUPDATA" : "dup cursor del", db, d->a[pos]->klen,
+	      all ? last - first + 1 : 1);
+	HEED_OK(heed_cursor_del(cur, all ? HEED_NODUPDATA : 0));
+	if (all) {
+		while (last-- > first)
+			model_del(db, first);
+		model_del(db, first);
+		pos = first;
+	} else {
+		model_del(db, pos);
+	}
+	rc = heed_cursor_get(cur, &key, &val, rng_below(&M.rng, 2) ? HEED_NEXT : HEED_GET_CURRENT);
+	if (pos < d->n) {
+		HEED_OK(rc);
+		assert_same_item(d->a[pos], &key, &val, "the pair after a dup cursor del");
+	} else {
+		cr_assert(rc == HEED_NOTFOUND || rc == EINVAL,
+			  "after deleting the last pair: %d (%s)", rc, heed_strerror(rc));
+	}
+	heed_cursor_close(cur);
+}
+
 static void compare_db(heed_txn *txn, int db)
 {
 	struct mdb *d = &M.db[db];
@@ -630,6 +1214,22 @@ static void compare_db(heed_txn *txn, int db)
 	}
 	HEED_RC(rc, HEED_NOTFOUND);
 	cr_assert_eq(i, 0, "backward scan of db %d stopped %zu items short", db, i);
+	/* A DUPSORT db key by key: each key's first value and its count. */
+	for (i = 0; is_dup(d) &&
+		    (rc = heed_cursor_get(cur, &key, &val, i ? HEED_NEXT_NODUP : HEED_FIRST)) == 0;
+	     i = key_edge(d, i, 1) + 1) {
+		size_t n;
+
+		cr_assert_lt(i, d->n, "NEXT_NODUP scan of db %d goes past the model", db);
+		assert_same_item(d->a[i], &key, &val, "NEXT_NODUP scan");
+		HEED_OK(heed_cursor_count(cur, &n));
+		cr_assert_eq(n, key_edge(d, i, 1) - i + 1, "db %d: cursor_count %zu, the model %zu",
+			     db, n, key_edge(d, i, 1) - i + 1);
+	}
+	if (is_dup(d)) {
+		HEED_RC(rc, HEED_NOTFOUND);
+		cr_assert_eq(i, d->n, "NEXT_NODUP scan of db %d stopped short", db);
+	}
 	heed_cursor_close(cur);
 }
 
@@ -679,7 +1279,7 @@ static void named_db_txn(void)
 	open_handles(txn);
 	if (!d->exists) {
 		trace("create db", db, 0, 0);
-		HEED_OK(heed_dbi_open(txn, db_names[db], HEED_CREATE, &d->dbi));
+		HEED_OK(heed_dbi_open(txn, db_names[db], HEED_CREATE | d->flags, &d->dbi));
 		d->exists = 1;
 		d->handle = 1;
 		log_push((struct undo){.kind = U_CREATE, .db = db});
@@ -773,6 +1373,38 @@ static unsigned int nested_step(heed_txn **stack, unsigned int depth)
 	return depth;
 }
 
+/* Whether a named db exists: emptying the main db would delete it. */
+static int named_exist(void)
+{
+	int db;
+
+	for (db = 1; db < NDB; db++)
+		if (M.db[db].exists)
+			return 1;
+	return 0;
+}
+
+/* One op on a DUPSORT db, p in 0..99 (puts below 35). */
+static void dup_op(heed_txn *txn, int db, uint64_t p)
+{
+	if (p < 30)
+		op_dput(txn, db);
+	else if (p < 35 && (M.db[db].flags & HEED_DUPFIXED))
+		op_dput_multiple(txn, db);
+	else if (p < 35)
+		op_dput(txn, db);
+	else if (p < 45)
+		op_ddel(txn, db);
+	else if (p < 50)
+		op_get(txn, db);
+	else if (p < 58)
+		op_cursor_walk(txn, db);
+	else if (p < 88)
+		op_dmoves(txn, db);
+	else
+		op_dcursor_write(txn, db);
+}
+
 static void run_model(unsigned int psize, const char *name)
 {
 	unsigned long total = OPS;
@@ -800,6 +1432,8 @@ static void run_model(unsigned int psize, const char *name)
 	M.vbuf = malloc(3 * (size_t)psize + 1);
 	cr_assert(M.kbuf && M.vbuf);
 	M.db[0].exists = 1;
+	for (db = 0; db < NDB; db++)
+		M.db[db].flags = db_flags[db];
 
 	while (M.ops < total) {
 		unsigned long n = rng_range(&M.rng, 100, 1000), i;
@@ -812,7 +1446,7 @@ static void run_model(unsigned int psize, const char *name)
 			reopen();
 		HEED_OK(heed_txn_begin(M.env, NULL, 0, &txn));
 		open_handles(txn);
-		if (rng_below(&M.rng, 200) == 0 && !M.db[1].exists && !M.db[2].exists) {
+		if (rng_below(&M.rng, 200) == 0 && !named_exist()) {
 			trace("drop main (empty)", 0, 0, 0);
 			HEED_OK(heed_drop(txn, M.db[0].dbi, 0));
 			model_drop(0, 0);
@@ -830,7 +1464,9 @@ static void run_model(unsigned int psize, const char *name)
 			/* Keep each db near TARGET keys: deletes win when above. */
 			if (M.db[db].n > TARGET && p < 35)
 				p = 35 + p % 12;
-			if (p < 35)
+			if (is_dup(&M.db[db]))
+				dup_op(txn, db, p);
+			else if (p < 35)
 				op_put(txn, db);
 			else if (p < 47)
 				op_del(txn, db);
@@ -861,9 +1497,9 @@ static void run_model(unsigned int psize, const char *name)
 	reopen();
 	fprintf(stderr,
 		"%s: %lu ops, %lu commits, %lu aborts, %lu nested txns (%lu aborted), %lu "
-		"reopens, %lu full compares, final sizes %zu/%zu/%zu\n",
+		"reopens, %lu full compares, final sizes %zu/%zu/%zu/%zu/%zu\n",
 		name, M.ops, M.commits, M.aborts, M.nested, M.nested_aborts, M.reopens, M.compares,
-		M.db[0].n, M.db[1].n, M.db[2].n);
+		M.db[0].n, M.db[1].n, M.db[2].n, M.db[3].n, M.db[4].n);
 	heed_env_close(M.env);
 	M.env = NULL;
 	HEED_CHECK_CLEAN(M.dir);

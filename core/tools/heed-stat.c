@@ -1,8 +1,9 @@
 /*
  * heed-stat PATH [-a] [-r] - print the statistics of a heed environment,
  * like mdb_stat: environment info, freelist, the main db; -a every named
- * db (a DUPSORT one with its flags, its keys and the most values a key
- * has); -r the reader table (slots in use: pid, thread id, snapshot txnid).
+ * db (with its flags when it has any; a DUPSORT one also with its keys, as
+ * its entries count values, and the most values a key has); -r the reader
+ * table (slots in use: pid, thread id, snapshot txnid).
  */
 #include "heed.h"
 #include "internal.h"
@@ -25,6 +26,35 @@ static void print_stat(const char *title, const heed_stat *st)
 	printf("  Entries: %zu\n", st->entries);
 }
 
+/* The names of the db flags, one row a bit (LMDB's values and names): a
+ * new flag gets its row here and shows in "Flags:". */
+static const struct {
+	unsigned int bit;
+	const char *name;
+} db_flag_names[] = {
+	{HEED_REVERSEKEY, "REVERSEKEY"}, {HEED_DUPSORT, "DUPSORT"},
+	{HEED_INTEGERKEY, "INTEGERKEY"}, {HEED_DUPFIXED, "DUPFIXED"},
+	{HEED_INTEGERDUP, "INTEGERDUP"}, {HEED_REVERSEDUP, "REVERSEDUP"},
+};
+
+/* "  Flags: DUPSORT DUPFIXED": the named bits, then any other as hex, so
+ * that a flag added to DB_PERSISTENT (internal.h: the bits a db record may
+ * hold) before its row here still shows. */
+static void print_flags(unsigned int flags)
+{
+	size_t i;
+
+	printf("  Flags:");
+	for (i = 0; i < sizeof(db_flag_names) / sizeof(db_flag_names[0]); i++)
+		if (flags & db_flag_names[i].bit) {
+			printf(" %s", db_flag_names[i].name);
+			flags &= ~db_flag_names[i].bit;
+		}
+	if (flags)
+		printf(" 0x%x", flags);
+	printf("\n");
+}
+
 /* A DUPSORT db's keys and the most values one of them holds. */
 static int print_dups(heed_txn *txn, heed_dbi dbi)
 {
@@ -41,7 +71,6 @@ static int print_dups(heed_txn *txn, heed_dbi dbi)
 	heed_cursor_close(cur);
 	if (rc != HEED_NOTFOUND)
 		return rc;
-	printf("  Flags: DUPSORT\n");
 	printf("  Keys: %zu\n", keys);
 	printf("  Most values of a key: %zu\n", most);
 	return 0;
@@ -81,6 +110,8 @@ static int print_named(heed_env *env, const char *path)
 			rc = heed_dbi_flags(txn, dbi, &flags);
 		if (!rc)
 			print_stat(name, &st);
+		if (!rc && flags)
+			print_flags(flags);
 		if (!rc && (flags & HEED_DUPSORT))
 			rc = print_dups(txn, dbi);
 	}

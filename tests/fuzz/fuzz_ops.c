@@ -10,10 +10,11 @@
  * the maximum key size; values are 0 bytes to a few overflow pages, their
  * content derived from (seed, length) so the model stores no data.
  *
- * Operations: put (plain, NOOVERWRITE, APPEND), del, get, commit, abort,
- * cursor walks both ways, SET_RANGE, cursor put/del, drop, reopen, and a
- * read snapshot taken while the write txn is open, which must see the
- * committed state only. Nested write txns up to MAX_NEST deep: a child
+ * Operations: put (plain, NOOVERWRITE, APPEND, RESERVE with the value
+ * copied into the returned space after), del, get, commit, abort, cursor
+ * walks both ways, SET_RANGE, cursor put (CURRENT, RESERVE)/del, drop,
+ * reopen, and a read snapshot taken while the write txn is open, which
+ * must see the committed state only. Nested write txns up to MAX_NEST deep: a child
  * begins (its parent then refuses a get), and commit and abort end the
  * innermost child when their argument is odd (an abort puts back the
  * pending state the child began from), else the top txn with its
@@ -23,11 +24,17 @@
  * Opcodes 0xc0 and up work on a DUPSORT db (DB_NAME, its record the main
  * db's first key): 16 keys, each holding a set of 32 values (1 to 400
  * bytes, ordered by their first byte), modelled as a bit set per key: put
- * (plain, NODUPDATA, APPENDDUP), delete of one value or of a key, GET_BOTH
+ * (plain, NODUPDATA, APPENDDUP; RESERVE, refused), delete of one value or of a key, GET_BOTH
  * and GET_BOTH_RANGE with the count, cursor deletes (one value, NODUPDATA)
  * and where the cursor lands, heed_get, and walks of every (key, value)
  * pair with NEXT/PREV, NEXT_NODUP/PREV_NODUP and NEXT_DUP/PREV_DUP. Inline
  * value lists, their growth into value trees and back are on those paths.
+ * Opcodes 0xf0 and up (taken from the DUPSORT ones) work on a DUPFIXED db
+ * (FIX_NAME): 8 keys of up to 32 values of 4 to 400 bytes, a bit set per
+ * key: put (plain, NODUPDATA, APPENDDUP), HEED_MULTIPLE puts (the count
+ * stored up to the first refusal), a value of another size
+ * (HEED_BAD_VALSIZE), deletes, a key read in chunks forward (GET_MULTIPLE,
+ * NEXT_MULTIPLE) and backward (PREV_MULTIPLE), whole walks with counts.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -46,6 +53,9 @@
 #define NDKEYS	 16
 #define NDVALS	 32
 #define DB_NAME	 "0dups" /* sorts before every key of the main db */
+#define FIX_NAME "0fix"	 /* so does the DUPFIXED db's name */
+#define NFKEYS	 8
+#define NFVALS	 32
 
 struct entry {
 	uint8_t present;
@@ -56,6 +66,7 @@ struct entry {
 struct state {
 	struct entry e[NKEYS];
 	uint32_t dups[NDKEYS]; /* value ids present under each DUPSORT key */
+	uint32_t fix[NFKEYS];  /* the same for the DUPFIXED db */
 };
 
 static const char *path;
@@ -66,6 +77,7 @@ static int order[NKEYS]; /* key ids sorted by key bytes */
 static int rank_of[NKEYS];
 static unsigned char vbuf[MAX_VLEN];
 static unsigned char dkey[NDKEYS][4];
+static unsigned char fkey[NFKEYS][4];
 static unsigned char dval[NDVALS][400];
 static size_t dvlen[NDVALS];
 
@@ -166,7 +178,7 @@ static void open_env(void)
 	if (heed_env_create(&env) != 0)
 		fail("env_create");
 	heed_env_set_mapsize(env, 256 << 20);
-	heed_env_set_maxdbs(env, 2);
+	heed_env_set_maxdbs(env, 3);
 	int rc = heed_env_open(env, path, HEED_NOSUBDIR | HEED_NOSYNC, 0600);
 	if (rc != 0)
 		fail("env_open: %d", rc);
@@ -186,6 +198,8 @@ static void fresh_env(void)
 		make_keys();
 		for (int i = 0; i < NDKEYS; i++)
 			snprintf((char *)dkey[i], sizeof(dkey[i]), "k%02d", i);
+		for (int i = 0; i < NFKEYS; i++)
+			snprintf((char *)fkey[i], sizeof(fkey[i]), "f%02d", i);
 		for (int v = 0; v < NDVALS; v++) {
 			static const size_t lens[] = {1, 9, 60, 400};
 			dvlen[v] = lens[v % 4] + (size_t)v % 3;
@@ -277,6 +291,12 @@ static void nest_end(int commit)
 }
 
 /* The whole database seen by txn equals s, walking forward or backward. */
+/* A named db's record in the main db: the model's keys start at 'A'. */
+static int is_record(const heed_val *k)
+{
+	return k->size && *(const unsigned char *)k->data == '0';
+}
+
 static void check_walk(heed_txn *txn, const struct state *s, int backward)
 {
 	heed_cursor *cur;
@@ -288,8 +308,8 @@ static void check_walk(heed_txn *txn, const struct state *s, int backward)
 	size_t n = 0;
 	for (rc = heed_cursor_get(cur, &k, &v, backward ? HEED_LAST : HEED_FIRST); rc == 0;
 	     rc = heed_cursor_get(cur, &k, &v, backward ? HEED_PREV : HEED_NEXT)) {
-		if (k.size == strlen(DB_NAME) && !memcmp(k.data, DB_NAME, k.size)) {
-			n++; /* the DUPSORT db's record: not a key of the model */
+		if (is_record(&k)) {
+			n++; /* a named db's record: not a key of the model */
 			continue;
 		}
 		while (r >= 0 && r < NKEYS && !s->e[order[r]].present)
@@ -369,7 +389,9 @@ static void dput(int k, int v, unsigned int flags)
 	uint32_t have = pending.dups[k];
 	int expect = 0;
 
-	if (have >> v & 1)
+	if (flags & HEED_RESERVE)
+		expect = EINVAL; /* a value is placed by its bytes */
+	else if (have >> v & 1)
 		expect = flags ? HEED_KEYEXIST : 0;
 	else if ((flags & HEED_APPENDDUP) && (have >> v))
 		expect = HEED_KEYEXIST;
@@ -533,12 +555,241 @@ static void dget(heed_txn *txn, const struct state *s, int k)
 		fail("dup get %d: not its first value", k);
 }
 
+/* A HEED_RESERVE put succeeded: its space (len bytes, in the txn's page)
+ * gets the value the model expects, vbuf's. */
+static void reserve_fill(heed_val *v, size_t len, const char *what, int id)
+{
+	if (v->size != len || (len && !v->data))
+		fail("%s RESERVE key %d: %d bytes at %p", what, id, (int)v->size, v->data);
+	if (len)
+		memcpy(v->data, vbuf, len);
+}
+
+/* ---- the DUPFIXED db: NFKEYS keys, each up to NFVALS values of its own
+ * size (4 to 400 bytes: several values a chunk, or a few), value v's first
+ * byte its order ---- */
+
+static const size_t fsize[4] = {4, 60, 200, 400};
+
+static size_t fval(int k, int v, unsigned char *buf)
+{
+	size_t n = fsize[k % 4];
+
+	memset(buf, 'a' + k, n);
+	buf[0] = (unsigned char)(0x20 + v);
+	return n;
+}
+
+static heed_dbi fix_dbi(heed_txn *txn, int create)
+{
+	heed_dbi d;
+	int rc = heed_dbi_open(txn, FIX_NAME,
+			       create ? HEED_CREATE | HEED_DUPSORT | HEED_DUPFIXED : 0, &d);
+
+	if (rc == HEED_NOTFOUND && !create)
+		return (heed_dbi)-1;
+	if (rc != 0)
+		fail("dbi_open %s: %d", FIX_NAME, rc);
+	return d;
+}
+
+/* What a put of value v under key k returns (dput's rules). */
+static int fput_expect(int k, int v, unsigned int flags)
+{
+	uint32_t have = pending.fix[k];
+
+	if (have >> v & 1)
+		return (flags & (HEED_NODUPDATA | HEED_APPENDDUP)) ? HEED_KEYEXIST : 0;
+	if ((flags & HEED_APPENDDUP) && (have >> v))
+		return HEED_KEYEXIST;
+	return 0;
+}
+
+static void fput(int k, int v, unsigned int flags)
+{
+	need_wtxn();
+	heed_dbi d = fix_dbi(wtxn, 1);
+	unsigned char buf[400];
+	heed_val key = {3, fkey[k]}, val = {fval(k, v, buf), buf};
+	int expect = fput_expect(k, v, flags);
+	int rc = heed_put(wtxn, d, &key, &val, flags);
+
+	if (rc != expect)
+		fail("fixed put %d/%d flags %x: %d, expected %d", k, v, flags, rc, expect);
+	if (rc == 0)
+		pending.fix[k] |= 1u << v;
+}
+
+/* HEED_MULTIPLE: the values of mask (in a rotated order) stored in turn
+ * through a cursor; the count stored is where the first refusal stops. */
+static void fput_multiple(int k, uint32_t mask, int rot, unsigned int flags)
+{
+	need_wtxn();
+	heed_dbi d = fix_dbi(wtxn, 1);
+	static unsigned char buf[NFVALS * 400];
+	heed_val key = {3, fkey[k]}, m[2];
+	heed_cursor *cur;
+	size_t n = 0, stored = 0, each = fsize[k % 4];
+	int vs[NFVALS], expect = 0;
+
+	for (int i = 0; i < NFVALS; i++) {
+		int v = (i + rot) % NFVALS;
+		if (mask >> v & 1) {
+			vs[n] = v;
+			fval(k, v, buf + n * each);
+			n++;
+		}
+	}
+	if (heed_cursor_open(wtxn, d, &cur) != 0)
+		fail("cursor_open fixed");
+	m[0] = (heed_val){each, buf};
+	m[1] = (heed_val){n, NULL};
+	int rc = heed_cursor_put(cur, &key, m, HEED_MULTIPLE | flags);
+	for (size_t i = 0; i < n; i++) {
+		expect = fput_expect(k, vs[i], flags);
+		if (expect)
+			break;
+		pending.fix[k] |= 1u << vs[i];
+		stored++;
+	}
+	if (rc != expect || m[1].size != stored)
+		fail("put MULTIPLE %d (%zu values, flags %x): %d with %zu stored, expected %d with "
+		     "%zu",
+		     k, n, flags, rc, m[1].size, expect, stored);
+	heed_cursor_close(cur);
+}
+
+/* Another size under a held key: HEED_BAD_VALSIZE, the txn goes on. */
+static void fput_badsize(int k)
+{
+	need_wtxn();
+	heed_dbi d = fix_dbi(wtxn, 1);
+	unsigned char buf[401];
+	heed_val key = {3, fkey[k]}, val = {fval(k, 0, buf) + 1, buf};
+	int rc = heed_put(wtxn, d, &key, &val, 0);
+
+	if (rc != (pending.fix[k] ? HEED_BAD_VALSIZE : 0))
+		fail("fixed put of another size under key %d: %d", k, rc);
+	if (rc == 0) {
+		/* A new key took that size: delete it again, the model knows
+		 * one size a key. */
+		if (heed_del(wtxn, d, &key, NULL) != 0)
+			fail("fixed del of key %d", k);
+	}
+}
+
+static void fdel(int k, int v)
+{
+	need_wtxn();
+	heed_dbi d = fix_dbi(wtxn, 1);
+	unsigned char buf[400];
+	heed_val key = {3, fkey[k]}, val = {v >= 0 ? fval(k, v, buf) : 0, buf};
+	int present = v >= 0 ? (int)(pending.fix[k] >> v & 1) : pending.fix[k] != 0;
+	int rc = heed_del(wtxn, d, &key, v >= 0 ? &val : NULL);
+
+	if (rc != (present ? 0 : HEED_NOTFOUND))
+		fail("fixed del %d/%d: %d", k, v, rc);
+	pending.fix[k] &= v >= 0 ? ~(1u << v) : 0;
+}
+
+/* Key k's values read in chunks: GET_MULTIPLE then NEXT_MULTIPLE from its
+ * first value, or PREV_MULTIPLE from its last; put together (back to front
+ * for the latter) they are the key's values in order, each once. */
+static void fchunks(heed_txn *txn, const struct state *s, int k, int backward)
+{
+	heed_dbi d = fix_dbi(txn, 0);
+	static unsigned char want[NFVALS * 400], got[NFVALS * 400];
+	heed_val key = {3, fkey[k]}, val;
+	heed_cursor *cur;
+	size_t n = 0, end, each = fsize[k % 4];
+	int rc;
+
+	if (d == (heed_dbi)-1)
+		return;
+	for (int v = 0; v < NFVALS; v++)
+		if (s->fix[k] >> v & 1)
+			n += fval(k, v, want + n);
+	if (heed_cursor_open(txn, d, &cur) != 0)
+		fail("cursor_open fixed");
+	rc = heed_cursor_get(cur, &key, &val, HEED_SET);
+	if (rc != (s->fix[k] ? 0 : HEED_NOTFOUND))
+		fail("fixed SET %d: %d", k, rc);
+	if (rc == 0 && backward)
+		rc = heed_cursor_get(cur, &key, &val, HEED_LAST_DUP);
+	for (end = backward ? n : 0; rc == 0;) {
+		rc = heed_cursor_get(cur, &key, &val,
+				     backward	? HEED_PREV_MULTIPLE
+				     : end == 0 ? HEED_GET_MULTIPLE
+						: HEED_NEXT_MULTIPLE);
+		if (rc)
+			break;
+		if (!val.size || val.size % each ||
+		    (backward ? val.size > end : val.size > n - end))
+			fail("fixed key %d: a chunk of %zu bytes (%zu of %zu placed)", k, val.size,
+			     end, n);
+		if (backward)
+			end -= val.size;
+		memcpy(got + end, val.data, val.size);
+		if (!backward)
+			end += val.size;
+	}
+	if (s->fix[k] &&
+	    (rc != HEED_NOTFOUND || end != (backward ? 0 : n) || memcmp(got, want, n) != 0))
+		fail("fixed key %d: the %s chunks are not its values (%d, %zu of %zu)", k,
+		     backward ? "PREV_MULTIPLE" : "NEXT_MULTIPLE", rc, end, n);
+	heed_cursor_close(cur);
+}
+
+/* Every pair of the DUPFIXED db in order, the counts, the entries. */
+static void fwalk(heed_txn *txn, const struct state *s)
+{
+	heed_dbi d = fix_dbi(txn, 0);
+	heed_cursor *cur;
+	heed_val k, v;
+	unsigned char buf[400];
+	size_t n = 0, want = 0, cnt;
+	int rc, kk = 0, vv = -1;
+
+	for (int i = 0; i < NFKEYS; i++)
+		want += (size_t)__builtin_popcount(s->fix[i]);
+	if (d == (heed_dbi)-1) {
+		if (want)
+			fail("the DUPFIXED db is missing");
+		return;
+	}
+	if (heed_cursor_open(txn, d, &cur) != 0)
+		fail("cursor_open fixed");
+	for (rc = heed_cursor_get(cur, &k, &v, HEED_FIRST); rc == 0;
+	     rc = heed_cursor_get(cur, &k, &v, HEED_NEXT)) {
+		/* The model's next pair after (kk, vv). */
+		do {
+			if (++vv == NFVALS) {
+				vv = 0;
+				kk++;
+			}
+		} while (kk < NFKEYS && !(s->fix[kk] >> vv & 1));
+		if (kk == NFKEYS || k.size != 3 || memcmp(k.data, fkey[kk], 3) != 0 ||
+		    v.size != fval(kk, vv, buf) || memcmp(v.data, buf, v.size) != 0)
+			fail("fixed walk: pair %zu is not %d/%d", n, kk, vv);
+		if (heed_cursor_count(cur, &cnt) != 0 ||
+		    cnt != (size_t)__builtin_popcount(s->fix[kk]))
+			fail("fixed walk: count of key %d", kk);
+		n++;
+	}
+	if (rc != HEED_NOTFOUND || n != want)
+		fail("fixed walk: %zu pairs of %zu (%d)", n, want, rc);
+	heed_cursor_close(cur);
+	heed_stat st;
+	if (heed_dbi_stat(txn, d, &st) != 0 || st.entries != want)
+		fail("fixed stat: %zu entries of %zu", st.entries, want);
+}
+
 static void op_put(int id, uint8_t cls, uint8_t seed, unsigned int flags)
 {
 	need_wtxn();
 	size_t len = vlen_of(cls);
 	fill_value(seed, len);
-	heed_val k = key_val(id), v = {len, vbuf};
+	heed_val k = key_val(id), v = {len, (flags & HEED_RESERVE) ? NULL : vbuf};
 	int expect = 0;
 	if ((flags & HEED_NOOVERWRITE) && pending.e[id].present)
 		expect = HEED_KEYEXIST;
@@ -552,6 +803,8 @@ static void op_put(int id, uint8_t cls, uint8_t seed, unsigned int flags)
 		fail("put key %d: %d", id, rc);
 	if (rc == HEED_KEYEXIST && (flags & HEED_NOOVERWRITE) && !value_ok(&pending.e[id], &v))
 		fail("NOOVERWRITE on key %d returned another value (%d bytes)", id, (int)v.size);
+	if (rc == 0 && (flags & HEED_RESERVE))
+		reserve_fill(&v, len, "put", id);
 	if (rc == 0) {
 		pending.e[id].present = 1;
 		pending.e[id].len = (uint32_t)len;
@@ -595,14 +848,14 @@ static void op_set_range(heed_txn *txn, const struct state *s, int id)
 	if (rc == 0) {
 		if (id_of(&k) != want || !value_ok(&s->e[want], &v))
 			fail("SET_RANGE key %d: got another item than %d", id, want);
-		/* One step back is the greatest key below (the DUPSORT db's
-		 * record sorts before every key: as none). */
+		/* One step back is the greatest key below (the named dbs'
+		 * records sort before every key: as none). */
 		int below = -1;
 		for (int r = rank_of[want] - 1; r >= 0 && below < 0; r--)
 			if (s->e[order[r]].present)
 				below = order[r];
 		rc = heed_cursor_get(cur, &k, &v, HEED_PREV);
-		if (rc == 0 && k.size == strlen(DB_NAME) && !memcmp(k.data, DB_NAME, k.size))
+		if (rc == 0 && is_record(&k))
 			rc = HEED_NOTFOUND;
 		if (below < 0 ? rc != HEED_NOTFOUND : (rc != 0 || id_of(&k) != below))
 			fail("PREV after SET_RANGE %d: %d", id, rc);
@@ -610,8 +863,8 @@ static void op_set_range(heed_txn *txn, const struct state *s, int id)
 	heed_cursor_close(cur);
 }
 
-/* Cursor put with HEED_CURRENT on key id, or cursor del of it. */
-static void op_cursor_write(int id, uint8_t seed, int del)
+/* Cursor put with HEED_CURRENT (and flags) on key id, or cursor del of it. */
+static void op_cursor_write(int id, uint8_t seed, int del, unsigned int flags)
 {
 	need_wtxn();
 	heed_cursor *cur;
@@ -637,10 +890,12 @@ static void op_cursor_write(int id, uint8_t seed, int del)
 	} else if (rc == 0) {
 		size_t len = vlen_of(seed);
 		fill_value(seed, len);
-		heed_val nk = key_val(id), nv = {len, vbuf};
-		rc = heed_cursor_put(cur, &nk, &nv, HEED_CURRENT);
+		heed_val nk = key_val(id), nv = {len, (flags & HEED_RESERVE) ? NULL : vbuf};
+		rc = heed_cursor_put(cur, &nk, &nv, HEED_CURRENT | flags);
 		if (rc != 0)
-			fail("cursor_put CURRENT key %d: %d", id, rc);
+			fail("cursor_put CURRENT key %d flags %x: %d", id, flags, rc);
+		if (flags & HEED_RESERVE)
+			reserve_fill(&nv, len, "cursor_put", id);
 		pending.e[id].len = (uint32_t)len;
 		pending.e[id].seed = seed;
 	}
@@ -658,6 +913,8 @@ static void op_snapshot(int id)
 	op_get(rtxn, &committed, id);
 	check_walk(rtxn, &committed, id & 1);
 	dwalk(rtxn, &committed, id % 3, id & 1);
+	fwalk(rtxn, &committed);
+	fchunks(rtxn, &committed, id % NFKEYS, id & 1);
 	heed_txn_abort(rtxn);
 }
 
@@ -670,14 +927,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t a = pos < size ? data[pos++] : 0;
 		uint8_t b = pos < size ? data[pos] : 0;
 		uint8_t c = pos + 1 < size ? data[pos + 1] : 0;
+		if (op >= 0xf0) {
+			static const unsigned int ff[] = {0, HEED_NODUPDATA, HEED_APPENDDUP};
+			int k = a % NFKEYS, v = b % NFVALS;
+
+			switch (op % 8) {
+			case 0:
+				fput(k, v, ff[c % 3]);
+				pos += 2;
+				break;
+			case 1:
+				fput_multiple(k, (uint32_t)b << 8 | c | (uint32_t)a << 24, a >> 3,
+					      (a & 0x80) ? HEED_NODUPDATA : 0);
+				pos += 2;
+				break;
+			case 2:
+				fdel(k, v);
+				pos++;
+				break;
+			case 3:
+				fdel(k, -1);
+				break;
+			case 4:
+			case 5:
+				need_wtxn();
+				fchunks(wtxn, &pending, k, op & 1);
+				break;
+			case 6:
+				need_wtxn();
+				fwalk(wtxn, &pending);
+				break;
+			default:
+				fput_badsize(k);
+				break;
+			}
+			continue;
+		}
 		if (op >= 0xc0) {
-			static const unsigned int pf[] = {0, HEED_NODUPDATA, HEED_APPENDDUP};
+			static const unsigned int pf[] = {0, HEED_NODUPDATA, HEED_APPENDDUP,
+							  HEED_RESERVE};
 			int k = a % NDKEYS, v = b % NDVALS;
 
 			switch ((op - 0xc0) % 8) {
 			case 0:
 			case 1:
-				dput(k, v, pf[c % 3]);
+				dput(k, v, pf[c % 4]);
 				pos += 2;
 				break;
 			case 2:
@@ -711,11 +1005,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0:
 		case 1:
 		case 2:
-			op_put(a, b, c, 0);
+			op_put(a, b, c, (op & 0x10) ? HEED_RESERVE : 0);
 			pos += 2;
 			break;
 		case 3:
-			op_put(a, b, c, HEED_NOOVERWRITE);
+			op_put(a, b, c, HEED_NOOVERWRITE | ((op & 0x10) ? HEED_RESERVE : 0));
 			pos += 2;
 			break;
 		case 4:
@@ -748,7 +1042,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_set_range(wtxn, &pending, a);
 			break;
 		case 12:
-			op_cursor_write(a, b, op & 0x10);
+			op_cursor_write(a, b, op & 0x10, (op & 0x20) ? HEED_RESERVE : 0);
 			pos++;
 			break;
 		case 13:
@@ -778,6 +1072,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_walk(rtxn, &committed, 0);
 	dwalk(rtxn, &committed, 0, 0);
 	dwalk(rtxn, &committed, 1, 1);
+	fwalk(rtxn, &committed);
 	heed_txn_abort(rtxn);
 	heed_env_close(env);
 	env = NULL;

@@ -269,6 +269,30 @@ static const unsigned char prog_dups[] = {
 	0,    1,    0,	  8,	0,    13,   3,	  0xc0, 3,    31,   2,	  0xc0, 3,    1,    2,
 	9,    0,    15,	  1,	0xc4, 0,    0,	  1};
 
+/* HEED_RESERVE (opcode 18, and 19 with NOOVERWRITE): inline, overflow and
+ * replaced values, one refused on the existing key; a cursor put CURRENT
+ * with it (44); the DUPSORT db refusing it (0xc0 with 3); then enough
+ * reserved values of about 200 bytes in a row to split leaves; commit, reopen, walk. */
+static const unsigned char prog_reserve[] = {
+	18, 1,	1,  5,	18, 2,	3,    6,  18, 3,  4,  7,  19, 1,  2,  9,  18, 1,  2,  9,  10,
+	0,  44, 2,  4,	8,  0,	0xc0, 1,  3,  3,  18, 40, 17, 40, 18, 41, 22, 41, 18, 42, 12,
+	42, 18, 43, 17, 43, 18, 44,   22, 44, 18, 45, 12, 45, 18, 46, 17, 46, 18, 47, 22, 47,
+	18, 48, 12, 48, 18, 49, 17,   49, 18, 50, 22, 50, 18, 51, 12, 51, 18, 52, 17, 52, 18,
+	53, 22, 53, 18, 54, 12, 54,   18, 55, 17, 55, 18, 56, 22, 56, 18, 57, 12, 57, 18, 58,
+	17, 58, 18, 59, 22, 59, 18,   60, 12, 60, 18, 61, 17, 61, 18, 62, 22, 62, 18, 63, 12,
+	63, 18, 64, 17, 64, 18, 65,   22, 65, 18, 66, 12, 66, 18, 67, 17, 67, 18, 68, 22, 68,
+	18, 69, 12, 69, 18, 70, 17,   70, 18, 71, 22, 71, 8,  0,  15, 1,  10, 0,  10, 1};
+
+/* The DUPFIXED db (opcodes 0xf0 up): MULTIPLE puts of 400-byte values (3
+ * chunks a key), chunk reads both ways, NODUPDATA and APPENDDUP refusals,
+ * values of another size, deletes, a MULTIPLE put stopped by a refusal,
+ * commit, abort, reopen, walks. */
+static const unsigned char prog_fixed[] = {
+	0xf1, 3,    0xff, 0xff, 0xf4, 3,    0xf5, 3,	0xf1, 1,    0xaa, 0x55, 0xf0, 2,
+	5,    1,    0xf0, 2,	5,    1,    0xf0, 2,	3,    2,    0xf7, 2,	0xf7, 4,
+	0xf6, 0,    8,	  0,	0xf2, 3,    4,	  0xf3, 1,    0xf1, 0x83, 0x0f, 0xf0, 0xf5,
+	3,    0xf6, 0,	  9,	0,    0xf4, 3,	  15,	1,    0xf6, 0,	  0xf5, 3};
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -324,6 +348,8 @@ int main(int argc, char **argv)
 		{"churn", prog_churn, sizeof(prog_churn)},
 		{"nested", prog_nested, sizeof(prog_nested)},
 		{"dups", prog_dups, sizeof(prog_dups)},
+		{"reserve", prog_reserve, sizeof(prog_reserve)},
+		{"fixed", prog_fixed, sizeof(prog_fixed)},
 	};
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/fuzz_ops/%s.ops", argv[1], progs[i].name);
