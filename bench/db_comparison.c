@@ -14,6 +14,7 @@
  *   delete      every key, in random order, 1000 per commit
  *   durable     one put per commit, each commit synced, on a real disk
  *               (--disk-dir, default /var/tmp)
+ *   durable1000 the same with 1000 puts per synced commit
  * A case is named workload/engine (filter with e.g. '/(heed|lmdb)$').
  * Workloads run engine by engine within each workload, so the engines
  * meet the machine in the same state; the write cases are fixed work (the
@@ -52,11 +53,13 @@ enum workload {
 	W_MIXED,
 	W_DELETE,
 	W_DURABLE,
+	W_DURABLE1000,
 	NWORKLOADS
 };
 
 static const char *const wl_names[NWORKLOADS] = {
-	"fillseq", "fillrandom", "readrandom", "readseq", "overwrite", "mixed", "delete", "durable",
+	"fillseq", "fillrandom", "readrandom", "readseq",     "overwrite",
+	"mixed",   "delete",	 "durable",    "durable1000",
 };
 
 struct store {
@@ -110,7 +113,7 @@ static int write_routine(void *arg, uint64_t iters)
 			if (rc)
 				return kv_fail(s, "begin");
 		}
-		if (s->wl == W_FILLSEQ || s->wl == W_DURABLE)
+		if (s->wl == W_FILLSEQ || s->wl == W_DURABLE || s->wl == W_DURABLE1000)
 			k = s->pos;
 		else if (s->wl == W_OVERWRITE || s->wl == W_MIXED)
 			k = heed_stats_rand(&s->rng) % s->n;
@@ -472,16 +475,22 @@ static int suite(heed_bench *b)
 			close_store(&st[e]);
 	}
 
-	if (!rc && engines_enabled(b, W_DURABLE, W_DURABLE, en))
+	/* durable: 10 commits of one put a sample (--quick 3); durable1000:
+	 * one commit of BATCH puts a sample. A fresh store for each. */
+	for (int w = W_DURABLE; w <= W_DURABLE1000 && !rc; w++) {
+		uint64_t per = w == W_DURABLE1000 ? BATCH : heed_bench_quick(b) ? 3 : 10;
+
+		if (!engines_enabled(b, w, w, en))
+			continue;
 		for (int e = 0; e < NENGINES && !rc; e++) {
 			if (!en[e])
 				continue;
 			rc = open_store(&st[e], heed_bench_diskdir(b), 1);
 			if (!rc)
-				rc = run_case(&st[e], W_DURABLE, heed_bench_quick(b) ? 3 : 10, 30,
-					      t);
+				rc = run_case(&st[e], (enum workload)w, per, 30, t);
 			close_store(&st[e]);
 		}
+	}
 	/* No table when no case ran: --list, or a --filter that matched nothing. */
 	if (!rc && heed_bench_last_median(b, &median) == 0)
 		print_table(t, n);
