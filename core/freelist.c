@@ -302,6 +302,16 @@ int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages)
 	return rc;
 }
 
+/* touch_page's copy-on-write frees the clean page it copied: page_free's
+ * dirty_remove found nothing there, 52 Ir per random overwrite (callgrind). */
+int page_free_clean(heed_txn *txn, uint64_t pgno)
+{
+	unsigned int npages = 1;
+
+	PROBE(PAGE_FREE, pgno, npages);
+	return pgvec_push(&txn->freed, pgno);
+}
+
 /* Words the chain must hold for the current vectors. */
 static size_t chain_words(heed_txn *txn)
 {

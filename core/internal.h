@@ -242,8 +242,8 @@ static inline int pgvec_push(struct pgvec *v, uint64_t x)
 int pgvec_reserve(struct pgvec *v, size_t n);
 void pgvec_free(struct pgvec *v);
 void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
-/* pgno_sort for v made of a few ascending runs, as the freelist's records
- * are (each txnid's pages were saved sorted): merges them in linear time. */
+/* pgno_sort for v made of a few ascending runs, as avail is once its tail
+ * is sorted (freelist.c, avail_sort): merges them in linear time. */
 void pgno_sort_runs(uint64_t *v, size_t n);
 /* pgno_sort after at most depth partition rounds (tests reach every path). */
 void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
@@ -307,6 +307,9 @@ uint64_t freelist_reuse_cap(const struct meta *m);
 int freelist_load(heed_txn *txn);
 int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
 int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
+/* page_free of one page of the snapshot that no dirty table holds (a page
+ * read from the map, without P_DIRTY): no lookup, it joins the freed. */
+int page_free_clean(heed_txn *txn, uint64_t pgno);
 /* What a commit's freelist_save leaves for freelist_adopt: the chain pages
  * it wrote and their records (txnid/pgno pairs), and a new frozen segment
  * (its pages and chain pages; both empty when it froze none). */
