@@ -14,6 +14,7 @@
  *   delete      every key, in random order, 1000 per commit
  *   durable     one put per commit, each commit synced, on a real disk
  *               (--disk-dir, default /var/tmp)
+ *   durable1000 the same with 1000 puts per synced commit
  * Duplicates, heed and LMDB only (a DUPSORT db): n / 1000 keys (1,000;
  * --quick 100) each holding 1,000 values of 8 bytes (big-endian numbers):
  *   dupfill     the n (key, value) pairs in a random order, 1000 per commit
@@ -60,6 +61,7 @@ enum workload {
 	W_MIXED,
 	W_DELETE,
 	W_DURABLE,
+	W_DURABLE1000,
 	W_DUPFILL,
 	W_DUPGET,
 	W_DUPSCAN,
@@ -67,8 +69,8 @@ enum workload {
 };
 
 static const char *const wl_names[NWORKLOADS] = {
-	"fillseq", "fillrandom", "readrandom", "readseq", "overwrite", "mixed",
-	"delete",  "durable",	 "dupfill",    "dupget",  "dupscan",
+	"fillseq", "fillrandom", "readrandom",	"readseq", "overwrite", "mixed",
+	"delete",  "durable",	 "durable1000", "dupfill", "dupget",	"dupscan",
 };
 
 struct store {
@@ -113,7 +115,7 @@ static int write_one(struct store *s)
 	uint64_t k;
 	int rc;
 
-	if (s->wl == W_FILLSEQ || s->wl == W_DURABLE)
+	if (s->wl == W_FILLSEQ || s->wl == W_DURABLE || s->wl == W_DURABLE1000)
 		k = s->pos;
 	else if (s->wl == W_OVERWRITE || s->wl == W_MIXED)
 		k = heed_stats_rand(&s->rng) % s->n;
@@ -600,16 +602,22 @@ static int suite(heed_bench *b)
 			close_store(&st[e]);
 	}
 
-	if (!rc && engines_enabled(b, W_DURABLE, W_DURABLE, en))
+	/* durable: 10 commits of one put a sample (--quick 3); durable1000:
+	 * one commit of BATCH puts a sample. A fresh store for each. */
+	for (int w = W_DURABLE; w <= W_DURABLE1000 && !rc; w++) {
+		uint64_t per = w == W_DURABLE1000 ? BATCH : heed_bench_quick(b) ? 3 : 10;
+
+		if (!engines_enabled(b, w, w, en))
+			continue;
 		for (int e = 0; e < NENGINES && !rc; e++) {
 			if (!en[e])
 				continue;
 			rc = open_store(&st[e], heed_bench_diskdir(b), 1, 0);
 			if (!rc)
-				rc = run_case(&st[e], W_DURABLE, heed_bench_quick(b) ? 3 : 10, 30,
-					      t);
+				rc = run_case(&st[e], (enum workload)w, per, 30, t);
 			close_store(&st[e]);
 		}
+	}
 	/* No table when no case ran: --list, or a --filter that matched nothing. */
 	if (!rc && heed_bench_last_median(b, &median) == 0)
 		print_table(t, n);

@@ -658,7 +658,7 @@ static int touch_page(heed_txn *txn, heed_dbi dbi, struct dbrec *db, void *paren
 	       txn->env->psize - page_hdr(p)->upper);
 	page_hdr(np)->pgno = pg;
 	page_hdr(np)->flags |= P_DIRTY;
-	rc = page_free(txn, page_hdr(p)->pgno, 1);
+	rc = page_free_clean(txn, page_hdr(p)->pgno);
 	if (rc)
 		return rc;
 	if (parent)

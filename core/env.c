@@ -228,8 +228,7 @@ static void env_teardown(heed_env *env)
 	free(env->descs);
 	env->scratch = NULL;
 	env->descs = NULL;
-	pgvec_free(&env->fl_recs);
-	pgvec_free(&env->fl_chain);
+	freelist_drop_cache(env);
 	free(env->datapath);
 	free(env->lockpath);
 	env->datapath = env->lockpath = NULL;

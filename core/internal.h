@@ -117,6 +117,12 @@ struct heed_env {
 	int fl_valid;
 	uint64_t fl_txnid;
 	struct pgvec fl_recs, fl_chain;
+	/* The frozen tail of that chain (freelist.c): segments of reusable
+	 * pages that commits link to instead of rewriting, oldest first. fz_pgnos
+	 * holds their pages, fz_chain their chain pages (each segment's in
+	 * chain order), fz_ends two words a segment: where its pages and its
+	 * chain pages end in those vectors. */
+	struct pgvec fz_pgnos, fz_chain, fz_ends;
 	void *pool; /* spare single-page buffers, linked through their first word */
 	size_t pool_n;
 	struct dirty_tab dirty_spare; /* the last write txn's table, emptied */
@@ -148,6 +154,7 @@ struct heed_txn {
 	struct pgvec freed;   /* pages of the snapshot this txn freed */
 	struct pgvec chain;   /* the snapshot's freelist pages */
 	int avail_sorted;
+	size_t fz_n; /* env's frozen segments this txn leaves as they are */
 	/* The path to the last leaf of dbi app_dbi after an APPEND put, valid
 	 * while app_mod == mod: the next APPEND resumes from it instead of
 	 * descending from the root. Every page on it is dirty. */
@@ -270,8 +277,8 @@ static inline int pgvec_push(struct pgvec *v, uint64_t x)
 int pgvec_reserve(struct pgvec *v, size_t n);
 void pgvec_free(struct pgvec *v);
 void pgno_sort(uint64_t *v, size_t n); /* ascending, in place */
-/* pgno_sort for v made of a few ascending runs, as the freelist's records
- * are (each txnid's pages were saved sorted): merges them in linear time. */
+/* pgno_sort for v made of a few ascending runs, as avail is once its tail
+ * is sorted (freelist.c, avail_sort): merges them in linear time. */
 void pgno_sort_runs(uint64_t *v, size_t n);
 /* pgno_sort after at most depth partition rounds (tests reach every path). */
 void pgno_sort_limit(uint64_t *v, size_t n, unsigned int depth);
@@ -335,7 +342,19 @@ uint64_t freelist_reuse_cap(const struct meta *m);
 int freelist_load(heed_txn *txn);
 int page_alloc(heed_txn *txn, unsigned int npages, uint64_t *pgno, void **page);
 int page_free(heed_txn *txn, uint64_t pgno, unsigned int npages);
-int freelist_save(heed_txn *txn, struct pgvec *new_chain, struct pgvec *recs);
+/* page_free of one page of the snapshot that no dirty table holds (a page
+ * read from the map, without P_DIRTY): no lookup, it joins the freed. */
+int page_free_clean(heed_txn *txn, uint64_t pgno);
+/* What a commit's freelist_save leaves for freelist_adopt: the chain pages
+ * it wrote and their records (txnid/pgno pairs), and a new frozen segment
+ * (its pages and chain pages; both empty when it froze none). */
+struct fl_save {
+	struct pgvec chain, recs, seg_pgnos, seg_chain;
+};
+int freelist_save(heed_txn *txn, struct fl_save *out);
+void freelist_adopt(heed_txn *txn, struct fl_save *s);
+void freelist_save_free(struct fl_save *s);
+void freelist_drop_cache(heed_env *env);
 int freelist_read(heed_env *env, uint64_t head, uint64_t next_pgno, struct pgvec *recs,
 		  struct pgvec *chain);
 

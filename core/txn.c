@@ -232,6 +232,7 @@ static int nested_begin(heed_txn *txn, heed_txn *parent)
 		}
 	}
 	txn->avail_sorted = parent->avail_sorted;
+	txn->fz_n = parent->fz_n;
 	txn->dirty = env->dirty_spare;
 	memset(&env->dirty_spare, 0, sizeof(env->dirty_spare));
 	rc = dirty_add(&txn->dirty, DIRTY_CHILD_MARK, txn);
@@ -513,25 +514,16 @@ static int write_dirty(heed_txn *txn)
 }
 
 /* Make the env adopt the committed txn: freelist cache, dbi table. */
-static void adopt(heed_txn *txn, struct pgvec *chain, struct pgvec *recs)
+static void adopt(heed_txn *txn, struct fl_save *fl)
 {
-	heed_env *env = txn->env;
-
-	pgvec_free(&env->fl_recs);
-	pgvec_free(&env->fl_chain);
-	env->fl_recs = *recs;
-	env->fl_chain = *chain;
-	env->fl_txnid = txn->txnid;
-	env->fl_valid = 1;
-	memset(recs, 0, sizeof(*recs));
-	memset(chain, 0, sizeof(*chain));
+	freelist_adopt(txn, fl);
 	forget_dbis(txn, DB_DROPPED);
 }
 
 static int write_commit(heed_txn *txn)
 {
 	heed_env *env = txn->env;
-	struct pgvec chain = {0}, recs = {0};
+	struct fl_save fl = {0};
 	struct meta m, old;
 	off_t off;
 	uint64_t id = txn->txnid, ndirty;
@@ -539,7 +531,7 @@ static int write_commit(heed_txn *txn)
 
 	rc = dbrecs_store(txn);
 	if (!rc)
-		rc = freelist_save(txn, &chain, &recs);
+		rc = freelist_save(txn, &fl);
 	if (rc)
 		goto out;
 	ndirty = txn->dirty.n;
@@ -574,7 +566,7 @@ static int write_commit(heed_txn *txn)
 		if (rc)
 			goto undo;
 	}
-	adopt(txn, &chain, &recs);
+	adopt(txn, &fl);
 	goto out;
 undo:
 	/* The new meta may be in the page cache, whole or torn: put back the
@@ -586,8 +578,7 @@ undo:
 	env->panic = 1;
 out:
 	PROBE(TXN_COMMIT_DONE, id, rc);
-	pgvec_free(&chain);
-	pgvec_free(&recs);
+	freelist_save_free(&fl);
 	return rc;
 }
 
@@ -650,6 +641,7 @@ static int fold(heed_txn *txn)
 	pgvec_free(&p->avail);
 	p->avail = txn->avail;
 	p->avail_sorted = txn->avail_sorted;
+	p->fz_n = txn->fz_n; /* the segments it thawed are in avail and freed */
 	memset(&txn->avail, 0, sizeof(txn->avail));
 	p->next_pgno = txn->next_pgno;
 	memcpy(p->dbs, txn->dbs, (env->maxdbs + 1) * sizeof(*p->dbs));

@@ -7,7 +7,10 @@
  *     once it ends its pages are reused;
  *   - a reader process killed inside its txn does not pin pages for good;
  *   - the walker finds every page exactly once on a live db, and names the
- *     page of a planted fault (keys out of order, a leaked page).
+ *     page of a planted fault (keys out of order, a leaked page);
+ *   - a commit links to the frozen tail of the chain instead of rewriting
+ *     it, and frozen pages are reused (thawed) before the file grows, by a
+ *     nested txn too, whose abort leaves them frozen.
  * Randomized: HEED_SEED replays.
  */
 #include "common.h"
@@ -212,6 +215,124 @@ Test(freelist, walker_counts_every_page_once)
 	cr_assert_eq(heed_env_check(env, collect, &rep, &pages), 0, "walker: %s", rep.msg);
 	cr_assert_eq(pages, info.last_pgno + 1, "walked %zu pages of %zu", pages,
 		     info.last_pgno + 1);
+}
+
+#define BIGKEYS 12000
+
+/* Put (or delete, with vlen 0) keys from..to-1 of 1000-byte values, in
+ * txn or, when txn is NULL, in a txn of their own. */
+static void big_range(heed_txn *txn, unsigned int from, unsigned int to, size_t vlen)
+{
+	heed_txn *own = NULL;
+	char k[32], v[1000];
+	heed_val key, val;
+	unsigned int i;
+
+	if (!txn)
+		HEED_OK(heed_txn_begin(env, NULL, 0, &own));
+	memset(v, 'b', sizeof(v));
+	for (i = from; i < to; i++) {
+		snprintf(k, sizeof(k), "big%06u", i);
+		key = hs(k);
+		val = hv(v, vlen);
+		if (vlen)
+			HEED_OK(heed_put(own ? own : txn, 0, &key, &val, 0));
+		else
+			HEED_OK(heed_del(own ? own : txn, 0, &key, NULL));
+	}
+	if (own)
+		HEED_OK(heed_txn_commit(own));
+}
+
+/* The newest commit's chain pages, in chain order. */
+static void chain_pages(struct pgvec *chain)
+{
+	struct pgvec recs = {0};
+	struct meta m;
+
+	HEED_OK(meta_pick(env, &m));
+	HEED_OK(freelist_read(env, m.free_head, m.next_pgno, &recs, chain));
+	pgvec_free(&recs);
+}
+
+static size_t shared_pages(const struct pgvec *a, const struct pgvec *b)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < a->n; i++)
+		for (j = 0; j < b->n; j++)
+			n += a->v[i] == b->v[j];
+	return n;
+}
+
+Test(freelist, a_commit_keeps_the_frozen_tail_of_the_chain)
+{
+	struct pgvec before = {0}, after = {0};
+	size_t shared;
+
+	big_range(NULL, 0, BIGKEYS, 1000);
+	big_range(NULL, 0, BIGKEYS - 10, 0);
+	/* The deleted pages are reusable from here: this commit freezes
+	 * them, the next two only link to them. */
+	big_range(NULL, BIGKEYS, BIGKEYS + 1, 1000);
+	big_range(NULL, BIGKEYS + 1, BIGKEYS + 2, 1000);
+	chain_pages(&before);
+	big_range(NULL, BIGKEYS + 2, BIGKEYS + 3, 1000);
+	chain_pages(&after);
+	shared = shared_pages(&before, &after);
+	/* ~4000 reusable pages fill 8 chain pages at 4 KiB; the head a
+	 * one-put commit rewrites is one or two. */
+	cr_assert_geq(before.n, 6, "a chain of %zu pages after freeing ~4000", before.n);
+	cr_assert_geq(shared, before.n - 2,
+		      "a one-put commit rewrote the chain: %zu of its %zu pages shared", shared,
+		      before.n);
+	pgvec_free(&before);
+	pgvec_free(&after);
+	check_clean();
+}
+
+Test(freelist, frozen_pages_are_reused_before_the_file_grows)
+{
+	heed_txn *txn, *child;
+	size_t full, refill;
+	unsigned int round;
+
+	big_range(NULL, 0, BIGKEYS, 1000);
+	full = last_pgno();
+	for (round = 0; round < 3; round++) {
+		/* Freed in three steps: three segments, newest first. */
+		big_range(NULL, 0, BIGKEYS / 3, 0);
+		big_range(NULL, 0, 1, 1000);
+		big_range(NULL, BIGKEYS / 3, 2 * BIGKEYS / 3, 0);
+		big_range(NULL, 1, 2, 1000);
+		big_range(NULL, 2 * BIGKEYS / 3, BIGKEYS, 0);
+		big_range(NULL, 2, 3, 1000);
+		check_clean();
+		/* A child thaws what it needs; its abort leaves the segments
+		 * frozen for the parent, which thaws them again. */
+		HEED_OK(heed_txn_begin(env, NULL, 0, &txn));
+		HEED_OK(heed_txn_begin(env, txn, 0, &child));
+		big_range(child, 0, BIGKEYS, 1000);
+		heed_txn_abort(child);
+		if (round == 1) {
+			big_range(txn, 0, BIGKEYS, 1000);
+		} else {
+			HEED_OK(heed_txn_begin(env, txn, 0, &child));
+			big_range(child, 0, BIGKEYS, 1000);
+			HEED_OK(heed_txn_commit(child));
+		}
+		HEED_OK(heed_txn_commit(txn));
+		check_clean();
+		if (round == 1) {
+			/* A reopened env reads the whole chain as head. */
+			heed_env_close(env);
+			HEED_OK(env_open_dir(&env, dir, HEED_NOSYNC, 4096, 64u << 20, 0));
+		}
+	}
+	refill = last_pgno();
+	/* Frozen pages left unused would double the file (~4000 pages). */
+	cr_assert_leq(refill, full + full / 8, "refilling grew the file from %zu to %zu pages",
+		      full, refill);
 }
 
 /* Find the first leaf page with at least 3 keys in the data file. */
