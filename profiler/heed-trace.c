@@ -1275,8 +1275,12 @@ static void on_new_code(struct state *s)
 			late_failure(s, msg);
 		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
 			late_failure(s, msg);
-		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
-			late_failure(s, msg);
+		if (s->func) {
+			struct heed_proc_maps p = {s->o.pid, &s->maps};
+
+			if (heed_func_refresh(s->func, &p, msg, sizeof(msg)))
+				late_failure(s, msg);
+		}
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
 	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
@@ -1327,20 +1331,21 @@ static void say_waiting(const struct state *s)
 
 static int attach_all(struct state *s)
 {
+	struct heed_proc_maps p = {s->o.pid, &s->maps};
 	char msg[1024];
 	int err, later = s->watch != NULL;
 
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, later,
+		err = heed_usdt_open(s->o.pid, &p, 1, s->o.ops, s->o.usdt, s->o.nusdt, later,
 				     &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
 			return attach_failed(err, msg);
-		if (s->o.ops && s->src == HEED_OPS_NONE)
+		if (s->o.ops && msg[0])
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, later, &s->func,
-				     msg, sizeof(msg));
+		err = heed_func_open(s->o.pid, &p, 1, s->o.func, s->o.nfunc, later, &s->func, msg,
+				     sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}

@@ -29,21 +29,34 @@ enum heed_ops_source {
 
 typedef struct heed_usdt heed_usdt;
 
+/* A process whose binaries are traced, and its maps. */
+struct heed_proc_maps {
+	pid_t pid;
+	const struct heed_maps *maps;
+};
+
+/* Every process that maps a traced binary, those that start later included: the
+ * pid to attach --ops, --usdt and --func with when more than one process is traced
+ * (the BPF programs then count only the selected ones). */
+#define HEED_EVERY_PROCESS ((pid_t)-1)
+
 /* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME[:argN]"
  * spec (NAME a glob; a "X__start"/"X__done" pair becomes one timed slot "PROV:X") in
- * the executable and libraries of maps, once per (binary, probe). With ops but no
- * heed probes in the target, *src is HEED_OPS_NONE and err says so while the call
- * still succeeds if --usdt attached something or nusdt == 0 (-ENOENT when nothing
- * matched and no spec waits for later code). Without later, -ENOENT when a spec
- * matches nothing; with later (heed_usdt_refresh will see code mapped later) that is
- * allowed and heed_usdt_unmatched tells at the end. specs must outlive the returned
- * object. */
-int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
-		   size_t nspecs, int later, heed_usdt **out, enum heed_ops_source *src, char *err,
-		   size_t errlen);
-/* Attaches what maps (read again after an exec or a dlopen) newly holds for --ops and
- * the specs; *src as for open. Returns 0, -E2BIG when the histogram map is full, or
- * an attach error (err says which). */
+ * the executables and libraries the nprocs processes map (each binary once,
+ * whichever processes map it), once per (binary, probe), in process pid or, with
+ * HEED_EVERY_PROCESS, in every process mapping the binary. Some processes without
+ * heed probes: err names them while the call succeeds; with none having any, *src
+ * is HEED_OPS_NONE and the call still succeeds if --usdt attached something or
+ * nusdt == 0 (-ENOENT when nothing matched and no spec waits for later code).
+ * Without later, -ENOENT when a spec matches nothing; with later (heed_usdt_refresh
+ * will see code mapped later) that is allowed and heed_usdt_unmatched tells at the
+ * end. specs must outlive the returned object. */
+int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, int ops,
+		   char *const *specs, size_t nspecs, int later, heed_usdt **out,
+		   enum heed_ops_source *src, char *err, size_t errlen);
+/* Attaches what maps (read again after an exec or a dlopen, or of one more process)
+ * newly holds for --ops and the specs; *src as for open. Returns 0, -E2BIG when the histogram map
+ * is full, or an attach error (err says which). */
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen);
 /* The first spec that has matched no probe so far, or NULL. */
@@ -56,16 +69,17 @@ void heed_usdt_close(heed_usdt *u);
 
 typedef struct heed_func heed_func;
 
-/* Attaches a uprobe and a uretprobe to each function matching any glob, once per
- * (file, offset); "LIB:GLOB" limits a glob to mapped files whose name starts with LIB
- * ("libc:malloc"), a bare glob searches the executable and every library; an IFUNC
- * is attached at the implementation the process resolved it to. -ENOENT: a glob
- * matched nothing (allowed with later, as for heed_usdt_open). globs must outlive
- * the returned object. */
-int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
-		   int later, heed_func **out, char *err, size_t errlen);
-/* Attaches the functions maps newly holds (see heed_usdt_refresh). */
-int heed_func_refresh(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen);
+/* Attaches a uprobe and a uretprobe to each function matching any glob in the files
+ * the nprocs processes map, once per (file, offset), in process pid or every
+ * process (HEED_EVERY_PROCESS, as heed_usdt_open); "LIB:GLOB" limits a glob to
+ * mapped files whose name starts with LIB ("libc:malloc"), a bare glob searches the
+ * executable and every library; an IFUNC is attached at the implementation the
+ * process mapping it resolved it to. -ENOENT: a glob matched nothing (allowed with
+ * later, as for heed_usdt_open). globs must outlive the returned object. */
+int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, char *const *globs,
+		   size_t nglobs, int later, heed_func **out, char *err, size_t errlen);
+/* Attaches the functions that p's maps newly hold (see heed_usdt_refresh). */
+int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen);
 const char *heed_func_unmatched(const heed_func *f);
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
 void heed_func_close(heed_func *f);
