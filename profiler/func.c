@@ -500,11 +500,14 @@ cleanup:
 
 int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen)
 {
+	size_t before = f->attached;
 	int rc;
 
 	err[0] = 0;
 	rc = plan(f, p, err, errlen);
-	return rc ? rc : attach_fns(f, err, errlen);
+	if (!rc)
+		rc = attach_fns(f, err, errlen);
+	return rc ? rc : (int)(f->attached - before);
 }
 
 const char *heed_func_unmatched(const heed_func *f)

@@ -1260,27 +1260,27 @@ static void late_failure(struct state *s, const char *msg)
 /* Attaches to what the target mapped since the last look (see watch_start). */
 static void on_new_code(struct state *s)
 {
+	const struct heed_watch_proc *procs;
 	char msg[1024];
-	int exec = 0, stopped = 0, err;
+	int stopped = 0, err;
+	size_t n;
 
-	if (heed_watch_poll(s->watch, &exec, &stopped) <= 0)
+	if (heed_watch_poll(s->watch, &procs, &n, &stopped) <= 0)
 		return;
-	if (!reread(s)) {
-		if (exec)
+	if (n && !reread(s)) {
+		struct heed_proc_maps p = {s->o.pid, &s->maps};
+
+		if (procs[0].exec)
 			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
 				(int)s->o.pid, s->comm);
 		/* Each step is tried; the trace goes on with what is attached and
 		 * exits 1. */
 		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
 			late_failure(s, msg);
-		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
+		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
-		if (s->func) {
-			struct heed_proc_maps p = {s->o.pid, &s->maps};
-
-			if (heed_func_refresh(s->func, &p, msg, sizeof(msg)))
-				late_failure(s, msg);
-		}
+		if (s->func && heed_func_refresh(s->func, &p, msg, sizeof(msg)) < 0)
+			late_failure(s, msg);
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
 	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {

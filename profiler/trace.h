@@ -55,8 +55,9 @@ int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 		   char *const *specs, size_t nspecs, int later, heed_usdt **out,
 		   enum heed_ops_source *src, char *err, size_t errlen);
 /* Attaches what maps (read again after an exec or a dlopen, or of one more process)
- * newly holds for --ops and the specs; *src as for open. Returns 0, -E2BIG when the histogram map
- * is full, or an attach error (err says which). */
+ * newly holds for --ops and the specs; *src as for open. Returns the number of
+ * probes newly attached, -E2BIG when the histogram map is full, or an attach error
+ * (err says which). */
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen);
 /* The first spec that has matched no probe so far, or NULL. */
@@ -78,7 +79,8 @@ typedef struct heed_func heed_func;
  * later, as for heed_usdt_open). globs must outlive the returned object. */
 int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, char *const *globs,
 		   size_t nglobs, int later, heed_func **out, char *err, size_t errlen);
-/* Attaches the functions that p's maps newly hold (see heed_usdt_refresh). */
+/* Attaches the functions that p's maps newly hold; returns their number or an
+ * error (see heed_usdt_refresh). */
 int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen);
 const char *heed_func_unmatched(const heed_func *f);
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
@@ -86,17 +88,25 @@ void heed_func_close(heed_func *f);
 
 typedef struct heed_watch heed_watch;
 
-/* Watches pid for new code: an exec, or the dynamic linker (found in maps) having
- * mapped a program's or a dlopen's libraries. With stop, the target is stopped
- * (SIGSTOP) at each event until heed_watch_poll's caller has attached to the new
- * code and sent SIGCONT. */
+/* Watches pid (or, with HEED_EVERY_PROCESS, every process) for new code: an exec,
+ * or the dynamic linker (found in maps) having mapped a program's or a dlopen's
+ * libraries. With stop, the process is stopped (SIGSTOP) at each event until
+ * heed_watch_poll's caller has attached to the new code and sent SIGCONT. */
 int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watch **out, char *err,
 		    size_t errlen);
 /* An fd that polls readable when events are pending. */
 int heed_watch_fd(const heed_watch *w);
-/* Consumes pending events: *exec is set when one was an exec, *stopped when the
- * target was stopped. Returns the number of events or a negative errno. */
-int heed_watch_poll(heed_watch *w, int *exec, int *stopped);
+/* A process that mapped new code. */
+struct heed_watch_proc {
+	pid_t pid;
+	int exec; /* it exec'd: a new program */
+};
+/* Consumes pending events: *procs (owned by w, valid until the next poll) gets the
+ * distinct processes they came from, *n of them; *stopped is set when one was
+ * stopped. Returns the number of events or a negative errno. */
+int heed_watch_poll(heed_watch *w, const struct heed_watch_proc **procs, size_t *n, int *stopped);
+/* Events the ring buffer had no room for: code mapped then may not be traced. */
+uint64_t heed_watch_lost(const heed_watch *w);
 /* Watches the dynamic linker of maps too when it is a new one (after an exec). */
 int heed_watch_update(heed_watch *w, const struct heed_maps *maps, char *err, size_t errlen);
 void heed_watch_close(heed_watch *w);

@@ -651,6 +651,7 @@ cleanup:
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen)
 {
+	size_t before = u->attached;
 	int rc, has;
 
 	err[0] = 0;
@@ -658,7 +659,7 @@ int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_
 	if (!rc)
 		rc = attach_plans(u, err, errlen);
 	*src = u->src;
-	return rc;
+	return rc ? rc : (int)(u->attached - before);
 }
 
 const char *heed_usdt_unmatched(const heed_usdt *u)
