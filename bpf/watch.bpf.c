@@ -3,14 +3,14 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "select.bpf.h"
 #include "watch.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define SIGSTOP 19
 
-const volatile __u32 targ_tgid = 0; /* 0: every process */
-const volatile __u32 stop = 0;	    /* stop the target until heed-trace attached */
+const volatile __u32 stop = 0; /* stop the target until heed-trace attached */
 
 /* 16 KiB: 512 events between two reads (a burst of execs under -a). */
 struct {
@@ -24,11 +24,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
-
-static __always_inline int watched(void)
-{
-	return !targ_tgid || (__u32)(bpf_get_current_pid_tgid() >> 32) == targ_tgid;
-}
 
 static __always_inline void tell(__u32 kind)
 {
@@ -51,17 +46,17 @@ static __always_inline void tell(__u32 kind)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(heed_watch_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	if (watched())
+	if (heed_selected())
 		tell(HEED_WATCH_EXEC);
 	return 0;
 }
 
 /* Attached to the dynamic linker's _dl_debug_state, in the target or in every
- * process. */
+ * process (then the selection says whose calls count). */
 SEC("uprobe")
 int heed_watch_library(struct pt_regs *ctx)
 {
-	if (watched())
+	if (heed_selected())
 		tell(HEED_WATCH_LIBRARY);
 	return 0;
 }

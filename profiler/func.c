@@ -438,8 +438,9 @@ static void say_unmatched(const heed_func *f, size_t g, const struct heed_proc_m
 			 f->globs[g], who, nprocs == 1 ? "has" : "have");
 }
 
-int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, char *const *globs,
-		   size_t nglobs, int later, heed_func **out, char *err, size_t errlen)
+int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
+		   heed_func **out, char *err, size_t errlen)
 {
 	heed_func *f;
 	size_t g, i;
@@ -480,6 +481,9 @@ int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 	}
 	f->max_slots = f->h.n + SPARE_SLOTS;
 	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->max_slots);
+	rc = heed_select_reuse(sel, f->skel->obj, err, errlen);
+	if (rc)
+		goto cleanup;
 	rc = func_bpf__load(f->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -500,14 +504,23 @@ cleanup:
 
 int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen)
 {
-	size_t before = f->attached;
-	int rc;
+	size_t before = f->attached, i, k, len = 0;
+	int rc, dup;
 
 	err[0] = 0;
 	rc = plan(f, p, err, errlen);
 	if (!rc)
 		rc = attach_fns(f, err, errlen);
-	return rc ? rc : (int)(f->attached - before);
+	if (rc)
+		return rc;
+	for (i = before; i < f->attached && len < errlen; i++) {
+		for (k = before, dup = 0; k < i && !dup; k++)
+			dup = !strcmp(f->fns[k].path, f->fns[i].path);
+		if (!dup)
+			len += (size_t)snprintf(err + len, errlen - len, "%s%s", len ? ", " : "",
+						f->fns[i].path);
+	}
+	return (int)(f->attached - before);
 }
 
 const char *heed_func_unmatched(const heed_func *f)

@@ -2,6 +2,7 @@
  * from heed's USDT probes, any USDT probe, per-function latency, on- and off-CPU
  * stacks symbolized with libdw. See profiler/README.md and ARCHITECTURE.md. */
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -35,6 +36,10 @@
 
 struct opts {
 	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
+	pid_t *pids;	/* -p PID[,PID...]: the processes (pid: the one alone) */
+	size_t npids;
+	int all;		   /* -a */
+	const char *comm, *cgroup; /* --comm NAME, --cgroup PATH */
 	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
 	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
@@ -59,7 +64,16 @@ struct state {
 	enum heed_ops_source src;
 	heed_func *func;
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
-	int late_failed;   /* attaching to such code failed: the exit status says so */
+	heed_select *sel;  /* the tasks traced (select.h) */
+	/* Several processes selected: --ops, --usdt, --func and the watch are attached
+	 * in every process mapping their files (HEED_EVERY_PROCESS), the kernel
+	 * counting the selected ones; procs holds the selected processes' maps at
+	 * attach (pmaps), whose binaries are the ones attached first. */
+	int every;
+	struct heed_proc_maps *procs;
+	struct heed_maps *pmaps;
+	size_t nprocs;
+	int late_failed; /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
 	heed_slow *slow;
 	double elapsed;
@@ -117,6 +131,15 @@ static void usage(FILE *f)
 	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
 	      "       heed-trace -t TID [--profile] [--offcpu] [output...]\n"
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
+	      "       heed-trace {-p PID,PID...|-a|--comm NAME|--cgroup PATH} [--ops]\n"
+	      "                  [--usdt SPEC] [--func GLOB] [output...]\n"
+	      "several processes (filters combine; --ops, --usdt, --func attach to every\n"
+	      "process mapping the binaries, ones started later too; the kernel counts the\n"
+	      "selected ones):\n"
+	      "  -p PID,PID...       these processes (tracing ends when all have exited)\n"
+	      "  -a                  every process\n"
+	      "  --comm NAME         processes named NAME\n"
+	      "  --cgroup PATH       processes in the cgroup v2 directory PATH or below\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
 	      "  --usdt PROV:NAME[:argN]\n"
@@ -185,6 +208,8 @@ enum {
 	OPT_SLOW_FOLDED,
 	OPT_SLOW_FLAME,
 	OPT_SLOW_DIFF,
+	OPT_COMM,
+	OPT_CGROUP,
 };
 
 /* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
@@ -239,6 +264,12 @@ static pid_t thread_process(pid_t tid)
 	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
 }
 
+/* Whether o selects more than one given process: -a, --comm, --cgroup, or a -p list. */
+static int several(const struct opts *o)
+{
+	return o->all || o->comm || o->cgroup || o->npids > 1;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -259,6 +290,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"slow-folded", required_argument, NULL, OPT_SLOW_FOLDED},
 		{"slow-flame", required_argument, NULL, OPT_SLOW_FLAME},
 		{"slow-diff", required_argument, NULL, OPT_SLOW_DIFF},
+		{"comm", required_argument, NULL, OPT_COMM},
+		{"cgroup", required_argument, NULL, OPT_CGROUP},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -268,7 +301,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->hz = 99;
 	o->keep = 10;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:t:F:d:i:vh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ap:t:F:d:i:vh", longs, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
@@ -277,12 +310,26 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->tid = (pid_t)v;
 			break;
-		case 'p':
-			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
-				die_msg("-p %s: not a process id", optarg);
+		case 'p': {
+			char msg[512];
+
+			free(o->pids);
+			if (heed_select_parse_ids("-p", optarg, &o->pids, &o->npids, msg,
+						  sizeof(msg))) {
+				die_msg("%s", msg);
 				return -EINVAL;
 			}
-			o->pid = (pid_t)v;
+			o->pid = o->npids == 1 ? o->pids[0] : 0;
+			break;
+		}
+		case 'a':
+			o->all = 1;
+			break;
+		case OPT_COMM:
+			o->comm = optarg;
+			break;
+		case OPT_CGROUP:
+			o->cgroup = optarg;
 			break;
 		case 'F':
 			if (parse_num(optarg, 1, 10000, &v)) {
@@ -407,6 +454,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->cmd = argv + optind;
 	}
+	if (several(o)) {
+		if (o->cmd || o->tid) {
+			die_msg("give one of -p/-a/--comm/--cgroup, -t TID, or -- CMD");
+			return -EINVAL;
+		}
+		if (!modes)
+			o->ops = 1;
+		if (o->profile || o->offcpu || o->nslow) {
+			die_msg("--profile, --offcpu and --slow trace one process (-p PID or -- "
+				"CMD); "
+				"several take --ops, --usdt and --func");
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (o->tid) {
 		if (o->pid || o->cmd) {
 			die_msg("-t %d: give -t TID alone, without -p or -- CMD", (int)o->tid);
@@ -512,7 +574,12 @@ static void print_hists(const struct state *s, FILE *f)
 	size_t i;
 
 	if (s->uh) {
-		if (s->src != HEED_OPS_NONE) {
+		if (s->src != HEED_OPS_NONE && s->every) {
+			fprintf(f, "== heed ops of the selected processes, from %s ==\n",
+				src_name(s->src));
+			for (i = 0; i < HEED_USDT_OPS; i++)
+				heed_hist_print(f, s->uh[i].name, &s->uh[i].h);
+		} else if (s->src != HEED_OPS_NONE) {
 			fprintf(f, "== heed ops of pid %d (%s), from %s ==\n", (int)s->o.pid,
 				s->comm, src_name(s->src));
 			for (i = 0; i < HEED_USDT_OPS; i++)
@@ -1229,22 +1296,75 @@ static int reread(struct state *s)
 	return 0;
 }
 
+/* Several processes: the maps of every process the selection admits now but
+ * heed-trace itself, into s->procs. */
+static int read_selected(struct state *s)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	size_t cap = 0, i;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct heed_maps m;
+
+		if (*end || pid <= 0 || pid > INT_MAX || pid == getpid() ||
+		    heed_select_matches(s->sel, (pid_t)pid) != 1 || heed_maps_read((pid_t)pid, &m))
+			continue;
+		if (s->nprocs == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct heed_maps *nm = realloc(s->pmaps, ncap * sizeof(*nm));
+			struct heed_proc_maps *np =
+				nm ? realloc(s->procs, ncap * sizeof(*np)) : NULL;
+
+			if (nm)
+				s->pmaps = nm;
+			if (!np) {
+				heed_maps_free(&m);
+				err = -ENOMEM;
+				break;
+			}
+			s->procs = np;
+			cap = ncap;
+		}
+		s->procs[s->nprocs].pid = (pid_t)pid;
+		s->pmaps[s->nprocs++] = m;
+	}
+	closedir(d);
+	/* The maps moved while the array grew. */
+	for (i = 0; i < s->nprocs; i++)
+		s->procs[i].maps = &s->pmaps[i];
+	return err;
+}
+
 /* Watches the target for an exec or a dlopen, so that --usdt, --func and --ops
  * attach to code it maps later and the stacks get the new program's name and maps.
  * A command heed-trace started is stopped at each until attached; a -p target is
  * not (its parent may be a shell that would report it stopped): its first calls
- * into new code may be missed. Returns 1 when watching. */
+ * into new code may be missed. With several processes, every selected process is
+ * watched, none stopped. Returns 1 when watching. */
 static int watch_start(struct state *s)
 {
 	char msg[512];
+	size_t i;
 	int err;
 
-	err = heed_watch_open(s->o.pid, &s->maps, s->spawned, &s->watch, msg, sizeof(msg));
-	if (err && (s->o.nusdt || s->o.nfunc))
-		die_msg("%s; code pid %d maps later is not traced", msg, (int)s->o.pid);
+	err = heed_watch_open(s->every ? HEED_EVERY_PROCESS : s->o.pid, &s->maps, s->sel,
+			      s->spawned, &s->watch, msg, sizeof(msg));
+	if (err && (s->o.nusdt || s->o.nfunc || s->every))
+		die_msg("%s; code %s maps later is not traced", msg,
+			s->every ? "the selected processes" : "the target");
+	for (i = 0; !err && i < s->nprocs; i++)
+		if (heed_watch_update(s->watch, s->procs[i].maps, msg, sizeof(msg)))
+			die_msg("%s", msg);
 	/* An exec between the first read of the maps and the watch (a -p target just
 	 * started by a shell) has no event: look again now that one would. */
-	if (!err && !reread(s) && heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+	if (!err && !s->every && !reread(s) &&
+	    heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
 		die_msg("%s", msg);
 	return !err;
 }
@@ -1257,17 +1377,59 @@ static void late_failure(struct state *s, const char *msg)
 	s->late_failed = 1;
 }
 
+/* Several processes: attaches to what process pid maps that no traced binary had,
+ * and says so, since its calls before this were not counted. */
+static void attach_new_code(struct state *s, pid_t pid)
+{
+	struct heed_maps m;
+	struct heed_proc_maps p = {pid, &m};
+	char msg[1024], comm[64];
+	enum heed_ops_source src;
+	int n;
+
+	if (pid == getpid() || heed_maps_read(pid, &m))
+		return;
+	heed_target_comm(pid, comm, sizeof(comm));
+	if (heed_watch_update(s->watch, &m, msg, sizeof(msg)))
+		late_failure(s, msg);
+	if (s->usdt) {
+		n = heed_usdt_refresh(s->usdt, &m, &src, msg, sizeof(msg));
+		if (n < 0)
+			late_failure(s, msg);
+		else if (n)
+			fprintf(stderr,
+				"heed-trace: pid %d (%s) maps %s: attached (probes hit before now "
+				"are not counted)\n",
+				(int)pid, comm, msg);
+		if (n > 0 && s->src == HEED_OPS_NONE)
+			s->src = src;
+	}
+	if (s->func) {
+		n = heed_func_refresh(s->func, &p, msg, sizeof(msg));
+		if (n < 0)
+			late_failure(s, msg);
+		else if (n)
+			fprintf(stderr,
+				"heed-trace: pid %d (%s) maps %s: attached (calls before now are "
+				"not counted)\n",
+				(int)pid, comm, msg);
+	}
+	heed_maps_free(&m);
+}
+
 /* Attaches to what the target mapped since the last look (see watch_start). */
 static void on_new_code(struct state *s)
 {
 	const struct heed_watch_proc *procs;
 	char msg[1024];
 	int stopped = 0, err;
-	size_t n;
+	size_t n, i;
 
 	if (heed_watch_poll(s->watch, &procs, &n, &stopped) <= 0)
 		return;
-	if (n && !reread(s)) {
+	for (i = 0; s->every && i < n; i++)
+		attach_new_code(s, procs[i].pid);
+	if (!s->every && n && !reread(s)) {
 		struct heed_proc_maps p = {s->o.pid, &s->maps};
 
 		if (procs[0].exec)
@@ -1290,17 +1452,28 @@ static void on_new_code(struct state *s)
 }
 
 /* Specs that never matched anything during the whole trace are an error. */
+/* Names the traced processes in buf: "pid N" or "the selected processes". */
+static const char *who(const struct state *s, char *buf, size_t len)
+{
+	if (s->every)
+		snprintf(buf, len, "the selected processes");
+	else
+		snprintf(buf, len, "pid %d", (int)s->o.pid);
+	return buf;
+}
+
 static int check_unmatched(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+	char w[64];
 
 	if (u)
-		die_msg("--usdt %s: no such probe in pid %d's code during the trace", u,
-			(int)s->o.pid);
+		die_msg("--usdt %s: no such probe in the code of %s during the trace", u,
+			who(s, w, sizeof(w)));
 	if (f)
-		die_msg("--func %s: no function matched in pid %d's code during the trace", f,
-			(int)s->o.pid);
+		die_msg("--func %s: no function matched in the code of %s during the trace", f,
+			who(s, w, sizeof(w)));
 	return u || f ? -ENOENT : 0;
 }
 
@@ -1316,27 +1489,31 @@ static void say_waiting(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+	char w[64];
 
 	if (u)
 		fprintf(stderr,
-			"heed-trace: --usdt %s: no such probe in pid %d yet; attaching if "
-			"code it maps later has it\n",
-			u, (int)s->o.pid);
+			"heed-trace: --usdt %s: no such probe in %s yet; attaching if code "
+			"mapped later has it\n",
+			u, who(s, w, sizeof(w)));
 	if (f)
 		fprintf(stderr,
-			"heed-trace: --func %s: no function matches in pid %d yet; attaching if "
-			"code it maps later has it\n",
-			f, (int)s->o.pid);
+			"heed-trace: --func %s: no function matches in %s yet; attaching if "
+			"code mapped later has it\n",
+			f, who(s, w, sizeof(w)));
 }
 
 static int attach_all(struct state *s)
 {
-	struct heed_proc_maps p = {s->o.pid, &s->maps};
+	struct heed_proc_maps one = {s->o.pid, &s->maps};
+	const struct heed_proc_maps *p = s->every ? s->procs : &one;
+	size_t np = s->every ? s->nprocs : 1;
+	pid_t in = s->every ? HEED_EVERY_PROCESS : s->o.pid;
 	char msg[1024];
 	int err, later = s->watch != NULL;
 
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(s->o.pid, &p, 1, s->o.ops, s->o.usdt, s->o.nusdt, later,
+		err = heed_usdt_open(in, p, np, s->sel, s->o.ops, s->o.usdt, s->o.nusdt, later,
 				     &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
 			return attach_failed(err, msg);
@@ -1344,7 +1521,7 @@ static int attach_all(struct state *s)
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(s->o.pid, &p, 1, s->o.func, s->o.nfunc, later, &s->func, msg,
+		err = heed_func_open(in, p, np, s->sel, s->o.func, s->o.nfunc, later, &s->func, msg,
 				     sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -1389,7 +1566,22 @@ static int attach_all(struct state *s)
 	return 0;
 }
 
-/* Waits for the end: -d elapsed, a signal, or the target's exit; prints every -i. */
+/* Several processes given by -p: 1 once every one has exited. */
+static int listed_gone(const struct state *s)
+{
+	enum heed_target_kind kind;
+	size_t i;
+
+	if (!s->every || !s->o.npids)
+		return 0;
+	for (i = 0; i < s->o.npids; i++)
+		if (!heed_target_kind(s->o.pids[i], &kind) && kind != HEED_TARGET_ZOMBIE)
+			return 0;
+	return 1;
+}
+
+/* Waits for the end: -d elapsed, a signal, the target's exit or, for -p A,B..., all
+ * of theirs; prints every -i. */
 static void run(struct state *s, int pidfd)
 {
 	double start = now_s(), next = s->o.interval, t;
@@ -1405,7 +1597,10 @@ static void run(struct state *s, int pidfd)
 			until = next;
 		t = now_s() - start;
 		ms = until - t > 1000 ? 1000000 : (int)((until - t) * 1000) + 1;
-		if (stop_signal)
+		/* Exits are looked for every 100 ms: a pidfd per process would not scale. */
+		if (s->every && s->o.npids && ms > 100)
+			ms = 100;
+		if (stop_signal || listed_gone(s))
 			break;
 		pfd[0].revents = pfd[1].revents = 0;
 		if (poll(pfd, 2, ms < 0 ? 0 : ms) > 0 && pfd[1].revents)
@@ -1539,6 +1734,80 @@ static int command_status(int status)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/* The tasks the BPF programs count: the target (its thread with -t), or the
+ * selection of -p, -a, --comm and --cgroup. */
+static int make_select(struct state *s)
+{
+	struct heed_select_opts so = {0};
+	char msg[512];
+	int err;
+
+	if (s->every) {
+		so.pids = s->o.pids;
+		so.npids = s->o.npids;
+		so.comm = s->o.comm;
+		so.cgroup = s->o.cgroup;
+	} else if (s->o.tid) {
+		so.tids = &s->o.tid;
+		so.ntids = 1;
+	} else {
+		so.pids = &s->o.pid;
+		so.npids = 1;
+	}
+	err = heed_select_new(&so, &s->sel, msg, sizeof(msg));
+	if (err)
+		die_msg("%s", msg);
+	return err;
+}
+
+/* Several processes (-p A,B, -a, --comm, --cgroup): --ops, --usdt and --func on the
+ * binaries the selected processes map now and, through the watch, on those any
+ * selected process maps later. Returns the exit status. */
+static int trace_several(struct state *s)
+{
+	char modes[64];
+	int err, rc = 1;
+	size_t i;
+
+	s->every = 1;
+	snprintf(s->comm, sizeof(s->comm), "*");
+	if (make_select(s))
+		goto cleanup;
+	err = read_selected(s);
+	if (err) {
+		die_msg("cannot read the processes of the selection: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (!watch_start(s))
+		goto cleanup;
+	if (attach_all(s))
+		goto cleanup;
+	snprintf(modes, sizeof(modes), "%s%s%s", s->o.ops ? " ops" : "", s->o.nusdt ? " usdt" : "",
+		 s->func ? " func" : "");
+	fprintf(stderr, "heed-trace: tracing %zu selected process%s%s:%s%s\n", s->nprocs,
+		s->nprocs == 1 ? "" : "es", s->o.npids ? "" : " and those that join the selection",
+		modes, s->o.duration ? "" : "; Ctrl-C to stop");
+	run(s, -1);
+	rc = report(s) ? 1 : 0;
+	if (check_unmatched(s) || s->late_failed)
+		rc = 1;
+	if (heed_watch_lost(s->watch))
+		die_msg("%" PRIu64 " events of processes mapping new code were lost (ring buffer "
+			"full): code mapped then may not be traced",
+			heed_watch_lost(s->watch));
+cleanup:
+	heed_watch_close(s->watch);
+	heed_usdt_close(s->usdt);
+	heed_func_close(s->func);
+	heed_select_free(s->sel);
+	for (i = 0; i < s->nprocs; i++)
+		heed_maps_free(&s->pmaps[i]);
+	free(s->pmaps);
+	free(s->procs);
+	free(s->o.pids);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {0};
@@ -1566,6 +1835,8 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (several(&s.o))
+		return trace_several(&s);
 	if (s.o.cmd) {
 		err = heed_target_spawn(s.o.cmd, &s.o.pid);
 		if (err) {
@@ -1587,6 +1858,8 @@ int main(int argc, char **argv)
 			(int)s.o.pid);
 		goto cleanup;
 	}
+	if (make_select(&s))
+		goto cleanup;
 	if (kind != HEED_TARGET_KTHREAD)
 		watch_start(&s);
 	if (attach_all(&s))
@@ -1620,6 +1893,7 @@ cleanup:
 	heed_slow_close(s.slow);
 	heed_sampler_close(s.prof);
 	heed_sampler_close(s.off);
+	heed_select_free(s.sel);
 	for (size_t i = 0; i < s.o.nslow; i++)
 		heed_slow_spec_free(&s.o.slow[i]);
 	if (pidfd >= 0)
@@ -1648,5 +1922,6 @@ cleanup:
 		free(s.written[--s.nwritten]);
 	free(s.written);
 	heed_maps_free(&s.maps);
+	free(s.o.pids);
 	return rc;
 }

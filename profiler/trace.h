@@ -19,6 +19,7 @@
 
 #include "lathist.h"
 #include "procmaps.h"
+#include "select.h"
 #include "slow.h"
 
 enum heed_ops_source {
@@ -36,8 +37,8 @@ struct heed_proc_maps {
 };
 
 /* Every process that maps a traced binary, those that start later included: the
- * pid to attach --ops, --usdt and --func with when more than one process is traced
- * (the BPF programs then count only the selected ones). */
+ * pid to attach --ops, --usdt and --func with when more than one process is traced.
+ * Whatever the pid, the BPF programs count only the tasks sel (select.h) selects. */
 #define HEED_EVERY_PROCESS ((pid_t)-1)
 
 /* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME[:argN]"
@@ -51,13 +52,13 @@ struct heed_proc_maps {
  * Without later, -ENOENT when a spec matches nothing; with later (heed_usdt_refresh
  * will see code mapped later) that is allowed and heed_usdt_unmatched tells at the
  * end. specs must outlive the returned object. */
-int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, int ops,
-		   char *const *specs, size_t nspecs, int later, heed_usdt **out,
-		   enum heed_ops_source *src, char *err, size_t errlen);
+int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
+		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen);
 /* Attaches what maps (read again after an exec or a dlopen, or of one more process)
  * newly holds for --ops and the specs; *src as for open. Returns the number of
- * probes newly attached, -E2BIG when the histogram map is full, or an attach error
- * (err says which). */
+ * probes newly attached (err then lists their files, "" for none), -E2BIG when the
+ * histogram map is full, or an attach error (err says which). */
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen);
 /* The first spec that has matched no probe so far, or NULL. */
@@ -77,8 +78,9 @@ typedef struct heed_func heed_func;
  * executable and every library; an IFUNC is attached at the implementation the
  * process mapping it resolved it to. -ENOENT: a glob matched nothing (allowed with
  * later, as for heed_usdt_open). globs must outlive the returned object. */
-int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, char *const *globs,
-		   size_t nglobs, int later, heed_func **out, char *err, size_t errlen);
+int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
+		   heed_func **out, char *err, size_t errlen);
 /* Attaches the functions that p's maps newly hold; returns their number or an
  * error (see heed_usdt_refresh). */
 int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen);
@@ -92,8 +94,8 @@ typedef struct heed_watch heed_watch;
  * or the dynamic linker (found in maps) having mapped a program's or a dlopen's
  * libraries. With stop, the process is stopped (SIGSTOP) at each event until
  * heed_watch_poll's caller has attached to the new code and sent SIGCONT. */
-int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watch **out, char *err,
-		    size_t errlen);
+int heed_watch_open(pid_t pid, const struct heed_maps *maps, const heed_select *sel, int stop,
+		    heed_watch **out, char *err, size_t errlen);
 /* An fd that polls readable when events are pending. */
 int heed_watch_fd(const heed_watch *w);
 /* A process that mapped new code. */

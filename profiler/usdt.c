@@ -526,6 +526,9 @@ static int attach_plans(heed_usdt *u, char *err, size_t errlen)
 	return 0;
 }
 
+/* Processes without heed probes named one by one at most. */
+#define NO_OPS_NAMED 16
+
 /* Names the processes of procs whose binaries have no heed probes in err. */
 static void say_no_ops(heed_usdt *u, const struct heed_proc_maps *procs, size_t nprocs,
 		       const int *has, char *err, size_t errlen)
@@ -537,6 +540,14 @@ static void say_no_ops(heed_usdt *u, const struct heed_proc_maps *procs, size_t 
 		without += !has[i];
 	if (!without)
 		return;
+	/* -a, --comm, --cgroup: a count, not every process of the machine. */
+	if (nprocs > NO_OPS_NAMED) {
+		snprintf(err, errlen,
+			 "--ops: heed probes in %zu of the %zu selected processes; processes "
+			 "that map them later are attached then",
+			 nprocs - without, nprocs);
+		return;
+	}
 	if (nprocs == 1) {
 		snprintf(err, errlen,
 			 "--ops: pid %d has no heed probes (no USDT provider heed in its "
@@ -560,9 +571,9 @@ static void say_no_ops(heed_usdt *u, const struct heed_proc_maps *procs, size_t 
 						 : "their heed operations are not counted");
 }
 
-int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs, int ops,
-		   char *const *specs, size_t nspecs, int later, heed_usdt **out,
-		   enum heed_ops_source *src, char *err, size_t errlen)
+int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
+		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen)
 {
 	size_t i, op;
 	heed_usdt *u;
@@ -614,8 +625,9 @@ int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 	}
 	if (ops)
 		say_no_ops(u, procs, nprocs, has, err, errlen);
-	/* --ops alone waits for no library: heed's probes come with the program. */
-	if (!u->plans.n && (!later || !nspecs)) {
+	/* --ops alone waits for no library of one process: heed's probes come with the
+	 * program; with every process, it waits for processes that map them later. */
+	if (!u->plans.n && (!later || (!nspecs && pid != HEED_EVERY_PROCESS))) {
 		rc = -ENOENT;
 		goto cleanup;
 	}
@@ -629,6 +641,9 @@ int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 	if (u->max_slots > 0x10000)
 		u->max_slots = 0x10000;
 	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->max_slots);
+	rc = heed_select_reuse(sel, u->skel->obj, err, errlen);
+	if (rc)
+		goto cleanup;
 	rc = usdt_bpf__load(u->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -651,15 +666,24 @@ cleanup:
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen)
 {
-	size_t before = u->attached;
-	int rc, has;
+	size_t before = u->attached, i, k, len = 0;
+	int rc, has, dup;
 
 	err[0] = 0;
 	rc = plan_maps(u, maps, &has, err, errlen);
 	if (!rc)
 		rc = attach_plans(u, err, errlen);
 	*src = u->src;
-	return rc ? rc : (int)(u->attached - before);
+	if (rc)
+		return rc;
+	for (i = before; i < u->attached && len < errlen; i++) {
+		for (k = before, dup = 0; k < i && !dup; k++)
+			dup = !strcmp(u->plans.v[k].path, u->plans.v[i].path);
+		if (!dup)
+			len += (size_t)snprintf(err + len, errlen - len, "%s%s", len ? ", " : "",
+						u->plans.v[i].path);
+	}
+	return (int)(u->attached - before);
 }
 
 const char *heed_usdt_unmatched(const heed_usdt *u)

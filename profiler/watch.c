@@ -108,8 +108,8 @@ int heed_watch_update(heed_watch *w, const struct heed_maps *maps, char *err, si
 	return rc;
 }
 
-int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watch **out, char *err,
-		    size_t errlen)
+int heed_watch_open(pid_t pid, const struct heed_maps *maps, const heed_select *sel, int stop,
+		    heed_watch **out, char *err, size_t errlen)
 {
 	struct bpf_link *l;
 	heed_watch *w;
@@ -127,8 +127,10 @@ int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watc
 		snprintf(err, errlen, "cannot open the watch BPF object: %s", strerror(-rc));
 		goto cleanup;
 	}
-	w->skel->rodata->targ_tgid = pid > 0 ? (__u32)pid : 0;
 	w->skel->rodata->stop = stop ? 1 : 0;
+	rc = heed_select_reuse(sel, w->skel->obj, err, errlen);
+	if (rc)
+		goto cleanup;
 	rc = watch_bpf__load(w->skel);
 	if (rc) {
 		snprintf(err, errlen,

@@ -1,0 +1,133 @@
+# heed-trace --ops and --func on several processes: attached once per binary to every
+# process that maps it (one started during the trace included), counted only for the
+# selected ones (the kernel filters). The ops batch is exact, so the counts are too.
+# Usage: bash tests/t_trace_multi.sh BUILD
+. "$(dirname "$0")/trace_lib.sh"
+
+# The loads run a copy of heed-load under a name of their own: heed-loads of other
+# tests running at the same time must not be selected by --comm.
+NAME=hmultiload
+mkdir -p "$T/bin" "$T/bin2"
+cp "$LOAD" "$T/bin/$NAME"
+cp "$LOAD" "$T/bin2/$NAME"
+L=$T/bin/$NAME
+pids=
+
+cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# start NAME BIN ARGS...: runs BIN (a heed-load) in the background with --pid-file,
+# sets $pid once the file is written (its env is open, no operation done yet).
+start() {
+	n=$1
+	bin=$2
+	shift 2
+	"$bin" --pid-file "$T/$n.pid" --nosync --json "$@" "$T/db-$n" >"$T/$n.out" 2>&1 &
+	pids="$pids $!"
+	i=0
+	until [ -s "$T/$n.pid" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "$n: heed-load wrote no pid file: $(cat "$T/$n.out")"
+		sleep 0.1
+	done
+	pid=$(cat "$T/$n.pid")
+}
+
+# wait_tracing ERRFILE: until heed-trace says it is tracing.
+wait_tracing() {
+	i=0
+	until grep -q 'tracing' "$1"; do
+		i=$((i + 1))
+		[ $i -le 300 ] || { cat "$1"; fail "heed-trace did not start"; }
+		sleep 0.1
+	done
+}
+
+# counts NAME: heed-load NAME's own op counts, as "get put del cursor commit sync".
+counts() {
+	grep '^{' "$T/$1.out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["ops"]
+print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "sync")))'
+}
+
+# 1. -p A,B,S --ops --func: A and B are heed-loads stopped from the moment their env is
+# open (heed-load then sleeps --wait-trace, a margin for the stop) until heed-trace is
+# attached, so all their operations are traced; C runs the same binary unselected at
+# the same time; S (sleep) has no heed probes and is named.
+start a "$L" -w mixed -d 2 --wait-trace 4
+A=$pid
+kill -STOP "$A"
+start b "$L" -w readrandom -n 30000 --wait-trace 4
+B=$pid
+kill -STOP "$B"
+sleep 60 &
+S=$!
+pids="$pids $S"
+"$TRACE" -p "$A,$B,$S" --ops --func heed_get --func heed_txn_commit --json "$T/p.json" \
+	>"$T/p.out" 2>"$T/p.err" &
+tr=$!
+wait_tracing "$T/p.err"
+kill -CONT "$A" "$B"
+start c "$L" -w readrandom -n 20000
+wait "$A" || fail "heed-load A failed: $(cat "$T/a.out")"
+wait "$B" || fail "heed-load B failed: $(cat "$T/b.out")"
+wait "$pid" || fail "heed-load C failed: $(cat "$T/c.out")"
+kill -INT "$tr"
+wait "$tr" || { cat "$T/p.err"; fail "heed-trace -p A,B,S exited non-zero"; }
+assert_detached "-p A,B,S --ops --func"
+grep -q "no heed probes.* pid $S (sleep)" "$T/p.err" ||
+	{ cat "$T/p.err"; fail "-p A,B,S --ops: the process without heed probes is not named"; }
+echo "ok: $(grep 'no heed probes' "$T/p.err")"
+python3 - "$T/p.json" "$(counts a)" "$(counts b)" <<'PY' || fail "-p A,B: counts differ (above)"
+import json, sys
+t = json.load(open(sys.argv[1]))
+a = [int(x) for x in sys.argv[2].split()]
+b = [int(x) for x in sys.argv[3].split()]
+bad = sum(t["lost"].values()) != 0
+for i, op in enumerate(("get", "put", "del", "cursor", "commit", "sync")):
+    got, want = t["ops"][op]["count"], a[i] + b[i]
+    print(f"{op}: traced {got}, heed-load A {a[i]} + B {b[i]}")
+    bad |= got != want
+for fn, i in (("heed_get", 0), ("heed_txn_commit", 4)):
+    got, want = t["funcs"][fn]["count"], a[i] + b[i]
+    print(f"--func {fn}: traced {got}, heed-load A {a[i]} + B {b[i]}")
+    bad |= got != want
+sys.exit(bad)
+PY
+echo "ok: -p A,B: --ops and --func counts are the sum of both processes', none of C's"
+
+# 2. --comm: a process of the same binary started after the attach is counted whole
+# (the probes follow the file); one of a binary no selected process mapped at the
+# attach (a second copy) is attached when it execs, during its --wait-trace.
+start w "$L" -w readrandom -n 1 --wait-trace 60
+W=$pid
+"$TRACE" --comm "$NAME" --ops --json "$T/c.json" >"$T/c.out" 2>"$T/c.err" &
+tr=$!
+wait_tracing "$T/c.err"
+"$L" -w readrandom -n 20000 --nosync --json "$T/db-d" >"$T/d.out" 2>&1 ||
+	fail "heed-load D failed: $(cat "$T/d.out")"
+start e "$T/bin2/$NAME" -w readrandom -n 10000 --wait-trace 2
+wait "$pid" || fail "heed-load E failed: $(cat "$T/e.out")"
+kill "$W"
+kill -INT "$tr"
+wait "$tr" || { cat "$T/c.err"; fail "heed-trace --comm exited non-zero"; }
+assert_detached "--comm --ops"
+grep -q "$T/bin2/$NAME" "$T/c.err" ||
+	{ cat "$T/c.err"; fail "--comm: attaching to the binary mapped later is not said"; }
+python3 - "$T/c.json" "$(counts d)" "$(counts e)" <<'PY' || fail "--comm: counts differ (above)"
+import json, sys
+t = json.load(open(sys.argv[1]))
+d = [int(x) for x in sys.argv[2].split()]
+e = [int(x) for x in sys.argv[3].split()]
+bad = sum(t["lost"].values()) != 0
+for i, op in enumerate(("get", "put", "del", "cursor", "commit", "sync")):
+    got, want = t["ops"][op]["count"], d[i] + e[i]
+    print(f"{op}: traced {got}, started later: D {d[i]} + E (new binary) {e[i]}")
+    bad |= got != want
+sys.exit(bad)
+PY
+echo "ok: --comm: processes started during the trace are counted, a new binary attached at its exec"
