@@ -54,7 +54,7 @@ d = json.load(sys.stdin)["ops"]
 print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "sync")))'
 }
 
-# 1. -p A,B,S --ops --func: A and B are heed-loads stopped from the moment their env is
+# 1. -p A,B,S --ops --func --usdt: A and B are heed-loads stopped from the moment their env is
 # open (heed-load then sleeps --wait-trace, a margin for the stop) until heed-trace is
 # attached, so all their operations are traced; C runs the same binary unselected at
 # the same time; S (sleep) has no heed probes and is named.
@@ -67,7 +67,8 @@ kill -STOP "$B"
 sleep 60 &
 S=$!
 pids="$pids $S"
-"$TRACE" -p "$A,$B,$S" --ops --func heed_get --func heed_txn_commit --json "$T/p.json" \
+"$TRACE" -p "$A,$B,$S" --ops --func heed_get --func heed_txn_commit --usdt 'heed:txn__commit*' \
+	--json "$T/p.json" \
 	>"$T/p.out" 2>"$T/p.err" &
 tr=$!
 wait_tracing "$T/p.err"
@@ -78,7 +79,9 @@ wait "$B" || fail "heed-load B failed: $(cat "$T/b.out")"
 wait "$pid" || fail "heed-load C failed: $(cat "$T/c.out")"
 kill -INT "$tr"
 wait "$tr" || { cat "$T/p.err"; fail "heed-trace -p A,B,S exited non-zero"; }
-assert_detached "-p A,B,S --ops --func"
+assert_detached "-p A,B,S --ops --func --usdt"
+kill "$S"
+wait "$S" 2>/dev/null
 grep -q "no heed probes.* pid $S (sleep)" "$T/p.err" ||
 	{ cat "$T/p.err"; fail "-p A,B,S --ops: the process without heed probes is not named"; }
 echo "ok: $(grep 'no heed probes' "$T/p.err")"
@@ -96,9 +99,12 @@ for fn, i in (("heed_get", 0), ("heed_txn_commit", 4)):
     got, want = t["funcs"][fn]["count"], a[i] + b[i]
     print(f"--func {fn}: traced {got}, heed-load A {a[i]} + B {b[i]}")
     bad |= got != want
+got = t["usdt"]["heed:txn__commit"]["count"]
+print(f"--usdt heed:txn__commit pairs: traced {got}, commits A {a[4]} + B {b[4]}")
+bad |= got != a[4] + b[4]
 sys.exit(bad)
 PY
-echo "ok: -p A,B: --ops and --func counts are the sum of both processes', none of C's"
+echo "ok: -p A,B: --ops, --func and --usdt counts are the sum of both processes', none of C's"
 
 # 2. --comm: a process of the same binary started after the attach is counted whole
 # (the probes follow the file); one of a binary no selected process mapped at the
@@ -131,3 +137,19 @@ for i, op in enumerate(("get", "put", "del", "cursor", "commit", "sync")):
 sys.exit(bad)
 PY
 echo "ok: --comm: processes started during the trace are counted, a new binary attached at its exec"
+
+# 3. A glob no selected process has during the whole trace is an error at the end.
+sleep 30 &
+S1=$!
+sleep 30 &
+S2=$!
+pids="$pids $S1 $S2"
+if "$TRACE" -p "$S1,$S2" --func 'no_such_function_*' -d 1 >"$T/n.out" 2>"$T/n.err"; then
+	fail "--func matching nothing in -p S1,S2 exited 0"
+fi
+grep -q "no_such_function_\*: no function matched in the code of the selected processes" \
+	"$T/n.err" || { cat "$T/n.err"; fail "--func matching nothing: no clear message"; }
+assert_detached "-p S1,S2 --func matching nothing"
+kill "$S1" "$S2"
+wait "$S1" "$S2" 2>/dev/null
+echo "ok: $(tail -n 1 "$T/n.err")"
