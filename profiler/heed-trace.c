@@ -61,6 +61,7 @@ struct state {
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
 	int late_failed;   /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
+	heed_select *sel; /* the tasks the samplers look at */
 	heed_slow *slow;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
@@ -1349,12 +1350,27 @@ static int attach_all(struct state *s)
 		if (err)
 			return attach_failed(err, msg);
 	}
+	if (s->o.profile || s->o.offcpu) {
+		struct heed_select_opts sel = {0};
+
+		/* -t: that thread alone; else every thread of the process. */
+		if (s->o.tid) {
+			sel.tids = &s->o.tid;
+			sel.ntids = 1;
+		} else {
+			sel.pids = &s->o.pid;
+			sel.npids = 1;
+		}
+		err = heed_select_new(&sel, &s->sel, msg, sizeof(msg));
+		if (err)
+			return attach_failed(err, msg);
+	}
 	if (s->o.profile) {
 		struct heed_sampler_opts so = s->o.unwind;
 
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
-		so.tid = s->o.tid;
+		so.sel = s->sel;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -1364,7 +1380,7 @@ static int attach_all(struct state *s)
 
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
-		so.tid = s->o.tid;
+		so.sel = s->sel;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -1615,6 +1631,7 @@ cleanup:
 	heed_slow_close(s.slow);
 	heed_sampler_close(s.prof);
 	heed_sampler_close(s.off);
+	heed_select_free(s.sel);
 	for (size_t i = 0; i < s.o.nslow; i++)
 		heed_slow_spec_free(&s.o.slow[i]);
 	if (pidfd >= 0)
