@@ -5,16 +5,8 @@
 #define HEED_BPF_SAMPLER_BPF_H
 
 #include "sampler.h"
+#include "select.bpf.h"
 #include "slow.h"
-
-/* The threads sampled: those of process targ_tgid, only thread targ_tid when set (-t). */
-const volatile __u32 targ_tgid = 0;
-const volatile __u32 targ_tid = 0;
-
-static __always_inline bool selected(__u32 tgid, __u32 tid)
-{
-	return tgid == targ_tgid && (!targ_tid || tid == targ_tid);
-}
 
 /* Bytes of user stack to copy per sample: 0 walks frame pointers in the kernel
  * (bpf_get_stack) instead. At most HEED_STACK_COPY_MAX. */

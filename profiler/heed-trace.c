@@ -75,6 +75,7 @@ struct state {
 	size_t nprocs;
 	int late_failed; /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
+	heed_select *sel; /* the tasks the samplers look at */
 	heed_slow *slow;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
@@ -1531,12 +1532,27 @@ static int attach_all(struct state *s)
 		if (err)
 			return attach_failed(err, msg);
 	}
+	if (s->o.profile || s->o.offcpu) {
+		struct heed_select_opts sel = {0};
+
+		/* -t: that thread alone; else every thread of the process. */
+		if (s->o.tid) {
+			sel.tids = &s->o.tid;
+			sel.ntids = 1;
+		} else {
+			sel.pids = &s->o.pid;
+			sel.npids = 1;
+		}
+		err = heed_select_new(&sel, &s->sel, msg, sizeof(msg));
+		if (err)
+			return attach_failed(err, msg);
+	}
 	if (s->o.profile) {
 		struct heed_sampler_opts so = s->o.unwind;
 
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
-		so.tid = s->o.tid;
+		so.sel = s->sel;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -1546,7 +1562,7 @@ static int attach_all(struct state *s)
 
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
-		so.tid = s->o.tid;
+		so.sel = s->sel;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);

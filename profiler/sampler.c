@@ -482,7 +482,7 @@ static void size_maps(struct bpf_map *scratch, struct bpf_map *samples, unsigned
 	bpf_map__set_max_entries(samples, stack_bytes ? RB_BYTES_DWARF : RB_BYTES_FP);
 }
 
-static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes, int slow_fd,
+static int load(heed_sampler *p, const heed_select *sel, unsigned int stack_bytes, int slow_fd,
 		char *err, size_t errlen)
 {
 	const char *what = p->off ? "offcpu" : "profile";
@@ -498,15 +498,14 @@ static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes,
 			 strerror(-rc));
 		return rc;
 	}
+	rc = heed_select_reuse(sel, p->prof ? p->prof->obj : p->off->obj, err, errlen);
+	if (rc)
+		return rc;
 	if (p->prof) {
-		p->prof->rodata->targ_tgid = (__u32)pid;
-		p->prof->rodata->targ_tid = (__u32)tid;
 		p->prof->rodata->stack_bytes = stack_bytes;
 		size_maps(p->prof->maps.scratch, p->prof->maps.samples, stack_bytes);
 		rc = sampler_cpu_bpf__load(p->prof);
 	} else {
-		p->off->rodata->targ_tgid = (__u32)pid;
-		p->off->rodata->targ_tid = (__u32)tid;
 		p->off->rodata->stack_bytes = stack_bytes;
 		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
 		rc = sampler_off_bpf__load(p->off);
@@ -583,7 +582,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 			 o->offcpu ? "offcpu" : "profile", strerror(-rc));
 		goto cleanup;
 	}
-	rc = load(p, pid, o->tid, stack_bytes, o->slow_fd, err, errlen);
+	rc = load(p, o->sel, stack_bytes, o->slow_fd, err, errlen);
 	if (rc)
 		goto cleanup;
 	if (p->prof) {

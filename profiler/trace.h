@@ -132,7 +132,7 @@ struct heed_sampler_opts {
 	enum heed_unwind unwind;
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
 	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
-	pid_t tid;		  /* 0: every thread of the process; else only this one */
+	const heed_select *sel;	  /* the tasks sampled (select.h) */
 };
 
 struct heed_sampler_stats {
