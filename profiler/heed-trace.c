@@ -75,7 +75,6 @@ struct state {
 	size_t nprocs;
 	int late_failed; /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
-	heed_select *sel; /* the tasks the samplers look at */
 	heed_slow *slow;
 	double elapsed;
 	/* The histograms of the last read_hists, NULL when it failed; owned by usdt
@@ -1529,21 +1528,6 @@ static int attach_all(struct state *s)
 	}
 	if (s->o.nslow) {
 		err = heed_slow_new(s->o.slow, s->o.nslow, &s->slow, msg, sizeof(msg));
-		if (err)
-			return attach_failed(err, msg);
-	}
-	if (s->o.profile || s->o.offcpu) {
-		struct heed_select_opts sel = {0};
-
-		/* -t: that thread alone; else every thread of the process. */
-		if (s->o.tid) {
-			sel.tids = &s->o.tid;
-			sel.ntids = 1;
-		} else {
-			sel.pids = &s->o.pid;
-			sel.npids = 1;
-		}
-		err = heed_select_new(&sel, &s->sel, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}
