@@ -55,6 +55,13 @@ struct opts {
 	const char *slow_folded, *slow_flame, *slow_diff;
 };
 
+/* A file by identity, and the one path heed-trace reads and attaches it by. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
 struct state {
 	struct opts o;
 	char comm[64];
@@ -73,6 +80,8 @@ struct state {
 	struct heed_proc_maps *procs;
 	struct heed_maps *pmaps;
 	size_t nprocs;
+	struct file_id *files; /* the mapped files seen, each with the path it goes by */
+	size_t nfiles;
 	int late_failed; /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
 	heed_slow *slow;
@@ -1296,6 +1305,65 @@ static int reread(struct state *s)
 	return 0;
 }
 
+/* The path file (as process pid maps it) goes by: "" when it cannot be looked at;
+ * PATH itself when heed-trace sees the same file there; else /proc/PID/root/PATH
+ * (a container's files are its own, in its mount namespace and root). A file
+ * seen before, whatever its path, keeps its first one: files are attached once. */
+static const char *file_path(struct state *s, pid_t pid, const char *path)
+{
+	struct stat in, here;
+	struct file_id *nv;
+	char root[4200];
+	size_t i;
+
+	snprintf(root, sizeof(root), "/proc/%d/root%s", (int)pid, path);
+	if (stat(root, &in))
+		return "";
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].dev == in.st_dev && s->files[i].ino == in.st_ino)
+			return s->files[i].path;
+	nv = realloc(s->files, (s->nfiles + 1) * sizeof(*nv));
+	if (!nv)
+		return "";
+	s->files = nv;
+	if (!stat(path, &here) && here.st_dev == in.st_dev && here.st_ino == in.st_ino)
+		nv[s->nfiles].path = strdup(path);
+	else
+		nv[s->nfiles].path = strdup(root);
+	if (!nv[s->nfiles].path)
+		return "";
+	nv[s->nfiles].dev = in.st_dev;
+	nv[s->nfiles].ino = in.st_ino;
+	return nv[s->nfiles++].path;
+}
+
+/* Several processes: pid's maps, each executable file under the path file_path
+ * gives it. */
+static int read_maps_of(struct state *s, pid_t pid, struct heed_maps *m)
+{
+	const char *p;
+	char *np;
+	size_t i;
+	int err = heed_maps_read(pid, m);
+
+	for (i = 0; !err && i < m->n; i++) {
+		if (!m->v[i].exec || m->v[i].path[0] != '/')
+			continue;
+		p = file_path(s, pid, m->v[i].path);
+		if (!strcmp(p, m->v[i].path))
+			continue;
+		np = strdup(p);
+		if (!np) {
+			err = -ENOMEM;
+			heed_maps_free(m);
+			break;
+		}
+		free(m->v[i].path);
+		m->v[i].path = np;
+	}
+	return err;
+}
+
 /* Several processes: the maps of every process the selection admits now but
  * heed-trace itself, into s->procs. */
 static int read_selected(struct state *s)
@@ -1313,7 +1381,7 @@ static int read_selected(struct state *s)
 		struct heed_maps m;
 
 		if (*end || pid <= 0 || pid > INT_MAX || pid == getpid() ||
-		    heed_select_matches(s->sel, (pid_t)pid) != 1 || heed_maps_read((pid_t)pid, &m))
+		    heed_select_matches(s->sel, (pid_t)pid) != 1 || read_maps_of(s, (pid_t)pid, &m))
 			continue;
 		if (s->nprocs == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
@@ -1387,7 +1455,7 @@ static void attach_new_code(struct state *s, pid_t pid)
 	enum heed_ops_source src;
 	int n;
 
-	if (pid == getpid() || heed_maps_read(pid, &m))
+	if (pid == getpid() || read_maps_of(s, pid, &m))
 		return;
 	heed_target_comm(pid, comm, sizeof(comm));
 	if (heed_watch_update(s->watch, &m, msg, sizeof(msg)))
@@ -1804,6 +1872,9 @@ cleanup:
 		heed_maps_free(&s->pmaps[i]);
 	free(s->pmaps);
 	free(s->procs);
+	while (s->nfiles)
+		free(s->files[--s->nfiles].path);
+	free(s->files);
 	free(s->o.pids);
 	return rc;
 }

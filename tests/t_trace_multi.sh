@@ -7,9 +7,11 @@
 # The loads run a copy of heed-load under a name of their own: heed-loads of other
 # tests running at the same time must not be selected by --comm.
 NAME=hmultiload
-mkdir -p "$T/bin" "$T/bin2"
+mkdir -p "$T/bin" "$T/bin2" "$T/bin3"
 cp "$LOAD" "$T/bin/$NAME"
 cp "$LOAD" "$T/bin2/$NAME"
+cp "$LOAD" "$T/bin3/$NAME"
+command -v unshare >/dev/null || fail "unshare (util-linux) is needed for the mount namespace case"
 L=$T/bin/$NAME
 pids=
 
@@ -118,25 +120,32 @@ wait_tracing "$T/c.err"
 	fail "heed-load D failed: $(cat "$T/d.out")"
 start e "$T/bin2/$NAME" -w readrandom -n 10000 --wait-trace 2
 wait "$pid" || fail "heed-load E failed: $(cat "$T/e.out")"
+# F runs in a mount namespace of its own where $T/bin holds a third copy: the same
+# path as D's binary names another file there, found through /proc/F/root.
+unshare -m sh -c 'mount --bind "$1/bin3" "$1/bin" && exec "$1/bin/$2" --pid-file "$1/f.pid" \
+	--wait-trace 2 --nosync --json -w readrandom -n 5000 "$1/db-f"' sh "$T" "$NAME" \
+	>"$T/f.out" 2>&1 || fail "heed-load F (own mount namespace) failed: $(cat "$T/f.out")"
 kill "$W"
 kill -INT "$tr"
 wait "$tr" || { cat "$T/c.err"; fail "heed-trace --comm exited non-zero"; }
 assert_detached "--comm --ops"
 grep -q "$T/bin2/$NAME" "$T/c.err" ||
 	{ cat "$T/c.err"; fail "--comm: attaching to the binary mapped later is not said"; }
-python3 - "$T/c.json" "$(counts d)" "$(counts e)" <<'PY' || fail "--comm: counts differ (above)"
+grep -q "/proc/[0-9]*/root$T/bin/$NAME" "$T/c.err" ||
+	{ cat "$T/c.err"; fail "--comm: the binary of F's mount namespace was not attached"; }
+python3 - "$T/c.json" "$(counts d)" "$(counts e)" "$(counts f)" <<'PY' || fail "--comm: counts differ (above)"
 import json, sys
 t = json.load(open(sys.argv[1]))
-d = [int(x) for x in sys.argv[2].split()]
-e = [int(x) for x in sys.argv[3].split()]
+d, e, f = ([int(x) for x in a.split()] for a in sys.argv[2:5])
 bad = sum(t["lost"].values()) != 0
 for i, op in enumerate(("get", "put", "del", "cursor", "commit", "sync")):
-    got, want = t["ops"][op]["count"], d[i] + e[i]
-    print(f"{op}: traced {got}, started later: D {d[i]} + E (new binary) {e[i]}")
+    got, want = t["ops"][op]["count"], d[i] + e[i] + f[i]
+    print(f"{op}: traced {got}, started later: D {d[i]} + E (new binary) {e[i]} "
+          f"+ F (own mount namespace) {f[i]}")
     bad |= got != want
 sys.exit(bad)
 PY
-echo "ok: --comm: processes started during the trace are counted, a new binary attached at its exec"
+echo "ok: --comm: processes started during the trace are counted, a new binary attached at its exec, one in another mount namespace too"
 
 # 3. A glob no selected process has during the whole trace is an error at the end.
 sleep 30 &
