@@ -36,10 +36,11 @@
 
 struct opts {
 	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
-	pid_t *pids;	/* -p PID[,PID...]: the processes (pid: the one alone) */
+	/* Many processes (scope): -a, -p A,B..., --cgroup, --comm; pid is 0 then. */
+	int all, scope;
+	pid_t *pids;
 	size_t npids;
-	int all;		   /* -a */
-	const char *comm, *cgroup; /* --comm NAME, --cgroup PATH */
+	const char *cgroup, *comm;
 	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
 	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
@@ -273,12 +274,6 @@ static pid_t thread_process(pid_t tid)
 	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
 }
 
-/* Whether o selects more than one given process: -a, --comm, --cgroup, or a -p list. */
-static int several(const struct opts *o)
-{
-	return o->all || o->comm || o->cgroup || o->npids > 1;
-}
-
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -463,7 +458,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->cmd = argv + optind;
 	}
-	if (several(o)) {
+	/* Many processes: the filters of select.h. */
+	o->scope = o->all || o->npids > 1 || o->cgroup || o->comm;
+	if (o->scope) {
 		if (o->cmd || o->tid) {
 			die_msg("give one of -p/-a/--comm/--cgroup, -t TID, or -- CMD");
 			return -EINVAL;
@@ -1906,7 +1903,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	if (several(&s.o))
+	if (s.o.scope)
 		return trace_several(&s);
 	if (s.o.cmd) {
 		err = heed_target_spawn(s.o.cmd, &s.o.pid);
