@@ -73,11 +73,10 @@ struct state {
 	heed_func *func;
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
 	heed_select *sel;  /* the tasks traced (select.h) */
-	/* Several processes selected: --ops, --usdt, --func and the watch are attached
-	 * in every process mapping their files (HEED_EVERY_PROCESS), the kernel
-	 * counting the selected ones; procs holds the selected processes' maps at
-	 * attach (pmaps), whose binaries are the ones attached first. */
-	int every;
+	/* o.scope: --ops, --usdt, --func and the watch are attached in every process
+	 * mapping their files (HEED_EVERY_PROCESS), the kernel counting the selected
+	 * ones; procs holds the selected processes' maps at attach (pmaps), whose
+	 * binaries are the ones attached first. */
 	struct heed_proc_maps *procs;
 	struct heed_maps *pmaps;
 	size_t nprocs;
@@ -580,7 +579,7 @@ static void print_hists(const struct state *s, FILE *f)
 	size_t i;
 
 	if (s->uh) {
-		if (s->src != HEED_OPS_NONE && s->every) {
+		if (s->src != HEED_OPS_NONE && s->o.scope) {
 			fprintf(f, "== heed ops of the selected processes, from %s ==\n",
 				src_name(s->src));
 			for (i = 0; i < HEED_USDT_OPS; i++)
@@ -1418,17 +1417,17 @@ static int watch_start(struct state *s)
 	size_t i;
 	int err;
 
-	err = heed_watch_open(s->every ? HEED_EVERY_PROCESS : s->o.pid, &s->maps, s->sel,
+	err = heed_watch_open(s->o.scope ? HEED_EVERY_PROCESS : s->o.pid, &s->maps, s->sel,
 			      s->spawned, &s->watch, msg, sizeof(msg));
-	if (err && (s->o.nusdt || s->o.nfunc || s->every))
+	if (err && (s->o.nusdt || s->o.nfunc || s->o.scope))
 		die_msg("%s; code %s maps later is not traced", msg,
-			s->every ? "the selected processes" : "the target");
+			s->o.scope ? "the selected processes" : "the target");
 	for (i = 0; !err && i < s->nprocs; i++)
 		if (heed_watch_update(s->watch, s->procs[i].maps, msg, sizeof(msg)))
 			die_msg("%s", msg);
 	/* An exec between the first read of the maps and the watch (a -p target just
 	 * started by a shell) has no event: look again now that one would. */
-	if (!err && !s->every && !reread(s) &&
+	if (!err && !s->o.scope && !reread(s) &&
 	    heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
 		die_msg("%s", msg);
 	return !err;
@@ -1492,9 +1491,9 @@ static void on_new_code(struct state *s)
 
 	if (heed_watch_poll(s->watch, &procs, &n, &stopped) <= 0)
 		return;
-	for (i = 0; s->every && i < n; i++)
+	for (i = 0; s->o.scope && i < n; i++)
 		attach_new_code(s, procs[i].pid);
-	if (!s->every && n && !reread(s)) {
+	if (!s->o.scope && n && !reread(s)) {
 		struct heed_proc_maps p = {s->o.pid, &s->maps};
 
 		if (procs[0].exec)
@@ -1509,24 +1508,25 @@ static void on_new_code(struct state *s)
 		if (s->func && heed_func_refresh(s->func, &p, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
 	}
-	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
-	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
+	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing.
+	 * Only a command heed-trace started is stopped. */
+	if (stopped && s->spawned && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
 		err = errno;
 		die_msg("pid %d: cannot continue it: %s", (int)s->o.pid, strerror(err));
 	}
 }
 
-/* Specs that never matched anything during the whole trace are an error. */
 /* Names the traced processes in buf: "pid N" or "the selected processes". */
 static const char *who(const struct state *s, char *buf, size_t len)
 {
-	if (s->every)
+	if (s->o.scope)
 		snprintf(buf, len, "the selected processes");
 	else
 		snprintf(buf, len, "pid %d", (int)s->o.pid);
 	return buf;
 }
 
+/* Specs that never matched anything during the whole trace are an error. */
 static int check_unmatched(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
@@ -1571,9 +1571,9 @@ static void say_waiting(const struct state *s)
 static int attach_all(struct state *s)
 {
 	struct heed_proc_maps one = {s->o.pid, &s->maps};
-	const struct heed_proc_maps *p = s->every ? s->procs : &one;
-	size_t np = s->every ? s->nprocs : 1;
-	pid_t in = s->every ? HEED_EVERY_PROCESS : s->o.pid;
+	const struct heed_proc_maps *p = s->o.scope ? s->procs : &one;
+	size_t np = s->o.scope ? s->nprocs : 1;
+	pid_t in = s->o.scope ? HEED_EVERY_PROCESS : s->o.pid;
 	char msg[1024];
 	int err, later = s->watch != NULL;
 
@@ -1637,7 +1637,7 @@ static int listed_gone(const struct state *s)
 	enum heed_target_kind kind;
 	size_t i;
 
-	if (!s->every || !s->o.npids)
+	if (!s->o.scope || !s->o.npids)
 		return 0;
 	for (i = 0; i < s->o.npids; i++)
 		if (!heed_target_kind(s->o.pids[i], &kind) && kind != HEED_TARGET_ZOMBIE)
@@ -1663,7 +1663,7 @@ static void run(struct state *s, int pidfd)
 		t = now_s() - start;
 		ms = until - t > 1000 ? 1000000 : (int)((until - t) * 1000) + 1;
 		/* Exits are looked for every 100 ms: a pidfd per process would not scale. */
-		if (s->every && s->o.npids && ms > 100)
+		if (s->o.scope && s->o.npids && ms > 100)
 			ms = 100;
 		if (stop_signal || listed_gone(s))
 			break;
@@ -1807,7 +1807,7 @@ static int make_select(struct state *s)
 	char msg[512];
 	int err;
 
-	if (s->every) {
+	if (s->o.scope) {
 		so.pids = s->o.pids;
 		so.npids = s->o.npids;
 		so.comm = s->o.comm;
@@ -1834,7 +1834,6 @@ static int trace_several(struct state *s)
 	int err, rc = 1;
 	size_t i;
 
-	s->every = 1;
 	snprintf(s->comm, sizeof(s->comm), "*");
 	if (make_select(s))
 		goto cleanup;
