@@ -162,3 +162,51 @@ assert_detached "-p S1,S2 --func matching nothing"
 kill "$S1" "$S2"
 wait "$S1" "$S2" 2>/dev/null
 echo "ok: $(tail -n 1 "$T/n.err")"
+
+# 4. A library dlopened by selected processes (python3.11's import sqlite3) is
+# attached when the first of them maps it, for all of them: -p P1,P2 --func
+# libsqlite3:sqlite3_step counts twice what one process started by heed-trace (which
+# stops it at the dlopen until attached) counts. Each python waits on a FIFO before
+# the import and after it, until heed-trace says it attached; -p ends when both exit.
+PY=/usr/bin/python3.11
+[ -x $PY ] || fail "$PY is needed (Debian's python3.11: apt-get install python3.11)"
+sql="c = sqlite3.connect(':memory:')
+c.execute('create table t(x)')
+for i in range(100):
+    c.execute('insert into t values (?)', (i,))
+print(sum(r[0] for r in c.execute('select x from t')))"
+"$TRACE" --func 'libsqlite3:sqlite3_step' --json "$T/sq1.json" -- $PY -c "import sqlite3
+$sql" >"$T/sq1.out" 2>"$T/sq1.err" || fail "--func libsqlite3:sqlite3_step -- python: $(cat "$T/sq1.err")"
+one=$(json "$T/sq1.json" 'sum(h["count"] for k, h in d["funcs"].items() if k.endswith(":sqlite3_step"))')
+[ "$one" -ge 100 ] || fail "one python3.11: $one sqlite3_step calls, expected 100 or more"
+for k in 1 2; do
+	mkfifo "$T/in$k" "$T/run$k"
+	$PY -c "import sys
+open(sys.argv[1]).read(1)
+import sqlite3
+open(sys.argv[2]).read(1)
+$sql" "$T/in$k" "$T/run$k" >"$T/py$k.out" 2>&1 &
+	eval "P$k=\$!"
+	pids="$pids $!"
+done
+"$TRACE" -p "$P1,$P2" --func 'libsqlite3:sqlite3_step' --json "$T/sq2.json" >"$T/sq2.out" \
+	2>"$T/sq2.err" &
+tr=$!
+wait_tracing "$T/sq2.err"
+echo >"$T/in1"
+echo >"$T/in2"
+i=0
+until grep -q 'maps .*libsqlite3.*: attached' "$T/sq2.err"; do
+	i=$((i + 1))
+	[ $i -le 300 ] || { cat "$T/sq2.err"; fail "-p P1,P2: libsqlite3 was not attached when dlopened"; }
+	sleep 0.1
+done
+echo >"$T/run1"
+echo >"$T/run2"
+wait "$P1" "$P2" || fail "python3.11 failed: $(cat "$T/py1.out" "$T/py2.out")"
+wait "$tr" || { cat "$T/sq2.err"; fail "heed-trace -p P1,P2 --func on a dlopened library failed"; }
+assert_detached "-p P1,P2 --func on a dlopened library"
+got=$(json "$T/sq2.json" '"%d %d" % (sum(h["count"] for k, h in d["funcs"].items() if k.endswith(":sqlite3_step")), sum(d["lost"].values()))')
+echo "sqlite3_step: one python3.11 $one; two under -p P1,P2: calls/lost $got"
+[ "$got" = "$((2 * one)) 0" ] || fail "-p P1,P2 --func libsqlite3:sqlite3_step: $got, expected $((2 * one)) 0"
+echo "ok: a library dlopened by selected processes is attached for all of them; -p ends when they have"
