@@ -1,5 +1,6 @@
-# heed-trace --ops and --func on several processes: attached once per binary to every
-# process that maps it (one started during the trace included), counted only for the
+# heed-trace --ops, --usdt and --func on several processes (-p A,B, --comm): attached
+# once per binary to every process that maps it (one started during the trace, one in
+# another mount namespace, a library dlopened later included), counted only for the
 # selected ones (the kernel filters). The ops batch is exact, so the counts are too.
 # Usage: bash tests/t_trace_multi.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
