@@ -211,3 +211,28 @@ got=$(json "$T/sq2.json" '"%d %d" % (sum(h["count"] for k, h in d["funcs"].items
 echo "sqlite3_step: one python3.11 $one; two under -p P1,P2: calls/lost $got"
 [ "$got" = "$((2 * one)) 0" ] || fail "-p P1,P2 --func libsqlite3:sqlite3_step: $got, expected $((2 * one)) 0"
 echo "ok: a library dlopened by selected processes is attached for all of them; -p ends when they have"
+
+# 5. --cgroup: a heed-load inside a cgroup made here (on the cgroup2 mount, wherever
+# it is) is counted, one of the same binary outside it is not.
+cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
+[ -n "$cg2" ] || fail "no cgroup2 mount in /proc/self/mounts"
+CG=$cg2/heed-trace-multi-$$
+mkdir "$CG" || fail "cannot make the cgroup $CG"
+trap 'cleanup; rmdir "$CG" 2>/dev/null' EXIT
+start g "$L" -w readrandom -n 15000 --wait-trace 4
+G=$pid
+kill -STOP "$G"
+echo "$G" >"$CG/cgroup.procs" || fail "cannot move pid $G into $CG"
+"$TRACE" --cgroup "$CG" --ops --json "$T/cg.json" >"$T/cg.out" 2>"$T/cg.err" &
+tr=$!
+wait_tracing "$T/cg.err"
+kill -CONT "$G"
+start h "$L" -w readrandom -n 9000
+wait "$G" || fail "heed-load G failed: $(cat "$T/g.out")"
+wait "$pid" || fail "heed-load H failed: $(cat "$T/h.out")"
+kill -INT "$tr"
+wait "$tr" || { cat "$T/cg.err"; fail "heed-trace --cgroup exited non-zero"; }
+assert_detached "--cgroup --ops"
+got=$(json "$T/cg.json" '" ".join(str(d["ops"][k]["count"]) for k in ("get", "put", "del", "cursor", "commit", "sync"))')
+[ "$got" = "$(counts g)" ] || fail "--cgroup: traced $got, the heed-load inside $(counts g), outside $(counts h)"
+echo "ok: --cgroup: the heed-load inside counted ($got), the one outside not"
