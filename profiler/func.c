@@ -62,7 +62,7 @@ struct heed_func {
 	size_t nlibfiles, libattached;	     /* libfiles[0..libattached) attached */
 	char **done;			     /* files planned for every glob, owned */
 	size_t ndone;
-	pid_t pid; /* attached in this process, or -1: every process mapping the file */
+	struct heed_pids to; /* the processes attached in */
 	char *const *globs;
 	size_t nglobs;
 	const char **unmatched; /* per glob: NULL once it matched, else its name or the
@@ -350,12 +350,40 @@ static int plan(heed_func *f, const struct heed_proc_maps *p, char *err, size_t 
 	return 0;
 }
 
+/* The batch program on file f->libattached, with its index as the cookie. */
+static struct bpf_link *attach_batch(pid_t pid, void *arg)
+{
+	heed_func *f = arg;
+	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = f->libattached);
+
+	return bpf_program__attach_usdt(f->skel->progs.heed_func_batch, pid,
+					f->libfiles[f->libattached], "heed", "ops__batch", &o);
+}
+
+/* A uprobe (ret 0) or a uretprobe on fn. */
+struct fn_attach {
+	heed_func *f;
+	const struct target_fn *fn;
+	int ret;
+};
+
+static struct bpf_link *attach_probe(pid_t pid, void *arg)
+{
+	const struct fn_attach *a = arg;
+	struct bpf_uprobe_opts o = {
+		.sz = sizeof(o), .retprobe = a->ret != 0, .bpf_cookie = a->fn->slot};
+
+	return bpf_program__attach_uprobe_opts(a->ret ? a->f->skel->progs.heed_func_exit
+						      : a->f->skel->progs.heed_func_entry,
+					       pid, a->fn->path, a->fn->off, &o);
+}
+
 /* Routes fn's records of its file's batch to its slot, attaching the batch
  * program to the files up to fn's (file i with cookie i). */
 static int lib_attach(heed_func *f, const struct target_fn *fn, char *err, size_t errlen)
 {
 	__u32 key = (__u32)(fn->file * HEED_FN__COUNT + fn->libfn), val = (__u32)fn->slot + 1;
-	struct bpf_link *l;
+	pid_t bad = -1;
 	int rc;
 
 	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.libfns), &key, &val, BPF_ANY)) {
@@ -365,19 +393,12 @@ static int lib_attach(heed_func *f, const struct target_fn *fn, char *err, size_
 		return rc;
 	}
 	while (f->libattached <= fn->file) {
-		LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = f->libattached);
-
-		l = bpf_program__attach_usdt(f->skel->progs.heed_func_batch, f->pid,
-					     f->libfiles[f->libattached], "heed", "ops__batch", &o);
-		if (!l) {
-			rc = -errno;
+		rc = heed_links_attach(&f->links, &f->to, attach_batch, f, &bad);
+		if (rc) {
 			snprintf(err, errlen, "cannot attach to heed:ops__batch in %s: %s",
 				 f->libfiles[f->libattached], strerror(-rc));
 			return rc;
 		}
-		rc = heed_links_add(&f->links, l);
-		if (rc)
-			return rc;
 		f->libattached++;
 	}
 	return 0;
@@ -390,10 +411,7 @@ static int attach_fns(heed_func *f, char *err, size_t errlen)
 
 	for (; !rc && f->skel && f->attached < f->nfns; f->attached++) {
 		const struct target_fn *fn = &f->fns[f->attached];
-		struct bpf_uprobe_opts eo = {.sz = sizeof(eo)};
-		struct bpf_uprobe_opts ro = {
-			.sz = sizeof(ro), .retprobe = true, .bpf_cookie = fn->slot};
-		struct bpf_link *l;
+		pid_t bad = -1;
 		int r;
 
 		if (fn->libfn) {
@@ -401,17 +419,13 @@ static int attach_fns(heed_func *f, char *err, size_t errlen)
 			continue;
 		}
 		for (r = 0; r < 2 && !rc; r++) {
-			l = bpf_program__attach_uprobe_opts(
-				r ? f->skel->progs.heed_func_exit : f->skel->progs.heed_func_entry,
-				f->pid, fn->path, fn->off, r ? &ro : &eo);
-			if (!l) {
-				rc = -errno;
+			struct fn_attach a = {f, fn, r};
+
+			rc = heed_links_attach(&f->links, &f->to, attach_probe, &a, &bad);
+			if (rc)
 				snprintf(err, errlen, "cannot attach a %s to %s in %s: %s",
 					 r ? "uretprobe" : "uprobe", f->h.v[fn->slot].name,
 					 fn->path, strerror(-rc));
-				break;
-			}
-			rc = heed_links_add(&f->links, l);
 		}
 	}
 	return rc;
@@ -438,7 +452,7 @@ static void say_unmatched(const heed_func *f, size_t g, const struct heed_proc_m
 			 f->globs[g], who, nprocs == 1 ? "has" : "have");
 }
 
-int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
 		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
 		   heed_func **out, char *err, size_t errlen)
 {
@@ -451,11 +465,10 @@ int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->pid = pid;
 	f->globs = globs;
 	f->nglobs = nglobs;
 	f->unmatched = calloc(nglobs + 1, sizeof(*f->unmatched));
-	if (!f->unmatched) {
+	if (!f->unmatched || heed_pids_copy(&f->to, to)) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
@@ -570,6 +583,7 @@ void heed_func_close(heed_func *f)
 	while (f->ndone)
 		free(f->done[--f->ndone]);
 	free(f->done);
+	free(f->to.v);
 	free(f->unmatched);
 	free(f);
 }

@@ -31,8 +31,10 @@
 #include "usdt.h"
 
 #define MAX_SPECS 64
-#define TOP_SHOWN 15
-#define TOP_JSON  50
+/* The longest -p list attached process by process (more: in every process). */
+#define PER_PID_LINKS 8
+#define TOP_SHOWN     15
+#define TOP_JSON      50
 
 struct opts {
 	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
@@ -74,8 +76,8 @@ struct state {
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
 	heed_select *sel;  /* the tasks traced (select.h) */
 	/* o.scope: --ops, --usdt, --func and the watch are attached in every process
-	 * mapping their files (HEED_EVERY_PROCESS), the kernel counting the selected
-	 * ones; procs holds the selected processes' maps at attach (pmaps), whose
+	 * mapping their files (or the few listed by -p), the kernel counting the
+	 * selected ones; procs holds the selected processes' maps at attach (pmaps), whose
 	 * binaries are the ones attached first. */
 	struct heed_proc_maps *procs;
 	struct heed_maps *pmaps;
@@ -1417,8 +1419,8 @@ static int watch_start(struct state *s)
 	size_t i;
 	int err;
 
-	err = heed_watch_open(s->o.scope ? HEED_EVERY_PROCESS : s->o.pid, &s->maps, s->sel,
-			      s->spawned, &s->watch, msg, sizeof(msg));
+	err = heed_watch_open(s->o.scope ? -1 : s->o.pid, &s->maps, s->sel, s->spawned, &s->watch,
+			      msg, sizeof(msg));
 	if (err && (s->o.nusdt || s->o.nfunc || s->o.scope))
 		die_msg("%s; code %s maps later is not traced", msg,
 			s->o.scope ? "the selected processes" : "the target");
@@ -1573,12 +1575,20 @@ static int attach_all(struct state *s)
 	struct heed_proc_maps one = {s->o.pid, &s->maps};
 	const struct heed_proc_maps *p = s->o.scope ? s->procs : &one;
 	size_t np = s->o.scope ? s->nprocs : 1;
-	pid_t in = s->o.scope ? HEED_EVERY_PROCESS : s->o.pid;
+	struct heed_pids to = {&s->o.pid, 1};
 	char msg[1024];
 	int err, later = s->watch != NULL;
 
+	/* A probe in every process costs its hit in processes not selected too (a
+	 * uprobe on libc:malloc traps in the whole machine); a short -p list gets the
+	 * probes in its processes alone, a link per process and probe. */
+	if (s->o.scope) {
+		to.v = s->o.npids <= PER_PID_LINKS ? s->o.pids : NULL;
+		to.n = s->o.npids <= PER_PID_LINKS ? s->o.npids : 0;
+	}
+
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(in, p, np, s->sel, s->o.ops, s->o.usdt, s->o.nusdt, later,
+		err = heed_usdt_open(&to, p, np, s->sel, s->o.ops, s->o.usdt, s->o.nusdt, later,
 				     &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
 			return attach_failed(err, msg);
@@ -1586,8 +1596,8 @@ static int attach_all(struct state *s)
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(in, p, np, s->sel, s->o.func, s->o.nfunc, later, &s->func, msg,
-				     sizeof(msg));
+		err = heed_func_open(&to, p, np, s->sel, s->o.func, s->o.nfunc, later, &s->func,
+				     msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "lathist.h"
+#include "links.h"
 #include "procmaps.h"
 #include "select.h"
 #include "slow.h"
@@ -36,23 +37,19 @@ struct heed_proc_maps {
 	const struct heed_maps *maps;
 };
 
-/* Every process that maps a traced binary, those that start later included: the
- * pid to attach --ops, --usdt and --func with when more than one process is traced.
- * Whatever the pid, the BPF programs count only the tasks sel (select.h) selects. */
-#define HEED_EVERY_PROCESS ((pid_t)-1)
-
 /* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME[:argN]"
  * spec (NAME a glob; a "X__start"/"X__done" pair becomes one timed slot "PROV:X") in
  * the executables and libraries the nprocs processes map (each binary once,
- * whichever processes map it), once per (binary, probe), in process pid or, with
- * HEED_EVERY_PROCESS, in every process mapping the binary. Some processes without
+ * whichever processes map it), once per (binary, probe), in the processes of to
+ * (links.h: listed ones, or every process mapping the binary); whichever, the BPF
+ * programs count only the tasks sel (select.h) selects. Some processes without
  * heed probes: err names them while the call succeeds; with none having any, *src
  * is HEED_OPS_NONE and the call still succeeds if --usdt attached something or
  * nusdt == 0 (-ENOENT when nothing matched and no spec waits for later code).
  * Without later, -ENOENT when a spec matches nothing; with later (heed_usdt_refresh
  * will see code mapped later) that is allowed and heed_usdt_unmatched tells at the
  * end. specs must outlive the returned object. */
-int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
 		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
 		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen);
 /* Attaches what maps (read again after an exec or a dlopen, or of one more process)
@@ -72,13 +69,13 @@ void heed_usdt_close(heed_usdt *u);
 typedef struct heed_func heed_func;
 
 /* Attaches a uprobe and a uretprobe to each function matching any glob in the files
- * the nprocs processes map, once per (file, offset), in process pid or every
- * process (HEED_EVERY_PROCESS, as heed_usdt_open); "LIB:GLOB" limits a glob to
+ * the nprocs processes map, once per (file, offset), in the processes of to (as
+ * heed_usdt_open); "LIB:GLOB" limits a glob to
  * mapped files whose name starts with LIB ("libc:malloc"), a bare glob searches the
  * executable and every library; an IFUNC is attached at the implementation the
  * process mapping it resolved it to. -ENOENT: a glob matched nothing (allowed with
  * later, as for heed_usdt_open). globs must outlive the returned object. */
-int heed_func_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
 		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
 		   heed_func **out, char *err, size_t errlen);
 /* Attaches the functions that p's maps newly hold; returns their number or an
@@ -90,7 +87,7 @@ void heed_func_close(heed_func *f);
 
 typedef struct heed_watch heed_watch;
 
-/* Watches pid (or, with HEED_EVERY_PROCESS, every process) for new code: an exec,
+/* Watches pid (or, with -1, every process) for new code: an exec,
  * or the dynamic linker (found in maps) having mapped a program's or a dlopen's
  * libraries. With stop, the process is stopped (SIGSTOP) at each event until
  * heed_watch_poll's caller has attached to the new code and sent SIGCONT. */

@@ -70,7 +70,7 @@ struct heed_usdt {
 	size_t attached;
 	struct seen *seen;
 	size_t nseen;
-	pid_t pid; /* attached in this process, or -1: every process mapping the file */
+	struct heed_pids to; /* the processes attached in */
 	int ops;
 	enum heed_ops_source src;
 	char *const *specs;
@@ -500,28 +500,38 @@ static int plan_maps(heed_usdt *u, const struct heed_maps *maps, int *has_ops, c
 	return rc;
 }
 
+struct plan_attach {
+	heed_usdt *u;
+	const struct plan *pl;
+};
+
+static struct bpf_link *attach_plan(pid_t pid, void *arg)
+{
+	const struct plan_attach *a = arg;
+	const struct plan *pl = a->pl;
+	struct bpf_program *prog =
+		pl->batch ? a->u->skel->progs.heed_ops_batch : a->u->skel->progs.heed_usdt_hit;
+	struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
+
+	return bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
+}
+
 /* Attaches the plans not attached yet. */
 static int attach_plans(heed_usdt *u, char *err, size_t errlen)
 {
+	pid_t bad = -1;
 	int rc;
 
 	for (; u->attached < u->plans.n; u->attached++) {
-		const struct plan *pl = &u->plans.v[u->attached];
-		struct bpf_program *prog =
-			pl->batch ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_usdt_hit;
-		struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
-		struct bpf_link *l;
+		struct plan_attach a = {u, &u->plans.v[u->attached]};
 
-		l = bpf_program__attach_usdt(prog, u->pid, pl->path, pl->prov, pl->name, &o);
-		if (!l) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s: %s", pl->prov,
-				 pl->name, pl->path, strerror(-rc));
+		rc = heed_links_attach(&u->links, &u->to, attach_plan, &a, &bad);
+		if (rc) {
+			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s%s: %s",
+				 a.pl->prov, a.pl->name, a.pl->path,
+				 u->to.n > 1 ? " in a process" : "", strerror(-rc));
 			return rc;
 		}
-		rc = heed_links_add(&u->links, l);
-		if (rc)
-			return rc;
 	}
 	return 0;
 }
@@ -571,7 +581,7 @@ static void say_no_ops(heed_usdt *u, const struct heed_proc_maps *procs, size_t 
 						 : "their heed operations are not counted");
 }
 
-int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
+int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
 		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
 		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen)
 {
@@ -585,13 +595,12 @@ int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	u->pid = pid;
 	u->ops = ops;
 	u->specs = specs;
 	u->nspecs = nspecs;
 	u->matched = calloc(nspecs + 1, sizeof(*u->matched));
 	has = calloc(nprocs + 1, sizeof(*has));
-	if (!u->matched || !has) {
+	if (!u->matched || !has || heed_pids_copy(&u->to, to)) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
@@ -611,10 +620,10 @@ int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 	for (i = 0; i < nspecs && !later; i++) {
 		if (u->matched[i])
 			continue;
-		if (pid > 0)
+		if (nprocs == 1)
 			snprintf(err, errlen,
 				 "--usdt %s: no such probe in pid %d's executable or libraries",
-				 specs[i], (int)pid);
+				 specs[i], (int)procs[0].pid);
 		else
 			snprintf(err, errlen,
 				 "--usdt %s: no such probe in the executables or libraries of the "
@@ -627,7 +636,7 @@ int heed_usdt_open(pid_t pid, const struct heed_proc_maps *procs, size_t nprocs,
 		say_no_ops(u, procs, nprocs, has, err, errlen);
 	/* --ops alone waits for no library of one process: heed's probes come with the
 	 * program; with every process, it waits for processes that map them later. */
-	if (!u->plans.n && (!later || (!nspecs && pid != HEED_EVERY_PROCESS))) {
+	if (!u->plans.n && (!later || (!nspecs && to->n))) {
 		rc = -ENOENT;
 		goto cleanup;
 	}
@@ -728,6 +737,7 @@ void heed_usdt_close(heed_usdt *u)
 	while (u->nseen)
 		free(u->seen[--u->nseen].path);
 	free(u->seen);
+	free(u->to.v);
 	free(u->matched);
 	free(u);
 }

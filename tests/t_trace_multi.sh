@@ -60,7 +60,8 @@ print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "syn
 # 1. -p A,B,S --ops --func --usdt: A and B are heed-loads stopped from the moment their env is
 # open (heed-load then sleeps --wait-trace, a margin for the stop) until heed-trace is
 # attached, so all their operations are traced; C runs the same binary unselected at
-# the same time; S (sleep) has no heed probes and is named.
+# the same time (a short -p list is probed in its processes alone); S (sleep) has no
+# heed probes and is named.
 start a "$L" -w mixed -d 2 --wait-trace 4
 A=$pid
 kill -STOP "$A"
@@ -213,7 +214,8 @@ echo "sqlite3_step: one python3.11 $one; two under -p P1,P2: calls/lost $got"
 echo "ok: a library dlopened by selected processes is attached for all of them; -p ends when they have"
 
 # 5. --cgroup: a heed-load inside a cgroup made here (on the cgroup2 mount, wherever
-# it is) is counted, one of the same binary outside it is not.
+# it is) is counted, one of the same binary outside it is not: the probes are in
+# every process, the kernel's selection (bpf/select.bpf.h) drops the outside one's.
 cg2=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts)
 [ -n "$cg2" ] || fail "no cgroup2 mount in /proc/self/mounts"
 CG=$cg2/heed-trace-multi-$$
