@@ -124,6 +124,8 @@ static void usage(FILE *f)
 	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
 	      "       heed-trace -t TID [--profile] [--offcpu] [output...]\n"
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
+	      "       heed-trace {-a | -p PID,PID... | --cgroup PATH | --comm NAME}...\n"
+	      "                  [--profile] [--offcpu] [--per-pid] [output...]\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
 	      "  --usdt PROV:NAME[:argN]\n"
@@ -143,6 +145,13 @@ static void usage(FILE *f)
 	      "                      --offcpu when neither is given\n"
 	      "  -t TID              instead of -p: sample only thread TID (--profile, the\n"
 	      "                      default, and --offcpu), filtered in the kernel\n"
+	      "many processes (stacks only: --profile, the default, and --offcpu; the\n"
+	      "filters are applied in the kernel and combine, all must match):\n"
+	      "  -a                  every task: processes, kernel threads, idle (swapper)\n"
+	      "  -p PID,PID...       these processes, every thread (not their children)\n"
+	      "  --cgroup PATH       the tasks of a cgroup v2 directory and of its children\n"
+	      "  --comm NAME         the threads named NAME (as ps -L -o comm shows)\n"
+	      "  --per-pid           root frame comm-PID instead of comm\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -623,6 +632,11 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 		", truncated %" PRIu64 "; kernel stacks lost %" PRIu64 "; dropped %" PRIu64 " ==\n",
 		what, sk->total, unit, sk->n, st->u_failed, st->truncated, st->k_failed,
 		st->dropped);
+	if (st->procs_dropped)
+		fprintf(f,
+			"== %" PRIu64 " samples of processes beyond the %d whose state is kept: "
+			"kernel frames only ==\n",
+			st->procs_dropped, HEED_SAMPLER_PROCS_DEFAULT);
 	if (!sk->total)
 		return;
 	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
@@ -648,7 +662,7 @@ static json_t *json_hists(const struct heed_named_hist *h, size_t from, size_t t
 static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st,
 			   const struct heed_stacks *sk, const struct heed_folded *top)
 {
-	json_t *funcs = json_array();
+	json_t *funcs = json_array(), *o;
 	size_t i;
 
 	for (i = 0; funcs && i < top->nfuncs && i < TOP_JSON; i++)
@@ -659,15 +673,22 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 			json_decref(funcs);
 			return NULL;
 		}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
-			 heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
-			 heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
-			 "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
-			 heed_json_u64(st->truncated), "kernel_stack_errors",
-			 heed_json_u64(st->k_failed), "unwind",
-			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
-			 heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
-			 "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
+		      heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
+		      heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
+		      "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
+		      heed_json_u64(st->truncated), "kernel_stack_errors",
+		      heed_json_u64(st->k_failed), "unwind",
+		      heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
+		      heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
+		      "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
+	if (o &&
+	    (heed_json_set(o, "processes", heed_json_u64(st->procs)) ||
+	     heed_json_set(o, "process_samples_without_state", heed_json_u64(st->procs_dropped)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static json_t *json_slow(const struct state *s);
