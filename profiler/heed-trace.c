@@ -39,7 +39,7 @@
 struct opts {
 	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
 	/* Many processes (scope): -a, -p A,B..., --cgroup, --comm; pid is 0 then. */
-	int all, scope;
+	int all, scope, per_pid;
 	pid_t *pids;
 	size_t npids;
 	const char *cgroup, *comm;
@@ -68,6 +68,7 @@ struct file_id {
 struct state {
 	struct opts o;
 	char comm[64];
+	char what[256]; /* what is traced, for messages: "pid 42 (name)", "all tasks" */
 	int spawned;
 	struct heed_maps maps; /* snapshot taken at attach */
 	heed_usdt *usdt;
@@ -142,15 +143,9 @@ static void usage(FILE *f)
 	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
 	      "       heed-trace -t TID [--profile] [--offcpu] [output...]\n"
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
-	      "       heed-trace {-p PID,PID...|-a|--comm NAME|--cgroup PATH} [--ops]\n"
-	      "                  [--usdt SPEC] [--func GLOB] [output...]\n"
-	      "several processes (filters combine; --ops, --usdt, --func attach to every\n"
-	      "process mapping the binaries, ones started later too; the kernel counts the\n"
-	      "selected ones):\n"
-	      "  -p PID,PID...       these processes (tracing ends when all have exited)\n"
-	      "  -a                  every process\n"
-	      "  --comm NAME         processes named NAME\n"
-	      "  --cgroup PATH       processes in the cgroup v2 directory PATH or below\n"
+	      "       heed-trace {-a | -p PID,PID... | --cgroup PATH | --comm NAME}...\n"
+	      "                  [--profile] [--offcpu] [--per-pid] [--ops] [--usdt SPEC]\n"
+	      "                  [--func GLOB] [output...]\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
 	      "  --usdt PROV:NAME[:argN]\n"
@@ -170,6 +165,13 @@ static void usage(FILE *f)
 	      "                      --offcpu when neither is given\n"
 	      "  -t TID              instead of -p: sample only thread TID (--profile, the\n"
 	      "                      default, and --offcpu), filtered in the kernel\n"
+	      "many processes (stacks only: --profile, the default, and --offcpu; the\n"
+	      "filters are applied in the kernel and combine, all must match):\n"
+	      "  -a                  every task: processes, kernel threads, idle (swapper)\n"
+	      "  -p PID,PID...       these processes, every thread (not their children)\n"
+	      "  --cgroup PATH       the tasks of a cgroup v2 directory and of its children\n"
+	      "  --comm NAME         the threads named NAME (as ps -L -o comm shows)\n"
+	      "  --per-pid           root frame comm-PID instead of comm\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -219,8 +221,9 @@ enum {
 	OPT_SLOW_FOLDED,
 	OPT_SLOW_FLAME,
 	OPT_SLOW_DIFF,
-	OPT_COMM,
 	OPT_CGROUP,
+	OPT_COMM,
+	OPT_PER_PID,
 };
 
 /* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
@@ -275,6 +278,8 @@ static pid_t thread_process(pid_t tid)
 	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
 }
 
+static int check_more(struct opts *o);
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -295,8 +300,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"slow-folded", required_argument, NULL, OPT_SLOW_FOLDED},
 		{"slow-flame", required_argument, NULL, OPT_SLOW_FLAME},
 		{"slow-diff", required_argument, NULL, OPT_SLOW_DIFF},
-		{"comm", required_argument, NULL, OPT_COMM},
 		{"cgroup", required_argument, NULL, OPT_CGROUP},
+		{"comm", required_argument, NULL, OPT_COMM},
+		{"per-pid", no_argument, NULL, OPT_PER_PID},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -316,7 +322,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->tid = (pid_t)v;
 			break;
 		case 'p': {
-			char msg[512];
+			char msg[256];
 
 			free(o->pids);
 			if (heed_select_parse_ids("-p", optarg, &o->pids, &o->npids, msg,
@@ -324,17 +330,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				die_msg("%s", msg);
 				return -EINVAL;
 			}
-			o->pid = o->npids == 1 ? o->pids[0] : 0;
 			break;
 		}
 		case 'a':
 			o->all = 1;
 			break;
+		case OPT_CGROUP:
+			o->cgroup = optarg;
+			break;
 		case OPT_COMM:
 			o->comm = optarg;
 			break;
-		case OPT_CGROUP:
-			o->cgroup = optarg;
+		case OPT_PER_PID:
+			o->per_pid = 1;
 			break;
 		case 'F':
 			if (parse_num(optarg, 1, 10000, &v)) {
@@ -459,23 +467,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->cmd = argv + optind;
 	}
-	/* Many processes: the filters of select.h. */
 	o->scope = o->all || o->npids > 1 || o->cgroup || o->comm;
-	if (o->scope) {
-		if (o->cmd || o->tid) {
-			die_msg("give one of -p/-a/--comm/--cgroup, -t TID, or -- CMD");
-			return -EINVAL;
-		}
-		if (!modes)
-			o->ops = 1;
-		if (o->profile || o->offcpu || o->nslow) {
-			die_msg("--profile, --offcpu and --slow trace one process (-p PID or -- "
-				"CMD); "
-				"several take --ops, --usdt and --func");
-			return -EINVAL;
-		}
-		return 0;
+	if (o->all && o->npids) {
+		die_msg("-a traces every process; give -a or -p, not both");
+		return -EINVAL;
 	}
+	if (o->scope && (o->cmd || o->tid)) {
+		die_msg(o->cmd ? "-- CMD traces one command; -a, --cgroup, --comm and -p lists "
+				 "select running processes: give one or the other"
+			       : "-t TID selects one thread; it cannot be combined with -a, "
+				 "--cgroup, --comm or a -p list");
+		return -EINVAL;
+	}
+	if (o->scope && o->nslow) {
+		die_msg("--slow judges the operations of one process: give -p PID or -- CMD");
+		return -EINVAL;
+	}
+	if (o->scope) {
+		if (!modes)
+			o->profile = 1;
+		return check_more(o);
+	}
+	if (o->npids == 1)
+		o->pid = o->pids[0];
 	if (o->tid) {
 		if (o->pid || o->cmd) {
 			die_msg("-t %d: give -t TID alone, without -p or -- CMD", (int)o->tid);
@@ -497,11 +511,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!o->pid == !o->cmd) {
 		die_msg(o->pid ? "give -p PID or -- CMD, not both"
-			       : "nothing to trace: give -p PID or -- CMD ARGS");
+			       : "nothing to trace: give -p PID, -a or -- CMD ARGS");
 		return -EINVAL;
 	}
 	if (!modes)
 		o->ops = o->profile = 1;
+	return check_more(o);
+}
+
+/* What parse_args checks of every trace, one process or many. */
+static int check_more(struct opts *o)
+{
 	if (o->nslow && !o->profile && !o->offcpu)
 		o->profile = o->offcpu = 1;
 	if ((o->slow_folded || o->slow_flame || o->slow_diff) && !o->nslow) {
@@ -636,6 +656,11 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 		", truncated %" PRIu64 "; kernel stacks lost %" PRIu64 "; dropped %" PRIu64 " ==\n",
 		what, sk->total, unit, sk->n, st->u_failed, st->truncated, st->k_failed,
 		st->dropped);
+	if (st->procs_dropped)
+		fprintf(f,
+			"== %" PRIu64 " samples of processes beyond the %d whose state is kept: "
+			"kernel frames only ==\n",
+			st->procs_dropped, HEED_SAMPLER_PROCS_DEFAULT);
 	if (!sk->total)
 		return;
 	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
@@ -661,7 +686,7 @@ static json_t *json_hists(const struct heed_named_hist *h, size_t from, size_t t
 static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st,
 			   const struct heed_stacks *sk, const struct heed_folded *top)
 {
-	json_t *funcs = json_array();
+	json_t *funcs = json_array(), *o;
 	size_t i;
 
 	for (i = 0; funcs && i < top->nfuncs && i < TOP_JSON; i++)
@@ -672,15 +697,22 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 			json_decref(funcs);
 			return NULL;
 		}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
-			 heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
-			 heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
-			 "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
-			 heed_json_u64(st->truncated), "kernel_stack_errors",
-			 heed_json_u64(st->k_failed), "unwind",
-			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
-			 heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
-			 "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
+		      heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
+		      heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
+		      "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
+		      heed_json_u64(st->truncated), "kernel_stack_errors",
+		      heed_json_u64(st->k_failed), "unwind",
+		      heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
+		      heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
+		      "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
+	if (o &&
+	    (heed_json_set(o, "processes", heed_json_u64(st->procs)) ||
+	     heed_json_set(o, "process_samples_without_state", heed_json_u64(st->procs_dropped)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static json_t *json_slow(const struct state *s);
@@ -696,10 +728,16 @@ static int write_json(struct state *s)
 		err = heed_json_set(lost, usdt_lost_names[i], heed_json_u64(s->usdt_lost[i]));
 	for (i = 0; !err && s->func && i < HEED_FUNC_LOST_MAX; i++)
 		err = heed_json_set(lost, func_lost_names[i], heed_json_u64(s->func_lost[i]));
-	doc = json_pack("{s:i,s:{s:I,s:o},s:o,s:o}", "version", 1, "target", "pid",
-			(json_int_t)s->o.pid, "comm", heed_json_string(s->comm), "duration_s",
-			heed_json_number(s->elapsed), "ops_source",
-			heed_json_string(s->o.ops ? src_name(s->src) : "none"));
+	if (s->o.scope)
+		doc = json_pack("{s:i,s:{s:o},s:o,s:o}", "version", 1, "target", "scope",
+				heed_json_string(s->what), "duration_s",
+				heed_json_number(s->elapsed), "ops_source",
+				heed_json_string(s->o.ops ? src_name(s->src) : "none"));
+	else
+		doc = json_pack("{s:i,s:{s:I,s:o},s:o,s:o}", "version", 1, "target", "pid",
+				(json_int_t)s->o.pid, "comm", heed_json_string(s->comm),
+				"duration_s", heed_json_number(s->elapsed), "ops_source",
+				heed_json_string(s->o.ops ? src_name(s->src) : "none"));
 	if (!doc)
 		err = -ENOMEM;
 	if (!err && s->uh && s->src != HEED_OPS_NONE)
@@ -949,31 +987,121 @@ static json_t *json_slow(const struct state *s)
 			 heed_json_u64(s->slow_on.orphans + s->slow_off.orphans));
 }
 
-/* The raw stacks of --profile (offcpu 0: samples/count and cpu/nanoseconds, each
- * sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds) as a pprof profile. */
-static int stacks_pprof(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
-			size_t nraw, heed_sym *sym, const struct heed_maps *m, int64_t start,
-			int64_t duration, heed_pprof **p)
+/* An empty pprof profile for the raw stacks of --profile (offcpu 0: samples/count
+ * and cpu/nanoseconds, each sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds);
+ * mult[0..*nmult) the sample values per count. */
+static int stacks_pprof(const struct state *s, int offcpu, int64_t start, int64_t duration,
+			heed_pprof **p, int64_t mult[2], size_t *nmult)
 {
 	static const struct heed_pprof_value_type on[] = {{"samples", "count"},
 							  {"cpu", "nanoseconds"}};
 	static const struct heed_pprof_value_type off[] = {{"offcpu", "nanoseconds"}};
 	struct heed_pprof_opts po = {0};
-	int64_t mult[2] = {1, 1000000000 / (int64_t)s->o.hz};
-	int err;
 
+	mult[0] = 1;
+	mult[1] = 1000000000 / (int64_t)s->o.hz;
 	po.sample_types = offcpu ? off : on;
 	po.nsample_types = offcpu ? 1 : 2;
+	*nmult = po.nsample_types;
 	if (!offcpu) {
 		po.period_type = on[1];
 		po.period = mult[1];
 	}
 	po.duration_nanos = duration;
 	po.time_nanos = start;
-	err = heed_pprof_new(&po, p);
-	if (!err)
-		err = heed_stacks_pprof(raw, nraw, sym, m, s->comm, s->o.pid, mult,
-					po.nsample_types, *p);
+	return heed_pprof_new(&po, p);
+}
+
+/* The root frame of a process's stacks: its name (the thread's, as perf and bcc
+ * show it; one -p PID: the process's), "swapper" for the idle tasks (pid 0) as perf
+ * names them, "comm-PID" with --per-pid; ';' and blanks, which the folded format
+ * cannot hold, become '_'. */
+static void root_name(const struct state *s, pid_t pid, const char *comm, char *buf, size_t len)
+{
+	char *c;
+
+	if (!pid)
+		comm = "swapper";
+	else if (!comm[0])
+		comm = "?";
+	if (s->o.per_pid)
+		snprintf(buf, len, "%s-%d", comm, (int)pid);
+	else
+		snprintf(buf, len, "%s", comm);
+	for (c = buf; *c; c++)
+		if (*c == ';' || (unsigned char)*c <= ' ')
+			*c = '_';
+}
+
+static int cmp_raw(const void *a, const void *b)
+{
+	const struct heed_raw_stack *x = *(const struct heed_raw_stack *const *)a;
+	const struct heed_raw_stack *y = *(const struct heed_raw_stack *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return strncmp(x->comm, y->comm, sizeof(x->comm));
+}
+
+/* The stacks of one process and name, v[0..n), into sk and pp (when not NULL). */
+static int symbolize_one(const struct state *s, const struct heed_raw_stack *const *v, size_t n,
+			 heed_sym *sym, const struct heed_maps *m, const char *comm, pid_t pid,
+			 struct heed_stacks *sk, heed_pprof *pp, const int64_t *mult, size_t nmult)
+{
+	char root[64];
+	int err;
+
+	root_name(s, pid, comm, root, sizeof(root));
+	err = heed_stacks_collect(v, n, sym, NULL, root, 1, sk);
+	/* pprof: the name without -PID, which is a label of its own. */
+	if (!err && pp)
+		err = heed_stacks_pprof(v, n, sym, m, pid ? comm : "swapper", pid, mult, nmult, pp);
+	return err;
+}
+
+/* Symbolizes the raw stacks of smp into sk and pp (when not NULL): one -p PID's with
+ * sym and m; else process by process, each with the last maps smp saw of it, under
+ * a root frame per process and thread name. */
+static int symbolize(const struct state *s, heed_sampler *smp,
+		     const struct heed_raw_stack *const *raw, size_t nraw, heed_sym *sym,
+		     const struct heed_maps *m, struct heed_stacks *sk, heed_pprof *pp,
+		     const int64_t *mult, size_t nmult)
+{
+	const struct heed_raw_stack **v;
+	size_t i, j, k, l;
+	int err = 0;
+
+	if (!s->o.scope)
+		return symbolize_one(s, raw, nraw, sym, m, s->comm, s->o.pid, sk, pp, mult, nmult);
+	v = malloc((nraw ? nraw : 1) * sizeof(const struct heed_raw_stack *));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, raw, nraw * sizeof(const struct heed_raw_stack *));
+	qsort(v, nraw, sizeof(const struct heed_raw_stack *), cmp_raw);
+	for (i = 0; i < nraw && !err; i = j) {
+		pid_t pid = v[i]->pid;
+		struct heed_maps pm;
+		heed_sym *psym = NULL;
+		int have;
+
+		for (j = i; j < nraw && v[j]->pid == pid; j++)
+			;
+		/* A kernel thread, idle, or a process without state: kernel frames. */
+		have = !heed_sampler_maps_copy(smp, pid, &pm);
+		err = heed_sym_new(&pm, &psym);
+		if (!err && have)
+			jit_names(psym, pid); /* a bad perf map is said; the rest goes on */
+		for (k = i; k < j && !err; k = l) {
+			for (l = k; l < j && !strncmp(v[l]->comm, v[k]->comm, sizeof(v[k]->comm));
+			     l++)
+				;
+			err = symbolize_one(s, v + k, l - k, psym, &pm, v[k]->comm, pid, sk, pp,
+					    mult, nmult);
+		}
+		heed_sym_free(psym);
+		heed_maps_free(&pm);
+	}
+	free(v);
 	return err;
 }
 
@@ -1017,24 +1145,15 @@ static void rotate(struct state *s)
  * that time (UTC): DIR/heed-YYYYmmddTHHMMSSZ.pb.gz and .folded, ".offcpu.*" for
  * off-CPU stacks. The on-CPU call (or the off-CPU one without --profile) records the
  * interval for rotate(). */
-static int write_interval(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
-			  size_t nraw, heed_sym *sym, const struct heed_maps *m,
-			  const struct heed_stacks *sk, int64_t end)
+static int write_interval(struct state *s, int offcpu, heed_pprof *pp, const struct heed_stacks *sk)
 {
 	time_t t = (time_t)(s->interval_start / 1000000000);
 	char base[4096], path[4200], ts[32];
-	heed_pprof *pp = NULL;
 	struct tm tm;
 	int err;
 
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
 	snprintf(base, sizeof(base), "%s/heed-%s", s->o.out_dir, ts);
-	err = stacks_pprof(s, offcpu, raw, nraw, sym, m, s->interval_start, end - s->interval_start,
-			   &pp);
-	if (err) {
-		die_msg("%s: cannot build the profile: %s", base, strerror(-err));
-		goto cleanup;
-	}
 	snprintf(path, sizeof(path), "%s%s.pb.gz", base, offcpu && s->prof ? ".offcpu" : "");
 	err = write_pprof(path, pp);
 	snprintf(path, sizeof(path), "%s%s.folded", base, offcpu && s->prof ? ".offcpu" : "");
@@ -1050,8 +1169,6 @@ static int write_interval(struct state *s, int offcpu, const struct heed_raw_sta
 		else
 			s->nwritten++;
 	}
-cleanup:
-	heed_pprof_free(pp);
 	return err;
 }
 
@@ -1067,25 +1184,39 @@ static int interval_files(struct state *s)
 	for (i = 0; i < 2 && !err; i++) {
 		struct heed_stacks sk = {0};
 		struct heed_raw_stack **raw = NULL;
-		struct heed_maps m;
+		struct heed_maps m = {0};
 		heed_sym *sym = NULL;
-		size_t nraw = 0;
+		heed_pprof *pp = NULL;
+		size_t nraw = 0, nmult;
+		int64_t mult[2];
 
 		if (!samplers[i])
 			continue;
-		err = heed_sampler_take(samplers[i], &raw, &nraw, &m);
+		err = heed_sampler_take(samplers[i], &raw, &nraw);
+		/* One process: its symbols for all its stacks (a kernel thread has no maps). */
+		if (!err && !s->o.scope) {
+			err = heed_sampler_maps_copy(samplers[i], s->o.pid, &m);
+			if (err == -ENOENT)
+				err = 0;
+			if (!err)
+				err = heed_sym_new(&m, &sym);
+			if (!err)
+				err = jit_names(sym, s->o.pid);
+		}
 		if (!err)
-			err = heed_sym_new(&m, &sym);
+			err = stacks_pprof(s, i, s->interval_start, end - s->interval_start, &pp,
+					   mult, &nmult);
 		if (!err)
-			err = jit_names(sym, s->o.pid);
+			err = symbolize(s, samplers[i], (const struct heed_raw_stack *const *)raw,
+					nraw, sym, &m, &sk, pp, mult, nmult);
 		if (!err)
-			err = heed_stacks_collect((const struct heed_raw_stack *const *)raw, nraw,
-						  sym, NULL, s->comm, 1, &sk);
-		if (!err)
-			err = write_interval(s, i, (const struct heed_raw_stack *const *)raw, nraw,
-					     sym, &m, &sk, end);
+			err = write_interval(s, i, pp, &sk);
 		else
 			die_msg("cannot read the stacks of this interval: %s", strerror(-err));
+		/* The processes gone by now were symbolized: forget them. */
+		if (s->o.scope)
+			heed_sampler_prune(samplers[i]);
+		heed_pprof_free(pp);
 		heed_stacks_free(&sk);
 		heed_sym_free(sym);
 		heed_maps_free(&m);
@@ -1096,68 +1227,76 @@ static int interval_files(struct state *s)
 	return err;
 }
 
+/* One stack feature's stacks symbolized into *sk, ranked into *top, as pprof into
+ * *keep (--pprof) and, with --out-dir, written as the last interval. */
+static int collect_one(struct state *s, heed_sampler *smp, int offcpu, heed_sym *sym,
+		       const struct heed_maps *m, int64_t start, int64_t duration,
+		       struct heed_sampler_stats *st, struct heed_stacks *sk,
+		       struct heed_folded *top, heed_pprof **keep)
+{
+	const struct heed_raw_stack *const *raw;
+	heed_pprof *pp = NULL;
+	size_t nraw, nmult = 0;
+	int64_t mult[2];
+	int err;
+
+	err = heed_sampler_stats(smp, st);
+	if (!err)
+		err = heed_sampler_stacks(smp, &raw, &nraw);
+	if (!err && (s->o.pprof || s->o.out_dir))
+		err = stacks_pprof(s, offcpu, start, duration, &pp, mult, &nmult);
+	if (!err)
+		err = symbolize(s, smp, raw, nraw, sym, m, sk, pp, mult, nmult);
+	if (!err)
+		err = heed_stacks_top(sk, top);
+	if (!err && s->o.out_dir)
+		err = write_interval(s, offcpu, pp, sk);
+	if (!err && s->o.pprof) {
+		*keep = pp;
+		pp = NULL;
+	}
+	heed_pprof_free(pp);
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
-	const struct heed_raw_stack *const *raw;
-	struct heed_maps fresh;
-	const struct heed_maps *m;
+	struct heed_maps fresh = {0};
+	const struct heed_maps *m = NULL;
 	heed_sym *sym = NULL;
 	int64_t duration = (int64_t)(s->elapsed * 1e9), start = wall_ns() - duration;
+	int err = 0;
 
 	/* --out-dir: what is left is the last interval's. */
 	if (s->o.out_dir) {
 		start = s->interval_start;
 		duration = wall_ns() - start;
 	}
-	size_t nraw;
-	int err = 0;
-
 	if (!s->prof && !s->off)
 		return 0;
-	/* A live process may have loaded libraries since attach; a gone one is
-	 * symbolized from the last maps the sampler saw. */
-	m = heed_sampler_maps(s->prof ? s->prof : s->off);
-	if (!heed_maps_read(s->o.pid, &fresh))
-		m = &fresh;
-	else
-		memset(&fresh, 0, sizeof(fresh));
-	err = heed_sym_new(m, &sym);
-	if (err) {
-		die_msg("cannot set up symbolization: %s", strerror(-err));
-		goto cleanup;
+	/* One process: a live one may have loaded libraries since attach; a gone one
+	 * is symbolized from the last maps the sampler saw. Many: symbolize() builds
+	 * each process's symbols. */
+	if (!s->o.scope) {
+		m = heed_sampler_maps(s->prof ? s->prof : s->off, s->o.pid);
+		if (!heed_maps_read(s->o.pid, &fresh) || !m)
+			m = &fresh;
+		err = heed_sym_new(m, &sym);
+		if (err) {
+			die_msg("cannot set up symbolization: %s", strerror(-err));
+			goto cleanup;
+		}
+		err = jit_names(sym, s->o.pid);
+		if (err)
+			goto cleanup;
 	}
-	err = jit_names(sym, s->o.pid);
-	if (err)
-		goto cleanup;
-	if (s->prof) {
-		err = heed_sampler_stats(s->prof, &s->on_st);
-		if (!err)
-			err = heed_sampler_stacks(s->prof, &raw, &nraw);
-		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->on_stacks);
-		if (!err)
-			err = heed_stacks_top(&s->on_stacks, &s->on_top);
-		if (!err && s->o.pprof)
-			err = stacks_pprof(s, 0, raw, nraw, sym, m, start, duration, &s->on_pp);
-		if (!err && s->o.out_dir)
-			err = write_interval(s, 0, raw, nraw, sym, m, &s->on_stacks,
-					     start + duration);
-	}
-	if (!err && s->off) {
-		err = heed_sampler_stats(s->off, &s->off_st);
-		if (!err)
-			err = heed_sampler_stacks(s->off, &raw, &nraw);
-		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->off_stacks);
-		if (!err)
-			err = heed_stacks_top(&s->off_stacks, &s->off_top);
-		if (!err && s->o.pprof)
-			err = stacks_pprof(s, 1, raw, nraw, sym, m, start, duration, &s->off_pp);
-		if (!err && s->o.out_dir)
-			err = write_interval(s, 1, raw, nraw, sym, m, &s->off_stacks,
-					     start + duration);
-	}
+	if (s->prof)
+		err = collect_one(s, s->prof, 0, sym, m, start, duration, &s->on_st, &s->on_stacks,
+				  &s->on_top, &s->on_pp);
+	if (!err && s->off)
+		err = collect_one(s, s->off, 1, sym, m, start, duration, &s->off_st, &s->off_stacks,
+				  &s->off_top, &s->off_pp);
 	if (!err && s->slow)
 		err = collect_slow(s, sym);
 	if (err)
@@ -1271,10 +1410,9 @@ static int report(struct state *s)
 	}
 	if (s->o.flame) {
 		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
-		char title[128];
+		char title[300];
 
-		snprintf(title, sizeof(title), "%s: pid %d (%s)", s->prof ? "CPU" : "Off-CPU",
-			 (int)s->o.pid, s->comm);
+		snprintf(title, sizeof(title), "%s: %s", s->prof ? "CPU" : "Off-CPU", s->what);
 		if (!sk->n) {
 			die_msg("%s: no stacks were sampled, no flame graph written", s->o.flame);
 			rc = -ENODATA;
@@ -1612,7 +1750,8 @@ static int attach_all(struct state *s)
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.sel = s->sel;
-		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
+		err = heed_sampler_open(s->o.pid, s->o.scope ? NULL : &s->maps, &so, &s->prof, msg,
+					sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}
@@ -1622,7 +1761,8 @@ static int attach_all(struct state *s)
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.sel = s->sel;
-		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
+		err = heed_sampler_open(s->o.pid, s->o.scope ? NULL : &s->maps, &so, &s->off, msg,
+					sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}
@@ -1634,7 +1774,7 @@ static int attach_all(struct state *s)
 			return attach_failed(err, msg);
 	}
 	if (!s->usdt && !s->func && !s->prof && !s->off) {
-		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
+		die_msg("nothing left to trace in %s", s->what);
 		return -ENOENT;
 	}
 	say_waiting(s);
@@ -1837,14 +1977,14 @@ static int make_select(struct state *s)
 
 /* Several processes (-p A,B, -a, --comm, --cgroup): --ops, --usdt and --func on the
  * binaries the selected processes map now and, through the watch, on those any
- * selected process maps later. Returns the exit status. */
+ * selected process maps later; the samplers on the selected tasks. Returns the
+ * exit status; main's cleanup closes what attach_all opened. */
 static int trace_several(struct state *s)
 {
 	char modes[64];
 	int err, rc = 1;
 	size_t i;
 
-	snprintf(s->comm, sizeof(s->comm), "*");
 	if (make_select(s))
 		goto cleanup;
 	err = read_selected(s);
@@ -1856,11 +1996,12 @@ static int trace_several(struct state *s)
 		goto cleanup;
 	if (attach_all(s))
 		goto cleanup;
-	snprintf(modes, sizeof(modes), "%s%s%s", s->o.ops ? " ops" : "", s->o.nusdt ? " usdt" : "",
-		 s->func ? " func" : "");
-	fprintf(stderr, "heed-trace: tracing %zu selected process%s%s:%s%s\n", s->nprocs,
-		s->nprocs == 1 ? "" : "es", s->o.npids ? "" : " and those that join the selection",
-		modes, s->o.duration ? "" : "; Ctrl-C to stop");
+	snprintf(modes, sizeof(modes), "%s%s%s%s%s", s->usdt && s->src ? " ops" : "",
+		 s->o.nusdt ? " usdt" : "", s->func ? " func" : "", s->prof ? " profile" : "",
+		 s->off ? " offcpu" : "");
+	fprintf(stderr, "heed-trace: tracing %s (%zu process%s%s):%s%s\n", s->what, s->nprocs,
+		s->nprocs == 1 ? "" : "es", s->o.npids ? "" : " now, and those that join", modes,
+		s->o.duration ? "" : "; Ctrl-C to stop");
 	run(s, -1);
 	rc = report(s) ? 1 : 0;
 	if (check_unmatched(s) || s->late_failed)
@@ -1870,10 +2011,6 @@ static int trace_several(struct state *s)
 			"full): code mapped then may not be traced",
 			heed_watch_lost(s->watch));
 cleanup:
-	heed_watch_close(s->watch);
-	heed_usdt_close(s->usdt);
-	heed_func_close(s->func);
-	heed_select_free(s->sel);
 	for (i = 0; i < s->nprocs; i++)
 		heed_maps_free(&s->pmaps[i]);
 	free(s->pmaps);
@@ -1881,8 +2018,26 @@ cleanup:
 	while (s->nfiles)
 		free(s->files[--s->nfiles].path);
 	free(s->files);
-	free(s->o.pids);
 	return rc;
+}
+
+/* s->what for -a, --cgroup, --comm and -p lists: "all tasks", or the filters. */
+static void describe_scope(struct state *s)
+{
+	size_t n = 0, i;
+
+	if (!s->o.npids && !s->o.cgroup && !s->o.comm) {
+		snprintf(s->what, sizeof(s->what), "all tasks");
+		return;
+	}
+	for (i = 0; i < s->o.npids && n < sizeof(s->what); i++)
+		n += (size_t)snprintf(s->what + n, sizeof(s->what) - n, "%s%d", i ? "," : "pids ",
+				      (int)s->o.pids[i]);
+	if (s->o.cgroup && n < sizeof(s->what))
+		n += (size_t)snprintf(s->what + n, sizeof(s->what) - n, "%scgroup %s",
+				      n ? ", " : "", s->o.cgroup);
+	if (s->o.comm && n < sizeof(s->what))
+		snprintf(s->what + n, sizeof(s->what) - n, "%scomm %s", n ? ", " : "", s->o.comm);
 }
 
 int main(int argc, char **argv)
@@ -1912,8 +2067,11 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
-	if (s.o.scope)
-		return trace_several(&s);
+	if (s.o.scope) {
+		describe_scope(&s);
+		rc = trace_several(&s);
+		goto cleanup;
+	}
 	if (s.o.cmd) {
 		err = heed_target_spawn(s.o.cmd, &s.o.pid);
 		if (err) {
@@ -1926,6 +2084,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	heed_target_comm(s.o.pid, s.comm, sizeof(s.comm));
+	snprintf(s.what, sizeof(s.what), "pid %d (%s)", (int)s.o.pid, s.comm);
 	if (check_target(&s.o, s.comm, kind))
 		return 1;
 	/* A kernel thread maps nothing. */

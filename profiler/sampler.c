@@ -33,7 +33,7 @@
 #include "sampler.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct heed_sample) == 2208, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample) == 2232, "heed_sample ABI");
 _Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
@@ -58,6 +58,19 @@ struct pending {
 	struct held *held; /* SLOW_HELD, allocated at the first */
 };
 
+/* What user space keeps of one sampled process: created at its first sample from
+ * its maps then, kept after it exits (its last maps symbolize its stacks). */
+struct proc {
+	pid_t pid;
+	int no_maps;	       /* its maps could not be read: user frames are lost */
+	heed_unwinder *unw;    /* DWARF mode */
+	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
+	double refreshed;
+	struct proc *next; /* in its hash bucket */
+};
+
+#define PROC_BUCKETS 256
+
 struct heed_sampler {
 	struct sampler_cpu_bpf *prof;
 	struct sampler_off_bpf *off;
@@ -65,10 +78,11 @@ struct heed_sampler {
 	struct bpf_map *stats;
 	struct bpf_program *prog;
 	struct ring_buffer *rb;
-	heed_unwinder *unw;    /* DWARF mode */
-	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
-	double refreshed;
-	pid_t pid;
+	unsigned int stack_bytes; /* 0: frame pointers */
+	int unwind_auto;	  /* --unwind auto: fall back to frame pointers per process */
+	struct proc *procs[PROC_BUCKETS];
+	size_t nprocs, procs_max;
+	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
 	pthread_t reader;
 	pthread_mutex_t lock; /* invariant 1 */
 	int reading, finished;
@@ -93,11 +107,21 @@ struct heed_sampler {
 #define RB_BYTES_DWARF (16u << 20)
 #define RB_BYTES_FP    (4u << 20)
 
-static uint64_t hash_stack(uint32_t flags, uint32_t nuser, uint32_t nkern, const uint64_t *pcs)
+/* What identifies a stack besides its addresses: the process and thread name. */
+struct who {
+	pid_t pid;
+	char comm[16];
+};
+
+static uint64_t hash_stack(const struct who *w, uint32_t flags, uint32_t nuser, uint32_t nkern,
+			   const uint64_t *pcs)
 {
-	uint64_t h =
-		0x9e3779b97f4a7c15ULL ^ flags ^ ((uint64_t)nuser << 8) ^ ((uint64_t)nkern << 24);
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ flags ^ ((uint64_t)nuser << 8) ^
+		     ((uint64_t)nkern << 24) ^ ((uint64_t)(uint32_t)w->pid << 32);
 	uint32_t i;
+
+	for (i = 0; i < sizeof(w->comm) && w->comm[i]; i++)
+		h = (h ^ (uint8_t)w->comm[i]) * 0x100000001b3ULL;
 
 	for (i = 0; i < nuser + nkern; i++) {
 		h ^= pcs[i];
@@ -107,10 +131,11 @@ static uint64_t hash_stack(uint32_t flags, uint32_t nuser, uint32_t nkern, const
 	return h;
 }
 
-static int same(const struct heed_raw_stack *e, uint32_t flags, uint32_t nuser, uint32_t nkern,
-		const uint64_t *pcs)
+static int same(const struct heed_raw_stack *e, const struct who *w, uint32_t flags, uint32_t nuser,
+		uint32_t nkern, const uint64_t *pcs)
 {
-	return e->flags == flags && e->nuser == nuser && e->nkern == nkern &&
+	return e->flags == flags && e->nuser == nuser && e->nkern == nkern && e->pid == w->pid &&
+	       !memcmp(e->comm, w->comm, sizeof(w->comm)) &&
 	       !memcmp(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
 }
 
@@ -129,7 +154,10 @@ static int grow_tab(heed_sampler *p)
 
 		if (!e)
 			continue;
-		j = hash_stack(e->flags, e->nuser, e->nkern, e->pcs) & (ncap - 1);
+		struct who w = {.pid = e->pid};
+
+		memcpy(w.comm, e->comm, sizeof(w.comm));
+		j = hash_stack(&w, e->flags, e->nuser, e->nkern, e->pcs) & (ncap - 1);
 		while (nt[j])
 			j = (j + 1) & (ncap - 1);
 		nt[j] = e;
@@ -141,17 +169,17 @@ static int grow_tab(heed_sampler *p)
 }
 
 /* The entry of a stack, added with count 0 when new; NULL on -ENOMEM. */
-static struct heed_raw_stack *find_stack(heed_sampler *p, uint32_t flags, uint32_t nuser,
-					 uint32_t nkern, const uint64_t *pcs)
+static struct heed_raw_stack *find_stack(heed_sampler *p, const struct who *w, uint32_t flags,
+					 uint32_t nuser, uint32_t nkern, const uint64_t *pcs)
 {
 	struct heed_raw_stack *e;
 	size_t i;
 
 	if (grow_tab(p))
 		return NULL;
-	i = hash_stack(flags, nuser, nkern, pcs) & (p->cap - 1);
+	i = hash_stack(w, flags, nuser, nkern, pcs) & (p->cap - 1);
 	while (p->tab[i]) {
-		if (same(p->tab[i], flags, nuser, nkern, pcs))
+		if (same(p->tab[i], w, flags, nuser, nkern, pcs))
 			return p->tab[i];
 		i = (i + 1) & (p->cap - 1);
 	}
@@ -162,6 +190,8 @@ static struct heed_raw_stack *find_stack(heed_sampler *p, uint32_t flags, uint32
 	e->flags = flags;
 	e->nuser = nuser;
 	e->nkern = nkern;
+	e->pid = w->pid;
+	memcpy(e->comm, w->comm, sizeof(e->comm));
 	memcpy(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
 	p->tab[i] = e;
 	p->used++;
@@ -211,9 +241,73 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static struct proc *proc_find(const heed_sampler *p, pid_t pid)
+{
+	struct proc *pr = p->procs[(uint32_t)pid % PROC_BUCKETS];
+
+	while (pr && pr->pid != pid)
+		pr = pr->next;
+	return pr;
+}
+
+static void proc_free(struct proc *pr)
+{
+	heed_unwinder_free(pr->unw);
+	heed_maps_free(&pr->maps);
+	free(pr);
+}
+
+/* The state of process pid from maps (read now when NULL), created at its first
+ * sample; NULL when there is no room (counted) or no memory (p->err). A process
+ * whose maps cannot be read (gone already) gets a state without them. */
+static struct proc *proc_get(heed_sampler *p, pid_t pid, const struct heed_maps *maps)
+{
+	struct proc *pr = proc_find(p, pid);
+	struct heed_maps fresh = {0};
+	int rc;
+
+	if (pr)
+		return pr;
+	if (p->nprocs >= p->procs_max) {
+		p->procs_dropped++;
+		return NULL;
+	}
+	pr = calloc(1, sizeof(*pr));
+	if (!pr) {
+		p->err = -ENOMEM;
+		return NULL;
+	}
+	pr->pid = pid;
+	if (!maps) {
+		if (heed_maps_read(pid, &fresh))
+			pr->no_maps = 1;
+		maps = &fresh;
+	}
+	rc = pr->no_maps ? 0 : heed_maps_parse(maps->text, maps->len, &pr->maps);
+	if (!rc && !pr->no_maps && p->stack_bytes) {
+		rc = heed_unwinder_new(pid, maps, &pr->unw);
+		/* auto: frame pointers are still better than nothing. */
+		if (rc && rc != -ENOMEM && p->unwind_auto)
+			rc = 0;
+	}
+	heed_maps_free(&fresh);
+	if (rc == -ENOMEM) {
+		proc_free(pr);
+		p->err = -ENOMEM;
+		return NULL;
+	}
+	if (rc)
+		pr->no_maps = 1;
+	pr->next = p->procs[(uint32_t)pid % PROC_BUCKETS];
+	p->procs[(uint32_t)pid % PROC_BUCKETS] = pr;
+	p->nprocs++;
+	return pr;
+}
+
 /* The user part of a sample into p->pcs; returns its flags. */
 static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t *nuser)
 {
+	struct proc *pr;
 	size_t n = 0;
 	int complete;
 	uint64_t t0;
@@ -221,19 +315,27 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 	*nuser = 0;
 	if (s->flags & HEED_SAMPLE_F_NO_USER)
 		return HEED_RAW_NO_USER;
-	if (!(s->flags & HEED_SAMPLE_F_REGS)) {
+	/* A kernel thread (or the idle task): no user part, nothing lost. */
+	if (!(s->flags & HEED_SAMPLE_F_REGS) && !s->nuser)
+		return 0;
+	pr = proc_get(p, (pid_t)s->pid, NULL);
+	if (!pr || pr->no_maps)
+		return HEED_RAW_NO_USER;
+	if (!(s->flags & HEED_SAMPLE_F_REGS) || !pr->unw) {
 		/* The kernel's frame-pointer walk: whether a full one reached the
 		 * outermost frame cannot be known. */
+		if (s->flags & HEED_SAMPLE_F_REGS)
+			return HEED_RAW_NO_USER; /* a copy, and no CFI unwinder for it */
 		*nuser = s->nuser;
 		memcpy(p->pcs, s->uips, s->nuser * sizeof(*p->pcs));
 		for (n = 0; n < s->nuser; n++)
-			if (heed_maps_refresh(p->pid, &p->maps, p->pcs[n],
-					      HEED_UNWIND_REFRESH_MS / 1e3, &p->refreshed))
+			if (heed_maps_refresh(pr->pid, &pr->maps, p->pcs[n],
+					      HEED_UNWIND_REFRESH_MS / 1e3, &pr->refreshed))
 				break;
 		return s->nuser == HEED_STACK_DEPTH ? HEED_RAW_TRUNCATED : 0;
 	}
 	t0 = mono_ns();
-	heed_unwinder_run(p->unw, (const uint64_t *)s->regs, s + 1, s->stack_len, p->pcs,
+	heed_unwinder_run(pr->unw, (const uint64_t *)s->regs, s + 1, s->stack_len, p->pcs,
 			  UNWIND_MAX_FRAMES, &n, &complete);
 	p->unwind_ns += mono_ns() - t0;
 	p->unwound++;
@@ -316,7 +418,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct heed_raw_stack *e;
 	struct pending *pd;
 	uint32_t flags, nuser, nkern;
-
+	struct who w = {0};
 	int h;
 
 	if (size < sizeof(struct heed_sample_in)) {
@@ -346,7 +448,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		p->bad++;
 		return 0;
 	}
+	w.pid = (pid_t)s->pid;
+	memcpy(w.comm, s->comm, sizeof(w.comm) - 1);
 	flags = user_part(p, s, &nuser);
+	if (p->err)
+		return p->err;
 	if (s->flags & HEED_SAMPLE_F_NO_KERN)
 		flags |= HEED_RAW_NO_KERN;
 	if (s->kind == HEED_SAMPLE_OUT && s->count)
@@ -356,7 +462,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* A kernel stack ends at its first 0. */
 	for (nkern = 0; nkern < s->nkern && s->kips[nkern]; nkern++)
 		p->pcs[nuser + nkern] = s->kips[nkern];
-	e = find_stack(p, flags, nuser, nkern, p->pcs);
+	e = find_stack(p, &w, flags, nuser, nkern, p->pcs);
 	if (!e) {
 		p->err = -ENOMEM;
 		return -ENOMEM;
@@ -549,26 +655,36 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	heed_sampler *p = calloc(1, sizeof(*p));
 	unsigned int stack_bytes = 0;
 	struct bpf_link *l;
-	int rc;
+	struct proc *pr;
+	int rc = 0;
 
 	*out = NULL;
 	err[0] = 0;
 	if (!p)
 		return -ENOMEM;
-	p->pid = pid;
 	pthread_mutex_init(&p->lock, NULL);
+	p->procs_max = o->procs_max ? o->procs_max : HEED_SAMPLER_PROCS_DEFAULT;
 	if (o->unwind != HEED_UNWIND_FP)
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
-	rc = heed_maps_parse(maps->text, maps->len, &p->maps);
-	if (!rc && stack_bytes) {
-		rc = heed_unwinder_new(pid, maps, &p->unw);
-		/* auto: frame pointers are still better than nothing, and the stats
-		 * say which unwinding ran. */
-		if (rc && rc != -ENOMEM && o->unwind == HEED_UNWIND_AUTO)
-			rc = stack_bytes = 0;
-		if (rc)
-			snprintf(err, errlen, "cannot set up DWARF unwinding of pid %d: %s",
-				 (int)pid, strerror(-rc));
+	p->stack_bytes = stack_bytes;
+	p->unwind_auto = o->unwind == HEED_UNWIND_AUTO;
+	if (pid > 0 && maps) {
+		/* One process: its unwinder set up now, from the maps at attach. With
+		 * --unwind auto, one that cannot be (no CFI usable) falls back to frame
+		 * pointers for the whole trace, and the stats say which unwinding ran. */
+		p->unwind_auto = 0;
+		pr = proc_get(p, pid, maps);
+
+		rc = pr ? 0 : p->err ? p->err : -ENOMEM;
+		if (!rc && pr->no_maps && stack_bytes && o->unwind == HEED_UNWIND_AUTO) {
+			pr->no_maps = 0;
+			p->stack_bytes = stack_bytes = 0;
+		} else if (!rc && pr->no_maps) {
+			rc = stack_bytes ? -EINVAL : -ESRCH;
+			snprintf(err, errlen, "cannot set up %s of pid %d",
+				 stack_bytes ? "DWARF unwinding" : "the maps", (int)pid);
+		}
+		p->unwind_auto = o->unwind == HEED_UNWIND_AUTO;
 	}
 	if (rc)
 		goto cleanup;
@@ -622,8 +738,10 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 	st->u_failed = v[HEED_STACK_U_FAILED];
 	st->k_failed = v[HEED_STACK_K_FAILED];
 	st->dropped = v[HEED_STACK_RB_FULL] + v[HEED_STACK_STARTS_FULL] + p->bad;
+	st->procs = p->nprocs;
+	st->procs_dropped = p->procs_dropped;
 	st->truncated = p->truncated;
-	st->unwind = p->unw ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
+	st->unwind = p->stack_bytes ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
 	st->unwound = p->unwound;
 	st->unwind_ns = p->unwind_ns;
 	st->prog_misses = heed_prog_misses(bpf_program__fd(p->prog));
@@ -650,11 +768,59 @@ int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v,
 	return 0;
 }
 
-const struct heed_maps *heed_sampler_maps(heed_sampler *p)
+static const struct heed_maps *proc_maps(const struct proc *pr)
 {
+	return pr->unw ? heed_unwinder_maps(pr->unw) : &pr->maps;
+}
+
+const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid)
+{
+	const struct proc *pr;
+
 	/* The reader thread replaces the maps it refreshes: stop it first. */
 	finish(p);
-	return p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
+	pr = proc_find(p, pid);
+	return pr && !pr->no_maps ? proc_maps(pr) : NULL;
+}
+
+int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, struct heed_maps *maps)
+{
+	const struct proc *pr;
+	int err = -ENOENT;
+
+	memset(maps, 0, sizeof(*maps));
+	if (!p->finished)
+		pthread_mutex_lock(&p->lock);
+	pr = proc_find(p, pid);
+	if (pr && !pr->no_maps)
+		err = heed_maps_parse(proc_maps(pr)->text, proc_maps(pr)->len, maps);
+	if (!p->finished)
+		pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+void heed_sampler_prune(heed_sampler *p)
+{
+	struct proc **pp;
+	size_t b;
+
+	if (!p->finished)
+		pthread_mutex_lock(&p->lock);
+	for (b = 0; b < PROC_BUCKETS; b++) {
+		for (pp = &p->procs[b]; *pp;) {
+			struct proc *pr = *pp;
+
+			if (kill(pr->pid, 0) == 0 || errno != ESRCH) {
+				pp = &pr->next;
+				continue;
+			}
+			*pp = pr->next;
+			proc_free(pr);
+			p->nprocs--;
+		}
+	}
+	if (!p->finished)
+		pthread_mutex_unlock(&p->lock);
 }
 
 int heed_sampler_rb_fd(const heed_sampler *p)
@@ -712,7 +878,14 @@ void heed_sampler_close(heed_sampler *p)
 	ring_buffer__free(p->rb);
 	sampler_cpu_bpf__destroy(p->prof);
 	sampler_off_bpf__destroy(p->off);
-	heed_unwinder_free(p->unw);
+	for (i = 0; i < PROC_BUCKETS; i++) {
+		while (p->procs[i]) {
+			struct proc *pr = p->procs[i];
+
+			p->procs[i] = pr->next;
+			proc_free(pr);
+		}
+	}
 	for (i = 0; i < p->cap; i++)
 		free(p->tab[i]);
 	free(p->tab);
@@ -725,7 +898,6 @@ void heed_sampler_close(heed_sampler *p)
 	for (i = 0; i < p->pcap; i++)
 		free(p->pend[i].held);
 	free(p->pend);
-	heed_maps_free(&p->maps);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -757,8 +929,12 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 
 		if (!pd->used || !pd->st)
 			continue;
+		struct who w = {.pid = pd->st->pid};
+
+		memcpy(w.comm, pd->st->comm, sizeof(w.comm));
 		/* NULL when out of memory: that thread's next switch-in goes uncounted. */
-		pd->st = find_stack(p, pd->st->flags, pd->st->nuser, pd->st->nkern, pd->st->pcs);
+		pd->st =
+			find_stack(p, &w, pd->st->flags, pd->st->nuser, pd->st->nkern, pd->st->pcs);
 	}
 	for (i = 0; i < cap; i++) {
 		if (!old[i])
@@ -774,27 +950,18 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 	return 0;
 }
 
-int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
-		      struct heed_maps *maps)
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 {
-	const struct heed_maps *m;
 	int err;
 
 	*v = NULL;
 	*n = 0;
-	memset(maps, 0, sizeof(*maps));
 	if (p->finished)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
 	err = p->err;
-	if (!err) {
-		m = p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
-		err = heed_maps_parse(m->text, m->len, maps);
-	}
 	if (!err)
 		err = take_locked(p, v, n);
 	pthread_mutex_unlock(&p->lock);
-	if (err)
-		heed_maps_free(maps);
 	return err;
 }

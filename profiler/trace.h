@@ -130,7 +130,11 @@ struct heed_sampler_opts {
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
 	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
 	const heed_select *sel;	  /* the tasks sampled (select.h) */
+	size_t procs_max;	  /* processes with user-space state; 0: the default */
 };
+
+/* Processes whose maps, unwinder and symbols a sampler keeps at once by default. */
+#define HEED_SAMPLER_PROCS_DEFAULT 1024
 
 struct heed_sampler_stats {
 	uint64_t samples;	 /* profile: samples; offcpu: switches back onto a CPU */
@@ -143,6 +147,8 @@ struct heed_sampler_stats {
 				  * unwinding for this process) */
 	uint64_t unwound;	 /* DWARF: samples unwound, and the time it took */
 	uint64_t unwind_ns;
+	uint64_t procs;		/* processes with state now */
+	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
 };
 
 /* One distinct stack, as counted: pcs holds nuser user addresses, the sampled one
@@ -156,19 +162,35 @@ struct heed_raw_stack {
 	uint64_t count;	     /* samples, or ns off-CPU */
 	uint64_t slow, fast; /* --slow: of count, held by slow and fast operations */
 	uint32_t nuser, nkern, flags;
+	pid_t pid;     /* the process (tgid); 0 the idle task */
+	char comm[16]; /* the thread's name at the sample, NUL-terminated */
 	uint64_t pcs[];
 };
 
-/* Loads and attaches the sampler for pid, whose maps at attach are *maps; records
- * are read and unwound by a thread of its own until the first _stats, _stacks or
- * _maps call, which stop the sampling. */
+/* Loads and attaches the sampler for the tasks of o->sel; records are read and
+ * unwound by a thread of its own until the first _stats, _stacks or _maps call,
+ * which stop the sampling. Each sampled process gets user-space state (its maps,
+ * its unwinder) at its first sample, from its maps then, kept after it exits: a
+ * process that exits before its first sample is read loses its user frames
+ * ("[lost user stack]"). At most o->procs_max processes have state at once;
+ * samples of others are counted (procs_dropped) with their kernel frames only.
+ * With pid > 0 and maps, pid's state is made now from maps (the process traced
+ * alone: an unwinder that cannot be set up is an error, or with --unwind auto
+ * makes the whole trace walk frame pointers). */
 int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed_sampler_opts *o,
 		      heed_sampler **out, char *err, size_t errlen);
 int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
-/* The distinct stacks with a count (owned by p), and the latest maps seen: the
- * snapshot at attach, or the maps re-read since when an address fell outside it. */
+/* The distinct stacks with a count (owned by p), and the latest maps seen of process
+ * pid: the snapshot at its first sample, or the maps re-read since when an address
+ * fell outside it; NULL when it has none (a kernel thread, idle, no room). */
 int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n);
-const struct heed_maps *heed_sampler_maps(heed_sampler *p);
+const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid);
+/* While sampling or after: copies pid's latest maps to *maps (free with
+ * heed_maps_free). Returns 0, -ENOENT (no state for pid) or -ENOMEM. */
+int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, struct heed_maps *maps);
+/* Forgets the processes that have exited (after their stacks were taken), so that
+ * the state of a long trace stays bounded by the live processes. */
+void heed_sampler_prune(heed_sampler *p);
 /* --slow: the stacks held by slow (slow = 1) or fast operations, with their count
  * in that profile (owned by p); the ring buffer heed_slow_attach sends the ends of
  * operations through; what was held per slot. */
@@ -184,11 +206,10 @@ struct heed_sampler_slow {
 int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st);
 /* While sampling goes on (before any _stats, _stacks or _maps call): moves the stacks
  * counted since the open or the last take to *v (n of them, each with a count; free
- * with heed_raw_stacks_free) and copies the latest maps seen to *maps (free with
- * heed_maps_free), so that memory stays flat over a long trace. Returns 0, -EINVAL
- * (sampling has stopped), -ENOMEM or the reader's error. */
-int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
-		      struct heed_maps *maps);
+ * with heed_raw_stacks_free), so that memory stays flat over a long trace (the maps
+ * of their processes: heed_sampler_maps_copy). Returns 0, -EINVAL (sampling has
+ * stopped), -ENOMEM or the reader's error. */
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n);
 void heed_raw_stacks_free(struct heed_raw_stack **v, size_t n);
 void heed_sampler_close(heed_sampler *p);
 
