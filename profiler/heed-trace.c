@@ -1992,7 +1992,8 @@ static int trace_several(struct state *s)
 		die_msg("cannot read the processes of the selection: %s", strerror(-err));
 		goto cleanup;
 	}
-	if (!watch_start(s))
+	/* The watch serves --ops, --usdt and --func: code mapped later gets them. */
+	if ((s->o.ops || s->o.nusdt || s->o.nfunc) && !watch_start(s))
 		goto cleanup;
 	if (attach_all(s))
 		goto cleanup;
@@ -2006,7 +2007,7 @@ static int trace_several(struct state *s)
 	rc = report(s) ? 1 : 0;
 	if (check_unmatched(s) || s->late_failed)
 		rc = 1;
-	if (heed_watch_lost(s->watch))
+	if (s->watch && heed_watch_lost(s->watch))
 		die_msg("%" PRIu64 " events of processes mapping new code were lost (ring buffer "
 			"full): code mapped then may not be traced",
 			heed_watch_lost(s->watch));
