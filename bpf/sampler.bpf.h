@@ -154,6 +154,7 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 	s->flags = 0;
 	s->op = slow_tag(tid);
 	s->pid = bpf_get_current_pid_tgid() >> 32;
+	s->exec_id = task->self_exec_id;
 	if (bpf_get_current_comm(s->comm, sizeof(s->comm)))
 		s->comm[0] = 0;
 	s->nuser = s->nkern = s->stack_len = 0;

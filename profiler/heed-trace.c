@@ -1042,6 +1042,8 @@ static int cmp_raw(const void *a, const void *b)
 
 	if (x->pid != y->pid)
 		return x->pid < y->pid ? -1 : 1;
+	if (x->exec_id != y->exec_id)
+		return x->exec_id < y->exec_id ? -1 : 1;
 	return strncmp(x->comm, y->comm, sizeof(x->comm));
 }
 
@@ -1082,14 +1084,15 @@ static int symbolize(const struct state *s, heed_sampler *smp,
 	qsort(v, nraw, sizeof(const struct heed_raw_stack *), cmp_raw);
 	for (i = 0; i < nraw && !err; i = j) {
 		pid_t pid = v[i]->pid;
+		uint64_t exec_id = v[i]->exec_id;
 		struct heed_maps pm;
 		heed_sym *psym = NULL;
 		int have;
 
-		for (j = i; j < nraw && v[j]->pid == pid; j++)
+		for (j = i; j < nraw && v[j]->pid == pid && v[j]->exec_id == exec_id; j++)
 			;
 		/* A kernel thread, idle, or a process without state: kernel frames. */
-		have = !heed_sampler_maps_copy(smp, pid, &pm);
+		have = !heed_sampler_maps_copy(smp, pid, exec_id, &pm);
 		err = heed_sym_new(&pm, &psym);
 		if (!err && have)
 			jit_names(psym, pid); /* a bad perf map is said; the rest goes on */
@@ -1197,7 +1200,7 @@ static int interval_files(struct state *s)
 		err = heed_sampler_take(samplers[i], &raw, &nraw);
 		/* One process: its symbols for all its stacks (a kernel thread has no maps). */
 		if (!err && !s->o.scope) {
-			err = heed_sampler_maps_copy(samplers[i], s->o.pid, &m);
+			err = heed_sampler_maps_copy(samplers[i], s->o.pid, 0, &m);
 			if (err == -ENOENT)
 				err = 0;
 			if (!err)
@@ -1281,7 +1284,7 @@ static int collect_stacks(struct state *s)
 	 * is symbolized from the last maps the sampler saw. Many: symbolize() builds
 	 * each process's symbols. */
 	if (!s->o.scope) {
-		m = heed_sampler_maps(s->prof ? s->prof : s->off, s->o.pid);
+		m = heed_sampler_maps(s->prof ? s->prof : s->off, s->o.pid, 0);
 		if (!heed_maps_read(s->o.pid, &fresh) || !m)
 			m = &fresh;
 		err = heed_sym_new(m, &sym);

@@ -33,7 +33,7 @@
 #include "sampler.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct heed_sample) == 2232, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample) == 2240, "heed_sample ABI");
 _Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
@@ -62,6 +62,8 @@ struct pending {
  * its maps then, kept after it exits (its last maps symbolize its stacks). */
 struct proc {
 	pid_t pid;
+	uint64_t exec_id;
+	int stale;	       /* pid exec'd since: no more samples of this program */
 	int no_maps;	       /* its maps could not be read: user frames are lost */
 	heed_unwinder *unw;    /* DWARF mode */
 	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
@@ -80,6 +82,7 @@ struct heed_sampler {
 	struct ring_buffer *rb;
 	unsigned int stack_bytes; /* 0: frame pointers */
 	int unwind_auto;	  /* --unwind auto: fall back to frame pointers per process */
+	int one;		  /* one process traced: exec ids ignored (one state) */
 	struct proc *procs[PROC_BUCKETS];
 	size_t nprocs, procs_max;
 	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
@@ -110,6 +113,7 @@ struct heed_sampler {
 /* What identifies a stack besides its addresses: the process and thread name. */
 struct who {
 	pid_t pid;
+	uint64_t exec_id;
 	char comm[16];
 };
 
@@ -117,7 +121,8 @@ static uint64_t hash_stack(const struct who *w, uint32_t flags, uint32_t nuser, 
 			   const uint64_t *pcs)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ULL ^ flags ^ ((uint64_t)nuser << 8) ^
-		     ((uint64_t)nkern << 24) ^ ((uint64_t)(uint32_t)w->pid << 32);
+		     ((uint64_t)nkern << 24) ^ ((uint64_t)(uint32_t)w->pid << 32) ^
+		     (w->exec_id * 0x9e3779b97f4a7c15ULL);
 	uint32_t i;
 
 	for (i = 0; i < sizeof(w->comm) && w->comm[i]; i++)
@@ -135,7 +140,7 @@ static int same(const struct heed_raw_stack *e, const struct who *w, uint32_t fl
 		uint32_t nkern, const uint64_t *pcs)
 {
 	return e->flags == flags && e->nuser == nuser && e->nkern == nkern && e->pid == w->pid &&
-	       !memcmp(e->comm, w->comm, sizeof(w->comm)) &&
+	       e->exec_id == w->exec_id && !memcmp(e->comm, w->comm, sizeof(w->comm)) &&
 	       !memcmp(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
 }
 
@@ -154,7 +159,7 @@ static int grow_tab(heed_sampler *p)
 
 		if (!e)
 			continue;
-		struct who w = {.pid = e->pid};
+		struct who w = {.pid = e->pid, .exec_id = e->exec_id};
 
 		memcpy(w.comm, e->comm, sizeof(w.comm));
 		j = hash_stack(&w, e->flags, e->nuser, e->nkern, e->pcs) & (ncap - 1);
@@ -191,6 +196,7 @@ static struct heed_raw_stack *find_stack(heed_sampler *p, const struct who *w, u
 	e->nuser = nuser;
 	e->nkern = nkern;
 	e->pid = w->pid;
+	e->exec_id = w->exec_id;
 	memcpy(e->comm, w->comm, sizeof(e->comm));
 	memcpy(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
 	p->tab[i] = e;
@@ -241,11 +247,11 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct proc *proc_find(const heed_sampler *p, pid_t pid)
+static struct proc *proc_find(const heed_sampler *p, pid_t pid, uint64_t exec_id)
 {
 	struct proc *pr = p->procs[(uint32_t)pid % PROC_BUCKETS];
 
-	while (pr && pr->pid != pid)
+	while (pr && (pr->pid != pid || pr->exec_id != exec_id))
 		pr = pr->next;
 	return pr;
 }
@@ -260,9 +266,10 @@ static void proc_free(struct proc *pr)
 /* The state of process pid from maps (read now when NULL), created at its first
  * sample; NULL when there is no room (counted) or no memory (p->err). A process
  * whose maps cannot be read (gone already) gets a state without them. */
-static struct proc *proc_get(heed_sampler *p, pid_t pid, const struct heed_maps *maps)
+static struct proc *proc_get(heed_sampler *p, pid_t pid, uint64_t exec_id,
+			     const struct heed_maps *maps)
 {
-	struct proc *pr = proc_find(p, pid);
+	struct proc *pr = proc_find(p, pid, exec_id), *o;
 	struct heed_maps fresh = {0};
 	int rc;
 
@@ -278,6 +285,7 @@ static struct proc *proc_get(heed_sampler *p, pid_t pid, const struct heed_maps 
 		return NULL;
 	}
 	pr->pid = pid;
+	pr->exec_id = exec_id;
 	if (!maps) {
 		if (heed_maps_read(pid, &fresh))
 			pr->no_maps = 1;
@@ -298,6 +306,10 @@ static struct proc *proc_get(heed_sampler *p, pid_t pid, const struct heed_maps 
 	}
 	if (rc)
 		pr->no_maps = 1;
+	/* A new program of pid: the older ones get no more samples. */
+	for (o = p->procs[(uint32_t)pid % PROC_BUCKETS]; o; o = o->next)
+		if (o->pid == pid)
+			o->stale = 1;
 	pr->next = p->procs[(uint32_t)pid % PROC_BUCKETS];
 	p->procs[(uint32_t)pid % PROC_BUCKETS] = pr;
 	p->nprocs++;
@@ -318,7 +330,7 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 	/* A kernel thread (or the idle task): no user part, nothing lost. */
 	if (!(s->flags & HEED_SAMPLE_F_REGS) && !s->nuser)
 		return 0;
-	pr = proc_get(p, (pid_t)s->pid, NULL);
+	pr = proc_get(p, (pid_t)s->pid, p->one ? 0 : s->exec_id, NULL);
 	if (!pr || pr->no_maps)
 		return HEED_RAW_NO_USER;
 	if (!(s->flags & HEED_SAMPLE_F_REGS) || !pr->unw) {
@@ -449,6 +461,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	w.pid = (pid_t)s->pid;
+	w.exec_id = p->one ? 0 : s->exec_id;
 	memcpy(w.comm, s->comm, sizeof(w.comm) - 1);
 	flags = user_part(p, s, &nuser);
 	if (p->err)
@@ -673,7 +686,8 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 		 * --unwind auto, one that cannot be (no CFI usable) falls back to frame
 		 * pointers for the whole trace, and the stats say which unwinding ran. */
 		p->unwind_auto = 0;
-		pr = proc_get(p, pid, maps);
+		p->one = 1;
+		pr = proc_get(p, pid, 0, maps);
 
 		rc = pr ? 0 : p->err ? p->err : -ENOMEM;
 		if (!rc && pr->no_maps && stack_bytes && o->unwind == HEED_UNWIND_AUTO) {
@@ -773,17 +787,17 @@ static const struct heed_maps *proc_maps(const struct proc *pr)
 	return pr->unw ? heed_unwinder_maps(pr->unw) : &pr->maps;
 }
 
-const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid)
+const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid, uint64_t exec_id)
 {
 	const struct proc *pr;
 
 	/* The reader thread replaces the maps it refreshes: stop it first. */
 	finish(p);
-	pr = proc_find(p, pid);
+	pr = proc_find(p, pid, exec_id);
 	return pr && !pr->no_maps ? proc_maps(pr) : NULL;
 }
 
-int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, struct heed_maps *maps)
+int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct heed_maps *maps)
 {
 	const struct proc *pr;
 	int err = -ENOENT;
@@ -791,7 +805,7 @@ int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, struct heed_maps *maps)
 	memset(maps, 0, sizeof(*maps));
 	if (!p->finished)
 		pthread_mutex_lock(&p->lock);
-	pr = proc_find(p, pid);
+	pr = proc_find(p, pid, exec_id);
 	if (pr && !pr->no_maps)
 		err = heed_maps_parse(proc_maps(pr)->text, proc_maps(pr)->len, maps);
 	if (!p->finished)
@@ -810,7 +824,7 @@ void heed_sampler_prune(heed_sampler *p)
 		for (pp = &p->procs[b]; *pp;) {
 			struct proc *pr = *pp;
 
-			if (kill(pr->pid, 0) == 0 || errno != ESRCH) {
+			if (!pr->stale && (kill(pr->pid, 0) == 0 || errno != ESRCH)) {
 				pp = &pr->next;
 				continue;
 			}
@@ -929,7 +943,7 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 
 		if (!pd->used || !pd->st)
 			continue;
-		struct who w = {.pid = pd->st->pid};
+		struct who w = {.pid = pd->st->pid, .exec_id = pd->st->exec_id};
 
 		memcpy(w.comm, pd->st->comm, sizeof(w.comm));
 		/* NULL when out of memory: that thread's next switch-in goes uncounted. */

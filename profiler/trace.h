@@ -162,15 +162,18 @@ struct heed_raw_stack {
 	uint64_t count;	     /* samples, or ns off-CPU */
 	uint64_t slow, fast; /* --slow: of count, held by slow and fast operations */
 	uint32_t nuser, nkern, flags;
-	pid_t pid;     /* the process (tgid); 0 the idle task */
-	char comm[16]; /* the thread's name at the sample, NUL-terminated */
+	pid_t pid;	  /* the process (tgid); 0 the idle task */
+	uint64_t exec_id; /* which program of pid (an exec makes a new one); 0 with one
+			   * process traced, whose maps are re-read instead */
+	char comm[16];	  /* the thread's name at the sample, NUL-terminated */
 	uint64_t pcs[];
 };
 
 /* Loads and attaches the sampler for the tasks of o->sel; records are read and
  * unwound by a thread of its own until the first _stats, _stacks or _maps call,
  * which stop the sampling. Each sampled process gets user-space state (its maps,
- * its unwinder) at its first sample, from its maps then, kept after it exits: a
+ * its unwinder) at its first sample, from its maps then, and a new one at its first
+ * sample after an exec (a new program), each kept after it exits or execs: a
  * process that exits before its first sample is read loses its user frames
  * ("[lost user stack]"). At most o->procs_max processes have state at once;
  * samples of others are counted (procs_dropped) with their kernel frames only.
@@ -184,12 +187,14 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
  * pid: the snapshot at its first sample, or the maps re-read since when an address
  * fell outside it; NULL when it has none (a kernel thread, idle, no room). */
 int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n);
-const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid);
-/* While sampling or after: copies pid's latest maps to *maps (free with
- * heed_maps_free). Returns 0, -ENOENT (no state for pid) or -ENOMEM. */
-int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, struct heed_maps *maps);
-/* Forgets the processes that have exited (after their stacks were taken), so that
- * the state of a long trace stays bounded by the live processes. */
+const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid, uint64_t exec_id);
+/* While sampling or after: copies the latest maps of pid (its program exec_id, as
+ * the stacks say) to *maps (free with heed_maps_free). Returns 0, -ENOENT (no state
+ * for it) or -ENOMEM. */
+int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct heed_maps *maps);
+/* Forgets the processes that have exited or exec'd another program (after their
+ * stacks were taken), so that the state of a long trace stays bounded by the live
+ * processes. */
 void heed_sampler_prune(heed_sampler *p);
 /* --slow: the stacks held by slow (slow = 1) or fast operations, with their count
  * in that profile (owned by p); the ring buffer heed_slow_attach sends the ends of
