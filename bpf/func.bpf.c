@@ -9,6 +9,7 @@
 #include "func.h"
 #include "opbatch.bpf.h"
 #include "lathist.bpf.h"
+#include "select.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -71,9 +72,13 @@ SEC("uprobe")
 int heed_func_entry(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct frames *f = bpf_map_lookup_elem(&threads, &tid);
+	struct frames *f;
 	__u32 d;
 
+	/* Attached to every process mapping the file when several are traced. */
+	if (!heed_selected())
+		return 0;
+	f = bpf_map_lookup_elem(&threads, &tid);
 	if (!f) {
 		/* Zeroed here, not at the top: 33 stores that a thread's every call but its
 		 * first would pay. */
@@ -99,9 +104,12 @@ int heed_func_exit(struct pt_regs *ctx)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), slot = bpf_get_attach_cookie(ctx), d;
-	struct frames *f = bpf_map_lookup_elem(&threads, &tid);
+	struct frames *f;
 	struct heed_hist *h;
 
+	if (!heed_selected())
+		return 0;
+	f = bpf_map_lookup_elem(&threads, &tid);
 	if (!f || f->depth == 0) {
 		lose(HEED_FUNC_LOST_NO_ENTRY);
 		return 0;
@@ -158,6 +166,8 @@ int BPF_USDT(heed_func_batch, void *recs, unsigned int n)
 {
 	struct opbatch b = {.recs = recs, .n = n, .cookie = bpf_usdt_cookie(ctx)};
 
+	if (!heed_selected())
+		return 0;
 	if (n > HEED_OPREC_BATCH || b.cookie >= HEED_FUNC_LIB_FILES) {
 		lose_n(HEED_FUNC_LOST_BATCH, n);
 		return 0;

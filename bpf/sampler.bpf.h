@@ -5,16 +5,8 @@
 #define HEED_BPF_SAMPLER_BPF_H
 
 #include "sampler.h"
+#include "select.bpf.h"
 #include "slow.h"
-
-/* The threads sampled: those of process targ_tgid, only thread targ_tid when set (-t). */
-const volatile __u32 targ_tgid = 0;
-const volatile __u32 targ_tid = 0;
-
-static __always_inline bool selected(__u32 tgid, __u32 tid)
-{
-	return tgid == targ_tgid && (!targ_tid || tid == targ_tid);
-}
 
 /* Bytes of user stack to copy per sample: 0 walks frame pointers in the kernel
  * (bpf_get_stack) instead. At most HEED_STACK_COPY_MAX. */
@@ -161,6 +153,10 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 	s->count = count;
 	s->flags = 0;
 	s->op = slow_tag(tid);
+	s->pid = bpf_get_current_pid_tgid() >> 32;
+	s->exec_id = task->self_exec_id;
+	if (bpf_get_current_comm(s->comm, sizeof(s->comm)))
+		s->comm[0] = 0;
 	s->nuser = s->nkern = s->stack_len = 0;
 	n = bpf_get_stack(ctx, s->kips, sizeof(s->kips), 0);
 	if (n >= 0) {

@@ -16,7 +16,10 @@
  *   168     127 x 8              kips: kernel return addresses, innermost first
  *   1184    127 x 8              uips: user ones (frame-pointer walk), innermost first
  *   2200    8                    op: --slow's operation in flight (bpf/slow.h), or 0
- *   2208    stack_len            the user stack from regs[HEED_REG_SP] up
+ *   2208    4 + 4                pid (the tid's process, tgid), padding
+ *   2216    8                    exec_id: the task's self_exec_id (changes at each exec)
+ *   2224    16                   comm: the thread's name, NUL-padded
+ *   2240    stack_len            the user stack from regs[HEED_REG_SP] up
  *
  * A HEED_SAMPLE_IN record is only its first 16 bytes (struct heed_sample_in).
  */
@@ -52,6 +55,10 @@ struct heed_sample {
 	__u64 kips[HEED_STACK_DEPTH];
 	__u64 uips[HEED_STACK_DEPTH];
 	__u64 op; /* --slow: seq of the thread's operation in flight (slow.h), or 0 */
+	__u32 pid;
+	__u32 pad;
+	__u64 exec_id;
+	char comm[16];
 };
 
 /* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample. */

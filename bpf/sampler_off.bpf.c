@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-/* sampler_off.bpf.c - off-CPU time by stack: at sched_switch a target thread that leaves
- * the CPU sends its stacks (HEED_SAMPLE_OUT) and remembers the time; when it runs
- * again it sends the time it was away (HEED_SAMPLE_IN), which user space adds to the
- * stacks of its last switch-out. A switch-out still runnable (TASK_RUNNING: preempted
- * or yielding) says so, its time away is waiting to run, not blocked. */
+/* sampler_off.bpf.c - off-CPU time by stack: at sched_switch a selected thread that leaves
+ * the CPU (prev is the current task there, select.bpf.h; idle never counts) sends its
+ * stacks (HEED_SAMPLE_OUT) and remembers the time; when it runs again (it has an entry
+ * in aways, whatever its name is by then) it sends the time it was away
+ * (HEED_SAMPLE_IN), which user space adds to the stacks of its last switch-out. A
+ * switch-out still runnable (TASK_RUNNING: preempted or yielding) says so, its time
+ * away is waiting to run, not blocked. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -25,7 +27,7 @@ int BPF_PROG(heed_offcpu, bool preempt, struct task_struct *prev, struct task_st
 	__u64 ts, *p;
 	__u32 tid;
 
-	if (selected(prev->tgid, prev->pid)) {
+	if (prev->pid && heed_selected()) {
 		tid = prev->pid;
 		ts = bpf_ktime_get_ns();
 		if (bpf_map_update_elem(&aways, &tid, &ts, BPF_ANY))
@@ -33,11 +35,9 @@ int BPF_PROG(heed_offcpu, bool preempt, struct task_struct *prev, struct task_st
 		else
 			stack_emit(ctx, HEED_SAMPLE_OUT, tid, prev->__state == 0);
 	}
-	if (selected(next->tgid, next->pid)) {
-		tid = next->pid;
-		p = bpf_map_lookup_elem(&aways, &tid);
-		if (!p)
-			return 0;
+	tid = next->pid;
+	p = bpf_map_lookup_elem(&aways, &tid);
+	if (p) {
 		ts = *p;
 		bpf_map_delete_elem(&aways, &tid);
 		stat_add(HEED_STACK_SAMPLES, 1);

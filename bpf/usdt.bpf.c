@@ -8,6 +8,7 @@
 #include "opbatch.bpf.h"
 #include "usdt.h"
 #include "lathist.bpf.h"
+#include "select.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -145,6 +146,9 @@ int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 {
 	struct opbatch b = {.recs = recs, .n = n};
 
+	/* Attached to every process mapping the file when several are traced. */
+	if (!heed_selected())
+		return 0;
 	if (n > HEED_USDT_BATCH) {
 		lose(HEED_USDT_LOST_BATCH_N, n);
 		return 0;
@@ -164,6 +168,8 @@ int heed_usdt_hit(struct pt_regs *ctx)
 	struct opened *o;
 	long rc = 0;
 
+	if (!heed_selected())
+		return 0;
 	/* A counted probe needs neither the clock nor the thread id: two helper
 	 * calls fewer on each of its hits. */
 	if (kind == HEED_USDT_KIND_COUNT) {

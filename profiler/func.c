@@ -60,7 +60,9 @@ struct heed_func {
 	size_t nfns, attached;
 	char *libfiles[HEED_FUNC_LIB_FILES]; /* files whose batch is read, owned */
 	size_t nlibfiles, libattached;	     /* libfiles[0..libattached) attached */
-	pid_t pid;
+	char **done;			     /* files planned for every glob, owned */
+	size_t ndone;
+	struct heed_pids to; /* the processes attached in */
 	char *const *globs;
 	size_t nglobs;
 	const char **unmatched; /* per glob: NULL once it matched, else its name or the
@@ -198,9 +200,10 @@ static int add_fn(heed_func *f, const char *path, uint64_t off, size_t slot, uns
 	return 0;
 }
 
-/* Plans the functions of one mapped file matching glob g (not planned yet). */
-static int plan_file(heed_func *f, const struct heed_maps *maps, size_t g, const char *path,
-		     const char *glob, const char *exe, char *err, size_t errlen)
+/* Plans the functions of one file mapped by p matching glob g (not planned yet);
+ * *unresolved is set when an IFUNC of it is not resolved in p yet. */
+static int plan_file(heed_func *f, const struct heed_proc_maps *p, size_t g, const char *path,
+		     const char *glob, const char *exe, int *unresolved, char *err, size_t errlen)
 {
 	struct heed_elf_func *fns = NULL;
 	size_t nf = 0, j, k;
@@ -219,7 +222,8 @@ static int plan_file(heed_func *f, const struct heed_maps *maps, size_t g, const
 
 		/* An IFUNC is traced at what its resolver chose for this process:
 		 * probing the resolver would count relocations. */
-		if (fns[j].ifunc && resolve_ifunc(f->pid, maps, path, &fns[j], &fpath, &off)) {
+		if (fns[j].ifunc && resolve_ifunc(p->pid, p->maps, path, &fns[j], &fpath, &off)) {
+			*unresolved = 1;
 			if (f->unmatched[g] == f->globs[g])
 				f->unmatched[g] = "an IFUNC";
 			continue;
@@ -260,42 +264,85 @@ static int plan_file(heed_func *f, const struct heed_maps *maps, size_t g, const
 	return rc;
 }
 
-/* Plans every glob over the executable files of maps. */
-static int plan(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
+static int done_add(heed_func *f, const char *path)
 {
-	size_t g, i, k;
-	char exe[4096], link[64];
-	ssize_t el;
-	int rc;
+	char **nv = realloc(f->done, (f->ndone + 1) * sizeof(*nv));
 
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)f->pid);
+	if (!nv)
+		return -ENOMEM;
+	f->done = nv;
+	nv[f->ndone] = strdup(path);
+	return nv[f->ndone] ? (f->ndone++, 0) : -ENOMEM;
+}
+
+/* 1 when path was planned for every glob already (by another process mapping it). */
+static int done_find(const heed_func *f, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < f->ndone; i++)
+		if (!strcmp(f->done[i], path))
+			return 1;
+	return 0;
+}
+
+/* Splits glob g into *lib ("" for none) and returns the GLOB part, NULL when
+ * malformed. */
+static const char *split_glob(const heed_func *f, size_t g, char *lib, size_t liblen)
+{
+	const char *glob = f->globs[g], *colon = strchr(glob, ':');
+
+	lib[0] = 0;
+	if (!colon)
+		return glob;
+	if ((size_t)(colon - glob) >= liblen || !colon[1])
+		return NULL;
+	memcpy(lib, glob, colon - glob);
+	lib[colon - glob] = 0;
+	return colon + 1;
+}
+
+/* Plans every glob over the executable files of p's maps not planned before. A file
+ * with an IFUNC not resolved in p is looked at again in the next process. */
+static int plan(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen)
+{
+	const struct heed_maps *maps = p->maps;
+	size_t g, i, k;
+	char exe[4096], link[64], lib[256];
+	const char *glob;
+	ssize_t el;
+	int rc, unresolved;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)p->pid);
 	el = readlink(link, exe, sizeof(exe) - 1);
 	exe[el > 0 ? el : 0] = 0;
 	for (g = 0; g < f->nglobs; g++) {
-		const char *glob = f->globs[g], *colon = strchr(glob, ':');
-		char lib[256] = "";
-
-		if (colon) {
-			if ((size_t)(colon - glob) >= sizeof(lib) || !colon[1]) {
-				snprintf(err, errlen, "--func %s: expected GLOB or LIB:GLOB", glob);
-				return -EINVAL;
-			}
-			memcpy(lib, glob, colon - glob);
-			lib[colon - glob] = 0;
-			glob = colon + 1;
+		if (!split_glob(f, g, lib, sizeof(lib))) {
+			snprintf(err, errlen, "--func %s: expected GLOB or LIB:GLOB", f->globs[g]);
+			return -EINVAL;
 		}
-		for (i = 0; i < maps->n; i++) {
-			const char *path = maps->v[i].path;
-			int seen = 0;
+	}
+	for (i = 0; i < maps->n; i++) {
+		const char *path = maps->v[i].path;
+		int seen = 0;
 
-			if (!maps->v[i].exec || path[0] != '/' ||
-			    (lib[0] && !lib_matches(lib, path)))
+		if (!maps->v[i].exec || path[0] != '/' || done_find(f, path))
+			continue;
+		for (k = 0; k < i && !seen; k++)
+			seen = maps->v[k].exec && !strcmp(maps->v[k].path, path);
+		if (seen)
+			continue;
+		unresolved = 0;
+		for (g = 0; g < f->nglobs; g++) {
+			glob = split_glob(f, g, lib, sizeof(lib));
+			if (lib[0] && !lib_matches(lib, path))
 				continue;
-			for (k = 0; k < i && !seen; k++)
-				seen = maps->v[k].exec && !strcmp(maps->v[k].path, path);
-			if (seen)
-				continue;
-			rc = plan_file(f, maps, g, path, glob, exe, err, errlen);
+			rc = plan_file(f, p, g, path, glob, exe, &unresolved, err, errlen);
+			if (rc)
+				return rc;
+		}
+		if (!unresolved) {
+			rc = done_add(f, path);
 			if (rc)
 				return rc;
 		}
@@ -303,12 +350,40 @@ static int plan(heed_func *f, const struct heed_maps *maps, char *err, size_t er
 	return 0;
 }
 
+/* The batch program on file f->libattached, with its index as the cookie. */
+static struct bpf_link *attach_batch(pid_t pid, void *arg)
+{
+	heed_func *f = arg;
+	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = f->libattached);
+
+	return bpf_program__attach_usdt(f->skel->progs.heed_func_batch, pid,
+					f->libfiles[f->libattached], "heed", "ops__batch", &o);
+}
+
+/* A uprobe (ret 0) or a uretprobe on fn. */
+struct fn_attach {
+	heed_func *f;
+	const struct target_fn *fn;
+	int ret;
+};
+
+static struct bpf_link *attach_probe(pid_t pid, void *arg)
+{
+	const struct fn_attach *a = arg;
+	struct bpf_uprobe_opts o = {
+		.sz = sizeof(o), .retprobe = a->ret != 0, .bpf_cookie = a->fn->slot};
+
+	return bpf_program__attach_uprobe_opts(a->ret ? a->f->skel->progs.heed_func_exit
+						      : a->f->skel->progs.heed_func_entry,
+					       pid, a->fn->path, a->fn->off, &o);
+}
+
 /* Routes fn's records of its file's batch to its slot, attaching the batch
  * program to the files up to fn's (file i with cookie i). */
 static int lib_attach(heed_func *f, const struct target_fn *fn, char *err, size_t errlen)
 {
 	__u32 key = (__u32)(fn->file * HEED_FN__COUNT + fn->libfn), val = (__u32)fn->slot + 1;
-	struct bpf_link *l;
+	pid_t bad = -1;
 	int rc;
 
 	if (bpf_map_update_elem(bpf_map__fd(f->skel->maps.libfns), &key, &val, BPF_ANY)) {
@@ -318,35 +393,25 @@ static int lib_attach(heed_func *f, const struct target_fn *fn, char *err, size_
 		return rc;
 	}
 	while (f->libattached <= fn->file) {
-		LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = f->libattached);
-
-		l = bpf_program__attach_usdt(f->skel->progs.heed_func_batch, f->pid,
-					     f->libfiles[f->libattached], "heed", "ops__batch", &o);
-		if (!l) {
-			rc = -errno;
+		rc = heed_links_attach(&f->links, &f->to, attach_batch, f, &bad);
+		if (rc) {
 			snprintf(err, errlen, "cannot attach to heed:ops__batch in %s: %s",
 				 f->libfiles[f->libattached], strerror(-rc));
 			return rc;
 		}
-		rc = heed_links_add(&f->links, l);
-		if (rc)
-			return rc;
 		f->libattached++;
 	}
 	return 0;
 }
 
-/* Plans what maps holds and attaches the new functions. */
-static int update(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
+/* Attaches the functions planned since the last call. */
+static int attach_fns(heed_func *f, char *err, size_t errlen)
 {
-	int rc = plan(f, maps, err, errlen);
+	int rc = 0;
 
 	for (; !rc && f->skel && f->attached < f->nfns; f->attached++) {
 		const struct target_fn *fn = &f->fns[f->attached];
-		struct bpf_uprobe_opts eo = {.sz = sizeof(eo)};
-		struct bpf_uprobe_opts ro = {
-			.sz = sizeof(ro), .retprobe = true, .bpf_cookie = fn->slot};
-		struct bpf_link *l;
+		pid_t bad = -1;
 		int r;
 
 		if (fn->libfn) {
@@ -354,28 +419,45 @@ static int update(heed_func *f, const struct heed_maps *maps, char *err, size_t 
 			continue;
 		}
 		for (r = 0; r < 2 && !rc; r++) {
-			l = bpf_program__attach_uprobe_opts(
-				r ? f->skel->progs.heed_func_exit : f->skel->progs.heed_func_entry,
-				f->pid, fn->path, fn->off, r ? &ro : &eo);
-			if (!l) {
-				rc = -errno;
+			struct fn_attach a = {f, fn, r};
+
+			rc = heed_links_attach(&f->links, &f->to, attach_probe, &a, &bad);
+			if (rc)
 				snprintf(err, errlen, "cannot attach a %s to %s in %s: %s",
 					 r ? "uretprobe" : "uprobe", f->h.v[fn->slot].name,
 					 fn->path, strerror(-rc));
-				break;
-			}
-			rc = heed_links_add(&f->links, l);
 		}
 	}
 	return rc;
 }
 
-int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
-		   int later, heed_func **out, char *err, size_t errlen)
+/* Says in err why glob g matched nothing in the nprocs processes. */
+static void say_unmatched(const heed_func *f, size_t g, const struct heed_proc_maps *procs,
+			  size_t nprocs, char *err, size_t errlen)
 {
-	const char *bad;
+	char who[64];
+
+	if (nprocs == 1)
+		snprintf(who, sizeof(who), "pid %d", (int)procs[0].pid);
+	else
+		snprintf(who, sizeof(who), "the %zu selected processes", nprocs);
+	if (f->unmatched[g] == f->globs[g])
+		snprintf(err, errlen,
+			 "--func %s: no function matches in %s's executable%s or libraries",
+			 f->globs[g], who, nprocs == 1 ? "" : "s");
+	else
+		snprintf(err, errlen,
+			 "--func %s: it names an IFUNC and %s %s no resolved pointer to it in its "
+			 "file (the file never calls it); name its implementation",
+			 f->globs[g], who, nprocs == 1 ? "has" : "have");
+}
+
+int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
+		   heed_func **out, char *err, size_t errlen)
+{
 	heed_func *f;
-	size_t g;
+	size_t g, i;
 	int rc;
 
 	*out = NULL;
@@ -383,34 +465,24 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->pid = pid;
 	f->globs = globs;
 	f->nglobs = nglobs;
 	f->unmatched = calloc(nglobs + 1, sizeof(*f->unmatched));
-	if (!f->unmatched) {
+	if (!f->unmatched || heed_pids_copy(&f->to, to)) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
 	for (g = 0; g < nglobs; g++)
 		f->unmatched[g] = globs[g];
-	rc = plan(f, maps, err, errlen);
-	if (rc)
-		goto cleanup;
+	for (i = 0; i < nprocs; i++) {
+		rc = plan(f, &procs[i], err, errlen);
+		if (rc)
+			goto cleanup;
+	}
 	for (g = 0; g < nglobs && !later; g++) {
-		bad = f->unmatched[g];
-		if (!bad)
+		if (!f->unmatched[g])
 			continue;
-		if (bad == globs[g])
-			snprintf(err, errlen,
-				 "--func %s: no function matches in pid %d's executable or "
-				 "libraries",
-				 globs[g], (int)pid);
-		else
-			snprintf(err, errlen,
-				 "--func %s: it names an IFUNC and pid %d has no resolved pointer "
-				 "to it in its file (the file never calls it); name its "
-				 "implementation",
-				 globs[g], (int)pid);
+		say_unmatched(f, g, procs, nprocs, err, errlen);
 		rc = -ENOENT;
 		goto cleanup;
 	}
@@ -422,6 +494,9 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 	}
 	f->max_slots = f->h.n + SPARE_SLOTS;
 	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->max_slots);
+	rc = heed_select_reuse(sel, f->skel->obj, err, errlen);
+	if (rc)
+		goto cleanup;
 	rc = func_bpf__load(f->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -430,7 +505,7 @@ int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, 
 			 strerror(-rc));
 		goto cleanup;
 	}
-	rc = update(f, maps, err, errlen);
+	rc = attach_fns(f, err, errlen);
 	if (rc)
 		goto cleanup;
 	*out = f;
@@ -440,10 +515,25 @@ cleanup:
 	return rc;
 }
 
-int heed_func_refresh(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen)
+int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen)
 {
+	size_t before = f->attached, i, k, len = 0;
+	int rc, dup;
+
 	err[0] = 0;
-	return update(f, maps, err, errlen);
+	rc = plan(f, p, err, errlen);
+	if (!rc)
+		rc = attach_fns(f, err, errlen);
+	if (rc)
+		return rc;
+	for (i = before; i < f->attached && len < errlen; i++) {
+		for (k = before, dup = 0; k < i && !dup; k++)
+			dup = !strcmp(f->fns[k].path, f->fns[i].path);
+		if (!dup)
+			len += (size_t)snprintf(err + len, errlen - len, "%s%s", len ? ", " : "",
+						f->fns[i].path);
+	}
+	return (int)(f->attached - before);
 }
 
 const char *heed_func_unmatched(const heed_func *f)
@@ -490,6 +580,10 @@ void heed_func_close(heed_func *f)
 	free(f->fns);
 	while (f->nlibfiles)
 		free(f->libfiles[--f->nlibfiles]);
+	while (f->ndone)
+		free(f->done[--f->ndone]);
+	free(f->done);
+	free(f->to.v);
 	free(f->unmatched);
 	free(f);
 }

@@ -2,6 +2,7 @@
  * from heed's USDT probes, any USDT probe, per-function latency, on- and off-CPU
  * stacks symbolized with libdw. See profiler/README.md and ARCHITECTURE.md. */
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -30,11 +31,18 @@
 #include "usdt.h"
 
 #define MAX_SPECS 64
-#define TOP_SHOWN 15
-#define TOP_JSON  50
+/* The longest -p list attached process by process (more: in every process). */
+#define PER_PID_LINKS 8
+#define TOP_SHOWN     15
+#define TOP_JSON      50
 
 struct opts {
 	pid_t pid, tid; /* tid: -t, the only thread whose stacks are sampled */
+	/* Many processes (scope): -a, -p A,B..., --cgroup, --comm; pid is 0 then. */
+	int all, scope, per_pid;
+	pid_t *pids;
+	size_t npids;
+	const char *cgroup, *comm;
 	int ops, profile, offcpu, verbose, debuginfod;
 	unsigned int hz;
 	struct heed_sampler_opts unwind; /* --unwind MODE[,BYTES] */
@@ -50,16 +58,34 @@ struct opts {
 	const char *slow_folded, *slow_flame, *slow_diff;
 };
 
+/* A file by identity, and the one path heed-trace reads and attaches it by. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	char *path;
+};
+
 struct state {
 	struct opts o;
 	char comm[64];
+	char what[256]; /* what is traced, for messages: "pid 42 (name)", "all tasks" */
 	int spawned;
 	struct heed_maps maps; /* snapshot taken at attach */
 	heed_usdt *usdt;
 	enum heed_ops_source src;
 	heed_func *func;
 	heed_watch *watch; /* exec and dlopen: new code to attach to */
-	int late_failed;   /* attaching to such code failed: the exit status says so */
+	heed_select *sel;  /* the tasks traced (select.h) */
+	/* o.scope: --ops, --usdt, --func and the watch are attached in every process
+	 * mapping their files (or the few listed by -p), the kernel counting the
+	 * selected ones; procs holds the selected processes' maps at attach (pmaps), whose
+	 * binaries are the ones attached first. */
+	struct heed_proc_maps *procs;
+	struct heed_maps *pmaps;
+	size_t nprocs;
+	struct file_id *files; /* the mapped files seen, each with the path it goes by */
+	size_t nfiles;
+	int late_failed; /* attaching to such code failed: the exit status says so */
 	heed_sampler *prof, *off;
 	heed_slow *slow;
 	double elapsed;
@@ -117,6 +143,9 @@ static void usage(FILE *f)
 	fputs("usage: heed-trace -p PID [mode...] [output...]\n"
 	      "       heed-trace -t TID [--profile] [--offcpu] [output...]\n"
 	      "       heed-trace [mode...] [output...] -- CMD ARGS\n"
+	      "       heed-trace {-a | -p PID,PID... | --cgroup PATH | --comm NAME}...\n"
+	      "                  [--profile] [--offcpu] [--per-pid] [--ops] [--usdt SPEC]\n"
+	      "                  [--func GLOB] [output...]\n"
 	      "modes (default --ops --profile):\n"
 	      "  --ops               latency histogram per heed operation (USDT probes)\n"
 	      "  --usdt PROV:NAME[:argN]\n"
@@ -136,6 +165,15 @@ static void usage(FILE *f)
 	      "                      --offcpu when neither is given\n"
 	      "  -t TID              instead of -p: sample only thread TID (--profile, the\n"
 	      "                      default, and --offcpu), filtered in the kernel\n"
+	      "many processes (default --profile; the filters are applied in the kernel\n"
+	      "and combine, all must match; --ops, --usdt, --func attach to the binaries of\n"
+	      "the selected processes, ones mapped or started later too):\n"
+	      "  -a                  every task: processes, kernel threads, idle (swapper)\n"
+	      "  -p PID,PID...       these processes, every thread (not their children);\n"
+	      "                      tracing ends when all have exited\n"
+	      "  --cgroup PATH       the tasks of a cgroup v2 directory and of its children\n"
+	      "  --comm NAME         the threads named NAME (as ps -L -o comm shows)\n"
+	      "  --per-pid           root frame comm-PID instead of comm\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -185,6 +223,9 @@ enum {
 	OPT_SLOW_FOLDED,
 	OPT_SLOW_FLAME,
 	OPT_SLOW_DIFF,
+	OPT_CGROUP,
+	OPT_COMM,
+	OPT_PER_PID,
 };
 
 /* "fp", "dwarf", "auto", optionally ",BYTES" (dwarf and auto). */
@@ -239,6 +280,8 @@ static pid_t thread_process(pid_t tid)
 	return tgid > 0 && tgid <= INT_MAX ? (pid_t)tgid : -1;
 }
 
+static int check_more(struct opts *o);
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longs[] = {
@@ -259,6 +302,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"slow-folded", required_argument, NULL, OPT_SLOW_FOLDED},
 		{"slow-flame", required_argument, NULL, OPT_SLOW_FLAME},
 		{"slow-diff", required_argument, NULL, OPT_SLOW_DIFF},
+		{"cgroup", required_argument, NULL, OPT_CGROUP},
+		{"comm", required_argument, NULL, OPT_COMM},
+		{"per-pid", no_argument, NULL, OPT_PER_PID},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -268,7 +314,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->hz = 99;
 	o->keep = 10;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+p:t:F:d:i:vh", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ap:t:F:d:i:vh", longs, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
@@ -277,12 +323,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			o->tid = (pid_t)v;
 			break;
-		case 'p':
-			if (parse_num(optarg, 1, INT_MAX, &v) || v != (double)(int)v) {
-				die_msg("-p %s: not a process id", optarg);
+		case 'p': {
+			char msg[256];
+
+			free(o->pids);
+			if (heed_select_parse_ids("-p", optarg, &o->pids, &o->npids, msg,
+						  sizeof(msg))) {
+				die_msg("%s", msg);
 				return -EINVAL;
 			}
-			o->pid = (pid_t)v;
+			break;
+		}
+		case 'a':
+			o->all = 1;
+			break;
+		case OPT_CGROUP:
+			o->cgroup = optarg;
+			break;
+		case OPT_COMM:
+			o->comm = optarg;
+			break;
+		case OPT_PER_PID:
+			o->per_pid = 1;
 			break;
 		case 'F':
 			if (parse_num(optarg, 1, 10000, &v)) {
@@ -407,6 +469,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->cmd = argv + optind;
 	}
+	o->scope = o->all || o->npids > 1 || o->cgroup || o->comm;
+	if (o->all && o->npids) {
+		die_msg("-a traces every process; give -a or -p, not both");
+		return -EINVAL;
+	}
+	if (o->scope && (o->cmd || o->tid)) {
+		die_msg(o->cmd ? "-- CMD traces one command; -a, --cgroup, --comm and -p lists "
+				 "select running processes: give one or the other"
+			       : "-t TID selects one thread; it cannot be combined with -a, "
+				 "--cgroup, --comm or a -p list");
+		return -EINVAL;
+	}
+	if (o->scope && o->nslow) {
+		die_msg("--slow judges the operations of one process: give -p PID or -- CMD");
+		return -EINVAL;
+	}
+	if (o->scope) {
+		if (!modes)
+			o->profile = 1;
+		return check_more(o);
+	}
+	if (o->npids == 1)
+		o->pid = o->pids[0];
 	if (o->tid) {
 		if (o->pid || o->cmd) {
 			die_msg("-t %d: give -t TID alone, without -p or -- CMD", (int)o->tid);
@@ -428,11 +513,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (!o->pid == !o->cmd) {
 		die_msg(o->pid ? "give -p PID or -- CMD, not both"
-			       : "nothing to trace: give -p PID or -- CMD ARGS");
+			       : "nothing to trace: give -p PID, -a or -- CMD ARGS");
 		return -EINVAL;
 	}
 	if (!modes)
 		o->ops = o->profile = 1;
+	return check_more(o);
+}
+
+/* What parse_args checks of every trace, one process or many. */
+static int check_more(struct opts *o)
+{
 	if (o->nslow && !o->profile && !o->offcpu)
 		o->profile = o->offcpu = 1;
 	if ((o->slow_folded || o->slow_flame || o->slow_diff) && !o->nslow) {
@@ -512,7 +603,12 @@ static void print_hists(const struct state *s, FILE *f)
 	size_t i;
 
 	if (s->uh) {
-		if (s->src != HEED_OPS_NONE) {
+		if (s->src != HEED_OPS_NONE && s->o.scope) {
+			fprintf(f, "== heed ops of the selected processes, from %s ==\n",
+				src_name(s->src));
+			for (i = 0; i < HEED_USDT_OPS; i++)
+				heed_hist_print(f, s->uh[i].name, &s->uh[i].h);
+		} else if (s->src != HEED_OPS_NONE) {
 			fprintf(f, "== heed ops of pid %d (%s), from %s ==\n", (int)s->o.pid,
 				s->comm, src_name(s->src));
 			for (i = 0; i < HEED_USDT_OPS; i++)
@@ -562,6 +658,11 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 		", truncated %" PRIu64 "; kernel stacks lost %" PRIu64 "; dropped %" PRIu64 " ==\n",
 		what, sk->total, unit, sk->n, st->u_failed, st->truncated, st->k_failed,
 		st->dropped);
+	if (st->procs_dropped)
+		fprintf(f,
+			"== %" PRIu64 " samples of processes beyond the %d whose state is kept: "
+			"kernel frames only ==\n",
+			st->procs_dropped, HEED_SAMPLER_PROCS_DEFAULT);
 	if (!sk->total)
 		return;
 	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
@@ -587,7 +688,7 @@ static json_t *json_hists(const struct heed_named_hist *h, size_t from, size_t t
 static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st,
 			   const struct heed_stacks *sk, const struct heed_folded *top)
 {
-	json_t *funcs = json_array();
+	json_t *funcs = json_array(), *o;
 	size_t i;
 
 	for (i = 0; funcs && i < top->nfuncs && i < TOP_JSON; i++)
@@ -598,15 +699,22 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 			json_decref(funcs);
 			return NULL;
 		}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
-			 heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
-			 heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
-			 "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
-			 heed_json_u64(st->truncated), "kernel_stack_errors",
-			 heed_json_u64(st->k_failed), "unwind",
-			 heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
-			 heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
-			 "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", unit,
+		      heed_json_u64(sk->total), "stacks", heed_json_u64(sk->n), "events",
+		      heed_json_u64(st->samples), "dropped", heed_json_u64(st->dropped),
+		      "user_stack_errors", heed_json_u64(st->u_failed), "user_stacks_truncated",
+		      heed_json_u64(st->truncated), "kernel_stack_errors",
+		      heed_json_u64(st->k_failed), "unwind",
+		      heed_json_string(st->unwind == HEED_UNWIND_FP ? "fp" : "dwarf"), "unwound",
+		      heed_json_u64(st->unwound), "unwind_ns", heed_json_u64(st->unwind_ns),
+		      "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
+	if (o &&
+	    (heed_json_set(o, "processes", heed_json_u64(st->procs)) ||
+	     heed_json_set(o, "process_samples_without_state", heed_json_u64(st->procs_dropped)))) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static json_t *json_slow(const struct state *s);
@@ -622,10 +730,16 @@ static int write_json(struct state *s)
 		err = heed_json_set(lost, usdt_lost_names[i], heed_json_u64(s->usdt_lost[i]));
 	for (i = 0; !err && s->func && i < HEED_FUNC_LOST_MAX; i++)
 		err = heed_json_set(lost, func_lost_names[i], heed_json_u64(s->func_lost[i]));
-	doc = json_pack("{s:i,s:{s:I,s:o},s:o,s:o}", "version", 1, "target", "pid",
-			(json_int_t)s->o.pid, "comm", heed_json_string(s->comm), "duration_s",
-			heed_json_number(s->elapsed), "ops_source",
-			heed_json_string(s->o.ops ? src_name(s->src) : "none"));
+	if (s->o.scope)
+		doc = json_pack("{s:i,s:{s:o},s:o,s:o}", "version", 1, "target", "scope",
+				heed_json_string(s->what), "duration_s",
+				heed_json_number(s->elapsed), "ops_source",
+				heed_json_string(s->o.ops ? src_name(s->src) : "none"));
+	else
+		doc = json_pack("{s:i,s:{s:I,s:o},s:o,s:o}", "version", 1, "target", "pid",
+				(json_int_t)s->o.pid, "comm", heed_json_string(s->comm),
+				"duration_s", heed_json_number(s->elapsed), "ops_source",
+				heed_json_string(s->o.ops ? src_name(s->src) : "none"));
 	if (!doc)
 		err = -ENOMEM;
 	if (!err && s->uh && s->src != HEED_OPS_NONE)
@@ -875,31 +989,124 @@ static json_t *json_slow(const struct state *s)
 			 heed_json_u64(s->slow_on.orphans + s->slow_off.orphans));
 }
 
-/* The raw stacks of --profile (offcpu 0: samples/count and cpu/nanoseconds, each
- * sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds) as a pprof profile. */
-static int stacks_pprof(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
-			size_t nraw, heed_sym *sym, const struct heed_maps *m, int64_t start,
-			int64_t duration, heed_pprof **p)
+/* An empty pprof profile for the raw stacks of --profile (offcpu 0: samples/count
+ * and cpu/nanoseconds, each sample 1e9/HZ ns) or --offcpu (offcpu/nanoseconds);
+ * mult[0..*nmult) the sample values per count. */
+static int stacks_pprof(const struct state *s, int offcpu, int64_t start, int64_t duration,
+			heed_pprof **p, int64_t mult[2], size_t *nmult)
 {
 	static const struct heed_pprof_value_type on[] = {{"samples", "count"},
 							  {"cpu", "nanoseconds"}};
 	static const struct heed_pprof_value_type off[] = {{"offcpu", "nanoseconds"}};
 	struct heed_pprof_opts po = {0};
-	int64_t mult[2] = {1, 1000000000 / (int64_t)s->o.hz};
-	int err;
 
+	mult[0] = 1;
+	mult[1] = 1000000000 / (int64_t)s->o.hz;
 	po.sample_types = offcpu ? off : on;
 	po.nsample_types = offcpu ? 1 : 2;
+	*nmult = po.nsample_types;
 	if (!offcpu) {
 		po.period_type = on[1];
 		po.period = mult[1];
 	}
 	po.duration_nanos = duration;
 	po.time_nanos = start;
-	err = heed_pprof_new(&po, p);
-	if (!err)
-		err = heed_stacks_pprof(raw, nraw, sym, m, s->comm, s->o.pid, mult,
-					po.nsample_types, *p);
+	return heed_pprof_new(&po, p);
+}
+
+/* The root frame of a process's stacks: its name (the thread's, as perf and bcc
+ * show it; one -p PID: the process's), "swapper" for the idle tasks (pid 0) as perf
+ * names them, "comm-PID" with --per-pid; ';' and blanks, which the folded format
+ * cannot hold, become '_'. */
+static void root_name(const struct state *s, pid_t pid, const char *comm, char *buf, size_t len)
+{
+	char *c;
+
+	if (!pid)
+		comm = "swapper";
+	else if (!comm[0])
+		comm = "?";
+	if (s->o.per_pid)
+		snprintf(buf, len, "%s-%d", comm, (int)pid);
+	else
+		snprintf(buf, len, "%s", comm);
+	for (c = buf; *c; c++)
+		if (*c == ';' || (unsigned char)*c <= ' ')
+			*c = '_';
+}
+
+static int cmp_raw(const void *a, const void *b)
+{
+	const struct heed_raw_stack *x = *(const struct heed_raw_stack *const *)a;
+	const struct heed_raw_stack *y = *(const struct heed_raw_stack *const *)b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->exec_id != y->exec_id)
+		return x->exec_id < y->exec_id ? -1 : 1;
+	return strncmp(x->comm, y->comm, sizeof(x->comm));
+}
+
+/* The stacks of one process and name, v[0..n), into sk and pp (when not NULL). */
+static int symbolize_one(const struct state *s, const struct heed_raw_stack *const *v, size_t n,
+			 heed_sym *sym, const struct heed_maps *m, const char *comm, pid_t pid,
+			 struct heed_stacks *sk, heed_pprof *pp, const int64_t *mult, size_t nmult)
+{
+	char root[64];
+	int err;
+
+	root_name(s, pid, comm, root, sizeof(root));
+	err = heed_stacks_collect(v, n, sym, NULL, root, 1, sk);
+	/* pprof: the name without -PID, which is a label of its own. */
+	if (!err && pp)
+		err = heed_stacks_pprof(v, n, sym, m, pid ? comm : "swapper", pid, mult, nmult, pp);
+	return err;
+}
+
+/* Symbolizes the raw stacks of smp into sk and pp (when not NULL): one -p PID's with
+ * sym and m; else process by process, each with the last maps smp saw of it, under
+ * a root frame per process and thread name. */
+static int symbolize(const struct state *s, heed_sampler *smp,
+		     const struct heed_raw_stack *const *raw, size_t nraw, heed_sym *sym,
+		     const struct heed_maps *m, struct heed_stacks *sk, heed_pprof *pp,
+		     const int64_t *mult, size_t nmult)
+{
+	const struct heed_raw_stack **v;
+	size_t i, j, k, l;
+	int err = 0;
+
+	if (!s->o.scope)
+		return symbolize_one(s, raw, nraw, sym, m, s->comm, s->o.pid, sk, pp, mult, nmult);
+	v = malloc((nraw ? nraw : 1) * sizeof(const struct heed_raw_stack *));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, raw, nraw * sizeof(const struct heed_raw_stack *));
+	qsort(v, nraw, sizeof(const struct heed_raw_stack *), cmp_raw);
+	for (i = 0; i < nraw && !err; i = j) {
+		pid_t pid = v[i]->pid;
+		uint64_t exec_id = v[i]->exec_id;
+		struct heed_maps pm;
+		heed_sym *psym = NULL;
+		int have;
+
+		for (j = i; j < nraw && v[j]->pid == pid && v[j]->exec_id == exec_id; j++)
+			;
+		/* A kernel thread, idle, or a process without state: kernel frames. */
+		have = !heed_sampler_maps_copy(smp, pid, exec_id, &pm);
+		err = heed_sym_new(&pm, &psym);
+		if (!err && have)
+			jit_names(psym, pid); /* a bad perf map is said; the rest goes on */
+		for (k = i; k < j && !err; k = l) {
+			for (l = k; l < j && !strncmp(v[l]->comm, v[k]->comm, sizeof(v[k]->comm));
+			     l++)
+				;
+			err = symbolize_one(s, v + k, l - k, psym, &pm, v[k]->comm, pid, sk, pp,
+					    mult, nmult);
+		}
+		heed_sym_free(psym);
+		heed_maps_free(&pm);
+	}
+	free(v);
 	return err;
 }
 
@@ -943,24 +1150,15 @@ static void rotate(struct state *s)
  * that time (UTC): DIR/heed-YYYYmmddTHHMMSSZ.pb.gz and .folded, ".offcpu.*" for
  * off-CPU stacks. The on-CPU call (or the off-CPU one without --profile) records the
  * interval for rotate(). */
-static int write_interval(struct state *s, int offcpu, const struct heed_raw_stack *const *raw,
-			  size_t nraw, heed_sym *sym, const struct heed_maps *m,
-			  const struct heed_stacks *sk, int64_t end)
+static int write_interval(struct state *s, int offcpu, heed_pprof *pp, const struct heed_stacks *sk)
 {
 	time_t t = (time_t)(s->interval_start / 1000000000);
 	char base[4096], path[4200], ts[32];
-	heed_pprof *pp = NULL;
 	struct tm tm;
 	int err;
 
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
 	snprintf(base, sizeof(base), "%s/heed-%s", s->o.out_dir, ts);
-	err = stacks_pprof(s, offcpu, raw, nraw, sym, m, s->interval_start, end - s->interval_start,
-			   &pp);
-	if (err) {
-		die_msg("%s: cannot build the profile: %s", base, strerror(-err));
-		goto cleanup;
-	}
 	snprintf(path, sizeof(path), "%s%s.pb.gz", base, offcpu && s->prof ? ".offcpu" : "");
 	err = write_pprof(path, pp);
 	snprintf(path, sizeof(path), "%s%s.folded", base, offcpu && s->prof ? ".offcpu" : "");
@@ -976,8 +1174,6 @@ static int write_interval(struct state *s, int offcpu, const struct heed_raw_sta
 		else
 			s->nwritten++;
 	}
-cleanup:
-	heed_pprof_free(pp);
 	return err;
 }
 
@@ -993,25 +1189,39 @@ static int interval_files(struct state *s)
 	for (i = 0; i < 2 && !err; i++) {
 		struct heed_stacks sk = {0};
 		struct heed_raw_stack **raw = NULL;
-		struct heed_maps m;
+		struct heed_maps m = {0};
 		heed_sym *sym = NULL;
-		size_t nraw = 0;
+		heed_pprof *pp = NULL;
+		size_t nraw = 0, nmult;
+		int64_t mult[2];
 
 		if (!samplers[i])
 			continue;
-		err = heed_sampler_take(samplers[i], &raw, &nraw, &m);
+		err = heed_sampler_take(samplers[i], &raw, &nraw);
+		/* One process: its symbols for all its stacks (a kernel thread has no maps). */
+		if (!err && !s->o.scope) {
+			err = heed_sampler_maps_copy(samplers[i], s->o.pid, 0, &m);
+			if (err == -ENOENT)
+				err = 0;
+			if (!err)
+				err = heed_sym_new(&m, &sym);
+			if (!err)
+				err = jit_names(sym, s->o.pid);
+		}
 		if (!err)
-			err = heed_sym_new(&m, &sym);
+			err = stacks_pprof(s, i, s->interval_start, end - s->interval_start, &pp,
+					   mult, &nmult);
 		if (!err)
-			err = jit_names(sym, s->o.pid);
+			err = symbolize(s, samplers[i], (const struct heed_raw_stack *const *)raw,
+					nraw, sym, &m, &sk, pp, mult, nmult);
 		if (!err)
-			err = heed_stacks_collect((const struct heed_raw_stack *const *)raw, nraw,
-						  sym, NULL, s->comm, 1, &sk);
-		if (!err)
-			err = write_interval(s, i, (const struct heed_raw_stack *const *)raw, nraw,
-					     sym, &m, &sk, end);
+			err = write_interval(s, i, pp, &sk);
 		else
 			die_msg("cannot read the stacks of this interval: %s", strerror(-err));
+		/* The processes gone by now were symbolized: forget them. */
+		if (s->o.scope)
+			heed_sampler_prune(samplers[i]);
+		heed_pprof_free(pp);
 		heed_stacks_free(&sk);
 		heed_sym_free(sym);
 		heed_maps_free(&m);
@@ -1022,68 +1232,76 @@ static int interval_files(struct state *s)
 	return err;
 }
 
+/* One stack feature's stacks symbolized into *sk, ranked into *top, as pprof into
+ * *keep (--pprof) and, with --out-dir, written as the last interval. */
+static int collect_one(struct state *s, heed_sampler *smp, int offcpu, heed_sym *sym,
+		       const struct heed_maps *m, int64_t start, int64_t duration,
+		       struct heed_sampler_stats *st, struct heed_stacks *sk,
+		       struct heed_folded *top, heed_pprof **keep)
+{
+	const struct heed_raw_stack *const *raw;
+	heed_pprof *pp = NULL;
+	size_t nraw, nmult = 0;
+	int64_t mult[2];
+	int err;
+
+	err = heed_sampler_stats(smp, st);
+	if (!err)
+		err = heed_sampler_stacks(smp, &raw, &nraw);
+	if (!err && (s->o.pprof || s->o.out_dir))
+		err = stacks_pprof(s, offcpu, start, duration, &pp, mult, &nmult);
+	if (!err)
+		err = symbolize(s, smp, raw, nraw, sym, m, sk, pp, mult, nmult);
+	if (!err)
+		err = heed_stacks_top(sk, top);
+	if (!err && s->o.out_dir)
+		err = write_interval(s, offcpu, pp, sk);
+	if (!err && s->o.pprof) {
+		*keep = pp;
+		pp = NULL;
+	}
+	heed_pprof_free(pp);
+	return err;
+}
+
 /* Reads and symbolizes the stacks of both stack features. */
 static int collect_stacks(struct state *s)
 {
-	const struct heed_raw_stack *const *raw;
-	struct heed_maps fresh;
-	const struct heed_maps *m;
+	struct heed_maps fresh = {0};
+	const struct heed_maps *m = NULL;
 	heed_sym *sym = NULL;
 	int64_t duration = (int64_t)(s->elapsed * 1e9), start = wall_ns() - duration;
+	int err = 0;
 
 	/* --out-dir: what is left is the last interval's. */
 	if (s->o.out_dir) {
 		start = s->interval_start;
 		duration = wall_ns() - start;
 	}
-	size_t nraw;
-	int err = 0;
-
 	if (!s->prof && !s->off)
 		return 0;
-	/* A live process may have loaded libraries since attach; a gone one is
-	 * symbolized from the last maps the sampler saw. */
-	m = heed_sampler_maps(s->prof ? s->prof : s->off);
-	if (!heed_maps_read(s->o.pid, &fresh))
-		m = &fresh;
-	else
-		memset(&fresh, 0, sizeof(fresh));
-	err = heed_sym_new(m, &sym);
-	if (err) {
-		die_msg("cannot set up symbolization: %s", strerror(-err));
-		goto cleanup;
+	/* One process: a live one may have loaded libraries since attach; a gone one
+	 * is symbolized from the last maps the sampler saw. Many: symbolize() builds
+	 * each process's symbols. */
+	if (!s->o.scope) {
+		m = heed_sampler_maps(s->prof ? s->prof : s->off, s->o.pid, 0);
+		if (!heed_maps_read(s->o.pid, &fresh) || !m)
+			m = &fresh;
+		err = heed_sym_new(m, &sym);
+		if (err) {
+			die_msg("cannot set up symbolization: %s", strerror(-err));
+			goto cleanup;
+		}
+		err = jit_names(sym, s->o.pid);
+		if (err)
+			goto cleanup;
 	}
-	err = jit_names(sym, s->o.pid);
-	if (err)
-		goto cleanup;
-	if (s->prof) {
-		err = heed_sampler_stats(s->prof, &s->on_st);
-		if (!err)
-			err = heed_sampler_stacks(s->prof, &raw, &nraw);
-		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->on_stacks);
-		if (!err)
-			err = heed_stacks_top(&s->on_stacks, &s->on_top);
-		if (!err && s->o.pprof)
-			err = stacks_pprof(s, 0, raw, nraw, sym, m, start, duration, &s->on_pp);
-		if (!err && s->o.out_dir)
-			err = write_interval(s, 0, raw, nraw, sym, m, &s->on_stacks,
-					     start + duration);
-	}
-	if (!err && s->off) {
-		err = heed_sampler_stats(s->off, &s->off_st);
-		if (!err)
-			err = heed_sampler_stacks(s->off, &raw, &nraw);
-		if (!err)
-			err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &s->off_stacks);
-		if (!err)
-			err = heed_stacks_top(&s->off_stacks, &s->off_top);
-		if (!err && s->o.pprof)
-			err = stacks_pprof(s, 1, raw, nraw, sym, m, start, duration, &s->off_pp);
-		if (!err && s->o.out_dir)
-			err = write_interval(s, 1, raw, nraw, sym, m, &s->off_stacks,
-					     start + duration);
-	}
+	if (s->prof)
+		err = collect_one(s, s->prof, 0, sym, m, start, duration, &s->on_st, &s->on_stacks,
+				  &s->on_top, &s->on_pp);
+	if (!err && s->off)
+		err = collect_one(s, s->off, 1, sym, m, start, duration, &s->off_st, &s->off_stacks,
+				  &s->off_top, &s->off_pp);
 	if (!err && s->slow)
 		err = collect_slow(s, sym);
 	if (err)
@@ -1197,10 +1415,9 @@ static int report(struct state *s)
 	}
 	if (s->o.flame) {
 		const struct heed_stacks *sk = s->prof ? &s->on_stacks : &s->off_stacks;
-		char title[128];
+		char title[300];
 
-		snprintf(title, sizeof(title), "%s: pid %d (%s)", s->prof ? "CPU" : "Off-CPU",
-			 (int)s->o.pid, s->comm);
+		snprintf(title, sizeof(title), "%s: %s", s->prof ? "CPU" : "Off-CPU", s->what);
 		if (!sk->n) {
 			die_msg("%s: no stacks were sampled, no flame graph written", s->o.flame);
 			rc = -ENODATA;
@@ -1229,22 +1446,134 @@ static int reread(struct state *s)
 	return 0;
 }
 
+/* The path file (as process pid maps it) goes by: "" when it cannot be looked at;
+ * PATH itself when heed-trace sees the same file there; else /proc/PID/root/PATH
+ * (a container's files are its own, in its mount namespace and root). A file
+ * seen before, whatever its path, keeps its first one: files are attached once. */
+static const char *file_path(struct state *s, pid_t pid, const char *path)
+{
+	struct stat in, here;
+	struct file_id *nv;
+	char root[4200];
+	size_t i;
+
+	snprintf(root, sizeof(root), "/proc/%d/root%s", (int)pid, path);
+	if (stat(root, &in))
+		return "";
+	for (i = 0; i < s->nfiles; i++)
+		if (s->files[i].dev == in.st_dev && s->files[i].ino == in.st_ino)
+			return s->files[i].path;
+	nv = realloc(s->files, (s->nfiles + 1) * sizeof(*nv));
+	if (!nv)
+		return "";
+	s->files = nv;
+	if (!stat(path, &here) && here.st_dev == in.st_dev && here.st_ino == in.st_ino)
+		nv[s->nfiles].path = strdup(path);
+	else
+		nv[s->nfiles].path = strdup(root);
+	if (!nv[s->nfiles].path)
+		return "";
+	nv[s->nfiles].dev = in.st_dev;
+	nv[s->nfiles].ino = in.st_ino;
+	return nv[s->nfiles++].path;
+}
+
+/* Several processes: pid's maps, each executable file under the path file_path
+ * gives it. */
+static int read_maps_of(struct state *s, pid_t pid, struct heed_maps *m)
+{
+	const char *p;
+	char *np;
+	size_t i;
+	int err = heed_maps_read(pid, m);
+
+	for (i = 0; !err && i < m->n; i++) {
+		if (!m->v[i].exec || m->v[i].path[0] != '/')
+			continue;
+		p = file_path(s, pid, m->v[i].path);
+		if (!strcmp(p, m->v[i].path))
+			continue;
+		np = strdup(p);
+		if (!np) {
+			err = -ENOMEM;
+			heed_maps_free(m);
+			break;
+		}
+		free(m->v[i].path);
+		m->v[i].path = np;
+	}
+	return err;
+}
+
+/* Several processes: the maps of every process the selection admits now but
+ * heed-trace itself, into s->procs. */
+static int read_selected(struct state *s)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	size_t cap = 0, i;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct heed_maps m;
+
+		if (*end || pid <= 0 || pid > INT_MAX || pid == getpid() ||
+		    heed_select_matches(s->sel, (pid_t)pid) != 1 || read_maps_of(s, (pid_t)pid, &m))
+			continue;
+		if (s->nprocs == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct heed_maps *nm = realloc(s->pmaps, ncap * sizeof(*nm));
+			struct heed_proc_maps *np =
+				nm ? realloc(s->procs, ncap * sizeof(*np)) : NULL;
+
+			if (nm)
+				s->pmaps = nm;
+			if (!np) {
+				heed_maps_free(&m);
+				err = -ENOMEM;
+				break;
+			}
+			s->procs = np;
+			cap = ncap;
+		}
+		s->procs[s->nprocs].pid = (pid_t)pid;
+		s->pmaps[s->nprocs++] = m;
+	}
+	closedir(d);
+	/* The maps moved while the array grew. */
+	for (i = 0; i < s->nprocs; i++)
+		s->procs[i].maps = &s->pmaps[i];
+	return err;
+}
+
 /* Watches the target for an exec or a dlopen, so that --usdt, --func and --ops
  * attach to code it maps later and the stacks get the new program's name and maps.
  * A command heed-trace started is stopped at each until attached; a -p target is
  * not (its parent may be a shell that would report it stopped): its first calls
- * into new code may be missed. Returns 1 when watching. */
+ * into new code may be missed. With several processes, every selected process is
+ * watched, none stopped. Returns 1 when watching. */
 static int watch_start(struct state *s)
 {
 	char msg[512];
+	size_t i;
 	int err;
 
-	err = heed_watch_open(s->o.pid, &s->maps, s->spawned, &s->watch, msg, sizeof(msg));
-	if (err && (s->o.nusdt || s->o.nfunc))
-		die_msg("%s; code pid %d maps later is not traced", msg, (int)s->o.pid);
+	err = heed_watch_open(s->o.scope ? -1 : s->o.pid, &s->maps, s->sel, s->spawned, &s->watch,
+			      msg, sizeof(msg));
+	if (err && (s->o.nusdt || s->o.nfunc || s->o.scope))
+		die_msg("%s; code %s maps later is not traced", msg,
+			s->o.scope ? "the selected processes" : "the target");
+	for (i = 0; !err && i < s->nprocs; i++)
+		if (heed_watch_update(s->watch, s->procs[i].maps, msg, sizeof(msg)))
+			die_msg("%s", msg);
 	/* An exec between the first read of the maps and the watch (a -p target just
 	 * started by a shell) has no event: look again now that one would. */
-	if (!err && !reread(s) && heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+	if (!err && !s->o.scope && !reread(s) &&
+	    heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
 		die_msg("%s", msg);
 	return !err;
 }
@@ -1257,32 +1586,89 @@ static void late_failure(struct state *s, const char *msg)
 	s->late_failed = 1;
 }
 
+/* Several processes: attaches to what process pid maps that no traced binary had,
+ * and says so, since its calls before this were not counted. */
+static void attach_new_code(struct state *s, pid_t pid)
+{
+	struct heed_maps m;
+	struct heed_proc_maps p = {pid, &m};
+	char msg[1024], comm[64];
+	enum heed_ops_source src;
+	int n;
+
+	if (pid == getpid() || read_maps_of(s, pid, &m))
+		return;
+	heed_target_comm(pid, comm, sizeof(comm));
+	if (heed_watch_update(s->watch, &m, msg, sizeof(msg)))
+		late_failure(s, msg);
+	if (s->usdt) {
+		n = heed_usdt_refresh(s->usdt, &m, &src, msg, sizeof(msg));
+		if (n < 0)
+			late_failure(s, msg);
+		else if (n)
+			fprintf(stderr,
+				"heed-trace: pid %d (%s) maps %s: attached (probes hit before now "
+				"are not counted)\n",
+				(int)pid, comm, msg);
+		if (n > 0 && s->src == HEED_OPS_NONE)
+			s->src = src;
+	}
+	if (s->func) {
+		n = heed_func_refresh(s->func, &p, msg, sizeof(msg));
+		if (n < 0)
+			late_failure(s, msg);
+		else if (n)
+			fprintf(stderr,
+				"heed-trace: pid %d (%s) maps %s: attached (calls before now are "
+				"not counted)\n",
+				(int)pid, comm, msg);
+	}
+	heed_maps_free(&m);
+}
+
 /* Attaches to what the target mapped since the last look (see watch_start). */
 static void on_new_code(struct state *s)
 {
+	const struct heed_watch_proc *procs;
 	char msg[1024];
-	int exec = 0, stopped = 0, err;
+	int stopped = 0, err;
+	size_t n, i;
 
-	if (heed_watch_poll(s->watch, &exec, &stopped) <= 0)
+	if (heed_watch_poll(s->watch, &procs, &n, &stopped) <= 0)
 		return;
-	if (!reread(s)) {
-		if (exec)
+	for (i = 0; s->o.scope && i < n; i++)
+		attach_new_code(s, procs[i].pid);
+	if (!s->o.scope && n && !reread(s)) {
+		struct heed_proc_maps p = {s->o.pid, &s->maps};
+
+		if (procs[0].exec)
 			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
 				(int)s->o.pid, s->comm);
 		/* Each step is tried; the trace goes on with what is attached and
 		 * exits 1. */
 		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
 			late_failure(s, msg);
-		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)))
+		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
-		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
+		if (s->func && heed_func_refresh(s->func, &p, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
 	}
-	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
-	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
+	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing.
+	 * Only a command heed-trace started is stopped. */
+	if (stopped && s->spawned && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
 		err = errno;
 		die_msg("pid %d: cannot continue it: %s", (int)s->o.pid, strerror(err));
 	}
+}
+
+/* Names the traced processes in buf: "pid N" or "the selected processes". */
+static const char *who(const struct state *s, char *buf, size_t len)
+{
+	if (s->o.scope)
+		snprintf(buf, len, "the selected processes");
+	else
+		snprintf(buf, len, "pid %d", (int)s->o.pid);
+	return buf;
 }
 
 /* Specs that never matched anything during the whole trace are an error. */
@@ -1290,13 +1676,14 @@ static int check_unmatched(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+	char w[64];
 
 	if (u)
-		die_msg("--usdt %s: no such probe in pid %d's code during the trace", u,
-			(int)s->o.pid);
+		die_msg("--usdt %s: no such probe in the code of %s during the trace", u,
+			who(s, w, sizeof(w)));
 	if (f)
-		die_msg("--func %s: no function matched in pid %d's code during the trace", f,
-			(int)s->o.pid);
+		die_msg("--func %s: no function matched in the code of %s during the trace", f,
+			who(s, w, sizeof(w)));
 	return u || f ? -ENOENT : 0;
 }
 
@@ -1312,34 +1699,47 @@ static void say_waiting(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+	char w[64];
 
 	if (u)
 		fprintf(stderr,
-			"heed-trace: --usdt %s: no such probe in pid %d yet; attaching if "
-			"code it maps later has it\n",
-			u, (int)s->o.pid);
+			"heed-trace: --usdt %s: no such probe in %s yet; attaching if code "
+			"mapped later has it\n",
+			u, who(s, w, sizeof(w)));
 	if (f)
 		fprintf(stderr,
-			"heed-trace: --func %s: no function matches in pid %d yet; attaching if "
-			"code it maps later has it\n",
-			f, (int)s->o.pid);
+			"heed-trace: --func %s: no function matches in %s yet; attaching if "
+			"code mapped later has it\n",
+			f, who(s, w, sizeof(w)));
 }
 
 static int attach_all(struct state *s)
 {
+	struct heed_proc_maps one = {s->o.pid, &s->maps};
+	const struct heed_proc_maps *p = s->o.scope ? s->procs : &one;
+	size_t np = s->o.scope ? s->nprocs : 1;
+	struct heed_pids to = {&s->o.pid, 1};
 	char msg[1024];
 	int err, later = s->watch != NULL;
 
+	/* A probe in every process costs its hit in processes not selected too (a
+	 * uprobe on libc:malloc traps in the whole machine); a short -p list gets the
+	 * probes in its processes alone, a link per process and probe. */
+	if (s->o.scope) {
+		to.v = s->o.npids <= PER_PID_LINKS ? s->o.pids : NULL;
+		to.n = s->o.npids <= PER_PID_LINKS ? s->o.npids : 0;
+	}
+
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(s->o.pid, &s->maps, s->o.ops, s->o.usdt, s->o.nusdt, later,
+		err = heed_usdt_open(&to, p, np, s->sel, s->o.ops, s->o.usdt, s->o.nusdt, later,
 				     &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
 			return attach_failed(err, msg);
-		if (s->o.ops && s->src == HEED_OPS_NONE)
+		if (s->o.ops && msg[0])
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(s->o.pid, &s->maps, s->o.func, s->o.nfunc, later, &s->func,
+		err = heed_func_open(&to, p, np, s->sel, s->o.func, s->o.nfunc, later, &s->func,
 				     msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -1354,8 +1754,9 @@ static int attach_all(struct state *s)
 
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
-		so.tid = s->o.tid;
-		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
+		so.sel = s->sel;
+		err = heed_sampler_open(s->o.pid, s->o.scope ? NULL : &s->maps, &so, &s->prof, msg,
+					sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}
@@ -1364,8 +1765,9 @@ static int attach_all(struct state *s)
 
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
-		so.tid = s->o.tid;
-		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
+		so.sel = s->sel;
+		err = heed_sampler_open(s->o.pid, s->o.scope ? NULL : &s->maps, &so, &s->off, msg,
+					sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}
@@ -1377,14 +1779,29 @@ static int attach_all(struct state *s)
 			return attach_failed(err, msg);
 	}
 	if (!s->usdt && !s->func && !s->prof && !s->off) {
-		die_msg("nothing left to trace in pid %d", (int)s->o.pid);
+		die_msg("nothing left to trace in %s", s->what);
 		return -ENOENT;
 	}
 	say_waiting(s);
 	return 0;
 }
 
-/* Waits for the end: -d elapsed, a signal, or the target's exit; prints every -i. */
+/* Several processes given by -p: 1 once every one has exited. */
+static int listed_gone(const struct state *s)
+{
+	enum heed_target_kind kind;
+	size_t i;
+
+	if (!s->o.scope || !s->o.npids)
+		return 0;
+	for (i = 0; i < s->o.npids; i++)
+		if (!heed_target_kind(s->o.pids[i], &kind) && kind != HEED_TARGET_ZOMBIE)
+			return 0;
+	return 1;
+}
+
+/* Waits for the end: -d elapsed, a signal, the target's exit or, for -p A,B..., all
+ * of theirs; prints every -i. */
 static void run(struct state *s, int pidfd)
 {
 	double start = now_s(), next = s->o.interval, t;
@@ -1400,7 +1817,10 @@ static void run(struct state *s, int pidfd)
 			until = next;
 		t = now_s() - start;
 		ms = until - t > 1000 ? 1000000 : (int)((until - t) * 1000) + 1;
-		if (stop_signal)
+		/* Exits are looked for every 100 ms: a pidfd per process would not scale. */
+		if (s->o.scope && s->o.npids && ms > 100)
+			ms = 100;
+		if (stop_signal || listed_gone(s))
 			break;
 		pfd[0].revents = pfd[1].revents = 0;
 		if (poll(pfd, 2, ms < 0 ? 0 : ms) > 0 && pfd[1].revents)
@@ -1534,6 +1954,98 @@ static int command_status(int status)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/* The tasks the BPF programs count: the target (its thread with -t), or the
+ * selection of -p, -a, --comm and --cgroup. */
+static int make_select(struct state *s)
+{
+	struct heed_select_opts so = {0};
+	char msg[512];
+	int err;
+
+	if (s->o.scope) {
+		so.pids = s->o.pids;
+		so.npids = s->o.npids;
+		so.comm = s->o.comm;
+		so.cgroup = s->o.cgroup;
+	} else if (s->o.tid) {
+		so.tids = &s->o.tid;
+		so.ntids = 1;
+	} else {
+		so.pids = &s->o.pid;
+		so.npids = 1;
+	}
+	err = heed_select_new(&so, &s->sel, msg, sizeof(msg));
+	if (err)
+		die_msg("%s", msg);
+	return err;
+}
+
+/* Several processes (-p A,B, -a, --comm, --cgroup): --ops, --usdt and --func on the
+ * binaries the selected processes map now and, through the watch, on those any
+ * selected process maps later; the samplers on the selected tasks. Returns the
+ * exit status; main's cleanup closes what attach_all opened. */
+static int trace_several(struct state *s)
+{
+	char modes[64];
+	int err, rc = 1;
+	size_t i;
+
+	if (make_select(s))
+		goto cleanup;
+	err = read_selected(s);
+	if (err) {
+		die_msg("cannot read the processes of the selection: %s", strerror(-err));
+		goto cleanup;
+	}
+	/* The watch serves --ops, --usdt and --func: code mapped later gets them. */
+	if ((s->o.ops || s->o.nusdt || s->o.nfunc) && !watch_start(s))
+		goto cleanup;
+	if (attach_all(s))
+		goto cleanup;
+	snprintf(modes, sizeof(modes), "%s%s%s%s%s", s->usdt && s->src ? " ops" : "",
+		 s->o.nusdt ? " usdt" : "", s->func ? " func" : "", s->prof ? " profile" : "",
+		 s->off ? " offcpu" : "");
+	fprintf(stderr, "heed-trace: tracing %s (%zu process%s%s):%s%s\n", s->what, s->nprocs,
+		s->nprocs == 1 ? "" : "es", s->o.npids ? "" : " now, and those that join", modes,
+		s->o.duration ? "" : "; Ctrl-C to stop");
+	run(s, -1);
+	rc = report(s) ? 1 : 0;
+	if (check_unmatched(s) || s->late_failed)
+		rc = 1;
+	if (s->watch && heed_watch_lost(s->watch))
+		die_msg("%" PRIu64 " events of processes mapping new code were lost (ring buffer "
+			"full): code mapped then may not be traced",
+			heed_watch_lost(s->watch));
+cleanup:
+	for (i = 0; i < s->nprocs; i++)
+		heed_maps_free(&s->pmaps[i]);
+	free(s->pmaps);
+	free(s->procs);
+	while (s->nfiles)
+		free(s->files[--s->nfiles].path);
+	free(s->files);
+	return rc;
+}
+
+/* s->what for -a, --cgroup, --comm and -p lists: "all tasks", or the filters. */
+static void describe_scope(struct state *s)
+{
+	size_t n = 0, i;
+
+	if (!s->o.npids && !s->o.cgroup && !s->o.comm) {
+		snprintf(s->what, sizeof(s->what), "all tasks");
+		return;
+	}
+	for (i = 0; i < s->o.npids && n < sizeof(s->what); i++)
+		n += (size_t)snprintf(s->what + n, sizeof(s->what) - n, "%s%d", i ? "," : "pids ",
+				      (int)s->o.pids[i]);
+	if (s->o.cgroup && n < sizeof(s->what))
+		n += (size_t)snprintf(s->what + n, sizeof(s->what) - n, "%scgroup %s",
+				      n ? ", " : "", s->o.cgroup);
+	if (s->o.comm && n < sizeof(s->what))
+		snprintf(s->what + n, sizeof(s->what) - n, "%scomm %s", n ? ", " : "", s->o.comm);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {0};
@@ -1561,6 +2073,11 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	if (s.o.scope) {
+		describe_scope(&s);
+		rc = trace_several(&s);
+		goto cleanup;
+	}
 	if (s.o.cmd) {
 		err = heed_target_spawn(s.o.cmd, &s.o.pid);
 		if (err) {
@@ -1573,6 +2090,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	heed_target_comm(s.o.pid, s.comm, sizeof(s.comm));
+	snprintf(s.what, sizeof(s.what), "pid %d (%s)", (int)s.o.pid, s.comm);
 	if (check_target(&s.o, s.comm, kind))
 		return 1;
 	/* A kernel thread maps nothing. */
@@ -1582,6 +2100,8 @@ int main(int argc, char **argv)
 			(int)s.o.pid);
 		goto cleanup;
 	}
+	if (make_select(&s))
+		goto cleanup;
 	if (kind != HEED_TARGET_KTHREAD)
 		watch_start(&s);
 	if (attach_all(&s))
@@ -1615,6 +2135,7 @@ cleanup:
 	heed_slow_close(s.slow);
 	heed_sampler_close(s.prof);
 	heed_sampler_close(s.off);
+	heed_select_free(s.sel);
 	for (size_t i = 0; i < s.o.nslow; i++)
 		heed_slow_spec_free(&s.o.slow[i]);
 	if (pidfd >= 0)
@@ -1643,5 +2164,6 @@ cleanup:
 		free(s.written[--s.nwritten]);
 	free(s.written);
 	heed_maps_free(&s.maps);
+	free(s.o.pids);
 	return rc;
 }

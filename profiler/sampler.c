@@ -33,7 +33,7 @@
 #include "sampler.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct heed_sample) == 2208, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample) == 2240, "heed_sample ABI");
 _Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
@@ -58,6 +58,21 @@ struct pending {
 	struct held *held; /* SLOW_HELD, allocated at the first */
 };
 
+/* What user space keeps of one sampled process: created at its first sample from
+ * its maps then, kept after it exits (its last maps symbolize its stacks). */
+struct proc {
+	pid_t pid;
+	uint64_t exec_id;
+	int stale;	       /* pid exec'd since: no more samples of this program */
+	int no_maps;	       /* its maps could not be read: user frames are lost */
+	heed_unwinder *unw;    /* DWARF mode */
+	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
+	double refreshed;
+	struct proc *next; /* in its hash bucket */
+};
+
+#define PROC_BUCKETS 256
+
 struct heed_sampler {
 	struct sampler_cpu_bpf *prof;
 	struct sampler_off_bpf *off;
@@ -65,10 +80,12 @@ struct heed_sampler {
 	struct bpf_map *stats;
 	struct bpf_program *prog;
 	struct ring_buffer *rb;
-	heed_unwinder *unw;    /* DWARF mode */
-	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
-	double refreshed;
-	pid_t pid;
+	unsigned int stack_bytes; /* 0: frame pointers */
+	int unwind_auto;	  /* --unwind auto: fall back to frame pointers per process */
+	int one;		  /* one process traced: exec ids ignored (one state) */
+	struct proc *procs[PROC_BUCKETS];
+	size_t nprocs, procs_max;
+	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
 	pthread_t reader;
 	pthread_mutex_t lock; /* invariant 1 */
 	int reading, finished;
@@ -93,11 +110,23 @@ struct heed_sampler {
 #define RB_BYTES_DWARF (16u << 20)
 #define RB_BYTES_FP    (4u << 20)
 
-static uint64_t hash_stack(uint32_t flags, uint32_t nuser, uint32_t nkern, const uint64_t *pcs)
+/* What identifies a stack besides its addresses: the process and thread name. */
+struct who {
+	pid_t pid;
+	uint64_t exec_id;
+	char comm[16];
+};
+
+static uint64_t hash_stack(const struct who *w, uint32_t flags, uint32_t nuser, uint32_t nkern,
+			   const uint64_t *pcs)
 {
-	uint64_t h =
-		0x9e3779b97f4a7c15ULL ^ flags ^ ((uint64_t)nuser << 8) ^ ((uint64_t)nkern << 24);
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ flags ^ ((uint64_t)nuser << 8) ^
+		     ((uint64_t)nkern << 24) ^ ((uint64_t)(uint32_t)w->pid << 32) ^
+		     (w->exec_id * 0x9e3779b97f4a7c15ULL);
 	uint32_t i;
+
+	for (i = 0; i < sizeof(w->comm) && w->comm[i]; i++)
+		h = (h ^ (uint8_t)w->comm[i]) * 0x100000001b3ULL;
 
 	for (i = 0; i < nuser + nkern; i++) {
 		h ^= pcs[i];
@@ -107,10 +136,11 @@ static uint64_t hash_stack(uint32_t flags, uint32_t nuser, uint32_t nkern, const
 	return h;
 }
 
-static int same(const struct heed_raw_stack *e, uint32_t flags, uint32_t nuser, uint32_t nkern,
-		const uint64_t *pcs)
+static int same(const struct heed_raw_stack *e, const struct who *w, uint32_t flags, uint32_t nuser,
+		uint32_t nkern, const uint64_t *pcs)
 {
-	return e->flags == flags && e->nuser == nuser && e->nkern == nkern &&
+	return e->flags == flags && e->nuser == nuser && e->nkern == nkern && e->pid == w->pid &&
+	       e->exec_id == w->exec_id && !memcmp(e->comm, w->comm, sizeof(w->comm)) &&
 	       !memcmp(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
 }
 
@@ -129,7 +159,10 @@ static int grow_tab(heed_sampler *p)
 
 		if (!e)
 			continue;
-		j = hash_stack(e->flags, e->nuser, e->nkern, e->pcs) & (ncap - 1);
+		struct who w = {.pid = e->pid, .exec_id = e->exec_id};
+
+		memcpy(w.comm, e->comm, sizeof(w.comm));
+		j = hash_stack(&w, e->flags, e->nuser, e->nkern, e->pcs) & (ncap - 1);
 		while (nt[j])
 			j = (j + 1) & (ncap - 1);
 		nt[j] = e;
@@ -141,17 +174,17 @@ static int grow_tab(heed_sampler *p)
 }
 
 /* The entry of a stack, added with count 0 when new; NULL on -ENOMEM. */
-static struct heed_raw_stack *find_stack(heed_sampler *p, uint32_t flags, uint32_t nuser,
-					 uint32_t nkern, const uint64_t *pcs)
+static struct heed_raw_stack *find_stack(heed_sampler *p, const struct who *w, uint32_t flags,
+					 uint32_t nuser, uint32_t nkern, const uint64_t *pcs)
 {
 	struct heed_raw_stack *e;
 	size_t i;
 
 	if (grow_tab(p))
 		return NULL;
-	i = hash_stack(flags, nuser, nkern, pcs) & (p->cap - 1);
+	i = hash_stack(w, flags, nuser, nkern, pcs) & (p->cap - 1);
 	while (p->tab[i]) {
-		if (same(p->tab[i], flags, nuser, nkern, pcs))
+		if (same(p->tab[i], w, flags, nuser, nkern, pcs))
 			return p->tab[i];
 		i = (i + 1) & (p->cap - 1);
 	}
@@ -162,6 +195,9 @@ static struct heed_raw_stack *find_stack(heed_sampler *p, uint32_t flags, uint32
 	e->flags = flags;
 	e->nuser = nuser;
 	e->nkern = nkern;
+	e->pid = w->pid;
+	e->exec_id = w->exec_id;
+	memcpy(e->comm, w->comm, sizeof(e->comm));
 	memcpy(e->pcs, pcs, (nuser + nkern) * sizeof(*pcs));
 	p->tab[i] = e;
 	p->used++;
@@ -211,9 +247,79 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static struct proc *proc_find(const heed_sampler *p, pid_t pid, uint64_t exec_id)
+{
+	struct proc *pr = p->procs[(uint32_t)pid % PROC_BUCKETS];
+
+	while (pr && (pr->pid != pid || pr->exec_id != exec_id))
+		pr = pr->next;
+	return pr;
+}
+
+static void proc_free(struct proc *pr)
+{
+	heed_unwinder_free(pr->unw);
+	heed_maps_free(&pr->maps);
+	free(pr);
+}
+
+/* The state of process pid from maps (read now when NULL), created at its first
+ * sample; NULL when there is no room (counted) or no memory (p->err). A process
+ * whose maps cannot be read (gone already) gets a state without them. */
+static struct proc *proc_get(heed_sampler *p, pid_t pid, uint64_t exec_id,
+			     const struct heed_maps *maps)
+{
+	struct proc *pr = proc_find(p, pid, exec_id), *o;
+	struct heed_maps fresh = {0};
+	int rc;
+
+	if (pr)
+		return pr;
+	if (p->nprocs >= p->procs_max) {
+		p->procs_dropped++;
+		return NULL;
+	}
+	pr = calloc(1, sizeof(*pr));
+	if (!pr) {
+		p->err = -ENOMEM;
+		return NULL;
+	}
+	pr->pid = pid;
+	pr->exec_id = exec_id;
+	if (!maps) {
+		if (heed_maps_read(pid, &fresh))
+			pr->no_maps = 1;
+		maps = &fresh;
+	}
+	rc = pr->no_maps ? 0 : heed_maps_parse(maps->text, maps->len, &pr->maps);
+	if (!rc && !pr->no_maps && p->stack_bytes) {
+		rc = heed_unwinder_new(pid, maps, &pr->unw);
+		/* auto: frame pointers are still better than nothing. */
+		if (rc && rc != -ENOMEM && p->unwind_auto)
+			rc = 0;
+	}
+	heed_maps_free(&fresh);
+	if (rc == -ENOMEM) {
+		proc_free(pr);
+		p->err = -ENOMEM;
+		return NULL;
+	}
+	if (rc)
+		pr->no_maps = 1;
+	/* A new program of pid: the older ones get no more samples. */
+	for (o = p->procs[(uint32_t)pid % PROC_BUCKETS]; o; o = o->next)
+		if (o->pid == pid)
+			o->stale = 1;
+	pr->next = p->procs[(uint32_t)pid % PROC_BUCKETS];
+	p->procs[(uint32_t)pid % PROC_BUCKETS] = pr;
+	p->nprocs++;
+	return pr;
+}
+
 /* The user part of a sample into p->pcs; returns its flags. */
 static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t *nuser)
 {
+	struct proc *pr;
 	size_t n = 0;
 	int complete;
 	uint64_t t0;
@@ -221,19 +327,27 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 	*nuser = 0;
 	if (s->flags & HEED_SAMPLE_F_NO_USER)
 		return HEED_RAW_NO_USER;
-	if (!(s->flags & HEED_SAMPLE_F_REGS)) {
+	/* A kernel thread (or the idle task): no user part, nothing lost. */
+	if (!(s->flags & HEED_SAMPLE_F_REGS) && !s->nuser)
+		return 0;
+	pr = proc_get(p, (pid_t)s->pid, p->one ? 0 : s->exec_id, NULL);
+	if (!pr || pr->no_maps)
+		return HEED_RAW_NO_USER;
+	if (!(s->flags & HEED_SAMPLE_F_REGS) || !pr->unw) {
 		/* The kernel's frame-pointer walk: whether a full one reached the
 		 * outermost frame cannot be known. */
+		if (s->flags & HEED_SAMPLE_F_REGS)
+			return HEED_RAW_NO_USER; /* a copy, and no CFI unwinder for it */
 		*nuser = s->nuser;
 		memcpy(p->pcs, s->uips, s->nuser * sizeof(*p->pcs));
 		for (n = 0; n < s->nuser; n++)
-			if (heed_maps_refresh(p->pid, &p->maps, p->pcs[n],
-					      HEED_UNWIND_REFRESH_MS / 1e3, &p->refreshed))
+			if (heed_maps_refresh(pr->pid, &pr->maps, p->pcs[n],
+					      HEED_UNWIND_REFRESH_MS / 1e3, &pr->refreshed))
 				break;
 		return s->nuser == HEED_STACK_DEPTH ? HEED_RAW_TRUNCATED : 0;
 	}
 	t0 = mono_ns();
-	heed_unwinder_run(p->unw, (const uint64_t *)s->regs, s + 1, s->stack_len, p->pcs,
+	heed_unwinder_run(pr->unw, (const uint64_t *)s->regs, s + 1, s->stack_len, p->pcs,
 			  UNWIND_MAX_FRAMES, &n, &complete);
 	p->unwind_ns += mono_ns() - t0;
 	p->unwound++;
@@ -316,7 +430,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct heed_raw_stack *e;
 	struct pending *pd;
 	uint32_t flags, nuser, nkern;
-
+	struct who w = {0};
 	int h;
 
 	if (size < sizeof(struct heed_sample_in)) {
@@ -346,7 +460,12 @@ static int on_record(void *ctx, void *data, size_t size)
 		p->bad++;
 		return 0;
 	}
+	w.pid = (pid_t)s->pid;
+	w.exec_id = p->one ? 0 : s->exec_id;
+	memcpy(w.comm, s->comm, sizeof(w.comm) - 1);
 	flags = user_part(p, s, &nuser);
+	if (p->err)
+		return p->err;
 	if (s->flags & HEED_SAMPLE_F_NO_KERN)
 		flags |= HEED_RAW_NO_KERN;
 	if (s->kind == HEED_SAMPLE_OUT && s->count)
@@ -356,7 +475,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* A kernel stack ends at its first 0. */
 	for (nkern = 0; nkern < s->nkern && s->kips[nkern]; nkern++)
 		p->pcs[nuser + nkern] = s->kips[nkern];
-	e = find_stack(p, flags, nuser, nkern, p->pcs);
+	e = find_stack(p, &w, flags, nuser, nkern, p->pcs);
 	if (!e) {
 		p->err = -ENOMEM;
 		return -ENOMEM;
@@ -482,7 +601,7 @@ static void size_maps(struct bpf_map *scratch, struct bpf_map *samples, unsigned
 	bpf_map__set_max_entries(samples, stack_bytes ? RB_BYTES_DWARF : RB_BYTES_FP);
 }
 
-static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes, int slow_fd,
+static int load(heed_sampler *p, const heed_select *sel, unsigned int stack_bytes, int slow_fd,
 		char *err, size_t errlen)
 {
 	const char *what = p->off ? "offcpu" : "profile";
@@ -498,15 +617,14 @@ static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes,
 			 strerror(-rc));
 		return rc;
 	}
+	rc = heed_select_reuse(sel, p->prof ? p->prof->obj : p->off->obj, err, errlen);
+	if (rc)
+		return rc;
 	if (p->prof) {
-		p->prof->rodata->targ_tgid = (__u32)pid;
-		p->prof->rodata->targ_tid = (__u32)tid;
 		p->prof->rodata->stack_bytes = stack_bytes;
 		size_maps(p->prof->maps.scratch, p->prof->maps.samples, stack_bytes);
 		rc = sampler_cpu_bpf__load(p->prof);
 	} else {
-		p->off->rodata->targ_tgid = (__u32)pid;
-		p->off->rodata->targ_tid = (__u32)tid;
 		p->off->rodata->stack_bytes = stack_bytes;
 		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
 		rc = sampler_off_bpf__load(p->off);
@@ -550,26 +668,37 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	heed_sampler *p = calloc(1, sizeof(*p));
 	unsigned int stack_bytes = 0;
 	struct bpf_link *l;
-	int rc;
+	struct proc *pr;
+	int rc = 0;
 
 	*out = NULL;
 	err[0] = 0;
 	if (!p)
 		return -ENOMEM;
-	p->pid = pid;
 	pthread_mutex_init(&p->lock, NULL);
+	p->procs_max = o->procs_max ? o->procs_max : HEED_SAMPLER_PROCS_DEFAULT;
 	if (o->unwind != HEED_UNWIND_FP)
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
-	rc = heed_maps_parse(maps->text, maps->len, &p->maps);
-	if (!rc && stack_bytes) {
-		rc = heed_unwinder_new(pid, maps, &p->unw);
-		/* auto: frame pointers are still better than nothing, and the stats
-		 * say which unwinding ran. */
-		if (rc && rc != -ENOMEM && o->unwind == HEED_UNWIND_AUTO)
-			rc = stack_bytes = 0;
-		if (rc)
-			snprintf(err, errlen, "cannot set up DWARF unwinding of pid %d: %s",
-				 (int)pid, strerror(-rc));
+	p->stack_bytes = stack_bytes;
+	p->unwind_auto = o->unwind == HEED_UNWIND_AUTO;
+	if (pid > 0 && maps) {
+		/* One process: its unwinder set up now, from the maps at attach. With
+		 * --unwind auto, one that cannot be (no CFI usable) falls back to frame
+		 * pointers for the whole trace, and the stats say which unwinding ran. */
+		p->unwind_auto = 0;
+		p->one = 1;
+		pr = proc_get(p, pid, 0, maps);
+
+		rc = pr ? 0 : p->err ? p->err : -ENOMEM;
+		if (!rc && pr->no_maps && stack_bytes && o->unwind == HEED_UNWIND_AUTO) {
+			pr->no_maps = 0;
+			p->stack_bytes = stack_bytes = 0;
+		} else if (!rc && pr->no_maps) {
+			rc = stack_bytes ? -EINVAL : -ESRCH;
+			snprintf(err, errlen, "cannot set up %s of pid %d",
+				 stack_bytes ? "DWARF unwinding" : "the maps", (int)pid);
+		}
+		p->unwind_auto = o->unwind == HEED_UNWIND_AUTO;
 	}
 	if (rc)
 		goto cleanup;
@@ -583,7 +712,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 			 o->offcpu ? "offcpu" : "profile", strerror(-rc));
 		goto cleanup;
 	}
-	rc = load(p, pid, o->tid, stack_bytes, o->slow_fd, err, errlen);
+	rc = load(p, o->sel, stack_bytes, o->slow_fd, err, errlen);
 	if (rc)
 		goto cleanup;
 	if (p->prof) {
@@ -623,8 +752,10 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 	st->u_failed = v[HEED_STACK_U_FAILED];
 	st->k_failed = v[HEED_STACK_K_FAILED];
 	st->dropped = v[HEED_STACK_RB_FULL] + v[HEED_STACK_STARTS_FULL] + p->bad;
+	st->procs = p->nprocs;
+	st->procs_dropped = p->procs_dropped;
 	st->truncated = p->truncated;
-	st->unwind = p->unw ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
+	st->unwind = p->stack_bytes ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
 	st->unwound = p->unwound;
 	st->unwind_ns = p->unwind_ns;
 	st->prog_misses = heed_prog_misses(bpf_program__fd(p->prog));
@@ -651,11 +782,59 @@ int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v,
 	return 0;
 }
 
-const struct heed_maps *heed_sampler_maps(heed_sampler *p)
+static const struct heed_maps *proc_maps(const struct proc *pr)
 {
+	return pr->unw ? heed_unwinder_maps(pr->unw) : &pr->maps;
+}
+
+const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid, uint64_t exec_id)
+{
+	const struct proc *pr;
+
 	/* The reader thread replaces the maps it refreshes: stop it first. */
 	finish(p);
-	return p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
+	pr = proc_find(p, pid, exec_id);
+	return pr && !pr->no_maps ? proc_maps(pr) : NULL;
+}
+
+int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct heed_maps *maps)
+{
+	const struct proc *pr;
+	int err = -ENOENT;
+
+	memset(maps, 0, sizeof(*maps));
+	if (!p->finished)
+		pthread_mutex_lock(&p->lock);
+	pr = proc_find(p, pid, exec_id);
+	if (pr && !pr->no_maps)
+		err = heed_maps_parse(proc_maps(pr)->text, proc_maps(pr)->len, maps);
+	if (!p->finished)
+		pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+void heed_sampler_prune(heed_sampler *p)
+{
+	struct proc **pp;
+	size_t b;
+
+	if (!p->finished)
+		pthread_mutex_lock(&p->lock);
+	for (b = 0; b < PROC_BUCKETS; b++) {
+		for (pp = &p->procs[b]; *pp;) {
+			struct proc *pr = *pp;
+
+			if (!pr->stale && (kill(pr->pid, 0) == 0 || errno != ESRCH)) {
+				pp = &pr->next;
+				continue;
+			}
+			*pp = pr->next;
+			proc_free(pr);
+			p->nprocs--;
+		}
+	}
+	if (!p->finished)
+		pthread_mutex_unlock(&p->lock);
 }
 
 int heed_sampler_rb_fd(const heed_sampler *p)
@@ -713,7 +892,14 @@ void heed_sampler_close(heed_sampler *p)
 	ring_buffer__free(p->rb);
 	sampler_cpu_bpf__destroy(p->prof);
 	sampler_off_bpf__destroy(p->off);
-	heed_unwinder_free(p->unw);
+	for (i = 0; i < PROC_BUCKETS; i++) {
+		while (p->procs[i]) {
+			struct proc *pr = p->procs[i];
+
+			p->procs[i] = pr->next;
+			proc_free(pr);
+		}
+	}
 	for (i = 0; i < p->cap; i++)
 		free(p->tab[i]);
 	free(p->tab);
@@ -726,7 +912,6 @@ void heed_sampler_close(heed_sampler *p)
 	for (i = 0; i < p->pcap; i++)
 		free(p->pend[i].held);
 	free(p->pend);
-	heed_maps_free(&p->maps);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -758,8 +943,12 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 
 		if (!pd->used || !pd->st)
 			continue;
+		struct who w = {.pid = pd->st->pid, .exec_id = pd->st->exec_id};
+
+		memcpy(w.comm, pd->st->comm, sizeof(w.comm));
 		/* NULL when out of memory: that thread's next switch-in goes uncounted. */
-		pd->st = find_stack(p, pd->st->flags, pd->st->nuser, pd->st->nkern, pd->st->pcs);
+		pd->st =
+			find_stack(p, &w, pd->st->flags, pd->st->nuser, pd->st->nkern, pd->st->pcs);
 	}
 	for (i = 0; i < cap; i++) {
 		if (!old[i])
@@ -775,27 +964,18 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 	return 0;
 }
 
-int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
-		      struct heed_maps *maps)
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 {
-	const struct heed_maps *m;
 	int err;
 
 	*v = NULL;
 	*n = 0;
-	memset(maps, 0, sizeof(*maps));
 	if (p->finished)
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
 	err = p->err;
-	if (!err) {
-		m = p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
-		err = heed_maps_parse(m->text, m->len, maps);
-	}
 	if (!err)
 		err = take_locked(p, v, n);
 	pthread_mutex_unlock(&p->lock);
-	if (err)
-		heed_maps_free(maps);
 	return err;
 }

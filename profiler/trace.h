@@ -18,7 +18,9 @@
 #include <sys/types.h>
 
 #include "lathist.h"
+#include "links.h"
 #include "procmaps.h"
+#include "select.h"
 #include "slow.h"
 
 enum heed_ops_source {
@@ -29,21 +31,31 @@ enum heed_ops_source {
 
 typedef struct heed_usdt heed_usdt;
 
+/* A process whose binaries are traced, and its maps. */
+struct heed_proc_maps {
+	pid_t pid;
+	const struct heed_maps *maps;
+};
+
 /* Attaches --ops (when ops) and one slot per probe matching each "PROV:NAME[:argN]"
  * spec (NAME a glob; a "X__start"/"X__done" pair becomes one timed slot "PROV:X") in
- * the executable and libraries of maps, once per (binary, probe). With ops but no
- * heed probes in the target, *src is HEED_OPS_NONE and err says so while the call
- * still succeeds if --usdt attached something or nusdt == 0 (-ENOENT when nothing
- * matched and no spec waits for later code). Without later, -ENOENT when a spec
- * matches nothing; with later (heed_usdt_refresh will see code mapped later) that is
- * allowed and heed_usdt_unmatched tells at the end. specs must outlive the returned
- * object. */
-int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
-		   size_t nspecs, int later, heed_usdt **out, enum heed_ops_source *src, char *err,
-		   size_t errlen);
-/* Attaches what maps (read again after an exec or a dlopen) newly holds for --ops and
- * the specs; *src as for open. Returns 0, -E2BIG when the histogram map is full, or
- * an attach error (err says which). */
+ * the executables and libraries the nprocs processes map (each binary once,
+ * whichever processes map it), once per (binary, probe), in the processes of to
+ * (links.h: listed ones, or every process mapping the binary); whichever, the BPF
+ * programs count only the tasks sel (select.h) selects. Some processes without
+ * heed probes: err names them while the call succeeds; with none having any, *src
+ * is HEED_OPS_NONE and the call still succeeds if --usdt attached something or
+ * nusdt == 0 (-ENOENT when nothing matched and no spec waits for later code).
+ * Without later, -ENOENT when a spec matches nothing; with later (heed_usdt_refresh
+ * will see code mapped later) that is allowed and heed_usdt_unmatched tells at the
+ * end. specs must outlive the returned object. */
+int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
+		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen);
+/* Attaches what maps (read again after an exec or a dlopen, or of one more process)
+ * newly holds for --ops and the specs; *src as for open. Returns the number of
+ * probes newly attached (err then lists their files, "" for none), -E2BIG when the
+ * histogram map is full, or an attach error (err says which). */
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen);
 /* The first spec that has matched no probe so far, or NULL. */
@@ -56,33 +68,44 @@ void heed_usdt_close(heed_usdt *u);
 
 typedef struct heed_func heed_func;
 
-/* Attaches a uprobe and a uretprobe to each function matching any glob, once per
- * (file, offset); "LIB:GLOB" limits a glob to mapped files whose name starts with LIB
- * ("libc:malloc"), a bare glob searches the executable and every library; an IFUNC
- * is attached at the implementation the process resolved it to. -ENOENT: a glob
- * matched nothing (allowed with later, as for heed_usdt_open). globs must outlive
- * the returned object. */
-int heed_func_open(pid_t pid, const struct heed_maps *maps, char *const *globs, size_t nglobs,
-		   int later, heed_func **out, char *err, size_t errlen);
-/* Attaches the functions maps newly holds (see heed_usdt_refresh). */
-int heed_func_refresh(heed_func *f, const struct heed_maps *maps, char *err, size_t errlen);
+/* Attaches a uprobe and a uretprobe to each function matching any glob in the files
+ * the nprocs processes map, once per (file, offset), in the processes of to (as
+ * heed_usdt_open); "LIB:GLOB" limits a glob to
+ * mapped files whose name starts with LIB ("libc:malloc"), a bare glob searches the
+ * executable and every library; an IFUNC is attached at the implementation the
+ * process mapping it resolved it to. -ENOENT: a glob matched nothing (allowed with
+ * later, as for heed_usdt_open). globs must outlive the returned object. */
+int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
+		   heed_func **out, char *err, size_t errlen);
+/* Attaches the functions that p's maps newly hold; returns their number or an
+ * error (see heed_usdt_refresh). */
+int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen);
 const char *heed_func_unmatched(const heed_func *f);
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
 void heed_func_close(heed_func *f);
 
 typedef struct heed_watch heed_watch;
 
-/* Watches pid for new code: an exec, or the dynamic linker (found in maps) having
- * mapped a program's or a dlopen's libraries. With stop, the target is stopped
- * (SIGSTOP) at each event until heed_watch_poll's caller has attached to the new
- * code and sent SIGCONT. */
-int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watch **out, char *err,
-		    size_t errlen);
+/* Watches pid (or, with -1, every process) for new code: an exec,
+ * or the dynamic linker (found in maps) having mapped a program's or a dlopen's
+ * libraries. With stop, the process is stopped (SIGSTOP) at each event until
+ * heed_watch_poll's caller has attached to the new code and sent SIGCONT. */
+int heed_watch_open(pid_t pid, const struct heed_maps *maps, const heed_select *sel, int stop,
+		    heed_watch **out, char *err, size_t errlen);
 /* An fd that polls readable when events are pending. */
 int heed_watch_fd(const heed_watch *w);
-/* Consumes pending events: *exec is set when one was an exec, *stopped when the
- * target was stopped. Returns the number of events or a negative errno. */
-int heed_watch_poll(heed_watch *w, int *exec, int *stopped);
+/* A process that mapped new code. */
+struct heed_watch_proc {
+	pid_t pid;
+	int exec; /* it exec'd: a new program */
+};
+/* Consumes pending events: *procs (owned by w, valid until the next poll) gets the
+ * distinct processes they came from, *n of them; *stopped is set when one was
+ * stopped. Returns the number of events or a negative errno. */
+int heed_watch_poll(heed_watch *w, const struct heed_watch_proc **procs, size_t *n, int *stopped);
+/* Events the ring buffer had no room for: code mapped then may not be traced. */
+uint64_t heed_watch_lost(const heed_watch *w);
 /* Watches the dynamic linker of maps too when it is a new one (after an exec). */
 int heed_watch_update(heed_watch *w, const struct heed_maps *maps, char *err, size_t errlen);
 void heed_watch_close(heed_watch *w);
@@ -106,8 +129,12 @@ struct heed_sampler_opts {
 	enum heed_unwind unwind;
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
 	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
-	pid_t tid;		  /* 0: every thread of the process; else only this one */
+	const heed_select *sel;	  /* the tasks sampled (select.h) */
+	size_t procs_max;	  /* processes with user-space state; 0: the default */
 };
+
+/* Processes whose maps, unwinder and symbols a sampler keeps at once by default. */
+#define HEED_SAMPLER_PROCS_DEFAULT 1024
 
 struct heed_sampler_stats {
 	uint64_t samples;	 /* profile: samples; offcpu: switches back onto a CPU */
@@ -120,6 +147,8 @@ struct heed_sampler_stats {
 				  * unwinding for this process) */
 	uint64_t unwound;	 /* DWARF: samples unwound, and the time it took */
 	uint64_t unwind_ns;
+	uint64_t procs;		/* processes with state now */
+	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
 };
 
 /* One distinct stack, as counted: pcs holds nuser user addresses, the sampled one
@@ -133,19 +162,40 @@ struct heed_raw_stack {
 	uint64_t count;	     /* samples, or ns off-CPU */
 	uint64_t slow, fast; /* --slow: of count, held by slow and fast operations */
 	uint32_t nuser, nkern, flags;
+	pid_t pid;	  /* the process (tgid); 0 the idle task */
+	uint64_t exec_id; /* which program of pid (an exec makes a new one); 0 with one
+			   * process traced, whose maps are re-read instead */
+	char comm[16];	  /* the thread's name at the sample, NUL-terminated */
 	uint64_t pcs[];
 };
 
-/* Loads and attaches the sampler for pid, whose maps at attach are *maps; records
- * are read and unwound by a thread of its own until the first _stats, _stacks or
- * _maps call, which stop the sampling. */
+/* Loads and attaches the sampler for the tasks of o->sel; records are read and
+ * unwound by a thread of its own until the first _stats, _stacks or _maps call,
+ * which stop the sampling. Each sampled process gets user-space state (its maps,
+ * its unwinder) at its first sample, from its maps then, and a new one at its first
+ * sample after an exec (a new program), each kept after it exits or execs: a
+ * process that exits before its first sample is read loses its user frames
+ * ("[lost user stack]"). At most o->procs_max processes have state at once;
+ * samples of others are counted (procs_dropped) with their kernel frames only.
+ * With pid > 0 and maps, pid's state is made now from maps (the process traced
+ * alone: an unwinder that cannot be set up is an error, or with --unwind auto
+ * makes the whole trace walk frame pointers). */
 int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed_sampler_opts *o,
 		      heed_sampler **out, char *err, size_t errlen);
 int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st);
-/* The distinct stacks with a count (owned by p), and the latest maps seen: the
- * snapshot at attach, or the maps re-read since when an address fell outside it. */
+/* The distinct stacks with a count (owned by p), and the latest maps seen of process
+ * pid: the snapshot at its first sample, or the maps re-read since when an address
+ * fell outside it; NULL when it has none (a kernel thread, idle, no room). */
 int heed_sampler_stacks(heed_sampler *p, const struct heed_raw_stack *const **v, size_t *n);
-const struct heed_maps *heed_sampler_maps(heed_sampler *p);
+const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid, uint64_t exec_id);
+/* While sampling or after: copies the latest maps of pid (its program exec_id, as
+ * the stacks say) to *maps (free with heed_maps_free). Returns 0, -ENOENT (no state
+ * for it) or -ENOMEM. */
+int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct heed_maps *maps);
+/* Forgets the processes that have exited or exec'd another program (after their
+ * stacks were taken), so that the state of a long trace stays bounded by the live
+ * processes. */
+void heed_sampler_prune(heed_sampler *p);
 /* --slow: the stacks held by slow (slow = 1) or fast operations, with their count
  * in that profile (owned by p); the ring buffer heed_slow_attach sends the ends of
  * operations through; what was held per slot. */
@@ -161,11 +211,10 @@ struct heed_sampler_slow {
 int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st);
 /* While sampling goes on (before any _stats, _stacks or _maps call): moves the stacks
  * counted since the open or the last take to *v (n of them, each with a count; free
- * with heed_raw_stacks_free) and copies the latest maps seen to *maps (free with
- * heed_maps_free), so that memory stays flat over a long trace. Returns 0, -EINVAL
- * (sampling has stopped), -ENOMEM or the reader's error. */
-int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
-		      struct heed_maps *maps);
+ * with heed_raw_stacks_free), so that memory stays flat over a long trace (the maps
+ * of their processes: heed_sampler_maps_copy). Returns 0, -EINVAL (sampling has
+ * stopped), -ENOMEM or the reader's error. */
+int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n);
 void heed_raw_stacks_free(struct heed_raw_stack **v, size_t n);
 void heed_sampler_close(heed_sampler *p);
 

@@ -12,6 +12,7 @@
 #include "elfinfo.h"
 #include "links.h"
 #include "probe_abi.h"
+#include "target.h"
 #include "usdt.h"
 #include "usdt.skel.h"
 
@@ -53,6 +54,13 @@ struct plans {
 	size_t n, cap;
 };
 
+/* A binary looked at once: its probes are planned at first sight, whichever
+ * process maps it; ops says it has heed's (the batch or start/done pairs). */
+struct seen {
+	char *path;
+	int ops;
+};
+
 struct heed_usdt {
 	struct usdt_bpf *skel;
 	struct heed_links links;
@@ -60,7 +68,9 @@ struct heed_usdt {
 	size_t max_slots;   /* the histogram map's size */
 	struct plans plans; /* v[0..attached) are attached */
 	size_t attached;
-	pid_t pid;
+	struct seen *seen;
+	size_t nseen;
+	struct heed_pids to; /* the processes attached in */
 	int ops;
 	enum heed_ops_source src;
 	char *const *specs;
@@ -260,32 +270,29 @@ static int plan_pair(struct plans *p, const struct bin *b, const char *prov, con
 	return err;
 }
 
-static int plan_ops(struct bin *bins, size_t nb, struct plans *p, enum heed_ops_source *src)
+/* Plans --ops in binary b: its batch probe, else its start/done pairs (a binary of an
+ * older libheed). *has is set when b has either. */
+static int plan_ops(const struct bin *b, struct plans *p, enum heed_ops_source *src, int *has)
 {
-	size_t i, op;
+	const struct heed_elf_usdt *batch = find_note(b, "heed", "ops__batch");
+	size_t op;
 	int err;
 
-	for (i = 0; i < nb; i++) {
-		const struct heed_elf_usdt *batch = find_note(&bins[i], "heed", "ops__batch");
-
-		if (batch) {
-			*src = HEED_OPS_BATCH;
-			err = plan_add_batch(p, bins[i].path, batch->provider, batch->name, 0, 1);
-			if (err)
-				return err;
-		}
+	*has = 0;
+	if (batch) {
+		*has = 1;
+		*src = HEED_OPS_BATCH;
+		return plan_add_batch(p, b->path, batch->provider, batch->name, 0, 1);
 	}
-	if (*src == HEED_OPS_BATCH)
-		return 0;
-	for (i = 0; i < nb; i++) {
-		for (op = 0; op < HEED_USDT_OPS; op++) {
-			err = plan_pair(p, &bins[i], "heed", op_probes[op], op, op_rc_args[op], 1);
-			if (err == -ENOENT)
-				continue;
-			if (err)
-				return err;
+	for (op = 0; op < HEED_USDT_OPS; op++) {
+		err = plan_pair(p, b, "heed", op_probes[op], op, op_rc_args[op], 1);
+		if (err == -ENOENT)
+			continue;
+		if (err)
+			return err;
+		*has = 1;
+		if (*src == HEED_OPS_NONE)
 			*src = HEED_OPS_START_DONE;
-		}
 	}
 	return 0;
 }
@@ -396,94 +403,191 @@ static long plan_spec(heed_usdt *u, struct bin *bins, size_t nb, const char *spe
 	return matched;
 }
 
-/* Plans what maps holds for --ops and the specs (those not planned yet), and attaches
- * the new plans. Spec errors are reported at open, where maps first match. */
-static int update(heed_usdt *u, const struct heed_maps *maps, char *err, size_t errlen)
+/* The seen entry of path, or NULL. */
+static const struct seen *seen_find(const heed_usdt *u, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < u->nseen; i++)
+		if (!strcmp(u->seen[i].path, path))
+			return &u->seen[i];
+	return NULL;
+}
+
+static int seen_add(heed_usdt *u, const char *path, int ops)
+{
+	struct seen *nv = realloc(u->seen, (u->nseen + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	u->seen = nv;
+	nv[u->nseen].path = strdup(path);
+	if (!nv[u->nseen].path)
+		return -ENOMEM;
+	nv[u->nseen++].ops = ops;
+	return 0;
+}
+
+/* Says why spec i could not be planned (got, from plan_spec) in err; returns the
+ * error to give. */
+static int spec_error(const heed_usdt *u, size_t i, long got, char *err, size_t errlen)
+{
+	if (got == -EINVAL || got == -EDOM) {
+		snprintf(err, errlen,
+			 got == -EINVAL ? "--usdt %s: expected PROVIDER:NAME or "
+					  "PROVIDER:NAME:argN (N from 0 to 11)"
+					: "--usdt %s: no matching probe has such an argument",
+			 u->specs[i]);
+		return -EINVAL;
+	}
+	if (got == -EEXIST) {
+		snprintf(err, errlen,
+			 "--usdt %s: a probe it matches is traced already, by --ops or by "
+			 "another --usdt counting its errors differently",
+			 u->specs[i]);
+		return -EINVAL;
+	}
+	if (got == -E2BIG)
+		snprintf(err, errlen, "--usdt %s: more probes than the %zu slots", u->specs[i],
+			 u->max_slots ? u->max_slots : (size_t)0xffff);
+	return (int)got;
+}
+
+/* Plans --ops and the specs in the binaries of maps not seen before (each binary is
+ * planned once, whichever processes map it); *has_ops is set when one of maps'
+ * binaries, new or seen, has heed's probes. Spec errors are reported at open, where
+ * maps first match. */
+static int plan_maps(heed_usdt *u, const struct heed_maps *maps, int *has_ops, char *err,
+		     size_t errlen)
 {
 	struct bin *bins = NULL;
-	size_t nb = 0, i;
+	const struct seen *old;
+	size_t nb = 0, i, k;
 	long got;
-	int rc;
+	int rc, has;
 
+	*has_ops = 0;
 	rc = list_bins(maps, &bins, &nb);
 	if (rc)
 		return rc;
-	for (i = 0; i < nb; i++) {
+	for (i = k = 0; i < nb; i++) {
+		old = seen_find(u, bins[i].path);
+		if (old)
+			*has_ops |= old->ops;
+		else
+			bins[k++] = bins[i];
+	}
+	nb = k;
+	for (i = 0; i < nb && !rc; i++) {
 		/* A file we cannot read has no probes we could attach to anyway. */
 		if (heed_elf_usdt(bins[i].path, &bins[i].notes, &bins[i].n))
 			bins[i].n = 0;
+		has = 0;
+		if (u->ops)
+			rc = plan_ops(&bins[i], &u->plans, &u->src, &has);
+		*has_ops |= has;
+		if (!rc)
+			rc = seen_add(u, bins[i].path, has);
 	}
-	if (u->ops && u->src == HEED_OPS_NONE) {
-		rc = plan_ops(bins, nb, &u->plans, &u->src);
-		if (rc)
-			goto cleanup;
-	}
-	for (i = 0; i < u->nspecs; i++) {
+	for (i = 0; i < u->nspecs && !rc; i++) {
 		got = plan_spec(u, bins, nb, u->specs[i], &u->plans);
-		if (got == -EINVAL || got == -EDOM) {
-			snprintf(err, errlen,
-				 got == -EINVAL
-					 ? "--usdt %s: expected PROVIDER:NAME or "
-					   "PROVIDER:NAME:argN (N from 0 to 11)"
-					 : "--usdt %s: no matching probe has such an argument",
-				 u->specs[i]);
-			rc = -EINVAL;
-			goto cleanup;
-		}
-		if (got == -EEXIST) {
-			snprintf(err, errlen,
-				 "--usdt %s: a probe it matches is traced already, by --ops or by "
-				 "another --usdt counting its errors differently",
-				 u->specs[i]);
-			rc = -EINVAL;
-			goto cleanup;
-		}
-		if (got == -E2BIG) {
-			snprintf(err, errlen, "--usdt %s: more probes than the %zu slots",
-				 u->specs[i], u->max_slots ? u->max_slots : (size_t)0xffff);
-			rc = (int)got;
-			goto cleanup;
-		}
-		if (got < 0) {
-			rc = (int)got;
-			goto cleanup;
-		}
-		u->matched[i] |= got > 0;
+		if (got < 0)
+			rc = spec_error(u, i, got, err, errlen);
+		else
+			u->matched[i] |= got > 0;
 	}
-	if (!u->skel) {
-		rc = 0;
-		goto cleanup;
-	}
-	for (; u->attached < u->plans.n; u->attached++) {
-		const struct plan *pl = &u->plans.v[u->attached];
-		struct bpf_program *prog =
-			pl->batch ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_usdt_hit;
-		struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
-		struct bpf_link *l;
-
-		l = bpf_program__attach_usdt(prog, u->pid, pl->path, pl->prov, pl->name, &o);
-		if (!l) {
-			rc = -errno;
-			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s: %s", pl->prov,
-				 pl->name, pl->path, strerror(-rc));
-			goto cleanup;
-		}
-		rc = heed_links_add(&u->links, l);
-		if (rc)
-			goto cleanup;
-	}
-cleanup:
 	free_bins(bins, nb);
 	return rc;
 }
 
-int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const *specs,
-		   size_t nspecs, int later, heed_usdt **out, enum heed_ops_source *src, char *err,
-		   size_t errlen)
+struct plan_attach {
+	heed_usdt *u;
+	const struct plan *pl;
+};
+
+static struct bpf_link *attach_plan(pid_t pid, void *arg)
+{
+	const struct plan_attach *a = arg;
+	const struct plan *pl = a->pl;
+	struct bpf_program *prog =
+		pl->batch ? a->u->skel->progs.heed_ops_batch : a->u->skel->progs.heed_usdt_hit;
+	struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
+
+	return bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
+}
+
+/* Attaches the plans not attached yet. */
+static int attach_plans(heed_usdt *u, char *err, size_t errlen)
+{
+	pid_t bad = -1;
+	int rc;
+
+	for (; u->attached < u->plans.n; u->attached++) {
+		struct plan_attach a = {u, &u->plans.v[u->attached]};
+
+		rc = heed_links_attach(&u->links, &u->to, attach_plan, &a, &bad);
+		if (rc) {
+			snprintf(err, errlen, "cannot attach USDT probe %s:%s of %s%s: %s",
+				 a.pl->prov, a.pl->name, a.pl->path,
+				 u->to.n > 1 ? " in a process" : "", strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Processes without heed probes named one by one at most. */
+#define NO_OPS_NAMED 16
+
+/* Names the processes of procs whose binaries have no heed probes in err. */
+static void say_no_ops(heed_usdt *u, const struct heed_proc_maps *procs, size_t nprocs,
+		       const int *has, char *err, size_t errlen)
+{
+	size_t i, len, without = 0;
+	char comm[64];
+
+	for (i = 0; i < nprocs; i++)
+		without += !has[i];
+	if (!without)
+		return;
+	/* -a, --comm, --cgroup: a count, not every process of the machine. */
+	if (nprocs > NO_OPS_NAMED) {
+		snprintf(err, errlen,
+			 "--ops: heed probes in %zu of the %zu selected processes; processes "
+			 "that map them later are attached then",
+			 nprocs - without, nprocs);
+		return;
+	}
+	if (nprocs == 1) {
+		snprintf(err, errlen,
+			 "--ops: pid %d has no heed probes (no USDT provider heed in its "
+			 "executable or libraries); other modes go on",
+			 (int)procs[0].pid);
+		return;
+	}
+	len = (size_t)snprintf(err, errlen,
+			       "--ops: no heed probes (no USDT provider heed in "
+			       "the executable or libraries) in");
+	for (i = 0; i < nprocs && len < errlen; i++) {
+		if (has[i])
+			continue;
+		heed_target_comm(procs[i].pid, comm, sizeof(comm));
+		len += (size_t)snprintf(err + len, errlen - len, " pid %d (%s)", (int)procs[i].pid,
+					comm);
+	}
+	if (len < errlen)
+		snprintf(err + len, errlen - len, "; %s",
+			 u->src == HEED_OPS_NONE ? "other modes go on"
+						 : "their heed operations are not counted");
+}
+
+int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
+		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
+		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen)
 {
 	size_t i, op;
 	heed_usdt *u;
-	int rc;
+	int rc, *has = NULL;
 
 	*out = NULL;
 	*src = HEED_OPS_NONE;
@@ -491,12 +595,12 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	u->pid = pid;
 	u->ops = ops;
 	u->specs = specs;
 	u->nspecs = nspecs;
 	u->matched = calloc(nspecs + 1, sizeof(*u->matched));
-	if (!u->matched) {
+	has = calloc(nprocs + 1, sizeof(*has));
+	if (!u->matched || !has || heed_pids_copy(&u->to, to)) {
 		rc = -ENOMEM;
 		goto cleanup;
 	}
@@ -507,26 +611,32 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 		if (rc)
 			goto cleanup;
 	}
-	rc = update(u, maps, err, errlen);
-	if (rc)
-		goto cleanup;
+	for (i = 0; i < nprocs; i++) {
+		rc = plan_maps(u, procs[i].maps, &has[i], err, errlen);
+		if (rc)
+			goto cleanup;
+	}
 	*src = u->src;
 	for (i = 0; i < nspecs && !later; i++) {
-		if (!u->matched[i]) {
+		if (u->matched[i])
+			continue;
+		if (nprocs == 1)
 			snprintf(err, errlen,
 				 "--usdt %s: no such probe in pid %d's executable or libraries",
-				 specs[i], (int)pid);
-			rc = -ENOENT;
-			goto cleanup;
-		}
+				 specs[i], (int)procs[0].pid);
+		else
+			snprintf(err, errlen,
+				 "--usdt %s: no such probe in the executables or libraries of the "
+				 "selected processes",
+				 specs[i]);
+		rc = -ENOENT;
+		goto cleanup;
 	}
-	if (ops && u->src == HEED_OPS_NONE)
-		snprintf(err, errlen,
-			 "--ops: pid %d has no heed probes (no USDT provider heed in its "
-			 "executable or libraries); other modes go on",
-			 (int)pid);
-	/* --ops alone waits for no library: heed's probes come with the program. */
-	if (!u->plans.n && (!later || !nspecs)) {
+	if (ops)
+		say_no_ops(u, procs, nprocs, has, err, errlen);
+	/* --ops alone waits for no library of one process: heed's probes come with the
+	 * program; with every process, it waits for processes that map them later. */
+	if (!u->plans.n && (!later || (!nspecs && to->n))) {
 		rc = -ENOENT;
 		goto cleanup;
 	}
@@ -540,6 +650,9 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 	if (u->max_slots > 0x10000)
 		u->max_slots = 0x10000;
 	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->max_slots);
+	rc = heed_select_reuse(sel, u->skel->obj, err, errlen);
+	if (rc)
+		goto cleanup;
 	rc = usdt_bpf__load(u->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -548,12 +661,13 @@ int heed_usdt_open(pid_t pid, const struct heed_maps *maps, int ops, char *const
 			 strerror(-rc));
 		goto cleanup;
 	}
-	rc = update(u, maps, err, errlen);
+	rc = attach_plans(u, err, errlen);
 	if (rc)
 		goto cleanup;
 	*out = u;
 	u = NULL;
 cleanup:
+	free(has);
 	heed_usdt_close(u);
 	return rc;
 }
@@ -561,12 +675,24 @@ cleanup:
 int heed_usdt_refresh(heed_usdt *u, const struct heed_maps *maps, enum heed_ops_source *src,
 		      char *err, size_t errlen)
 {
-	int rc;
+	size_t before = u->attached, i, k, len = 0;
+	int rc, has, dup;
 
 	err[0] = 0;
-	rc = update(u, maps, err, errlen);
+	rc = plan_maps(u, maps, &has, err, errlen);
+	if (!rc)
+		rc = attach_plans(u, err, errlen);
 	*src = u->src;
-	return rc;
+	if (rc)
+		return rc;
+	for (i = before; i < u->attached && len < errlen; i++) {
+		for (k = before, dup = 0; k < i && !dup; k++)
+			dup = !strcmp(u->plans.v[k].path, u->plans.v[i].path);
+		if (!dup)
+			len += (size_t)snprintf(err + len, errlen - len, "%s%s", len ? ", " : "",
+						u->plans.v[i].path);
+	}
+	return (int)(u->attached - before);
 }
 
 const char *heed_usdt_unmatched(const heed_usdt *u)
@@ -608,6 +734,10 @@ void heed_usdt_close(heed_usdt *u)
 	usdt_bpf__destroy(u->skel);
 	heed_hists_free(&u->h);
 	plans_free(&u->plans);
+	while (u->nseen)
+		free(u->seen[--u->nseen].path);
+	free(u->seen);
+	free(u->to.v);
 	free(u->matched);
 	free(u);
 }

@@ -13,7 +13,7 @@
 #include "watch.h"
 #include "watch.skel.h"
 
-_Static_assert(sizeof(struct heed_watch_event) == 8, "the layout of bpf/watch.h");
+_Static_assert(sizeof(struct heed_watch_event) == 16, "the layout of bpf/watch.h");
 
 /* Dynamic linkers watched at most: one per exec'd program that has its own. */
 #define MAX_LINKERS 8
@@ -22,23 +22,44 @@ struct heed_watch {
 	struct watch_bpf *skel;
 	struct ring_buffer *rb;
 	struct heed_links links;
-	pid_t pid;
+	pid_t pid;		    /* the target, or HEED_EVERY_PROCESS */
 	char *linkers[MAX_LINKERS]; /* the dynamic linkers watched */
 	size_t nlinkers;
-	int exec, stopped, events; /* what the ring-buffer callback saw */
+	/* What the ring-buffer callback saw since the last poll: the distinct
+	 * processes, whether one was stopped, the number of events. */
+	struct heed_watch_proc *procs;
+	size_t nprocs, cap;
+	int stopped, events, nomem;
 };
 
 static int on_event(void *ctx, void *data, size_t len)
 {
 	heed_watch *w = ctx;
 	struct heed_watch_event e;
+	size_t i;
 
 	if (len < sizeof(e))
 		return 0;
 	memcpy(&e, data, sizeof(e));
 	w->events++;
-	w->exec |= e.kind == HEED_WATCH_EXEC;
 	w->stopped |= e.stopped != 0;
+	for (i = 0; i < w->nprocs && w->procs[i].pid != (pid_t)e.pid; i++)
+		;
+	if (i == w->nprocs) {
+		if (w->nprocs == w->cap) {
+			size_t ncap = w->cap ? w->cap * 2 : 16;
+			struct heed_watch_proc *nv = realloc(w->procs, ncap * sizeof(*nv));
+
+			if (!nv) {
+				w->nomem = 1;
+				return 0;
+			}
+			w->procs = nv;
+			w->cap = ncap;
+		}
+		w->procs[w->nprocs++] = (struct heed_watch_proc){(pid_t)e.pid, 0};
+	}
+	w->procs[i].exec |= e.kind == HEED_WATCH_EXEC;
 	return 0;
 }
 
@@ -87,8 +108,8 @@ int heed_watch_update(heed_watch *w, const struct heed_maps *maps, char *err, si
 	return rc;
 }
 
-int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watch **out, char *err,
-		    size_t errlen)
+int heed_watch_open(pid_t pid, const struct heed_maps *maps, const heed_select *sel, int stop,
+		    heed_watch **out, char *err, size_t errlen)
 {
 	struct bpf_link *l;
 	heed_watch *w;
@@ -106,8 +127,10 @@ int heed_watch_open(pid_t pid, const struct heed_maps *maps, int stop, heed_watc
 		snprintf(err, errlen, "cannot open the watch BPF object: %s", strerror(-rc));
 		goto cleanup;
 	}
-	w->skel->rodata->targ_tgid = (__u32)pid;
 	w->skel->rodata->stop = stop ? 1 : 0;
+	rc = heed_select_reuse(sel, w->skel->obj, err, errlen);
+	if (rc)
+		goto cleanup;
 	rc = watch_bpf__load(w->skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -146,15 +169,26 @@ int heed_watch_fd(const heed_watch *w)
 	return ring_buffer__epoll_fd(w->rb);
 }
 
-int heed_watch_poll(heed_watch *w, int *exec, int *stopped)
+int heed_watch_poll(heed_watch *w, const struct heed_watch_proc **procs, size_t *n, int *stopped)
 {
 	int rc;
 
-	w->exec = w->stopped = w->events = 0;
+	w->nprocs = 0;
+	w->stopped = w->events = w->nomem = 0;
 	rc = ring_buffer__consume(w->rb);
-	*exec = w->exec;
+	*procs = w->procs;
+	*n = w->nprocs;
 	*stopped = w->stopped;
+	if (rc >= 0 && w->nomem)
+		rc = -ENOMEM;
 	return rc < 0 ? rc : w->events;
+}
+
+uint64_t heed_watch_lost(const heed_watch *w)
+{
+	uint64_t n = 0;
+
+	return heed_percpu_sum(bpf_map__fd(w->skel->maps.lost), HEED_WATCH_LOST_FULL, &n) ? 0 : n;
 }
 
 void heed_watch_close(heed_watch *w)
@@ -166,5 +200,6 @@ void heed_watch_close(heed_watch *w)
 	watch_bpf__destroy(w->skel);
 	while (w->nlinkers)
 		free(w->linkers[--w->nlinkers]);
+	free(w->procs);
 	free(w);
 }
