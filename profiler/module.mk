@@ -57,3 +57,14 @@ LINT_SRCS += profiler/pprof.c profiler/pprof_write.c profiler/heed-pprof.c
 TEST_LIBS_test_pprof := $(TRACE_LIB) $(PROFILE_LIB)
 TEST_LDLIBS_test_pprof := -lz
 $(BUILD)/obj/tests/test_pprof.o: CFLAGS += -Iprofiler
+
+# symscale: the cost of symbolizing the same stacks in 1 and in N processes of one
+# binary (a benchmark run by hand, see README.md).
+$(BUILD)/obj/profiler/symscale.o: CFLAGS += -Iprofiler
+$(BUILD)/bench/symscale: $(BUILD)/obj/profiler/symscale.o $(TRACE_LIB) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS)
+
+BINS += $(BUILD)/bench/symscale
+LINT_SRCS += profiler/symscale.c
