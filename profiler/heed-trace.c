@@ -54,7 +54,8 @@ struct state {
 	struct opts o;
 	char comm[64];
 	int spawned;
-	struct heed_maps maps; /* snapshot taken at attach */
+	struct heed_maps maps;	 /* snapshot taken at attach */
+	heed_symcache *symcache; /* the files' symbols, shared by every symbolizer */
 	heed_usdt *usdt;
 	enum heed_ops_source src;
 	heed_func *func;
@@ -1001,7 +1002,7 @@ static int interval_files(struct state *s)
 			continue;
 		err = heed_sampler_take(samplers[i], &raw, &nraw, &m);
 		if (!err)
-			err = heed_sym_new(&m, &sym);
+			err = heed_sym_new(s->symcache, &m, &sym);
 		if (!err)
 			err = jit_names(sym, s->o.pid);
 		if (!err)
@@ -1048,7 +1049,7 @@ static int collect_stacks(struct state *s)
 		m = &fresh;
 	else
 		memset(&fresh, 0, sizeof(fresh));
-	err = heed_sym_new(m, &sym);
+	err = heed_sym_new(s->symcache, m, &sym);
 	if (err) {
 		die_msg("cannot set up symbolization: %s", strerror(-err));
 		goto cleanup;
@@ -1582,6 +1583,11 @@ int main(int argc, char **argv)
 			(int)s.o.pid);
 		goto cleanup;
 	}
+	err = heed_symcache_new(&s.symcache);
+	if (err) {
+		die_msg("cannot set up symbolization: %s", strerror(-err));
+		goto cleanup;
+	}
 	if (kind != HEED_TARGET_KTHREAD)
 		watch_start(&s);
 	if (attach_all(&s))
@@ -1643,5 +1649,6 @@ cleanup:
 		free(s.written[--s.nwritten]);
 	free(s.written);
 	heed_maps_free(&s.maps);
+	heed_symcache_free(s.symcache);
 	return rc;
 }

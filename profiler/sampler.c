@@ -560,7 +560,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	pthread_mutex_init(&p->lock, NULL);
 	if (o->unwind != HEED_UNWIND_FP)
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
-	rc = heed_maps_parse(maps->text, maps->len, &p->maps);
+	rc = heed_maps_copy(maps, &p->maps);
 	if (!rc && stack_bytes) {
 		rc = heed_unwinder_new(pid, maps, &p->unw);
 		/* auto: frame pointers are still better than nothing, and the stats
@@ -790,7 +790,7 @@ int heed_sampler_take(heed_sampler *p, struct heed_raw_stack ***v, size_t *n,
 	err = p->err;
 	if (!err) {
 		m = p->unw ? heed_unwinder_maps(p->unw) : &p->maps;
-		err = heed_maps_parse(m->text, m->len, maps);
+		err = heed_maps_copy(m, maps);
 	}
 	if (!err)
 		err = take_locked(p, v, n);

@@ -2,8 +2,8 @@
  * binary: starts N copies of /usr/bin/python3.11 (Debian's: libc has its DWARF in
  * libc6-dbg), takes a maps snapshot of each, symbolizes the same K file offsets of
  * python3.11's and libc's code in every one of them (each process its own heed_sym,
- * as heed-trace -a does), and prints the wall time and the growth of our resident
- * memory with all symbolizers alive.
+ * as heed-trace -a does, all sharing one symcache), and prints the wall time, the
+ * growth of our resident memory with all symbolizers alive and the cache's counts.
  *
  *   build/bench/symscale [N [K]]      (default 50 processes, 2000 offsets per file)
  */
@@ -26,6 +26,8 @@
 struct child {
 	pid_t pid;
 	int in; /* its stdin: closing it ends the child */
+	struct heed_maps maps;
+	heed_sym *sym;
 };
 
 static double now_s(void)
@@ -119,44 +121,49 @@ int main(int argc, char **argv)
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 50,
 	       k = argc > 2 ? strtoul(argv[2], NULL, 10) : 2000;
 	struct child *c = calloc(n, sizeof(*c));
-	struct heed_maps *m = calloc(n, sizeof(*m));
-	heed_sym **s = calloc(n, sizeof(*s));
+	struct heed_symcache_stats st;
+	heed_symcache *cache = NULL;
 	size_t i, named = 0;
 	long rss0;
 	double t0;
 	int err = 0;
 
-	if (!c || !m || !s || !n || !k) {
+	if (!c || !n || !k) {
 		fprintf(stderr, "usage: symscale [N [K]]\n");
+		free(c);
 		return 2;
 	}
 	for (i = 0; i < n && !err; i++)
 		err = start(&c[i]);
 	for (i = 0; i < n && !err; i++)
-		err = heed_maps_read(c[i].pid, &m[i]);
+		err = heed_maps_read(c[i].pid, &c[i].maps);
+	if (!err)
+		err = heed_symcache_new(&cache);
 	rss0 = rss_kib();
 	t0 = now_s();
 	for (i = 0; i < n && !err; i++) {
-		err = heed_sym_new(&m[i], &s[i]);
+		err = heed_sym_new(cache, &c[i].maps, &c[i].sym);
 		if (!err)
-			err = run(s[i], &m[i], k, &named);
+			err = run(c[i].sym, &c[i].maps, k, &named);
 	}
-	if (!err)
+	if (!err) {
+		heed_symcache_stats(cache, &st);
 		printf("symscale: %zu processes, %zu offsets per file: %.3f s, RSS +%ld KiB, "
-		       "%zu frames named\n",
-		       n, k, now_s() - t0, rss_kib() - rss0, named);
-	else
+		       "%zu frames named; files loaded %" PRIu64 ", shared %" PRIu64
+		       ", offsets resolved %" PRIu64 ", shared %" PRIu64 "\n",
+		       n, k, now_s() - t0, rss_kib() - rss0, named, st.files_loaded,
+		       st.files_shared, st.frames_resolved, st.frames_shared);
+	} else
 		fprintf(stderr, "symscale: %s\n", strerror(-err));
 	for (i = 0; i < n; i++) {
-		heed_sym_free(s[i]);
-		heed_maps_free(&m[i]);
+		heed_sym_free(c[i].sym);
+		heed_maps_free(&c[i].maps);
 		if (c[i].pid > 0) {
 			close(c[i].in);
 			waitpid(c[i].pid, NULL, 0);
 		}
 	}
+	heed_symcache_free(cache);
 	free(c);
-	free(m);
-	free(s);
 	return err ? 1 : 0;
 }

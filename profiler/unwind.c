@@ -109,7 +109,7 @@ int heed_unwinder_new(pid_t pid, const struct heed_maps *maps, heed_unwinder **o
 	if (!u)
 		return -ENOMEM;
 	u->pid = pid;
-	err = heed_maps_parse(maps->text, maps->len, &u->maps);
+	err = heed_maps_copy(maps, &u->maps);
 	if (err)
 		goto cleanup;
 	u->cb.find_elf = dwfl_linux_proc_find_elf;

@@ -254,7 +254,7 @@ Test(symbolize, own_functions_and_unknown_addresses)
 	size_t n;
 
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)trace_marker_fn + 1, 0, &fr, &n), 0);
 	cr_assert_geq(n, 1);
 	cr_assert_str_eq(fr[0], "trace_marker_fn");
@@ -293,7 +293,7 @@ Test(symbolize, cxx_and_rust_names_demangled)
 
 	cr_assert_eq(cxx_named(1) + rust_named(1), 8);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)cxx_named, 0, &fr, &n), 0);
 	cr_assert_str_eq(fr[0], "heedtest::cxx_named(int)");
 	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)rust_named, 0, &fr, &n), 0);
@@ -325,7 +325,7 @@ Test(symbolize, perf_map_names_jit_code)
 	      f);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_sym_perfmap(s, "/nonexistent/perf-1.map", getuid(), &bad), -ENOENT);
 	cr_assert_eq(heed_sym_perfmap(s, "/tmp", getuid(), &bad), -EPERM);
 	if (getuid() != 0) /* root's files are always accepted */
@@ -409,7 +409,7 @@ Test(unwind, a_copied_stack_unwinds_in_order)
 	unw_l1(&c);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
 	cr_assert_eq(heed_unwinder_new(getpid(), &m, &u), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
 	for (i = 0; i < n && names[want]; i++) {
 		const char *const *fr;
