@@ -38,6 +38,11 @@ LINT_DEPS += $(BPF_SKELS)
 TEST_LIBS_test_trace := $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
 $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
+# tests/test_symcache.c: symbol tables shared per file; as root (map_files).
+TEST_LIBS_test_symcache := $(TRACE_LIB)
+TEST_LDLIBS_test_symcache := $(TRACE_LDLIBS)
+$(BUILD)/obj/tests/test_symcache.o: CFLAGS += -Iprofiler
+$(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot
 # pprof.c: profiles in pprof's format (gzipped profile.proto), in libheedtrace.a;
 # heed-pprof converts folded stacks to it.
 PPROF_OBJS := $(BUILD)/obj/profiler/pprof.o $(BUILD)/obj/profiler/pprof_write.o
