@@ -1356,6 +1356,7 @@ static int attach_all(struct state *s)
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.tid = s->o.tid;
+		so.symcache = s->symcache;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->prof, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -1366,6 +1367,7 @@ static int attach_all(struct state *s)
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.tid = s->o.tid;
+		so.symcache = s->symcache;
 		err = heed_sampler_open(s->o.pid, &s->maps, &so, &s->off, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);

@@ -562,7 +562,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
 	rc = heed_maps_copy(maps, &p->maps);
 	if (!rc && stack_bytes) {
-		rc = heed_unwinder_new(pid, maps, &p->unw);
+		rc = heed_unwinder_new(o->symcache, pid, maps, &p->unw);
 		/* auto: frame pointers are still better than nothing, and the stats
 		 * say which unwinding ran. */
 		if (rc && rc != -ENOMEM && o->unwind == HEED_UNWIND_AUTO)

@@ -6,6 +6,9 @@
  *    thread holding f->lock never takes c->lock, so the two never deadlock.
  * 2. A file is on c->files exactly while refs > 0; its frames never move or change
  *    once in its table, so a caller holding a reference reads them without a lock.
+ * 3. libelf does not lock an Elf: the files' unwind_elf, shared by the Dwfls of all
+ *    unwinders, are made, used (libdw's unwinding, its reference counts) and
+ *    released only under c->unwind_lock.
  */
 #include "symcache.h"
 
@@ -56,7 +59,9 @@ struct heed_symfile {
 	struct timespec mtime;
 	off_t size;
 	pthread_mutex_t lock;
-	Dwfl *dwfl; /* this file alone, at its link-time addresses */
+	int fd;		 /* the file, for unwind_elf */
+	Elf *unwind_elf; /* the unwinders' handle (c->unwind_lock), made on first use */
+	Dwfl *dwfl;	 /* this file alone, at its link-time addresses */
 	Dwfl_Module *mod;
 	Dwfl_Callbacks cb;
 	char *debug_path;
@@ -79,6 +84,7 @@ struct heed_symcache {
 	int ks_loaded;
 	struct table ktab; /* kernel names (n == 1) by address */
 	struct heed_symcache_stats st;
+	pthread_mutex_t unwind_lock; /* invariant 3 */
 };
 
 int heed_symcache_new(heed_symcache **out)
@@ -96,6 +102,7 @@ int heed_symcache_new(heed_symcache **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->unwind_lock, NULL);
 	c->refs = 1;
 	*out = c;
 	return 0;
@@ -127,6 +134,10 @@ static void free_file(heed_symfile *f)
 		return;
 	if (f->dwfl)
 		dwfl_end(f->dwfl);
+	if (f->unwind_elf)
+		elf_end(f->unwind_elf);
+	if (f->fd >= 0)
+		close(f->fd);
 	free_table(&f->tab);
 	free(f->load);
 	pthread_mutex_destroy(&f->lock);
@@ -151,6 +162,7 @@ void heed_symcache_free(heed_symcache *c)
 		free(c->ks[i].name);
 	free(c->ks);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->unwind_lock);
 	free(c);
 }
 
@@ -342,6 +354,11 @@ static int load(heed_symfile *f, const char *name, int fd)
 {
 	const char *base = strrchr(name, '/');
 
+	f->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (f->fd < 0) {
+		close(fd);
+		return -errno;
+	}
 	f->cb.find_elf = dwfl_build_id_find_elf;
 	f->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	f->cb.debuginfo_path = &f->debug_path; /* NULL: .debug, /usr/lib/debug */
@@ -373,7 +390,9 @@ heed_symfile *heed_symcache_file(heed_symcache *c, const struct heed_maps *maps,
 	if (!m->ino || m->path[0] == '[' || !m->path[0])
 		return NULL;
 	fd = open_mapped(maps, m, name, sizeof(name));
-	if (fd < 0 || fstat(fd, &st) || !(f = calloc(1, sizeof(*f)))) {
+	if (fd >= 0 && !fstat(fd, &st))
+		f = calloc(1, sizeof(*f));
+	if (!f) {
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&c->lock);
@@ -381,6 +400,7 @@ heed_symfile *heed_symcache_file(heed_symcache *c, const struct heed_maps *maps,
 		pthread_mutex_unlock(&c->lock);
 		return NULL;
 	}
+	f->fd = -1;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
 	f->mtime = st.st_mtim;
@@ -444,6 +464,24 @@ void heed_symfile_put(heed_symcache *c, heed_symfile *f)
 	pthread_mutex_unlock(&c->lock);
 	free_file(f);
 	heed_symcache_free(c);
+}
+
+void heed_symcache_unwind_lock(heed_symcache *c)
+{
+	pthread_mutex_lock(&c->unwind_lock);
+}
+
+void heed_symcache_unwind_unlock(heed_symcache *c)
+{
+	pthread_mutex_unlock(&c->unwind_lock);
+}
+
+Elf *heed_symfile_unwind_elf(heed_symfile *f)
+{
+	if (!f->unwind_elf)
+		f->unwind_elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	/* A regular ELF file's handle is shared: libelf counts its references. */
+	return f->unwind_elf ? elf_begin(f->fd, ELF_C_READ_MMAP, f->unwind_elf) : NULL;
 }
 
 /* Names of the subroutines inlined at pc, outermost first, appended to fr. */

@@ -17,11 +17,14 @@
  * for all processes. The kernel's symbols (/proc/kallsyms) are read once per cache.
  *
  * Thread safety: a cache and its files lock themselves; symbolizers (symbolize.h) and
- * unwinders (unwind.h) sharing a cache may run on different threads at once.
+ * unwinders (unwind.h) sharing a cache may run on different threads at once. The
+ * unwinders share one ELF handle per file, which libelf does not lock: they run one
+ * at a time under the cache's unwind lock.
  */
 #ifndef HEED_PROFILER_SYMCACHE_H
 #define HEED_PROFILER_SYMCACHE_H
 
+#include <libelf.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,6 +69,17 @@ void heed_symfile_put(heed_symcache *c, heed_symfile *f);
  * -ENOMEM. */
 int heed_symfile_frames(heed_symcache *c, heed_symfile *f, uint64_t off, const char *const **frames,
 			size_t *n);
+
+/* The unwinders' lock: held around every libdw call of a Dwfl that holds handles
+ * from heed_symfile_unwind_elf, dwfl_end included. */
+void heed_symcache_unwind_lock(heed_symcache *c);
+void heed_symcache_unwind_unlock(heed_symcache *c);
+
+/* With the unwind lock held: a new reference to f's ELF handle for unwinding (one
+ * per file, shared by every unwinder: one mapping of the file, one descriptor),
+ * released by elf_end (a Dwfl's find_elf hands it to libdw, which does); NULL when
+ * libelf cannot read the file. The caller keeps its reference on f until then. */
+Elf *heed_symfile_unwind_elf(heed_symfile *f);
 
 /* Name of a kernel address ("name_[k]", "[kernel+0xADDR]_[k]" outside every
  * symbol or without kallsyms), valid while the caller holds its reference on c;

@@ -20,6 +20,7 @@
 #include "lathist.h"
 #include "procmaps.h"
 #include "slow.h"
+#include "symcache.h"
 
 enum heed_ops_source {
 	HEED_OPS_NONE,	     /* --ops not asked, or the target has no heed probes */
@@ -107,6 +108,8 @@ struct heed_sampler_opts {
 	unsigned int stack_bytes; /* DWARF: 4096..HEED_STACK_COPY_MAX; 0: the default */
 	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
 	pid_t tid;		  /* 0: every thread of the process; else only this one */
+	heed_symcache *symcache;  /* DWARF: the files, shared with the symbolizers;
+				     NULL: the sampler's own */
 };
 
 struct heed_sampler_stats {

@@ -408,7 +408,7 @@ Test(unwind, a_copied_stack_unwinds_in_order)
 
 	unw_l1(&c);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_unwinder_new(getpid(), &m, &u), 0);
+	cr_assert_eq(heed_unwinder_new(NULL, getpid(), &m, &u), 0);
 	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
 	for (i = 0; i < n && names[want]; i++) {
@@ -430,6 +430,61 @@ Test(unwind, a_copied_stack_unwinds_in_order)
 	cr_assert_eq(complete, 0);
 	heed_sym_free(s);
 	heed_unwinder_free(u);
+	heed_maps_free(&m);
+}
+
+static int count_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* 20 unwinders on one cache, as for 20 processes of one binary: the same frames,
+ * each file opened once for all of them, not once per unwinder. */
+Test(unwind, unwinders_share_one_handle_per_file)
+{
+	static struct unw_copy c;
+	uint64_t pcs[64], first[64];
+	struct heed_symcache_stats st;
+	heed_unwinder *u[20];
+	heed_symcache *cache;
+	struct heed_maps m;
+	size_t n, n0 = 0, i;
+	int complete, fds;
+
+	unw_l1(&c);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	fds = count_fds();
+	for (i = 0; i < 20; i++) {
+		cr_assert_eq(heed_unwinder_new(cache, getpid(), &m, &u[i]), 0);
+		cr_assert_eq(
+			heed_unwinder_run(u[i], c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
+		if (i == 0) {
+			cr_assert_geq(n, 3);
+			memcpy(first, pcs, n * sizeof(*pcs));
+			n0 = n;
+		}
+		cr_assert_eq(n, n0);
+		cr_assert_arr_eq(pcs, first, n * sizeof(*pcs));
+	}
+	heed_symcache_stats(cache, &st);
+	cr_assert_geq(st.files_loaded, 1, "the unwinders opened their files themselves");
+	cr_expect_eq(st.files_shared, 19 * st.files_loaded);
+	/* Two descriptors per file (the symbols' and the unwinders'), not 20. */
+	cr_expect_leq(count_fds() - fds, 2 * (int)st.files_loaded, "%d descriptors for %d files",
+		      count_fds() - fds, (int)st.files_loaded);
+	for (i = 0; i < 20; i++)
+		heed_unwinder_free(u[i]);
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_live, 0);
+	heed_symcache_free(cache);
 	heed_maps_free(&m);
 }
 
