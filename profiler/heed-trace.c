@@ -983,8 +983,10 @@ cleanup:
 }
 
 /* -i with --out-dir: writes the stacks counted since the last interval and starts a
- * new one, without stopping the samplers. The symbol tables are built again each
- * interval (from the maps of that moment), which keeps memory flat. */
+ * new one, without stopping the samplers. The symbolizer is built again each
+ * interval (from the maps of that moment); the files' tables stay in s->symcache
+ * while an unwinder or a symbolizer holds them: memory is bounded by the files
+ * mapped and the code offsets met, not by the intervals. */
 static int interval_files(struct state *s)
 {
 	heed_sampler *const samplers[2] = {s->prof, s->off};

@@ -8,7 +8,9 @@
  *    once in its table, so a caller holding a reference reads them without a lock.
  * 3. libelf does not lock an Elf: the files' unwind_elf, shared by the Dwfls of all
  *    unwinders, are made, used (libdw's unwinding, its reference counts) and
- *    released only under c->unwind_lock.
+ *    released under c->unwind_lock; the file's own reference last, by free_file,
+ *    when no Dwfl holds one any more (each unwinder ends its Dwfl before it puts
+ *    its files).
  */
 #include "symcache.h"
 

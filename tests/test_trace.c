@@ -143,6 +143,9 @@ Test(procmaps, parses_and_finds)
 	cr_assert_str_eq(m.v[1].path, "/usr/bin/prog with space");
 	cr_assert_str_eq(m.v[2].path, "");
 	cr_assert_str_eq(m.v[3].path, "[vdso]");
+	cr_assert(m.v[1].dev_major == 0xfd && m.v[1].dev_minor == 1 && m.v[1].ino == 1234);
+	cr_assert_eq(m.v[2].ino, 0);
+	cr_assert_eq(m.pid, 0);
 	x = heed_maps_find(&m, 0x55d0c0a02010ULL);
 	cr_assert(x == &m.v[1]);
 	cr_assert_null(heed_maps_find(&m, 0x1000));
@@ -153,13 +156,20 @@ Test(procmaps, parses_and_finds)
 Test(procmaps, bad_lines_are_errors)
 {
 	struct heed_maps m;
-	static const char *bad[] = {"zz-10 r-xp 0 0:0 0\n", "10-20\n", "10-20 r-xp\n",
-				    "10-20 r-xp 00x 0:0 0\n"};
+	static const char *bad[] = {"zz-10 r-xp 0 0:0 0\n",
+				    "10-20\n",
+				    "10-20 r-xp\n",
+				    "10-20 r-xp 00x 0:0 0\n",
+				    "10-20 r-xp 0 fd01 5 /a\n",
+				    "10-20 r-xp 0 0:0 x5 /a\n"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(heed_maps_parse(bad[i], strlen(bad[i]), &m), -EINVAL, "%s", bad[i]);
 	cr_assert_eq(heed_maps_read(-1, &m), -ESRCH);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(m.pid, getpid());
+	heed_maps_free(&m);
 }
 
 __attribute__((noinline)) int trace_marker_fn(int x)
