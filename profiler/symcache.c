@@ -286,19 +286,36 @@ static void read_build_id(int fd, heed_symfile *f)
 		elf_end(elf);
 }
 
-/* The loaded file already known as f (same build-id, else same identity). */
+/* The loaded file already known as f: the same file (device, inode, size and
+ * modification time), or one with f's build-id. With c->lock held. */
 static heed_symfile *known(heed_symcache *c, const heed_symfile *f)
 {
 	heed_symfile *x;
 
 	for (x = c->files; x; x = x->next) {
-		if (f->idlen ? x->idlen == f->idlen && !memcmp(x->id, f->id, f->idlen)
-			     : !x->idlen && x->dev == f->dev && x->ino == f->ino &&
-				       x->size == f->size && x->mtime.tv_sec == f->mtime.tv_sec &&
-				       x->mtime.tv_nsec == f->mtime.tv_nsec)
+		if (x->dev == f->dev && x->ino == f->ino && x->size == f->size &&
+		    x->mtime.tv_sec == f->mtime.tv_sec && x->mtime.tv_nsec == f->mtime.tv_nsec)
+			return x;
+		if (f->idlen && x->idlen == f->idlen && !memcmp(x->id, f->id, f->idlen))
 			return x;
 	}
 	return NULL;
+}
+
+/* known() with a reference taken on what it finds. */
+static heed_symfile *take_known(heed_symcache *c, const heed_symfile *f)
+{
+	heed_symfile *x;
+
+	pthread_mutex_lock(&c->lock);
+	x = known(c, f);
+	if (x) {
+		x->refs++;
+		c->refs++;
+		c->st.files_shared++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return x;
 }
 
 /* Opens the file mapping m holds: its path when device and inode agree with the
@@ -407,15 +424,12 @@ heed_symfile *heed_symcache_file(heed_symcache *c, const struct heed_maps *maps,
 	f->ino = st.st_ino;
 	f->mtime = st.st_mtim;
 	f->size = st.st_size;
-	read_build_id(fd, f);
-	pthread_mutex_lock(&c->lock);
-	x = known(c, f);
-	if (x) {
-		x->refs++;
-		c->refs++;
-		c->st.files_shared++;
+	/* The same file as a loaded one needs no build-id read. */
+	x = take_known(c, f);
+	if (!x) {
+		read_build_id(fd, f);
+		x = take_known(c, f);
 	}
-	pthread_mutex_unlock(&c->lock);
 	if (x) {
 		close(fd);
 		free(f);

@@ -222,3 +222,38 @@ Test(symcache, a_binary_replaced_at_its_path_names_each_process_right)
 	unlink(x);
 	rmdir(dir);
 }
+
+/* Two files with one build-id (a binary copied, as in two containers' images):
+ * one table. */
+Test(symcache, copies_with_one_build_id_share_a_table)
+{
+	char dir[] = "/tmp/heed-symcache-XXXXXX", y[64];
+	char *envp[] = {"PYTHONHOME=/usr", NULL};
+	struct heed_symcache_stats st;
+	heed_symcache *cache;
+	struct child c[2];
+	uint64_t py;
+
+	cr_assert_eq(access(PYTHON, X_OK), 0, "%s is needed (Debian's python3.11)", PYTHON);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(y, sizeof(y), "%s/y", dir);
+	copy(PYTHON, y);
+	py = func_off(PYTHON, "Py_BytesMain");
+	start(&c[0], (char *[]){PYTHON, "-c", "import sys; sys.stdin.read()", NULL}, envp);
+	start(&c[1], (char *[]){y, "-c", "import sys; sys.stdin.read()", NULL}, envp);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	cr_assert_eq(heed_sym_new(cache, &c[0].maps, &c[0].sym), 0);
+	cr_assert_eq(heed_sym_new(cache, &c[1].maps, &c[1].sym), 0);
+	expect_name(c[0].sym, addr_of(&c[0], PYTHON, py), "Py_BytesMain");
+	expect_name(c[1].sym, addr_of(&c[1], y, py), "Py_BytesMain");
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_loaded, 1, "%llu tables for one build-id",
+		     (unsigned long long)st.files_loaded);
+	cr_expect_eq(st.files_shared, 1);
+	cr_expect_eq(st.frames_resolved, 1);
+	stop(&c[0]);
+	stop(&c[1]);
+	heed_symcache_free(cache);
+	unlink(y);
+	rmdir(dir);
+}
