@@ -65,7 +65,7 @@ $(BUILD)/obj/tests/test_pprof.o: CFLAGS += -Iprofiler
 
 # symscale: the cost of symbolizing the same stacks in 1 and in N processes of one
 # binary (a benchmark run by hand, see README.md).
-$(BUILD)/obj/profiler/symscale.o: CFLAGS += -Iprofiler
+$(BUILD)/obj/profiler/symscale.o: CFLAGS += -Iprofiler -Ibpf
 $(BUILD)/bench/symscale: $(BUILD)/obj/profiler/symscale.o $(TRACE_LIB) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

@@ -4,11 +4,15 @@
  * python3.11's and libc's code in every one of them (each process its own heed_sym,
  * as heed-trace -a does, all sharing one symcache), and prints the wall time, the
  * growth of our resident memory with all symbolizers alive and the cache's counts.
+ * Then an unwinder per process (sharing the cache) unwinds one empty sample at each
+ * of K/10 of those offsets, which makes libdw find each file's CFI: time, memory and
+ * the descriptors it holds.
  *
  *   build/bench/symscale [N [K]]      (default 50 processes, 2000 offsets per file)
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/types.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +23,9 @@
 #include <unistd.h>
 
 #include "procmaps.h"
+#include "sampler.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 #define PYTHON "/usr/bin/python3.11"
 
@@ -28,6 +34,7 @@ struct child {
 	int in; /* its stdin: closing it ends the child */
 	struct heed_maps maps;
 	heed_sym *sym;
+	heed_unwinder *unw;
 };
 
 static double now_s(void)
@@ -36,6 +43,18 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int count_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 65536; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
 }
 
 static long rss_kib(void)
@@ -116,6 +135,28 @@ static int run(heed_sym *s, const struct heed_maps *m, size_t k, size_t *named)
 	return 0;
 }
 
+/* Unwinds an empty sample at k offsets spread over the same mappings as run(). */
+static int unwind(heed_unwinder *u, const struct heed_maps *m, size_t k)
+{
+	uint64_t regs[HEED_UNWIND_REGS] = {0}, pcs[4];
+	size_t i, j, n;
+	int complete;
+
+	for (i = 0; i < m->n; i++) {
+		const struct heed_map *x = &m->v[i];
+
+		if (!x->exec || (!is_file(x->path, "python3.11") && !is_file(x->path, "libc.so.6")))
+			continue;
+		for (j = 0; j < k; j++) {
+			regs[HEED_REG_IP] = x->start + (x->end - x->start) / k * j;
+			regs[HEED_REG_SP] = 0x1000;
+			if (heed_unwinder_run(u, regs, pcs, 0, pcs, 4, &n, &complete))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 50,
@@ -126,7 +167,7 @@ int main(int argc, char **argv)
 	size_t i, named = 0;
 	long rss0;
 	double t0;
-	int err = 0;
+	int err = 0, fds0;
 
 	if (!c || !n || !k) {
 		fprintf(stderr, "usage: symscale [N [K]]\n");
@@ -153,9 +194,23 @@ int main(int argc, char **argv)
 		       ", offsets resolved %" PRIu64 ", shared %" PRIu64 "\n",
 		       n, k, now_s() - t0, rss_kib() - rss0, named, st.files_loaded,
 		       st.files_shared, st.frames_resolved, st.frames_shared);
-	} else
+	}
+	rss0 = rss_kib();
+	fds0 = count_fds();
+	t0 = now_s();
+	for (i = 0; i < n && !err; i++) {
+		err = heed_unwinder_new(cache, c[i].pid, &c[i].maps, &c[i].unw);
+		if (!err)
+			err = unwind(c[i].unw, &c[i].maps, k / 10 ? k / 10 : 1);
+	}
+	if (!err)
+		printf("symscale: %zu unwinders, %zu pcs per file: %.3f s, RSS +%ld KiB, "
+		       "%d more descriptors\n",
+		       n, k / 10 ? k / 10 : 1, now_s() - t0, rss_kib() - rss0, count_fds() - fds0);
+	else
 		fprintf(stderr, "symscale: %s\n", strerror(-err));
 	for (i = 0; i < n; i++) {
+		heed_unwinder_free(c[i].unw);
 		heed_sym_free(c[i].sym);
 		heed_maps_free(&c[i].maps);
 		if (c[i].pid > 0) {

@@ -8,6 +8,7 @@
 #include "unwind.h"
 
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <linux/types.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -80,6 +81,45 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	}
 	u->files[u->nfiles++].f = f;
 	return -1; /* no descriptor of its own: the handle is the cache's */
+}
+
+/* Whether elf has an .eh_frame, the CFI that a loaded process relies on. */
+static int has_eh_frame(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !sh.sh_size)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".eh_frame"))
+			return 1;
+	}
+	return 0;
+}
+
+/* libdw's find_debuginfo: libdw asks for the separate debug file when .eh_frame
+ * could not unwind a frame (a walk's last one, where the copy ended, too), for its
+ * .debug_frame. Loading it sets up the file's whole DWARF in this process's Dwfl
+ * (libc6-dbg's libc: 13.6 MB, decompressed) once per process, for no gain when the
+ * file has .eh_frame: both are made from the same CFI directives. So only a file
+ * without .eh_frame gets its debug file. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	GElf_Addr bias;
+
+	if (has_eh_frame(dwfl_module_getelf(mod, &bias)))
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
 }
 
 static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -179,7 +219,7 @@ int heed_unwinder_new(heed_symcache *cache, pid_t pid, const struct heed_maps *m
 	if (err)
 		goto cleanup;
 	u->cb.find_elf = find_elf;
-	u->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	u->cb.find_debuginfo = find_debuginfo;
 	u->cb.debuginfo_path = &u->debug_path;
 	u->dwfl = dwfl_begin(&u->cb);
 	if (!u->dwfl) {

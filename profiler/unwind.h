@@ -1,7 +1,8 @@
 /* unwind.h - user stacks unwound in user space from a copy (bpf/sampler.h): the
  * registers and the top of the stack a BPF program took at the sample, walked with
- * libdw's CFI unwinder (.eh_frame, .debug_frame, separate debug files; where an
- * object has no CFI, JIT code for instance, libdw follows the frame pointer).
+ * libdw's CFI unwinder (.eh_frame, .debug_frame, and a separate debug file's for an
+ * object without .eh_frame; where an object has no CFI, JIT code for instance, libdw
+ * follows the frame pointer).
  *
  * Modules come from a maps snapshot; a pc outside every mapping of the snapshot
  * (a library dlopen'ed since) makes the unwinder read /proc/PID/maps again, at most
