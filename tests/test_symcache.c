@@ -257,3 +257,34 @@ Test(symcache, copies_with_one_build_id_share_a_table)
 	unlink(y);
 	rmdir(dir);
 }
+
+/* Every unwinder gets the one ELF handle of a file, counted by libelf. */
+Test(symcache, one_unwind_handle_per_file)
+{
+	struct heed_maps m;
+	heed_symcache *cache;
+	heed_symfile *f, *g;
+	Elf *a, *b;
+	size_t i;
+
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	for (i = 0; i < m.n && !(m.v[i].exec && m.v[i].ino); i++)
+		;
+	cr_assert_lt(i, m.n, "no executable file mapping in our maps");
+	f = heed_symcache_file(cache, &m, &m.v[i]);
+	g = heed_symcache_file(cache, &m, &m.v[i]);
+	cr_assert(f && f == g, "one file, two entries");
+	heed_symcache_unwind_lock(cache);
+	a = heed_symfile_unwind_elf(f);
+	b = heed_symfile_unwind_elf(g);
+	cr_assert(a && a == b, "two ELF handles for one file");
+	cr_assert_eq(elf_kind(a), ELF_K_ELF);
+	elf_end(a);
+	elf_end(b);
+	heed_symcache_unwind_unlock(cache);
+	heed_symfile_put(cache, f);
+	heed_symfile_put(cache, g);
+	heed_symcache_free(cache);
+	heed_maps_free(&m);
+}
