@@ -318,6 +318,24 @@ static heed_symfile *take_known(heed_symcache *c, const heed_symfile *f)
 	return x;
 }
 
+/* Opens a regular file at path, never blocking (a FIFO put at a mapping's path) nor
+ * opening a device (a mapped device's map_files entry), and stats it. */
+static int open_regular(const char *path, struct stat *st)
+{
+	int fd;
+
+	if (stat(path, st) || !S_ISREG(st->st_mode))
+		return -ENOENT;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOENT;
+	}
+	return fd;
+}
+
 /* Opens the file mapping m holds: its path when device and inode agree with the
  * maps, else /proc/PID/map_files/START-END, the kernel's handle on that mapping.
  * Writes the name to give libdw (the path, where debuglink is searched) into name. */
@@ -328,9 +346,9 @@ static int open_mapped(const struct heed_maps *maps, const struct heed_map *m, c
 	int fd;
 
 	if (m->path[0] == '/' && strlen(m->path) < len) {
-		fd = open(m->path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && !fstat(fd, &st) && S_ISREG(st.st_mode) && st.st_ino == m->ino &&
-		    major(st.st_dev) == m->dev_major && minor(st.st_dev) == m->dev_minor) {
+		fd = open_regular(m->path, &st);
+		if (fd >= 0 && st.st_ino == m->ino && major(st.st_dev) == m->dev_major &&
+		    minor(st.st_dev) == m->dev_minor) {
 			snprintf(name, len, "%s", m->path);
 			return fd;
 		}
@@ -341,8 +359,7 @@ static int open_mapped(const struct heed_maps *maps, const struct heed_map *m, c
 		return -ENOENT;
 	snprintf(name, len, "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, (int)maps->pid, m->start,
 		 m->end);
-	fd = open(name, O_RDONLY | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
+	return open_regular(name, &st);
 }
 
 /* The PT_LOAD segments of f's ELF file, to turn file offsets into addresses. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -287,4 +288,32 @@ Test(symcache, one_unwind_handle_per_file)
 	heed_symfile_put(cache, g);
 	heed_symcache_free(cache);
 	heed_maps_free(&m);
+}
+
+/* A snapshot's path now a FIFO (or a device) is not opened for reading: that would
+ * block (or touch the device). Its frames keep their offsets. */
+Test(symcache, a_fifo_at_a_mapped_path_is_not_opened, .timeout = 20)
+{
+	char dir[] = "/tmp/heed-symcache-XXXXXX", fifo[64], text[256];
+	const char *const *fr;
+	struct heed_maps m;
+	struct stat st;
+	heed_sym *s;
+	size_t n;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(stat(fifo, &st), 0);
+	snprintf(text, sizeof(text), "1000-2000 r-xp 00000000 %02x:%02x %llu %s\n",
+		 major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino, fifo);
+	cr_assert_eq(heed_maps_parse(text, strlen(text), &m), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
+	cr_assert_eq(heed_sym_user(s, 0x1800, 0, &fr, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(fr[0], "[fifo+0x800]");
+	heed_sym_free(s);
+	heed_maps_free(&m);
+	unlink(fifo);
+	rmdir(dir);
 }
