@@ -70,7 +70,8 @@ struct state {
 	char comm[64];
 	char what[256]; /* what is traced, for messages: "pid 42 (name)", "all tasks" */
 	int spawned;
-	struct heed_maps maps; /* snapshot taken at attach */
+	struct heed_maps maps;	 /* snapshot taken at attach */
+	heed_symcache *symcache; /* the files' symbols, shared by every symbolizer */
 	heed_usdt *usdt;
 	enum heed_ops_source src;
 	heed_func *func;
@@ -1093,7 +1094,7 @@ static int symbolize(const struct state *s, heed_sampler *smp,
 			;
 		/* A kernel thread, idle, or a process without state: kernel frames. */
 		have = !heed_sampler_maps_copy(smp, pid, exec_id, &pm);
-		err = heed_sym_new(&pm, &psym);
+		err = heed_sym_new(s->symcache, &pm, &psym);
 		if (!err && have)
 			jit_names(psym, pid); /* a bad perf map is said; the rest goes on */
 		for (k = i; k < j && !err; k = l) {
@@ -1178,8 +1179,10 @@ static int write_interval(struct state *s, int offcpu, heed_pprof *pp, const str
 }
 
 /* -i with --out-dir: writes the stacks counted since the last interval and starts a
- * new one, without stopping the samplers. The symbol tables are built again each
- * interval (from the maps of that moment), which keeps memory flat. */
+ * new one, without stopping the samplers. The symbolizer is built again each
+ * interval (from the maps of that moment); the files' tables stay in s->symcache
+ * while an unwinder or a symbolizer holds them: memory is bounded by the files
+ * mapped and the code offsets met, not by the intervals. */
 static int interval_files(struct state *s)
 {
 	heed_sampler *const samplers[2] = {s->prof, s->off};
@@ -1204,7 +1207,7 @@ static int interval_files(struct state *s)
 			if (err == -ENOENT)
 				err = 0;
 			if (!err)
-				err = heed_sym_new(&m, &sym);
+				err = heed_sym_new(s->symcache, &m, &sym);
 			if (!err)
 				err = jit_names(sym, s->o.pid);
 		}
@@ -1287,7 +1290,7 @@ static int collect_stacks(struct state *s)
 		m = heed_sampler_maps(s->prof ? s->prof : s->off, s->o.pid, 0);
 		if (!heed_maps_read(s->o.pid, &fresh) || !m)
 			m = &fresh;
-		err = heed_sym_new(m, &sym);
+		err = heed_sym_new(s->symcache, m, &sym);
 		if (err) {
 			die_msg("cannot set up symbolization: %s", strerror(-err));
 			goto cleanup;
@@ -1755,6 +1758,7 @@ static int attach_all(struct state *s)
 		so.hz = s->o.hz;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.sel = s->sel;
+		so.symcache = s->symcache;
 		err = heed_sampler_open(s->o.pid, s->o.scope ? NULL : &s->maps, &so, &s->prof, msg,
 					sizeof(msg));
 		if (err)
@@ -1766,6 +1770,7 @@ static int attach_all(struct state *s)
 		so.offcpu = 1;
 		so.slow_fd = s->slow ? heed_slow_threads_fd(s->slow) : 0;
 		so.sel = s->sel;
+		so.symcache = s->symcache;
 		err = heed_sampler_open(s->o.pid, s->o.scope ? NULL : &s->maps, &so, &s->off, msg,
 					sizeof(msg));
 		if (err)
@@ -2073,6 +2078,12 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	/* One table per file for the whole run, whatever the processes. */
+	err = heed_symcache_new(&s.symcache);
+	if (err) {
+		die_msg("cannot set up symbolization: %s", strerror(-err));
+		return 1;
+	}
 	if (s.o.scope) {
 		describe_scope(&s);
 		rc = trace_several(&s);
@@ -2082,17 +2093,17 @@ int main(int argc, char **argv)
 		err = heed_target_spawn(s.o.cmd, &s.o.pid);
 		if (err) {
 			die_msg("%s: cannot run: %s", s.o.cmd[0], strerror(-err));
-			return 1;
+			goto cleanup;
 		}
 		s.spawned = 1;
 	} else if (heed_target_kind(s.o.pid, &kind)) {
 		die_msg("pid %d: no such process", (int)s.o.pid);
-		return 1;
+		goto cleanup;
 	}
 	heed_target_comm(s.o.pid, s.comm, sizeof(s.comm));
 	snprintf(s.what, sizeof(s.what), "pid %d (%s)", (int)s.o.pid, s.comm);
 	if (check_target(&s.o, s.comm, kind))
-		return 1;
+		goto cleanup;
 	/* A kernel thread maps nothing. */
 	err = kind == HEED_TARGET_KTHREAD ? 0 : heed_maps_read(s.o.pid, &s.maps);
 	if (err) {
@@ -2165,5 +2176,6 @@ cleanup:
 	free(s.written);
 	heed_maps_free(&s.maps);
 	free(s.o.pids);
+	heed_symcache_free(s.symcache);
 	return rc;
 }

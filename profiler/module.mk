@@ -1,7 +1,7 @@
 # profiler/: heed-trace and the modules it is built from, in libheedtrace.a so that
 # heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
-	profiler/symbolize.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
+	profiler/symbolize.c profiler/symcache.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
 	profiler/links.c profiler/usdt.c profiler/func.c profiler/sampler.c profiler/slow.c profiler/watch.c \
 	profiler/unwind.c profiler/select.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -38,6 +38,11 @@ LINT_DEPS += $(BPF_SKELS)
 TEST_LIBS_test_trace := $(TRACE_LIB) $(PROFILE_LIB) $(FLAME_LIB)
 TEST_LDLIBS_test_trace := $(TRACE_LDLIBS) -lm
 $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
+# tests/test_symcache.c: symbol tables shared per file; as root (map_files).
+TEST_LIBS_test_symcache := $(TRACE_LIB)
+TEST_LDLIBS_test_symcache := $(TRACE_LDLIBS)
+$(BUILD)/obj/tests/test_symcache.o: CFLAGS += -Iprofiler
+$(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot
 # pprof.c: profiles in pprof's format (gzipped profile.proto), in libheedtrace.a;
 # heed-pprof converts folded stacks to it.
 PPROF_OBJS := $(BUILD)/obj/profiler/pprof.o $(BUILD)/obj/profiler/pprof_write.o
@@ -57,3 +62,14 @@ LINT_SRCS += profiler/pprof.c profiler/pprof_write.c profiler/heed-pprof.c
 TEST_LIBS_test_pprof := $(TRACE_LIB) $(PROFILE_LIB)
 TEST_LDLIBS_test_pprof := -lz
 $(BUILD)/obj/tests/test_pprof.o: CFLAGS += -Iprofiler
+
+# symscale: the cost of symbolizing the same stacks in 1 and in N processes of one
+# binary (a benchmark run by hand, see README.md).
+$(BUILD)/obj/profiler/symscale.o: CFLAGS += -Iprofiler -Ibpf
+$(BUILD)/bench/symscale: $(BUILD)/obj/profiler/symscale.o $(TRACE_LIB) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS)
+
+BINS += $(BUILD)/bench/symscale
+LINT_SRCS += profiler/symscale.c

@@ -26,7 +26,7 @@ static int hex_field(char **p, char sep, uint64_t *v)
 /* "start-end perms offset dev inode [path]" */
 static int parse_line(char *line, struct heed_map *x, char **path)
 {
-	char *p = line;
+	char *p = line, *end;
 
 	if (hex_field(&p, '-', &x->start) || hex_field(&p, ' ', &x->end))
 		return -EINVAL;
@@ -36,12 +36,13 @@ static int parse_line(char *line, struct heed_map *x, char **path)
 	p += 5;
 	if (hex_field(&p, ' ', &x->off))
 		return -EINVAL;
-	p = strchr(p, ' '); /* after dev */
-	if (!p)
+	if (hex_field(&p, ':', &x->dev_major) || hex_field(&p, ' ', &x->dev_minor))
 		return -EINVAL;
-	p += strspn(p, " ");
-	p += strspn(p, "0123456789"); /* inode */
-	p += strspn(p, " ");
+	errno = 0;
+	x->ino = strtoull(p, &end, 10);
+	if (end == p || (*end != ' ' && *end != 0) || errno)
+		return -EINVAL;
+	p = end + strspn(end, " ");
 	*path = p;
 	return 0;
 }
@@ -140,9 +141,20 @@ int heed_maps_read(pid_t pid, struct heed_maps *m)
 	}
 	/* An exited process (zombie) has an empty maps file. */
 	err = len ? heed_maps_parse(buf, len, m) : -ESRCH;
+	if (!err)
+		m->pid = pid;
 cleanup:
 	free(buf);
 	close(fd);
+	return err;
+}
+
+int heed_maps_copy(const struct heed_maps *src, struct heed_maps *dst)
+{
+	int err = heed_maps_parse(src->text, src->len, dst);
+
+	if (!err)
+		dst->pid = src->pid;
 	return err;
 }
 

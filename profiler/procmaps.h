@@ -9,9 +9,11 @@
 #include <sys/types.h>
 
 struct heed_map {
-	uint64_t start, end, off; /* [start, end) maps file offset off */
-	int exec;		  /* mapped executable */
-	char *path;		  /* "/usr/lib/..", "[vdso]", or "" for anonymous memory */
+	uint64_t start, end, off;      /* [start, end) maps file offset off */
+	int exec;		       /* mapped executable */
+	uint64_t dev_major, dev_minor; /* the file's device, as the kernel lists it */
+	uint64_t ino;		       /* its inode; 0 for anonymous memory */
+	char *path;		       /* "/usr/lib/..", "[vdso]", or "" for anonymous memory */
 };
 
 struct heed_maps {
@@ -19,6 +21,7 @@ struct heed_maps {
 	size_t len;
 	struct heed_map *v; /* sorted by start, as the kernel lists them */
 	size_t n;
+	pid_t pid; /* the process read (heed_maps_read), 0 for parsed text */
 };
 
 /* Reads /proc/pid/maps into *m. Returns 0, -ESRCH (no such process), -ENOMEM, or
@@ -27,6 +30,9 @@ int heed_maps_read(pid_t pid, struct heed_maps *m);
 
 /* Parses maps text (copied) into *m. Returns 0, -ENOMEM or -EINVAL. */
 int heed_maps_parse(const char *text, size_t len, struct heed_maps *m);
+
+/* A copy of *src (pid included) into *dst. Returns 0, -ENOMEM or -EINVAL. */
+int heed_maps_copy(const struct heed_maps *src, struct heed_maps *dst);
 
 /* The mapping holding addr, or NULL. */
 const struct heed_map *heed_maps_find(const struct heed_maps *m, uint64_t addr);

@@ -81,6 +81,7 @@ struct heed_sampler {
 	struct bpf_program *prog;
 	struct ring_buffer *rb;
 	unsigned int stack_bytes; /* 0: frame pointers */
+	heed_symcache *symcache;  /* the unwinders' files (a borrowed reference), or NULL */
 	int unwind_auto;	  /* --unwind auto: fall back to frame pointers per process */
 	int one;		  /* one process traced: exec ids ignored (one state) */
 	struct proc *procs[PROC_BUCKETS];
@@ -291,9 +292,9 @@ static struct proc *proc_get(heed_sampler *p, pid_t pid, uint64_t exec_id,
 			pr->no_maps = 1;
 		maps = &fresh;
 	}
-	rc = pr->no_maps ? 0 : heed_maps_parse(maps->text, maps->len, &pr->maps);
+	rc = pr->no_maps ? 0 : heed_maps_copy(maps, &pr->maps);
 	if (!rc && !pr->no_maps && p->stack_bytes) {
-		rc = heed_unwinder_new(pid, maps, &pr->unw);
+		rc = heed_unwinder_new(p->symcache, pid, maps, &pr->unw);
 		/* auto: frame pointers are still better than nothing. */
 		if (rc && rc != -ENOMEM && p->unwind_auto)
 			rc = 0;
@@ -680,6 +681,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 	if (o->unwind != HEED_UNWIND_FP)
 		stack_bytes = o->stack_bytes ? o->stack_bytes : HEED_UNWIND_STACK_DEFAULT;
 	p->stack_bytes = stack_bytes;
+	p->symcache = o->symcache;
 	p->unwind_auto = o->unwind == HEED_UNWIND_AUTO;
 	if (pid > 0 && maps) {
 		/* One process: its unwinder set up now, from the maps at attach. With
@@ -807,7 +809,7 @@ int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct 
 		pthread_mutex_lock(&p->lock);
 	pr = proc_find(p, pid, exec_id);
 	if (pr && !pr->no_maps)
-		err = heed_maps_parse(proc_maps(pr)->text, proc_maps(pr)->len, maps);
+		err = heed_maps_copy(proc_maps(pr), maps);
 	if (!p->finished)
 		pthread_mutex_unlock(&p->lock);
 	return err;

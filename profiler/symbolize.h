@@ -6,7 +6,9 @@
  * vDSO addresses are named from heed-trace's own vDSO, the same kernel image.
  * An address without a symbol becomes "[module+0xOFF]" (OFF the file offset) or
  * "[unknown+0xADDR]" outside every mapping: frames are never dropped. Results are
- * cached per address. C++ and legacy Rust names (_ZN..17h<hash>E) are demangled
+ * cached per address, and per file offset in the shared cache (symcache.h): the same
+ * function in 200 processes of one binary is looked up once. C++ and legacy Rust names
+ * (_ZN..17h<hash>E) are demangled
  * (__cxa_demangle; the Rust hash dropped). JIT code (anonymous memory) is named from
  * a perf map when one is loaded. Separate debug files are found by build-id and
  * debuglink under /usr/lib/debug, and through debuginfod when DEBUGINFOD_URLS is set
@@ -20,12 +22,18 @@
 #include <sys/types.h>
 
 #include "procmaps.h"
+#include "symcache.h"
 
 typedef struct heed_sym heed_sym;
 
-/* A symbolizer over the mappings in *maps (copied). Returns 0 or -ENOMEM, -EINVAL
- * (libdw could not read the maps text). Free with heed_sym_free. */
-int heed_sym_new(const struct heed_maps *maps, heed_sym **out);
+/* A symbolizer of one process over the mappings in *maps (copied; maps->pid, when
+ * set, lets a file replaced or deleted since be found, see symcache.h), asking the
+ * files' names of cache (it holds a reference) or, when cache is NULL, of a cache of
+ * its own. Returns 0 or -ENOMEM. Free with heed_sym_free.
+ *
+ * A heed_sym is used by one thread at a time; heed_syms sharing a cache may be used
+ * on different threads at once. */
+int heed_sym_new(heed_symcache *cache, const struct heed_maps *maps, heed_sym **out);
 
 void heed_sym_free(heed_sym *s);
 
@@ -45,7 +53,7 @@ int heed_sym_perfmap(heed_sym *s, const char *path, uid_t owner, size_t *bad);
 int heed_sym_user(heed_sym *s, uint64_t addr, int is_return, const char *const **frames, size_t *n);
 
 /* Name of a kernel address ("name_[k]"), valid until heed_sym_free; NULL on -ENOMEM.
- * kallsyms is read on first use. */
+ * kallsyms is read on first use, once per cache. */
 const char *heed_sym_kernel(heed_sym *s, uint64_t addr);
 
 #endif

@@ -22,6 +22,7 @@
 #include "procmaps.h"
 #include "select.h"
 #include "slow.h"
+#include "symcache.h"
 
 enum heed_ops_source {
 	HEED_OPS_NONE,	     /* --ops not asked, or the target has no heed probes */
@@ -131,6 +132,8 @@ struct heed_sampler_opts {
 	int slow_fd;		  /* --slow: heed_slow_threads_fd, or 0 */
 	const heed_select *sel;	  /* the tasks sampled (select.h) */
 	size_t procs_max;	  /* processes with user-space state; 0: the default */
+	heed_symcache *symcache;  /* DWARF: the files, shared with the symbolizers;
+				     NULL: the sampler's own */
 };
 
 /* Processes whose maps, unwinder and symbols a sampler keeps at once by default. */

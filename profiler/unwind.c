@@ -1,10 +1,14 @@
 /* unwind.c - see unwind.h. One Dwfl per target process, attached once with
  * callbacks that serve the current sample: its registers as the initial state, its
  * stack copy as the only memory. Modules and their CFI stay cached across samples,
- * so a sample costs the CFI lookups of its frames, not the opening of files. */
+ * so a sample costs the CFI lookups of its frames, not the opening of files. The
+ * files themselves come from the shared cache (symcache.h): one descriptor and one
+ * ELF handle per file for all processes, and the file a mapping really holds, not
+ * whatever sits at its path now. */
 #include "unwind.h"
 
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
 #include <linux/types.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -14,9 +18,16 @@
 
 #include "sampler.h"
 
+struct ufile {
+	heed_symfile *f; /* a file whose ELF handle the Dwfl holds */
+};
+
 struct heed_unwinder {
 	pid_t pid;
+	heed_symcache *cache; /* a reference */
 	struct heed_maps maps;
+	struct ufile *files;
+	size_t nfiles, capfiles;
 	Dwfl *dwfl;
 	Dwfl_Callbacks cb;
 	char *debug_path;
@@ -35,8 +46,94 @@ struct heed_unwinder {
 	int zero_end;	 /* a frame returned to 0: the end of a thread's chain */
 };
 
+/* libdw's find_elf: a file's module gets the cache's shared handle on the file
+ * mapped at its start; anything else (the vDSO) what libdw finds itself. */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	heed_unwinder *u = *userdata;
+	const struct heed_map *m = u ? heed_maps_find(&u->maps, base) : NULL;
+	heed_symfile *f;
+
+	if (!m || !m->ino || m->path[0] != '/')
+		return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+	*elfp = NULL;
+	if (u->nfiles == u->capfiles) {
+		size_t ncap = u->capfiles ? u->capfiles * 2 : 16;
+		struct ufile *nv = realloc(u->files, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		u->files = nv;
+		u->capfiles = ncap;
+	}
+	f = heed_symcache_file(u->cache, &u->maps, m);
+	if (!f)
+		return -1;
+	*elfp = heed_symfile_unwind_elf(f);
+	*file_name = *elfp ? strdup(m->path) : NULL;
+	if (!*elfp || !*file_name) {
+		if (*elfp)
+			elf_end(*elfp);
+		*elfp = NULL;
+		heed_symfile_put(u->cache, f);
+		return -1;
+	}
+	u->files[u->nfiles++].f = f;
+	return -1; /* no descriptor of its own: the handle is the cache's */
+}
+
+/* Whether elf has an .eh_frame, the CFI that a loaded process relies on. */
+static int has_eh_frame(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	GElf_Shdr sh;
+
+	if (!elf || elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !sh.sh_size)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".eh_frame"))
+			return 1;
+	}
+	return 0;
+}
+
+/* libdw's find_debuginfo: libdw asks for the separate debug file when .eh_frame
+ * could not unwind a frame (a walk's last one, where the copy ended, too), for its
+ * .debug_frame. Loading it sets up the file's whole DWARF in this process's Dwfl
+ * (libc6-dbg's libc: 13.6 MB, decompressed) once per process, for no gain when the
+ * file has .eh_frame: both are made from the same CFI directives. So only a file
+ * without .eh_frame gets its debug file. */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, GElf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	GElf_Addr bias;
+
+	if (has_eh_frame(dwfl_module_getelf(mod, &bias)))
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink_file,
+					    debuglink_crc, debuginfo_file_name);
+}
+
+static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			void *arg)
+{
+	(void)mod;
+	(void)name;
+	(void)start;
+	*userdata = arg;
+	return DWARF_CB_OK;
+}
+
 /* Reports the modules of u->maps to libdw: the first time, or again after a
- * refresh (modules seen before keep their CFI). */
+ * refresh (modules seen before keep their CFI). Under the unwind lock. */
 static int report(heed_unwinder *u)
 {
 	FILE *f = fmemopen(u->maps.text, u->maps.len ? u->maps.len : 1, "r");
@@ -48,6 +145,8 @@ static int report(heed_unwinder *u)
 	rc = dwfl_linux_proc_maps_report(u->dwfl, f);
 	dwfl_report_end(u->dwfl, NULL, NULL);
 	fclose(f);
+	if (rc >= 0)
+		dwfl_getmodules(u->dwfl, set_userdata, u, 0);
 	return rc < 0 ? -EINVAL : 0;
 }
 
@@ -100,33 +199,40 @@ static const Dwfl_Thread_Callbacks thread_cb = {
 	.set_initial_registers = set_initial_registers,
 };
 
-int heed_unwinder_new(pid_t pid, const struct heed_maps *maps, heed_unwinder **out)
+int heed_unwinder_new(heed_symcache *cache, pid_t pid, const struct heed_maps *maps,
+		      heed_unwinder **out)
 {
 	heed_unwinder *u = calloc(1, sizeof(*u));
-	int err;
+	int err = 0;
 
 	*out = NULL;
 	if (!u)
 		return -ENOMEM;
 	u->pid = pid;
-	err = heed_maps_parse(maps->text, maps->len, &u->maps);
+	if (cache)
+		u->cache = heed_symcache_ref(cache);
+	else
+		err = heed_symcache_new(&u->cache);
+	if (!u->cache)
+		goto cleanup;
+	err = heed_maps_copy(maps, &u->maps);
 	if (err)
 		goto cleanup;
-	u->cb.find_elf = dwfl_linux_proc_find_elf;
-	u->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	u->cb.find_elf = find_elf;
+	u->cb.find_debuginfo = find_debuginfo;
 	u->cb.debuginfo_path = &u->debug_path;
 	u->dwfl = dwfl_begin(&u->cb);
 	if (!u->dwfl) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	heed_symcache_unwind_lock(u->cache);
 	err = report(u);
+	if (!err && !dwfl_attach_state(u->dwfl, NULL, pid, &thread_cb, u))
+		err = -EINVAL;
+	heed_symcache_unwind_unlock(u->cache);
 	if (err)
 		goto cleanup;
-	if (!dwfl_attach_state(u->dwfl, NULL, pid, &thread_cb, u)) {
-		err = -EINVAL;
-		goto cleanup;
-	}
 	*out = u;
 	u = NULL;
 cleanup:
@@ -186,6 +292,7 @@ int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack,
 	u->len = len;
 	u->pcs = pcs;
 	u->max = max;
+	heed_symcache_unwind_lock(u->cache);
 	*complete = walk(u);
 	/* A pc no mapping holds may be in a library mapped since the last maps read
 	 * (libdw then walked it by frame pointer, or not at all): read them again
@@ -197,6 +304,7 @@ int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack,
 		}
 	if (!u->n && refresh(u, regs[HEED_REG_IP]))
 		*complete = walk(u);
+	heed_symcache_unwind_unlock(u->cache);
 	*n = u->n;
 	return 0;
 }
@@ -210,8 +318,16 @@ void heed_unwinder_free(heed_unwinder *u)
 {
 	if (!u)
 		return;
-	if (u->dwfl)
+	if (u->dwfl) {
+		/* dwfl_end releases the shared handles (invariant 3 of symcache.c). */
+		heed_symcache_unwind_lock(u->cache);
 		dwfl_end(u->dwfl);
+		heed_symcache_unwind_unlock(u->cache);
+	}
+	while (u->nfiles)
+		heed_symfile_put(u->cache, u->files[--u->nfiles].f);
+	free(u->files);
 	heed_maps_free(&u->maps);
+	heed_symcache_free(u->cache);
 	free(u);
 }

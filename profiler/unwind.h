@@ -1,7 +1,8 @@
 /* unwind.h - user stacks unwound in user space from a copy (bpf/sampler.h): the
  * registers and the top of the stack a BPF program took at the sample, walked with
- * libdw's CFI unwinder (.eh_frame, .debug_frame, separate debug files; where an
- * object has no CFI, JIT code for instance, libdw follows the frame pointer).
+ * libdw's CFI unwinder (.eh_frame, .debug_frame, and a separate debug file's for an
+ * object without .eh_frame; where an object has no CFI, JIT code for instance, libdw
+ * follows the frame pointer).
  *
  * Modules come from a maps snapshot; a pc outside every mapping of the snapshot
  * (a library dlopen'ed since) makes the unwinder read /proc/PID/maps again, at most
@@ -16,14 +17,22 @@
 #include <sys/types.h>
 
 #include "procmaps.h"
+#include "symcache.h"
 
 #define HEED_UNWIND_REFRESH_MS 100
 
 typedef struct heed_unwinder heed_unwinder;
 
-/* An unwinder for process pid over a copy of *maps. Returns 0, -ENOMEM, or -EINVAL
- * (libdw could not use the maps). Free with heed_unwinder_free. */
-int heed_unwinder_new(pid_t pid, const struct heed_maps *maps, heed_unwinder **out);
+/* An unwinder for process pid over a copy of *maps, its files' ELF handles from
+ * cache (it holds a reference; NULL: a cache of its own), shared with every other
+ * unwinder of the cache: one descriptor and one handle per file however many
+ * processes map it. Returns 0, -ENOMEM, or -EINVAL (libdw could not use the maps).
+ * Free with heed_unwinder_free.
+ *
+ * An unwinder is used by one thread at a time; unwinders sharing a cache may be
+ * used on different threads, which then take turns (the cache's unwind lock). */
+int heed_unwinder_new(heed_symcache *cache, pid_t pid, const struct heed_maps *maps,
+		      heed_unwinder **out);
 
 /* Unwinds one sample: regs are the HEED_UNWIND_REGS user registers (bpf/sampler.h),
  * stack the len bytes copied from regs[HEED_REG_SP]. Writes the sampled pc then the

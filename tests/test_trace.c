@@ -143,6 +143,9 @@ Test(procmaps, parses_and_finds)
 	cr_assert_str_eq(m.v[1].path, "/usr/bin/prog with space");
 	cr_assert_str_eq(m.v[2].path, "");
 	cr_assert_str_eq(m.v[3].path, "[vdso]");
+	cr_assert(m.v[1].dev_major == 0xfd && m.v[1].dev_minor == 1 && m.v[1].ino == 1234);
+	cr_assert_eq(m.v[2].ino, 0);
+	cr_assert_eq(m.pid, 0);
 	x = heed_maps_find(&m, 0x55d0c0a02010ULL);
 	cr_assert(x == &m.v[1]);
 	cr_assert_null(heed_maps_find(&m, 0x1000));
@@ -153,13 +156,20 @@ Test(procmaps, parses_and_finds)
 Test(procmaps, bad_lines_are_errors)
 {
 	struct heed_maps m;
-	static const char *bad[] = {"zz-10 r-xp 0 0:0 0\n", "10-20\n", "10-20 r-xp\n",
-				    "10-20 r-xp 00x 0:0 0\n"};
+	static const char *bad[] = {"zz-10 r-xp 0 0:0 0\n",
+				    "10-20\n",
+				    "10-20 r-xp\n",
+				    "10-20 r-xp 00x 0:0 0\n",
+				    "10-20 r-xp 0 fd01 5 /a\n",
+				    "10-20 r-xp 0 0:0 x5 /a\n"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(heed_maps_parse(bad[i], strlen(bad[i]), &m), -EINVAL, "%s", bad[i]);
 	cr_assert_eq(heed_maps_read(-1, &m), -ESRCH);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(m.pid, getpid());
+	heed_maps_free(&m);
 }
 
 __attribute__((noinline)) int trace_marker_fn(int x)
@@ -254,7 +264,7 @@ Test(symbolize, own_functions_and_unknown_addresses)
 	size_t n;
 
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)trace_marker_fn + 1, 0, &fr, &n), 0);
 	cr_assert_geq(n, 1);
 	cr_assert_str_eq(fr[0], "trace_marker_fn");
@@ -293,7 +303,7 @@ Test(symbolize, cxx_and_rust_names_demangled)
 
 	cr_assert_eq(cxx_named(1) + rust_named(1), 8);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)cxx_named, 0, &fr, &n), 0);
 	cr_assert_str_eq(fr[0], "heedtest::cxx_named(int)");
 	cr_assert_eq(heed_sym_user(s, (uint64_t)(uintptr_t)rust_named, 0, &fr, &n), 0);
@@ -325,7 +335,7 @@ Test(symbolize, perf_map_names_jit_code)
 	      f);
 	cr_assert_eq(fclose(f), 0);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_sym_perfmap(s, "/nonexistent/perf-1.map", getuid(), &bad), -ENOENT);
 	cr_assert_eq(heed_sym_perfmap(s, "/tmp", getuid(), &bad), -EPERM);
 	if (getuid() != 0) /* root's files are always accepted */
@@ -408,8 +418,8 @@ Test(unwind, a_copied_stack_unwinds_in_order)
 
 	unw_l1(&c);
 	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
-	cr_assert_eq(heed_unwinder_new(getpid(), &m, &u), 0);
-	cr_assert_eq(heed_sym_new(&m, &s), 0);
+	cr_assert_eq(heed_unwinder_new(NULL, getpid(), &m, &u), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
 	cr_assert_eq(heed_unwinder_run(u, c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
 	for (i = 0; i < n && names[want]; i++) {
 		const char *const *fr;
@@ -430,6 +440,61 @@ Test(unwind, a_copied_stack_unwinds_in_order)
 	cr_assert_eq(complete, 0);
 	heed_sym_free(s);
 	heed_unwinder_free(u);
+	heed_maps_free(&m);
+}
+
+static int count_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 4096; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+/* 20 unwinders on one cache, as for 20 processes of one binary: the same frames,
+ * each file opened once for all of them, not once per unwinder. */
+Test(unwind, unwinders_share_one_handle_per_file)
+{
+	static struct unw_copy c;
+	uint64_t pcs[64], first[64];
+	struct heed_symcache_stats st;
+	heed_unwinder *u[20];
+	heed_symcache *cache;
+	struct heed_maps m;
+	size_t n, n0 = 0, i;
+	int complete, fds;
+
+	unw_l1(&c);
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	fds = count_fds();
+	for (i = 0; i < 20; i++) {
+		cr_assert_eq(heed_unwinder_new(cache, getpid(), &m, &u[i]), 0);
+		cr_assert_eq(
+			heed_unwinder_run(u[i], c.regs, c.stack, c.len, pcs, 64, &n, &complete), 0);
+		if (i == 0) {
+			cr_assert_geq(n, 3);
+			memcpy(first, pcs, n * sizeof(*pcs));
+			n0 = n;
+		}
+		cr_assert_eq(n, n0);
+		cr_assert_arr_eq(pcs, first, n * sizeof(*pcs));
+	}
+	heed_symcache_stats(cache, &st);
+	cr_assert_geq(st.files_loaded, 1, "the unwinders opened their files themselves");
+	cr_expect_eq(st.files_shared, 19 * st.files_loaded);
+	/* Two descriptors per file (the symbols' and the unwinders'), not 20. */
+	cr_expect_leq(count_fds() - fds, 2 * (int)st.files_loaded, "%d descriptors for %d files",
+		      count_fds() - fds, (int)st.files_loaded);
+	for (i = 0; i < 20; i++)
+		heed_unwinder_free(u[i]);
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_live, 0);
+	heed_symcache_free(cache);
 	heed_maps_free(&m);
 }
 

@@ -1,0 +1,319 @@
+/* test_symcache.c - symbol tables shared per file (profiler/symcache.h): many
+ * processes of one binary load its tables once, and two files met at one path (a
+ * binary replaced between two snapshots) each name their own process's frames.
+ * Needs root: a replaced file is found through /proc/PID/map_files. Starts Debian's
+ * /usr/bin/python3.11 and build/tests/progs/hot (HEED_BUILD, default build). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elfinfo.h"
+#include "procmaps.h"
+#include "symbolize.h"
+
+#define PYTHON "/usr/bin/python3.11"
+#define NPROC  20
+
+struct child {
+	pid_t pid;
+	int in; /* its stdin: closing it ends a python */
+	struct heed_maps maps;
+	heed_sym *sym;
+};
+
+/* Starts argv[0] with stdin a pipe and waits until its maps list libc: the
+ * dynamic linker has mapped everything then. */
+static void start(struct child *c, char *const argv[], char *const envp[])
+{
+	int in[2], i;
+
+	cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+	c->pid = fork();
+	cr_assert_geq(c->pid, 0);
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(in[0]);
+	c->in = in[1];
+	for (i = 0; i < 500; i++) {
+		cr_assert_eq(heed_maps_read(c->pid, &c->maps), 0, "%s exited", argv[0]);
+		if (strstr(c->maps.text, "libc.so.6") && strstr(c->maps.text, argv[0]))
+			return;
+		heed_maps_free(&c->maps);
+		usleep(10000);
+	}
+	cr_assert_fail("%s did not map libc in 5 s", argv[0]);
+}
+
+static void stop(struct child *c)
+{
+	heed_sym_free(c->sym);
+	heed_maps_free(&c->maps);
+	close(c->in);
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+}
+
+/* The file offset of function fn of path. */
+static uint64_t func_off(const char *path, const char *fn)
+{
+	struct heed_elf_func *v;
+	uint64_t off;
+	size_t n;
+
+	cr_assert_eq(heed_elf_funcs(path, fn, &v, &n), 0, "%s unreadable", path);
+	cr_assert_eq(n, 1, "%s: %zu functions named %s", path, n, fn);
+	off = v[0].off;
+	heed_elf_funcs_free(v, n);
+	return off;
+}
+
+/* Where file offset off of path is mapped executable in c. */
+static uint64_t addr_of(const struct child *c, const char *path, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < c->maps.n; i++) {
+		const struct heed_map *m = &c->maps.v[i];
+
+		if (m->exec && !strcmp(m->path, path) && off >= m->off &&
+		    off - m->off < m->end - m->start)
+			return m->start + off - m->off;
+	}
+	cr_assert_fail("pid %d does not map %s+0x%llx", (int)c->pid, path, (unsigned long long)off);
+	return 0;
+}
+
+/* The libc that c maps. */
+static const char *libc_of(const struct child *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->maps.n; i++)
+		if (c->maps.v[i].exec && strstr(c->maps.v[i].path, "/libc.so.6"))
+			return c->maps.v[i].path;
+	cr_assert_fail("pid %d maps no libc", (int)c->pid);
+	return NULL;
+}
+
+static void expect_name(heed_sym *s, uint64_t addr, const char *want)
+{
+	const char *const *fr;
+	size_t n;
+
+	cr_assert_eq(heed_sym_user(s, addr, 0, &fr, &n), 0);
+	cr_assert_geq(n, 1);
+	cr_assert_str_eq(fr[0], want);
+}
+
+Test(symcache, same_binary_in_many_processes_loads_once)
+{
+	char *argv[] = {PYTHON, "-c", "import sys; sys.stdin.read()", NULL};
+	char *envp[] = {NULL};
+	struct child c[NPROC];
+	struct heed_symcache_stats st;
+	heed_symcache *cache;
+	uint64_t py, lc;
+	size_t i;
+
+	cr_assert_eq(access(PYTHON, X_OK), 0, "%s is needed (Debian's python3.11)", PYTHON);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	py = func_off(PYTHON, "Py_BytesMain");
+	for (i = 0; i < NPROC; i++)
+		start(&c[i], argv, envp);
+	lc = func_off(libc_of(&c[0]), "__libc_start_main");
+	for (i = 0; i < NPROC; i++) {
+		cr_assert_eq(heed_sym_new(cache, &c[i].maps, &c[i].sym), 0);
+		expect_name(c[i].sym, addr_of(&c[i], PYTHON, py), "Py_BytesMain");
+		expect_name(c[i].sym, addr_of(&c[i], libc_of(&c[i]), lc), "__libc_start_main");
+	}
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_loaded, 2, "python3.11 and libc loaded %llu times, not once each",
+		     (unsigned long long)st.files_loaded);
+	cr_expect_eq(st.files_shared, 2 * (NPROC - 1));
+	cr_expect_eq(st.files_live, 2);
+	cr_expect_eq(st.frames_resolved, 2, "each function looked up %llu / 2 times",
+		     (unsigned long long)st.frames_resolved);
+	cr_expect_eq(st.frames_shared, 2 * (NPROC - 1));
+	for (i = 0; i < NPROC; i++)
+		stop(&c[i]);
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_live, 0, "the files outlive their processes' symbolizers");
+	heed_symcache_free(cache);
+}
+
+static void copy(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	ssize_t r;
+
+	cr_assert_geq(in, 0, "%s: %s", from, strerror(errno));
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	cr_assert_geq(out, 0, "%s: %s", to, strerror(errno));
+	while ((r = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, (size_t)r), r);
+	cr_assert_eq(r, 0);
+	close(in);
+	close(out);
+}
+
+Test(symcache, a_binary_replaced_at_its_path_names_each_process_right)
+{
+	const char *b = getenv("HEED_BUILD") ? getenv("HEED_BUILD") : "build";
+	char dir[] = "/tmp/heed-symcache-XXXXXX", x[64], hot[4096];
+	char *envp[] = {"PYTHONHOME=/usr", NULL}, *noenv[] = {NULL};
+	struct heed_symcache_stats st;
+	uint64_t hot_a, py_main, a;
+	struct heed_maps gone;
+	const char *const *fr;
+	heed_symcache *cache;
+	struct child c[2];
+	heed_sym *s;
+	size_t n;
+
+	cr_assert_eq(geteuid(), 0, "needs root: a replaced file is read from /proc/PID/map_files");
+	snprintf(hot, sizeof(hot), "%s/tests/progs/hot", b);
+	cr_assert_eq(access(hot, X_OK), 0, "%s missing (make check builds it)", hot);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(x, sizeof(x), "%s/x", dir);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+
+	/* x is hot, then python3.11: two files, two inodes, one path. */
+	copy(hot, x);
+	hot_a = func_off(x, "hot_a");
+	start(&c[0], (char *[]){x, "idle", "30", NULL}, noenv);
+	cr_assert_eq(unlink(x), 0);
+	copy(PYTHON, x);
+	py_main = func_off(x, "Py_BytesMain");
+	start(&c[1], (char *[]){x, "-c", "import sys; sys.stdin.read()", NULL}, envp);
+
+	cr_assert_eq(heed_sym_new(cache, &c[0].maps, &c[0].sym), 0);
+	cr_assert_eq(heed_sym_new(cache, &c[1].maps, &c[1].sym), 0);
+	a = addr_of(&c[0], x, hot_a);
+	expect_name(c[0].sym, a, "hot_a");
+	expect_name(c[1].sym, addr_of(&c[1], x, py_main), "Py_BytesMain");
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_missing, 0);
+
+	/* Once hot's process is gone its file is too: a snapshot of it keeps its
+	 * frames as offsets, never python's names. */
+	cr_assert_eq(heed_maps_copy(&c[0].maps, &gone), 0);
+	stop(&c[0]);
+	cr_assert_eq(heed_sym_new(cache, &gone, &s), 0);
+	cr_assert_eq(heed_sym_user(s, a, 0, &fr, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(strncmp(fr[0], "[x+0x", 5), 0, "a gone process's frame named %s", fr[0]);
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_missing, 1);
+	heed_sym_free(s);
+	heed_maps_free(&gone);
+	stop(&c[1]);
+	heed_symcache_free(cache);
+	unlink(x);
+	rmdir(dir);
+}
+
+/* Two files with one build-id (a binary copied, as in two containers' images):
+ * one table. */
+Test(symcache, copies_with_one_build_id_share_a_table)
+{
+	char dir[] = "/tmp/heed-symcache-XXXXXX", y[64];
+	char *envp[] = {"PYTHONHOME=/usr", NULL};
+	struct heed_symcache_stats st;
+	heed_symcache *cache;
+	struct child c[2];
+	uint64_t py;
+
+	cr_assert_eq(access(PYTHON, X_OK), 0, "%s is needed (Debian's python3.11)", PYTHON);
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(y, sizeof(y), "%s/y", dir);
+	copy(PYTHON, y);
+	py = func_off(PYTHON, "Py_BytesMain");
+	start(&c[0], (char *[]){PYTHON, "-c", "import sys; sys.stdin.read()", NULL}, envp);
+	start(&c[1], (char *[]){y, "-c", "import sys; sys.stdin.read()", NULL}, envp);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	cr_assert_eq(heed_sym_new(cache, &c[0].maps, &c[0].sym), 0);
+	cr_assert_eq(heed_sym_new(cache, &c[1].maps, &c[1].sym), 0);
+	expect_name(c[0].sym, addr_of(&c[0], PYTHON, py), "Py_BytesMain");
+	expect_name(c[1].sym, addr_of(&c[1], y, py), "Py_BytesMain");
+	heed_symcache_stats(cache, &st);
+	cr_expect_eq(st.files_loaded, 1, "%llu tables for one build-id",
+		     (unsigned long long)st.files_loaded);
+	cr_expect_eq(st.files_shared, 1);
+	cr_expect_eq(st.frames_resolved, 1);
+	stop(&c[0]);
+	stop(&c[1]);
+	heed_symcache_free(cache);
+	unlink(y);
+	rmdir(dir);
+}
+
+/* Every unwinder gets the one ELF handle of a file, counted by libelf. */
+Test(symcache, one_unwind_handle_per_file)
+{
+	struct heed_maps m;
+	heed_symcache *cache;
+	heed_symfile *f, *g;
+	Elf *a, *b;
+	size_t i;
+
+	cr_assert_eq(heed_maps_read(getpid(), &m), 0);
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	for (i = 0; i < m.n && !(m.v[i].exec && m.v[i].ino); i++)
+		;
+	cr_assert_lt(i, m.n, "no executable file mapping in our maps");
+	f = heed_symcache_file(cache, &m, &m.v[i]);
+	g = heed_symcache_file(cache, &m, &m.v[i]);
+	cr_assert(f && f == g, "one file, two entries");
+	heed_symcache_unwind_lock(cache);
+	a = heed_symfile_unwind_elf(f);
+	b = heed_symfile_unwind_elf(g);
+	cr_assert(a && a == b, "two ELF handles for one file");
+	cr_assert_eq(elf_kind(a), ELF_K_ELF);
+	elf_end(a);
+	elf_end(b);
+	heed_symcache_unwind_unlock(cache);
+	heed_symfile_put(cache, f);
+	heed_symfile_put(cache, g);
+	heed_symcache_free(cache);
+	heed_maps_free(&m);
+}
+
+/* A snapshot's path now a FIFO (or a device) is not opened for reading: that would
+ * block (or touch the device). Its frames keep their offsets. */
+Test(symcache, a_fifo_at_a_mapped_path_is_not_opened, .timeout = 20)
+{
+	char dir[] = "/tmp/heed-symcache-XXXXXX", fifo[64], text[256];
+	const char *const *fr;
+	struct heed_maps m;
+	struct stat st;
+	heed_sym *s;
+	size_t n;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(stat(fifo, &st), 0);
+	snprintf(text, sizeof(text), "1000-2000 r-xp 00000000 %02x:%02x %llu %s\n",
+		 major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino, fifo);
+	cr_assert_eq(heed_maps_parse(text, strlen(text), &m), 0);
+	cr_assert_eq(heed_sym_new(NULL, &m, &s), 0);
+	cr_assert_eq(heed_sym_user(s, 0x1800, 0, &fr, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(fr[0], "[fifo+0x800]");
+	heed_sym_free(s);
+	heed_maps_free(&m);
+	unlink(fifo);
+	rmdir(dir);
+}
