@@ -18,7 +18,8 @@
  *   2200    8                    op: --slow's operation in flight (bpf/slow.h), or 0
  *   2208    stack_len            the user stack from regs[HEED_REG_SP] up
  *
- * A HEED_SAMPLE_IN record is only its first 16 bytes (struct heed_sample_in).
+ * A HEED_SAMPLE_IN record is only struct heed_sample_in: kind, tid, count (ns away)
+ * and runq, the last ns of count spent runnable after a wakeup (--slow; else 0).
  */
 #ifndef HEED_BPF_SAMPLER_H
 #define HEED_BPF_SAMPLER_H
@@ -54,11 +55,13 @@ struct heed_sample {
 	__u64 op; /* --slow: seq of the thread's operation in flight (slow.h), or 0 */
 };
 
-/* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample. */
+/* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample, and
+ * runq <= count. */
 struct heed_sample_in {
 	__u32 kind;
 	__u32 tid;
 	__u64 count;
+	__u64 runq; /* of count, ns from the thread's wakeup to its switch-in */
 };
 
 /* Per-CPU counters of what was sampled and what could not be recorded. */

@@ -34,7 +34,7 @@
 #include "unwind.h"
 
 _Static_assert(sizeof(struct heed_sample) == 2208, "heed_sample ABI");
-_Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
+_Static_assert(sizeof(struct heed_sample_in) == 24, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
 #define UNWIND_MAX_FRAMES 256
@@ -308,6 +308,32 @@ static int op_end(heed_sampler *p, const void *data, size_t size)
 	return 0;
 }
 
+/* A thread switched in again after pd->st: adds its time away to that stack, or
+ * (--slow) the part after its wakeup to the same stack marked runnable, and to what
+ * its operation holds. */
+static int switched_in(heed_sampler *p, struct pending *pd, const struct heed_sample_in *in)
+{
+	uint64_t runq = in->runq < in->count ? in->runq : in->count;
+	struct heed_raw_stack *st = pd->st, *r;
+	int h;
+
+	st->count += in->count - runq;
+	if (pd->off_held)
+		pd->held[pd->off_held - 1].count += in->count - runq;
+	if (!runq)
+		return 0;
+	r = find_stack(p, st->flags | HEED_RAW_RUNNABLE, st->nuser, st->nkern, st->pcs);
+	if (!r) {
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	r->count += runq;
+	h = pd->off_held ? hold(p, pd, pd->seq, r, runq) : 0;
+	if (h < 0)
+		p->err = h;
+	return h < 0 ? h : 0;
+}
+
 /* One ring buffer record (untrusted: sizes are checked against what arrived). */
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -316,8 +342,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct heed_raw_stack *e;
 	struct pending *pd;
 	uint32_t flags, nuser, nkern;
-
-	int h;
+	int h, rc;
 
 	if (size < sizeof(struct heed_sample_in)) {
 		p->bad++;
@@ -332,13 +357,10 @@ static int on_record(void *ctx, void *data, size_t size)
 			return -ENOMEM;
 		}
 		/* A switch-out lost to a full buffer was counted there. */
-		if (pd->st)
-			pd->st->count += s->count;
-		if (pd->st && pd->off_held)
-			pd->held[pd->off_held - 1].count += s->count;
+		rc = pd->st ? switched_in(p, pd, data) : 0;
 		pd->st = NULL;
 		pd->off_held = 0;
-		return 0;
+		return rc;
 	}
 	if ((s->kind != HEED_SAMPLE_ON && s->kind != HEED_SAMPLE_OUT) || size < sizeof(*s) ||
 	    s->nkern > HEED_STACK_DEPTH || s->nuser > HEED_STACK_DEPTH ||
@@ -509,6 +531,9 @@ static int load(heed_sampler *p, pid_t pid, pid_t tid, unsigned int stack_bytes,
 		p->off->rodata->targ_tid = (__u32)tid;
 		p->off->rodata->stack_bytes = stack_bytes;
 		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
+		/* Wakeups split an operation's time away (--slow): not worth their
+		 * cost to plain --offcpu, whose stacks sum both parts anyway. */
+		bpf_program__set_autoload(p->off->progs.heed_wakeup, slow_fd != 0);
 		rc = sampler_off_bpf__load(p->off);
 	}
 	if (rc) {
@@ -595,6 +620,14 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 			snprintf(err, errlen,
 				 "cannot attach the offcpu program to sched_switch: %s",
 				 strerror(-rc));
+		if (!rc && o->slow_fd) {
+			l = bpf_program__attach(p->off->progs.heed_wakeup);
+			rc = l ? heed_links_add(&p->links, l) : -errno;
+			if (!l)
+				snprintf(err, errlen,
+					 "cannot attach the offcpu program to sched_wakeup: %s",
+					 strerror(-rc));
+		}
 	}
 	if (!rc)
 		rc = start_reader(p);

@@ -1,8 +1,9 @@
 # heed-trace --slow on tests/progs/slowops, whose every 50th operation is slow: the
 # stacks of the slow operations hold slow_path (spin) or fsync (fsync) in >= 90% of
 # their weight and the fast ones' in < 5%, for a USDT pair and for func:NAME;
-# --slow-diff draws slow_path; heed-load's durable commits judged against their live p99 are slow in
-# fdatasync; bad thresholds and operations are refused with a sentence.
+# --slow-diff draws slow_path; an operation woken but kept off the CPU waits in the
+# runqueue, not blocked; heed-load's durable commits judged against their live p99
+# are slow in fdatasync; bad thresholds and operations are refused with a sentence.
 # Usage: bash tests/t_trace_slow.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
@@ -56,6 +57,40 @@ for op in 'tprog:op:5ms' 'func:do_op:5ms'; do
 	[ "$1" = 1000 ] && [ "$2" -ge 20 ] || fail "--slow $op: ops/slow = $got, expected 1000 and >= 20"
 done
 echo "ok: spinning in slow_path is what the slow operations did"
+
+# Runqueue latency: in wake mode every slow operation blocks on a pipe that a
+# SCHED_FIFO thread of the same CPU writes before it spins 8 ms, so the woken
+# operation waits about that long for the CPU. slowops measures that wait itself
+# (runq_ns, from its write of the pipe to the read's return) and its whole waits
+# (wait_ns): heed-trace's [runqueue] time under wait_woken must cover at least half
+# of the first and stay within the second, its blocked ([off-cpu]) time there within
+# what the waits leave; the op's three shares add up to its latency.
+"$TRACE" -F 999 --slow 'tprog:op:5ms' --slow-folded "$T/wk.folded" --json "$T/wk.json" \
+	-- "$SLOWOPS" wake 1000 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--slow tprog:op:5ms -- slowops wake failed"; }
+assert_detached "--slow on wake"
+python3 - "$T/wk.folded" "$T/wk.json" "$T/out" <<'PY' || fail "--slow: runqueue latency after a wakeup is not where it belongs (above)"
+import json, sys
+w = {"[runqueue]": 0, "[off-cpu]": 0}
+for line in open(sys.argv[1]):
+    st, _, n = line.rstrip("\n").rpartition(" ")
+    fr = st.split(";")
+    if "wait_woken" in fr and fr[0] in w:
+        w[fr[0]] += int(n)
+prog = [l.split() for l in open(sys.argv[3]) if l.startswith("ops ")][0]
+runq, wait = int(prog[5]), int(prog[7])
+o = json.load(open(sys.argv[2]))["slow"]["ops"]["tprog:op:5ms"]
+tot = o["on_cpu_share"] + o["blocked_share"] + o["runqueue_share"]
+print(f"wake: slowops measured runq {runq / 1e6:.1f} ms of {wait / 1e6:.1f} ms waiting; "
+      f"heed-trace: [runqueue] {w['[runqueue]'] / 1e6:.1f} ms, [off-cpu] "
+      f"{w['[off-cpu]'] / 1e6:.1f} ms; shares on-CPU {o['on_cpu_share']:.3f} blocked "
+      f"{o['blocked_share']:.3f} runqueue {o['runqueue_share']:.3f}, sum {tot:.3f}")
+ok = 0.5 * runq <= w["[runqueue]"] <= 1.1 * wait + 1e6
+ok &= w["[off-cpu]"] <= 1.1 * (wait - runq) + 1e6
+ok &= o["runqueue_share"] > o["blocked_share"] and 0.8 <= tot <= 1.2
+sys.exit(not ok)
+PY
+echo "ok: waiting for the CPU after a wakeup is runqueue time, not blocked time"
 
 # Which operations pass 250 us also depends on the disk and on other load: a run in
 # which preempted or I/O-starved fast operations crossed it is run again, up to 3
