@@ -42,9 +42,35 @@ check() {
 	meets "$@" || fail "$1: expected $3 in >= 90% of the slow profile and < 5% of the fast one"
 }
 
+# colors SVG [off-cpu] [runqueue] [on-cpu]: fails unless SVG's frames above an
+# [off-cpu] root frame are blue (io's palette: r = g < b), those above [runqueue]
+# purple (r = b > g), the others neither, and each named kind is drawn at all.
+colors() {
+	python3 - "$@" <<'PY' || fail "$1: off-CPU frames are not coloured apart (above)"
+import re, sys
+frames = re.findall(r'<title>([^<]*) \([^<]*</title><rect x="[^"]*" y="([0-9.]+)"[^>]*'
+                    r'fill="rgb\((\d+),(\d+),(\d+)\)"', open(sys.argv[1]).read())
+root_y = float(frames[0][1])
+kind, seen, bad = None, set(), []
+for name, y, r, g, b in frames[1:]:
+    r, g, b = int(r), int(g), int(b)
+    if abs(root_y - float(y) - 16) < 1:
+        kind = name if name in ("[off-cpu]", "[runqueue]") else "[on-cpu]"
+    seen.add(kind)
+    got = ("[off-cpu]" if r == g < b else "[runqueue]" if r == b > g else "[on-cpu]")
+    if got != kind:
+        bad.append(f"{name} rgb({r},{g},{b}) under {kind}")
+print(f"{sys.argv[1]}: {len(frames) - 1} frames, kinds {sorted(seen)}, {len(bad)} miscoloured")
+missing = set(sys.argv[2:]) - seen
+if bad or missing:
+    print("\n".join(bad[:5]), "\nnot drawn:", missing or "-")
+    sys.exit(1)
+PY
+}
+
 for op in 'tprog:op:5ms' 'func:do_op:5ms'; do
 	"$TRACE" --profile -F 999 --slow "$op" --slow-folded "$T/spin.folded" --json "$T/spin.json" \
-		--slow-diff "$T/diff.svg" \
+		--slow-diff "$T/diff.svg" --slow-flame "$T/spin.svg" \
 		-- "$SLOWOPS" spin 1000 >"$T/out" 2>"$T/err" ||
 		{ cat "$T/err"; fail "--slow $op -- slowops spin failed"; }
 	assert_detached "--slow $op"
@@ -52,6 +78,7 @@ for op in 'tprog:op:5ms' 'func:do_op:5ms'; do
 	python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' "$T/diff.svg" ||
 		fail "--slow-diff: not XML"
 	grep -q '<title>slow_path (' "$T/diff.svg" || fail "--slow-diff: no slow_path frame"
+	colors "$T/spin.svg" '[on-cpu]'
 	got=$(json "$T/spin.json" '"%d %d" % (d["slow"]["ops"]["'"$op"'"]["ops"], d["slow"]["ops"]["'"$op"'"]["slow"])')
 	set -- $got
 	[ "$1" = 1000 ] && [ "$2" -ge 20 ] || fail "--slow $op: ops/slow = $got, expected 1000 and >= 20"
@@ -104,6 +131,7 @@ assert_detached "--slow on fsync"
 check "--slow tprog:op:250us (fsync)" "$T/fs.folded" fsync
 grep -q '^\[off-cpu\];.*fsync' "$T/fs.folded" || fail "no [off-cpu] fsync stack in the slow profile"
 grep -q '<svg' "$T/fs.svg" || fail "--slow-flame wrote no SVG"
+colors "$T/fs.svg" '[off-cpu]'
 echo "ok: blocking in fsync is what the slow operations did, off-CPU stacks marked"
 
 # A commit's p99 is 2 of its 200 commits (more while the live threshold settles).
