@@ -1242,7 +1242,7 @@ static int watch_start(struct state *s)
 	int err;
 
 	err = heed_watch_open(s->o.pid, &s->maps, s->spawned, &s->watch, msg, sizeof(msg));
-	if (err && (s->o.nusdt || s->o.nfunc))
+	if (err && (s->o.nusdt || s->o.nfunc || s->o.nslow))
 		die_msg("%s; code pid %d maps later is not traced", msg, (int)s->o.pid);
 	/* An exec between the first read of the maps and the watch (a -p target just
 	 * started by a shell) has no event: look again now that one would. */
@@ -1279,6 +1279,8 @@ static void on_new_code(struct state *s)
 			late_failure(s, msg);
 		if (s->func && heed_func_refresh(s->func, &s->maps, msg, sizeof(msg)))
 			late_failure(s, msg);
+		if (s->slow && heed_slow_refresh(s->slow, &s->maps, msg, sizeof(msg)))
+			late_failure(s, msg);
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing. */
 	if (stopped && kill(s->o.pid, SIGCONT) && errno != ESRCH) {
@@ -1292,6 +1294,7 @@ static int check_unmatched(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+	const struct heed_slow_spec *w = s->slow ? heed_slow_unmatched(s->slow) : NULL;
 
 	if (u)
 		die_msg("--usdt %s: no such probe in pid %d's code during the trace", u,
@@ -1299,7 +1302,10 @@ static int check_unmatched(const struct state *s)
 	if (f)
 		die_msg("--func %s: no function matched in pid %d's code during the trace", f,
 			(int)s->o.pid);
-	return u || f ? -ENOENT : 0;
+	if (w)
+		die_msg("--slow %s: no such %s in pid %d's code during the trace", w->arg,
+			w->prov ? "USDT start/done pair" : "function", (int)s->o.pid);
+	return u || f || w ? -ENOENT : 0;
 }
 
 /* Reports an attach step's error, msg or else err's text; returns err. */
@@ -1314,6 +1320,7 @@ static void say_waiting(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
+	const struct heed_slow_spec *w = s->slow ? heed_slow_unmatched(s->slow) : NULL;
 
 	if (u)
 		fprintf(stderr,
@@ -1325,6 +1332,11 @@ static void say_waiting(const struct state *s)
 			"heed-trace: --func %s: no function matches in pid %d yet; attaching if "
 			"code it maps later has it\n",
 			f, (int)s->o.pid);
+	if (w)
+		fprintf(stderr,
+			"heed-trace: --slow %s: no such %s in pid %d yet; attaching if code it "
+			"maps later has it\n",
+			w->arg, w->prov ? "USDT start/done pair" : "function", (int)s->o.pid);
 }
 
 static int attach_all(struct state *s)
@@ -1372,9 +1384,9 @@ static int attach_all(struct state *s)
 			return attach_failed(err, msg);
 	}
 	if (s->slow) {
-		err = heed_slow_attach(s->slow, s->o.pid, &s->maps,
-				       s->prof ? heed_sampler_rb_fd(s->prof) : -1,
-				       s->off ? heed_sampler_rb_fd(s->off) : -1, msg, sizeof(msg));
+		err = heed_slow_attach(
+			s->slow, s->o.pid, &s->maps, s->prof ? heed_sampler_rb_fd(s->prof) : -1,
+			s->off ? heed_sampler_rb_fd(s->off) : -1, later, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}

@@ -34,6 +34,9 @@ struct heed_slow {
 	pthread_t updater;
 	int updating;
 	atomic_int stop;
+	pid_t pid;
+	int later;			       /* heed_slow_refresh will see code mapped later */
+	unsigned char attached[HEED_SLOW_MAX]; /* spec i found in a file of the target */
 };
 
 static const struct {
@@ -197,7 +200,7 @@ int heed_slow_threads_fd(const heed_slow *s)
 }
 
 /* Attaches spec i in the first file (the executable, then each mapped library) that
- * has it. */
+ * has it; -ENOENT when none has. */
 static int attach_spec(heed_slow *s, size_t i, pid_t pid, const struct heed_maps *maps)
 {
 	const struct heed_slow_spec *sp = &s->specs[i];
@@ -235,7 +238,9 @@ static int attach_spec(heed_slow *s, size_t i, pid_t pid, const struct heed_maps
 		}
 		if (l[0] && l[1]) {
 			rc = heed_links_add(&s->links, l[0]);
-			return rc ? rc : heed_links_add(&s->links, l[1]);
+			rc = rc ? rc : heed_links_add(&s->links, l[1]);
+			s->attached[i] = !rc;
+			return rc;
 		}
 		bpf_link__destroy(l[0]);
 		bpf_link__destroy(l[1]);
@@ -296,8 +301,17 @@ static void *updater(void *arg)
 	return NULL;
 }
 
+/* Says why spec i could not be attached. */
+static void attach_error(const heed_slow *s, size_t i, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "--slow %s: %s", s->specs[i].arg,
+		 rc == -ENOENT ? (s->specs[i].prov ? "no such USDT start/done pair in the target"
+						   : "no such function in the target")
+			       : strerror(-rc));
+}
+
 int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int rb_on, int rb_off,
-		     char *err, size_t errlen)
+		     int later, char *err, size_t errlen)
 {
 	sigset_t all, old;
 	int rc, pct = 0;
@@ -323,17 +337,14 @@ int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int 
 			 strerror(-rc));
 		return rc;
 	}
+	s->pid = pid;
+	s->later = later;
 	for (i = 0; i < s->n; i++) {
 		set_thresh(s, (__u32)i, s->specs[i].thresh_ns);
 		pct |= s->specs[i].pct > 0;
 		rc = attach_spec(s, i, pid, maps);
-		if (rc) {
-			snprintf(err, errlen, "--slow %s: %s", s->specs[i].arg,
-				 rc == -ENOENT
-					 ? (s->specs[i].prov ? "no such USDT start/done pair "
-							       "in the target"
-							     : "no such function in the target")
-					 : strerror(-rc));
+		if (rc && !(rc == -ENOENT && later)) {
+			attach_error(s, i, rc, err, errlen);
 			return rc;
 		}
 	}
@@ -348,6 +359,33 @@ int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int 
 		snprintf(err, errlen, "cannot start the --slow threshold thread: %s",
 			 strerror(-rc));
 	return rc;
+}
+
+int heed_slow_refresh(heed_slow *s, const struct heed_maps *maps, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->attached[i])
+			continue;
+		rc = attach_spec(s, i, s->pid, maps);
+		if (rc && rc != -ENOENT) {
+			attach_error(s, i, rc, err, errlen);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+const struct heed_slow_spec *heed_slow_unmatched(const heed_slow *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!s->attached[i])
+			return &s->specs[i];
+	return NULL;
 }
 
 static void stop_updater(heed_slow *s)

@@ -2,7 +2,8 @@
 # stacks of the slow operations hold slow_path (spin) or fsync (fsync) in >= 90% of
 # their weight and the fast ones' in < 5%, for a USDT pair and for func:NAME;
 # --slow-diff draws slow_path; an operation woken but kept off the CPU waits in the
-# runqueue, not blocked; heed-load's durable commits judged against their live p99
+# runqueue, not blocked; an operation of a library dlopen()ed after attach is timed;
+# heed-load's durable commits judged against their live p99
 # are slow in fdatasync; bad thresholds and operations are refused with a sentence.
 # Usage: bash tests/t_trace_slow.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
@@ -156,6 +157,23 @@ sys.exit(bad)
 PY
 echo "ok: the slow durable commits wait in fdatasync"
 
+# An operation in a library the target dlopens after attach (bpf/watch.bpf.c
+# reports the dlopen; the target is stopped until attached): --slow says it waits,
+# then times every call.
+NOFPLIB=$(cd "$B/tests/progs" && pwd)/libnofpchain.so
+[ -f "$NOFPLIB" ] || fail "$NOFPLIB is missing: build with make check"
+"$TRACE" --slow 'func:lib6:p90' --slow-folded "$T/dl.folded" --json "$T/dl.json" \
+	-- "$B/tests/progs/dlopener" "$NOFPLIB" lib6 0.5 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--slow func:lib6:p90 on a library dlopen()ed later failed"; }
+assert_detached "--slow on a library dlopen()ed later"
+grep -q "^heed-trace: --slow func:lib6:p90: no such function in pid [0-9]* yet; attaching if code it maps later has it" "$T/err" ||
+	fail "--slow did not say it waits for code mapped later: $(cat "$T/err")"
+got=$(json "$T/dl.json" '"%d %d" % (d["slow"]["ops"]["func:lib6:p90"]["ops"], d["slow"]["ops"]["func:lib6:p90"]["slow"])')
+set -- $got
+[ "$1" -gt 100 ] && [ "$2" -ge 1 ] || fail "--slow func:lib6:p90: ops/slow = $got, expected > 100 and >= 1"
+grep -q ';lib6;lib7;' "$T/dl.folded" || fail "--slow func:lib6:p90: no lib6 stacks in the slow profile"
+echo "ok: --slow func:lib6 in a library dlopen()ed later: $1 calls, $2 slow"
+
 for bad in 'get:' 'get:abc' 'get:5parsecs' 'get:p101' 'get:p0' 'frob:5ms' 'get' ':5ms' \
 	'func::5ms' 'get:-3ms'; do
 	if "$TRACE" --slow "$bad" -- "$SLOWOPS" spin 1 >"$T/out" 2>"$T/err"; then
@@ -167,6 +185,7 @@ done
 if "$TRACE" --slow 'tprog:nosuch:5ms' -- "$SLOWOPS" spin 1 >"$T/out" 2>"$T/err"; then
 	fail "--slow on a probe pair the target lacks was accepted"
 fi
-grep -q "no such USDT start/done pair" "$T/err" || fail "no sentence for a missing pair: $(cat "$T/err")"
+grep -q "^heed-trace: --slow tprog:nosuch:5ms: no such USDT start/done pair in pid [0-9]*'s code during the trace" "$T/err" ||
+	fail "no sentence for a missing pair: $(cat "$T/err")"
 assert_detached "--slow on a missing pair"
 echo "ok: $(cat "$T/err")"
