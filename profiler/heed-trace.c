@@ -797,13 +797,22 @@ static void blocked_split(const struct state *s, uint64_t out[BLOCK_MAX])
 			out[blocked_by(sk->v[i].folded)] += sk->v[i].count;
 }
 
-/* An op's slow time: on CPU (samples times the period), blocked, waiting to run. */
+/* An op's slow time: on CPU, blocked, waiting to run. With --offcpu the time off
+ * the CPU is measured at each switch, so on-CPU time is the rest of the latency
+ * (a slow op that never left the CPU sent no record: all of it); samples times
+ * the period would weigh 1/HZ s each, and a sample's own cost makes the op it
+ * lands in likelier to be slow. */
 static void slow_split(const struct state *s, size_t i, uint64_t *on, uint64_t *blocked,
 		       uint64_t *runq)
 {
-	*on = (uint64_t)(s->slow_on.held[i][1] * (1e9 / s->o.hz));
+	uint64_t off = s->slow_off.held[i][1];
+
 	*runq = s->slow_off.runnable[i][1];
-	*blocked = s->slow_off.held[i][1] - *runq;
+	*blocked = off - *runq;
+	if (s->off)
+		*on = s->slow_ops[i].slow_ns > off ? s->slow_ops[i].slow_ns - off : 0;
+	else
+		*on = (uint64_t)(s->slow_on.held[i][1] * (1e9 / s->o.hz));
 }
 
 static void print_slow(const struct state *s, FILE *f)
