@@ -50,6 +50,9 @@ struct opts {
 	const char *slow_folded, *slow_flame, *slow_diff;
 };
 
+/* --slow: what blocked time waited for (blocked_by). */
+enum { BLOCK_FAULT, BLOCK_LOCK, BLOCK_IO, BLOCK_OTHER, BLOCK_MAX };
+
 struct state {
 	struct opts o;
 	char comm[64];
@@ -76,9 +79,10 @@ struct state {
 	struct heed_stacks slow_stacks[2];
 	struct heed_slow_op slow_ops[HEED_SLOW_MAX];
 	struct heed_sampler_slow slow_on, slow_off;
-	heed_pprof *on_pp, *off_pp; /* --pprof: the same stacks with addresses */
-	int64_t interval_start;	    /* --out-dir: wall ns the current interval began */
-	char **written;		    /* --out-dir: the intervals' file names, oldest first */
+	uint64_t slow_by[HEED_SLOW_MAX][BLOCK_MAX]; /* each op's slow ops' blocked ns */
+	heed_pprof *on_pp, *off_pp;		    /* --pprof: the same stacks with addresses */
+	int64_t interval_start; /* --out-dir: wall ns the current interval began */
+	char **written;		/* --out-dir: the intervals' file names, oldest first */
 	size_t nwritten;
 };
 
@@ -711,6 +715,29 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	return err;
 }
 
+/* What a blocked ([off-cpu]) slow stack waited for, by its kernel frames: a page
+ * fault first (its I/O included), then a lock, then I/O; else "other". */
+
+static const char *const block_names[BLOCK_MAX] = {"page_faults", "locks", "io", "other"};
+
+static int blocked_by(const char *folded)
+{
+	static const char *const fault[] = {"exc_page_fault", "handle_mm_fault", NULL};
+	static const char *const lock[] = {"futex",	 "mutex_lock", "rwsem",	     "down_read",
+					   "down_write", "flock",      "posix_lock", NULL};
+	static const char *const io[] = {
+		"io_schedule",	"fsync", "fdatasync",  "blk_",		 "submit_bio", "folio_wait",
+		"wait_on_page", "jbd2",	 "_sync_file", "wait_on_buffer", NULL};
+	const char *const *const kinds[] = {fault, lock, io};
+	size_t k, i;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; kinds[k][i]; i++)
+			if (strstr(folded, kinds[k][i]))
+				return (int)k;
+	return BLOCK_OTHER;
+}
+
 /* --slow: the off-CPU stacks of slow (k = 1) or fast operations into
  * s->slow_stacks[k], under a root frame that says whether the thread was blocked
  * ([off-cpu]) or runnable, waiting for a CPU ([runqueue]). */
@@ -734,6 +761,23 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 	return err;
 }
 
+/* --slow: what slot i's slow operations were blocked on, into s->slow_by[i]. */
+static int collect_blocked(struct state *s, heed_sym *sym, size_t i)
+{
+	const struct heed_raw_stack *const *raw;
+	struct heed_stacks st = {0};
+	size_t nraw, k;
+	int err;
+
+	err = heed_sampler_slow_blocked(s->off, i, &raw, &nraw);
+	if (!err)
+		err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &st);
+	for (k = 0; !err && k < st.n; k++)
+		s->slow_by[i][blocked_by(st.v[k].folded)] += st.v[k].count;
+	heed_stacks_free(&st);
+	return err;
+}
+
 /* --slow: the stacks the fast and the slow operations held, on-CPU samples counted
  * as 1/hz s each so that both kinds add up in ns. */
 static int collect_slow(struct state *s, heed_sym *sym)
@@ -741,6 +785,9 @@ static int collect_slow(struct state *s, heed_sym *sym)
 	const struct heed_raw_stack *const *raw;
 	size_t nraw, i;
 	int err = 0, k;
+
+	for (i = 0; !err && s->off && i < s->o.nslow; i++)
+		err = collect_blocked(s, sym, i);
 
 	for (i = 0; !err && i < s->o.nslow; i++)
 		err = heed_slow_read(s->slow, i, &s->slow_ops[i]);
@@ -759,30 +806,6 @@ static int collect_slow(struct state *s, heed_sym *sym)
 			err = collect_slow_off(s, sym, k);
 	}
 	return err;
-}
-
-/* What a blocked ([off-cpu]) slow stack waited for, by its kernel frames: a page
- * fault first (its I/O included), then a lock, then I/O; else "other". */
-enum { BLOCK_FAULT, BLOCK_LOCK, BLOCK_IO, BLOCK_OTHER, BLOCK_MAX };
-
-static const char *const block_names[BLOCK_MAX] = {"page_faults", "locks", "io", "other"};
-
-static int blocked_by(const char *folded)
-{
-	static const char *const fault[] = {"exc_page_fault", "handle_mm_fault", NULL};
-	static const char *const lock[] = {"futex",	 "mutex_lock", "rwsem",	     "down_read",
-					   "down_write", "flock",      "posix_lock", NULL};
-	static const char *const io[] = {
-		"io_schedule",	"fsync", "fdatasync",  "blk_",		 "submit_bio", "folio_wait",
-		"wait_on_page", "jbd2",	 "_sync_file", "wait_on_buffer", NULL};
-	const char *const *const kinds[] = {fault, lock, io};
-	size_t k, i;
-
-	for (k = 0; k < 3; k++)
-		for (i = 0; kinds[k][i]; i++)
-			if (strstr(folded, kinds[k][i]))
-				return (int)k;
-	return BLOCK_OTHER;
 }
 
 /* The blocked time of the slow operations by what they waited for. */
@@ -844,9 +867,23 @@ static void print_slow(const struct state *s, FILE *f)
 		s->slow_on.orphans + s->slow_off.orphans);
 }
 
+/* Blocked ns by what they waited for, as {"page_faults":..,...}; NULL on ENOMEM. */
+static json_t *json_by(const uint64_t by[BLOCK_MAX])
+{
+	json_t *b = json_object();
+	size_t i;
+
+	for (i = 0; b && i < BLOCK_MAX; i++)
+		if (heed_json_set(b, block_names[i], heed_json_u64(by[i]))) {
+			json_decref(b);
+			b = NULL;
+		}
+	return b;
+}
+
 static json_t *json_slow(const struct state *s)
 {
-	json_t *o = json_object(), *b = json_object();
+	json_t *o = json_object();
 	uint64_t on, blocked, runq, by[BLOCK_MAX];
 	size_t i;
 
@@ -855,31 +892,27 @@ static json_t *json_slow(const struct state *s)
 		double sl = op->slow_ns ? (double)op->slow_ns : 1;
 
 		slow_split(s, i, &on, &blocked, &runq);
-		if (heed_json_set(o, s->o.slow[i].arg,
-				  json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-					    "threshold_ns", heed_json_u64(op->thresh_ns), "ops",
-					    heed_json_u64(op->ops), "slow", heed_json_u64(op->slow),
-					    "slow_latency_ns", heed_json_u64(op->slow_ns),
-					    "on_cpu_ns", heed_json_u64(on), "blocked_ns",
-					    heed_json_u64(blocked), "runqueue_ns",
-					    heed_json_u64(runq), "on_cpu_share",
-					    heed_json_number(on / sl), "blocked_share",
-					    heed_json_number(blocked / sl), "runqueue_share",
-					    heed_json_number(runq / sl), "untracked_threads_full",
-					    heed_json_u64(op->full), "ends_lost",
-					    heed_json_u64(op->lost_ends), "fast",
-					    heed_json_u64(op->ops - op->slow)))) {
+		if (heed_json_set(
+			    o, s->o.slow[i].arg,
+			    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+				      "threshold_ns", heed_json_u64(op->thresh_ns), "ops",
+				      heed_json_u64(op->ops), "slow", heed_json_u64(op->slow),
+				      "slow_latency_ns", heed_json_u64(op->slow_ns), "on_cpu_ns",
+				      heed_json_u64(on), "blocked_ns", heed_json_u64(blocked),
+				      "blocked_ns_by", json_by(s->slow_by[i]), "runqueue_ns",
+				      heed_json_u64(runq), "on_cpu_share",
+				      heed_json_number(on / sl), "blocked_share",
+				      heed_json_number(blocked / sl), "runqueue_share",
+				      heed_json_number(runq / sl), "untracked_threads_full",
+				      heed_json_u64(op->full), "ends_lost",
+				      heed_json_u64(op->lost_ends), "fast",
+				      heed_json_u64(op->ops - op->slow)))) {
 			json_decref(o);
 			o = NULL;
 		}
 	}
 	blocked_split(s, by);
-	for (i = 0; b && i < BLOCK_MAX; i++)
-		if (heed_json_set(b, block_names[i], heed_json_u64(by[i]))) {
-			json_decref(b);
-			b = NULL;
-		}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ops", o, "blocked_ns_by", b,
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ops", o, "blocked_ns_by", json_by(by),
 			 "slow_stacks_ns", heed_json_u64(s->slow_stacks[1].total), "fast_stacks_ns",
 			 heed_json_u64(s->slow_stacks[0].total), "held_overflow",
 			 heed_json_u64(s->slow_on.overflow + s->slow_off.overflow), "held_orphans",

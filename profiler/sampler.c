@@ -47,6 +47,12 @@ struct held {
 	uint64_t count;
 };
 
+/* --slow: a blocked stack's time in the slow ops of one slot. */
+struct slot_held {
+	struct heed_raw_stack *st;
+	uint64_t ns;
+};
+
 struct pending {
 	uint32_t tid;
 	int used;
@@ -85,6 +91,10 @@ struct heed_sampler {
 	struct heed_sampler_slow slow;
 	struct heed_raw_stack **slow_list[2]; /* copies counted as fast, slow */
 	size_t nslow_list[2];
+	/* offcpu: per slot, the blocked stacks of its slow ops, and their copies. */
+	struct slot_held *blocked[HEED_SLOW_MAX];
+	size_t nblocked[HEED_SLOW_MAX], cblocked[HEED_SLOW_MAX];
+	struct heed_raw_stack **blocked_list[HEED_SLOW_MAX];
 	uint64_t pcs[UNWIND_MAX_FRAMES + HEED_STACK_DEPTH];
 };
 
@@ -278,6 +288,35 @@ static int hold(heed_sampler *p, struct pending *pd, uint64_t seq, struct heed_r
 	return (int)i + 1;
 }
 
+/* --slow: adds ns of blocked stack st to slot's slow ops. Linear: only slow ops
+ * come here, a percent or so of them. */
+static int add_blocked(heed_sampler *p, uint32_t slot, struct heed_raw_stack *st, uint64_t ns)
+{
+	struct slot_held *v = p->blocked[slot];
+	size_t i, n = p->nblocked[slot];
+
+	for (i = 0; i < n; i++)
+		if (v[i].st == st)
+			break;
+	if (i == n) {
+		if (n == p->cblocked[slot]) {
+			size_t ncap = n ? 2 * n : 16;
+			struct slot_held *nv = realloc(v, ncap * sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			p->blocked[slot] = v;
+			p->cblocked[slot] = ncap;
+		}
+		v[i].st = st;
+		v[i].ns = 0;
+		p->nblocked[slot]++;
+	}
+	v[i].ns += ns;
+	return 0;
+}
+
 /* --slow: an operation ended; files what its thread held as slow or fast. */
 static int op_end(heed_sampler *p, const void *data, size_t size)
 {
@@ -303,6 +342,8 @@ static int op_end(heed_sampler *p, const void *data, size_t size)
 		p->slow.held[end->slot][!!end->slow] += h->count;
 		if (h->st->flags & HEED_RAW_RUNNABLE)
 			p->slow.runnable[end->slot][!!end->slow] += h->count;
+		else if (p->off && end->slow && add_blocked(p, end->slot, h->st, h->count))
+			return p->err = -ENOMEM;
 	}
 	pd->nheld = pd->off_held = 0;
 	return 0;
@@ -728,6 +769,39 @@ int heed_sampler_slow_stacks(heed_sampler *p, int slow, const struct heed_raw_st
 	return 0;
 }
 
+int heed_sampler_slow_blocked(heed_sampler *p, size_t slot, const struct heed_raw_stack *const **v,
+			      size_t *n)
+{
+	struct heed_raw_stack **l;
+	size_t i, sz;
+	int err = finish(p);
+
+	*n = 0;
+	if (err)
+		return err;
+	if (slot >= HEED_SLOW_MAX)
+		return -EINVAL;
+	if (!p->blocked_list[slot] && p->nblocked[slot]) {
+		l = calloc(p->nblocked[slot], sizeof(struct heed_raw_stack *));
+		if (!l)
+			return -ENOMEM;
+		p->blocked_list[slot] = l;
+		for (i = 0; i < p->nblocked[slot]; i++) {
+			const struct heed_raw_stack *e = p->blocked[slot][i].st;
+
+			sz = sizeof(*e) + (e->nuser + e->nkern) * sizeof(e->pcs[0]);
+			l[i] = malloc(sz);
+			if (!l[i])
+				return -ENOMEM;
+			memcpy(l[i], e, sz);
+			l[i]->count = p->blocked[slot][i].ns;
+		}
+	}
+	*v = (const struct heed_raw_stack *const *)p->blocked_list[slot];
+	*n = p->blocked_list[slot] ? p->nblocked[slot] : 0;
+	return 0;
+}
+
 int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st)
 {
 	int err = finish(p);
@@ -755,6 +829,12 @@ void heed_sampler_close(heed_sampler *p)
 		for (i = 0; i < p->nslow_list[k]; i++)
 			free(p->slow_list[k][i]);
 		free(p->slow_list[k]);
+	}
+	for (k = 0; k < HEED_SLOW_MAX; k++) {
+		for (i = 0; p->blocked_list[k] && i < p->nblocked[k]; i++)
+			free(p->blocked_list[k][i]);
+		free(p->blocked_list[k]);
+		free(p->blocked[k]);
 	}
 	for (i = 0; i < p->pcap; i++)
 		free(p->pend[i].held);

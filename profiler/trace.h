@@ -151,6 +151,10 @@ const struct heed_maps *heed_sampler_maps(heed_sampler *p);
  * operations through; what was held per slot. */
 int heed_sampler_slow_stacks(heed_sampler *p, int slow, const struct heed_raw_stack *const **v,
 			     size_t *n);
+/* --slow, offcpu: the blocked stacks (not runnable) of slot's slow operations, with
+ * their time in them as count (owned by p). */
+int heed_sampler_slow_blocked(heed_sampler *p, size_t slot, const struct heed_raw_stack *const **v,
+			      size_t *n);
 int heed_sampler_rb_fd(const heed_sampler *p);
 struct heed_sampler_slow {
 	uint64_t held[HEED_SLOW_MAX][2];     /* per slot: counts held by [fast, slow] operations */

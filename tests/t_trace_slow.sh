@@ -155,6 +155,9 @@ print(o)
 bad = o["ops"] != 200 or not o["slow"] or not o["threshold_ns"]
 bad |= o["blocked_ns"] == 0 or o["slow_latency_ns"] == 0
 bad |= json.load(open(sys.argv[1]))["slow"]["blocked_ns_by"]["io"] == 0
+# The op's own blocked time by kind: all of it, and fdatasync's is I/O.
+bad |= sum(o["blocked_ns_by"].values()) != o["blocked_ns"]
+bad |= o["blocked_ns_by"]["io"] < 0.9 * o["blocked_ns"]
 sys.exit(bad)
 PY
 echo "ok: the slow durable commits wait in fdatasync"
