@@ -21,7 +21,8 @@
  *   2224    16                   comm: the thread's name, NUL-padded
  *   2240    stack_len            the user stack from regs[HEED_REG_SP] up
  *
- * A HEED_SAMPLE_IN record is only its first 16 bytes (struct heed_sample_in).
+ * A HEED_SAMPLE_IN record is only struct heed_sample_in: kind, tid, count (ns away)
+ * and runq, the last ns of count spent runnable after a wakeup (--slow; else 0).
  */
 #ifndef HEED_BPF_SAMPLER_H
 #define HEED_BPF_SAMPLER_H
@@ -61,11 +62,13 @@ struct heed_sample {
 	char comm[16];
 };
 
-/* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample. */
+/* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample, and
+ * runq <= count. */
 struct heed_sample_in {
 	__u32 kind;
 	__u32 tid;
 	__u64 count;
+	__u64 runq; /* of count, ns from the thread's wakeup to its switch-in */
 };
 
 /* Per-CPU counters of what was sampled and what could not be recorded. */

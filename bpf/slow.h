@@ -11,6 +11,8 @@
  *   sampled; only then does the done program send a struct heed_slow_end through
  *   the samplers' own ring buffers, after that thread's tagged records, so user
  *   space files the held stacks as slow or fast in the order they happened.
+ * - sampler_off.bpf.c's sched_wakeup program (loaded with --slow only) splits a
+ *   blocked thread's time away at its wakeup: the rest is waiting to run.
  *
  * Only the outermost traced operation of a thread is timed: a --slow op nested in
  * another (or in itself) belongs to the outer one.

@@ -34,6 +34,9 @@ struct svg_ctx {
 	double charw; /* average glyph width, px */
 	unsigned int maxdepth;
 	size_t drawn;
+	/* The flat palette of the stack being drawn when its first frame marks it
+	 * off-CPU (heed-trace's [off-cpu] and [runqueue]), else HEED_FLAME_HOT. */
+	enum heed_flame_palette stack_pal;
 };
 
 struct rgb {
@@ -231,7 +234,8 @@ static double rnd(uint64_t *st)
 	return (double)((*st * 0x2545f4914f6cdd1dull) >> 11) / 9007199254740992.0;
 }
 
-static struct rgb frame_color(const heed_flame *f, uint64_t *rng, const char *s, size_t len)
+static struct rgb frame_color(const heed_flame *f, uint64_t *rng, const char *s, size_t len,
+			      enum heed_flame_palette pal)
 {
 	double v1, v2, v3;
 	struct rgb c = {0, 0, 0};
@@ -250,7 +254,7 @@ static struct rgb frame_color(const heed_flame *f, uint64_t *rng, const char *s,
 		v2 = (double)(h >> 16 & 0xffff) / 65536.0;
 		v3 = (double)(h >> 32 & 0xffff) / 65536.0;
 	}
-	switch (frame_palette(f->o.palette, s, len)) {
+	switch (pal) {
 	case HEED_FLAME_HOT:
 		c = (struct rgb){205 + (int)(50 * v3), (int)(230 * v1), (int)(55 * v2)};
 		break;
@@ -335,6 +339,20 @@ static void out_attr(struct flame_out *o, const char *name, const char *val)
 	out_mem(o, "\"", 1);
 }
 
+/* A first frame that marks its stack as time off the CPU, as heed-trace writes
+ * them: blocked ([off-cpu], io's blues, as flamegraph.pl --colors=io draws off-CPU
+ * graphs) or runnable, waiting for a CPU ([runqueue], purples). In the hot palette
+ * their frames take that colour, so that a graph mixing on- and off-CPU stacks
+ * (heed-trace --slow-flame) reads them apart. */
+static enum heed_flame_palette off_cpu_palette(const char *s, size_t len)
+{
+	if (len == 9 && !memcmp(s, "[off-cpu]", 9))
+		return HEED_FLAME_IO;
+	if (len == 10 && !memcmp(s, "[runqueue]", 10))
+		return HEED_FLAME_PURPLE;
+	return HEED_FLAME_HOT;
+}
+
 /* The frame's fill: separators grey, a change's colour, the palette map's, or the
  * palette's (recorded in the map with --cp). */
 static struct rgb fill_of(struct svg_ctx *c, const struct heed_flame_frame *fr, uint32_t nid)
@@ -353,7 +371,12 @@ static struct rgb fill_of(struct svg_ctx *c, const struct heed_flame_frame *fr, 
 
 		return (struct rgb){(int)(rgb >> 16), (int)(rgb >> 8 & 255), (int)(rgb & 255)};
 	}
-	col = frame_color(f, &c->rng, fr->name, fr->name_len);
+	/* --cp keeps one colour per name: an off-CPU stack's would stick to it. */
+	col = frame_color(f, &c->rng, fr->name, fr->name_len,
+			  f->o.palette == HEED_FLAME_HOT && c->stack_pal != HEED_FLAME_HOT &&
+					  !c->pal_ix
+				  ? c->stack_pal
+				  : frame_palette(f->o.palette, fr->name, fr->name_len));
 	if (c->pal_ix && fr->depth) {
 		if (flame_pal_add(f, nid, (uint32_t)(col.r << 16 | col.g << 8 | col.b)))
 			c->err = -ENOMEM;
@@ -401,6 +424,8 @@ static int emit_frame(const struct heed_flame_frame *fr, void *arg)
 		return -ENOMEM;
 	if (c->attr_ix && fr->depth && c->attr_ix[nid])
 		a = &f->attrs[c->attr_ix[nid] - 1];
+	if (fr->depth <= 1)
+		c->stack_pal = fr->depth ? off_cpu_palette(fr->name, fr->name_len) : HEED_FLAME_HOT;
 	col = fill_of(c, fr, nid);
 	open_frame(o, a);
 	out_lit(o, "<title>");

@@ -65,6 +65,9 @@ struct file_id {
 	char *path;
 };
 
+/* --slow: what blocked time waited for (blocked_by). */
+enum { BLOCK_FAULT, BLOCK_LOCK, BLOCK_IO, BLOCK_OTHER, BLOCK_MAX };
+
 struct state {
 	struct opts o;
 	char comm[64];
@@ -103,9 +106,10 @@ struct state {
 	struct heed_stacks slow_stacks[2];
 	struct heed_slow_op slow_ops[HEED_SLOW_MAX];
 	struct heed_sampler_slow slow_on, slow_off;
-	heed_pprof *on_pp, *off_pp; /* --pprof: the same stacks with addresses */
-	int64_t interval_start;	    /* --out-dir: wall ns the current interval began */
-	char **written;		    /* --out-dir: the intervals' file names, oldest first */
+	uint64_t slow_by[HEED_SLOW_MAX][BLOCK_MAX]; /* each op's slow ops' blocked ns */
+	heed_pprof *on_pp, *off_pp;		    /* --pprof: the same stacks with addresses */
+	int64_t interval_start; /* --out-dir: wall ns the current interval began */
+	char **written;		/* --out-dir: the intervals' file names, oldest first */
 	size_t nwritten;
 };
 
@@ -185,8 +189,10 @@ static void usage(FILE *f)
 	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
 	      "  --flame FILE.svg    flame graph of the on-CPU stacks\n"
 	      "  --slow-folded FILE  folded stacks of the slow operations, in ns, off-CPU ones\n"
-	      "                      under a [off-cpu] root; the fast ones' go to FILE.fast\n"
-	      "  --slow-flame FILE.svg  flame graph of the slow operations' stacks\n"
+	      "                      under a [off-cpu] (blocked) or [runqueue] (waiting for a\n"
+	      "                      CPU) root; the fast ones' go to FILE.fast\n"
+	      "  --slow-flame FILE.svg  flame graph of the slow operations' stacks, blocked\n"
+	      "                      ones in blues, waiting for a CPU in purples\n"
 	      "  --slow-diff FILE.svg   differential flame graph, fast to slow operations,\n"
 	      "                      each side's ns divided by its number of operations\n"
 	      "  --pprof FILE        the stacks as a gzipped pprof profile.proto, on-CPU or\n"
@@ -824,6 +830,29 @@ static int jit_names(heed_sym *sym, pid_t pid)
 	return err;
 }
 
+/* What a blocked ([off-cpu]) slow stack waited for, by its kernel frames: a page
+ * fault first (its I/O included), then a lock, then I/O; else "other". */
+
+static const char *const block_names[BLOCK_MAX] = {"page_faults", "locks", "io", "other"};
+
+static int blocked_by(const char *folded)
+{
+	static const char *const fault[] = {"exc_page_fault", "handle_mm_fault", NULL};
+	static const char *const lock[] = {"futex",	 "mutex_lock", "rwsem",	     "down_read",
+					   "down_write", "flock",      "posix_lock", NULL};
+	static const char *const io[] = {
+		"io_schedule",	"fsync", "fdatasync",  "blk_",		 "submit_bio", "folio_wait",
+		"wait_on_page", "jbd2",	 "_sync_file", "wait_on_buffer", NULL};
+	const char *const *const kinds[] = {fault, lock, io};
+	size_t k, i;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; kinds[k][i]; i++)
+			if (strstr(folded, kinds[k][i]))
+				return (int)k;
+	return BLOCK_OTHER;
+}
+
 /* --slow: the off-CPU stacks of slow (k = 1) or fast operations into
  * s->slow_stacks[k], under a root frame that says whether the thread was blocked
  * ([off-cpu]) or runnable, waiting for a CPU ([runqueue]). */
@@ -847,6 +876,23 @@ static int collect_slow_off(struct state *s, heed_sym *sym, int k)
 	return err;
 }
 
+/* --slow: what slot i's slow operations were blocked on, into s->slow_by[i]. */
+static int collect_blocked(struct state *s, heed_sym *sym, size_t i)
+{
+	const struct heed_raw_stack *const *raw;
+	struct heed_stacks st = {0};
+	size_t nraw, k;
+	int err;
+
+	err = heed_sampler_slow_blocked(s->off, i, &raw, &nraw);
+	if (!err)
+		err = heed_stacks_collect(raw, nraw, sym, NULL, s->comm, 1, &st);
+	for (k = 0; !err && k < st.n; k++)
+		s->slow_by[i][blocked_by(st.v[k].folded)] += st.v[k].count;
+	heed_stacks_free(&st);
+	return err;
+}
+
 /* --slow: the stacks the fast and the slow operations held, on-CPU samples counted
  * as 1/hz s each so that both kinds add up in ns. */
 static int collect_slow(struct state *s, heed_sym *sym)
@@ -854,6 +900,9 @@ static int collect_slow(struct state *s, heed_sym *sym)
 	const struct heed_raw_stack *const *raw;
 	size_t nraw, i;
 	int err = 0, k;
+
+	for (i = 0; !err && s->off && i < s->o.nslow; i++)
+		err = collect_blocked(s, sym, i);
 
 	for (i = 0; !err && i < s->o.nslow; i++)
 		err = heed_slow_read(s->slow, i, &s->slow_ops[i]);
@@ -874,30 +923,6 @@ static int collect_slow(struct state *s, heed_sym *sym)
 	return err;
 }
 
-/* What a blocked ([off-cpu]) slow stack waited for, by its kernel frames: a page
- * fault first (its I/O included), then a lock, then I/O; else "other". */
-enum { BLOCK_FAULT, BLOCK_LOCK, BLOCK_IO, BLOCK_OTHER, BLOCK_MAX };
-
-static const char *const block_names[BLOCK_MAX] = {"page_faults", "locks", "io", "other"};
-
-static int blocked_by(const char *folded)
-{
-	static const char *const fault[] = {"exc_page_fault", "handle_mm_fault", NULL};
-	static const char *const lock[] = {"futex",	 "mutex_lock", "rwsem",	     "down_read",
-					   "down_write", "flock",      "posix_lock", NULL};
-	static const char *const io[] = {
-		"io_schedule",	"fsync", "fdatasync",  "blk_",		 "submit_bio", "folio_wait",
-		"wait_on_page", "jbd2",	 "_sync_file", "wait_on_buffer", NULL};
-	const char *const *const kinds[] = {fault, lock, io};
-	size_t k, i;
-
-	for (k = 0; k < 3; k++)
-		for (i = 0; kinds[k][i]; i++)
-			if (strstr(folded, kinds[k][i]))
-				return (int)k;
-	return BLOCK_OTHER;
-}
-
 /* The blocked time of the slow operations by what they waited for. */
 static void blocked_split(const struct state *s, uint64_t out[BLOCK_MAX])
 {
@@ -910,13 +935,22 @@ static void blocked_split(const struct state *s, uint64_t out[BLOCK_MAX])
 			out[blocked_by(sk->v[i].folded)] += sk->v[i].count;
 }
 
-/* An op's slow time: on CPU (samples times the period), blocked, waiting to run. */
+/* An op's slow time: on CPU, blocked, waiting to run. With --offcpu the time off
+ * the CPU is measured at each switch, so on-CPU time is the rest of the latency
+ * (a slow op that never left the CPU sent no record: all of it); samples times
+ * the period would weigh 1/HZ s each, and a sample's own cost makes the op it
+ * lands in likelier to be slow. */
 static void slow_split(const struct state *s, size_t i, uint64_t *on, uint64_t *blocked,
 		       uint64_t *runq)
 {
-	*on = (uint64_t)(s->slow_on.held[i][1] * (1e9 / s->o.hz));
+	uint64_t off = s->slow_off.held[i][1];
+
 	*runq = s->slow_off.runnable[i][1];
-	*blocked = s->slow_off.held[i][1] - *runq;
+	*blocked = off - *runq;
+	if (s->off)
+		*on = s->slow_ops[i].slow_ns > off ? s->slow_ops[i].slow_ns - off : 0;
+	else
+		*on = (uint64_t)(s->slow_on.held[i][1] * (1e9 / s->o.hz));
 }
 
 static void print_slow(const struct state *s, FILE *f)
@@ -948,9 +982,23 @@ static void print_slow(const struct state *s, FILE *f)
 		s->slow_on.orphans + s->slow_off.orphans);
 }
 
+/* Blocked ns by what they waited for, as {"page_faults":..,...}; NULL on ENOMEM. */
+static json_t *json_by(const uint64_t by[BLOCK_MAX])
+{
+	json_t *b = json_object();
+	size_t i;
+
+	for (i = 0; b && i < BLOCK_MAX; i++)
+		if (heed_json_set(b, block_names[i], heed_json_u64(by[i]))) {
+			json_decref(b);
+			b = NULL;
+		}
+	return b;
+}
+
 static json_t *json_slow(const struct state *s)
 {
-	json_t *o = json_object(), *b = json_object();
+	json_t *o = json_object();
 	uint64_t on, blocked, runq, by[BLOCK_MAX];
 	size_t i;
 
@@ -959,31 +1007,27 @@ static json_t *json_slow(const struct state *s)
 		double sl = op->slow_ns ? (double)op->slow_ns : 1;
 
 		slow_split(s, i, &on, &blocked, &runq);
-		if (heed_json_set(o, s->o.slow[i].arg,
-				  json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-					    "threshold_ns", heed_json_u64(op->thresh_ns), "ops",
-					    heed_json_u64(op->ops), "slow", heed_json_u64(op->slow),
-					    "slow_latency_ns", heed_json_u64(op->slow_ns),
-					    "on_cpu_ns", heed_json_u64(on), "blocked_ns",
-					    heed_json_u64(blocked), "runqueue_ns",
-					    heed_json_u64(runq), "on_cpu_share",
-					    heed_json_number(on / sl), "blocked_share",
-					    heed_json_number(blocked / sl), "runqueue_share",
-					    heed_json_number(runq / sl), "untracked_threads_full",
-					    heed_json_u64(op->full), "ends_lost",
-					    heed_json_u64(op->lost_ends), "fast",
-					    heed_json_u64(op->ops - op->slow)))) {
+		if (heed_json_set(
+			    o, s->o.slow[i].arg,
+			    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
+				      "threshold_ns", heed_json_u64(op->thresh_ns), "ops",
+				      heed_json_u64(op->ops), "slow", heed_json_u64(op->slow),
+				      "slow_latency_ns", heed_json_u64(op->slow_ns), "on_cpu_ns",
+				      heed_json_u64(on), "blocked_ns", heed_json_u64(blocked),
+				      "blocked_ns_by", json_by(s->slow_by[i]), "runqueue_ns",
+				      heed_json_u64(runq), "on_cpu_share",
+				      heed_json_number(on / sl), "blocked_share",
+				      heed_json_number(blocked / sl), "runqueue_share",
+				      heed_json_number(runq / sl), "untracked_threads_full",
+				      heed_json_u64(op->full), "ends_lost",
+				      heed_json_u64(op->lost_ends), "fast",
+				      heed_json_u64(op->ops - op->slow)))) {
 			json_decref(o);
 			o = NULL;
 		}
 	}
 	blocked_split(s, by);
-	for (i = 0; b && i < BLOCK_MAX; i++)
-		if (heed_json_set(b, block_names[i], heed_json_u64(by[i]))) {
-			json_decref(b);
-			b = NULL;
-		}
-	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ops", o, "blocked_ns_by", b,
+	return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "ops", o, "blocked_ns_by", json_by(by),
 			 "slow_stacks_ns", heed_json_u64(s->slow_stacks[1].total), "fast_stacks_ns",
 			 heed_json_u64(s->slow_stacks[0].total), "held_overflow",
 			 heed_json_u64(s->slow_on.overflow + s->slow_off.overflow), "held_orphans",
@@ -1567,7 +1611,7 @@ static int watch_start(struct state *s)
 
 	err = heed_watch_open(s->o.scope ? -1 : s->o.pid, &s->maps, s->sel, s->spawned, &s->watch,
 			      msg, sizeof(msg));
-	if (err && (s->o.nusdt || s->o.nfunc || s->o.scope))
+	if (err && (s->o.nusdt || s->o.nfunc || s->o.nslow || s->o.scope))
 		die_msg("%s; code %s maps later is not traced", msg,
 			s->o.scope ? "the selected processes" : "the target");
 	for (i = 0; !err && i < s->nprocs; i++)
@@ -1655,6 +1699,8 @@ static void on_new_code(struct state *s)
 			late_failure(s, msg);
 		if (s->func && heed_func_refresh(s->func, &p, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
+		if (s->slow && heed_slow_refresh(s->slow, &s->maps, msg, sizeof(msg)))
+			late_failure(s, msg);
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing.
 	 * Only a command heed-trace started is stopped. */
@@ -1679,15 +1725,19 @@ static int check_unmatched(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
-	char w[64];
+	const struct heed_slow_spec *w = s->slow ? heed_slow_unmatched(s->slow) : NULL;
+	char name[64];
 
 	if (u)
 		die_msg("--usdt %s: no such probe in the code of %s during the trace", u,
-			who(s, w, sizeof(w)));
+			who(s, name, sizeof(name)));
 	if (f)
 		die_msg("--func %s: no function matched in the code of %s during the trace", f,
-			who(s, w, sizeof(w)));
-	return u || f ? -ENOENT : 0;
+			who(s, name, sizeof(name)));
+	if (w)
+		die_msg("--slow %s: no such %s in the code of %s during the trace", w->arg,
+			w->prov ? "USDT start/done pair" : "function", who(s, name, sizeof(name)));
+	return u || f || w ? -ENOENT : 0;
 }
 
 /* Reports an attach step's error, msg or else err's text; returns err. */
@@ -1702,18 +1752,25 @@ static void say_waiting(const struct state *s)
 {
 	const char *u = s->usdt ? heed_usdt_unmatched(s->usdt) : NULL;
 	const char *f = s->func ? heed_func_unmatched(s->func) : NULL;
-	char w[64];
+	const struct heed_slow_spec *w = s->slow ? heed_slow_unmatched(s->slow) : NULL;
+	char name[64];
 
 	if (u)
 		fprintf(stderr,
 			"heed-trace: --usdt %s: no such probe in %s yet; attaching if code "
 			"mapped later has it\n",
-			u, who(s, w, sizeof(w)));
+			u, who(s, name, sizeof(name)));
 	if (f)
 		fprintf(stderr,
 			"heed-trace: --func %s: no function matches in %s yet; attaching if "
 			"code mapped later has it\n",
-			f, who(s, w, sizeof(w)));
+			f, who(s, name, sizeof(name)));
+	if (w)
+		fprintf(stderr,
+			"heed-trace: --slow %s: no such %s in %s yet; attaching if code "
+			"mapped later has it\n",
+			w->arg, w->prov ? "USDT start/done pair" : "function",
+			who(s, name, sizeof(name)));
 }
 
 static int attach_all(struct state *s)
@@ -1777,9 +1834,9 @@ static int attach_all(struct state *s)
 			return attach_failed(err, msg);
 	}
 	if (s->slow) {
-		err = heed_slow_attach(s->slow, s->o.pid, &s->maps,
-				       s->prof ? heed_sampler_rb_fd(s->prof) : -1,
-				       s->off ? heed_sampler_rb_fd(s->off) : -1, msg, sizeof(msg));
+		err = heed_slow_attach(
+			s->slow, s->o.pid, &s->maps, s->prof ? heed_sampler_rb_fd(s->prof) : -1,
+			s->off ? heed_sampler_rb_fd(s->off) : -1, later, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}

@@ -34,7 +34,7 @@
 #include "unwind.h"
 
 _Static_assert(sizeof(struct heed_sample) == 2240, "heed_sample ABI");
-_Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
+_Static_assert(sizeof(struct heed_sample_in) == 24, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
 #define UNWIND_MAX_FRAMES 256
@@ -45,6 +45,12 @@ _Static_assert(sizeof(struct heed_sample_in) == 16, "heed_sample_in ABI");
 struct held {
 	struct heed_raw_stack *st;
 	uint64_t count;
+};
+
+/* --slow: a blocked stack's time in the slow ops of one slot. */
+struct slot_held {
+	struct heed_raw_stack *st;
+	uint64_t ns;
 };
 
 struct pending {
@@ -103,6 +109,10 @@ struct heed_sampler {
 	struct heed_sampler_slow slow;
 	struct heed_raw_stack **slow_list[2]; /* copies counted as fast, slow */
 	size_t nslow_list[2];
+	/* offcpu: per slot, the blocked stacks of its slow ops, and their copies. */
+	struct slot_held *blocked[HEED_SLOW_MAX];
+	size_t nblocked[HEED_SLOW_MAX], cblocked[HEED_SLOW_MAX];
+	struct heed_raw_stack **blocked_list[HEED_SLOW_MAX];
 	uint64_t pcs[UNWIND_MAX_FRAMES + HEED_STACK_DEPTH];
 };
 
@@ -393,6 +403,35 @@ static int hold(heed_sampler *p, struct pending *pd, uint64_t seq, struct heed_r
 	return (int)i + 1;
 }
 
+/* --slow: adds ns of blocked stack st to slot's slow ops. Linear: only slow ops
+ * come here, a percent or so of them. */
+static int add_blocked(heed_sampler *p, uint32_t slot, struct heed_raw_stack *st, uint64_t ns)
+{
+	struct slot_held *v = p->blocked[slot];
+	size_t i, n = p->nblocked[slot];
+
+	for (i = 0; i < n; i++)
+		if (v[i].st == st)
+			break;
+	if (i == n) {
+		if (n == p->cblocked[slot]) {
+			size_t ncap = n ? 2 * n : 16;
+			struct slot_held *nv = realloc(v, ncap * sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			p->blocked[slot] = v;
+			p->cblocked[slot] = ncap;
+		}
+		v[i].st = st;
+		v[i].ns = 0;
+		p->nblocked[slot]++;
+	}
+	v[i].ns += ns;
+	return 0;
+}
+
 /* --slow: an operation ended; files what its thread held as slow or fast. */
 static int op_end(heed_sampler *p, const void *data, size_t size)
 {
@@ -418,9 +457,40 @@ static int op_end(heed_sampler *p, const void *data, size_t size)
 		p->slow.held[end->slot][!!end->slow] += h->count;
 		if (h->st->flags & HEED_RAW_RUNNABLE)
 			p->slow.runnable[end->slot][!!end->slow] += h->count;
+		else if (p->off && end->slow && add_blocked(p, end->slot, h->st, h->count))
+			return p->err = -ENOMEM;
 	}
 	pd->nheld = pd->off_held = 0;
 	return 0;
+}
+
+/* A thread switched in again after pd->st: adds its time away to that stack, or
+ * (--slow) the part after its wakeup to the same stack marked runnable, and to what
+ * its operation holds. */
+static int switched_in(heed_sampler *p, struct pending *pd, const struct heed_sample_in *in)
+{
+	uint64_t runq = in->runq < in->count ? in->runq : in->count;
+	struct heed_raw_stack *st = pd->st, *r;
+	int h;
+
+	st->count += in->count - runq;
+	if (pd->off_held)
+		pd->held[pd->off_held - 1].count += in->count - runq;
+	if (!runq)
+		return 0;
+	struct who w = {.pid = st->pid, .exec_id = st->exec_id};
+
+	memcpy(w.comm, st->comm, sizeof(w.comm));
+	r = find_stack(p, &w, st->flags | HEED_RAW_RUNNABLE, st->nuser, st->nkern, st->pcs);
+	if (!r) {
+		p->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	r->count += runq;
+	h = pd->off_held ? hold(p, pd, pd->seq, r, runq) : 0;
+	if (h < 0)
+		p->err = h;
+	return h < 0 ? h : 0;
 }
 
 /* One ring buffer record (untrusted: sizes are checked against what arrived). */
@@ -432,7 +502,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct pending *pd;
 	uint32_t flags, nuser, nkern;
 	struct who w = {0};
-	int h;
+	int h, rc;
 
 	if (size < sizeof(struct heed_sample_in)) {
 		p->bad++;
@@ -447,13 +517,10 @@ static int on_record(void *ctx, void *data, size_t size)
 			return -ENOMEM;
 		}
 		/* A switch-out lost to a full buffer was counted there. */
-		if (pd->st)
-			pd->st->count += s->count;
-		if (pd->st && pd->off_held)
-			pd->held[pd->off_held - 1].count += s->count;
+		rc = pd->st ? switched_in(p, pd, data) : 0;
 		pd->st = NULL;
 		pd->off_held = 0;
-		return 0;
+		return rc;
 	}
 	if ((s->kind != HEED_SAMPLE_ON && s->kind != HEED_SAMPLE_OUT) || size < sizeof(*s) ||
 	    s->nkern > HEED_STACK_DEPTH || s->nuser > HEED_STACK_DEPTH ||
@@ -628,6 +695,9 @@ static int load(heed_sampler *p, const heed_select *sel, unsigned int stack_byte
 	} else {
 		p->off->rodata->stack_bytes = stack_bytes;
 		size_maps(p->off->maps.scratch, p->off->maps.samples, stack_bytes);
+		/* Wakeups split an operation's time away (--slow): not worth their
+		 * cost to plain --offcpu, whose stacks sum both parts anyway. */
+		bpf_program__set_autoload(p->off->progs.heed_wakeup, slow_fd != 0);
 		rc = sampler_off_bpf__load(p->off);
 	}
 	if (rc) {
@@ -726,6 +796,14 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 			snprintf(err, errlen,
 				 "cannot attach the offcpu program to sched_switch: %s",
 				 strerror(-rc));
+		if (!rc && o->slow_fd) {
+			l = bpf_program__attach(p->off->progs.heed_wakeup);
+			rc = l ? heed_links_add(&p->links, l) : -errno;
+			if (!l)
+				snprintf(err, errlen,
+					 "cannot attach the offcpu program to sched_wakeup: %s",
+					 strerror(-rc));
+		}
 	}
 	if (!rc)
 		rc = start_reader(p);
@@ -876,6 +954,39 @@ int heed_sampler_slow_stacks(heed_sampler *p, int slow, const struct heed_raw_st
 	return 0;
 }
 
+int heed_sampler_slow_blocked(heed_sampler *p, size_t slot, const struct heed_raw_stack *const **v,
+			      size_t *n)
+{
+	struct heed_raw_stack **l;
+	size_t i, sz;
+	int err = finish(p);
+
+	*n = 0;
+	if (err)
+		return err;
+	if (slot >= HEED_SLOW_MAX)
+		return -EINVAL;
+	if (!p->blocked_list[slot] && p->nblocked[slot]) {
+		l = calloc(p->nblocked[slot], sizeof(struct heed_raw_stack *));
+		if (!l)
+			return -ENOMEM;
+		p->blocked_list[slot] = l;
+		for (i = 0; i < p->nblocked[slot]; i++) {
+			const struct heed_raw_stack *e = p->blocked[slot][i].st;
+
+			sz = sizeof(*e) + (e->nuser + e->nkern) * sizeof(e->pcs[0]);
+			l[i] = malloc(sz);
+			if (!l[i])
+				return -ENOMEM;
+			memcpy(l[i], e, sz);
+			l[i]->count = p->blocked[slot][i].ns;
+		}
+	}
+	*v = (const struct heed_raw_stack *const *)p->blocked_list[slot];
+	*n = p->blocked_list[slot] ? p->nblocked[slot] : 0;
+	return 0;
+}
+
 int heed_sampler_slow_stats(heed_sampler *p, struct heed_sampler_slow *st)
 {
 	int err = finish(p);
@@ -910,6 +1021,12 @@ void heed_sampler_close(heed_sampler *p)
 		for (i = 0; i < p->nslow_list[k]; i++)
 			free(p->slow_list[k][i]);
 		free(p->slow_list[k]);
+	}
+	for (k = 0; k < HEED_SLOW_MAX; k++) {
+		for (i = 0; p->blocked_list[k] && i < p->nblocked[k]; i++)
+			free(p->blocked_list[k][i]);
+		free(p->blocked_list[k]);
+		free(p->blocked[k]);
 	}
 	for (i = 0; i < p->pcap; i++)
 		free(p->pend[i].held);

@@ -34,6 +34,9 @@ struct heed_slow {
 	pthread_t updater;
 	int updating;
 	atomic_int stop;
+	pid_t pid;
+	int later;			       /* heed_slow_refresh will see code mapped later */
+	unsigned char attached[HEED_SLOW_MAX]; /* spec i found in a file of the target */
 };
 
 static const struct {
@@ -197,7 +200,7 @@ int heed_slow_threads_fd(const heed_slow *s)
 }
 
 /* Attaches spec i in the first file (the executable, then each mapped library) that
- * has it. */
+ * has it; -ENOENT when none has. */
 static int attach_spec(heed_slow *s, size_t i, pid_t pid, const struct heed_maps *maps)
 {
 	const struct heed_slow_spec *sp = &s->specs[i];
@@ -235,7 +238,9 @@ static int attach_spec(heed_slow *s, size_t i, pid_t pid, const struct heed_maps
 		}
 		if (l[0] && l[1]) {
 			rc = heed_links_add(&s->links, l[0]);
-			return rc ? rc : heed_links_add(&s->links, l[1]);
+			rc = rc ? rc : heed_links_add(&s->links, l[1]);
+			s->attached[i] = !rc;
+			return rc;
 		}
 		bpf_link__destroy(l[0]);
 		bpf_link__destroy(l[1]);
@@ -248,6 +253,29 @@ static void set_thresh(heed_slow *s, __u32 i, uint64_t ns)
 	__u64 v = ns;
 
 	bpf_map_update_elem(bpf_map__fd(s->skel->maps.thresholds), &i, &v, BPF_ANY);
+}
+
+/* The NNth percentile of h, interpolated within its bucket. heed_hist_pct's bucket
+ * top (1/8 of a power of two wide) let no op pass when the few slowest shared the
+ * percentile's bucket, as 3 of 200 commits often did: p99 judged none slow. */
+static uint64_t pct_interp(const struct heed_hist *h, double pct)
+{
+	uint64_t total = 0, seen = 0, lo, hi;
+	double want;
+	unsigned int b;
+
+	for (b = 0; b < HEED_HIST_BUCKETS; b++)
+		total += h->slots[b];
+	want = pct / 100.0 * (double)total;
+	for (b = 0; b < HEED_HIST_BUCKETS - 1; b++) {
+		if ((double)(seen + h->slots[b]) >= want && h->slots[b])
+			break;
+		seen += h->slots[b];
+	}
+	heed_hist_bounds(b, &lo, &hi);
+	if (!h->slots[b])
+		return hi - 1;
+	return lo + (uint64_t)((double)(hi - lo) * ((want - (double)seen) / (double)h->slots[b]));
 }
 
 /* pNN thresholds: from the op's histogram so far, every 100 ms. Until the first
@@ -266,15 +294,24 @@ static void *updater(void *arg)
 			    heed_hist_read(bpf_map__fd(s->skel->maps.hists), (__u32)i, &h) ||
 			    !h.count)
 				continue;
-			set_thresh(s, (__u32)i, heed_hist_pct(&h, s->specs[i].pct));
+			set_thresh(s, (__u32)i, pct_interp(&h, s->specs[i].pct));
 		}
 		nanosleep(&ts, NULL);
 	}
 	return NULL;
 }
 
+/* Says why spec i could not be attached. */
+static void attach_error(const heed_slow *s, size_t i, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "--slow %s: %s", s->specs[i].arg,
+		 rc == -ENOENT ? (s->specs[i].prov ? "no such USDT start/done pair in the target"
+						   : "no such function in the target")
+			       : strerror(-rc));
+}
+
 int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int rb_on, int rb_off,
-		     char *err, size_t errlen)
+		     int later, char *err, size_t errlen)
 {
 	sigset_t all, old;
 	int rc, pct = 0;
@@ -300,17 +337,14 @@ int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int 
 			 strerror(-rc));
 		return rc;
 	}
+	s->pid = pid;
+	s->later = later;
 	for (i = 0; i < s->n; i++) {
 		set_thresh(s, (__u32)i, s->specs[i].thresh_ns);
 		pct |= s->specs[i].pct > 0;
 		rc = attach_spec(s, i, pid, maps);
-		if (rc) {
-			snprintf(err, errlen, "--slow %s: %s", s->specs[i].arg,
-				 rc == -ENOENT
-					 ? (s->specs[i].prov ? "no such USDT start/done pair "
-							       "in the target"
-							     : "no such function in the target")
-					 : strerror(-rc));
+		if (rc && !(rc == -ENOENT && later)) {
+			attach_error(s, i, rc, err, errlen);
 			return rc;
 		}
 	}
@@ -325,6 +359,33 @@ int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int 
 		snprintf(err, errlen, "cannot start the --slow threshold thread: %s",
 			 strerror(-rc));
 	return rc;
+}
+
+int heed_slow_refresh(heed_slow *s, const struct heed_maps *maps, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->attached[i])
+			continue;
+		rc = attach_spec(s, i, s->pid, maps);
+		if (rc && rc != -ENOENT) {
+			attach_error(s, i, rc, err, errlen);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+const struct heed_slow_spec *heed_slow_unmatched(const heed_slow *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (!s->attached[i])
+			return &s->specs[i];
+	return NULL;
 }
 
 static void stop_updater(heed_slow *s)

@@ -204,6 +204,10 @@ void heed_sampler_prune(heed_sampler *p);
  * operations through; what was held per slot. */
 int heed_sampler_slow_stacks(heed_sampler *p, int slow, const struct heed_raw_stack *const **v,
 			     size_t *n);
+/* --slow, offcpu: the blocked stacks (not runnable) of slot's slow operations, with
+ * their time in them as count (owned by p). */
+int heed_sampler_slow_blocked(heed_sampler *p, size_t slot, const struct heed_raw_stack *const **v,
+			      size_t *n);
 int heed_sampler_rb_fd(const heed_sampler *p);
 struct heed_sampler_slow {
 	uint64_t held[HEED_SLOW_MAX][2];     /* per slot: counts held by [fast, slow] operations */
@@ -242,10 +246,19 @@ void heed_slow_spec_free(struct heed_slow_spec *s);
 int heed_slow_new(const struct heed_slow_spec *specs, size_t n, heed_slow **out, char *err,
 		  size_t errlen);
 int heed_slow_threads_fd(const heed_slow *s);
-/* rb_on / rb_off: the samplers' ring buffer fds, or -1. Attaches the specs to pid
- * (the executable, then its mapped libraries) and starts the pNN thread. */
+/* rb_on / rb_off: the samplers' ring buffer fds, or -1. Attaches each spec to the
+ * first file of pid that has it (the executable, then its mapped libraries) and
+ * starts the pNN thread. -ENOENT: a spec is in no file; with later
+ * (heed_slow_refresh will see code mapped later) that is allowed and
+ * heed_slow_unmatched tells at the end. */
 int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int rb_on, int rb_off,
-		     char *err, size_t errlen);
+		     int later, char *err, size_t errlen);
+/* Attaches the specs not attached yet to what maps (read again after an exec or a
+ * dlopen) holds. A spec attached stays on its file: after an exec, the new program's
+ * copy of it is not traced. Returns 0 or an attach error (err says which). */
+int heed_slow_refresh(heed_slow *s, const struct heed_maps *maps, char *err, size_t errlen);
+/* The first spec not attached so far, or NULL. */
+const struct heed_slow_spec *heed_slow_unmatched(const heed_slow *s);
 struct heed_slow_op {
 	uint64_t ops, slow, slow_ns, full, lost_ends, thresh_ns;
 };
