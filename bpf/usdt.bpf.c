@@ -11,6 +11,10 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* HEED_NOTFOUND and HEED_KEYEXIST, set by user space from core/heed.h. */
+const volatile int heed_notfound;
+const volatile int heed_keyexist;
+
 /* max_entries is set by user space: HEED_USDT_OPS plus one per --usdt probe. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -55,7 +59,7 @@ static __always_inline void lose(__u32 what, __u64 n)
 
 static __always_inline int failed(long rc)
 {
-	return rc != 0 && rc != HEED_USDT_NOTFOUND && rc != HEED_USDT_KEYEXIST;
+	return rc != 0 && rc != heed_notfound && rc != heed_keyexist;
 }
 
 /* Hides d's range from clang so that it keeps the mask the verifier needs to see. */
@@ -145,7 +149,7 @@ int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 {
 	struct opbatch b = {.recs = recs, .n = n};
 
-	if (n > HEED_USDT_BATCH) {
+	if (n > HEED_OPREC_BATCH) {
 		lose(HEED_USDT_LOST_BATCH_N, n);
 		return 0;
 	}
