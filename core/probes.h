@@ -43,7 +43,7 @@ static inline uint64_t op_clock(void)
 #else
 uint64_t op_clock(void);
 #endif
-void op_append(unsigned int op, int rc, uint64_t t0);
+void op_append(uint64_t t0, unsigned int op, int rc);
 void op_flush(void);
 
 /* 0 when untraced; else the start time (never 0). */
@@ -59,7 +59,7 @@ static inline uint64_t op_begin(void)
 static inline int op_end(unsigned int rec, int rc, uint64_t t0)
 {
 	if (__builtin_expect(t0 != 0, 0))
-		op_append(rec, rc, t0);
+		op_append(t0, rec, rc);
 	return rc;
 }
 
