@@ -27,4 +27,14 @@ enum {
 	HEED_FUNC_LOST_MAX,
 };
 
+/* Their names in heed-trace's report and --json. */
+#define HEED_FUNC_LOST_NAMES                                                                       \
+	{                                                                                          \
+		[HEED_FUNC_LOST_DEEP] = "func_too_deep",                                           \
+		[HEED_FUNC_LOST_NO_ENTRY] = "func_return_without_entry",                           \
+		[HEED_FUNC_LOST_THREADS_FULL] = "func_threads_full",                               \
+		[HEED_FUNC_LOST_BATCH] = "func_batch_unreadable",                                  \
+		[HEED_FUNC_LOST_SKIPPED] = "func_kernel_skipped",                                  \
+	}
+
 #endif

@@ -4,6 +4,7 @@
 #ifndef HEED_BPF_SAMPLER_BPF_H
 #define HEED_BPF_SAMPLER_BPF_H
 
+#include "probe_abi.h"
 #include "sampler.h"
 #include "select.bpf.h"
 #include "slow.h"
@@ -50,15 +51,24 @@ struct {
 	__type(value, struct heed_slow_thread);
 } slow_threads SEC(".maps");
 
-/* The seq of tid's operation in flight, marked as sampled, or 0. */
+/* The seq of tid's operation in flight, marked as sampled, or 0. tid is the
+ * current thread: the heed op in flight is read from its own memory. */
 static __always_inline __u64 slow_tag(__u32 tid)
 {
 	struct heed_slow_thread *t = bpf_map_lookup_elem(&slow_threads, &tid);
+	struct heed_opslot o;
 
-	if (!t || !t->depth)
+	if (!t)
 		return 0;
-	t->sampled = 1;
-	return t->seq;
+	if (t->depth) {
+		t->sampled = 1;
+		return t->seq;
+	}
+	if (!t->slot || bpf_probe_read_user(&o, sizeof(o), (const void *)t->slot) || o.tid != tid ||
+	    !o.op || o.op > 32 || !((t->kinds >> (o.op - 1)) & 1))
+		return 0;
+	t->tagged = HEED_SLOW_LIB | o.cur;
+	return t->tagged;
 }
 
 static __always_inline void stat_add(__u32 what, __u64 n)

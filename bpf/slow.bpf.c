@@ -6,9 +6,16 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
 #include "slow.h"
+#include "opbatch.bpf.h"
 #include "lathist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* 1 + the slot of the --slow option timing heed op kind k from the batch, 0: none
+ * (set by user space). */
+const volatile __u32 batch_slot[8];
+/* Bit k set when batch_slot[k]. */
+const volatile __u32 batch_kinds;
 
 /* Shared with the samplers (sampler.bpf.h): user space creates it and both reuse it. */
 struct {
@@ -140,4 +147,82 @@ SEC("usdt")
 int heed_slow_udone(struct pt_regs *ctx)
 {
 	return slow_done((__u32)bpf_usdt_cookie(ctx) & (HEED_SLOW_MAX - 1));
+}
+
+/* A batch of heed:ops__batch, for judge_chunk. */
+struct slowbatch {
+	struct opbatch b;
+	__u32 tid;
+};
+
+/* Times and judges the records of chunk c of a --slow kind; sends the end of the
+ * thread's tagged op when its record is among them. 1 stops the loop. */
+static long judge_chunk(__u32 c, struct slowbatch *sb)
+{
+	struct heed_oprec buf[OPBATCH_CHUNK];
+	struct heed_slow_thread *t;
+	struct heed_hist *h;
+	__u32 i, len, op, slot;
+	__u64 *thr, ns;
+
+	if (opbatch_chunk(&sb->b, c, buf, &len))
+		return 1;
+	t = bpf_map_lookup_elem(&slow_threads, &sb->tid);
+	for (i = 0; i < OPBATCH_CHUNK; i++) {
+		struct heed_slow_end e = {.kind = HEED_SAMPLE_OPEND, .tid = sb->tid};
+
+		if (i >= len)
+			break;
+		op = HEED_OPREC_OP(buf[i].op);
+		if (op >= HEED_OP__COUNT || !batch_slot[op & 7])
+			continue;
+		slot = (batch_slot[op & 7] - 1) & (HEED_SLOW_MAX - 1);
+		ns = buf[i].ns;
+		h = bpf_map_lookup_elem(&hists, &slot);
+		if (h)
+			hist_add(h, ns, 0);
+		thr = bpf_map_lookup_elem(&thresholds, &slot);
+		e.slow = thr && *thr && ns > *thr;
+		stat_add(slot, HEED_SLOW_OPS, 1);
+		if (e.slow) {
+			stat_add(slot, HEED_SLOW_SLOW, 1);
+			stat_add(slot, HEED_SLOW_SLOW_NS, ns);
+		}
+		if (!t || !t->tagged || (t->tagged & 0xffff) != HEED_OPREC_SEQ(buf[i].op))
+			continue;
+		e.count = ns;
+		e.seq = t->tagged;
+		e.slot = slot;
+		t->tagged = 0;
+		if (bpf_ringbuf_output(&rb_on, &e, sizeof(e), 0))
+			stat_add(slot, HEED_SLOW_RB_FULL, 1);
+		if (bpf_ringbuf_output(&rb_off, &e, sizeof(e), 0))
+			stat_add(slot, HEED_SLOW_RB_FULL, 1);
+	}
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(heed_slow_batch, void *recs, unsigned int n, unsigned int abi, void *opslot)
+{
+	struct slowbatch sb = {.b = {.recs = recs, .n = n},
+			       .tid = (__u32)bpf_get_current_pid_tgid()};
+	struct heed_slow_thread *t;
+
+	/* An older libheed's records carry no op numbers and it has no slot. */
+	if (abi != HEED_OPREC_ABI || n > HEED_OPREC_BATCH)
+		return 0;
+	t = bpf_map_lookup_elem(&slow_threads, &sb.tid);
+	if (!t) {
+		struct heed_slow_thread zero = {};
+
+		bpf_map_update_elem(&slow_threads, &sb.tid, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&slow_threads, &sb.tid);
+	}
+	if (t) {
+		t->slot = (__u64)opslot;
+		t->kinds = batch_kinds;
+	}
+	bpf_loop(opbatch_chunks(n), judge_chunk, &sb, 0);
+	return 0;
 }

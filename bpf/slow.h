@@ -16,6 +16,13 @@
  *
  * Only the outermost traced operation of a thread is timed: a --slow op nested in
  * another (or in itself) belongs to the outer one.
+ *
+ * heed's get, put, del and cursor take no probe hit per op: libheed keeps the op a
+ * thread has in flight in a struct heed_opslot (core/probe_abi.h). slow.bpf.c's batch
+ * program, on heed:ops__batch, notes the slot's address in the thread's entry; the
+ * samplers read the slot and tag with its op (HEED_SLOW_LIB | its number, in
+ * tagged); the batch program times and judges each record of a --slow kind, and
+ * sends the end of the tagged one when its record arrives.
  */
 #ifndef HEED_BPF_SLOW_H
 #define HEED_BPF_SLOW_H
@@ -29,7 +36,14 @@ struct heed_slow_thread {
 	__u64 start; /* bpf_ktime_get_ns() at its start */
 	__u32 depth; /* nested starts open */
 	__u32 sampled;
+	__u64 slot;   /* address of the thread's struct heed_opslot, 0: none seen */
+	__u64 tagged; /* HEED_SLOW_LIB | number of the heed op last tagged, 0: none */
+	__u32 kinds;  /* bit HEED_OP_* set: --slow times that kind from the batch */
+	__u32 pad;
 };
+
+/* Tags of heed ops timed from the batch, apart from the start/done ones' seq. */
+#define HEED_SLOW_LIB (1ULL << 63)
 
 /* Record kind in the samplers' ring buffers (after sampler.h's kinds). */
 #define HEED_SAMPLE_OPEND 3

@@ -1,19 +1,19 @@
-/* usdt.h - what usdt.bpf.c shares with profiler/usdt.c (an ABI: no includes, fixed-size
- * fields). One skeleton serves --ops and --usdt: every traced thing owns a slot of the
- * histogram array; the slot and what to do with a hit travel in the BPF cookie.
+/* usdt.h - what usdt.bpf.c shares with profiler/usdt.c (an ABI: no system includes,
+ * fixed-size fields). One skeleton serves --ops and --usdt: every traced thing owns a slot
+ * of the histogram array; the slot and what to do with a hit travel in the BPF cookie.
  *
  * heed's batch probe ops__batch(recs, n) hands over n records, struct heed_oprec of
- * core/probe_abi.h, which usdt.bpf.c includes; the user side _Static_asserts that the
- * numbers below agree with it.
+ * core/probe_abi.h, at most HEED_OPREC_BATCH of them. heed's answers that are not
+ * errors (HEED_NOTFOUND, HEED_KEYEXIST of core/heed.h, which BPF code cannot include)
+ * reach usdt.bpf.c as read-only data that user space sets before loading it.
  */
 #ifndef HEED_BPF_USDT_H
 #define HEED_BPF_USDT_H
 
-/* heed operations, numbered as core/probe_abi.h numbers them; ops own slots 0..5. */
-#define HEED_USDT_OPS	   6
-#define HEED_USDT_BATCH	   256	    /* most records one batch may carry */
-#define HEED_USDT_NOTFOUND (-30798) /* HEED_NOTFOUND: a miss, not an error */
-#define HEED_USDT_KEYEXIST (-30799) /* HEED_KEYEXIST: an expected answer, not an error */
+#include "probe_abi.h"
+
+/* heed operations own slots 0..HEED_USDT_OPS - 1, numbered as HEED_OP_*. */
+#define HEED_USDT_OPS HEED_OP__COUNT
 
 /* Cookie: bits 0-15 slot, 16-23 kind, 24-31 1 + index of the argument holding the
  * result code (0: errors are not counted), bit 32 set when the code follows heed's
@@ -36,7 +36,7 @@
 
 /* Indexes of the lost-event counters. */
 enum {
-	HEED_USDT_LOST_BATCH_N,	    /* a batch claimed more than HEED_USDT_BATCH records */
+	HEED_USDT_LOST_BATCH_N,	    /* a batch claimed more than HEED_OPREC_BATCH records */
 	HEED_USDT_LOST_BATCH_FAULT, /* records unreadable (counted per record) */
 	HEED_USDT_LOST_BAD_OP,	    /* a record with an unknown op */
 	HEED_USDT_LOST_NO_START,    /* a done without its start */
@@ -47,5 +47,17 @@ enum {
 				       bpf_prog_info.recursion_misses */
 	HEED_USDT_LOST_MAX,
 };
+
+/* Their names in heed-trace's report and --json. */
+#define HEED_USDT_LOST_NAMES                                                                       \
+	{                                                                                          \
+		[HEED_USDT_LOST_BATCH_N] = "ops_batch_too_big",                                    \
+		[HEED_USDT_LOST_BATCH_FAULT] = "ops_batch_unreadable",                             \
+		[HEED_USDT_LOST_BAD_OP] = "ops_bad_op",                                            \
+		[HEED_USDT_LOST_NO_START] = "usdt_done_without_start",                             \
+		[HEED_USDT_LOST_DEEP] = "usdt_too_deep",                                           \
+		[HEED_USDT_LOST_STARTS_FULL] = "usdt_starts_full",                                 \
+		[HEED_USDT_LOST_SKIPPED] = "usdt_kernel_skipped",                                  \
+	}
 
 #endif

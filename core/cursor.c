@@ -328,7 +328,7 @@ static int cursor_get(heed_cursor *c, heed_val *key, heed_val *data, heed_cursor
 
 HEED_API int heed_cursor_get(heed_cursor *cur, heed_val *key, heed_val *data, heed_cursor_op op)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_CURSOR);
 	unsigned int dbi;
 	int rc, iop = (int)op;
 
@@ -957,7 +957,7 @@ static int cursor_put(heed_cursor *c, const heed_val *key, heed_val *data, unsig
 HEED_API int heed_cursor_put(heed_cursor *cur, const heed_val *key, heed_val *data,
 			     unsigned int flags)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_CURSOR);
 	unsigned int dbi;
 	int rc, iop = OP_PUT + (int)(flags & 1);
 
@@ -1012,7 +1012,7 @@ static int cursor_del(heed_cursor *c, unsigned int flags)
 
 HEED_API int heed_cursor_del(heed_cursor *cur, unsigned int flags)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_CURSOR);
 	unsigned int dbi;
 	int rc, iop = OP_DEL;
 

@@ -61,7 +61,7 @@ static int get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 
 HEED_API int heed_get(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_GET);
 	unsigned long long ks = key ? key->size : 0, ds;
 	int rc;
 
@@ -113,7 +113,7 @@ static int put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 HEED_API int heed_put(heed_txn *txn, heed_dbi dbi, const heed_val *key, heed_val *data,
 		      unsigned int flags)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_PUT);
 	unsigned long long ks = key ? key->size : 0, ds = data ? data->size : 0;
 	int rc;
 
@@ -167,7 +167,7 @@ static int del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val 
 
 HEED_API int heed_del(heed_txn *txn, heed_dbi dbi, const heed_val *key, const heed_val *data)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_DEL);
 	unsigned long long ks = key ? key->size : 0;
 	int rc;
 

@@ -43,6 +43,14 @@ $(PROBES_H):
 endif
 
 $(CORE_SRCS:%.c=$(BUILD)/obj/%.o): CFLAGS += $(CORE_CFLAGS)
+# The ops batch's thread-local buffer through TLS descriptors: their call clobbers
+# one register, where __tls_get_addr's clobbers all that a call may, which made
+# op_append save and restore four registers on every traced op. Still dynamic TLS,
+# so a dlopen()ed libheed.so works; relaxed to a plain %fs access when linked into a
+# program.
+ifeq ($(ARCH),x86)
+$(BUILD)/obj/core/opbatch.o: CFLAGS += -mtls-dialect=gnu2
+endif
 $(CORE_SRCS:%.c=$(BUILD)/obj/%.o): | $(PROBES_H)
 
 $(BUILD)/lib/libheed.a: $(CORE_OBJS)

@@ -16,15 +16,25 @@
 
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
-static __thread struct heed_oprec recs[HEED_OPREC_BATCH];
-static __thread unsigned int nrecs;
+/* A thread's buffer, and the op it has in flight (probe_abi.h) with the numbers
+ * of the ops it began and has not ended, innermost last, modulo OPEN_MAX (a
+ * commit's fdatasync is the only op nested in another). One thread-local object:
+ * one address to compute on each path. */
+#define OPEN_MAX 4
+static __thread struct {
+	struct heed_opslot slot;
+	unsigned long long open[OPEN_MAX];
+	unsigned int depth, n;
+	struct heed_oprec recs[HEED_OPREC_BATCH];
+} me;
 
 #if HEED_PROBES && defined(__x86_64__)
-/* ops__batch(recs, n, HEED_OPREC_ABI): "8@%rdi 4@%esi 4@$2"-style arguments,
+/* ops__batch(recs, n, HEED_OPREC_ABI, slot): "8@%rdi 4@%esi 4@$3 8@%rdx"-style arguments,
  * in registers or constant (no scale-index-base operand: libbpf 1.1 cannot
  * read those). */
-#define OPS_BATCH_SITE(r, n)                                                                       \
+#define OPS_BATCH_SITE(r, n, sl)                                                                   \
 	__asm__ __volatile__("990:	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                           \
 			     "	.pushsection .note.stapsdt, \"?\", \"note\"\n"                      \
 			     "	.balign 4\n"                                                        \
@@ -36,7 +46,7 @@ static __thread unsigned int nrecs;
 			     "	.8byte heed_ops__batch_semaphore\n"                                 \
 			     "	.asciz \"heed\"\n"                                                  \
 			     "	.asciz \"ops__batch\"\n"                                            \
-			     "	.asciz \"8@%q0 4@%k1 4@$%c2\"\n"                                    \
+			     "	.asciz \"8@%q0 4@%k1 4@$%c2 8@%q3\"\n"                              \
 			     "994:	.balign 4\n"                                                    \
 			     "	.popsection\n"                                                      \
 			     "	.ifndef _.stapsdt.base\n"                                           \
@@ -49,11 +59,11 @@ static __thread unsigned int nrecs;
 			     "	.popsection\n"                                                      \
 			     "	.endif\n"                                                           \
 			     :                                                                     \
-			     : "r"(r), "r"(n), "i"(HEED_OPREC_ABI))
+			     : "r"(r), "r"(n), "i"(HEED_OPREC_ABI), "r"(sl))
 #elif HEED_PROBES
-#define OPS_BATCH_SITE(r, n) HEED_OPS_BATCH(r, n, HEED_OPREC_ABI)
+#define OPS_BATCH_SITE(r, n, sl) HEED_OPS_BATCH(r, n, HEED_OPREC_ABI, sl)
 #else
-#define OPS_BATCH_SITE(r, n) ((void)(r), (void)(n))
+#define OPS_BATCH_SITE(r, n, sl) ((void)(r), (void)(n), (void)(sl))
 #endif
 
 #if defined(__x86_64__)
@@ -107,31 +117,64 @@ static uint64_t ticks_ns(uint64_t ticks)
 
 void op_flush(void)
 {
-	unsigned int i, n = nrecs;
-	void *r = recs;
+	unsigned int i, n = me.n;
+	void *r = me.recs, *sl = &me.slot;
 
 	if (!n)
 		return;
-	nrecs = 0;
+	me.n = 0;
 	for (i = 0; i < n; i++)
-		recs[i].ns = ticks_ns(recs[i].ns);
-	OPS_BATCH_SITE(r, n);
+		me.recs[i].ns = ticks_ns(me.recs[i].ns);
+	/* Before the slot's address goes out with the batch: a reader checks it. */
+	if (!me.slot.tid)
+		me.slot.tid = (unsigned int)gettid();
+	OPS_BATCH_SITE(r, n, sl);
 }
 
-void op_append(unsigned int op, int rc, uint64_t t0)
+/* What an append does past storing the record: calibrate at the process's first,
+ * flush at the batch's last. Out of op_append, which is then a leaf reached by a
+ * tail call: no registers to save on the path of every other record. */
+static __attribute__((noinline)) void appended(unsigned int n)
 {
-	uint64_t t1 = op_clock();
-	unsigned int i = nrecs;
-
-	/* Another CPU's TSC may lag a little after a migration: never negative. */
-	recs[i].ns = t1 > t0 ? t1 - t0 : 0;
-	recs[i].op = op;
-	recs[i].rc = rc;
-	nrecs = i + 1;
 #if defined(__x86_64__)
-	if (!i)
+	if (n == 1)
 		pthread_once(&calibrated, calibrate);
 #endif
-	if (nrecs == HEED_OPREC_BATCH)
+	if (n == HEED_OPREC_BATCH)
 		op_flush();
+}
+
+uint64_t op_start(unsigned int op)
+{
+	unsigned long long seq = ++me.slot.seq;
+	unsigned int d = me.depth;
+
+	me.open[d % OPEN_MAX] = seq;
+	me.depth = d + 1;
+	if (!d) {
+		/* A sample may land between the two stores (it runs on this
+		 * thread): cur first, then op says it is valid. */
+		me.slot.cur = seq;
+		__asm__ __volatile__("" ::: "memory");
+		me.slot.op = op + 1;
+	}
+	return op_clock();
+}
+
+void op_append(uint64_t t0, unsigned int op, int rc)
+{
+	uint64_t t1 = op_clock();
+	unsigned int i = me.n, d = me.depth - 1;
+	unsigned long long seq = me.open[d % OPEN_MAX];
+
+	me.depth = d;
+	if (!d)
+		me.slot.op = 0;
+	/* Another CPU's TSC may lag a little after a migration: never negative. */
+	me.recs[i].ns = t1 > t0 ? t1 - t0 : 0;
+	me.recs[i].op = op | (unsigned int)(seq & 0xffff) << HEED_OPREC_SEQ_SHIFT;
+	me.recs[i].rc = rc;
+	me.n = i + 1;
+	if (__builtin_expect(i == 0 || i + 1 == HEED_OPREC_BATCH, 0))
+		appended(i + 1);
 }

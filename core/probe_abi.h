@@ -20,13 +20,20 @@
  * A record's op also names, in bits 8-15, the public function that wrote it
  * (HEED_FN_*, 0 for none): each of these functions writes exactly one record
  * a call, so heed-trace --func times them from the batch, without uprobes.
+ * Bits 16-31 hold the low 16 bits of the op's number in its thread (ABI 3).
+ *
+ * While the semaphore is set, each thread also keeps a struct heed_opslot
+ * saying which op it has in flight, whose address is the probe's fourth
+ * argument: heed-trace --slow's samplers read it to tell which op a stack was
+ * taken in, and find that op's duration later in its record, by its number.
  */
 #ifndef HEED_PROBE_ABI_H
 #define HEED_PROBE_ABI_H
 
 #define HEED_OPREC_BATCH 256
-/* 1: op and rc only; 2: function ids in op's bits 8-15. */
-#define HEED_OPREC_ABI 2
+/* 1: op and rc only; 2: function ids in op's bits 8-15; 3: op numbers in bits
+ * 16-31, the op slot as fourth argument. */
+#define HEED_OPREC_ABI 3
 
 enum {
 	HEED_OP_GET,
@@ -38,9 +45,11 @@ enum {
 	HEED_OP__COUNT,
 };
 
-#define HEED_OPREC_FN_SHIFT 8
-#define HEED_OPREC_OP(op)   ((op)&0xff)
-#define HEED_OPREC_FN(op)   (((op) >> HEED_OPREC_FN_SHIFT) & 0xff)
+#define HEED_OPREC_FN_SHIFT  8
+#define HEED_OPREC_SEQ_SHIFT 16
+#define HEED_OPREC_OP(op)    ((op)&0xff)
+#define HEED_OPREC_FN(op)    (((op) >> HEED_OPREC_FN_SHIFT) & 0xff)
+#define HEED_OPREC_SEQ(op)   ((op) >> HEED_OPREC_SEQ_SHIFT)
 
 enum {
 	HEED_FN_NONE,
@@ -53,9 +62,18 @@ enum {
 	HEED_FN__COUNT,
 };
 
+/* The outermost op a thread has in flight. Written by that thread only; a
+ * reader in another context may see it mid-update, and checks tid. */
+struct heed_opslot {
+	unsigned long long seq; /* ops the thread began while traced, from 1 */
+	unsigned long long cur; /* the number (seq) of the op in flight */
+	unsigned int op;	/* 1 + its HEED_OP_*, 0 when none is in flight */
+	unsigned int tid;	/* the thread's id, 0 until its first traced op */
+};
+
 struct heed_oprec {
 	unsigned long long ns; /* duration of the op in nanoseconds */
-	unsigned int op;       /* HEED_OP_* | HEED_FN_* << HEED_OPREC_FN_SHIFT */
+	unsigned int op;       /* HEED_OP_* | HEED_FN_* << 8 | (seq & 0xffff) << 16 */
 	int rc;		       /* its return code */
 };
 

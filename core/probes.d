@@ -37,7 +37,8 @@ provider heed {
 	/* any error code a public function returns (not NOTFOUND/KEYEXIST) */
 	probe error(int rc);
 	/* struct heed_oprec[n] (probe_abi.h): the batch of timed ops; the
-	 * records' layout, HEED_OPREC_ABI. On x86-64 its site is written by
-	 * core/opbatch.c (a 5-byte NOP), not by sys/sdt.h. */
-	probe ops__batch(void *recs, unsigned int n, unsigned int abi);
+	 * records' layout, HEED_OPREC_ABI; the thread's struct heed_opslot. On
+	 * x86-64 its site is written by core/opbatch.c (a 5-byte NOP), not by
+	 * sys/sdt.h. */
+	probe ops__batch(void *recs, unsigned int n, unsigned int abi, void *slot);
 };

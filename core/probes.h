@@ -43,13 +43,17 @@ static inline uint64_t op_clock(void)
 #else
 uint64_t op_clock(void);
 #endif
-void op_append(unsigned int op, int rc, uint64_t t0);
+void op_append(uint64_t t0, unsigned int op, int rc);
 void op_flush(void);
+uint64_t op_start(unsigned int op);
 
-/* 0 when untraced; else the start time (never 0). */
-static inline uint64_t op_begin(void)
+/* The start of an op of kind op (HEED_OP_*): 0 when untraced; else its start
+ * time (never 0), the op numbered and, when no other is, in flight in the
+ * thread's struct heed_opslot. Every op_begin that returned non-zero has its
+ * op_end. */
+static inline uint64_t op_begin(unsigned int op)
 {
-	return __builtin_expect(OPS_ENABLED(), 0) ? op_clock() : 0;
+	return __builtin_expect(OPS_ENABLED(), 0) ? op_start(op) : 0;
 }
 
 /* The record of a call of public function fn (HEED_FN_*), an op of kind op. */
@@ -59,7 +63,7 @@ static inline uint64_t op_begin(void)
 static inline int op_end(unsigned int rec, int rc, uint64_t t0)
 {
 	if (__builtin_expect(t0 != 0, 0))
-		op_append(rec, rc, t0);
+		op_append(t0, rec, rc);
 	return rc;
 }
 

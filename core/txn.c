@@ -405,7 +405,7 @@ HEED_API size_t heed_txn_id(heed_txn *txn)
 
 int sync_data(heed_env *env)
 {
-	uint64_t t0 = op_begin();
+	uint64_t t0 = op_begin(HEED_OP_SYNC);
 	int fd = env->fd, rc = 0;
 
 	PROBE(SYNC_START, fd);
@@ -708,7 +708,7 @@ HEED_API int heed_txn_commit(heed_txn *txn)
 		heed_txn_abort(txn);
 		return HEED_BAD_TXN;
 	}
-	t0 = op_begin();
+	t0 = op_begin(HEED_OP_COMMIT);
 	rc = commit_children(txn);
 	if (rc) {
 		if (txn->parent)

@@ -126,27 +126,28 @@ static int resolve_ifunc(pid_t pid, const struct heed_maps *maps, const char *pa
 	return 0;
 }
 
-/* 1 when path's heed:ops__batch carries function ids: its last argument is the
- * constant HEED_OPREC_ABI. */
+/* 1 when path's heed:ops__batch carries function ids: its third argument, the
+ * constant HEED_OPREC_ABI, is 2 or more (ABI 3 added a fourth argument). */
 static int batch_has_fns(const char *path)
 {
-	char want[32];
 	struct heed_elf_usdt *v = NULL;
-	size_t n = 0, i, wl;
+	size_t n = 0, i;
 	int yes = 0;
 
 	if (heed_elf_usdt(path, &v, &n))
 		return 0;
-	wl = (size_t)snprintf(want, sizeof(want), " 4@$%d", HEED_OPREC_ABI);
 	for (i = 0; i < n && !yes; i++) {
-		const char *args = v[i].args;
-		size_t al;
+		const char *abi = v[i].args ? strstr(v[i].args, " 4@$") : NULL;
+		char *end;
+		long a;
 
-		if (!args || !v[i].provider || !v[i].name || strcmp(v[i].provider, "heed") != 0 ||
+		if (!abi || !v[i].provider || !v[i].name || strcmp(v[i].provider, "heed") != 0 ||
 		    strcmp(v[i].name, "ops__batch") != 0)
 			continue;
-		al = strlen(args);
-		yes = al >= wl && !strcmp(args + al - wl, want);
+		errno = 0;
+		a = strtol(abi + 4, &end, 10);
+		yes = !errno && end != abi + 4 && (*end == ' ' || !*end) && a >= 2 &&
+		      a <= HEED_OPREC_ABI;
 	}
 	heed_elf_usdt_free(v, n);
 	return yes;

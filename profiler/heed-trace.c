@@ -565,15 +565,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static const char *const usdt_lost_names[HEED_USDT_LOST_MAX] = {
-	"ops_batch_too_big",	   "ops_batch_unreadable", "ops_bad_op",
-	"usdt_done_without_start", "usdt_too_deep",	   "usdt_starts_full",
-	"usdt_kernel_skipped",
-};
-static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = {
-	"func_too_deep",	 "func_return_without_entry", "func_threads_full",
-	"func_batch_unreadable", "func_kernel_skipped",
-};
+static const char *const usdt_lost_names[HEED_USDT_LOST_MAX] = HEED_USDT_LOST_NAMES;
+static const char *const func_lost_names[HEED_FUNC_LOST_MAX] = HEED_FUNC_LOST_NAMES;
 
 static const char *src_name(enum heed_ops_source s)
 {

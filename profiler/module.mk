@@ -7,6 +7,7 @@ TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
 TRACE_LIB := $(BUILD)/lib/libheedtrace.a
+PROBE_RC_H := $(BUILD)/include/heed_probe_rc.h
 # What a program linking libheedtrace.a needs after it.
 TRACE_LDLIBS := -lbpf -lelf -lz -ldw -lpthread -lstdc++ $(UTIL_LDLIBS)
 FLAME_LIB ?= $(BUILD)/lib/libflame.a
@@ -16,7 +17,18 @@ PROFILE_LIB ?= $(BUILD)/lib/libheedprofile.a
 $(TRACE_OBJS): CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Iflame
 # The skeletons are generated headers: build them before any object that may
 # include one (-MMD tracks the real dependencies from then on).
-$(TRACE_OBJS): | $(BPF_SKELS) $(PROBES_H)
+$(TRACE_OBJS): | $(BPF_SKELS) $(PROBES_H) $(PROBE_RC_H)
+
+# Where each probe of core/probes.d carries its result code, its argument named rc:
+# HEED_PROBE_RC(probe, 1 + index) a line, 0 for none (usdt.c).
+$(PROBE_RC_H): core/probes.d profiler/module.mk
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)awk 'BEGIN { print "/* Generated from core/probes.d by profiler/module.mk */" } \
+	  /^[[:space:]]*probe[[:space:]]/ { s = $$0; sub(/^[[:space:]]*probe[[:space:]]+/, "", s); \
+	    name = s; sub(/[[:space:]]*\(.*/, "", name); sub(/^[^(]*\(/, "", s); sub(/\).*/, "", s); \
+	    n = split(s, a, ","); rc = 0; for (i = 1; i <= n; i++) if (a[i] ~ /[[:space:]*]rc[[:space:]]*$$/) \
+	      rc = i; printf "HEED_PROBE_RC(%s, %d)\n", name, rc }' $< > $@.tmp && mv $@.tmp $@
 
 $(TRACE_LIB): $(TRACE_LIB_OBJS)
 	$(call msg,AR,$@)

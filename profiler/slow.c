@@ -3,9 +3,11 @@
  * to the target, and for pNN thresholds recomputes the threshold from the op's live
  * histogram every 100 ms in a thread of its own.
  *
- * heed's operations are timed by their start/done probes, not by ops__batch: a batch
- * is timed inside the library and reaches the kernel after the operations are over,
- * too late to tag the samples taken while they ran.
+ * heed's get, put, del and cursor ops are timed from heed:ops__batch, no probe hit
+ * per op: the samplers tag stacks with the op libheed says it has in flight, and the
+ * op's record, when its batch arrives, says how long it took (bpf/slow.h). Commits
+ * and syncs, which nest (a commit's fdatasyncs), keep their start/done probes; so
+ * does a libheed without the batch's op slot (HEED_OPREC_ABI < 3).
  */
 #include "trace.h"
 
@@ -22,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elfinfo.h"
 #include "links.h"
+#include "probe_abi.h"
 #include "slow.skel.h"
 
 struct heed_slow {
@@ -37,18 +41,75 @@ struct heed_slow {
 	pid_t pid;
 	int later;			       /* heed_slow_refresh will see code mapped later */
 	unsigned char attached[HEED_SLOW_MAX]; /* spec i found in a file of the target */
+	int batch_attached; /* the batch program is attached (once for all specs) */
 };
 
 static const struct {
 	const char *op, *probe;
+	int batch; /* timed from ops__batch: 1 + its HEED_OP_*; 0: by its start/done */
 } heed_ops[] = {
-	{"get", "get"},
-	{"put", "put"},
-	{"del", "del"},
-	{"cursor", "cursor"},
-	{"commit", "txn__commit"},
-	{"sync", "sync"},
+	{"get", "get", 1 + HEED_OP_GET}, {"put", "put", 1 + HEED_OP_PUT},
+	{"del", "del", 1 + HEED_OP_DEL}, {"cursor", "cursor", 1 + HEED_OP_CURSOR},
+	{"commit", "txn__commit", 0},	 {"sync", "sync", 0},
 };
+
+/* 1 + the HEED_OP_* spec sp times from the batch, 0 when it is not such a spec. */
+static int batch_op(const struct heed_slow_spec *sp)
+{
+	size_t i;
+
+	if (!sp->prov || strcmp(sp->prov, "heed") != 0)
+		return 0;
+	for (i = 0; i < sizeof(heed_ops) / sizeof(heed_ops[0]); i++)
+		if (!strcmp(sp->name, heed_ops[i].probe))
+			return heed_ops[i].batch;
+	return 0;
+}
+
+/* Attaches the batch program to heed:ops__batch of the first file whose records have
+ * this build's layout (third argument HEED_OPREC_ABI, 3 and up giving the op slot). */
+static int attach_batch(heed_slow *s, pid_t pid, const struct heed_maps *maps)
+{
+	char exe[64];
+	size_t m;
+
+	if (s->batch_attached)
+		return 0;
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	for (m = 0; m <= maps->n; m++) {
+		const char *path = m ? maps->v[m - 1].path : exe;
+		struct heed_elf_usdt *notes;
+		struct bpf_link *l;
+		size_t n, k;
+		int ours = 0;
+
+		if (m && (!maps->v[m - 1].exec || path[0] != '/'))
+			continue;
+		if (heed_elf_usdt(path, &notes, &n))
+			continue;
+		for (k = 0; k < n; k++) {
+			const char *abi = notes[k].args ? strstr(notes[k].args, " 4@$") : NULL;
+			char *end;
+
+			if (!abi || strcmp(notes[k].provider, "heed") != 0 ||
+			    strcmp(notes[k].name, "ops__batch") != 0)
+				continue;
+			errno = 0;
+			ours |= strtol(abi + 4, &end, 10) == HEED_OPREC_ABI && !errno &&
+				end != abi + 4 && (*end == ' ' || !*end);
+		}
+		heed_elf_usdt_free(notes, n);
+		if (!ours)
+			continue;
+		l = bpf_program__attach_usdt(s->skel->progs.heed_slow_batch, pid, path, "heed",
+					     "ops__batch", NULL);
+		if (!l)
+			return -errno;
+		s->batch_attached = 1;
+		return heed_links_add(&s->links, l);
+	}
+	return -ENOENT;
+}
 
 static int parse_thresh(const char *t, struct heed_slow_spec *out, char *err, size_t errlen)
 {
@@ -208,6 +269,12 @@ static int attach_spec(heed_slow *s, size_t i, pid_t pid, const struct heed_maps
 	size_t m;
 	int rc = -ENOENT, k;
 
+	if (batch_op(sp) && s->skel->rodata->batch_slot[batch_op(sp) - 1] == i + 1) {
+		rc = attach_batch(s, pid, maps);
+		s->attached[i] = !rc;
+		if (rc != -ENOENT)
+			return rc;
+	}
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
 	for (m = 0; m <= maps->n; m++) {
 		const char *path = m ? maps->v[m - 1].path : exe;
@@ -322,6 +389,15 @@ int heed_slow_attach(heed_slow *s, pid_t pid, const struct heed_maps *maps, int 
 		rc = -errno;
 		snprintf(err, errlen, "cannot open the slow BPF object: %s", strerror(-rc));
 		return rc;
+	}
+	/* The first --slow option of each batch-timed kind times it. */
+	for (i = 0; i < s->n; i++) {
+		int op = batch_op(&s->specs[i]);
+
+		if (op && !s->skel->rodata->batch_slot[op - 1]) {
+			s->skel->rodata->batch_slot[op - 1] = (__u32)i + 1;
+			s->skel->rodata->batch_kinds |= 1u << (op - 1);
+		}
 	}
 	rc = bpf_map__reuse_fd(s->skel->maps.slow_threads, s->threads_fd);
 	if (!rc && rb_on >= 0)

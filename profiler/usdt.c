@@ -10,26 +10,36 @@
 #include <string.h>
 
 #include "elfinfo.h"
+#include "heed.h"
 #include "links.h"
 #include "probe_abi.h"
 #include "target.h"
 #include "usdt.h"
 #include "usdt.skel.h"
 
-_Static_assert(HEED_USDT_OPS == HEED_OP__COUNT, "op count of core/probe_abi.h");
-_Static_assert(HEED_USDT_BATCH == HEED_OPREC_BATCH, "batch size of core/probe_abi.h");
-_Static_assert(HEED_OP_GET == 0 && HEED_OP_PUT == 1 && HEED_OP_DEL == 2 && HEED_OP_CURSOR == 3 &&
-		       HEED_OP_COMMIT == 4 && HEED_OP_SYNC == 5,
-	       "op numbers of core/probe_abi.h");
+/* Each op's report name, and the heed probe pair it falls back to without
+ * ops__batch. */
+static const struct {
+	const char *name, *pair;
+} heed_ops[HEED_USDT_OPS] = {
+	[HEED_OP_GET] = {"get", "get"},
+	[HEED_OP_PUT] = {"put", "put"},
+	[HEED_OP_DEL] = {"del", "del"},
+	[HEED_OP_CURSOR] = {"cursor", "cursor"},
+	[HEED_OP_COMMIT] = {"commit", "txn__commit"},
+	[HEED_OP_SYNC] = {"sync", "sync"},
+};
 
-/* Report names, and the heed probe pair each op falls back to. */
-static const char *const op_names[HEED_USDT_OPS] = {"get",    "put",	"del",
-						    "cursor", "commit", "sync"};
-/* 1 + index of the result code in each *__done probe, as core/probes.d declares
- * them; the notes' argument sizes say only how the call site passed them. */
-static const unsigned int op_rc_args[HEED_USDT_OPS] = {2, 2, 2, 3, 2, 2};
-static const char *const op_probes[HEED_USDT_OPS] = {"get",    "put",	      "del",
-						     "cursor", "txn__commit", "sync"};
+/* Where heed's probes carry their result code, as core/probes.d declares them: the
+ * notes' argument sizes say only how the call site passed them. */
+static const struct {
+	const char *probe;
+	unsigned int rcarg; /* 1 + index of the argument */
+} heed_rcs[] = {
+#define HEED_PROBE_RC(probe, arg) {#probe, arg},
+#include "heed_probe_rc.h"
+#undef HEED_PROBE_RC
+};
 
 struct bin {
 	const char *path; /* points into the maps */
@@ -137,9 +147,21 @@ static const char *next_arg(const char **p)
 	return a;
 }
 
-/* For heed's probes named by --usdt: 1 + index of the done probe's result code, its
- * last signed 32-bit argument ("-4@...") as every heed done probe of core/probes.d
- * has it; 0 when there is none. */
+/* 1 + index of the argument holding heed probe name's result code, 0 for none; -1
+ * for a probe core/probes.d does not declare (another libheed's). */
+static int heed_rc_arg(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(heed_rcs) / sizeof(heed_rcs[0]); i++)
+		if (!strcmp(heed_rcs[i].probe, name))
+			return (int)heed_rcs[i].rcarg;
+	return -1;
+}
+
+/* For a heed probe core/probes.d does not declare: 1 + index of its last signed
+ * 32-bit argument ("-4@..."), where heed's probes carry their result code; 0 when
+ * there is none. */
 static unsigned int rc_arg(const char *args)
 {
 	unsigned int i, found = 0;
@@ -243,7 +265,9 @@ static void rc_of(const struct heed_elf_usdt *e, struct rcspec *rs, unsigned int
 		*rcarg = rs->arg + 1;
 		rs->used = 1;
 	} else if (*heedrc) {
-		*rcarg = rc_arg(e->args);
+		int known = heed_rc_arg(e->name);
+
+		*rcarg = known >= 0 ? (unsigned int)known : rc_arg(e->args);
 	}
 }
 
@@ -276,7 +300,7 @@ static int plan_ops(const struct bin *b, struct plans *p, enum heed_ops_source *
 {
 	const struct heed_elf_usdt *batch = find_note(b, "heed", "ops__batch");
 	size_t op;
-	int err;
+	int err, rc;
 
 	*has = 0;
 	if (batch) {
@@ -285,7 +309,12 @@ static int plan_ops(const struct bin *b, struct plans *p, enum heed_ops_source *
 		return plan_add_batch(p, b->path, batch->provider, batch->name, 0, 1);
 	}
 	for (op = 0; op < HEED_USDT_OPS; op++) {
-		err = plan_pair(p, b, "heed", op_probes[op], op, op_rc_args[op], 1);
+		char done[64];
+
+		snprintf(done, sizeof(done), "%s__done", heed_ops[op].pair);
+		rc = heed_rc_arg(done);
+		err = plan_pair(p, b, "heed", heed_ops[op].pair, op, rc > 0 ? (unsigned int)rc : 0,
+				1);
 		if (err == -ENOENT)
 			continue;
 		if (err)
@@ -607,7 +636,7 @@ int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	for (op = 0; op < HEED_USDT_OPS; op++) {
 		size_t slot;
 
-		rc = slot_of(u, op_names[op], &slot);
+		rc = slot_of(u, heed_ops[op].name, &slot);
 		if (rc)
 			goto cleanup;
 	}
@@ -653,6 +682,8 @@ int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	rc = heed_select_reuse(sel, u->skel->obj, err, errlen);
 	if (rc)
 		goto cleanup;
+	u->skel->rodata->heed_notfound = HEED_NOTFOUND;
+	u->skel->rodata->heed_keyexist = HEED_KEYEXIST;
 	rc = usdt_bpf__load(u->skel);
 	if (rc) {
 		snprintf(err, errlen,

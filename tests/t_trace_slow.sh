@@ -3,8 +3,9 @@
 # their weight and the fast ones' in < 5%, for a USDT pair and for func:NAME;
 # --slow-diff draws slow_path; an operation woken but kept off the CPU waits in the
 # runqueue, not blocked; an operation of a library dlopen()ed after attach is timed;
-# heed-load's durable commits judged against their live p99
-# are slow in fdatasync; bad thresholds and operations are refused with a sentence.
+# heed-load's durable commits judged against their live p99 are slow in fdatasync;
+# heed-load's gets (timed from the ops batch) are all counted and their held stacks
+# are heed_get's; bad thresholds and operations are refused with a sentence.
 # Usage: bash tests/t_trace_slow.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
@@ -181,6 +182,31 @@ set -- $got
 [ "$1" -gt 100 ] && [ "$2" -ge 1 ] || fail "--slow func:lib6:p90: ops/slow = $got, expected > 100 and >= 1"
 grep -q ';lib6;lib7;' "$T/dl.folded" || fail "--slow func:lib6:p90: no lib6 stacks in the slow profile"
 echo "ok: --slow func:lib6 in a library dlopen()ed later: $1 calls, $2 slow"
+
+# heed's gets are timed from heed:ops__batch, without a probe hit per get: every get
+# is counted, and what the samplers held for the slow and the fast ones was taken
+# inside heed_get.
+rm -rf "$T/db"
+"$TRACE" -F 999 --slow 'get:p99' --slow-folded "$T/g.folded" --json "$T/g.json" \
+	-- "$LOAD" -w readrandom -n 300000 --json "$T/db" >"$T/g.out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--slow get:p99 -- heed-load failed"; }
+assert_detached "--slow get:p99"
+for f in "$T/g.folded" "$T/g.folded.fast"; do
+	s=$(share "$f" heed_get)
+	echo "get:p99: heed_get holds $s of $(basename "$f")'s weight"
+	python3 -c "import sys; sys.exit(not $s >= 0.9)" ||
+		fail "get:p99: $(basename "$f") is empty or holds stacks outside heed_get"
+done
+python3 - "$T/g.json" "$T/g.out" <<'PY' || fail "--slow get:p99: JSON is wrong (above)"
+import json, sys
+o = json.load(open(sys.argv[1]))["slow"]["ops"]["get:p99"]
+# heed-load's --json line, among heed-trace's report on the same stdout
+line = next(l for l in open(sys.argv[2]) if l.startswith('{"workload"'))
+gets = json.loads(line)["ops"]["get"]
+print(o, "heed-load's gets:", gets)
+sys.exit(o["ops"] != gets or not o["slow"] or not o["threshold_ns"] or o["slow"] > gets // 20)
+PY
+echo "ok: --slow get:p99 counts every get and holds heed_get's stacks"
 
 for bad in 'get:' 'get:abc' 'get:5parsecs' 'get:p101' 'get:p0' 'frob:5ms' 'get' ':5ms' \
 	'func::5ms' 'get:-3ms'; do

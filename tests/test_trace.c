@@ -15,6 +15,7 @@
 
 #include "elfinfo.h"
 #include "lathist.h"
+#include "lathist.bpf.h"
 #include "parse.h"
 #include "procmaps.h"
 #include "stacks.h"
@@ -70,6 +71,25 @@ Test(hist, buckets_hold_their_values)
 	for (i = 0; i < 200000; i++) {
 		v = next(&s) >> (next(&s) % 64);
 		check_bucket(v);
+	}
+}
+
+/* The BPF programs' bucket (bpf/lathist.bpf.h, branch-free) is the one user space
+ * reads the histograms with. */
+Test(hist, bpf_bucket_is_the_user_bucket)
+{
+	uint64_t s = seed_rng(), v;
+	int i, k;
+
+	for (v = 0; v < 4096; v++)
+		cr_assert_eq(hist_bucket(v), heed_hist_bucket(v), "value %" PRIu64, v);
+	for (k = 0; k < 64; k++)
+		for (v = (1ULL << k) - 1; v <= (1ULL << k) + 1 && v >= (1ULL << k) - 1; v++)
+			cr_assert_eq(hist_bucket(v), heed_hist_bucket(v), "value %" PRIu64, v);
+	cr_assert_eq(hist_bucket(UINT64_MAX), heed_hist_bucket(UINT64_MAX));
+	for (i = 0; i < 200000; i++) {
+		v = next(&s) >> (next(&s) % 64);
+		cr_assert_eq(hist_bucket(v), heed_hist_bucket(v), "value %" PRIu64, v);
 	}
 }
 
