@@ -37,9 +37,10 @@
 #define HEED_STACK_COPY_MAX 65536
 
 enum {
-	HEED_SAMPLE_ON,	 /* profile: one on-CPU sample */
-	HEED_SAMPLE_OUT, /* offcpu: the thread left the CPU with these stacks */
-	HEED_SAMPLE_IN,	 /* offcpu: the thread tid ran again after count ns */
+	HEED_SAMPLE_ON,	   /* profile: one on-CPU sample */
+	HEED_SAMPLE_OUT,   /* offcpu: the thread left the CPU with these stacks */
+	HEED_SAMPLE_IN,	   /* offcpu: the thread tid ran again after count ns */
+	HEED_SAMPLE_OPEND, /* --slow: an operation ended (struct heed_slow_end, slow.h) */
 };
 
 /* flags */

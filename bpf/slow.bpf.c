@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/usdt.bpf.h>
+#include "sampler.h"
 #include "slow.h"
 #include "opbatch.bpf.h"
 #include "lathist.bpf.h"

@@ -45,11 +45,8 @@ struct heed_slow_thread {
 /* Tags of heed ops timed from the batch, apart from the start/done ones' seq. */
 #define HEED_SLOW_LIB (1ULL << 63)
 
-/* Record kind in the samplers' ring buffers (after sampler.h's kinds). */
-#define HEED_SAMPLE_OPEND 3
-
 struct heed_slow_end {
-	__u32 kind; /* HEED_SAMPLE_OPEND */
+	__u32 kind; /* HEED_SAMPLE_OPEND (sampler.h) */
 	__u32 tid;
 	__u64 count; /* latency, ns */
 	__u64 seq;
