@@ -685,6 +685,35 @@ static json_t *json_hists(const struct heed_named_hist *h, size_t from, size_t t
 	return o;
 }
 
+/* Many processes: the count of each root frame (process name, comm-PID with
+ * --per-pid) as {"name": count}. */
+static json_t *json_roots(const struct heed_stacks *sk)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < sk->n; i++) {
+		const char *f = sk->v[i].folded, *semi = strchr(f, ';');
+		char name[80], *c;
+		json_t *old;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(semi ? semi - f : (long)strlen(f)), f);
+		/* A task name is any bytes: made ASCII here, so that the key looked up
+		 * is the key set (heed_json_set would rewrite a non-UTF-8 one). */
+		for (c = name; *c; c++)
+			if ((unsigned char)*c >= 0x80)
+				*c = '?';
+		old = json_object_get(o, name);
+		if (heed_json_set(o, name,
+				  heed_json_u64(sk->v[i].count +
+						(old ? (uint64_t)json_integer_value(old) : 0)))) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
 static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st,
 			   const struct heed_stacks *sk, const struct heed_folded *top)
 {
@@ -751,10 +780,16 @@ static int write_json(struct state *s)
 	if (!err && s->prof)
 		err = heed_json_set(doc, "profile",
 				    json_stacks("samples", &s->on_st, &s->on_stacks, &s->on_top));
+	if (!err && s->prof && s->o.scope)
+		err = heed_json_set(json_object_get(doc, "profile"), "by_process",
+				    json_roots(&s->on_stacks));
 	if (!err && s->off)
 		err = heed_json_set(
 			doc, "offcpu",
 			json_stacks("total_ns", &s->off_st, &s->off_stacks, &s->off_top));
+	if (!err && s->off && s->o.scope)
+		err = heed_json_set(json_object_get(doc, "offcpu"), "by_process",
+				    json_roots(&s->off_stacks));
 	if (!err) {
 		err = heed_json_set(doc, "lost", lost);
 		lost = NULL;

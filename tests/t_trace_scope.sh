@@ -57,6 +57,10 @@ has "$T/all.folded" hot 'hot_a' || fail "-a: no hot;...hot_a stack; roots: $(roo
 has "$T/all.folded" python3.11 '_PyEval_EvalFrameDefault' ||
 	fail "-a: no python3.11;..._PyEval_EvalFrameDefault stack; roots: $(roots "$T/all.folded")"
 [ "$(json "$T/all.json" 'd["target"]["scope"]')" = "all tasks" ] || fail "-a: JSON target is not the scope"
+# Per-process totals: every sample in one, hot and python3.11 among them.
+[ "$(json "$T/all.json" 'sum(d["profile"]["by_process"].values()) == d["profile"]["samples"] and
+	"hot" in d["profile"]["by_process"] and "python3.11" in d["profile"]["by_process"]')" = True ] ||
+	fail "-a: JSON by_process is wrong: $(json "$T/all.json" 'd["profile"]["by_process"]')"
 echo "ok: -a: $(roots "$T/all.folded")"
 
 trace -p "$hot,$py" -d 2 --folded "$T/two.folded" --pprof "$T/two.pb.gz"

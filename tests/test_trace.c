@@ -18,6 +18,7 @@
 #include "lathist.bpf.h"
 #include "parse.h"
 #include "procmaps.h"
+#include "select.h"
 #include "stacks.h"
 #include "symbolize.h"
 #include "unwind.h"
@@ -543,4 +544,49 @@ Test(stacks, top_counts_self_and_total_once_per_stack)
 	cr_assert_eq(top[2].self, 0);
 	cr_assert_eq(top[2].total, 6);
 	heed_folded_free(&p);
+}
+
+/* -p A,B,...: positive ids, sorted and deduplicated; anything else is refused
+ * with the option and the argument named. */
+Test(select, parses_id_lists)
+{
+	char err[256];
+	pid_t *ids = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(heed_select_parse_ids("-p", "42", &ids, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(ids[0], 42);
+	free(ids);
+	cr_assert_eq(heed_select_parse_ids("-p", "9,3,9,1", &ids, &n, err, sizeof(err)), 0);
+	cr_assert_eq(n, 3);
+	cr_assert(ids[0] == 1 && ids[1] == 3 && ids[2] == 9);
+	free(ids);
+	static const char *const bad[] = {"",	"1,",  ",1",	     "1,,2", "0",
+					  "-1", "1,x", "2147483648", " 1",   "1 "};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		cr_assert_eq(heed_select_parse_ids("-p", bad[i], &ids, &n, err, sizeof(err)),
+			     -EINVAL, "'%s' accepted", bad[i]);
+		cr_assert_null(ids);
+		cr_assert_eq(n, 0);
+		cr_assert(strstr(err, "-p ") && strstr(err, "expected ID[,ID...]"), "%s: %s",
+			  bad[i], err);
+	}
+}
+
+Test(select, caps_id_lists)
+{
+	size_t len = (HEED_SELECT_IDS_MAX + 1) * 8;
+	char *arg = malloc(len), err[256];
+	pid_t *ids = NULL;
+	size_t n = 0, off = 0;
+
+	cr_assert_not_null(arg);
+	for (int i = 1; i <= HEED_SELECT_IDS_MAX + 1; i++)
+		off += (size_t)snprintf(arg + off, len - off, "%s%d", i > 1 ? "," : "", i);
+	cr_assert_eq(heed_select_parse_ids("-p", arg, &ids, &n, err, sizeof(err)), -EINVAL);
+	cr_assert_null(ids);
+	cr_assert(strstr(err, "at most"), "%s", err);
+	free(arg);
 }
