@@ -23,7 +23,9 @@
  * as flamegraph.pl, only of the stacks ending in a frame (see opts.diff_subtree).
  *
  * The count follows one blank; more blanks belong to the stack ("a;  3" ends in a
- * frame named " "), as flamegraph.pl's line regex reads it.
+ * frame named " "), as flamegraph.pl's line regex reads it. A line of no frame (" 3",
+ * ";; 3") holds samples of no stack: they widen "all" alone, left of every frame, and
+ * stay a line " 3" in folded output, as flamegraph.pl counts them.
  *
  * Errors: functions return 0 or a negative errno. The library never prints;
  * messages (a sentence naming the file, line and cause) go to the error callback of

@@ -725,6 +725,13 @@ static int emit_folded(heed_flame *f, struct flame_out *o, size_t *lens)
 	unsigned int d = 0;
 	int err = 0;
 
+	/* The root's own samples (stacks of no frame) are a line of no frame, " 12". */
+	if (f->self_a[0] != 0 || (f->self_b && f->self_b[0] != 0)) {
+		out_plain(o, f->self_a[0]);
+		if (f->self_b)
+			out_plain(o, f->self_b[0]);
+		out_mem(o, "\n", 1);
+	}
 	while (id != FLAME_NONE && !o->err) {
 		const struct flame_node *n = &f->nodes[id];
 

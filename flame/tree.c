@@ -751,7 +751,7 @@ static int take_count(const char *s, size_t *end, double *v)
 			dot++;
 		b--;
 	}
-	if (b == e || s[b] == '.' || dot > 1 || (b > 0 && !is_space(s[b - 1])))
+	if (b == e || b == 0 || s[b] == '.' || dot > 1 || !is_space(s[b - 1]))
 		return -1;
 	if (e - b >= sizeof(tmp))
 		return -1;
@@ -1057,10 +1057,6 @@ static int add_folded(heed_flame *f, const char *line, size_t len, const char *f
 	/* Trailing empty frames are dropped, as Perl's split drops them for flamegraph.pl. */
 	while (end > 0 && line[end - 1] == ';')
 		end--;
-	if (end == 0) {
-		bad_line(f, file, lineno, "no stack before the count", line, full);
-		return -EINVAL;
-	}
 	/* Only a one-count line in a differential graph can disagree with the mode. */
 	err = f->diff_col ? 0 : check_mode(f, diff);
 	if (err == -ENOMEM)
@@ -1070,7 +1066,10 @@ static int add_folded(heed_flame *f, const char *line, size_t len, const char *f
 			 line, full);
 		return -EINVAL;
 	}
-	if (f->o.palette == HEED_FLAME_CHAIN) {
+	if (end == 0) {
+		/* " 12": samples of no frame, which flamegraph.pl counts in "all" alone. */
+		leaf = 0;
+	} else if (f->o.palette == HEED_FLAME_CHAIN) {
 		/* Rewritten whole (reversed first), then walked root first. */
 		line = chain_rewrite(f, line, stack_end);
 		if (!line)

@@ -223,7 +223,7 @@ Test(flame, malformed_lines_reported_with_line_numbers)
 	cr_expect_eq(m->count, 4, "messages: %s", m->buf);
 	cr_expect(strstr(m->buf, "input:2: no sample count"), "%s", m->buf);
 	cr_expect(strstr(m->buf, "input:3: no sample count"), "%s", m->buf);
-	cr_expect(strstr(m->buf, "input:4: no stack before the count"), "%s", m->buf);
+	cr_expect(strstr(m->buf, "input:4: no sample count"), "%s", m->buf);
 	cr_expect(strstr(m->buf, "input:5: no sample count"), "%s", m->buf);
 	heed_flame_stats(f, &st);
 	cr_expect_eq(st.lines, 2);
@@ -1084,6 +1084,31 @@ static char *folded_of(heed_flame *f)
 	cr_assert_eq(heed_flame_write_folded(f, out), 0);
 	fclose(out);
 	return buf;
+}
+
+/* " 2" is a stack of no frame, as flamegraph.pl reads it ((.*) matches the empty
+ * string before the blank): its samples widen "all" alone, left of every frame, and
+ * the folded output keeps the line. "42", with no blank before the count, is no
+ * line in flamegraph.pl either. */
+Test(flame, a_stack_of_no_frame_counts_in_all)
+{
+	struct frames *fs = xcalloc(1, sizeof(*fs));
+	struct msgs *m = xcalloc(1, sizeof(*m));
+	heed_flame *f = mk(NULL, m);
+	char *out;
+
+	add_text(f, "a;b 3\n 2\n;; 1\n42\n");
+	cr_expect_eq(m->count, 1, "messages: %s", m->buf);
+	cr_expect(strstr(m->buf, "input:4: no sample count"), "%s", m->buf);
+	layout(f, fs);
+	expect(fs, 0, "all", 0, 0, 6);
+	expect(fs, 1, "a", 1, 3, 3);
+	out = folded_of(f);
+	cr_expect_str_eq(out, " 3\na;b 3\n");
+	free(out);
+	heed_flame_free(f);
+	free(fs);
+	free(m);
 }
 
 /* difffolded.pl -n: BEFORE counts become int(count * 10 / 7); -s: hex addresses are
