@@ -31,6 +31,8 @@ struct heed_unwinder {
 	Dwfl *dwfl;
 	Dwfl_Callbacks cb;
 	char *debug_path;
+	Elf64_Ehdr arch;  /* an x86-64 ELF header, the image of arch_elf */
+	Elf *arch_elf;	  /* what the thread state's backend is opened from */
 	double refreshed; /* CLOCK_MONOTONIC seconds of the last maps re-read */
 	/* The sample being unwound. */
 	const uint64_t *regs;
@@ -226,9 +228,30 @@ int heed_unwinder_new(heed_symcache *cache, pid_t pid, const struct heed_maps *m
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	/* Given no ELF, libdw borrows the backend of the first module it can load, and
+	 * a later report that drops that module (the maps re-read) frees it under the
+	 * thread state: an abort in libdw, seen with -a on a node process. A backend
+	 * of our own, from a bare x86-64 header, lives as long as the Dwfl. */
+	u->arch.e_ident[EI_MAG0] = ELFMAG0;
+	u->arch.e_ident[EI_MAG1] = ELFMAG1;
+	u->arch.e_ident[EI_MAG2] = ELFMAG2;
+	u->arch.e_ident[EI_MAG3] = ELFMAG3;
+	u->arch.e_ident[EI_CLASS] = ELFCLASS64;
+	u->arch.e_ident[EI_DATA] = ELFDATA2LSB;
+	u->arch.e_ident[EI_VERSION] = EV_CURRENT;
+	u->arch.e_type = ET_EXEC;
+	u->arch.e_machine = EM_X86_64;
+	u->arch.e_version = EV_CURRENT;
+	u->arch.e_ehsize = sizeof(u->arch);
+	elf_version(EV_CURRENT);
+	u->arch_elf = elf_memory((char *)&u->arch, sizeof(u->arch));
+	if (!u->arch_elf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
 	heed_symcache_unwind_lock(u->cache);
 	err = report(u);
-	if (!err && !dwfl_attach_state(u->dwfl, NULL, pid, &thread_cb, u))
+	if (!err && !dwfl_attach_state(u->dwfl, u->arch_elf, pid, &thread_cb, u))
 		err = -EINVAL;
 	heed_symcache_unwind_unlock(u->cache);
 	if (err)
@@ -324,6 +347,8 @@ void heed_unwinder_free(heed_unwinder *u)
 		dwfl_end(u->dwfl);
 		heed_symcache_unwind_unlock(u->cache);
 	}
+	if (u->arch_elf)
+		elf_end(u->arch_elf);
 	while (u->nfiles)
 		heed_symfile_put(u->cache, u->files[--u->nfiles].f);
 	free(u->files);
