@@ -39,15 +39,18 @@ start() {
 	pid=$(cat "$T/$n.pid")
 }
 
-# wait_tracing ERRFILE: until heed-trace says it is tracing.
-wait_tracing() {
+# wait_for PATTERN FILE WHAT: until FILE holds PATTERN (30 s at most; then WHAT failed).
+wait_for() {
 	i=0
-	until grep -q 'tracing' "$1"; do
+	until grep -q "$1" "$2"; do
 		i=$((i + 1))
-		[ $i -le 300 ] || { cat "$1"; fail "heed-trace did not start"; }
+		[ $i -le 300 ] || { cat "$2"; fail "$3"; }
 		sleep 0.1
 	done
 }
+
+# wait_tracing ERRFILE: until heed-trace says it is tracing.
+wait_tracing() { wait_for 'tracing' "$1" "heed-trace did not start"; }
 
 # counts NAME: heed-load NAME's own op counts, as "get put del cursor commit sync".
 counts() {
@@ -197,12 +200,7 @@ tr=$!
 wait_tracing "$T/sq2.err"
 echo >"$T/in1"
 echo >"$T/in2"
-i=0
-until grep -q 'maps .*libsqlite3.*: attached' "$T/sq2.err"; do
-	i=$((i + 1))
-	[ $i -le 300 ] || { cat "$T/sq2.err"; fail "-p P1,P2: libsqlite3 was not attached when dlopened"; }
-	sleep 0.1
-done
+wait_for 'maps .*libsqlite3.*: attached' "$T/sq2.err" "-p P1,P2: libsqlite3 was not attached when dlopened"
 echo >"$T/run1"
 echo >"$T/run2"
 wait "$P1" "$P2" || fail "python3.11 failed: $(cat "$T/py1.out" "$T/py2.out")"
