@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elfinfo.h"
@@ -201,10 +202,11 @@ static int add_fn(heed_func *f, const char *path, uint64_t off, size_t slot, uns
 	return 0;
 }
 
-/* Plans the functions of one file mapped by p matching glob g (not planned yet);
- * *unresolved is set when an IFUNC of it is not resolved in p yet. */
+/* Plans the functions of one file mapped by p matching glob g (not planned yet),
+ * named bare when the file is p's executable (is_exe), else "FILE:NAME"; *unresolved
+ * is set when an IFUNC of it is not resolved in p yet. */
 static int plan_file(heed_func *f, const struct heed_proc_maps *p, size_t g, const char *path,
-		     const char *glob, const char *exe, int *unresolved, char *err, size_t errlen)
+		     const char *glob, int is_exe, int *unresolved, char *err, size_t errlen)
 {
 	struct heed_elf_func *fns = NULL;
 	size_t nf = 0, j, k;
@@ -236,7 +238,7 @@ static int plan_file(heed_func *f, const struct heed_proc_maps *p, size_t g, con
 			dup = f->fns[k].off == off && !strcmp(f->fns[k].path, fpath);
 		if (dup)
 			continue;
-		if (!strcmp(path, exe))
+		if (is_exe)
 			snprintf(name, sizeof(name), "%s", fns[j].name);
 		else
 			snprintf(name, sizeof(name), "%s:%s", base_name(path), fns[j].name);
@@ -304,19 +306,20 @@ static const char *split_glob(const heed_func *f, size_t g, char *lib, size_t li
 }
 
 /* Plans every glob over the executable files of p's maps not planned before. A file
- * with an IFUNC not resolved in p is looked at again in the next process. */
+ * with an IFUNC not resolved in p is looked at again in the next process. The
+ * executable is told by identity, not by path: a path of the maps may be
+ * /proc/PID/root/PATH (another mount namespace), where /proc/PID/exe reads PATH. */
 static int plan(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen)
 {
 	const struct heed_maps *maps = p->maps;
+	struct stat exe, st;
 	size_t g, i, k;
-	char exe[4096], link[64], lib[256];
+	char link[64], lib[256];
 	const char *glob;
-	ssize_t el;
-	int rc, unresolved;
+	int rc, unresolved, has_exe, is_exe;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)p->pid);
-	el = readlink(link, exe, sizeof(exe) - 1);
-	exe[el > 0 ? el : 0] = 0;
+	has_exe = !stat(link, &exe);
 	for (g = 0; g < f->nglobs; g++) {
 		if (!split_glob(f, g, lib, sizeof(lib))) {
 			snprintf(err, errlen, "--func %s: expected GLOB or LIB:GLOB", f->globs[g]);
@@ -334,11 +337,13 @@ static int plan(heed_func *f, const struct heed_proc_maps *p, char *err, size_t 
 		if (seen)
 			continue;
 		unresolved = 0;
+		is_exe = has_exe && !stat(path, &st) && st.st_dev == exe.st_dev &&
+			 st.st_ino == exe.st_ino;
 		for (g = 0; g < f->nglobs; g++) {
 			glob = split_glob(f, g, lib, sizeof(lib));
 			if (lib[0] && !lib_matches(lib, path))
 				continue;
-			rc = plan_file(f, p, g, path, glob, exe, &unresolved, err, errlen);
+			rc = plan_file(f, p, g, path, glob, is_exe, &unresolved, err, errlen);
 			if (rc)
 				return rc;
 		}

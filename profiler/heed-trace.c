@@ -74,6 +74,9 @@ struct state {
 	char what[256]; /* what is traced, for messages: "pid 42 (name)", "all tasks" */
 	int spawned;
 	struct heed_maps maps;	 /* snapshot taken at attach */
+	struct heed_maps amaps;	 /* maps with each executable file under the path
+				    file_path gives it: what --ops, --usdt, --func,
+				    --slow and the watch attach to */
 	heed_symcache *symcache; /* the files' symbols, shared by every symbolizer */
 	heed_usdt *usdt;
 	enum heed_ops_source src;
@@ -1507,20 +1510,6 @@ static int report(struct state *s)
 	return rc;
 }
 
-/* Takes the target's maps and name again; keeps the old ones (and returns
- * non-zero) if it is gone. */
-static int reread(struct state *s)
-{
-	struct heed_maps fresh;
-
-	if (heed_maps_read(s->o.pid, &fresh))
-		return -ESRCH;
-	heed_maps_free(&s->maps);
-	s->maps = fresh;
-	heed_target_comm(s->o.pid, s->comm, sizeof(s->comm));
-	return 0;
-}
-
 /* The path file (as process pid maps it) goes by: "" when it cannot be looked at;
  * PATH itself when heed-trace sees the same file there; else /proc/PID/root/PATH
  * (a container's files are its own, in its mount namespace and root). A file
@@ -1553,16 +1542,16 @@ static const char *file_path(struct state *s, pid_t pid, const char *path)
 	return nv[s->nfiles++].path;
 }
 
-/* Several processes: pid's maps, each executable file under the path file_path
- * gives it. */
-static int read_maps_of(struct state *s, pid_t pid, struct heed_maps *m)
+/* Puts each executable file of m (process pid's maps) under the path file_path
+ * gives it, so that what is attached is the file the process maps, whatever mount
+ * namespace or root it has. Frees m on failure. */
+static int attach_paths(struct state *s, pid_t pid, struct heed_maps *m)
 {
 	const char *p;
 	char *np;
 	size_t i;
-	int err = heed_maps_read(pid, m);
 
-	for (i = 0; !err && i < m->n; i++) {
+	for (i = 0; i < m->n; i++) {
 		if (!m->v[i].exec || m->v[i].path[0] != '/')
 			continue;
 		p = file_path(s, pid, m->v[i].path);
@@ -1570,14 +1559,54 @@ static int read_maps_of(struct state *s, pid_t pid, struct heed_maps *m)
 			continue;
 		np = strdup(p);
 		if (!np) {
-			err = -ENOMEM;
 			heed_maps_free(m);
-			break;
+			return -ENOMEM;
 		}
 		free(m->v[i].path);
 		m->v[i].path = np;
 	}
-	return err;
+	return 0;
+}
+
+/* Several processes: pid's maps, under attach_paths. */
+static int read_maps_of(struct state *s, pid_t pid, struct heed_maps *m)
+{
+	int err = heed_maps_read(pid, m);
+
+	return err ? err : attach_paths(s, pid, m);
+}
+
+/* One process: its maps as read (s->maps, for the stacks) and as attached to
+ * (s->amaps). Keeps the old ones (and returns non-zero) if it is gone. */
+static int read_target_maps(struct state *s)
+{
+	struct heed_maps fresh, afresh;
+	int err = heed_maps_read(s->o.pid, &fresh);
+
+	if (err)
+		return err;
+	err = heed_maps_copy(&fresh, &afresh);
+	if (!err)
+		err = attach_paths(s, s->o.pid, &afresh);
+	if (err) {
+		heed_maps_free(&fresh);
+		return err;
+	}
+	heed_maps_free(&s->maps);
+	heed_maps_free(&s->amaps);
+	s->maps = fresh;
+	s->amaps = afresh;
+	return 0;
+}
+
+/* Takes the target's maps and name again; keeps the old ones (and returns
+ * non-zero) if it is gone. */
+static int reread(struct state *s)
+{
+	if (read_target_maps(s))
+		return -ESRCH;
+	heed_target_comm(s->o.pid, s->comm, sizeof(s->comm));
+	return 0;
 }
 
 /* Several processes: the maps of every process the selection admits now but
@@ -1637,7 +1666,7 @@ static int watch_start(struct state *s)
 	size_t i;
 	int err;
 
-	err = heed_watch_open(s->o.scope ? -1 : s->o.pid, &s->maps, s->sel, s->spawned, &s->watch,
+	err = heed_watch_open(s->o.scope ? -1 : s->o.pid, &s->amaps, s->sel, s->spawned, &s->watch,
 			      msg, sizeof(msg));
 	if (err && (s->o.nusdt || s->o.nfunc || s->o.nslow || s->o.scope))
 		die_msg("%s; code %s maps later is not traced", msg,
@@ -1648,7 +1677,7 @@ static int watch_start(struct state *s)
 	/* An exec between the first read of the maps and the watch (a -p target just
 	 * started by a shell) has no event: look again now that one would. */
 	if (!err && !s->o.scope && !reread(s) &&
-	    heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+	    heed_watch_update(s->watch, &s->amaps, msg, sizeof(msg)))
 		die_msg("%s", msg);
 	return !err;
 }
@@ -1714,20 +1743,20 @@ static void on_new_code(struct state *s)
 	for (i = 0; s->o.scope && i < n; i++)
 		attach_new_code(s, procs[i].pid);
 	if (!s->o.scope && n && !reread(s)) {
-		struct heed_proc_maps p = {s->o.pid, &s->maps};
+		struct heed_proc_maps p = {s->o.pid, &s->amaps};
 
 		if (procs[0].exec)
 			fprintf(stderr, "heed-trace: pid %d exec'd %s: attaching to it\n",
 				(int)s->o.pid, s->comm);
 		/* Each step is tried; the trace goes on with what is attached and
 		 * exits 1. */
-		if (heed_watch_update(s->watch, &s->maps, msg, sizeof(msg)))
+		if (heed_watch_update(s->watch, &s->amaps, msg, sizeof(msg)))
 			late_failure(s, msg);
-		if (s->usdt && heed_usdt_refresh(s->usdt, &s->maps, &s->src, msg, sizeof(msg)) < 0)
+		if (s->usdt && heed_usdt_refresh(s->usdt, &s->amaps, &s->src, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
 		if (s->func && heed_func_refresh(s->func, &p, msg, sizeof(msg)) < 0)
 			late_failure(s, msg);
-		if (s->slow && heed_slow_refresh(s->slow, &s->maps, msg, sizeof(msg)))
+		if (s->slow && heed_slow_refresh(s->slow, &s->amaps, msg, sizeof(msg)))
 			late_failure(s, msg);
 	}
 	/* Stopped by the watch, or not: a SIGCONT to a running process does nothing.
@@ -1803,7 +1832,7 @@ static void say_waiting(const struct state *s)
 
 static int attach_all(struct state *s)
 {
-	struct heed_proc_maps one = {s->o.pid, &s->maps};
+	struct heed_proc_maps one = {s->o.pid, &s->amaps};
 	const struct heed_proc_maps *p = s->o.scope ? s->procs : &one;
 	size_t np = s->o.scope ? s->nprocs : 1;
 	struct heed_pids to = {&s->o.pid, 1};
@@ -1863,7 +1892,7 @@ static int attach_all(struct state *s)
 	}
 	if (s->slow) {
 		err = heed_slow_attach(
-			s->slow, s->o.pid, &s->maps, s->prof ? heed_sampler_rb_fd(s->prof) : -1,
+			s->slow, s->o.pid, &s->amaps, s->prof ? heed_sampler_rb_fd(s->prof) : -1,
 			s->off ? heed_sampler_rb_fd(s->off) : -1, later, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
@@ -2111,9 +2140,6 @@ cleanup:
 		heed_maps_free(&s->pmaps[i]);
 	free(s->pmaps);
 	free(s->procs);
-	while (s->nfiles)
-		free(s->files[--s->nfiles].path);
-	free(s->files);
 	return rc;
 }
 
@@ -2190,7 +2216,7 @@ int main(int argc, char **argv)
 	if (check_target(&s.o, s.comm, kind))
 		goto cleanup;
 	/* A kernel thread maps nothing. */
-	err = kind == HEED_TARGET_KTHREAD ? 0 : heed_maps_read(s.o.pid, &s.maps);
+	err = kind == HEED_TARGET_KTHREAD ? 0 : read_target_maps(&s);
 	if (err) {
 		die_msg(err == -ESRCH ? "pid %d: no such process" : "pid %d: cannot read its maps",
 			(int)s.o.pid);
@@ -2260,6 +2286,10 @@ cleanup:
 		free(s.written[--s.nwritten]);
 	free(s.written);
 	heed_maps_free(&s.maps);
+	heed_maps_free(&s.amaps);
+	while (s.nfiles)
+		free(s.files[--s.nfiles].path);
+	free(s.files);
 	free(s.o.pids);
 	heed_symcache_free(s.symcache);
 	return rc;

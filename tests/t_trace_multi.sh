@@ -236,3 +236,47 @@ assert_detached "--cgroup --ops"
 got=$(json "$T/cg.json" '" ".join(str(d["ops"][k]["count"]) for k in ("get", "put", "del", "cursor", "commit", "sync"))')
 [ "$got" = "$(counts g)" ] || fail "--cgroup: traced $got, the heed-load inside $(counts g), outside $(counts h)"
 echo "ok: --cgroup: the heed-load inside counted ($got), the one outside not"
+
+# 6. A lone -p PID whose process has a mount namespace of its own: heed-trace attaches
+# to the file the process maps (found through /proc/PID/root), not to what the same
+# path names on the host. In N1 the binary's directory is a tmpfs mounted in the
+# namespace (the path does not exist on the host); in N2 a third copy is bind-mounted
+# over $T/bin, so the path names the host's other copy (attaching there counted
+# nothing). --ops and --func heed_get count exactly what each heed-load did.
+mkdir "$T/ns"
+ns_start() {
+	n=$1
+	setup=$2
+	shift 2
+	unshare -m sh -c "$setup"' && exec "$3" --pid-file "$1/$2.pid" --wait-trace 4 --nosync \
+		--json -w readrandom -n 7000 "$1/db-$2"' sh "$T" "$n" "$@" >"$T/$n.out" 2>&1 &
+	pids="$pids $!"
+	i=0
+	until [ -s "$T/$n.pid" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "$n: heed-load wrote no pid file: $(cat "$T/$n.out")"
+		sleep 0.1
+	done
+	pid=$(cat "$T/$n.pid")
+}
+for n in n1 n2; do
+	if [ $n = n1 ]; then
+		ns_start n1 'mount -t tmpfs tmpfs "$1/ns" && cp "$4" "$3"' "$T/ns/$NAME" "$LOAD"
+		[ ! -e "$T/ns/$NAME" ] || fail "the tmpfs of N1's namespace is seen on the host"
+	else
+		ns_start n2 'mount --bind "$1/bin3" "$1/bin"' "$T/bin/$NAME"
+	fi
+	N=$pid
+	kill -STOP "$N"
+	"$TRACE" -p "$N" --ops --func heed_get --json "$T/$n.json" >"$T/$n.tout" 2>"$T/$n.err" &
+	tr=$!
+	wait_tracing "$T/$n.err"
+	kill -CONT "$N"
+	wait "$tr" || { cat "$T/$n.err"; fail "heed-trace -p N ($n, own mount namespace) exited non-zero"; }
+	assert_detached "-p N --ops --func heed_get ($n, own mount namespace)"
+	got=$(json "$T/$n.json" '" ".join(str(d["ops"][k]["count"]) for k in ("get", "put", "del", "cursor", "commit", "sync")) + " %d %d" % (d["funcs"]["heed_get"]["count"], sum(d["lost"].values()))')
+	want=$(counts $n)
+	echo "$n: traced ops and heed_get calls, lost: $got; heed-load's own ops: $want"
+	[ "$got" = "$want ${want%% *} 0" ] || fail "-p N ($n, own mount namespace): traced $got, heed-load did $want"
+done
+echo "ok: a lone -p PID in another mount namespace is attached at its own files (a path missing on the host, a path naming another file there)"
