@@ -10,6 +10,7 @@
 #include "opbatch.bpf.h"
 #include "lathist.bpf.h"
 #include "select.bpf.h"
+#include "pidhist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -99,8 +100,7 @@ int heed_func_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uretprobe")
-int heed_func_exit(struct pt_regs *ctx)
+static __always_inline int func_exit(struct pt_regs *ctx, const bool per_pid)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid(), slot = bpf_get_attach_cookie(ctx), d;
@@ -120,10 +120,23 @@ int heed_func_exit(struct pt_regs *ctx)
 		lose(HEED_FUNC_LOST_DEEP);
 		return 0;
 	}
-	h = bpf_map_lookup_elem(&hists, &slot);
+	h = per_pid ? pid_hist_or(slot, &hists) : bpf_map_lookup_elem(&hists, &slot);
 	if (h)
 		hist_add(h, now - f->ts[slot_index(d)], 0);
 	return 0;
+}
+
+/* Two programs, user space loading one: --per-pid costs nothing when not asked. */
+SEC("uretprobe")
+int heed_func_exit(struct pt_regs *ctx)
+{
+	return func_exit(ctx, false);
+}
+
+SEC("uretprobe")
+int heed_fexit_pid(struct pt_regs *ctx)
+{
+	return func_exit(ctx, true);
 }
 
 /* bpf_loop callback: the records of chunk c that name a traced function. */
@@ -161,8 +174,41 @@ static long add_chunk(__u32 c, struct opbatch *b)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(heed_func_batch, void *recs, unsigned int n)
+/* add_chunk for --per-pid: each call goes to its process's histogram (a batch is one
+ * thread's), or to the total's when there is no room (pid_hist_or). A function of
+ * its own, as usdt.bpf.c's add_chunk_pid, so that add_chunk stays the code it was. */
+static long add_chunk_pid(__u32 c, struct opbatch *b)
+{
+	struct heed_oprec buf[OPBATCH_CHUNK];
+	__u32 i, fn, key, len, hfn = HEED_FN__COUNT, *s;
+	struct heed_hist *h = NULL;
+
+	if (opbatch_chunk(b, c, buf, &len)) {
+		lose_n(HEED_FUNC_LOST_BATCH, b->n - c * OPBATCH_CHUNK);
+		return 1;
+	}
+	for (i = 0; i < OPBATCH_CHUNK; i++) {
+		if (i >= len)
+			break;
+		fn = HEED_OPREC_FN(buf[i].op);
+		if (fn == HEED_FN_NONE || fn >= HEED_FN__COUNT)
+			continue;
+		if (fn != hfn) {
+			hfn = fn;
+			h = NULL;
+			key = (__u32)b->cookie * HEED_FN__COUNT + fn;
+			s = bpf_map_lookup_elem(&libfns, &key);
+			if (s && *s)
+				h = pid_hist_or(*s - 1, &hists);
+		}
+		if (h)
+			hist_add(h, buf[i].ns, 0);
+	}
+	return 0;
+}
+
+static __always_inline int func_batch(struct pt_regs *ctx, void *recs, unsigned int n,
+				      const bool per_pid)
 {
 	struct opbatch b = {.recs = recs, .n = n, .cookie = bpf_usdt_cookie(ctx)};
 
@@ -172,6 +218,18 @@ int BPF_USDT(heed_func_batch, void *recs, unsigned int n)
 		lose_n(HEED_FUNC_LOST_BATCH, n);
 		return 0;
 	}
-	bpf_loop(opbatch_chunks(n), add_chunk, &b, 0);
+	bpf_loop(opbatch_chunks(n), per_pid ? add_chunk_pid : add_chunk, &b, 0);
 	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(heed_func_batch, void *recs, unsigned int n)
+{
+	return func_batch(ctx, recs, n, false);
+}
+
+SEC("usdt")
+int BPF_USDT(heed_fbatch_pid, void *recs, unsigned int n)
+{
+	return func_batch(ctx, recs, n, true);
 }

@@ -24,6 +24,8 @@ enum {
 	HEED_FUNC_LOST_THREADS_FULL, /* no room for one more thread's stack */
 	HEED_FUNC_LOST_BATCH,	     /* ops__batch records unreadable or too many */
 	HEED_FUNC_LOST_SKIPPED,	     /* runs the kernel skipped, from bpf_prog_info */
+	HEED_FUNC_LOST_PID_FULL,     /* --per-pid: calls whose process found no room (in
+					the totals all the same), counted by user space */
 	HEED_FUNC_LOST_MAX,
 };
 
@@ -35,6 +37,7 @@ enum {
 		[HEED_FUNC_LOST_THREADS_FULL] = "func_threads_full",                               \
 		[HEED_FUNC_LOST_BATCH] = "func_batch_unreadable",                                  \
 		[HEED_FUNC_LOST_SKIPPED] = "func_kernel_skipped",                                  \
+		[HEED_FUNC_LOST_PID_FULL] = "func_per_pid_full",                                   \
 	}
 
 #endif

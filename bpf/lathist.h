@@ -22,4 +22,19 @@ struct heed_hist {
 	__u64 slots[HEED_HIST_BUCKETS];
 };
 
+/* --per-pid: a hash map of histograms keyed by process and slot (usdt.bpf.c, func.bpf.c),
+ * filled next to the slot's histogram over all processes. Bounded: an event whose key
+ * finds the map full is counted lost (*_per_pid_full) and stays in the total. */
+#define HEED_PID_HISTS_MAX 4096
+
+struct heed_pid_key {
+	__u32 tgid;
+	__u32 slot; /* as in the feature's histogram array */
+};
+
+struct heed_pid_hist {
+	char comm[16]; /* the process's name (its main thread's) at its first event */
+	struct heed_hist h;
+};
+
 #endif

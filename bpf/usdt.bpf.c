@@ -9,6 +9,7 @@
 #include "usdt.h"
 #include "lathist.bpf.h"
 #include "select.bpf.h"
+#include "pidhist.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -123,8 +124,48 @@ static long add_chunk(__u32 c, struct opbatch *b)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
+/* add_chunk for --per-pid: each run goes to its process's histogram (a batch is one
+ * thread's, so one process's), or to the total's when there is no room (pid_hist_or).
+ * A function of its own rather than add_chunk's body inlined with a constant flag:
+ * that changes clang's code for add_chunk (7 instructions more, registers spilled
+ * differently), and --per-pid off must run exactly the code it ran before. */
+static long add_chunk_pid(__u32 c, struct opbatch *b)
+{
+	struct heed_oprec buf[OPBATCH_CHUNK];
+	__u64 count = 0, errors = 0, sum = 0;
+	struct heed_hist *h = NULL;
+	__u32 i, op, len, bk, hop = HEED_USDT_OPS;
+
+	if (opbatch_chunk(b, c, buf, &len)) {
+		lose(HEED_USDT_LOST_BATCH_FAULT, b->n - c * OPBATCH_CHUNK);
+		return 1;
+	}
+	for (i = 0; i < OPBATCH_CHUNK; i++) {
+		if (i >= len)
+			break;
+		op = HEED_OPREC_OP(buf[i].op);
+		if (op >= HEED_USDT_OPS) {
+			lose(HEED_USDT_LOST_BAD_OP, 1);
+			continue;
+		}
+		if (op != hop) {
+			add_run(h, count, errors, sum);
+			count = errors = sum = 0;
+			hop = op;
+			h = pid_hist_or(hop, &hists);
+		}
+		count++;
+		errors += failed(buf[i].rc);
+		sum += buf[i].ns;
+		bk = hist_bucket(buf[i].ns);
+		if (h)
+			__sync_fetch_and_add(&h->slots[bk], 1);
+	}
+	add_run(h, count, errors, sum);
+	return 0;
+}
+
+static __always_inline int ops_batch(void *recs, unsigned int n, const bool per_pid)
 {
 	struct opbatch b = {.recs = recs, .n = n};
 
@@ -135,12 +176,24 @@ int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 		lose(HEED_USDT_LOST_BATCH_N, n);
 		return 0;
 	}
-	bpf_loop(opbatch_chunks(n), add_chunk, &b, 0);
+	bpf_loop(opbatch_chunks(n), per_pid ? add_chunk_pid : add_chunk, &b, 0);
 	return 0;
 }
 
+/* Two programs, user space loading one: --per-pid costs nothing when not asked. */
 SEC("usdt")
-int heed_usdt_hit(struct pt_regs *ctx)
+int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
+{
+	return ops_batch(recs, n, false);
+}
+
+SEC("usdt")
+int BPF_USDT(heed_ops_pid, void *recs, unsigned int n)
+{
+	return ops_batch(recs, n, true);
+}
+
+static __always_inline int usdt_hit(struct pt_regs *ctx, const bool per_pid)
 {
 	__u64 cookie = bpf_usdt_cookie(ctx), now;
 	__u32 slot = HEED_USDT_COOKIE_SLOT(cookie), kind = HEED_USDT_COOKIE_KIND(cookie),
@@ -155,7 +208,7 @@ int heed_usdt_hit(struct pt_regs *ctx)
 	/* A counted probe needs neither the clock nor the thread id: two helper
 	 * calls fewer on each of its hits. */
 	if (kind == HEED_USDT_KIND_COUNT) {
-		h = bpf_map_lookup_elem(&hists, &slot);
+		h = per_pid ? pid_hist_or(slot, &hists) : bpf_map_lookup_elem(&hists, &slot);
 		if (!h)
 			return 0;
 		if (rcarg && !bpf_usdt_arg(ctx, rcarg - 1, &rc) && rc)
@@ -187,7 +240,7 @@ int heed_usdt_hit(struct pt_regs *ctx)
 		o->depth = d + 1;
 		return 0;
 	}
-	h = bpf_map_lookup_elem(&hists, &slot);
+	h = per_pid ? pid_hist_or(slot, &hists) : bpf_map_lookup_elem(&hists, &slot);
 	if (!h)
 		return 0;
 	if (!o || o->depth == 0) {
@@ -208,4 +261,16 @@ int heed_usdt_hit(struct pt_regs *ctx)
 		bpf_usdt_arg(ctx, rcarg - 1, &rc);
 	hist_add(h, now, !rcarg ? 0 : HEED_USDT_COOKIE_HEEDRC(cookie) ? failed((int)rc) : rc != 0);
 	return 0;
+}
+
+SEC("usdt")
+int heed_usdt_hit(struct pt_regs *ctx)
+{
+	return usdt_hit(ctx, false);
+}
+
+SEC("usdt")
+int heed_usdt_pid(struct pt_regs *ctx)
+{
+	return usdt_hit(ctx, true);
 }

@@ -45,6 +45,9 @@ enum {
 	HEED_USDT_LOST_SKIPPED,	    /* runs the kernel skipped (another BPF program was
 				       running on that CPU); user space reads it from
 				       bpf_prog_info.recursion_misses */
+	HEED_USDT_LOST_PID_FULL,    /* --per-pid: events whose process found no room in
+				       pid_hists (in the totals all the same); user space
+				       counts them in hists */
 	HEED_USDT_LOST_MAX,
 };
 
@@ -58,6 +61,7 @@ enum {
 		[HEED_USDT_LOST_DEEP] = "usdt_too_deep",                                           \
 		[HEED_USDT_LOST_STARTS_FULL] = "usdt_starts_full",                                 \
 		[HEED_USDT_LOST_SKIPPED] = "usdt_kernel_skipped",                                  \
+		[HEED_USDT_LOST_PID_FULL] = "usdt_per_pid_full",                                   \
 	}
 
 #endif

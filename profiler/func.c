@@ -63,7 +63,9 @@ struct heed_func {
 	size_t nlibfiles, libattached;	     /* libfiles[0..libattached) attached */
 	char **done;			     /* files planned for every glob, owned */
 	size_t ndone;
-	struct heed_pids to; /* the processes attached in */
+	struct heed_pids to;	      /* the processes attached in */
+	int per_pid;		      /* --per-pid: the *_pid programs, pid_hists */
+	struct heed_proc_hists procs; /* their histograms, as last read */
 	char *const *globs;
 	size_t nglobs;
 	const char **unmatched; /* per glob: NULL once it matched, else its name or the
@@ -362,8 +364,9 @@ static struct bpf_link *attach_batch(pid_t pid, void *arg)
 	heed_func *f = arg;
 	LIBBPF_OPTS(bpf_usdt_opts, o, .usdt_cookie = f->libattached);
 
-	return bpf_program__attach_usdt(f->skel->progs.heed_func_batch, pid,
-					f->libfiles[f->libattached], "heed", "ops__batch", &o);
+	return bpf_program__attach_usdt(f->per_pid ? f->skel->progs.heed_fbatch_pid
+						   : f->skel->progs.heed_func_batch,
+					pid, f->libfiles[f->libattached], "heed", "ops__batch", &o);
 }
 
 /* A uprobe (ret 0) or a uretprobe on fn. */
@@ -379,9 +382,12 @@ static struct bpf_link *attach_probe(pid_t pid, void *arg)
 	struct bpf_uprobe_opts o = {
 		.sz = sizeof(o), .retprobe = a->ret != 0, .bpf_cookie = a->fn->slot};
 
-	return bpf_program__attach_uprobe_opts(a->ret ? a->f->skel->progs.heed_func_exit
-						      : a->f->skel->progs.heed_func_entry,
-					       pid, a->fn->path, a->fn->off, &o);
+	const struct func_bpf *sk = a->f->skel;
+
+	return bpf_program__attach_uprobe_opts(
+		a->ret ? (a->f->per_pid ? sk->progs.heed_fexit_pid : sk->progs.heed_func_exit)
+		       : sk->progs.heed_func_entry,
+		pid, a->fn->path, a->fn->off, &o);
 }
 
 /* Routes fn's records of its file's batch to its slot, attaching the batch
@@ -459,8 +465,8 @@ static void say_unmatched(const heed_func *f, size_t g, const struct heed_proc_m
 }
 
 int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
-		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
-		   heed_func **out, char *err, size_t errlen)
+		   const heed_select *sel, int per_pid, char *const *globs, size_t nglobs,
+		   int later, heed_func **out, char *err, size_t errlen)
 {
 	heed_func *f;
 	size_t g, i;
@@ -471,6 +477,7 @@ int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	f->per_pid = per_pid;
 	f->globs = globs;
 	f->nglobs = nglobs;
 	f->unmatched = calloc(nglobs + 1, sizeof(*f->unmatched));
@@ -500,6 +507,13 @@ int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	}
 	f->max_slots = f->h.n + SPARE_SLOTS;
 	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->max_slots);
+	/* One program of each pair is loaded: without --per-pid, the code of before. */
+	bpf_program__set_autoload(
+		per_pid ? f->skel->progs.heed_func_exit : f->skel->progs.heed_fexit_pid, false);
+	bpf_program__set_autoload(
+		per_pid ? f->skel->progs.heed_func_batch : f->skel->progs.heed_fbatch_pid, false);
+	if (!per_pid)
+		bpf_map__set_max_entries(f->skel->maps.pid_hists, 1);
 	rc = heed_select_reuse(sel, f->skel->obj, err, errlen);
 	if (rc)
 		goto cleanup;
@@ -565,13 +579,27 @@ int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, ui
 		if (err)
 			return err;
 	}
+	if (f->per_pid) {
+		err = heed_proc_hists_read(&f->procs, bpf_map__fd(f->skel->maps.pid_hists), f->h.n);
+		if (err)
+			return err;
+		lost[HEED_FUNC_LOST_PID_FULL] = heed_proc_hists_fold(&f->h, &f->procs);
+	}
 	lost[HEED_FUNC_LOST_SKIPPED] =
 		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_entry)) +
-		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_exit)) +
-		heed_prog_misses(bpf_program__fd(f->skel->progs.heed_func_batch));
+		heed_prog_misses(bpf_program__fd(f->per_pid ? f->skel->progs.heed_fexit_pid
+							    : f->skel->progs.heed_func_exit)) +
+		heed_prog_misses(bpf_program__fd(f->per_pid ? f->skel->progs.heed_fbatch_pid
+							    : f->skel->progs.heed_func_batch));
 	*h = f->h.v;
 	*n = f->h.n;
 	return 0;
+}
+
+void heed_func_read_procs(const heed_func *f, const struct heed_proc_hist **v, size_t *n)
+{
+	*v = f->procs.v;
+	*n = f->procs.n;
 }
 
 void heed_func_close(heed_func *f)
@@ -581,6 +609,7 @@ void heed_func_close(heed_func *f)
 	heed_links_destroy(&f->links);
 	func_bpf__destroy(f->skel);
 	heed_hists_free(&f->h);
+	heed_proc_hists_free(&f->procs);
 	while (f->nfns)
 		free(f->fns[--f->nfns].path);
 	free(f->fns);

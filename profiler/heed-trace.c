@@ -100,6 +100,9 @@ struct state {
 	 * and func. Text and JSON print the same read. */
 	const struct heed_named_hist *uh, *fh;
 	size_t nuh, nfh;
+	/* --per-pid: the same read by process, sorted by pid (owned by usdt and func). */
+	const struct heed_proc_hist *up, *fp;
+	size_t nup, nfp;
 	uint64_t usdt_lost[HEED_USDT_LOST_MAX], func_lost[HEED_FUNC_LOST_MAX];
 	struct heed_stacks on_stacks, off_stacks;
 	struct heed_sampler_stats on_st, off_st;
@@ -181,7 +184,8 @@ static void usage(FILE *f)
 	      "                      tracing ends when all have exited\n"
 	      "  --cgroup PATH       the tasks of a cgroup v2 directory and of its children\n"
 	      "  --comm NAME         the threads named NAME (as ps -L -o comm shows)\n"
-	      "  --per-pid           root frame comm-PID instead of comm\n"
+	      "  --per-pid           root frame comm-PID instead of comm; --ops, --usdt and\n"
+	      "                      --func histograms per process too (== comm-PID ==)\n"
 	      "output:\n"
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
@@ -590,14 +594,73 @@ static int read_hists(struct state *s)
 	int err = 0;
 
 	s->uh = s->fh = NULL;
-	s->nuh = s->nfh = 0;
+	s->nuh = s->nfh = s->nup = s->nfp = 0;
 	if (s->usdt)
 		err = heed_usdt_read(s->usdt, &s->uh, &s->nuh, s->usdt_lost);
+	if (!err && s->usdt)
+		heed_usdt_read_procs(s->usdt, &s->up, &s->nup);
 	if (!err && s->func)
 		err = heed_func_read(s->func, &s->fh, &s->nfh, s->func_lost);
-	if (err)
+	if (!err && s->func)
+		heed_func_read_procs(s->func, &s->fp, &s->nfp);
+	if (err) {
 		s->uh = s->fh = NULL;
+		s->nup = s->nfp = 0;
+	}
 	return err;
+}
+
+/* --per-pid: one process's histograms, u (its --ops and --usdt slots) and f (its
+ * --func slots), each nu and nf long. */
+typedef int (*proc_visit)(const struct state *s, void *arg, pid_t pid, const char *comm,
+			  const struct heed_proc_hist *u, size_t nu, const struct heed_proc_hist *f,
+			  size_t nf);
+
+/* Calls fn for each process of the last read_hists's per-process histograms, by pid;
+ * stops at the first non-zero return and returns it. */
+static int each_proc(const struct state *s, proc_visit fn, void *arg)
+{
+	size_t iu = 0, jf = 0, ku, kf;
+	const char *comm;
+	pid_t pid;
+	int err;
+
+	while (iu < s->nup || jf < s->nfp) {
+		if (iu < s->nup && (jf == s->nfp || s->up[iu].pid <= s->fp[jf].pid)) {
+			pid = s->up[iu].pid;
+			comm = s->up[iu].comm;
+		} else {
+			pid = s->fp[jf].pid;
+			comm = s->fp[jf].comm;
+		}
+		for (ku = iu; ku < s->nup && s->up[ku].pid == pid; ku++)
+			;
+		for (kf = jf; kf < s->nfp && s->fp[kf].pid == pid; kf++)
+			;
+		err = fn(s, arg, pid, comm, s->up + iu, ku - iu, s->fp + jf, kf - jf);
+		if (err)
+			return err;
+		iu = ku;
+		jf = kf;
+	}
+	return 0;
+}
+
+/* Prints one process's histograms under a "== comm-PID ==" header, named as in the
+ * totals: ops, then USDT probes (their slot order), then functions. */
+static int print_proc(const struct state *s, void *arg, pid_t pid, const char *comm,
+		      const struct heed_proc_hist *u, size_t nu, const struct heed_proc_hist *f,
+		      size_t nf)
+{
+	FILE *out = arg;
+	size_t i;
+
+	fprintf(out, "== %s-%d ==\n", comm, (int)pid);
+	for (i = 0; s->uh && i < nu; i++)
+		heed_hist_print(out, s->uh[u[i].slot].name, &u[i].h);
+	for (i = 0; s->fh && i < nf; i++)
+		heed_hist_print(out, s->fh[f[i].slot].name, &f[i].h);
+	return 0;
 }
 
 /* Prints the histograms of the last read_hists. */
@@ -627,6 +690,7 @@ static void print_hists(const struct state *s, FILE *f)
 		for (i = 0; i < s->nfh; i++)
 			heed_hist_print(f, s->fh[i].name, &s->fh[i].h);
 	}
+	each_proc(s, print_proc, f);
 }
 
 static void print_lost(struct state *s, FILE *f)
@@ -749,6 +813,58 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 	return o;
 }
 
+/* {"name": H} for the n per-process histograms of v whose slot names[slot] is in
+ * [from, to). */
+static json_t *json_proc_hists(const struct heed_named_hist *names, const struct heed_proc_hist *v,
+			       size_t n, size_t from, size_t to)
+{
+	json_t *o = json_object();
+	size_t i;
+
+	for (i = 0; o && i < n; i++)
+		if (v[i].slot >= from && v[i].slot < to &&
+		    heed_json_set(o, names[v[i].slot].name, heed_hist_json(&v[i].h))) {
+			json_decref(o);
+			return NULL;
+		}
+	return o;
+}
+
+/* Appends {"pid":..,"comm":..,"ops":{..},"usdt":{..},"funcs":{..}} (the keys the
+ * document's top level has) to the array arg. */
+static int json_proc(const struct state *s, void *arg, pid_t pid, const char *comm,
+		     const struct heed_proc_hist *u, size_t nu, const struct heed_proc_hist *f,
+		     size_t nf)
+{
+	json_t *o = json_pack("{s:I,s:o}", "pid", (json_int_t)pid, "comm", heed_json_string(comm));
+	int err = o ? 0 : -ENOMEM;
+
+	if (!err && s->uh && s->src != HEED_OPS_NONE)
+		err = heed_json_set(o, "ops", json_proc_hists(s->uh, u, nu, 0, HEED_USDT_OPS));
+	if (!err && s->uh)
+		err = heed_json_set(o, "usdt",
+				    json_proc_hists(s->uh, u, nu, HEED_USDT_OPS, s->nuh));
+	if (!err && s->fh)
+		err = heed_json_set(o, "funcs", json_proc_hists(s->fh, f, nf, 0, s->nfh));
+	if (err) {
+		json_decref(o);
+		return err;
+	}
+	return heed_json_push(arg, o);
+}
+
+/* --per-pid: [{"pid":..,"comm":..,"ops":..,"usdt":..,"funcs":..},...] by pid. */
+static json_t *json_procs(const struct state *s)
+{
+	json_t *a = json_array();
+
+	if (a && each_proc(s, json_proc, a)) {
+		json_decref(a);
+		a = NULL;
+	}
+	return a;
+}
+
 static json_t *json_slow(const struct state *s);
 
 static int write_json(struct state *s)
@@ -758,10 +874,16 @@ static int write_json(struct state *s)
 	FILE *f;
 	int err = lost ? 0 : -ENOMEM;
 
+	/* The per_pid_full counters are there with --per-pid only: without it, the
+	 * document is the one of before. */
 	for (i = 0; !err && s->usdt && i < HEED_USDT_LOST_MAX; i++)
-		err = heed_json_set(lost, usdt_lost_names[i], heed_json_u64(s->usdt_lost[i]));
+		if (i != HEED_USDT_LOST_PID_FULL || s->o.per_pid)
+			err = heed_json_set(lost, usdt_lost_names[i],
+					    heed_json_u64(s->usdt_lost[i]));
 	for (i = 0; !err && s->func && i < HEED_FUNC_LOST_MAX; i++)
-		err = heed_json_set(lost, func_lost_names[i], heed_json_u64(s->func_lost[i]));
+		if (i != HEED_FUNC_LOST_PID_FULL || s->o.per_pid)
+			err = heed_json_set(lost, func_lost_names[i],
+					    heed_json_u64(s->func_lost[i]));
 	if (s->o.scope)
 		doc = json_pack("{s:i,s:{s:o},s:o,s:o}", "version", 1, "target", "scope",
 				heed_json_string(s->what), "duration_s",
@@ -780,6 +902,8 @@ static int write_json(struct state *s)
 		err = heed_json_set(doc, "usdt", json_hists(s->uh, HEED_USDT_OPS, s->nuh));
 	if (!err && s->fh)
 		err = heed_json_set(doc, "funcs", json_hists(s->fh, 0, s->nfh));
+	if (!err && s->o.per_pid && (s->uh || s->fh))
+		err = heed_json_set(doc, "per_pid", json_procs(s));
 	if (!err && s->prof)
 		err = heed_json_set(doc, "profile",
 				    json_stacks("samples", &s->on_st, &s->on_stacks, &s->on_top));
@@ -1848,16 +1972,16 @@ static int attach_all(struct state *s)
 	}
 
 	if (s->o.ops || s->o.nusdt) {
-		err = heed_usdt_open(&to, p, np, s->sel, s->o.ops, s->o.usdt, s->o.nusdt, later,
-				     &s->usdt, &s->src, msg, sizeof(msg));
+		err = heed_usdt_open(&to, p, np, s->sel, s->o.ops, s->o.per_pid, s->o.usdt,
+				     s->o.nusdt, later, &s->usdt, &s->src, msg, sizeof(msg));
 		if (err && !(err == -ENOENT && s->o.ops && !s->o.nusdt))
 			return attach_failed(err, msg);
 		if (s->o.ops && msg[0])
 			die_msg("%s", msg);
 	}
 	if (s->o.nfunc) {
-		err = heed_func_open(&to, p, np, s->sel, s->o.func, s->o.nfunc, later, &s->func,
-				     msg, sizeof(msg));
+		err = heed_func_open(&to, p, np, s->sel, s->o.per_pid, s->o.func, s->o.nfunc, later,
+				     &s->func, msg, sizeof(msg));
 		if (err)
 			return attach_failed(err, msg);
 	}

@@ -104,6 +104,83 @@ void heed_hists_free(struct heed_hists *t)
 	t->n = 0;
 }
 
+_Static_assert(sizeof(struct heed_pid_key) == 8 &&
+		       sizeof(struct heed_pid_hist) == 16 + 8 * (3 + HEED_HIST_BUCKETS),
+	       "heed_pid_hist ABI");
+
+static int cmp_proc_hist(const void *a, const void *b)
+{
+	const struct heed_proc_hist *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->slot < y->slot ? -1 : x->slot > y->slot;
+}
+
+int heed_proc_hists_read(struct heed_proc_hists *t, int map_fd, size_t nslots)
+{
+	struct heed_pid_key key, next, *prev = NULL;
+	struct heed_pid_hist val;
+	struct heed_proc_hist *nv;
+	size_t cap = t->n;
+
+	t->n = 0;
+	while (!bpf_map_get_next_key(map_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		/* Gone since the key was listed: nothing to read. */
+		if (bpf_map_lookup_elem(map_fd, &key, &val))
+			continue;
+		if (key.slot >= nslots || !key.tgid)
+			continue;
+		if (t->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			nv = realloc(t->v, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			t->v = nv;
+		}
+		nv = &t->v[t->n++];
+		nv->pid = (pid_t)key.tgid;
+		nv->slot = key.slot;
+		memcpy(nv->comm, val.comm, sizeof(nv->comm) - 1);
+		nv->comm[sizeof(nv->comm) - 1] = 0;
+		nv->h = val.h;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	qsort(t->v, t->n, sizeof(*t->v), cmp_proc_hist);
+	return 0;
+}
+
+uint64_t heed_proc_hists_fold(struct heed_hists *t, const struct heed_proc_hists *p)
+{
+	uint64_t unattributed = 0;
+	struct heed_hist *to;
+	unsigned int b;
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		unattributed += t->v[i].h.count;
+	/* Slots were checked against t->n when p was read. */
+	for (i = 0; i < p->n; i++) {
+		to = &t->v[p->v[i].slot].h;
+		to->count += p->v[i].h.count;
+		to->errors += p->v[i].h.errors;
+		to->sum_ns += p->v[i].h.sum_ns;
+		for (b = 0; b < HEED_HIST_BUCKETS; b++)
+			to->slots[b] += p->v[i].h.slots[b];
+	}
+	return unattributed;
+}
+
+void heed_proc_hists_free(struct heed_proc_hists *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
 uint64_t heed_prog_misses(int prog_fd)
 {
 	struct bpf_prog_info info;

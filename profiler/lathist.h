@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* By path: this header shares its name with the BPF side's, as every feature does. */
 #include "../bpf/lathist.h"
@@ -47,6 +48,32 @@ int heed_hists_read(struct heed_hists *t, int map_fd);
 
 /* Frees the names and the array; t is left empty. */
 void heed_hists_free(struct heed_hists *t);
+
+/* --per-pid: one process's histogram of one slot (bpf/lathist.h's pid_hists). */
+struct heed_proc_hist {
+	pid_t pid;
+	char comm[16]; /* its name at its first event, NUL-terminated */
+	size_t slot;   /* the slot's index in the feature's struct heed_hists */
+	struct heed_hist h;
+};
+
+struct heed_proc_hists {
+	struct heed_proc_hist *v; /* sorted by pid, then slot */
+	size_t n;
+};
+
+/* Replaces t's entries with those of map_fd (a hash of struct heed_pid_key to struct
+ * heed_pid_hist) whose slot is below nslots: the map's bytes are not trusted, an entry
+ * naming no slot is left out. Returns 0, -ENOMEM or a lookup's negative errno. */
+int heed_proc_hists_read(struct heed_proc_hists *t, int map_fd, size_t nslots);
+
+/* Frees the array; t is left empty. */
+void heed_proc_hists_free(struct heed_proc_hists *t);
+
+/* --per-pid: the feature's histograms t hold only the events whose process found no
+ * room in the kernel's map (bpf/pidhist.bpf.h); returns their number, and makes t the
+ * totals by adding each process's histogram of p to its slot's. */
+uint64_t heed_proc_hists_fold(struct heed_hists *t, const struct heed_proc_hists *p);
 
 /* The bucket of value v, as the BPF side computes it. */
 unsigned int heed_hist_bucket(uint64_t v);

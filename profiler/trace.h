@@ -49,10 +49,12 @@ struct heed_proc_maps {
  * nusdt == 0 (-ENOENT when nothing matched and no spec waits for later code).
  * Without later, -ENOENT when a spec matches nothing; with later (heed_usdt_refresh
  * will see code mapped later) that is allowed and heed_usdt_unmatched tells at the
- * end. specs must outlive the returned object. */
+ * end. With per_pid the programs also keep a histogram per process and slot in the
+ * kernel (heed_usdt_read_procs); without, they are the programs of before. specs must
+ * outlive the returned object. */
 int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
-		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
-		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen);
+		   const heed_select *sel, int ops, int per_pid, char *const *specs, size_t nspecs,
+		   int later, heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen);
 /* Attaches what maps (read again after an exec or a dlopen, or of one more process)
  * newly holds for --ops and the specs; *src as for open. Returns the number of
  * probes newly attached (err then lists their files, "" for none), -E2BIG when the
@@ -65,25 +67,33 @@ const char *heed_usdt_unmatched(const heed_usdt *u);
  * per --usdt slot; *lost gets the HEED_USDT_LOST_MAX counters. The array is owned by
  * u and refreshed by each call. */
 int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
+/* With per_pid: the histograms of each selected process as the last heed_usdt_read
+ * read them (slot: the index of its array), sorted by pid then slot, owned by u; none
+ * without per_pid. The totals heed_usdt_read gives are their sums plus the events
+ * whose process found no room in the kernel's map (HEED_PID_HISTS_MAX keys of
+ * bpf/lathist.h), which lost's HEED_USDT_LOST_PID_FULL counts. */
+void heed_usdt_read_procs(const heed_usdt *u, const struct heed_proc_hist **v, size_t *n);
 void heed_usdt_close(heed_usdt *u);
 
 typedef struct heed_func heed_func;
 
 /* Attaches a uprobe and a uretprobe to each function matching any glob in the files
  * the nprocs processes map, once per (file, offset), in the processes of to (as
- * heed_usdt_open); "LIB:GLOB" limits a glob to
+ * heed_usdt_open, per_pid too); "LIB:GLOB" limits a glob to
  * mapped files whose name starts with LIB ("libc:malloc"), a bare glob searches the
  * executable and every library; an IFUNC is attached at the implementation the
  * process mapping it resolved it to. -ENOENT: a glob matched nothing (allowed with
  * later, as for heed_usdt_open). globs must outlive the returned object. */
 int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
-		   const heed_select *sel, char *const *globs, size_t nglobs, int later,
-		   heed_func **out, char *err, size_t errlen);
+		   const heed_select *sel, int per_pid, char *const *globs, size_t nglobs,
+		   int later, heed_func **out, char *err, size_t errlen);
 /* Attaches the functions that p's maps newly hold; returns their number or an
  * error (see heed_usdt_refresh). */
 int heed_func_refresh(heed_func *f, const struct heed_proc_maps *p, char *err, size_t errlen);
 const char *heed_func_unmatched(const heed_func *f);
 int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, uint64_t *lost);
+/* As heed_usdt_read_procs, for heed_func_read's slots (HEED_FUNC_LOST_PID_FULL). */
+void heed_func_read_procs(const heed_func *f, const struct heed_proc_hist **v, size_t *n);
 void heed_func_close(heed_func *f);
 
 typedef struct heed_watch heed_watch;

@@ -82,6 +82,8 @@ struct heed_usdt {
 	size_t nseen;
 	struct heed_pids to; /* the processes attached in */
 	int ops;
+	int per_pid;		      /* --per-pid: the *_pid programs, pid_hists */
+	struct heed_proc_hists procs; /* their histograms, as last read */
 	enum heed_ops_source src;
 	char *const *specs;
 	size_t nspecs;
@@ -538,8 +540,10 @@ static struct bpf_link *attach_plan(pid_t pid, void *arg)
 {
 	const struct plan_attach *a = arg;
 	const struct plan *pl = a->pl;
+	const struct usdt_bpf *sk = a->u->skel;
 	struct bpf_program *prog =
-		pl->batch ? a->u->skel->progs.heed_ops_batch : a->u->skel->progs.heed_usdt_hit;
+		pl->batch ? (a->u->per_pid ? sk->progs.heed_ops_pid : sk->progs.heed_ops_batch)
+			  : (a->u->per_pid ? sk->progs.heed_usdt_pid : sk->progs.heed_usdt_hit);
 	struct bpf_usdt_opts o = {.sz = sizeof(o), .usdt_cookie = pl->cookie};
 
 	return bpf_program__attach_usdt(prog, pid, pl->path, pl->prov, pl->name, &o);
@@ -611,8 +615,8 @@ static void say_no_ops(heed_usdt *u, const struct heed_proc_maps *procs, size_t 
 }
 
 int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *procs, size_t nprocs,
-		   const heed_select *sel, int ops, char *const *specs, size_t nspecs, int later,
-		   heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen)
+		   const heed_select *sel, int ops, int per_pid, char *const *specs, size_t nspecs,
+		   int later, heed_usdt **out, enum heed_ops_source *src, char *err, size_t errlen)
 {
 	size_t i, op;
 	heed_usdt *u;
@@ -625,6 +629,7 @@ int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	if (!u)
 		return -ENOMEM;
 	u->ops = ops;
+	u->per_pid = per_pid;
 	u->specs = specs;
 	u->nspecs = nspecs;
 	u->matched = calloc(nspecs + 1, sizeof(*u->matched));
@@ -679,6 +684,13 @@ int heed_usdt_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	if (u->max_slots > 0x10000)
 		u->max_slots = 0x10000;
 	bpf_map__set_max_entries(u->skel->maps.hists, (__u32)u->max_slots);
+	/* One program of each pair is loaded: without --per-pid, the code of before. */
+	bpf_program__set_autoload(
+		per_pid ? u->skel->progs.heed_ops_batch : u->skel->progs.heed_ops_pid, false);
+	bpf_program__set_autoload(
+		per_pid ? u->skel->progs.heed_usdt_hit : u->skel->progs.heed_usdt_pid, false);
+	if (!per_pid)
+		bpf_map__set_max_entries(u->skel->maps.pid_hists, 1);
 	rc = heed_select_reuse(sel, u->skel->obj, err, errlen);
 	if (rc)
 		goto cleanup;
@@ -749,12 +761,27 @@ int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, ui
 		if (err)
 			return err;
 	}
+	if (u->per_pid) {
+		err = heed_proc_hists_read(&u->procs, bpf_map__fd(u->skel->maps.pid_hists), u->h.n);
+		if (err)
+			return err;
+		lost[HEED_USDT_LOST_PID_FULL] = heed_proc_hists_fold(&u->h, &u->procs);
+	}
 	lost[HEED_USDT_LOST_SKIPPED] =
-		heed_prog_misses(bpf_program__fd(u->skel->progs.heed_ops_batch)) +
-		heed_prog_misses(bpf_program__fd(u->skel->progs.heed_usdt_hit));
+		u->per_pid
+			? heed_prog_misses(bpf_program__fd(u->skel->progs.heed_ops_pid)) +
+				  heed_prog_misses(bpf_program__fd(u->skel->progs.heed_usdt_pid))
+			: heed_prog_misses(bpf_program__fd(u->skel->progs.heed_ops_batch)) +
+				  heed_prog_misses(bpf_program__fd(u->skel->progs.heed_usdt_hit));
 	*h = u->h.v;
 	*n = u->h.n;
 	return 0;
+}
+
+void heed_usdt_read_procs(const heed_usdt *u, const struct heed_proc_hist **v, size_t *n)
+{
+	*v = u->procs.v;
+	*n = u->procs.n;
 }
 
 void heed_usdt_close(heed_usdt *u)
@@ -764,6 +791,7 @@ void heed_usdt_close(heed_usdt *u)
 	heed_links_destroy(&u->links);
 	usdt_bpf__destroy(u->skel);
 	heed_hists_free(&u->h);
+	heed_proc_hists_free(&u->procs);
 	plans_free(&u->plans);
 	while (u->nseen)
 		free(u->seen[--u->nseen].path);
