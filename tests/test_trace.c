@@ -145,6 +145,47 @@ Test(hist, named_slots_are_found_or_appended_zeroed)
 	cr_assert(t.v == NULL && t.n == 0);
 }
 
+/* --per-pid: the kernel's totals hold only events whose process found no room; the
+ * fold counts those and adds every process's histogram to its slot. */
+Test(hist, per_pid_fold_counts_the_unattributed_and_sums_the_processes)
+{
+	struct heed_hists t = {0};
+	struct heed_proc_hist p[3];
+	struct heed_proc_hists ph = {p, 3};
+	size_t get, put;
+
+	cr_assert_eq(heed_hists_slot(&t, "get", &get), 0);
+	cr_assert_eq(heed_hists_slot(&t, "put", &put), 0);
+	memset(p, 0, sizeof(p));
+	t.v[get].h.count = 2; /* two gets of a process beyond the map's room */
+	t.v[get].h.errors = 1;
+	t.v[get].h.sum_ns = 300;
+	t.v[get].h.slots[heed_hist_bucket(100)] = 1;
+	t.v[get].h.slots[heed_hist_bucket(200)] = 1;
+	p[0] = (struct heed_proc_hist){.pid = 10, .slot = get};
+	p[0].h.count = 3;
+	p[0].h.sum_ns = 3000;
+	p[0].h.slots[heed_hist_bucket(1000)] = 3;
+	p[1] = (struct heed_proc_hist){.pid = 10, .slot = put};
+	p[1].h.count = 1;
+	p[1].h.sum_ns = 50;
+	p[1].h.slots[heed_hist_bucket(50)] = 1;
+	p[2] = (struct heed_proc_hist){.pid = 11, .slot = get};
+	p[2].h.count = 5;
+	p[2].h.errors = 2;
+	p[2].h.sum_ns = 500;
+	p[2].h.slots[heed_hist_bucket(100)] = 5;
+	cr_assert_eq(heed_proc_hists_fold(&t, &ph), 2);
+	cr_assert(t.v[get].h.count == 10 && t.v[get].h.errors == 3 && t.v[get].h.sum_ns == 3800,
+		  "get %llu %llu %llu", (unsigned long long)t.v[get].h.count,
+		  (unsigned long long)t.v[get].h.errors, (unsigned long long)t.v[get].h.sum_ns);
+	cr_assert_eq(t.v[get].h.slots[heed_hist_bucket(100)], 6);
+	cr_assert_eq(t.v[get].h.slots[heed_hist_bucket(200)], 1);
+	cr_assert_eq(t.v[get].h.slots[heed_hist_bucket(1000)], 3);
+	cr_assert(t.v[put].h.count == 1 && t.v[put].h.slots[heed_hist_bucket(50)] == 1);
+	heed_hists_free(&t);
+}
+
 static const char maps_text[] =
 	"55d0c0a00000-55d0c0a02000 r--p 00000000 fd:01 1234   /usr/bin/prog\n"
 	"55d0c0a02000-55d0c0a08000 r-xp 00002000 fd:01 1234   /usr/bin/prog with space\n"
