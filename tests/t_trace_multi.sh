@@ -2,6 +2,7 @@
 # once per binary to every process that maps it (one started during the trace, one in
 # another mount namespace, a library dlopened later included), counted only for the
 # selected ones (the kernel filters). The ops batch is exact, so the counts are too.
+# Last, a lone -p PID in a mount namespace of its own is attached at its own files.
 # Usage: bash tests/t_trace_multi.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
