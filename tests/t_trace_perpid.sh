@@ -48,7 +48,7 @@ kill -STOP "$B"
 	--usdt 'heed:txn__commit*' --json "$T/p.json" >"$T/p.out" 2>"$T/p.err" &
 tr=$!
 i=0
-until grep -q tracing "$T/p.err"; do
+until grep -qs tracing "$T/p.err"; do
 	i=$((i + 1))
 	[ $i -le 300 ] && kill -0 "$tr" 2>/dev/null || { cat "$T/p.err"; fail "heed-trace did not start"; }
 	sleep 0.1
@@ -125,7 +125,7 @@ kill -STOP "$D"
 "$TRACE" -p "$D" --ops --func heed_get --json "$T/d.json" >"$T/d.tout" 2>"$T/d.err" &
 tr=$!
 i=0
-until grep -q tracing "$T/d.err"; do
+until grep -qs tracing "$T/d.err"; do
 	i=$((i + 1))
 	[ $i -le 300 ] && kill -0 "$tr" 2>/dev/null || { cat "$T/d.err"; fail "heed-trace did not start"; }
 	sleep 0.1
