@@ -152,6 +152,10 @@ struct heed_sampler_stats {
 	uint64_t unwind_ns;
 	uint64_t procs;		/* processes with state now */
 	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
+	/* Many processes (maptrack.h): mapping records the kernel could not write
+	 * (its rings full), and programs or mappings not tracked (the caps): a
+	 * process of them that exits before its samples are read loses user frames. */
+	uint64_t maps_lost, maps_untracked;
 };
 
 /* One distinct stack, as counted: pcs holds nuser user addresses, the sampled one
