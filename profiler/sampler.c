@@ -34,7 +34,7 @@
 #include "sampler.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct heed_sample) == 2248, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample) == 2304, "heed_sample ABI");
 _Static_assert(sizeof(struct heed_sample_in) == 24, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */

@@ -180,9 +180,11 @@ struct heed_raw_stack {
  * unwound by a thread of its own until the first _stats, _stacks or _maps call,
  * which stop the sampling. Each sampled process gets user-space state (its maps,
  * its unwinder) at its first sample, from its maps then, and a new one at its first
- * sample after an exec (a new program), each kept after it exits or execs: a
- * process that exits before its first sample is read loses its user frames
- * ("[lost user stack]"). At most o->procs_max processes have state at once;
+ * sample after an exec (a new program), each kept after it exits or execs. Many
+ * processes: the maps of a sample's program as they were at the sample, from
+ * /proc/PID/maps while it runs that program, else from the mappings the kernel
+ * told (maptrack.h); a process that ran before the trace and exits before its
+ * first sample is read loses its user frames ("[lost user stack]"). At most o->procs_max processes have state at once;
  * samples of others are counted (procs_dropped) with their kernel frames only.
  * With pid > 0 and maps, pid's state is made now from maps (the process traced
  * alone: an unwinder that cannot be set up is an error, or with --unwind auto
