@@ -80,10 +80,15 @@ struct proc {
 	/* The program as the tracker knows it (prog_start 0: it does not), and the
 	 * version of its mappings that maps hold. */
 	uint64_t prog_start, version;
+	int ended;	   /* its samples all read (release_ended): maps only, no unwinder */
 	struct proc *next; /* in its hash bucket */
 };
 
 #define PROC_BUCKETS 256
+/* Ended programs kept per running one: their maps alone (an unwinder is libdw's
+ * modules and CFI), so that a trace of thousands of short-lived processes still
+ * symbolizes them at the end. */
+#define ENDED_PER_PROC 16
 
 struct heed_sampler {
 	struct sampler_cpu_bpf *prof;
@@ -98,8 +103,10 @@ struct heed_sampler {
 	int one;		  /* one process traced: exec ids ignored (one state) */
 	heed_maptrack *track;	  /* many processes: their mappings as the kernel told them */
 	struct proc *procs[PROC_BUCKETS];
-	size_t nprocs, procs_max;
-	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
+	size_t nprocs, procs_max; /* states of running programs (or not known to end) */
+	size_t nended;		  /* states of ended ones: maps only, at most ENDED_PER_PROC
+				   * per procs_max */
+	uint64_t procs_dropped;	  /* samples of processes beyond procs_max: no user frames */
 	pthread_t reader;
 	pthread_mutex_t lock; /* invariant 1 */
 	int reading, finished;
@@ -364,7 +371,7 @@ static struct proc *proc_get(heed_sampler *p, pid_t pid, uint64_t exec_id,
 			p->err = rc;
 		return rc ? NULL : pr;
 	}
-	if (p->nprocs >= p->procs_max) {
+	if (p->nprocs >= p->procs_max || p->nended >= p->procs_max * ENDED_PER_PROC) {
 		p->procs_dropped++;
 		return NULL;
 	}
@@ -654,6 +661,39 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The states of programs the tracker has forgotten, whose samples have all been
+ * read (maptrack.h): their maps stay for the symbols, their unwinder goes, and they
+ * no longer count against procs_max. */
+static int release_ended(heed_sampler *p)
+{
+	struct heed_maptrack_prog prog;
+	struct proc *pr;
+	size_t b;
+
+	for (b = 0; b < PROC_BUCKETS; b++) {
+		for (pr = p->procs[b]; pr; pr = pr->next) {
+			if (!pr->prog_start || pr->ended ||
+			    (heed_maptrack_find(p->track, pr->pid, pr->prog_start, &prog) &&
+			     prog.start == pr->prog_start))
+				continue;
+			if (pr->unw) {
+				struct heed_maps m;
+
+				if (heed_maps_copy(heed_unwinder_maps(pr->unw), &m))
+					return -ENOMEM;
+				heed_maps_free(&pr->maps);
+				pr->maps = m;
+				heed_unwinder_free(pr->unw);
+				pr->unw = NULL;
+			}
+			pr->ended = 1;
+			p->nprocs--;
+			p->nended++;
+		}
+	}
+	return 0;
+}
+
 /* Reads the samples, the mapping records first (they were written before the
  * samples that need them), and forgets the programs whose samples have all been
  * read (maptrack.h). */
@@ -665,8 +705,11 @@ static int consume(heed_sampler *p)
 	if (rc)
 		return rc;
 	rc = ring_buffer__consume(p->rb);
-	if (rc >= 0 && p->track)
+	if (rc >= 0 && p->track) {
 		heed_maptrack_retire(p->track, t0);
+		if (release_ended(p))
+			rc = -ENOMEM;
+	}
 	return rc;
 }
 
@@ -936,7 +979,7 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 	st->u_failed = v[HEED_STACK_U_FAILED];
 	st->k_failed = v[HEED_STACK_K_FAILED];
 	st->dropped = v[HEED_STACK_RB_FULL] + v[HEED_STACK_STARTS_FULL] + p->bad;
-	st->procs = p->nprocs;
+	st->procs = p->nprocs + p->nended;
 	st->procs_dropped = p->procs_dropped;
 	st->truncated = p->truncated;
 	st->unwind = p->stack_bytes ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
@@ -1020,8 +1063,11 @@ void heed_sampler_prune(heed_sampler *p)
 				continue;
 			}
 			*pp = pr->next;
+			if (pr->ended)
+				p->nended--;
+			else
+				p->nprocs--;
 			proc_free(pr);
-			p->nprocs--;
 		}
 	}
 	if (!p->finished)

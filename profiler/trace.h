@@ -136,7 +136,8 @@ struct heed_sampler_opts {
 				     NULL: the sampler's own */
 };
 
-/* Processes whose maps, unwinder and symbols a sampler keeps at once by default. */
+/* Processes whose maps and unwinder a sampler keeps at once by default; with many
+ * processes, 16 times as many programs that have ended keep their maps alone. */
 #define HEED_SAMPLER_PROCS_DEFAULT 1024
 
 struct heed_sampler_stats {
@@ -184,8 +185,10 @@ struct heed_raw_stack {
  * processes: the maps of a sample's program as they were at the sample, from
  * /proc/PID/maps while it runs that program, else from the mappings the kernel
  * told (maptrack.h); a process that ran before the trace and exits before its
- * first sample is read loses its user frames ("[lost user stack]"). At most o->procs_max processes have state at once;
- * samples of others are counted (procs_dropped) with their kernel frames only.
+ * first sample is read loses its user frames ("[lost user stack]"). At most
+ * o->procs_max processes have a full state at once, and 16 times as many programs
+ * that have ended (all their samples read) their maps alone; samples of others are
+ * counted (procs_dropped) with their kernel frames only.
  * With pid > 0 and maps, pid's state is made now from maps (the process traced
  * alone: an unwinder that cannot be set up is an error, or with --unwind auto
  * makes the whole trace walk frame pointers). */
