@@ -281,7 +281,8 @@ static int on_exec(heed_maptrack *t, pid_t pid, uint64_t time)
 {
 	struct tproc *p = live(t, pid);
 
-	/* A FORK read after the exec it preceded found the exec's process: keep it. */
+	/* A process whose fork was not told (it ran before the trace, or its parent
+	 * was not tracked) is known from its exec on. */
 	if (!p)
 		p = proc_new(t, pid);
 	if (!p)
