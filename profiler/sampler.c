@@ -81,6 +81,7 @@ struct proc {
 	 * version of its mappings that maps hold. */
 	uint64_t prog_start, version;
 	int ended;	   /* its samples all read (release_ended): maps only, no unwinder */
+	uint64_t taken;	   /* p->takes at its last sample: 1 + the take that gets it */
 	struct proc *next; /* in its hash bucket */
 };
 
@@ -107,6 +108,7 @@ struct heed_sampler {
 	size_t nended;		  /* states of ended ones: maps only, at most ENDED_PER_PROC
 				   * per procs_max */
 	uint64_t procs_dropped;	  /* samples of processes beyond procs_max: no user frames */
+	uint64_t takes;		  /* heed_sampler_take calls */
 	pthread_t reader;
 	pthread_mutex_t lock; /* invariant 1 */
 	int reading, finished;
@@ -433,6 +435,8 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 	if (!(s->flags & HEED_SAMPLE_F_REGS) && !s->nuser)
 		return 0;
 	pr = proc_get(p, (pid_t)s->pid, p->one ? 0 : s->exec_id, NULL, s->time);
+	if (pr)
+		pr->taken = p->takes;
 	if (!pr || pr->no_maps)
 		return HEED_RAW_NO_USER;
 	if (!(s->flags & HEED_SAMPLE_F_REGS) || !pr->unw) {
@@ -1058,7 +1062,10 @@ void heed_sampler_prune(heed_sampler *p)
 		for (pp = &p->procs[b]; *pp;) {
 			struct proc *pr = *pp;
 
-			if (!pr->stale && (kill(pr->pid, 0) == 0 || errno != ESRCH)) {
+			/* Samples counted since the last take need its maps at the next;
+			 * they come while the last take's stacks are symbolized. */
+			if (pr->taken == p->takes ||
+			    (!pr->stale && (kill(pr->pid, 0) == 0 || errno != ESRCH))) {
 				pp = &pr->next;
 				continue;
 			}
@@ -1213,6 +1220,7 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 	out = malloc((p->used ? p->used : 1) * sizeof(struct heed_raw_stack *));
 	if (!out)
 		return -ENOMEM;
+	p->takes++;
 	p->tab = NULL;
 	p->cap = p->used = 0;
 	for (i = 0; i < p->pcap; i++) {

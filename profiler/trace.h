@@ -204,9 +204,9 @@ const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid, uint64_t e
  * the stacks say) to *maps (free with heed_maps_free). Returns 0, -ENOENT (no state
  * for it) or -ENOMEM. */
 int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct heed_maps *maps);
-/* Forgets the processes that have exited or exec'd another program (after their
- * stacks were taken), so that the state of a long trace stays bounded by the live
- * processes. */
+/* Forgets the processes that have exited or exec'd another program and have no
+ * stack counted since the last take (theirs were taken and symbolized), so that the
+ * state of a long trace stays bounded by the live processes. */
 void heed_sampler_prune(heed_sampler *p);
 /* --slow: the stacks held by slow (slow = 1) or fast operations, with their count
  * in that profile (owned by p); the ring buffer heed_slow_attach sends the ends of
