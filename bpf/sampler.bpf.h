@@ -165,6 +165,7 @@ static __always_inline void stack_emit(void *ctx, __u32 kind, __u32 tid, __u64 c
 	s->op = slow_tag(tid);
 	s->pid = bpf_get_current_pid_tgid() >> 32;
 	s->exec_id = task->self_exec_id;
+	s->time = bpf_ktime_get_ns();
 	if (bpf_get_current_comm(s->comm, sizeof(s->comm)))
 		s->comm[0] = 0;
 	s->nuser = s->nkern = s->stack_len = 0;

@@ -19,7 +19,12 @@
  *   2208    4 + 4                pid (the tid's process, tgid), padding
  *   2216    8                    exec_id: the task's self_exec_id (changes at each exec)
  *   2224    16                   comm: the thread's name, NUL-padded
- *   2240    stack_len            the user stack from regs[HEED_REG_SP] up
+ *   2240    8                    time: bpf_ktime_get_ns (CLOCK_MONOTONIC) at the sample,
+ *                                to pick the mappings of that moment (maptrack.h)
+ *   2248    56                   padding: the stack copy starts 64-byte aligned (at
+ *                                2248, the program took 17-19 us a run against
+ *                                12-13 us at 2304 or 2240: profiler/scope_bench.sh)
+ *   2304    stack_len            the user stack from regs[HEED_REG_SP] up
  *
  * A HEED_SAMPLE_IN record is only struct heed_sample_in: kind, tid, count (ns away)
  * and runq, the last ns of count spent runnable after a wakeup (--slow; else 0).
@@ -61,6 +66,8 @@ struct heed_sample {
 	__u32 pad;
 	__u64 exec_id;
 	char comm[16];
+	__u64 time;
+	__u8 pad2[56]; /* the stack copy 64-byte aligned */
 };
 
 /* The whole of a HEED_SAMPLE_IN record: the first fields of struct heed_sample, and

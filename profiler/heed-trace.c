@@ -730,6 +730,12 @@ static void print_stack_summary(FILE *f, const char *what, const char *unit,
 			"== %" PRIu64 " samples of processes beyond the %d whose state is kept: "
 			"kernel frames only ==\n",
 			st->procs_dropped, HEED_SAMPLER_PROCS_DEFAULT);
+	if (st->maps_lost || st->maps_untracked)
+		fprintf(f,
+			"== mappings told by the kernel: %" PRIu64 " records lost, %" PRIu64
+			" programs or mappings not tracked: their processes' user frames are lost "
+			"if they exit before their samples are read ==\n",
+			st->maps_lost, st->maps_untracked);
 	if (!sk->total)
 		return;
 	fprintf(f, "%8s %8s  %s\n", "self%", "total%", "function");
@@ -806,7 +812,9 @@ static json_t *json_stacks(const char *unit, const struct heed_sampler_stats *st
 		      "prog_misses", heed_json_u64(st->prog_misses), "top", funcs);
 	if (o &&
 	    (heed_json_set(o, "processes", heed_json_u64(st->procs)) ||
-	     heed_json_set(o, "process_samples_without_state", heed_json_u64(st->procs_dropped)))) {
+	     heed_json_set(o, "process_samples_without_state", heed_json_u64(st->procs_dropped)) ||
+	     heed_json_set(o, "mapping_records_lost", heed_json_u64(st->maps_lost)) ||
+	     heed_json_set(o, "mappings_untracked", heed_json_u64(st->maps_untracked)))) {
 		json_decref(o);
 		o = NULL;
 	}

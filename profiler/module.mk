@@ -3,7 +3,7 @@
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
 	profiler/symbolize.c profiler/symcache.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
 	profiler/links.c profiler/usdt.c profiler/func.c profiler/sampler.c profiler/slow.c profiler/watch.c \
-	profiler/unwind.c profiler/select.c
+	profiler/unwind.c profiler/select.c profiler/maptrack.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 TRACE_OBJS := $(TRACE_LIB_OBJS) $(BUILD)/obj/profiler/heed-trace.o
 TRACE_LIB := $(BUILD)/lib/libheedtrace.a
@@ -55,6 +55,10 @@ TEST_LIBS_test_symcache := $(TRACE_LIB)
 TEST_LDLIBS_test_symcache := $(TRACE_LDLIBS)
 $(BUILD)/obj/tests/test_symcache.o: CFLAGS += -Iprofiler
 $(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot
+# tests/test_maptrack.c: mappings as the kernel tells them; as root (perf events).
+TEST_LIBS_test_maptrack := $(TRACE_LIB)
+TEST_LDLIBS_test_maptrack := $(TRACE_LDLIBS)
+$(BUILD)/obj/tests/test_maptrack.o: CFLAGS += -Iprofiler
 # pprof.c: profiles in pprof's format (gzipped profile.proto), in libheedtrace.a;
 # heed-pprof converts folded stacks to it.
 PPROF_OBJS := $(BUILD)/obj/profiler/pprof.o $(BUILD)/obj/profiler/pprof_write.o

@@ -28,12 +28,13 @@
 #include <unistd.h>
 
 #include "links.h"
+#include "maptrack.h"
 #include "sampler_off.skel.h"
 #include "sampler_cpu.skel.h"
 #include "sampler.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct heed_sample) == 2240, "heed_sample ABI");
+_Static_assert(sizeof(struct heed_sample) == 2304, "heed_sample ABI");
 _Static_assert(sizeof(struct heed_sample_in) == 24, "heed_sample_in ABI");
 
 /* Frames kept of a user stack unwound by DWARF; deeper ones are marked truncated. */
@@ -65,7 +66,9 @@ struct pending {
 };
 
 /* What user space keeps of one sampled process: created at its first sample from
- * its maps then, kept after it exits (its last maps symbolize its stacks). */
+ * its maps then (/proc/PID/maps while it still runs that program, else the mappings
+ * the kernel told, maptrack.h), kept after it exits (its last maps symbolize its
+ * stacks). */
 struct proc {
 	pid_t pid;
 	uint64_t exec_id;
@@ -74,10 +77,19 @@ struct proc {
 	heed_unwinder *unw;    /* DWARF mode */
 	struct heed_maps maps; /* frame-pointer mode: the latest maps read */
 	double refreshed;
+	/* The program as the tracker knows it (prog_start 0: it does not), and the
+	 * version of its mappings that maps hold. */
+	uint64_t prog_start, version;
+	int ended;	   /* its samples all read (release_ended): maps only, no unwinder */
+	uint64_t taken;	   /* p->takes at its last sample: 1 + the take that gets it */
 	struct proc *next; /* in its hash bucket */
 };
 
 #define PROC_BUCKETS 256
+/* Ended programs kept per running one: their maps alone (an unwinder is libdw's
+ * modules and CFI), so that a trace of thousands of short-lived processes still
+ * symbolizes them at the end. */
+#define ENDED_PER_PROC 16
 
 struct heed_sampler {
 	struct sampler_cpu_bpf *prof;
@@ -90,9 +102,13 @@ struct heed_sampler {
 	heed_symcache *symcache;  /* the unwinders' files (a borrowed reference), or NULL */
 	int unwind_auto;	  /* --unwind auto: fall back to frame pointers per process */
 	int one;		  /* one process traced: exec ids ignored (one state) */
+	heed_maptrack *track;	  /* many processes: their mappings as the kernel told them */
 	struct proc *procs[PROC_BUCKETS];
-	size_t nprocs, procs_max;
-	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
+	size_t nprocs, procs_max; /* states of running programs (or not known to end) */
+	size_t nended;		  /* states of ended ones: maps only, at most ENDED_PER_PROC
+				   * per procs_max */
+	uint64_t procs_dropped;	  /* samples of processes beyond procs_max: no user frames */
+	uint64_t takes;		  /* heed_sampler_take calls */
 	pthread_t reader;
 	pthread_mutex_t lock; /* invariant 1 */
 	int reading, finished;
@@ -274,19 +290,90 @@ static void proc_free(struct proc *pr)
 	free(pr);
 }
 
-/* The state of process pid from maps (read now when NULL), created at its first
- * sample; NULL when there is no room (counted) or no memory (p->err). A process
- * whose maps cannot be read (gone already) gets a state without them. */
+/* The maps of pr's program as it was at time into *m: /proc/PID/maps while the
+ * process still runs that program (map_files too then), else the mappings the
+ * kernel told of it. Returns 0, -ENOMEM, or another error when there are none to
+ * be had: gone before the trace knew its program, or running another one now. */
+static int maps_at(heed_sampler *p, struct proc *pr, uint64_t time, struct heed_maps *m)
+{
+	struct heed_maptrack_prog prog = {0}, now = {0};
+	int known = 0, rc;
+
+	if (p->track) {
+		rc = heed_maptrack_drain(p->track);
+		if (rc)
+			return rc;
+		known = heed_maptrack_find(p->track, pr->pid, time, &prog);
+		/* Not known then, but an exec since: /proc shows a later program. */
+		if (!known && heed_maptrack_find(p->track, pr->pid, UINT64_MAX, &now) &&
+		    now.start > time)
+			return -ESRCH;
+	}
+	if (known) {
+		pr->prog_start = prog.start;
+		pr->version = prog.version;
+	}
+	if (!known || prog.live) {
+		rc = heed_maps_read(pr->pid, m);
+		if (!known || rc == -ENOMEM)
+			return rc;
+		/* Read while it still ran that program: an exec since is told by now. */
+		if (!rc && (heed_maptrack_drain(p->track) ||
+			    !heed_maptrack_find(p->track, pr->pid, UINT64_MAX, &now) ||
+			    now.start != prog.start))
+			heed_maps_free(m);
+		else if (!rc)
+			return 0;
+	}
+	return heed_maptrack_maps(p->track, pr->pid, time, m);
+}
+
+/* A program known to the tracker whose mappings changed since pr's maps were made:
+ * a library mapped since, which a process that is gone (or runs another program
+ * now) can no longer show in /proc. A live one's /proc is re-read by its unwinder
+ * (unwind.h) and user_part when an address falls outside the maps. */
+static int sync_maps(heed_sampler *p, struct proc *pr, uint64_t time)
+{
+	struct heed_maptrack_prog prog;
+	struct heed_maps m;
+	int rc;
+
+	if (!p->track || !pr->prog_start || pr->no_maps)
+		return 0;
+	rc = heed_maptrack_drain(p->track);
+	if (rc)
+		return rc;
+	if (!heed_maptrack_find(p->track, pr->pid, time, &prog) || prog.start != pr->prog_start ||
+	    prog.version == pr->version || (prog.live && pr->maps.pid > 0))
+		return 0;
+	rc = heed_maptrack_maps(p->track, pr->pid, time, &m);
+	if (rc)
+		return rc == -ENOMEM ? rc : 0;
+	pr->version = prog.version;
+	rc = pr->unw ? heed_unwinder_set_maps(pr->unw, &m) : 0;
+	heed_maps_free(&pr->maps);
+	pr->maps = m;
+	return rc == -ENOMEM ? rc : 0;
+}
+
+/* The state of process pid from maps (when NULL, the maps of its program at time,
+ * maps_at), created at its first sample; NULL when there is no room (counted) or no
+ * memory (p->err). A process whose maps cannot be had (gone already) gets a state
+ * without them. */
 static struct proc *proc_get(heed_sampler *p, pid_t pid, uint64_t exec_id,
-			     const struct heed_maps *maps)
+			     const struct heed_maps *maps, uint64_t time)
 {
 	struct proc *pr = proc_find(p, pid, exec_id), *o;
 	struct heed_maps fresh = {0};
 	int rc;
 
-	if (pr)
-		return pr;
-	if (p->nprocs >= p->procs_max) {
+	if (pr) {
+		rc = sync_maps(p, pr, time);
+		if (rc)
+			p->err = rc;
+		return rc ? NULL : pr;
+	}
+	if (p->nprocs >= p->procs_max || p->nended >= p->procs_max * ENDED_PER_PROC) {
 		p->procs_dropped++;
 		return NULL;
 	}
@@ -298,7 +385,13 @@ static struct proc *proc_get(heed_sampler *p, pid_t pid, uint64_t exec_id,
 	pr->pid = pid;
 	pr->exec_id = exec_id;
 	if (!maps) {
-		if (heed_maps_read(pid, &fresh))
+		rc = maps_at(p, pr, time, &fresh);
+		if (rc == -ENOMEM) {
+			proc_free(pr);
+			p->err = rc;
+			return NULL;
+		}
+		if (rc)
 			pr->no_maps = 1;
 		maps = &fresh;
 	}
@@ -341,7 +434,9 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 	/* A kernel thread (or the idle task): no user part, nothing lost. */
 	if (!(s->flags & HEED_SAMPLE_F_REGS) && !s->nuser)
 		return 0;
-	pr = proc_get(p, (pid_t)s->pid, p->one ? 0 : s->exec_id, NULL);
+	pr = proc_get(p, (pid_t)s->pid, p->one ? 0 : s->exec_id, NULL, s->time);
+	if (pr)
+		pr->taken = p->takes;
 	if (!pr || pr->no_maps)
 		return HEED_RAW_NO_USER;
 	if (!(s->flags & HEED_SAMPLE_F_REGS) || !pr->unw) {
@@ -351,7 +446,8 @@ static uint32_t user_part(heed_sampler *p, const struct heed_sample *s, uint32_t
 			return HEED_RAW_NO_USER; /* a copy, and no CFI unwinder for it */
 		*nuser = s->nuser;
 		memcpy(p->pcs, s->uips, s->nuser * sizeof(*p->pcs));
-		for (n = 0; n < s->nuser; n++)
+		/* Maps from the kernel's records: sync_maps keeps them. */
+		for (n = 0; pr->maps.pid > 0 && n < s->nuser; n++)
 			if (heed_maps_refresh(pr->pid, &pr->maps, p->pcs[n],
 					      HEED_UNWIND_REFRESH_MS / 1e3, &pr->refreshed))
 				break;
@@ -569,6 +665,58 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The states of programs the tracker has forgotten, whose samples have all been
+ * read (maptrack.h): their maps stay for the symbols, their unwinder goes, and they
+ * no longer count against procs_max. */
+static int release_ended(heed_sampler *p)
+{
+	struct heed_maptrack_prog prog;
+	struct proc *pr;
+	size_t b;
+
+	for (b = 0; b < PROC_BUCKETS; b++) {
+		for (pr = p->procs[b]; pr; pr = pr->next) {
+			if (!pr->prog_start || pr->ended ||
+			    (heed_maptrack_find(p->track, pr->pid, pr->prog_start, &prog) &&
+			     prog.start == pr->prog_start))
+				continue;
+			if (pr->unw) {
+				struct heed_maps m;
+
+				if (heed_maps_copy(heed_unwinder_maps(pr->unw), &m))
+					return -ENOMEM;
+				heed_maps_free(&pr->maps);
+				pr->maps = m;
+				heed_unwinder_free(pr->unw);
+				pr->unw = NULL;
+			}
+			pr->ended = 1;
+			p->nprocs--;
+			p->nended++;
+		}
+	}
+	return 0;
+}
+
+/* Reads the samples, the mapping records first (they were written before the
+ * samples that need them), and forgets the programs whose samples have all been
+ * read (maptrack.h). */
+static int consume(heed_sampler *p)
+{
+	uint64_t t0 = mono_ns();
+	int rc = p->track ? heed_maptrack_drain(p->track) : 0;
+
+	if (rc)
+		return rc;
+	rc = ring_buffer__consume(p->rb);
+	if (rc >= 0 && p->track) {
+		heed_maptrack_retire(p->track, t0);
+		if (release_ended(p))
+			rc = -ENOMEM;
+	}
+	return rc;
+}
+
 static void *reader(void *arg)
 {
 	heed_sampler *p = arg;
@@ -586,7 +734,7 @@ static void *reader(void *arg)
 			break;
 		}
 		pthread_mutex_lock(&p->lock);
-		rc = ring_buffer__consume(p->rb);
+		rc = consume(p);
 		if (rc < 0 && rc != -EINTR && !p->err)
 			p->err = rc;
 		pthread_mutex_unlock(&p->lock);
@@ -607,7 +755,7 @@ static int finish(heed_sampler *p)
 		p->reading = 0;
 	}
 	if (p->rb && !p->err) {
-		int rc = ring_buffer__consume(p->rb);
+		int rc = consume(p);
 
 		if (rc < 0 && !p->err)
 			p->err = rc;
@@ -759,7 +907,7 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 		 * pointers for the whole trace, and the stats say which unwinding ran. */
 		p->unwind_auto = 0;
 		p->one = 1;
-		pr = proc_get(p, pid, 0, maps);
+		pr = proc_get(p, pid, 0, maps, 0);
 
 		rc = pr ? 0 : p->err ? p->err : -ENOMEM;
 		if (!rc && pr->no_maps && stack_bytes && o->unwind == HEED_UNWIND_AUTO) {
@@ -772,6 +920,9 @@ int heed_sampler_open(pid_t pid, const struct heed_maps *maps, const struct heed
 		}
 		p->unwind_auto = o->unwind == HEED_UNWIND_AUTO;
 	}
+	/* Many processes: their mappings are told from before the first sample on. */
+	if (!rc && !p->one)
+		rc = heed_maptrack_open(0, &p->track, err, errlen);
 	if (rc)
 		goto cleanup;
 	if (o->offcpu)
@@ -832,13 +983,20 @@ int heed_sampler_stats(heed_sampler *p, struct heed_sampler_stats *st)
 	st->u_failed = v[HEED_STACK_U_FAILED];
 	st->k_failed = v[HEED_STACK_K_FAILED];
 	st->dropped = v[HEED_STACK_RB_FULL] + v[HEED_STACK_STARTS_FULL] + p->bad;
-	st->procs = p->nprocs;
+	st->procs = p->nprocs + p->nended;
 	st->procs_dropped = p->procs_dropped;
 	st->truncated = p->truncated;
 	st->unwind = p->stack_bytes ? HEED_UNWIND_DWARF : HEED_UNWIND_FP;
 	st->unwound = p->unwound;
 	st->unwind_ns = p->unwind_ns;
 	st->prog_misses = heed_prog_misses(bpf_program__fd(p->prog));
+	if (p->track) {
+		struct heed_maptrack_stats ts;
+
+		heed_maptrack_stats(p->track, &ts);
+		st->maps_lost = ts.lost;
+		st->maps_untracked = ts.untracked + ts.maps_dropped;
+	}
 	return 0;
 }
 
@@ -904,13 +1062,19 @@ void heed_sampler_prune(heed_sampler *p)
 		for (pp = &p->procs[b]; *pp;) {
 			struct proc *pr = *pp;
 
-			if (!pr->stale && (kill(pr->pid, 0) == 0 || errno != ESRCH)) {
+			/* Samples counted since the last take need its maps at the next;
+			 * they come while the last take's stacks are symbolized. */
+			if (pr->taken == p->takes ||
+			    (!pr->stale && (kill(pr->pid, 0) == 0 || errno != ESRCH))) {
 				pp = &pr->next;
 				continue;
 			}
 			*pp = pr->next;
+			if (pr->ended)
+				p->nended--;
+			else
+				p->nprocs--;
 			proc_free(pr);
-			p->nprocs--;
 		}
 	}
 	if (!p->finished)
@@ -1003,6 +1167,7 @@ void heed_sampler_close(heed_sampler *p)
 		return;
 	finish(p);
 	ring_buffer__free(p->rb);
+	heed_maptrack_close(p->track);
 	sampler_cpu_bpf__destroy(p->prof);
 	sampler_off_bpf__destroy(p->off);
 	for (i = 0; i < PROC_BUCKETS; i++) {
@@ -1055,6 +1220,7 @@ static int take_locked(heed_sampler *p, struct heed_raw_stack ***v, size_t *n)
 	out = malloc((p->used ? p->used : 1) * sizeof(struct heed_raw_stack *));
 	if (!out)
 		return -ENOMEM;
+	p->takes++;
 	p->tab = NULL;
 	p->cap = p->used = 0;
 	for (i = 0; i < p->pcap; i++) {

@@ -146,7 +146,8 @@ struct heed_sampler_opts {
 				     NULL: the sampler's own */
 };
 
-/* Processes whose maps, unwinder and symbols a sampler keeps at once by default. */
+/* Processes whose maps and unwinder a sampler keeps at once by default; with many
+ * processes, 16 times as many programs that have ended keep their maps alone. */
 #define HEED_SAMPLER_PROCS_DEFAULT 1024
 
 struct heed_sampler_stats {
@@ -162,6 +163,10 @@ struct heed_sampler_stats {
 	uint64_t unwind_ns;
 	uint64_t procs;		/* processes with state now */
 	uint64_t procs_dropped; /* samples of processes beyond procs_max: no user frames */
+	/* Many processes (maptrack.h): mapping records the kernel could not write
+	 * (its rings full), and programs or mappings not tracked (the caps): a
+	 * process of them that exits before its samples are read loses user frames. */
+	uint64_t maps_lost, maps_untracked;
 };
 
 /* One distinct stack, as counted: pcs holds nuser user addresses, the sampled one
@@ -186,10 +191,14 @@ struct heed_raw_stack {
  * unwound by a thread of its own until the first _stats, _stacks or _maps call,
  * which stop the sampling. Each sampled process gets user-space state (its maps,
  * its unwinder) at its first sample, from its maps then, and a new one at its first
- * sample after an exec (a new program), each kept after it exits or execs: a
- * process that exits before its first sample is read loses its user frames
- * ("[lost user stack]"). At most o->procs_max processes have state at once;
- * samples of others are counted (procs_dropped) with their kernel frames only.
+ * sample after an exec (a new program), each kept after it exits or execs. Many
+ * processes: the maps of a sample's program as they were at the sample, from
+ * /proc/PID/maps while it runs that program, else from the mappings the kernel
+ * told (maptrack.h); a process that ran before the trace and exits before its
+ * first sample is read loses its user frames ("[lost user stack]"). At most
+ * o->procs_max processes have a full state at once, and 16 times as many programs
+ * that have ended (all their samples read) their maps alone; samples of others are
+ * counted (procs_dropped) with their kernel frames only.
  * With pid > 0 and maps, pid's state is made now from maps (the process traced
  * alone: an unwinder that cannot be set up is an error, or with --unwind auto
  * makes the whole trace walk frame pointers). */
@@ -205,9 +214,9 @@ const struct heed_maps *heed_sampler_maps(heed_sampler *p, pid_t pid, uint64_t e
  * the stacks say) to *maps (free with heed_maps_free). Returns 0, -ENOENT (no state
  * for it) or -ENOMEM. */
 int heed_sampler_maps_copy(heed_sampler *p, pid_t pid, uint64_t exec_id, struct heed_maps *maps);
-/* Forgets the processes that have exited or exec'd another program (after their
- * stacks were taken), so that the state of a long trace stays bounded by the live
- * processes. */
+/* Forgets the processes that have exited or exec'd another program and have no
+ * stack counted since the last take (theirs were taken and symbolized), so that the
+ * state of a long trace stays bounded by the live processes. */
 void heed_sampler_prune(heed_sampler *p);
 /* --slow: the stacks held by slow (slow = 1) or fast operations, with their count
  * in that profile (owned by p); the ring buffer heed_slow_attach sends the ends of

@@ -299,6 +299,10 @@ static int walk(heed_unwinder *u)
  * the modules again. Returns 1 when they changed. */
 static int refresh(heed_unwinder *u, uint64_t addr)
 {
+	/* Maps not read from the process (the kernel's records, maptrack.h): their
+	 * owner keeps them up to date, and the pid may be another program by now. */
+	if (u->maps.pid <= 0)
+		return 0;
 	return heed_maps_refresh(u->pid, &u->maps, addr, HEED_UNWIND_REFRESH_MS / 1e3,
 				 &u->refreshed) &&
 	       report(u) == 0;
@@ -330,6 +334,21 @@ int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack,
 	heed_symcache_unwind_unlock(u->cache);
 	*n = u->n;
 	return 0;
+}
+
+int heed_unwinder_set_maps(heed_unwinder *u, const struct heed_maps *maps)
+{
+	struct heed_maps copy;
+	int err = heed_maps_copy(maps, &copy);
+
+	if (err)
+		return err;
+	heed_symcache_unwind_lock(u->cache);
+	heed_maps_free(&u->maps);
+	u->maps = copy;
+	err = report(u);
+	heed_symcache_unwind_unlock(u->cache);
+	return err;
 }
 
 const struct heed_maps *heed_unwinder_maps(const heed_unwinder *u)

@@ -7,7 +7,9 @@
  * Modules come from a maps snapshot; a pc outside every mapping of the snapshot
  * (a library dlopen'ed since) makes the unwinder read /proc/PID/maps again, at most
  * every HEED_UNWIND_REFRESH_MS, and the latest maps it read are kept for the
- * symbolizer: a process that exits keeps what was last seen.
+ * symbolizer: a process that exits keeps what was last seen. Maps not read from a
+ * process (maps->pid 0: the kernel's records, maptrack.h) are never re-read: their
+ * owner replaces them with heed_unwinder_set_maps.
  */
 #ifndef HEED_PROFILER_UNWIND_H
 #define HEED_PROFILER_UNWIND_H
@@ -42,6 +44,11 @@ int heed_unwinder_new(heed_symcache *cache, pid_t pid, const struct heed_maps *m
  * neither CFI nor a frame pointer, or max frames. Returns 0 or -ENOMEM. */
 int heed_unwinder_run(heed_unwinder *u, const uint64_t *regs, const void *stack, size_t len,
 		      uint64_t *pcs, size_t max, size_t *n, int *complete);
+
+/* Replaces the unwinder's maps with a copy of *maps and reports their modules to
+ * libdw (modules seen before keep their CFI). Returns 0, -ENOMEM, or -EINVAL (libdw
+ * could not use the maps). */
+int heed_unwinder_set_maps(heed_unwinder *u, const struct heed_maps *maps);
 
 /* The latest maps the unwinder read (the snapshot it was given at first). */
 const struct heed_maps *heed_unwinder_maps(const heed_unwinder *u);
