@@ -4,8 +4,10 @@
  * 1. c->lock guards the list of files, every file's refs, the cache's refs and the
  *    kernel tables; f->lock guards f's libdw handles and its table of offsets. A
  *    thread holding f->lock never takes c->lock, so the two never deadlock.
- * 2. A file is on c->files exactly while refs > 0; its frames never move or change
- *    once in its table, so a caller holding a reference reads them without a lock.
+ * 2. A file is on c->files exactly while refs > 0, and on c->idle (most recently
+ *    released first, at most IDLE_MAX) after its last reference went, until it is
+ *    taken again or pushed out; its frames never move or change once in its table,
+ *    so a caller holding a reference reads them without a lock.
  * 3. libelf does not lock an Elf: the files' unwind_elf, shared by the Dwfls of all
  *    unwinders, are made, used (libdw's unwinding, its reference counts) and
  *    released under c->unwind_lock; the file's own reference last, by free_file,
@@ -33,6 +35,13 @@
 #include <unistd.h>
 
 #define BUILD_ID_MAX 64
+
+/* Files kept loaded after their last process let them go: a host that starts the
+ * same programs over and over (compilers, shell tools, cron jobs under -a) would
+ * otherwise load their symbols and resolve their addresses again for every
+ * process, every interval of a continuous trace. Bounded by count: a file costs
+ * its symbol tables, and an idle one is worth only what a new process of it saves. */
+#define IDLE_MAX 64
 
 /* One looked-up key: a file offset (in a file) or a kernel address. */
 struct entry {
@@ -81,6 +90,8 @@ struct heed_symcache {
 	pthread_mutex_t lock;
 	unsigned int refs;
 	heed_symfile *files;
+	heed_symfile *idle; /* invariant 2 */
+	size_t nidle;
 	struct ksym *ks; /* sorted by address */
 	size_t nks;
 	int ks_loaded;
@@ -158,7 +169,13 @@ void heed_symcache_free(heed_symcache *c)
 	pthread_mutex_unlock(&c->lock);
 	if (left)
 		return;
-	/* Every file holder holds a cache reference too: the list is empty. */
+	/* Every file holder holds a cache reference too: only idle files are left. */
+	while (c->idle) {
+		heed_symfile *f = c->idle;
+
+		c->idle = f->next;
+		free_file(f);
+	}
 	free_table(&c->ktab);
 	for (i = 0; i < c->nks; i++)
 		free(c->ks[i].name);
@@ -286,18 +303,34 @@ static void read_build_id(int fd, heed_symfile *f)
 		elf_end(elf);
 }
 
+static int same_file(const heed_symfile *x, const heed_symfile *f)
+{
+	if (x->dev == f->dev && x->ino == f->ino && x->size == f->size &&
+	    x->mtime.tv_sec == f->mtime.tv_sec && x->mtime.tv_nsec == f->mtime.tv_nsec)
+		return 1;
+	return f->idlen && x->idlen == f->idlen && !memcmp(x->id, f->id, f->idlen);
+}
+
 /* The loaded file already known as f: the same file (device, inode, size and
- * modification time), or one with f's build-id. With c->lock held. */
+ * modification time), or one with f's build-id, held or idle. An idle one goes
+ * back on c->files; the caller takes the reference. With c->lock held. */
 static heed_symfile *known(heed_symcache *c, const heed_symfile *f)
 {
-	heed_symfile *x;
+	heed_symfile *x, **p;
 
-	for (x = c->files; x; x = x->next) {
-		if (x->dev == f->dev && x->ino == f->ino && x->size == f->size &&
-		    x->mtime.tv_sec == f->mtime.tv_sec && x->mtime.tv_nsec == f->mtime.tv_nsec)
+	for (x = c->files; x; x = x->next)
+		if (same_file(x, f))
 			return x;
-		if (f->idlen && x->idlen == f->idlen && !memcmp(x->id, f->id, f->idlen))
-			return x;
+	for (p = &c->idle; *p; p = &(*p)->next) {
+		if (!same_file(*p, f))
+			continue;
+		x = *p;
+		*p = x->next;
+		c->nidle--;
+		x->next = c->files;
+		c->files = x;
+		c->st.files_live++;
+		return x;
 	}
 	return NULL;
 }
@@ -481,7 +514,7 @@ heed_symfile *heed_symcache_file(heed_symcache *c, const struct heed_maps *maps,
 
 void heed_symfile_put(heed_symcache *c, heed_symfile *f)
 {
-	heed_symfile **p;
+	heed_symfile **p, *out = NULL;
 
 	if (!f)
 		return;
@@ -491,11 +524,18 @@ void heed_symfile_put(heed_symcache *c, heed_symfile *f)
 			;
 		*p = f->next;
 		c->st.files_live--;
-	} else {
-		f = NULL;
+		f->next = c->idle;
+		c->idle = f;
+		if (++c->nidle > IDLE_MAX) {
+			for (p = &c->idle; (*p)->next; p = &(*p)->next)
+				;
+			out = *p;
+			*p = NULL;
+			c->nidle--;
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	free_file(f);
+	free_file(out);
 	heed_symcache_free(c);
 }
 

@@ -14,7 +14,9 @@
  * Per file: its ELF symbols and DWARF (inlined frames) through libdw, separate debug
  * files as libdw finds them (build-id and debuglink under /usr/lib/debug, debuginfod
  * when DEBUGINFOD_URLS is set), and the frames of each file offset asked, resolved once
- * for all processes. The kernel's symbols (/proc/kallsyms) are read once per cache.
+ * for all processes. A file no process holds any more stays loaded, its file open,
+ * among the 64 most recently released, for the next process of the same program.
+ * The kernel's symbols (/proc/kallsyms) are read once per cache.
  *
  * Thread safety: a cache and its files lock themselves; symbolizers (symbolize.h) and
  * unwinders (unwind.h) sharing a cache may run on different threads at once. The
@@ -47,7 +49,7 @@ struct heed_symcache_stats {
 	uint64_t files_loaded;	  /* files whose symbol data was set up (once per file) */
 	uint64_t files_shared;	  /* mappings served by a file loaded already */
 	uint64_t files_missing;	  /* mappings whose file could not be found (see above) */
-	uint64_t files_live;	  /* files held now */
+	uint64_t files_live;	  /* files held now (the idle ones not counted) */
 	uint64_t frames_resolved; /* file offsets looked up in libdw (once per offset) */
 	uint64_t frames_shared;	  /* file offsets answered from a file's table */
 };

@@ -317,3 +317,74 @@ Test(symcache, a_fifo_at_a_mapped_path_is_not_opened, .timeout = 20)
 	unlink(fifo);
 	rmdir(dir);
 }
+
+/* The file at path, as a mapping of it would name it. */
+static heed_symfile *file_at(heed_symcache *cache, const char *path)
+{
+	char text[256];
+	struct heed_maps m;
+	heed_symfile *f;
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+	snprintf(text, sizeof(text), "1000-2000 r-xp 00000000 %02x:%02x %llu %s\n",
+		 major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino, path);
+	cr_assert_eq(heed_maps_parse(text, strlen(text), &m), 0);
+	f = heed_symcache_file(cache, &m, &m.v[0]);
+	heed_maps_free(&m);
+	cr_assert_not_null(f, "%s not loaded", path);
+	return f;
+}
+
+static uint64_t loaded(heed_symcache *cache)
+{
+	struct heed_symcache_stats st;
+
+	heed_symcache_stats(cache, &st);
+	return st.files_loaded;
+}
+
+/* A program run again after its last process ended (a compiler, a shell tool under
+ * -a) finds its file loaded still; the 64 most recently released stay, an older one
+ * is loaded again. Copies without a build-id, each its own file by inode. */
+Test(symcache, released_files_stay_loaded_for_the_next_process, .timeout = 60)
+{
+	char dir[] = "/tmp/heed-symcache-XXXXXX", p[80], cmd[256];
+	heed_symcache *cache;
+	heed_symfile *f;
+	int i;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "objcopy --remove-section=.note.gnu.build-id /usr/bin/true %s/t0", dir);
+	cr_assert_eq(system(cmd), 0, "objcopy (binutils) is needed: %s", cmd);
+	for (i = 1; i <= 64; i++) {
+		char from[80];
+
+		snprintf(from, sizeof(from), "%s/t0", dir);
+		snprintf(p, sizeof(p), "%s/t%d", dir, i);
+		copy(from, p);
+	}
+	cr_assert_eq(heed_symcache_new(&cache), 0);
+	snprintf(p, sizeof(p), "%s/t0", dir);
+	heed_symfile_put(cache, file_at(cache, p));
+	f = file_at(cache, p);
+	cr_expect_eq(loaded(cache), 1, "a released file was loaded again at once");
+	heed_symfile_put(cache, f);
+	for (i = 1; i <= 64; i++) {
+		snprintf(p, sizeof(p), "%s/t%d", dir, i);
+		heed_symfile_put(cache, file_at(cache, p));
+	}
+	cr_expect_eq(loaded(cache), 65, "copies without a build-id are distinct files");
+	heed_symfile_put(cache, file_at(cache, p));
+	cr_expect_eq(loaded(cache), 65, "the most recently released file was loaded again");
+	snprintf(p, sizeof(p), "%s/t0", dir);
+	heed_symfile_put(cache, file_at(cache, p));
+	cr_expect_eq(loaded(cache), 66, "65 files released, and the oldest was kept");
+	heed_symcache_free(cache);
+	for (i = 0; i <= 64; i++) {
+		snprintf(p, sizeof(p), "%s/t%d", dir, i);
+		unlink(p);
+	}
+	rmdir(dir);
+}
