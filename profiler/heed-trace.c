@@ -190,7 +190,8 @@ static void usage(FILE *f)
 	      "  -d SEC              stop after SEC seconds (default: Ctrl-C or target exit)\n"
 	      "  -i SEC              print the histograms every SEC seconds\n"
 	      "  --out-dir DIR       with -i: write each interval's stacks to DIR as\n"
-	      "                      heed-YYYYmmddTHHMMSSZ.pb.gz and .folded (start time)\n"
+	      "                      heed-YYYYmmddTHHMMSSZ.pb.gz and .folded (start time;\n"
+	      "                      \"-2\", \"-3\" after it for another in that second)\n"
 	      "  --keep N            keep the N newest intervals in --out-dir (default 10)\n"
 	      "  --folded FILE       folded stacks: on-CPU ones, or off-CPU ones without\n"
 	      "                      --profile (with both, off-CPU ones go to FILE.offcpu)\n"
@@ -1354,25 +1355,49 @@ static void rotate(struct state *s)
 	}
 }
 
-/* --out-dir: the files of the interval that began at s->interval_start, named after
- * that time (UTC): DIR/heed-YYYYmmddTHHMMSSZ.pb.gz and .folded, ".offcpu.*" for
- * off-CPU stacks. The on-CPU call (or the off-CPU one without --profile) records the
- * interval for rotate(). */
-static int write_interval(struct state *s, int offcpu, heed_pprof *pp, const struct heed_stacks *sk)
+/* The name of the files of the interval that began at s->interval_start:
+ * DIR/heed-YYYYmmddTHHMMSSZ (UTC). An interval that began in the same second as the
+ * last one written (one cut short by a late one before it, or the last of the trace)
+ * gets "-2", "-3", ... after it: a name taken twice would overwrite the earlier
+ * files and rotate() would then remove the later ones with them. */
+static void interval_base(const struct state *s, char *base, size_t len)
 {
 	time_t t = (time_t)(s->interval_start / 1000000000);
-	char base[4096], path[4200], ts[32];
+	const char *last = s->nwritten ? s->written[s->nwritten - 1] : "";
+	char ts[32];
 	struct tm tm;
-	int err;
+	size_t n;
+	long k = 1;
 
 	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", gmtime_r(&t, &tm));
-	snprintf(base, sizeof(base), "%s/heed-%s", s->o.out_dir, ts);
-	snprintf(path, sizeof(path), "%s%s.pb.gz", base, offcpu && s->prof ? ".offcpu" : "");
+	n = (size_t)snprintf(base, len, "%s/heed-%s", s->o.out_dir, ts);
+	if (strncmp(last, base, n) != 0 || (last[n] && last[n] != '-'))
+		return;
+	if (last[n] == '-')
+		k = strtol(last + n + 1, NULL, 10);
+	snprintf(base + n, len - n, "-%ld", k + 1);
+}
+
+/* --out-dir: the interval's files, DIR/<interval_base>.pb.gz and .folded,
+ * ".offcpu.*" for off-CPU stacks. The on-CPU call (or the off-CPU one without
+ * --profile) names the interval and records it for rotate(); the off-CPU call
+ * after it takes that name. */
+static int write_interval(struct state *s, int offcpu, heed_pprof *pp, const struct heed_stacks *sk)
+{
+	const int records = !offcpu || !s->prof;
+	char base[4096], path[4200];
+	int err;
+
+	if (records)
+		interval_base(s, base, sizeof(base));
+	else
+		snprintf(base, sizeof(base), "%s", s->written[s->nwritten - 1]);
+	snprintf(path, sizeof(path), "%s%s.pb.gz", base, records ? "" : ".offcpu");
 	err = write_pprof(path, pp);
-	snprintf(path, sizeof(path), "%s%s.folded", base, offcpu && s->prof ? ".offcpu" : "");
+	snprintf(path, sizeof(path), "%s%s.folded", base, records ? "" : ".offcpu");
 	if (!err)
 		err = write_folded(path, sk);
-	if (!err && (!offcpu || !s->prof)) {
+	if (!err && records) {
 		char **nw = realloc(s->written, (s->nwritten + 1) * sizeof(*nw));
 
 		if (nw)
@@ -2095,7 +2120,12 @@ static void run(struct state *s, int pidfd)
 			fflush(stdout);
 			if (s->o.out_dir && interval_files(s))
 				break;
-			next += s->o.interval;
+			/* Ticks missed while this one was written are skipped, not
+			 * caught up with intervals of a few milliseconds. */
+			t = now_s() - start;
+			do
+				next += s->o.interval;
+			while (next <= t);
 		}
 	}
 	s->elapsed = now_s() - start;

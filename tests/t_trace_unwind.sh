@@ -124,7 +124,8 @@ echo "ok: stacks deeper than the copy are marked [truncated] and counted"
 # yield_a;yield_b;yield_c calling sched_yield): each CPU builds its records in its
 # own scratch slot. When all CPUs shared one, records mixed two threads' registers
 # and stacks: stacks without frames, or ending early in yield_b (4 runs of 4).
-# Whole means rooted where a thread of this program starts: _start (main joining),
+# Whole means rooted where a thread of this program starts: _start (main joining,
+# or the program stopped at its entry point before it runs, as heed-trace starts it),
 # __clone3 (the new threads), or [truncated] in __clone3 itself (glibc's CFI stops
 # there); or no user stack at all while the process tears its memory down in
 # do_exit. Under start_thread, the program's frames come in their call order from
@@ -146,7 +147,7 @@ def whole(frames):
     user = [f for f in frames if not f.endswith("_[k]")]
     if user == ["yielder"]:
         return "do_exit_[k]" in frames
-    if user[1:5] == MAIN or user[1:3] == ["[truncated]", "__clone3"]:
+    if user[1:5] == MAIN or user[1:] == ["_start"] or user[1:3] == ["[truncated]", "__clone3"]:
         return True
     if user[1:2] != ["__clone3"] or user[2:3] not in ([], ["start_thread"]):
         return False
