@@ -3,7 +3,9 @@
  *
  * Only touched when a tracer set the probe's semaphore (op_begin returned a
  * start time), so an untraced process never pays for the clock reads. One
- * USDT hit carries up to HEED_OPREC_BATCH ops.
+ * USDT hit carries up to HEED_OPREC_BATCH ops. The op slot of --slow (numbering
+ * each op, publishing the one in flight: 38 instructions an op, a third of a
+ * traced op's) is kept only while heed:ops__slot's semaphore is set too.
  *
  * The probe site is a 5-byte NOP, not the one-byte NOP of sys/sdt.h: kernels
  * that optimise uprobes (x86-64, 6.18 and later) turn a uprobe on a 5-byte NOP
@@ -19,11 +21,11 @@
 #include <unistd.h>
 
 /* A thread's buffer, and the op it has in flight (probe_abi.h) with the numbers
- * of the ops it began and has not ended, innermost last, modulo OPEN_MAX (a
- * commit's fdatasync is the only op nested in another). One thread-local object:
- * one address to compute on each path. */
+ * of the numbered ops it began and has not ended, innermost last, modulo OPEN_MAX
+ * (a commit's fdatasync is the only op nested in another). One thread-local
+ * object: one address to compute on each path. */
 #define OPEN_MAX 4
-static __thread struct {
+static __thread struct opthread {
 	struct heed_opslot slot;
 	unsigned long long open[OPEN_MAX];
 	unsigned int depth, n;
@@ -106,7 +108,7 @@ uint64_t op_clock(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + 1;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static uint64_t ticks_ns(uint64_t ticks)
@@ -125,9 +127,6 @@ void op_flush(void)
 	me.n = 0;
 	for (i = 0; i < n; i++)
 		me.recs[i].ns = ticks_ns(me.recs[i].ns);
-	/* Before the slot's address goes out with the batch: a reader checks it. */
-	if (!me.slot.tid)
-		me.slot.tid = (unsigned int)gettid();
 	OPS_BATCH_SITE(r, n, sl);
 }
 
@@ -144,11 +143,28 @@ static __attribute__((noinline)) void appended(unsigned int n)
 		op_flush();
 }
 
-uint64_t op_start(unsigned int op)
+/* op_start's time of a numbered op: bit 0 clear, bit 1 set (never 0); of
+ * another, bit 0 set. op_append pops the slot's stack for the first kind only,
+ * so the semaphore may change between an op's start and its end. Two ticks
+ * (nanoseconds where op_clock reads CLOCK_MONOTONIC) off at most. */
+#define T_NUMBERED(t) (((t) & ~1ULL) | 2)
+#define T_PLAIN(t)    ((t) | 1)
+
+/* Numbers the op and, when it is the outermost one, publishes it in the slot. */
+static __attribute__((noinline)) uint64_t slot_start(unsigned int op)
 {
 	unsigned long long seq = ++me.slot.seq;
 	unsigned int d = me.depth;
 
+	/* A record's number 0 means "not numbered": skip the numbers that
+	 * would read as it. */
+	if (!(seq & 0xffff))
+		seq = ++me.slot.seq;
+	if (!me.slot.tid) {
+		/* Before the slot's address goes out: a reader checks it. */
+		me.slot.tid = (unsigned int)gettid();
+		PROBE(OPS_SLOT, &me.slot);
+	}
 	me.open[d % OPEN_MAX] = seq;
 	me.depth = d + 1;
 	if (!d) {
@@ -158,23 +174,47 @@ uint64_t op_start(unsigned int op)
 		__asm__ __volatile__("" ::: "memory");
 		me.slot.op = op + 1;
 	}
-	return op_clock();
+	return T_NUMBERED(op_clock());
+}
+
+uint64_t op_start(unsigned int op)
+{
+	if (__builtin_expect(SLOT_ENABLED(), 0))
+		return slot_start(op);
+	return T_PLAIN(op_clock());
+}
+
+/* Ends the innermost numbered op: its number in a record's bits. */
+static unsigned int slot_end(struct opthread *m)
+{
+	unsigned int d = m->depth - 1;
+	unsigned long long seq = m->open[d % OPEN_MAX];
+
+	m->depth = d;
+	if (!d)
+		m->slot.op = 0;
+	return (unsigned int)(seq & 0xffff) << HEED_OPREC_SEQ_SHIFT;
 }
 
 void op_append(uint64_t t0, unsigned int op, int rc)
 {
 	uint64_t t1 = op_clock();
-	unsigned int i = me.n, d = me.depth - 1;
-	unsigned long long seq = me.open[d % OPEN_MAX];
+	/* The thread's object found once: hidden from the compiler, which would
+	 * otherwise make its TLS descriptor call a second time rather than keep
+	 * the address in a register. */
+	struct opthread *m = &me;
+	unsigned int i;
 
-	me.depth = d;
-	if (!d)
-		me.slot.op = 0;
+	__asm__("" : "+r"(m));
+	i = m->n;
+
+	if (__builtin_expect(!(t0 & 1), 0))
+		op |= slot_end(m);
 	/* Another CPU's TSC may lag a little after a migration: never negative. */
-	me.recs[i].ns = t1 > t0 ? t1 - t0 : 0;
-	me.recs[i].op = op | (unsigned int)(seq & 0xffff) << HEED_OPREC_SEQ_SHIFT;
-	me.recs[i].rc = rc;
-	me.n = i + 1;
+	m->recs[i].ns = t1 > t0 ? t1 - t0 : 0;
+	m->recs[i].op = op;
+	m->recs[i].rc = rc;
+	m->n = i + 1;
 	if (__builtin_expect(i == 0 || i + 1 == HEED_OPREC_BATCH, 0))
 		appended(i + 1);
 }
