@@ -172,6 +172,8 @@ int BPF_USDT(heed_func_batch, void *recs, unsigned int n)
 		lose_n(HEED_FUNC_LOST_BATCH, n);
 		return 0;
 	}
+	opbatch_hold(&b);
 	bpf_loop(opbatch_chunks(n), add_chunk, &b, 0);
+	opbatch_release(&b);
 	return 0;
 }

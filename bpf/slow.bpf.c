@@ -241,6 +241,8 @@ int BPF_USDT(heed_slow_batch, void *recs, unsigned int n, unsigned int abi, void
 	if (abi != HEED_OPREC_ABI || n > HEED_OPREC_BATCH)
 		return 0;
 	note_slot(sb.tid, opslot);
+	opbatch_hold(&sb.b);
 	bpf_loop(opbatch_chunks(n), judge_chunk, &sb, 0);
+	opbatch_release(&sb.b);
 	return 0;
 }

@@ -135,7 +135,9 @@ int BPF_USDT(heed_ops_batch, void *recs, unsigned int n)
 		lose(HEED_USDT_LOST_BATCH_N, n);
 		return 0;
 	}
+	opbatch_hold(&b);
 	bpf_loop(opbatch_chunks(n), add_chunk, &b, 0);
+	opbatch_release(&b);
 	return 0;
 }
 
