@@ -1,9 +1,11 @@
 #!/bin/bash
 # The overhead benchmark of profiler/README.md: CPU time per heed operation of
-# heed-load readrandom (user+sys of heed-load / ops it ran, fill included), untraced
-# and under each tracer attached by pid during heed-load's --wait-trace pause, in
-# alternating rounds; prints the median per variant. CPU time, unlike throughput,
-# does not count waiting for a CPU on a loaded machine. Needs root, bpftrace and a
+# heed-load readrandom (user+sys of its measured phase, every thread, over the gets
+# it ran: heed-load's cpu_seconds / measured_ops; a heed-load without cpu_seconds,
+# an older build's, gives its whole run's over the gets), untraced and under each
+# tracer attached by pid during heed-load's --wait-trace pause, in alternating
+# rounds; prints the median per variant. CPU time, unlike throughput, does not
+# count waiting for a CPU on a loaded machine. Needs root, bpftrace and a
 # HEED_PROBES=0 build for the noprobes variant:
 #   make HEED_PROBES=0 BUILD=build/noprobes build/noprobes/bin/heed-load
 # Usage: sudo profiler/overhead.sh [BUILD [ROUNDS [N]]]
@@ -119,7 +121,7 @@ run() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 u, s = map(float, open(sys.argv[2]).read().split()[-2:])
-print("%.1f" % ((u + s) * 1e9 / (d["measured_ops"] + d.get("fill", {}).get("ops", 0))))' \
+print("%.1f" % (d.get("cpu_seconds", u + s) * 1e9 / d["measured_ops"]))' \
 		"$d/out" "$d/time"
 	rm -rf "$d"
 }
