@@ -16,6 +16,10 @@
 #include "heed.h"
 #include "probes.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,15 +72,6 @@ static __thread struct opthread {
 #define OPS_BATCH_SITE(r, n, sl) ((void)(r), (void)(n), (void)(sl))
 #endif
 
-#if defined(__x86_64__)
-/*
- * Records hold TSC ticks until the flush turns them into nanoseconds with
- * the TSC's rate against CLOCK_MONOTONIC, measured once per process when the
- * first traced op ends (a ~200 us wait, error under 0.05%).
- */
-static pthread_once_t calibrated = PTHREAD_ONCE_INIT;
-static uint64_t ns_per_2p32_ticks; /* nanoseconds per 2^32 ticks */
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -85,17 +80,61 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+#if defined(__x86_64__)
+/*
+ * Durations are read with rdtsc (11 ns CPU a read on this project's VMs, a vDSO
+ * clock_gettime 25) when the CPU says its TSC is invariant: CPUID 0x80000007
+ * EDX bit 8, Linux's nonstop_tsc flag, one rate in every P- and C-state. Else
+ * (older CPUs, hypervisors that hide the bit) a TSC tick may not be a fixed
+ * time, and durations are read with CLOCK_MONOTONIC instead.
+ *
+ * Records hold TSC ticks until the flush turns them into nanoseconds with
+ * the TSC's rate against CLOCK_MONOTONIC, measured once per process when the
+ * first traced op ends (a ~200 us wait, error under 0.05%).
+ */
+enum { CLOCK_UNKNOWN, CLOCK_TSC, CLOCK_MONO };
+static int clock_kind; /* decided at the process's first clock read */
+static pthread_once_t calibrated = PTHREAD_ONCE_INIT;
+static uint64_t ns_per_2p32_ticks; /* nanoseconds per 2^32 ticks */
+
+static __attribute__((noinline)) uint64_t other_clock(void)
+{
+	int k = __atomic_load_n(&clock_kind, __ATOMIC_RELAXED);
+	unsigned int a, b, c, d;
+
+	if (k == CLOCK_UNKNOWN) {
+		k = __get_cpuid(0x80000007, &a, &b, &c, &d) && (d >> 8 & 1) ? CLOCK_TSC
+									    : CLOCK_MONO;
+		/* Threads that race here store the same answer. */
+		__atomic_store_n(&clock_kind, k, __ATOMIC_RELAXED);
+	}
+	return k == CLOCK_TSC ? __rdtsc() : mono_ns();
+}
+
+static inline int tsc_on(void)
+{
+	return __builtin_expect(__atomic_load_n(&clock_kind, __ATOMIC_RELAXED) == CLOCK_TSC, 1);
+}
+
+static inline uint64_t tsc(void)
+{
+	return __rdtsc();
+}
+
 static void calibrate(void)
 {
-	uint64_t t0 = op_clock(), n0 = mono_ns(), t1, n1;
+	uint64_t t0 = __rdtsc(), n0 = mono_ns(), t1, n1;
 
+	ns_per_2p32_ticks = 1ULL << 32;
+	if (__atomic_load_n(&clock_kind, __ATOMIC_RELAXED) != CLOCK_TSC)
+		return;
 	do {
 		n1 = mono_ns();
-		t1 = op_clock();
+		t1 = __rdtsc();
 	} while (n1 - n0 < 200000);
 	/* A TSC that does not advance leaves ticks as they are (rate 1). */
-	ns_per_2p32_ticks =
-		t1 > t0 ? (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0)) : 1ULL << 32;
+	if (t1 > t0)
+		ns_per_2p32_ticks = (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0));
 }
 
 static uint64_t ticks_ns(uint64_t ticks)
@@ -103,12 +142,19 @@ static uint64_t ticks_ns(uint64_t ticks)
 	return (uint64_t)(((unsigned __int128)ticks * ns_per_2p32_ticks) >> 32);
 }
 #else
-uint64_t op_clock(void)
+static inline int tsc_on(void)
 {
-	struct timespec ts;
+	return 0;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+static inline uint64_t tsc(void)
+{
+	return 0;
+}
+
+static uint64_t other_clock(void)
+{
+	return mono_ns();
 }
 
 static uint64_t ticks_ns(uint64_t ticks)
@@ -116,6 +162,11 @@ static uint64_t ticks_ns(uint64_t ticks)
 	return ticks;
 }
 #endif
+
+static inline uint64_t op_clock(void)
+{
+	return tsc_on() ? tsc() : other_clock();
+}
 
 void op_flush(void)
 {
@@ -196,9 +247,11 @@ static unsigned int slot_end(struct opthread *m)
 	return (unsigned int)(seq & 0xffff) << HEED_OPREC_SEQ_SHIFT;
 }
 
-void op_append(uint64_t t0, unsigned int op, int rc)
+/* Files an op that ended at t1. Inlined into op_append, which then makes no call
+ * but tail calls and saves no register, and into append_other. */
+static inline __attribute__((always_inline)) void append_at(uint64_t t0, uint64_t t1,
+							    unsigned int op, int rc)
 {
-	uint64_t t1 = op_clock();
 	/* The thread's object found once: hidden from the compiler, which would
 	 * otherwise make its TLS descriptor call a second time rather than keep
 	 * the address in a register. */
@@ -207,7 +260,6 @@ void op_append(uint64_t t0, unsigned int op, int rc)
 
 	__asm__("" : "+r"(m));
 	i = m->n;
-
 	if (__builtin_expect(!(t0 & 1), 0))
 		op |= slot_end(m);
 	/* Another CPU's TSC may lag a little after a migration: never negative. */
@@ -217,4 +269,17 @@ void op_append(uint64_t t0, unsigned int op, int rc)
 	m->n = i + 1;
 	if (__builtin_expect(i == 0 || i + 1 == HEED_OPREC_BATCH, 0))
 		appended(i + 1);
+}
+
+static __attribute__((noinline)) void append_other(uint64_t t0, unsigned int op, int rc)
+{
+	append_at(t0, other_clock(), op, rc);
+}
+
+void op_append(uint64_t t0, unsigned int op, int rc)
+{
+	if (tsc_on())
+		append_at(t0, tsc(), op, rc);
+	else
+		append_other(t0, op, rc);
 }

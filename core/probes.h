@@ -34,17 +34,6 @@ static inline void probe_off(int unused, ...)
 #define SLOT_ENABLED()	 0
 #endif
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-/* TSC ticks: half the cost of a vDSO clock_gettime; op_flush converts the
- * durations to nanoseconds. */
-static inline uint64_t op_clock(void)
-{
-	return __rdtsc();
-}
-#else
-uint64_t op_clock(void);
-#endif
 void op_append(uint64_t t0, unsigned int op, int rc);
 void op_flush(void);
 uint64_t op_start(unsigned int op);
