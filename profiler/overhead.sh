@@ -13,6 +13,10 @@
 # --profile --offcpu it implies, is not in the default set.) Each variant after
 # untraced also gets the median of its per-round differences to untraced, and the
 # load average is printed before and after: on a shared machine, state it.
+# CONCURRENT=1 runs a round's variants at the same time, each heed-load traced by its
+# own tracer, instead of one after another: the swings of a busy machine, which move
+# CPU time per op by +-25% here from one run to the next, then hit the variants of a
+# round alike, and their paired differences are what is left.
 #
 # ICOUNT=1 profiler/overhead.sh [BUILD [N]] counts instructions instead (callgrind,
 # deterministic, no root): N gets (default 200,000) of a small program linked with
@@ -141,7 +145,17 @@ read -ra vs <<<"$VARIANTS"
 for i in $(seq "$R"); do
 	for j in "${!vs[@]}"; do
 		v=${vs[$(((i + j) % ${#vs[@]}))]}
-		run "$v" >>"$W/$v"
+		if [ "${CONCURRENT:-0}" = 1 ]; then
+			run "$v" >"$W/$v.$i" &
+		else
+			run "$v" >>"$W/$v"
+		fi
+	done
+	[ "${CONCURRENT:-0}" = 1 ] || continue
+	wait
+	for v in "${vs[@]}"; do
+		[ -s "$W/$v.$i" ] || { echo "overhead.sh: round $i: $v gave no result" >&2; exit 1; }
+		cat "$W/$v.$i" >>"$W/$v"
 	done
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
