@@ -16,7 +16,9 @@
 # CONCURRENT=1 runs a round's variants at the same time, each heed-load traced by its
 # own tracer, instead of one after another: the swings of a busy machine, which move
 # CPU time per op by +-25% here from one run to the next, then hit the variants of a
-# round alike, and their paired differences are what is left.
+# round alike, and their paired differences are what is left. Not for variants whose
+# cost grows with context switches (slow, with its --offcpu): the variants sharing
+# two CPUs switch more than a lone run does.
 #
 # ICOUNT=1 profiler/overhead.sh [BUILD [N]] counts instructions instead (callgrind,
 # deterministic, no root): N gets (default 200,000) of a small program linked with
