@@ -4,7 +4,7 @@
  * Only touched when a tracer set the probe's semaphore (op_begin returned a
  * start time), so an untraced process never pays for the clock reads. One
  * USDT hit carries up to HEED_OPREC_BATCH ops. The op slot of --slow (numbering
- * each op, publishing the one in flight: 38 instructions an op, a third of a
+ * each op, publishing the one in flight: 31 instructions an op, a third of a
  * traced op's) is kept only while heed:ops__slot's semaphore is set too.
  *
  * The probe site is a 5-byte NOP, not the one-byte NOP of sys/sdt.h: kernels
