@@ -218,7 +218,9 @@ static __always_inline int func_batch(struct pt_regs *ctx, void *recs, unsigned 
 		lose_n(HEED_FUNC_LOST_BATCH, n);
 		return 0;
 	}
+	opbatch_hold(&b);
 	bpf_loop(opbatch_chunks(n), per_pid ? add_chunk_pid : add_chunk, &b, 0);
+	opbatch_release(&b);
 	return 0;
 }
 

@@ -1,12 +1,16 @@
 /* opbatch.bpf.h - reading the records of heed:ops__batch (core/probe_abi.h), shared by
- * usdt.bpf.c (--ops) and func.bpf.c (--func on libheed's own functions).
+ * usdt.bpf.c (--ops), func.bpf.c (--func on libheed's own functions) and slow.bpf.c.
  *
- * Records are read in whole chunks onto the stack: 16 helper calls per full batch
- * instead of 256, and no per-CPU scratch buffer that another target thread could
- * overwrite by preempting us on this CPU (16 records are 256 of the 512 stack bytes).
- * A chunk past the end of a short batch may lie beyond readable memory: then that
- * chunk is read record by record. Chunks are walked with bpf_loop (kernel 5.17): the
- * verifier checks one chunk, not all 16 of a batch.
+ * A batch is read whole, with one bpf_probe_read_user, into a per-CPU buffer, and its
+ * chunks of 16 records copied from there onto the stack: the helper call, not the
+ * bytes, is what reading costs (one call a 16-record chunk was 9 of the 16 ns per op
+ * of --ops's fold, bpf_stats; profiler/README.md). The run that takes the buffer holds
+ * it (an exchanged flag) until it is done: a uprobe program can be preempted, and
+ * another thread of the target then run it on this CPU, which would overwrite the
+ * buffer. Such a run, or one whose batch is unreadable as a whole, reads each chunk
+ * with a helper call instead (a chunk past the end of a short batch may lie beyond
+ * readable memory: then record by record). Chunks are walked with bpf_loop (kernel
+ * 5.17): the verifier checks one chunk, not all 16 of a batch.
  */
 #ifndef HEED_BPF_OPBATCH_BPF_H
 #define HEED_BPF_OPBATCH_BPF_H
@@ -15,12 +19,54 @@
 
 #define OPBATCH_CHUNK 16
 
+/* A whole batch, per CPU; busy while a run holds it. */
+struct opbatch_buf {
+	__u64 busy;
+	struct heed_oprec recs[HEED_OPREC_BATCH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct opbatch_buf);
+} opbatch_bufs SEC(".maps");
+
 /* What a bpf_loop callback gets: the batch, and the cookie of the probe. */
 struct opbatch {
 	void *recs;
 	__u32 n;
 	__u64 cookie;
+	struct opbatch_buf *held; /* the batch read whole (opbatch_hold), or NULL */
 };
+
+/* Reads b's n <= HEED_OPREC_BATCH records whole into this CPU's buffer when no other
+ * run holds it; b->held says whether it did. Every opbatch_hold has its
+ * opbatch_release. */
+static __always_inline void opbatch_hold(struct opbatch *b)
+{
+	__u64 size = (__u64)b->n * sizeof(struct heed_oprec);
+	__u32 zero = 0;
+	struct opbatch_buf *buf = bpf_map_lookup_elem(&opbatch_bufs, &zero);
+
+	b->held = NULL;
+	/* Hidden from clang, which knows the callers' bound on n and would drop the
+	 * test the verifier needs to see. */
+	asm volatile("" : "+r"(size));
+	if (!buf || size > sizeof(buf->recs) || __sync_lock_test_and_set(&buf->busy, 1))
+		return;
+	if (bpf_probe_read_user(buf->recs, size, b->recs)) {
+		buf->busy = 0;
+		return;
+	}
+	b->held = buf;
+}
+
+static __always_inline void opbatch_release(struct opbatch *b)
+{
+	if (b->held)
+		b->held->busy = 0;
+}
 
 /* Chunk c of b into buf; its length in *len (0 past the end). -1 when unreadable. */
 static __always_inline int opbatch_chunk(const struct opbatch *b, __u32 c, struct heed_oprec *buf,
@@ -32,7 +78,16 @@ static __always_inline int opbatch_chunk(const struct opbatch *b, __u32 c, struc
 	*len = c * OPBATCH_CHUNK < b->n ? b->n - c * OPBATCH_CHUNK : 0;
 	if (*len > OPBATCH_CHUNK)
 		*len = OPBATCH_CHUNK;
-	if (!*len || !bpf_probe_read_user(buf, OPBATCH_CHUNK * sizeof(*buf), src))
+	if (!*len)
+		return 0;
+	if (b->held) {
+		__builtin_memcpy(
+			buf,
+			&b->held->recs[(c * OPBATCH_CHUNK) & (HEED_OPREC_BATCH - OPBATCH_CHUNK)],
+			OPBATCH_CHUNK * sizeof(*buf));
+		return 0;
+	}
+	if (!bpf_probe_read_user(buf, OPBATCH_CHUNK * sizeof(*buf), src))
 		return 0;
 	for (i = 0; i < OPBATCH_CHUNK; i++) {
 		if (i >= *len)

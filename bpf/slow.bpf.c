@@ -203,27 +203,46 @@ static long judge_chunk(__u32 c, struct slowbatch *sb)
 	return 0;
 }
 
-SEC("usdt")
-int BPF_USDT(heed_slow_batch, void *recs, unsigned int n, unsigned int abi, void *opslot)
+/* Notes the address of thread tid's struct heed_opslot, where the samplers read
+ * the op it has in flight. */
+static __always_inline void note_slot(__u32 tid, void *opslot)
 {
-	struct slowbatch sb = {.b = {.recs = recs, .n = n},
-			       .tid = (__u32)bpf_get_current_pid_tgid()};
-	struct heed_slow_thread *t;
+	struct heed_slow_thread *t = bpf_map_lookup_elem(&slow_threads, &tid);
 
-	/* An older libheed's records carry no op numbers and it has no slot. */
-	if (abi != HEED_OPREC_ABI || n > HEED_OPREC_BATCH)
-		return 0;
-	t = bpf_map_lookup_elem(&slow_threads, &sb.tid);
 	if (!t) {
 		struct heed_slow_thread zero = {};
 
-		bpf_map_update_elem(&slow_threads, &sb.tid, &zero, BPF_NOEXIST);
-		t = bpf_map_lookup_elem(&slow_threads, &sb.tid);
+		bpf_map_update_elem(&slow_threads, &tid, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&slow_threads, &tid);
 	}
 	if (t) {
 		t->slot = (__u64)opslot;
 		t->kinds = batch_kinds;
 	}
+}
+
+/* heed:ops__slot: a thread's first numbered op. Its samples are tagged from this
+ * op on, not only after its first batch; and attaching this program sets the
+ * semaphore that has libheed number ops at all. */
+SEC("usdt")
+int BPF_USDT(heed_slow_slot, void *opslot)
+{
+	note_slot((__u32)bpf_get_current_pid_tgid(), opslot);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(heed_slow_batch, void *recs, unsigned int n, unsigned int abi, void *opslot)
+{
+	struct slowbatch sb = {.b = {.recs = recs, .n = n},
+			       .tid = (__u32)bpf_get_current_pid_tgid()};
+
+	/* An older libheed numbers ops another way, or not at all. */
+	if (abi != HEED_OPREC_ABI || n > HEED_OPREC_BATCH)
+		return 0;
+	note_slot(sb.tid, opslot);
+	opbatch_hold(&sb.b);
 	bpf_loop(opbatch_chunks(n), judge_chunk, &sb, 0);
+	opbatch_release(&sb.b);
 	return 0;
 }

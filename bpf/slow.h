@@ -18,8 +18,10 @@
  * another (or in itself) belongs to the outer one.
  *
  * heed's get, put, del and cursor take no probe hit per op: libheed keeps the op a
- * thread has in flight in a struct heed_opslot (core/probe_abi.h). slow.bpf.c's batch
- * program, on heed:ops__batch, notes the slot's address in the thread's entry; the
+ * thread has in flight in a struct heed_opslot (core/probe_abi.h) while slow.bpf.c's
+ * slot program holds heed:ops__slot's semaphore. That program, at a thread's first
+ * numbered op, and the batch program, on heed:ops__batch, note the slot's address
+ * in the thread's entry; the
  * samplers read the slot and tag with its op (HEED_SLOW_LIB | its number, in
  * tagged); the batch program times and judges each record of a --slow kind, and
  * sends the end of the tagged one when its record arrives.

@@ -176,7 +176,9 @@ static __always_inline int ops_batch(void *recs, unsigned int n, const bool per_
 		lose(HEED_USDT_LOST_BATCH_N, n);
 		return 0;
 	}
+	opbatch_hold(&b);
 	bpf_loop(opbatch_chunks(n), per_pid ? add_chunk_pid : add_chunk, &b, 0);
+	opbatch_release(&b);
 	return 0;
 }
 

@@ -3,7 +3,9 @@
  *
  * Only touched when a tracer set the probe's semaphore (op_begin returned a
  * start time), so an untraced process never pays for the clock reads. One
- * USDT hit carries up to HEED_OPREC_BATCH ops.
+ * USDT hit carries up to HEED_OPREC_BATCH ops. The op slot of --slow (numbering
+ * each op, publishing the one in flight: 31 instructions an op, a third of a
+ * traced op's) is kept only while heed:ops__slot's semaphore is set too.
  *
  * The probe site is a 5-byte NOP, not the one-byte NOP of sys/sdt.h: kernels
  * that optimise uprobes (x86-64, 6.18 and later) turn a uprobe on a 5-byte NOP
@@ -14,16 +16,20 @@
 #include "heed.h"
 #include "probes.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
 /* A thread's buffer, and the op it has in flight (probe_abi.h) with the numbers
- * of the ops it began and has not ended, innermost last, modulo OPEN_MAX (a
- * commit's fdatasync is the only op nested in another). One thread-local object:
- * one address to compute on each path. */
+ * of the numbered ops it began and has not ended, innermost last, modulo OPEN_MAX
+ * (a commit's fdatasync is the only op nested in another). One thread-local
+ * object: one address to compute on each path. */
 #define OPEN_MAX 4
-static __thread struct {
+static __thread struct opthread {
 	struct heed_opslot slot;
 	unsigned long long open[OPEN_MAX];
 	unsigned int depth, n;
@@ -66,15 +72,6 @@ static __thread struct {
 #define OPS_BATCH_SITE(r, n, sl) ((void)(r), (void)(n), (void)(sl))
 #endif
 
-#if defined(__x86_64__)
-/*
- * Records hold TSC ticks until the flush turns them into nanoseconds with
- * the TSC's rate against CLOCK_MONOTONIC, measured once per process when the
- * first traced op ends (a ~200 us wait, error under 0.05%).
- */
-static pthread_once_t calibrated = PTHREAD_ONCE_INIT;
-static uint64_t ns_per_2p32_ticks; /* nanoseconds per 2^32 ticks */
-
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -83,17 +80,61 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+#if defined(__x86_64__)
+/*
+ * Durations are read with rdtsc (11 ns CPU a read on this project's VMs, a vDSO
+ * clock_gettime 25) when the CPU says its TSC is invariant: CPUID 0x80000007
+ * EDX bit 8, Linux's nonstop_tsc flag, one rate in every P- and C-state. Else
+ * (older CPUs, hypervisors that hide the bit) a TSC tick may not be a fixed
+ * time, and durations are read with CLOCK_MONOTONIC instead.
+ *
+ * Records hold TSC ticks until the flush turns them into nanoseconds with
+ * the TSC's rate against CLOCK_MONOTONIC, measured once per process when the
+ * first traced op ends (a ~200 us wait, error under 0.05%).
+ */
+enum { CLOCK_UNKNOWN, CLOCK_TSC, CLOCK_MONO };
+static int clock_kind; /* decided at the process's first clock read */
+static pthread_once_t calibrated = PTHREAD_ONCE_INIT;
+static uint64_t ns_per_2p32_ticks; /* nanoseconds per 2^32 ticks */
+
+static __attribute__((noinline)) uint64_t other_clock(void)
+{
+	int k = __atomic_load_n(&clock_kind, __ATOMIC_RELAXED);
+	unsigned int a, b, c, d;
+
+	if (k == CLOCK_UNKNOWN) {
+		k = __get_cpuid(0x80000007, &a, &b, &c, &d) && (d >> 8 & 1) ? CLOCK_TSC
+									    : CLOCK_MONO;
+		/* Threads that race here store the same answer. */
+		__atomic_store_n(&clock_kind, k, __ATOMIC_RELAXED);
+	}
+	return k == CLOCK_TSC ? __rdtsc() : mono_ns();
+}
+
+static inline int tsc_on(void)
+{
+	return __builtin_expect(__atomic_load_n(&clock_kind, __ATOMIC_RELAXED) == CLOCK_TSC, 1);
+}
+
+static inline uint64_t tsc(void)
+{
+	return __rdtsc();
+}
+
 static void calibrate(void)
 {
-	uint64_t t0 = op_clock(), n0 = mono_ns(), t1, n1;
+	uint64_t t0 = __rdtsc(), n0 = mono_ns(), t1, n1;
 
+	ns_per_2p32_ticks = 1ULL << 32;
+	if (__atomic_load_n(&clock_kind, __ATOMIC_RELAXED) != CLOCK_TSC)
+		return;
 	do {
 		n1 = mono_ns();
-		t1 = op_clock();
+		t1 = __rdtsc();
 	} while (n1 - n0 < 200000);
 	/* A TSC that does not advance leaves ticks as they are (rate 1). */
-	ns_per_2p32_ticks =
-		t1 > t0 ? (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0)) : 1ULL << 32;
+	if (t1 > t0)
+		ns_per_2p32_ticks = (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0));
 }
 
 static uint64_t ticks_ns(uint64_t ticks)
@@ -101,12 +142,19 @@ static uint64_t ticks_ns(uint64_t ticks)
 	return (uint64_t)(((unsigned __int128)ticks * ns_per_2p32_ticks) >> 32);
 }
 #else
-uint64_t op_clock(void)
+static inline int tsc_on(void)
 {
-	struct timespec ts;
+	return 0;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec + 1;
+static inline uint64_t tsc(void)
+{
+	return 0;
+}
+
+static uint64_t other_clock(void)
+{
+	return mono_ns();
 }
 
 static uint64_t ticks_ns(uint64_t ticks)
@@ -114,6 +162,11 @@ static uint64_t ticks_ns(uint64_t ticks)
 	return ticks;
 }
 #endif
+
+static inline uint64_t op_clock(void)
+{
+	return tsc_on() ? tsc() : other_clock();
+}
 
 void op_flush(void)
 {
@@ -125,9 +178,6 @@ void op_flush(void)
 	me.n = 0;
 	for (i = 0; i < n; i++)
 		me.recs[i].ns = ticks_ns(me.recs[i].ns);
-	/* Before the slot's address goes out with the batch: a reader checks it. */
-	if (!me.slot.tid)
-		me.slot.tid = (unsigned int)gettid();
 	OPS_BATCH_SITE(r, n, sl);
 }
 
@@ -144,11 +194,28 @@ static __attribute__((noinline)) void appended(unsigned int n)
 		op_flush();
 }
 
-uint64_t op_start(unsigned int op)
+/* op_start's time of a numbered op: bit 0 clear, bit 1 set (never 0); of
+ * another, bit 0 set. op_append pops the slot's stack for the first kind only,
+ * so the semaphore may change between an op's start and its end. Two ticks
+ * (nanoseconds where op_clock reads CLOCK_MONOTONIC) off at most. */
+#define T_NUMBERED(t) (((t) & ~1ULL) | 2)
+#define T_PLAIN(t)    ((t) | 1)
+
+/* Numbers the op and, when it is the outermost one, publishes it in the slot. */
+static __attribute__((noinline)) uint64_t slot_start(unsigned int op)
 {
 	unsigned long long seq = ++me.slot.seq;
 	unsigned int d = me.depth;
 
+	/* A record's number 0 means "not numbered": skip the numbers that
+	 * would read as it. */
+	if (!(seq & 0xffff))
+		seq = ++me.slot.seq;
+	if (!me.slot.tid) {
+		/* Before the slot's address goes out: a reader checks it. */
+		me.slot.tid = (unsigned int)gettid();
+		PROBE(OPS_SLOT, &me.slot);
+	}
 	me.open[d % OPEN_MAX] = seq;
 	me.depth = d + 1;
 	if (!d) {
@@ -158,23 +225,61 @@ uint64_t op_start(unsigned int op)
 		__asm__ __volatile__("" ::: "memory");
 		me.slot.op = op + 1;
 	}
-	return op_clock();
+	return T_NUMBERED(op_clock());
+}
+
+uint64_t op_start(unsigned int op)
+{
+	if (__builtin_expect(SLOT_ENABLED(), 0))
+		return slot_start(op);
+	return T_PLAIN(op_clock());
+}
+
+/* Ends the innermost numbered op: its number in a record's bits. */
+static unsigned int slot_end(struct opthread *m)
+{
+	unsigned int d = m->depth - 1;
+	unsigned long long seq = m->open[d % OPEN_MAX];
+
+	m->depth = d;
+	if (!d)
+		m->slot.op = 0;
+	return (unsigned int)(seq & 0xffff) << HEED_OPREC_SEQ_SHIFT;
+}
+
+/* Files an op that ended at t1. Inlined into op_append, which then makes no call
+ * but tail calls and saves no register, and into append_other. */
+static inline __attribute__((always_inline)) void append_at(uint64_t t0, uint64_t t1,
+							    unsigned int op, int rc)
+{
+	/* The thread's object found once: hidden from the compiler, which would
+	 * otherwise make its TLS descriptor call a second time rather than keep
+	 * the address in a register. */
+	struct opthread *m = &me;
+	unsigned int i;
+
+	__asm__("" : "+r"(m));
+	i = m->n;
+	if (__builtin_expect(!(t0 & 1), 0))
+		op |= slot_end(m);
+	/* Another CPU's TSC may lag a little after a migration: never negative. */
+	m->recs[i].ns = t1 > t0 ? t1 - t0 : 0;
+	m->recs[i].op = op;
+	m->recs[i].rc = rc;
+	m->n = i + 1;
+	if (__builtin_expect(i == 0 || i + 1 == HEED_OPREC_BATCH, 0))
+		appended(i + 1);
+}
+
+static __attribute__((noinline)) void append_other(uint64_t t0, unsigned int op, int rc)
+{
+	append_at(t0, other_clock(), op, rc);
 }
 
 void op_append(uint64_t t0, unsigned int op, int rc)
 {
-	uint64_t t1 = op_clock();
-	unsigned int i = me.n, d = me.depth - 1;
-	unsigned long long seq = me.open[d % OPEN_MAX];
-
-	me.depth = d;
-	if (!d)
-		me.slot.op = 0;
-	/* Another CPU's TSC may lag a little after a migration: never negative. */
-	me.recs[i].ns = t1 > t0 ? t1 - t0 : 0;
-	me.recs[i].op = op | (unsigned int)(seq & 0xffff) << HEED_OPREC_SEQ_SHIFT;
-	me.recs[i].rc = rc;
-	me.n = i + 1;
-	if (__builtin_expect(i == 0 || i + 1 == HEED_OPREC_BATCH, 0))
-		appended(i + 1);
+	if (tsc_on())
+		append_at(t0, tsc(), op, rc);
+	else
+		append_other(t0, op, rc);
 }

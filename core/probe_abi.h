@@ -20,20 +20,25 @@
  * A record's op also names, in bits 8-15, the public function that wrote it
  * (HEED_FN_*, 0 for none): each of these functions writes exactly one record
  * a call, so heed-trace --func times them from the batch, without uprobes.
- * Bits 16-31 hold the low 16 bits of the op's number in its thread (ABI 3).
+ * Bits 16-31 hold the low 16 bits of the op's number in its thread, never 0,
+ * when the op was numbered; 0 when it was not.
  *
- * While the semaphore is set, each thread also keeps a struct heed_opslot
- * saying which op it has in flight, whose address is the probe's fourth
- * argument: heed-trace --slow's samplers read it to tell which op a stack was
- * taken in, and find that op's duration later in its record, by its number.
+ * While the semaphore of a second probe, heed:ops__slot, is set too (by
+ * heed-trace --slow, not --ops), each op is numbered and each thread keeps a
+ * struct heed_opslot saying which op it has in flight, whose address is the
+ * batch probe's fourth argument and ops__slot's only one (it fires at a
+ * thread's first numbered op): --slow's samplers read it to tell which op a
+ * stack was taken in, and find that op's duration later in its record, by its
+ * number.
  */
 #ifndef HEED_PROBE_ABI_H
 #define HEED_PROBE_ABI_H
 
 #define HEED_OPREC_BATCH 256
 /* 1: op and rc only; 2: function ids in op's bits 8-15; 3: op numbers in bits
- * 16-31, the op slot as fourth argument. */
-#define HEED_OPREC_ABI 3
+ * 16-31, the op slot as fourth argument; 4: numbers and slot only while
+ * heed:ops__slot's semaphore is set. */
+#define HEED_OPREC_ABI 4
 
 enum {
 	HEED_OP_GET,
@@ -65,10 +70,10 @@ enum {
 /* The outermost op a thread has in flight. Written by that thread only; a
  * reader in another context may see it mid-update, and checks tid. */
 struct heed_opslot {
-	unsigned long long seq; /* ops the thread began while traced, from 1 */
+	unsigned long long seq; /* ops the thread numbered, from 1 */
 	unsigned long long cur; /* the number (seq) of the op in flight */
 	unsigned int op;	/* 1 + its HEED_OP_*, 0 when none is in flight */
-	unsigned int tid;	/* the thread's id, 0 until its first traced op */
+	unsigned int tid;	/* the thread's id, 0 until its first numbered op */
 };
 
 struct heed_oprec {

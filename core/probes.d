@@ -41,4 +41,8 @@ provider heed {
 	 * x86-64 its site is written by core/opbatch.c (a 5-byte NOP), not by
 	 * sys/sdt.h. */
 	probe ops__batch(void *recs, unsigned int n, unsigned int abi, void *slot);
+	/* the thread's struct heed_opslot, at its first op while this probe's
+	 * semaphore is set: heed-trace --slow holds it, and only then does
+	 * libheed number ops and keep the slot (--ops alone does not pay for it). */
+	probe ops__slot(void *slot);
 };

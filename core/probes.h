@@ -21,7 +21,8 @@
 		if (HEED_##name##_ENABLED())                                                       \
 			HEED_##name(__VA_ARGS__);                                                  \
 	} while (0)
-#define OPS_ENABLED() HEED_OPS_BATCH_ENABLED()
+#define OPS_ENABLED()  HEED_OPS_BATCH_ENABLED()
+#define SLOT_ENABLED() HEED_OPS_SLOT_ENABLED()
 #else
 /* Compiled out; the arguments still count as used (no warnings). */
 static inline void probe_off(int unused, ...)
@@ -30,27 +31,18 @@ static inline void probe_off(int unused, ...)
 }
 #define PROBE(name, ...) probe_off(0, __VA_ARGS__)
 #define OPS_ENABLED()	 0
+#define SLOT_ENABLED()	 0
 #endif
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-/* TSC ticks (never 0 in practice): half the cost of a vDSO clock_gettime;
- * op_flush converts the durations to nanoseconds. */
-static inline uint64_t op_clock(void)
-{
-	return __rdtsc() | 1;
-}
-#else
-uint64_t op_clock(void);
-#endif
 void op_append(uint64_t t0, unsigned int op, int rc);
 void op_flush(void);
 uint64_t op_start(unsigned int op);
 
 /* The start of an op of kind op (HEED_OP_*): 0 when untraced; else its start
- * time (never 0), the op numbered and, when no other is, in flight in the
- * thread's struct heed_opslot. Every op_begin that returned non-zero has its
- * op_end. */
+ * time (never 0). While heed:ops__slot's semaphore is also set (--slow), the
+ * op is numbered and, when no other is, in flight in the thread's struct
+ * heed_opslot; the time's low bit says which (op_start). Every op_begin that
+ * returned non-zero has its op_end. */
 static inline uint64_t op_begin(unsigned int op)
 {
 	return __builtin_expect(OPS_ENABLED(), 0) ? op_start(op) : 0;

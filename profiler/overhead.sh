@@ -1,9 +1,11 @@
 #!/bin/bash
 # The overhead benchmark of profiler/README.md: CPU time per heed operation of
-# heed-load readrandom (user+sys of heed-load / ops it ran, fill included), untraced
-# and under each tracer attached by pid during heed-load's --wait-trace pause, in
-# alternating rounds; prints the median per variant. CPU time, unlike throughput,
-# does not count waiting for a CPU on a loaded machine. Needs root, bpftrace and a
+# heed-load readrandom (user+sys of its measured phase, every thread, over the gets
+# it ran: heed-load's cpu_seconds / measured_ops; a heed-load without cpu_seconds,
+# an older build's, gives its whole run's over the gets), untraced and under each
+# tracer attached by pid during heed-load's --wait-trace pause, in alternating
+# rounds; prints the median per variant. CPU time, unlike throughput, does not
+# count waiting for a CPU on a loaded machine. Needs root, bpftrace and a
 # HEED_PROBES=0 build for the noprobes variant:
 #   make HEED_PROBES=0 BUILD=build/noprobes build/noprobes/bin/heed-load
 # Usage: sudo profiler/overhead.sh [BUILD [ROUNDS [N]]]
@@ -11,6 +13,12 @@
 # --profile --offcpu it implies, is not in the default set.) Each variant after
 # untraced also gets the median of its per-round differences to untraced, and the
 # load average is printed before and after: on a shared machine, state it.
+# CONCURRENT=1 runs a round's variants at the same time, each heed-load traced by its
+# own tracer, instead of one after another: the swings of a busy machine, which move
+# CPU time per op by +-25% here from one run to the next, then hit the variants of a
+# round alike, and their paired differences are what is left. Not for variants whose
+# cost grows with context switches (slow, with its --offcpu): the variants sharing
+# two CPUs switch more than a lone run does.
 #
 # ICOUNT=1 profiler/overhead.sh [BUILD [N]] counts instructions instead (callgrind,
 # deterministic, no root): N gets (default 200,000) of a small program linked with
@@ -119,7 +127,7 @@ run() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 u, s = map(float, open(sys.argv[2]).read().split()[-2:])
-print("%.1f" % ((u + s) * 1e9 / (d["measured_ops"] + d.get("fill", {}).get("ops", 0))))' \
+print("%.1f" % (d.get("cpu_seconds", u + s) * 1e9 / d["measured_ops"]))' \
 		"$d/out" "$d/time"
 	rm -rf "$d"
 }
@@ -139,7 +147,17 @@ read -ra vs <<<"$VARIANTS"
 for i in $(seq "$R"); do
 	for j in "${!vs[@]}"; do
 		v=${vs[$(((i + j) % ${#vs[@]}))]}
-		run "$v" >>"$W/$v"
+		if [ "${CONCURRENT:-0}" = 1 ]; then
+			run "$v" >"$W/$v.$i" &
+		else
+			run "$v" >>"$W/$v"
+		fi
+	done
+	[ "${CONCURRENT:-0}" = 1 ] || continue
+	wait
+	for v in "${vs[@]}"; do
+		[ -s "$W/$v.$i" ] || { echo "overhead.sh: round $i: $v gave no result" >&2; exit 1; }
+		cat "$W/$v.$i" >>"$W/$v"
 	done
 done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

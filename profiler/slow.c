@@ -7,7 +7,9 @@
  * per op: the samplers tag stacks with the op libheed says it has in flight, and the
  * op's record, when its batch arrives, says how long it took (bpf/slow.h). Commits
  * and syncs, which nest (a commit's fdatasyncs), keep their start/done probes; so
- * does a libheed without the batch's op slot (HEED_OPREC_ABI < 3).
+ * does a libheed whose batch has another layout than this build's HEED_OPREC_ABI.
+ * libheed keeps the op slot only while heed:ops__slot's semaphore is set: --slow
+ * attaches to it, --ops alone does not pay for the slot.
  */
 #include "trace.h"
 
@@ -67,11 +69,13 @@ static int batch_op(const struct heed_slow_spec *sp)
 }
 
 /* Attaches the batch program to heed:ops__batch of the first file whose records have
- * this build's layout (third argument HEED_OPREC_ABI, 3 and up giving the op slot). */
+ * this build's layout (third argument HEED_OPREC_ABI), and the slot program to its
+ * heed:ops__slot, whose semaphore has libheed keep the op slot. */
 static int attach_batch(heed_slow *s, pid_t pid, const struct heed_maps *maps)
 {
 	char exe[64];
 	size_t m;
+	int err;
 
 	if (s->batch_attached)
 		return 0;
@@ -101,6 +105,13 @@ static int attach_batch(heed_slow *s, pid_t pid, const struct heed_maps *maps)
 		heed_elf_usdt_free(notes, n);
 		if (!ours)
 			continue;
+		l = bpf_program__attach_usdt(s->skel->progs.heed_slow_slot, pid, path, "heed",
+					     "ops__slot", NULL);
+		if (!l)
+			return -errno;
+		err = heed_links_add(&s->links, l);
+		if (err)
+			return err;
 		l = bpf_program__attach_usdt(s->skel->progs.heed_slow_batch, pid, path, "heed",
 					     "ops__batch", NULL);
 		if (!l)

@@ -65,6 +65,8 @@ j=$(run fill1 -w fill -n 1000 --nosync "$tmp/fill") && {
 	expect "$j" ops sync 1 fill1
 	expect "$j" ops get 0 fill1
 	expect "$j" "" measured_ops 1000 fill1
+	# profiler/overhead.sh divides it by measured_ops.
+	[ -n "$(field "$j" "" cpu_seconds)" ] || fail "fill1: no cpu_seconds in $j"
 }
 # fill again appends after the last key.
 j=$(run fill2 -w fill -n 500 --batch 100 --nosync "$tmp/fill") && {

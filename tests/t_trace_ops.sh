@@ -2,7 +2,8 @@
 # every heed probe attaches through libbpf (--usdt 'heed:*'), so a USDT argument spec
 # libbpf 1.1 cannot parse fails here; a target without ops__batch is traced from its
 # start/done pairs (tests/progs/pairs); nested write txns (tests/progs/nested) keep the
-# op counts and fire the txn probes once per txn. Usage: bash tests/t_trace_ops.sh BUILD
+# op counts and fire the txn probes once per txn; batches no libheed would hand over
+# (tests/progs/badbatch) are counted as lost. Usage: bash tests/t_trace_ops.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 n=${HEED_TRACE_OPS:-200000}
@@ -100,3 +101,18 @@ got=$(json "$T/pairs.json" '"%d %d %d %d %d" % (d["ops"]["get"]["count"], d["ops
 want=$(awk '{v[$1] = $2} END {print v["get"], v["get_errors"], v["put"], v["put_errors"], 0}' "$T/out")
 [ "$got" = "$want" ] || fail "start/done fallback: get/errors/put/errors/lost = $got, expected $want"
 echo "ok: --ops falls back to start/done pairs: $got"
+
+# Batches no libheed would hand over (tests/progs/badbatch): records of an unknown op,
+# an unreadable address, a batch longer than HEED_OPREC_BATCH. Each is counted as lost
+# under its name and the good records of a two-chunk batch exactly, whether the batch
+# was read whole into the per-CPU buffer (bpf/opbatch.bpf.h) or, after the whole read
+# failed, chunk by chunk.
+BAD=$B/tests/progs/badbatch
+[ -x "$BAD" ] || fail "$BAD is missing: build with make check"
+"$TRACE" --ops --json "$T/bad.json" -- "$BAD" 300 >"$T/out" 2>"$T/err" ||
+	{ cat "$T/err"; fail "--ops -- badbatch failed"; }
+assert_detached "--ops -- badbatch"
+got=$(json "$T/bad.json" '"%d %d %d %d" % (d["ops"]["get"]["count"], d["lost"]["ops_bad_op"], d["lost"]["ops_batch_unreadable"], d["lost"]["ops_batch_too_big"])')
+want=$(awk '{v[$1] = $2} END {print v["get"], v["ops_bad_op"], v["ops_batch_unreadable"], v["ops_batch_too_big"]}' "$T/out")
+[ "$got" = "$want" ] || fail "bad batches: get/bad_op/unreadable/too_big = $got, expected $want"
+echo "ok: --ops counts bad batches as lost, good records exactly: $got"

@@ -4,7 +4,7 @@ B=${1:-build}
 TRACE=$B/bin/heed-trace
 HOT=$B/tests/progs/hot
 LOAD=$B/bin/heed-load
-OUR_PROGS='heed_profile|heed_offcpu|heed_ops_batch|heed_ops_pid|heed_usdt_hit|heed_usdt_pid|heed_func_entry|heed_func_exit|heed_fexit_pid|heed_func_batch|heed_fbatch_pid|heed_watch_exec|heed_watch_library|heed_slow_start|heed_slow_done|heed_slow_ustar|heed_slow_udone|heed_wakeup'
+OUR_PROGS='heed_profile|heed_offcpu|heed_ops_batch|heed_ops_pid|heed_usdt_hit|heed_usdt_pid|heed_func_entry|heed_func_exit|heed_fexit_pid|heed_func_batch|heed_fbatch_pid|heed_watch_exec|heed_watch_library|heed_slow_start|heed_slow_done|heed_slow_ustar|heed_slow_udone|heed_slow_slot|heed_wakeup'
 
 fail() {
 	echo "FAIL: $*"

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,6 +85,7 @@ struct load {
 	atomic_int stop;
 	pthread_mutex_t lock;
 	char failure[512];
+	double cpu_s; /* user + system time of the measured phase, every thread */
 };
 
 struct worker {
@@ -102,6 +104,17 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* User + system time of the process so far, every thread's (microseconds). */
+static double cpu_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* Record the first failure and stop every thread. */
@@ -555,10 +568,11 @@ static void report_json(const struct load *L, const struct counts *total,
 	}
 	if (!rc)
 		doc = json_pack(
-			"{s:s,s:o,s:O,s:O,s:o,s:o,s:{s:o,s:o},s:I,s:o,s:I,s:I,s:I,s:I,s:b,"
+			"{s:s,s:o,s:o,s:O,s:O,s:o,s:o,s:{s:o,s:o},s:I,s:o,s:I,s:I,s:I,s:I,s:b,"
 			"s:i}",
 			"workload", wl_names[L->o.wl], "seconds", heed_json_number(measured_s),
-			"ops", ops, "errors", errs, "ops_per_sec",
+			"cpu_seconds", heed_json_number(L->cpu_s), "ops", ops, "errors", errs,
+			"ops_per_sec",
 			heed_json_number(measured_s > 0 ? (double)measured / measured_s : 0),
 			"measured_ops", heed_json_u64(measured), "setup", "ops",
 			heed_json_u64(fill_ops), "seconds", heed_json_number(fill_s), "threads",
@@ -965,6 +979,7 @@ int main(int argc, char **argv)
 	fill_ops = sum_ops(&ws[0].c);
 
 	t0 = now();
+	L.cpu_s = cpu_now();
 	if (run_measured(&L, ws, nworkers))
 		goto fail;
 	for (i = 0; i < nworkers; i++)
@@ -979,6 +994,7 @@ int main(int argc, char **argv)
 		}
 	}
 	measured_s = now() - t0;
+	L.cpu_s = cpu_now() - L.cpu_s;
 	for (i = 0; i < nworkers; i++)
 		add_counts(&total, &ws[i].c);
 	report(&L, &total, fill_ops, fill_s, measured, measured_s);

@@ -26,8 +26,27 @@ $(BUILD)/obj/tests/progs/heedpairs.o: tests/progs/heedpairs.d
 	$(Q)mkdir -p $(@D)
 	$(Q)dtrace --no-pyparsing -G -s $< -o $@
 
+# badbatch.c carries a heed provider with only ops__batch (heedbatch.d).
+TRACE_BATCH_PROBES := $(BUILD)/include/heedbatch_probes.h
+
+$(TRACE_BATCH_PROBES): tests/progs/heedbatch.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -h -s $< -o $@
+
+$(BUILD)/obj/tests/progs/heedbatch.o: tests/progs/heedbatch.d
+	$(call msg,DTRACE,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)dtrace --no-pyparsing -G -s $< -o $@
+
 $(TRACE_PROGS:$(BUILD)/tests/progs/%=$(BUILD)/obj/tests/progs/%.o): | $(TRACE_PROG_PROBES) \
-	$(TRACE_PAIRS_PROBES)
+	$(TRACE_PAIRS_PROBES) $(TRACE_BATCH_PROBES)
+
+$(BUILD)/tests/progs/badbatch: $(BUILD)/obj/tests/progs/badbatch.o \
+		$(BUILD)/obj/tests/progs/heedbatch.o $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/progs/heedpairs.o \
 		$(UTIL_LIB)
@@ -48,7 +67,7 @@ $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o $(BUILD)/obj/tests/progs/pr
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 LINT_SRCS += $(wildcard tests/progs/*.c)
-LINT_DEPS += $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES)
+LINT_DEPS += $(TRACE_PROG_PROBES) $(TRACE_PAIRS_PROBES) $(TRACE_BATCH_PROBES)
 
 # The trace tests (tests/t_trace*.sh, test_trace) run or read these programs.
 check: $(TRACE_PROGS)
