@@ -876,6 +876,20 @@ static json_t *json_procs(const struct state *s)
 
 static json_t *json_slow(const struct state *s);
 
+/* What the files' symbol tables cost: loads, and lookups libdw answered. */
+static json_t *json_symbols(heed_symcache *c)
+{
+	struct heed_symcache_stats st;
+
+	heed_symcache_stats(c, &st);
+	return json_pack(
+		"{s:o,s:o,s:o,s:o,s:o,s:o}", "files_loaded", heed_json_u64(st.files_loaded),
+		"files_shared", heed_json_u64(st.files_shared), "files_missing",
+		heed_json_u64(st.files_missing), "files_idle", heed_json_u64(st.files_idle),
+		"frames_resolved", heed_json_u64(st.frames_resolved), "frames_shared",
+		heed_json_u64(st.frames_shared));
+}
+
 static int write_json(struct state *s)
 {
 	json_t *doc, *lost = json_object();
@@ -932,6 +946,8 @@ static int write_json(struct state *s)
 	}
 	if (!err && s->slow)
 		err = heed_json_set(doc, "slow", json_slow(s));
+	if (!err && (s->prof || s->off))
+		err = heed_json_set(doc, "symbols", json_symbols(s->symcache));
 	if (!err) {
 		f = fopen(s->o.json, "we");
 		if (!f) {

@@ -7,11 +7,15 @@
 #                          the machine (every CPU)
 #   rss BUILD [SEC] [DIR]  -a -i 10 --out-dir DIR --keep 5 for SEC (default 600)
 #                          seconds: resident memory every 10 s, and the files kept
+#   churn BUILD [SEC]      -a -i 5 --out-dir for SEC (default 30) seconds while
+#                          loops start short python3.11 and xz processes over and
+#                          over (a build host's pattern): heed-trace's CPU seconds,
+#                          and its symbol files loaded and addresses resolved
 # Run it on a busy host: the cost of -a grows with the processes that run.
 # ARGS adds heed-trace options (ARGS='--unwind fp').
 set -eu
-mode=${1:?usage: scope_bench.sh cpu|rss BUILD [SEC] [DIR]}
-B=${2:?usage: scope_bench.sh cpu|rss BUILD [SEC] [DIR]}
+mode=${1:?usage: scope_bench.sh cpu|rss|churn BUILD [SEC] [DIR]}
+B=${2:?usage: scope_bench.sh cpu|rss|churn BUILD [SEC] [DIR]}
 TRACE=$B/bin/heed-trace
 hz=$(getconf CLK_TCK)
 ncpu=$(nproc)
@@ -59,8 +63,28 @@ rss)
 	done
 	echo "files kept in $dir: $(find "$dir" -name 'heed-*.pb.gz' | wc -l) profiles"
 	;;
+churn)
+	sec=${3:-30}
+	dir=$(mktemp -d /tmp/heed-scope-bench.XXXXXX)
+	mkdir "$dir/out"
+	head -c 3000000 /dev/urandom >"$dir/in"
+	(while :; do /usr/bin/python3.11 -c 'sum(range(400000))'; done) &
+	l1=$!
+	(while :; do xz -3 <"$dir/in" >/dev/null; done) &
+	l2=$!
+	trap 'kill $l1 $l2 2>/dev/null || true; rm -rf "$dir"' EXIT
+	# shellcheck disable=SC2086 # ARGS: options, split
+	/usr/bin/time -f '%U %S' -o "$dir/time" "$TRACE" -a -i 5 --out-dir "$dir/out" --keep 3 \
+		-d "$sec" --json "$dir/json" ${ARGS:-} >/dev/null 2>"$dir/err" ||
+		{ cat "$dir/err" >&2; exit 1; }
+	# CPU time moves with whatever else the host runs; the loads and lookups do not.
+	awk -v s="$sec" '{ printf "heed-trace: %.2f s user, %.2f s system in %d s; ", $1, $2, s }' "$dir/time"
+	python3 -c 'import json, sys
+y = json.load(open(sys.argv[1]))["symbols"]
+print("files loaded %(files_loaded)d, shared %(files_shared)d; addresses resolved %(frames_resolved)d, shared %(frames_shared)d" % y)' "$dir/json"
+	;;
 *)
-	echo "usage: scope_bench.sh cpu|rss BUILD [SEC] [DIR]" >&2
+	echo "usage: scope_bench.sh cpu|rss|churn BUILD [SEC] [DIR]" >&2
 	exit 2
 	;;
 esac

@@ -189,6 +189,7 @@ void heed_symcache_stats(heed_symcache *c, struct heed_symcache_stats *st)
 {
 	pthread_mutex_lock(&c->lock);
 	*st = c->st;
+	st->files_idle = c->nidle;
 	pthread_mutex_unlock(&c->lock);
 }
 

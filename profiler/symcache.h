@@ -50,6 +50,7 @@ struct heed_symcache_stats {
 	uint64_t files_shared;	  /* mappings served by a file loaded already */
 	uint64_t files_missing;	  /* mappings whose file could not be found (see above) */
 	uint64_t files_live;	  /* files held now (the idle ones not counted) */
+	uint64_t files_idle;	  /* files held by no process now, kept loaded */
 	uint64_t frames_resolved; /* file offsets looked up in libdw (once per offset) */
 	uint64_t frames_shared;	  /* file offsets answered from a file's table */
 };
