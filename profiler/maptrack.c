@@ -504,19 +504,60 @@ static int rec_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Keeps the records from recs[from] on for the next drain, at the start of the
+ * buffers; the others are done with. */
+static int hold(heed_maptrack *t, size_t from)
+{
+	unsigned char *nb;
+	size_t i, k = 0, len = 0;
+
+	if (from == t->nrecs) {
+		t->blen = t->nrecs = 0;
+		return 0;
+	}
+	nb = malloc(t->bcap);
+	if (!nb) {
+		t->blen = t->nrecs = 0;
+		return -ENOMEM;
+	}
+	for (i = from; i < t->nrecs; i++, k++) {
+		memcpy(nb + len, t->buf + t->recs[i].off, t->recs[i].len);
+		t->recs[k] = t->recs[i];
+		t->recs[k].off = len;
+		t->recs[k].seq = k;
+		len += t->recs[i].len;
+	}
+	free(t->buf);
+	t->buf = nb;
+	t->blen = len;
+	t->nrecs = k;
+	return 0;
+}
+
 int heed_maptrack_drain(heed_maptrack *t)
 {
+	struct timespec ts;
+	uint64_t upto;
 	size_t i;
 	int err = 0;
 
+	/* A record stamped before now is in its ring when the ring is read below; one
+	 * stamped later may be in a ring read after the ring of an earlier record
+	 * written meanwhile (a child's exit read before its fork): it waits for the
+	 * next drain, whose records it is then sorted among. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	upto = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	for (i = 0; i < t->nrings && !err; i++)
 		err = read_ring(t, &t->rings[i]);
 	/* Each ring is in time order; across CPUs the records are merged by time. */
 	qsort(t->recs, t->nrecs, sizeof(*t->recs), rec_cmp);
-	for (i = 0; i < t->nrecs && !err; i++)
+	for (i = 0; i < t->nrecs && t->recs[i].time <= upto && !err; i++)
 		err = apply(t, t->buf + t->recs[i].off, t->recs[i].len, t->recs[i].time);
-	t->blen = t->nrecs = 0;
-	return err;
+	if (err) {
+		t->blen = t->nrecs = 0;
+		return err;
+	}
+	return hold(t, i);
 }
 
 /* The generation of pid running at time, known whole, or NULL. */
