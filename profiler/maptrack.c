@@ -504,34 +504,32 @@ static int rec_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* Keeps the records from recs[from] on for the next drain, at the start of the
- * buffers; the others are done with. */
-static int hold(heed_maptrack *t, size_t from)
+static int rec_off_cmp(const void *a, const void *b)
 {
-	unsigned char *nb;
-	size_t i, k = 0, len = 0;
+	const struct rec *x = a, *y = b;
 
-	if (from == t->nrecs) {
-		t->blen = t->nrecs = 0;
-		return 0;
-	}
-	nb = malloc(t->bcap);
-	if (!nb) {
-		t->blen = t->nrecs = 0;
-		return -ENOMEM;
-	}
-	for (i = from; i < t->nrecs; i++, k++) {
-		memcpy(nb + len, t->buf + t->recs[i].off, t->recs[i].len);
-		t->recs[k] = t->recs[i];
-		t->recs[k].off = len;
-		t->recs[k].seq = k;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Keeps the records from recs[from] on (in time order) for the next drain, moved to
+ * the start of the buffers in place; the others are done with. */
+static void hold(heed_maptrack *t, size_t from)
+{
+	size_t i, n = t->nrecs - from, len = 0;
+
+	memmove(t->recs, t->recs + from, n * sizeof(*t->recs));
+	/* Their order for the next drain's ties, before they are moved by offset
+	 * (lower first: none is moved over one not moved yet). */
+	for (i = 0; i < n; i++)
+		t->recs[i].seq = i;
+	qsort(t->recs, n, sizeof(*t->recs), rec_off_cmp);
+	for (i = 0; i < n; i++) {
+		memmove(t->buf + len, t->buf + t->recs[i].off, t->recs[i].len);
+		t->recs[i].off = len;
 		len += t->recs[i].len;
 	}
-	free(t->buf);
-	t->buf = nb;
 	t->blen = len;
-	t->nrecs = k;
-	return 0;
+	t->nrecs = n;
 }
 
 int heed_maptrack_drain(heed_maptrack *t)
@@ -553,11 +551,10 @@ int heed_maptrack_drain(heed_maptrack *t)
 	qsort(t->recs, t->nrecs, sizeof(*t->recs), rec_cmp);
 	for (i = 0; i < t->nrecs && t->recs[i].time <= upto && !err; i++)
 		err = apply(t, t->buf + t->recs[i].off, t->recs[i].len, t->recs[i].time);
-	if (err) {
-		t->blen = t->nrecs = 0;
-		return err;
-	}
-	return hold(t, i);
+	if (err)
+		i = t->nrecs;
+	hold(t, i);
+	return err;
 }
 
 /* The generation of pid running at time, known whole, or NULL. */

@@ -312,10 +312,11 @@ Test(maptrack, records_stamped_during_a_drain_wait_for_the_next)
 		parent = FAKE_CHILD + 1 + 2 * (uint32_t)tries;
 		child = parent + 1;
 		f = now_ns() + 300000000u;
+		/* Out of time order, as from two rings: kept, they are moved. */
+		queue_task(t, PERF_RECORD_EXIT, child, parent, f + 400);
 		queue_exec(t, parent, f);
 		queue_mmap(t, parent, 0x400000, "/parent", f + 10);
 		queue_task(t, PERF_RECORD_FORK, child, parent, f + 100);
-		queue_task(t, PERF_RECORD_EXIT, child, parent, f + 400);
 		cr_assert_eq(heed_maptrack_drain(t), 0);
 		if (now_ns() < f)
 			break;
