@@ -110,13 +110,21 @@ static void proc_free(struct tproc *p)
 	free(p);
 }
 
-/* The process pid is now (not exited), or NULL. */
-static struct tproc *live(heed_maptrack *t, pid_t pid)
+/* The latest process of pid (invariant 1), exited or not, or NULL. */
+static struct tproc *newest(heed_maptrack *t, pid_t pid)
 {
 	struct tproc *p = *bucket(t, pid);
 
 	while (p && p->pid != pid)
 		p = p->next;
+	return p;
+}
+
+/* The process pid is now (not exited), or NULL. */
+static struct tproc *live(heed_maptrack *t, pid_t pid)
+{
+	struct tproc *p = newest(t, pid);
+
 	return p && !p->exited ? p : NULL;
 }
 
@@ -263,12 +271,14 @@ static int on_fork(heed_maptrack *t, pid_t pid, pid_t ppid, uint64_t time)
 
 	if (!parent || !parent->gens)
 		return 0;
-	p = live(t, pid);
-	/* Its exec, read in an earlier drain: that process is the one forked now. */
+	p = newest(t, pid);
+	/* Its exec (and even its exit), read in an earlier drain, as a ring read
+	 * before the fork's is read again only at the next: that process is the one
+	 * forked now, or a later one of its pid. */
 	if (p && p->gens && p->gens->start >= time)
 		return 0;
 	/* A pid is reused once its process is gone: an exit that was lost. */
-	if (p)
+	if (p && !p->exited)
 		ended(t, pid, time);
 	p = proc_new(t, pid);
 	g = p ? gen_new(t, p, time) : NULL;
@@ -399,6 +409,42 @@ static int apply(heed_maptrack *t, const unsigned char *rec, size_t len, uint64_
 	}
 }
 
+/* Room in t->buf for a record of size bytes, and in t->recs for its entry. */
+static int rec_room(heed_maptrack *t, size_t size)
+{
+	if (t->blen + size > t->bcap) {
+		size_t ncap = t->bcap ? t->bcap * 2 : 65536;
+		unsigned char *nb;
+
+		while (ncap < t->blen + size)
+			ncap *= 2;
+		nb = realloc(t->buf, ncap);
+		if (!nb)
+			return -ENOMEM;
+		t->buf = nb;
+		t->bcap = ncap;
+	}
+	if (t->nrecs == t->rcap) {
+		size_t ncap = t->rcap ? t->rcap * 2 : 1024;
+		struct rec *nr = realloc(t->recs, ncap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		t->recs = nr;
+		t->rcap = ncap;
+	}
+	return 0;
+}
+
+/* Enters the record of size bytes just copied to the end of t->buf. */
+static void rec_push(heed_maptrack *t, size_t size)
+{
+	t->recs[t->nrecs] = (struct rec){.off = t->blen, .len = size, .seq = t->nrecs};
+	memcpy(&t->recs[t->nrecs].time, t->buf + t->blen + size - 8, 8);
+	t->nrecs++;
+	t->blen += size;
+}
+
 /* Copies the records of one ring into t->buf and t->recs, and frees their room. */
 static int read_ring(heed_maptrack *t, struct ring *r)
 {
@@ -417,43 +463,36 @@ static int read_ring(heed_maptrack *t, struct ring *r)
 		memcpy((unsigned char *)&h + first, r->data, sizeof(h) - first);
 		if (h.size < sizeof(h) + 8 || h.size > head - tail || h.size > r->size)
 			break; /* not a record the kernel writes: drop the rest */
-		if (t->blen + h.size > t->bcap) {
-			size_t ncap = t->bcap ? t->bcap * 2 : 65536;
-			unsigned char *nb;
-
-			while (ncap < t->blen + h.size)
-				ncap *= 2;
-			nb = realloc(t->buf, ncap);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			t->buf = nb;
-			t->bcap = ncap;
-		}
-		if (t->nrecs == t->rcap) {
-			size_t ncap = t->rcap ? t->rcap * 2 : 1024;
-			struct rec *nr = realloc(t->recs, ncap * sizeof(*nr));
-
-			if (!nr) {
-				err = -ENOMEM;
-				break;
-			}
-			t->recs = nr;
-			t->rcap = ncap;
-		}
+		err = rec_room(t, h.size);
+		if (err)
+			break;
 		first = r->size - at < h.size ? r->size - at : h.size;
 		memcpy(t->buf + t->blen, r->data + at, first);
 		memcpy(t->buf + t->blen + first, r->data, h.size - first);
-		t->recs[t->nrecs] = (struct rec){.off = t->blen, .len = h.size, .seq = t->nrecs};
-		memcpy(&t->recs[t->nrecs].time, t->buf + t->blen + h.size - 8, 8);
-		t->nrecs++;
-		t->blen += h.size;
+		rec_push(t, h.size);
 		tail += h.size;
 	}
 	/* Room is freed even on an error: the records are lost, not read twice. */
 	__atomic_store_n(&r->meta->data_tail, head, __ATOMIC_RELEASE);
 	return err;
+}
+
+int heed_maptrack_queue(heed_maptrack *t, const void *rec, size_t len)
+{
+	struct perf_event_header h;
+	int err;
+
+	if (len < sizeof(h) + 8)
+		return -EINVAL;
+	memcpy(&h, rec, sizeof(h));
+	if (h.size != len)
+		return -EINVAL;
+	err = rec_room(t, len);
+	if (err)
+		return err;
+	memcpy(t->buf + t->blen, rec, len);
+	rec_push(t, len);
+	return 0;
 }
 
 static int rec_cmp(const void *a, const void *b)
@@ -465,18 +504,56 @@ static int rec_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static int rec_off_cmp(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Keeps the records from recs[from] on (in time order) for the next drain, moved to
+ * the start of the buffers in place; the others are done with. */
+static void hold(heed_maptrack *t, size_t from)
+{
+	size_t i, n = t->nrecs - from, len = 0;
+
+	memmove(t->recs, t->recs + from, n * sizeof(*t->recs));
+	/* Their order for the next drain's ties, before they are moved by offset
+	 * (lower first: none is moved over one not moved yet). */
+	for (i = 0; i < n; i++)
+		t->recs[i].seq = i;
+	qsort(t->recs, n, sizeof(*t->recs), rec_off_cmp);
+	for (i = 0; i < n; i++) {
+		memmove(t->buf + len, t->buf + t->recs[i].off, t->recs[i].len);
+		t->recs[i].off = len;
+		len += t->recs[i].len;
+	}
+	t->blen = len;
+	t->nrecs = n;
+}
+
 int heed_maptrack_drain(heed_maptrack *t)
 {
+	struct timespec ts;
+	uint64_t upto;
 	size_t i;
 	int err = 0;
 
-	t->blen = t->nrecs = 0;
+	/* A record stamped before now is in its ring when the ring is read below; one
+	 * stamped later may be in a ring read after the ring of an earlier record
+	 * written meanwhile (a child's exit read before its fork): it waits for the
+	 * next drain, whose records it is then sorted among. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	upto = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	for (i = 0; i < t->nrings && !err; i++)
 		err = read_ring(t, &t->rings[i]);
 	/* Each ring is in time order; across CPUs the records are merged by time. */
 	qsort(t->recs, t->nrecs, sizeof(*t->recs), rec_cmp);
-	for (i = 0; i < t->nrecs && !err; i++)
+	for (i = 0; i < t->nrecs && t->recs[i].time <= upto && !err; i++)
 		err = apply(t, t->buf + t->recs[i].off, t->recs[i].len, t->recs[i].time);
+	if (err)
+		i = t->nrecs;
+	hold(t, i);
 	return err;
 }
 

@@ -52,8 +52,17 @@ typedef struct heed_maptrack heed_maptrack;
  * negative errno with a sentence in err (no permission: needs CAP_PERFMON). */
 int heed_maptrack_open(size_t procs_max, heed_maptrack **out, char *err, size_t errlen);
 
-/* Applies the records written so far, in time order. Returns 0 or -ENOMEM. */
+/* Applies the records stamped before the call, in time order; those stamped while
+ * it reads the rings wait for the next drain (one of them may be written to a ring
+ * read before that of a record it precedes). Returns 0 or -ENOMEM. */
 int heed_maptrack_drain(heed_maptrack *t);
+
+/* Queues one record for the drains, applied among the rings' own in time order: a
+ * struct perf_event_header whose size is len, its body, then its time (u64), as the
+ * rings hold them (maptrack.c); the first drain that begins after that time applies
+ * it. For records read elsewhere: tests feed records in orders the rings give only
+ * now and then. Returns 0, -EINVAL (not such a record), -ENOMEM. */
+int heed_maptrack_queue(heed_maptrack *t, const void *rec, size_t len);
 
 /* What the tracker knows of the program process pid ran at time (CLOCK_MONOTONIC ns). */
 struct heed_maptrack_prog {

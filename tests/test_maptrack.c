@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -181,5 +183,161 @@ Test(maptrack, bounded)
 	heed_maptrack_stats(t, &st);
 	cr_assert_leq(st.procs, 1);
 	cr_assert_geq(st.untracked, 1, "a second process was not counted as untracked");
+	heed_maptrack_close(t);
+}
+
+/* Synthetic records of pids beyond any pid_max (4194304), at times long before the
+ * tracker opened: the machine's own records do not touch them. */
+#define FAKE_PARENT 0x7ffffff0u
+#define FAKE_CHILD  0x7ffffff1u
+
+static void queue_task(heed_maptrack *t, uint32_t type, uint32_t pid, uint32_t ppid, uint64_t time)
+{
+	struct {
+		struct perf_event_header h;
+		uint32_t pid, ppid, tid, ptid;
+		uint64_t time, trailer;
+	} r = {{type, 0, sizeof(r)}, pid, ppid, pid, ppid, time, time};
+
+	cr_assert_eq(heed_maptrack_queue(t, &r, sizeof(r)), 0);
+}
+
+static void queue_exec(heed_maptrack *t, uint32_t pid, uint64_t time)
+{
+	struct {
+		struct perf_event_header h;
+		uint32_t pid, tid;
+		char comm[8];
+		uint64_t trailer;
+	} r = {{PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, sizeof(r)}, pid, pid, "x", time};
+
+	cr_assert_eq(heed_maptrack_queue(t, &r, sizeof(r)), 0);
+}
+
+static void queue_mmap(heed_maptrack *t, uint32_t pid, uint64_t addr, const char *path,
+		       uint64_t time)
+{
+	struct {
+		struct perf_event_header h;
+		uint32_t pid, tid;
+		uint64_t addr, len, pgoff;
+		uint32_t maj, min;
+		uint64_t ino, ino_gen;
+		uint32_t prot, flags;
+		char filename[16];
+		uint64_t trailer;
+	} r = {{PERF_RECORD_MMAP2, 0, sizeof(r)},
+	       pid,
+	       pid,
+	       addr,
+	       0x1000,
+	       0,
+	       8,
+	       1,
+	       42,
+	       0,
+	       PROT_READ | PROT_EXEC,
+	       MAP_PRIVATE,
+	       "",
+	       time};
+
+	snprintf(r.filename, sizeof(r.filename), "%s", path);
+	cr_assert_eq(heed_maptrack_queue(t, &r, sizeof(r)), 0);
+}
+
+Test(maptrack, queue_checks_its_record)
+{
+	heed_maptrack *t = open_tracker(0);
+	struct perf_event_header h = {PERF_RECORD_EXIT, 0, 64};
+	unsigned char rec[64] = {0};
+
+	memcpy(rec, &h, sizeof(h));
+	cr_assert_eq(heed_maptrack_queue(t, rec, 16), -EINVAL, "too short for a time");
+	cr_assert_eq(heed_maptrack_queue(t, rec, 40), -EINVAL, "size not the length");
+	cr_assert_eq(heed_maptrack_queue(t, rec, 64), 0);
+	cr_assert_eq(heed_maptrack_drain(t), 0);
+	heed_maptrack_close(t);
+}
+
+/* A child forked on one CPU after a drain read that CPU's ring, that execs and exits
+ * on another whose ring the same drain reads later: its exec and exit are applied a
+ * drain before its fork. The late fork must not make a second, never-ending process
+ * with its parent's mappings, which would hide the exec'd program and never retire. */
+Test(maptrack, fork_read_after_the_childs_exit)
+{
+	heed_maptrack *t = open_tracker(0);
+	struct heed_maptrack_prog prog;
+	struct heed_maps m;
+
+	queue_exec(t, FAKE_PARENT, 100);
+	queue_mmap(t, FAKE_PARENT, 0x400000, "/parent", 110);
+	queue_exec(t, FAKE_CHILD, 300);
+	queue_mmap(t, FAKE_CHILD, 0x500000, "/child", 310);
+	queue_task(t, PERF_RECORD_EXIT, FAKE_CHILD, FAKE_PARENT, 400);
+	cr_assert_eq(heed_maptrack_drain(t), 0);
+	queue_task(t, PERF_RECORD_FORK, FAKE_CHILD, FAKE_PARENT, 200);
+	cr_assert_eq(heed_maptrack_drain(t), 0);
+
+	cr_assert_eq(heed_maptrack_find(t, FAKE_CHILD, 350, &prog), 1);
+	cr_assert_eq(prog.start, 300, "the child's exec'd program hidden by a late fork");
+	cr_assert_eq(prog.live, 0);
+	cr_assert_eq(heed_maptrack_maps(t, FAKE_CHILD, 350, &m), 0);
+	cr_assert(strstr(m.text, "/child") && !strstr(m.text, "/parent"), "%s", m.text);
+	heed_maps_free(&m);
+	/* Retired, the child is gone; the parent runs on. */
+	heed_maptrack_retire(t, 400 + HEED_MAPTRACK_GRACE_NS + 1);
+	cr_assert_eq(heed_maptrack_find(t, FAKE_CHILD, 350, &prog), 0);
+	cr_assert_eq(heed_maptrack_find(t, FAKE_CHILD, UINT64_MAX, &prog), 0,
+		     "a process that exited is still running");
+	cr_assert_eq(heed_maptrack_find(t, FAKE_PARENT, 120, &prog), 1);
+	heed_maptrack_close(t);
+}
+
+/* Records stamped after a drain began may be in rings it read before the rings of
+ * records they precede: a child's exec written to a CPU's ring just read, its exit to
+ * one read next. They wait for the next drain, in whose time order they fall: the
+ * exec read there after the exit must not make a process that runs on forever. Times
+ * in the near future stand for records written while the drain reads; a drain that
+ * did not begin before them (a stalled machine) is tried again with other pids. */
+Test(maptrack, records_stamped_during_a_drain_wait_for_the_next)
+{
+	heed_maptrack *t = open_tracker(0);
+	struct heed_maptrack_prog prog;
+	struct heed_maps m;
+	uint32_t parent = 0, child = 0;
+	uint64_t f = 0;
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		parent = FAKE_CHILD + 1 + 2 * (uint32_t)tries;
+		child = parent + 1;
+		f = now_ns() + 300000000u;
+		/* Out of time order, as from two rings: kept, they are moved. */
+		queue_task(t, PERF_RECORD_EXIT, child, parent, f + 400);
+		queue_exec(t, parent, f);
+		queue_mmap(t, parent, 0x400000, "/parent", f + 10);
+		queue_task(t, PERF_RECORD_FORK, child, parent, f + 100);
+		cr_assert_eq(heed_maptrack_drain(t), 0);
+		if (now_ns() < f)
+			break;
+	}
+	cr_assert_lt(tries, 3, "no drain of three began within 0.3 s");
+	cr_assert_eq(heed_maptrack_find(t, parent, f + 50, &prog), 0, "applied before its time");
+	queue_exec(t, child, f + 300);
+	queue_mmap(t, child, 0x500000, "/child", f + 310);
+	while (now_ns() <= f + 400)
+		usleep(10000);
+	cr_assert_eq(heed_maptrack_drain(t), 0);
+
+	cr_assert_eq(heed_maptrack_find(t, child, f + 350, &prog), 1);
+	cr_assert_eq(prog.start, f + 300);
+	cr_assert_eq(prog.live, 0, "the child's exit, read before its exec, was lost");
+	cr_assert_eq(heed_maptrack_find(t, child, UINT64_MAX, &prog), 0,
+		     "a process that exited is still running");
+	cr_assert_eq(heed_maptrack_maps(t, child, f + 350, &m), 0);
+	cr_assert(strstr(m.text, "/child") && !strstr(m.text, "/parent"), "%s", m.text);
+	heed_maps_free(&m);
+	cr_assert_eq(heed_maptrack_find(t, child, f + 200, &prog), 1);
+	cr_assert_eq(prog.start, f + 100, "before its exec, the fork's copy of its parent");
 	heed_maptrack_close(t);
 }
