@@ -121,19 +121,42 @@ static inline uint64_t tsc(void)
 	return __rdtsc();
 }
 
+/* A (ticks, ns) pair: CLOCK_MONOTONIC read between two TSC reads, the ticks at
+ * their middle; the tightest of 8 tries, so an interrupt or a preemption between
+ * the reads (which would skew the process's rate for its whole life) is passed
+ * over. 0 ticks when every try saw the TSC go back (a migration to a CPU whose
+ * TSC is behind). */
+static void clock_pair(uint64_t *ticks, uint64_t *ns)
+{
+	uint64_t width = UINT64_MAX, a, b, n;
+	int i;
+
+	*ticks = *ns = 0;
+	for (i = 0; i < 8; i++) {
+		a = __rdtsc();
+		n = mono_ns();
+		b = __rdtsc();
+		if (b >= a && b - a < width) {
+			width = b - a;
+			*ticks = a + width / 2;
+			*ns = n;
+		}
+	}
+}
+
 static void calibrate(void)
 {
-	uint64_t t0 = __rdtsc(), n0 = mono_ns(), t1, n1;
+	uint64_t t0, n0, t1, n1;
 
 	ns_per_2p32_ticks = 1ULL << 32;
 	if (__atomic_load_n(&clock_kind, __ATOMIC_RELAXED) != CLOCK_TSC)
 		return;
-	do {
-		n1 = mono_ns();
-		t1 = __rdtsc();
-	} while (n1 - n0 < 200000);
+	clock_pair(&t0, &n0);
+	while (mono_ns() - n0 < 200000)
+		;
+	clock_pair(&t1, &n1);
 	/* A TSC that does not advance leaves ticks as they are (rate 1). */
-	if (t1 > t0)
+	if (t0 && t1 > t0 && n1 > n0)
 		ns_per_2p32_ticks = (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0));
 }
 
