@@ -60,6 +60,7 @@ struct cmp {
 	size_t ncases, cap;
 	char suite[128];
 	char unit[32];
+	char mode[16]; /* "time", "cputime" or "icount": never two in one comparison */
 };
 
 static void usage(FILE *f)
@@ -105,7 +106,7 @@ static int absorb(struct cmp *c, const char *path, int cand)
 {
 	json_t *doc = NULL;
 	const json_t *res, *r;
-	const char *suite, *unit;
+	const char *suite, *unit, *mode;
 	size_t i;
 	char err[512];
 	int rc = heed_json_load(path, &doc, err, sizeof(err));
@@ -116,8 +117,10 @@ static int absorb(struct cmp *c, const char *path, int cand)
 	}
 	suite = heed_json_str(doc, "suite");
 	unit = heed_json_str(doc, "unit");
+	mode = heed_json_str(doc, "mode");
 	res = json_object_get(doc, "results");
-	if (!suite || !unit || !json_is_array(res) || heed_json_num(doc, "version", 0) != 1) {
+	if (!suite || !unit || !mode || !json_is_array(res) ||
+	    heed_json_num(doc, "version", 0) != 1) {
 		fprintf(stderr, "heed-bench-compare: %s: not a heed-bench v1 result file\n", path);
 		rc = -EINVAL;
 		goto cleanup;
@@ -128,8 +131,18 @@ static int absorb(struct cmp *c, const char *path, int cand)
 		rc = -EINVAL;
 		goto cleanup;
 	}
+	/* Wall time against a thread's CPU time would judge the clock, not
+	 * the code. */
+	if (c->mode[0] && strcmp(c->mode, mode) != 0) {
+		fprintf(stderr,
+			"heed-bench-compare: %s: measured in %s mode, the other side in %s\n", path,
+			mode, c->mode);
+		rc = -EINVAL;
+		goto cleanup;
+	}
 	snprintf(c->suite, sizeof(c->suite), "%s", suite);
 	snprintf(c->unit, sizeof(c->unit), "%s", unit);
+	snprintf(c->mode, sizeof(c->mode), "%s", mode);
 	json_array_foreach(res, i, r)
 	{
 		const char *name = heed_json_str(r, "name");
@@ -300,11 +313,14 @@ static int write_json(const struct opts *o, const struct cmp *c, unsigned rounds
 	}
 	head = json_pack("{s:s,s:i,s:o,s:s,s:o,s:o,s:o,s:I,s:o,s:o,s:i}", "schema",
 			 "heed-bench-compare", "version", 1, "suite", heed_json_string(c->suite),
-			 "mode", o->icount ? "icount" : "time", "unit", heed_json_string(c->unit),
-			 "base", heed_json_string(o->label_base), "candidate",
-			 heed_json_string(o->label_cand), "rounds", (json_int_t)rounds, "threshold",
-			 heed_json_number(o->threshold), "alpha", heed_json_number(o->alpha),
-			 "regressions", regressions);
+			 "mode",
+			 c->mode[0]  ? c->mode
+			 : o->icount ? "icount"
+				     : "time",
+			 "unit", heed_json_string(c->unit), "base", heed_json_string(o->label_base),
+			 "candidate", heed_json_string(o->label_cand), "rounds", (json_int_t)rounds,
+			 "threshold", heed_json_number(o->threshold), "alpha",
+			 heed_json_number(o->alpha), "regressions", regressions);
 	if (!rc && !head)
 		rc = -ENOMEM;
 	if (!rc) {

@@ -70,7 +70,7 @@ struct result {
 struct heed_bench {
 	const char *suite;
 	/* options */
-	bool quick, list, icount;
+	bool quick, list, icount, cputime;
 	unsigned samples;
 	double warmup_s, measure_s, noise;
 	uint64_t seed;
@@ -89,12 +89,21 @@ struct heed_bench {
 	size_t nlisted;
 };
 
-static double now_ns(void)
+/* Wall time, or with --cpu-time the calling thread's CPU time (user and
+ * system): on a shared machine the time a case spends preempted by other
+ * work is then not counted. */
+static double now_ns(const heed_bench *b)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(b->cputime ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* The JSON document's and the baselines' name of the measuring mode. */
+static const char *mode_name(const heed_bench *b)
+{
+	return b->icount ? "icount" : b->cputime ? "cputime" : "time";
 }
 
 int heed_bench_fail(heed_bench *b, const char *fmt, ...)
@@ -241,7 +250,8 @@ static int add_result(heed_bench *b, const char *name, unsigned n, struct result
 
 /* One call of the routine between its untimed setup and teardown; the
  * elapsed nanoseconds of the routine alone go to *ns. */
-static int timed_call(const struct heed_bench_def *d, uint64_t iters, double *ns)
+static int timed_call(const heed_bench *b, const struct heed_bench_def *d, uint64_t iters,
+		      double *ns)
 {
 	double t0;
 	int rc;
@@ -251,9 +261,9 @@ static int timed_call(const struct heed_bench_def *d, uint64_t iters, double *ns
 		if (rc)
 			return rc;
 	}
-	t0 = now_ns();
+	t0 = now_ns(b);
 	rc = d->routine(d->arg, iters);
-	*ns = now_ns() - t0;
+	*ns = now_ns(b) - t0;
 	if (!rc && d->teardown)
 		rc = d->teardown(d->arg);
 	return rc;
@@ -273,10 +283,14 @@ static int read_dump(const char *base, unsigned k, double *ir)
 		return -errno;
 	while (fgets(line, sizeof(line), f))
 		if (strncmp(line, "totals:", 7) == 0) {
-			/* A count that is not one is refused, not taken as 0
+			/* Ir is the first event, alone unless valgrind was run
+			 * by hand with more (--cache-sim=yes, --branch-sim=yes).
+			 * A count that is not one is refused, not taken as 0
 			 * instructions (a run that looks infinitely fast). */
-			line[strcspn(line, "\n")] = '\0';
-			rc = heed_parse_double(line + 7 + strspn(line + 7, " "), ir) ? -EBADMSG : 0;
+			char *v = line + 7 + strspn(line + 7, " ");
+
+			v[strcspn(v, "\n ")] = '\0';
+			rc = heed_parse_double(v, ir) ? -EBADMSG : 0;
 			break;
 		}
 	fclose(f);
@@ -329,7 +343,7 @@ static int measure_time(heed_bench *b, const struct heed_bench_def *d, struct re
 		uint64_t done = 0;
 
 		for (uint64_t k = 1; spent < b->warmup_s * 1e9; k *= 2) {
-			rc = timed_call(d, k, &ns);
+			rc = timed_call(b, d, k, &ns);
 			if (rc)
 				return rc;
 			spent += ns;
@@ -341,7 +355,7 @@ static int measure_time(heed_bench *b, const struct heed_bench_def *d, struct re
 			n = 1;
 	}
 	for (unsigned s = 0; s < r->n; s++) {
-		rc = timed_call(d, n, &ns);
+		rc = timed_call(b, d, n, &ns);
 		if (rc)
 			return rc;
 		r->per_iter[s] = ns / (double)n;
@@ -584,7 +598,7 @@ static int write_json(const heed_bench *b, const char *path)
 	head = json_pack("{s:s,s:i,s:o,s:s,s:s,s:b,s:o,s:s,s:o,s:{s:o,s:o,s:I},s:o,"
 			 "s:{s:I,s:o,s:o,s:o,s:o}}",
 			 "schema", "heed-bench", "version", SCHEMA_VERSION, "suite",
-			 heed_json_string(b->suite), "mode", b->icount ? "icount" : "time", "unit",
+			 heed_json_string(b->suite), "mode", mode_name(b), "unit",
 			 b->icount ? "instructions" : "ns", "quick", b->quick, "profile",
 			 heed_json_string(HEED_BENCH_BUILD_TYPE), "timestamp", stamp, "seed",
 			 heed_json_u64(b->seed), "host", "name", heed_json_string(host), "kernel",
@@ -633,6 +647,7 @@ static void usage(const char *suite, FILE *f)
 		"  --baseline-dir DIR      where baselines live (build/perf-results/baselines)\n"
 		"  --noise PCT             changes smaller than this are noise (default 5)\n"
 		"  --icount                count instructions with callgrind (deterministic)\n"
+		"  --cpu-time              time by the thread's CPU time, not wall time\n"
 		"  --seed N                seed for keys (default HEED_SEED or 42)\n"
 		"  --tmpdir DIR            scratch databases (default /dev/shm)\n"
 		"  --disk-dir DIR          durable-commit cases (default /var/tmp)\n",
@@ -659,6 +674,7 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 		{"baseline-dir", required_argument, NULL, 'D'},
 		{"noise", required_argument, NULL, 'N'},
 		{"icount", no_argument, NULL, 'I'},
+		{"cpu-time", no_argument, NULL, 'C'},
 		{"seed", required_argument, NULL, 's'},
 		{"tmpdir", required_argument, NULL, 't'},
 		{"disk-dir", required_argument, NULL, 'd'},
@@ -726,6 +742,9 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 		case 'I':
 			b->icount = true;
 			break;
+		case 'C':
+			b->cputime = true;
+			break;
 		case 's':
 			if (heed_parse_u64(optarg, &b->seed)) {
 				fprintf(stderr, "%s: --seed %s: not a whole number\n", b->suite,
@@ -746,6 +765,12 @@ static int parse_args(heed_bench *b, int argc, char **argv)
 			usage(b->suite, stderr);
 			return -EINVAL;
 		}
+	}
+	if (b->icount && b->cputime) {
+		fprintf(stderr, "%s: --icount and --cpu-time are two modes: choose one\n",
+			b->suite);
+		usage(b->suite, stderr);
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", b->suite, argv[optind]);
@@ -891,11 +916,10 @@ static int load_baseline(heed_bench *b)
 		return rc;
 	}
 	mode = heed_json_str(b->base_doc, "mode");
-	if (!mode || strcmp(mode, b->icount ? "icount" : "time") != 0) {
+	if (!mode || strcmp(mode, mode_name(b)) != 0) {
 		fprintf(stderr,
 			"%s: baseline '%s' (%s) was measured in %s mode, this run in %s mode\n",
-			b->suite, b->baseline, path, mode ? mode : "an unknown",
-			b->icount ? "icount" : "time");
+			b->suite, b->baseline, path, mode ? mode : "an unknown", mode_name(b));
 		return -EINVAL;
 	}
 	return 0;
@@ -926,8 +950,10 @@ int heed_bench_main(const char *suite, int argc, char **argv, heed_bench_suite_f
 		goto cleanup;
 	if (!b.list)
 		printf("%s: %s mode%s, seed %llu, profile %s\n", suite,
-		       b.icount ? "instruction-count" : "wall-time", b.quick ? ", quick" : "",
-		       (unsigned long long)b.seed, HEED_BENCH_BUILD_TYPE);
+		       b.icount	   ? "instruction-count"
+		       : b.cputime ? "cpu-time"
+				   : "wall-time",
+		       b.quick ? ", quick" : "", (unsigned long long)b.seed, HEED_BENCH_BUILD_TYPE);
 	rc = fn(&b);
 	if (rc) {
 		fprintf(stderr, "%s: %s\n", suite,

@@ -10,6 +10,11 @@
  *
  * Two ways to measure:
  *   time     CLOCK_MONOTONIC around each sample (default);
+ *   cputime  --cpu-time: the calling thread's CPU time around each sample
+ *            (CLOCK_THREAD_CPUTIME_ID, user and system), which leaves out
+ *            the time other work on a shared machine preempted the case, and
+ *            the time it waited (a sync, other threads): for cases that
+ *            compute and call the kernel, not for those that wait on a disk;
  *   icount   --icount: instructions counted by valgrind's callgrind over the
  *            measured routine only (setup is not instrumented). The harness
  *            re-executes its binary under valgrind itself. The counts do not

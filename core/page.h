@@ -211,18 +211,32 @@ static inline uint32_t rd32(const void *p)
 	return v;
 }
 
-/* The 48-bit big-endian prefix of a key, as stored in a slot's high bits. */
+/* The 48-bit big-endian prefix of a key, as stored in a slot's high bits.
+ * A short rest (a leaf's keys past its prefix: 2-3 bytes of 16-byte keys
+ * sharing 13-14) is read in at most two loads, never past its end; a byte
+ * at a time, once per page a search visits, was 139 Ir of a random get's
+ * 2352 (db_comparison --icount). */
 static inline uint64_t key_prefix(const unsigned char *k, size_t n)
 {
-	uint64_t v = 0;
-	size_t i;
+	uint32_t w;
+	uint16_t h;
 
-	if (n >= 8) {
+	if (n >= 8)
 		return __builtin_bswap64(rd64(k)) >> 16;
+	if (n >= 4) {
+		memcpy(&w, k, 4);
+		if (n == 4)
+			return (uint64_t)__builtin_bswap32(w) << 16;
+		if (n == 5)
+			return (uint64_t)__builtin_bswap32(w) << 16 | (uint64_t)k[4] << 8;
+		memcpy(&h, k + 4, 2);
+		return (uint64_t)__builtin_bswap32(w) << 16 | __builtin_bswap16(h);
 	}
-	for (i = 0; i < 6; i++)
-		v = (v << 8) | (i < n ? k[i] : 0);
-	return v;
+	if (n >= 2) {
+		memcpy(&h, k, 2);
+		return (uint64_t)__builtin_bswap16(h) << 32 | (n == 3 ? (uint64_t)k[2] << 24 : 0);
+	}
+	return n ? (uint64_t)k[0] << 40 : 0;
 }
 
 /* The slot prefix of a key of ksize bytes on a page whose keys share cpl

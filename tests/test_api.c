@@ -514,6 +514,55 @@ Test(api, append)
 	heed_txn_abort(txn);
 }
 
+/* APPEND's order check and the leaf prefix it keeps, with keys sharing 21
+ * bytes (past the first 8-byte word an order check compares at once) and
+ * keys that are prefixes of each other; heed-check then checks every
+ * leaf's prefix and slots. */
+Test(api, append_long_shared_prefixes)
+{
+	heed_txn *txn = wtxn();
+	heed_dbi dbi = main_dbi(txn);
+	heed_val key, val = hs("v");
+	char buf[48];
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(buf, sizeof(buf), "common-prefix-of-all-%06d", i);
+		key = hs(buf);
+		HEED_OK(heed_put(txn, dbi, &key, &val, HEED_APPEND));
+	}
+	key = hs("common-prefix-of-all-002998");
+	HEED_RC(heed_put(txn, dbi, &key, &val, HEED_APPEND), HEED_KEYEXIST);
+	key = hs("common-prefix-of-all-002999");
+	HEED_RC(heed_put(txn, dbi, &key, &val, HEED_APPEND), HEED_KEYEXIST);
+	key = hs("common-prefix-of-all-00299");
+	HEED_RC(heed_put(txn, dbi, &key, &val, HEED_APPEND), HEED_KEYEXIST);
+	key = hs("common-prefix-of-all-002999\x01");
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_APPEND));
+	key = hs("common-prefix-of-all-003");
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_APPEND));
+	key = hs("common-prefix-of-all-00300000");
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_APPEND));
+	key = hs("common-prefix-of-all-0030000");
+	HEED_RC(heed_put(txn, dbi, &key, &val, HEED_APPEND), HEED_KEYEXIST);
+	key = hs("d");
+	HEED_OK(heed_put(txn, dbi, &key, &val, HEED_APPEND));
+	cr_assert_eq(dbi_entries(txn, dbi), 3004);
+	HEED_OK(heed_txn_commit(txn));
+
+	txn = rtxn();
+	for (i = 0; i < 3000; i += 89) {
+		snprintf(buf, sizeof(buf), "common-prefix-of-all-%06d", i);
+		assert_get(txn, dbi, buf, "v");
+	}
+	assert_get(txn, dbi, "common-prefix-of-all-003", "v");
+	assert_get(txn, dbi, "d", "v");
+	heed_txn_abort(txn);
+	heed_env_close(env);
+	env = NULL;
+	HEED_CHECK_CLEAN(dir);
+}
+
 Test(api, cursor_put)
 {
 	heed_txn *txn = wtxn();

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 Test(stats, median_quantiles_mean_stddev)
@@ -408,6 +409,56 @@ Test(harness, list_prints_each_name_once, .init = make_tmp, .fini = remove_tmp)
 	fflush(stdout);
 	cr_assert_stdout_eq_str("spin/auto\nspin/fixed\n");
 	cr_expect_eq(auto_calls + fixed_calls, 0, "listing runs nothing");
+}
+
+/* A case that waits: 2 ms asleep per iteration, almost no CPU. */
+static int napping(void *arg, uint64_t iters)
+{
+	struct timespec ts = {0, 2000000};
+
+	(void)arg;
+	for (uint64_t i = 0; i < iters; i++)
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+	return 0;
+}
+
+static int napping_suite(heed_bench *b)
+{
+	struct heed_bench_def d = {.name = "nap", .routine = napping, .fixed_iters = 1};
+
+	return heed_bench_run(b, &d);
+}
+
+/* The median per iteration of the nap case run with the options given. */
+static double nap_median(const char *mode_opt, const char *mode)
+{
+	char path[128], err[256];
+	char *argv[] = {"tiny", "--json", path, (char *)mode_opt, NULL};
+	json_t *doc;
+	double med;
+
+	snprintf(path, sizeof(path), "%s/nap.json", tmpdir);
+	cr_assert_eq(heed_bench_main("tiny", mode_opt ? 4 : 3, argv, napping_suite), 0);
+	cr_assert_eq(heed_json_load(path, &doc, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(heed_json_str(doc, "mode"), mode);
+	cr_expect_str_eq(heed_json_str(doc, "unit"), "ns");
+	med = heed_json_num(json_array_get(json_object_get(doc, "results"), 0), "median", -1);
+	json_decref(doc);
+	return med;
+}
+
+/* --cpu-time times the thread's CPU, which a sleep does not use: the
+ * bounds are the sleep itself, which wall time cannot undercut and a
+ * sleeping thread's CPU time cannot reach. */
+Test(harness, cpu_time_leaves_out_waiting, .init = make_tmp, .fini = remove_tmp)
+{
+	double wall = nap_median(NULL, "time"), cpu = nap_median("--cpu-time", "cputime");
+
+	cr_expect_geq(wall, 2e6, "wall time includes the 2 ms sleep: %.0f ns", wall);
+	cr_expect(cpu >= 0 && cpu < 1e6, "CPU time leaves the sleep out: %.0f ns", cpu);
+	cr_redirect_stderr();
+	cr_expect_eq(run_main("--icount", "--cpu-time", NULL), 2, "two modes at once");
 }
 
 Test(harness, bad_usage_and_failures_exit_non_zero, .init = make_tmp, .fini = remove_tmp)

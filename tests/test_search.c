@@ -147,6 +147,30 @@ static void run_random(unsigned int maxlen, unsigned int alpha, int branch, unsi
 	}
 }
 
+/* key_prefix's loads for each length equal the byte-at-a-time reference:
+ * the first six bytes big-endian, zero-padded, never a byte past the key
+ * (each key ends where the buffer does). */
+Test(search, key_prefix_of_every_length)
+{
+	unsigned char buf[64];
+
+	rng.s = test_seed("test_search");
+	for (int round = 0; round < 200; round++) {
+		for (size_t i = 0; i < sizeof(buf); i++)
+			buf[i] = (unsigned char)rng_next(&rng);
+		for (size_t n = 0; n <= 12; n++) {
+			const unsigned char *k = buf + sizeof(buf) - n;
+			uint64_t want = 0;
+
+			for (size_t i = 0; i < 6; i++)
+				want = (want << 8) | (i < n ? k[i] : 0);
+			cr_assert_eq(key_prefix(k, n), want, "n %zu: %#llx, want %#llx", n,
+				     (unsigned long long)key_prefix(k, n),
+				     (unsigned long long)want);
+		}
+	}
+}
+
 Test(search, random_keys_distinct_prefixes)
 {
 	run_random(24, 256, 0, 200);
