@@ -80,7 +80,7 @@ static int common_prefix(void *p, unsigned int psize, unsigned int start, const 
 	n = page_node(p, ref);
 	if (node_ksize(n) < cpl)
 		return -1;
-	c = memcmp(key, node_key(n), klen < cpl ? klen : cpl);
+	c = heed_bytecmp(key, node_key(n), klen < cpl ? klen : cpl);
 	if (c == 0 && klen >= cpl) {
 		*kp = key_prefix((const unsigned char *)key + cpl, klen - cpl);
 		return 0;

@@ -8,6 +8,9 @@
  * node offset is reported by both. HEED_SEED replays a run.
  */
 #include "common.h"
+
+#include <sys/mman.h>
+
 #include "page.h"
 #include "search.h"
 
@@ -169,6 +172,86 @@ Test(search, key_prefix_of_every_length)
 				     (unsigned long long)want);
 		}
 	}
+}
+
+static int sign(int c)
+{
+	return (c > 0) - (c < 0);
+}
+
+/* heed_bytecmp against memcmp's sign for lengths 0-17 (the word loop, its
+ * overlapping last word, the 4-, 2- and 1-byte steps), a difference at each
+ * byte position (bytes after it differing too, in the other direction),
+ * byte values whose order a signed compare reverses; each operand starts
+ * at a page's start and ends at a page's end between inaccessible pages,
+ * so a read outside [0, n) faults. */
+Test(search, bytecmp_every_length_and_position)
+{
+	static const unsigned char vals[] = {0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff};
+	long ps = sysconf(_SC_PAGESIZE);
+	unsigned char *m[2], buf[2][17];
+
+	rng.s = test_seed("test_search");
+	for (int i = 0; i < 2; i++) {
+		m[i] = mmap(NULL, (size_t)ps * 3, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		cr_assert_neq(m[i], MAP_FAILED);
+		cr_assert_eq(mprotect(m[i], (size_t)ps, PROT_NONE), 0);
+		cr_assert_eq(mprotect(m[i] + 2 * ps, (size_t)ps, PROT_NONE), 0);
+	}
+	for (size_t n = 0; n <= 17; n++) {
+		for (size_t pos = 0; pos <= n; pos++) {
+			for (size_t x = 0; x < sizeof(vals); x++) {
+				for (size_t y = 0; y < sizeof(vals); y++) {
+					for (size_t i = 0; i < n; i++)
+						buf[0][i] = buf[1][i] =
+							(unsigned char)rng_next(&rng);
+					/* pos == n: equal bytes, all compared. */
+					if (pos < n) {
+						buf[0][pos] = vals[x];
+						buf[1][pos] = vals[y];
+						for (size_t i = pos + 1; i < n; i++)
+							buf[1][i] =
+								(unsigned char)(vals[x] < vals[y]
+											? 0
+											: 0xff);
+						for (size_t i = pos + 1; i < n; i++)
+							buf[0][i] =
+								(unsigned char)(vals[x] < vals[y]
+											? 0xff
+											: 0);
+					}
+					for (int at_end = 0; at_end < 2; at_end++) {
+						unsigned char *a =
+							m[0] + ps + (at_end ? (size_t)ps - n : 0);
+						unsigned char *b =
+							m[1] + ps + (at_end ? (size_t)ps - n : 0);
+						int want = sign(memcmp(buf[0], buf[1], n));
+
+						memcpy(a, buf[0], n);
+						memcpy(b, buf[1], n);
+						cr_assert_eq(heed_bytecmp(a, b, n), want,
+							     "n %zu, bytes %#x and %#x at %zu: %d, "
+							     "want %d",
+							     n, vals[x], vals[y], pos,
+							     heed_bytecmp(a, b, n), want);
+						cr_assert_eq(heed_bytecmp(b, a, n), -want,
+							     "n %zu, reversed, at %zu", n, pos);
+						/* Keys of unequal lengths: the shorter first on a
+						 * tie. */
+						if (n && pos == n)
+							cr_assert_lt(heed_keycmp(a, n - 1, b, n), 0,
+								     "n %zu", n);
+						if (n && pos == n)
+							cr_assert_gt(heed_keycmp(a, n, b, n - 1), 0,
+								     "n %zu", n);
+					}
+				}
+			}
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		munmap(m[i], (size_t)ps * 3);
 }
 
 Test(search, random_keys_distinct_prefixes)
