@@ -1,7 +1,7 @@
 # profiler/: heed-trace and the modules it is built from, in libheedtrace.a so that
 # heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
-	profiler/symbolize.c profiler/symcache.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
+	profiler/symbolize.c profiler/symcache.c profiler/symtab.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
 	profiler/links.c profiler/usdt.c profiler/func.c profiler/sampler.c profiler/slow.c profiler/watch.c \
 	profiler/unwind.c profiler/select.c profiler/maptrack.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
