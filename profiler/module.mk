@@ -89,3 +89,14 @@ $(BUILD)/bench/symscale: $(BUILD)/obj/profiler/symscale.o $(TRACE_LIB) $(UTIL_LI
 
 BINS += $(BUILD)/bench/symscale
 LINT_SRCS += profiler/symscale.c
+
+# symlookup: the cost of naming many addresses of one big file (a benchmark run by
+# hand, see README.md).
+$(BUILD)/obj/profiler/symlookup.o: CFLAGS += -Iprofiler
+$(BUILD)/bench/symlookup: $(BUILD)/obj/profiler/symlookup.o $(TRACE_LIB) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS)
+
+BINS += $(BUILD)/bench/symlookup
+LINT_SRCS += profiler/symlookup.c
