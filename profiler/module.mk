@@ -54,7 +54,7 @@ $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Ifla
 TEST_LIBS_test_symcache := $(TRACE_LIB)
 TEST_LDLIBS_test_symcache := $(TRACE_LDLIBS)
 $(BUILD)/obj/tests/test_symcache.o: CFLAGS += -Iprofiler
-$(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot
+$(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot $(BUILD)/tests/progs/symodd
 # tests/test_maptrack.c: mappings as the kernel tells them; as root (perf events).
 TEST_LIBS_test_maptrack := $(TRACE_LIB)
 TEST_LDLIBS_test_maptrack := $(TRACE_LDLIBS)
