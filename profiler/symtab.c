@@ -66,6 +66,7 @@ static int eligible(const char *name, const GElf_Sym *s)
 int heed_symtab_new(Dwfl_Module *mod, heed_symtab **out)
 {
 	heed_symtab *t = NULL;
+	struct sym *v;
 	int nsym = dwfl_module_getsymtab(mod), first = dwfl_module_getsymtab_first_global(mod);
 	int i, err = 0;
 	size_t j;
@@ -77,10 +78,7 @@ int heed_symtab_new(Dwfl_Module *mod, heed_symtab **out)
 	if (!t)
 		return -ENOMEM;
 	t->v = calloc((size_t)nsym, sizeof(*t->v));
-	t->maxend = calloc((size_t)nsym, sizeof(*t->maxend));
-	t->gmaxend = calloc((size_t)nsym, sizeof(*t->gmaxend));
-	t->label = calloc((size_t)nsym, sizeof(*t->label));
-	if (!t->v || !t->maxend || !t->gmaxend || !t->label) {
+	if (!t->v) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
@@ -100,6 +98,18 @@ int heed_symtab_new(Dwfl_Module *mod, heed_symtab **out)
 		t->v[t->n++] =
 			(struct sym){addr,	  s.st_size,	     name,
 				     (uint32_t)i, (uint8_t)rank(&s), first <= 1 || i >= first};
+	}
+	/* Only the eligible ones kept: most of a .symtab can be data and locals
+	 * without a section. */
+	v = realloc(t->v, (t->n ? t->n : 1) * sizeof(*t->v));
+	if (v)
+		t->v = v;
+	t->maxend = calloc(t->n ? t->n : 1, sizeof(*t->maxend));
+	t->gmaxend = calloc(t->n ? t->n : 1, sizeof(*t->gmaxend));
+	t->label = calloc(t->n ? t->n : 1, sizeof(*t->label));
+	if (!t->maxend || !t->gmaxend || !t->label) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
 	qsort(t->v, t->n, sizeof(*t->v), by_addr);
 	for (j = 0; j < t->n; j++) {
