@@ -1,7 +1,7 @@
 # profiler/: heed-trace and the modules it is built from, in libheedtrace.a so that
 # heed-profile can link them too.
 TRACE_LIB_SRCS := profiler/lathist.c profiler/procmaps.c \
-	profiler/symbolize.c profiler/symcache.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
+	profiler/symbolize.c profiler/symcache.c profiler/symtab.c profiler/elfinfo.c profiler/target.c profiler/stacks.c \
 	profiler/links.c profiler/usdt.c profiler/func.c profiler/sampler.c profiler/slow.c profiler/watch.c \
 	profiler/unwind.c profiler/select.c profiler/maptrack.c
 TRACE_LIB_OBJS := $(TRACE_LIB_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -54,7 +54,7 @@ $(BUILD)/obj/tests/test_trace.o: CFLAGS += -Iprofiler -Ibpf -I$(BUILD)/bpf -Ifla
 TEST_LIBS_test_symcache := $(TRACE_LIB)
 TEST_LDLIBS_test_symcache := $(TRACE_LDLIBS)
 $(BUILD)/obj/tests/test_symcache.o: CFLAGS += -Iprofiler
-$(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot
+$(BUILD)/tests/test_symcache: | $(BUILD)/tests/progs/hot $(BUILD)/tests/progs/symodd
 # tests/test_maptrack.c: mappings as the kernel tells them; as root (perf events).
 TEST_LIBS_test_maptrack := $(TRACE_LIB)
 TEST_LDLIBS_test_maptrack := $(TRACE_LDLIBS)
@@ -89,3 +89,14 @@ $(BUILD)/bench/symscale: $(BUILD)/obj/profiler/symscale.o $(TRACE_LIB) $(UTIL_LI
 
 BINS += $(BUILD)/bench/symscale
 LINT_SRCS += profiler/symscale.c
+
+# symlookup: the cost of naming many addresses of one big file (a benchmark run by
+# hand, see README.md).
+$(BUILD)/obj/profiler/symlookup.o: CFLAGS += -Iprofiler
+$(BUILD)/bench/symlookup: $(BUILD)/obj/profiler/symlookup.o $(TRACE_LIB) $(UTIL_LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS)
+
+BINS += $(BUILD)/bench/symlookup
+LINT_SRCS += profiler/symlookup.c

@@ -16,6 +16,8 @@
  */
 #include "symcache.h"
 
+#include "symtab.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -78,6 +80,8 @@ struct heed_symfile {
 	char *debug_path;
 	struct load *load;
 	size_t nload;
+	heed_symtab *symtab; /* the module's symbols by address, read at first resolve */
+	int symtab_read;
 	struct table tab; /* by file offset */
 };
 
@@ -152,6 +156,7 @@ static void free_file(heed_symfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	free_table(&f->tab);
+	heed_symtab_free(f->symtab);
 	free(f->load);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
@@ -619,6 +624,7 @@ static int resolve(heed_symfile *f, uint64_t off, struct frames *fr)
 	Dwarf_Addr bias, pc;
 	GElf_Off soff;
 	GElf_Sym sym;
+	uint64_t toff;
 	size_t i;
 	int err;
 
@@ -629,7 +635,15 @@ static int resolve(heed_symfile *f, uint64_t off, struct frames *fr)
 		return 0;
 	/* A module's addresses are its file's virtual addresses plus its bias. */
 	pc = off - l->off + l->vaddr + bias;
-	name = dwfl_module_addrinfo(f->mod, pc, &soff, &sym, NULL, NULL, NULL);
+	if (!f->symtab_read) {
+		err = heed_symtab_new(f->mod, &f->symtab);
+		if (err)
+			return err;
+		f->symtab_read = 1;
+	}
+	/* libdw reads every symbol for each address: the table first. */
+	if (!heed_symtab_lookup(f->symtab, pc, &name, &toff))
+		name = dwfl_module_addrinfo(f->mod, pc, &soff, &sym, NULL, NULL, NULL);
 	if (!name)
 		return 0;
 	err = push(fr, readable(name));

@@ -11,7 +11,8 @@
  * or deleted since is still found there. A mapping whose file cannot be found so is
  * never named from whatever sits at its path now.
  *
- * Per file: its ELF symbols and DWARF (inlined frames) through libdw, separate debug
+ * Per file: its ELF symbols and DWARF (inlined frames) through libdw, the symbols
+ * also sorted by address at the first lookup (symtab.h), separate debug
  * files as libdw finds them (build-id and debuglink under /usr/lib/debug, debuginfod
  * when DEBUGINFOD_URLS is set), and the frames of each file offset asked, resolved once
  * for all processes. A file no process holds any more stays loaded, its file open,
@@ -51,7 +52,8 @@ struct heed_symcache_stats {
 	uint64_t files_missing;	  /* mappings whose file could not be found (see above) */
 	uint64_t files_live;	  /* files held now (the idle ones not counted) */
 	uint64_t files_idle;	  /* files held by no process now, kept loaded */
-	uint64_t frames_resolved; /* file offsets looked up in libdw (once per offset) */
+	uint64_t frames_resolved; /* file offsets resolved (once per offset): symbol by
+				   * a file's sorted table or libdw, DWARF by libdw */
 	uint64_t frames_shared;	  /* file offsets answered from a file's table */
 };
 

@@ -4,8 +4,11 @@
  * Needs root: a replaced file is found through /proc/PID/map_files. Starts Debian's
  * /usr/bin/python3.11 and build/tests/progs/hot (HEED_BUILD, default build). */
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include "elfinfo.h"
 #include "procmaps.h"
 #include "symbolize.h"
+#include "symtab.h"
 
 #define PYTHON "/usr/bin/python3.11"
 #define NPROC  20
@@ -387,4 +391,124 @@ Test(symcache, released_files_stay_loaded_for_the_next_process, .timeout = 60)
 		unlink(p);
 	}
 	rmdir(dir);
+}
+
+struct probe_count {
+	size_t probes, certain;
+};
+
+/* Where the table answers for addr, it must be libdw's own answer. */
+static void compare_at(Dwfl_Module *mod, const heed_symtab *t, const char *path, uint64_t addr,
+		       struct probe_count *pc)
+{
+	const char *want, *got;
+	GElf_Off woff;
+	GElf_Sym sym;
+	uint64_t off;
+
+	pc->probes++;
+	if (!heed_symtab_lookup(t, addr, &got, &off))
+		return;
+	pc->certain++;
+	want = dwfl_module_addrinfo(mod, addr, &woff, &sym, NULL, NULL, NULL);
+	if (!got || !want) {
+		cr_assert_eq(got, want, "%s+0x%llx: table says %s, libdw %s", path,
+			     (unsigned long long)addr, got ? got : "nothing",
+			     want ? want : "nothing");
+		return;
+	}
+	cr_assert_str_eq(got, want, "%s+0x%llx", path, (unsigned long long)addr);
+	cr_assert_eq(off, woff, "%s+0x%llx: %s+0x%llx, libdw +0x%llx", path,
+		     (unsigned long long)addr, got, (unsigned long long)off,
+		     (unsigned long long)woff);
+}
+
+/* Every function's first, middle and last byte and 3000 pseudo-random addresses
+ * in each executable segment of path (every byte of a smaller one), symbol table
+ * against libdw; the table must answer at least min_share of them. */
+static void differential(const char *path, double min_share)
+{
+	static char *debug_path;
+	Dwfl_Callbacks cb = {.find_elf = dwfl_build_id_find_elf,
+			     .find_debuginfo = dwfl_standard_find_debuginfo,
+			     .debuginfo_path = &debug_path};
+	struct probe_count pc = {0};
+	Dwfl *dwfl = dwfl_begin(&cb);
+	Dwfl_Module *mod;
+	heed_symtab *t;
+	GElf_Addr bias;
+	uint64_t seed = 12345;
+	Elf *elf;
+	size_t i, nph;
+	int n, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	cr_assert_geq(fd, 0, "%s: %s", path, strerror(errno));
+	cr_assert_not_null(dwfl);
+	dwfl_report_begin(dwfl);
+	mod = dwfl_report_elf(dwfl, "m", path, fd, 0, true);
+	dwfl_report_end(dwfl, NULL, NULL);
+	cr_assert_not_null(mod, "%s: %s", path, dwfl_errmsg(-1));
+	cr_assert_eq(heed_symtab_new(mod, &t), 0);
+	cr_assert_not_null(t, "%s: no table", path);
+	n = dwfl_module_getsymtab(mod);
+	for (i = 1; i < (size_t)n; i++) {
+		GElf_Sym s;
+		GElf_Addr a;
+		const char *name = dwfl_module_getsym_info(mod, (int)i, &s, &a, NULL, NULL, NULL);
+
+		if (!name || GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF)
+			continue;
+		compare_at(mod, t, path, a, &pc);
+		if (s.st_size) {
+			compare_at(mod, t, path, a + s.st_size / 2, &pc);
+			compare_at(mod, t, path, a + s.st_size - 1, &pc);
+		}
+	}
+	elf = dwfl_module_getelf(mod, &bias);
+	cr_assert_not_null(elf);
+	cr_assert_eq(elf_getphdrnum(elf, &nph), 0);
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		int k;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD ||
+		    !(ph.p_flags & PF_X) || !ph.p_memsz)
+			continue;
+		for (k = 0; k < 3000; k++) {
+			uint64_t at = (uint64_t)k;
+
+			if (ph.p_memsz > 3000) {
+				seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+				at = (seed >> 17) % ph.p_memsz;
+			} else if (at >= ph.p_memsz)
+				break;
+			compare_at(mod, t, path, bias + ph.p_vaddr + at, &pc);
+		}
+	}
+	cr_log_info("%s: %zu symbols, %zu of %zu addresses answered by the table", path,
+		    heed_symtab_count(t), pc.certain, pc.probes);
+	/* A table that answers nothing would pass the comparisons above. */
+	cr_assert_geq((double)pc.certain, min_share * (double)pc.probes,
+		      "%s: table answered %zu of %zu", path, pc.certain, pc.probes);
+	heed_symtab_free(t);
+	dwfl_end(dwfl);
+}
+
+Test(symcache, symbol_table_names_what_libdw_names)
+{
+	const char *b = getenv("HEED_BUILD") ? getenv("HEED_BUILD") : "build";
+	char path[4096];
+
+	differential(PYTHON, 0.99);
+	differential("/lib/x86_64-linux-gnu/libc.so.6", 0.99);
+	differential("/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", 0.99);
+	/* The table leaves sizeless labels to libdw: crt's (deregister_tm_clones,
+	 * frame_dummy ...) are a quarter of a small program's text, a few bytes of a
+	 * big one's. */
+	snprintf(path, sizeof(path), "%s/tests/progs/hot", b);
+	differential(path, 0.75);
+	/* Nested symbols and a global label in a local function: what the table
+	 * does not answer is not counted, what it answers must be right. */
+	snprintf(path, sizeof(path), "%s/tests/progs/symodd", b);
+	differential(path, 0.3);
 }
