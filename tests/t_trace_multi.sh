@@ -31,13 +31,7 @@ start() {
 	shift 2
 	"$bin" --pid-file "$T/$n.pid" --nosync --json "$@" "$T/db-$n" >"$T/$n.out" 2>&1 &
 	pids="$pids $!"
-	i=0
-	until [ -s "$T/$n.pid" ]; do
-		i=$((i + 1))
-		[ $i -le 300 ] || fail "$n: heed-load wrote no pid file: $(cat "$T/$n.out")"
-		sleep 0.1
-	done
-	pid=$(cat "$T/$n.pid")
+	pid_of "$n"
 }
 
 # wait_for PATTERN FILE WHAT: until FILE holds PATTERN (30 s at most; then WHAT failed).
@@ -52,14 +46,6 @@ wait_for() {
 
 # wait_tracing ERRFILE: until heed-trace says it is tracing.
 wait_tracing() { wait_for 'tracing' "$1" "heed-trace did not start"; }
-
-# counts NAME: heed-load NAME's own op counts, as "get put del cursor commit sync".
-counts() {
-	grep '^{' "$T/$1.out" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)["ops"]
-print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "sync")))'
-}
 
 # 1. -p A,B,S --ops --func --usdt: A and B are heed-loads stopped from the moment their env is
 # open (heed-load then sleeps --wait-trace, a margin for the stop) until heed-trace is
@@ -252,13 +238,7 @@ ns_start() {
 	unshare -m sh -c "$setup"' && exec "$3" --pid-file "$1/$2.pid" --wait-trace 4 --nosync \
 		--json -w readrandom -n 7000 "$1/db-$2"' sh "$T" "$n" "$@" >"$T/$n.out" 2>&1 &
 	pids="$pids $!"
-	i=0
-	until [ -s "$T/$n.pid" ]; do
-		i=$((i + 1))
-		[ $i -le 300 ] || fail "$n: heed-load wrote no pid file: $(cat "$T/$n.out")"
-		sleep 0.1
-	done
-	pid=$(cat "$T/$n.pid")
+	pid_of "$n"
 }
 for n in n1 n2; do
 	if [ $n = n1 ]; then

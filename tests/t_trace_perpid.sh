@@ -21,21 +21,7 @@ start() {
 	shift
 	"$L" --pid-file "$T/$n.pid" --nosync --json "$@" "$T/db-$n" >"$T/$n.out" 2>&1 &
 	pids="$pids $!"
-	i=0
-	until [ -s "$T/$n.pid" ]; do
-		i=$((i + 1))
-		[ $i -le 300 ] || fail "$n: heed-load wrote no pid file: $(cat "$T/$n.out")"
-		sleep 0.1
-	done
-	pid=$(cat "$T/$n.pid")
-}
-
-# counts NAME: heed-load NAME's own op counts, as "get put del cursor commit sync".
-counts() {
-	grep '^{' "$T/$1.out" | python3 -c '
-import json, sys
-d = json.load(sys.stdin)["ops"]
-print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "sync")))'
+	pid_of "$n"
 }
 
 start a -w readrandom -n 30000 --wait-trace 4

@@ -66,3 +66,24 @@ assert_detached() {
 json() {
 	python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
+
+# pid_of NAME: waits (30 s at most) for the pid file $T/NAME.pid of a heed-load
+# started with --pid-file (its output in $T/NAME.out) and sets pid from it.
+pid_of() {
+	i=0
+	until [ -s "$T/$1.pid" ]; do
+		i=$((i + 1))
+		[ $i -le 300 ] || fail "$1: heed-load wrote no pid file: $(cat "$T/$1.out")"
+		sleep 0.1
+	done
+	# shellcheck disable=SC2034 # read by the tests that source this file
+	pid=$(cat "$T/$1.pid")
+}
+
+# counts NAME: heed-load NAME's own op counts, as "get put del cursor commit sync".
+counts() {
+	grep '^{' "$T/$1.out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["ops"]
+print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "sync")))'
+}
