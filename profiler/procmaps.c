@@ -107,7 +107,8 @@ cleanup:
 	return err;
 }
 
-int heed_maps_read(pid_t pid, struct heed_maps *m)
+/* One read of /proc/pid/maps into *m; -EAGAIN when it reads empty. */
+static int maps_read_once(pid_t pid, struct heed_maps *m)
 {
 	char path[64], *buf = NULL, *nb;
 	size_t len = 0, cap = 0;
@@ -139,14 +140,28 @@ int heed_maps_read(pid_t pid, struct heed_maps *m)
 			break;
 		len += r;
 	}
-	/* An exited process (zombie) has an empty maps file. */
-	err = len ? heed_maps_parse(buf, len, m) : -ESRCH;
+	err = len ? heed_maps_parse(buf, len, m) : -EAGAIN;
 	if (!err)
 		m->pid = pid;
 cleanup:
 	free(buf);
 	close(fd);
 	return err;
+}
+
+int heed_maps_read(pid_t pid, struct heed_maps *m)
+{
+	int err, i;
+
+	/* The file holds the memory the process had when it was opened: opened just
+	 * before an exec, it reads empty once the old memory is gone, as an exited
+	 * process's (a zombie's) does. A second open sees the new program's. */
+	for (i = 0; i < 3; i++) {
+		err = maps_read_once(pid, m);
+		if (err != -EAGAIN)
+			return err;
+	}
+	return -ESRCH;
 }
 
 int heed_maps_copy(const struct heed_maps *src, struct heed_maps *dst)
