@@ -35,12 +35,7 @@ cp "$SB" "$T/tiny"
 "$TRACE" --cgroup "$CG" --per-pid -F 999 -d 120 --folded "$T/out.folded" --json "$T/out.json" \
 	>"$T/out" 2>"$T/err" &
 tp=$!
-i=0
-until grep -q tracing "$T/err"; do
-	i=$((i + 1))
-	[ $i -le 300 ] || { cat "$T/err"; fail "heed-trace did not start"; }
-	sleep 0.1
-done
+wait_tracing "$T/err"
 # The loop enters the cgroup first: every process it starts is born inside.
 sh -c 'echo $$ >"$1/cgroup.procs" || exit 1
 	for i in $(seq 120); do "$2" burn 40 || exit 1; done

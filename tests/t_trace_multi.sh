@@ -34,19 +34,6 @@ start() {
 	pid_of "$n"
 }
 
-# wait_for PATTERN FILE WHAT: until FILE holds PATTERN (30 s at most; then WHAT failed).
-wait_for() {
-	i=0
-	until grep -q "$1" "$2"; do
-		i=$((i + 1))
-		[ $i -le 300 ] || { cat "$2"; fail "$3"; }
-		sleep 0.1
-	done
-}
-
-# wait_tracing ERRFILE: until heed-trace says it is tracing.
-wait_tracing() { wait_for 'tracing' "$1" "heed-trace did not start"; }
-
 # 1. -p A,B,S --ops --func --usdt: A and B are heed-loads stopped from the moment their env is
 # open (heed-load then sleeps --wait-trace, a margin for the stop) until heed-trace is
 # attached, so all their operations are traced; C runs the same binary unselected at

@@ -33,12 +33,7 @@ kill -STOP "$B"
 "$TRACE" -p "$A,$B" --per-pid --ops --func heed_get --func heed_txn_commit \
 	--usdt 'heed:txn__commit*' --json "$T/p.json" >"$T/p.out" 2>"$T/p.err" &
 tr=$!
-i=0
-until grep -qs tracing "$T/p.err"; do
-	i=$((i + 1))
-	[ $i -le 300 ] && kill -0 "$tr" 2>/dev/null || { cat "$T/p.err"; fail "heed-trace did not start"; }
-	sleep 0.1
-done
+wait_tracing "$T/p.err"
 kill -CONT "$A" "$B"
 # C: the same binary, not selected: it must not get a histogram of its own.
 start c -w readrandom -n 5000
@@ -110,12 +105,7 @@ D=$pid
 kill -STOP "$D"
 "$TRACE" -p "$D" --ops --func heed_get --json "$T/d.json" >"$T/d.tout" 2>"$T/d.err" &
 tr=$!
-i=0
-until grep -qs tracing "$T/d.err"; do
-	i=$((i + 1))
-	[ $i -le 300 ] && kill -0 "$tr" 2>/dev/null || { cat "$T/d.err"; fail "heed-trace did not start"; }
-	sleep 0.1
-done
+wait_tracing "$T/d.err"
 kill -CONT "$D"
 wait "$D" || fail "heed-load D failed: $(cat "$T/d.out")"
 wait "$tr" || { cat "$T/d.err"; fail "heed-trace -p D exited non-zero"; }

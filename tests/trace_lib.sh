@@ -87,3 +87,17 @@ import json, sys
 d = json.load(sys.stdin)["ops"]
 print(" ".join(str(d[k]) for k in ("get", "put", "del", "cursor", "commit", "sync")))'
 }
+
+# wait_for PATTERN FILE WHAT: until FILE holds PATTERN (30 s at most; then WHAT failed).
+# -s: the file may not exist yet (a background job's redirection races the first look).
+wait_for() {
+	i=0
+	until grep -qs "$1" "$2"; do
+		i=$((i + 1))
+		[ $i -le 300 ] || { cat "$2"; fail "$3"; }
+		sleep 0.1
+	done
+}
+
+# wait_tracing ERRFILE: until heed-trace says it is tracing.
+wait_tracing() { wait_for 'tracing' "$1" "heed-trace did not start"; }
