@@ -2,9 +2,9 @@
  * env.c - environment handle: configuration, open (file checks, the map),
  * close, stat and info, heed_env_sync.
  *
- * The data file is mapped read-only and shared (see txn.c for why writes
- * go through pwrite); the map reserves mapsize bytes of address space and
- * the file grows inside it.
+ * The data file is mapped read-only and shared (see txn.c for why a txn
+ * builds its pages apart, and wmap.c for the writer's writable map); the map
+ * reserves mapsize bytes of address space and the file grows inside it.
  */
 #include "internal.h"
 #include "probes.h"
@@ -19,7 +19,7 @@
 
 #define DEFAULT_MAPSIZE	   (1ULL << 30)
 #define DEFAULT_MAXREADERS 126u
-#define ENV_FLAGS	   (HEED_NOSUBDIR | HEED_NOSYNC | HEED_RDONLY | HEED_NOMETASYNC)
+#define ENV_FLAGS	   (HEED_NOSUBDIR | HEED_NOSYNC | HEED_RDONLY | HEED_NOMETASYNC | HEED_PWRITE)
 
 HEED_API int heed_env_create(heed_env **ret)
 {
@@ -79,6 +79,7 @@ HEED_API int heed_env_set_mapsize(heed_env *env, size_t bytes)
 		goto out;
 	}
 	munmap(env->map, env->mapsize);
+	wmap_drop(env);
 	env->map = nm;
 	env->mapsize = bytes;
 	rc = 0;
@@ -203,6 +204,7 @@ static void env_teardown(heed_env *env)
 	unsigned int i;
 
 	lock_close(env);
+	wmap_drop(env);
 	if (env->map)
 		munmap(env->map, env->mapsize);
 	env->map = NULL;

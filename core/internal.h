@@ -83,6 +83,12 @@ struct heed_env {
 	size_t mapsize;
 	_Atomic size_t filesize; /* readers check it, the writer grows it */
 	unsigned char *map;
+	/* wmap.c: the writer's writable map, its size, the bytes of the file
+	 * known to own their blocks, and whether it is used. */
+	unsigned char *wmap;
+	size_t wmapsize;
+	size_t wmap_resv;
+	int wmap_state;
 	struct lock_hdr *lock;
 	size_t locksize;
 	struct reader_slot *slots;
@@ -257,6 +263,16 @@ void meta_build(struct meta *m, const heed_env *env, uint64_t pgno);
 /* The data file holds the pages below next_pgno (refreshes env->filesize):
  * 0, HEED_MAP_FULL past the map, HEED_CORRUPTED when the file is short. */
 int env_refresh_size(heed_env *env, uint64_t next_pgno);
+
+/* wmap.c */
+enum { WMAP_UNTRIED, WMAP_ON, WMAP_OFF };
+/* 1 when a commit may copy its pages below byte need into env->wmap (the
+ * map is open and every byte of the file below need owns its blocks); 0 when
+ * it must write them with pwrite. Writer only. */
+int wmap_ready(heed_env *env, uint64_t need);
+/* Unmap the writable map (close, a new map size); the next commit maps it
+ * again unless it was turned off. */
+void wmap_drop(heed_env *env);
 
 /* vec.c */
 int pgvec_grow(struct pgvec *v); /* double the capacity: 0 or ENOMEM */

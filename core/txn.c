@@ -22,11 +22,12 @@
  *          failed child's commit fails the parent too. Nothing reaches the
  *          file before the outermost txn commits.
  *
- * Writes go through pwrite of malloc'd dirty pages rather than a writable
- * map: a stray pointer or a crash in the middle of a txn can never scribble
- * on committed pages, the map stays read-only (PROT_READ), and the pages a
- * txn touches cost nothing until commit, which writes them sorted and
- * coalesced.
+ * A txn builds its pages in malloc'd dirty buffers rather than in a
+ * writable map: a stray pointer or a crash in the middle of a txn can never
+ * scribble on committed pages, the map readers see stays read-only
+ * (PROT_READ), and the pages a txn touches cost nothing until commit, which
+ * writes them in pgno order, into the writer's own writable map where the
+ * file allows it (wmap.c), else with pwrite, coalesced.
  *
  * Commit ordering (what makes a commit atomic and durable):
  *   1. Dirty named-db records go into the main db; the freelist (pages freed
@@ -471,8 +472,9 @@ static int grow_file(heed_env *env, uint64_t next_pgno)
 	return 0;
 }
 
-/* Write every dirty page, in pgno order so runs of consecutive pages go
- * out in one pwritev. */
+/* Write every dirty page, in pgno order: copied into the writable map
+ * (wmap.c), or with pwrite, where runs of consecutive pages go out in one
+ * pwritev. */
 static int write_dirty(heed_txn *txn)
 {
 	heed_env *env = txn->env;
@@ -492,6 +494,18 @@ static int write_dirty(heed_txn *txn)
 			pg[n++] = t->keys[i];
 	pgno_sort(pg, n);
 	rc = grow_file(env, txn->next_pgno);
+	if (!rc && wmap_ready(env, txn->next_pgno * env->psize)) {
+		for (i = 0; i < n; i++) {
+			void *p = dirty_find(t, pg[i]);
+			struct page_hdr *h = page_hdr(p);
+			size_t np = (h->flags & P_OVERFLOW) ? h->lower : 1;
+
+			h->flags &= (uint16_t)~P_DIRTY;
+			memcpy(env->wmap + pg[i] * env->psize, p, np * env->psize);
+		}
+		free(pg);
+		return 0;
+	}
 	for (i = 0; i < n && !rc;) {
 		int k = 0;
 		uint64_t end = pg[i];

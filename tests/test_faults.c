@@ -18,6 +18,7 @@
  */
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 
 #include "common.h"
 #include "faults/fault.h"
@@ -58,7 +59,8 @@ static void model_copy(struct model *dst, const struct model *src)
 }
 
 static char tmpdir[256];
-static long panics; /* faults after which the env refused writes */
+static long panics;	       /* faults after which the env refused writes */
+static unsigned int env_flags; /* of every env a test opens */
 
 static void setup(void)
 {
@@ -77,7 +79,7 @@ static void teardown(void)
 static heed_env *env_open_at(const char *dir, int *rcp)
 {
 	heed_env *env;
-	int rc = env_open_dir(&env, dir, 0, 0, 0, 0);
+	int rc = env_open_dir(&env, dir, env_flags, 0, 0, 0);
 	if (rcp)
 		*rcp = rc;
 	else
@@ -463,16 +465,28 @@ Test(faults, growth_enospc)
 	model_free(&m);
 }
 
-/* A real small file system: a 2 MiB tmpfs in a private mount namespace, so
- * that it goes away with this process however the test ends. */
-Test(faults, tmpfs_full)
+/* A real tmpfs of the given size (mount's "size=") on tmpdir, in a private
+ * mount namespace, so that it goes away with this process however the test
+ * ends. */
+static void mount_tmpfs(const char *size)
 {
-	cr_assert_eq(geteuid(), 0, "tmpfs_full mounts a 2 MiB tmpfs and needs root: run as root");
+	char opt[32];
+
+	snprintf(opt, sizeof(opt), "size=%s", size);
+	cr_assert_eq(geteuid(), 0, "this test mounts a tmpfs and needs root: run as root");
 	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare(CLONE_NEWNS): %s", strerror(errno));
 	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0,
 		     "make mounts private: %s", strerror(errno));
-	cr_assert_eq(mount("tmpfs", tmpdir, "tmpfs", 0, "size=2m"), 0, "mount tmpfs on %s: %s",
-		     tmpdir, strerror(errno));
+	cr_assert_eq(mount("tmpfs", tmpdir, "tmpfs", 0, opt), 0, "mount tmpfs on %s: %s", tmpdir,
+		     strerror(errno));
+}
+
+/* A real small file system: a 2 MiB tmpfs. Commits there go through the
+ * writable map (core/wmap.c), whose pages are reserved with fallocate before
+ * a store could fault: the disk full is an error, never a SIGBUS. */
+Test(faults, tmpfs_full)
+{
+	mount_tmpfs("2m");
 	struct model m;
 	memset(&m, 0, sizeof(m));
 	heed_env *env = env_open_at(tmpdir, NULL);
@@ -490,4 +504,119 @@ Test(faults, tmpfs_full)
 	HEED_CHECK_CLEAN(tmpdir);
 	model_free(&m);
 	cr_assert_eq(umount2(tmpdir, MNT_DETACH), 0, "umount %s: %s", tmpdir, strerror(errno));
+}
+
+/* Where commits go through the writable map (tmpfs; ext4 with HEED_NOSYNC),
+ * every fault of a commit's calls (the map's mmap, the fallocate that
+ * reserves its pages, the meta's pwrite, a sync) keeps the contract. */
+Test(faults, map_commit_eio)
+{
+	mount_tmpfs("256m");
+	every_call_index(0, EIO);
+}
+
+Test(faults, map_commit_enospc)
+{
+	mount_tmpfs("256m");
+	every_call_index(0, ENOSPC);
+}
+
+Test(faults, map_nosync_commit_enospc)
+{
+	env_flags = HEED_NOSYNC;
+	every_call_index(0, ENOSPC);
+}
+
+/* Write calls (write, pwrite, pwritev) of one commit that dirties dozens of
+ * pages, in an env opened with flags. */
+static long commit_writes(unsigned int flags)
+{
+	struct model m, next;
+	heed_env *env;
+	long n;
+
+	env_flags = flags;
+	env = prepare(&m);
+	model_copy(&next, &m);
+	fault_arm(FAULT_WRITE, -1, 0);
+	for (int s = 0; s < 8; s++)
+		cr_assert_eq(step(env, &next), 0);
+	n = fault_disarm();
+	model_free(&m);
+	heed_env_close(env);
+	env = env_open_at(tmpdir, NULL);
+	verify(env, &next, "after the commits, reopened");
+	heed_env_close(env);
+	HEED_CHECK_CLEAN(tmpdir);
+	model_free(&next);
+	/* The next call starts from an empty environment. */
+	for (int f = 0; f < 2; f++) {
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/%s", tmpdir, f ? "lock.heed" : "data.heed");
+		cr_assert_eq(unlink(path), 0, "unlink %s: %s", path, strerror(errno));
+	}
+	return n;
+}
+
+/* Whether tmpdir is on a file system whose commits may go through the map. */
+static int map_fs(int nosync)
+{
+	struct statfs fs;
+
+	cr_assert_eq(statfs(tmpdir, &fs), 0, "statfs %s: %s", tmpdir, strerror(errno));
+	return fs.f_type == 0x01021994 || (nosync && fs.f_type == 0xEF53);
+}
+
+/* The map is used where it may be and only there: through it, a commit
+ * makes one write call (its meta page); with pwrite, one per run of pages. */
+Test(faults, map_commits_write_only_the_meta)
+{
+	long synced = commit_writes(0), nosync = commit_writes(HEED_NOSYNC),
+	     forced = commit_writes(HEED_NOSYNC | HEED_PWRITE);
+
+	cr_log_info("write calls of 8 commits in %s: synced %ld, HEED_NOSYNC %ld, "
+		    "HEED_NOSYNC | HEED_PWRITE %ld",
+		    tmpdir, synced, nosync, forced);
+	cr_assert_gt(forced, 16, "HEED_PWRITE: %ld write calls in 8 commits", forced);
+	if (map_fs(1))
+		cr_assert_eq(nosync, 8,
+			     "HEED_NOSYNC in %s: %ld write calls in 8 commits, not 8 meta pages",
+			     tmpdir, nosync);
+	else
+		cr_assert_gt(nosync, 16,
+			     "HEED_NOSYNC in %s (neither ext4 nor tmpfs): %ld write calls", tmpdir,
+			     nosync);
+	if (map_fs(0))
+		cr_assert_eq(synced, 8, "tmpfs: %ld write calls in 8 commits", synced);
+	else
+		cr_assert_gt(synced, 16, "synced commits in %s: %ld write calls in 8 commits",
+			     tmpdir, synced);
+}
+
+Test(faults, map_commits_on_tmpfs)
+{
+	mount_tmpfs("256m");
+	long synced = commit_writes(0);
+
+	cr_assert_eq(synced, 8, "tmpfs: %ld write calls in 8 commits, not 8 meta pages", synced);
+
+	/* A new map size drops the writable map; the next commit maps it again. */
+	struct model m, next;
+	heed_env *env = prepare(&m);
+	heed_envinfo info;
+	cr_assert_eq(heed_env_info(env, &info), 0);
+	cr_assert_eq(heed_env_set_mapsize(env, info.mapsize * 2), 0);
+	model_copy(&next, &m);
+	fault_arm(FAULT_WRITE, -1, 0);
+	for (int s = 0; s < 4; s++)
+		cr_assert_eq(step(env, &next), 0);
+	cr_assert_eq(fault_disarm(), 4, "after a new map size the commits went through pwrite");
+	heed_env_close(env);
+	env = env_open_at(tmpdir, NULL);
+	verify(env, &next, "after a new map size, reopened");
+	heed_env_close(env);
+	HEED_CHECK_CLEAN(tmpdir);
+	model_free(&m);
+	model_free(&next);
 }

@@ -27,6 +27,8 @@
  *     open (after a reboot, their pids may be alive again) are dropped by
  *     the next open; a lock file of the old layout is rewritten then, and
  *     refused while another env uses the file.
+ * consistent_snapshots and writer_processes run again with HEED_NOSYNC, where
+ * commits go through each writer's writable map (core/wmap.c).
  * heed-check runs on the environment at the end of each.
  *
  * Children report through their exit status and stderr only; they never call
@@ -66,11 +68,16 @@ static void die_with_parent(pid_t parent)
 		_exit(1);
 }
 
+/* Of every env the processes open: HEED_NOSYNC sends their commits through
+ * each writer's writable map on ext4 (core/wmap.c), beside other processes'
+ * read-only maps and pwrites. */
+static unsigned int open_flags;
+
 /* Opens the shared env; in a child a failure ends the child. */
 static heed_env *open_shared(int in_child)
 {
 	heed_env *env;
-	int rc = env_open_dir(&env, tmpdir, 0, 0, 256 << 20, 0);
+	int rc = env_open_dir(&env, tmpdir, open_flags, 0, 256 << 20, 0);
 	if (rc != 0) {
 		fprintf(stderr, "pid %d: open %s: %s\n", (int)getpid(), tmpdir, heed_strerror(rc));
 		if (in_child)
@@ -191,7 +198,7 @@ static void expect_exit0(pid_t pid, const char *who)
 
 TestSuite(multiproc, .init = setup, .fini = teardown, .timeout = 120);
 
-Test(multiproc, consistent_snapshots)
+static void consistent_snapshots(void)
 {
 	heed_env *env = open_shared(0);
 	cr_assert_eq(genset_write(env, seed, 1), 0);
@@ -246,6 +253,17 @@ Test(multiproc, consistent_snapshots)
 	heed_txn_abort(txn);
 	heed_env_close(env);
 	HEED_CHECK_CLEAN(tmpdir);
+}
+
+Test(multiproc, consistent_snapshots)
+{
+	consistent_snapshots();
+}
+
+Test(multiproc, consistent_snapshots_nosync)
+{
+	open_flags = HEED_NOSYNC;
+	consistent_snapshots();
 }
 
 /* Overwrites the same keys: with no reader pinning old pages, the file
@@ -420,7 +438,7 @@ fail:
 	return rc ? rc : HEED_CORRUPTED;
 }
 
-Test(multiproc, writer_processes)
+static void writer_processes(void)
 {
 	pid_t pids[2], parent = getpid();
 	for (int p = 0; p < 2; p++) {
@@ -456,6 +474,17 @@ Test(multiproc, writer_processes)
 	heed_txn_abort(txn);
 	heed_env_close(env);
 	HEED_CHECK_CLEAN(tmpdir);
+}
+
+Test(multiproc, writer_processes)
+{
+	writer_processes();
+}
+
+Test(multiproc, writer_processes_nosync)
+{
+	open_flags = HEED_NOSYNC;
+	writer_processes();
 }
 
 /* The pid of a process that has exited and been reaped. */
