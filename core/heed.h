@@ -83,9 +83,10 @@ typedef struct heed_val {
  * commit (the next commit's sync makes it durable), never the database. */
 #define HEED_NOMETASYNC 0x40000
 /* Commits write their pages with pwrite, never through a writable map of the
- * file (which heed uses where commits do not sync their data: on tmpfs, and
- * with HEED_NOSYNC on ext2/3/4; a store instead of a system call per page.
- * Readers' pointers stay in the read-only map either way). */
+ * file (which heed uses for the reused pages of random updates where commits
+ * do not sync their data: on tmpfs, and with HEED_NOSYNC on ext2/3/4; a store
+ * instead of a system call per page. Readers' pointers stay in the read-only
+ * map either way). */
 #define HEED_PWRITE 0x8000000
 
 /* Database flags (heed_dbi_open), LMDB's values. A named db keeps the

@@ -84,7 +84,7 @@ struct heed_env {
 	_Atomic size_t filesize; /* readers check it, the writer grows it */
 	unsigned char *map;
 	/* wmap.c: the writer's writable map, its size, the bytes of the file
-	 * known to own their blocks, and whether it is used. */
+	 * known to own their blocks, and whether the map is used. */
 	unsigned char *wmap;
 	size_t wmapsize;
 	size_t wmap_resv;
@@ -143,6 +143,7 @@ struct heed_txn {
 	int state;
 	uint64_t txnid;	    /* snapshot (read) or id to commit (write) */
 	uint64_t next_pgno; /* pages below are allocated */
+	uint64_t old_pgno;  /* the snapshot's next_pgno: pages below were written */
 	struct reader_slot *slot;
 	int slot_cached; /* slot is the thread's own: keep it at txn end */
 	uint64_t mod;	 /* bumped by every change: cursors re-seek */

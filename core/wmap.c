@@ -5,9 +5,11 @@
  * system call, one page-cache lookup and one copy per page, which on a
  * virtual machine whose system calls trap to the hypervisor was most of a
  * random write's time (bench/README.md, "Commits through a writable map").
- * Where this file can take it, the commit copies its pages into a second,
- * writable shared map of the file instead: no system call, and a lookup
- * only the first time this process touches a page.
+ * Where this file can take it, a commit that mostly reuses pages (txn.c,
+ * write_dirty: random updates) copies them into a second, writable shared
+ * map of the file instead: no system call, and a fault only the first time
+ * this process stores to a page. Pages new to the file still go with pwrite,
+ * in runs.
  *
  * What stays as it was: a txn still builds its pages in private buffers
  * (txn.c says why), readers and cursors still get pointers into the
@@ -28,9 +30,10 @@
  *     page, and a full disk would then kill the process;
  *   - a page of the file that is not known to own its blocks: before a
  *     commit's pages are copied, every byte of the file below them has been
- *     reserved with fallocate (once for the file, then per growth). A
- *     reservation that fails (a full disk) sends that commit through pwrite,
- *     which reports ENOSPC as before;
+ *     reserved with fallocate (each such byte once). Pages an earlier commit
+ *     wrote own theirs already, unless a sparse copy of the file dropped a
+ *     block of zeros. A reservation that fails (a full disk) sends that
+ *     commit through pwrite, which reports ENOSPC as before;
  *   - HEED_PWRITE, and whenever the map or the file system refuses (an
  *     address space too small for a second map, fallocate unsupported).
  */
@@ -81,13 +84,13 @@ int wmap_ready(heed_env *env, uint64_t need)
 	if (need > env->wmapsize || need > size)
 		return 0;
 	if (env->wmap_resv < need) {
-		if (fallocate(env->fd, 0, (off_t)env->wmap_resv, (off_t)(size - env->wmap_resv)) <
+		if (fallocate(env->fd, 0, (off_t)env->wmap_resv, (off_t)(need - env->wmap_resv)) <
 		    0) {
 			if (errno == EOPNOTSUPP || errno == ENOSYS)
 				return wmap_off(env);
 			return 0;
 		}
-		env->wmap_resv = size;
+		env->wmap_resv = need;
 	}
 	return 1;
 }
