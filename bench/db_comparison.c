@@ -44,12 +44,13 @@
 #define BATCH	     1000
 #define FILL_SAMPLES 40
 #define READERS	     2
-#define NENGINES     5
+#define NENGINES     7
 #define DUP_VALS     1000 /* values per key in the dup* workloads */
 #define DUP_VLEN     8
 
 static const struct kv_engine *const engines[NENGINES] = {
-	&kv_heed, &kv_lmdb, &kv_sqlite, &kv_leveldb, &kv_rocksdb,
+	&kv_heed,   &kv_heed_pwrite, &kv_lmdb,	  &kv_lmdb_writemap,
+	&kv_sqlite, &kv_leveldb,     &kv_rocksdb,
 };
 
 enum workload {

@@ -57,7 +57,8 @@ struct kv_engine {
 			 uint64_t *n, uint64_t *bytes);
 };
 
-extern const struct kv_engine kv_heed, kv_lmdb, kv_sqlite, kv_leveldb, kv_rocksdb;
+extern const struct kv_engine kv_heed, kv_heed_pwrite, kv_lmdb, kv_lmdb_writemap, kv_sqlite,
+	kv_leveldb, kv_rocksdb;
 
 /* Bytes the files under dir occupy on their file system (allocated blocks). */
 uint64_t kv_dir_bytes(const char *dir);

@@ -26,8 +26,8 @@ static int fail(struct kv *kv, const char *call, int rc)
 }
 
 /* A store in dir; dupsort: its data in a named DUPSORT db. */
-static int open_store(const char *dir, int durable, int dupsort, struct kv **out, char *err,
-		      size_t errlen)
+static int open_store(const char *dir, int durable, int dupsort, unsigned int flags,
+		      struct kv **out, char *err, size_t errlen)
 {
 	struct kv *kv = calloc(1, sizeof(*kv));
 	heed_txn *txn;
@@ -44,7 +44,7 @@ static int open_store(const char *dir, int durable, int dupsort, struct kv **out
 	if (!rc && dupsort)
 		rc = heed_env_set_maxdbs(kv->env, 1);
 	if (!rc)
-		rc = heed_env_open(kv->env, dir, (durable ? 0 : HEED_NOSYNC), 0644);
+		rc = heed_env_open(kv->env, dir, (durable ? 0 : HEED_NOSYNC) | flags, 0644);
 	if (!rc)
 		rc = heed_txn_begin(kv->env, NULL, 0, &txn);
 	if (!rc) {
@@ -67,12 +67,19 @@ static int open_store(const char *dir, int durable, int dupsort, struct kv **out
 
 static int hd_open(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
 {
-	return open_store(dir, durable, 0, out, err, errlen);
+	return open_store(dir, durable, 0, 0, out, err, errlen);
+}
+
+/* heed with HEED_PWRITE: its commits write every page with pwrite, as before
+ * core/wmap.c, so the table shows what the writable map buys. */
+static int hd_open_pwrite(const char *dir, int durable, struct kv **out, char *err, size_t errlen)
+{
+	return open_store(dir, durable, 0, HEED_PWRITE, out, err, errlen);
 }
 
 static int hd_open_dups(const char *dir, struct kv **out, char *err, size_t errlen)
 {
-	return open_store(dir, 0, 1, out, err, errlen);
+	return open_store(dir, 0, 1, 0, out, err, errlen);
 }
 
 static void hd_close(struct kv *kv)
@@ -236,4 +243,20 @@ const struct kv_engine kv_heed = {
 	.open_dups = hd_open_dups,
 	.get_both = hd_get_both,
 	.scan_dups = hd_scan_dups,
+};
+
+const struct kv_engine kv_heed_pwrite = {
+	.name = "heed-pwrite",
+	.open = hd_open_pwrite,
+	.close = hd_close,
+	.begin = hd_begin,
+	.put = hd_put,
+	.del = hd_del,
+	.commit = hd_commit,
+	.reader_open = hd_reader_open,
+	.refresh = hd_refresh,
+	.get = hd_get,
+	.scan = hd_scan,
+	.reader_close = hd_reader_close,
+	.error = hd_error,
 };
