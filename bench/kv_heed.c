@@ -226,20 +226,16 @@ static const char *hd_error(struct kv *kv)
 	return kv->msg;
 }
 
+/* The calls both of this file's engines share. */
+#define HD_CALLS                                                                                   \
+	.close = hd_close, .begin = hd_begin, .put = hd_put, .del = hd_del, .commit = hd_commit,   \
+	.reader_open = hd_reader_open, .refresh = hd_refresh, .get = hd_get, .scan = hd_scan,      \
+	.reader_close = hd_reader_close, .error = hd_error
+
 const struct kv_engine kv_heed = {
 	.name = "heed",
 	.open = hd_open,
-	.close = hd_close,
-	.begin = hd_begin,
-	.put = hd_put,
-	.del = hd_del,
-	.commit = hd_commit,
-	.reader_open = hd_reader_open,
-	.refresh = hd_refresh,
-	.get = hd_get,
-	.scan = hd_scan,
-	.reader_close = hd_reader_close,
-	.error = hd_error,
+	HD_CALLS,
 	.open_dups = hd_open_dups,
 	.get_both = hd_get_both,
 	.scan_dups = hd_scan_dups,
@@ -248,15 +244,5 @@ const struct kv_engine kv_heed = {
 const struct kv_engine kv_heed_pwrite = {
 	.name = "heed-pwrite",
 	.open = hd_open_pwrite,
-	.close = hd_close,
-	.begin = hd_begin,
-	.put = hd_put,
-	.del = hd_del,
-	.commit = hd_commit,
-	.reader_open = hd_reader_open,
-	.refresh = hd_refresh,
-	.get = hd_get,
-	.scan = hd_scan,
-	.reader_close = hd_reader_close,
-	.error = hd_error,
+	HD_CALLS,
 };

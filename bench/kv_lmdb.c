@@ -225,20 +225,16 @@ static const char *lm_error(struct kv *kv)
 	return kv->msg;
 }
 
+/* The calls both of this file's engines share. */
+#define LM_CALLS                                                                                   \
+	.close = lm_close, .begin = lm_begin, .put = lm_put, .del = lm_del, .commit = lm_commit,   \
+	.reader_open = lm_reader_open, .refresh = lm_refresh, .get = lm_get, .scan = lm_scan,      \
+	.reader_close = lm_reader_close, .error = lm_error
+
 const struct kv_engine kv_lmdb = {
 	.name = "lmdb",
 	.open = lm_open,
-	.close = lm_close,
-	.begin = lm_begin,
-	.put = lm_put,
-	.del = lm_del,
-	.commit = lm_commit,
-	.reader_open = lm_reader_open,
-	.refresh = lm_refresh,
-	.get = lm_get,
-	.scan = lm_scan,
-	.reader_close = lm_reader_close,
-	.error = lm_error,
+	LM_CALLS,
 	.open_dups = lm_open_dups,
 	.get_both = lm_get_both,
 	.scan_dups = lm_scan_dups,
@@ -247,15 +243,5 @@ const struct kv_engine kv_lmdb = {
 const struct kv_engine kv_lmdb_writemap = {
 	.name = "lmdb-writemap",
 	.open = lm_open_writemap,
-	.close = lm_close,
-	.begin = lm_begin,
-	.put = lm_put,
-	.del = lm_del,
-	.commit = lm_commit,
-	.reader_open = lm_reader_open,
-	.refresh = lm_refresh,
-	.get = lm_get,
-	.scan = lm_scan,
-	.reader_close = lm_reader_close,
-	.error = lm_error,
+	LM_CALLS,
 };
