@@ -20,7 +20,7 @@ command -v nm >/dev/null || fail "nm is not installed (binutils)"
 # probes_sem is the object dtrace -G generates: the probes' semaphores.
 layers='
 0 probes_sem error
-1 search meta lock opbatch
+1 search meta lock opbatch wmap
 2 vec dirty
 3 freelist
 4 btree
