@@ -48,19 +48,26 @@ tp=
 assert_detached "--cgroup with short-lived processes"
 grep '^==' "$T/out"
 
-# share NAME PATTERN: "matching total" of the samples under NAME-PID roots.
+# A process's start and end, whole stacks that are not under main: the dynamic
+# loader before main, execve and exit_group in the kernel. In a run of 4 ms
+# processes they were 7% of the samples (4801 of 5181 under main;short_burn).
+OUTSIDE_MAIN='^[^ ]*;_start;_dl_start;|;__x64_sys_execve_\[k\];|;__x64_sys_exit_group_\[k\];'
+# share NAME PATTERN: "matching total" of the samples under NAME-PID roots, those of
+# a process's start and end left out.
 share() {
-	awk -F';' -v root="^$1-[0-9]+\$" -v pat="$2" '$1 ~ root {
-		n = $NF; sub(/.* /, "", n); t += n; if ($0 ~ pat) g += n }
+	awk -F';' -v root="^$1-[0-9]+\$" -v pat="$2" -v out="$OUTSIDE_MAIN" '$1 ~ root {
+		n = $NF; sub(/.* /, "", n); if ($0 !~ pat && $0 ~ out) next
+		t += n; if ($0 ~ pat) g += n }
 		END { printf "%d %d\n", g, t }' "$T/out.folded"
 }
-# check ROOT PATTERN WHAT MIN: at least MIN samples under ROOT, 95% of them match.
+# check ROOT PATTERN WHAT MIN: at least MIN samples under ROOT, 95% of them match
+# (samples of a process's start and end left out).
 check() {
 	read -r good total <<<"$(share "$1" "$2")"
 	[ "$total" -ge "$4" ] || fail "$3: $total samples under $1, expected at least $4"
 	[ $((good * 100)) -ge $((total * 95)) ] ||
 		fail "$3: $good of $total samples under $1 have $2: $(grep "^$1-" "$T/out.folded" |
-			grep -v -- "$2" | sort -t' ' -k2 -nr | head -5)"
+			grep -v -- "$2" | grep -E -v -- "$OUTSIDE_MAIN" | sort -t' ' -k2 -nr | head -5)"
 	echo "ok: $3: $good of $total samples under $1 have $2"
 }
 check shortburn ';main;short_burn' "processes that exit" 500
