@@ -71,7 +71,22 @@ check() {
 	echo "ok: $3: $good of $total samples under $1 have $2"
 }
 check shortburn ';main;short_burn' "processes that exit" 500
-check execer ';main;before_exec' "a program before its exec" 50
+# Before the exec, per process (12 of them, 30 ms each): one fresh-clone CI run had
+# one execer whose 34 samples were all unknown addresses, the other eleven whole
+# (331 of 365 in all; not seen in four runs here since). Before maptrack every
+# execer's were unknown. All but one must have 80% of their samples named (of
+# some 33 each); the odd one is printed with the tracker's counts.
+read -r named procs odd <<<"$(awk -F';' -v out="$OUTSIDE_MAIN" '$1 ~ /^execer-[0-9]+$/ {
+	n = $NF; sub(/.* /, "", n); if ($0 !~ /;main;before_exec/ && $0 ~ out) next
+	t[$1] += n; if ($0 ~ /;main;before_exec/) g[$1] += n }
+	END { odd = "-"; for (k in t) { p++; if (g[k] * 100 >= t[k] * 80) w++; else odd = k }
+		printf "%d %d %s\n", w, p, odd }' "$T/out.folded")"
+[ "$procs" -ge 10 ] || fail "a program before its exec: $procs execer processes sampled, expected 12"
+[ "$named" -ge $((procs - 1)) ] ||
+	fail "a program before its exec: $named of $procs execer processes named before_exec"
+[ "$named" = "$procs" ] || echo "note: $odd's samples were not named: $(grep "^$odd;" "$T/out.folded" |
+	sort -t' ' -k2 -nr | head -3); tracker: $(json "$T/out.json" '{k: d["profile"][k] for k in ("processes", "process_samples_without_state", "mapping_records_lost", "mappings_untracked")}')"
+echo "ok: a program before its exec: $named of $procs execer processes named before_exec"
 check hot ';main;hot_[ab]' "the program it execs" 100
 # Processes (roots tiny-PID) with short_burn among those sampled at all.
 read -r good total <<<"$(awk -F';' '$1 ~ /^tiny-[0-9]+$/ { p[$1] = 1; if ($0 ~ /;main;short_burn/) g[$1] = 1 }
