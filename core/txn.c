@@ -474,6 +474,12 @@ static int grow_file(heed_env *env, uint64_t next_pgno)
 	return 0;
 }
 
+/* Pages a dirty buffer holds: an overflow run's length, else 1. */
+static uint32_t page_npages(void *p)
+{
+	return (page_hdr(p)->flags & P_OVERFLOW) ? page_hdr(p)->lower : 1;
+}
+
 /* Write every dirty page, in pgno order: copied into the writable map
  * (wmap.c), or with pwrite, where runs of consecutive pages go out in one
  * pwritev. */
@@ -512,12 +518,11 @@ static int write_dirty(heed_txn *txn)
 	if (!rc && reused * 2 >= n && wmap_ready(env, txn->old_pgno * env->psize))
 		for (; i < reused; i++) {
 			void *p = dirty_find(t, pg[i]);
-			struct page_hdr *h = page_hdr(p);
-			size_t np = (h->flags & P_OVERFLOW) ? h->lower : 1;
+			size_t np = page_npages(p);
 
 			if (pg[i] + np > txn->old_pgno)
 				break;
-			h->flags &= (uint16_t)~P_DIRTY;
+			page_hdr(p)->flags &= (uint16_t)~P_DIRTY;
 			memcpy(env->wmap + pg[i] * env->psize, p, np * env->psize);
 		}
 	while (i < n && !rc) {
@@ -526,10 +531,9 @@ static int write_dirty(heed_txn *txn)
 
 		for (j = i; j < n && k < 256 && pg[j] == end; j++, k++) {
 			void *p = dirty_find(t, pg[j]);
-			struct page_hdr *h = page_hdr(p);
-			unsigned int np = (h->flags & P_OVERFLOW) ? h->lower : 1;
+			unsigned int np = page_npages(p);
 
-			h->flags &= (uint16_t)~P_DIRTY;
+			page_hdr(p)->flags &= (uint16_t)~P_DIRTY;
 			iov[k].iov_base = p;
 			iov[k].iov_len = (size_t)np * env->psize;
 			end += np;
@@ -608,11 +612,6 @@ out:
 	PROBE(TXN_COMMIT_DONE, id, rc);
 	freelist_save_free(&fl);
 	return rc;
-}
-
-static uint32_t page_npages(void *p)
-{
-	return (page_hdr(p)->flags & P_OVERFLOW) ? page_hdr(p)->lower : 1;
 }
 
 /* Fold child txn into its parent (the commit of a nested txn), then free

@@ -41,11 +41,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/vfs.h>
-
-#define EXT4_MAGIC  0xEF53L
-#define TMPFS_MAGIC 0x01021994L
 
 /* Turn the map off for this env's life: 0 so the caller writes with pwrite. */
 static int wmap_off(heed_env *env)
@@ -62,7 +60,8 @@ static int wmap_open(heed_env *env)
 
 	if ((env->flags & (HEED_PWRITE | HEED_RDONLY)) || fstatfs(env->fd, &fs) < 0)
 		return wmap_off(env);
-	if (fs.f_type != TMPFS_MAGIC && (fs.f_type != EXT4_MAGIC || !(env->flags & HEED_NOSYNC)))
+	if (fs.f_type != TMPFS_MAGIC &&
+	    (fs.f_type != EXT4_SUPER_MAGIC || !(env->flags & HEED_NOSYNC)))
 		return wmap_off(env);
 	m = mmap(NULL, env->mapsize, PROT_READ | PROT_WRITE, MAP_SHARED, env->fd, 0);
 	if (m == MAP_FAILED)

@@ -17,6 +17,7 @@
  * Randomized: the seed is printed; HEED_SEED=<n> replays it.
  */
 #include <sched.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/vfs.h>
 
@@ -612,7 +613,7 @@ static int map_fs(int nosync)
 	struct statfs fs;
 
 	cr_assert_eq(statfs(tmpdir, &fs), 0, "statfs %s: %s", tmpdir, strerror(errno));
-	return fs.f_type == 0x01021994 || (nosync && fs.f_type == 0xEF53);
+	return fs.f_type == TMPFS_MAGIC || (nosync && fs.f_type == EXT4_SUPER_MAGIC);
 }
 
 /* Through the map a commit makes one write call for its meta page, and one
