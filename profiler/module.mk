@@ -79,24 +79,15 @@ TEST_LIBS_test_pprof := $(TRACE_LIB) $(PROFILE_LIB)
 TEST_LDLIBS_test_pprof := -lz
 $(BUILD)/obj/tests/test_pprof.o: CFLAGS += -Iprofiler
 
-# symscale: the cost of symbolizing the same stacks in 1 and in N processes of one
-# binary (a benchmark run by hand, see README.md).
-$(BUILD)/obj/profiler/symscale.o: CFLAGS += -Iprofiler -Ibpf
-$(BUILD)/bench/symscale: $(BUILD)/obj/profiler/symscale.o $(TRACE_LIB) $(UTIL_LIB)
+# Benchmarks of the symbolizer run by hand (README.md): symscale, the cost of
+# symbolizing the same stacks in 1 and in N processes of one binary; symlookup, the
+# cost of naming many addresses of one big file.
+PROFILER_BENCHES := symscale symlookup
+$(BUILD)/obj/profiler/symscale.o $(BUILD)/obj/profiler/symlookup.o: CFLAGS += -Iprofiler -Ibpf
+$(PROFILER_BENCHES:%=$(BUILD)/bench/%): $(BUILD)/bench/%: $(BUILD)/obj/profiler/%.o $(TRACE_LIB) $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS)
 
-BINS += $(BUILD)/bench/symscale
-LINT_SRCS += profiler/symscale.c
-
-# symlookup: the cost of naming many addresses of one big file (a benchmark run by
-# hand, see README.md).
-$(BUILD)/obj/profiler/symlookup.o: CFLAGS += -Iprofiler
-$(BUILD)/bench/symlookup: $(BUILD)/obj/profiler/symlookup.o $(TRACE_LIB) $(UTIL_LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TRACE_LDLIBS) $(LDLIBS)
-
-BINS += $(BUILD)/bench/symlookup
-LINT_SRCS += profiler/symlookup.c
+BINS += $(PROFILER_BENCHES:%=$(BUILD)/bench/%)
+LINT_SRCS += $(PROFILER_BENCHES:%=profiler/%.c)
