@@ -9,6 +9,22 @@
 
 _Static_assert(sizeof(struct heed_hist) == 8 * (3 + HEED_HIST_BUCKETS), "heed_hist ABI");
 
+/* The bucket of UINT64_MAX (bit 63, last sub-bucket): no value lands past it. */
+#define LAST_BUCKET ((64 - 2) * HEED_HIST_SUB - 1)
+_Static_assert(LAST_BUCKET < HEED_HIST_BUCKETS, "the last bucket is in the histogram");
+
+/* A map's bytes are not trusted: counts in the buckets past the last, which no value
+ * maps to, go to the last one rather than index past the bounds' and rows' tables. */
+static void clamp_buckets(struct heed_hist *h)
+{
+	unsigned int b;
+
+	for (b = LAST_BUCKET + 1; b < HEED_HIST_BUCKETS; b++) {
+		h->slots[LAST_BUCKET] += h->slots[b];
+		h->slots[b] = 0;
+	}
+}
+
 int heed_hist_read(int map_fd, __u32 key, struct heed_hist *out)
 {
 	int ncpu = libbpf_num_possible_cpus(), err = 0, c;
@@ -32,6 +48,7 @@ int heed_hist_read(int map_fd, __u32 key, struct heed_hist *out)
 		for (b = 0; b < HEED_HIST_BUCKETS; b++)
 			out->slots[b] += v[c].slots[b];
 	}
+	clamp_buckets(out);
 cleanup:
 	free(v);
 	return err;
@@ -146,6 +163,7 @@ int heed_proc_hists_read(struct heed_proc_hists *t, int map_fd, size_t nslots)
 		memcpy(nv->comm, val.comm, sizeof(nv->comm) - 1);
 		nv->comm[sizeof(nv->comm) - 1] = 0;
 		nv->h = val.h;
+		clamp_buckets(&nv->h);
 	}
 	if (errno != ENOENT)
 		return -errno;
@@ -153,24 +171,27 @@ int heed_proc_hists_read(struct heed_proc_hists *t, int map_fd, size_t nslots)
 	return 0;
 }
 
+void heed_hist_merge(struct heed_hist *to, const struct heed_hist *from)
+{
+	unsigned int b;
+
+	to->count += from->count;
+	to->errors += from->errors;
+	to->sum_ns += from->sum_ns;
+	for (b = 0; b < HEED_HIST_BUCKETS; b++)
+		to->slots[b] += from->slots[b];
+}
+
 uint64_t heed_proc_hists_fold(struct heed_hists *t, const struct heed_proc_hists *p)
 {
 	uint64_t unattributed = 0;
-	struct heed_hist *to;
-	unsigned int b;
 	size_t i;
 
 	for (i = 0; i < t->n; i++)
 		unattributed += t->v[i].h.count;
 	/* Slots were checked against t->n when p was read. */
-	for (i = 0; i < p->n; i++) {
-		to = &t->v[p->v[i].slot].h;
-		to->count += p->v[i].h.count;
-		to->errors += p->v[i].h.errors;
-		to->sum_ns += p->v[i].h.sum_ns;
-		for (b = 0; b < HEED_HIST_BUCKETS; b++)
-			to->slots[b] += p->v[i].h.slots[b];
-	}
+	for (i = 0; i < p->n; i++)
+		heed_hist_merge(&t->v[p->v[i].slot].h, &p->v[i].h);
 	return unattributed;
 }
 

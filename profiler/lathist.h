@@ -42,6 +42,9 @@ struct heed_hists {
  * Returns 0 or -ENOMEM. */
 int heed_hists_slot(struct heed_hists *t, const char *name, size_t *slot);
 
+/* Adds the events of from to to. */
+void heed_hist_merge(struct heed_hist *to, const struct heed_hist *from);
+
 /* Refreshes every v[i].h from slot i of map_fd (as heed_hist_read). Returns 0 or the
  * first lookup's negative errno. */
 int heed_hists_read(struct heed_hists *t, int map_fd);

@@ -1,7 +1,10 @@
-/* test_trace.c - unit tests of heed-trace's modules that need no root: histogram
- * buckets and percentiles, the JSON writer, /proc maps parsing, ELF symbols and USDT
+/* test_trace.c - unit tests of heed-trace's modules, which need no root but one
+ * (a histogram read from a real per-CPU map): histogram buckets and percentiles,
+ * the JSON writer, /proc maps parsing, ELF symbols and USDT
  * notes, libdw symbolization of this process, and top-function counting.
  * Randomized tests print their seed; HEED_SEED replays one. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -127,6 +130,42 @@ Test(hist, percentiles_within_a_bucket)
 	cr_assert(p99 >= 990000 && p99 < 990000 + 990000 / 8 + 100, "p99 %" PRIu64, p99);
 	memset(&h, 0, sizeof(h));
 	cr_assert_eq(heed_hist_pct(&h, 50), 0);
+}
+
+/* A map's bytes are not trusted: counts in the buckets past UINT64_MAX's, which no
+ * value maps to, are read as the last bucket's, and printing them indexes nothing past
+ * its tables. A real per-CPU map (root, as CI runs). */
+Test(hist, counts_past_the_last_bucket_are_read_into_it)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, c;
+	unsigned int last = heed_hist_bucket(UINT64_MAX), b;
+	static struct heed_hist h;
+	struct heed_hist *v;
+	__u32 key = 0;
+	FILE *out;
+
+	cr_assert_gt(ncpu, 0);
+	v = calloc((size_t)ncpu, sizeof(*v));
+	cr_assert_not_null(v);
+	for (c = 0; c < ncpu; c++) {
+		v[c].count = 3;
+		v[c].slots[last] = 1;
+		v[c].slots[HEED_HIST_BUCKETS - 1] = 2;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "clamp", sizeof(key), sizeof(*v), 1, NULL);
+	cr_assert_geq(fd, 0, "bpf_map_create: %s (needs root)", strerror(errno));
+	cr_assert_eq(bpf_map_update_elem(fd, &key, v, BPF_ANY), 0, "%s", strerror(errno));
+	cr_assert_eq(heed_hist_read(fd, key, &h), 0);
+	cr_assert_eq(h.slots[last], 3 * (uint64_t)ncpu);
+	for (b = last + 1; b < HEED_HIST_BUCKETS; b++)
+		cr_assert_eq(h.slots[b], 0, "bucket %u", b);
+	cr_assert_geq(heed_hist_pct(&h, 99), 1ULL << 63);
+	out = fopen("/dev/null", "w");
+	cr_assert_not_null(out);
+	heed_hist_print(out, "clamped", &h);
+	fclose(out);
+	close(fd);
+	free(v);
 }
 
 Test(hist, named_slots_are_found_or_appended_zeroed)
