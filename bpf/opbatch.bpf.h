@@ -1,16 +1,17 @@
 /* opbatch.bpf.h - reading the records of heed:ops__batch (core/probe_abi.h), shared by
  * usdt.bpf.c (--ops), func.bpf.c (--func on libheed's own functions) and slow.bpf.c.
  *
- * A batch is read whole, with one bpf_probe_read_user, into a per-CPU buffer, and its
- * chunks of 16 records copied from there onto the stack: the helper call, not the
- * bytes, is what reading costs (one call a 16-record chunk was 9 of the 16 ns per op
- * of --ops's fold, bpf_stats; profiler/README.md). The run that takes the buffer holds
- * it (an exchanged flag) until it is done: a uprobe program can be preempted, and
- * another thread of the target then run it on this CPU, which would overwrite the
- * buffer. Such a run, or one whose batch is unreadable as a whole, reads each chunk
- * with a helper call instead (a chunk past the end of a short batch may lie beyond
- * readable memory: then record by record). Chunks are walked with bpf_loop (kernel
- * 5.17): the verifier checks one chunk, not all 16 of a batch.
+ * A batch is read a piece of OPBATCH_PIECE records at a time, each with one
+ * bpf_probe_read_user, into a per-CPU buffer (a per-CPU value is at most 32 KiB, a
+ * batch up to 64), and its chunks of 16 records copied from there onto the stack: the
+ * helper call, not the bytes, is what reading costs (one call a 16-record chunk was 9
+ * of the 16 ns per op of --ops's fold, bpf_stats; profiler/README.md). The run that
+ * takes the buffer holds it (an exchanged flag) until it is done: a uprobe program can
+ * be preempted, and another thread of the target then run it on this CPU, which would
+ * overwrite the buffer. Such a run, or one whose piece is unreadable as a whole, reads
+ * each chunk with a helper call instead (a chunk past the end of a short batch may lie
+ * beyond readable memory: then record by record). Chunks are walked with bpf_loop
+ * (kernel 5.17): the verifier checks one chunk, not all of a batch.
  */
 #ifndef HEED_BPF_OPBATCH_BPF_H
 #define HEED_BPF_OPBATCH_BPF_H
@@ -18,11 +19,15 @@
 #include "probe_abi.h"
 
 #define OPBATCH_CHUNK 16
+#define OPBATCH_PIECE 1024
 
-/* A whole batch, per CPU; busy while a run holds it. */
+_Static_assert(HEED_OPREC_BATCH % OPBATCH_PIECE == 0 && (OPBATCH_PIECE & (OPBATCH_PIECE - 1)) == 0,
+	       "a batch is whole pieces, a piece a power of two");
+
+/* A piece of a batch, per CPU; busy while a run holds it. */
 struct opbatch_buf {
 	__u64 busy;
-	struct heed_oprec recs[HEED_OPREC_BATCH];
+	struct heed_oprec recs[OPBATCH_PIECE];
 };
 
 struct {
@@ -36,30 +41,45 @@ struct {
 struct opbatch {
 	void *recs;
 	__u32 n;
+	__u32 piece_ok; /* held holds the current piece */
 	__u64 cookie;
-	struct opbatch_buf *held; /* the batch read whole (opbatch_hold), or NULL */
+	struct opbatch_buf *held; /* this CPU's buffer, taken (opbatch_hold), or NULL */
 };
 
-/* Reads b's n <= HEED_OPREC_BATCH records whole into this CPU's buffer when no other
- * run holds it; b->held says whether it did. Every opbatch_hold has its
- * opbatch_release. */
+/* Reads piece p of b into the held buffer; b->piece_ok says whether it did. */
+static __always_inline void opbatch_piece(struct opbatch *b, __u32 p)
+{
+	__u64 first = (__u64)p * OPBATCH_PIECE, size;
+
+	b->piece_ok = 0;
+	if (!b->held || first >= b->n)
+		return;
+	size = (b->n - first) * sizeof(struct heed_oprec);
+	if (size > sizeof(b->held->recs))
+		size = sizeof(b->held->recs);
+	/* Hidden from clang, which knows the bound and would drop the test the
+	 * verifier needs to see. */
+	asm volatile("" : "+r"(size));
+	if (size > sizeof(b->held->recs))
+		return;
+	b->piece_ok = !bpf_probe_read_user(b->held->recs, size,
+					   (const struct heed_oprec *)b->recs + first);
+}
+
+/* Takes this CPU's buffer for b's n <= HEED_OPREC_BATCH records when no other run
+ * holds it (b->held says whether it did) and reads the first piece. Every
+ * opbatch_hold has its opbatch_release. */
 static __always_inline void opbatch_hold(struct opbatch *b)
 {
-	__u64 size = (__u64)b->n * sizeof(struct heed_oprec);
 	__u32 zero = 0;
 	struct opbatch_buf *buf = bpf_map_lookup_elem(&opbatch_bufs, &zero);
 
 	b->held = NULL;
-	/* Hidden from clang, which knows the callers' bound on n and would drop the
-	 * test the verifier needs to see. */
-	asm volatile("" : "+r"(size));
-	if (!buf || size > sizeof(buf->recs) || __sync_lock_test_and_set(&buf->busy, 1))
+	b->piece_ok = 0;
+	if (!buf || __sync_lock_test_and_set(&buf->busy, 1))
 		return;
-	if (bpf_probe_read_user(buf->recs, size, b->recs)) {
-		buf->busy = 0;
-		return;
-	}
 	b->held = buf;
+	opbatch_piece(b, 0);
 }
 
 static __always_inline void opbatch_release(struct opbatch *b)
@@ -69,7 +89,7 @@ static __always_inline void opbatch_release(struct opbatch *b)
 }
 
 /* Chunk c of b into buf; its length in *len (0 past the end). -1 when unreadable. */
-static __always_inline int opbatch_chunk(const struct opbatch *b, __u32 c, struct heed_oprec *buf,
+static __always_inline int opbatch_chunk(struct opbatch *b, __u32 c, struct heed_oprec *buf,
 					 __u32 *len)
 {
 	const struct heed_oprec *src = (const struct heed_oprec *)b->recs + c * OPBATCH_CHUNK;
@@ -80,10 +100,11 @@ static __always_inline int opbatch_chunk(const struct opbatch *b, __u32 c, struc
 		*len = OPBATCH_CHUNK;
 	if (!*len)
 		return 0;
-	if (b->held) {
+	if (c && c % (OPBATCH_PIECE / OPBATCH_CHUNK) == 0)
+		opbatch_piece(b, c / (OPBATCH_PIECE / OPBATCH_CHUNK));
+	if (b->piece_ok) {
 		__builtin_memcpy(
-			buf,
-			&b->held->recs[(c * OPBATCH_CHUNK) & (HEED_OPREC_BATCH - OPBATCH_CHUNK)],
+			buf, &b->held->recs[(c * OPBATCH_CHUNK) & (OPBATCH_PIECE - OPBATCH_CHUNK)],
 			OPBATCH_CHUNK * sizeof(*buf));
 		return 0;
 	}

@@ -3,9 +3,29 @@
  *
  * Only touched when a tracer set the probe's semaphore (op_begin returned a
  * start time), so an untraced process never pays for the clock reads. One
- * USDT hit carries up to HEED_OPREC_BATCH ops. The op slot of --slow (numbering
- * each op, publishing the one in flight: 31 instructions an op, a third of a
- * traced op's) is kept only while heed:ops__slot's semaphore is set too.
+ * USDT hit hands over up to HEED_OPREC_BATCH ops. The hit is a kernel entry,
+ * and it costs more than its own microseconds: on a VM with page-table
+ * isolation and no PCID, as this project's, every entry empties the TLB, and
+ * the refills come after. A getppid() every 256 gets of a 100,000-key
+ * readrandom cost 15.7 ns a get, every 4096 gets 3.9 (profiler/README.md).
+ * Hence few hand-overs:
+ *   - when the batch is full: 4096 records (64 KiB), in a buffer malloc'd at a
+ *     thread's first traced op rather than thread-local storage that every
+ *     thread of every program linked with libheed would carry (a thread-local
+ *     spare of SPARE records where malloc fails);
+ *   - when a txn ends (op_flush) and the thread's last hand-over is a
+ *     millisecond old or more, at every txn end while --slow's semaphore is set
+ *     (it judges ops when their txn ends), and when no tracer is left;
+ *   - when the thread exits (a pthread key's destructor, which frees the
+ *     buffer), and when the process does (a destructor, for the thread calling
+ *     exit).
+ * So a thread that stops for good keeps the ops since its last hand-over (less
+ * than a millisecond's, at most 4096) until it ends a txn again or exits; a
+ * thread whose txns are a millisecond or more apart hands each over when it ends.
+ *
+ * The op slot of --slow (numbering each op, publishing the one in flight: 31
+ * instructions an op, a third of a traced op's) is kept only while
+ * heed:ops__slot's semaphore is set too.
  *
  * The probe site is a 5-byte NOP, not the one-byte NOP of sys/sdt.h: kernels
  * that optimise uprobes (x86-64, 6.18 and later) turn a uprobe on a 5-byte NOP
@@ -21,6 +41,7 @@
 #include <x86intrin.h>
 #endif
 #include <pthread.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,12 +50,25 @@
  * (a commit's fdatasync is the only op nested in another). One thread-local
  * object: one address to compute on each path. */
 #define OPEN_MAX 4
+#define SPARE	 32
 static __thread struct opthread {
 	struct heed_opslot slot;
 	unsigned long long open[OPEN_MAX];
-	unsigned int depth, n;
-	struct heed_oprec recs[HEED_OPREC_BATCH];
+	unsigned int depth, n, cap; /* cap: recs' size, 0 before the first record */
+	uint64_t flushed;	    /* op_clock at the last hand-over */
+	struct heed_oprec *recs;
+	struct heed_oprec spare[SPARE];
 } me;
+
+/* A txn's end hands the batch over only when the thread's last hand-over is this
+ * old (in op_clock's ticks once calibrated): a thread that ends a txn every few
+ * microseconds would otherwise pay a kernel entry for each. */
+#define FLUSH_GAP_NS 1000000
+static uint64_t flush_gap = FLUSH_GAP_NS;
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t key;
+static int key_ok;
 
 #if HEED_PROBES && defined(__x86_64__)
 /* ops__batch(recs, n, HEED_OPREC_ABI, slot): "8@%rdi 4@%esi 4@$3 8@%rdx"-style arguments,
@@ -158,6 +192,8 @@ static void calibrate(void)
 	/* A TSC that does not advance leaves ticks as they are (rate 1). */
 	if (t0 && t1 > t0 && n1 > n0)
 		ns_per_2p32_ticks = (uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0));
+	if (ns_per_2p32_ticks)
+		flush_gap = (uint64_t)(((unsigned __int128)FLUSH_GAP_NS << 32) / ns_per_2p32_ticks);
 }
 
 static uint64_t ticks_ns(uint64_t ticks)
@@ -191,7 +227,8 @@ static inline uint64_t op_clock(void)
 	return tsc_on() ? tsc() : other_clock();
 }
 
-void op_flush(void)
+/* Hands the batch over. */
+static void flush_batch(void)
 {
 	unsigned int i, n = me.n;
 	void *r = me.recs, *sl = &me.slot;
@@ -199,22 +236,82 @@ void op_flush(void)
 	if (!n)
 		return;
 	me.n = 0;
+	me.flushed = op_clock();
 	for (i = 0; i < n; i++)
 		me.recs[i].ns = ticks_ns(me.recs[i].ns);
 	OPS_BATCH_SITE(r, n, sl);
 }
 
-/* What an append does past storing the record: calibrate at the process's first,
- * flush at the batch's last. Out of op_append, which is then a leaf reached by a
- * tail call: no registers to save on the path of every other record. */
-static __attribute__((noinline)) void appended(unsigned int n)
+void op_flush(void)
 {
+	/* With no tracer the site is a NOP: hand over, rather than keep records
+	 * a later tracer would count. --slow judges ops at each txn's end. */
+	if (me.n && OPS_ENABLED() && !SLOT_ENABLED() && op_clock() - me.flushed < flush_gap)
+		return;
+	flush_batch();
+}
+
+/* A thread's exit: its pending records out, its buffer back. */
+static void thread_gone(void *unused)
+{
+	struct heed_oprec *r = me.recs;
+
+	(void)unused;
+	flush_batch();
+	me.recs = NULL;
+	me.cap = 0;
+	if (r != me.spare)
+		free(r);
+}
+
+static void make_key(void)
+{
+	key_ok = !pthread_key_create(&key, thread_gone);
+}
+
+/* The process's exit, or libheed unloaded (dlclose): the calling thread's records
+ * out (exit runs no thread destructor for it), and no destructor left pointing
+ * into an unloaded library; other live threads' buffers leak. */
+static __attribute__((destructor)) void unloading(void)
+{
+	flush_batch();
+	if (key_ok)
+		pthread_key_delete(key);
+}
+
+/* The thread's buffer, at its first record: malloc'd when the thread's exit can
+ * free it, else the spare. */
+static void get_buffer(struct opthread *m)
+{
+	struct heed_oprec *r = NULL;
+
+	pthread_once(&key_once, make_key);
+	if (key_ok) {
+		r = malloc(HEED_OPREC_BATCH * sizeof(*r));
+		if (r && pthread_setspecific(key, m)) {
+			free(r);
+			r = NULL;
+		}
+	}
+	m->recs = r ? r : m->spare;
+	m->cap = r ? HEED_OPREC_BATCH : SPARE;
+}
+
+/* The first record of a batch: the buffer made at the thread's first, the clock
+ * calibrated at the process's. Out of op_append, which is then a leaf reached by
+ * a tail call: no registers to save on the path of every other record. */
+static __attribute__((noinline)) void first_record(struct opthread *m, uint64_t ns, unsigned int op,
+						   int rc)
+{
+	if (!m->cap)
+		get_buffer(m);
 #if defined(__x86_64__)
-	if (n == 1)
-		pthread_once(&calibrated, calibrate);
+	pthread_once(&calibrated, calibrate);
 #endif
-	if (n == HEED_OPREC_BATCH)
-		op_flush();
+	m->recs[0].ns = ns;
+	m->recs[0].op = op;
+	m->recs[0].rc = rc;
+	m->n = 1;
 }
 
 /* op_start's time of a numbered op: bit 0 clear, bit 1 set (never 0); of
@@ -279,19 +376,26 @@ static inline __attribute__((always_inline)) void append_at(uint64_t t0, uint64_
 	 * otherwise make its TLS descriptor call a second time rather than keep
 	 * the address in a register. */
 	struct opthread *m = &me;
+	struct heed_oprec *r;
 	unsigned int i;
+	/* Another CPU's TSC may lag a little after a migration: never negative. */
+	uint64_t ns = t1 > t0 ? t1 - t0 : 0;
 
 	__asm__("" : "+r"(m));
 	i = m->n;
 	if (__builtin_expect(!(t0 & 1), 0))
 		op |= slot_end(m);
-	/* Another CPU's TSC may lag a little after a migration: never negative. */
-	m->recs[i].ns = t1 > t0 ? t1 - t0 : 0;
-	m->recs[i].op = op;
-	m->recs[i].rc = rc;
+	if (__builtin_expect(i == 0, 0)) {
+		first_record(m, ns, op, rc);
+		return;
+	}
+	r = m->recs + i;
+	r->ns = ns;
+	r->op = op;
+	r->rc = rc;
 	m->n = i + 1;
-	if (__builtin_expect(i == 0 || i + 1 == HEED_OPREC_BATCH, 0))
-		appended(i + 1);
+	if (__builtin_expect(i + 1 == m->cap, 0))
+		flush_batch();
 }
 
 static __attribute__((noinline)) void append_other(uint64_t t0, unsigned int op, int rc)

@@ -11,11 +11,13 @@
  *   CURSOR  heed_cursor_get, heed_cursor_put, heed_cursor_del
  *   COMMIT  heed_txn_commit of a write txn
  *   SYNC    heed_env_sync, and each fdatasync of a commit
- * The probe fires with (records, n, HEED_OPREC_ABI) when the buffer holds
- * HEED_OPREC_BATCH records and whenever a txn ends (commit, abort, reset) or
- * heed_env_sync returns, so once a thread's last txn has ended no record is
- * pending. Its third argument, a constant in the probe's note, tells a
- * tracer which layout the records have.
+ * The probe fires with (records, n, HEED_OPREC_ABI) when the buffer is full
+ * (n at most HEED_OPREC_BATCH: 4096 since 2026-12, 256 before, the layout the
+ * same), when a txn ends or heed_env_sync returns and the thread's last firing
+ * is a millisecond old (at every such end while heed:ops__slot's semaphore is
+ * set too), and when the thread or the process exits: core/opbatch.c. Its third
+ * argument, a constant in the probe's note, tells a tracer which layout the
+ * records have.
  *
  * A record's op also names, in bits 8-15, the public function that wrote it
  * (HEED_FN_*, 0 for none): each of these functions writes exactly one record
@@ -34,7 +36,7 @@
 #ifndef HEED_PROBE_ABI_H
 #define HEED_PROBE_ABI_H
 
-#define HEED_OPREC_BATCH 256
+#define HEED_OPREC_BATCH 4096
 /* 1: op and rc only; 2: function ids in op's bits 8-15; 3: op numbers in bits
  * 16-31, the op slot as fourth argument; 4: numbers and slot only while
  * heed:ops__slot's semaphore is set. */

@@ -4,8 +4,9 @@
  * with HEED_PROBES=0 everything compiles out.
  *
  * op_begin()/op_end() time a public op into the ops__batch buffer (see
- * probe_abi.h); op_flush() fires the batch at the end of a txn. A function
- * with a HEED_FN_* id calls op_end on every return path.
+ * probe_abi.h); op_flush() at the end of a txn fires the batch when it is due
+ * (opbatch.c). A function with a HEED_FN_* id calls op_end on every return
+ * path.
  */
 #ifndef HEED_PROBES_H
 #define HEED_PROBES_H

@@ -2,8 +2,10 @@
 # every heed probe attaches through libbpf (--usdt 'heed:*'), so a USDT argument spec
 # libbpf 1.1 cannot parse fails here; a target without ops__batch is traced from its
 # start/done pairs (tests/progs/pairs); nested write txns (tests/progs/nested) keep the
-# op counts and fire the txn probes once per txn; batches no libheed would hand over
-# (tests/progs/badbatch) are counted as lost. Usage: bash tests/t_trace_ops.sh BUILD
+# op counts and fire the txn probes once per txn; ops still in a thread's batch when it
+# exits, or when the process does, are counted (tests/progs/pending); batches no libheed
+# would hand over (tests/progs/badbatch) are counted as lost. Usage: bash
+# tests/t_trace_ops.sh BUILD
 . "$(dirname "$0")/trace_lib.sh"
 
 n=${HEED_TRACE_OPS:-200000}
@@ -76,6 +78,19 @@ got=$(json "$T/nestedu.json" '"%d %d %d" % (d["usdt"]["heed:txn__begin"]["count"
 want=$(awk '{v[$1] = $2} END {print v["begin"], v["abort"], v["commit"] + 100}' "$T/outn2")
 [ "$got" = "$want" ] || fail "nested txns: txn__begin/abort/commit = $got, expected $want"
 echo "ok: nested txns under --ops and --usdt: txn__begin/abort/commit $got"
+
+# Threads that end with ops in their batch (tests/progs/pending: a read txn left open,
+# 5000 gets, past one full batch of 4096): a thread's records go out when it exits, the
+# main thread's when the process does.
+PENDING=$B/tests/progs/pending
+[ -x "$PENDING" ] || fail "$PENDING is missing: build with make check"
+"$TRACE" --ops --json "$T/pending.json" -- "$PENDING" "$T/dbp" 5000 >"$T/outp" 2>"$T/errp" ||
+	{ cat "$T/errp"; fail "--ops -- pending failed"; }
+assert_detached "--ops -- pending"
+got=$(json "$T/pending.json" '"puts %d gets %d lost %d" % (d["ops"]["put"]["count"], d["ops"]["get"]["count"], sum(d["lost"].values()))')
+want="$(grep "^puts " "$T/outp") lost 0"
+[ "$got" = "$want" ] || fail "threads ending with pending ops: $got, expected $want"
+echo "ok: ops pending at a thread's exit and at the process's: $got"
 
 # Every heed probe, attached by libbpf; get's start/done pair times every get.
 "$TRACE" --usdt 'heed:*' --json "$T/all.json" -- "$LOAD" -w readrandom -n 20000 --json \

@@ -54,8 +54,10 @@ $(BUILD)/tests/progs/pairs: $(BUILD)/obj/tests/progs/pairs.o $(BUILD)/obj/tests/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# nested.c drives libheed itself (nested write txns under --ops and --usdt).
-$(BUILD)/tests/progs/nested: $(BUILD)/obj/tests/progs/nested.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
+# nested.c and pending.c drive libheed itself (nested write txns under --ops and
+# --usdt; threads that end with ops in their batch).
+$(BUILD)/tests/progs/nested $(BUILD)/tests/progs/pending: $(BUILD)/tests/progs/%: \
+		$(BUILD)/obj/tests/progs/%.o $(BUILD)/lib/libheed.a $(UTIL_LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
