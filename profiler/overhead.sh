@@ -24,6 +24,14 @@
 # deterministic, no root): N gets (default 200,000) of a small program linked with
 # BUILD's libheed.a, untraced and with heed:ops__batch's semaphore set by the
 # program itself, as a tracer sets it: the library's own cost of a traced op.
+#
+# PAIRED=1 profiler/overhead.sh [BUILD [R [N]]] (root) traces that program with
+# heed-trace -p, --ops and then --func heed_get (VARIANTS; "self": no tracer, the
+# program sets the semaphore, the library's own share), and the program runs R
+# pairs (default 100) of N gets (default 20,000), the semaphore as the tracer set it in
+# one and cleared in the other, in turn; prints the medians of its untraced CPU time a
+# get and of the pairs' differences. On a VM whose neighbours come and go, pairs a few
+# milliseconds apart in one process agree where whole runs one after another do not.
 set -u
 B=$(cd "${1:-build}" && pwd)
 R=${2:-5}
@@ -31,26 +39,69 @@ N=${3:-1000000}
 LOAD=$B/bin/heed-load
 W=$(mktemp -d /tmp/heed-overhead.XXXXXX)
 trap 'rm -rf "$W"' EXIT
-icount() {
-	local n=${1:-200000} s
+# The gets program of ICOUNT and PAIRED: 100,000 keys put, then random gets in read
+# txns of 1,000 (as heed-load's). "gets DIR 0|1 N": N gets with the ops__batch
+# semaphore at 0 or 1, set by the program as a tracer sets it. "gets DIR paired N R
+# PIDFILE": waits for a tracer to set the semaphore ("self" for paired: sets it to 1
+# itself), then R pairs of N gets, one with the semaphore as set and one with it at 0,
+# in alternating order; prints each pair's thread CPU time per get, "off on" in ns.
+gets_prog() {
 	cat >"$W/gets.c" <<'EOF'
 #include "heed.h"
 #include <stdio.h>
 #include <stdlib.h>
-extern unsigned short heed_ops__batch_semaphore;
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+extern volatile unsigned short heed_ops__batch_semaphore;
+static heed_txn *txn;
+static heed_dbi dbi;
+static long keys = 100000, in_txn;
+static unsigned long long x = 88172645463325252ULL;
+
+static double cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static void gets(long n)
+{
+	char kb[17];
+	heed_val k = {16, kb}, v;
+
+	for (; n > 0; n--) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		snprintf(kb, sizeof(kb), "%016llu", x % keys);
+		if (heed_get(txn, dbi, &k, &v))
+			exit(1);
+		if (++in_txn == 1000) {
+			heed_txn_reset(txn);
+			if (heed_txn_renew(txn))
+				exit(1);
+			in_txn = 0;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	char kb[17], vb[100] = {0};
+	heed_val k = {16, kb}, v = {100, vb};
 	heed_env *env;
-	heed_txn *txn;
-	heed_dbi dbi;
-	char kb[17];
-	long i, keys = 100000;
-	unsigned long long x = 88172645463325252ULL;
-	heed_val k = {16, kb}, v = {16, kb};
+	unsigned short on;
+	double t[2];
+	long i, n;
+	int r, s;
+	FILE *f;
 
-	if (argc != 4 || heed_env_create(&env) || heed_env_set_mapsize(env, 1UL << 30) ||
-	    heed_env_open(env, argv[1], HEED_NOSYNC, 0644) || heed_txn_begin(env, NULL, 0, &txn) ||
-	    heed_dbi_open(txn, NULL, 0, &dbi))
+	if ((argc != 4 && argc != 6) || heed_env_create(&env) ||
+	    heed_env_set_mapsize(env, 1UL << 30) || heed_env_open(env, argv[1], HEED_NOSYNC, 0644) ||
+	    heed_txn_begin(env, NULL, 0, &txn) || heed_dbi_open(txn, NULL, 0, &dbi))
 		return 1;
 	for (i = 0; i < keys; i++) {
 		snprintf(kb, sizeof(kb), "%016ld", i);
@@ -59,15 +110,39 @@ int main(int argc, char **argv)
 	}
 	if (heed_txn_commit(txn) || heed_txn_begin(env, NULL, HEED_RDONLY, &txn))
 		return 1;
-	heed_ops__batch_semaphore = (unsigned short)atoi(argv[2]);
-	for (i = 0; i < atol(argv[3]); i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		snprintf(kb, sizeof(kb), "%016llu", x % keys);
-		if (heed_get(txn, dbi, &k, &v))
-			return 1;
+	n = atol(argv[3]);
+	if (argc == 4) {
+		heed_ops__batch_semaphore = (unsigned short)atoi(argv[2]);
+		gets(n);
+		heed_txn_abort(txn);
+		heed_env_close(env);
+		return 0;
 	}
+	f = fopen(argv[5], "w");
+	if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f))
+		return 1;
+	if (!strcmp(argv[2], "self"))
+		heed_ops__batch_semaphore = 1;
+	for (i = 0; i < 600 && !heed_ops__batch_semaphore; i++)
+		usleep(50000);
+	on = heed_ops__batch_semaphore;
+	if (!on)
+		return 3;
+	gets(n);
+	for (r = 0; r < atoi(argv[4]); r++) {
+		for (s = 0; s < 2; s++) {
+			int traced = s ^ (r & 1);
+			double t0;
+
+			heed_ops__batch_semaphore = traced ? on : 0;
+			t0 = cpu_ns();
+			gets(n);
+			t[traced] = (cpu_ns() - t0) / n;
+		}
+		printf("%.2f %.2f\n", t[0], t[1]);
+	}
+	/* The tracer takes its count back when it detaches. */
+	heed_ops__batch_semaphore = on;
 	heed_txn_abort(txn);
 	heed_env_close(env);
 	return 0;
@@ -75,6 +150,10 @@ int main(int argc, char **argv)
 EOF
 	cc -O2 -I"$(dirname "$0")/../core" -o "$W/gets" "$W/gets.c" "$B/lib/libheed.a" -lpthread ||
 		exit 1
+}
+icount() {
+	local n=${1:-200000} s
+	gets_prog
 	for s in 0 1; do
 		mkdir "$W/db$s"
 		valgrind --tool=callgrind --callgrind-out-file="$W/cg$s" "$W/gets" "$W/db$s" $s "$n" \
@@ -92,8 +171,49 @@ EOF
 		{ printf "instructions, whole run: untraced %d, ops__batch semaphore set %d: +%.2f a traced get\n", u, $1, ($1 - u) / n }' \
 		"$W/ir0" "$W/ir1"
 }
+# PAIRED: the gets program traced with heed-trace -p for each variant, R pairs of N
+# gets with the tracer's semaphore set and cleared in one process; the median of the
+# pairs' differences. Pairs milliseconds apart see the same machine, which runs of
+# whole processes one after another do not on a VM whose neighbours come and go.
+paired() {
+	local v d t
+	gets_prog
+	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+	for v in $VARIANTS; do
+		d=$W/p.$v
+		mkdir -p "$d/db"
+		"$W/gets" "$d/db" "$([ "$v" = self ] && echo self || echo paired)" "$N" "$R" \
+			"$d/pid" >"$d/out" &
+		t=$!
+		while [ ! -s "$d/pid" ]; do
+			kill -0 "$t" 2>/dev/null || { echo "overhead.sh: the gets program did not start" >&2; exit 1; }
+			sleep 0.05
+		done
+		case $v in
+		self) ;;
+		ops) "$B/bin/heed-trace" -p "$(cat "$d/pid")" --ops >/dev/null 2>&1 ;;
+		func) "$B/bin/heed-trace" -p "$(cat "$d/pid")" --func heed_get >/dev/null 2>&1 ;;
+		*) echo "overhead.sh: PAIRED=1 runs self, ops and func, not $v" >&2; exit 1 ;;
+		esac
+		wait "$t" || { echo "overhead.sh: the gets program failed under $v" >&2; exit 1; }
+		sort -n -k1,1 "$d/out" | awk '{ print $1 }' >"$d/off"
+		awk '{ print $2 - $1 }' "$d/out" | sort -n >"$d/diff"
+		awk -v v="$v" -v n="$N" 'NR == FNR { off[FNR] = $1; no = FNR; next } { d[FNR] = $1; nd = FNR }
+			END { u = off[int((no + 1) / 2)]; m = d[int((nd + 1) / 2)]
+				printf "%-5s untraced %.1f ns/get, traced %+.1f ns (%+.1f%%): medians of %d pairs of %d gets\n", v, u, m, 100 * m / u, nd, n }' \
+			"$d/off" "$d/diff"
+	done
+	echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+}
 if [ "${ICOUNT:-0}" = 1 ]; then
 	icount "${2:-}"
+	exit 0
+fi
+if [ "${PAIRED:-0}" = 1 ]; then
+	R=${2:-100}
+	N=${3:-20000}
+	VARIANTS=${VARIANTS:-"ops func"}
+	paired
 	exit 0
 fi
 pairs() { # bpftrace: start/done of get and put into hist(), as heed-trace --usdt does
