@@ -18,7 +18,7 @@
  *     (it judges ops when their txn ends), and when no tracer is left;
  *   - when the thread exits (a pthread key's destructor, which frees the
  *     buffer), and when the process does (a destructor, for the thread calling
- *     exit).
+ *     exit). A fork's child drops the records it inherited.
  * So a thread that stops for good keeps the ops since its last hand-over (less
  * than a millisecond's, at most 4096) until it ends a txn again or exits; a
  * thread whose txns are a millisecond or more apart hands each over when it ends.
@@ -41,7 +41,10 @@
 #include <x86intrin.h>
 #endif
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,8 +77,9 @@ static int key_ok;
 /* ops__batch(recs, n, HEED_OPREC_ABI, slot): "8@%rdi 4@%esi 4@$3 8@%rdx"-style arguments,
  * in registers or constant (no scale-index-base operand: libbpf 1.1 cannot
  * read those). */
-#define OPS_BATCH_SITE(r, n, sl)                                                                   \
+#define OPS_BATCH_SITE(r, n, sl, at)                                                               \
 	__asm__ __volatile__("990:	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n"                           \
+			     "	lea 990b(%%rip), %q0\n"                                             \
 			     "	.pushsection .note.stapsdt, \"?\", \"note\"\n"                      \
 			     "	.balign 4\n"                                                        \
 			     "	.4byte 992f-991f, 994f-993f, 3\n"                                   \
@@ -86,7 +90,7 @@ static int key_ok;
 			     "	.8byte heed_ops__batch_semaphore\n"                                 \
 			     "	.asciz \"heed\"\n"                                                  \
 			     "	.asciz \"ops__batch\"\n"                                            \
-			     "	.asciz \"8@%q0 4@%k1 4@$%c2 8@%q3\"\n"                              \
+			     "	.asciz \"8@%q1 4@%k2 4@$%c3 8@%q4\"\n"                              \
 			     "994:	.balign 4\n"                                                    \
 			     "	.popsection\n"                                                      \
 			     "	.ifndef _.stapsdt.base\n"                                           \
@@ -98,12 +102,12 @@ static int key_ok;
 			     "	.size _.stapsdt.base, 1\n"                                          \
 			     "	.popsection\n"                                                      \
 			     "	.endif\n"                                                           \
-			     :                                                                     \
+			     : "=&r"(at)                                                           \
 			     : "r"(r), "r"(n), "i"(HEED_OPREC_ABI), "r"(sl))
 #elif HEED_PROBES
-#define OPS_BATCH_SITE(r, n, sl) HEED_OPS_BATCH(r, n, HEED_OPREC_ABI, sl)
+#define OPS_BATCH_SITE(r, n, sl, at) HEED_OPS_BATCH(r, n, HEED_OPREC_ABI, sl)
 #else
-#define OPS_BATCH_SITE(r, n, sl) ((void)(r), (void)(n), (void)(sl))
+#define OPS_BATCH_SITE(r, n, sl, at) ((void)(r), (void)(n), (void)(sl))
 #endif
 
 static uint64_t mono_ns(void)
@@ -227,19 +231,49 @@ static inline uint64_t op_clock(void)
 	return tsc_on() ? tsc() : other_clock();
 }
 
-/* Hands the batch over. */
-static void flush_batch(void)
+/* The site's address once it has fired, and whether this process is a fork's child. */
+static const unsigned char *site;
+static int forked_child;
+
+/* Whether a fork's child may run the site. Linux 6.18 turns a uprobe on a 5-byte NOP
+ * into a call to a trampoline mapping, once the uprobe has been hit, and fork does not
+ * copy that mapping: the child of a traced process that had fired the site would call
+ * into nothing (SIGSEGV, seen here with bpftrace on the probe). A call whose target is
+ * mapped (a tracer of the child's own) is safe; a NOP or an int3 is. */
+static int site_usable(void)
+{
+	const unsigned char *at = __atomic_load_n(&site, __ATOMIC_RELAXED);
+	long page = sysconf(_SC_PAGESIZE);
+	unsigned char in_core;
+	uintptr_t to;
+	int32_t rel;
+
+	if (!at || at[0] != 0xe8 || page <= 0)
+		return 1;
+	memcpy(&rel, at + 1, sizeof(rel));
+	to = (uintptr_t)(at + 5) + (uintptr_t)(intptr_t)rel;
+	return !mincore((void *)(to & ~(uintptr_t)(page - 1)), 1, &in_core);
+}
+
+/* Hands the batch over. Not inlined: one copy of the site and its note. */
+static __attribute__((noinline)) void flush_batch(void)
 {
 	unsigned int i, n = me.n;
 	void *r = me.recs, *sl = &me.slot;
+	const unsigned char *at = NULL;
 
 	if (!n)
 		return;
 	me.n = 0;
+	/* A child that cannot run the site drops its records: nobody can read them. */
+	if (__builtin_expect(forked_child, 0) && !site_usable())
+		return;
 	me.flushed = op_clock();
 	for (i = 0; i < n; i++)
 		me.recs[i].ns = ticks_ns(me.recs[i].ns);
-	OPS_BATCH_SITE(r, n, sl);
+	OPS_BATCH_SITE(r, n, sl, at);
+	/* Every thread stores the same address. */
+	__atomic_store_n(&site, at, __ATOMIC_RELAXED);
 }
 
 void op_flush(void)
@@ -264,9 +298,18 @@ static void thread_gone(void *unused)
 		free(r);
 }
 
+/* A fork's child: the records of the thread that forked are its parent's to hand
+ * over, not the child's too. */
+static void forked(void)
+{
+	me.n = 0;
+	forked_child = 1;
+}
+
 static void make_key(void)
 {
 	key_ok = !pthread_key_create(&key, thread_gone);
+	pthread_atfork(NULL, NULL, forked);
 }
 
 /* The process's exit, or libheed unloaded (dlclose): the calling thread's records
@@ -283,18 +326,13 @@ static __attribute__((destructor)) void unloading(void)
  * free it, else the spare. */
 static void get_buffer(struct opthread *m)
 {
-	struct heed_oprec *r = NULL;
-
 	pthread_once(&key_once, make_key);
-	if (key_ok) {
-		r = malloc(HEED_OPREC_BATCH * sizeof(*r));
-		if (r && pthread_setspecific(key, m)) {
-			free(r);
-			r = NULL;
-		}
-	}
-	m->recs = r ? r : m->spare;
-	m->cap = r ? HEED_OPREC_BATCH : SPARE;
+	m->recs = NULL;
+	if (key_ok && !pthread_setspecific(key, m))
+		m->recs = malloc(HEED_OPREC_BATCH * sizeof(*m->recs));
+	m->cap = m->recs ? HEED_OPREC_BATCH : SPARE;
+	if (!m->recs)
+		m->recs = m->spare;
 }
 
 /* The first record of a batch: the buffer made at the thread's first, the clock
