@@ -28,6 +28,16 @@ struct {
 	__type(value, struct heed_hist);
 } hists SEC(".maps");
 
+/* The calls of the batches whose run held its CPU's buffer, slot for slot as hists
+ * (max_entries set alike): added without atomic instructions, as usdt.bpf.c's
+ * held_hists, which user space sums with hists. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct heed_hist);
+} held_hists SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
@@ -139,12 +149,16 @@ int heed_fexit_pid(struct pt_regs *ctx)
 	return func_exit(ctx, true);
 }
 
-/* bpf_loop callback: the records of chunk c that name a traced function. */
+/* bpf_loop callback: the records of chunk c that name a traced function. Counts and
+ * sums are added up over a run of one function (all heed_get on a read workload),
+ * which looks its histogram up once, and go to the map once per run and chunk. */
 static long add_chunk(__u32 c, struct opbatch *b)
 {
 	struct heed_oprec buf[OPBATCH_CHUNK];
-	__u32 i, fn, key, len, slot, hfn = HEED_FN__COUNT, *s;
+	__u32 i, fn, key, len, slot, bk, hfn = HEED_FN__COUNT, *s;
+	__u64 count = 0, sum = 0;
 	struct heed_hist *h = NULL;
+	bool alone = b->held;
 
 	if (opbatch_chunk(b, c, buf, &len)) {
 		lose_n(HEED_FUNC_LOST_BATCH, b->n - c * OPBATCH_CHUNK);
@@ -156,21 +170,32 @@ static long add_chunk(__u32 c, struct opbatch *b)
 		fn = HEED_OPREC_FN(buf[i].op);
 		if (fn == HEED_FN_NONE || fn >= HEED_FN__COUNT)
 			continue;
-		/* Runs of one function (all heed_get on a read workload) look their
-		 * histogram up once. */
 		if (fn != hfn) {
+			hist_add_run(h, count, 0, sum, alone);
+			count = sum = 0;
 			hfn = fn;
 			h = NULL;
 			key = (__u32)b->cookie * HEED_FN__COUNT + fn;
 			s = bpf_map_lookup_elem(&libfns, &key);
 			if (s && *s) {
 				slot = *s - 1;
-				h = bpf_map_lookup_elem(&hists, &slot);
+				if (alone)
+					h = bpf_map_lookup_elem(&held_hists, &slot);
+				else
+					h = bpf_map_lookup_elem(&hists, &slot);
 			}
 		}
-		if (h)
-			hist_add(h, buf[i].ns, 0);
+		if (!h)
+			continue;
+		count++;
+		sum += buf[i].ns;
+		bk = hist_bucket(buf[i].ns);
+		if (alone)
+			h->slots[bk]++;
+		else
+			__sync_fetch_and_add(&h->slots[bk], 1);
 	}
+	hist_add_run(h, count, 0, sum, alone);
 	return 0;
 }
 

@@ -76,6 +76,27 @@ static __always_inline __u32 hist_bucket(__u64 v)
 	       (HEED_HIST_BUCKETS - 1);
 }
 
+/* Adds a run of count events (errors failed, sum_ns their latencies) to h, atomically
+ * unless the caller is alone on h (a batch's fold holding its CPU's buffer, writing a
+ * map no other run does: usdt.bpf.c's and func.bpf.c's held_hists). No test of the
+ * sums: the verifier would then follow each count apart, and a chunk's loop would
+ * exceed its budget of a million instructions. */
+static __always_inline void hist_add_run(struct heed_hist *h, __u64 count, __u64 errors, __u64 sum,
+					 bool alone)
+{
+	if (!h)
+		return;
+	if (alone) {
+		h->count += count;
+		h->errors += errors;
+		h->sum_ns += sum;
+		return;
+	}
+	__sync_fetch_and_add(&h->count, count);
+	__sync_fetch_and_add(&h->errors, errors);
+	__sync_fetch_and_add(&h->sum_ns, sum);
+}
+
 /* Atomic adds: the map is per CPU, but a uprobe program can be preempted by another
  * thread of the target hitting the same program on the same CPU. */
 static __always_inline void hist_add(struct heed_hist *h, __u64 ns, int failed)

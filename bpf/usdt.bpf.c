@@ -83,26 +83,6 @@ static __always_inline __u32 depth_index(__u32 d)
 	return d & (HEED_USDT_DEPTH - 1);
 }
 
-/* Adds a run of count records of one op (errors failed, sum_ns their durations) to h,
- * atomically unless alone on it (held_hists). No test of the sums: the verifier would
- * then follow each count apart, and a chunk's loop would exceed its budget of a million
- * instructions. */
-static __always_inline void add_run(struct heed_hist *h, __u64 count, __u64 errors, __u64 sum,
-				    bool alone)
-{
-	if (!h)
-		return;
-	if (alone) {
-		h->count += count;
-		h->errors += errors;
-		h->sum_ns += sum;
-		return;
-	}
-	__sync_fetch_and_add(&h->count, count);
-	__sync_fetch_and_add(&h->errors, errors);
-	__sync_fetch_and_add(&h->sum_ns, sum);
-}
-
 /* bpf_loop callback: chunk c of the batch; 1 stops the loop. Counts, errors and sums
  * are added up in registers over a run of records of one op (all gets on a read
  * workload) and go to the map once per run and chunk: three atomic adds fewer per
@@ -129,7 +109,7 @@ static long add_chunk(__u32 c, struct opbatch *b)
 			continue;
 		}
 		if (op != hop) {
-			add_run(h, count, errors, sum, alone);
+			hist_add_run(h, count, errors, sum, alone);
 			count = errors = sum = 0;
 			hop = op;
 			if (alone)
@@ -148,7 +128,7 @@ static long add_chunk(__u32 c, struct opbatch *b)
 		else
 			__sync_fetch_and_add(&h->slots[bk], 1);
 	}
-	add_run(h, count, errors, sum, alone);
+	hist_add_run(h, count, errors, sum, alone);
 	return 0;
 }
 
@@ -177,7 +157,7 @@ static long add_chunk_pid(__u32 c, struct opbatch *b)
 			continue;
 		}
 		if (op != hop) {
-			add_run(h, count, errors, sum, false);
+			hist_add_run(h, count, errors, sum, false);
 			count = errors = sum = 0;
 			hop = op;
 			h = pid_hist_or(hop, &hists);
@@ -189,7 +169,7 @@ static long add_chunk_pid(__u32 c, struct opbatch *b)
 		if (h)
 			__sync_fetch_and_add(&h->slots[bk], 1);
 	}
-	add_run(h, count, errors, sum, false);
+	hist_add_run(h, count, errors, sum, false);
 	return 0;
 }
 

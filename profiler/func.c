@@ -507,6 +507,7 @@ int heed_func_open(const struct heed_pids *to, const struct heed_proc_maps *proc
 	}
 	f->max_slots = f->h.n + SPARE_SLOTS;
 	bpf_map__set_max_entries(f->skel->maps.hists, (__u32)f->max_slots);
+	bpf_map__set_max_entries(f->skel->maps.held_hists, (__u32)f->max_slots);
 	/* One program of each pair is loaded: without --per-pid, the code of before. */
 	bpf_program__set_autoload(
 		per_pid ? f->skel->progs.heed_func_exit : f->skel->progs.heed_fexit_pid, false);
@@ -572,6 +573,8 @@ int heed_func_read(heed_func *f, const struct heed_named_hist **h, size_t *n, ui
 	size_t i;
 
 	err = heed_hists_read(&f->h, hfd);
+	if (!err)
+		err = heed_hists_add(&f->h, bpf_map__fd(f->skel->maps.held_hists), f->h.n);
 	if (err)
 		return err;
 	for (i = 0; i < HEED_FUNC_LOST_MAX; i++) {

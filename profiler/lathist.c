@@ -110,6 +110,21 @@ int heed_hists_read(struct heed_hists *t, int map_fd)
 	return 0;
 }
 
+int heed_hists_add(struct heed_hists *t, int map_fd, size_t n)
+{
+	struct heed_hist h;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n && i < t->n; i++) {
+		err = heed_hist_read(map_fd, (__u32)i, &h);
+		if (err)
+			return err;
+		heed_hist_merge(&t->v[i].h, &h);
+	}
+	return 0;
+}
+
 void heed_hists_free(struct heed_hists *t)
 {
 	size_t i;

@@ -45,6 +45,11 @@ int heed_hists_slot(struct heed_hists *t, const char *name, size_t *slot);
 /* Adds the events of from to to. */
 void heed_hist_merge(struct heed_hist *to, const struct heed_hist *from);
 
+/* Adds slot i of map_fd (as heed_hist_read) to v[i].h, for each i below n and t->n:
+ * the held_hists of usdt.bpf.c and func.bpf.c. Returns 0 or the first lookup's
+ * negative errno. */
+int heed_hists_add(struct heed_hists *t, int map_fd, size_t n);
+
 /* Refreshes every v[i].h from slot i of map_fd (as heed_hist_read). Returns 0 or the
  * first lookup's negative errno. */
 int heed_hists_read(struct heed_hists *t, int map_fd);

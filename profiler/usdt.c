@@ -754,13 +754,8 @@ int heed_usdt_read(heed_usdt *u, const struct heed_named_hist **h, size_t *n, ui
 	size_t i;
 
 	err = heed_hists_read(&u->h, hfd);
-	for (i = 0; !err && i < HEED_USDT_OPS; i++) {
-		struct heed_hist held;
-
-		err = heed_hist_read(bpf_map__fd(u->skel->maps.held_hists), (__u32)i, &held);
-		if (!err)
-			heed_hist_merge(&u->h.v[i].h, &held);
-	}
+	if (!err)
+		err = heed_hists_add(&u->h, bpf_map__fd(u->skel->maps.held_hists), HEED_USDT_OPS);
 	if (err)
 		return err;
 	for (i = 0; i < HEED_USDT_LOST_MAX; i++) {
