@@ -278,9 +278,10 @@ static __attribute__((noinline)) void flush_batch(void)
 
 void op_flush(void)
 {
-	/* With no tracer the site is a NOP: hand over, rather than keep records
-	 * a later tracer would count. --slow judges ops at each txn's end. */
-	if (me.n && OPS_ENABLED() && !SLOT_ENABLED() && op_clock() - me.flushed < flush_gap)
+	/* Untraced, the buffer is empty: no call on every txn's end. With no
+	 * tracer left the site is a NOP: hand over, rather than keep records a
+	 * later tracer would count. --slow judges ops at each txn's end. */
+	if (!me.n || (OPS_ENABLED() && !SLOT_ENABLED() && op_clock() - me.flushed < flush_gap))
 		return;
 	flush_batch();
 }
