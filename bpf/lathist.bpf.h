@@ -97,6 +97,16 @@ static __always_inline void hist_add_run(struct heed_hist *h, __u64 count, __u64
 	__sync_fetch_and_add(&h->sum_ns, sum);
 }
 
+/* One event more in h's bucket b (< HEED_HIST_BUCKETS), atomically unless alone on h
+ * (as hist_add_run). */
+static __always_inline void hist_bump(struct heed_hist *h, __u32 b, bool alone)
+{
+	if (alone)
+		h->slots[b]++;
+	else
+		__sync_fetch_and_add(&h->slots[b], 1);
+}
+
 /* Atomic adds: the map is per CPU, but a uprobe program can be preempted by another
  * thread of the target hitting the same program on the same CPU. */
 static __always_inline void hist_add(struct heed_hist *h, __u64 ns, int failed)

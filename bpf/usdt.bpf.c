@@ -123,10 +123,7 @@ static long add_chunk(__u32 c, struct opbatch *b)
 		bk = hist_bucket(buf[i].ns);
 		if (!h)
 			continue;
-		if (alone)
-			h->slots[bk]++;
-		else
-			__sync_fetch_and_add(&h->slots[bk], 1);
+		hist_bump(h, bk, alone);
 	}
 	hist_add_run(h, count, errors, sum, alone);
 	return 0;
